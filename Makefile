@@ -1,0 +1,77 @@
+# Customer-satisfaction survey analysis. `make` alone lists the targets.
+# The first target that needs it builds .venv from requirements.lock (Python 3.11+).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STUDY  ?= config/demo.yml
+DATE   ?=
+FORCE  ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help env data report test test-fast test-slow lint format strip lab bench clean
+
+help: ## show this help
+	@echo "Customer-satisfaction survey analysis - make targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@echo "Variables: STUDY=$(STUDY) DATE=YYYY-MM-DD FORCE=1 (replace a report of that date)"
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version)); set PYTHON=..."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name survey-analysis \
+	  --display-name "Python (survey analysis)" >/dev/null
+	@touch $@
+	@echo "environment ready in $(VENV) (Jupyter kernel: survey-analysis)"
+
+env: $(STAMP) ## build the virtual environment from the lock file and register the kernel
+
+data/raw/demo/truths.json: | $(STAMP)
+	$(BIN)/python -m analysis_helpers demo-data --out data/raw/demo
+
+data: $(STAMP) ## write the demo study's raw files (seeded; skipped if present)
+	$(BIN)/python -m analysis_helpers demo-data --out data/raw/demo --if-missing
+
+report: $(STAMP) data/raw/demo/truths.json ## produce reports/YYYY-MM-DD/ for STUDY (default: the demo)
+	$(BIN)/python -m analysis_helpers report --study $(STUDY) \
+	  $(if $(DATE),--date $(DATE)) $(if $(FORCE),--force)
+
+test: lint test-fast ## lint, unit tests and a run of every notebook (what CI runs)
+
+test-fast: $(STAMP) data/raw/demo/truths.json
+	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --nbval-lax notebooks/ $(PYTEST_ARGS)
+
+test-slow: $(STAMP) data/raw/demo/truths.json ## the slow checks (large data), not part of `make test`
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff lint and format check (notebooks included); notebooks must be stripped
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
+	$(BIN)/nbstripout --verify notebooks/*.ipynb
+
+format: $(STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix src tests benchmarks notebooks
+	$(BIN)/ruff format src tests benchmarks notebooks
+
+strip: $(STAMP) ## strip outputs from the notebooks (do this before committing)
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+lab: $(STAMP) data/raw/demo/truths.json ## open JupyterLab on the notebooks (project kernel)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP) ## run the benchmarks at 1,000,000 respondents and print their figures
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## remove the environment, caches, processed data and generated reports
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -rf data/processed/*/ reports/*/ reports/.staging-* reports/.replaced-*

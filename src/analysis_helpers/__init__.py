@@ -1,0 +1,1 @@
+"""Helpers for customer-satisfaction survey analysis notebooks."""
