@@ -68,7 +68,9 @@ def apply_theme(*, context: str = "notebook", dpi: int = 110) -> None:
     sns.set_theme(context=context, style="whitegrid", palette=PALETTE)
     mpl.rcParams.update(
         {
-            "font.family": "sans-serif",
+            # explicit family names: matplotlib falls back glyph by glyph only along an
+            # explicit list, not within the generic "sans-serif" alias
+            "font.family": ["DejaVu Sans", _CJK_NAME],
             "font.sans-serif": ["DejaVu Sans", _CJK_NAME],
             "axes.unicode_minus": False,
             "figure.dpi": dpi,

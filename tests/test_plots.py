@@ -1,0 +1,60 @@
+"""Charts render labels in any language and the shared chart helpers draw what they get."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from analysis_helpers.plots import apply_theme, bar_with_ci, cjk_font_path, kpi_trend  # noqa: E402
+
+
+def test_cjk_font_is_bundled():
+    assert cjk_font_path().is_file()
+
+
+def test_chinese_labels_render_without_missing_glyphs(tmp_path):
+    apply_theme()
+    fig, ax = plt.subplots()
+    ax.set_title("客户满意度 Customer satisfaction")
+    ax.bar(["网络服务", "投诉处理", "Billing 账单"], [3.9, 3.1, 4.2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would raise
+        fig.savefig(tmp_path / "cjk.png")
+    plt.close(fig)
+    assert (tmp_path / "cjk.png").stat().st_size > 5000
+
+
+def test_missing_glyph_is_detected_without_the_theme(tmp_path):
+    """The check above can fail: with a Latin-only font a CJK label warns."""
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}):
+        fig, ax = plt.subplots()
+        ax.set_title("满意度")
+        with pytest.warns(UserWarning, match="missing from font"):
+            fig.savefig(tmp_path / "latin.png")
+        plt.close(fig)
+
+
+def test_bar_with_ci_labels_bases():
+    apply_theme()
+    t = pd.DataFrame({"name": ["网络", "账单"], "estimate": [3.5, 4.0], "ci_low": [3.4, 3.8],
+                      "ci_high": [3.6, 4.2], "n": [1200, 35]})
+    ax = bar_with_ci(t, x="name", label="Mean")
+    texts = [a.get_text() for a in ax.texts]
+    assert texts == ["n=1,200", "n=35"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["网络", "账单"]
+    plt.close("all")
+
+
+def test_kpi_trend_one_line_per_group():
+    t = pd.DataFrame({"wave": ["w1", "w2", "w1", "w2"], "g": ["a", "a", "b", "b"],
+                      "estimate": [1, 2, 3, 4], "ci_low": [0, 1, 2, 3], "ci_high": [2, 3, 4, 5]})
+    ax = kpi_trend(t, hue="g", order=["w1", "w2"])
+    assert len(ax.get_lines()) == 2
+    assert list(ax.get_lines()[1].get_ydata()) == [3, 4]
+    plt.close("all")
