@@ -1,0 +1,136 @@
+"""Trend: KPIs wave by wave, wave-over-wave change with a test, turning points.
+
+Waves are independent samples (different respondents each wave), so the standard error of
+a wave-over-wave change is ``sqrt(se_1^2 + se_2^2)`` from the two waves' design-based SEs,
+and the change is tested with a z test. Multiple comparisons across KPIs are corrected
+with Holm's step-down method by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["wave_over_wave", "turning_points", "adjust_p"]
+
+
+def adjust_p(p_values: Sequence[float] | pd.Series, *, method: str = "holm") -> np.ndarray:
+    """Adjust p-values for multiple comparisons.
+
+    Parameters
+    ----------
+    p_values : sequence of float
+        Raw p-values; NaN stays NaN and is not counted.
+    method : {"holm", "fdr_bh", "bonferroni", "none"}
+        Holm (1979) step-down, Benjamini-Hochberg false discovery rate, Bonferroni, or no
+        correction. Implemented by :func:`statsmodels.stats.multitest.multipletests`.
+
+    Returns
+    -------
+    ndarray
+        The adjusted p-values, in the input order.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, dtype=float)
+    if method not in {"holm", "fdr_bh", "bonferroni", "none"}:
+        raise ValueError(f"method {method!r}: use 'holm', 'fdr_bh', 'bonferroni' or 'none'")
+    out = p.copy()
+    ok = ~np.isnan(p)
+    if method != "none" and ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out
+
+
+def wave_over_wave(
+    table: pd.DataFrame,
+    *,
+    wave: str = "wave",
+    order: Sequence[str],
+    keys: Sequence[str] = ("kpi",),
+    alpha: float = 0.05,
+    correction: str = "holm",
+) -> pd.DataFrame:
+    """Change of each estimate from one wave to the next, with a z test.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Tidy estimates by wave: the ``wave`` column, the ``keys`` columns, ``estimate`` and
+        ``se`` (design-based), and optionally ``n``.
+    wave : str
+        The wave column.
+    order : sequence of str
+        Waves in time order; waves missing from the table are skipped.
+    keys : sequence of str
+        Columns that identify one series (e.g. the KPI, and a segment).
+    alpha : float
+        Significance level for the ``significant`` column (after correction).
+    correction : str
+        Multiple-comparison correction across all rows, see :func:`adjust_p`.
+
+    Returns
+    -------
+    DataFrame
+        One row per series and pair of consecutive waves: the ``keys``, ``wave_from``,
+        ``wave_to``, ``estimate_from``, ``estimate_to``, ``change``, ``se``, ``z``,
+        ``p_value``, ``p_adjusted``, ``significant``, ``direction`` ("up", "down", "").
+    """
+    keys = list(keys)
+    missing = [c for c in [wave, *keys, "estimate", "se"] if c not in table.columns]
+    if missing:
+        raise KeyError(f"wave_over_wave: table has no column(s) {missing}")
+    unknown = sorted(set(table[wave].astype(str)) - set(map(str, order)))
+    if unknown:
+        raise ValueError(f"wave_over_wave: wave(s) {unknown} are not in the wave order")
+    rank = {str(w): k for k, w in enumerate(order)}
+    t = table.assign(_rank=table[wave].astype(str).map(rank)).sort_values([*keys, "_rank"])
+    rows = []
+    for key, g in t.groupby(keys, sort=False, observed=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        g = g.reset_index(drop=True)
+        for k in range(1, len(g)):
+            a, b = g.iloc[k - 1], g.iloc[k]
+            se = float(np.hypot(a["se"], b["se"]))
+            change = float(b["estimate"] - a["estimate"])
+            z = change / se if se > 0 else np.nan
+            rows.append({**dict(zip(keys, key, strict=True)),
+                         "wave_from": a[wave], "wave_to": b[wave],
+                         "estimate_from": float(a["estimate"]),
+                         "estimate_to": float(b["estimate"]), "change": change, "se": se,
+                         "z": z, "p_value": 2 * stats.norm.sf(abs(z)) if se > 0 else np.nan})
+    cols = [*keys, "wave_from", "wave_to", "estimate_from", "estimate_to", "change", "se", "z",
+            "p_value", "p_adjusted", "significant", "direction"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(rows)
+    out["p_adjusted"] = adjust_p(out["p_value"], method=correction)
+    out["significant"] = out["p_adjusted"] < alpha
+    out["direction"] = np.where(out["significant"], np.where(out["change"] > 0, "up", "down"), "")
+    return out[cols]
+
+
+def turning_points(changes: pd.DataFrame, *, min_change: float = 0.0) -> pd.DataFrame:
+    """The significant wave-over-wave changes, largest first: where a series turned.
+
+    Parameters
+    ----------
+    changes : DataFrame
+        Output of :func:`wave_over_wave`.
+    min_change : float
+        Also require ``|change| >= min_change`` (in the estimate's unit).
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``changes`` that are significant and large enough, ordered by the
+        size of the change (largest first).
+    """
+    for c in ("significant", "change"):
+        if c not in changes.columns:
+            raise KeyError(f"turning_points: expected the output of wave_over_wave (no {c!r})")
+    hit = changes[changes["significant"] & (changes["change"].abs() >= min_change)]
+    return hit.reindex(hit["change"].abs().sort_values(ascending=False).index).reset_index(drop=True)
