@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -37,9 +36,17 @@ def test_demo_matches_its_study_file(tmp_path):
     study = load_study("config/demo.yml", check_files=False)
     waves, ops, truths = generate_demo()
     assert list(waves) == study.waves
-    needed = {study.id_column, study.wave_column, *study.items, *study.segment_columns(),
-              "weight", "region", "duration_sec", "comment"}
-    for wave, df in waves.items():
+    needed = {
+        study.id_column,
+        study.wave_column,
+        *study.items,
+        *study.segment_columns(),
+        "weight",
+        "region",
+        "duration_sec",
+        "comment",
+    }
+    for df in waves.values():
         assert len(df) >= 1500
         assert needed <= set(df.columns), needed - set(df.columns)
         for seg in study.segments:
@@ -81,8 +88,12 @@ def test_truths_are_recorded(tmp_path, small):
     assert truths["driver_rank_overall"][0] == "network"
     assert truths["basic_factor"] == "bill_accuracy"
     assert truths["excitement_factor"] == "promo_relevance"
-    assert truths["trough"] == {"segment": "customer_type", "value": "high_bill",
-                                "area": "complaint", "latent_effect": -0.9}
+    assert truths["trough"] == {
+        "segment": "customer_type",
+        "value": "high_bill",
+        "area": "complaint",
+        "latent_effect": -0.9,
+    }
     assert truths["turning_point"]["wave"] == "2024Q4"
 
 

@@ -42,8 +42,15 @@ def test_missing_glyph_is_detected_without_the_theme(tmp_path):
 
 def test_bar_with_ci_labels_bases():
     apply_theme()
-    t = pd.DataFrame({"name": ["网络", "账单"], "estimate": [3.5, 4.0], "ci_low": [3.4, 3.8],
-                      "ci_high": [3.6, 4.2], "n": [1200, 35]})
+    t = pd.DataFrame(
+        {
+            "name": ["网络", "账单"],
+            "estimate": [3.5, 4.0],
+            "ci_low": [3.4, 3.8],
+            "ci_high": [3.6, 4.2],
+            "n": [1200, 35],
+        }
+    )
     ax = bar_with_ci(t, x="name", label="Mean")
     texts = [a.get_text() for a in ax.texts]
     assert texts == ["n=1,200", "n=35"]
@@ -52,8 +59,15 @@ def test_bar_with_ci_labels_bases():
 
 
 def test_kpi_trend_one_line_per_group():
-    t = pd.DataFrame({"wave": ["w1", "w2", "w1", "w2"], "g": ["a", "a", "b", "b"],
-                      "estimate": [1, 2, 3, 4], "ci_low": [0, 1, 2, 3], "ci_high": [2, 3, 4, 5]})
+    t = pd.DataFrame(
+        {
+            "wave": ["w1", "w2", "w1", "w2"],
+            "g": ["a", "a", "b", "b"],
+            "estimate": [1, 2, 3, 4],
+            "ci_low": [0, 1, 2, 3],
+            "ci_high": [2, 3, 4, 5],
+        }
+    )
     ax = kpi_trend(t, hue="g", order=["w1", "w2"])
     assert len(ax.get_lines()) == 2
     assert list(ax.get_lines()[1].get_ydata()) == [3, 4]

@@ -13,12 +13,14 @@ from analysis_helpers.trend import adjust_p, turning_points, wave_over_wave
 
 @pytest.fixture
 def table():
-    return pd.DataFrame({
-        "kpi": ["a", "a", "a", "b", "b", "b"],
-        "wave": ["w2", "w1", "w3", "w1", "w2", "w3"],
-        "estimate": [7.0, 7.5, 7.1, 40.0, 41.0, 30.0],
-        "se": [0.1, 0.1, 0.2, 2.0, 2.0, 2.5],
-    })
+    return pd.DataFrame(
+        {
+            "kpi": ["a", "a", "a", "b", "b", "b"],
+            "wave": ["w2", "w1", "w3", "w1", "w2", "w3"],
+            "estimate": [7.0, 7.5, 7.1, 40.0, 41.0, 30.0],
+            "se": [0.1, 0.1, 0.2, 2.0, 2.0, 2.5],
+        }
+    )
 
 
 def test_changes_by_hand(table):

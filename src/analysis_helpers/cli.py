@@ -30,24 +30,41 @@ def _parameter(text: str) -> tuple[str, object]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m analysis_helpers", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m analysis_helpers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("report", help="produce a dated report of a study")
     r.add_argument("--study", default="config/demo.yml", help="study file (default: %(default)s)")
     r.add_argument("--date", help="report date YYYY-MM-DD (default: today)")
     r.add_argument("--out", help="reports folder (default: reports/)")
-    r.add_argument("-p", "--parameter", action="append", type=_parameter, default=[],
-                   metavar="NAME=VALUE", help="notebook parameter override (repeatable)")
+    r.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        type=_parameter,
+        default=[],
+        metavar="NAME=VALUE",
+        help="notebook parameter override (repeatable)",
+    )
     r.add_argument("--force", action="store_true", help="replace an existing report of that date")
     r.add_argument("--workers", type=int, help="notebooks run at once (default: cores)")
-    r.add_argument("--only", nargs="+", metavar="NOTEBOOK",
-                   help="run only these notebooks, e.g. 20-describe (cleaning always runs)")
+    r.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NOTEBOOK",
+        help="run only these notebooks, e.g. 20-describe (cleaning always runs)",
+    )
     d = sub.add_parser("demo-data", help="write the demo study's raw files")
     d.add_argument("--out", default="data/raw/demo", help="folder (default: %(default)s)")
     d.add_argument("--seed", type=int, help="random seed (default: the shipped demo's)")
-    d.add_argument("--if-missing", action="store_true",
-                   help="do nothing when the folder already has the study's files")
+    d.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="do nothing when the folder already has the study's files",
+    )
     v = sub.add_parser("validate", help="check a study file")
     v.add_argument("--study", default="config/demo.yml")
     return p
@@ -63,9 +80,15 @@ def main(argv: list[str] | None = None) -> int:
             from .runner import ReportError, run_report
 
             try:
-                run_report(args.study, date=args.date, out=args.out,
-                           parameters=dict(args.parameter), force=args.force,
-                           workers=args.workers, only=args.only)
+                run_report(
+                    args.study,
+                    date=args.date,
+                    out=args.out,
+                    parameters=dict(args.parameter),
+                    force=args.force,
+                    workers=args.workers,
+                    only=args.only,
+                )
             except ReportError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
@@ -82,9 +105,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {len(files)} files to {out}")
         elif args.command == "validate":
             study = load_study(args.study)
-            print(f"{study.path}: OK - study {study.name!r}, {len(study.spec.items)} items, "
-                  f"{len(study.waves)} waves, {len(study.segments)} segments, "
-                  f"{len(study.data_files())} data files")
+            print(
+                f"{study.path}: OK - study {study.name!r}, {len(study.spec.items)} items, "
+                f"{len(study.waves)} waves, {len(study.segments)} segments, "
+                f"{len(study.data_files())} data files"
+            )
     except StudyFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

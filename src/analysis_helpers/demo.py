@@ -28,94 +28,190 @@ __all__ = ["DemoSpec", "AREAS", "generate_demo", "write_demo"]
 
 # area name -> (label, scale max, [(indicator, indicator label, [(item, label), ...]), ...])
 AREAS: dict[str, tuple[str, int, list[tuple[str, str, list[tuple[str, str]]]]]] = {
-    "network": ("Network service 网络服务", 5, [
-        ("net_coverage", "Coverage 覆盖", [
-            ("net_cov_home", "Coverage at home"),
-            ("net_cov_travel", "Coverage when travelling"),
-            ("net_indoor", "Indoor signal"),
-        ]),
-        ("net_quality", "Call and data quality 通话与数据质量", [
-            ("net_call_clarity", "Call clarity"),
-            ("net_drop", "Calls often drop (negatively worded)"),
-        ]),
-    ]),
-    "complaint": ("Complaint handling 投诉处理", 5, [
-        ("cmp_process", "Complaint process 投诉流程", [
-            ("cmp_ease", "Ease of making a complaint"),
-            ("cmp_updates", "Updates on progress"),
-        ]),
-        ("cmp_outcome", "Complaint outcome 投诉结果", [
-            ("cmp_speed", "Speed of resolution"),
-            ("cmp_fairness", "Fairness of the outcome"),
-            ("cmp_resolved", "Problem actually solved"),
-        ]),
-    ]),
-    "hotline": ("Hotline 客服热线", 5, [
-        ("hot_access", "Reaching the hotline 接通", [
-            ("hot_wait", "Waiting time"),
-            ("hot_menu", "Ease of the phone menu"),
-        ]),
-        ("hot_staff", "Hotline staff 客服人员", [
-            ("hot_attitude", "Staff friendliness"),
-            ("hot_knowledge", "Staff knowledge"),
-            ("hot_fcr", "Solved on the first call"),
-        ]),
-    ]),
-    "billing": ("Billing 账单", 5, [
-        ("bill_clarity", "Bill clarity 账单清晰", [
-            ("bill_clear", "Bill easy to understand"),
-            ("bill_detail", "Itemised detail"),
-        ]),
-        ("bill_correct", "Bill correctness 账单准确", [
-            ("bill_accuracy", "Bill is accurate"),
-            ("bill_payment", "Ease of payment"),
-            ("bill_no_surprise", "No unexpected charges"),
-        ]),
-    ]),
-    "outlets": ("Outlets 营业厅", 5, [
-        ("out_access", "Outlet access 网点便利", [
-            ("out_location", "Convenient location"),
-            ("out_hours", "Opening hours"),
-        ]),
-        ("out_service", "Outlet service 网点服务", [
-            ("out_queue", "Queueing time"),
-            ("out_staff", "Staff helpfulness"),
-            ("out_env", "Store environment"),
-        ]),
-    ]),
-    "promotions": ("Promotions 促销活动", 5, [
-        ("promo_offer", "Offers 优惠", [
-            ("promo_attractive", "Attractive offers"),
-            ("promo_relevance", "Offers tailored to me"),
-        ]),
-        ("promo_comm", "Offer communication 活动沟通", [
-            ("promo_clear", "Clear terms and conditions"),
-            ("promo_info", "Timely information"),
-            ("promo_rewards", "Loyalty rewards"),
-        ]),
-    ]),
-    "brand": ("Brand 品牌形象", 10, [
-        ("brand_image", "Brand image 品牌形象", [
-            ("brand_trust", "Trustworthy"),
-            ("brand_innov", "Innovative"),
-            ("brand_modern", "Modern"),
-        ]),
-        ("brand_social", "Brand in society 社会形象", [
-            ("brand_resp", "Socially responsible"),
-            ("brand_pride", "Proud to be a customer"),
-        ]),
-    ]),
-    "value": ("Value for money 性价比", 10, [
-        ("value_price", "Price 价格", [
-            ("val_price", "Price level"),
-            ("val_plan", "Plan fits my needs"),
-            ("val_data", "Data allowance for the price"),
-        ]),
-        ("value_compare", "Value compared 比较", [
-            ("val_compare", "Value compared with other operators"),
-            ("val_extras", "Value of extras"),
-        ]),
-    ]),
+    "network": (
+        "Network service 网络服务",
+        5,
+        [
+            (
+                "net_coverage",
+                "Coverage 覆盖",
+                [
+                    ("net_cov_home", "Coverage at home"),
+                    ("net_cov_travel", "Coverage when travelling"),
+                    ("net_indoor", "Indoor signal"),
+                ],
+            ),
+            (
+                "net_quality",
+                "Call and data quality 通话与数据质量",
+                [
+                    ("net_call_clarity", "Call clarity"),
+                    ("net_drop", "Calls often drop (negatively worded)"),
+                ],
+            ),
+        ],
+    ),
+    "complaint": (
+        "Complaint handling 投诉处理",
+        5,
+        [
+            (
+                "cmp_process",
+                "Complaint process 投诉流程",
+                [
+                    ("cmp_ease", "Ease of making a complaint"),
+                    ("cmp_updates", "Updates on progress"),
+                ],
+            ),
+            (
+                "cmp_outcome",
+                "Complaint outcome 投诉结果",
+                [
+                    ("cmp_speed", "Speed of resolution"),
+                    ("cmp_fairness", "Fairness of the outcome"),
+                    ("cmp_resolved", "Problem actually solved"),
+                ],
+            ),
+        ],
+    ),
+    "hotline": (
+        "Hotline 客服热线",
+        5,
+        [
+            (
+                "hot_access",
+                "Reaching the hotline 接通",
+                [
+                    ("hot_wait", "Waiting time"),
+                    ("hot_menu", "Ease of the phone menu"),
+                ],
+            ),
+            (
+                "hot_staff",
+                "Hotline staff 客服人员",
+                [
+                    ("hot_attitude", "Staff friendliness"),
+                    ("hot_knowledge", "Staff knowledge"),
+                    ("hot_fcr", "Solved on the first call"),
+                ],
+            ),
+        ],
+    ),
+    "billing": (
+        "Billing 账单",
+        5,
+        [
+            (
+                "bill_clarity",
+                "Bill clarity 账单清晰",
+                [
+                    ("bill_clear", "Bill easy to understand"),
+                    ("bill_detail", "Itemised detail"),
+                ],
+            ),
+            (
+                "bill_correct",
+                "Bill correctness 账单准确",
+                [
+                    ("bill_accuracy", "Bill is accurate"),
+                    ("bill_payment", "Ease of payment"),
+                    ("bill_no_surprise", "No unexpected charges"),
+                ],
+            ),
+        ],
+    ),
+    "outlets": (
+        "Outlets 营业厅",
+        5,
+        [
+            (
+                "out_access",
+                "Outlet access 网点便利",
+                [
+                    ("out_location", "Convenient location"),
+                    ("out_hours", "Opening hours"),
+                ],
+            ),
+            (
+                "out_service",
+                "Outlet service 网点服务",
+                [
+                    ("out_queue", "Queueing time"),
+                    ("out_staff", "Staff helpfulness"),
+                    ("out_env", "Store environment"),
+                ],
+            ),
+        ],
+    ),
+    "promotions": (
+        "Promotions 促销活动",
+        5,
+        [
+            (
+                "promo_offer",
+                "Offers 优惠",
+                [
+                    ("promo_attractive", "Attractive offers"),
+                    ("promo_relevance", "Offers tailored to me"),
+                ],
+            ),
+            (
+                "promo_comm",
+                "Offer communication 活动沟通",
+                [
+                    ("promo_clear", "Clear terms and conditions"),
+                    ("promo_info", "Timely information"),
+                    ("promo_rewards", "Loyalty rewards"),
+                ],
+            ),
+        ],
+    ),
+    "brand": (
+        "Brand 品牌形象",
+        10,
+        [
+            (
+                "brand_image",
+                "Brand image 品牌形象",
+                [
+                    ("brand_trust", "Trustworthy"),
+                    ("brand_innov", "Innovative"),
+                    ("brand_modern", "Modern"),
+                ],
+            ),
+            (
+                "brand_social",
+                "Brand in society 社会形象",
+                [
+                    ("brand_resp", "Socially responsible"),
+                    ("brand_pride", "Proud to be a customer"),
+                ],
+            ),
+        ],
+    ),
+    "value": (
+        "Value for money 性价比",
+        10,
+        [
+            (
+                "value_price",
+                "Price 价格",
+                [
+                    ("val_price", "Price level"),
+                    ("val_plan", "Plan fits my needs"),
+                    ("val_data", "Data allowance for the price"),
+                ],
+            ),
+            (
+                "value_compare",
+                "Value compared 比较",
+                [
+                    ("val_compare", "Value compared with other operators"),
+                    ("val_extras", "Value of extras"),
+                ],
+            ),
+        ],
+    ),
 }
 
 #: net_drop is worded negatively: the raw answer runs the other way.
@@ -134,14 +230,22 @@ EXPECTATION_PAIRS = {
 }
 
 SEGMENTS = {
-    "customer_type": ("Customer type 客户类型", {
-        "contract": "Contract 合约", "high_bill": "High-bill 高消费", "prepaid": "Prepaid 预付费"}),
-    "tenure": ("Tenure 在网时长", {
-        "lt1": "< 1 year", "y1_3": "1-3 years", "y3_5": "3-5 years", "y5p": "5+ years"}),
-    "region": ("Region 地区", {
-        "north": "North 华北", "south": "South 华南", "east": "East 华东", "west": "West 西部"}),
-    "channel": ("Main channel 主要渠道", {
-        "online": "Online 线上", "store": "Store 门店", "phone": "Phone 电话"}),
+    "customer_type": (
+        "Customer type 客户类型",
+        {"contract": "Contract 合约", "high_bill": "High-bill 高消费", "prepaid": "Prepaid 预付费"},
+    ),
+    "tenure": (
+        "Tenure 在网时长",
+        {"lt1": "< 1 year", "y1_3": "1-3 years", "y3_5": "3-5 years", "y5p": "5+ years"},
+    ),
+    "region": (
+        "Region 地区",
+        {"north": "North 华北", "south": "South 华南", "east": "East 华东", "west": "West 西部"},
+    ),
+    "channel": (
+        "Main channel 主要渠道",
+        {"online": "Online 线上", "store": "Store 门店", "phone": "Phone 电话"},
+    ),
 }
 
 COMMENTS = [
@@ -169,12 +273,21 @@ class DemoSpec:
     respondents_per_wave: int = 1600
     #: true importance of each area for overall satisfaction (latent scale)
     driver_weights: tuple[tuple[str, float], ...] = (
-        ("network", 0.34), ("value", 0.26), ("hotline", 0.19), ("billing", 0.14),
-        ("complaint", 0.10), ("brand", 0.07), ("outlets", 0.04), ("promotions", 0.02),
+        ("network", 0.34),
+        ("value", 0.26),
+        ("hotline", 0.19),
+        ("billing", 0.14),
+        ("complaint", 0.10),
+        ("brand", 0.07),
+        ("outlets", 0.04),
+        ("promotions", 0.02),
     )
     #: importance of areas for loyalty (repurchase): value and brand lead, not network
     loyalty_weights: tuple[tuple[str, float], ...] = (
-        ("value", 0.40), ("brand", 0.30), ("network", 0.10), ("hotline", 0.05),
+        ("value", 0.40),
+        ("brand", 0.30),
+        ("network", 0.10),
+        ("hotline", 0.05),
     )
     basic_item: str = "bill_accuracy"
     excitement_item: str = "promo_relevance"
@@ -202,7 +315,9 @@ def _rate(latent: np.ndarray, smax: int, offset: float = 0.0) -> np.ndarray:
     return np.clip(np.rint(6.3 + 1.55 * z), 1, 10).astype(int)
 
 
-def generate_demo(spec: DemoSpec | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict]:
+def generate_demo(
+    spec: DemoSpec | None = None,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict]:
     """Generate the demo waves, the operational metrics and the planted truths.
 
     Parameters
@@ -235,8 +350,9 @@ def generate_demo(spec: DemoSpec | None = None) -> tuple[dict[str, pd.DataFrame]
     wait = {}
     for t, wave in enumerate(spec.waves):
         for r, region in enumerate(regions):
-            wait[(wave, region)] = round(2.5 + 0.4 * r + [0.0, 0.5, 1.5, 3.0, 2.0, 0.5][t % 6]
-                                         + rng.normal(0, 0.3), 1)
+            wait[(wave, region)] = round(
+                2.5 + 0.4 * r + [0.0, 0.5, 1.5, 3.0, 2.0, 0.5][t % 6] + rng.normal(0, 0.3), 1
+            )
     mean_wait = float(np.mean(list(wait.values())))
     tp_area, tp_wave, tp_size = spec.turning_point
     tp_index = spec.waves.index(tp_wave)
@@ -288,9 +404,17 @@ def generate_demo(spec: DemoSpec | None = None) -> tuple[dict[str, pd.DataFrame]
             exp_ratings[exp_item] = _rate(e, smax)
         duration = np.rint(np.exp(rng.normal(np.log(620), 0.35, size=n))).astype(int)
         ids = np.array([f"{wave[2:]}-{i:05d}" for i in range(1, n + 1)])
-        df = pd.DataFrame({"resp_id": ids, "wave": wave, "customer_type": ctype,
-                           "tenure": tenure, "region": region, "channel": channel,
-                           "duration_sec": duration})
+        df = pd.DataFrame(
+            {
+                "resp_id": ids,
+                "wave": wave,
+                "customer_type": ctype,
+                "tenure": tenure,
+                "region": region,
+                "channel": channel,
+                "duration_sec": duration,
+            }
+        )
         for item, *_ in items:
             raw = ratings[item]
             if item in REVERSED:
@@ -325,13 +449,25 @@ def generate_demo(spec: DemoSpec | None = None) -> tuple[dict[str, pd.DataFrame]
         "loyalty_outcome": "repurchase",
         "basic_factor": spec.basic_item,
         "excitement_factor": spec.excitement_item,
-        "trough": {"segment": spec.trough[0], "value": spec.trough[1],
-                   "area": spec.trough[2], "latent_effect": spec.trough[3]},
-        "turning_point": {"area": tp_area, "wave": tp_wave, "latent_effect": tp_size,
-                          "note": "falls in this wave, recovers by a third each wave after"},
-        "operational_metric": {"file": "operations.csv", "metric": "hotline_wait_min",
-                               "by": ["wave", "region"], "area": "hotline",
-                               "latent_slope_per_unit": spec.wait_slope},
+        "trough": {
+            "segment": spec.trough[0],
+            "value": spec.trough[1],
+            "area": spec.trough[2],
+            "latent_effect": spec.trough[3],
+        },
+        "turning_point": {
+            "area": tp_area,
+            "wave": tp_wave,
+            "latent_effect": tp_size,
+            "note": "falls in this wave, recovers by a third each wave after",
+        },
+        "operational_metric": {
+            "file": "operations.csv",
+            "metric": "hotline_wait_min",
+            "by": ["wave", "region"],
+            "area": "hotline",
+            "latent_slope_per_unit": spec.wait_slope,
+        },
         "reversed_items": list(REVERSED),
         "planted_dirt": planted,
     }
@@ -353,8 +489,12 @@ def _add_dirt(df: pd.DataFrame, rng: np.random.Generator, items) -> tuple[pd.Dat
         for c in grid5:
             df.loc[r, c] = v
     blank = all_items[5:]
-    df = df.astype({c: object for c in [*all_items, "osat", "nps_recommend", "ces",
-                                         "repurchase", *EXPECTATION_PAIRS]})
+    df = df.astype(
+        {
+            c: object
+            for c in [*all_items, "osat", "nps_recommend", "ces", "repurchase", *EXPECTATION_PAIRS]
+        }
+    )
     for r in inc:
         for c in blank:
             df.at[r, c] = None

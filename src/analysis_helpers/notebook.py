@@ -96,8 +96,14 @@ class ReportContext:
             plt.close(fig)
         return path
 
-    def show(self, table: pd.DataFrame, *, caption: str | None = None, digits: int = 3,
-             max_rows: int = 60) -> None:
+    def show(
+        self,
+        table: pd.DataFrame,
+        *,
+        caption: str | None = None,
+        digits: int = 3,
+        max_rows: int = 60,
+    ) -> None:
         """Display a table in the notebook, HTML-escaped, numbers shown to ``digits``.
 
         Only the display is rounded; saved tables keep full precision.
@@ -105,12 +111,20 @@ class ReportContext:
         from IPython.display import HTML, display
 
         shown = table.head(max_rows)
-        text = shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:,.{digits}f}",
-                             na_rep="–", border=0, classes="report-table")
+        text = shown.to_html(
+            index=False,
+            escape=True,
+            float_format=lambda v: f"{v:,.{digits}f}",
+            na_rep="–",
+            border=0,
+            classes="report-table",
+        )
         if caption:
             text = f"<p><b>{escape_markdown(caption)}</b></p>" + text
         if len(table) > max_rows:
-            text += f"<p><i>{max_rows} of {len(table):,} rows shown; the full table is saved.</i></p>"
+            text += (
+                f"<p><i>{max_rows} of {len(table):,} rows shown; the full table is saved.</i></p>"
+            )
         display(HTML(text))
 
     def say(self, text: str) -> None:

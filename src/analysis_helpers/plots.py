@@ -20,8 +20,7 @@ from matplotlib import font_manager
 __all__ = ["apply_theme", "cjk_font_path", "PALETTE", "kpi_trend", "bar_with_ci"]
 
 #: colour-blind-safe palette (Okabe-Ito) used across the report
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-           "#000000"]
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
 _CJK_FILE = "NotoSansCJKsc-Regular.otf"
 _CJK_NAME = "Noto Sans CJK SC"
@@ -134,16 +133,30 @@ def bar_with_ci(
         ax.set_xlabel(label or y)
         if base:
             for i, row in t.iterrows():
-                ax.annotate(f"n={int(row[base]):,}", (row[high], i), xytext=(4, 0),
-                            textcoords="offset points", va="center", fontsize=8, color="0.35")
+                ax.annotate(
+                    f"n={int(row[base]):,}",
+                    (row[high], i),
+                    xytext=(4, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=8,
+                    color="0.35",
+                )
     else:
         ax.bar(pos, t[y], yerr=err, color=color, capsize=3, error_kw={"lw": 1})
         ax.set_xticks(list(pos), [str(v) for v in t[x]], rotation=30, ha="right")
         ax.set_ylabel(label or y)
         if base:
             for i, row in t.iterrows():
-                ax.annotate(f"n={int(row[base]):,}", (i, row[high]), xytext=(0, 3),
-                            textcoords="offset points", ha="center", fontsize=8, color="0.35")
+                ax.annotate(
+                    f"n={int(row[base]):,}",
+                    (i, row[high]),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=8,
+                    color="0.35",
+                )
     return ax
 
 

@@ -41,9 +41,24 @@ from .study import load_study, project_root
 __all__ = ["KERNEL_NAME", "ReportError", "NotebookFailed", "run_report", "discover_notebooks"]
 
 KERNEL_NAME = "survey-analysis"
-PACKAGES = ["analysis-helpers", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn",
-            "pingouin", "matplotlib", "seaborn", "papermill", "nbconvert", "pyarrow",
-            "pyreadstat", "pydantic", "PyYAML", "mplfonts"]
+PACKAGES = [
+    "analysis-helpers",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "scikit-learn",
+    "pingouin",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "pyarrow",
+    "pyreadstat",
+    "pydantic",
+    "PyYAML",
+    "mplfonts",
+]
 
 
 class ReportError(RuntimeError):
@@ -167,11 +182,22 @@ def _sha256(path: Path) -> str:
 
 def _git(root: Path) -> dict[str, Any]:
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10,
-                               check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
         return {"commit": commit, "dirty": bool(dirty)}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
@@ -234,6 +260,7 @@ def run_report(
     only: list[str] | None = None,
     timeout: int | None = 1800,
     progress: Callable[[str], None] = print,
+    root: str | Path | None = None,
 ) -> Path:
     """Execute the pipeline notebooks into a dated report folder.
 
@@ -257,6 +284,8 @@ def run_report(
         Seconds one cell may run.
     progress : callable
         Receives one line per step.
+    root : str or Path, optional
+        The project root holding ``notebooks/`` (default: found from the working folder).
 
     Returns
     -------
@@ -273,7 +302,7 @@ def run_report(
     import nbformat
 
     started = dt.datetime.now().astimezone()
-    root = project_root()
+    root = Path(root) if root else project_root()
     study_path = Path(study_file)
     study_path = study_path if study_path.is_absolute() else (root / study_path)
     study = load_study(study_path)  # fail early, with the study file's own messages
@@ -311,9 +340,16 @@ def run_report(
     jobs = []
     for p in notebooks:
         declared = declared_by[p]
-        jobs.append(_Job(str(p), str(staging / p.name),
-                         {k: v for k, v in params.items() if k in declared},
-                         kernel, str(root / "notebooks"), timeout))
+        jobs.append(
+            _Job(
+                str(p),
+                str(staging / p.name),
+                {k: v for k, v in params.items() if k in declared},
+                kernel,
+                str(root / "notebooks"),
+                timeout,
+            )
+        )
     total = len(jobs)
     progress(f"Report of study '{study.name}' for {date}: {total} notebooks, kernel {kernel}")
 
@@ -345,7 +381,8 @@ def run_report(
         if skipped:
             lines.append(f"not run because cleaning failed: {', '.join(skipped)}")
         raise NotebookFailed(
-            "the report was not produced:\n  " + "\n  ".join(lines)
+            "the report was not produced:\n  "
+            + "\n  ".join(lines)
             + f"\nThe executed notebooks are kept for inspection in {kept}"
         )
     for r, job in zip(runs, jobs, strict=True):
@@ -368,18 +405,30 @@ def run_report(
         "seconds": round((finished - started).total_seconds(), 3),
         "parameters": {k: (v if k != "report_dir" else str(final)) for k, v in params.items()},
         "kernel": kernel,
-        "inputs": {str(p.relative_to(root)) if p.is_relative_to(root) else str(p): _sha256(p)
-                   for p in inputs},
+        "inputs": {
+            str(p.relative_to(root)) if p.is_relative_to(root) else str(p): _sha256(p)
+            for p in inputs
+        },
         "packages": _versions(),
         "platform": {"system": platform.platform(), "cpus": os.cpu_count()},
         "git": _git(root),
-        "notebooks": [{"name": r.name, "title": r.title, "status": r.status,
-                       "seconds": round(r.seconds, 3), "html": r.html} for r in runs],
+        "notebooks": [
+            {
+                "name": r.name,
+                "title": r.title,
+                "status": r.status,
+                "seconds": round(r.seconds, 3),
+                "html": r.html,
+            }
+            for r in runs
+        ],
     }
-    (staging / "run.json").write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
-    (staging / "index.html").write_text(_index_html(study.title, date, runs, record),
-                                        encoding="utf-8")
+    (staging / "run.json").write_text(
+        json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (staging / "index.html").write_text(
+        _index_html(study.title, date, runs, record), encoding="utf-8"
+    )
     if final.exists():  # --force: swap in the new report, then drop the old one
         old = reports / f".replaced-{date}-{os.getpid()}"
         final.rename(old)

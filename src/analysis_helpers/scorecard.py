@@ -17,8 +17,18 @@ from .study import Study
 
 __all__ = ["study_design", "kpi_summary", "segment_kpis", "KPI_COLUMNS"]
 
-KPI_COLUMNS = ["kpi", "label", "unit", "n", "n_weighted", "n_effective", "estimate", "se",
-               "ci_low", "ci_high"]
+KPI_COLUMNS = [
+    "kpi",
+    "label",
+    "unit",
+    "n",
+    "n_weighted",
+    "n_effective",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+]
 
 
 def study_design(study: Study) -> SurveyDesign:
@@ -31,8 +41,9 @@ def _take(table: pd.DataFrame, by: list[str], kpi: str, label: str, unit: str) -
     return out[[*by, *KPI_COLUMNS]]
 
 
-def kpi_summary(data: pd.DataFrame, *, study: Study, by: Sequence[str] = (),
-                level: float | None = None) -> pd.DataFrame:
+def kpi_summary(
+    data: pd.DataFrame, *, study: Study, by: Sequence[str] = (), level: float | None = None
+) -> pd.DataFrame:
     """Every headline KPI of the study, weighted, with design-based SEs and CIs.
 
     The KPIs are: overall satisfaction (mean and top-2-box share), NPS (points), customer
@@ -58,8 +69,8 @@ def kpi_summary(data: pd.DataFrame, *, study: Study, by: Sequence[str] = (),
         ``n``, ``n_weighted``, ``n_effective``, ``estimate``, ``se``, ``ci_low``,
         ``ci_high``. Shares are in [0, 1]; NPS in points (-100..100); CSI in 0..100.
     """
-    from .kpis import csi, nps, top_box
     from .estimation import survey_mean
+    from .kpis import csi, nps, top_box
 
     by = list(by)
     level = level or study.reporting.confidence
@@ -69,19 +80,39 @@ def kpi_summary(data: pd.DataFrame, *, study: Study, by: Sequence[str] = (),
     parts = []
     osat = items[k.overall]
     scale = f"{osat.scale.min}-{osat.scale.max}"
-    parts.append(_take(survey_mean(data, items=[k.overall], by=by, design=design, level=level),
-                       by, "overall_mean", f"{osat.label}: mean", f"mean ({scale})"))
-    parts.append(_take(top_box(data, items=[k.overall], top=osat.top_codes, by=by,
-                               design=design, level=level),
-                       by, "overall_top2", f"{osat.label}: top-2-box", "share"))
+    parts.append(
+        _take(
+            survey_mean(data, items=[k.overall], by=by, design=design, level=level),
+            by,
+            "overall_mean",
+            f"{osat.label}: mean",
+            f"mean ({scale})",
+        )
+    )
+    parts.append(
+        _take(
+            top_box(data, items=[k.overall], top=osat.top_codes, by=by, design=design, level=level),
+            by,
+            "overall_top2",
+            f"{osat.label}: top-2-box",
+            "share",
+        )
+    )
     if k.nps:
         t = nps(data, item=k.nps, by=by, design=design, level=level)
         parts.append(_take(t, by, "nps", f"NPS ({items[k.nps].label})", "points"))
     if k.ces:
         ces = items[k.ces]
         t = survey_mean(data, items=[k.ces], by=by, design=design, level=level)
-        parts.append(_take(t, by, "ces_mean", f"{ces.label}: mean",
-                           f"mean ({ces.scale.min}-{ces.scale.max}, lower is better)"))
+        parts.append(
+            _take(
+                t,
+                by,
+                "ces_mean",
+                f"{ces.label}: mean",
+                f"mean ({ces.scale.min}-{ces.scale.max}, lower is better)",
+            )
+        )
     for name in k.loyalty:
         it = items[name]
         t = top_box(data, items=[name], top=it.top_codes, by=by, design=design, level=level)
@@ -92,8 +123,13 @@ def kpi_summary(data: pd.DataFrame, *, study: Study, by: Sequence[str] = (),
     return pd.concat(parts, ignore_index=True)
 
 
-def segment_kpis(data: pd.DataFrame, *, study: Study, segments: Sequence[str] | None = None,
-                 level: float | None = None) -> pd.DataFrame:
+def segment_kpis(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    segments: Sequence[str] | None = None,
+    level: float | None = None,
+) -> pd.DataFrame:
     """:func:`kpi_summary` for every segment column, stacked, with value labels.
 
     Returns
@@ -142,7 +178,8 @@ def profile_by_segment(data: pd.DataFrame, *, study: Study, by: Sequence[str] = 
     parts = []
     for seg in study.segments:
         t = sample_profile(data, by=[*by, seg.column], design=design).rename(
-            columns={seg.column: "value"})
+            columns={seg.column: "value"}
+        )
         t.insert(0, "segment", seg.column)
         t.insert(1, "segment_label", seg.label)
         t.insert(3, "value_label", t["value"].map(seg.values).fillna(t["value"]))
@@ -173,14 +210,21 @@ def area_scores(data: pd.DataFrame, *, study: Study, min_answered: float = 0.5) 
     out = {}
     for area, g in h.groupby("area", sort=False):
         x = data[g["item"].tolist()].astype(float)
-        scaled = 100 * (x - g["scale_min"].to_numpy()) / (g["scale_max"] - g["scale_min"]).to_numpy()
+        scaled = (
+            100 * (x - g["scale_min"].to_numpy()) / (g["scale_max"] - g["scale_min"]).to_numpy()
+        )
         answered = scaled.notna().mean(axis=1)
         out[area] = scaled.mean(axis=1).where(answered >= min_answered)
     return pd.DataFrame(out, index=data.index)
 
 
-def segment_area_index(data: pd.DataFrame, *, study: Study, segments: Sequence[str] | None = None,
-                       level: float | None = None) -> pd.DataFrame:
+def segment_area_index(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    segments: Sequence[str] | None = None,
+    level: float | None = None,
+) -> pd.DataFrame:
     """The satisfaction index of every area for every segment value (the trough grid).
 
     Returns
@@ -195,7 +239,7 @@ def segment_area_index(data: pd.DataFrame, *, study: Study, segments: Sequence[s
     design = study_design(study)
     level = level or study.reporting.confidence
     parts = []
-    for col in (list(segments) if segments is not None else study.segment_columns()):
+    for col in list(segments) if segments is not None else study.segment_columns():
         seg = study.segment(col)
         t = csi(data, hierarchy=study.hierarchy(), by=[col], design=design, level=level)
         t = t[t["level"] == "area"].rename(columns={col: "value"})

@@ -312,15 +312,15 @@ class StudySpec(_Model):
         if kp.nps is not None and kp.nps in items:
             sc = items[kp.nps].scale
             if (sc.min, sc.max) != (0, 10):
-                errors.append(f"kpis.nps: item {kp.nps!r} must be on a 0-10 scale, not {sc.min}-{sc.max}")
+                errors.append(
+                    f"kpis.nps: item {kp.nps!r} must be on a 0-10 scale, not {sc.min}-{sc.max}"
+                )
         for j, name in enumerate(self.quality.straightliners.grid):
             if name not in items:
                 errors.append(f"quality.straightliners.grid[{j}]: unknown item {name!r}")
         for j, f in enumerate(self.data.files):
             if f.wave is not None and f.wave not in self.data.wave.order:
-                errors.append(
-                    f"data.files[{j}].wave: wave {f.wave!r} is not in data.wave.order"
-                )
+                errors.append(f"data.files[{j}].wave: wave {f.wave!r} is not in data.wave.order")
         if errors:
             raise ValueError("\n".join(errors))
         return self
@@ -538,7 +538,9 @@ def _format_errors(shown: str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_study(path: str | Path, *, root: str | Path | None = None, check_files: bool = True) -> Study:
+def load_study(
+    path: str | Path, *, root: str | Path | None = None, check_files: bool = True
+) -> Study:
     """Read and validate a study file.
 
     Parameters
@@ -575,14 +577,18 @@ def load_study(path: str | Path, *, root: str | Path | None = None, check_files:
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise StudyFileError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise StudyFileError(
+            f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise StudyFileError(f"{shown}: {where}invalid YAML: {problem}") from None
     if not isinstance(raw, dict):
-        raise StudyFileError(f"{shown}: expected a mapping of keys at the top, got {type(raw).__name__}")
+        raise StudyFileError(
+            f"{shown}: expected a mapping of keys at the top, got {type(raw).__name__}"
+        )
     try:
         spec = StudySpec.model_validate(raw)
     except ValidationError as exc:

@@ -97,13 +97,33 @@ def wave_over_wave(
             se = float(np.hypot(a["se"], b["se"]))
             change = float(b["estimate"] - a["estimate"])
             z = change / se if se > 0 else np.nan
-            rows.append({**dict(zip(keys, key, strict=True)),
-                         "wave_from": a[wave], "wave_to": b[wave],
-                         "estimate_from": float(a["estimate"]),
-                         "estimate_to": float(b["estimate"]), "change": change, "se": se,
-                         "z": z, "p_value": 2 * stats.norm.sf(abs(z)) if se > 0 else np.nan})
-    cols = [*keys, "wave_from", "wave_to", "estimate_from", "estimate_to", "change", "se", "z",
-            "p_value", "p_adjusted", "significant", "direction"]
+            rows.append(
+                {
+                    **dict(zip(keys, key, strict=True)),
+                    "wave_from": a[wave],
+                    "wave_to": b[wave],
+                    "estimate_from": float(a["estimate"]),
+                    "estimate_to": float(b["estimate"]),
+                    "change": change,
+                    "se": se,
+                    "z": z,
+                    "p_value": 2 * stats.norm.sf(abs(z)) if se > 0 else np.nan,
+                }
+            )
+    cols = [
+        *keys,
+        "wave_from",
+        "wave_to",
+        "estimate_from",
+        "estimate_to",
+        "change",
+        "se",
+        "z",
+        "p_value",
+        "p_adjusted",
+        "significant",
+        "direction",
+    ]
     if not rows:
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(rows)
@@ -133,4 +153,6 @@ def turning_points(changes: pd.DataFrame, *, min_change: float = 0.0) -> pd.Data
         if c not in changes.columns:
             raise KeyError(f"turning_points: expected the output of wave_over_wave (no {c!r})")
     hit = changes[changes["significant"] & (changes["change"].abs() >= min_change)]
-    return hit.reindex(hit["change"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    return hit.reindex(hit["change"].abs().sort_values(ascending=False).index).reset_index(
+        drop=True
+    )

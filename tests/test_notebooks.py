@@ -1,0 +1,146 @@
+"""Every pipeline notebook, executed end to end on the demo study by the report runner
+(papermill into a temporary folder), and the golden checks: the demo's planted truths are
+found by the analyses.
+
+nbval runs the same notebooks with their defaults in `make test` (pytest --nbval-lax).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from analysis_helpers.runner import run_report
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ["10-clean", "20-describe", "30-trend", "40-cross", "50-drivers"]
+
+pytestmark = pytest.mark.notebooks
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    return run_report("config/demo.yml", date="2026-01-31", out=out, progress=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def truths() -> dict:
+    return json.loads((ROOT / "data/raw/demo/truths.json").read_text(encoding="utf-8"))
+
+
+def table(report: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(report / "tables" / f"{name}.csv", encoding="utf-8-sig")
+
+
+def test_report_folder_is_complete(report):
+    assert report.name == "2026-01-31"
+    for name in NOTEBOOKS:
+        assert (report / f"{name}.ipynb").is_file()
+        assert (report / f"{name}.html").is_file()
+    index = (report / "index.html").read_text(encoding="utf-8")
+    for name in NOTEBOOKS:
+        assert f'href="{name}.html"' in index
+    record = json.loads((report / "run.json").read_text(encoding="utf-8"))
+    assert [n["name"] for n in record["notebooks"]] == NOTEBOOKS
+    assert all(n["status"] == "ok" and n["seconds"] > 0 for n in record["notebooks"])
+    assert record["parameters"]["report_dir"] == str(report)
+    assert "config/demo.yml" in record["inputs"]
+    assert all(len(h) == 64 for h in record["inputs"].values())
+    assert record["packages"]["pandas"] and record["packages"]["papermill"]
+    assert record["started"] <= record["finished"]
+    # nothing left behind: no staging folder beside the report
+    assert [p.name for p in report.parent.iterdir()] == ["2026-01-31"]
+
+
+def test_html_is_code_free_and_self_contained(report):
+    page = (report / "20-describe.html").read_text(encoding="utf-8")
+    assert "from analysis_helpers" not in page  # no code cells
+    assert "data:image/png;base64," in page  # charts embedded
+    assert 'src="https://' not in page and "src='https://" not in page
+
+
+def test_respondent_text_is_escaped(report):
+    page = (report / "10-clean.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page
+
+
+def test_executed_notebooks_have_no_errors(report):
+    for name in NOTEBOOKS:
+        nb = nbformat.read(report / f"{name}.ipynb", as_version=4)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                assert out.get("output_type") != "error", (name, out.get("ename"))
+                if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                    assert "missing from font" not in out.get("text", ""), name
+
+
+def test_expected_tables_and_columns(report):
+    expect = {
+        "sample_profile": {"segment", "value", "n", "n_weighted", "n_effective"},
+        "kpi_summary": {"kpi", "label", "n", "estimate", "se", "ci_low", "ci_high"},
+        "kpi_by_wave": {"wave", "kpi", "estimate", "se"},
+        "wave_changes": {"kpi", "wave_from", "wave_to", "change", "p_adjusted", "significant"},
+        "segment_kpis": {"segment", "value", "kpi", "estimate", "n"},
+        "segment_area_index": {"segment", "value", "name", "estimate"},
+        "driver_importance": {"driver", "correlation", "relative_weight", "shapley", "r2", "n"},
+    }
+    for name, cols in expect.items():
+        t = table(report, name)
+        assert len(t) > 0, name
+        assert cols <= set(t.columns), (name, cols - set(t.columns))
+    figures = {p.stem for p in (report / "figures").glob("*.png")}
+    assert {
+        "area_index",
+        "kpi_trend",
+        "area_trend",
+        "segment_area_heatmap",
+        "driver_importance",
+    } <= figures
+
+
+def test_kpi_summary_has_every_kpi(report):
+    t = table(report, "kpi_summary")
+    assert set(t["kpi"]) == {
+        "overall_mean",
+        "overall_top2",
+        "nps",
+        "ces_mean",
+        "repurchase_top2",
+        "csi",
+    }
+    nps = t.set_index("kpi").loc["nps"]
+    assert -100 <= nps["ci_low"] < nps["estimate"] < nps["ci_high"] <= 100
+
+
+# ---- golden checks: the planted truths are found ------------------------------------
+def test_golden_turning_point_is_found(report, truths):
+    tp = truths["turning_point"]
+    changes = table(report, "area_changes")
+    hit = changes[changes["significant"] & (changes["change"] < 0)]
+    biggest = hit.loc[hit["change"].idxmin()]
+    assert biggest["name"] == tp["area"]
+    assert biggest["wave_to"] == tp["wave"]
+
+
+def test_golden_trough_is_found(report, truths):
+    trough = truths["trough"]
+    cells = table(report, "segment_area_index")
+    cells = cells.assign(
+        gap=cells["estimate"] - cells.groupby("name")["estimate"].transform("mean")
+    )
+    worst = cells.loc[cells["gap"].idxmin()]
+    assert (worst["segment"], worst["value"], worst["name"]) == (
+        trough["segment"],
+        trough["value"],
+        trough["area"],
+    )
+
+
+def test_golden_top_drivers_are_found(report, truths):
+    imp = table(report, "driver_importance").sort_values("relative_weight", ascending=False)
+    assert list(imp["driver"][:3]) == truths["driver_rank_overall"][:3]
