@@ -67,3 +67,42 @@ def test_errors(table):
         adjust_p([0.1], method="sidak")
     with pytest.raises(KeyError, match="expected the output of wave_over_wave"):
         turning_points(table)
+
+
+def test_operational_link_matches_statsmodels_wls():
+    import statsmodels.api as sm
+
+    from analysis_helpers.trend import operational_link
+
+    scores = pd.DataFrame(
+        {
+            "wave": list("aabbcc"),
+            "region": list("xyxyxy"),
+            "estimate": [70.0, 68.0, 66.0, 65.5, 71.0, 69.0],
+            "se": [1.0, 1.5, 1.0, 2.0, 1.2, 1.0],
+        }
+    )
+    ops = pd.DataFrame(
+        {"wave": list("aabbcc"), "region": list("xyxyxy"), "wait": [2.0, 2.5, 4.0, 4.5, 1.5, 2.2]}
+    )
+    out = operational_link(scores, ops, metric="wait", on=["wave", "region"]).iloc[0]
+    fit = sm.WLS(scores.estimate, sm.add_constant(ops.wait), weights=1 / scores.se**2).fit()
+    assert out.slope == pytest.approx(fit.params["wait"])
+    assert out.se == pytest.approx(fit.bse["wait"])
+    assert out.p_value == pytest.approx(fit.pvalues["wait"])
+    assert out.n_cells == 6 and out.slope < 0
+
+
+def test_operational_link_errors():
+    from analysis_helpers.trend import operational_link
+
+    s = pd.DataFrame({"w": ["a", "b"], "estimate": [1.0, 2.0], "se": [0.1, 0.1]})
+    m = pd.DataFrame({"w": ["a", "b"], "wait": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="only 2 cells have both a score and 'wait'"):
+        operational_link(s, m, metric="wait", on=["w"])
+    with pytest.raises(KeyError, match=r"metrics has no column\(s\) \['queue'\]"):
+        operational_link(s, m, metric="queue", on=["w"])
+    s3 = pd.DataFrame({"w": list("abc"), "estimate": [1.0, 2.0, 3.0], "se": [0.1] * 3})
+    m3 = pd.DataFrame({"w": list("abc"), "wait": [1.0] * 3})
+    with pytest.raises(ValueError, match="does not vary"):
+        operational_link(s3, m3, metric="wait", on=["w"])

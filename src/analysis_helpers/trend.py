@@ -156,3 +156,80 @@ def turning_points(changes: pd.DataFrame, *, min_change: float = 0.0) -> pd.Data
     return hit.reindex(hit["change"].abs().sort_values(ascending=False).index).reset_index(
         drop=True
     )
+
+
+def operational_link(
+    scores: pd.DataFrame,
+    metrics: pd.DataFrame,
+    *,
+    metric: str,
+    on: Sequence[str],
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """How an operational metric moves a score: a meta-regression over cells.
+
+    Each cell (e.g. wave x region) has a design-based estimate of the score with its SE and
+    a value of the metric (e.g. average queueing minutes). The estimates are regressed on
+    the metric by weighted least squares with weights ``1 / se^2`` (cells measured more
+    precisely count more), so the slope reads "score points per unit of the metric".
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Tidy estimates per cell: the ``on`` columns, ``estimate``, ``se``.
+    metrics : DataFrame
+        The metric per cell: the ``on`` columns and ``metric``.
+    metric : str
+        The metric column.
+    on : sequence of str
+        The cell keys shared by both tables.
+    level : float
+        Confidence level of the slope's interval.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``metric``, ``slope``, ``se``, ``ci_low``, ``ci_high``, ``p_value``,
+        ``r2``, ``n_cells``, ``metric_min``, ``metric_max``.
+    """
+    import statsmodels.api as sm
+
+    on = list(on)
+    for name, table, cols in [
+        ("scores", scores, [*on, "estimate", "se"]),
+        ("metrics", metrics, [*on, metric]),
+    ]:
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise KeyError(f"operational_link: {name} has no column(s) {missing}")
+    left = scores[[*on, "estimate", "se"]].astype({c: str for c in on})
+    right = metrics[[*on, metric]].astype({c: str for c in on})
+    cells = left.merge(right, on=on, how="inner", validate="one_to_one").dropna()
+    if len(cells) < 3:
+        raise ValueError(
+            f"operational_link: only {len(cells)} cells have both a score and {metric!r}; "
+            "at least 3 are needed"
+        )
+    if cells[metric].nunique() < 2:
+        raise ValueError(f"operational_link: {metric!r} does not vary across the cells")
+    if (cells["se"] <= 0).any():
+        raise ValueError("operational_link: every cell needs a positive standard error")
+    x = sm.add_constant(cells[metric].astype(float).to_numpy())
+    fit = sm.WLS(cells["estimate"].to_numpy(float), x, weights=1 / cells["se"] ** 2).fit()
+    low, high = fit.conf_int(alpha=1 - level)[1]
+    return pd.DataFrame(
+        [
+            {
+                "metric": metric,
+                "slope": fit.params[1],
+                "se": fit.bse[1],
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": fit.pvalues[1],
+                "r2": fit.rsquared,
+                "n_cells": len(cells),
+                "metric_min": cells[metric].min(),
+                "metric_max": cells[metric].max(),
+            }
+        ]
+    )
