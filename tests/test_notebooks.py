@@ -144,3 +144,10 @@ def test_golden_trough_is_found(report, truths):
 def test_golden_top_drivers_are_found(report, truths):
     imp = table(report, "driver_importance").sort_values("relative_weight", ascending=False)
     assert list(imp["driver"][:3]) == truths["driver_rank_overall"][:3]
+
+
+def test_golden_operational_metric_is_found(report, truths):
+    op = truths["operational_metric"]
+    link = table(report, "operational_link").iloc[0]
+    assert link["metric"] == op["metric"]
+    assert link["slope"] < 0 and link["ci_high"] < 0  # planted: waiting lowers the index
