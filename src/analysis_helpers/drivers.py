@@ -75,7 +75,16 @@ QUADRANTS = {
     (False, True): "possible overkill",
 }
 
-_METHODS = ("correlation", "beta", "relative_weights", "shapley", "first", "last", "betasq", "pratt")
+_METHODS = (
+    "correlation",
+    "beta",
+    "relative_weights",
+    "shapley",
+    "first",
+    "last",
+    "betasq",
+    "pratt",
+)
 #: output columns of each method, in order
 _METHOD_COLUMNS = {
     "correlation": ("correlation",),
@@ -123,9 +132,7 @@ def _check_columns(data: pd.DataFrame, columns: Sequence[str], weight: str | Non
     wanted = [*columns, *([weight] if weight is not None else [])]
     missing = [c for c in wanted if c not in data.columns]
     if missing:
-        raise MissingColumnError(
-            f"column(s) not in the data: {', '.join(map(repr, missing))}"
-        )
+        raise MissingColumnError(f"column(s) not in the data: {', '.join(map(repr, missing))}")
     for c in wanted:
         dtype = data[c].dtype
         if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_complex_dtype(dtype):
@@ -152,7 +159,7 @@ def _weights(data: pd.DataFrame, weight: str | None) -> np.ndarray:
             "weights must be complete"
         )
     if (w < 0).any():
-        raise DriverError(f"weight column {weight!r} has a negative value: {w[w < 0][0]!r}")
+        raise DriverError(f"weight column {weight!r} has a negative value: {w[w < 0][0]:g}")
     return w
 
 
@@ -180,26 +187,42 @@ def _prepare(
     if missing not in {"listwise", "pairwise"}:
         raise ValueError(f"missing={missing!r}: use 'listwise' or 'pairwise'")
     _check_columns(data, columns, weight)
-    x = np.column_stack([_float(data, c) for c in columns])
+    raw = [_float(data, c) for c in columns]
     w = _weights(data, weight)
-    answered = ~np.isnan(x)
     keep = w > 0
     if missing == "listwise":
-        keep &= answered.all(axis=1)
-    x, w, answered = x[keep], w[keep], answered[keep]
-    if len(w) == 0:
+        for col in raw:
+            keep &= ~np.isnan(col)
+    if not keep.any():
         raise DriverError(
             "no respondent has a positive weight and an answer to every one of "
             f"{', '.join(map(repr, columns))}"
         )
+    w = w[keep]
     role = role or {}
     constant = []
-    for j, c in enumerate(columns):
-        v = x[answered[:, j], j]
+    z = np.empty((len(w), len(columns)), order="F")
+    answered = np.ones((len(w), len(columns)), dtype=bool, order="F")
+    for j, (c, col) in enumerate(zip(columns, raw, strict=True)):
+        col = col[keep]
+        if missing == "pairwise":
+            answered[:, j] = ok = ~np.isnan(col)
+            v, wv = col[ok], w[ok]
+        else:
+            v, wv = col, w
         if v.size == 0:
             raise DriverError(f"column {c!r} has no answers among the respondents used")
         if v.min() == v.max():
             constant.append((c, v[0]))
+            continue
+        mean = (wv @ v) / wv.sum()
+        centred = v - mean
+        sd = np.sqrt((wv @ centred**2) / wv.sum())
+        if missing == "pairwise":
+            z[:, j] = 0.0
+            z[ok, j] = centred / sd
+        else:
+            z[:, j] = centred / sd
     if constant:
         outcome = [(c, v) for c, v in constant if role.get(c) == "outcome"]
         if outcome:
@@ -213,12 +236,6 @@ def _prepare(
             f"constant (zero-variance) driver(s): {listed}; a driver that does not vary "
             "cannot explain anything - drop it"
         )
-    xm = np.where(answered, x, 0.0)
-    aw = answered * w[:, None]
-    mean = (aw * xm).sum(0) / aw.sum(0)
-    centred = np.where(answered, x - mean, 0.0)
-    sd = np.sqrt((aw * centred**2).sum(0) / aw.sum(0))
-    z = centred / sd
     if missing == "listwise":
         n = len(w)
         n_eff = w.sum() ** 2 / (w**2).sum()
@@ -295,8 +312,12 @@ def _features(prep: _Prepared, rows: slice) -> np.ndarray:
         m = prep.mask[rows]
         ii, jj = np.indices((q, q)).reshape(2, -1)
         f = np.concatenate(
-            [m[:, ii] * m[:, jj], z[:, ii] * m[:, jj], z[:, ii] ** 2 * m[:, jj],
-             z[:, ii] * z[:, jj]],
+            [
+                m[:, ii] * m[:, jj],
+                z[:, ii] * m[:, jj],
+                z[:, ii] ** 2 * m[:, jj],
+                z[:, ii] * z[:, jj],
+            ],
             axis=1,
         )
     return (f * w).astype(np.float32)
@@ -453,9 +474,12 @@ def _measures(corr: np.ndarray, methods: Sequence[str], shapley: bool) -> dict[s
         try:
             beta = np.linalg.solve(rxx, rxy[..., None])[..., 0]
         except np.linalg.LinAlgError:  # a singular replicate: fall back one by one
-            beta = np.stack([_solve_or_nan(a, b) for a, b in zip(
-                rxx.reshape(-1, p, p), rxy.reshape(-1, p), strict=True
-            )]).reshape(rxy.shape)
+            beta = np.stack(
+                [
+                    _solve_or_nan(a, b)
+                    for a, b in zip(rxx.reshape(-1, p, p), rxy.reshape(-1, p), strict=True)
+                ]
+            ).reshape(rxy.shape)
         r2 = (beta * rxy).sum(-1)
         out: dict[str, np.ndarray] = {"r2": r2, "sign": np.sign(beta)}
         if "correlation" in methods:
@@ -505,8 +529,7 @@ def _check_collinear(corr: np.ndarray, drivers: list[str], missing: str) -> None
         r2 = corr[1:, 0] @ np.linalg.solve(rxx, corr[1:, 0])
         if r2 > 1 + 1e-9:
             raise DriverError(
-                f"R^2 = {r2:.4g} > 1 from the pairwise correlation matrix; "
-                "use missing='listwise'"
+                f"R^2 = {r2:.4g} > 1 from the pairwise correlation matrix; use missing='listwise'"
             )
         return
     involved = np.abs(vec[:, small]).max(axis=1) > 0.01
@@ -565,8 +588,8 @@ def importance_from_correlation(
     """
     if outcome not in corr.columns or outcome not in corr.index:
         raise MissingColumnError(f"outcome {outcome!r} is not in the correlation matrix")
-    names = [c for c in corr.columns if c != outcome] if drivers is None else _names(
-        drivers, "drivers"
+    names = (
+        [c for c in corr.columns if c != outcome] if drivers is None else _names(drivers, "drivers")
     )
     absent = [d for d in names if d not in corr.columns or d not in corr.index]
     if absent:
@@ -758,13 +781,16 @@ def driver_importance(
     if n_boot > 0:
         rng = np.random.default_rng(random_state)
         boot = _corr_bootstrap(prep, int(n_boot), rng)
-    table, notes = _importance_table(corr, driver_names, methods, shapley_max_drivers, boot,
-                                     level)
+    table, notes = _importance_table(corr, driver_names, methods, shapley_max_drivers, boot, level)
     table["n"] = int(prep.n)
     table["n_effective"] = float(prep.n_effective)
     table["note"] = "; ".join(notes)
     table.attrs.update(
-        notes=notes, outcome=outcome, weight=weight, missing=missing, n_boot=int(n_boot),
+        notes=notes,
+        outcome=outcome,
+        weight=weight,
+        missing=missing,
+        n_boot=int(n_boot),
         level=level,
     )
     return table
@@ -867,7 +893,12 @@ def permutation_importance_check(
         )
     est.fit(x_tr, y_tr, sample_weight=w_tr)
     result = permutation_importance(
-        est, x_te, y_te, scoring="r2", n_repeats=n_repeats, random_state=int(seeds[3]),
+        est,
+        x_te,
+        y_te,
+        scoring="r2",
+        n_repeats=n_repeats,
+        random_state=int(seeds[3]),
         sample_weight=w_te,
     )
     imp = result.importances_mean
@@ -981,8 +1012,9 @@ def importance_performance(
             "performance_cut": perf_cut,
             "importance_gap": imp.to_numpy() - imp_cut,
             "performance_gap": perf.to_numpy() - perf_cut,
-            "quadrant": [QUADRANTS[(bool(a), bool(b))] for a, b in zip(important, high,
-                                                                          strict=True)],
+            "quadrant": [
+                QUADRANTS[(bool(a), bool(b))] for a, b in zip(important, high, strict=True)
+            ],
         }
     )
 
@@ -1007,8 +1039,9 @@ def action_list(ipa: pd.DataFrame) -> pd.DataFrame:
     if absent:
         raise KeyError(f"ipa lacks column(s) {absent}; pass importance_performance() output")
     out = ipa[ipa["quadrant"] == QUADRANTS[(True, False)]]
-    out = out.sort_values(["importance_gap", "performance_gap"], ascending=[False, True],
-                          kind="stable").reset_index(drop=True)
+    out = out.sort_values(
+        ["importance_gap", "performance_gap"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
     return out.assign(priority=np.arange(1, len(out) + 1))
 
 
@@ -1137,16 +1170,19 @@ def penalty_reward(
     low = x <= np.array([lows[d] for d in driver_names])
     high = x >= np.array([highs[d] for d in driver_names])
     for j, d in enumerate(driver_names):
-        for flag, label, cut in ((low, "low", f"<= {lows[d]:g}"),
-                                 (high, "high", f">= {highs[d]:g}")):
-            if not flag[:, j].any():
-                raise DriverError(
-                    f"driver {d!r}: no respondent rates it {label} ({cut}); move the cut-off"
-                )
-            if flag[:, j].all():
-                raise DriverError(
-                    f"driver {d!r}: every respondent rates it {label} ({cut}); move the cut-off"
-                )
+        # low and high exclude each other, so "all high" is caught as "none low"
+        if not low[:, j].any():
+            raise DriverError(
+                f"driver {d!r}: no respondent rates it low (<= {lows[d]:g}); move the cut-off"
+            )
+        if low[:, j].all():
+            raise DriverError(
+                f"driver {d!r}: every respondent rates it low (<= {lows[d]:g}); move the cut-off"
+            )
+        if not high[:, j].any():
+            raise DriverError(
+                f"driver {d!r}: no respondent rates it high (>= {highs[d]:g}); move the cut-off"
+            )
     design = np.column_stack([np.ones(len(y)), low, high]).astype(float)
     xtwx = design.T @ (design * w[:, None])
     eig = np.linalg.eigvalsh(xtwx / np.diag(xtwx).max())
@@ -1285,7 +1321,9 @@ random_state, min_per_driver
     keys = _names(by, "by")
     absent = [k for k in keys if k not in data.columns]
     if absent:
-        raise MissingColumnError(f"segment column(s) not in the data: {', '.join(map(repr, absent))}")
+        raise MissingColumnError(
+            f"segment column(s) not in the data: {', '.join(map(repr, absent))}"
+        )
     if errors not in {"note", "raise", "skip"}:
         raise ValueError(f"errors={errors!r}: use 'note', 'raise' or 'skip'")
     driver_names = _names(drivers, "drivers")
@@ -1297,9 +1335,17 @@ random_state, min_per_driver
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True))
         try:
             table = driver_importance(
-                group, outcome=outcome, drivers=driver_names, weight=weight, missing=missing,
-                methods=methods, shapley_max_drivers=shapley_max_drivers, n_boot=n_boot,
-                level=level, random_state=rng, min_per_driver=min_per_driver,
+                group,
+                outcome=outcome,
+                drivers=driver_names,
+                weight=weight,
+                missing=missing,
+                methods=methods,
+                shapley_max_drivers=shapley_max_drivers,
+                n_boot=n_boot,
+                level=level,
+                random_state=rng,
+                min_per_driver=min_per_driver,
             )
             notes += [f"{label}: {note}" for note in table.attrs["notes"]]
         except DriverError as err:
@@ -1361,11 +1407,10 @@ def importance_to_index_weights(
             )
         if importance["driver"].duplicated().any():
             dup = importance["driver"][importance["driver"].duplicated()].iloc[0]
-            raise ValueError(
-                f"driver {dup!r} appears more than once; pass the rows of one segment"
-            )
-        values = pd.Series(importance[measure].to_numpy(dtype=float),
-                           index=importance["driver"].tolist())
+            raise ValueError(f"driver {dup!r} appears more than once; pass the rows of one segment")
+        values = pd.Series(
+            importance[measure].to_numpy(dtype=float), index=importance["driver"].tolist()
+        )
     else:
         values = pd.Series(importance, dtype=float)
     if values.isna().any():
