@@ -1,0 +1,115 @@
+"""Benchmark the driver analysis: exact Shapley, bootstrap relative weights, correlation at 1M.
+
+Run ``python benchmarks/bench_drivers.py`` (optionally ``--rows 200000`` for a quicker run).
+Prints wall times and the peak resident memory of the process; PERFORMANCE.md lists targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from analysis_helpers.drivers import _measures, driver_importance, weighted_correlation
+
+
+def _correlation_matrix(p: int, rng: np.random.Generator) -> np.ndarray:
+    """A random positive definite correlation matrix with the outcome first."""
+    a = rng.standard_normal((4 * p, p + 1))
+    a[:, 0] = a[:, 1:].sum(1) + a[:, 0]
+    c = np.cov(a, rowvar=False)
+    d = np.sqrt(np.diag(c))
+    return c / np.outer(d, d)
+
+
+def _survey(n: int, p: int, rng: np.random.Generator) -> pd.DataFrame:
+    """n respondents rating p drivers and an outcome on 0-10, with survey weights."""
+    latent = rng.standard_normal((n, 1))
+    x = 0.7 * latent + rng.standard_normal((n, p))
+    coef = np.linspace(1.0, 0.1, p)
+    y = x @ coef + rng.standard_normal(n) * 2
+    ratings = np.clip(np.rint(5 + 1.5 * x), 0, 10)
+    sat = np.clip(np.rint(5 + 1.5 * y / y.std()), 0, 10)
+    frame = pd.DataFrame(ratings, columns=[f"q{j + 1:02d}" for j in range(p)])
+    frame.insert(0, "sat", sat)
+    frame["w"] = rng.gamma(4.0, 0.25, n)
+    return frame
+
+
+def _timed(func, repeat: int = 1) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--drivers", type=int, default=10)
+    parser.add_argument("--replicates", type=int, default=1000)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(2024)
+
+    print("exact Shapley/LMG from a correlation matrix (all 2^p subsets):")
+    for p in (10, 15, 20):
+        corr = _correlation_matrix(p, rng)
+        seconds = _timed(lambda c=corr: _measures(c, ["shapley"], True), 3 if p < 20 else 1)
+        print(f"  {p:2d} drivers ({2**p:>9,} subsets): {seconds:8.3f} s")
+
+    data = _survey(args.rows, args.drivers, rng)
+    drivers = [c for c in data.columns if c.startswith("q")]
+    columns = ["sat", *drivers]
+    print(f"\ndata: {args.rows:,} respondents x {args.drivers} drivers, weighted")
+    seconds = _timed(lambda: weighted_correlation(data, columns=columns, weight="w"), 3)
+    print(f"  weighted correlation matrix (listwise):      {seconds:8.3f} s")
+    seconds = _timed(
+        lambda: weighted_correlation(data, columns=columns, weight="w", missing="pairwise")
+    )
+    print(f"  weighted correlation matrix (pairwise):      {seconds:8.3f} s")
+    seconds = _timed(
+        lambda: driver_importance(
+            data, outcome="sat", drivers=drivers, weight="w", methods=("relative_weights",)
+        )
+    )
+    print(f"  relative weights, point estimate:            {seconds:8.3f} s")
+    seconds = _timed(
+        lambda: driver_importance(
+            data,
+            outcome="sat",
+            drivers=drivers,
+            weight="w",
+            methods=("relative_weights",),
+            n_boot=args.replicates,
+            random_state=1,
+        )
+    )
+    print(f"  {args.replicates:,} bootstrap replicates, relative weights: {seconds:8.3f} s")
+    seconds = _timed(
+        lambda: driver_importance(
+            data,
+            outcome="sat",
+            drivers=drivers,
+            weight="w",
+            n_boot=args.replicates,
+            random_state=1,
+        )
+    )
+    print(f"  {args.replicates:,} replicates, all default measures incl. Shapley: {seconds:8.3f} s")
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak / 1024 if sys.platform != "darwin" else peak / 2**20
+    print(
+        f"\npeak resident memory: {peak_mb:,.0f} MB (data frame itself "
+        f"{data.memory_usage(deep=True).sum() / 2**20:,.0f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
