@@ -1,0 +1,271 @@
+"""Charts of the driver analysis: importance bars, the IPA quadrant chart, penalty-reward.
+
+Each function takes the tidy output of a :mod:`analysis_helpers.drivers` helper, draws on
+``ax`` (a new figure when ``None``) and returns the Axes. Nothing is computed from raw
+respondents and no font is set: :func:`analysis_helpers.plots.apply_theme` does that, so
+Chinese item labels render.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
+
+from analysis_helpers.drivers import QUADRANTS
+from analysis_helpers.plots import PALETTE
+
+__all__ = ["importance_bars", "quadrant_chart", "penalty_reward_chart", "MEASURE_LABELS"]
+
+#: axis labels of the importance measures
+MEASURE_LABELS = {
+    "correlation": "Correlation with the outcome",
+    "beta": "Standardised coefficient (beta)",
+    "relative_weight": "Relative weight (share of R²)",
+    "relative_weight_pct": "Relative weight (% of R²)",
+    "shapley": "Shapley / LMG (share of R²)",
+    "shapley_pct": "Shapley / LMG (% of R²)",
+    "first": "R² alone (first)",
+    "last": "R² added last",
+    "betasq": "Squared beta",
+    "pratt": "Pratt (beta × r)",
+    "importance": "Permutation importance (drop in R²)",
+    "importance_pct": "Permutation importance (%)",
+}
+
+_QUADRANT_COLOURS = {
+    "concentrate here": PALETTE[3],
+    "keep up the good work": PALETTE[2],
+    "low priority": "#999999",
+    "possible overkill": PALETTE[0],
+}
+_CLASS_COLOURS = {"basic": PALETTE[3], "performance": PALETTE[0], "excitement": PALETTE[2]}
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def _need(table: pd.DataFrame, columns: list[str], role: str) -> None:
+    absent = [c for c in columns if c not in table.columns]
+    if absent:
+        raise KeyError(f"{role} lacks column(s) {absent}")
+
+
+def importance_bars(
+    table: pd.DataFrame,
+    *,
+    measure: str = "relative_weight_pct",
+    ax: Axes | None = None,
+    sort: bool = True,
+    color: str = PALETTE[0],
+) -> Axes:
+    """Horizontal bars of one importance measure, with bootstrap intervals when present.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One segment's :func:`~analysis_helpers.drivers.driver_importance` table (or a
+        :func:`~analysis_helpers.drivers.permutation_importance_check` table): a
+        ``driver`` column, the ``measure`` column and optionally ``<measure>_ci_low`` /
+        ``<measure>_ci_high`` (drawn as whiskers).
+    measure : str
+        The column to draw.
+    ax : Axes, optional
+        Where to draw.
+    sort : bool
+        Most important driver on top (else the table's order, top to bottom).
+    color : str
+        Bar colour.
+
+    Returns
+    -------
+    Axes
+    """
+    _need(table, ["driver", measure], "table")
+    if table["driver"].duplicated().any():
+        raise ValueError("table has a driver more than once; draw one segment per chart")
+    values = table[measure].astype(float)
+    if values.isna().all():
+        note = table["note"].iloc[0] if "note" in table.columns else ""
+        raise ValueError(f"{measure!r} is empty{': ' + note if note else ''}")
+    rows = table.assign(_value=values)
+    rows = rows.sort_values("_value", kind="stable") if sort else rows.iloc[::-1]
+    ax = _axes(ax, (7, 0.4 * len(rows) + 1.5))
+    y = np.arange(len(rows))
+    ax.barh(y, rows["_value"], color=color, height=0.65)
+    low, high = f"{measure}_ci_low", f"{measure}_ci_high"
+    if low in rows.columns and high in rows.columns and rows[low].notna().any():
+        err = np.vstack([rows["_value"] - rows[low], rows[high] - rows["_value"]])
+        ax.errorbar(rows["_value"], y, xerr=err, fmt="none", ecolor="#333333", capsize=3, lw=1)
+    ax.set_yticks(y, labels=rows["driver"].astype(str).tolist())
+    ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
+    if (values < 0).any():
+        ax.axvline(0, color="#333333", lw=0.8)
+    if "r2" in rows.columns and rows["r2"].notna().any():
+        n = f", n = {int(rows['n'].iloc[0]):,}" if "n" in rows.columns else ""
+        ax.text(
+            0.99, 0.01, f"R² = {rows['r2'].iloc[0]:.2f}{n}", transform=ax.transAxes,
+            ha="right", va="bottom", fontsize="small", color="#555555",
+        )  # fmt: skip
+    return ax
+
+
+def quadrant_chart(
+    ipa: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    max_labels: int = 12,
+    key_rows: int = 20,
+) -> Axes:
+    """Importance-performance quadrant chart (Martilla & James 1977).
+
+    Performance runs along x, importance up y; dashed lines mark the crosshair and the
+    four quadrant names sit in the corners. Up to ``max_labels`` items are labelled by
+    name next to their point; with more, points carry numbers (1 = most important) and a
+    numbered key is written to the right of the plot, ``key_rows`` lines per column, so 40
+    items stay readable. Save such figures with ``bbox_inches="tight"`` (or leave room on
+    the right) so the key is kept.
+
+    Parameters
+    ----------
+    ipa : DataFrame
+        Output of :func:`~analysis_helpers.drivers.importance_performance`.
+    ax : Axes, optional
+        Where to draw.
+    max_labels : int
+        Most items labelled by name.
+    key_rows : int
+        Lines per column of the numbered key.
+
+    Returns
+    -------
+    Axes
+    """
+    _need(
+        ipa,
+        ["item", "importance", "performance", "importance_cut", "performance_cut", "quadrant"],
+        "ipa",
+    )
+    numbered = len(ipa) > max_labels
+    ax = _axes(ax, (10, 6.5) if numbered else (7.5, 6))
+    x = ipa["performance"].to_numpy(float)
+    y = ipa["importance"].to_numpy(float)
+    colours = [_QUADRANT_COLOURS.get(q, PALETTE[0]) for q in ipa["quadrant"]]
+    ax.scatter(x, y, c=colours, s=36 if numbered else 44, zorder=3, edgecolors="white", lw=0.5)
+    x_cut, y_cut = float(ipa["performance_cut"].iloc[0]), float(ipa["importance_cut"].iloc[0])
+    ax.axvline(x_cut, color="#777777", ls="--", lw=1, zorder=1)
+    ax.axhline(y_cut, color="#777777", ls="--", lw=1, zorder=1)
+    # keep the crosshair inside the plot with a margin around the points
+    x_lo, x_hi = min(x.min(), x_cut), max(x.max(), x_cut)
+    y_lo, y_hi = min(y.min(), y_cut), max(y.max(), y_cut)
+    x_pad = 0.12 * (x_hi - x_lo or 1.0)
+    y_pad = 0.15 * (y_hi - y_lo or 1.0)
+    ax.set_xlim(x_lo - x_pad, x_hi + x_pad)
+    ax.set_ylim(y_lo - y_pad, y_hi + y_pad)
+    corners = {
+        QUADRANTS[(True, False)]: (0.01, 0.99, "left", "top"),
+        QUADRANTS[(True, True)]: (0.99, 0.99, "right", "top"),
+        QUADRANTS[(False, False)]: (0.01, 0.01, "left", "bottom"),
+        QUADRANTS[(False, True)]: (0.99, 0.01, "right", "bottom"),
+    }
+    for name, (cx, cy, ha, va) in corners.items():
+        ax.text(
+            cx, cy, name, transform=ax.transAxes, ha=ha, va=va, fontsize="small",
+            color=_QUADRANT_COLOURS[name],
+        )  # fmt: skip
+    items = ipa["item"].astype(str).tolist()
+    if not numbered:
+        for k, (xi, yi, label) in enumerate(zip(x, y, items, strict=True)):
+            # alternate the side of the label so neighbours are less likely to collide
+            dx = 6 if k % 2 == 0 else -6
+            ax.annotate(
+                label, (xi, yi), xytext=(dx, 4), textcoords="offset points",
+                ha="left" if dx > 0 else "right", fontsize="small",
+            )  # fmt: skip
+    else:
+        order = np.argsort(-y, kind="stable")
+        number = np.empty(len(y), dtype=int)
+        number[order] = np.arange(1, len(y) + 1)
+        for xi, yi, k in zip(x, y, number, strict=True):
+            ax.annotate(
+                str(k), (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize="x-small"
+            )
+        lines = [f"{number[i]:>2}  {items[i]}" for i in order]
+        # key columns side by side, each placed after the measured width of the previous
+        renderer = ax.figure.canvas.get_renderer()
+        to_axes = ax.transAxes.inverted()
+        left = 1.02
+        for start in range(0, len(lines), key_rows):
+            block = ax.text(
+                left, 1.0, "\n".join(lines[start : start + key_rows]), transform=ax.transAxes,
+                ha="left", va="top", fontsize="x-small", linespacing=1.35,
+            )  # fmt: skip
+            right = to_axes.transform(block.get_window_extent(renderer))[1, 0]
+            left = right + 0.03
+    ax.set_xlabel("Performance")
+    ax.set_ylabel("Importance")
+    return ax
+
+
+def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Penalty-reward chart: penalties to the left, rewards to the right, by factor class.
+
+    Each attribute gets a bar to the left of zero for its penalty (the drop in the outcome
+    when it is rated low) and one to the right for its reward, with their confidence
+    intervals; colours give the factor class, and bars that are not significantly above
+    zero are drawn faded. Attributes are grouped by class (basic, performance, excitement)
+    and ordered by penalty - reward within a class.
+
+    Parameters
+    ----------
+    prca : DataFrame
+        Output of :func:`~analysis_helpers.drivers.penalty_reward`.
+    ax : Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    Axes
+    """
+    _need(
+        prca,
+        ["driver", "penalty", "reward", "factor_class", "penalty_ci_low", "penalty_ci_high",
+         "reward_ci_low", "reward_ci_high", "penalty_p_value", "reward_p_value"],
+        "prca",
+    )  # fmt: skip
+    rank = {"excitement": 0, "performance": 1, "basic": 2}
+    rows = prca.assign(
+        _class=prca["factor_class"].map(rank).fillna(1), _diff=prca["penalty"] - prca["reward"]
+    ).sort_values(["_class", "_diff"], kind="stable")
+    ax = _axes(ax, (8, 0.45 * len(rows) + 1.8))
+    y = np.arange(len(rows))
+    colours = [_CLASS_COLOURS.get(c, PALETTE[0]) for c in rows["factor_class"]]
+    alpha = 0.05
+    for side, sign in (("penalty", -1), ("reward", 1)):
+        value = sign * rows[side].to_numpy(float)
+        significant = (rows[f"{side}_p_value"] < alpha) & (rows[side] > 0)
+        faded = [to_rgba(c, 1.0 if s else 0.35) for c, s in zip(colours, significant, strict=True)]
+        ax.barh(y, value, color=faded, height=0.6)
+        lo = sign * rows[f"{side}_ci_low"].to_numpy(float)
+        hi = sign * rows[f"{side}_ci_high"].to_numpy(float)
+        err = np.vstack([value - np.minimum(lo, hi), np.maximum(lo, hi) - value])
+        ax.errorbar(value, y, xerr=err, fmt="none", ecolor="#333333", capsize=2.5, lw=0.9)
+    ax.axvline(0, color="#333333", lw=0.9)
+    ax.set_yticks(y, labels=rows["driver"].astype(str).tolist())
+    ax.set_xlabel("← penalty (low rating)     effect on the outcome     reward (high rating) →")
+    limit = np.nanmax(np.abs(rows[["penalty_ci_low", "penalty_ci_high", "reward_ci_low",
+                                   "reward_ci_high"]].to_numpy(float)))  # fmt: skip
+    if np.isfinite(limit) and limit > 0:
+        ax.set_xlim(-1.1 * limit, 1.1 * limit)
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=_CLASS_COLOURS[c])
+        for c in ("basic", "performance", "excitement")
+    ]
+    ax.legend(handles, ["basic", "performance", "excitement"], loc="lower center",
+              bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="small", frameon=False)  # fmt: skip
+    return ax

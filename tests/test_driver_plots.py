@@ -1,0 +1,118 @@
+"""Driver charts draw what the helpers return, on a given Axes, readable with 40 items."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from analysis_helpers.driver_plots import (  # noqa: E402
+    importance_bars,
+    penalty_reward_chart,
+    quadrant_chart,
+)
+from analysis_helpers.drivers import (  # noqa: E402
+    driver_importance,
+    importance_performance,
+    penalty_reward,
+)
+from analysis_helpers.plots import apply_theme  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def survey():
+    rng = np.random.default_rng(1)
+    n = 600
+    x = rng.integers(1, 6, (n, 4)).astype(float)
+    frame = pd.DataFrame(x, columns=["网络服务", "price", "staff", "wait"])
+    frame["sat"] = x @ [0.8, 0.5, 0.3, 0.1] + rng.standard_normal(n)
+    return frame
+
+
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_importance_bars_with_intervals(survey):
+    table = driver_importance(survey, outcome="sat", drivers=list(survey.columns[:4]), n_boot=50,
+                              random_state=0)  # fmt: skip
+    fig, ax = plt.subplots()
+    out = importance_bars(table, measure="shapley_pct", ax=ax)
+    assert out is ax
+    assert len(ax.patches) == 4
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1] == "网络服务"  # most important on top
+    assert ax.get_xlabel() == "Shapley / LMG (% of R²)"
+    assert len(ax.collections) == 1  # the whiskers
+    assert any(t.startswith("R² = ") for t in _texts(ax))
+
+
+def test_importance_bars_refuses_empty_or_stacked(survey):
+    drivers = list(survey.columns[:4])
+    skipped = driver_importance(survey, outcome="sat", drivers=drivers, shapley_max_drivers=2)
+    with pytest.raises(ValueError, match="'shapley' is empty: shapley skipped"):
+        importance_bars(skipped, measure="shapley")
+    with pytest.raises(ValueError, match="one segment per chart"):
+        importance_bars(pd.concat([skipped, skipped]), measure="beta")
+    with pytest.raises(KeyError, match="lacks column"):
+        importance_bars(skipped, measure="nope")
+    assert isinstance(importance_bars(skipped, measure="beta"), plt.Axes)
+
+
+def test_quadrant_chart_names_quadrants_and_labels_items():
+    ipa = importance_performance(
+        {"price": 0.4, "staff": 0.3, "wait": 0.2, "decor": 0.1},
+        {"price": 6.0, "staff": 8.5, "wait": 7.0, "decor": 9.0},
+    )
+    ax = quadrant_chart(ipa)
+    texts = _texts(ax)
+    for name in ["concentrate here", "keep up the good work", "low priority", "possible overkill"]:
+        assert name in texts
+    assert {"price", "staff", "wait", "decor"} <= set(texts)
+    x0, x1 = ax.get_xlim()
+    assert x0 < ipa["performance_cut"].iloc[0] < x1
+
+
+def test_quadrant_chart_numbers_forty_items(tmp_path):
+    apply_theme()  # the house theme supplies the CJK font; the chart sets none
+    rng = np.random.default_rng(2)
+    items = [f"item {k:02d} 服务" for k in range(40)]
+    ipa = importance_performance(
+        pd.Series(rng.uniform(0, 1, 40), index=items), pd.Series(rng.uniform(5, 9, 40), index=items)
+    )
+    ax = quadrant_chart(ipa, key_rows=20)
+    texts = _texts(ax)
+    keys = [t for t in texts if "\n" in t]
+    assert len(keys) == 2 and all(len(k.splitlines()) == 20 for k in keys)
+    top = ipa.loc[ipa["importance"].idxmax(), "item"]
+    assert keys[0].splitlines()[0] == f" 1  {top}"
+    assert {str(k) for k in range(1, 41)} <= set(texts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph would raise
+        ax.figure.savefig(tmp_path / "ipa.png", bbox_inches="tight")
+    assert (tmp_path / "ipa.png").stat().st_size > 10_000
+
+
+def test_penalty_reward_chart(survey):
+    prca = penalty_reward(survey, outcome="sat", drivers=list(survey.columns[:4]), low_max=2,
+                          high_min=4)  # fmt: skip
+    fig, ax = plt.subplots()
+    assert penalty_reward_chart(prca, ax=ax) is ax
+    assert len(ax.patches) == 8  # a penalty and a reward bar per attribute
+    assert ax.get_legend() is not None
+    lefts = [p.get_width() for p in ax.patches[:4]]
+    assert all(w <= 0 for w in lefts)  # penalties drawn to the left
+    with pytest.raises(KeyError, match="prca lacks"):
+        penalty_reward_chart(prca.drop(columns="reward"))
