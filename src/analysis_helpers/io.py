@@ -1,0 +1,912 @@
+"""Reading wave exports as delivered, and writing the processed files of the cleaning step.
+
+All file input and output of the project's data lives here. The readers return the values
+*as read*: every column as text (pandas ``str`` dtype, missing where the cell was blank),
+so that nothing is converted or lost before the cleaning step decides what a value means
+and lists what it could not use. Each reader also returns what the file says about itself
+(encoding, header rows, variable and value labels, user-missing values, question text).
+
+Formats (``data.files[].format`` in the study file):
+
+- ``csv``: UTF-8, UTF-8 with BOM, or GBK / GB18030 (Chinese Excel exports). The encoding is
+  declared in the study file or detected (BOM, then UTF-8, then GB18030).
+- ``excel``: one named (or numbered) sheet of an ``.xlsx`` workbook, header in row 1.
+- ``spss``: ``.sav`` with variable labels, value labels and user-missing values.
+- ``qualtrics``: a Qualtrics CSV export with three header rows (field names, question
+  text, import ids).
+- ``parquet``.
+
+Every problem that stops reading raises :class:`DataFileError`, whose message names the
+file and, where it applies, the row (as a user sees it in the file), column and value, and
+says what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+if TYPE_CHECKING:
+    from .study import Study
+
+__all__ = [
+    "DataFileError",
+    "Export",
+    "ExportMeta",
+    "RawData",
+    "read_csv_export",
+    "read_excel_export",
+    "read_spss_export",
+    "read_qualtrics_export",
+    "read_parquet_export",
+    "read_export",
+    "read_study_files",
+    "write_processed",
+    "read_processed",
+    "manifest_is_current",
+    "file_sha256",
+]
+
+PROBLEM_COLUMNS = ["file", "row", "respondent_id", "column", "value", "rule"]
+
+
+class DataFileError(ValueError):
+    """A data file cannot be read or does not fit the study file.
+
+    Attributes
+    ----------
+    file, row, column, value
+        Where the problem is (``None`` where it does not apply). ``row`` is the row as a
+        user sees it in the file (spreadsheet-style, header rows counted).
+    """
+
+    def __init__(
+        self,
+        file: str | Path,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: Any = None,
+    ) -> None:
+        self.file = str(file)
+        self.row = row
+        self.column = column
+        self.value = value
+        where = [self.file]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        if value is not None:
+            where.append(f"value {value!r}")
+        super().__init__(": ".join(where) + ": " + message)
+
+
+@dataclass
+class ExportMeta:
+    """What an export says about itself.
+
+    Attributes
+    ----------
+    file : str
+        The file as shown in messages.
+    format : str
+        ``csv``, ``excel``, ``spss``, ``qualtrics`` or ``parquet``.
+    header_rows : int
+        Rows above the first respondent; ``_row`` = position + header_rows + 1. SPSS and
+        Parquet files have no header rows: ``_row`` is the case number.
+    encoding : str or None
+        The text encoding used (declared or detected), for text formats.
+    variable_labels : dict
+        Column -> label (SPSS variable labels, Qualtrics question text).
+    value_labels : dict
+        Column -> {code: label} (SPSS).
+    user_missing : dict
+        Column -> list of values the file declares missing (SPSS user-missing values,
+        discrete values and ranges as ``(low, high)`` tuples).
+    import_ids : dict
+        Column -> Qualtrics import id.
+    """
+
+    file: str
+    format: str
+    header_rows: int
+    encoding: str | None = None
+    variable_labels: dict[str, str] = field(default_factory=dict)
+    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
+    user_missing: dict[str, list[Any]] = field(default_factory=dict)
+    import_ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Export:
+    """One export as read: ``data`` (every column text) and its ``meta``."""
+
+    data: pd.DataFrame
+    meta: ExportMeta
+
+
+@dataclass
+class RawData:
+    """Every data file of a study, read and stacked, values as read.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        All waves stacked, every column text, plus ``_file`` (the file as named in the
+        study file), ``_row`` (the row as a user sees it in that file) and the wave column
+        filled.
+    alignment : DataFrame
+        One row per column of the study (and per unexpected column): ``column``, ``role``,
+        one boolean column per wave (present in that wave's file) and ``status``
+        (``"all waves"``, ``"added in <wave>"``, ``"dropped from <wave>"``, ``"missing in
+        <waves>"``, ``"not in the study file"``).
+    problems : DataFrame
+        Problems found while reading (``file``, ``row``, ``respondent_id``, ``column``,
+        ``value``, ``rule``): columns missing in a wave, unexpected columns.
+    files : DataFrame
+        One row per file: ``file``, ``format``, ``encoding``, ``wave``, ``rows``,
+        ``header_rows``.
+    meta : dict
+        File name -> :class:`ExportMeta`.
+    """
+
+    frame: pd.DataFrame
+    alignment: pd.DataFrame
+    problems: pd.DataFrame
+    files: pd.DataFrame
+    meta: dict[str, ExportMeta]
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+_STR = {
+    pa.string(): pd.StringDtype(na_value=np.nan),
+    pa.large_string(): pd.StringDtype(na_value=np.nan),
+}
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """A column as text (``str`` dtype), blanks and missing as NA, integers without '.0'."""
+    if isinstance(col.dtype, pd.StringDtype) or col.dtype == object:
+        out = col.astype("str")
+    elif pd.api.types.is_bool_dtype(col.dtype):
+        out = col.astype("str")
+    elif pd.api.types.is_integer_dtype(col.dtype):
+        arr = pa.array(col, from_pandas=True)
+        out = pc.cast(arr, pa.string()).to_pandas(types_mapper=_STR.get).set_axis(col.index)
+    elif pd.api.types.is_numeric_dtype(col.dtype):
+        arr = pa.array(col.to_numpy(dtype=float, na_value=np.nan), from_pandas=True)
+        out = pc.cast(arr, pa.string()).to_pandas(types_mapper=_STR.get).set_axis(col.index)
+    else:
+        out = col.astype("str")
+    blank = out.isna() | (out.str.strip() == "")
+    return out.mask(blank)
+
+
+def _text_frame(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({c: _as_text(df[c]) for c in df.columns}, index=df.index)
+
+
+def _check_header(label: str, names: list[Any], *, header_row: int = 1) -> list[str]:
+    names = ["" if n is None else str(n) for n in names]
+    for k, name in enumerate(names):
+        if name.strip() == "":
+            raise DataFileError(
+                label,
+                f"column {k + 1} of header row {header_row} has no name; name it in the "
+                "export or remove the empty column",
+            )
+    dup = [n for n, c in Counter(names).items() if c > 1]
+    if dup:
+        pos = [str(k + 1) for k, n in enumerate(names) if n == dup[0]]
+        raise DataFileError(
+            label,
+            f"duplicated column name {dup[0]!r} in the header (columns {', '.join(pos)}); "
+            "rename or remove one of them in the export",
+        )
+    return names
+
+
+def _decode(raw: bytes, label: str, encoding: str | None) -> tuple[str, str]:
+    """Decode file bytes; return (text, encoding used)."""
+    if encoding is None:
+        if raw.startswith(b"\xef\xbb\xbf"):
+            encoding = "utf-8-sig"
+        else:
+            try:
+                return raw.decode("utf-8"), "utf-8"
+            except UnicodeDecodeError as exc:
+                try:
+                    return raw.decode("gb18030"), "gb18030"
+                except UnicodeDecodeError:
+                    line = raw.count(b"\n", 0, exc.start) + 1
+                    bad = raw[exc.start : exc.start + 4]
+                    raise DataFileError(
+                        label,
+                        f"cannot decode the file: not UTF-8 (line {line}, byte {exc.start}: "
+                        f"{bad!r}) and not GB18030 either; declare its encoding in the study "
+                        "file (data.files[].encoding, e.g. latin-1 or cp1252)",
+                    ) from None
+    enc = encoding.lower().replace("_", "-")
+    if enc in {"utf-8", "utf8"} and raw.startswith(b"\xef\xbb\xbf"):
+        enc = "utf-8-sig"
+    try:
+        return raw.decode(enc), enc
+    except LookupError:
+        raise DataFileError(
+            label, f"unknown encoding {encoding!r} in the study file (try utf-8 or gb18030)"
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.start + 4]
+        hint = ""
+        if enc.startswith("utf"):
+            try:
+                raw.decode("gb18030")
+                hint = " (it decodes as gb18030: a Chinese Excel export?)"
+            except UnicodeDecodeError:
+                pass
+        raise DataFileError(
+            label,
+            f"cannot decode the file as {encoding} at line {line}, byte {exc.start}: {bad!r}; "
+            f"fix data.files[].encoding in the study file{hint}",
+        ) from None
+
+
+def _parse_csv(text_bytes: bytes, label: str, names: list[str], skip_rows: int) -> pd.DataFrame:
+    """Parse UTF-8 CSV bytes into a text frame; every row must have ``len(names)`` fields."""
+    bad: list[tuple[int, int, str]] = []
+
+    def on_invalid(row) -> str:
+        bad.append((row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(text_bytes),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    if bad:
+        expected, actual, row_text = bad[0]
+        text = text_bytes.decode("utf-8")
+        pos = text.find(row_text)
+        line = text.count("\n", 0, pos) + 1 if pos >= 0 else None
+        last = pos >= 0 and text[pos + len(row_text) :].strip() == ""
+        why = (
+            "the file ends in the middle of a row: it looks truncated; export it again"
+            if last and actual < expected
+            else "a row has a different number of fields than the header (an unquoted "
+            "separator or a broken line?)"
+        )
+        raise DataFileError(
+            label,
+            f"expected {expected} fields, found {actual} ({len(bad)} such row"
+            f"{'s' if len(bad) > 1 else ''}): {why}",
+            row=line,
+        )
+    df = table.to_pandas(types_mapper=_STR.get)
+    return _text_frame(df)
+
+
+def _first_lines(text: str, n: int) -> list[list[str]]:
+    import csv
+
+    reader = csv.reader(io.StringIO(text))
+    out = []
+    for row in reader:
+        out.append(row)
+        if len(out) == n:
+            break
+    return out
+
+
+def _read_delimited(
+    path: str | Path, *, encoding: str | None, header_rows: int, fmt: str, label: str | None
+) -> Export:
+    path = Path(path)
+    label = label or str(path)
+    if not path.is_file():
+        raise DataFileError(label, "file not found; check data.root and data.files[].path")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataFileError(label, "the file is empty (0 bytes or only blank lines)")
+    text, used = _decode(raw, label, encoding)
+    text = text.removeprefix("\ufeff")
+    head = _first_lines(text, header_rows + 1)
+    if len(head) < header_rows:
+        raise DataFileError(
+            label,
+            f"expected {header_rows} header rows, found {len(head)}; "
+            + ("is this a Qualtrics export?" if fmt == "qualtrics" else "the file is cut short"),
+        )
+    names = _check_header(label, head[0])
+    meta = ExportMeta(file=label, format=fmt, header_rows=header_rows, encoding=used)
+    if fmt == "qualtrics":
+        question, imports = head[1], head[2]
+        if len(question) != len(names) or len(imports) != len(names):
+            raise DataFileError(
+                label,
+                "the three Qualtrics header rows (field names, question text, import ids) "
+                "have different numbers of fields; export again with 'Use choice text' off",
+            )
+        meta.variable_labels = dict(zip(names, question, strict=True))
+        for name, imp in zip(names, imports, strict=True):
+            try:
+                meta.import_ids[name] = str(json.loads(imp).get("ImportId", imp))
+            except (ValueError, AttributeError):
+                meta.import_ids[name] = imp
+    if len(head) == header_rows:
+        raise DataFileError(
+            label, "no data rows: the file has a header only (an empty wave?); supply the export"
+        )
+    body = text.encode("utf-8") if used not in {"utf-8", "utf-8-sig"} else raw
+    skip = header_rows + (1 if body.startswith(b"\xef\xbb\xbf") else 0)
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+        skip -= 1
+    data = _parse_csv(body, label, names, skip)
+    if len(data) == 0:
+        raise DataFileError(
+            label, "no data rows: the file has a header only (an empty wave?); supply the export"
+        )
+    return Export(data=data, meta=meta)
+
+
+# --------------------------------------------------------------------------------------
+# readers
+# --------------------------------------------------------------------------------------
+def read_csv_export(
+    path: str | Path, *, encoding: str | None = None, label: str | None = None
+) -> Export:
+    """Read a CSV export with one header row, every value as text.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    encoding : str, optional
+        As declared in the study file (``utf-8``, ``utf-8-sig``, ``gbk``, ``gb18030``...);
+        by default detected: a UTF-8 BOM, else UTF-8, else GB18030.
+    label : str, optional
+        How the file is named in messages (default: the path).
+
+    Returns
+    -------
+    Export
+        ``data`` with one text column per header field (blank cells missing) and ``meta``
+        (``header_rows`` 1, the encoding used).
+
+    Raises
+    ------
+    DataFileError
+        The file is missing or empty, cannot be decoded (the message gives line and byte),
+        has a duplicated or empty column name, a row with the wrong number of fields (a
+        truncated file), or no data rows.
+    """
+    return _read_delimited(path, encoding=encoding, header_rows=1, fmt="csv", label=label)
+
+
+def read_qualtrics_export(
+    path: str | Path, *, encoding: str | None = None, label: str | None = None
+) -> Export:
+    """Read a Qualtrics CSV export: three header rows, then one row per response.
+
+    Row 1 holds the field names (the column names), row 2 the question text (kept as
+    ``meta.variable_labels``) and row 3 the import ids (``{"ImportId":"QID1"}``, kept as
+    ``meta.import_ids``). The first respondent is on line 4, so ``_row`` starts at 4.
+
+    Parameters and errors are those of :func:`read_csv_export`.
+    """
+    return _read_delimited(path, encoding=encoding, header_rows=3, fmt="qualtrics", label=label)
+
+
+def read_excel_export(
+    path: str | Path, *, sheet: str | int | None = None, label: str | None = None
+) -> Export:
+    """Read one sheet of an ``.xlsx`` export (header in row 1), every value as text.
+
+    Parameters
+    ----------
+    path : str or Path
+    sheet : str or int, optional
+        Sheet name (or 0-based position); default the first sheet.
+    label : str, optional
+        How the file is named in messages.
+
+    Raises
+    ------
+    DataFileError
+        The file or sheet is missing (the message lists the sheets), the header has a
+        duplicated or empty name, or there are no data rows.
+    """
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    label = label or str(path)
+    if not path.is_file():
+        raise DataFileError(label, "file not found; check data.root and data.files[].path")
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, KeyError...
+        raise DataFileError(
+            label, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})"
+        ) from None
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb[names[0]]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise DataFileError(label, f"no sheet number {sheet}; sheets: {names}")
+            ws = wb[names[sheet]]
+        elif sheet not in names:
+            raise DataFileError(label, f"no sheet named {sheet!r}; the workbook has sheets {names}")
+        else:
+            ws = wb[sheet]
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise DataFileError(label, f"sheet {ws.title!r} is empty")
+        while header and header[-1] is None:
+            header = header[:-1]
+        cols = _check_header(label, list(header))
+        width = len(cols)
+        body = [r[:width] for r in rows]
+    finally:
+        wb.close()
+    while body and all(v is None for v in body[-1]):
+        body.pop()
+    if not body:
+        raise DataFileError(
+            label, f"sheet {ws.title!r}: no data rows (an empty wave?); supply the export"
+        )
+    columns = {}
+    for k, name in enumerate(cols):
+        vals = [r[k] if k < len(r) else None for r in body]
+        columns[name] = _excel_text(vals)
+    data = pd.DataFrame(columns)
+    return Export(data=data, meta=ExportMeta(file=label, format="excel", header_rows=1))
+
+
+def _excel_text(values: list[Any]) -> pd.Series:
+    out = []
+    for v in values:
+        if v is None:
+            out.append(None)
+        elif isinstance(v, float) and v.is_integer():
+            out.append(str(int(v)))
+        else:
+            out.append(str(v))
+    return _as_text(pd.Series(out, dtype="str"))
+
+
+def read_spss_export(path: str | Path, *, label: str | None = None) -> Export:
+    """Read an SPSS ``.sav`` export with its labels and user-missing values.
+
+    Values are returned as text (numbers without a trailing ``.0``); user-missing values
+    are kept as values (not turned into blanks) and listed in ``meta.user_missing``, so
+    the cleaning step maps them to missing and counts them.
+
+    Returns
+    -------
+    Export
+        ``data`` and ``meta`` with ``variable_labels``, ``value_labels`` and
+        ``user_missing``; ``header_rows`` is 0 (``_row`` is the SPSS case number).
+    """
+    import pyreadstat
+
+    path = Path(path)
+    label = label or str(path)
+    if not path.is_file():
+        raise DataFileError(label, "file not found; check data.root and data.files[].path")
+    try:
+        df, m = pyreadstat.read_sav(str(path), user_missing=True, apply_value_formats=False)
+    except Exception as exc:  # pyreadstat.ReadstatError and friends
+        raise DataFileError(label, f"not a readable SPSS .sav file ({exc})") from None
+    _check_header(label, list(df.columns))
+    if len(df) == 0:
+        raise DataFileError(label, "no cases (an empty wave?); supply the export")
+    user_missing: dict[str, list[Any]] = {}
+    for col, vals in (m.missing_user_values or {}).items():
+        user_missing.setdefault(col, []).extend(vals)
+    for col, ranges in (m.missing_ranges or {}).items():
+        for r in ranges:
+            lo, hi = r["lo"], r["hi"]
+            user_missing.setdefault(col, []).append(lo if lo == hi else (lo, hi))
+    meta = ExportMeta(
+        file=label,
+        format="spss",
+        header_rows=0,
+        encoding=m.file_encoding,
+        variable_labels={k: v for k, v in (m.column_names_to_labels or {}).items() if v},
+        value_labels=dict(m.variable_value_labels or {}),
+        user_missing={k: sorted(set(v), key=str) for k, v in user_missing.items()},
+    )
+    return Export(data=_text_frame(df), meta=meta)
+
+
+def read_parquet_export(path: str | Path, *, label: str | None = None) -> Export:
+    """Read a Parquet export, every value as text (``_row`` is the record number)."""
+    path = Path(path)
+    label = label or str(path)
+    if not path.is_file():
+        raise DataFileError(label, "file not found; check data.root and data.files[].path")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow.ArrowInvalid and friends
+        raise DataFileError(label, f"not a readable Parquet file ({exc})") from None
+    _check_header(label, list(df.columns))
+    if len(df) == 0:
+        raise DataFileError(label, "no rows (an empty wave?); supply the export")
+    return Export(
+        data=_text_frame(df.reset_index(drop=True)),
+        meta=ExportMeta(file=label, format="parquet", header_rows=0),
+    )
+
+
+def read_export(
+    path: str | Path,
+    *,
+    format: str = "csv",  # noqa: A002 - the study file's key
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    label: str | None = None,
+) -> Export:
+    """Read one export with the reader of its ``format``."""
+    if format == "csv":
+        return read_csv_export(path, encoding=encoding, label=label)
+    if format == "qualtrics":
+        return read_qualtrics_export(path, encoding=encoding, label=label)
+    if format == "excel":
+        return read_excel_export(path, sheet=sheet, label=label)
+    if format == "spss":
+        return read_spss_export(path, label=label)
+    if format == "parquet":
+        return read_parquet_export(path, label=label)
+    raise ValueError(f"unknown format {format!r} (csv, excel, spss, qualtrics, parquet)")
+
+
+# --------------------------------------------------------------------------------------
+# the study's files, stacked
+# --------------------------------------------------------------------------------------
+def _label(study: Study, rel: str) -> str:
+    path = study.raw_dir / rel
+    try:
+        return str(path.resolve().relative_to(study.root))
+    except ValueError:
+        return str(path)
+
+
+def study_columns(study: Study) -> dict[str, str]:
+    """Every column the study file names, mapped to its role (in a fixed order)."""
+    spec = study.spec.data
+    cols: dict[str, str] = {study.id_column: "id", study.wave_column: "wave"}
+    for seg in study.segment_columns():
+        cols.setdefault(seg, "segment")
+    for role, col in study.design_columns().items():
+        if col:
+            cols.setdefault(col, role)
+    if spec.duration:
+        cols.setdefault(spec.duration, "duration")
+    for name in study.items:
+        cols.setdefault(name, "item")
+    for col in spec.text_columns:
+        cols.setdefault(col, "text")
+    return cols
+
+
+def _problems(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
+    return df.astype({"row": "Int64"})
+
+
+def read_study_files(study: Study) -> RawData:
+    """Read every data file of a study and stack them, values as read.
+
+    Per-wave files get the wave column filled from ``data.files[].wave``; a stacked file
+    must carry the wave column. Waves are aligned on the union of columns: a column of the
+    study that a wave's file lacks is missing for that wave and reported (``alignment``,
+    and a ``missing_column`` problem), never silently filled with values.
+
+    Parameters
+    ----------
+    study : Study
+
+    Returns
+    -------
+    RawData
+
+    Raises
+    ------
+    DataFileError
+        A file cannot be read (see the readers); the respondent id column is missing or has
+        blanks; a stacked file lacks the wave column or has a blank or unknown wave; a
+        per-wave file's wave column disagrees with the study file; a study column is in
+        none of the files.
+    """
+    id_col, wave_col = study.id_column, study.wave_column
+    waves = study.waves
+    frames, metas, file_rows = [], {}, []
+    problems: list[dict] = []
+    present: dict[str, set[str]] = {}
+    for j, f in enumerate(study.spec.data.files):
+        label = _label(study, f.path)
+        exp = read_export(
+            study.raw_dir / f.path,
+            format=f.format,
+            encoding=f.encoding,
+            sheet=f.sheet,
+            label=label,
+        )
+        df = exp.data
+        first = exp.meta.header_rows + 1
+        if id_col not in df.columns:
+            raise DataFileError(
+                label,
+                f"the respondent id column {id_col!r} (data.respondent_id) is missing; "
+                f"the file has columns {list(df.columns)[:12]}",
+            )
+        blank = df[id_col].isna().to_numpy()
+        if blank.any():
+            rows = (np.flatnonzero(blank) + first).tolist()
+            shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+            raise DataFileError(
+                label,
+                f"respondent id is blank in {len(rows)} row{'s' if len(rows) > 1 else ''} "
+                f"({shown}); every row needs an id: fill them in or remove the rows",
+                row=rows[0],
+                column=id_col,
+            )
+        if f.wave is not None:
+            if wave_col in df.columns:
+                given = df[wave_col]
+                off = (given.notna() & (given != f.wave)).to_numpy()
+                if off.any():
+                    k = int(np.flatnonzero(off)[0])
+                    raise DataFileError(
+                        label,
+                        f"the file is declared as wave {f.wave!r} (data.files[{j}].wave) but "
+                        f"{int(off.sum())} rows say otherwise; fix the declaration or the file",
+                        row=k + first,
+                        column=wave_col,
+                        value=given.iloc[k],
+                    )
+            df = df.assign(**{wave_col: pd.Series(f.wave, index=df.index, dtype="str")})
+        else:
+            if wave_col not in df.columns:
+                raise DataFileError(
+                    label,
+                    f"the wave column {wave_col!r} is missing: a stacked file needs it, or "
+                    f"declare the file's wave in data.files[{j}].wave",
+                )
+            w = df[wave_col].str.strip()
+            bad = (w.isna() | ~w.isin(waves)).to_numpy()
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                raise DataFileError(
+                    label,
+                    f"{int(bad.sum())} rows have a blank wave or one not in data.wave.order "
+                    f"{waves}; add the wave to the study file or fix the rows",
+                    row=k + first,
+                    column=wave_col,
+                    value=None if pd.isna(df[wave_col].iloc[k]) else df[wave_col].iloc[k],
+                )
+            df = df.assign(**{wave_col: w})
+        df = df.assign(
+            _file=pd.Series(f.path, index=df.index, dtype="str"),
+            _row=np.arange(first, first + len(df), dtype=np.int64),
+        )
+        for w in df[wave_col].unique():
+            present.setdefault(str(w), set()).update(exp.data.columns)
+        frames.append(df)
+        metas[f.path] = exp.meta
+        file_rows.append(
+            {
+                "file": f.path,
+                "format": f.format,
+                "encoding": exp.meta.encoding,
+                "wave": f.wave if f.wave is not None else "(stacked)",
+                "rows": len(df),
+                "header_rows": exp.meta.header_rows,
+            }
+        )
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    order = [c for c in frame.columns if c not in ("_file", "_row")] + ["_file", "_row"]
+    frame = frame[order]
+    # alignment: which study columns each wave has -------------------------------------
+    expected = study_columns(study)
+    wave_list = [w for w in waves if w in present]
+    rows = []
+    extra = [c for c in frame.columns if c not in expected and c not in ("_file", "_row")]
+    for col in [*expected, *extra]:
+        role = expected.get(col, "unexpected")
+        has = {w: (col in present[w]) or col == wave_col for w in wave_list}
+        if role == "unexpected":
+            status = "not in the study file"
+        elif all(has.values()):
+            status = "all waves"
+        elif not any(has.values()):
+            raise DataFileError(
+                ", ".join(study.spec.data.files[k].path for k in range(len(frames)))
+                if len(frames) <= 3
+                else f"{len(frames)} data files",
+                f"column {col!r} ({role} in the study file) is in none of the data files; "
+                "fix its name in the study file or in the exports",
+            )
+        else:
+            flags = list(has.values())
+            first_in = flags.index(True)
+            last_in = len(flags) - 1 - flags[::-1].index(True)
+            contiguous = all(flags[first_in : last_in + 1])
+            if contiguous and last_in == len(flags) - 1:
+                status = f"added in {wave_list[first_in]}"
+            elif contiguous and first_in == 0:
+                status = f"dropped from {wave_list[last_in + 1]}"
+            else:
+                status = "missing in " + ", ".join(w for w, h in has.items() if not h)
+        rows.append({"column": col, "role": role, **has, "status": status})
+        if role == "unexpected":
+            problems.append(
+                {
+                    "file": "",
+                    "row": None,
+                    "respondent_id": None,
+                    "column": col,
+                    "value": None,
+                    "rule": "unexpected_column",
+                }
+            )
+        else:
+            for w, h in has.items():
+                if not h:
+                    problems.append(
+                        {
+                            "file": ";".join(r["file"] for r in file_rows if r["wave"] == w)
+                            or "(stacked)",
+                            "row": None,
+                            "respondent_id": None,
+                            "column": col,
+                            "value": w,
+                            "rule": "missing_column",
+                        }
+                    )
+    for col in expected:
+        if col not in frame.columns:  # never: checked above
+            frame[col] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    alignment = pd.DataFrame(rows)
+    return RawData(
+        frame=frame,
+        alignment=alignment,
+        problems=_problems(problems),
+        files=pd.DataFrame(file_rows),
+        meta=metas,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# processed files
+# --------------------------------------------------------------------------------------
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _input_hashes(study: Study) -> dict[str, str]:
+    out = {str(study.path.name): file_sha256(study.path)}
+    for f, p in zip(study.spec.data.files, study.data_files(), strict=True):
+        out[f"raw/{f.path}"] = file_sha256(p)
+    return out
+
+
+def write_processed(result, study: Study) -> list[Path]:
+    """Write the cleaning step's outputs to ``study.processed_dir``.
+
+    Writes ``clean.parquet`` (the analysis file), ``exclusions.parquet`` and
+    ``exclusions.csv`` (every excluded row with its original values and reasons),
+    ``problems.csv``, ``funnel.csv``, ``cleaning_log.csv``, ``alignment.csv``,
+    ``dictionary.csv`` and ``manifest.json`` (SHA-256 of every raw file and of the study
+    file, row counts, the time written). CSV files are UTF-8 with BOM (Excel shows Chinese
+    text). The manifest is written last, so a half-written folder is never taken as current.
+
+    Parameters
+    ----------
+    result : CleaningResult
+        From :func:`analysis_helpers.cleaning.clean`.
+    study : Study
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out = study.processed_dir
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        manifest.unlink()
+    written = []
+
+    def csv(df: pd.DataFrame, name: str) -> None:
+        p = out / name
+        df.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\n")
+        written.append(p)
+
+    p = out / "clean.parquet"
+    result.data.to_parquet(p, index=False)
+    written.append(p)
+    p = out / "exclusions.parquet"
+    result.exclusions.to_parquet(p, index=False)
+    written.append(p)
+    csv(result.exclusions, "exclusions.csv")
+    csv(result.problems, "problems.csv")
+    csv(result.funnel, "funnel.csv")
+    csv(result.log, "cleaning_log.csv")
+    csv(result.alignment, "alignment.csv")
+    if getattr(result, "dictionary", None) is not None:
+        csv(result.dictionary, "dictionary.csv")
+    wave_col = study.wave_column
+    record = {
+        "study": study.name,
+        "study_file": str(study.path),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "inputs": _input_hashes(study),
+        "rows": {
+            "read": int(result.funnel["read"].sum()),
+            "kept": len(result.data),
+            "excluded": len(result.exclusions),
+            "problems": len(result.problems),
+        },
+        "rows_by_wave": {
+            str(r[wave_col] if wave_col in r else r["wave"]): {
+                "read": int(r["read"]),
+                "kept": int(r["analysed"]),
+            }
+            for r in result.funnel.to_dict("records")
+        },
+        "outputs": [p.name for p in written],
+    }
+    manifest.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    written.append(manifest)
+    return written
+
+
+def manifest_is_current(study: Study) -> bool:
+    """True when ``processed_dir/manifest.json`` matches the current raw files and study file."""
+    manifest = study.processed_dir / "manifest.json"
+    if not manifest.is_file() or not (study.processed_dir / "clean.parquet").is_file():
+        return False
+    try:
+        record = json.loads(manifest.read_text(encoding="utf-8"))
+        return record.get("inputs") == _input_hashes(study)
+    except (ValueError, OSError):
+        return False
+
+
+def read_processed(study: Study, name: str = "clean") -> pd.DataFrame:
+    """Read ``<name>.parquet`` from the study's processed folder."""
+    return pd.read_parquet(study.processed_dir / f"{name}.parquet")
