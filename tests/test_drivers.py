@@ -15,7 +15,9 @@ from analysis_helpers.drivers import (
     QUADRANTS,
     DriverError,
     MissingColumnError,
+    _corr_bootstrap,
     _poisson_table,
+    _prepare,
     action_list,
     driver_importance,
     importance_from_correlation,
@@ -291,6 +293,26 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate(survey):
               "shapley_pct", "r2"]:  # fmt: skip
         assert (a[f"{m}_ci_low"] < a[m]).all() and (a[m] < a[f"{m}_ci_high"]).all(), m
     assert a.columns.get_loc("beta_ci_low") == a.columns.get_loc("beta") + 1
+
+
+@pytest.mark.parametrize("missing", ["listwise", "pairwise"])
+def test_replicates_equal_weighted_correlation_with_replicate_weights(survey, missing):
+    """Each bootstrap replicate is the weighted correlation under weight x Poisson count."""
+    data = survey.copy()
+    data.loc[data.index[::9], "b"] = np.nan
+    cols = ["sat", "a", "b", "c"]
+    prep = _prepare(data, cols, "w", missing)
+    reps = _corr_bootstrap(prep, 3, np.random.default_rng(5))
+    # regenerate the same counts: one block of rows at this size
+    rng = np.random.default_rng(5)
+    n = len(prep.w)
+    codes = rng.bit_generator.random_raw(-(-3 * n // 4)).view(np.uint16)[: 3 * n]
+    counts = _poisson_table()[codes.reshape(3, n)]
+    used = data[data[cols].notna().all(axis=1)] if missing == "listwise" else data
+    for b in range(3):
+        replicate = used.assign(rw=used["w"].to_numpy() * counts[b])
+        expected = weighted_correlation(replicate, columns=cols, weight="rw", missing=missing)
+        np.testing.assert_allclose(reps[b], expected.to_numpy(), atol=2e-6)
 
 
 def test_bootstrap_spread_matches_the_textbook_se_of_a_correlation():
@@ -648,3 +670,67 @@ def test_index_weights(survey):
         importance_to_index_weights(pd.Series({"x": -1.0, "y": 0.0}))
     with pytest.raises(KeyError, match="'dominance' column"):
         importance_to_index_weights(t, measure="dominance")
+
+
+def test_remaining_validation_branches(survey):
+    kw = dict(outcome="sat", drivers=DRIVERS)
+    with pytest.raises(ValueError, match="drivers: give at least one column"):
+        driver_importance(survey, outcome="sat", drivers=[])
+    with pytest.raises(TypeError, match="must be a pandas DataFrame"):
+        driver_importance(survey.to_numpy(), **kw)
+    with pytest.raises(ValueError, match="n_boot=2.5"):
+        driver_importance(survey, n_boot=2.5, **kw)
+    with pytest.raises(ValueError, match="min_per_driver=-1"):
+        driver_importance(survey, min_per_driver=-1, **kw)
+    with pytest.raises(DriverError, match="column 'e' has no answers"):
+        driver_importance(survey.assign(e=np.nan), missing="pairwise", **kw)
+
+
+def test_importance_from_correlation_validation():
+    names = ["y", "a", "b", "c"]
+    not_pd = pd.DataFrame(
+        [[1, 0.3, 0.3, 0.3], [0.3, 1, 0.9, -0.9], [0.3, 0.9, 1, 0.9], [0.3, -0.9, 0.9, 1]],
+        index=names, columns=names,
+    )  # fmt: skip
+    with pytest.raises(DriverError, match="not positive definite .*'a', 'b', 'c'"):
+        importance_from_correlation(not_pd, outcome="y")
+    too_high = pd.DataFrame([[1, 0.8, 0.8], [0.8, 1, 0], [0.8, 0, 1]], index=names[:3],
+                            columns=names[:3])  # fmt: skip
+    with pytest.raises(DriverError, match=r"R\^2 = 1.28 > 1"):
+        importance_from_correlation(too_high, outcome="y")
+    with pytest.raises(MissingColumnError, match="outcome 'z'"):
+        importance_from_correlation(too_high, outcome="z")
+    with pytest.raises(MissingColumnError, match="'q'"):
+        importance_from_correlation(too_high, outcome="y", drivers=["a", "q"])
+    with pytest.raises(DriverError, match="has missing values"):
+        importance_from_correlation(too_high.replace(0.0, np.nan), outcome="y")
+
+
+def test_helper_argument_validation(survey, kano):
+    with pytest.raises(ValueError, match="test_size=1.5"):
+        permutation_importance_check(survey, outcome="sat", drivers=DRIVERS, random_state=0,
+                                     test_size=1.5)  # fmt: skip
+    with pytest.raises(ValueError, match="n_repeats must be at least 1"):
+        permutation_importance_check(survey, outcome="sat", drivers=DRIVERS, random_state=0,
+                                     n_repeats=0)  # fmt: skip
+    table = driver_importance(survey, outcome="sat", drivers=DRIVERS)
+    with pytest.raises(ValueError, match="item 'a' appears more than once"):
+        importance_performance(pd.concat([table, table]), {d: 1.0 for d in DRIVERS})
+    with pytest.raises(KeyError, match="'estimate' column"):
+        importance_performance(table, pd.DataFrame({"item": DRIVERS}))
+    with pytest.raises(ValueError, match="driver 'a' appears more than once"):
+        importance_to_index_weights(pd.concat([table, table]))
+    kw = dict(outcome="sat", drivers=["basic", "perf"], low_max=2, high_min=4)
+    with pytest.raises(ValueError, match="cov_type='HC9'"):
+        penalty_reward(kano, cov_type="HC9", **kw)
+    with pytest.raises(ValueError, match="level=0"):
+        penalty_reward(kano, level=0, **kw)
+    with pytest.raises(ValueError, match="ratio=0.5"):
+        penalty_reward(kano, ratio=0.5, **kw)
+    with pytest.raises(DriverError, match="only 6 complete respondents"):
+        penalty_reward(kano.head(6), **kw)
+    with pytest.raises(ValueError, match="errors='ignore'"):
+        segment_importance(survey, outcome="sat", drivers=DRIVERS, by="region", errors="ignore")
+    with pytest.raises(DriverError, match="no segment of region could be analysed"):
+        segment_importance(survey, outcome="sat", drivers=DRIVERS, by="region",
+                           min_per_driver=1000)  # fmt: skip

@@ -1305,7 +1305,8 @@ def segment_importance(
         respondents, a constant driver ...): ``"note"`` keeps its rows with empty measures
         and the reason in ``note`` (and ``attrs["notes"]``), ``"skip"`` leaves it out (the
         reason still goes to ``attrs["notes"]``), ``"raise"`` re-raises the
-        :class:`DriverError`.
+        :class:`DriverError`. If no segment at all can be analysed a ``DriverError`` is
+        raised whatever ``errors`` says.
     outcome, drivers, weight, missing, methods, shapley_max_drivers, n_boot, level, \
 random_state, min_per_driver
         As in :func:`driver_importance`; one generator seeded by ``random_state`` serves
@@ -1329,7 +1330,7 @@ random_state, min_per_driver
     driver_names = _names(drivers, "drivers")
     _check_columns(data, [outcome, *driver_names], weight)
     rng = np.random.default_rng(random_state)
-    frames, notes = [], []
+    frames, notes, analysed = [], [], 0
     for key, group in data.groupby(keys, observed=True, dropna=True, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True))
@@ -1348,6 +1349,7 @@ random_state, min_per_driver
                 min_per_driver=min_per_driver,
             )
             notes += [f"{label}: {note}" for note in table.attrs["notes"]]
+            analysed += 1
         except DriverError as err:
             if errors == "raise":
                 raise DriverError(f"segment {label}: {err}") from err
@@ -1361,7 +1363,7 @@ random_state, min_per_driver
         for k, v in zip(reversed(keys), reversed(key), strict=True):
             table.insert(0, k, v)
         frames.append(table)
-    if not frames:
+    if not analysed:
         raise DriverError(f"no segment of {', '.join(keys)} could be analysed: {'; '.join(notes)}")
     for f in frames:
         f.attrs = {}
