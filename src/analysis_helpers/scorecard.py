@@ -9,11 +9,14 @@ sampling design is, so that every notebook computes the same KPI the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .estimation import SurveyDesign
 from .study import Study
+
+if TYPE_CHECKING:
+    from .estimation import SurveyDesign
 
 __all__ = ["study_design", "kpi_summary", "segment_kpis", "KPI_COLUMNS"]
 
@@ -33,6 +36,8 @@ KPI_COLUMNS = [
 
 def study_design(study: Study) -> SurveyDesign:
     """The survey design (weight, strata, cluster, fpc columns) the study file states."""
+    from .estimation import SurveyDesign
+
     return SurveyDesign(**study.design_columns())
 
 
