@@ -538,22 +538,61 @@ def _add_dirt(df: pd.DataFrame, rng: np.random.Generator, items) -> tuple[pd.Dat
 def write_demo(folder: str | Path, spec: DemoSpec | None = None) -> list[Path]:
     """Write the demo study's raw files into ``folder`` (created if needed).
 
-    Writes one CSV export per wave (``wave_<wave>.csv``, UTF-8), ``operations.csv`` and
-    ``truths.json``. Files are written in a fixed byte layout, so the same seed gives
-    byte-identical files.
+    The six waves arrive in the formats analysts receive, so that every reader is used
+    when the demo report runs:
+
+    ========  ===================  ==============================================
+    wave      file                 format
+    ========  ===================  ==============================================
+    2024Q1    wave_2024Q1.csv      CSV, UTF-8 with BOM (encoding detected)
+    2024Q2    wave_2024Q2.csv      CSV, GB18030 (a Chinese Excel export)
+    2024Q3    wave_2024Q3.xlsx     Excel, sheet "Responses"
+    2024Q4    wave_2024Q4.sav      SPSS, with variable labels, value labels and
+                                   user-missing 99 / -99
+    2025Q1    wave_2025Q1.csv      Qualtrics CSV (three header rows)
+    2025Q2    wave_2025Q2.parquet  Parquet
+    ========  ===================  ==============================================
+
+    plus ``operations.csv`` and ``truths.json``. Timestamps that the Excel and SPSS
+    writers embed are fixed, so the same seed gives byte-identical files.
 
     Returns
     -------
     list of Path
         The files written.
     """
+    from . import io as dio
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     waves, ops, truths = generate_demo(spec)
+    labels = {item: label for item, label, *_ in _items()}
+    labels.update({col: label for col, (label, _) in SEGMENTS.items()})
+    scale = {item: smax for item, _, _, _, smax in _items()}
     written = []
-    for wave, df in waves.items():
-        p = folder / f"wave_{wave}.csv"
-        df.to_csv(p, index=False, encoding="utf-8", lineterminator="\n")
+    formats = ["csv_bom", "csv_gb18030", "excel", "spss", "qualtrics", "parquet"]
+    for k, (wave, df) in enumerate(waves.items()):
+        fmt = formats[k % len(formats)]
+        if fmt == "csv_bom":
+            p = dio.write_csv_export(df, folder / f"wave_{wave}.csv", encoding="utf-8-sig")
+        elif fmt == "csv_gb18030":
+            p = dio.write_csv_export(df, folder / f"wave_{wave}.csv", encoding="gb18030")
+        elif fmt == "excel":
+            p = dio.write_excel_export(df, folder / f"wave_{wave}.xlsx", sheet="Responses")
+        elif fmt == "spss":
+            five = {1: "Very dissatisfied", 5: "Very satisfied", 99: "Don't know"}
+            ten = {1: "Very dissatisfied", 10: "Very satisfied", 99: "Don't know", -99: "Refused"}
+            p = dio.write_spss_export(
+                df,
+                folder / f"wave_{wave}.sav",
+                variable_labels=labels,
+                value_labels={c: five if s == 5 else ten for c, s in scale.items()},
+                user_missing={c: [99] if s == 5 else [99, -99] for c, s in scale.items()},
+            )
+        elif fmt == "qualtrics":
+            p = dio.write_qualtrics_export(df, folder / f"wave_{wave}.csv", question_text=labels)
+        else:
+            p = dio.write_parquet_export(df, folder / f"wave_{wave}.parquet")
         written.append(p)
     p = folder / "operations.csv"
     ops.to_csv(p, index=False, lineterminator="\n")

@@ -57,6 +57,11 @@ __all__ = [
     "read_processed",
     "manifest_is_current",
     "file_sha256",
+    "write_csv_export",
+    "write_qualtrics_export",
+    "write_excel_export",
+    "write_spss_export",
+    "write_parquet_export",
 ]
 
 PROBLEM_COLUMNS = ["file", "row", "respondent_id", "column", "value", "rule"]
@@ -910,3 +915,145 @@ def manifest_is_current(study: Study) -> bool:
 def read_processed(study: Study, name: str = "clean") -> pd.DataFrame:
     """Read ``<name>.parquet`` from the study's processed folder."""
     return pd.read_parquet(study.processed_dir / f"{name}.parquet")
+
+
+# --------------------------------------------------------------------------------------
+# writing exports (the demo generator and test corpora), byte-for-byte reproducible
+# --------------------------------------------------------------------------------------
+_FIXED_TIME = "2024-01-01T00:00:00Z"
+
+
+def write_csv_export(
+    data: pd.DataFrame, path: str | Path, *, encoding: str = "utf-8", header_rows=None
+) -> Path:
+    """Write an export as CSV, ``\\n`` line ends, in ``encoding`` (``utf-8-sig`` = BOM).
+
+    ``header_rows`` (optional) is a list of extra header rows (lists of strings, one entry
+    per column) written under the field names, as Qualtrics does.
+    """
+    path = Path(path)
+    text = data.to_csv(index=False, lineterminator="\n")
+    if header_rows:
+        import csv
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        for row in header_rows:
+            w.writerow([str(v) for v in row])
+        first, rest = text.split("\n", 1)
+        text = first + "\n" + buf.getvalue() + rest
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def write_qualtrics_export(
+    data: pd.DataFrame, path: str | Path, *, question_text: dict[str, str] | None = None
+) -> Path:
+    """Write an export in the Qualtrics CSV layout: field names, question text, import ids
+    (``{"ImportId":"QID<k>"}``), then the responses; UTF-8 with BOM."""
+    question_text = question_text or {}
+    cols = list(data.columns)
+    questions = [question_text.get(c, c) for c in cols]
+    imports = [
+        json.dumps({"ImportId": f"QID{k + 1}"}, separators=(",", ":")) for k in range(len(cols))
+    ]
+    return write_csv_export(data, path, encoding="utf-8-sig", header_rows=[questions, imports])
+
+
+def write_excel_export(data: pd.DataFrame, path: str | Path, *, sheet: str = "Sheet1") -> Path:
+    """Write an export as one ``.xlsx`` sheet with fixed timestamps (same data, same bytes).
+
+    openpyxl stamps the workbook's created/modified times and every zip member's time;
+    both are set to a fixed moment so that a seeded generator gives identical files.
+    """
+    import zipfile
+
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    frame = data.astype(object).where(data.notna(), None)
+    frame.to_excel(tmp, sheet_name=sheet, index=False, engine="openpyxl")
+    with zipfile.ZipFile(tmp) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                import re
+
+                body = re.sub(
+                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                    lambda m: m.group(1) + _FIXED_TIME.encode() + m.group(3),
+                    body,
+                )
+            out = zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0))
+            out.compress_type = zipfile.ZIP_DEFLATED
+            out.external_attr = info.external_attr
+            zout.writestr(out, body)
+    tmp.unlink()
+    return path
+
+
+def write_spss_export(
+    data: pd.DataFrame,
+    path: str | Path,
+    *,
+    variable_labels: dict[str, str] | None = None,
+    value_labels: dict[str, dict[float, str]] | None = None,
+    user_missing: dict[str, list[float]] | None = None,
+) -> Path:
+    """Write an export as an SPSS ``.sav`` with labels and user-missing values.
+
+    Columns whose values are all numbers (or blank) become numeric variables; others become
+    string variables, as SPSS does when a numeric field holds text. The creation date and
+    time in the file header are set to a fixed moment (same data, same bytes).
+    """
+    import pyreadstat
+
+    path = Path(path)
+    frame = {}
+    for c in data.columns:
+        col = data[c]
+        num = pd.to_numeric(col, errors="coerce")
+        if (num.notna() | col.isna()).all():
+            frame[c] = num.astype(float)
+        else:
+            frame[c] = col.map(lambda v: "" if v is None or v != v else str(v)).astype(object)
+    df = pd.DataFrame(frame)
+    labels = variable_labels or {}
+    missing = {
+        c: list(v) for c, v in (user_missing or {}).items() if c in df and df[c].dtype == float
+    }
+    vlabels = {c: v for c, v in (value_labels or {}).items() if c in df and df[c].dtype == float}
+    pyreadstat.write_sav(
+        df,
+        str(path),
+        column_labels=[labels.get(c) for c in df.columns],
+        variable_value_labels=vlabels or None,
+        missing_ranges=missing or None,
+    )
+    raw = bytearray(path.read_bytes())
+    # header: "$FL2", product (60), layout, case size, compression, weight index, cases
+    # (4 x 5), bias (8), then creation date (9 bytes, "dd mmm yy") and time (8, "hh:mm:ss")
+    if raw[:4] == b"$FL2":
+        raw[92:101] = b"01 Jan 24"
+        raw[101:109] = b"00:00:00"
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def write_parquet_export(data: pd.DataFrame, path: str | Path) -> Path:
+    """Write an export as Parquet: numeric columns as numbers (integers nullable), columns
+    holding any text as text."""
+    path = Path(path)
+    frame = {}
+    for c in data.columns:
+        col = data[c]
+        if pd.api.types.is_numeric_dtype(col.dtype):
+            frame[c] = col
+            continue
+        num = pd.to_numeric(col, errors="coerce")
+        if (num.notna() | col.isna()).all() and col.notna().any():
+            whole = (num.dropna() == num.dropna().round()).all()
+            frame[c] = num.astype("Int64") if whole else num.astype(float)
+        else:
+            frame[c] = col.astype("str")
+    pd.DataFrame(frame).to_parquet(path, index=False)
+    return path
