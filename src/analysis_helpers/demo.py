@@ -273,14 +273,14 @@ class DemoSpec:
     respondents_per_wave: int = 1600
     #: true importance of each area for overall satisfaction (latent scale)
     driver_weights: tuple[tuple[str, float], ...] = (
-        ("network", 0.34),
-        ("value", 0.26),
-        ("hotline", 0.19),
+        ("network", 0.42),
+        ("value", 0.32),
+        ("hotline", 0.24),
         ("billing", 0.14),
-        ("complaint", 0.10),
-        ("brand", 0.07),
-        ("outlets", 0.04),
-        ("promotions", 0.02),
+        ("promotions", 0.07),
+        ("complaint", 0.06),
+        ("brand", 0.02),
+        ("outlets", 0.0),
     )
     #: importance of areas for loyalty (repurchase): value and brand lead, not network
     loyalty_weights: tuple[tuple[str, float], ...] = (
@@ -291,6 +291,12 @@ class DemoSpec:
     )
     basic_item: str = "bill_accuracy"
     excitement_item: str = "promo_relevance"
+    #: loading of every area on the general satisfaction factor (areas correlate through it)
+    general_loading: float = 0.35
+    #: drop of overall satisfaction (latent) when the basic factor is rated low (<= 2 of 5)
+    basic_penalty: float = 0.5
+    #: lift of overall satisfaction (latent) when the excitement factor is rated high (>= 4)
+    excitement_reward: float = 0.3
     trough: tuple[str, str, str, float] = ("customer_type", "high_bill", "complaint", -0.9)
     turning_point: tuple[str, str, float] = ("network", "2024Q4", -0.7)
     #: latent change of the hotline area per extra minute of waiting
@@ -368,7 +374,7 @@ def generate_demo(
         base = np.array([type_eff[c] + tenure_eff[k] for c, k in zip(ctype, tenure, strict=True)])
         latent = {}
         for area in areas:
-            a = 0.3 + 0.6 * g + 0.8 * rng.normal(size=n) + base
+            a = 0.3 + spec.general_loading * g + 0.8 * rng.normal(size=n) + base
             if area == spec.trough[2]:
                 a = a + spec.trough[3] * (ctype == spec.trough[1])
             if area == tp_area and t >= tp_index:
@@ -388,7 +394,11 @@ def generate_demo(
             ratings[item] = _rate(latent[area] + 0.65 * rng.normal(size=n), smax, offset)
         # overall satisfaction: weighted areas + penalty/reward of the planted factors
         o = sum(w_sat[a] * latent[a] for a in areas)
-        o = o - 0.9 * (ratings[spec.basic_item] <= 2) + 0.8 * (ratings[spec.excitement_item] >= 4)
+        o = (
+            o
+            - spec.basic_penalty * (ratings[spec.basic_item] <= 2)
+            + spec.excitement_reward * (ratings[spec.excitement_item] >= 4)
+        )
         o = o + 0.35 * rng.normal(size=n)
         osat = np.clip(np.rint(6.6 + 1.6 * (o - 0.25)), 1, 10).astype(int)
         loy = sum(w * latent[a] for a, w in w_loy.items()) + 0.45 * rng.normal(size=n)
