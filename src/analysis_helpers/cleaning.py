@@ -107,7 +107,7 @@ class CleaningResult:
         ``unknown_segment_value``, ``invalid_weight``) or column (``missing_column``,
         ``unexpected_column``; ``row`` missing).
     funnel : DataFrame
-        One row per wave: ``wave``, ``read``, one column per rule in :data:`RULES` (rows
+        One row per wave with data: ``wave``, ``read``, one column per rule in :data:`RULES` (rows
         remaining after it), ``analysed``.
     log : DataFrame
         One row per wave x rule: ``wave``, ``rule``, ``action``, ``n_hit`` (rows the rule
@@ -499,6 +499,8 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
         step_removed[r] = np.bincount(wave_codes, weights=step, minlength=len(waves))
         removed_before |= step
     for k, w in enumerate(waves):
+        if wave_n[k] == 0:  # a wave of the study file without data (yet)
+            continue
         in_w = wave_codes == k
         row = {"wave": w, "read": int(wave_n[k])}
         left = int(wave_n[k])
@@ -518,7 +520,7 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
         funnel_rows.append(row)
     funnel = pd.DataFrame(funnel_rows)
     log = pd.DataFrame(log_rows)
-    excl_by_wave = np.bincount(wave_codes, weights=excluded, minlength=len(waves))
+    excl_by_wave = np.bincount(wave_codes, weights=excluded, minlength=len(waves))[wave_n > 0]
     if not (funnel["read"].to_numpy() == funnel["analysed"].to_numpy() + excl_by_wave).all():
         raise RuntimeError("rows read != rows kept + rows excluded: a bug in clean()")
 

@@ -1,0 +1,364 @@
+"""The cleaning step: values, quality rules, nothing lost, processed files, load_clean."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from analysis_helpers.cleaning import (
+    RULES,
+    clean,
+    data_dictionary,
+    funnel_long,
+    load_clean,
+    parse_numbers,
+    problem_summary,
+)
+from analysis_helpers.io import write_processed
+from analysis_helpers.study import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = yaml.safe_load((ROOT / "tests/bad_inputs/config/base.yml").read_text(encoding="utf-8"))
+COLUMNS = ["rid", "wave", "type", "wt", "secs", "q1", "q2", "q3", "q4", "overall", "note"]
+
+
+# ---- the demo study -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo():
+    study = load_study(ROOT / "config/demo.yml")
+    return study, clean(study)
+
+
+@pytest.fixture(scope="module")
+def dirt() -> dict:
+    truths = json.loads((ROOT / "data/raw/demo/truths.json").read_text(encoding="utf-8"))
+    return truths["planted_dirt"]
+
+
+def excluded_for(result, rule: str) -> set[str]:
+    ex = result.exclusions
+    return set(ex.loc[ex["reasons"].str.split(";").map(lambda r: rule in r), "resp_id"])
+
+
+def test_rows_read_equal_kept_plus_excluded_per_wave(demo):
+    study, res = demo
+    kept = res.data.groupby("wave", observed=False).size()
+    excl = res.exclusions.groupby("wave").size().reindex(study.waves, fill_value=0)
+    f = res.funnel.set_index("wave")
+    assert (f["read"] == kept + excl).all()
+    assert (f["analysed"] == kept).all()
+    assert (f["read"] == 1616).all()
+    # the log's removals add up to the exclusions, the funnel falls step by step
+    removed = res.log.groupby("wave")["n_excluded"].sum()
+    assert (removed == excl).all()
+    steps = f[["read", *RULES, "analysed"]].to_numpy()
+    assert (np.diff(steps, axis=1) <= 0).all()
+
+
+@pytest.mark.parametrize(
+    ("planted", "rule"),
+    [("speeders", "speeders"), ("straightliners", "straightliners"), ("incomplete", "incomplete")],
+)
+def test_planted_respondents_are_excluded_with_their_reason(demo, dirt, planted, rule):
+    _, res = demo
+    hit = excluded_for(res, rule)
+    for wave, d in dirt.items():
+        ids = set(d[planted])
+        assert ids <= hit, (wave, sorted(ids - hit)[:5])
+        assert not ids & set(res.data["resp_id"]), wave
+
+
+def test_planted_duplicates_are_excluded(demo, dirt):
+    _, res = demo
+    dup_id = excluded_for(res, "duplicate_id")
+    dup_ans = excluded_for(res, "duplicate_answers")
+    for wave, d in dirt.items():
+        assert set(d["duplicate_id"]) <= dup_id, wave
+        for copy in d["duplicate_answers"]:
+            original = copy.removesuffix("-B")
+            # of the pair, the later row in the file is the duplicate
+            assert {copy, original} & dup_ans, (wave, copy)
+    # a respondent id appears once in the clean file per wave
+    assert not res.data.duplicated(["wave", "resp_id"]).any()
+
+
+def test_planted_bad_values_are_listed_as_problems(demo, dirt):
+    _, res = demo
+    p = res.problems
+    oor = set(p.loc[p["rule"] == "out_of_range", "respondent_id"])
+    text = p[p["rule"].isin(["non_numeric", "full_width_digits"])]
+    for wave, d in dirt.items():
+        assert set(d["out_of_range"]) <= oor, wave
+        assert set(d["non_numeric"]) <= set(text["respondent_id"]), wave
+    assert {"N/A", "five", "n/a", "５"} <= set(text["value"])
+    assert (text.loc[text["value"] == "５", "rule"] == "full_width_digits").all()
+    assert list(p.columns) == ["file", "row", "respondent_id", "column", "value", "rule"]
+
+
+def test_clean_values(demo):
+    study, res = demo
+    data = res.data
+    for name, item in study.items.items():
+        col = data[name]
+        assert col.dtype == np.float64, name
+        v = col.dropna()
+        assert v.between(item.scale.min, item.scale.max).all(), name
+        assert (v == v.round()).all(), name
+    assert data["wave"].cat.ordered and list(data["wave"].cat.categories) == study.waves
+    assert data["weight"].dtype == np.float64 and (data["weight"] > 0).all()
+    assert set(data["customer_type"].dropna()) <= {"contract", "high_bill", "prepaid"}
+    assert set(data["flags"]) <= {"", "out_of_range"}
+    assert {"_file", "_row", "comment"} <= set(data.columns)
+
+
+def test_reverse_coding_and_missing_codes_against_raw(demo):
+    study, res = demo
+    from analysis_helpers.io import read_study_files
+
+    raw = read_study_files(study).frame.set_index(["_file", "_row"])
+    data = res.data.set_index(["_file", "_row"])
+    given = pd.to_numeric(raw.loc[data.index, "net_drop"], errors="coerce")
+    ok = given.between(1, 5).to_numpy()
+    assert np.array_equal(data["net_drop"].to_numpy()[ok], 6 - given.to_numpy()[ok])
+    codes = given.isin([99]).to_numpy()
+    assert codes.sum() > 50
+    assert np.isnan(data["net_drop"].to_numpy()[codes]).all()
+    assert res.recodes.query("item == 'net_drop'")["reversed"].sum() >= ok.sum()
+
+
+def test_exclusions_keep_original_values(demo):
+    study, res = demo
+    from analysis_helpers.io import read_study_files
+
+    raw = read_study_files(study).frame
+    ex = res.exclusions
+    assert set(raw.columns) <= set(ex.columns)
+    merged = ex.merge(raw, on=["_file", "_row"], suffixes=("", "_raw"))
+    assert len(merged) == len(ex)
+    for col in ["resp_id", "net_cov_home", "duration_sec", "comment"]:
+        a, b = merged[col].fillna("<NA>"), merged[f"{col}_raw"].fillna("<NA>")
+        assert (a == b).all(), col
+    assert ex["reasons"].str.len().gt(0).all()
+
+
+def test_data_dictionary_counts(demo):
+    study, res = demo
+    d = data_dictionary(study, res.data)
+    assert list(d.columns) == [
+        "item", "label", "role", "area", "scale_min", "scale_max", "reverse",
+        "valid_n", "missing_n", "mean",
+    ]  # fmt: skip
+    assert (d["valid_n"] + d["missing_n"] == len(res.data)).all()
+    assert d.set_index("item").loc["net_drop", "reverse"]
+    with pytest.raises(KeyError, match="item 'net_cov_home' of study 'demo' is not a column"):
+        data_dictionary(study, res.data.drop(columns="net_cov_home"))
+
+
+def test_summaries(demo):
+    _, res = demo
+    s = problem_summary(res.problems)
+    assert s["n"].sum() == len(res.problems)
+    long = funnel_long(res.funnel)
+    assert len(long) == len(res.funnel) * (len(RULES) + 2)
+    assert long.groupby("wave")["share"].first().eq(1).all()
+    with pytest.raises(KeyError, match="funnel has no column 'read'"):
+        funnel_long(res.funnel.drop(columns="read"))
+
+
+# ---- processed files and load_clean ------------------------------------------------------
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the project's demo study and raw files in a temporary root."""
+    (tmp_path / "config").mkdir()
+    shutil.copy(ROOT / "config/demo.yml", tmp_path / "config/demo.yml")
+    shutil.copytree(ROOT / "data/raw/demo", tmp_path / "data/raw/demo")
+    return tmp_path
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def test_write_processed_and_load_clean(project):
+    study = load_study(project / "config/demo.yml")
+    raw_before = hashes(study.raw_dir)
+    res = clean(study)
+    written = write_processed(res, study)
+    names = {p.name for p in written}
+    assert {
+        "clean.parquet", "exclusions.parquet", "exclusions.csv", "problems.csv",
+        "funnel.csv", "cleaning_log.csv", "manifest.json",
+    } <= names  # fmt: skip
+    assert hashes(study.raw_dir) == raw_before  # raw files byte-identical
+    manifest = json.loads((study.processed_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["rows"]["read"] == manifest["rows"]["kept"] + manifest["rows"]["excluded"]
+    assert len(manifest["inputs"]) == 1 + len(study.spec.data.files)
+    back = load_clean(study)
+    pd.testing.assert_frame_equal(back, res.data, check_dtype=False)
+    assert back["wave"].cat.ordered
+    ex = pd.read_parquet(study.processed_dir / "exclusions.parquet")
+    assert len(ex) == len(res.exclusions)
+    # a changed study file makes the processed file stale: clean in memory, write nothing
+    text = study.path.read_text(encoding="utf-8").replace(
+        "min_answered_share: 0.5", "min_answered_share: 0.9"
+    )
+    study.path.write_text(text, encoding="utf-8")
+    stamp = (study.processed_dir / "clean.parquet").stat().st_mtime_ns
+    fresh = load_clean(load_study(study.path))
+    assert len(fresh) < len(res.data)
+    assert (study.processed_dir / "clean.parquet").stat().st_mtime_ns == stamp
+
+
+# ---- rules and values on small hand-made studies -----------------------------------------
+def make_study(root: Path, waves: dict[str, pd.DataFrame], **changes):
+    """A small study (tests/bad_inputs/config/base.yml) over the given per-wave frames."""
+    raw = root / "data" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    files = []
+    for wave, df in waves.items():
+        df.to_csv(raw / f"{wave}.csv", index=False)
+        files.append({"path": f"{wave}.csv", "format": "csv", "wave": wave})
+    spec = json.loads(json.dumps(BASE))
+    spec["data"]["files"] = files
+    for key, value in changes.items():
+        node = spec
+        *path, last = key.split(".")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    (root / "config").mkdir(exist_ok=True)
+    p = root / "config" / "small.yml"
+    p.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return load_study(p)
+
+
+def wave_frame(n: int = 20, seed: int = 0, prefix: str = "r") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "rid": [f"{prefix}{k:03d}" for k in range(n)],
+            "type": rng.choice(["a", "b"], n),
+            "wt": 1.0,
+            "secs": rng.integers(500, 700, n),
+            **{f"q{j}": rng.integers(1, 6, n).astype(object) for j in range(1, 5)},
+            "overall": rng.integers(1, 11, n),
+            "note": "",
+        }
+    )
+
+
+def test_values_codes_and_problems(tmp_path):
+    df = wave_frame()
+    df.loc[0, "q1"] = "don't know"
+    df.loc[1, "q1"] = 99
+    df.loc[2, "q2"] = 7
+    df.loc[3, "q2"] = "five"
+    df.loc[4, "q3"] = "４"
+    df.loc[5, "q3"] = 2.5
+    df.loc[6, "type"] = "c"
+    df.loc[7, "q4"] = 1
+    study = make_study(tmp_path, {"W1": df})
+    res = clean(study)
+    d = res.data.set_index("rid")
+    assert np.isnan(d.loc["r000", "q1"]) and np.isnan(d.loc["r001", "q1"])
+    assert np.isnan(d.loc["r002", "q2"]) and np.isnan(d.loc["r003", "q2"])
+    assert d.loc["r004", "q3"] == 4.0
+    assert d.loc["r007", "q4"] == 5.0  # reversed
+    assert pd.isna(d.loc["r006", "type"])
+    p = res.problems.set_index("respondent_id")
+    assert p.loc["r002", "rule"] == "out_of_range" and p.loc["r002", "value"] == "7"
+    assert p.loc["r003", "rule"] == "non_numeric" and p.loc["r003", "row"] == 5
+    assert p.loc["r004", "rule"] == "full_width_digits"
+    assert p.loc["r005", "rule"] == "out_of_range"
+    assert p.loc["r006", "rule"] == "unknown_segment_value"
+    assert "r000" not in p.index and "r001" not in p.index  # missing codes are not problems
+    assert res.recodes.set_index("item").loc["q1", "missing_codes"] == 2
+
+
+def test_parse_numbers_statuses():
+    v, s = parse_numbers(pd.Series(["1", " 2 ", None, "", "x", "３", "1e1"], dtype="str"))
+    assert s.tolist() == [1, 1, 0, 0, 3, 2, 1]
+    assert v[[0, 1, 5, 6]].tolist() == [1.0, 2.0, 3.0, 10.0]
+
+
+def test_rules_flag_off_and_zscore(tmp_path):
+    df = wave_frame(n=40)
+    df.loc[0, "secs"] = 50  # a speeder
+    df.loc[1, ["q1", "q2", "q3", "q4"]] = 3  # a straightliner
+    df.loc[2, ["q1", "q2", "q3", "q4", "overall"]] = None  # incomplete
+    dup = df.iloc[[5]].assign(rid="r005")  # same id again
+    twin = df.iloc[[6]].assign(rid="r900")  # same answers, new id
+    df = pd.concat([df, dup, twin], ignore_index=True)
+    study = make_study(
+        tmp_path,
+        {"W1": df},
+        **{
+            "quality.speeders": {"action": "flag"},
+            "quality.incomplete": {"action": "off"},
+            "quality.out_of_range": {"action": "exclude", "max_per_respondent": 0},
+        },
+    )
+    res = clean(study)
+    ex = res.exclusions.set_index("rid")
+    assert "straightliners" in ex.loc["r001", "reasons"]
+    assert ex.loc["r900", "reasons"] == "duplicate_answers"
+    assert "duplicate_id" in ex.loc["r005", "reasons"]
+    assert "r000" not in ex.index  # flagged, kept
+    kept = res.data.set_index("rid")
+    assert kept.loc["r000", "flags"] == "speeders"
+    assert "r002" in kept.index  # incomplete rule off
+    log = res.log.set_index("rule")
+    assert log.loc["incomplete", "action"] == "off" and log.loc["incomplete", "n_hit"] == 0
+    assert log.loc["speeders", "n_hit"] == 1 and log.loc["speeders", "n_excluded"] == 0
+    z = clean(
+        make_study(
+            tmp_path / "z", {"W1": df}, **{"quality.speeders": {"method": "zscore", "z": 2.0}}
+        )
+    )
+    assert "speeders" in z.exclusions.set_index("rid").loc["r000", "reasons"]
+
+
+def test_waves_aligned_when_an_item_is_dropped(tmp_path):
+    w1 = wave_frame(seed=1)
+    w2 = wave_frame(seed=2, prefix="s").drop(columns="q3").assign(extra=1)
+    study = make_study(tmp_path, {"W1": w1, "W2": w2})
+    res = clean(study)
+    a = res.alignment.set_index("column")
+    assert a.loc["q3", "status"] == "dropped from W2"
+    assert bool(a.loc["q3", "W1"]) and not bool(a.loc["q3", "W2"])
+    assert a.loc["extra", "status"] == "not in the study file"
+    assert res.data.loc[res.data["wave"] == "W2", "q3"].isna().all()
+    assert res.data.loc[res.data["wave"] == "W1", "q3"].notna().all()
+    rules = set(res.problems["rule"])
+    assert {"missing_column", "unexpected_column"} <= rules
+    # the dropped item does not make W2's respondents incomplete
+    assert (res.funnel.set_index("wave").loc["W2", "analysed"]) == 20
+
+
+def test_stacked_file_with_wave_column(tmp_path):
+    stacked = pd.concat(
+        [wave_frame(seed=1).assign(wave="W2"), wave_frame(seed=2, prefix="s").assign(wave="W1")]
+    )
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    stacked.to_csv(raw / "all.csv", index=False)
+    spec = json.loads(json.dumps(BASE))
+    spec["data"]["files"] = [{"path": "all.csv", "format": "csv"}]
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "s.yml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    res = clean(load_study(tmp_path / "config" / "s.yml"))
+    assert list(res.funnel["wave"]) == ["W1", "W2"]
+    assert (res.funnel["read"] == 20).all()
+    assert res.data["_row"].min() == 2 and res.data["_row"].max() == 41
+
+
+def test_clean_rejects_what_is_not_a_study():
+    with pytest.raises(TypeError, match="study must be a Study"):
+        clean("config/demo.yml")
