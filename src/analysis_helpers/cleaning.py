@@ -213,23 +213,23 @@ class _Cells:
             self.parts.append((column, rule, np.flatnonzero(mask)))
 
     def frame(self, raw: pd.DataFrame, id_col: str) -> pd.DataFrame:
-        out = []
-        for column, rule, idx in self.parts:
-            out.append(
-                pd.DataFrame(
-                    {
-                        "file": raw["_file"].to_numpy()[idx],
-                        "row": raw["_row"].to_numpy()[idx],
-                        "respondent_id": raw[id_col].to_numpy()[idx],
-                        "column": column,
-                        "value": raw[column].to_numpy()[idx],
-                        "rule": rule,
-                    }
-                )
-            )
-        if not out:
+        if not self.parts:
             return pd.DataFrame(columns=PROBLEM_COLUMNS)
-        return pd.concat(out, ignore_index=True)
+        idx = np.concatenate([i for _, _, i in self.parts])
+        return pd.DataFrame(
+            {
+                "file": raw["_file"].take(idx).to_numpy(),
+                "row": raw["_row"].take(idx).to_numpy(),
+                "respondent_id": raw[id_col].take(idx).to_numpy(),
+                "column": np.repeat(
+                    [c for c, _, _ in self.parts], [len(i) for *_, i in self.parts]
+                ),
+                "value": np.concatenate(
+                    [raw[c].take(i).to_numpy(dtype=object) for c, _, i in self.parts]
+                ),
+                "rule": np.repeat([r for _, r, _ in self.parts], [len(i) for *_, i in self.parts]),
+            }
+        )
 
 
 def _user_missing_mask(raw: RawData, col: str, values: np.ndarray) -> np.ndarray:
@@ -426,7 +426,7 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
     actions = {r: getattr(q, _RULE_CONFIG[r]).action for r in RULES}
     hits: dict[str, np.ndarray] = {}
     names = list(items)
-    given_mat = np.column_stack([given[c] for c in names]) if names else np.empty((n, 0))
+    given_mat = _stack([given[c] for c in names], n)
     # items a wave's file lacks do not count towards the answered share
     has_item = np.ones((len(waves), len(names)), dtype=bool)
     for k, w in enumerate(waves):
@@ -461,7 +461,7 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
     st = q.straightliners
     grid = list(st.grid) or _default_grid(study)
     if grid:
-        g = np.column_stack([given[c] for c in grid])
+        g = _stack([given[c] for c in grid], n)
         g_ans = (~np.isnan(g)).sum(axis=1)
         lo = min(items[c].scale.min for c in grid)
         hi = max(items[c].scale.max for c in grid)
@@ -555,6 +555,14 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
     )
     result.dictionary = data_dictionary(study, data)
     return result
+
+
+def _stack(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """Columns side by side (column-major: each column written contiguously, fast)."""
+    out = np.empty((n, len(columns)), dtype=np.float64, order="F")
+    for k, col in enumerate(columns):
+        out[:, k] = col
+    return out
 
 
 def _default_grid(study: Study) -> list[str]:

@@ -310,14 +310,27 @@ def _parse_csv(text_bytes: bytes, label: str, names: list[str], skip_rows: int) 
             f"{'s' if len(bad) > 1 else ''}): {why}",
             row=line,
         )
-    df = table.to_pandas(types_mapper=_STR.get)
-    return _text_frame(df)
+    columns = []
+    for col in table.columns:
+        blank = pc.equal(pc.utf8_trim_whitespace(col), "")
+        if pc.any(blank).as_py():  # whitespace-only cells are blank
+            col = pc.if_else(blank, pa.scalar(None, pa.string()), col)
+        columns.append(col)
+    table = pa.table(columns, names=table.column_names)
+    return table.to_pandas(types_mapper=_STR.get)
 
 
 def _first_lines(text: str, n: int) -> list[list[str]]:
     import csv
 
-    reader = csv.reader(io.StringIO(text))
+    cut = 0
+    for _ in range(n + 1):  # enough text for n rows unless a header has quoted newlines
+        cut = text.find("\n", cut) + 1
+        if cut == 0:
+            cut = len(text)
+            break
+    head = text[:cut] if '"' not in text[:cut] else text[: max(cut, 1 << 20)]
+    reader = csv.reader(io.StringIO(head))
     out = []
     for row in reader:
         out.append(row)
