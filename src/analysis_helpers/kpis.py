@@ -1,0 +1,916 @@
+"""Customer-satisfaction KPIs with design-based standard errors.
+
+CSAT (mean score), top-box share, NPS, customer effort (CES), the customer satisfaction
+index (CSI) rolled up item > indicator > area > index, the expectation-satisfaction gap,
+Cronbach's alpha, answer distributions and small-base flags. Every function takes the
+design of :class:`~analysis_helpers.estimation.SurveyDesign` and returns a tidy frame with
+the unweighted ``n``, weighted ``n_weighted`` and Kish ``n_effective`` bases; standard
+errors are Taylor-linearised exactly as in :mod:`analysis_helpers.estimation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .estimation import (
+    SurveyDesign,
+    _as_list,
+    _base_frame,
+    _check_columns,
+    _check_level,
+    _finish,
+    _Groups,
+    _logit_ci,
+    _mean_parts,
+    _numeric_item,
+    _setup,
+    _srs_factor,
+    _z,
+    domain_difference,
+    survey_mean,
+)
+
+__all__ = [
+    "default_top_box",
+    "csat",
+    "top_box",
+    "nps",
+    "nps_difference",
+    "ces",
+    "csi",
+    "with_item_weights",
+    "expectation_gap",
+    "cronbach_alpha",
+    "flag_small_bases",
+    "item_distribution",
+]
+
+
+def default_top_box(scale_min: int, scale_max: int) -> tuple[int, int]:
+    """The top-2 box of an integer scale: ``(scale_max - 1, scale_max)``.
+
+    Examples
+    --------
+    >>> default_top_box(1, 5)
+    (4, 5)
+    >>> default_top_box(0, 10)
+    (9, 10)
+    """
+    if scale_max - scale_min < 2:
+        raise ValueError(f"scale {scale_min}-{scale_max} is too short for a top-2 box")
+    return (int(scale_max) - 1, int(scale_max))
+
+
+def csat(
+    data: pd.DataFrame,
+    *,
+    items: str | Sequence[str],
+    by: str | Sequence[str] = (),
+    design: SurveyDesign | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """CSAT: the weighted mean score of each item (see :func:`~.estimation.survey_mean`)."""
+    return survey_mean(data, items=items, by=by, design=design, level=level)
+
+
+def _share_rows(groups: _Groups, y: np.ndarray, valid: np.ndarray, df, level, method):
+    p = _mean_parts(groups, y, valid=valid)
+    n, W = p["n"], p["W"]
+    est = np.where(n > 0, p["estimate"], np.nan)
+    se = np.where(n > 0, np.sqrt(p["var"]), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = n / (n - 1) * p["ss"] / W
+        deff = p["var"] / (s2 / n * _srs_factor(n, W))
+    if method == "logit":
+        lo, hi = _logit_ci(est, se, df, level)
+    else:
+        q = _z(level)
+        lo, hi = est - q * se, est + q * se
+    return {
+        **_base_frame(groups, n, W, p["W2"]),
+        "estimate": est,
+        "se": se,
+        "ci_low": lo,
+        "ci_high": hi,
+        "deff": deff,
+    }
+
+
+def top_box(
+    data: pd.DataFrame,
+    *,
+    items: str | Sequence[str],
+    top: Collection[float],
+    by: str | Sequence[str] = (),
+    design: SurveyDesign | None = None,
+    level: float = 0.95,
+    method: str = "logit",
+) -> pd.DataFrame:
+    """Share of respondents answering in the top box, per group and item.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent.
+    items : str or sequence of str
+        Numeric rating columns; missing answers are left out of the base (a domain).
+    top : collection of numbers
+        The codes counted as top box, e.g. ``(4, 5)`` on 1-5 or ``(9, 10)`` on 0-10
+        (:func:`default_top_box`).
+    by, design, level
+        As :func:`~.estimation.survey_mean`.
+    method : {"logit", "wald"}
+        Interval as :func:`~.estimation.survey_proportion`.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``item``, ``n``, ``n_weighted``, ``n_effective``, ``estimate``
+        in [0, 1], ``se``, ``ci_low``, ``ci_high``, ``deff``.
+    """
+    items = _as_list(items, "items")
+    top = list(top) if not isinstance(top, str) else None
+    if not top:
+        raise ValueError(f"top must be a non-empty collection of codes, got {top!r}")
+    if method not in ("logit", "wald"):
+        raise ValueError(f"method {method!r}: use 'logit' or 'wald'")
+    level = _check_level(level)
+    prep, groups = _setup(data, design, by, items)
+    top_arr = np.asarray(top, dtype=float)
+    rows = []
+    for item in items:
+        x = _numeric_item(data, item)
+        valid = ~np.isnan(x)
+        y = np.isin(x, top_arr).astype(float)
+        df = groups.degf(valid)
+        rows.append({"item": item, **_share_rows(groups, y, valid, df, level, method)})
+    cols = ["item", "n", "n_weighted", "n_effective", "estimate", "se", "ci_low", "ci_high", "deff"]
+    return _finish(groups, rows, cols)
+
+
+def _check_range(data, item, x, lo, hi):
+    bad = ~np.isnan(x) & ((x < lo) | (x > hi))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"item column {item!r}: row {data.index[i]!r} has value {x[i]!r} "
+            f"outside the scale {lo}-{hi}"
+        )
+
+
+def _nps_score(data, item, promoter_min, detractor_max):
+    if not promoter_min > detractor_max:
+        raise ValueError(
+            f"promoter_min ({promoter_min}) must exceed detractor_max ({detractor_max})"
+        )
+    x = _numeric_item(data, item)
+    _check_range(data, item, x, 0, 10)
+    score = np.where(x >= promoter_min, 1.0, np.where(x <= detractor_max, -1.0, 0.0))
+    return x, np.where(np.isnan(x), np.nan, score)
+
+
+def nps(
+    data: pd.DataFrame,
+    *,
+    item: str,
+    by: str | Sequence[str] = (),
+    design: SurveyDesign | None = None,
+    level: float = 0.95,
+    promoter_min: int = 9,
+    detractor_max: int = 6,
+) -> pd.DataFrame:
+    """Net Promoter Score with design-based and adjusted-Wald intervals.
+
+    Each respondent scores +1 (promoter, ``>= promoter_min``), -1 (detractor,
+    ``<= detractor_max``) or 0; NPS is 100 times the weighted mean of the score, so its
+    ``se`` is the design-based SE of that mean (in points), and ``ci_low``/``ci_high`` the
+    normal interval from it.
+
+    Two simple-random-sampling intervals are given beside it, computed from the shares
+    ``p_pro``, ``p_det`` and a sample size ``m``, which is the unweighted ``n`` without
+    weights and the Kish effective ``n_effective`` with them (the weighted shares are
+    treated as coming from ``m`` independent answers):
+
+    * ``wald_low``/``wald_high``: ``NPS +- z sqrt((p_pro + p_det - NPS^2) / m)``;
+    * ``adj_wald_low``/``adj_wald_high``: Rocks (2016), The American Statistician 70(4):
+      add 3/4 to the promoter and detractor counts and 3 to ``m``, then the Wald formula.
+      Better coverage at small bases.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent.
+    item : str
+        The 0-10 recommendation question; values outside 0-10 are an error.
+    by, design, level
+        As :func:`~.estimation.survey_mean`.
+    promoter_min, detractor_max : int
+        Promoters answer ``>= promoter_min``, detractors ``<= detractor_max``.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``item``, ``n``, ``n_weighted``, ``n_effective``,
+        ``pct_promoters``, ``pct_passives``, ``pct_detractors`` (0-100), ``estimate`` (NPS
+        points, -100..100), ``se``, ``ci_low``, ``ci_high``, ``wald_low``, ``wald_high``,
+        ``adj_wald_low``, ``adj_wald_high``.
+    """
+    if not isinstance(item, str):
+        raise ValueError(f"item must be one column name, got {item!r}")
+    level = _check_level(level)
+    prep, groups = _setup(data, design, by, [item])
+    x, score = _nps_score(data, item, promoter_min, detractor_max)
+    valid = ~np.isnan(x)
+    p = _mean_parts(groups, score, valid=valid)
+    pro = _mean_parts(groups, (score == 1).astype(float), valid=valid)["estimate"]
+    det = _mean_parts(groups, (score == -1).astype(float), valid=valid)["estimate"]
+    base = _base_frame(groups, p["n"], p["W"], p["W2"])
+    has = p["n"] > 0
+    est = np.where(has, p["estimate"], np.nan)
+    se = np.where(has, np.sqrt(p["var"]), np.nan)
+    q = _z(level)
+    m = base["n_effective"] if design is not None and design.weight is not None else p["n"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wald_se = np.sqrt((pro + det - est**2) / m)
+        ma = m + 3
+        pro_a = (pro * m + 0.75) / ma
+        det_a = (det * m + 0.75) / ma
+        nps_a = pro_a - det_a
+        adj_se = np.sqrt((pro_a + det_a - nps_a**2) / ma)
+    row = {
+        "item": item,
+        **base,
+        "pct_promoters": 100 * pro,
+        "pct_passives": 100 * (1 - pro - det),
+        "pct_detractors": 100 * det,
+        "estimate": 100 * est,
+        "se": 100 * se,
+        "ci_low": 100 * (est - q * se),
+        "ci_high": 100 * (est + q * se),
+        "wald_low": 100 * (est - q * wald_se),
+        "wald_high": 100 * (est + q * wald_se),
+        "adj_wald_low": 100 * (nps_a - q * adj_se),
+        "adj_wald_high": 100 * (nps_a + q * adj_se),
+    }
+    return _finish(groups, [row], list(row))
+
+
+def nps_difference(
+    data: pd.DataFrame,
+    *,
+    item: str,
+    by: str,
+    levels: Sequence | None = None,
+    within: str | Sequence[str] = (),
+    design: SurveyDesign | None = None,
+    level: float = 0.95,
+    promoter_min: int = 9,
+    detractor_max: int = 6,
+) -> pd.DataFrame:
+    """Change in NPS between two domains (e.g. waves), with a design-based z test.
+
+    The difference of the mean +1/0/-1 scores, with the SE from the joint design (the
+    covariance between the domains included), see
+    :func:`~.estimation.domain_difference` with ``distribution="normal"``.
+
+    Returns
+    -------
+    DataFrame
+        The ``within`` columns, ``item``, ``level_1``, ``level_2``, ``n_1``, ``n_2``,
+        ``estimate_1``, ``estimate_2`` (NPS points), ``estimate`` (points, 2 - 1), ``se``,
+        ``statistic`` (z), ``p_value``, ``ci_low``, ``ci_high``.
+    """
+    if not isinstance(item, str):
+        raise ValueError(f"item must be one column name, got {item!r}")
+    _check_columns(data, [item], "item")
+    _, score = _nps_score(data, item, promoter_min, detractor_max)
+    tmp = "__nps_score__"
+    frame = data.assign(**{tmp: score})
+    out = domain_difference(
+        frame,
+        item=tmp,
+        by=by,
+        levels=levels,
+        within=within,
+        design=design,
+        level=level,
+        distribution="normal",
+    )
+    for c in ("estimate_1", "estimate_2", "estimate", "se", "ci_low", "ci_high"):
+        out[c] = 100 * out[c]
+    out["item"] = item
+    return out.drop(columns="df")
+
+
+def ces(
+    data: pd.DataFrame,
+    *,
+    items: str | Sequence[str],
+    easy: Collection[float],
+    by: str | Sequence[str] = (),
+    design: SurveyDesign | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Customer effort score: mean effort and the share answering "easy".
+
+    The mean is of the codes as asked. On the usual effort wording ("how much effort did
+    it take", 1 = very little) **lower is better**; pass the low codes as ``easy`` (e.g.
+    ``(1, 2)``). On an ease wording (5 = very easy) higher is better and ``easy`` are the
+    top codes. The ``easy_share`` is always "higher is better".
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent.
+    items : str or sequence of str
+        Effort items.
+    easy : collection of numbers
+        The codes that mean "easy / low effort".
+    by, design, level
+        As :func:`~.estimation.survey_mean`.
+
+    Returns
+    -------
+    DataFrame
+        One row per group, item and ``measure`` ("mean" or "easy_share"): the ``by``
+        columns, ``item``, ``measure``, ``n``, ``n_weighted``, ``n_effective``,
+        ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``.
+    """
+    mean = survey_mean(data, items=items, by=by, design=design, level=level)
+    share = top_box(data, items=items, top=easy, by=by, design=design, level=level)
+    by = _as_list(by, "by")
+    mean.insert(len(by) + 1, "measure", "mean")
+    share.insert(len(by) + 1, "measure", "easy_share")
+    return pd.concat([mean, share], ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------
+# CSI
+# --------------------------------------------------------------------------------------
+_HIER = ["item", "indicator", "area", "scale_min", "scale_max"]
+
+
+def with_item_weights(hierarchy: pd.DataFrame, weights: Mapping | pd.Series) -> pd.DataFrame:
+    """A copy of ``hierarchy`` with ``weight_item`` taken from derived weights.
+
+    The hook for importance weights from driver analysis (relative weights, Shapley, PLS
+    outer weights): ``weights`` maps every item of the hierarchy to a weight >= 0.
+
+    Raises
+    ------
+    KeyError
+        An item of the hierarchy has no weight, or a weight names an unknown item.
+    """
+    w = pd.Series(weights, dtype=float)
+    items = list(hierarchy["item"])
+    missing = [i for i in items if i not in w.index]
+    if missing:
+        raise KeyError(f"weights: no weight for item(s) {missing}")
+    unknown = [i for i in w.index if i not in set(items)]
+    if unknown:
+        raise KeyError(f"weights: item(s) {unknown} are not in the hierarchy")
+    return hierarchy.assign(weight_item=hierarchy["item"].map(w).to_numpy())
+
+
+def _level_weights(h: pd.DataFrame, col: str, key: str, parent: str | None) -> pd.Series:
+    """Normalised weights of the ``key`` nodes within their parent (NaN = equal)."""
+    nodes = h.drop_duplicates(key)
+    if col in h.columns:
+        per = h.groupby(key, sort=False)[col].agg(lambda s: s.nunique(dropna=False))
+        if (per > 1).any():
+            bad = per.index[per > 1][0]
+            raise ValueError(f"hierarchy column {col!r} varies within {key} {bad!r}")
+        raw = nodes.set_index(key)[col].astype(float)
+    else:
+        raw = pd.Series(np.nan, index=nodes[key])
+    if (raw < 0).any() or np.isinf(raw).any():
+        bad = raw.index[(raw < 0) | np.isinf(raw)][0]
+        raise ValueError(f"hierarchy column {col!r}: {key} {bad!r} has weight {raw[bad]!r}")
+    par = nodes.set_index(key)[parent] if parent else pd.Series("index", index=raw.index)
+    out = pd.Series(np.nan, index=raw.index)
+    for pv, idx in par.groupby(par, sort=False).groups.items():
+        r = raw.loc[idx]
+        if r.isna().all():
+            out.loc[idx] = 1.0 / len(idx)
+        elif r.isna().any():
+            raise ValueError(
+                f"hierarchy column {col!r}: some but not all weights under {pv!r} are missing"
+            )
+        elif r.sum() <= 0:
+            raise ValueError(f"hierarchy column {col!r}: the weights under {pv!r} sum to 0")
+        else:
+            out.loc[idx] = r / r.sum()
+    return out
+
+
+def csi(
+    data: pd.DataFrame,
+    *,
+    hierarchy: pd.DataFrame,
+    by: str | Sequence[str] = (),
+    design: SurveyDesign | None = None,
+    level: float = 0.95,
+    item_weights: Mapping | pd.Series | None = None,
+) -> pd.DataFrame:
+    """Customer satisfaction index (0-100) rolled up item > indicator > area > index.
+
+    Each item mean is rescaled to 0-100, ``s_i = 100 (xbar_i - min_i) / (max_i - min_i)``;
+    a node's index is the weighted mean of its children, so every node is a weighted sum
+    ``sum_i a_i s_i`` of its items with ``a_i`` the product of the normalised weights on
+    the path (``CSI = 100 sum w_i (xbar_i - min_i) / ((max_i - min_i) sum w_i)`` with
+    equal weights). Because the index is linear in the item means, its influence values
+    are the same combination of the items' influence values, and its SE comes from the
+    joint design covariance of the item means. Item means use each item's own answered
+    rows (missing answers are a domain).
+
+    Beside it, ``evaluation`` is the plain satisfaction evaluation: the equal-weight mean
+    of the node's 0-100 item scores (importance weights ignored; respondents still
+    weighted). Index and evaluation can disagree; the index is what to track.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent.
+    hierarchy : DataFrame
+        One row per item: ``item``, ``indicator``, ``area``, ``scale_min``, ``scale_max``,
+        optionally ``weight_item``, ``weight_indicator``, ``weight_area`` (>= 0; all NaN
+        under a parent = equal weights there). Other columns are ignored.
+    by, design, level
+        As :func:`~.estimation.survey_mean` (normal intervals).
+    item_weights : mapping or Series, optional
+        Derived item weights (item -> weight) that replace ``weight_item``; see
+        :func:`with_item_weights`.
+
+    Returns
+    -------
+    DataFrame
+        Per group, top-down: the ``by`` columns, ``level`` ("index", "area",
+        "indicator", "item"), ``name`` ("index" for the index), ``parent``, ``weight``
+        (normalised within the parent), ``n`` / ``n_weighted`` / ``n_effective``
+        (respondents who answered at least one of the node's items), ``estimate``
+        (0-100), ``se``, ``ci_low``, ``ci_high``, ``evaluation`` (0-100).
+    """
+    if not isinstance(hierarchy, pd.DataFrame):
+        raise TypeError(f"hierarchy must be a DataFrame, got {type(hierarchy).__name__}")
+    missing = [c for c in _HIER if c not in hierarchy.columns]
+    if missing:
+        raise KeyError(f"hierarchy has no column(s) {missing}")
+    if len(hierarchy) == 0:
+        raise ValueError("hierarchy has no items")
+    if item_weights is not None:
+        hierarchy = with_item_weights(hierarchy, item_weights)
+    h = hierarchy.reset_index(drop=True)
+    dup = h["item"][h["item"].duplicated()]
+    if len(dup):
+        raise ValueError(f"hierarchy lists item {dup.iloc[0]!r} twice")
+    for c in ("item", "indicator", "area"):
+        if h[c].isna().any():
+            raise ValueError(f"hierarchy column {c!r} has a missing value")
+    areas_per = h.groupby("indicator", sort=False)["area"].nunique()
+    if (areas_per > 1).any():
+        raise ValueError(
+            f"indicator {areas_per.index[areas_per > 1][0]!r} sits in more than one area"
+        )
+    lo = h["scale_min"].astype(float).to_numpy()
+    hi = h["scale_max"].astype(float).to_numpy()
+    bad = ~(hi > lo)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"hierarchy: item {h['item'][i]!r} has scale {lo[i]}-{hi[i]}; "
+            "scale_max must exceed scale_min"
+        )
+    level = _check_level(level)
+    items = list(h["item"])
+    prep, groups = _setup(data, design, by, items)
+    w_item = _level_weights(h, "weight_item", "item", "indicator")
+    w_ind = _level_weights(h, "weight_indicator", "indicator", "area")
+    w_area = _level_weights(h, "weight_area", "area", None)
+    # nodes: (level, name, parent, weight-in-parent, {item: path weight}, items)
+    nodes = [("index", "index", "", 1.0)]
+    nodes += [("area", a, "index", w_area[a]) for a in w_area.index]
+    ind_area = h.drop_duplicates("indicator").set_index("indicator")["area"]
+    nodes += [("indicator", i, ind_area[i], w_ind[i]) for i in w_ind.index]
+    item_ind = h.set_index("item")["indicator"]
+    nodes += [("item", i, item_ind[i], w_item[i]) for i in items]
+    coef = {}
+    members = {}
+    for lvl, name, _, _ in nodes:
+        if lvl == "item":
+            sel = [name]
+            c = {name: 1.0}
+        elif lvl == "indicator":
+            sel = list(h.loc[h["indicator"] == name, "item"])
+            c = {i: w_item[i] for i in sel}
+        elif lvl == "area":
+            sel = list(h.loc[h["area"] == name, "item"])
+            c = {i: w_item[i] * w_ind[item_ind[i]] for i in sel}
+        else:
+            sel = items
+            c = {i: w_item[i] * w_ind[item_ind[i]] * w_area[ind_area[item_ind[i]]] for i in sel}
+        coef[(lvl, name)] = c
+        members[(lvl, name)] = sel
+    G = groups.G
+    n_nodes = len(nodes)
+    est = np.zeros((n_nodes, G))
+    evals = np.zeros((n_nodes, G))
+    zacc = [np.zeros(prep.n) for _ in range(n_nodes)]
+    answered = [np.zeros(prep.n, dtype=bool) for _ in range(n_nodes)]
+    node_index = {(lvl, name): k for k, (lvl, name, _, _) in enumerate(nodes)}
+    keys = list(node_index)
+    of_item = {i: [k for k, key in enumerate(keys) if i in coef[key]] for i in items}
+    rng = dict(zip(items, hi - lo, strict=True))
+    low = dict(zip(items, lo, strict=True))
+    for item in items:
+        x = _numeric_item(data, item)
+        _check_range(data, item, x, low[item], low[item] + rng[item])
+        p = _mean_parts(groups, x)
+        score = 100 * (p["estimate"] - low[item]) / rng[item]
+        z = p["z"] * (100 / rng[item])
+        for k in of_item[item]:
+            key = keys[k]
+            a = coef[key][item]
+            est[k] += a * score
+            evals[k] += score / len(members[key])
+            zacc[k] += a * z
+            answered[k] |= p["valid"]
+    q = _z(level)
+    rows = []
+    for k, (lvl, name, parent, wgt) in enumerate(nodes):
+        se = np.sqrt(groups.var(zacc[k]))
+        ans = answered[k]
+        wa = np.where(ans, prep.w, 0.0)
+        base = _base_frame(
+            groups, groups.sums(ans.astype(float)), groups.sums(wa), groups.sums(wa * prep.w)
+        )
+        rows.append(
+            {
+                "level": lvl,
+                "name": name,
+                "parent": parent,
+                "weight": float(wgt),
+                **base,
+                "estimate": est[k],
+                "se": se,
+                "ci_low": est[k] - q * se,
+                "ci_high": est[k] + q * se,
+                "evaluation": evals[k],
+            }
+        )
+    cols = [
+        "level",
+        "name",
+        "parent",
+        "weight",
+        "n",
+        "n_weighted",
+        "n_effective",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "evaluation",
+    ]
+    out = _finish(groups, rows, cols)
+    if groups.by:
+        order = np.argsort(np.tile(np.arange(G), n_nodes), kind="stable")
+        out = out.iloc[order].reset_index(drop=True)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Gap, reliability
+# --------------------------------------------------------------------------------------
+def expectation_gap(
+    data: pd.DataFrame,
+    *,
+    pairs: Sequence[tuple[str, str]],
+    by: str | Sequence[str] = (),
+    design: SurveyDesign | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Gap between satisfaction and expectation (or importance), paired within respondent.
+
+    For each pair the per-respondent difference ``satisfaction - expectation`` is
+    averaged over respondents who answered both (a negative gap: service falls short).
+    Its SE is the design SE of that mean, so the pairing (the covariance of the two
+    answers) is accounted for. ``t = estimate / se`` is referred to Student's t with
+    ``df`` = PSUs minus strata among the respondents in the group who answered both
+    (``degf`` of the subset design, as ``svyttest`` / ``svyglm`` would use); the interval
+    is t-based with the same df.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent.
+    pairs : sequence of (expectation_item, satisfaction_item)
+        Numeric columns on a common scale.
+    by, design, level
+        As :func:`~.estimation.survey_mean`.
+
+    Returns
+    -------
+    DataFrame
+        One row per group and pair: the ``by`` columns, ``expectation``, ``satisfaction``,
+        ``n``, ``n_weighted``, ``n_effective``, ``mean_expectation``,
+        ``mean_satisfaction`` (on the paired rows), ``estimate`` (the gap), ``se``,
+        ``statistic`` (t), ``df``, ``p_value``, ``ci_low``, ``ci_high``.
+    """
+    pairs = [tuple(p) for p in pairs]
+    if not pairs:
+        raise ValueError("pairs is empty")
+    for p in pairs:
+        if len(p) != 2 or not all(isinstance(c, str) for c in p):
+            raise ValueError(f"each pair must be (expectation_item, satisfaction_item), got {p!r}")
+    level = _check_level(level)
+    cols = sorted({c for p in pairs for c in p})
+    prep, groups = _setup(data, design, by, cols)
+    rows = []
+    for e_col, s_col in pairs:
+        e = _numeric_item(data, e_col)
+        s = _numeric_item(data, s_col)
+        valid = ~np.isnan(e) & ~np.isnan(s)
+        p = _mean_parts(groups, s - e, valid=valid)
+        me = _mean_parts(groups, e, valid=valid)["estimate"]
+        ms = _mean_parts(groups, s, valid=valid)["estimate"]
+        se = np.sqrt(p["var"])
+        df = groups.degf(valid)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = p["estimate"] / se
+            qt = stats.t.ppf(0.5 + level / 2, df)
+        rows.append(
+            {
+                "expectation": e_col,
+                "satisfaction": s_col,
+                **_base_frame(groups, p["n"], p["W"], p["W2"]),
+                "mean_expectation": me,
+                "mean_satisfaction": ms,
+                "estimate": p["estimate"],
+                "se": se,
+                "statistic": t,
+                "df": df,
+                "p_value": 2 * stats.t.sf(np.abs(t), df),
+                "ci_low": p["estimate"] - qt * se,
+                "ci_high": p["estimate"] + qt * se,
+            }
+        )
+    return _finish(groups, rows, list(rows[0]))
+
+
+def _weighted_cov(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Pairwise-complete weighted covariance; equals ``DataFrame.cov`` when w == 1."""
+    k = X.shape[1]
+    C = np.empty((k, k))
+    ok = ~np.isnan(X)
+    for a in range(k):
+        for b in range(a, k):
+            m = ok[:, a] & ok[:, b]
+            ww = w[m]
+            n = m.sum()
+            xa, xb = X[m, a], X[m, b]
+            W = ww.sum()
+            ma, mb = (ww * xa).sum() / W, (ww * xb).sum() / W
+            C[a, b] = C[b, a] = (ww * (xa - ma) * (xb - mb)).sum() / W * n / (n - 1)
+    return C
+
+
+def cronbach_alpha(
+    data: pd.DataFrame,
+    *,
+    items: Sequence[str] | Mapping[str, Sequence[str]],
+    design: SurveyDesign | None = None,
+    level: float = 0.95,
+    nan_policy: str = "pairwise",
+) -> pd.DataFrame:
+    """Cronbach's alpha (raw and standardised) with Feldt's confidence interval.
+
+    Raw alpha is ``k/(k-1) (1 - trace(C) / sum(C))`` from the item covariance matrix
+    ``C``; standardised alpha is ``k rbar / (1 + (k-1) rbar)`` with ``rbar`` the mean
+    inter-item correlation (the alpha R ``plspm`` reports). With a weight, ``C`` is the
+    weighted covariance. The interval is Feldt's F interval on the raw alpha,
+    ``1 - (1 - alpha) F_{1-a/2 | a/2}(n-1, (n-1)(k-1))`` (Feldt, Woodruff & Salih 1987,
+    as ``pingouin.cronbach_alpha``); with weights ``n`` is the Kish effective n of the
+    rows used. Unweighted results equal ``pingouin.cronbach_alpha``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent.
+    items : sequence of str, or mapping of name -> sequence of str
+        One item set, or several named sets (e.g. the items of each area).
+    design : SurveyDesign, optional
+        Supplies the weight (strata and clusters do not enter).
+    level : float
+        Confidence level.
+    nan_policy : {"pairwise", "listwise"}
+        Pairwise-complete covariances over the rows that answered at least one item, or
+        complete rows only.
+
+    Returns
+    -------
+    DataFrame
+        One row per item set: ``scale``, ``n_items``, ``n``, ``n_effective``, ``alpha``,
+        ``alpha_standardized``, ``ci_low``, ``ci_high``.
+    """
+    if nan_policy not in ("pairwise", "listwise"):
+        raise ValueError(f"nan_policy {nan_policy!r}: use 'pairwise' or 'listwise'")
+    level = _check_level(level)
+    sets = dict(items) if isinstance(items, Mapping) else {"items": list(items)}
+    design = design if design is not None else SurveyDesign()
+    rows = []
+    for name, cols in sets.items():
+        cols = _as_list(cols, "items")
+        if len(cols) < 2:
+            raise ValueError(f"item set {name!r} needs at least two items, has {len(cols)}")
+        _check_columns(data, cols, "item")
+        X = np.column_stack([_numeric_item(data, c) for c in cols])
+        if design.weight is not None:
+            _check_columns(data, [design.weight], "weight")
+            w = design.prepare(data).w
+        else:
+            w = np.ones(len(data))
+        keep = ~np.isnan(X).all(axis=1) if nan_policy == "pairwise" else ~np.isnan(X).any(1)
+        X, w = X[keep], w[keep]
+        n = len(X)
+        if n < 2:
+            raise ValueError(f"item set {name!r} has {n} usable rows; need at least 2")
+        k = len(cols)
+        C = _weighted_cov(X, w)
+        alpha = k / (k - 1) * (1 - np.trace(C) / C.sum())
+        sd = np.sqrt(np.diag(C))
+        R = C / np.outer(sd, sd)
+        rbar = R[np.triu_indices(k, 1)].mean()
+        alpha_std = k * rbar / (1 + (k - 1) * rbar)
+        neff = w.sum() ** 2 / (w * w).sum()
+        m = neff if design.weight is not None else n
+        df1, df2 = m - 1, (m - 1) * (k - 1)
+        a = 1 - level
+        rows.append(
+            {
+                "scale": name,
+                "n_items": k,
+                "n": n,
+                "n_effective": neff,
+                "alpha": alpha,
+                "alpha_standardized": alpha_std,
+                "ci_low": 1 - (1 - alpha) * stats.f.isf(a / 2, df1, df2),
+                "ci_high": 1 - (1 - alpha) * stats.f.isf(1 - a / 2, df1, df2),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# Reporting helpers
+# --------------------------------------------------------------------------------------
+_STAT_COLS = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+    "p_value",
+    "statistic",
+    "pct_promoters",
+    "pct_passives",
+    "pct_detractors",
+    "wald_low",
+    "wald_high",
+    "adj_wald_low",
+    "adj_wald_high",
+    "evaluation",
+    "share",
+    "share_weighted",
+)
+
+
+def flag_small_bases(
+    table: pd.DataFrame,
+    *,
+    min_base: int = 30,
+    suppress_below: int = 10,
+    base_col: str = "n",
+    value_cols: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Flag low bases and blank suppressed cells of a tidy estimate table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of an estimator, with a base column.
+    min_base : int
+        Cells with ``base < min_base`` are flagged "low base" (estimate kept; show with
+        caution).
+    suppress_below : int
+        Cells with ``base < suppress_below`` are flagged "suppressed" and their statistic
+        columns set to NaN (the base itself is kept, so the reader sees why).
+    base_col : str
+        The base column (``"n"``, or ``"n_effective"`` to judge weighted precision).
+    value_cols : sequence of str, optional
+        Columns to blank; default every statistic column present (``estimate``, ``se``,
+        ``ci_low``, ``ci_high``, ``deff``, ``p_value``, ``statistic``, NPS shares and
+        intervals, ``evaluation``, shares).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``table`` with a ``flag`` column ("suppressed", "low base" or "").
+    """
+    if base_col not in table.columns:
+        raise KeyError(f"base column {base_col!r} is not in the table")
+    if suppress_below > min_base:
+        raise ValueError(f"suppress_below ({suppress_below}) must not exceed min_base ({min_base})")
+    cols = (
+        list(value_cols)
+        if value_cols is not None
+        else [c for c in _STAT_COLS if c in table.columns]
+    )
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise KeyError(f"value column(s) {missing} are not in the table")
+    base = table[base_col].to_numpy(dtype=float)
+    sup = base < suppress_below
+    low = (base < min_base) & ~sup
+    out = table.copy()
+    out["flag"] = np.where(sup, "suppressed", np.where(low, "low base", ""))
+    for c in cols:
+        out[c] = out[c].astype(float).where(~sup)
+    return out
+
+
+def item_distribution(
+    data: pd.DataFrame,
+    *,
+    items: str | Sequence[str],
+    by: str | Sequence[str] = (),
+    design: SurveyDesign | None = None,
+    codes: Sequence[float] | None = None,
+) -> pd.DataFrame:
+    """Weighted share of each answer code, per group and item (for distribution charts).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent.
+    items : str or sequence of str
+        Numeric rating columns.
+    by, design
+        As :func:`~.estimation.survey_mean`.
+    codes : sequence of numbers, optional
+        All answer codes in order (codes nobody chose get share 0); a value outside
+        ``codes`` is an error. Default: the codes observed across the items.
+
+    Returns
+    -------
+    DataFrame
+        One row per group, item and code: the ``by`` columns, ``item``, ``code``, ``n``
+        (unweighted base: answered the item), ``n_weighted`` (weighted base), ``count``,
+        ``count_weighted``, ``share`` (weighted, sums to 1 over codes) and
+        ``share_unweighted``.
+    """
+    items = _as_list(items, "items")
+    prep, groups = _setup(data, design, by, items)
+    xs = {item: _numeric_item(data, item) for item in items}
+    if codes is None:
+        allv = np.concatenate([x[~np.isnan(x)] for x in xs.values()])
+        code_arr = np.unique(allv)
+    else:
+        code_arr = np.asarray(list(codes), dtype=float)
+    K, G = len(code_arr), groups.G
+    parts = []
+    for item, x in xs.items():
+        valid = ~np.isnan(x) & groups.member
+        pos = np.searchsorted(code_arr, x)
+        pos_c = np.minimum(pos, max(K - 1, 0))
+        known = valid & (K > 0) & (code_arr[pos_c] == x) if K else valid & False
+        if (valid & ~known).any():
+            i = int(np.flatnonzero(valid & ~known)[0])
+            raise ValueError(
+                f"item column {item!r}: row {data.index[i]!r} has value {x[i]!r},"
+                f" not one of the codes {code_arr.tolist()}"
+            )
+        cell = np.where(valid, groups.codes * K + pos_c, G * K)
+        cnt = np.bincount(cell, minlength=G * K + 1)[: G * K].reshape(G, K)
+        cw = np.bincount(cell, weights=prep.w, minlength=G * K + 1)[: G * K].reshape(G, K)
+        n = cnt.sum(axis=1, keepdims=True)
+        W = cw.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = pd.DataFrame(
+                {
+                    "item": item,
+                    "code": np.tile(code_arr, G),
+                    "n": np.repeat(n[:, 0], K),
+                    "n_weighted": np.repeat(W[:, 0], K),
+                    "count": cnt.ravel(),
+                    "count_weighted": cw.ravel(),
+                    "share": (cw / W).ravel(),
+                    "share_unweighted": (cnt / n).ravel(),
+                }
+            )
+        keys = groups.keys.loc[np.repeat(np.arange(G), K)].reset_index(drop=True)
+        parts.append(pd.concat([keys, t], axis=1) if groups.by else t)
+    return pd.concat(parts, ignore_index=True)
