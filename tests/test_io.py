@@ -18,6 +18,7 @@ from analysis_helpers.io import (
     read_csv_export,
     read_excel_export,
     read_export,
+    read_operations,
     read_parquet_export,
     read_qualtrics_export,
     read_spss_export,
@@ -182,3 +183,11 @@ def test_demo_files_are_byte_identical_across_runs(tmp_path):
     a, b = digest(tmp_path / "a"), digest(tmp_path / "b")
     assert a == b
     assert {"wave_2024Q3.xlsx", "wave_2024Q4.sav", "wave_2025Q2.parquet"} <= set(a)
+
+
+def test_read_operations():
+    study = load_study("config/demo.yml")
+    ops = read_operations(study)
+    assert list(ops.columns) == ["wave", "region", "hotline_wait_min"]
+    assert ops["hotline_wait_min"].dtype == "float64"
+    assert set(ops["wave"]) == set(study.waves)

@@ -62,6 +62,7 @@ __all__ = [
     "write_excel_export",
     "write_spss_export",
     "write_parquet_export",
+    "read_operations",
 ]
 
 PROBLEM_COLUMNS = ["file", "row", "respondent_id", "column", "value", "rule"]
@@ -1070,3 +1071,34 @@ def write_parquet_export(data: pd.DataFrame, path: str | Path) -> Path:
             frame[c] = col.astype("str")
     pd.DataFrame(frame).to_parquet(path, index=False)
     return path
+
+
+def read_operations(study: Study) -> pd.DataFrame:
+    """The study's operational metrics file (``data.operations``), e.g. waiting minutes per
+    wave and region.
+
+    Returns
+    -------
+    DataFrame
+        One row per line of the file: key columns as text (``wave``, ``region``...), every
+        column whose values are all numbers as float64.
+
+    Raises
+    ------
+    DataFileError
+        The study file names no operations file, or it cannot be read (see
+        :func:`read_csv_export`).
+    """
+    name = study.spec.data.operations
+    if not name:
+        raise DataFileError(
+            str(study.path.name), "the study file names no operations file (data.operations)"
+        )
+    exp = read_csv_export(study.raw_dir / name, label=_label(study, name))
+    out = {}
+    for col in exp.data.columns:
+        text = exp.data[col]
+        num = pd.to_numeric(text, errors="coerce")
+        numeric = text.notna().any() and (num.notna() == text.notna()).all()
+        out[col] = num.astype(np.float64) if numeric and col != study.wave_column else text
+    return pd.DataFrame(out)
