@@ -34,38 +34,35 @@ $(STAMP): requirements.lock pyproject.toml
 
 env: $(STAMP) ## build the virtual environment from the lock file and register the kernel
 
-data/raw/demo/truths.json: | $(STAMP)
-	$(BIN)/python -m analysis_helpers demo-data --out data/raw/demo
-
-data: $(STAMP) ## write the demo study's raw files (seeded; skipped if present)
+data: $(STAMP) ## write the demo study's raw files (seeded; skipped if all present)
 	$(BIN)/python -m analysis_helpers demo-data --out data/raw/demo --if-missing
 
-report: $(STAMP) data/raw/demo/truths.json ## produce reports/YYYY-MM-DD/ for STUDY (default: the demo)
+report: $(STAMP) data ## produce reports/YYYY-MM-DD/ for STUDY (default: the demo)
 	$(BIN)/python -m analysis_helpers report --study $(STUDY) \
 	  $(if $(DATE),--date $(DATE)) $(if $(FORCE),--force)
 
 test: lint test-fast ## lint, unit tests and a run of every notebook (what CI runs)
 
-test-fast: $(STAMP) data/raw/demo/truths.json
+test-fast: $(STAMP) data
 	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 	$(BIN)/python -m pytest --nbval-lax notebooks/ $(PYTEST_ARGS)
 
-test-slow: $(STAMP) data/raw/demo/truths.json ## the slow checks (large data), not part of `make test`
+test-slow: $(STAMP) data ## the slow checks (large data), not part of `make test`
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff lint and format check (notebooks included); notebooks must be stripped
 	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/ruff format --check src tests benchmarks notebooks
-	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
 
 format: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests benchmarks notebooks
 	$(BIN)/ruff format src tests benchmarks notebooks
 
 strip: $(STAMP) ## strip outputs from the notebooks (do this before committing)
-	$(BIN)/nbstripout notebooks/*.ipynb
+	$(BIN)/nbstripout --keep-id notebooks/*.ipynb
 
-lab: $(STAMP) data/raw/demo/truths.json ## open JupyterLab on the notebooks (project kernel)
+lab: $(STAMP) data ## open JupyterLab on the notebooks (project kernel)
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP) ## run the benchmarks at 1,000,000 respondents and print their figures

@@ -70,6 +70,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _demo_complete(folder: Path) -> bool:
+    """Whether ``folder`` has every file the demo study file names, and truths.json."""
+    from .study import StudyFileError, load_study, project_root
+
+    if not (folder / "truths.json").is_file():
+        return False
+    try:
+        study = load_study(project_root() / "config" / "demo.yml")
+    except StudyFileError:
+        return False
+    if study.raw_dir.resolve() != folder.resolve():
+        return True
+    return all(p.is_file() for p in study.data_files()) and (folder / "operations.csv").is_file()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -97,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
             out = Path(args.out)
             out = out if out.is_absolute() else project_root() / out
-            if args.if_missing and (out / "truths.json").is_file():
+            if args.if_missing and _demo_complete(out):
                 print(f"demo data present in {out}")
                 return 0
             spec = DemoSpec() if args.seed is None else DemoSpec(seed=args.seed)

@@ -75,7 +75,7 @@ def apply_theme(*, context: str = "notebook", dpi: int = 110) -> None:
             "figure.dpi": dpi,
             "savefig.dpi": dpi,
             "savefig.bbox": "tight",
-            "axes.titleweight": "bold",
+            "axes.titleweight": "normal",  # the bundled CJK font has no bold face
             "axes.titlelocation": "left",
             "figure.figsize": (8, 4.5),
         }
