@@ -137,6 +137,13 @@ class SurveyDesign:
         return PreparedDesign.from_data(data, self)
 
 
+def _show(value: object) -> str:
+    """``repr`` of a value for an error message, numpy scalars as plain Python values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 def _bad_row(data: pd.DataFrame, mask: np.ndarray) -> object:
     return data.index[int(np.flatnonzero(mask)[0])]
 
@@ -223,8 +230,8 @@ class PreparedDesign:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise ValueError(
-                    f"weight column {design.weight!r}: row {data.index[i]!r} has weight "
-                    f"{w[i]!r}; weights must be finite and > 0"
+                    f"weight column {design.weight!r}: row {_show(data.index[i])} has weight "
+                    f"{_show(w[i])}; weights must be finite and > 0"
                 )
         else:
             w = np.ones(n)
@@ -232,7 +239,7 @@ class PreparedDesign:
             s = data[design.strata]
             if s.isna().any():
                 raise ValueError(
-                    f"strata column {design.strata!r}: row {_bad_row(data, s.isna().to_numpy())!r}"
+                    f"strata column {design.strata!r}: row {_show(_bad_row(data, s.isna().to_numpy()))}"
                     " has a missing stratum"
                 )
             stratum, strata_values = pd.factorize(s, sort=True)
@@ -245,7 +252,7 @@ class PreparedDesign:
             c = data[design.cluster]
             if c.isna().any():
                 raise ValueError(
-                    f"cluster column {design.cluster!r}: row {_bad_row(data, c.isna().to_numpy())!r}"
+                    f"cluster column {design.cluster!r}: row {_show(_bad_row(data, c.isna().to_numpy()))}"
                     " has a missing cluster"
                 )
             ccode = pd.factorize(c)[0].astype(np.int64)
@@ -265,14 +272,14 @@ class PreparedDesign:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise ValueError(
-                    f"fpc column {design.fpc!r}: row {data.index[i]!r} has fpc {fpc[i]!r};"
+                    f"fpc column {design.fpc!r}: row {_show(data.index[i])} has fpc {_show(fpc[i])};"
                     " fpc must be finite and > 0"
                 )
             big = fpc > 1
             if big.any() and not big.all():
                 i = int(np.flatnonzero(~big)[0])
                 raise ValueError(
-                    f"fpc column {design.fpc!r}: row {data.index[i]!r} has fpc {fpc[i]!r} but "
+                    f"fpc column {design.fpc!r}: row {_show(data.index[i])} has fpc {_show(fpc[i])} but "
                     "other rows are > 1; use all population sizes (> 1) or all sampling "
                     "fractions (<= 1)"
                 )
@@ -283,10 +290,13 @@ class PreparedDesign:
             varies = lo != hi
             if varies.any():
                 h = int(np.flatnonzero(varies)[0])
-                rows = np.flatnonzero((stratum == h) & (fpc != lo[h]))
+                in_h = np.flatnonzero(stratum == h)
+                first = fpc[in_h[0]]
+                i = in_h[fpc[in_h] != first][0]
                 raise ValueError(
-                    f"fpc column {design.fpc!r} varies within stratum {strata_values[h]!r}: "
-                    f"row {data.index[rows[0]]!r} has fpc {fpc[rows[0]]!r}, other rows {lo[h]!r}"
+                    f"fpc column {design.fpc!r} varies within stratum {_show(strata_values[h])}: "
+                    f"row {_show(data.index[i])} has fpc {_show(fpc[i])}, row "
+                    f"{_show(data.index[in_h[0]])} has {_show(first)}"
                 )
             if big.all():
                 too_small = lo < n_psu
@@ -294,9 +304,9 @@ class PreparedDesign:
                     h = int(np.flatnonzero(too_small)[0])
                     i = int(np.flatnonzero(stratum == h)[0])
                     raise ValueError(
-                        f"fpc column {design.fpc!r}: row {data.index[i]!r} has population size "
-                        f"{lo[h]!r} below the {n_psu[h]} sampled PSUs of stratum "
-                        f"{strata_values[h]!r}"
+                        f"fpc column {design.fpc!r}: row {_show(data.index[i])} has population size "
+                        f"{_show(lo[h])} below the {n_psu[h]} sampled PSUs of stratum "
+                        f"{_show(strata_values[h])}"
                     )
                 f = n_psu / lo
             else:
@@ -305,7 +315,7 @@ class PreparedDesign:
         if lonely.any() and design.lonely_psu == "fail":
             h = int(np.flatnonzero(lonely)[0])
             raise ValueError(
-                f"stratum {strata_values[h]!r} of column {design.strata!r} has only one PSU; "
+                f"stratum {_show(strata_values[h])} of column {design.strata!r} has only one PSU; "
                 "use SurveyDesign(lonely_psu='adjust' or 'remove') or merge strata"
             )
         return cls(
@@ -495,7 +505,7 @@ def _numeric_item(data: pd.DataFrame, col: str) -> np.ndarray:
     y = s.to_numpy(dtype=float, na_value=np.nan)
     if np.isinf(y).any():
         i = int(np.flatnonzero(np.isinf(y))[0])
-        raise ValueError(f"item column {col!r}: row {data.index[i]!r} has value {y[i]!r}")
+        raise ValueError(f"item column {col!r}: row {_show(data.index[i])} has value {_show(y[i])}")
     return y
 
 
