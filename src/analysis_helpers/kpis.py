@@ -28,6 +28,7 @@ from .estimation import (
     _mean_parts,
     _numeric_item,
     _setup,
+    _show,
     _srs_factor,
     _z,
     domain_difference,
@@ -157,7 +158,7 @@ def _check_range(data, item, x, lo, hi):
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"item column {item!r}: row {data.index[i]!r} has value {x[i]!r} "
+            f"item column {item!r}: row {_show(data.index[i])} has value {_show(x[i])} "
             f"outside the scale {lo}-{hi}"
         )
 
@@ -383,13 +384,15 @@ def _level_weights(h: pd.DataFrame, col: str, key: str, parent: str | None) -> p
         per = h.groupby(key, sort=False)[col].agg(lambda s: s.nunique(dropna=False))
         if (per > 1).any():
             bad = per.index[per > 1][0]
-            raise ValueError(f"hierarchy column {col!r} varies within {key} {bad!r}")
+            raise ValueError(f"hierarchy column {col!r} varies within {key} {_show(bad)}")
         raw = nodes.set_index(key)[col].astype(float)
     else:
         raw = pd.Series(np.nan, index=nodes[key])
     if (raw < 0).any() or np.isinf(raw).any():
         bad = raw.index[(raw < 0) | np.isinf(raw)][0]
-        raise ValueError(f"hierarchy column {col!r}: {key} {bad!r} has weight {raw[bad]!r}")
+        raise ValueError(
+            f"hierarchy column {col!r}: {key} {_show(bad)} has weight {_show(raw[bad])}"
+        )
     par = nodes.set_index(key)[parent] if parent else pd.Series("index", index=raw.index)
     out = pd.Series(np.nan, index=raw.index)
     for pv, idx in par.groupby(par, sort=False).groups.items():
@@ -466,14 +469,14 @@ def csi(
     h = hierarchy.reset_index(drop=True)
     dup = h["item"][h["item"].duplicated()]
     if len(dup):
-        raise ValueError(f"hierarchy lists item {dup.iloc[0]!r} twice")
+        raise ValueError(f"hierarchy lists item {_show(dup.iloc[0])} twice")
     for c in ("item", "indicator", "area"):
         if h[c].isna().any():
             raise ValueError(f"hierarchy column {c!r} has a missing value")
     areas_per = h.groupby("indicator", sort=False)["area"].nunique()
     if (areas_per > 1).any():
         raise ValueError(
-            f"indicator {areas_per.index[areas_per > 1][0]!r} sits in more than one area"
+            f"indicator {_show(areas_per.index[areas_per > 1][0])} sits in more than one area"
         )
     lo = h["scale_min"].astype(float).to_numpy()
     hi = h["scale_max"].astype(float).to_numpy()
@@ -481,7 +484,7 @@ def csi(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"hierarchy: item {h['item'][i]!r} has scale {lo[i]}-{hi[i]}; "
+            f"hierarchy: item {_show(h['item'][i])} has scale {lo[i]}-{hi[i]}; "
             "scale_max must exceed scale_min"
         )
     level = _check_level(level)
@@ -890,7 +893,7 @@ def item_distribution(
         if (valid & ~known).any():
             i = int(np.flatnonzero(valid & ~known)[0])
             raise ValueError(
-                f"item column {item!r}: row {data.index[i]!r} has value {x[i]!r},"
+                f"item column {item!r}: row {_show(data.index[i])} has value {_show(x[i])},"
                 f" not one of the codes {code_arr.tolist()}"
             )
         cell = np.where(valid, groups.codes * K + pos_c, G * K)
