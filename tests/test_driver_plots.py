@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 
 from analysis_helpers.driver_plots import (  # noqa: E402
     importance_bars,
+    importance_by_group,
     penalty_reward_chart,
     quadrant_chart,
 )
@@ -21,6 +22,7 @@ from analysis_helpers.drivers import (  # noqa: E402
     driver_importance,
     importance_performance,
     penalty_reward,
+    segment_importance,
 )
 from analysis_helpers.plots import apply_theme  # noqa: E402
 
@@ -116,3 +118,43 @@ def test_penalty_reward_chart(survey):
     assert all(w <= 0 for w in lefts)  # penalties drawn to the left
     with pytest.raises(KeyError, match="prca lacks"):
         penalty_reward_chart(prca.drop(columns="reward"))
+
+
+def test_importance_by_group_dodges_groups_with_whiskers(survey):
+    drivers = list(survey.columns[:4])
+    data = survey.assign(seg=np.where(np.arange(len(survey)) % 3 == 0, "a", "b"))
+    table = segment_importance(data, outcome="sat", drivers=drivers, by="seg", n_boot=30,
+                               random_state=0, methods=("relative_weights",))  # fmt: skip
+    fig, ax = plt.subplots()
+    out = importance_by_group(table, group="seg", ax=ax, order=["b", "a"],
+                              labels={"a": "Segment A", "b": "段 B"})  # fmt: skip
+    assert out is ax
+    points = [c for c in ax.collections if c.get_offsets().shape[0] == 4]
+    assert len(points) >= 2  # one marker set per group (plus whisker collections)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["段 B", "Segment A"]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1] == "网络服务"  # most important on top
+    # the first group in the legend is drawn above the second on every row
+    y_b = ax.collections[1].get_offsets()[:, 1]
+    y_a = ax.collections[3].get_offsets()[:, 1]
+    assert (y_b > y_a).all()
+    assert ax.get_xlabel() == "Relative weight (% of R²)"
+
+
+def test_importance_by_group_skips_empty_groups_and_validates(survey):
+    drivers = list(survey.columns[:4])
+    table = pd.concat(
+        [
+            driver_importance(survey, outcome="sat", drivers=drivers).assign(outcome="sat"),
+            pd.DataFrame({"driver": drivers, "outcome": "empty", "relative_weight_pct": np.nan}),
+        ]
+    )
+    ax = importance_by_group(table, group="outcome")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sat"]
+    with pytest.raises(KeyError, match="lacks column"):
+        importance_by_group(table, group="segment")
+    with pytest.raises(ValueError, match="empty for every group"):
+        importance_by_group(table[table["outcome"] == "empty"], group="outcome")
+    many = pd.concat([table.assign(outcome=str(k)) for k in range(9)])
+    with pytest.raises(ValueError, match="9 groups"):
+        importance_by_group(many, group="outcome")

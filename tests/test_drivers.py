@@ -23,10 +23,13 @@ from analysis_helpers.drivers import (
     importance_from_correlation,
     importance_performance,
     importance_to_index_weights,
+    item_performance,
     penalty_reward,
     permutation_importance_check,
+    scale_cutoffs,
     segment_importance,
     weighted_correlation,
+    with_index_weights,
 )
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -734,3 +737,124 @@ def test_helper_argument_validation(survey, kano):
     with pytest.raises(DriverError, match="no segment of region could be analysed"):
         segment_importance(survey, outcome="sat", drivers=DRIVERS, by="region",
                            min_per_driver=1000)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# cut-offs from scales, multiple-comparison adjustment, item performance, index weights
+# ---------------------------------------------------------------------------------------
+
+
+def test_scale_cutoffs_by_hand():
+    scales = pd.DataFrame({"item": ["a", "b", "c", "d"], "scale_min": [1, 1, 1, 0],
+                           "scale_max": [5, 7, 10, 10]})  # fmt: skip
+    t = scale_cutoffs(scales).set_index("item")
+    assert t["low_max"].to_dict() == {"a": 2, "b": 2, "c": 3, "d": 2}
+    assert t["high_min"].to_dict() == {"a": 4, "b": 6, "c": 8, "d": 8}
+    wide = scale_cutoffs(scales, share=0.4).set_index("item")
+    assert (wide.loc["a", "low_max"], wide.loc["a", "high_min"]) == (2, 4)
+    assert (wide.loc["c", "low_max"], wide.loc["c", "high_min"]) == (4, 7)
+    with pytest.raises(ValueError, match="between 0 and 0.5"):
+        scale_cutoffs(scales, share=0.5)
+    with pytest.raises(KeyError, match="lacks column"):
+        scale_cutoffs(scales.drop(columns="scale_max"))
+    with pytest.raises(ValueError, match="item 'x': its scale is too short"):
+        scale_cutoffs(pd.DataFrame({"item": ["x"], "scale_min": [1], "scale_max": [2]}),
+                      share=0.49)  # fmt: skip
+
+
+def test_penalty_reward_takes_series_cutoffs_and_adjusts(kano):
+    drivers = ["basic", "excite", "perf"]
+    cuts = scale_cutoffs(pd.DataFrame({"item": drivers, "scale_min": 1, "scale_max": 5}))
+    cuts = cuts.set_index("item")
+    plain = penalty_reward(kano, outcome="sat", drivers=drivers, low_max=2, high_min=4, weight="w")
+    series = penalty_reward(kano, outcome="sat", drivers=drivers, low_max=cuts["low_max"],
+                            high_min=cuts["high_min"], weight="w")  # fmt: skip
+    pd.testing.assert_frame_equal(plain, series)
+    np.testing.assert_array_equal(plain["difference_p_adjusted"], plain["difference_p_value"])
+    holm = penalty_reward(kano, outcome="sat", drivers=drivers, low_max=2, high_min=4,
+                          weight="w", correction="holm")  # fmt: skip
+    for family in ("penalty", "reward", "difference"):
+        raw = holm[f"{family}_p_value"].to_numpy()
+        order = np.argsort(raw)
+        by_hand = np.minimum(
+            1, np.maximum.accumulate(raw[order] * (len(raw) - np.arange(len(raw))))
+        )
+        expected = np.empty_like(by_hand)
+        expected[order] = by_hand
+        np.testing.assert_allclose(holm[f"{family}_p_adjusted"], expected, rtol=1e-12)
+    np.testing.assert_array_equal(holm["penalty_p_value"], plain["penalty_p_value"])
+    # one noise attribute among the planted three: Holm keeps it a performance factor
+    noise = kano.assign(noise=np.random.default_rng(3).integers(1, 6, len(kano)))
+    t = penalty_reward(noise, outcome="sat", drivers=[*drivers, "noise"], low_max=2,
+                       high_min=4, weight="w", correction="bonferroni").set_index("driver")  # fmt: skip
+    assert t.loc["noise", "factor_class"] == "performance"
+    assert t.loc["basic", "factor_class"] == "basic"
+    with pytest.raises(ValueError, match="correction='sidak'"):
+        penalty_reward(kano, outcome="sat", drivers=drivers, low_max=2, high_min=4,
+                       correction="sidak")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_study():
+    from analysis_helpers.study import load_study
+
+    return load_study(Path(__file__).resolve().parents[1] / "config" / "demo.yml",
+                      check_files=False)  # fmt: skip
+
+
+def test_item_performance_by_hand(demo_study):
+    rng = np.random.default_rng(4)
+    n = 200
+    data = pd.DataFrame({
+        "net_cov_home": rng.integers(1, 6, n).astype(float),
+        "brand_trust": rng.integers(1, 11, n).astype(float),
+        "weight": rng.uniform(0.5, 2, n),
+        "region": rng.choice(["north", "south"], n),
+    })  # fmt: skip
+    data.loc[:9, "net_cov_home"] = np.nan
+    items = ["net_cov_home", "brand_trust"]
+    mean = item_performance(data, study=demo_study, items=items).set_index("item")
+    ok = data["net_cov_home"].notna()
+    w = data["weight"]
+    by_hand = np.average(data.loc[ok, "net_cov_home"], weights=w[ok])
+    assert mean.loc["net_cov_home", "estimate"] == pytest.approx(100 * (by_hand - 1) / 4)
+    assert mean.loc["net_cov_home", "n"] == n - 10
+    by_hand = np.average(data["brand_trust"], weights=w)
+    assert mean.loc["brand_trust", "estimate"] == pytest.approx(100 * (by_hand - 1) / 9)
+    assert (mean["ci_low"] < mean["estimate"]).all() and (mean["se"] > 0).all()
+    assert mean.loc["brand_trust", "label"] == "Trustworthy"
+    top = item_performance(data, study=demo_study, items=items, measure="top2").set_index("item")
+    share = np.average(data["brand_trust"].isin([9, 10]), weights=w)
+    assert top.loc["brand_trust", "estimate"] == pytest.approx(100 * share)
+    share = np.average(data.loc[ok, "net_cov_home"].isin([4, 5]), weights=w[ok])
+    assert top.loc["net_cov_home", "estimate"] == pytest.approx(100 * share)
+    with pytest.raises(ValueError, match="measure='median'"):
+        item_performance(data, study=demo_study, items=items, measure="median")
+    with pytest.raises(KeyError, match="not in the study: 'nope'"):
+        item_performance(data, study=demo_study, items=["nope"])
+    with pytest.raises(MissingColumnError, match="'net_indoor'"):
+        item_performance(data, study=demo_study, items=["net_indoor"])
+
+
+def test_with_index_weights(demo_study):
+    hierarchy = demo_study.hierarchy()
+    areas = list(dict.fromkeys(hierarchy["area"]))
+    weights = pd.Series(np.arange(1, len(areas) + 1) / 36, index=areas)
+    out = with_index_weights(hierarchy, weights)
+    assert out is not hierarchy and hierarchy["weight_area"].isna().all()
+    assert (out.groupby("area")["weight_area"].first() == weights.loc[sorted(areas)]).all()
+    assert out.drop(columns="weight_area").equals(hierarchy.drop(columns="weight_area"))
+    imp = pd.DataFrame({"driver": areas, "relative_weight": np.linspace(0.1, 0.01, len(areas))})
+    out = with_index_weights(hierarchy, importance_to_index_weights(imp))
+    assert out.groupby("area")["weight_area"].first().sum() == pytest.approx(1)
+    with pytest.raises(KeyError, match="no weight for area"):
+        with_index_weights(hierarchy, weights.iloc[1:])
+    with pytest.raises(KeyError, match="unknown area"):
+        with_index_weights(hierarchy, pd.concat([weights, pd.Series({"x": 0.1})]))
+    with pytest.raises(ValueError, match="non-negative"):
+        with_index_weights(hierarchy, weights.where(weights.index != areas[0], -1.0))
+    with pytest.raises(ValueError, match="level='region'"):
+        with_index_weights(hierarchy, weights, level="region")
+    items = hierarchy["item"].tolist()
+    out = with_index_weights(hierarchy, pd.Series(1 / len(items), index=items), level="item")
+    assert out["weight_item"].sum() == pytest.approx(1)

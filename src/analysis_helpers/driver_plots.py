@@ -1,4 +1,5 @@
-"""Charts of the driver analysis: importance bars, the IPA quadrant chart, penalty-reward.
+"""Charts of the driver analysis: importance bars (one group, or compared across groups),
+the IPA quadrant chart, penalty-reward.
 
 Each function takes the tidy output of a :mod:`analysis_helpers.drivers` helper, draws on
 ``ax`` (a new figure when ``None``) and returns the Axes. Nothing is computed from raw
@@ -7,6 +8,8 @@ Chinese item labels render.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,7 +20,13 @@ from matplotlib.colors import to_rgba
 from analysis_helpers.drivers import QUADRANTS
 from analysis_helpers.plots import PALETTE
 
-__all__ = ["importance_bars", "quadrant_chart", "penalty_reward_chart", "MEASURE_LABELS"]
+__all__ = [
+    "importance_bars",
+    "importance_by_group",
+    "quadrant_chart",
+    "penalty_reward_chart",
+    "MEASURE_LABELS",
+]
 
 #: axis labels of the importance measures
 MEASURE_LABELS = {
@@ -218,7 +227,7 @@ def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     Each attribute gets a bar to the left of zero for its penalty (the drop in the outcome
     when it is rated low) and one to the right for its reward, with their confidence
     intervals; colours give the factor class, and bars that are not significantly above
-    zero are drawn faded. Attributes are grouped by class (basic, performance, excitement)
+    zero are drawn faded (by the adjusted p-values when the table has them). Attributes are grouped by class (basic, performance, excitement)
     and ordered by penalty - reward within a class.
 
     Parameters
@@ -248,7 +257,8 @@ def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     alpha = 0.05
     for side, sign in (("penalty", -1), ("reward", 1)):
         value = sign * rows[side].to_numpy(float)
-        significant = (rows[f"{side}_p_value"] < alpha) & (rows[side] > 0)
+        p_col = f"{side}_p_adjusted" if f"{side}_p_adjusted" in rows.columns else f"{side}_p_value"
+        significant = (rows[p_col] < alpha) & (rows[side] > 0)
         faded = [to_rgba(c, 1.0 if s else 0.35) for c, s in zip(colours, significant, strict=True)]
         ax.barh(y, value, color=faded, height=0.6)
         lo = sign * rows[f"{side}_ci_low"].to_numpy(float)
@@ -268,4 +278,75 @@ def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ]
     ax.legend(handles, ["basic", "performance", "excitement"], loc="lower center",
               bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="small", frameon=False)  # fmt: skip
+    return ax
+
+
+def importance_by_group(
+    table: pd.DataFrame,
+    *,
+    group: str,
+    measure: str = "relative_weight_pct",
+    ax: Axes | None = None,
+    order: Sequence[object] | None = None,
+    labels: Mapping[object, str] | None = None,
+) -> Axes:
+    """Dot plot of one importance measure per driver and group (segment, wave, outcome).
+
+    Drivers run down the chart, most important (averaged over the groups) on top; each
+    group has its own colour and a small vertical offset, with bootstrap whiskers when
+    the table has ``<measure>_ci_low`` / ``<measure>_ci_high``. Groups whose measure is
+    empty (a segment too small to analyse) are left out of the chart.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Stacked importance tables: e.g. :func:`~analysis_helpers.drivers.segment_importance`
+        output, or several :func:`~analysis_helpers.drivers.driver_importance` tables
+        concatenated with a column naming the outcome.
+    group : str
+        The column that tells the groups apart.
+    measure : str
+        The column to draw.
+    ax : Axes, optional
+        Where to draw.
+    order : sequence, optional
+        Groups in legend order (default: order of appearance).
+    labels : mapping, optional
+        Legend label per group (default: the group value).
+
+    Returns
+    -------
+    Axes
+    """
+    _need(table, ["driver", group, measure], "table")
+    rows = table[table[measure].notna()]
+    if rows.empty:
+        raise ValueError(f"{measure!r} is empty for every group")
+    groups = [g for g in (order if order is not None else rows[group].unique()) if
+              (rows[group] == g).any()]  # fmt: skip
+    if len(groups) > len(PALETTE):
+        raise ValueError(f"{len(groups)} groups; at most {len(PALETTE)} can be told apart")
+    drivers = rows.groupby("driver", sort=False)[measure].mean().sort_values(kind="stable").index
+    pos = {d: k for k, d in enumerate(drivers)}
+    ax = _axes(ax, (8, 0.55 * len(drivers) + 1.8))
+    step = min(0.8 / max(len(groups), 1), 0.22)
+    low, high = f"{measure}_ci_low", f"{measure}_ci_high"
+    has_ci = low in rows.columns and high in rows.columns and rows[low].notna().any()
+    for k, g in enumerate(groups):
+        part = rows[rows[group] == g]
+        # the first group sits highest, as in the legend
+        y = part["driver"].map(pos).to_numpy(float) + ((len(groups) - 1) / 2 - k) * step
+        x = part[measure].to_numpy(float)
+        name = str(labels.get(g, g)) if labels is not None else str(g)
+        colour = PALETTE[k]
+        if has_ci:
+            err = np.vstack([x - part[low].to_numpy(float), part[high].to_numpy(float) - x])
+            ax.errorbar(x, y, xerr=err, fmt="none", ecolor=colour, lw=1, capsize=2, alpha=0.8)
+        ax.scatter(x, y, color=colour, s=30, zorder=3, label=name)
+    ax.set_yticks(np.arange(len(drivers)), labels=[str(d) for d in drivers])
+    ax.set_ylim(-0.6, len(drivers) - 0.4)
+    ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
+    if (rows[measure] < 0).any():
+        ax.axvline(0, color="#333333", lw=0.8)
+    ax.legend(loc="lower right", fontsize="small", frameon=False)
     return ax

@@ -33,8 +33,11 @@ treats respondents as independent draws: it ignores strata and clusters of a com
 Around the linear measures: :func:`permutation_importance_check` (a tree ensemble and
 permutation importance, a non-linear cross-check), :func:`importance_performance` and
 :func:`action_list` (Martilla & James 1977), :func:`penalty_reward` (penalty-reward contrast
-analysis; Brandt 1987, Matzler & Sauerwein 2002), :func:`segment_importance` and
-:func:`importance_to_index_weights`.
+analysis; Brandt 1987, Matzler & Sauerwein 2002) with :func:`scale_cutoffs`,
+:func:`segment_importance`, :func:`importance_to_index_weights` and
+:func:`with_index_weights`. One function reads the study file: :func:`item_performance`
+(the performance axis of IPA, with design-based SEs from
+:mod:`analysis_helpers.estimation`); every other function takes column names.
 
 Data problems (constant or collinear drivers, too few respondents, missing or non-numeric
 columns) raise :class:`DriverError` with a message that names the columns involved; a
@@ -46,10 +49,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from math import comb
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+if TYPE_CHECKING:
+    from .study import Study
 
 __all__ = [
     "DriverError",
@@ -64,6 +71,9 @@ __all__ = [
     "penalty_reward",
     "segment_importance",
     "importance_to_index_weights",
+    "with_index_weights",
+    "scale_cutoffs",
+    "item_performance",
 ]
 
 #: the four importance-performance quadrants (Martilla & James 1977), keyed by
@@ -1045,13 +1055,130 @@ def action_list(ipa: pd.DataFrame) -> pd.DataFrame:
     return out.assign(priority=np.arange(1, len(out) + 1))
 
 
+def item_performance(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    items: Sequence[str] | None = None,
+    measure: str = "mean",
+    level: float | None = None,
+) -> pd.DataFrame:
+    """Performance of each item on a common 0-100 axis, for importance-performance analysis.
+
+    A study-aware convenience: the scale, top box and survey design come from the study
+    file, and the estimates (with design-based SEs) from
+    :func:`analysis_helpers.estimation.survey_mean`.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data, one row per respondent.
+    study : Study
+        Supplies each item's scale and top-box codes and the design.
+    items : sequence of str, optional
+        The items; by default every satisfaction item of the study.
+    measure : {"mean", "top2"}
+        ``"mean"``: the weighted mean rescaled to 0-100, ``100 (mean - min) / (max - min)``.
+        ``"top2"``: the weighted share (in %) rating in the item's top box (the study
+        file's ``top_box``, else the top two codes of its scale).
+    level : float, optional
+        Confidence level; default the study's ``reporting.confidence``.
+
+    Returns
+    -------
+    DataFrame
+        One row per item, in the order given: ``item``, ``label``, ``measure``, ``n``,
+        ``n_weighted``, ``estimate`` (0-100), ``se``, ``ci_low``, ``ci_high``.
+    """
+    from .estimation import survey_mean
+    from .scorecard import study_design
+
+    if measure not in {"mean", "top2"}:
+        raise ValueError(f"measure={measure!r}: use 'mean' or 'top2'")
+    known = study.items
+    names = study.item_names("satisfaction") if items is None else _names(items, "items")
+    unknown = [i for i in names if i not in known]
+    if unknown:
+        raise KeyError(f"item(s) not in the study: {', '.join(map(repr, unknown))}")
+    _check_columns(data, names, None)
+    design = study_design(study)
+    design_cols = [c for c in study.design_columns().values() if c is not None]
+    frame = data[design_cols].copy()
+    for name in names:
+        x = data[name].astype(float)
+        sc = known[name].scale
+        if measure == "mean":
+            frame[name] = 100 * (x - sc.min) / (sc.max - sc.min)
+        else:
+            frame[name] = (100 * x.isin(known[name].top_codes)).where(x.notna())
+    level = level or study.reporting.confidence
+    out = survey_mean(frame, items=names, design=design, level=level)
+    out.insert(1, "label", out["item"].map(study.label))
+    out.insert(2, "measure", measure)
+    return out[["item", "label", "measure", "n", "n_weighted", "estimate", "se", "ci_low",
+                "ci_high"]].reset_index(drop=True)  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------
 # penalty-reward contrast analysis
 # --------------------------------------------------------------------------------------
 
 
+def scale_cutoffs(scales: pd.DataFrame, *, share: float = 0.25) -> pd.DataFrame:
+    """Low and high cut-offs for penalty-reward analysis, from each item's scale.
+
+    A rating is *low* when it lies in the bottom ``share`` of the scale's range and
+    *high* when it lies in the top ``share``; the codes between are the reference. With
+    the default 0.25: 1-5 -> low 1-2, high 4-5 (the top-2 box); 1-7 -> low 1-2, high
+    6-7; 1-10 -> low 1-3, high 8-10; 0-10 -> low 0-2, high 8-10.
+
+    Parameters
+    ----------
+    scales : DataFrame
+        ``item``, ``scale_min``, ``scale_max`` (e.g. :meth:`Study.hierarchy`).
+    share : float
+        Share of the range at each end, in (0, 0.5).
+
+    Returns
+    -------
+    DataFrame
+        ``item``, ``scale_min``, ``scale_max``, ``low_max`` = floor(min + share (max -
+        min)), ``high_min`` = ceil(max - share (max - min)).
+
+    Raises
+    ------
+    ValueError
+        A scale too short to leave at least one middle code between low and high.
+    """
+    absent = [c for c in ("item", "scale_min", "scale_max") if c not in scales.columns]
+    if absent:
+        raise KeyError(f"scales lacks column(s) {absent}")
+    if not 0 < share < 0.5:
+        raise ValueError(f"share={share!r}: give a share of the scale between 0 and 0.5")
+    lo = scales["scale_min"].to_numpy(float)
+    hi = scales["scale_max"].to_numpy(float)
+    span = hi - lo
+    low_max = np.floor(lo + share * span + 1e-9)
+    high_min = np.ceil(hi - share * span - 1e-9)
+    bad = high_min - low_max < 2  # penalty-reward needs a middle (reference) rating
+    if bad.any():
+        item = scales["item"].iloc[int(np.argmax(bad))]
+        raise ValueError(
+            f"item {item!r}: its scale is too short to leave a middle band at share={share}"
+        )
+    return pd.DataFrame(
+        {
+            "item": scales["item"].to_numpy(),
+            "scale_min": lo,
+            "scale_max": hi,
+            "low_max": low_max,
+            "high_min": high_min,
+        }
+    )
+
+
 def _per_driver(value, drivers: list[str], role: str) -> dict[str, float]:
-    if isinstance(value, Mapping):
+    if isinstance(value, Mapping | pd.Series):
         absent = [d for d in drivers if d not in value]
         if absent:
             raise KeyError(f"{role} has no cut-off for driver(s) {', '.join(map(repr, absent))}")
@@ -1071,6 +1198,7 @@ def penalty_reward(
     rule: str = "difference",
     ratio: float = 2.0,
     cov_type: str = "HC1",
+    correction: str = "none",
 ) -> pd.DataFrame:
     """Penalty-reward contrast analysis: Kano-style factor classes from ordinary ratings.
 
@@ -1089,9 +1217,10 @@ def penalty_reward(
         Overall satisfaction (or another outcome).
     drivers : sequence of str
         The attribute ratings.
-    low_max, high_min : float or mapping
+    low_max, high_min : float, mapping or Series
         Cut-offs: a rating at or below ``low_max`` is low, at or above ``high_min`` high.
-        A scalar for all attributes, or a mapping per attribute for mixed scales.
+        A scalar for all attributes, or a mapping / Series per attribute for mixed scales
+        (:func:`scale_cutoffs` derives them from each item's scale).
     weight : str, optional
         Survey weights: the regression is weighted least squares.
     level : float
@@ -1113,6 +1242,12 @@ def penalty_reward(
         the model-based WLS covariance. Intervals and p-values use the t distribution with
         ``n - k`` degrees of freedom (as statsmodels with ``use_t=True``). The design
         (strata, clusters) is not taken into account.
+    correction : {"none", "holm", "fdr_bh", "bonferroni"}
+        Multiple-comparison adjustment of the p-values the rule uses, applied across the
+        attributes within each family (penalties, rewards, differences), as
+        :func:`statsmodels.stats.multitest.multipletests` does. With many attributes
+        (e.g. 40) some asymmetry is "significant" by chance; ``"holm"`` keeps the
+        family-wise error at ``1 - level``.
 
     Returns
     -------
@@ -1122,7 +1257,8 @@ def penalty_reward(
         ``penalty``, ``penalty_se``, ``penalty_ci_low``, ``penalty_ci_high``,
         ``penalty_p_value``, ``reward`` and its ``reward_*`` columns, ``difference``
         (penalty - reward) with ``difference_se`` and ``difference_p_value``,
-        ``factor_class`` ("basic", "performance", "excitement"), ``significant`` (penalty
+        ``penalty_p_adjusted``, ``reward_p_adjusted``, ``difference_p_adjusted`` (equal to
+        the raw p-values when ``correction="none"``), ``factor_class`` ("basic", "performance", "excitement"), ``significant`` (penalty
         or reward significantly > 0; a "performance" attribute without it has no clear
         effect), ``r2`` (of the dummy regression), ``n``.
 
@@ -1144,6 +1280,9 @@ def penalty_reward(
         raise ValueError(f"level={level!r}: give a confidence level between 0 and 1")
     if ratio < 1:
         raise ValueError(f"ratio={ratio!r}: give a ratio of at least 1")
+    corrections = {"none", "holm", "fdr_bh", "bonferroni"}
+    if correction not in corrections:
+        raise ValueError(f"correction={correction!r}: use one of {sorted(corrections)}")
     lows = _per_driver(low_max, driver_names, "low_max")
     highs = _per_driver(high_min, driver_names, "high_min")
     for d in driver_names:
@@ -1226,8 +1365,16 @@ def penalty_reward(
     def pval(est, se):
         return 2 * stats.t.sf(np.abs(est / se), df)
 
-    p_pen, p_rew, p_diff = pval(penalty, se_low), pval(reward, se_high), pval(diff, se_diff)
+    raw_p = pval(penalty, se_low), pval(reward, se_high), pval(diff, se_diff)
     alpha = 1 - level
+    if correction == "none":
+        p_pen, p_rew, p_diff = raw_p
+    else:
+        from statsmodels.stats.multitest import multipletests
+
+        p_pen, p_rew, p_diff = (
+            multipletests(pv, alpha=alpha, method=correction)[1] for pv in raw_p
+        )
     sig_pen = (p_pen < alpha) & (penalty > 0)
     sig_rew = (p_rew < alpha) & (reward > 0)
     if rule == "difference":
@@ -1254,15 +1401,18 @@ def penalty_reward(
             "penalty_se": se_low,
             "penalty_ci_low": penalty - tcrit * se_low,
             "penalty_ci_high": penalty + tcrit * se_low,
-            "penalty_p_value": p_pen,
+            "penalty_p_value": raw_p[0],
             "reward": reward,
             "reward_se": se_high,
             "reward_ci_low": reward - tcrit * se_high,
             "reward_ci_high": reward + tcrit * se_high,
-            "reward_p_value": p_rew,
+            "reward_p_value": raw_p[1],
             "difference": diff,
             "difference_se": se_diff,
-            "difference_p_value": p_diff,
+            "difference_p_value": raw_p[2],
+            "penalty_p_adjusted": p_pen,
+            "reward_p_adjusted": p_rew,
+            "difference_p_adjusted": p_diff,
             "factor_class": factor.tolist(),
             "significant": sig_pen | sig_rew,
             "r2": r2,
@@ -1426,3 +1576,42 @@ def importance_to_index_weights(
     out.index = pd.Index(list(values.index), name="item")
     out.name = "weight"
     return out
+
+
+def with_index_weights(
+    hierarchy: pd.DataFrame, weights: pd.Series | Mapping[str, float], *, level: str = "area"
+) -> pd.DataFrame:
+    """The hierarchy table with derived weights at one level, ready for the index roll-up.
+
+    Parameters
+    ----------
+    hierarchy : DataFrame
+        :meth:`Study.hierarchy`: one row per item with ``item``, ``indicator``, ``area``
+        and the stated ``weight_indicator`` / ``weight_area``.
+    weights : Series or mapping
+        Weight per area (or indicator, or item), e.g. from
+        :func:`importance_to_index_weights`.
+    level : {"area", "indicator", "item"}
+        The level the weights are for; they go into ``weight_<level>``.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``hierarchy`` whose ``weight_<level>`` column holds the weights (the
+        form :func:`analysis_helpers.kpis.csi` rolls up with).
+    """
+    if level not in {"area", "indicator", "item"}:
+        raise ValueError(f"level={level!r}: use 'area', 'indicator' or 'item'")
+    if level not in hierarchy.columns:
+        raise KeyError(f"hierarchy lacks the column {level!r}")
+    w = pd.Series(weights, dtype=float)
+    units = list(dict.fromkeys(hierarchy[level]))
+    absent = [u for u in units if u not in w.index]
+    if absent:
+        raise KeyError(f"no weight for {level}(s) {', '.join(map(repr, absent))}")
+    extra = [u for u in w.index if u not in units]
+    if extra:
+        raise KeyError(f"weights for unknown {level}(s) {', '.join(map(repr, extra))}")
+    if w.isna().any() or (w < 0).any():
+        raise ValueError("weights must be non-negative numbers")
+    return hierarchy.assign(**{f"weight_{level}": hierarchy[level].map(w).astype(float)})
