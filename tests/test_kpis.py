@@ -1,0 +1,448 @@
+"""KPIs against the shared references, pingouin, scipy and hand-computed examples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis_helpers.estimation import SurveyDesign, survey_mean
+from analysis_helpers.kpis import (
+    ces,
+    cronbach_alpha,
+    csat,
+    csi,
+    default_top_box,
+    expectation_gap,
+    flag_small_bases,
+    item_distribution,
+    nps,
+    nps_difference,
+    top_box,
+    with_item_weights,
+)
+
+REF_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference"
+Z = stats.norm.ppf(0.975)
+BLOCKS = {
+    "IMAG": [f"imag{i}" for i in range(1, 6)],
+    "EXPE": [f"expe{i}" for i in range(1, 6)],
+    "QUAL": [f"qual{i}" for i in range(1, 6)],
+    "VAL": [f"val{i}" for i in range(1, 5)],
+    "SAT": [f"sat{i}" for i in range(1, 5)],
+    "LOY": [f"loy{i}" for i in range(1, 5)],
+}
+
+
+def close(actual, expected, rtol=1e-8, atol=1e-10):
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=atol
+    )
+
+
+@pytest.fixture(scope="module")
+def sat():
+    path = REF_DIR / "data" / "plspm_satisfaction.csv"
+    if not path.is_file():
+        pytest.skip(f"reference data not found at {path} (shared/reference is outside the repo)")
+    return pd.read_csv(path)
+
+
+@pytest.fixture(scope="module")
+def ref():
+    path = REF_DIR / "expected.json"
+    if not path.is_file():
+        pytest.skip(f"reference results not found at {path}")
+    return json.loads(path.read_text(encoding="utf-8"))["survey"]["results"][
+        "nps_plspm_satisfaction"
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# NPS and top box against R survey (svydesign(id=~1, weights=~1))
+# --------------------------------------------------------------------------------------
+def test_nps_matches_r_survey(sat, ref):
+    t = nps(sat, item="loy3").iloc[0]
+    assert t["n"] == ref["n"]
+    close(t["estimate"], ref["nps_points"])
+    close(t["se"], ref["nps_se_points"])
+    close(t["pct_promoters"], 100 * ref["estimate"]["promoter"])
+    close(t["pct_detractors"], 100 * ref["estimate"]["detractor"])
+    c = ref["counts"]
+    close(t["pct_passives"], 100 * c["passives"] / ref["n"])
+    close([t["ci_low"], t["ci_high"]], [t["estimate"] - Z * t["se"], t["estimate"] + Z * t["se"]])
+
+
+def test_nps_by_gender_matches_svyby(sat, ref):
+    rows = [ref["by_gender"]["table"][k] for k in ("1", "2")]
+    t = nps(sat, item="loy3", by="gender")
+    assert t["gender"].tolist() == [r["gender"] for r in rows]
+    close(t["estimate"], [100 * r["nps_loy3"] for r in rows])
+    close(t["se"], [100 * r["se"] for r in rows])
+
+
+def test_nps_same_design_weights_give_same_answer(sat):
+    a = nps(sat, item="loy3", by="gender")
+    b = nps(sat.assign(w=1.0), item="loy3", by="gender", design=SurveyDesign(weight="w"))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_top2_of_0_10_matches_r_survey(sat, ref):
+    t = top_box(sat, items="sat1", top=default_top_box(0, 10)).iloc[0]
+    close(t["estimate"], ref["estimate"]["sat1_top2"])
+    close(t["se"], ref["se"]["sat1_top2"])
+    p, se = t["estimate"], t["se"]
+    q = stats.t.ppf(0.975, len(sat) - 1)
+    eta, s = np.log(p / (1 - p)), se / (p * (1 - p))
+    close([t["ci_low"], t["ci_high"]], 1 / (1 + np.exp(-np.array([eta - q * s, eta + q * s]))))
+    w = top_box(sat, items="sat1", top=(9, 10), method="wald").iloc[0]
+    close([w["ci_low"], w["ci_high"]], [p - Z * se, p + Z * se])
+
+
+def test_nps_difference_of_independent_srs_domains(sat):
+    by = nps(sat, item="loy3", by="gender").set_index("gender")
+    d = nps_difference(sat, item="loy3", by="gender", levels=("female", "male")).iloc[0]
+    close(d["estimate"], by.loc["male", "estimate"] - by.loc["female", "estimate"])
+    # SRS, disjoint domains: the domain means' influence sums are zero, so no covariance
+    close(d["se"], np.hypot(by.loc["male", "se"], by.loc["female", "se"]))
+    close(d["p_value"], 2 * stats.norm.sf(abs(d["estimate"] / d["se"])))
+    assert d["item"] == "loy3"
+
+
+# --------------------------------------------------------------------------------------
+# NPS hand examples: Wald and adjusted Wald (Rocks 2016)
+# --------------------------------------------------------------------------------------
+def test_nps_wald_and_adjusted_wald_by_hand():
+    # 10 answers: 5 promoters, 3 passives, 2 detractors
+    frame = pd.DataFrame({"r": [10, 9, 9, 10, 9, 8, 7, 7, 3, 6]})
+    t = nps(frame, item="r").iloc[0]
+    close(t["estimate"], 30.0)
+    close([t["pct_promoters"], t["pct_passives"], t["pct_detractors"]], [50, 30, 20])
+    close(t["wald_low"], 100 * (0.3 - Z * np.sqrt((0.7 - 0.09) / 10)))
+    pa, da = 5.75 / 13, 2.75 / 13
+    adj = pa - da
+    half = Z * np.sqrt((pa + da - adj**2) / 13)
+    close([t["adj_wald_low"], t["adj_wald_high"]], [100 * (adj - half), 100 * (adj + half)])
+    # design SE of the mean +1/0/-1 score: s / sqrt(n)
+    score = np.array([1, 1, 1, 1, 1, 0, 0, 0, -1, -1])
+    close(t["se"], 100 * score.std(ddof=1) / np.sqrt(10))
+
+
+def test_nps_adjusted_wald_uses_kish_n_with_weights():
+    frame = pd.DataFrame({"r": [10, 9, 7, 3, 0, 10], "w": [1.0, 2, 1, 1, 3, 1]})
+    t = nps(frame, item="r", design=SurveyDesign(weight="w")).iloc[0]
+    w = frame["w"]
+    m = w.sum() ** 2 / (w**2).sum()
+    pro = w[frame["r"] >= 9].sum() / w.sum()
+    det = w[frame["r"] <= 6].sum() / w.sum()
+    close(t["n_effective"], m)
+    close(t["estimate"], 100 * (pro - det))
+    pa, da = (pro * m + 0.75) / (m + 3), (det * m + 0.75) / (m + 3)
+    close(t["adj_wald_high"], 100 * (pa - da + Z * np.sqrt((pa + da - (pa - da) ** 2) / (m + 3))))
+
+
+def test_nps_validation():
+    frame = pd.DataFrame({"r": [10, 11, 3]})
+    with pytest.raises(
+        ValueError, match="item column 'r': row 1 has value 11.0 outside the scale 0-10"
+    ):
+        nps(frame, item="r")
+    with pytest.raises(ValueError, match="promoter_min \\(6\\) must exceed detractor_max"):
+        nps(frame.iloc[[0, 2]], item="r", promoter_min=6, detractor_max=6)
+    with pytest.raises(ValueError, match="item must be one column name"):
+        nps(frame, item=["r"])
+
+
+# --------------------------------------------------------------------------------------
+# CSAT, top box, CES
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ratings():
+    rng = np.random.default_rng(11)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "q1": rng.integers(1, 6, n).astype(float),
+            "q2": rng.integers(1, 6, n).astype(float),
+            "q3": rng.integers(1, 6, n).astype(float),
+            "e1": rng.integers(1, 6, n).astype(float),
+            "seg": rng.choice(["x", "y"], n),
+            "w": rng.uniform(0.5, 2, n),
+        }
+    )
+    frame.loc[::17, "q2"] = np.nan
+    return frame
+
+
+def test_csat_is_survey_mean(ratings):
+    pd.testing.assert_frame_equal(
+        csat(ratings, items=["q1", "q2"], by="seg"),
+        survey_mean(ratings, items=["q1", "q2"], by="seg"),
+    )
+
+
+def test_top_box_share_by_hand(ratings):
+    t = top_box(
+        ratings, items="q2", top=(4, 5), by="seg", design=SurveyDesign(weight="w")
+    ).set_index("seg")
+    for seg, g in ratings.groupby("seg"):
+        ok = g["q2"].notna()
+        w = g.loc[ok, "w"]
+        close(t.loc[seg, "estimate"], w[g.loc[ok, "q2"] >= 4].sum() / w.sum())
+        assert t.loc[seg, "n"] == ok.sum()
+    assert default_top_box(1, 5) == (4, 5) and default_top_box(0, 10) == (9, 10)
+    with pytest.raises(ValueError, match="scale 1-2 is too short"):
+        default_top_box(1, 2)
+    with pytest.raises(ValueError, match="top must be a non-empty collection"):
+        top_box(ratings, items="q1", top=())
+    with pytest.raises(ValueError, match="method 'exact'"):
+        top_box(ratings, items="q1", top=(5,), method="exact")
+
+
+def test_ces_mean_and_easy_share(ratings):
+    t = ces(ratings, items="e1", easy=(1, 2), by="seg")
+    assert t["measure"].tolist() == ["mean", "mean", "easy_share", "easy_share"]
+    x = ratings[ratings["seg"] == "x"]["e1"]
+    close(t["estimate"].iloc[0], x.mean())
+    close(t["estimate"].iloc[2], (x <= 2).mean())
+
+
+# --------------------------------------------------------------------------------------
+# CSI
+# --------------------------------------------------------------------------------------
+def test_csi_hand_example():
+    frame = pd.DataFrame({"a": [5.0, 4, 3, 5], "b": [1.0, 2, 2, 3], "c": [10.0, 0, 5, 5]})
+    h = pd.DataFrame(
+        {
+            "item": ["a", "b", "c"],
+            "indicator": ["i1", "i1", "i2"],
+            "area": ["A", "A", "B"],
+            "scale_min": [1, 1, 0],
+            "scale_max": [5, 5, 10],
+            "weight_item": [3.0, 1.0, np.nan],
+        }
+    )
+    t = csi(frame, hierarchy=h).set_index("name")
+    s_a, s_b, s_c = 100 * (4.25 - 1) / 4, 100 * (2 - 1) / 4, 100 * 5 / 10
+    close(t.loc["a", "estimate"], s_a)
+    close(t.loc["i1", "estimate"], 0.75 * s_a + 0.25 * s_b)
+    close(t.loc["i1", "evaluation"], (s_a + s_b) / 2)
+    close(t.loc["index", "estimate"], 0.5 * (0.75 * s_a + 0.25 * s_b) + 0.5 * s_c)
+    close(t.loc["index", "evaluation"], (s_a + s_b + s_c) / 3)
+    assert t["level"].tolist() == [
+        "index",
+        "area",
+        "area",
+        "indicator",
+        "indicator",
+        "item",
+        "item",
+        "item",
+    ]
+    close(t.loc[["a", "b"], "weight"], [0.75, 0.25])
+
+
+def test_csi_se_is_se_of_the_linear_score(ratings):
+    # with no missing answers the index is the mean of a per-respondent linear score
+    frame = ratings.dropna()
+    h = pd.DataFrame(
+        {
+            "item": ["q1", "q2", "q3"],
+            "indicator": ["i1", "i1", "i2"],
+            "area": ["A", "A", "B"],
+            "scale_min": 1,
+            "scale_max": 5,
+            "weight_area": [2.0, 2.0, 1.0],
+        }
+    )
+    d = SurveyDesign(weight="w")
+    t = csi(frame, hierarchy=h, by="seg", design=d)
+    idx = t[t["level"] == "index"].set_index("seg")
+    score = 100 * ((2 / 3) * (frame["q1"] + frame["q2"]) / 2 + (1 / 3) * frame["q3"] - 1) / 4
+    ref = survey_mean(frame.assign(score=score), items="score", by="seg", design=d).set_index("seg")
+    close(idx["estimate"], ref["estimate"])
+    close(idx["se"], ref["se"])
+    close(idx["n_effective"], ref["n_effective"])
+
+
+def test_csi_item_weight_hook(ratings):
+    h = pd.DataFrame(
+        {"item": ["q1", "q3"], "indicator": "i", "area": "A", "scale_min": 1, "scale_max": 5}
+    )
+    derived = pd.Series({"q1": 0.2, "q3": 0.6})
+    a = csi(ratings, hierarchy=h, item_weights=derived)
+    b = csi(ratings, hierarchy=with_item_weights(h, derived))
+    pd.testing.assert_frame_equal(a, b)
+    m = ratings[["q1", "q3"]].mean()
+    close(a.loc[0, "estimate"], 100 * (0.25 * (m["q1"] - 1) + 0.75 * (m["q3"] - 1)) / 4)
+    with pytest.raises(KeyError, match="no weight for item\\(s\\) \\['q3'\\]"):
+        with_item_weights(h, {"q1": 1.0})
+    with pytest.raises(KeyError, match="item\\(s\\) \\['zz'\\] are not in the hierarchy"):
+        with_item_weights(h, {"q1": 1.0, "q3": 1.0, "zz": 1.0})
+
+
+def test_csi_validation(ratings):
+    base = pd.DataFrame(
+        {
+            "item": ["q1", "q2"],
+            "indicator": ["i1", "i2"],
+            "area": "A",
+            "scale_min": 1,
+            "scale_max": 5,
+        }
+    )
+    with pytest.raises(KeyError, match="hierarchy has no column\\(s\\) \\['scale_max'\\]"):
+        csi(ratings, hierarchy=base.drop(columns="scale_max"))
+    with pytest.raises(ValueError, match="hierarchy lists item 'q1' twice"):
+        csi(ratings, hierarchy=base.assign(item="q1"))
+    with pytest.raises(ValueError, match="item 'q2' has scale 5.0-5.0"):
+        csi(ratings, hierarchy=base.assign(scale_min=[1, 5]))
+    with pytest.raises(ValueError, match="some but not all weights under 'i1'"):
+        csi(ratings, hierarchy=base.assign(indicator="i1", weight_item=[1.0, np.nan]))
+    with pytest.raises(ValueError, match="'weight_indicator' varies within indicator 'i1'"):
+        csi(ratings, hierarchy=base.assign(indicator="i1", weight_indicator=[1.0, 2.0]))
+    with pytest.raises(ValueError, match="indicator 'i1' sits in more than one area"):
+        csi(ratings, hierarchy=base.assign(indicator="i1", area=["A", "B"]))
+    with pytest.raises(ValueError, match="'weight_area': area 'A' has weight -1.0"):
+        csi(ratings, hierarchy=base.assign(weight_area=-1.0))
+    with pytest.raises(ValueError, match="the weights under 'index' sum to 0"):
+        csi(ratings, hierarchy=base.assign(weight_area=0.0))
+    bad = ratings.assign(q1=ratings["q1"].where(ratings.index != 4, 7.0))
+    with pytest.raises(ValueError, match="item column 'q1': row 4 has value 7.0 outside"):
+        csi(bad, hierarchy=base)
+    with pytest.raises(KeyError, match="item column 'qx' is not in the data"):
+        csi(ratings, hierarchy=base.assign(item=["q1", "qx"]))
+
+
+# --------------------------------------------------------------------------------------
+# Expectation gap
+# --------------------------------------------------------------------------------------
+def test_gap_unweighted_is_paired_t_test(ratings):
+    t = expectation_gap(ratings, pairs=[("q1", "q3")]).iloc[0]
+    res = stats.ttest_rel(ratings["q3"], ratings["q1"])
+    d = ratings["q3"] - ratings["q1"]
+    close(t["estimate"], d.mean())
+    close(t["se"], d.std(ddof=1) / np.sqrt(len(d)))
+    close(t["statistic"], res.statistic)
+    close(t["p_value"], res.pvalue)
+    assert t["df"] == len(d) - 1 and t["n"] == len(d)
+    close(t["mean_satisfaction"] - t["mean_expectation"], t["estimate"])
+
+
+def test_gap_with_missing_is_domain_mean_of_difference(ratings):
+    d = SurveyDesign(weight="w")
+    t = expectation_gap(ratings, pairs=[("q1", "q2")], by="seg", design=d)
+    ref = survey_mean(
+        ratings.assign(d=ratings["q2"] - ratings["q1"]), items="d", by="seg", design=d
+    )
+    close(t["estimate"], ref["estimate"])
+    close(t["se"], ref["se"])
+    assert t["n"].tolist() == ref["n"].tolist()
+
+
+def test_gap_hand_example_with_weights():
+    frame = pd.DataFrame({"exp": [5.0, 4, 5, 3], "sat": [4.0, 4, 2, np.nan], "w": [1.0, 1, 2, 5]})
+    t = expectation_gap(frame, pairs=[("exp", "sat")], design=SurveyDesign(weight="w")).iloc[0]
+    close(t["estimate"], (1 * -1 + 1 * 0 + 2 * -3) / 4)
+    assert t["n"] == 3
+    with pytest.raises(ValueError, match="pairs is empty"):
+        expectation_gap(frame, pairs=[])
+    with pytest.raises(ValueError, match="each pair must be"):
+        expectation_gap(frame, pairs=[("exp", "sat", "w")])
+
+
+# --------------------------------------------------------------------------------------
+# Cronbach's alpha
+# --------------------------------------------------------------------------------------
+def test_alpha_matches_pingouin(sat):
+    import pingouin as pg
+
+    t = cronbach_alpha(sat, items=BLOCKS).set_index("scale")
+    for name, cols in BLOCKS.items():
+        a, ci = pg.cronbach_alpha(sat[cols])
+        close(t.loc[name, "alpha"], a)
+        # pingouin rounds its interval to 3 decimals
+        close([t.loc[name, "ci_low"], t.loc[name, "ci_high"]], ci, rtol=0, atol=5e-4 + 1e-12)
+
+
+def test_standardised_alpha_matches_plspm(sat):
+    path = REF_DIR / "plspm_r_outputs" / "satisfaction_unidim.csv"
+    if not path.is_file():
+        pytest.skip(f"plspm reference not found at {path}")
+    ref = pd.read_csv(path, index_col=0)
+    t = cronbach_alpha(sat, items=BLOCKS).set_index("scale")
+    close(t.loc[ref.index, "alpha_standardized"], ref["cronbach_alpha"])
+
+
+def test_alpha_weights(sat):
+    cols = BLOCKS["SAT"]
+    a = cronbach_alpha(sat, items=cols)
+    b = cronbach_alpha(sat.assign(w=1.0), items=cols, design=SurveyDesign(weight="w"))
+    close(
+        a[["alpha", "alpha_standardized", "ci_low"]], b[["alpha", "alpha_standardized", "ci_low"]]
+    )
+    rng = np.random.default_rng(3)
+    w = rng.uniform(0.2, 4, len(sat))
+    c = cronbach_alpha(sat.assign(w=w), items=cols, design=SurveyDesign(weight="w"))
+    d = cronbach_alpha(sat.assign(w=10 * w), items=cols, design=SurveyDesign(weight="w"))
+    close(c["alpha"], d["alpha"])
+    assert abs(c["alpha"].iloc[0] - a["alpha"].iloc[0]) > 1e-6
+    close(c["n_effective"], w.sum() ** 2 / (w**2).sum())
+
+
+def test_alpha_validation(sat):
+    with pytest.raises(ValueError, match="item set 'items' needs at least two items"):
+        cronbach_alpha(sat, items=["sat1"])
+    with pytest.raises(ValueError, match="nan_policy 'drop'"):
+        cronbach_alpha(sat, items=["sat1", "sat2"], nan_policy="drop")
+    with pytest.raises(KeyError, match="item column 'sat9' is not in the data"):
+        cronbach_alpha(sat, items=["sat1", "sat9"])
+
+
+# --------------------------------------------------------------------------------------
+# Small bases, distributions
+# --------------------------------------------------------------------------------------
+def test_flag_small_bases():
+    t = pd.DataFrame(
+        {
+            "g": ["a", "b", "c"],
+            "n": [5, 20, 40],
+            "estimate": [1.0, 2, 3],
+            "se": [0.1, 0.2, 0.3],
+            "ci_low": [0.0, 1, 2],
+            "ci_high": [2.0, 3, 4],
+        }
+    )
+    out = flag_small_bases(t)
+    assert out["flag"].tolist() == ["suppressed", "low base", ""]
+    assert out.loc[0, ["estimate", "se", "ci_low", "ci_high"]].isna().all()
+    assert out.loc[1, "estimate"] == 2.0 and out.loc[0, "n"] == 5
+    assert "flag" not in t.columns and t.loc[0, "estimate"] == 1.0
+    with pytest.raises(KeyError, match="base column 'n_effective' is not in the table"):
+        flag_small_bases(t, base_col="n_effective")
+    with pytest.raises(ValueError, match="suppress_below \\(50\\) must not exceed min_base"):
+        flag_small_bases(t, suppress_below=50)
+    with pytest.raises(KeyError, match="value column\\(s\\) \\['p'\\]"):
+        flag_small_bases(t, value_cols=["p"])
+
+
+def test_item_distribution(ratings):
+    d = item_distribution(
+        ratings,
+        items=["q1", "q2"],
+        by="seg",
+        design=SurveyDesign(weight="w"),
+        codes=[1, 2, 3, 4, 5],
+    )
+    close(d.groupby(["seg", "item"])["share"].sum(), np.ones(4))
+    sub = d[(d["seg"] == "x") & (d["item"] == "q2")]
+    x = ratings[(ratings["seg"] == "x") & ratings["q2"].notna()]
+    assert sub["count"].tolist() == [int((x["q2"] == c).sum()) for c in range(1, 6)]
+    close(sub["share"], [x.loc[x["q2"] == c, "w"].sum() / x["w"].sum() for c in range(1, 6)])
+    assert (sub["n"] == len(x)).all()
+    with pytest.raises(ValueError, match="row 0 has value 1.0, not one of the codes"):
+        item_distribution(ratings.assign(q1=1.0), items="q1", codes=[2, 3])
