@@ -1,0 +1,217 @@
+"""Survey weights: raking to population margins and a weighting-efficiency report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .estimation import _show
+
+__all__ = ["RakingError", "rake", "weighting_report"]
+
+
+class RakingError(ValueError):
+    """Raking cannot reach the margins: no convergence, or sample and margins disagree."""
+
+
+def rake(
+    data: pd.DataFrame,
+    *,
+    margins: Mapping[str, Mapping[object, float]],
+    base_weight: str | None = None,
+    trim: tuple[float, float] | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-6,
+) -> pd.Series:
+    """Rake weights to population margins by iterative proportional fitting.
+
+    Each cycle scales the weights so the weighted distribution of each margin variable
+    in turn matches its target (Deming & Stephan 1940; R ``survey::rake``). With ``trim``,
+    after each cycle weights are clipped to ``[lo, hi]`` times the mean weight and the
+    cycle repeats, so the result both meets the margins and respects the bounds (or
+    raises).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent; the margin columns must have no missing values.
+    margins : mapping column -> mapping value -> target
+        Population shares or counts of each category. Targets of a column are used as
+        proportions (normalised to sum 1). If the targets are counts (any column summing
+        to more than 1.5), every column must sum to the same population total and the
+        raked weights sum to it; with shares the weights sum to the sum of the base
+        weights (n without ``base_weight``).
+    base_weight : str, optional
+        Column of design weights to start from (finite, > 0); default 1.
+    trim : (float, float), optional
+        Lower and upper bound on weights relative to the mean weight, e.g. ``(0.3, 3.0)``.
+    max_iter : int
+        Maximum number of cycles.
+    tol : float
+        Convergence: the largest absolute difference between a weighted margin share and
+        its target share.
+
+    Returns
+    -------
+    Series
+        The raked weights, indexed like ``data``, named ``"weight"``.
+
+    Raises
+    ------
+    KeyError
+        A margin column or the base weight is not in ``data``.
+    RakingError
+        A margin category is absent from the sample, a sample category has no margin, a
+        margin column has missing values, targets are negative or inconsistent, or the
+        iterations do not converge within ``max_iter`` (e.g. trimming bounds that cannot
+        be met).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if not margins:
+        raise RakingError("margins is empty")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0, got {tol}")
+    n = len(data)
+    if n == 0:
+        raise RakingError("data has no rows")
+    if base_weight is not None:
+        if base_weight not in data.columns:
+            raise KeyError(f"base weight column {base_weight!r} is not in the data")
+        w0 = data[base_weight].to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(w0) | (w0 <= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise RakingError(
+                f"base weight column {base_weight!r}: row {_show(data.index[i])} has "
+                f"weight {_show(w0[i])}; weights must be finite and > 0"
+            )
+    else:
+        w0 = np.ones(n)
+    if trim is not None:
+        lo, hi = trim
+        if not 0 <= lo < 1 < hi:
+            raise ValueError(f"trim must be (lo, hi) with 0 <= lo < 1 < hi, got {trim!r}")
+    codes, targets, totals = [], [], []
+    for col, tgt in margins.items():
+        if col not in data.columns:
+            raise KeyError(f"margin column {col!r} is not in the data")
+        s = data[col]
+        if s.isna().any():
+            i = int(np.flatnonzero(s.isna().to_numpy())[0])
+            raise RakingError(f"margin column {col!r}: row {_show(data.index[i])} is missing")
+        t = pd.Series(dict(tgt), dtype=float)
+        if (t < 0).any() or not np.isfinite(t).all():
+            bad = t.index[(t < 0) | ~np.isfinite(t)][0]
+            raise RakingError(f"margin {col!r}: category {_show(bad)} has target {_show(t[bad])}")
+        sample_vals = pd.unique(s)
+        extra = [v for v in sample_vals if v not in t.index]
+        if extra:
+            raise RakingError(f"margin {col!r}: sample category {_show(extra[0])} has no margin")
+        absent = [v for v in t.index if t[v] > 0 and v not in set(sample_vals)]
+        if absent:
+            raise RakingError(
+                f"margin {col!r}: category {_show(absent[0])} has a target but no "
+                "respondents in the sample"
+            )
+        code = pd.Index(t.index).get_indexer(s)
+        codes.append(code)
+        targets.append(t.to_numpy() / t.sum())
+        totals.append(t.sum())
+    counts = [tot > 1.5 for tot in totals]
+    if any(counts):
+        if not all(counts) or not np.allclose(totals, totals[0], rtol=1e-6):
+            raise RakingError(
+                f"margins given as counts must share one population total, got "
+                f"{dict(zip(margins, totals, strict=True))}"
+            )
+        grand = float(totals[0])
+    else:
+        grand = float(w0.sum())
+    w = w0 / w0.sum()
+    for _ in range(max_iter):
+        for code, tgt in zip(codes, targets, strict=True):
+            cur = np.bincount(code, weights=w, minlength=len(tgt))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f = np.where(cur > 0, tgt / cur, 0.0)
+            w = w * f[code]
+        if trim is not None:
+            for _ in range(50):  # clipping moves the mean: repeat until the bounds hold
+                mean = w.mean()
+                clipped = np.clip(w, trim[0] * mean, trim[1] * mean)
+                if np.allclose(clipped, w, rtol=1e-12, atol=0):
+                    break
+                w = clipped
+        w = w / w.sum()
+        err = max(
+            np.abs(np.bincount(c, weights=w, minlength=len(t)) - t).max()
+            for c, t in zip(codes, targets, strict=True)
+        )
+        if err < tol:
+            return pd.Series(w * grand, index=data.index, name="weight")
+    raise RakingError(
+        f"raking did not converge in {max_iter} iterations (largest margin "
+        f"error {err:.3g} > tol {tol:g})"
+        + ("; the trimming bounds may be too tight" if trim is not None else "")
+    )
+
+
+def _report_row(w: np.ndarray, label: str) -> dict:
+    n = len(w)
+    s = w.sum()
+    neff = s * s / (w * w).sum()
+    cv = w.std() / w.mean()
+    return {
+        "weights": label,
+        "n": n,
+        "sum": s,
+        "mean": w.mean(),
+        "min": w.min(),
+        "max": w.max(),
+        "ratio_max_min": w.max() / w.min(),
+        "cv": cv,
+        "n_effective": neff,
+        "efficiency": neff / n,
+        "deff_weighting": 1 + cv * cv,
+    }
+
+
+def weighting_report(weights: pd.Series, *, before: pd.Series | None = None) -> pd.DataFrame:
+    """Summary of a set of weights and what they cost in precision.
+
+    Parameters
+    ----------
+    weights : Series
+        The weights (finite, > 0).
+    before : Series, optional
+        The weights before adjustment (e.g. design weights before raking), reported in a
+        first row for comparison.
+
+    Returns
+    -------
+    DataFrame
+        One row per set (``weights`` = "before" / "after", or "weights"): ``n``, ``sum``,
+        ``mean``, ``min``, ``max``, ``ratio_max_min``, ``cv`` (population SD / mean),
+        ``n_effective`` (Kish ``(sum w)^2 / sum w^2``), ``efficiency`` (``n_effective / n``)
+        and ``deff_weighting`` (Kish's ``1 + CV^2 = n / n_effective``).
+    """
+    rows = []
+    sets = (
+        [("before", before), ("after", weights)] if before is not None else [("weights", weights)]
+    )
+    for label, s in sets:
+        w = pd.Series(s).to_numpy(dtype=float, na_value=np.nan)
+        if len(w) == 0:
+            raise ValueError(f"{label} weights are empty")
+        bad = ~np.isfinite(w) | (w <= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{label} weights: position {i} has weight {_show(w[i])}; weights must be finite and > 0"
+            )
+        rows.append(_report_row(w, label))
+    return pd.DataFrame(rows)
