@@ -1,0 +1,83 @@
+"""Descriptive charts draw from tidy tables and return their Axes."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from analysis_helpers.describe_plots import diverging_likert, gap_chart, kpi_bars_with_ci  # noqa: E402
+from analysis_helpers.kpis import expectation_gap, item_distribution, top_box  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ratings():
+    rng = np.random.default_rng(2)
+    n = 200
+    return pd.DataFrame(
+        {f"q{i}": rng.integers(1, 6, n).astype(float) for i in range(1, 5)}
+        | {"seg": rng.choice(["x", "y"], n)}
+    )
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_diverging_likert_widths_are_the_shares(ratings):
+    dist = item_distribution(ratings, items=["q1", "q2"], codes=[1, 2, 3, 4, 5])
+    ax = diverging_likert(dist, labels={"q1": "网络服务", "q2": "Billing"})
+    widths = sorted(round(p.get_width(), 9) for p in ax.patches)
+    assert widths == sorted(round(v, 9) for v in dist["share"] * 100)
+    # the neutral code 3 is centred on zero: its bar starts at -half its width
+    mid = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb("#BBBBBB")]
+    assert len(mid) == 2
+    for p in mid:
+        assert p.get_x() == pytest.approx(-p.get_width() / 2)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["网络服务", "Billing"]
+
+
+def test_diverging_likert_even_scale_and_errors(ratings):
+    dist = item_distribution(ratings.assign(q1=ratings["q1"].clip(1, 4)), items="q1")
+    fig, ax = plt.subplots()
+    assert diverging_likert(dist, ax=ax) is ax
+    left = sum(p.get_width() for p in ax.patches if p.get_x() < 0)
+    share12 = dist.loc[dist["code"] <= 2, "share"].sum() * 100
+    assert left == pytest.approx(share12)
+    with pytest.raises(
+        KeyError, match="diverging_likert: table has no column\\(s\\) \\['share'\\]"
+    ):
+        diverging_likert(dist.drop(columns="share"))
+    with pytest.raises(ValueError, match="neutral code 9 is not among"):
+        diverging_likert(dist, neutral=9)
+
+
+def test_kpi_bars_with_ci(ratings):
+    t = top_box(ratings, items=["q1", "q2", "q3"], top=(4, 5), by="seg")
+    ax = kpi_bars_with_ci(t, hue="seg", percent=True)
+    assert len(ax.patches) == 6
+    widths = sorted(p.get_width() for p in ax.patches)
+    assert widths == pytest.approx(sorted(t["estimate"] * 100))
+    ax2 = kpi_bars_with_ci(t[t["seg"] == "x"], sort=True)
+    top_label = ax2.get_yticklabels()[-1].get_text()
+    assert top_label == t[t["seg"] == "x"].sort_values("estimate")["item"].iloc[-1]
+    with pytest.raises(ValueError, match="kpi_bars_with_ci: table is empty"):
+        kpi_bars_with_ci(t.iloc[:0])
+
+
+def test_gap_chart(ratings):
+    g = expectation_gap(ratings, pairs=[("q1", "q2"), ("q3", "q4")])
+    ax = gap_chart(g)
+    assert len(ax.lines) == 2
+    assert [t.get_text() for t in ax.get_yticklabels()] == g.sort_values(
+        "estimate", ascending=False
+    )["satisfaction"].tolist()
+    with pytest.raises(TypeError, match="gap_chart: expected a DataFrame"):
+        gap_chart(g.to_dict())
