@@ -279,7 +279,7 @@ class DemoSpec:
         ("billing", 0.14),
         ("promotions", 0.07),
         ("complaint", 0.06),
-        ("brand", 0.02),
+        ("brand", 0.03),
         ("outlets", 0.0),
     )
     #: importance of areas for loyalty (repurchase): value and brand lead, not network
@@ -296,7 +296,7 @@ class DemoSpec:
     #: drop of overall satisfaction (latent) when the basic factor is rated low (<= 2 of 5)
     basic_penalty: float = 0.5
     #: lift of overall satisfaction (latent) when the excitement factor is rated high (>= 4)
-    excitement_reward: float = 0.3
+    excitement_reward: float = 0.2
     trough: tuple[str, str, str, float] = ("customer_type", "high_bill", "complaint", -0.9)
     turning_point: tuple[str, str, float] = ("network", "2024Q4", -0.7)
     #: latent change of the hotline area per extra minute of waiting
