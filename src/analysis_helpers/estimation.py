@@ -542,13 +542,14 @@ def _mean_parts(groups: _Groups, y: np.ndarray, valid: np.ndarray | None = None)
     n = groups.sums(valid.astype(float))
     W = groups.sums(wd)
     W2 = groups.sums(wd * w)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = groups.sums(wd * y0) / W
-        resid = np.where(valid, y0 - groups.expand(m), 0.0)
-        z = wd * resid / groups.expand(W)
-    z = np.nan_to_num(z, nan=0.0)
+    Ws = np.where(W > 0, W, 1.0)
+    m = groups.sums(wd * y0) / Ws
+    resid = y0 - groups.expand(m)  # only ever weighted by wd, which is 0 outside the domain
+    wr = wd * resid
+    z = wr * groups.expand(1.0 / Ws)
     var = groups.var(z)
-    ss = groups.sums(wd * resid * resid)
+    ss = groups.sums(wr * resid)
+    m = np.where(W > 0, m, np.nan)
     return {"n": n, "W": W, "W2": W2, "estimate": m, "var": var, "ss": ss, "z": z, "valid": valid}
 
 

@@ -521,8 +521,11 @@ def csi(
     n_nodes = len(nodes)
     est = np.zeros((n_nodes, G))
     evals = np.zeros((n_nodes, G))
-    zacc = [np.zeros(prep.n) for _ in range(n_nodes)]
-    answered = [np.zeros(prep.n, dtype=bool) for _ in range(n_nodes)]
+    # aggregates accumulate their items' influence values; items keep their own results
+    agg = [k for k, (lvl, *_) in enumerate(nodes) if lvl != "item"]
+    zacc = {k: np.zeros(prep.n) for k in agg}
+    answered = {k: np.zeros(prep.n, dtype=bool) for k in agg}
+    item_var, item_base = {}, {}
     node_index = {(lvl, name): k for k, (lvl, name, _, _) in enumerate(nodes)}
     keys = list(node_index)
     of_item = {i: [k for k, key in enumerate(keys) if i in coef[key]] for i in items}
@@ -533,23 +536,30 @@ def csi(
         _check_range(data, item, x, low[item], low[item] + rng[item])
         p = _mean_parts(groups, x)
         score = 100 * (p["estimate"] - low[item]) / rng[item]
-        z = p["z"] * (100 / rng[item])
+        scale = 100 / rng[item]
         for k in of_item[item]:
             key = keys[k]
             a = coef[key][item]
             est[k] += a * score
             evals[k] += score / len(members[key])
-            zacc[k] += a * z
-            answered[k] |= p["valid"]
+            if k in zacc:
+                zacc[k] += (a * scale) * p["z"]
+                answered[k] |= p["valid"]
+            else:
+                item_var[k] = p["var"] * scale**2
+                item_base[k] = _base_frame(groups, p["n"], p["W"], p["W2"])
     q = _z(level)
     rows = []
     for k, (lvl, name, parent, wgt) in enumerate(nodes):
-        se = np.sqrt(groups.var(zacc[k]))
-        ans = answered[k]
-        wa = np.where(ans, prep.w, 0.0)
-        base = _base_frame(
-            groups, groups.sums(ans.astype(float)), groups.sums(wa), groups.sums(wa * prep.w)
-        )
+        if k in zacc:
+            se = np.sqrt(groups.var(zacc[k]))
+            ans = answered[k]
+            wa = np.where(ans, prep.w, 0.0)
+            base = _base_frame(
+                groups, groups.sums(ans.astype(float)), groups.sums(wa), groups.sums(wa * prep.w)
+            )
+        else:
+            se, base = np.sqrt(item_var[k]), item_base[k]
         rows.append(
             {
                 "level": lvl,
