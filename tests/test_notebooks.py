@@ -88,6 +88,16 @@ def test_expected_tables_and_columns(report):
         "segment_kpis": {"segment", "value", "kpi", "estimate", "n"},
         "segment_area_index": {"segment", "value", "name", "estimate"},
         "driver_importance": {"driver", "correlation", "relative_weight", "shapley", "r2", "n"},
+        "ipa": {"item", "importance", "performance", "quadrant"},
+        "action_list": {"item", "quadrant"},
+        "penalty_reward": {"driver", "penalty", "reward", "factor_class"},
+        "loyalty_drivers": {"driver", "relative_weight"},
+        "segment_drivers": {"driver", "relative_weight"},
+        "wave_drivers": {"driver", "relative_weight"},
+        "index_weights": {"area", "weight_equal", "weight_derived"},
+        "data_dictionary": {"item", "valid_n", "missing_n"},
+        "cleaning_funnel": {"wave", "read", "analysed"},
+        "operational_link": {"metric", "slope", "ci_low", "ci_high", "p_value"},
     }
     for name, cols in expect.items():
         t = table(report, name)
@@ -141,9 +151,12 @@ def test_golden_trough_is_found(report, truths):
     )
 
 
-def test_golden_top_drivers_are_found(report, truths):
+def test_golden_drivers_and_factor_classes_are_found(report, truths):
     imp = table(report, "driver_importance").sort_values("relative_weight", ascending=False)
-    assert list(imp["driver"][:3]) == truths["driver_rank_overall"][:3]
+    assert list(imp["driver"]) == truths["driver_rank_overall"]
+    prca = table(report, "penalty_reward").set_index("driver")
+    assert prca.loc[truths["basic_factor"], "factor_class"] == "basic"
+    assert prca.loc[truths["excitement_factor"], "factor_class"] == "excitement"
 
 
 def test_golden_operational_metric_is_found(report, truths):
