@@ -362,3 +362,47 @@ def test_stacked_file_with_wave_column(tmp_path):
 def test_clean_rejects_what_is_not_a_study():
     with pytest.raises(TypeError, match="study must be a Study"):
         clean("config/demo.yml")
+
+
+# ---- raking to the study file's margins (cleaning.apply_weighting) -------------------
+def test_raked_weights_meet_the_margins_in_every_wave():
+    from analysis_helpers.cleaning import clean
+    from analysis_helpers.study import load_study
+
+    study = load_study(ROOT / "config" / "demo.yml")
+    result = clean(study)
+    data, wt = result.data, study.weighting
+    assert wt.output == study.weight_column == "rake_weight"
+    assert data[wt.output].notna().all() and (data[wt.output] > 0).all()
+    for wave, part in data.groupby(study.wave_column, observed=True):
+        w = part[wt.output]
+        for col, targets in wt.margins.items():
+            share = w.groupby(part[col]).sum() / w.sum()
+            for value, target in targets.items():
+                assert share[value] == pytest.approx(target / sum(targets.values()), abs=1e-5), (
+                    wave,
+                    col,
+                    value,
+                )
+        lo, hi = wt.trim
+        assert w.min() >= lo * w.mean() - 1e-9 and w.max() <= hi * w.mean() + 1e-9
+    report = result.weighting
+    assert list(report["wave"]) == study.waves
+    assert (report["efficiency"] < 1).all() and (report["deff_weighting"] > 1).all()
+
+
+def test_raking_failure_names_the_wave(tmp_path):
+    import yaml
+
+    from analysis_helpers.cleaning import clean
+    from analysis_helpers.study import load_study
+    from analysis_helpers.weighting import RakingError
+
+    raw = yaml.safe_load((ROOT / "config" / "demo.yml").read_text(encoding="utf-8"))
+    raw["data"]["root"] = str(ROOT / "data" / "raw" / "demo")
+    raw["weighting"]["trim"] = [0.99, 1.01]  # cannot meet the margins within these bounds
+    (tmp_path / "config").mkdir()
+    path = tmp_path / "config" / "tight.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RakingError, match=r"tight\.yml: weighting of wave 2024Q1: "):
+        clean(load_study(path))

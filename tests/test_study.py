@@ -43,7 +43,7 @@ def test_demo_study_loads():
     assert study.waves == ["2024Q1", "2024Q2", "2024Q3", "2024Q4", "2025Q1", "2025Q2"]
     assert study.kpis.overall == "osat" and study.kpis.nps == "nps_recommend"
     assert study.design_columns() == {
-        "weight": "weight",
+        "weight": "rake_weight",
         "strata": "region",
         "cluster": None,
         "fpc": None,
@@ -52,6 +52,8 @@ def test_demo_study_loads():
     assert list(h.columns[:3]) == ["item", "label", "indicator"]
     assert len(h) == 40 and h["area"].nunique() == 8
     assert set(h.loc[h.area == "brand", "scale_max"]) == {10}
+    assert study.raw_design_columns()["weight"] is None  # computed by raking, not read
+    assert study.weighting.margins["region"]["west"] == 0.15
     assert study.items["net_drop"].reverse is True
     assert study.items["osat"].top_codes == (9, 10)
     assert study.items["net_cov_home"].top_codes == (4, 5)

@@ -122,6 +122,9 @@ class CleaningResult:
         One row per file read: format, encoding (declared or detected), wave, rows.
     dictionary : DataFrame
         :func:`data_dictionary` of ``data``.
+    weighting : DataFrame
+        The weighting report per wave when the study file rakes weights (see
+        :func:`apply_weighting`); empty otherwise.
     """
 
     data: pd.DataFrame
@@ -133,6 +136,7 @@ class CleaningResult:
     recodes: pd.DataFrame
     files: pd.DataFrame
     dictionary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    weighting: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------------------
@@ -392,7 +396,7 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
         unknown = (txt.notna() & ~txt.isin(list(seg.values))).to_numpy()
         cells.add(col, "unknown_segment_value", unknown)
         out[col] = txt.mask(unknown)
-    design = study.design_columns()
+    design = study.raw_design_columns()
     for role, col in design.items():
         if not col or col in out:
             continue
@@ -553,8 +557,63 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
         recodes=pd.DataFrame(recode_rows),
         files=raw.files,
     )
-    result.dictionary = data_dictionary(study, data)
+    if study.weighting is not None:
+        result.data, result.weighting = apply_weighting(result.data, study=study)
+    result.dictionary = data_dictionary(study, result.data)
     return result
+
+
+def apply_weighting(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rake the kept respondents to the study file's population margins.
+
+    Runs :func:`analysis_helpers.weighting.rake` with the ``weighting`` section of the
+    study file, within each wave when ``by_wave`` (each wave then represents the
+    population), and adds the raked weights as the ``weighting.output`` column.
+
+    Returns
+    -------
+    data : DataFrame
+        A copy of ``data`` with the raked weight column.
+    report : DataFrame
+        :func:`analysis_helpers.weighting.weighting_report` per wave (or once), with a
+        ``wave`` column first.
+
+    Raises
+    ------
+    analysis_helpers.weighting.RakingError
+        The raking failed; the message names the wave.
+    """
+    from .weighting import RakingError, rake, weighting_report
+
+    wt = study.weighting
+    if wt is None:
+        raise ValueError(f"study {study.name!r} has no weighting section")
+    groups = (
+        data.groupby(study.wave_column, observed=True, sort=False).groups.items()
+        if wt.by_wave
+        else [("all", data.index)]
+    )
+    weights = pd.Series(np.nan, index=data.index, name=wt.output)
+    reports = []
+    for wave, index in groups:
+        part = data.loc[index]
+        try:
+            w = rake(
+                part,
+                margins=wt.margins,
+                base_weight=wt.base_weight,
+                trim=wt.trim,
+                max_iter=wt.max_iter,
+                tol=wt.tol,
+            )
+        except RakingError as exc:
+            raise RakingError(f"{study.path.name}: weighting of wave {wave}: {exc}") from None
+        weights.loc[index] = w.to_numpy()
+        before = part[wt.base_weight] if wt.base_weight else None
+        reports.append(weighting_report(w, before=before).assign(wave=str(wave)))
+    report = pd.concat(reports, ignore_index=True)
+    report = report[["wave", *[c for c in report.columns if c != "wave"]]]
+    return data.assign(**{wt.output: weights.to_numpy()}), report
 
 
 def _stack(columns: list[np.ndarray], n: int) -> np.ndarray:

@@ -623,7 +623,7 @@ def study_columns(study: Study) -> dict[str, str]:
     cols: dict[str, str] = {study.id_column: "id", study.wave_column: "wave"}
     for seg in study.segment_columns():
         cols.setdefault(seg, "segment")
-    for role, col in study.design_columns().items():
+    for role, col in study.raw_design_columns().items():
         if col:
             cols.setdefault(col, role)
     if spec.duration:

@@ -217,6 +217,35 @@ class QualityRules(_Model):
     out_of_range: OutOfRangeRule = OutOfRangeRule()
 
 
+class WeightingSpec(_Model):
+    """Raking of weights to known population margins (iterative proportional fitting)."""
+
+    method: Literal["rake"] = "rake"
+    output: str = Field(default="rake_weight", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
+    base_weight: str | None = None
+    by_wave: bool = True
+    margins: dict[str, dict[str, float]] = Field(min_length=1)
+    trim: tuple[float, float] | None = None
+    max_iter: int = Field(default=100, ge=1)
+    tol: float = Field(default=1e-6, gt=0)
+
+    @model_validator(mode="after")
+    def _targets(self) -> WeightingSpec:
+        for col, targets in self.margins.items():
+            if not targets:
+                raise ValueError(f"margins.{col}: no categories given")
+            for value, t in targets.items():
+                if not t >= 0:
+                    raise ValueError(f"margins.{col}.{value}: target {t} is negative")
+            if sum(targets.values()) <= 0:
+                raise ValueError(f"margins.{col}: targets sum to 0")
+        if self.trim is not None:
+            lo, hi = self.trim
+            if not 0 < lo < 1 < hi:
+                raise ValueError(f"trim: bounds must satisfy 0 < low < 1 < high, got [{lo}, {hi}]")
+        return self
+
+
 class Reporting(_Model):
     min_base: int = Field(default=30, ge=1)
     suppress_below: int = Field(default=10, ge=0)
@@ -254,6 +283,7 @@ class StudySpec(_Model):
     kpis: KPIs
     segments: list[Segment] = Field(default_factory=list)
     quality: QualityRules = QualityRules()
+    weighting: WeightingSpec | None = None
     reporting: Reporting = Reporting()
 
     @model_validator(mode="after")
@@ -321,6 +351,33 @@ class StudySpec(_Model):
         for j, f in enumerate(self.data.files):
             if f.wave is not None and f.wave not in self.data.wave.order:
                 errors.append(f"data.files[{j}].wave: wave {f.wave!r} is not in data.wave.order")
+        wt = self.weighting
+        if wt is not None:
+            segs = {s.column: s for s in self.segments}
+            for col, targets in wt.margins.items():
+                if col not in segs:
+                    errors.append(
+                        f"weighting.margins.{col}: not a segment column (margins need the "
+                        f"segment's value labels; segments: {sorted(segs)})"
+                    )
+                    continue
+                known = set(segs[col].values)
+                for value in targets:
+                    if value not in known:
+                        errors.append(
+                            f"weighting.margins.{col}.{value}: not a value of segment {col!r} "
+                            f"(values: {sorted(known)})"
+                        )
+                for value in sorted(known - set(targets)):
+                    errors.append(f"weighting.margins.{col}: no target for value {value!r}")
+            if self.data.design.weight != wt.output:
+                errors.append(
+                    f"data.design.weight: must name the raked weight {wt.output!r} "
+                    f"(weighting.output) so that every estimate uses it, not "
+                    f"{self.data.design.weight!r}"
+                )
+            if wt.output in items or wt.output == wt.base_weight:
+                errors.append(f"weighting.output: {wt.output!r} is already a column of the study")
         if errors:
             raise ValueError("\n".join(errors))
         return self
@@ -472,6 +529,19 @@ class Study:
     def design_columns(self) -> dict[str, str | None]:
         """The design roles (weight, strata, cluster, fpc) mapped to column names."""
         return self.spec.data.design.model_dump()
+
+    @property
+    def weighting(self) -> WeightingSpec | None:
+        return self.spec.weighting
+
+    def raw_design_columns(self) -> dict[str, str | None]:
+        """Design columns read from the exports: the raked weight, which the cleaning
+        step computes, is not one of them (its ``base_weight`` is, if given)."""
+        cols = self.design_columns()
+        wt = self.spec.weighting
+        if wt is not None:
+            cols["weight"] = wt.base_weight
+        return cols
 
     @property
     def reporting(self) -> Reporting:
