@@ -164,3 +164,12 @@ def test_golden_operational_metric_is_found(report, truths):
     link = table(report, "operational_link").iloc[0]
     assert link["metric"] == op["metric"]
     assert link["slope"] < 0 and link["ci_high"] < 0  # planted: waiting lowers the index
+
+
+def test_chinese_text_renders_offline_with_the_embedded_font(report):
+    """Every page embeds the CJK font subset it needs, so Chinese labels render in any
+    browser, with no font fetched from the network."""
+    for page in ["index.html", "20-describe.html", "50-drivers.html"]:
+        text = (report / page).read_text(encoding="utf-8")
+        assert "网络服务" in text
+        assert '@font-face { font-family: "Report CJK"; src: url(data:font/otf;base64,' in text

@@ -138,8 +138,14 @@ def _execute(job: _Job) -> tuple[float, str]:
     return time.perf_counter() - start, ""
 
 
-def _to_html(executed: Path, target: Path) -> str:
-    """Render an executed notebook to code-free, self-contained HTML; return its title."""
+def _to_html(executed: Path) -> tuple[str, str]:
+    """Render an executed notebook to code-free HTML with embedded images.
+
+    Returns
+    -------
+    (title, body)
+        The first Markdown heading and the page.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -159,9 +165,52 @@ def _to_html(executed: Path, target: Path) -> str:
     )
     body, _ = exporter.from_notebook_node(nb)
     # no scripts fetched from the network: the report is read offline
-    body = _strip_remote_scripts(body)
-    target.write_text(body, encoding="utf-8")
-    return title
+    return title, _strip_remote_scripts(body)
+
+
+#: characters from here on (CJK radicals, kana, hangul, ideographs, full-width forms) are
+#: drawn with the embedded font when the reader's browser has no font for them
+_CJK_START = 0x2E80
+_FONT_NAME = "Report CJK"
+_SANS = '-apple-system, BlinkMacSystemFont, "Segoe UI", "Helvetica Neue", Arial, sans-serif'
+
+
+def _font_face(pages: list[str]) -> str:
+    """A ``<style>`` with the bundled CJK font, subset to the characters the pages use and
+    embedded as a data URI, so Chinese (Japanese, Korean) text renders on any machine
+    without fetching a font. Empty when the pages use no such character."""
+    import base64
+    import io
+
+    from fontTools import subset
+
+    from .plots import cjk_font_path
+
+    chars = {c for page in pages for c in page if ord(c) >= _CJK_START}
+    if not chars:
+        return ""
+    opts = subset.Options()
+    opts.layout_features = ["*"]
+    font = subset.load_font(str(cjk_font_path()), opts)
+    sub = subset.Subsetter(opts)
+    sub.populate(text="".join(sorted(chars)))
+    sub.subset(font)
+    buf = io.BytesIO()
+    subset.save_font(font, buf, opts)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    family = f'{_SANS}, "{_FONT_NAME}"'
+    return (
+        "<style>\n"
+        f'@font-face {{ font-family: "{_FONT_NAME}"; '
+        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n'
+        f":root {{ --jp-content-font-family: {family}; --jp-ui-font-family: {family}; }}\n"
+        f"body {{ font-family: {family}; }}\n"
+        "</style>\n"
+    )
+
+
+def _with_font(page: str, style: str) -> str:
+    return page.replace("</head>", style + "</head>", 1) if style else page
 
 
 def _strip_remote_scripts(body: str) -> str:
@@ -225,7 +274,7 @@ def _index_html(title: str, date: str, runs: list[NotebookRun], record: dict) ->
 <html lang="en"><head><meta charset="utf-8">
 <title>{e(title)} – report {e(date)}</title>
 <style>
-body {{ font-family: "DejaVu Sans", "Noto Sans CJK SC", Arial, sans-serif; margin: 2rem auto;
+body {{ font-family: {_SANS}; margin: 2rem auto;
        max-width: 56rem; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; }}
@@ -385,10 +434,14 @@ def run_report(
             + "\n  ".join(lines)
             + f"\nThe executed notebooks are kept for inspection in {kept}"
         )
+    pages = {}
     for r, job in zip(runs, jobs, strict=True):
         executed = Path(job.target)
         r.html = executed.with_suffix(".html").name
-        r.title = _to_html(executed, executed.with_suffix(".html"))
+        r.title, pages[r.html] = _to_html(executed)
+    style = _font_face([*pages.values(), study.title])
+    for name, page in pages.items():
+        (staging / name).write_text(_with_font(page, style), encoding="utf-8")
     progress("rendered HTML pages")
     finished = dt.datetime.now().astimezone()
     inputs = [study.path, *study.data_files()]
@@ -427,7 +480,7 @@ def run_report(
         json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     (staging / "index.html").write_text(
-        _index_html(study.title, date, runs, record), encoding="utf-8"
+        _with_font(_index_html(study.title, date, runs, record), style), encoding="utf-8"
     )
     if final.exists():  # --force: swap in the new report, then drop the old one
         old = reports / f".replaced-{date}-{os.getpid()}"
