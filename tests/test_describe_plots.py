@@ -11,7 +11,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis_helpers.describe_plots import diverging_likert, gap_chart, kpi_bars_with_ci  # noqa: E402
+from analysis_helpers.describe_plots import (  # noqa: E402
+    diverging_likert,
+    gap_chart,
+    grouped_likert,
+    kpi_bars_with_ci,
+    kpi_panels,
+)
 from analysis_helpers.kpis import expectation_gap, item_distribution, top_box  # noqa: E402
 
 
@@ -81,3 +87,57 @@ def test_gap_chart(ratings):
     )["satisfaction"].tolist()
     with pytest.raises(TypeError, match="gap_chart: expected a DataFrame"):
         gap_chart(g.to_dict())
+
+
+def test_grouped_likert_groups_and_end_shares(ratings):
+    dist = item_distribution(ratings, items=["q1", "q2", "q3"], codes=[1, 2, 3, 4, 5])
+    dist["area"] = dist["item"].map({"q1": "a", "q2": "a", "q3": "b"})
+    ax = grouped_likert(dist, group_col="area", group_labels={"a": "网络服务", "b": "Billing"})
+    widths = sorted(round(p.get_width(), 9) for p in ax.patches)
+    assert widths == sorted(round(v, 9) for v in dist["share"] * 100)
+    texts = [t.get_text() for t in ax.texts]
+    assert "网络服务" in texts and "Billing" in texts
+    # one separator between the two groups (plus the zero line)
+    assert len([ln for ln in ax.lines if ln.get_ydata()[0] == ln.get_ydata()[1]]) == 1
+    q3 = dist[dist["item"] == "q3"].set_index("code")["share"]
+    assert f"{(q3[1] + q3[2]) * 100:.0f}%" in texts
+    assert f"{(q3[4] + q3[5]) * 100:.0f}%" in texts
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["q1", "q2", "q3"]
+    assert ax.get_legend() is not None and len(ax.get_legend().get_texts()) == 5
+    bare = grouped_likert(dist, group_col="area", annotate=False, ax=plt.subplots()[1])
+    assert [t.get_text() for t in bare.texts] == ["a", "b"]
+    bad = dist.assign(area=np.where(dist["code"] == 1, "b", dist["area"]))
+    with pytest.raises(ValueError, match="bar 'q1' lies in more than one 'area'"):
+        grouped_likert(bad, group_col="area")
+    with pytest.raises(KeyError, match="grouped_likert: table has no column"):
+        grouped_likert(dist, group_col="segment")
+
+
+def test_kpi_panels_one_panel_per_unit():
+    t = pd.DataFrame(
+        {
+            "label": ["mean", "top-2", "loyal", "NPS"],
+            "unit": ["mean (1-5)", "share", "share", "points"],
+            "n": [100, 100, 90, 100],
+            "estimate": [3.5, 0.4, 0.6, -5.0],
+            "ci_low": [3.4, 0.35, 0.55, -12.0],
+            "ci_high": [3.6, 0.45, 0.65, 2.0],
+        }
+    )
+    axes = kpi_panels(t)
+    assert len(axes) == 3
+    share = axes[1]
+    assert share.get_title(loc="left") == "% of respondents"
+    assert sorted(p.get_width() for p in share.patches) == pytest.approx([40, 60])
+    notes = [a.get_text() for a in share.texts]
+    assert "40%  (n=100)" in notes and "60%  (n=90)" in notes
+    assert axes[2].patches[0].get_width() == pytest.approx(-5.0)
+    assert axes[2].get_xlim()[0] < -12
+    assert [a.get_text() for a in axes[0].texts] == ["3.50  (n=100)"]
+    fig, own = plt.subplots(3, 1)
+    assert list(kpi_panels(t, axes=own, base_col=None)) == list(own)
+    assert [a.get_text() for a in own[0].texts] == ["3.50"]
+    with pytest.raises(ValueError, match="kpi_panels: 3 units need 3 axes, got 2"):
+        kpi_panels(t, axes=own[:2])
+    with pytest.raises(KeyError, match=r"kpi_panels: table has no column\(s\) \['unit'\]"):
+        kpi_panels(t.drop(columns="unit"))

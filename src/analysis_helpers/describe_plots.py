@@ -16,8 +16,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter
 
-__all__ = ["diverging_likert", "kpi_bars_with_ci", "gap_chart"]
+__all__ = ["diverging_likert", "grouped_likert", "kpi_bars_with_ci", "kpi_panels", "gap_chart"]
 
 _NEG = "#D55E00"
 _POS = "#0072B2"
@@ -263,3 +264,203 @@ def gap_chart(
     ax.set_xlabel("mean score")
     ax.legend(frameon=False, loc="lower right")
     return ax
+
+
+def grouped_likert(
+    dist_table: pd.DataFrame,
+    *,
+    group_col: str,
+    label_col: str = "item",
+    code_col: str = "code",
+    share_col: str = "share",
+    neutral: float | None = None,
+    code_labels: dict | None = None,
+    labels: dict | None = None,
+    group_labels: dict | None = None,
+    annotate: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """:func:`diverging_likert` for many items in groups (e.g. the items of each area).
+
+    Bars keep the order of ``dist_table``; a thin line separates consecutive groups and
+    each group's name is written beside its bars on the right. With ``annotate`` the
+    share of the low codes is printed at the left end of each bar and the share of the
+    high codes at the right end (the neutral code counts in neither). The legend sits
+    above the chart, where a tall chart keeps it in view; the x axis shows unsigned
+    percentages on both sides.
+
+    Parameters
+    ----------
+    dist_table : DataFrame
+        One row per bar and answer code, with a ``group_col`` constant within each bar.
+    group_col : str
+        The group of each bar.
+    label_col, code_col, share_col, neutral, code_labels, labels
+        As :func:`diverging_likert`.
+    group_labels : dict, optional
+        Display text per group.
+    annotate : bool
+        Print the low and high shares (in %) at the ends of each bar.
+    ax : Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    Axes
+    """
+    from matplotlib.transforms import blended_transform_factory
+
+    _need(dist_table, [group_col, label_col, code_col, share_col], "grouped_likert")
+    groups_per_bar = dist_table.groupby(label_col, sort=False)[group_col].nunique()
+    if (groups_per_bar > 1).any():
+        bad = groups_per_bar.index[groups_per_bar > 1][0]
+        raise ValueError(f"grouped_likert: bar {bad!r} lies in more than one {group_col!r}")
+    bars = list(dict.fromkeys(dist_table[label_col]))
+    ax = _ax(ax, (9, 0.3 * len(bars) + 2))
+    diverging_likert(
+        dist_table,
+        label_col=label_col,
+        code_col=code_col,
+        share_col=share_col,
+        neutral=neutral,
+        code_labels=code_labels,
+        labels=labels,
+        ax=ax,
+    )
+    y = dict(zip(bars, np.arange(len(bars))[::-1], strict=True))
+    group = dist_table.drop_duplicates(label_col).set_index(label_col)[group_col]
+    trans = blended_transform_factory(ax.transAxes, ax.transData)
+    runs: list[tuple[object, list]] = []
+    for b in bars:
+        if runs and runs[-1][0] == group[b]:
+            runs[-1][1].append(b)
+        else:
+            runs.append((group[b], [b]))
+    for k, (g, members) in enumerate(runs):
+        ys = [y[b] for b in members]
+        if k > 0:
+            ax.axhline(max(ys) + 0.5, color="0.55", linewidth=0.8)
+        ax.text(
+            1.01,
+            float(np.mean(ys)),
+            str((group_labels or {}).get(g, g)),
+            transform=trans,
+            va="center",
+            ha="left",
+            fontsize=9,
+        )
+    ax.set_ylim(-0.6, len(bars) - 0.4)
+    if annotate:
+        wide = dist_table.pivot_table(
+            index=label_col, columns=code_col, values=share_col, aggfunc="sum", sort=False
+        ).fillna(0.0)
+        codes = sorted(wide.columns)
+        k = len(codes)
+        mid = neutral if neutral is not None else (codes[k // 2] if k % 2 else None)
+        low = [c for c in codes if (c < mid if mid is not None else codes.index(c) < k / 2)]
+        high = [c for c in codes if c not in low and c != mid]
+        half = wide[mid] / 2 if mid is not None else 0.0
+        left = (wide[low].sum(axis=1) + half) * 100
+        right = (wide[high].sum(axis=1) + half) * 100
+        for b in bars:
+            ax.text(-left[b] - 1, y[b], f"{wide.loc[b, low].sum() * 100:.0f}%", ha="right",
+                    va="center", fontsize=7, color="0.3")  # fmt: skip
+            ax.text(right[b] + 1, y[b], f"{wide.loc[b, high].sum() * 100:.0f}%", ha="left",
+                    va="center", fontsize=7, color="0.3")  # fmt: skip
+        ax.set_xlim(-(left.max() + 9), right.max() + 9)
+    handles, texts = ax.get_legend_handles_labels()
+    ax.legend(
+        handles,
+        texts,
+        ncol=min(len(texts), 7),
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        frameon=False,
+        fontsize=8,
+    )
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):.0f}"))
+    return ax
+
+
+def kpi_panels(
+    table: pd.DataFrame,
+    *,
+    label_col: str = "label",
+    unit_col: str = "unit",
+    percent_units: Sequence[str] = ("share",),
+    base_col: str | None = "n",
+    estimate: str = "estimate",
+    ci_low: str = "ci_low",
+    ci_high: str = "ci_high",
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
+    """KPIs on different scales side by side: one panel of bars with CIs per unit.
+
+    A mean on 1-10, a share, NPS points and a 0-100 index cannot share an axis; each unit
+    gets its own panel (panel heights follow the number of KPIs in it), shares are shown
+    in percent, and every bar is labelled with its estimate and base.
+
+    Parameters
+    ----------
+    table : DataFrame
+        e.g. :func:`~analysis_helpers.scorecard.kpi_summary` for one group.
+    label_col : str
+        The bar labels.
+    unit_col : str
+        The unit of each KPI; one panel per unit, in order of appearance, titled with it.
+    percent_units : sequence of str
+        Units whose values are shares in [0, 1], drawn as percent.
+    base_col : str or None
+        The base printed beside each bar as ``n=...``; None prints none.
+    estimate, ci_low, ci_high : str
+        Estimate and interval columns.
+    axes : sequence of Axes, optional
+        One Axes per unit; default a new figure with one row per unit.
+
+    Returns
+    -------
+    ndarray of Axes
+        One per unit.
+    """
+    cols = [label_col, unit_col, estimate, ci_low, ci_high] + ([base_col] if base_col else [])
+    _need(table, cols, "kpi_panels")
+    units = list(dict.fromkeys(table[unit_col]))
+    sizes = [int((table[unit_col] == u).sum()) for u in units]
+    if axes is None:
+        _, axes = plt.subplots(
+            len(units),
+            1,
+            figsize=(9, 0.45 * sum(sizes) + 0.9 * len(units)),
+            gridspec_kw={"height_ratios": sizes},
+            squeeze=False,
+            layout="constrained",
+        )
+        axes = axes[:, 0]
+    axes = np.asarray(axes, dtype=object).ravel()
+    if len(axes) != len(units):
+        raise ValueError(f"kpi_panels: {len(units)} units need {len(units)} axes, got {len(axes)}")
+    for ax, unit in zip(axes, units, strict=True):
+        t = table[table[unit_col] == unit]
+        pct = unit in set(percent_units)
+        kpi_bars_with_ci(
+            t, label_col=label_col, estimate=estimate, ci_low=ci_low, ci_high=ci_high,
+            percent=pct, ax=ax,
+        )  # fmt: skip
+        scale = 100.0 if pct else 1.0
+        est = t[estimate].to_numpy(dtype=float) * scale
+        hi = t[ci_high].to_numpy(dtype=float) * scale
+        lo = t[ci_low].to_numpy(dtype=float) * scale
+        ys = np.arange(len(t))[::-1]
+        for i in range(len(t)):
+            digits = 0 if pct else (2 if abs(est[i]) < 10 else 1)
+            text = f"{est[i]:.{digits}f}{'%' if pct else ''}"
+            if base_col:
+                text += f"  (n={int(t[base_col].iloc[i]):,})"
+            ax.annotate(text, (max(hi[i], 0), ys[i]), xytext=(5, 0), textcoords="offset points",
+                        va="center", fontsize=8, color="0.25")  # fmt: skip
+        left = min(0.0, float(np.nanmin(lo)) * 1.15)
+        right = max(0.0, float(np.nanmax(hi)))
+        ax.set_xlim(left, right + (right - left) * 0.45 + 1e-9)
+        ax.set_xlabel("")
+        ax.set_title(("% of respondents" if pct else str(unit)), fontsize=9, loc="left")
+    return axes

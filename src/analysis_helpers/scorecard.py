@@ -18,7 +18,21 @@ from .study import Study
 if TYPE_CHECKING:
     from .estimation import SurveyDesign
 
-__all__ = ["study_design", "kpi_summary", "segment_kpis", "KPI_COLUMNS"]
+__all__ = [
+    "study_design",
+    "kpi_summary",
+    "segment_kpis",
+    "profile_by_segment",
+    "area_scores",
+    "segment_area_index",
+    "flag_bases",
+    "weighting_by_wave",
+    "banded_distribution",
+    "hierarchy_table",
+    "expectation_gaps",
+    "cut_bases",
+    "KPI_COLUMNS",
+]
 
 KPI_COLUMNS = [
     "kpi",
@@ -254,3 +268,494 @@ def segment_area_index(
     out = pd.concat(parts, ignore_index=True)
     out.insert(out.columns.get_loc("name") + 1, "area", out["name"].map(study.label))
     return out
+
+
+# --------------------------------------------------------------------------------------
+# Descriptive tables of the 20-describe notebook
+# --------------------------------------------------------------------------------------
+def flag_bases(
+    table: pd.DataFrame,
+    *,
+    study: Study,
+    base_col: str = "n",
+    value_cols: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`~analysis_helpers.kpis.flag_small_bases` with the study's reporting rules.
+
+    Cells with ``base_col`` below ``reporting.min_base`` are flagged "low base"; below
+    ``reporting.suppress_below`` they are flagged "suppressed" and their statistics blanked.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A tidy estimate table with a base column.
+    study : Study
+        Supplies ``reporting.min_base`` and ``reporting.suppress_below``.
+    base_col : str
+        The base column.
+    value_cols : sequence of str, optional
+        Columns blanked in suppressed cells; default every statistic column
+        :func:`~analysis_helpers.kpis.flag_small_bases` knows.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``table`` with a ``flag`` column ("suppressed", "low base" or "").
+    """
+    from .kpis import flag_small_bases
+
+    rep = study.reporting
+    return flag_small_bases(
+        table,
+        min_base=rep.min_base,
+        suppress_below=rep.suppress_below,
+        base_col=base_col,
+        value_cols=value_cols,
+    )
+
+
+def weighting_by_wave(data: pd.DataFrame, *, study: Study) -> pd.DataFrame:
+    """The weighting report of every wave: what the design weight costs in precision.
+
+    For each wave, :func:`~analysis_helpers.weighting.weighting_report` of the study's
+    design weight (all weights 1 when the study has none), plus two checks of raking when
+    the study file has a ``weighting:`` section: the largest gap between a weighted margin
+    share and its population target, and the share of respondents whose weight sits at a
+    trimming bound.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data with the wave column and the weight.
+    study : Study
+        Supplies the wave column and order, the weight and the raking margins.
+
+    Returns
+    -------
+    DataFrame
+        One row per wave present, in study order: ``wave``, ``wave_label``, ``n``, ``sum``,
+        ``mean``, ``min``, ``max``, ``ratio_max_min``, ``cv``, ``n_effective``,
+        ``efficiency`` (``n_effective / n``), ``deff_weighting`` (``1 + CV^2``),
+        ``max_margin_error`` (absolute, as a share in [0, 1]; NaN without raking margins)
+        and ``share_at_trim`` (in [0, 1]; NaN without trimming).
+
+    Raises
+    ------
+    KeyError
+        The wave column, the weight or a margin column is not in ``data``.
+    """
+    import numpy as np
+
+    from .weighting import weighting_report
+
+    wave_col = study.wave_column
+    weight = study.weight_column
+    need = [wave_col] + ([weight] if weight else [])
+    spec = study.weighting
+    if spec is not None:
+        need += list(spec.margins)
+    missing = [c for c in need if c not in data.columns]
+    if missing:
+        raise KeyError(f"weighting_by_wave: data has no column(s) {missing}")
+    order = {w: i for i, w in enumerate(study.waves)}
+    waves = sorted(pd.unique(data[wave_col]), key=lambda w: order.get(w, len(order)))
+    rows = []
+    for wv in waves:
+        g = data[data[wave_col] == wv]
+        w = g[weight].astype(float) if weight else pd.Series(1.0, index=g.index)
+        rep = weighting_report(w).drop(columns="weights").iloc[0].to_dict()
+        err = trim = np.nan
+        if spec is not None:
+            err = 0.0
+            for col, target in spec.margins.items():
+                t = pd.Series(dict(target), dtype=float)
+                got = w.groupby(g[col].to_numpy()).sum() / w.sum()
+                diff = got.reindex(t.index, fill_value=0.0) - t / t.sum()
+                err = max(err, float(diff.abs().max()))
+            if spec.trim is not None:
+                lo, hi = spec.trim
+                m = w.mean()
+                at = (w <= lo * m * (1 + 1e-9)) | (w >= hi * m * (1 - 1e-9))
+                trim = float(at.mean())
+        rows.append(
+            {
+                "wave": wv,
+                "wave_label": study.wave_label(wv),
+                **rep,
+                "max_margin_error": err,
+                "share_at_trim": trim,
+            }
+        )
+    out = pd.DataFrame(rows)
+    return out.astype({"n": int})
+
+
+def banded_distribution(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    items: Sequence[str] | None = None,
+    by: Sequence[str] = (),
+    bands: int = 5,
+) -> pd.DataFrame:
+    """Weighted answer shares of each item in ``bands`` equal bands of its scale.
+
+    An item whose scale has exactly ``bands`` codes keeps its codes (band 1 = its lowest
+    code); a longer scale is cut into equal bands, e.g. 1-10 into 1-2, 3-4, 5-6, 7-8, 9-10,
+    so that items on 1-5 and 1-10 share one diverging chart and one legend. On 1-10 the
+    top band is the top-2 box (9-10) and the middle band 5-6 straddles the scale midpoint.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+        Supplies the scales, labels, areas and the design weight.
+    items : sequence of str, optional
+        Items to describe; default every satisfaction item, in study order.
+    by : sequence of str
+        Grouping columns.
+    bands : int
+        Number of bands (>= 2).
+
+    Returns
+    -------
+    DataFrame
+        One row per group, item and band: the ``by`` columns, ``item``, ``label``,
+        ``area``, ``area_label``, ``scale`` (e.g. "1-10"), ``band`` (1..bands),
+        ``codes`` (the band's codes, e.g. "9-10"), ``n`` (answered the item),
+        ``n_weighted``, ``count``, ``count_weighted``, ``share`` (weighted; sums to 1 over
+        the bands) and ``share_unweighted``.
+
+    Raises
+    ------
+    ValueError
+        ``bands`` < 2, or an item's scale does not split into ``bands`` equal bands.
+    KeyError
+        An item is not in the study.
+    """
+    from .kpis import item_distribution
+
+    if bands < 2:
+        raise ValueError(f"bands must be at least 2, got {bands}")
+    items = list(items) if items is not None else study.item_names("satisfaction")
+    unknown = [i for i in items if i not in study.items]
+    if unknown:
+        raise KeyError(f"banded_distribution: {unknown} are not items of the study")
+    by = list(by)
+    design = study_design(study)
+    parts = []
+    for name in items:
+        it = study.items[name]
+        lo, hi = int(it.scale.min), int(it.scale.max)
+        k = hi - lo + 1
+        if k % bands:
+            raise ValueError(
+                f"item {name!r}: its scale {lo}-{hi} has {k} codes, which do not split into "
+                f"{bands} equal bands"
+            )
+        width = k // bands
+        d = item_distribution(data, items=[name], by=by, design=design, codes=range(lo, hi + 1))
+        band = ((d["code"] - lo) // width + 1).astype(int)
+        d = d.assign(band=band)
+        keys = [*by, "band"]
+        agg = d.groupby(keys, sort=False, observed=True).agg(
+            n=("n", "first"),
+            n_weighted=("n_weighted", "first"),
+            count=("count", "sum"),
+            count_weighted=("count_weighted", "sum"),
+            share=("share", "sum"),
+            share_unweighted=("share_unweighted", "sum"),
+        )
+        agg = agg.reset_index()
+        first = lo + (agg["band"] - 1) * width
+        codes = (
+            first.astype(str)
+            if width == 1
+            else first.astype(str) + "-" + (first + width - 1).astype(str)
+        )
+        area = it.area or ""
+        agg.insert(len(by), "item", name)
+        agg.insert(len(by) + 1, "label", it.label)
+        agg.insert(len(by) + 2, "area", area)
+        agg.insert(len(by) + 3, "area_label", study.label(area) if area else "")
+        agg.insert(len(by) + 4, "scale", f"{lo}-{hi}")
+        agg.insert(len(by) + 6, "codes", codes)
+        parts.append(agg)
+    return pd.concat(parts, ignore_index=True)
+
+
+def hierarchy_table(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    by: Sequence[str] = (),
+    level: float | None = None,
+) -> pd.DataFrame:
+    """The indicator hierarchy as a table: mean, top-2-box, index and base of every node.
+
+    Rows run index, then each area followed by its indicators, each followed by its items.
+    Every aggregate is rolled up from the item results with the study's weights, as
+    :func:`~analysis_helpers.kpis.csi` rolls up the index: the ``index`` is the 0-100
+    satisfaction index; ``top2`` is the same weighted average of the items' top-2-box
+    shares (each item's top box from the study file); ``mean`` the same weighted average
+    of the item means on their own scale, given only where all of a node's items share one
+    scale. Standard errors come from the design covariance of the item results
+    (linearisation); intervals are normal at ``level``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+        Supplies the hierarchy, scales, top boxes, labels, weights and design.
+    by : sequence of str
+        Grouping columns.
+    level : float, optional
+        Confidence level; default the study's ``reporting.confidence``.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``level`` ("index", "area", "indicator", "item"), ``name``,
+        ``label``, ``area``, ``indicator`` (the node's own or its parents'; "" above),
+        ``weight`` (normalised within the parent), ``scale_min``, ``scale_max`` (NaN for
+        mixed scales), ``n``, ``n_weighted``, ``n_effective`` (answered at least one of the
+        node's items), ``mean``, ``mean_se``, ``mean_ci_low``, ``mean_ci_high``, ``top2``
+        (in [0, 1]), ``top2_se``, ``top2_ci_low``, ``top2_ci_high``, ``index`` (0-100),
+        ``index_se``, ``index_ci_low``, ``index_ci_high``.
+    """
+    import numpy as np
+
+    from .kpis import csi
+
+    by = list(by)
+    level = level or study.reporting.confidence
+    design = study_design(study)
+    h = study.hierarchy()
+    items = list(h["item"])
+    keys = [*by, "level", "name"]
+    base = csi(data, hierarchy=h, by=by, design=design, level=level)
+    # means: a common 0-offset scale so that the roll-up returns raw item means
+    lo = float(h["scale_min"].min())
+    span = float(h["scale_max"].max()) - lo
+    raw = csi(
+        data, hierarchy=h.assign(scale_min=lo, scale_max=lo + span), by=by, design=design,
+        level=level,
+    )  # fmt: skip
+    # top-2-box: 0/1 dummies on a 0-1 scale (missing answers stay missing)
+    dummies = {
+        i: data[i].where(data[i].isna(), data[i].isin(study.items[i].top_codes).astype(float))
+        for i in items
+    }
+    top = csi(
+        data.assign(**dummies), hierarchy=h.assign(scale_min=0, scale_max=1), by=by,
+        design=design, level=level,
+    )  # fmt: skip
+    out = base[[*keys, "parent", "weight", "n", "n_weighted", "n_effective"]].copy()
+    out["index"] = base["estimate"].to_numpy()
+    out["index_se"] = base["se"].to_numpy()
+    out["index_ci_low"] = base["ci_low"].to_numpy()
+    out["index_ci_high"] = base["ci_high"].to_numpy()
+    for name, t, factor, shift in (("mean", raw, span / 100, lo), ("top2", top, 0.01, 0.0)):
+        t = t.set_index(keys).reindex(pd.MultiIndex.from_frame(out[keys]))
+        out[name] = t["estimate"].to_numpy() * factor + shift
+        out[f"{name}_se"] = t["se"].to_numpy() * factor
+        out[f"{name}_ci_low"] = t["ci_low"].to_numpy() * factor + shift
+        out[f"{name}_ci_high"] = t["ci_high"].to_numpy() * factor + shift
+    # the scale of each node: its items' common scale, or NaN when they differ
+    item_area = h.set_index("item")["area"]
+    item_ind = h.set_index("item")["indicator"]
+    ind_area = h.drop_duplicates("indicator").set_index("indicator")["area"]
+    members = {("index", "index"): items}
+    members.update({("area", a): list(g["item"]) for a, g in h.groupby("area", sort=False)})
+    members.update(
+        {("indicator", i): list(g["item"]) for i, g in h.groupby("indicator", sort=False)}
+    )
+    members.update({("item", i): [i] for i in items})
+    sc = {}
+    for key, its in members.items():
+        sub = h[h["item"].isin(its)]
+        one = sub["scale_min"].nunique() == 1 and sub["scale_max"].nunique() == 1
+        sc[key] = (sub["scale_min"].iloc[0], sub["scale_max"].iloc[0]) if one else (np.nan,) * 2
+    node = list(zip(out["level"], out["name"], strict=True))
+    out["scale_min"] = [float(sc[k][0]) for k in node]
+    out["scale_max"] = [float(sc[k][1]) for k in node]
+    mixed = out["scale_min"].isna()
+    for c in ("mean", "mean_se", "mean_ci_low", "mean_ci_high"):
+        out.loc[mixed, c] = np.nan
+    out["area"] = [
+        "" if lv == "index" else nm if lv == "area" else ind_area[nm] if lv == "indicator"
+        else item_area[nm]
+        for lv, nm in node
+    ]  # fmt: skip
+    out["indicator"] = [
+        nm if lv == "indicator" else item_ind[nm] if lv == "item" else "" for lv, nm in node
+    ]
+    out["label"] = [
+        "Customer satisfaction index (CSI)" if lv == "index" else study.label(nm) for lv, nm in node
+    ]
+    # tree order: index, area, its indicators, each followed by its items
+    rank = {("index", "index"): 0}
+    pos = 1
+    for a, ga in h.groupby("area", sort=False):
+        rank[("area", a)] = pos
+        pos += 1
+        for i, gi in ga.groupby("indicator", sort=False):
+            rank[("indicator", i)] = pos
+            pos += 1
+            for it in gi["item"]:
+                rank[("item", it)] = pos
+                pos += 1
+    out["_r"] = [rank[k] for k in node]
+    out = out.sort_values([*by, "_r"], kind="stable").drop(columns=["_r", "parent"])
+    cols = [
+        *by, "level", "name", "label", "area", "indicator", "weight", "scale_min",
+        "scale_max", "n", "n_weighted", "n_effective", "mean", "mean_se", "mean_ci_low",
+        "mean_ci_high", "top2", "top2_se", "top2_ci_low", "top2_ci_high", "index",
+        "index_se", "index_ci_low", "index_ci_high",
+    ]  # fmt: skip
+    return out[cols].reset_index(drop=True)
+
+
+def expectation_gaps(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    by: Sequence[str] = (),
+    level: float | None = None,
+) -> pd.DataFrame:
+    """The expectation-satisfaction gap of every pair the study file names, comparable
+    across scales and adjusted for multiple testing.
+
+    :func:`~analysis_helpers.kpis.expectation_gap` (paired design-based t test) on the
+    study's ``expectation:`` pairs, with the means and the gap also on a 0-100 scale
+    (``100 (x - min) / (max - min)``, the index scale), so that a gap on a 1-10 item can be
+    ranked against one on a 1-5 item, and the p-values adjusted within each group with
+    ``reporting.correction``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+        Supplies the pairs, scales, labels, design and reporting rules.
+    by : sequence of str
+        Grouping columns.
+    level : float, optional
+        Confidence level; default the study's ``reporting.confidence``.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`~analysis_helpers.kpis.expectation_gap` (``estimate`` is the
+        gap satisfaction - expectation on the item's scale; negative = shortfall), then
+        ``label``, ``area``, ``area_label``, ``scale_min``, ``scale_max``,
+        ``expectation_100``, ``satisfaction_100``, ``gap_100``, ``gap_100_ci_low``,
+        ``gap_100_ci_high``, ``p_adjusted`` and ``significant`` (``p_adjusted <
+        reporting.alpha``).
+
+    Raises
+    ------
+    ValueError
+        The study file pairs no expectation items.
+    """
+    from .kpis import expectation_gap
+    from .trend import adjust_p
+
+    pairs = study.expectation_pairs()
+    if not pairs:
+        raise ValueError(f"study {study.name!r} pairs no expectation items with satisfaction items")
+    by = list(by)
+    level = level or study.reporting.confidence
+    g = expectation_gap(data, pairs=pairs, by=by, design=study_design(study), level=level)
+    items = study.items
+    sat = g["satisfaction"]
+    lo = sat.map(lambda i: float(items[i].scale.min))
+    span = sat.map(lambda i: float(items[i].scale.max)) - lo
+    area = sat.map(lambda i: items[i].area or "")
+    g = g.assign(
+        label=sat.map(study.label),
+        area=area,
+        area_label=area.map(lambda a: study.label(a) if a else ""),
+        scale_min=lo,
+        scale_max=lo + span,
+        expectation_100=100 * (g["mean_expectation"] - lo) / span,
+        satisfaction_100=100 * (g["mean_satisfaction"] - lo) / span,
+        gap_100=100 * g["estimate"] / span,
+        gap_100_ci_low=100 * g["ci_low"] / span,
+        gap_100_ci_high=100 * g["ci_high"] / span,
+    )
+    method = study.reporting.correction
+    if by:
+        adj = g.groupby(by, sort=False, observed=True)["p_value"].transform(
+            lambda p: pd.Series(adjust_p(p, method=method), index=p.index)
+        )
+    else:
+        adj = pd.Series(adjust_p(g["p_value"], method=method), index=g.index)
+    g["p_adjusted"] = adj.to_numpy()
+    g["significant"] = g["p_adjusted"] < study.reporting.alpha
+    return g
+
+
+def cut_bases(
+    data: pd.DataFrame, *, study: Study, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """How far the sample can be cut: the cell bases of every cross of segment columns.
+
+    For each combination of one, two, ... of the ``columns``, the number of cells that hold
+    respondents and how many of them fall below the study's ``reporting.min_base``
+    (flagged) and ``reporting.suppress_below`` (suppressed). Cells nobody is in are not
+    counted.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data (e.g. one wave).
+    study : Study
+        Supplies the segment columns, labels and the reporting rules.
+    columns : sequence of str, optional
+        Segment columns to cross; default all of the study's segments.
+
+    Returns
+    -------
+    DataFrame
+        One row per combination, fewest columns first: ``cut`` (column names joined by
+        " x "), ``cut_label``, ``ways``, ``cells``, ``min_n``, ``median_n``, ``max_n``,
+        ``low_base`` (cells with ``min_base`` > n >= ``suppress_below``), ``suppressed``
+        (cells with n < ``suppress_below``), ``share_reportable`` (cells with n >=
+        ``min_base``, in [0, 1]).
+
+    Raises
+    ------
+    KeyError
+        A column is not in ``data``.
+    """
+    from itertools import combinations
+
+    columns = list(columns) if columns is not None else study.segment_columns()
+    if not columns:
+        raise ValueError("cut_bases: no columns to cross")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise KeyError(f"cut_bases: data has no column(s) {missing}")
+    rep = study.reporting
+    rows = []
+    for k in range(1, len(columns) + 1):
+        for combo in combinations(columns, k):
+            n = data.groupby(list(combo), observed=True).size()
+            rows.append(
+                {
+                    "cut": " x ".join(combo),
+                    "cut_label": " x ".join(study.label(c) for c in combo),
+                    "ways": k,
+                    "cells": len(n),
+                    "min_n": int(n.min()),
+                    "median_n": float(n.median()),
+                    "max_n": int(n.max()),
+                    "low_base": int(((n < rep.min_base) & (n >= rep.suppress_below)).sum()),
+                    "suppressed": int((n < rep.suppress_below).sum()),
+                    "share_reportable": float((n >= rep.min_base).mean()),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,210 @@
+"""Study-aware descriptive tables: checked by hand and against the plain estimators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from analysis_helpers.estimation import survey_mean
+from analysis_helpers.kpis import csi, expectation_gap, item_distribution, top_box
+from analysis_helpers.scorecard import (
+    banded_distribution,
+    cut_bases,
+    expectation_gaps,
+    flag_bases,
+    hierarchy_table,
+    study_design,
+    weighting_by_wave,
+)
+from analysis_helpers.study import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def study():
+    return load_study(ROOT / "config" / "demo.yml", check_files=False)
+
+
+@pytest.fixture(scope="module")
+def data(study):
+    """400 respondents in two waves with every item of the demo study, some missing."""
+    rng = np.random.default_rng(7)
+    n = 400
+    cols = {}
+    for name, it in study.items.items():
+        x = rng.integers(it.scale.min, it.scale.max + 1, n).astype(float)
+        x[rng.random(n) < 0.05] = np.nan
+        cols[name] = x
+    frame = pd.DataFrame(cols)
+    frame["wave"] = np.where(np.arange(n) < 150, "2024Q1", "2024Q2")
+    for seg in study.segments:
+        frame[seg.column] = rng.choice(list(seg.values), n)
+    frame["rake_weight"] = rng.uniform(0.5, 2.0, n)
+    return frame
+
+
+def test_flag_bases_applies_the_study_rules(study):
+    t = pd.DataFrame({"n": [5, 20, 40], "estimate": [0.1, 0.2, 0.3], "alpha": [0.8, 0.8, 0.8]})
+    out = flag_bases(t, study=study)
+    assert list(out["flag"]) == ["suppressed", "low base", ""]
+    assert np.isnan(out["estimate"][0]) and out["estimate"][1] == 0.2
+    assert out["alpha"][0] == 0.8  # not a known statistic column: kept
+    out = flag_bases(t, study=study, value_cols=["alpha"])
+    assert np.isnan(out["alpha"][0]) and out["estimate"][0] == 0.1
+    assert t["estimate"][0] == 0.1  # input untouched
+    with pytest.raises(KeyError, match="base column 'base' is not in the table"):
+        flag_bases(t, study=study, base_col="base")
+
+
+def test_weighting_by_wave_by_hand(study, data):
+    d = data.copy()
+    w = d["rake_weight"].to_numpy()
+    mean2 = w[150:].mean()
+    d.loc[150:154, "rake_weight"] = 0.3 * mean2  # sits at the lower trimming bound
+    out = weighting_by_wave(d.iloc[::-1], study=study)  # order follows the study, not the data
+    assert list(out["wave"]) == ["2024Q1", "2024Q2"]
+    assert list(out["wave_label"]) == ["Q1 2024", "Q2 2024"]
+    w1 = d["rake_weight"].to_numpy()[:150]
+    row = out.iloc[0]
+    assert row["n"] == 150
+    assert row["n_effective"] == pytest.approx(w1.sum() ** 2 / (w1**2).sum())
+    assert row["efficiency"] == pytest.approx(row["n_effective"] / 150)
+    assert row["deff_weighting"] == pytest.approx(1 / row["efficiency"])
+    assert row["min"] == pytest.approx(w1.min()) and row["max"] == pytest.approx(w1.max())
+    # the largest margin error, by hand
+    worst = 0.0
+    g = d.iloc[:150]
+    for col, target in study.weighting.margins.items():
+        share = g.groupby(col)["rake_weight"].sum() / g["rake_weight"].sum()
+        for value, t in target.items():
+            worst = max(worst, abs(share.get(value, 0.0) - t / sum(target.values())))
+    assert row["max_margin_error"] == pytest.approx(worst)
+    w2 = d["rake_weight"].to_numpy()[150:]
+    at = (w2 <= 0.3 * w2.mean() * (1 + 1e-9)) | (w2 >= 3 * w2.mean() * (1 - 1e-9))
+    assert out.iloc[1]["share_at_trim"] == pytest.approx(at.mean())
+    with pytest.raises(
+        KeyError, match=r"weighting_by_wave: data has no column\(s\) \['rake_weight'\]"
+    ):
+        weighting_by_wave(d.drop(columns="rake_weight"), study=study)
+
+
+def test_banded_distribution_sums_the_codes(study, data):
+    items = ["net_cov_home", "brand_trust"]
+    out = banded_distribution(data, study=study, items=items)
+    design = study_design(study)
+    assert out.groupby("item")["share"].sum().to_numpy() == pytest.approx([1, 1])
+    five = out[out["item"] == "net_cov_home"]
+    d5 = item_distribution(data, items="net_cov_home", design=design, codes=range(1, 6))
+    assert list(five["codes"]) == ["1", "2", "3", "4", "5"]
+    assert five["share"].to_numpy() == pytest.approx(d5["share"].to_numpy())
+    ten = out[out["item"] == "brand_trust"]
+    d10 = item_distribution(data, items="brand_trust", design=design, codes=range(1, 11))
+    assert list(ten["codes"]) == ["1-2", "3-4", "5-6", "7-8", "9-10"]
+    assert ten["share"].to_numpy() == pytest.approx(
+        d10["share"].to_numpy().reshape(5, 2).sum(axis=1)
+    )
+    assert ten["count"].sum() == data["brand_trust"].notna().sum() == ten["n"].iloc[0]
+    assert set(out["scale"]) == {"1-5", "1-10"}
+    assert ten["area_label"].iloc[0] == "Brand 品牌形象"
+    by = banded_distribution(data, study=study, items=items, by=["wave"])
+    assert by.groupby(["wave", "item"])["share"].sum().to_numpy() == pytest.approx([1] * 4)
+    full = banded_distribution(data, study=study)
+    assert full["item"].nunique() == 40 and len(full) == 200
+    with pytest.raises(ValueError, match="its scale 1-5 has 5 codes, which do not split into 2"):
+        banded_distribution(data, study=study, items=items, bands=2)
+    with pytest.raises(ValueError, match="bands must be at least 2, got 1"):
+        banded_distribution(data, study=study, bands=1)
+    with pytest.raises(KeyError, match=r"\['nope'\] are not items of the study"):
+        banded_distribution(data, study=study, items=["nope"])
+
+
+def test_hierarchy_table_matches_the_plain_estimators(study, data):
+    out = hierarchy_table(data, study=study)
+    design = study_design(study)
+    h = study.hierarchy()
+    assert len(out) == 1 + 8 + 16 + 40
+    assert list(out["level"][:5]) == ["index", "area", "indicator", "item", "item"]
+    assert list(out["name"][:4]) == ["index", "network", "net_coverage", "net_cov_home"]
+    items = out[out["level"] == "item"].set_index("name")
+    m = survey_mean(data, items=list(h["item"]), design=design).set_index("item")
+    assert items["mean"].to_numpy() == pytest.approx(m.loc[items.index, "estimate"].to_numpy())
+    assert items["mean_se"].to_numpy() == pytest.approx(m.loc[items.index, "se"].to_numpy())
+    assert items["n"].to_numpy() == pytest.approx(m.loc[items.index, "n"].to_numpy())
+    tb = top_box(data, items=["brand_trust"], top=(9, 10), design=design).iloc[0]
+    assert items.loc["brand_trust", "top2"] == pytest.approx(tb["estimate"])
+    assert items.loc["brand_trust", "top2_se"] == pytest.approx(tb["se"])
+    tb = top_box(data, items=["hot_wait"], top=(4, 5), design=design).iloc[0]
+    assert items.loc["hot_wait", "top2"] == pytest.approx(tb["estimate"])
+    # aggregates: equal weights, so an area is the mean of its indicators' results
+    index = csi(data, hierarchy=h, design=design).set_index(["level", "name"])
+    assert out["index"].to_numpy() == pytest.approx(
+        index.loc[list(zip(out["level"], out["name"], strict=True)), "estimate"].to_numpy()
+    )
+    nodes = out.set_index("name")
+    net_inds = nodes.loc[["net_coverage", "net_quality"]]
+    assert nodes.loc["network", "top2"] == pytest.approx(net_inds["top2"].mean())
+    assert nodes.loc["network", "mean"] == pytest.approx(net_inds["mean"].mean())
+    cov = items.loc[["net_cov_home", "net_cov_travel", "net_indoor"]]
+    assert nodes.loc["net_coverage", "mean"] == pytest.approx(cov["mean"].mean())
+    assert (nodes.loc["network", "scale_min"], nodes.loc["network", "scale_max"]) == (1, 5)
+    # the index mixes 1-5 and 1-10 items: no mean, but a top-2 share and an index
+    assert np.isnan(nodes.loc["index", "mean"]) and np.isnan(nodes.loc["index", "scale_min"])
+    assert 0 < nodes.loc["index", "top2"] < 1
+    assert nodes.loc["index", "label"] == "Customer satisfaction index (CSI)"
+    assert nodes.loc["net_cov_home", "area"] == "network"
+    assert nodes.loc["net_cov_home", "indicator"] == "net_coverage"
+    ok = out.dropna(subset=["mean"])
+    assert (ok["mean_ci_low"] < ok["mean"]).all() and (ok["mean"] < ok["mean_ci_high"]).all()
+    by = hierarchy_table(data, study=study, by=["wave"])
+    assert len(by) == 2 * 65 and list(by["wave"].unique()) == ["2024Q1", "2024Q2"]
+    one = hierarchy_table(data[data["wave"] == "2024Q2"], study=study)
+    assert by[by["wave"] == "2024Q2"]["top2"].to_numpy() == pytest.approx(one["top2"].to_numpy())
+
+
+def test_expectation_gaps_rescales_and_adjusts(study, data):
+    out = expectation_gaps(data, study=study)
+    plain = expectation_gap(data, pairs=study.expectation_pairs(), design=study_design(study))
+    assert out["estimate"].to_numpy() == pytest.approx(plain["estimate"].to_numpy())
+    span = np.where(out["scale_max"] == 10, 9.0, 4.0)
+    assert out["gap_100"].to_numpy() == pytest.approx(100 * plain["estimate"] / span)
+    assert out["satisfaction_100"].to_numpy() == pytest.approx(
+        100 * (plain["mean_satisfaction"] - 1) / span
+    )
+    holm = multipletests(plain["p_value"], method="holm")[1]
+    assert out["p_adjusted"].to_numpy() == pytest.approx(holm)
+    assert (out["significant"] == (holm < 0.05)).all()
+    assert out.set_index("satisfaction").loc["brand_trust", "label"] == "Trustworthy"
+    by = expectation_gaps(data, study=study, by=["wave"])
+    w2 = data[data["wave"] == "2024Q2"]
+    alone = expectation_gaps(w2, study=study)
+    assert by[by["wave"] == "2024Q2"]["p_adjusted"].to_numpy() == pytest.approx(
+        alone["p_adjusted"].to_numpy()
+    )
+
+
+def test_cut_bases_by_hand(study):
+    d = pd.DataFrame(
+        {
+            "region": ["north"] * 45 + ["south"] * 15,
+            "channel": ["online"] * 40 + ["store"] * 5 + ["online"] * 15,
+        }
+    )
+    out = cut_bases(d, study=study, columns=["region", "channel"]).set_index("cut")
+    assert list(out.index) == ["region", "channel", "region x channel"]
+    assert out.loc["region", "cells"] == 2 and out.loc["region", "low_base"] == 1
+    assert out.loc["channel", "min_n"] == 5 and out.loc["channel", "suppressed"] == 1
+    both = out.loc["region x channel"]
+    assert (both["cells"], both["min_n"], both["max_n"]) == (3, 5, 40)
+    assert (both["low_base"], both["suppressed"]) == (1, 1)
+    assert both["share_reportable"] == pytest.approx(1 / 3)
+    assert both["cut_label"] == "Region 地区 x Main channel 主要渠道"
+    assert len(cut_bases(d.assign(tenure="lt1", customer_type="contract"), study=study)) == 15
+    with pytest.raises(KeyError, match=r"cut_bases: data has no column\(s\) \['tenure'\]"):
+        cut_bases(d, study=study, columns=["region", "tenure"])
+    with pytest.raises(ValueError, match="cut_bases: no columns to cross"):
+        cut_bases(d, study=study, columns=[])
