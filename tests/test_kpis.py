@@ -440,3 +440,16 @@ def test_item_distribution(ratings):
     assert (sub["n"] == len(x)).all()
     with pytest.raises(ValueError, match="row 0 has value 1.0, not one of the codes"):
         item_distribution(ratings.assign(q1=1.0), items="q1", codes=[2, 3])
+
+
+def test_share_of_zero_or_one_gets_a_clopper_pearson_interval():
+    """A cell where nobody (or everybody) is in the top box has SE 0; its interval is the
+    exact binomial bound on the effective n, not the point 0-0."""
+    data = pd.DataFrame({"q": [1, 2, 3, 2, 1, 3, 2, 1, 2, 3], "g": ["a"] * 5 + ["b"] * 5})
+    data.loc[5:, "q"] = 5
+    t = top_box(data, items="q", top=(4, 5), by="g").set_index("g")
+    assert t.loc["a", "estimate"] == 0 and t.loc["a", "ci_low"] == 0
+    assert t.loc["a", "ci_high"] == pytest.approx(1 - 0.025 ** (1 / 5))  # 0.5218
+    assert t.loc["a", "ci_high"] == pytest.approx(stats.beta.ppf(0.975, 1, 5))
+    assert t.loc["b", "estimate"] == 1 and t.loc["b", "ci_high"] == 1
+    assert t.loc["b", "ci_low"] == pytest.approx(stats.beta.ppf(0.025, 5, 1))

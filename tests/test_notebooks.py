@@ -88,6 +88,12 @@ def test_expected_tables_and_columns(report):
         "segment_kpis": {"segment", "value", "kpi", "estimate", "n"},
         "segment_area_index": {"segment", "value", "name", "estimate"},
         "driver_importance": {"driver", "correlation", "relative_weight", "shapley", "r2", "n"},
+        "profile_by_wave": {"wave", "segment", "value", "n", "n_effective"},
+        "weighting": {"wave", "efficiency", "deff_weighting"},
+        "item_distribution": {"item", "band", "share", "n"},
+        "hierarchy_table": {"level", "name", "n", "mean", "top2", "index", "flag"},
+        "expectation_gap": {"expectation", "satisfaction", "estimate", "p_value", "n"},
+        "reliability": {"alpha", "alpha_standardized", "ci_low", "ci_high"},
         "ipa": {"item", "importance", "performance", "quadrant"},
         "action_list": {"item", "quadrant"},
         "penalty_reward": {"driver", "penalty", "reward", "factor_class"},
@@ -169,7 +175,11 @@ def test_golden_operational_metric_is_found(report, truths):
 def test_chinese_text_renders_offline_with_the_embedded_font(report):
     """Every page embeds the CJK font subset it needs, so Chinese labels render in any
     browser, with no font fetched from the network."""
-    for page in ["index.html", "20-describe.html", "50-drivers.html"]:
+    for page, chinese in [
+        ("index.html", "客户满意度"),
+        ("20-describe.html", "网络服务"),
+        ("50-drivers.html", "网络服务"),
+    ]:
         text = (report / page).read_text(encoding="utf-8")
-        assert "网络服务" in text
+        assert chinese in text
         assert '@font-face { font-family: "Report CJK"; src: url(data:font/otf;base64,' in text

@@ -91,6 +91,15 @@ def _share_rows(groups: _Groups, y: np.ndarray, valid: np.ndarray, df, level, me
     else:
         q = _z(level)
         lo, hi = est - q * se, est + q * se
+    # a share of exactly 0 or 1 has a zero linearised SE, and any SE-based interval
+    # collapses to a point; use the Clopper-Pearson bound on the Kish effective n instead
+    # (as R's svyciprop(method = "beta") does), so "0%" never reads as certain
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = W**2 / p["W2"]
+        tail = ((1 - level) / 2) ** (1 / n_eff)
+    zero, one = (n > 0) & (est == 0), (n > 0) & (est == 1)
+    lo, hi = np.where(zero, 0.0, lo), np.where(zero, 1 - tail, hi)
+    lo, hi = np.where(one, tail, lo), np.where(one, 1.0, hi)
     return {
         **_base_frame(groups, n, W, p["W2"]),
         "estimate": est,
