@@ -142,6 +142,32 @@ def kpi_summary(
     return pd.concat(parts, ignore_index=True)
 
 
+def _per_segment(study: Study, segments: Sequence[str] | None, table_of) -> pd.DataFrame:
+    """Stack ``table_of(column)`` over segment columns, labelled and in study order.
+
+    Each table's segment column is renamed ``value``; ``segment`` and ``segment_label``
+    come first, ``value_label`` right after ``value``, and rows follow the study file's
+    value order within any grouping columns that stand before the segment column.
+    """
+    parts = []
+    for col in list(segments) if segments is not None else study.segment_columns():
+        seg = study.segment(col)
+        t = table_of(col).rename(columns={col: "value"})
+        keys = list(t.columns[: t.columns.get_loc("value")])
+        t.insert(0, "segment", col)
+        t.insert(1, "segment_label", seg.label)
+        t.insert(
+            t.columns.get_loc("value") + 1,
+            "value_label",
+            t["value"].map(seg.values).fillna(t["value"]),
+        )
+        order = t["value"].map({v: i for i, v in enumerate(seg.values)})
+        parts.append(
+            t.assign(_o=order).sort_values([*keys, "_o"], kind="stable").drop(columns="_o")
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
 def segment_kpis(
     data: pd.DataFrame,
     *,
@@ -157,19 +183,9 @@ def segment_kpis(
         ``segment``, ``segment_label``, ``value``, ``value_label``, then the KPI columns.
         Segment values follow the study file's order.
     """
-    segments = list(segments) if segments is not None else study.segment_columns()
-    parts = []
-    for col in segments:
-        seg = study.segment(col)
-        t = kpi_summary(data, study=study, by=[col], level=level)
-        t = t.rename(columns={col: "value"})
-        t.insert(0, "segment", col)
-        t.insert(1, "segment_label", seg.label)
-        t.insert(3, "value_label", t["value"].map(seg.values).fillna(t["value"]))
-        order = {v: i for i, v in enumerate(seg.values)}
-        t = t.assign(_o=t["value"].map(order)).sort_values(["_o"], kind="stable")
-        parts.append(t.drop(columns="_o"))
-    return pd.concat(parts, ignore_index=True)
+    return _per_segment(
+        study, segments, lambda col: kpi_summary(data, study=study, by=[col], level=level)
+    )
 
 
 def profile_by_segment(data: pd.DataFrame, *, study: Study, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -194,18 +210,7 @@ def profile_by_segment(data: pd.DataFrame, *, study: Study, by: Sequence[str] = 
     from .estimation import sample_profile
 
     design = study_design(study)
-    parts = []
-    for seg in study.segments:
-        t = sample_profile(data, by=[*by, seg.column], design=design).rename(
-            columns={seg.column: "value"}
-        )
-        t.insert(0, "segment", seg.column)
-        t.insert(1, "segment_label", seg.label)
-        t.insert(3, "value_label", t["value"].map(seg.values).fillna(t["value"]))
-        order = {v: i for i, v in enumerate(seg.values)}
-        t = t.assign(_o=t["value"].map(order)).sort_values([*by, "_o"], kind="stable")
-        parts.append(t.drop(columns="_o"))
-    return pd.concat(parts, ignore_index=True)
+    return _per_segment(study, None, lambda col: sample_profile(data, by=[*by, col], design=design))
 
 
 def area_scores(data: pd.DataFrame, *, study: Study, min_answered: float = 0.5) -> pd.DataFrame:
@@ -249,7 +254,8 @@ def segment_area_index(
     Returns
     -------
     DataFrame
-        ``segment``, ``value``, ``value_label``, ``name`` (the area), ``area`` (its label),
+        ``segment``, ``segment_label``, ``value``, ``value_label``, ``name`` (the area),
+        ``area`` (its label),
         then the index columns of :func:`~analysis_helpers.kpis.csi` (``estimate`` 0-100,
         ``se``, ``ci_low``, ``ci_high`` and the bases).
     """
@@ -257,15 +263,14 @@ def segment_area_index(
 
     design = study_design(study)
     level = level or study.reporting.confidence
-    parts = []
-    for col in list(segments) if segments is not None else study.segment_columns():
-        seg = study.segment(col)
-        t = csi(data, hierarchy=study.hierarchy(), by=[col], design=design, level=level)
-        t = t[t["level"] == "area"].rename(columns={col: "value"})
-        t.insert(0, "segment", col)
-        t.insert(2, "value_label", t["value"].map(seg.values).fillna(t["value"]))
-        parts.append(t)
-    out = pd.concat(parts, ignore_index=True)
+    hierarchy = study.hierarchy()
+    out = _per_segment(
+        study,
+        segments,
+        lambda col: csi(data, hierarchy=hierarchy, by=[col], design=design, level=level).query(
+            "level == 'area'"
+        ),
+    )
     out.insert(out.columns.get_loc("name") + 1, "area", out["name"].map(study.label))
     return out
 
