@@ -386,9 +386,11 @@ def test_raked_weights_meet_the_margins_in_every_wave():
                 )
         lo, hi = wt.trim
         assert w.min() >= lo * w.mean() - 1e-9 and w.max() <= hi * w.mean() + 1e-9
-    report = result.weighting
-    assert list(report["wave"]) == study.waves
-    assert (report["efficiency"] < 1).all() and (report["deff_weighting"] > 1).all()
+    report = result.weighting  # the delivered weights ("before") and the raked ones
+    after = report[report["weights"] == "after"]
+    assert list(after["wave"]) == study.waves
+    assert list(report.loc[report["weights"] == "before", "wave"]) == study.waves
+    assert (after["efficiency"] < 1).all() and (after["deff_weighting"] > 1).all()
 
 
 def test_raking_failure_names_the_wave(tmp_path):

@@ -52,7 +52,8 @@ def test_demo_study_loads():
     assert list(h.columns[:3]) == ["item", "label", "indicator"]
     assert len(h) == 40 and h["area"].nunique() == 8
     assert set(h.loc[h.area == "brand", "scale_max"]) == {10}
-    assert study.raw_design_columns()["weight"] is None  # computed by raking, not read
+    # the raked weight is computed by the cleaning step; its base weight is read
+    assert study.raw_design_columns()["weight"] == study.weighting.base_weight == "weight"
     assert study.weighting.margins["region"]["west"] == 0.15
     assert study.items["net_drop"].reverse is True
     assert study.items["osat"].top_codes == (9, 10)

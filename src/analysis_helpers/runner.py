@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,7 @@ class _Job:
     kernel: str
     cwd: str
     timeout: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    single_thread: bool = False
 
 
 def discover_notebooks(folder: Path) -> list[Path]:
@@ -112,10 +112,20 @@ def _kernel_name() -> str:
     return "python3"
 
 
-def _execute(job: _Job) -> tuple[float, str]:
-    """Run one notebook (in a worker process). Returns (seconds, error text or '')."""
+def _execute(job: _Job) -> tuple[float, str, str, str]:
+    """Run one notebook and render its HTML (in a worker process).
+
+    Returns
+    -------
+    (seconds, error, title, html)
+        ``error`` is ``""`` on success; ``title`` and ``html`` are empty on failure.
+    """
     import papermill as pm
 
+    # notebooks run side by side: one BLAS thread each, so they do not fight for the cores
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        if job.single_thread:
+            os.environ[var] = "1"
     start = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -132,10 +142,12 @@ def _execute(job: _Job) -> tuple[float, str]:
         where = f"cell {exc.cell_index + 1}" + (
             f" (execution count {exc.exec_count})" if exc.exec_count else ""
         )
-        return time.perf_counter() - start, f"{where}: {exc.ename}: {exc.evalue}"
+        return time.perf_counter() - start, f"{where}: {exc.ename}: {exc.evalue}", "", ""
     except Exception as exc:  # kernel died, notebook unreadable, ...
-        return time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
-    return time.perf_counter() - start, ""
+        return time.perf_counter() - start, f"{type(exc).__name__}: {exc}", "", ""
+    seconds = time.perf_counter() - start
+    title, body = _to_html(Path(job.target))
+    return seconds, "", title, body
 
 
 def _to_html(executed: Path) -> tuple[str, str]:
@@ -402,8 +414,12 @@ def run_report(
     total = len(jobs)
     progress(f"Report of study '{study.name}' for {date}: {total} notebooks, kernel {kernel}")
 
-    def finish(k: int, seconds: float, error: str) -> None:
+    pages: dict[str, str] = {}
+
+    def finish(k: int, seconds: float, error: str, title: str, body: str) -> None:
         runs[k].seconds = seconds
+        runs[k].title, runs[k].html = title, Path(jobs[k].target).with_suffix(".html").name
+        pages[runs[k].html] = body
         if error:
             runs[k].status, runs[k].error = "failed", error
             progress(f"[{k + 1}/{total}] {runs[k].name} FAILED after {seconds:.1f} s - {error}")
@@ -418,7 +434,12 @@ def run_report(
         progress(f"running {total - 1} analysis notebooks on {n_workers} worker(s) ...")
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_execute, job): k for k, job in enumerate(jobs) if k > 0}
+            # longest first (as measured by the last report), so the workers end together
+            last = _last_durations(reports)
+            order = sorted(range(1, total), key=lambda k: -last.get(runs[k].name, 0.0))
+            for k in order:
+                jobs[k].single_thread = n_workers > 1
+            futures = {pool.submit(_execute, jobs[k]): k for k in order}
             for fut in as_completed(futures):
                 finish(futures[fut], *fut.result())
     failed = [r for r in runs if r.status != "ok"]
@@ -434,11 +455,6 @@ def run_report(
             + "\n  ".join(lines)
             + f"\nThe executed notebooks are kept for inspection in {kept}"
         )
-    pages = {}
-    for r, job in zip(runs, jobs, strict=True):
-        executed = Path(job.target)
-        r.html = executed.with_suffix(".html").name
-        r.title, pages[r.html] = _to_html(executed)
     style = _font_face([*pages.values(), study.title])
     for name, page in pages.items():
         (staging / name).write_text(_with_font(page, style), encoding="utf-8")
@@ -491,6 +507,17 @@ def run_report(
         staging.rename(final)
     progress(f"report written to {final} in {record['seconds']:.1f} s")
     return final
+
+
+def _last_durations(reports: Path) -> dict[str, float]:
+    """Each notebook's run time in the newest complete report under ``reports`` (if any)."""
+    for folder in sorted(reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"), reverse=True):
+        try:
+            record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+            return {n["name"]: float(n["seconds"]) for n in record["notebooks"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return {}
 
 
 def _declared_parameters(nb) -> set[str]:
