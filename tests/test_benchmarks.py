@@ -1,0 +1,33 @@
+"""The benchmark scripts keep running (at a small size; `make bench` runs them at 1M).
+
+Marked slow: run by `make test-slow`, not by `make test`. They assert that each script
+finishes and prints its figures; the figures themselves are reported, not asserted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+CASES = [
+    ("bench_cleaning.py", ["--n", "50000"], ["clean (read + validate + rules)", "peak memory"]),
+    ("bench_estimation.py", ["--n", "50000"], ["total KPI time", "peak resident memory"]),
+    ("bench_drivers.py", ["--rows", "50000", "--replicates", "50"],
+     ["20 drivers", "bootstrap replicates", "peak resident memory"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("script,args,expect", CASES, ids=[c[0] for c in CASES])
+def test_benchmark_runs_and_prints_its_figures(script, args, expect):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for text in expect:
+        assert text in done.stdout, (text, done.stdout[-2000:])
