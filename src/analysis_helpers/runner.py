@@ -19,7 +19,6 @@ is only replaced when asked (``--force``).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
 import json
 import multiprocessing
@@ -36,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .io import file_sha256
 from .study import load_study, project_root
 
 __all__ = ["KERNEL_NAME", "ReportError", "NotebookFailed", "run_report", "discover_notebooks"]
@@ -231,14 +231,6 @@ def _strip_remote_scripts(body: str) -> str:
     return re.sub(
         r"<script[^>]*src=\"https?://[^\"]+\"[^>]*>\s*</script>", "", body, flags=re.IGNORECASE
     )
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _git(root: Path) -> dict[str, Any]:
@@ -475,7 +467,7 @@ def run_report(
         "parameters": {k: (v if k != "report_dir" else str(final)) for k, v in params.items()},
         "kernel": kernel,
         "inputs": {
-            str(p.relative_to(root)) if p.is_relative_to(root) else str(p): _sha256(p)
+            str(p.relative_to(root)) if p.is_relative_to(root) else str(p): file_sha256(p)
             for p in inputs
         },
         "packages": _versions(),
