@@ -311,7 +311,9 @@ def test_replicates_equal_weighted_correlation_with_replicate_weights(survey, mi
     counts = _poisson_table()[codes.reshape(3, n)]
     used = data[data[cols].notna().all(axis=1)] if missing == "listwise" else data
     for b in range(3):
-        replicate = used.assign(rw=used["w"].to_numpy() * counts[b])
+        # a count of 0 leaves the respondent out (weights must be > 0)
+        drawn = counts[b] > 0
+        replicate = used[drawn].assign(rw=used["w"].to_numpy()[drawn] * counts[b][drawn])
         expected = weighted_correlation(replicate, columns=cols, weight="rw", missing=missing)
         np.testing.assert_allclose(reps[b], expected.to_numpy(), atol=2e-6)
 
@@ -358,7 +360,7 @@ def test_error_missing_column(survey):
 
 
 def test_error_non_numeric(survey):
-    with pytest.raises(DriverError, match="column 'region' is not numeric"):
+    with pytest.raises(DriverError, match="column 'region' must be numeric"):
         driver_importance(survey, outcome="sat", drivers=["a", "region"])
 
 
@@ -390,16 +392,24 @@ def test_error_too_few_respondents(survey):
 
 
 def test_error_weights(survey):
-    with pytest.raises(DriverError, match="weight column 'w' has 1 missing"):
+    with pytest.raises(
+        DriverError, match="driver_importance: weight column 'w' has the value nan in row 3"
+    ):
         driver_importance(survey.assign(w=survey["w"].where(survey.index != 3)), outcome="sat",
                           drivers=DRIVERS, weight="w")  # fmt: skip
-    with pytest.raises(DriverError, match="weight column 'w' has a negative value: -1"):
+    with pytest.raises(
+        DriverError, match="driver_importance: weight column 'w' has the value -1.0 in row 3"
+    ):
         driver_importance(survey.assign(w=survey["w"].where(survey.index != 3, -1.0)),
+                          outcome="sat", drivers=DRIVERS, weight="w")  # fmt: skip
+    # one weight rule for the package: a zero weight is a data problem, not a dropped row
+    with pytest.raises(DriverError, match="weight column 'w' has the value 0.0 in row 3"):
+        driver_importance(survey.assign(w=survey["w"].where(survey.index != 3, 0.0)),
                           outcome="sat", drivers=DRIVERS, weight="w")  # fmt: skip
 
 
 def test_error_infinite_value(survey):
-    with pytest.raises(DriverError, match="column 'a' has infinite values"):
+    with pytest.raises(DriverError, match="column 'a' has the value inf in row"):
         driver_importance(survey.assign(a=survey["a"].replace(5.0, np.inf)), outcome="sat",
                           drivers=DRIVERS)  # fmt: skip
 
@@ -675,7 +685,7 @@ def test_index_weights(survey):
 
 def test_remaining_validation_branches(survey):
     kw = dict(outcome="sat", drivers=DRIVERS)
-    with pytest.raises(ValueError, match="drivers: give at least one column"):
+    with pytest.raises(ValueError, match="drivers is empty; give at least one column"):
         driver_importance(survey, outcome="sat", drivers=[])
     with pytest.raises(TypeError, match="must be a pandas DataFrame"):
         driver_importance(survey.to_numpy(), **kw)

@@ -368,13 +368,17 @@ def test_design_validation_messages(small):
     with pytest.raises(KeyError, match="design column 'wt' \\(weight\\) is not in the data"):
         SurveyDesign(weight="wt").validate(small)
     bad = small.assign(w=small["w"].where(small.index != 5, -1.0))
-    with pytest.raises(ValueError, match="weight column 'w': row 5 has weight -1.0"):
+    with pytest.raises(
+        ValueError, match="SurveyDesign.validate: weight column 'w' has the value -1.0 in row 5"
+    ):
         SurveyDesign(weight="w").validate(bad)
     bad = small.assign(w=small["w"].where(small.index != 3, np.nan))
-    with pytest.raises(ValueError, match="row 3 has weight nan"):
+    with pytest.raises(
+        ValueError, match="has the value nan in row 3; weights must be finite and > 0"
+    ):
         SurveyDesign(weight="w").validate(bad)
     bad = small.assign(w=small["w"].where(small.index != 4, np.inf))
-    with pytest.raises(ValueError, match="row 4 has weight inf"):
+    with pytest.raises(ValueError, match="has the value inf in row 4"):
         SurveyDesign(weight="w").validate(bad)
     with pytest.raises(ValueError, match="weight column 'g' must be numeric"):
         SurveyDesign(weight="g").validate(small)
@@ -404,18 +408,20 @@ def test_fpc_validation_messages(small):
 
 
 def test_estimator_validation_messages(small):
-    with pytest.raises(KeyError, match="item column 'nope' is not in the data"):
+    with pytest.raises(KeyError, match="survey_mean: item column 'nope' is not in the data"):
         survey_mean(small, items="nope")
     with pytest.raises(KeyError, match="by column 'seg' is not in the data"):
         survey_mean(small, items="y", by="seg")
     with pytest.raises(ValueError, match="item column 'g' must be numeric"):
         survey_mean(small, items="g")
-    with pytest.raises(ValueError, match="both a item and a by column"):
+    with pytest.raises(
+        ValueError, match="survey_mean: column\\(s\\) \\['y'\\] are both item and by columns"
+    ):
         survey_mean(small, items="y", by="y")
     with pytest.raises(ValueError, match="level must be in \\(0, 1\\), got 95"):
         survey_mean(small, items="y", level=95)
     bad = small.assign(y=small["y"].where(small.index != 6, np.inf))
-    with pytest.raises(ValueError, match="item column 'y': row 6 has value inf"):
+    with pytest.raises(ValueError, match="survey_mean: item column 'y' has the value inf in row 6"):
         survey_mean(bad, items="y")
     with pytest.raises(TypeError, match="design must be a SurveyDesign"):
         survey_mean(small, items="y", design={"weight": "w"})

@@ -106,7 +106,7 @@ def test_rake_errors():
         rake(data, margins={"sex": {"m": -0.5, "f": 1.5}})
     with pytest.raises(RakingError, match="must share one population total"):
         rake(data, margins={"sex": {"m": 50, "f": 50}, "age": {"y": 60, "o": 60}})
-    with pytest.raises(RakingError, match="row 1 has weight 0.0"):
+    with pytest.raises(RakingError, match="rake: weight column 'd' has the value 0.0 in row 1"):
         rake(data.assign(d=[1.0, 0, 1, 1, 1, 1]), margins=good, base_weight="d")
     with pytest.raises(KeyError, match="base weight column 'd' is not in the data"):
         rake(data, margins=good, base_weight="d")
@@ -131,7 +131,9 @@ def test_weighting_report_by_hand():
     both = weighting_report(pd.Series([1.0, 1, 2, 4]), before=pd.Series([1.0, 1, 1, 1]))
     assert both["weights"].tolist() == ["before", "after"]
     close(both["deff_weighting"].iloc[0], 1.0)
-    with pytest.raises(ValueError, match="weights weights: position 1 has weight -1.0"):
+    with pytest.raises(
+        ValueError, match="weighting_report: weights weights has the value -1.0 at position 1"
+    ):
         weighting_report(pd.Series([1.0, -1.0]))
     with pytest.raises(ValueError, match="after weights are empty"):
         weighting_report(pd.Series([], dtype=float), before=pd.Series([1.0]))

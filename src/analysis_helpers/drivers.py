@@ -55,6 +55,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._checks import as_names, check_columns, check_frame, numeric_values, weight_values
+
 if TYPE_CHECKING:
     from .study import Study
 
@@ -126,51 +128,28 @@ class MissingColumnError(DriverError, KeyError):
 # --------------------------------------------------------------------------------------
 
 
-def _names(value: str | Sequence[str], role: str) -> list[str]:
-    names = [value] if isinstance(value, str) else list(value)
-    if not names:
-        raise ValueError(f"{role}: give at least one column")
-    dupes = sorted({c for c in names if names.count(c) > 1})
-    if dupes:
-        raise ValueError(f"{role}: columns named more than once: {', '.join(map(repr, dupes))}")
-    return names
+def _names(value: str | Sequence[str], role: str, func: str) -> list[str]:
+    return as_names(value, role, func, empty=False, unique=True)
 
 
-def _check_columns(data: pd.DataFrame, columns: Sequence[str], weight: str | None) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+def _check_columns(
+    data: pd.DataFrame, columns: Sequence[str], weight: str | None, func: str
+) -> None:
+    check_frame(data, func)
     wanted = [*columns, *([weight] if weight is not None else [])]
-    missing = [c for c in wanted if c not in data.columns]
-    if missing:
-        raise MissingColumnError(f"column(s) not in the data: {', '.join(map(repr, missing))}")
+    check_columns(data, wanted, "the", func, error=MissingColumnError)
     for c in wanted:
-        dtype = data[c].dtype
-        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_complex_dtype(dtype):
-            raise DriverError(
-                f"column {c!r} is not numeric (dtype {dtype}); recode it to numbers first"
-            )
+        numeric_values(data, c, "weight" if c == weight else "the", func, error=DriverError)
 
 
-def _float(data: pd.DataFrame, column: str) -> np.ndarray:
-    values = data[column].to_numpy(dtype=float, na_value=np.nan)
-    if np.isinf(values).any():
-        raise DriverError(f"column {column!r} has infinite values")
-    return values
+def _float(data: pd.DataFrame, column: str, func: str) -> np.ndarray:
+    return numeric_values(data, column, "the", func, error=DriverError)
 
 
-def _weights(data: pd.DataFrame, weight: str | None) -> np.ndarray:
+def _weights(data: pd.DataFrame, weight: str | None, func: str) -> np.ndarray:
     if weight is None:
         return np.ones(len(data))
-    w = _float(data, weight)
-    bad = np.isnan(w)
-    if bad.any():
-        raise DriverError(
-            f"weight column {weight!r} has {int(bad.sum())} missing value(s); "
-            "weights must be complete"
-        )
-    if (w < 0).any():
-        raise DriverError(f"weight column {weight!r} has a negative value: {w[w < 0][0]:g}")
-    return w
+    return weight_values(data, weight, func, error=DriverError)
 
 
 class _Prepared:
@@ -192,13 +171,14 @@ def _prepare(
     weight: str | None,
     missing: str,
     role: Mapping[str, str] | None = None,
+    func: str = "driver_importance",
 ) -> _Prepared:
     """Validate and standardise ``columns``; raise DriverError for constant columns."""
     if missing not in {"listwise", "pairwise"}:
         raise ValueError(f"missing={missing!r}: use 'listwise' or 'pairwise'")
-    _check_columns(data, columns, weight)
-    raw = [_float(data, c) for c in columns]
-    w = _weights(data, weight)
+    _check_columns(data, columns, weight, func)
+    raw = [_float(data, c, func) for c in columns]
+    w = _weights(data, weight, func)
     keep = w > 0
     if missing == "listwise":
         for col in raw:
@@ -419,8 +399,8 @@ def weighted_correlation(
     not depend on how the weights are scaled, and integer weights give the same answer as
     repeating each row that many times.
     """
-    names = _names(columns, "columns")
-    prep = _prepare(data, names, weight, missing)
+    names = _names(columns, "columns", "weighted_correlation")
+    prep = _prepare(data, names, weight, missing, func="weighted_correlation")
     corr = _corr_point(prep)
     out = pd.DataFrame(corr, index=pd.Index(names), columns=pd.Index(names))
     out.attrs.update(
@@ -599,7 +579,9 @@ def importance_from_correlation(
     if outcome not in corr.columns or outcome not in corr.index:
         raise MissingColumnError(f"outcome {outcome!r} is not in the correlation matrix")
     names = (
-        [c for c in corr.columns if c != outcome] if drivers is None else _names(drivers, "drivers")
+        [c for c in corr.columns if c != outcome]
+        if drivers is None
+        else _names(drivers, "drivers", "importance_from_correlation")
     )
     absent = [d for d in names if d not in corr.columns or d not in corr.index]
     if absent:
@@ -767,7 +749,7 @@ def driver_importance(
     Groemping, U. (2006). Relative importance for linear regression in R: the package
     relaimpo. Journal of Statistical Software, 17(1).
     """
-    driver_names = _names(drivers, "drivers")
+    driver_names = _names(drivers, "drivers", "driver_importance")
     if not isinstance(outcome, str):
         raise ValueError(f"outcome must be one column name, not {outcome!r}")
     if outcome in driver_names:
@@ -863,7 +845,7 @@ def permutation_importance_check(
     from sklearn.inspection import permutation_importance
     from sklearn.model_selection import train_test_split
 
-    driver_names = _names(drivers, "drivers")
+    driver_names = _names(drivers, "drivers", "permutation_importance_check")
     if outcome in driver_names:
         raise ValueError(f"outcome {outcome!r} is also listed as a driver")
     if model not in {"hist_gradient_boosting", "random_forest"}:
@@ -873,10 +855,10 @@ def permutation_importance_check(
     if n_repeats < 1 or max_rows < 20:
         raise ValueError("n_repeats must be at least 1 and max_rows at least 20")
     names = [outcome, *driver_names]
-    _check_columns(data, names, weight)
-    x = np.column_stack([_float(data, c) for c in driver_names])
-    y = _float(data, outcome)
-    w = _weights(data, weight)
+    _check_columns(data, names, weight, "permutation_importance_check")
+    x = np.column_stack([_float(data, c, "permutation_importance_check") for c in driver_names])
+    y = _float(data, outcome, "permutation_importance_check")
+    w = _weights(data, weight, "permutation_importance_check")
     keep = (w > 0) & ~np.isnan(y) & ~np.isnan(x).any(axis=1)
     x, y, w = x[keep], y[keep], w[keep]
     if len(y) < max(20, 2 * len(driver_names)):
@@ -1096,11 +1078,15 @@ def item_performance(
     if measure not in {"mean", "top2"}:
         raise ValueError(f"measure={measure!r}: use 'mean' or 'top2'")
     known = study.items
-    names = study.item_names("satisfaction") if items is None else _names(items, "items")
+    names = (
+        study.item_names("satisfaction")
+        if items is None
+        else _names(items, "items", "item_performance")
+    )
     unknown = [i for i in names if i not in known]
     if unknown:
         raise KeyError(f"item(s) not in the study: {', '.join(map(repr, unknown))}")
-    _check_columns(data, names, None)
+    _check_columns(data, names, None, "item_performance")
     design = study_design(study)
     design_cols = [c for c in study.design_columns().values() if c is not None]
     frame = data[design_cols].copy()
@@ -1268,7 +1254,7 @@ def penalty_reward(
         Nobody is low (or high) on an attribute, the dummies are collinear (e.g. a 2-point
         scale), too few respondents, or the usual column problems.
     """
-    driver_names = _names(drivers, "drivers")
+    driver_names = _names(drivers, "drivers", "penalty_reward")
     if outcome in driver_names:
         raise ValueError(f"outcome {outcome!r} is also listed as a driver")
     if rule not in {"difference", "ratio", "significance"}:
@@ -1291,10 +1277,10 @@ def penalty_reward(
                 f"driver {d!r}: low_max={lows[d]:g} must be below high_min={highs[d]:g}"
             )
     names = [outcome, *driver_names]
-    _check_columns(data, names, weight)
-    y = _float(data, outcome)
-    x = np.column_stack([_float(data, c) for c in driver_names])
-    w = _weights(data, weight)
+    _check_columns(data, names, weight, "penalty_reward")
+    y = _float(data, outcome, "penalty_reward")
+    x = np.column_stack([_float(data, c, "penalty_reward") for c in driver_names])
+    w = _weights(data, weight, "penalty_reward")
     keep = (w > 0) & ~np.isnan(y) & ~np.isnan(x).any(axis=1)
     y, x, w = y[keep], x[keep], w[keep]
     p = len(driver_names)
@@ -1469,7 +1455,7 @@ random_state, min_per_driver
         segment and driver, segments in sorted order. For a noted segment ``n`` is its
         number of rows.
     """
-    keys = _names(by, "by")
+    keys = _names(by, "by", "segment_importance")
     absent = [k for k in keys if k not in data.columns]
     if absent:
         raise MissingColumnError(
@@ -1477,8 +1463,8 @@ random_state, min_per_driver
         )
     if errors not in {"note", "raise", "skip"}:
         raise ValueError(f"errors={errors!r}: use 'note', 'raise' or 'skip'")
-    driver_names = _names(drivers, "drivers")
-    _check_columns(data, [outcome, *driver_names], weight)
+    driver_names = _names(drivers, "drivers", "segment_importance")
+    _check_columns(data, [outcome, *driver_names], weight, "segment_importance")
     rng = np.random.default_rng(random_state)
     frames, notes, analysed = [], [], 0
     for key, group in data.groupby(keys, observed=True, dropna=True, sort=True):

@@ -16,24 +16,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .estimation import (
+from ._checks import as_names, check_columns, check_confidence, numeric_values, show
+from ._design import (
+    Groups,
     SurveyDesign,
-    _as_list,
-    _base_frame,
-    _check_columns,
-    _check_level,
-    _finish,
-    _Groups,
-    _logit_ci,
-    _mean_parts,
-    _numeric_item,
-    _setup,
-    _show,
-    _srs_factor,
-    _z,
-    domain_difference,
-    survey_mean,
+    base_columns,
+    finish,
+    logit_ci,
+    mean_parts,
+    normal_quantile,
+    setup,
+    srs_factor,
+    t_quantile,
 )
+from .estimation import domain_difference, survey_mean
 
 __all__ = [
     "default_top_box",
@@ -62,7 +58,9 @@ def default_top_box(scale_min: int, scale_max: int) -> tuple[int, int]:
     (9, 10)
     """
     if scale_max - scale_min < 2:
-        raise ValueError(f"scale {scale_min}-{scale_max} is too short for a top-2 box")
+        raise ValueError(
+            f"default_top_box: scale {scale_min}-{scale_max} is too short for a top-2 box"
+        )
     return (int(scale_max) - 1, int(scale_max))
 
 
@@ -78,18 +76,18 @@ def csat(
     return survey_mean(data, items=items, by=by, design=design, level=level)
 
 
-def _share_rows(groups: _Groups, y: np.ndarray, valid: np.ndarray, df, level, method):
-    p = _mean_parts(groups, y, valid=valid)
+def _share_rows(groups: Groups, y: np.ndarray, valid: np.ndarray, df, level, method):
+    p = mean_parts(groups, y, valid=valid)
     n, W = p["n"], p["W"]
     est = np.where(n > 0, p["estimate"], np.nan)
     se = np.where(n > 0, np.sqrt(p["var"]), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         s2 = n / (n - 1) * p["ss"] / W
-        deff = p["var"] / (s2 / n * _srs_factor(n, W))
+        deff = p["var"] / (s2 / n * srs_factor(n, W))
     if method == "logit":
-        lo, hi = _logit_ci(est, se, df, level)
+        lo, hi = logit_ci(est, se, df, level)
     else:
-        q = _z(level)
+        q = normal_quantile(level)
         lo, hi = est - q * se, est + q * se
     # a share of exactly 0 or 1 has a zero linearised SE, and any SE-based interval
     # collapses to a point; use the Clopper-Pearson bound on the Kish effective n instead
@@ -101,7 +99,7 @@ def _share_rows(groups: _Groups, y: np.ndarray, valid: np.ndarray, df, level, me
     lo, hi = np.where(zero, 0.0, lo), np.where(zero, 1 - tail, hi)
     lo, hi = np.where(one, tail, lo), np.where(one, 1.0, hi)
     return {
-        **_base_frame(groups, n, W, p["W2"]),
+        **base_columns(groups, n, W, p["W2"]),
         "estimate": est,
         "se": se,
         "ci_low": lo,
@@ -142,43 +140,43 @@ def top_box(
         The ``by`` columns, ``item``, ``n``, ``n_weighted``, ``n_effective``, ``estimate``
         in [0, 1], ``se``, ``ci_low``, ``ci_high``, ``deff``.
     """
-    items = _as_list(items, "items")
+    items = as_names(items, "items", "top_box")
     top = list(top) if not isinstance(top, str) else None
     if not top:
-        raise ValueError(f"top must be a non-empty collection of codes, got {top!r}")
+        raise ValueError(f"top_box: top must be a non-empty collection of codes, got {top!r}")
     if method not in ("logit", "wald"):
-        raise ValueError(f"method {method!r}: use 'logit' or 'wald'")
-    level = _check_level(level)
-    prep, groups = _setup(data, design, by, items)
+        raise ValueError(f"top_box: method {method!r}: use 'logit' or 'wald'")
+    level = check_confidence(level, "top_box", name="level")
+    prep, groups = setup(data, design, by, items, func="top_box")
     top_arr = np.asarray(top, dtype=float)
     rows = []
     for item in items:
-        x = _numeric_item(data, item)
+        x = numeric_values(data, item, "item", "top_box")
         valid = ~np.isnan(x)
         y = np.isin(x, top_arr).astype(float)
         df = groups.degf(valid)
         rows.append({"item": item, **_share_rows(groups, y, valid, df, level, method)})
     cols = ["item", "n", "n_weighted", "n_effective", "estimate", "se", "ci_low", "ci_high", "deff"]
-    return _finish(groups, rows, cols)
+    return finish(groups, rows, cols)
 
 
-def _check_range(data, item, x, lo, hi):
+def _check_range(data, item, x, lo, hi, func):
     bad = ~np.isnan(x) & ((x < lo) | (x > hi))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"item column {item!r}: row {_show(data.index[i])} has value {_show(x[i])} "
+            f"{func}: item column {item!r}: row {show(data.index[i])} has value {show(x[i])} "
             f"outside the scale {lo}-{hi}"
         )
 
 
-def _nps_score(data, item, promoter_min, detractor_max):
+def _nps_score(data, item, promoter_min, detractor_max, func):
     if not promoter_min > detractor_max:
         raise ValueError(
-            f"promoter_min ({promoter_min}) must exceed detractor_max ({detractor_max})"
+            f"{func}: promoter_min ({promoter_min}) must exceed detractor_max ({detractor_max})"
         )
-    x = _numeric_item(data, item)
-    _check_range(data, item, x, 0, 10)
+    x = numeric_values(data, item, "item", func)
+    _check_range(data, item, x, 0, 10, func)
     score = np.where(x >= promoter_min, 1.0, np.where(x <= detractor_max, -1.0, 0.0))
     return x, np.where(np.isnan(x), np.nan, score)
 
@@ -230,19 +228,19 @@ def nps(
         ``adj_wald_low``, ``adj_wald_high``.
     """
     if not isinstance(item, str):
-        raise ValueError(f"item must be one column name, got {item!r}")
-    level = _check_level(level)
-    prep, groups = _setup(data, design, by, [item])
-    x, score = _nps_score(data, item, promoter_min, detractor_max)
+        raise ValueError(f"nps: item must be one column name, got {item!r}")
+    level = check_confidence(level, "nps", name="level")
+    prep, groups = setup(data, design, by, [item], func="nps")
+    x, score = _nps_score(data, item, promoter_min, detractor_max, "nps")
     valid = ~np.isnan(x)
-    p = _mean_parts(groups, score, valid=valid)
-    pro = _mean_parts(groups, (score == 1).astype(float), valid=valid)["estimate"]
-    det = _mean_parts(groups, (score == -1).astype(float), valid=valid)["estimate"]
-    base = _base_frame(groups, p["n"], p["W"], p["W2"])
+    p = mean_parts(groups, score, valid=valid)
+    pro = mean_parts(groups, (score == 1).astype(float), valid=valid)["estimate"]
+    det = mean_parts(groups, (score == -1).astype(float), valid=valid)["estimate"]
+    base = base_columns(groups, p["n"], p["W"], p["W2"])
     has = p["n"] > 0
     est = np.where(has, p["estimate"], np.nan)
     se = np.where(has, np.sqrt(p["var"]), np.nan)
-    q = _z(level)
+    q = normal_quantile(level)
     m = base["n_effective"] if design is not None and design.weight is not None else p["n"]
     with np.errstate(divide="ignore", invalid="ignore"):
         wald_se = np.sqrt((pro + det - est**2) / m)
@@ -266,7 +264,7 @@ def nps(
         "adj_wald_low": 100 * (nps_a - q * adj_se),
         "adj_wald_high": 100 * (nps_a + q * adj_se),
     }
-    return _finish(groups, [row], list(row))
+    return finish(groups, [row], list(row))
 
 
 def nps_difference(
@@ -295,9 +293,9 @@ def nps_difference(
         ``statistic`` (z), ``p_value``, ``ci_low``, ``ci_high``.
     """
     if not isinstance(item, str):
-        raise ValueError(f"item must be one column name, got {item!r}")
-    _check_columns(data, [item], "item")
-    _, score = _nps_score(data, item, promoter_min, detractor_max)
+        raise ValueError(f"nps_difference: item must be one column name, got {item!r}")
+    check_columns(data, [item], "item", "nps_difference")
+    _, score = _nps_score(data, item, promoter_min, detractor_max, "nps_difference")
     tmp = "__nps_score__"
     frame = data.assign(**{tmp: score})
     out = domain_difference(
@@ -352,7 +350,7 @@ def ces(
     """
     mean = survey_mean(data, items=items, by=by, design=design, level=level)
     share = top_box(data, items=items, top=easy, by=by, design=design, level=level)
-    by = _as_list(by, "by")
+    by = as_names(by, "by", "ces")
     mean.insert(len(by) + 1, "measure", "mean")
     share.insert(len(by) + 1, "measure", "easy_share")
     return pd.concat([mean, share], ignore_index=True)
@@ -379,10 +377,10 @@ def with_item_weights(hierarchy: pd.DataFrame, weights: Mapping | pd.Series) -> 
     items = list(hierarchy["item"])
     missing = [i for i in items if i not in w.index]
     if missing:
-        raise KeyError(f"weights: no weight for item(s) {missing}")
+        raise KeyError(f"with_item_weights: weights: no weight for item(s) {missing}")
     unknown = [i for i in w.index if i not in set(items)]
     if unknown:
-        raise KeyError(f"weights: item(s) {unknown} are not in the hierarchy")
+        raise KeyError(f"with_item_weights: weights: item(s) {unknown} are not in the hierarchy")
     return hierarchy.assign(weight_item=hierarchy["item"].map(w).to_numpy())
 
 
@@ -393,15 +391,13 @@ def _level_weights(h: pd.DataFrame, col: str, key: str, parent: str | None) -> p
         per = h.groupby(key, sort=False)[col].agg(lambda s: s.nunique(dropna=False))
         if (per > 1).any():
             bad = per.index[per > 1][0]
-            raise ValueError(f"hierarchy column {col!r} varies within {key} {_show(bad)}")
+            raise ValueError(f"hierarchy column {col!r} varies within {key} {show(bad)}")
         raw = nodes.set_index(key)[col].astype(float)
     else:
         raw = pd.Series(np.nan, index=nodes[key])
     if (raw < 0).any() or np.isinf(raw).any():
         bad = raw.index[(raw < 0) | np.isinf(raw)][0]
-        raise ValueError(
-            f"hierarchy column {col!r}: {key} {_show(bad)} has weight {_show(raw[bad])}"
-        )
+        raise ValueError(f"hierarchy column {col!r}: {key} {show(bad)} has weight {show(raw[bad])}")
     par = nodes.set_index(key)[parent] if parent else pd.Series("index", index=raw.index)
     out = pd.Series(np.nan, index=raw.index)
     for pv, idx in par.groupby(par, sort=False).groups.items():
@@ -467,25 +463,25 @@ def csi(
         (0-100), ``se``, ``ci_low``, ``ci_high``, ``evaluation`` (0-100).
     """
     if not isinstance(hierarchy, pd.DataFrame):
-        raise TypeError(f"hierarchy must be a DataFrame, got {type(hierarchy).__name__}")
+        raise TypeError(f"csi: hierarchy must be a DataFrame, got {type(hierarchy).__name__}")
     missing = [c for c in _HIER if c not in hierarchy.columns]
     if missing:
-        raise KeyError(f"hierarchy has no column(s) {missing}")
+        raise KeyError(f"csi: hierarchy has no column(s) {missing}")
     if len(hierarchy) == 0:
-        raise ValueError("hierarchy has no items")
+        raise ValueError("csi: hierarchy has no items")
     if item_weights is not None:
         hierarchy = with_item_weights(hierarchy, item_weights)
     h = hierarchy.reset_index(drop=True)
     dup = h["item"][h["item"].duplicated()]
     if len(dup):
-        raise ValueError(f"hierarchy lists item {_show(dup.iloc[0])} twice")
+        raise ValueError(f"csi: hierarchy lists item {show(dup.iloc[0])} twice")
     for c in ("item", "indicator", "area"):
         if h[c].isna().any():
-            raise ValueError(f"hierarchy column {c!r} has a missing value")
+            raise ValueError(f"csi: hierarchy column {c!r} has a missing value")
     areas_per = h.groupby("indicator", sort=False)["area"].nunique()
     if (areas_per > 1).any():
         raise ValueError(
-            f"indicator {_show(areas_per.index[areas_per > 1][0])} sits in more than one area"
+            f"csi: indicator {show(areas_per.index[areas_per > 1][0])} sits in more than one area"
         )
     lo = h["scale_min"].astype(float).to_numpy()
     hi = h["scale_max"].astype(float).to_numpy()
@@ -493,12 +489,12 @@ def csi(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"hierarchy: item {_show(h['item'][i])} has scale {lo[i]}-{hi[i]}; "
+            f"csi: hierarchy: item {show(h['item'][i])} has scale {lo[i]}-{hi[i]}; "
             "scale_max must exceed scale_min"
         )
-    level = _check_level(level)
+    level = check_confidence(level, "csi", name="level")
     items = list(h["item"])
-    prep, groups = _setup(data, design, by, items)
+    prep, groups = setup(data, design, by, items, func="csi")
     w_item = _level_weights(h, "weight_item", "item", "indicator")
     w_ind = _level_weights(h, "weight_indicator", "indicator", "area")
     w_area = _level_weights(h, "weight_area", "area", None)
@@ -541,9 +537,9 @@ def csi(
     rng = dict(zip(items, hi - lo, strict=True))
     low = dict(zip(items, lo, strict=True))
     for item in items:
-        x = _numeric_item(data, item)
-        _check_range(data, item, x, low[item], low[item] + rng[item])
-        p = _mean_parts(groups, x)
+        x = numeric_values(data, item, "item", "csi")
+        _check_range(data, item, x, low[item], low[item] + rng[item], "csi")
+        p = mean_parts(groups, x)
         score = 100 * (p["estimate"] - low[item]) / rng[item]
         scale = 100 / rng[item]
         for k in of_item[item]:
@@ -556,15 +552,15 @@ def csi(
                 answered[k] |= p["valid"]
             else:
                 item_var[k] = p["var"] * scale**2
-                item_base[k] = _base_frame(groups, p["n"], p["W"], p["W2"])
-    q = _z(level)
+                item_base[k] = base_columns(groups, p["n"], p["W"], p["W2"])
+    q = normal_quantile(level)
     rows = []
     for k, (lvl, name, parent, wgt) in enumerate(nodes):
         if k in zacc:
             se = np.sqrt(groups.var(zacc[k]))
             ans = answered[k]
             wa = np.where(ans, prep.w, 0.0)
-            base = _base_frame(
+            base = base_columns(
                 groups, groups.sums(ans.astype(float)), groups.sums(wa), groups.sums(wa * prep.w)
             )
         else:
@@ -597,7 +593,7 @@ def csi(
         "ci_high",
         "evaluation",
     ]
-    out = _finish(groups, rows, cols)
+    out = finish(groups, rows, cols)
     if groups.by:
         order = np.argsort(np.tile(np.arange(G), n_nodes), kind="stable")
         out = out.iloc[order].reset_index(drop=True)
@@ -644,31 +640,33 @@ def expectation_gap(
     """
     pairs = [tuple(p) for p in pairs]
     if not pairs:
-        raise ValueError("pairs is empty")
+        raise ValueError("expectation_gap: pairs is empty")
     for p in pairs:
         if len(p) != 2 or not all(isinstance(c, str) for c in p):
-            raise ValueError(f"each pair must be (expectation_item, satisfaction_item), got {p!r}")
-    level = _check_level(level)
+            raise ValueError(
+                f"expectation_gap: each pair must be (expectation_item, satisfaction_item), got {p!r}"
+            )
+    level = check_confidence(level, "expectation_gap", name="level")
     cols = sorted({c for p in pairs for c in p})
-    prep, groups = _setup(data, design, by, cols)
+    prep, groups = setup(data, design, by, cols, func="expectation_gap")
     rows = []
     for e_col, s_col in pairs:
-        e = _numeric_item(data, e_col)
-        s = _numeric_item(data, s_col)
+        e = numeric_values(data, e_col, "item", "expectation_gap")
+        s = numeric_values(data, s_col, "item", "expectation_gap")
         valid = ~np.isnan(e) & ~np.isnan(s)
-        p = _mean_parts(groups, s - e, valid=valid)
-        me = _mean_parts(groups, e, valid=valid)["estimate"]
-        ms = _mean_parts(groups, s, valid=valid)["estimate"]
+        p = mean_parts(groups, s - e, valid=valid)
+        me = mean_parts(groups, e, valid=valid)["estimate"]
+        ms = mean_parts(groups, s, valid=valid)["estimate"]
         se = np.sqrt(p["var"])
         df = groups.degf(valid)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = p["estimate"] / se
-            qt = stats.t.ppf(0.5 + level / 2, df)
+            qt = t_quantile(level, df)
         rows.append(
             {
                 "expectation": e_col,
                 "satisfaction": s_col,
-                **_base_frame(groups, p["n"], p["W"], p["W2"]),
+                **base_columns(groups, p["n"], p["W"], p["W2"]),
                 "mean_expectation": me,
                 "mean_satisfaction": ms,
                 "estimate": p["estimate"],
@@ -680,7 +678,7 @@ def expectation_gap(
                 "ci_high": p["estimate"] + qt * se,
             }
         )
-    return _finish(groups, rows, list(rows[0]))
+    return finish(groups, rows, list(rows[0]))
 
 
 def _weighted_cov(X: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -739,19 +737,21 @@ def cronbach_alpha(
         ``alpha_standardized``, ``ci_low``, ``ci_high``.
     """
     if nan_policy not in ("pairwise", "listwise"):
-        raise ValueError(f"nan_policy {nan_policy!r}: use 'pairwise' or 'listwise'")
-    level = _check_level(level)
+        raise ValueError(f"cronbach_alpha: nan_policy {nan_policy!r}: use 'pairwise' or 'listwise'")
+    level = check_confidence(level, "cronbach_alpha", name="level")
     sets = dict(items) if isinstance(items, Mapping) else {"items": list(items)}
     design = design if design is not None else SurveyDesign()
     rows = []
     for name, cols in sets.items():
-        cols = _as_list(cols, "items")
+        cols = as_names(cols, "items", "cronbach_alpha")
         if len(cols) < 2:
-            raise ValueError(f"item set {name!r} needs at least two items, has {len(cols)}")
-        _check_columns(data, cols, "item")
-        X = np.column_stack([_numeric_item(data, c) for c in cols])
+            raise ValueError(
+                f"cronbach_alpha: item set {name!r} needs at least two items, has {len(cols)}"
+            )
+        check_columns(data, cols, "item", "cronbach_alpha")
+        X = np.column_stack([numeric_values(data, c, "item", "cronbach_alpha") for c in cols])
         if design.weight is not None:
-            _check_columns(data, [design.weight], "weight")
+            check_columns(data, [design.weight], "weight", "cronbach_alpha")
             w = design.prepare(data).w
         else:
             w = np.ones(len(data))
@@ -759,7 +759,9 @@ def cronbach_alpha(
         X, w = X[keep], w[keep]
         n = len(X)
         if n < 2:
-            raise ValueError(f"item set {name!r} has {n} usable rows; need at least 2")
+            raise ValueError(
+                f"cronbach_alpha: item set {name!r} has {n} usable rows; need at least 2"
+            )
         k = len(cols)
         C = _weighted_cov(X, w)
         alpha = k / (k - 1) * (1 - np.trace(C) / C.sum())
@@ -843,9 +845,11 @@ def flag_small_bases(
         A copy of ``table`` with a ``flag`` column ("suppressed", "low base" or "").
     """
     if base_col not in table.columns:
-        raise KeyError(f"base column {base_col!r} is not in the table")
+        raise KeyError(f"flag_small_bases: base column {base_col!r} is not in the table")
     if suppress_below > min_base:
-        raise ValueError(f"suppress_below ({suppress_below}) must not exceed min_base ({min_base})")
+        raise ValueError(
+            f"flag_small_bases: suppress_below ({suppress_below}) must not exceed min_base ({min_base})"
+        )
     cols = (
         list(value_cols)
         if value_cols is not None
@@ -853,7 +857,7 @@ def flag_small_bases(
     )
     missing = [c for c in cols if c not in table.columns]
     if missing:
-        raise KeyError(f"value column(s) {missing} are not in the table")
+        raise KeyError(f"flag_small_bases: value column(s) {missing} are not in the table")
     base = table[base_col].to_numpy(dtype=float)
     sup = base < suppress_below
     low = (base < min_base) & ~sup
@@ -894,9 +898,9 @@ def item_distribution(
         ``count_weighted``, ``share`` (weighted, sums to 1 over codes) and
         ``share_unweighted``.
     """
-    items = _as_list(items, "items")
-    prep, groups = _setup(data, design, by, items)
-    xs = {item: _numeric_item(data, item) for item in items}
+    items = as_names(items, "items", "item_distribution")
+    prep, groups = setup(data, design, by, items, func="item_distribution")
+    xs = {item: numeric_values(data, item, "item", "item_distribution") for item in items}
     if codes is None:
         allv = np.concatenate([x[~np.isnan(x)] for x in xs.values()])
         code_arr = np.unique(allv)
@@ -912,7 +916,7 @@ def item_distribution(
         if (valid & ~known).any():
             i = int(np.flatnonzero(valid & ~known)[0])
             raise ValueError(
-                f"item column {item!r}: row {_show(data.index[i])} has value {_show(x[i])},"
+                f"item_distribution: item column {item!r}: row {show(data.index[i])} has value {show(x[i])},"
                 f" not one of the codes {code_arr.tolist()}"
             )
         cell = np.where(valid, groups.codes * K + pos_c, G * K)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .estimation import _show
+from ._checks import check_frame, check_weights, show, weight_values
 
 __all__ = ["RakingError", "rake", "weighting_report"]
 
@@ -68,54 +68,50 @@ def rake(
         iterations do not converge within ``max_iter`` (e.g. trimming bounds that cannot
         be met).
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    check_frame(data, "rake")
     if not margins:
-        raise RakingError("margins is empty")
+        raise RakingError("rake: margins is empty")
     if max_iter < 1:
-        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        raise ValueError(f"rake: max_iter must be >= 1, got {max_iter}")
     if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
+        raise ValueError(f"rake: tol must be > 0, got {tol}")
     n = len(data)
     if n == 0:
-        raise RakingError("data has no rows")
+        raise RakingError("rake: data has no rows")
     if base_weight is not None:
         if base_weight not in data.columns:
-            raise KeyError(f"base weight column {base_weight!r} is not in the data")
-        w0 = data[base_weight].to_numpy(dtype=float, na_value=np.nan)
-        bad = ~np.isfinite(w0) | (w0 <= 0)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise RakingError(
-                f"base weight column {base_weight!r}: row {_show(data.index[i])} has "
-                f"weight {_show(w0[i])}; weights must be finite and > 0"
-            )
+            raise KeyError(f"rake: base weight column {base_weight!r} is not in the data")
+        w0 = weight_values(data, base_weight, "rake", error=RakingError)
     else:
         w0 = np.ones(n)
     if trim is not None:
         lo, hi = trim
         if not 0 <= lo < 1 < hi:
-            raise ValueError(f"trim must be (lo, hi) with 0 <= lo < 1 < hi, got {trim!r}")
+            raise ValueError(f"rake: trim must be (lo, hi) with 0 <= lo < 1 < hi, got {trim!r}")
     codes, targets, totals = [], [], []
     for col, tgt in margins.items():
         if col not in data.columns:
-            raise KeyError(f"margin column {col!r} is not in the data")
+            raise KeyError(f"rake: margin column {col!r} is not in the data")
         s = data[col]
         if s.isna().any():
             i = int(np.flatnonzero(s.isna().to_numpy())[0])
-            raise RakingError(f"margin column {col!r}: row {_show(data.index[i])} is missing")
+            raise RakingError(f"rake: margin column {col!r}: row {show(data.index[i])} is missing")
         t = pd.Series(dict(tgt), dtype=float)
         if (t < 0).any() or not np.isfinite(t).all():
             bad = t.index[(t < 0) | ~np.isfinite(t)][0]
-            raise RakingError(f"margin {col!r}: category {_show(bad)} has target {_show(t[bad])}")
+            raise RakingError(
+                f"rake: margin {col!r}: category {show(bad)} has target {show(t[bad])}"
+            )
         sample_vals = pd.unique(s)
         extra = [v for v in sample_vals if v not in t.index]
         if extra:
-            raise RakingError(f"margin {col!r}: sample category {_show(extra[0])} has no margin")
+            raise RakingError(
+                f"rake: margin {col!r}: sample category {show(extra[0])} has no margin"
+            )
         absent = [v for v in t.index if t[v] > 0 and v not in set(sample_vals)]
         if absent:
             raise RakingError(
-                f"margin {col!r}: category {_show(absent[0])} has a target but no "
+                f"rake: margin {col!r}: category {show(absent[0])} has a target but no "
                 "respondents in the sample"
             )
         code = pd.Index(t.index).get_indexer(s)
@@ -126,7 +122,7 @@ def rake(
     if any(counts):
         if not all(counts) or not np.allclose(totals, totals[0], rtol=1e-6):
             raise RakingError(
-                f"margins given as counts must share one population total, got "
+                f"rake: margins given as counts must share one population total, got "
                 f"{dict(zip(margins, totals, strict=True))}"
             )
         grand = float(totals[0])
@@ -154,7 +150,7 @@ def rake(
         if err < tol:
             return pd.Series(w * grand, index=data.index, name="weight")
     raise RakingError(
-        f"raking did not converge in {max_iter} iterations (largest margin "
+        f"rake: raking did not converge in {max_iter} iterations (largest margin "
         f"error {err:.3g} > tol {tol:g})"
         + ("; the trimming bounds may be too tight" if trim is not None else "")
     )
@@ -206,12 +202,7 @@ def weighting_report(weights: pd.Series, *, before: pd.Series | None = None) -> 
     for label, s in sets:
         w = pd.Series(s).to_numpy(dtype=float, na_value=np.nan)
         if len(w) == 0:
-            raise ValueError(f"{label} weights are empty")
-        bad = ~np.isfinite(w) | (w <= 0)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"{label} weights: position {i} has weight {_show(w[i])}; weights must be finite and > 0"
-            )
+            raise ValueError(f"weighting_report: {label} weights are empty")
+        check_weights(w, f"{label} weights", "weighting_report")
         rows.append(_report_row(w, label))
     return pd.DataFrame(rows)
