@@ -2,7 +2,18 @@
 bootstrap intervals, the 0-100 index and the importance-performance map.
 """
 
+from analysis_helpers.pls.bootstrap import bca_interval, percentile_interval, pls_bootstrap
 from analysis_helpers.pls.fit import PLSFit, fit_pls
+from analysis_helpers.pls.index import (
+    ACTION_TEMPLATE,
+    construct_index,
+    index_difference,
+    index_scores,
+    index_weights,
+    ipma,
+    ipma_action,
+    ipma_items,
+)
 from analysis_helpers.pls.model import (
     ECSI_CONSTRUCTS,
     ECSI_PATHS,
@@ -12,9 +23,20 @@ from analysis_helpers.pls.model import (
 )
 
 __all__ = [
+    "ACTION_TEMPLATE",
+    "construct_index",
+    "index_difference",
+    "index_scores",
+    "index_weights",
+    "ipma",
+    "ipma_action",
+    "ipma_items",
     "ECSI_CONSTRUCTS",
     "ECSI_PATHS",
     "PLSFit",
+    "bca_interval",
+    "percentile_interval",
+    "pls_bootstrap",
     "PathModel",
     "PathModelError",
     "ecsi_model",

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis_helpers.estimation import SurveyDesign, survey_glm
+from analysis_helpers.estimation import PreparedDesign, SurveyDesign, survey_glm
 from analysis_helpers.pls import _kernel
 from analysis_helpers.pls.model import PathModel, PathModelError
 
@@ -60,6 +60,7 @@ class _Data:
     rows: np.ndarray  # (n,) positions in ``data`` of the rows used
     n_excluded: int
     answered: np.ndarray  # (n, p) bool
+    prep: PreparedDesign  # the design of the whole of ``data``
 
 
 def _show(value: object) -> str:
@@ -105,7 +106,8 @@ def _prepare(
             )
         cols.append(x)
     X = np.column_stack(cols)
-    w_all = design.prepare(data).w
+    prep = design.prepare(data)
+    w_all = prep.w
     ok = ~np.isnan(X)
     keep = ok.all(axis=1) if missing == "listwise" else ok.any(axis=1)
     rows = np.flatnonzero(keep)
@@ -120,7 +122,7 @@ def _prepare(
         raise ValueError(f"{who}: item column {c!r} has no answers")
     mean = np.nansum(X * w[:, None], axis=0) / wsum
     dev = np.where(ok, X - mean, 0.0)
-    return _Data(dev, w, mean, rows, len(data) - len(rows), ok)
+    return _Data(dev, w, mean, rows, len(data) - len(rows), ok, prep)
 
 
 def _moments(d: _Data) -> np.ndarray:
