@@ -509,3 +509,124 @@ def test_estimation_errors_name_the_construct(sat):
         index_weights(fit, scale_min=0, scale_max={"sat1": 10})
     with pytest.raises(PathModelError, match="target 'XX' is not a construct"):
         ipma(sat, model=model(), scale_min=0, scale_max=10, target="XX")
+
+
+# --------------------------------------------------------------------------------------
+# The study file's model section
+# --------------------------------------------------------------------------------------
+STUDY_DEMO = Path(__file__).resolve().parents[1] / "config" / "demo.yml"
+ECSI_SECTION = {
+    "ecsi": {
+        "image": "brand",
+        "quality": ["network", "hotline", "billing"],
+        "value": "value",
+        "satisfaction": ["osat"],
+        "loyalty": ["nps_recommend", "repurchase"],
+    }
+}
+
+
+def _study_with(tmp_path, section):
+    import copy
+
+    import yaml
+
+    from analysis_helpers.study import load_study
+
+    raw = copy.deepcopy(yaml.safe_load(STUDY_DEMO.read_text(encoding="utf-8")))
+    if section is not None:
+        raw["model"] = section
+    (tmp_path / "config").mkdir(exist_ok=True)
+    path = tmp_path / "config" / "study.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return load_study(path, check_files=False)
+
+
+def test_study_ecsi_mapping_gives_the_ecsi_model(tmp_path):
+    from analysis_helpers.pls import ECSI_CONSTRUCTS, study_path_model, study_scales
+    from analysis_helpers.study import ECSI_NAMES
+
+    assert list(ECSI_NAMES) == list(ECSI_CONSTRUCTS)
+    study = _study_with(tmp_path, ECSI_SECTION)
+    m = study_path_model(study)
+    assert m.constructs == ["image", "quality", "value", "satisfaction", "loyalty"]
+    assert m.blocks["image"] == study.item_names(area="brand")
+    assert len(m.blocks["quality"]) == 15 and m.blocks["loyalty"] == ["nps_recommend", "repurchase"]
+    assert ("quality", "value") in m.paths and ("image", "expectation") not in m.paths
+    assert m.target_construct == "satisfaction" and m.scheme == "path"
+    lo, hi = study_scales(study, m)
+    assert (lo["brand_trust"], hi["brand_trust"], lo["nps_recommend"], hi["repurchase"]) == (
+        1,
+        10,
+        0,
+        5,
+    )
+    assert study_path_model(_study_with(tmp_path, None)) is None
+
+
+def test_study_explicit_model(tmp_path):
+    from analysis_helpers.pls import study_path_model
+
+    section = {
+        "constructs": [
+            {"name": "net", "area": "network"},
+            {"name": "val", "area": "value", "mode": "B", "label": "Value"},
+            {"name": "sat", "items": ["osat"], "label": "Satisfaction"},
+        ],
+        "paths": ["net -> val", ["net", "sat"], "val -> sat"],
+        "target": "sat",
+        "scheme": "centroid",
+    }
+    m = study_path_model(_study_with(tmp_path, section))
+    assert m.paths == [("net", "val"), ("net", "sat"), ("val", "sat")]
+    assert m.mode("val") == "B" and m.scheme == "centroid"
+    assert m.label("net") == "Network service 网络服务" and m.label("val") == "Value"
+
+
+_C = [{"name": "net", "area": "network"}, {"name": "sat", "items": ["osat"]}]
+
+
+@pytest.mark.parametrize(
+    "section,message",
+    [
+        ({"scheme": "path"}, r"model: give 'ecsi' \(ECSI constructs mapped to areas or items\) or 'constructs' and 'paths'"),
+        ({"constructs": _C}, "model: 'paths' is required with 'constructs'"),
+        ({"constructs": [{"name": "net"}], "paths": ["net -> net"]},
+         r"model.constructs\[0\]: construct 'net' has no items: give 'items'"),
+        ({"constructs": [{"name": "net", "items": []}, _C[1]], "paths": ["net -> sat"]},
+         r"model.constructs\[0\]: construct 'net' has no items"),
+        ({"constructs": [{"name": "net", "area": "network", "items": ["a"]}, _C[1]], "paths": ["net -> sat"]},
+         "give 'items' or 'area', not both"),
+        ({"constructs": [{"name": "net", "area": "netwrk"}, _C[1]], "paths": ["net -> sat"]},
+         r"model.constructs\[0\].area: unknown area 'netwrk'"),
+        ({"constructs": [_C[0], {"name": "sat", "items": ["osat", "nope"]}], "paths": ["net -> sat"]},
+         r"model.constructs\[1\].items\[1\]: unknown item 'nope'"),
+        ({"constructs": [_C[0], {"name": "sat", "items": ["osat"], "mode": "B"}], "paths": ["net -> sat"]},
+         r"model: construct 'sat' is in mode B \(formative\) with one item \('osat'\)"),
+        ({"constructs": _C, "paths": ["net -> sat", "sat -> net"]},
+         "model: paths: the paths make a cycle net -> sat -> net"),
+        ({"constructs": _C, "paths": ["net -> loyalty"]},
+         r"model: paths\[0\]: net -> loyalty: unknown construct 'loyalty'"),
+        ({"constructs": _C, "paths": ["net sat"]}, r"model.paths: paths\[0\]: 'net sat' is not of the form 'from -> to'"),
+        ({"constructs": _C, "paths": ["net -> sat"], "target": "net"},
+         "model.target: 'net' has no incoming path"),
+        ({"constructs": _C, "paths": ["net -> sat"], "target": "loy"},
+         "model.target: unknown construct 'loy'"),
+        ({"constructs": [*_C, {"name": "x", "items": ["osat"]}], "paths": ["net -> sat", "net -> x"]},
+         "model: item 'osat' is in constructs 'sat' and 'x'"),
+        ({"constructs": [*_C, {"name": "x", "items": ["ces"]}], "paths": ["net -> sat"]},
+         "model: construct 'x' is on no path"),
+        ({"ecsi": {"price": "value", "satisfaction": ["osat"]}}, "model: ecsi: unknown ECSI construct 'price'"),
+        ({"ecsi": {"value": "value"}}, "model: ecsi: the ECSI model needs a 'satisfaction' construct"),
+        ({"ecsi": {"value": "valu", "satisfaction": ["osat"]}}, "model.ecsi.value: unknown area or item 'valu'"),
+        ({"ecsi": {"value": "value", "satisfaction": ["osat"]}, "modes": {"quality": "B"}},
+         r"model.modes.quality: unknown construct \(constructs: \['value', 'satisfaction'\]\)"),
+        ({"ecsi": ECSI_SECTION["ecsi"], "constructs": _C}, "give 'ecsi' or 'constructs' and 'paths', not both"),
+        ({"constructs": _C, "paths": ["net -> sat"], "scheme": "pca"}, "model.scheme"),
+    ],
+)  # fmt: skip
+def test_study_model_validation_messages(tmp_path, section, message):
+    from analysis_helpers.study import StudyFileError
+
+    with pytest.raises(StudyFileError, match=message):
+        _study_with(tmp_path, section)

@@ -272,6 +272,213 @@ class StudyInfo(_Model):
 Name = Annotated[str, Field(min_length=1)]
 
 
+# --------------------------------------------------------------------------------------
+# The structural model: a PLS path model of the index (ECSI / ACSI; issue 13)
+# --------------------------------------------------------------------------------------
+#: ECSI construct names accepted under ``model.ecsi`` (see analysis_helpers.pls.model)
+ECSI_NAMES = ("image", "expectation", "quality", "value", "satisfaction", "complaints", "loyalty")
+
+
+class ModelConstruct(_Model):
+    """One construct of ``model.constructs``: its items (a list, or an area) and mode."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
+    label: str | None = None
+    items: list[str] | None = None
+    area: str | None = None
+    mode: Literal["A", "B"] = "A"
+
+    @model_validator(mode="after")
+    def _source(self) -> ModelConstruct:
+        if self.items is not None and self.area is not None:
+            raise ValueError(f"construct {self.name!r}: give 'items' or 'area', not both")
+        if self.area is None and not self.items:
+            raise ValueError(
+                f"construct {self.name!r} has no items: give 'items' (item names) or 'area' "
+                "(an area of the hierarchy)"
+            )
+        return self
+
+
+class ModelSpec(_Model):
+    """The ``model`` section: the PLS path model behind the satisfaction index."""
+
+    constructs: list[ModelConstruct] | None = None
+    paths: list[tuple[str, str]] | None = None
+    ecsi: dict[str, str | list[str]] | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    modes: dict[str, Literal["A", "B"]] = Field(default_factory=dict)
+    target: str | None = None
+    scheme: Literal["path", "centroid", "factorial"] = "path"
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        out = []
+        for k, p in enumerate(value):
+            if isinstance(p, str):
+                parts = [s.strip() for s in p.split("->")]
+                if len(parts) != 2 or not all(parts):
+                    raise ValueError(f"paths[{k}]: {p!r} is not of the form 'from -> to'")
+                out.append(tuple(parts))
+            else:
+                out.append(p)
+        return out
+
+    @model_validator(mode="after")
+    def _shape(self) -> ModelSpec:
+        if self.ecsi is None and self.constructs is None:
+            raise ValueError(
+                "give 'ecsi' (ECSI constructs mapped to areas or items) or 'constructs' and 'paths'"
+            )
+        if self.ecsi is not None and (self.constructs is not None or self.paths is not None):
+            raise ValueError("give 'ecsi' or 'constructs' and 'paths', not both")
+        if self.ecsi is not None:
+            for key in self.ecsi:
+                if key not in ECSI_NAMES:
+                    raise ValueError(
+                        f"ecsi: unknown ECSI construct {key!r} (known: {list(ECSI_NAMES)})"
+                    )
+            if "satisfaction" not in self.ecsi:
+                raise ValueError("ecsi: the ECSI model needs a 'satisfaction' construct")
+            return self
+        if not self.paths:
+            raise ValueError(
+                "'paths' is required with 'constructs' (e.g. 'quality -> satisfaction')"
+            )
+        names = [c.name for c in self.constructs]
+        dup = [n for n, k in Counter(names).items() if k > 1]
+        if dup:
+            raise ValueError(f"constructs: name {dup[0]!r} is used more than once")
+        for k, (a, b) in enumerate(self.paths):
+            for end in (a, b):
+                if end not in names:
+                    raise ValueError(
+                        f"paths[{k}]: {a} -> {b}: unknown construct {end!r} (constructs: {names})"
+                    )
+        graph = {n: [b for a, b in self.paths if a == n] for n in names}
+        cycle = _model_cycle(graph)
+        if cycle:
+            raise ValueError(
+                "paths: the paths make a cycle " + " -> ".join(cycle) + "; a PLS path model "
+                "must be recursive (remove one of these paths)"
+            )
+        return self
+
+    def construct_names(self) -> list[str]:
+        if self.ecsi is not None:
+            return [n for n in ECSI_NAMES if n in self.ecsi]
+        return [c.name for c in self.constructs]
+
+    def blocks(self, spec: StudySpec) -> dict[str, list[str]]:
+        """Each construct's items, areas expanded to their items (in file order)."""
+        by_area: dict[str, list[str]] = {}
+        for item in spec.items:
+            if item.area is not None:
+                by_area.setdefault(item.area, []).append(item.name)
+        out: dict[str, list[str]] = {}
+        if self.ecsi is not None:
+            for name in self.construct_names():
+                refs = self.ecsi[name]
+                refs = [refs] if isinstance(refs, str) else refs
+                out[name] = [i for r in refs for i in by_area.get(r, [r])]
+        else:
+            for c in self.constructs:
+                out[c.name] = by_area.get(c.area, []) if c.area is not None else list(c.items)
+        return out
+
+    def mode_of(self, name: str) -> str:
+        if self.constructs is not None:
+            return next(c.mode for c in self.constructs if c.name == name)
+        return self.modes.get(name, "A")
+
+    def label_of(self, name: str) -> str | None:
+        if self.constructs is not None:
+            found = next(c.label for c in self.constructs if c.name == name)
+            if found is not None:
+                return found
+        return self.labels.get(name)
+
+
+def _model_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    state = dict.fromkeys(graph, 0)
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in graph[n]:
+            if state[m] == 1:
+                return [*stack[stack.index(m) :], m]
+            if state[m] == 0 and (found := visit(m)):
+                return found
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in graph:
+        if state[n] == 0 and (found := visit(n)):
+            return found
+    return None
+
+
+def _model_references(spec: StudySpec) -> list[str]:
+    """Cross-reference checks of ``model``: areas, items, modes, labels, target."""
+    m = spec.model
+    if m is None:
+        return []
+    errors: list[str] = []
+    areas = {a.name for a in spec.areas}
+    items = {i.name for i in spec.items}
+    names = m.construct_names()
+    if m.ecsi is not None:
+        for key, refs in m.ecsi.items():
+            for r in [refs] if isinstance(refs, str) else refs:
+                if r not in areas and r not in items:
+                    errors.append(f"model.ecsi.{key}: unknown area or item {r!r}")
+    else:
+        for k, c in enumerate(m.constructs):
+            if c.area is not None and c.area not in areas:
+                errors.append(
+                    f"model.constructs[{k}].area: unknown area {c.area!r} (known: {sorted(areas)})"
+                )
+            for j, i in enumerate(c.items or []):
+                if i not in items:
+                    errors.append(f"model.constructs[{k}].items[{j}]: unknown item {i!r}")
+    for key in ("labels", "modes"):
+        for name in getattr(m, key):
+            if name not in names:
+                errors.append(f"model.{key}.{name}: unknown construct (constructs: {names})")
+    if errors:
+        return errors
+    blocks = m.blocks(spec)
+    owner: dict[str, str] = {}
+    for name, its in blocks.items():
+        if not its:
+            errors.append(f"model: construct {name!r} has no items (its area has none)")
+        if m.mode_of(name) == "B" and len(its) == 1:
+            errors.append(
+                f"model: construct {name!r} is in mode B (formative) with one item ({its[0]!r}); "
+                "a formative construct needs two or more items - use mode A"
+            )
+        for i in its:
+            if i in owner:
+                errors.append(f"model: item {i!r} is in constructs {owner[i]!r} and {name!r}")
+            owner.setdefault(i, name)
+    if m.target is not None and m.target not in names:
+        errors.append(f"model.target: unknown construct {m.target!r} (constructs: {names})")
+    if m.ecsi is None:
+        linked = {c for p in m.paths for c in p}
+        for name in names:
+            if name not in linked:
+                errors.append(f"model: construct {name!r} is on no path")
+        if m.target is not None and m.target in names and m.target not in {b for _, b in m.paths}:
+            errors.append(f"model.target: {m.target!r} has no incoming path, so nothing drives it")
+    return errors
+
+
 class StudySpec(_Model):
     """The whole study file, as validated data."""
 
@@ -285,6 +492,7 @@ class StudySpec(_Model):
     quality: QualityRules = QualityRules()
     weighting: WeightingSpec | None = None
     reporting: Reporting = Reporting()
+    model: ModelSpec | None = None
 
     @model_validator(mode="after")
     def _references(self) -> StudySpec:
@@ -378,6 +586,7 @@ class StudySpec(_Model):
                 )
             if wt.output in items or wt.output == wt.base_weight:
                 errors.append(f"weighting.output: {wt.output!r} is already a column of the study")
+        errors.extend(_model_references(self))
         if errors:
             raise ValueError("\n".join(errors))
         return self

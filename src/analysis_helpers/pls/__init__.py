@@ -4,6 +4,7 @@ bootstrap intervals, the 0-100 index and the importance-performance map.
 
 from analysis_helpers.pls.bootstrap import bca_interval, percentile_interval, pls_bootstrap
 from analysis_helpers.pls.fit import PLSFit, fit_pls
+from analysis_helpers.pls.from_study import study_path_model, study_scales
 from analysis_helpers.pls.index import (
     ACTION_TEMPLATE,
     construct_index,
@@ -37,6 +38,8 @@ __all__ = [
     "bca_interval",
     "percentile_interval",
     "pls_bootstrap",
+    "study_path_model",
+    "study_scales",
     "PathModel",
     "PathModelError",
     "ecsi_model",
