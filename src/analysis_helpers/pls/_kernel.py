@@ -101,12 +101,13 @@ def _inner_weights(R: np.ndarray, st: Structure) -> np.ndarray:
 
 def _outer_step(S: np.ndarray, W: np.ndarray, st: Structure, c: np.ndarray) -> np.ndarray:
     """One plspm outer update from the current weights."""
-    C = np.einsum("bpj,bpq,bqk->bjk", W, S, W)
+    SW = S @ W
+    C = np.swapaxes(W, 1, 2) @ SW
     d = np.sqrt(np.maximum(_diag(C), 1e-300))
     R = C / (d[:, :, None] * d[:, None, :])
     E = _inner_weights(R, st)
     # cov(X, Y) with Y = XW / sd(XW) * (N-1)/N, then cov(X, Z) with Z = Y E
-    G = (S @ W) / d[:, None, :] * c[:, None, None]
+    G = SW / d[:, None, :] * c[:, None, None]
     G = G @ E
     new = np.zeros_like(W)
     for j in range(st.n_blocks):
@@ -121,7 +122,7 @@ def _outer_step(S: np.ndarray, W: np.ndarray, st: Structure, c: np.ndarray) -> n
 
 
 def _normalise(S: np.ndarray, W: np.ndarray) -> np.ndarray:
-    var = _diag(np.einsum("bpj,bpq,bqk->bjk", W, S, W))
+    var = (W * (S @ W)).sum(axis=1)
     return W / np.sqrt(np.maximum(var, 1e-300))[:, None, :]
 
 
@@ -181,7 +182,7 @@ def solve(
         s[s == 0] = -1
         W[:, :, j] *= s[:, None]
         L[:, :, j] *= s[:, None]
-    R = np.einsum("bpj,bpq,bqk->bjk", W, S, W)
+    R = np.swapaxes(W, 1, 2) @ (S @ W)
     paths, r2 = path_coefficients(R, st)
     return Solution(W, R, L, paths, r2, iterations, converged, change)
 

@@ -115,20 +115,25 @@ def _prepare(
         raise ValueError(
             f"{who}: {len(rows)} respondents have usable answers to the model's items; need 3 or more"
         )
-    X, ok, w = X[rows], ok[rows], w_all[rows]
-    wsum = (w[:, None] * ok).sum(axis=0)
+    if len(rows) < len(X):
+        X, ok, w = X[rows], ok[rows], w_all[rows]
+    else:
+        w = w_all
+    complete = bool(ok.all())
+    wsum = np.full(X.shape[1], w.sum()) if complete else w @ ok
     if (wsum == 0).any():
         c = items[int(np.flatnonzero(wsum == 0)[0])]
         raise ValueError(f"{who}: item column {c!r} has no answers")
-    mean = np.nansum(X * w[:, None], axis=0) / wsum
-    dev = np.where(ok, X - mean, 0.0)
+    X0 = X if complete else np.where(ok, X, 0.0)
+    mean = (w @ X0) / wsum
+    X0 -= mean
+    dev = X0 if complete else np.where(ok, X0, 0.0)
     return _Data(dev, w, mean, rows, len(data) - len(rows), ok, prep)
 
 
 def _moments(d: _Data) -> np.ndarray:
     """Weighted covariance (divisor = sum of weights) of the mean-imputed items."""
-    wd = d.dev * d.w[:, None]
-    return (wd.T @ d.dev) / d.w.sum()
+    return ((d.dev.T * d.w) @ d.dev) / d.w.sum()
 
 
 def _scaled_cov(S: np.ndarray, scaled: bool) -> tuple[np.ndarray, np.ndarray]:
