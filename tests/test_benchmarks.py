@@ -21,6 +21,8 @@ CASES = [
     ("bench_estimation.py", ["--n", "50000"], ["total KPI time", "peak resident memory"]),
     ("bench_drivers.py", ["--rows", "50000", "--replicates", "50"],
      ["20 drivers", "bootstrap replicates", "peak resident memory"]),
+    ("bench_pls.py", ["--n", "50000", "--boot-n", "2000", "--replicates", "50", "--repeat", "1"],
+     ["fit (path scheme", "bootstrap replicates, bca", "peak resident memory"]),
 ]  # fmt: skip
 
 
