@@ -474,7 +474,7 @@ def test_path_model_validation_messages(kwargs, message):
 
 def test_estimation_errors_name_the_construct(sat):
     with pytest.raises(
-        PathModelError, match=r"did not converge in 1 iterations; the weights of construct '\w+'"
+        PathModelError, match=r"did not converge in 1 iteration; the weights of construct '\w+'"
     ):
         fit_pls(sat, model=model(), max_iter=1)
     flat = sat.assign(qual3=5)
@@ -630,3 +630,17 @@ def test_study_model_validation_messages(tmp_path, section, message):
 
     with pytest.raises(StudyFileError, match=message):
         _study_with(tmp_path, section)
+
+
+def test_ipma_per_segment_uses_only_the_weight_of_the_design(sat):
+    # stratum 1 has one respondent of each gender: fine for the whole design, a lonely PSU
+    # within each segment - the segment maps need only the weights
+    st = np.zeros(len(sat), dtype=int)
+    st[[sat.index[sat.gender == "female"][0], sat.index[sat.gender == "male"][0]]] = 1
+    df = sat.assign(st=st, w=np.random.default_rng(4).uniform(0.5, 2, len(sat)))
+    design = SurveyDesign(weight="w", strata="st")
+    seg = ipma(df, model=model("path", target="SAT"), scale_min=0, scale_max=10, by="gender",
+               design=design)  # fmt: skip
+    alone = ipma(df[df.gender == "male"], model=model("path", target="SAT"), scale_min=0,
+                 scale_max=10, design=SurveyDesign(weight="w"))  # fmt: skip
+    np.testing.assert_allclose(seg[seg.gender == "male"]["importance"], alone["importance"])

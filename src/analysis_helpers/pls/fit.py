@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.linalg import blas
 
 from analysis_helpers.estimation import PreparedDesign, SurveyDesign, survey_glm
 from analysis_helpers.pls import _kernel
@@ -92,8 +93,8 @@ def _prepare(
         raise KeyError(
             f"{who}: item column {absent[0]!r} of construct {owner[absent[0]]!r} is not in the data"
         )
-    cols = []
-    for c in items:
+    X = np.empty((len(data), len(items)), order="F")  # columns contiguous, as BLAS likes
+    for k, c in enumerate(items):
         s = data[c]
         if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
             raise ValueError(f"{who}: item column {c!r} must be numeric, got dtype {s.dtype}")
@@ -104,8 +105,7 @@ def _prepare(
             raise ValueError(
                 f"{who}: item column {c!r}: row {_show(data.index[i])} has value {x[i]}"
             )
-        cols.append(x)
-    X = np.column_stack(cols)
+        X[:, k] = x
     prep = design.prepare(data)
     w_all = prep.w
     ok = ~np.isnan(X)
@@ -132,8 +132,15 @@ def _prepare(
 
 
 def _moments(d: _Data) -> np.ndarray:
-    """Weighted covariance (divisor = sum of weights) of the mean-imputed items."""
-    return ((d.dev.T * d.w) @ d.dev) / d.w.sum()
+    """Weighted covariance (divisor = sum of weights) of the mean-imputed items.
+
+    One symmetric rank-k update (BLAS ``dsyrk``) of the column-major ``sqrt(w) * dev``:
+    half the work of a general product, and several times faster than ``(X'w) @ X``.
+    """
+    xs = np.asfortranarray(d.dev * np.sqrt(d.w)[:, None])
+    upper = blas.dsyrk(1.0, xs, trans=1)
+    S = np.triu(upper) + np.triu(upper, 1).T
+    return S / d.w.sum()
 
 
 def _scaled_cov(S: np.ndarray, scaled: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +179,8 @@ def _convergence_error(sol: _kernel.Solution, model: PathModel, max_iter: int, w
     j = int(np.argmax(change))
     worst = model.constructs[j]
     return PathModelError(
-        f"{who}: the PLS algorithm did not converge in {max_iter} iterations; the weights of "
+        f"{who}: the PLS algorithm did not converge in {max_iter} iteration"
+        f"{'s' if max_iter != 1 else ''}; the weights of "
         f"construct {worst!r} changed most in the last one (by {change[j]:.3g} in squared "
         "absolute value); raise max_iter, check that construct's items (codes, reversed "
         "items) or try scheme='path'"

@@ -286,6 +286,14 @@ def _groups(data: pd.DataFrame, by: list[str], who: str):
         yield dict(zip(by, key, strict=True)), part
 
 
+def _weight_only(design: SurveyDesign | None) -> SurveyDesign | None:
+    """The weight of a design: all a group's fit and point estimates need (a segment may
+    hold a single PSU of some stratum, which a full design would reject)."""
+    if design is None or design.weight is None:
+        return None
+    return SurveyDesign(weight=design.weight)
+
+
 def _fit_group(part, model, design, scaled, missing, key, who):
     try:
         return fit_pls(part, model=model, design=design, scaled=scaled, missing=missing)
@@ -332,6 +340,8 @@ def ipma(
     by : str or sequence of str
         Segments; one map per segment.
     design : SurveyDesign, optional
+        Only its weight is used (the map has no standard errors; the bootstrap gives
+        intervals of the total effects and indices).
     scaled, missing
         As :func:`~analysis_helpers.pls.fit_pls`.
 
@@ -353,6 +363,7 @@ def ipma(
     if target not in model.blocks:
         raise PathModelError(f"{who}: target {target!r} is not a construct of the model")
     by = [by] if isinstance(by, str) else list(by)
+    design = _weight_only(design)
     rows = []
     for key, part in _groups(data, by, who):
         fit = _fit_group(part, model, design, scaled, missing, key, who)
@@ -421,6 +432,7 @@ def ipma_items(
     if target not in model.blocks:
         raise PathModelError(f"{who}: target {target!r} is not a construct of the model")
     by = [by] if isinstance(by, str) else list(by)
+    design = _weight_only(design)
     rows = []
     for key, part in _groups(data, by, who):
         fit = _fit_group(part, model, design, scaled, missing, key, who)
