@@ -491,7 +491,7 @@ def test_estimation_errors_name_the_construct(sat):
         fit_pls(sat, model=PathModel(blocks={"G": ["gender"], "S": ["sat1"]}, paths=[("G", "S")]))
     with pytest.raises(ValueError, match="missing 'pairwise': use 'mean' or 'listwise'"):
         fit_pls(sat, model=model(), missing="pairwise")
-    with pytest.raises(ValueError, match="weight column 'w': row 3 has weight -1.0"):
+    with pytest.raises(ValueError, match="weight column 'w' has the value -1.0 in row 3"):
         fit_pls(sat.assign(w=np.where(sat.index == 3, -1.0, 1.0)), model=model(),
                 design=SurveyDesign(weight="w"))  # fmt: skip
     with pytest.raises(ValueError, match="pls_bootstrap: method 'normal'"):

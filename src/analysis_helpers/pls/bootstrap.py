@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from analysis_helpers._checks import check_confidence
 from analysis_helpers.estimation import PreparedDesign, SurveyDesign
 from analysis_helpers.pls import _kernel
 from analysis_helpers.pls.fit import _Data, _fit_arrays, _prepare, _scaled_cov
@@ -63,15 +64,9 @@ KINDS = (
 # --------------------------------------------------------------------------------------
 # Intervals
 # --------------------------------------------------------------------------------------
-def _check_confidence(confidence: float, who: str) -> float:
-    if not (isinstance(confidence, int | float) and 0 < confidence < 1):
-        raise ValueError(f"{who}: confidence must be in (0, 1), got {confidence!r}")
-    return float(confidence)
-
-
 def percentile_interval(boot: np.ndarray, *, confidence: float = 0.95) -> np.ndarray:
     """Percentile interval per column of ``boot`` (replicates x statistics): (2, K)."""
-    confidence = _check_confidence(confidence, "percentile_interval")
+    confidence = check_confidence(confidence, "percentile_interval")
     a = (1 - confidence) / 2
     return np.quantile(np.asarray(boot, float), [a, 1 - a], axis=0)
 
@@ -92,7 +87,7 @@ def bca_interval(
     confidence : float
         Coverage of the interval.
     """
-    confidence = _check_confidence(confidence, "bca_interval")
+    confidence = check_confidence(confidence, "bca_interval")
     estimate = np.atleast_1d(np.asarray(estimate, float))
     boot = np.asarray(boot, float).reshape(len(boot), -1)
     jack = np.asarray(jack, float).reshape(len(jack), -1)
@@ -379,7 +374,7 @@ def pls_bootstrap(
         raise ValueError(f"{who}: method {method!r}: use 'percentile' or 'bca'")
     if not (isinstance(n_boot, int | np.integer) and n_boot >= 2):
         raise ValueError(f"{who}: n_boot must be an integer >= 2, got {n_boot!r}")
-    confidence = _check_confidence(confidence, who)
+    confidence = check_confidence(confidence, who)
     rng = np.random.default_rng(random_state)
     d = _prepare(data, model, design, missing, who)
     ranges = _item_ranges(model, scale_min, scale_max, who)

@@ -41,6 +41,7 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import blas
 
+from analysis_helpers._checks import show
 from analysis_helpers.estimation import PreparedDesign, SurveyDesign, survey_glm
 from analysis_helpers.pls import _kernel
 from analysis_helpers.pls.model import PathModel, PathModelError
@@ -62,12 +63,6 @@ class _Data:
     n_excluded: int
     answered: np.ndarray  # (n, p) bool
     prep: PreparedDesign  # the design of the whole of ``data``
-
-
-def _show(value: object) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
-    return repr(value)
 
 
 def _prepare(
@@ -103,7 +98,7 @@ def _prepare(
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"{who}: item column {c!r}: row {_show(data.index[i])} has value {x[i]}"
+                f"{who}: item column {c!r}: row {show(data.index[i])} has value {x[i]}"
             )
         X[:, k] = x
     prep = design.prepare(data)
