@@ -33,7 +33,6 @@ way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -712,6 +711,3 @@ def fit_pls(
         _sol=sol,
     )
 
-
-def _as_list(x: str | Sequence[str]) -> list[str]:
-    return [x] if isinstance(x, str) else list(x)
