@@ -710,4 +710,3 @@ def fit_pls(
         cov=S,
         _sol=sol,
     )
-
