@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .io import file_sha256
+from .pages import SANS, finish_page, font_face, page_header
 from .study import load_study, project_root
 
 __all__ = ["KERNEL_NAME", "ReportError", "NotebookFailed", "run_report", "discover_notebooks"]
@@ -180,49 +181,7 @@ def _to_html(executed: Path) -> tuple[str, str]:
     return title, _strip_remote_scripts(body)
 
 
-#: characters from here on (CJK radicals, kana, hangul, ideographs, full-width forms) are
-#: drawn with the embedded font when the reader's browser has no font for them
-_CJK_START = 0x2E80
-_FONT_NAME = "Report CJK"
-_SANS = '-apple-system, BlinkMacSystemFont, "Segoe UI", "Helvetica Neue", Arial, sans-serif'
-
-
-def _font_face(pages: list[str]) -> str:
-    """A ``<style>`` with the bundled CJK font, subset to the characters the pages use and
-    embedded as a data URI, so Chinese (Japanese, Korean) text renders on any machine
-    without fetching a font. Empty when the pages use no such character."""
-    import base64
-    import io
-
-    from fontTools import subset
-
-    from .plots import cjk_font_path
-
-    chars = {c for page in pages for c in page if ord(c) >= _CJK_START}
-    if not chars:
-        return ""
-    opts = subset.Options()
-    opts.layout_features = ["*"]
-    font = subset.load_font(str(cjk_font_path()), opts)
-    sub = subset.Subsetter(opts)
-    sub.populate(text="".join(sorted(chars)))
-    sub.subset(font)
-    buf = io.BytesIO()
-    subset.save_font(font, buf, opts)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    family = f'{_SANS}, "{_FONT_NAME}"'
-    return (
-        "<style>\n"
-        f'@font-face {{ font-family: "{_FONT_NAME}"; '
-        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n'
-        f":root {{ --jp-content-font-family: {family}; --jp-ui-font-family: {family}; }}\n"
-        f"body {{ font-family: {family}; }}\n"
-        "</style>\n"
-    )
-
-
-def _with_font(page: str, style: str) -> str:
-    return page.replace("</head>", style + "</head>", 1) if style else page
+_SANS = SANS
 
 
 def _strip_remote_scripts(body: str) -> str:
@@ -447,9 +406,9 @@ def run_report(
             + "\n  ".join(lines)
             + f"\nThe executed notebooks are kept for inspection in {kept}"
         )
-    style = _font_face([*pages.values(), study.title])
+    style = font_face([*pages.values(), page_header(study), *map(str, study.data_files())])
     for name, page in pages.items():
-        (staging / name).write_text(_with_font(page, style), encoding="utf-8")
+        (staging / name).write_text(finish_page(page, study=study, style=style), encoding="utf-8")
     progress("rendered HTML pages")
     finished = dt.datetime.now().astimezone()
     inputs = [study.path, *study.data_files()]
@@ -488,7 +447,8 @@ def run_report(
         json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     (staging / "index.html").write_text(
-        _with_font(_index_html(study.title, date, runs, record), style), encoding="utf-8"
+        finish_page(_index_html(study.title, date, runs, record), study=study, style=style),
+        encoding="utf-8",
     )
     if final.exists():  # --force: swap in the new report, then drop the old one
         old = reports / f".replaced-{date}-{os.getpid()}"
