@@ -1102,3 +1102,40 @@ def read_operations(study: Study) -> pd.DataFrame:
         numeric = text.notna().any() and (num.notna() == text.notna()).all()
         out[col] = num.astype(np.float64) if numeric and col != study.wave_column else text
     return pd.DataFrame(out)
+
+
+# ---- report tables and figures -------------------------------------------------------
+def write_report_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a report table as CSV for analysts and spreadsheets.
+
+    UTF-8 with BOM (so Excel shows Chinese labels), no index, numbers unrounded; text cells
+    and column names that a spreadsheet would run as a formula (starting with ``=``,
+    ``+``, ``-``, ``@``, tab or CR) are quote-prefixed (see
+    :func:`analysis_helpers.safe_output.spreadsheet_safe`).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The table; not changed.
+    path : str or Path
+        The CSV file to write.
+
+    Returns
+    -------
+    Path
+    """
+    from .safe_output import spreadsheet_safe_frame
+
+    path = Path(path)
+    spreadsheet_safe_frame(table).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def write_report_figure(figure, path: str | Path) -> Path:
+    """Save a matplotlib Figure as PNG (the theme's resolution and tight bounding box)."""
+    path = Path(path)
+    figure.savefig(path)
+    return path
+
+
+__all__ += ["write_report_table", "write_report_figure"]

@@ -5,41 +5,94 @@ Every notebook starts with::
     ctx = setup(study_file, report_dir, notebook="20-describe")
     study = ctx.study
 
-and then writes its tables and figures through ``ctx.save_table`` / ``ctx.save_figure`` into
-the report folder, and shows them with ``ctx.show`` / ``ctx.say``. Anything that came from
-respondents or the study file is HTML-escaped when shown, so a comment such as
-``<script>`` displays as text and never runs.
+then writes its tables and figures with ``ctx.save_table`` / ``ctx.save_figure`` (CSV
+unrounded, text cells safe for spreadsheets) and shows them to the reader with:
+
+``ctx.show(table, columns=..., caption=...)``
+    the table as a client reads it (labels, percentages, decimals by statistic, intervals
+    as "6.54-6.70", p-values as "< 0.001", significance as coloured arrows); see
+    :mod:`analysis_helpers.formatting` for the kinds and defaults. For example::
+
+        ctx.show(
+            kpis,
+            columns={"label": "KPI", "estimate": None, "ci": None, "n": None, "flag": None},
+            caption=f"KPIs, {study.wave_label(current)}",
+        )
+
+    shows "Overall satisfaction: mean | 6.62 | 6.54-6.70 | 1,505 |" and
+    "...: top-2-box | 9% | 8-11% | 1,505 |", headed "KPI | Estimate | 95% CI | Base | Note"
+    (the level from ``reporting.confidence``).
+
+``ctx.say(template, **values)``
+    a takeaway in Markdown. The template is the author's text - a plain string literal,
+    never an f-string - and keeps its ``**bold**`` and ``*italics*``; every ``{name}`` is
+    filled with an escaped value, so nothing from the data can become markup or a link::
+
+        ctx.say(
+            "**{area}** scores highest ({score:index}); the {confidence} interval is {ci}.",
+            area=best["area"], score=best["estimate"], ci=fmt_ci(lo, hi, kind="index"),
+        )
+
+    Specs name a kind (``{x:share}`` -> "45%", ``{x:share.1}``, ``{x:mean}``,
+    ``{x:index}``, ``{p:p}``, ``{n:base}``) or are Python's (``{n:,}``); ``{confidence}``
+    is the study's level ("95%") unless given. Pieces with markup of their own are built
+    with :func:`md` and passed as values.
+
+Respondent free text (the study's ``text_columns``) is redacted for e-mail addresses,
+phone and ID numbers wherever it is shown; ``setup(..., redact=False)`` turns that off.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from .formatting import (
+    confidence_label,
+    fmt_base,
+    fmt_change,
+    fmt_ci,
+    fmt_count,
+    fmt_list,
+    fmt_num,
+    fmt_p,
+    fmt_pct,
+    fmt_value,
+    format_table,
+    plural,
+)
+from .safe_output import Md, escape_markdown, md, plain_text, render_markdown
 from .study import Study, load_study, project_root
 
-__all__ = ["ReportContext", "setup", "escape_markdown", "fmt_num", "fmt_pct"]
+__all__ = [
+    "ReportContext",
+    "setup",
+    "md",
+    "escape_markdown",
+    "fmt_num",
+    "fmt_pct",
+    "fmt_p",
+    "fmt_ci",
+    "fmt_base",
+    "fmt_value",
+    "fmt_change",
+    "fmt_count",
+    "fmt_list",
+    "plural",
+    "confidence_label",
+]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def escape_markdown(text: str) -> str:
-    """Escape HTML special characters so text shows literally in a Markdown cell."""
-    return html.escape(str(text), quote=False)
+def _display(html: str, text: str) -> None:
+    from IPython.display import display
 
-
-def fmt_num(x: float, digits: int = 1) -> str:
-    """A number for a sentence, with thousands separators (rounding only for display)."""
-    return f"{x:,.{digits}f}"
-
-
-def fmt_pct(x: float, digits: int = 0) -> str:
-    """A share in [0, 1] as a percentage string for a sentence."""
-    return f"{100 * x:.{digits}f}%"
+    display({"text/html": html, "text/plain": text}, raw=True)
 
 
 @dataclass
@@ -53,12 +106,16 @@ class ReportContext:
     report_dir : Path
         The report folder; ``tables/`` and ``figures/`` are created inside it.
     notebook : str
-        The notebook's name, e.g. ``"20-describe"``; prefixes nothing, recorded only.
+        The notebook's name, e.g. ``"20-describe"``; names the tables' HTML ids.
+    redact : bool
+        Redact e-mail addresses, phone and ID numbers in respondent free text when shown.
     """
 
     study: Study
     report_dir: Path
     notebook: str
+    redact: bool = True
+    _shown: int = field(default=0, repr=False)
 
     @property
     def tables_dir(self) -> Path:
@@ -67,6 +124,11 @@ class ReportContext:
     @property
     def figures_dir(self) -> Path:
         return self.report_dir / "figures"
+
+    @property
+    def confidence(self) -> str:
+        """The study's confidence level as people write it, e.g. ``"95%"``."""
+        return confidence_label(self.study)
 
     def _target(self, folder: Path, name: str, suffix: str) -> Path:
         if not _NAME.match(name):
@@ -78,18 +140,19 @@ class ReportContext:
         return folder / f"{name}{suffix}"
 
     def save_table(self, table: pd.DataFrame, name: str) -> Path:
-        """Write a table as UTF-8 CSV (with BOM, so Excel shows Chinese labels) to
-        ``tables/<name>.csv`` and return its path. Values are written unrounded."""
-        path = self._target(self.tables_dir, name, ".csv")
-        table.to_csv(path, index=False, encoding="utf-8-sig")
-        return path
+        """Write a table to ``tables/<name>.csv`` (see :func:`io.write_report_table`: UTF-8
+        with BOM, unrounded, text cells safe for spreadsheets) and return its path."""
+        from .io import write_report_table
+
+        return write_report_table(table, self._target(self.tables_dir, name, ".csv"))
 
     def save_figure(self, figure, name: str, *, close: bool = False) -> Path:
         """Save a matplotlib Figure (or the figure of an Axes) to ``figures/<name>.png``."""
+        from .io import write_report_figure
+
         fig = figure.get_figure() if hasattr(figure, "get_figure") else figure
         fig = getattr(fig, "figure", fig)
-        path = self._target(self.figures_dir, name, ".png")
-        fig.savefig(path)
+        path = write_report_figure(fig, self._target(self.figures_dir, name, ".png"))
         if close:
             import matplotlib.pyplot as plt
 
@@ -99,42 +162,68 @@ class ReportContext:
     def show(
         self,
         table: pd.DataFrame,
+        columns: Any = None,
         *,
         caption: str | None = None,
-        digits: int = 3,
+        labels: dict | None = None,
+        kinds: dict | None = None,
+        unit: str | None = None,
+        note: str | None = None,
+        intervals: bool = True,
+        free_text: list[str] | None = None,
         max_rows: int = 60,
     ) -> None:
-        """Display a table in the notebook, HTML-escaped, numbers shown to ``digits``.
+        """Show a table as a client reads it (see :func:`formatting.format_table`).
 
-        Only the display is rounded; saved tables keep full precision.
+        Parameters
+        ----------
+        table : DataFrame
+            A result table; it is not changed, and the saved CSV keeps full precision.
+        columns : sequence or mapping, optional
+            The columns to show in order; a mapping also gives their labels (``None``:
+            the default label). ``ci`` / ``X_ci`` name merged intervals.
+        caption, note : str, optional
+            Plain text above / below the table.
+        labels, kinds, unit, intervals, free_text
+            See :func:`formatting.format_table`.
+        max_rows : int
+            Rows shown (the rest is in the saved table).
         """
-        from IPython.display import HTML, display
-
-        shown = table.head(max_rows)
-        text = shown.to_html(
-            index=False,
-            escape=True,
-            float_format=lambda v: f"{v:,.{digits}f}",
-            na_rep="–",
-            border=0,
-            classes="report-table",
+        view = format_table(
+            table,
+            columns,
+            labels=labels,
+            kinds=kinds,
+            unit=unit,
+            study=self.study,
+            intervals=intervals,
+            free_text=free_text,
+            redacted=self.redact,
+            caption=caption,
+            note=note,
         )
-        if caption:
-            text = f"<p><b>{escape_markdown(caption)}</b></p>" + text
-        if len(table) > max_rows:
-            text += (
-                f"<p><i>{max_rows} of {len(table):,} rows shown; the full table is saved.</i></p>"
-            )
-        display(HTML(text))
+        self._shown += 1
+        html = view.to_html(table_id=f"{self.notebook}-{self._shown}", max_rows=max_rows)
+        _display(html, view.to_text(max_rows))
 
-    def say(self, text: str) -> None:
-        """Display a Markdown takeaway; ``<``, ``>`` and ``&`` are shown as text."""
-        from IPython.display import Markdown, display
+    def say(self, template: str | Md, /, **values: Any) -> None:
+        """Show a takeaway: Markdown ``template`` with escaped ``values`` (see :func:`md`).
 
-        display(Markdown(escape_markdown(text)))
+        ``{confidence}`` is the study's confidence level ("95%") unless given.
+        """
+        if isinstance(template, Md):
+            text = md(template, **values) if values else template
+        else:
+            text = md(template, **{"confidence": self.confidence, **values})
+        html = render_markdown(text)
+        _display(
+            f'<div class="report-say tex2jax_ignore mathjax_ignore">{html}</div>', plain_text(html)
+        )
 
 
-def setup(study_file: str, report_dir: str = "", *, notebook: str) -> ReportContext:
+def setup(
+    study_file: str, report_dir: str = "", *, notebook: str, redact: bool = True
+) -> ReportContext:
     """Load the study, apply the chart theme and prepare the report folder.
 
     Parameters
@@ -146,6 +235,8 @@ def setup(study_file: str, report_dir: str = "", *, notebook: str) -> ReportCont
         interactive runs and nbval, which run notebooks with their defaults).
     notebook : str
         The calling notebook's name.
+    redact : bool
+        Redact personal data in respondent free text shown on the page (default).
 
     Returns
     -------
@@ -161,4 +252,4 @@ def setup(study_file: str, report_dir: str = "", *, notebook: str) -> ReportCont
         out = root / out
     out.mkdir(parents=True, exist_ok=True)
     apply_theme()
-    return ReportContext(study=study, report_dir=out, notebook=notebook)
+    return ReportContext(study=study, report_dir=out, notebook=notebook, redact=redact)
