@@ -14,6 +14,13 @@ import nbformat
 import pandas as pd
 import pytest
 
+from analysis_helpers.pages import (
+    CJK_RANGES,
+    embedded_font_characters,
+    page_text,
+    uncovered_characters,
+)
+from analysis_helpers.report_checks import sentence_problems
 from analysis_helpers.runner import run_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,3 +190,21 @@ def test_chinese_text_renders_offline_with_the_embedded_font(report):
         text = (report / page).read_text(encoding="utf-8")
         assert chinese in text
         assert '@font-face { font-family: "Report CJK"; src: url(data:font/otf;base64,' in text
+
+
+def test_every_page_embeds_every_character_it_shows_and_the_study_header(report):
+    for page in sorted(report.glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        text = page_text(html)
+        cjk = {c for c in text if any(lo <= ord(c) <= hi for lo, hi in CJK_RANGES)}
+        assert cjk and cjk <= embedded_font_characters(html), (
+            page.name,
+            cjk - embedded_font_characters(html),
+        )
+        assert uncovered_characters(text) == [], page.name
+        assert '<header class="report-header">' in html and "Demo Telecom" in html, page.name
+
+
+def test_pages_have_no_degenerate_sentences(report):
+    found = sentence_problems([*sorted(report.glob("*.html")), *sorted(report.glob("*.ipynb"))])
+    assert found.empty, found.to_string()
