@@ -479,6 +479,97 @@ def _model_references(spec: StudySpec) -> list[str]:
     return errors
 
 
+# --------------------------------------------------------------------------------------
+# Open-ended comments: the theme dictionary (analysis_helpers.comments uses it)
+# --------------------------------------------------------------------------------------
+#: theme names the coded-comments table uses for its own columns
+RESERVED_THEME_NAMES = ("has_comment", "no_theme")
+
+
+class CommentTheme(_Model):
+    """One theme of the open comments: a label and the keywords that signal it."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    label: Name
+    keywords: list[str] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name in RESERVED_THEME_NAMES:
+            raise ValueError(
+                f"theme name {name!r} is reserved (reserved: {', '.join(RESERVED_THEME_NAMES)})"
+            )
+        return name
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, keywords: list[str]) -> list[str]:
+        from .comments import keyword_key, keyword_problem
+
+        seen: dict[str, int] = {}
+        for j, kw in enumerate(keywords):
+            problem = keyword_problem(kw)
+            if problem:
+                raise ValueError(f"[{j}] {problem}")
+            key = keyword_key(kw)
+            if key in seen:
+                k = seen[key]
+                raise ValueError(f"[{j}] {kw!r} is the same keyword as [{k}] {keywords[k]!r}")
+            seen[key] = j
+        return keywords
+
+
+class CommentsSpec(_Model):
+    """The open-ended question to analyse and its theme dictionary (all optional)."""
+
+    column: str | None = None
+    outcome: str | None = None
+    languages: list[Literal["en", "zh", "de", "fr", "es"]] = Field(
+        default_factory=lambda: ["en", "zh"], min_length=1
+    )
+    no_comment: list[Name] = Field(default_factory=list)
+    chinese_match: Literal["substring", "token"] = "substring"
+    themes: list[CommentTheme] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CommentsSpec:
+        for what, values in (
+            ("name", [t.name for t in self.themes]),
+            ("label", [t.label for t in self.themes]),
+        ):
+            first: dict[str, int] = {}
+            for k, v in enumerate(values):
+                if v in first:
+                    raise ValueError(f"themes[{k}].{what}: {v!r} is also themes[{first[v]}].{what}")
+                first[v] = k
+        return self
+
+
+def _comments_references(spec: StudySpec) -> list[str]:
+    """Cross-references of the ``comments`` section (called from ``StudySpec._references``)."""
+    c = spec.comments
+    if c is None:
+        return []
+    errors = []
+    text = spec.data.text_columns
+    if c.column is not None and c.column not in text:
+        errors.append(
+            f"comments.column: {c.column!r} is not one of data.text_columns {text} "
+            f"(list the open-ended column there)"
+        )
+    elif c.column is None and len(text) != 1:
+        errors.append(
+            "comments.column: data.text_columns lists no column; list the open-ended column there"
+            if not text
+            else f"comments.column: data.text_columns lists {len(text)} columns {text}; "
+            f"name the one to analyse"
+        )
+    if c.outcome is not None and c.outcome not in {i.name for i in spec.items}:
+        errors.append(f"comments.outcome: unknown item {c.outcome!r}")
+    return errors
+
+
 class StudySpec(_Model):
     """The whole study file, as validated data."""
 
@@ -493,6 +584,7 @@ class StudySpec(_Model):
     weighting: WeightingSpec | None = None
     reporting: Reporting = Reporting()
     model: ModelSpec | None = None
+    comments: CommentsSpec | None = None
 
     @model_validator(mode="after")
     def _references(self) -> StudySpec:
@@ -587,6 +679,7 @@ class StudySpec(_Model):
             if wt.output in items or wt.output == wt.base_weight:
                 errors.append(f"weighting.output: {wt.output!r} is already a column of the study")
         errors.extend(_model_references(self))
+        errors += _comments_references(self)
         if errors:
             raise ValueError("\n".join(errors))
         return self
