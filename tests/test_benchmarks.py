@@ -23,6 +23,8 @@ CASES = [
      ["20 drivers", "bootstrap replicates", "peak resident memory"]),
     ("bench_pls.py", ["--n", "50000", "--boot-n", "2000", "--replicates", "50", "--repeat", "1"],
      ["fit (path scheme", "bootstrap replicates, bca", "peak resident memory"]),
+    ("bench_comments.py", ["--n", "20000"],
+     ["code 8 themes", "frequent terms", "total comments time", "peak resident memory"]),
 ]  # fmt: skip
 
 

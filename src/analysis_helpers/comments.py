@@ -748,12 +748,20 @@ def _slug(term: str) -> str:
     return s if s and s[0].isalpha() and s.isascii() else ""
 
 
+def _overlaps(a: str, b: str) -> bool:
+    """Whether one term is part of the other (whole words; Chinese as substrings)."""
+    if _HAN_CHAR.search(a) or _HAN_CHAR.search(b):
+        return a in b or b in a
+    return f" {a} " in f" {b} " or f" {b} " in f" {a} "
+
+
 def draft_themes(terms: pd.DataFrame, *, top: int = 15) -> str:
     """A draft ``comments:`` section of the study file from :func:`frequent_terms`.
 
     Each of the ``top`` most frequent terms (by weighted share over every row of
-    ``terms``; a word that is part of a more frequent phrase already chosen is left out)
-    becomes a theme with that term as its keyword. The analyst merges, renames and adds
+    ``terms``, then count, then alphabetically) becomes a theme with that term as its
+    keyword; a term that is part of a more frequent term already chosen, or contains one
+    (``"hotline waiting"`` after ``"hotline"``), is left out. The analyst merges, renames and adds
     keywords before use: a draft, not a coding.
 
     Parameters
@@ -786,7 +794,7 @@ def draft_themes(terms: pd.DataFrame, *, top: int = 15) -> str:
     )
     chosen: list[tuple[str, int, float]] = []
     for term, _, count, share in agg.itertuples(index=False):
-        if any(term in t for t, _, _ in chosen):
+        if any(_overlaps(term, t) for t, _, _ in chosen):
             continue
         chosen.append((term, int(count), float(share)))
         if len(chosen) == top:
@@ -1145,7 +1153,7 @@ def _differences(work, names, coded, by, pairs, within, prep, among, confidence)
     design df of the two domains' rows minus 1.
     """
     values = list(dict.fromkeys(v for pair in pairs for v in pair))
-    vcode = pd.Categorical(work[by], categories=values).codes
+    vcode = pd.Index(values).get_indexer(work[by])
     gcode, keys = _group_codes(work, within)
     rows = []
     ind = {name: _indicator(coded, name, among) for name in names}
@@ -1173,11 +1181,10 @@ def _differences(work, names, coded, by, pairs, within, prep, among, confidence)
 
 def _finish_tests(out, within, alpha, correction, labels, names, family):
     out["theme_label"] = [_label(t, labels) for t in out["theme"]]
-    out["p_adjusted"] = np.nan
-    keys = [*family]
-    if keys:
-        for _, idx in out.groupby(keys, sort=False, dropna=False).groups.items():
-            out.loc[idx, "p_adjusted"] = _adjust(out.loc[idx, "p_value"].to_numpy(), correction)
+    if family:
+        out["p_adjusted"] = out.groupby(family, sort=False, dropna=False)["p_value"].transform(
+            lambda p: _adjust(p.to_numpy(), correction)
+        )
     else:
         out["p_adjusted"] = _adjust(out["p_value"].to_numpy(), correction)
     out["significant"] = (out["p_adjusted"] < alpha).to_numpy(dtype=bool)
@@ -1690,11 +1697,13 @@ def settings_from_study(study: Study) -> CommentSettings | None:
 # --------------------------------------------------------------------------------------
 # Demo data: comments with planted themes
 # --------------------------------------------------------------------------------------
-#: (theme, rating item whose low rating makes the theme likely, English and Chinese clauses)
-DEMO_CLAUSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+#: (theme, item whose low rating makes the theme likely, the highest code rated low,
+#: English and Chinese clauses)
+DEMO_CLAUSES: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
     (
         "hotline_wait",
         "hot_wait",
+        2,
         (
             "Hotline kept me waiting for twenty minutes",
             "I was on hold forever when I called the hotline",
@@ -1706,6 +1715,7 @@ DEMO_CLAUSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "signal",
         "net_indoor",
+        2,
         (
             "Signal at home is weak in the evening",
             "5G coverage when travelling is patchy",
@@ -1717,6 +1727,7 @@ DEMO_CLAUSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "billing",
         "bill_clear",
+        2,
         (
             "The bill is hard to understand",
             "I was charged twice on my bill",
@@ -1728,6 +1739,7 @@ DEMO_CLAUSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "price",
         "val_price",
+        4,
         (
             "Prices went up without notice",
             "too expensive for what you get",
@@ -1739,6 +1751,7 @@ DEMO_CLAUSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "staff",
         "out_staff",
+        2,
         (
             "Staff in the shop were very helpful!",
             "the outlet staff were rude",
@@ -1749,6 +1762,7 @@ DEMO_CLAUSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "offers",
         "promo_relevance",
+        2,
         (
             "I would like offers that fit me",
             "promotions are never for existing customers",
@@ -1757,6 +1771,15 @@ DEMO_CLAUSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
 )
 
+#: comments about nothing in the dictionary (they count in the "no theme matched" share)
+DEMO_OTHER = (
+    "Overall fine, thanks",
+    "Great app",
+    "no complaints so far",
+    "总体还可以",
+    "一切都好，谢谢",
+    "Been a customer for years",
+)
 #: answers that mean nothing, and answers that test the display safety
 DEMO_JUNK = ("-", "n/a", "无", "没有", "nothing", "  ")
 DEMO_HOSTILE = (
@@ -1772,47 +1795,50 @@ def demo_comments(
     *,
     has_comment: np.ndarray,
     rng: np.random.Generator,
-    themes_per_comment: float = 1.3,
+    base: float = 0.06,
+    lift: float = 0.5,
 ) -> np.ndarray:
     """Open comments for the demo study, with planted themes (for ``analysis_helpers.demo``).
 
-    Every commenter writes one to three clauses (English, Chinese or a mix). The chance that
-    a clause is about a theme rises steeply when the respondent rated that theme's item low
-    (<= 2 of 5, <= 4 of 10): the planted signal is that e.g. hotline-waiting comments are
-    about four times as frequent among low hotline waiting-time ratings, so theme shares
-    move with those ratings across waves and segments and those who mention a theme are
-    less satisfied. About 4% of commenters give a junk answer ("-", "n/a", "无"), and 1% a
-    hostile one (markup, a spreadsheet formula, an e-mail and a phone number).
+    Each commenter mentions each theme of :data:`DEMO_CLAUSES` independently, with
+    probability ``base`` plus ``lift`` when they rated that theme's item low (1-2 of 5,
+    1-4 of 10: the third field of :data:`DEMO_CLAUSES`), in a clause of English or Chinese; a commenter who mentions no
+    theme writes a clause of :data:`DEMO_OTHER`. So the planted signals are: a theme is
+    about nine times as frequent among low ratings of its item (hotline waiting among low
+    waiting-time ratings), theme shares move with those ratings across waves (signal
+    comments rise in the wave the network's ratings fall) and those who mention a theme
+    are less satisfied. 4% of commenters give a junk answer ("-", "n/a", "无") and 1% a
+    hostile one (markup, a spreadsheet formula, an e-mail and a phone number, a
+    ``javascript:`` link).
 
     Parameters
     ----------
     ratings : mapping of str to array
-        Rating arrays of the respondents (the items of :data:`DEMO_CLAUSES`), on their
-        scales (1-5 or 1-10).
+        Ratings of the respondents for the items of :data:`DEMO_CLAUSES`, on their scales
+        (1-5 or 1-10); missing values and codes below 1 count as not low.
     has_comment : array of bool
         Who comments (the others get ``""``).
     rng : Generator
-        The source of randomness.
-    themes_per_comment : float
-        Mean number of clauses of a comment.
+        The source of randomness (give the demo a generator of its own, so that the other
+        demo data do not change with the comments).
+    base, lift : float
+        Mention probability of a theme, and its increase after a low rating.
 
     Returns
     -------
-    ndarray of str
+    ndarray of str (object)
     """
+    has_comment = np.asarray(has_comment, dtype=bool)
     n = len(has_comment)
-    low = np.column_stack(
-        [
-            np.asarray(ratings[item]) <= (2 if np.nanmax(ratings[item]) <= 5 else 4)
-            for _, item, _ in DEMO_CLAUSES
-        ]
-    )
-    weight = np.where(low, 4.0, 1.0)
-    prob = weight / weight.sum(axis=1, keepdims=True)
+    low = []
+    for _, item, low_max, _ in DEMO_CLAUSES:
+        r = np.asarray(ratings[item], dtype=float)
+        low.append((r >= 1) & (r <= low_max))
+    low = np.column_stack(low) if n else np.zeros((0, len(DEMO_CLAUSES)), dtype=bool)
     out = np.full(n, "", dtype=object)
     idx = np.flatnonzero(has_comment)
     u = rng.random(len(idx))
-    k_clauses = 1 + rng.poisson(max(themes_per_comment - 1, 0), len(idx)).clip(0, 2)
+    mention = rng.random((len(idx), len(DEMO_CLAUSES))) < base + lift * low[idx]
     seps = (", ", "; ", ". ", "，", "。")
     for j, i in enumerate(idx):
         if u[j] < 0.04:
@@ -1821,7 +1847,9 @@ def demo_comments(
         if u[j] < 0.05:
             out[i] = DEMO_HOSTILE[rng.integers(len(DEMO_HOSTILE))]
             continue
-        picks = rng.choice(len(DEMO_CLAUSES), size=k_clauses[j], replace=False, p=prob[i])
-        parts = [DEMO_CLAUSES[t][2][rng.integers(len(DEMO_CLAUSES[t][2]))] for t in picks]
+        themes = rng.permutation(np.flatnonzero(mention[j]))
+        parts = [DEMO_CLAUSES[t][3][rng.integers(len(DEMO_CLAUSES[t][3]))] for t in themes]
+        if not parts:
+            parts = [DEMO_OTHER[rng.integers(len(DEMO_OTHER))]]
         out[i] = seps[rng.integers(len(seps))].join(parts)
     return out
