@@ -204,7 +204,9 @@ def test_code_themes_validation_of_arguments():
     data = pd.DataFrame({"comment": ["a"]})
     with pytest.raises(KeyError, match="code_themes: comment column 'text' is not in the data"):
         cm.code_themes(data, column="text", themes=THEMES)
-    with pytest.raises(ValueError, match="code_themes: chinese_match='regex': use 'substring'"):
+    with pytest.raises(
+        ValueError, match="code_themes: chinese_match='regex'; use one of 'substring', 'token'"
+    ):
         cm.code_themes(data, column="comment", themes=THEMES, chinese_match="regex")
     with pytest.raises(TypeError, match="code_themes: data must be a pandas DataFrame, got list"):
         cm.code_themes(["a"], column="comment")
@@ -332,7 +334,7 @@ def test_comment_rate(survey):
 def test_share_validation(survey):
     data, coded = survey
     with pytest.raises(
-        ValueError, match="theme_shares: among='everyone': use 'commented' or 'all'"
+        ValueError, match="theme_shares: among='everyone'; use one of 'commented', 'all'"
     ):
         cm.theme_shares(data, coded=coded, among="everyone")
     with pytest.raises(ValueError, match="theme_shares: confidence must be in \\(0, 1\\), got 95"):
@@ -451,7 +453,9 @@ def test_difference_validation(survey):
         cm.theme_differences(data, coded=coded, by=["wave"])
     with pytest.raises(ValueError, match="theme_differences: column 'wave' is both by and within"):
         cm.theme_differences(data, coded=coded, by="wave", values=("Q1", "Q2"), within="wave")
-    with pytest.raises(ValueError, match="theme_differences: correction='sidak': use one of holm"):
+    with pytest.raises(
+        ValueError, match="theme_differences: correction='sidak'; use one of 'holm', 'fdr_bh'"
+    ):
         cm.theme_differences(data, coded=coded, by="wave", values=("Q1", "Q2"), correction="sidak")
     with pytest.raises(ValueError, match="theme_changes: alpha must be in \\(0, 1\\), got 5"):
         cm.theme_changes(data, coded=coded, by="wave", alpha=5)

@@ -102,6 +102,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._checks import check_choice, check_confidence, check_frame
+from ._design import logit_ci
 from .estimation import PreparedDesign, SurveyDesign, survey_mean, survey_proportion
 
 if TYPE_CHECKING:
@@ -443,8 +445,7 @@ def _keyword_pattern(keyword: str, chinese_match: str) -> tuple[str, str]:
 
 
 def _check_column(data: pd.DataFrame, column: str, what: str) -> pd.Series:
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"{what}: data must be a pandas DataFrame, got {type(data).__name__}")
+    check_frame(data, what)
     if not isinstance(column, str):
         raise TypeError(f"{what}: column must be one column name, got {column!r}")
     if column not in data.columns:
@@ -538,8 +539,7 @@ def code_themes(
     """
     what = "code_themes"
     s = _check_column(data, column, what)
-    if chinese_match not in ("substring", "token"):
-        raise ValueError(f"{what}: chinese_match={chinese_match!r}: use 'substring' or 'token'")
+    check_choice(chinese_match, ("substring", "token"), "chinese_match", what)
     theme_list = _themes(themes, what)
     corpus = _corpus(s, no_comment)
     codes = corpus.codes
@@ -836,17 +836,13 @@ def _weights(data: pd.DataFrame, design: SurveyDesign | None, what: str) -> np.n
 
 
 def _check_common(what: str, among: str, confidence: float) -> None:
-    if among not in _AMONG:
-        raise ValueError(f"{what}: among={among!r}: use 'commented' or 'all'")
-    if not (isinstance(confidence, int | float) and 0 < confidence < 1):
-        raise ValueError(f"{what}: confidence must be in (0, 1), got {confidence!r}")
+    check_choice(among, _AMONG, "among", what)
+    check_confidence(confidence, what)
 
 
 def _check_test(what: str, alpha: float, correction: str) -> None:
-    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
-        raise ValueError(f"{what}: alpha must be in (0, 1), got {alpha!r}")
-    if correction not in _CORRECTIONS:
-        raise ValueError(f"{what}: correction={correction!r}: use one of {', '.join(_CORRECTIONS)}")
+    check_confidence(alpha, what, name="alpha")
+    check_choice(correction, _CORRECTIONS, "correction", what)
 
 
 def _theme_names(coded: pd.DataFrame, data: pd.DataFrame, what: str) -> list[str]:
@@ -900,18 +896,6 @@ def _adjust(p: np.ndarray, correction: str) -> np.ndarray:
     return out
 
 
-def _logit_interval(p, se, df, confidence):
-    """Logit interval of a share, as R ``svyciprop(method="logit")`` (t on design df)."""
-    q = stats.t.ppf(0.5 + confidence / 2, df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.log(p / (1 - p))
-        s = se / (p * (1 - p))
-        lo = 1 / (1 + np.exp(-(eta - q * s)))
-        hi = 1 / (1 + np.exp(-(eta + q * s)))
-    edge = (p <= 0) | (p >= 1)
-    return np.where(edge, p, lo), np.where(edge, p, hi)
-
-
 _SHARE_COLS = [
     "theme",
     "theme_label",
@@ -952,7 +936,7 @@ def _shares(work, names, coded, by, design, among, confidence, labels):
     ]
     est = means["estimate"].to_numpy(dtype=float)
     se = means["se"].to_numpy(dtype=float)
-    lo, hi = _logit_interval(est, se, means["df"].to_numpy(dtype=float), confidence)
+    lo, hi = logit_ci(est, se, means["df"].to_numpy(dtype=float), confidence)
     means["ci_low"], means["ci_high"] = lo, hi
     name_of = dict(zip(cols, names, strict=True))
     means["theme"] = means["item"].map(name_of)
