@@ -896,3 +896,34 @@ def test_the_documented_example_section_is_valid():
     other = cm.code_themes(pd.DataFrame({"comment": list(cm.DEMO_OTHER)}), column="comment",
                            themes=spec.themes)  # fmt: skip
     assert other["no_theme"].all()
+
+
+def test_remaining_argument_checks(survey):
+    data, coded = survey
+    with pytest.raises(TypeError, match="code_themes: column must be one column name, got"):
+        cm.code_themes(data, column=["comment"])
+    with pytest.raises(TypeError, match="frequent_terms: design must be a SurveyDesign, got str"):
+        cm.frequent_terms(data, column="comment", design="w")
+    with pytest.raises(ValueError, match="theme_changes: by must be one column name"):
+        cm.theme_changes(data, coded=coded, by=["wave"])
+    with pytest.raises(ValueError, match="theme_changes: column 'wave' is both by and within"):
+        cm.theme_changes(data, coded=coded, by="wave", within=["region", "wave"])
+    with pytest.raises(ValueError, match="theme_outcomes: outcome must be one column name"):
+        cm.theme_outcomes(data, coded=coded, outcome=["osat"])
+    with pytest.raises(ValueError, match="theme_outcomes: among='x'; use one of"):
+        cm.theme_outcomes(data, coded=coded, outcome="osat", among="x")
+    with pytest.raises(ValueError, match="example_verbatims: min_words must be an integer >= 0"):
+        cm.example_verbatims(data, column="comment", coded=coded, min_words=-1)
+
+
+def test_small_bases_are_flagged_with_the_kpis_rule(survey):
+    from analysis_helpers.kpis import flag_small_bases
+
+    data, coded = survey
+    out = cm.theme_shares(data, coded=coded, by=["wave", "region"])
+    small = out.assign(n=np.where(out.index % 3 == 0, 5, out["n"]))
+    flagged = flag_small_bases(small, min_base=30, suppress_below=10)
+    sup = flagged["flag"] == "suppressed"
+    assert sup.sum() == (small["n"] < 10).sum() > 0
+    assert flagged.loc[sup, ["estimate", "se", "ci_low", "ci_high"]].isna().all().all()
+    assert flagged.loc[~sup, "estimate"].notna().all()

@@ -298,7 +298,10 @@ def _cut_han(run: str) -> tuple[str, ...]:
     return tuple(w for w in _jieba().cut(run, HMM=True) if w.strip())
 
 
+@lru_cache(maxsize=500_000)
 def _tokens(norm: str) -> tuple[str, ...]:
+    """Words of a normalised comment (cached: frequent terms, token matching and verbatims
+    of one report tokenise the same comments)."""
     out: list[str] = []
     for m in _PIECE.finditer(norm):
         han = m.group(1)
@@ -828,10 +831,10 @@ def draft_themes(terms: pd.DataFrame, *, top: int = 15) -> str:
 # Design-based shares and tests
 # --------------------------------------------------------------------------------------
 def _weights(data: pd.DataFrame, design: SurveyDesign | None, what: str) -> np.ndarray:
+    if design is not None and not isinstance(design, SurveyDesign):
+        raise TypeError(f"{what}: design must be a SurveyDesign, got {type(design).__name__}")
     if design is None or design.weight is None:
         return np.ones(len(data))
-    if not isinstance(design, SurveyDesign):
-        raise TypeError(f"{what}: design must be a SurveyDesign, got {type(design).__name__}")
     return design.prepare(data).w
 
 
@@ -1791,9 +1794,9 @@ def demo_comments(
     about nine times as frequent among low ratings of its item (hotline waiting among low
     waiting-time ratings), theme shares move with those ratings across waves (signal
     comments rise in the wave the network's ratings fall) and those who mention a theme
-    are less satisfied. 4% of commenters give a junk answer ("-", "n/a", "无") and 1% a
-    hostile one (markup, a spreadsheet formula, an e-mail and a phone number, a
-    ``javascript:`` link).
+    are less satisfied. 4% of commenters give a junk answer ("-", "n/a", "无"), and each
+    hostile answer of :data:`DEMO_HOSTILE` (markup, a spreadsheet formula, an e-mail and a
+    phone number, a ``javascript:`` link) is given once per call (per wave).
 
     Parameters
     ----------
@@ -1823,17 +1826,17 @@ def demo_comments(
     idx = np.flatnonzero(has_comment)
     u = rng.random(len(idx))
     mention = rng.random((len(idx), len(DEMO_CLAUSES))) < base + lift * low[idx]
+    hostile = rng.choice(len(idx), size=min(len(DEMO_HOSTILE), len(idx)), replace=False)
     seps = (", ", "; ", ". ", "，", "。")
     for j, i in enumerate(idx):
         if u[j] < 0.04:
             out[i] = DEMO_JUNK[rng.integers(len(DEMO_JUNK))]
-            continue
-        if u[j] < 0.05:
-            out[i] = DEMO_HOSTILE[rng.integers(len(DEMO_HOSTILE))]
             continue
         themes = rng.permutation(np.flatnonzero(mention[j]))
         parts = [DEMO_CLAUSES[t][3][rng.integers(len(DEMO_CLAUSES[t][3]))] for t in themes]
         if not parts:
             parts = [DEMO_OTHER[rng.integers(len(DEMO_OTHER))]]
         out[i] = seps[rng.integers(len(seps))].join(parts)
+    for k, j in enumerate(hostile):
+        out[idx[j]] = DEMO_HOSTILE[k]
     return out
