@@ -927,3 +927,37 @@ def test_small_bases_are_flagged_with_the_kpis_rule(survey):
     assert sup.sum() == (small["n"] < 10).sum() > 0
     assert flagged.loc[sup, ["estimate", "se", "ci_low", "ci_high"]].isna().all().all()
     assert flagged.loc[~sup, "estimate"].notna().all()
+
+
+def test_repeated_index_labels_and_categorical_groups():
+    data = pd.DataFrame(
+        {
+            "comment": ["my bill", "on hold", "-", "bill and hold", "great", "wait"],
+            "wave": pd.Categorical(["b", "b", "a", "a", "b", "a"], categories=["b", "a"]),
+            "osat": [3.0, 4, 5, 6, 7, 8],
+        },
+        index=[1, 1, 2, 2, 3, 3],
+    )
+    coded = cm.code_themes(data, column="comment", themes=THEMES)
+    shares = cm.theme_shares(data, coded=coded, by="wave")
+    assert shares["wave"].tolist() == ["b"] * 3 + ["a"] * 3  # the categories' order
+    got = shares.set_index(["wave", "theme"])["estimate"]
+    assert got[("b", "bill")] == pytest.approx(1 / 3) and got[("a", "wait")] == pytest.approx(1 / 2)
+    ch = cm.theme_changes(data, coded=coded, by="wave")
+    assert ch[["value_1", "value_2"]].drop_duplicates().values.tolist() == [["b", "a"]]
+    out = cm.theme_outcomes(data, coded=coded, outcome="osat")
+    assert out.set_index("theme").loc["bill", "mean_mention"] == pytest.approx(4.5)
+
+
+def test_frequent_terms_of_hostile_comments_are_plain_words():
+    data = pd.DataFrame({"comment": HOSTILE * 6})
+    terms = cm.frequent_terms(data, column="comment", min_count=1, top=500)
+    assert len(terms) > 20
+    for term in terms["term"]:
+        assert not set(term) & set('<>&"()[]=+@|*_`\\/:;!#'), term  # letters, digits, '
+
+        assert not term.startswith(("=", "+", "-", "@"))
+        assert any(ch.isalpha() for ch in term)
+    assert not terms["term"].str.contains("138|8000|4567|0013", regex=True).any()
+    draft = cm.draft_themes(terms, top=10)
+    CommentsSpec.model_validate(yaml.safe_load(draft)["comments"])

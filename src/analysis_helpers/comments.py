@@ -103,7 +103,7 @@ import pandas as pd
 from scipy import stats
 
 from ._checks import check_choice, check_confidence, check_frame
-from ._design import logit_ci
+from ._design import logit_ci, normal_quantile
 from .estimation import PreparedDesign, SurveyDesign, survey_mean, survey_proportion
 
 if TYPE_CHECKING:
@@ -612,9 +612,9 @@ def frequent_terms(
 
     A term counts once per comment (document frequency), however often the comment repeats
     it. Unigrams drop the stop words of ``languages``, numbers and single Latin letters;
-    bigrams are adjacent words of the comment of which neither is dropped so (so
-    "on hold" shows as "hold", and "waiting time" as a phrase). Counting runs over the
-    distinct comments with scikit-learn's ``CountVectorizer`` and jieba words.
+    bigrams are two adjacent words of a comment, neither of them dropped by those rules (so
+    "on hold" shows only as "hold", while "waiting time" is a phrase). Counting runs once
+    over the distinct comments, with jieba words and scikit-learn's ``CountVectorizer``.
 
     Parameters
     ----------
@@ -667,20 +667,7 @@ def frequent_terms(
     corpus = _corpus(s, no_comment)
     cols = ["ngram", "rank", "term", "count", "n", "share"]
     has = corpus.codes >= 0
-    if by:
-        gcodes = data.groupby(by, sort=True, dropna=True, observed=True).ngroup().to_numpy()
-        gcodes = np.where(np.isnan(gcodes.astype(float)), -1, gcodes).astype(np.int64)
-        groups = (
-            data[by]
-            .assign(_g=gcodes)
-            .loc[gcodes >= 0]
-            .drop_duplicates("_g")
-            .sort_values("_g")
-            .reset_index(drop=True)
-        )
-    else:
-        gcodes = np.zeros(len(data), dtype=np.int64)
-        groups = pd.DataFrame({"_g": [0]})
+    gcodes, groups = _group_codes(data, by)
     G = len(groups)
     ok = has & (gcodes >= 0)
     U = len(corpus.norm)
@@ -872,7 +859,8 @@ def _work(
     for c in need:
         if c not in data.columns:
             raise KeyError(f"{what}: column {c!r} is not in the data")
-    return pd.DataFrame({c: data[c] for c in need}, index=data.index)
+    # arrays, not Series: no alignment, so a repeated index label is no problem
+    return pd.DataFrame({c: data[c].array for c in need}, index=data.index)
 
 
 def _indicator(coded: pd.DataFrame, name: str, among: str) -> np.ndarray:
@@ -959,9 +947,12 @@ def _shares(work, names, coded, by, design, among, confidence, labels):
     means["count"] = means["count"].fillna(0).astype(np.int64)
     out = means[[*by, *_SHARE_COLS]]
     # group-major order: each group's themes in dictionary order
-    if by:
-        out = out.assign(_t=out["theme"].map({t: k for k, t in enumerate(names)}))
-        out = out.sort_values([*by, "_t"], kind="stable").drop(columns="_t")
+    if by:  # groups in survey_mean's order (categories, else sorted), not re-sorted as text
+        out = out.assign(
+            _g=out.groupby(by, sort=False, dropna=False).ngroup(),
+            _t=out["theme"].map({t: k for k, t in enumerate(names)}),
+        )
+        out = out.sort_values(["_g", "_t"], kind="stable").drop(columns=["_g", "_t"])
     return out.reset_index(drop=True)
 
 
@@ -1465,7 +1456,7 @@ def theme_outcomes(
         )
     has = coded["has_comment"].to_numpy(dtype=bool)
     gcode, keys = _group_codes(work, by)
-    q = float(stats.norm.ppf(0.5 + confidence / 2))
+    q = normal_quantile(confidence)
     rows = []
     for g in range(len(keys)):
         in_g = gcode == g
