@@ -663,7 +663,11 @@ def test_display_text_examples():
     assert cm.display_text("call 138 0013 8000") == "call \\[phone\\]"
     assert cm.display_text("# 1. not a heading") == "\\# 1. not a heading"
     assert cm.display_text("  many\n\nlines ") == "many lines"
-    assert cm.display_text("5G 信号差, 45.50 yuan") == "5G 信号差, 45.50 yuan"
+    assert cm.display_text("5G 信号差，45.50 yuan。") == "5G 信号差，45.50 yuan。"
+    assert cm.display_text("电话１３８００１３８０００，邮箱 li＠example．com") == (
+        "电话\\[phone\\]，邮箱 \\[e-mail\\]"
+    )
+    assert cm.display_text("＝SUM(1)") == "&#x27;＝SUM\\(1\\)"
 
 
 def test_verbatims_are_safe_reproducible_and_follow_the_rule():

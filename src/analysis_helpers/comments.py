@@ -1490,10 +1490,15 @@ def theme_outcomes(
 # --------------------------------------------------------------------------------------
 # Example verbatims and display safety
 # --------------------------------------------------------------------------------------
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b(?:javascript|vbscript|data):)\S*", re.I)
+# ASCII boundaries, not \b: Chinese text runs straight into a number or an address
+_ASCII = "A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"
+_EMAIL = re.compile(f"[{_ASCII}._%+-]+[@\uff20][{_ASCII}-]+(?:[.\uff0e][{_ASCII}-]+)+")
+_URL = re.compile(
+    f"(?<![{_ASCII}])(?:[a-z][a-z0-9+.-]*://|www\\.|(?:javascript|vbscript|data):)[\\x21-\\x7e]*",
+    re.I,
+)
 _ID = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?![\dXx])")
-_PHONE = re.compile(r"(?<!\w)\+?\d[\d\s().-]{5,}\d(?!\w)")
+_PHONE = re.compile(f"(?<![{_ASCII}])\\+?\\d[\\d\\s().-]{{5,}}\\d(?![{_ASCII}])")
 _MD_INLINE = re.compile(r"([\\`*_\[\]()|~])")
 _MD_START = re.compile(r"^(#|>|-|\+)|^(\d+)\.")
 
@@ -1508,19 +1513,21 @@ def display_text(text: object) -> str:
     Markdown (a backslash before ``\\ ` * _ [ ] ( ) | ~`` and before a leading ``#``, ``>``,
     ``-``, ``+`` or ``1.``), so it can be placed in a Markdown cell or an HTML page as is
     (escape it nowhere else); a leading ``=``, ``+``, ``-``, ``@`` is preceded by ``'`` so
-    no spreadsheet evaluates it. White space is collapsed to single spaces.
+    no spreadsheet evaluates it (full-width ``＝＋－＠`` too). White space is collapsed to
+    single spaces; other characters stay as the respondent typed them (full-width digits
+    and ``＠`` are recognised by the redaction).
 
     This is the one function through which this module's display text passes: when the
     project's shared safe-output layer lands, its body becomes a call to that layer.
     """
-    s = " ".join(unicodedata.normalize("NFKC", str(text)).split())
+    s = " ".join(str(text).split())  # the respondent's own characters, e.g. Chinese punctuation
     s = _EMAIL.sub("[e-mail]", s)
     s = _URL.sub("[link]", s)
     s = _ID.sub("[id]", s)
     s = _PHONE.sub(
         lambda m: "[phone]" if sum(ch.isdigit() for ch in m.group(0)) >= 7 else m.group(0), s
     )
-    if s[:1] in ("=", "+", "-", "@"):
+    if s[:1] in ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20"):
         s = "'" + s
     s = html.escape(s, quote=True)
     s = _MD_INLINE.sub(r"\\\1", s)
