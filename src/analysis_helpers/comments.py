@@ -81,15 +81,15 @@ differences are ``domain_difference`` (``svyttest``) of the same indicators.
 Display safety
 --------------
 Every text this module returns for display (verbatims) goes through one function,
-:func:`display_text`: e-mail addresses, web links, phone numbers and ID numbers are
-redacted, text is escaped for HTML and Markdown, and a leading ``=``, ``+``, ``-``, ``@``
-is neutralised so that no spreadsheet reads it as a formula. Frequent terms are made of
-letters and digits only, never all-digit words (phone numbers, IDs).
+:func:`display_text`, built on :mod:`analysis_helpers.safe_output`: e-mail addresses, phone
+numbers and ID numbers are redacted, every Markdown/HTML syntax character is escaped, and a
+leading ``=``, ``+``, ``-``, ``@`` is quote-prefixed so that no spreadsheet reads it as a
+formula. Frequent terms are made of letters and digits only, never all-digit words (phone
+numbers, IDs).
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 import unicodedata
@@ -105,6 +105,7 @@ from scipy import stats
 from ._checks import check_choice, check_confidence, check_frame
 from ._design import logit_ci, normal_quantile
 from .estimation import PreparedDesign, SurveyDesign, survey_mean, survey_proportion
+from .safe_output import escape_markdown, redact, spreadsheet_safe
 
 if TYPE_CHECKING:
     from .study import Study
@@ -1490,48 +1491,21 @@ def theme_outcomes(
 # --------------------------------------------------------------------------------------
 # Example verbatims and display safety
 # --------------------------------------------------------------------------------------
-# ASCII boundaries, not \b: Chinese text runs straight into a number or an address
-_ASCII = "A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"
-_EMAIL = re.compile(f"[{_ASCII}._%+-]+[@\uff20][{_ASCII}-]+(?:[.\uff0e][{_ASCII}-]+)+")
-_URL = re.compile(
-    f"(?<![{_ASCII}])(?:[a-z][a-z0-9+.-]*://|www\\.|(?:javascript|vbscript|data):)[\\x21-\\x7e]*",
-    re.I,
-)
-_ID = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?![\dXx])")
-_PHONE = re.compile(f"(?<![{_ASCII}])\\+?\\d[\\d\\s().-]{{5,}}\\d(?![{_ASCII}])")
-_MD_INLINE = re.compile(r"([\\`*_\[\]()|~])")
-_MD_START = re.compile(r"^(#|>|-|\+)|^(\d+)\.")
-
-
 def display_text(text: object) -> str:
-    """Respondent text made safe to show: redacted, escaped, never a formula.
+    """Respondent text made safe to show, through the project's safe-output layer.
 
-    E-mail addresses become ``[e-mail]``, links (``scheme://``, ``www.``, ``javascript:``,
-    ``data:``) ``[link]``, Chinese ID numbers (15 or 18 characters) ``[id]`` and other runs
-    of at least 7 digits with spaces, dots, dashes or brackets between them (phone and
-    account numbers) ``[phone]``. The text is then escaped for HTML (``& < > " '``) and
-    Markdown (a backslash before ``\\ ` * _ [ ] ( ) | ~`` and before a leading ``#``, ``>``,
-    ``-``, ``+`` or ``1.``), so it can be placed in a Markdown cell or an HTML page as is
-    (escape it nowhere else); a leading ``=``, ``+``, ``-``, ``@`` is preceded by ``'`` so
-    no spreadsheet evaluates it (full-width ``＝＋－＠`` too). White space is collapsed to
-    single spaces; other characters stay as the respondent typed them (full-width digits
-    and ``＠`` are recognised by the redaction).
-
-    This is the one function through which this module's display text passes: when the
-    project's shared safe-output layer lands, its body becomes a call to that layer.
+    :func:`analysis_helpers.safe_output.redact` replaces e-mail addresses, phone numbers
+    and ID numbers (``[email]``, ``[phone]``, ``[ID number]``);
+    :func:`~analysis_helpers.safe_output.spreadsheet_safe` quote-prefixes a leading ``=``,
+    ``+``, ``-``, ``@`` so no spreadsheet evaluates it; and
+    :func:`~analysis_helpers.safe_output.escape_markdown` writes every character that could
+    start Markdown or HTML syntax as a character reference, so the text shows as typed in
+    a Markdown cell and in an HTML page alike (links, images, tags stay text). White space
+    is collapsed to single spaces; other characters stay as the respondent typed them.
+    Place the result in Markdown or HTML as it is: escaping it again would show the
+    character references.
     """
-    s = " ".join(str(text).split())  # the respondent's own characters, e.g. Chinese punctuation
-    s = _EMAIL.sub("[e-mail]", s)
-    s = _URL.sub("[link]", s)
-    s = _ID.sub("[id]", s)
-    s = _PHONE.sub(
-        lambda m: "[phone]" if sum(ch.isdigit() for ch in m.group(0)) >= 7 else m.group(0), s
-    )
-    if s[:1] in ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20"):
-        s = "'" + s
-    s = html.escape(s, quote=True)
-    s = _MD_INLINE.sub(r"\\\1", s)
-    return _MD_START.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\.", s)
+    return escape_markdown(spreadsheet_safe(redact(" ".join(str(text).split()))))
 
 
 def example_verbatims(
@@ -1578,8 +1552,9 @@ def example_verbatims(
     -------
     DataFrame
         ``theme``, ``theme_label``, ``rank`` (1 = shown first), ``text`` (through
-        :func:`display_text`: redacted, HTML- and Markdown-escaped), ``words`` (words that
-        are not stop words), ``themes`` (how many themes the comment mentions).
+        :func:`display_text`: redacted, escaped for Markdown and HTML, formula-safe; place
+        it as is), ``words`` (words that are not stop words), ``themes`` (how many themes
+        the comment mentions).
     """
     what = "example_verbatims"
     s = _check_column(data, column, what)
