@@ -7,8 +7,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STUDY  ?= config/demo.yml
+# `make report` variables: see `make help` and README ("Scheduled runs")
+OUT    ?=
 DATE   ?=
 FORCE  ?=
+KEEP   ?=
+WAIT   ?=
+TIMEOUT ?=
+RUN_TIMEOUT ?=
+ARGS   ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -18,7 +25,9 @@ help: ## show this help
 	@echo "Customer-satisfaction survey analysis - make targets:"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
-	@echo "Variables: STUDY=$(STUDY) DATE=YYYY-MM-DD FORCE=1 (replace a report of that date)"
+	@echo "make report variables: STUDY=$(STUDY) OUT=reports DATE=YYYY-MM-DD FORCE=1 (replace"
+	@echo "  that study's report of that date) KEEP=N WAIT=SECONDS TIMEOUT=SECONDS (per notebook)"
+	@echo "  RUN_TIMEOUT=SECONDS ARGS='-p NAME=VALUE --only 20-describe'"
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -37,9 +46,12 @@ env: $(STAMP) ## build the virtual environment from the lock file and register t
 data: $(STAMP) ## write the demo study's raw files (seeded; skipped if all present)
 	$(BIN)/python -m analysis_helpers demo-data --out data/raw/demo --if-missing
 
-report: $(STAMP) data ## produce reports/YYYY-MM-DD/ for STUDY (default: the demo)
-	$(BIN)/python -m analysis_helpers report --study $(STUDY) \
-	  $(if $(DATE),--date $(DATE)) $(if $(FORCE),--force)
+report: $(STAMP) $(if $(filter config/demo.yml,$(STUDY)),data) ## produce reports/<study>/YYYY-MM-DD/ for STUDY (default: the demo)
+	ANALYSIS_HELPERS_VIA_MAKE=1 $(BIN)/python -m analysis_helpers report --study $(STUDY) \
+	  $(if $(OUT),--out $(OUT)) $(if $(DATE),--date $(DATE)) \
+	  $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(KEEP),--keep $(KEEP)) \
+	  $(if $(WAIT),--wait $(WAIT)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
+	  $(if $(RUN_TIMEOUT),--run-timeout $(RUN_TIMEOUT)) $(ARGS)
 
 test: lint test-fast ## lint, unit tests and a run of every notebook (what CI runs)
 
@@ -68,7 +80,8 @@ lab: $(STAMP) data ## open JupyterLab on the notebooks (project kernel)
 bench: $(STAMP) ## run the benchmarks at 1,000,000 respondents and print their figures
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-clean: ## remove the environment, caches, processed data and generated reports
+clean: ## remove the environment, caches, processed data and generated reports (all studies)
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
-	rm -rf data/processed/*/ reports/*/ reports/.staging-* reports/.replaced-*
+	rm -rf data/processed/*/ data/processed/.lock-* reports/*/ reports/index.html reports/.lock \
+	  reports/.staging-* reports/.replaced-*

@@ -61,7 +61,11 @@ def test_report_folder_is_complete(report):
     assert record["packages"]["pandas"] and record["packages"]["papermill"]
     assert record["started"] <= record["finished"]
     # nothing left behind: no staging folder beside the report
-    assert [p.name for p in report.parent.iterdir()] == ["2026-01-31"]
+    assert report.parent.name == "demo"  # reports/<study>/<date>/
+    assert sorted(p.name for p in report.parent.iterdir() if p.name.startswith(".")) == [
+        ".lock",
+        ".study.json",
+    ]
 
 
 def test_html_is_code_free_and_self_contained(report):

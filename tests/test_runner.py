@@ -1,127 +1,276 @@
-"""The report runner on a tiny project of its own: success, failure, no overwrite."""
+"""The report runner on a tiny project of its own (tests/runner_project.py): the folder
+layout, the client pages, --force, --keep and latest, failures, input errors, -p lists and
+the exit codes. The runner's faults (locks, kills, full disks, time limits) are in
+test_runner_faults.py."""
 
 from __future__ import annotations
 
+import argparse
 import json
-import shutil
+import os
+import re
 from pathlib import Path
 
-import nbformat
 import pytest
-import yaml
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from runner_project import make_project
 
-from analysis_helpers.cli import main
-from analysis_helpers.runner import NotebookFailed, ReportError, run_report
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def notebook(path: Path, title: str, body: str) -> None:
-    nb = new_notebook(
-        metadata={
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        }
-    )
-    params = new_code_cell('study_file: str = ""\nreport_dir: str = ""\nfail: bool = False')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [new_markdown_cell(f"# {title}"), params, new_code_cell(body)]
-    nbformat.write(nb, path)
+from analysis_helpers import cli
+from analysis_helpers.cli import _parameter, main
+from analysis_helpers.runner import (
+    EXIT_CODES,
+    AlreadyRunning,
+    NotebookFailed,
+    NotebookTimeout,
+    ReportError,
+    ReportExists,
+    ReportInterrupted,
+    ReportOSError,
+    _question,
+    run_report,
+)
 
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    root = tmp_path / "proj"
-    (root / "config").mkdir(parents=True)
-    (root / "notebooks").mkdir()
-    (root / "pyproject.toml").write_text("[project]\nname='x'\n")
-    raw = yaml.safe_load((ROOT / "config/demo.yml").read_text(encoding="utf-8"))
-    raw["data"]["root"] = str(ROOT / "data/raw/demo")
-    (root / "config/demo.yml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    notebook(
-        root / "notebooks/10-first.ipynb",
-        "First 第一",
-        "from pathlib import Path\nPath(report_dir, 'tables').mkdir(exist_ok=True)\n"
-        "Path(report_dir, 'tables', 'a.csv').write_text('x\\n1\\n')\nprint('ok')",
-    )
-    notebook(
-        root / "notebooks/20-second.ipynb",
-        "Second",
-        "if fail:\n    raise ValueError('planted failure')\nprint('fine')",
-    )
-    return root
+    return make_project(tmp_path / "proj")
 
 
 def run(project, **kw):
     kw.setdefault("progress", lambda _: None)
-    return run_report("config/demo.yml", date="2026-02-01", root=project, workers=1, **kw)
+    kw.setdefault("date", "2026-02-01")
+    kw.setdefault("workers", 1)
+    return run_report("config/tiny.yml", root=project, **kw)
 
 
-def test_success_writes_complete_folder(project):
-    out = run(project)
-    assert out == project / "reports/2026-02-01"
-    names = sorted(p.name for p in out.iterdir())
-    assert names == [
+def test_report_folder_pages_and_indexes(project):
+    items = ["2024Q1", 3, None, [1.5, "x"]]
+    out = run(project, workers=2, parameters={"items": items})
+    reports = project / "reports"
+    assert out == reports / "tiny" / "2026-02-01"
+    assert sorted(p.name for p in out.iterdir()) == [
         "10-first.html",
         "10-first.ipynb",
         "20-second.html",
         "20-second.ipynb",
+        "30-third.html",
+        "30-third.ipynb",
         "index.html",
+        "items.json",
+        "run.html",
         "run.json",
         "tables",
     ]
+    # a YAML list from -p reaches the notebook as a list
+    assert json.loads((out / "items.json").read_text()) == items
+    # the study folder: the report, its index, latest, nothing left over
+    assert sorted(p.name for p in (reports / "tiny").iterdir()) == [
+        ".lock",
+        ".study.json",
+        "2026-02-01",
+        "index.html",
+        "latest",
+    ]
+    assert os.readlink(reports / "tiny" / "latest") == "2026-02-01"
+    assert sorted(p.name for p in reports.iterdir()) == [".lock", "index.html", "tiny"]
+
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert [n["title"] for n in record["notebooks"]] == ["First 第一", "Second"]
+    assert [n["title"] for n in record["notebooks"]] == [
+        "First",
+        "Second: how does it go?",
+        "Third",
+    ]
     assert record["parameters"]["report_dir"] == str(out)
+    assert record["parameters"]["items"] == items
+    assert record["runner"] == {"timeout": 1800.0, "run_timeout": 7200.0, "keep": None}
+    assert record["client"] == "ACME <b>Corp</b>" and record["status"] == "ok"
+    assert set(record["inputs"]) == {"config/tiny.yml", "data/raw/tiny/w1.csv"}
+
+    # the client page: title, client, description, parts with their question; escaped
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert "First 第一" in index and 'href="20-second.html"' in index
-    assert [p.name for p in (project / "reports").iterdir()] == ["2026-02-01"]
+    assert "<h1>Tiny &lt;study&gt; &amp; co</h1>" in index
+    assert '<p class="client">ACME &lt;b&gt;Corp&lt;/b&gt;</p>' in index
+    assert "Two respondents &lt;script&gt;alert(1)&lt;/script&gt;." in index
+    assert "<script" not in index and "<b>" not in index
+    assert "Report of 1 February 2026" in index
+    parts = re.findall(r'<li><a href="([^"]+)">([^<]+)</a>(.*?)</li>', index)
+    assert parts == [
+        ("10-first.html", "First", ""),
+        ("20-second.html", "Second", '<span class="question">How does it go?</span>'),
+        ("30-third.html", "Third", '<span class="question">Is this the third one?</span>'),
+    ]
+    # run details are on a page of their own, not on the client page
+    assert "sha" not in index.lower() and 'href="run.html"' in index
+    run_page = (out / "run.html").read_text(encoding="utf-8")
+    assert record["inputs"]["data/raw/tiny/w1.csv"] in run_page
+    assert "Tiny &lt;study&gt;" in run_page and "<script" not in run_page
+    assert "1800 s per notebook, 7200 s per run" in run_page
+
+    study_index = (reports / "tiny" / "index.html").read_text(encoding="utf-8")
+    assert 'href="2026-02-01/index.html"' in study_index and "<script" not in study_index
+    top = (reports / "index.html").read_text(encoding="utf-8")
+    assert 'href="tiny/index.html">Tiny &lt;study&gt; &amp; co</a>' in top
+    assert 'href="tiny/2026-02-01/index.html">1 February 2026</a> (1 in all)' in top
+    assert "ACME &lt;b&gt;Corp" in top and "<script" not in top
 
 
-def test_existing_report_is_not_overwritten_unless_forced(project):
-    out = run(project)
-    (out / "marker").write_text("old")
-    with pytest.raises(ReportError, match="exists already; pass --force"):
+def test_force_keep_and_latest(project):
+    study_dir = project / "reports" / "tiny"
+    first = run(project, only=["10-first"])
+    (first / "marker").write_text("old")
+    with pytest.raises(ReportExists, match="exists already; pass --force to replace it"):
         run(project)
-    assert (out / "marker").exists()
-    run(project, force=True)
-    assert not (out / "marker").exists()
-    assert sorted(p.name for p in (project / "reports").iterdir()) == ["2026-02-01"]
+    assert (first / "marker").exists()
+    run(project, only=["10-first"], force=True)
+    assert not (first / "marker").exists()
+    # a failed run of an older date, then a new date keeping one report
+    (study_dir / "2026-01-15.failed-101010").mkdir()
+    second = run(project, only=["10-first"], date="2026-02-02", keep=1)
+    assert sorted(p.name for p in study_dir.iterdir() if not p.name.startswith(".")) == [
+        "2026-02-02",
+        "index.html",
+        "latest",
+    ]
+    assert os.readlink(study_dir / "latest") == "2026-02-02" and second.is_dir()
+    # a back-dated report does not move latest
+    run(project, only=["10-first"], date="2026-01-20")
+    assert os.readlink(study_dir / "latest") == "2026-02-02"
+    page = (study_dir / "index.html").read_text(encoding="utf-8")
+    assert page.index("2 February 2026") < page.index("20 January 2026")
 
 
 def test_failure_names_notebook_and_cell_and_keeps_it(project):
     with pytest.raises(NotebookFailed) as info:
-        run(project, parameters={"fail": True})
+        run(project, parameters={"fail": True}, only=["20-second"])
+    assert type(info.value) is NotebookFailed and info.value.exit_code == 3
     msg = str(info.value)
-    assert "20-second failed in cell 4" in msg
-    assert "ValueError: planted failure" in msg
-    reports = project / "reports"
-    assert not (reports / "2026-02-01").exists()  # nothing that looks complete
-    kept = [p for p in reports.iterdir() if p.name.startswith("2026-02-01.failed-")]
+    assert "20-second failed in cell 4 (execution count 3): ValueError: planted failure" in msg
+    study_dir = project / "reports" / "tiny"
+    assert not (study_dir / "2026-02-01").exists()  # nothing that looks complete
+    kept = [p for p in study_dir.iterdir() if p.name.startswith("2026-02-01.failed-")]
     assert len(kept) == 1 and (kept[0] / "20-second.ipynb").is_file()
+    assert json.loads((kept[0] / "run.json").read_text())["notebooks"][1]["status"] == "failed"
     assert str(kept[0]) in msg
+    assert not [p for p in study_dir.iterdir() if p.name.startswith((".staging", ".lock-"))]
 
 
-def test_unknown_parameter_and_bad_date(project):
+def test_input_errors(project, monkeypatch):
     with pytest.raises(ReportError, match=r"no notebook declares the parameter\(s\) \['colour'\]"):
         run(project, parameters={"colour": "red"})
     with pytest.raises(ReportError, match="--date '31/01/2026' is not a date"):
-        run_report("config/demo.yml", date="31/01/2026", root=project)
+        run(project, date="31/01/2026")
+    monkeypatch.setenv("ANALYSIS_HELPERS_VIA_MAKE", "1")  # messages name make's variables
+    with pytest.raises(ReportError, match="DATE='2026-13-01' is not a date"):
+        run(project, date="2026-13-01")
+    with pytest.raises(ReportError, match="KEEP=0: keep at least 1"):
+        run(project, keep=0)
+    monkeypatch.delenv("ANALYSIS_HELPERS_VIA_MAKE")
     with pytest.raises(ReportError, match=r"unknown notebook\(s\) \['30-x'\]"):
         run(project, only=["30-x"])
-
-
-def test_no_notebooks(project):
-    shutil.rmtree(project / "notebooks")
-    (project / "notebooks").mkdir()
+    with pytest.raises(ReportError, match="--timeout -1: a time limit cannot be negative"):
+        run(project, timeout=-1)
+    for p in (project / "notebooks").iterdir():
+        p.unlink()
     with pytest.raises(ReportError, match="no pipeline notebooks"):
+        run(project)
+    assert not (project / "reports").exists()  # input errors create nothing
+
+
+def test_exists_message_names_make_variable(project, monkeypatch):
+    (project / "reports/tiny/2026-02-01").mkdir(parents=True)
+    monkeypatch.setenv("ANALYSIS_HELPERS_VIA_MAKE", "1")
+    with pytest.raises(ReportExists, match="pass FORCE=1 to replace it, or DATE=YYYY-MM-DD"):
         run(project)
 
 
-def test_cli_reports_errors_with_exit_codes(tmp_path, capsys):
+def test_second_study_file_with_the_same_name_is_refused(project):
+    """A copied demo file that kept study.name would mix its reports with the demo's."""
+    (project / "config/copy.yml").write_text(
+        (project / "config/tiny.yml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    study_dir = project / "reports/tiny"
+    study_dir.mkdir(parents=True)
+    (study_dir / ".study.json").write_text(json.dumps({"study_file": "config/tiny.yml"}))
+    with pytest.raises(ReportError, match="config/copy.yml and config/tiny.yml have the same"):
+        run_report("config/copy.yml", root=project, progress=lambda _: None)
+
+
+def test_reserved_study_name(tmp_path):
+    project = make_project(tmp_path / "p", name="scratch")
+    with pytest.raises(ReportError, match="study.name 'scratch' is reserved"):
+        run_report("config/scratch.yml", root=project, progress=lambda _: None)
+
+
+def test_question_of_a_part():
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    nb = new_notebook(cells=[new_markdown_cell("# Drivers: what moves it\n\nText.")])
+    assert _question(nb, "Drivers: what moves it") == "What moves it"
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(
+                "# Cleaning: files\n\n**Question.** What did we `get`, e.g. "
+                "[here](x)? More.\n\n**Inputs.** x"
+            )
+        ]
+    )
+    assert _question(nb, "Cleaning: files") == "What did we get, e.g. here?"
+    assert _question(new_notebook(), "Plain") == ""
+
+
+def test_parameter_values_are_yaml_values_or_lists():
+    assert _parameter("wave=2025Q1") == ("wave", "2025Q1")
+    assert _parameter("n=3") == ("n", 3)
+    assert _parameter("x=") == ("x", "")
+    assert _parameter("waves=[2024Q1, 2025Q1]") == ("waves", ["2024Q1", "2025Q1"])
+    assert _parameter("m=[[1, 2], [3, null]]") == ("m", [[1, 2], [3, None]])
+    assert _parameter("d=2026-01-31") == ("d", "2026-01-31")  # the text, not a date
+    assert _parameter("d=[2026-01-31]") == ("d", ["2026-01-31"])
+    with pytest.raises(argparse.ArgumentTypeError, match="not a mapping"):
+        _parameter("m={a: 1}")
+    with pytest.raises(argparse.ArgumentTypeError, match="not a mapping"):
+        _parameter("m=[{a: 1}]")
+    with pytest.raises(argparse.ArgumentTypeError, match="cannot read"):
+        _parameter("x=!!python/object/apply:os.system ['echo hi']")
+    with pytest.raises(argparse.ArgumentTypeError, match="expected name=value"):
+        _parameter("novalue")
+
+
+def test_cli_exit_codes(tmp_path, capsys, monkeypatch):
     assert main(["validate", "--study", str(tmp_path / "none.yml")]) == 2
     assert "study file not found" in capsys.readouterr().err
-    assert main(["validate", "--study", "config/demo.yml"]) == 0
-    assert "OK - study 'demo', 52 items, 6 waves, 4 segments" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:  # argparse: a usage error
+        main(["report", "-p", "x=!!python/name:os.system"])
+    assert info.value.code == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["report", "--study", str(tmp_path / "none.yml")]) == 2
+    assert "study file not found" in capsys.readouterr().err
+    expected = {
+        ReportError("bad"): 2,
+        ReportExists("there"): 2,
+        NotebookFailed("nb"): 3,
+        NotebookTimeout("slow"): 4,
+        AlreadyRunning("busy"): 5,
+        ReportOSError("disk"): 6,
+        ReportInterrupted("stop", 15): 143,
+        PermissionError(13, "Permission denied"): 6,
+    }
+    for exc, code in expected.items():
+
+        def fail(*args, exc=exc, **kwargs):
+            raise exc
+
+        monkeypatch.setattr("analysis_helpers.runner.run_report", fail)
+        assert main(["report"]) == code
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1
+    assert set(EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 130}
+    help_text = cli._parser().format_help()
+    assert "report" in help_text
+
+
+def test_report_help_lists_exit_codes(capsys):
     with pytest.raises(SystemExit):
-        main(["report", "-p", "novalue"])
+        main(["report", "--help"])
+    out = capsys.readouterr().out
+    for code, what in EXIT_CODES.items():
+        assert f"{code:>3}  {what}" in out

@@ -2,7 +2,7 @@
 
 Commands
 --------
-report     execute the pipeline notebooks into ``reports/YYYY-MM-DD/``
+report     execute the pipeline notebooks into ``reports/<study>/YYYY-MM-DD/``
 demo-data  write the demo study's raw files (seeded, byte-identical for a seed)
 validate   check a study file and print a summary
 """
@@ -19,14 +19,36 @@ __all__ = ["main"]
 
 
 def _parameter(text: str) -> tuple[str, object]:
-    """``name=value``; the value is read as a YAML scalar (safely): 3, 0.5, true, text."""
+    """``name=value``; the value is read as YAML (safely): 3, 0.5, true, text, or a list
+    of such values ``[2024Q1, 2025Q1]``. Mappings and YAML tags are refused; a date stays
+    the text it was typed as."""
+    import datetime as dt
+
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
         raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
-    parsed = yaml.safe_load(value) if value else ""
-    if not isinstance(parsed, str | int | float | bool | None):
-        raise argparse.ArgumentTypeError(f"{name}: only a single value is allowed, got {value!r}")
-    return name, parsed
+    try:
+        parsed = yaml.safe_load(value) if value else ""
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise argparse.ArgumentTypeError(
+            f"{name}: cannot read {value!r} ({problem}); quote text that YAML reads otherwise"
+        ) from None
+
+    def plain(v: object) -> object:
+        if isinstance(v, dt.date):  # 2026-01-31: the text, not a Python date
+            return v.isoformat()
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        if isinstance(v, str | int | float | bool | None):
+            return v
+        raise argparse.ArgumentTypeError(
+            f"{name}: a value or a list of values is allowed, not a mapping: {value!r}"
+        )
+
+    if isinstance(parsed, dt.date) and not isinstance(parsed, dt.datetime):
+        return name, value.strip()
+    return name, plain(parsed)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +58,18 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("report", help="produce a dated report of a study")
+    from .runner import EXIT_CODES
+
+    codes = "\n".join(f"  {code:>3}  {what}" for code, what in EXIT_CODES.items())
+    r = sub.add_parser(
+        "report",
+        help="produce a dated report of a study",
+        description="Execute the pipeline notebooks of a study into "
+        "<out>/<study>/YYYY-MM-DD/ (default out: reports/), with an index of studies at "
+        "<out>/index.html and a link <out>/<study>/latest to the newest report.",
+        epilog="exit status (for schedulers; `make report` turns every failure into 2):\n" + codes,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     r.add_argument("--study", default="config/demo.yml", help="study file (default: %(default)s)")
     r.add_argument("--date", help="report date YYYY-MM-DD (default: today)")
     r.add_argument("--out", help="reports folder (default: reports/)")
@@ -47,15 +80,48 @@ def _parser() -> argparse.ArgumentParser:
         type=_parameter,
         default=[],
         metavar="NAME=VALUE",
-        help="notebook parameter override (repeatable)",
+        help="notebook parameter override, read as YAML: a value or a list such as "
+        "waves=[2024Q1,2025Q1] (repeatable)",
     )
-    r.add_argument("--force", action="store_true", help="replace an existing report of that date")
+    r.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing report of that study and date (decided at the final move)",
+    )
     r.add_argument("--workers", type=int, help="notebooks run at once (default: cores)")
     r.add_argument(
         "--only",
         nargs="+",
         metavar="NOTEBOOK",
         help="run only these notebooks, e.g. 20-describe (cleaning always runs)",
+    )
+    r.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="time limit per notebook, 0 for none (default: runner.notebook_timeout of the "
+        "study file, 1800)",
+    )
+    r.add_argument(
+        "--run-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="time limit of the whole run, 0 for none (default: runner.run_timeout, 7200)",
+    )
+    r.add_argument(
+        "--keep",
+        type=int,
+        metavar="N",
+        help="keep the newest N reports of the study, remove older ones (default: "
+        "runner.keep; all)",
+    )
+    r.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run of the same study to finish, then refuse "
+        "(default: refuse at once)",
     )
     d = sub.add_parser("demo-data", help="write the demo study's raw files")
     d.add_argument("--out", default="data/raw/demo", help="folder (default: %(default)s)")
@@ -92,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "report":
-            from .runner import ReportError, run_report
+            from .runner import EXIT_OS, ReportError, run_report
 
             try:
                 run_report(
@@ -103,10 +169,17 @@ def main(argv: list[str] | None = None) -> int:
                     force=args.force,
                     workers=args.workers,
                     only=args.only,
+                    timeout=args.timeout,
+                    run_timeout=args.run_timeout,
+                    keep=args.keep,
+                    wait=args.wait,
                 )
             except ReportError as exc:
                 print(f"error: {exc}", file=sys.stderr)
-                return 1
+                return exc.exit_code
+            except OSError as exc:  # anything the runner did not word itself
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_OS
         elif args.command == "demo-data":
             from .demo import DemoSpec, write_demo
 

@@ -3,43 +3,81 @@
 ``python -m analysis_helpers report --study config/demo.yml`` (or ``make report``)
 
 1. executes ``notebooks/10-*.ipynb`` (cleaning) first, then the analysis notebooks, which
-   do not depend on each other, in parallel on the available cores;
-2. renders each executed notebook to code-free, self-contained HTML (images embedded)
-   and writes an ``index.html`` that links them;
+   do not depend on each other, side by side in worker processes;
+2. renders each executed notebook to code-free, self-contained HTML (images embedded),
+   writes an ``index.html`` that a client reads (title, client, description, the parts
+   with their question) and a ``run.html`` with the run's details;
 3. writes ``run.json``: parameters, input file hashes, package versions, git commit,
    start and end time and each notebook's duration.
 
-The report is built in a hidden staging folder and moved into ``reports/YYYY-MM-DD/`` only
-when every notebook succeeded, so a folder with that name is always complete. A failed run
-exits non-zero, names the notebook and cell that failed and keeps the staging folder as
-``reports/YYYY-MM-DD.failed-HHMMSS/`` for inspection. An existing report for the same date
-is only replaced when asked (``--force``).
+Layout: one folder per study, one per date::
+
+    reports/index.html                   the studies, each with its latest report
+    reports/<study>/index.html           the study's reports, newest first
+    reports/<study>/latest               link to the newest report (latest.html where
+                                         the filesystem has no symbolic links)
+    reports/<study>/YYYY-MM-DD/          one complete report
+    reports/<study>/YYYY-MM-DD.failed-HHMMSS/   a failed run, kept for inspection
+
+Fit for cron. A report is built in a hidden staging folder and moved into place only when
+every notebook succeeded, so a dated folder is always complete. One run per study and date
+holds a lock (a second one waits ``--wait`` seconds or refuses, naming the holder's pid,
+host and start time); the lock of a killed run is free and taken over, its staging folder
+removed. Runs of one study for different dates also take turns, because they share the
+study's cleaned data. The workers and their Jupyter kernels die with the runner (also after
+``kill -9``); SIGTERM, SIGINT and SIGHUP end them and remove the staging folder. Each
+notebook and the whole run have a time limit (``--timeout``, ``--run-timeout``; defaults in
+the study file's ``runner:`` section). ``--force`` is honoured at the moment of the final
+move; ``--keep N`` keeps the newest N reports of the study. Every outcome has its exit code
+(:data:`EXIT_CODES`); errors end in one line, never a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno as errno_mod
 import html
+import itertools
 import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+import urllib.parse
+from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from .io import file_sha256
-from .pages import SANS, finish_page, font_face, page_header
-from .study import load_study, project_root
+from . import _runctl
 
-__all__ = ["KERNEL_NAME", "ReportError", "NotebookFailed", "run_report", "discover_notebooks"]
+if TYPE_CHECKING:  # the workers import this module: keep its own imports light
+    from .study import Study
+
+__all__ = [
+    "KERNEL_NAME",
+    "EXIT_CODES",
+    "ReportError",
+    "ReportExists",
+    "NotebookFailed",
+    "NotebookTimeout",
+    "AlreadyRunning",
+    "ReportOSError",
+    "ReportInterrupted",
+    "run_report",
+    "discover_notebooks",
+]
 
 KERNEL_NAME = "survey-analysis"
 PACKAGES = [
@@ -61,33 +99,136 @@ PACKAGES = [
     "mplfonts",
 ]
 
+EXIT_OK = 0
+EXIT_INPUT = 2
+EXIT_NOTEBOOK = 3
+EXIT_TIMEOUT = 4
+EXIT_RUNNING = 5
+EXIT_OS = 6
 
+#: the exit status of ``python -m analysis_helpers report`` for each outcome
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "the report was written",
+    1: "an unexpected error (a bug: the traceback is printed)",
+    EXIT_INPUT: "input error: bad argument, study file or parameter; or the report of that "
+    "date exists (FORCE=1 / --force replaces it)",
+    EXIT_NOTEBOOK: "a notebook failed (the message names it and the cell; the executed "
+    "notebooks are kept in <date>.failed-HHMMSS/)",
+    EXIT_TIMEOUT: "a notebook or the run exceeded its time limit (named like a failure)",
+    EXIT_RUNNING: "already running: another run holds the lock of that study and date, or "
+    "is using the study's cleaned data",
+    EXIT_OS: "OS error: permissions, read-only folder, disk full (nothing is left behind)",
+    130: "stopped by SIGINT (Ctrl-C); 143 by SIGTERM, 129 by SIGHUP (128 + signal)",
+}
+
+#: set by the Makefile's ``report`` target, so messages name make's variables
+VIA_MAKE_ENV = "ANALYSIS_HELPERS_VIA_MAKE"
+_MAKE_NAMES = {
+    "force": "FORCE=1",
+    "date": "DATE",
+    "out": "OUT",
+    "study": "STUDY",
+    "wait": "WAIT",
+    "timeout": "TIMEOUT",
+    "run-timeout": "RUN_TIMEOUT",
+    "keep": "KEEP",
+}
+_RESERVED_NAMES = {"scratch"}  # reports/scratch/ is where notebooks write when run by hand
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TMP_PREFIX = "analysis-helpers-run-"
+_GRACE = 10.0  # seconds a kernel has to stop after the interrupt at a time limit
+_HARD_MARGIN = 150.0  # after limit + this (kernel start-up, grace, page), a silent worker is killed
+
+
+def _opt(name: str, value: object | None = None) -> str:
+    """How the user sets an option: ``--name value``, or ``NAME=value`` under make."""
+    if os.environ.get(VIA_MAKE_ENV) == "1" and name in _MAKE_NAMES:
+        var = _MAKE_NAMES[name]
+        return var if "=" in var else f"{var}={value if value is not None else '...'}"
+    return f"--{name}" + (f" {value}" if value is not None else "")
+
+
+# --------------------------------------------------------------------------------------
+# Errors: each carries its exit status
+# --------------------------------------------------------------------------------------
 class ReportError(RuntimeError):
-    """The report could not be produced (the message says why and what to do)."""
+    """The report could not be produced (the message says why and what to do).
+
+    ``exit_code`` is the command's exit status; the base class is an input error.
+    """
+
+    exit_code = EXIT_INPUT
+
+
+class ReportExists(ReportError):
+    """A complete report of that study and date exists and ``force`` was not given."""
 
 
 class NotebookFailed(ReportError):
     """A notebook raised an error; the message names the notebook and the cell."""
 
+    exit_code = EXIT_NOTEBOOK
 
+
+class NotebookTimeout(NotebookFailed):
+    """A notebook (or the run) exceeded its time limit; named like a failed notebook."""
+
+    exit_code = EXIT_TIMEOUT
+
+
+class AlreadyRunning(ReportError):
+    """Another run holds the lock; the message names its pid, host and start time."""
+
+    exit_code = EXIT_RUNNING
+
+
+class ReportOSError(ReportError):
+    """The system refused (permissions, read-only folder, disk full); nothing is left."""
+
+    exit_code = EXIT_OS
+
+
+class ReportInterrupted(ReportError):
+    """Stopped by a signal; the workers were ended and the staging folder removed."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by the signal handler."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# --------------------------------------------------------------------------------------
+# Notebooks
+# --------------------------------------------------------------------------------------
 @dataclass
 class NotebookRun:
     name: str
-    status: str = "pending"
+    status: str = "pending"  # ok | failed | timeout | oserror | pending | skipped
     seconds: float = 0.0
+    where: str = ""  # "cell 4 (execution count 2)"
     error: str = ""
     title: str = ""
+    question: str = ""
     html: str = ""
+    limit: str = ""  # which time limit applied: "notebook" or "run"
 
 
 @dataclass
 class _Job:
+    name: str
     source: str
     target: str
     parameters: dict[str, Any]
     kernel: str
     cwd: str
-    timeout: int | None = None
+    limit: float | None = None  # seconds this notebook may run
     single_thread: bool = False
 
 
@@ -113,20 +254,164 @@ def _kernel_name() -> str:
     return "python3"
 
 
-def _execute(job: _Job) -> tuple[float, str, str, str]:
-    """Run one notebook and render its HTML (in a worker process).
+# --------------------------------------------------------------------------------------
+# In the worker processes
+# --------------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {"runtime": None, "kernel_pid": None}
+_KERNEL_IDS = itertools.count()
+_KM_CLASS: type | None = None
+
+
+def _kernel_manager_class() -> type:
+    """The kernel manager of the report's kernels (built on first use: jupyter_client is
+    imported only in the workers).
+
+    - IPC transport: the kernel talks over Unix sockets in a private folder (mode 0700), so
+      nothing listens on a TCP port and ipykernel has no reason for its "running over TCP
+      without encryption" warning.
+    - On Linux the kernel gets a parent-death signal, so it dies with its worker.
+    - No interrupt before the shutdown: jupyter_client interrupts every kernel before
+      shutting it down, which in an idle kernel only logs "KeyboardInterrupt caught in
+      kernel". The shutdown still ends the kernel (and kills it if it does not stop);
+      a kernel that is still busy at a time limit is interrupted by the worker itself.
+    """
+    global _KM_CLASS
+    if _KM_CLASS is not None:
+        return _KM_CLASS
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class ReportKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            folder = _WORKER["runtime"] or tempfile.mkdtemp(prefix=_TMP_PREFIX)
+            name = f"k{os.getpid()}-{next(_KERNEL_IDS)}"
+            self.connection_file = os.path.join(folder, f"{name}.json")
+            if self.transport == "ipc":
+                self.ip = os.path.join(folder, name)
+
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            return [*_runctl.deathsig_prefix(), *super().format_kernel_cmd(extra_arguments)]
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            _WORKER["kernel_pid"] = getattr(self.provisioner, "pid", None)
+
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+    _KM_CLASS = ReportKernelManager
+    return _KM_CLASS
+
+
+class _Deadline:
+    """Interrupt the kernel when the notebook's time is up, kill it if it does not stop.
+
+    The clock starts with the first cell (kernel start-up has papermill's own limit). The
+    interrupt is repeated every second, so one that lands between two cells is not lost.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self.done = threading.Event()
+        self._started = False
+
+    def start(self) -> None:
+        if self.seconds is not None and not self._started:
+            self._started = True
+            threading.Thread(target=self._watch, daemon=True).start()
+
+    def _signal(self, signum: int) -> None:
+        pid = _WORKER["kernel_pid"]
+        if pid:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signum)  # the kernel leads a session of its own
+
+    def _watch(self) -> None:
+        if self.done.wait(self.seconds):
+            return
+        self.fired = True
+        for _ in range(int(_GRACE)):
+            self._signal(signal.SIGINT)
+            if self.done.wait(1.0):
+                return
+        self._signal(signal.SIGKILL)
+
+
+def _oserror_errno(ename: str, evalue: str) -> int | None:
+    """The errno of an OS-level failure raised inside a notebook (disk full, read-only,
+    no permission), else None: those end as OS errors, not as notebook failures."""
+    if not ename.endswith("Error"):
+        return None
+    m = re.search(r"\[errno (\d+)\]", evalue, flags=re.IGNORECASE)
+    code = int(m.group(1)) if m else None
+    return code if code in _OS_ERRNOS else None
+
+
+_OS_ERRNOS = {
+    errno_mod.ENOSPC,
+    errno_mod.EDQUOT,
+    errno_mod.EROFS,
+    errno_mod.EACCES,
+    errno_mod.EPERM,
+    errno_mod.EIO,
+}
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cell_of(target: str, cell_id: str | None) -> str:
+    """``cell N`` of the cell with this id in the saved output notebook."""
+    import nbformat
+
+    if cell_id:
+        with contextlib.suppress(Exception):
+            nb = nbformat.read(target, as_version=4)
+            for k, cell in enumerate(nb.cells):
+                if cell.get("id") == cell_id:
+                    return f"cell {k + 1}"
+    return "a cell"
+
+
+def _execute(job: _Job) -> dict[str, Any]:
+    """Run one notebook and render its page (in a worker process).
 
     Returns
     -------
-    (seconds, error, title, html)
-        ``error`` is ``""`` on success; ``title`` and ``html`` are empty on failure.
+    dict
+        ``seconds``, ``status`` (``ok``, ``failed``, ``timeout``, ``oserror``), ``error``
+        (one line, ``""`` on success), ``title``, ``question``, ``html``.
     """
     import papermill as pm
+    from nbclient.exceptions import DeadKernelError
 
     # notebooks run side by side: one BLAS thread each, so they do not fight for the cores
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        saved = _WORKER.setdefault(f"env:{var}", os.environ.get(var))
         if job.single_thread:
             os.environ[var] = "1"
+        elif saved is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = saved
+    current: dict[str, str | None] = {"id": None}
+    deadline = _Deadline(job.limit)
+
+    def track(cell: Any) -> None:  # nbclient asks each code cell for its timeout
+        current["id"] = cell.get("id")
+        deadline.start()
+        return None  # no timeout of nbclient's own: the deadline interrupts
+
+    out: dict[str, Any] = {"status": "ok", "where": "", "error": ""}
+    out.update(title="", question="", html="")
     start = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -137,27 +422,138 @@ def _execute(job: _Job) -> tuple[float, str, str, str]:
             cwd=job.cwd,
             progress_bar=False,
             log_output=False,
-            execution_timeout=job.timeout,
+            kernel_manager_class=_kernel_manager_class(),
+            timeout_func=track,
         )
     except pm.PapermillExecutionError as exc:
-        where = f"cell {exc.cell_index + 1}" + (
+        out["where"] = f"cell {exc.cell_index + 1}" + (
             f" (execution count {exc.exec_count})" if exc.exec_count else ""
         )
-        return time.perf_counter() - start, f"{where}: {exc.ename}: {exc.evalue}", "", ""
-    except Exception as exc:  # kernel died, notebook unreadable, ...
-        return time.perf_counter() - start, f"{type(exc).__name__}: {exc}", "", ""
-    seconds = time.perf_counter() - start
-    title, body = _to_html(Path(job.target))
-    return seconds, "", title, body
+        out["error"] = f"{exc.ename}: {_one_line(exc.evalue)}"
+        if deadline.fired:  # the interrupt at the time limit: a KeyboardInterrupt
+            out.update(status="timeout", error="")
+        elif _oserror_errno(exc.ename, exc.evalue) is not None:
+            out["status"] = "oserror"
+        else:
+            out["status"] = "failed"
+    except DeadKernelError as exc:
+        out["where"] = _cell_of(job.target, current["id"])
+        out["status"] = "timeout" if deadline.fired else "failed"
+        out["error"] = (
+            "it did not stop when interrupted and its kernel was ended"
+            if deadline.fired
+            else f"the kernel died ({_one_line(exc)})"
+        )
+    except OSError as exc:  # the output notebook could not be written, ...
+        out["status"] = "oserror" if exc.errno in _OS_ERRNOS else "failed"
+        out["error"] = f"{type(exc).__name__}: {_one_line(exc)}"
+    except Exception as exc:  # kernel did not start, notebook unreadable, ...
+        out["status"] = "timeout" if deadline.fired else "failed"
+        if deadline.fired:
+            out["where"] = _cell_of(job.target, current["id"])
+        out["error"] = f"{type(exc).__name__}: {_one_line(exc)}"
+    finally:
+        deadline.done.set()
+        _WORKER["kernel_pid"] = None
+    out["seconds"] = time.perf_counter() - start
+    if out["status"] == "ok":
+        try:
+            out["title"], out["question"], out["html"] = _to_html(Path(job.target))
+        except Exception as exc:
+            oserr = isinstance(exc, OSError) and exc.errno in _OS_ERRNOS
+            out["status"] = "oserror" if oserr else "failed"
+            out["error"] = f"rendering its page: {type(exc).__name__}: {_one_line(exc)}"
+    return out
 
 
-def _to_html(executed: Path) -> tuple[str, str]:
+def _worker_main(conn: Any, parent_pid: int, runtime: str) -> None:
+    """A worker: runs the notebooks it is sent until it is sent ``None``."""
+
+    def end_kernel() -> None:
+        pid = _WORKER["kernel_pid"]
+        if pid:
+            os.killpg(pid, signal.SIGKILL)
+
+    _runctl.die_with_parent(parent_pid, on_orphan=end_kernel)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides what Ctrl-C ends
+    _WORKER["runtime"] = runtime
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            result = _execute(job)
+        except Exception as exc:  # never a traceback from a worker
+            result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+        try:
+            conn.send(result)
+        except (OSError, EOFError):
+            return
+
+
+# --------------------------------------------------------------------------------------
+# Pages of one notebook
+# --------------------------------------------------------------------------------------
+_QUESTION_WORDS = {
+    "what",
+    "who",
+    "how",
+    "which",
+    "where",
+    "why",
+    "when",
+    "do",
+    "does",
+    "did",
+    "is",
+    "are",
+    "can",
+}
+
+
+def _plain(markdown: str) -> str:
+    """Markdown inline text as plain text (links, emphasis and code marks dropped)."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"[*_`]+", "", text)
+    return " ".join(text.split())
+
+
+def _part(title: str) -> str:
+    """A part's short name: its heading before the colon ("Trend: how ...?" -> "Trend")."""
+    return title.partition(":")[0].strip() or title
+
+
+def _question(nb: Any, title: str) -> str:
+    """A part's one-line question: the heading after the colon when it asks one ("Trend:
+    how have the KPIs moved?"), else the first sentence of the ``**Question.**`` paragraph
+    ("" when the notebook has neither)."""
+    subtitle = _plain(title.partition(":")[2])
+    if subtitle and (
+        subtitle.endswith("?") or subtitle.split()[0].lower().strip(",") in _QUESTION_WORDS
+    ):
+        return subtitle[0].upper() + subtitle[1:]
+    for cell in nb.cells[:4]:
+        if cell.cell_type != "markdown":
+            continue
+        for para in re.split(r"\n\s*\n", cell.source):
+            m = re.match(r"\s*\*\*Question[.:]?\*\*[.:]?\s*(.+)", para, flags=re.DOTALL)
+            if m:
+                text = _plain(m.group(1))
+                first = re.match(r"(.+?[?!]|.+?\.)(\s|$)", text)
+                return first.group(1) if first else text
+    return ""
+
+
+def _to_html(executed: Path) -> tuple[str, str, str]:
     """Render an executed notebook to code-free HTML with embedded images.
 
     Returns
     -------
-    (title, body)
-        The first Markdown heading and the page.
+    (title, question, body)
+        The first Markdown heading, the part's one-line question ("" if none), the page.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -168,6 +564,7 @@ def _to_html(executed: Path) -> tuple[str, str]:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
             title = cell.source.lstrip().splitlines()[0].lstrip("#").strip()
             break
+    question = _question(nb, title)
     nb.metadata["title"] = title
     exporter = HTMLExporter(
         template_name="lab",
@@ -178,15 +575,55 @@ def _to_html(executed: Path) -> tuple[str, str]:
     )
     body, _ = exporter.from_notebook_node(nb)
     # no scripts fetched from the network: the report is read offline
-    return title, _strip_remote_scripts(body)
+    return title, question, _strip_remote_scripts(body)
 
 
-_SANS = SANS
+#: characters from here on (CJK radicals, kana, hangul, ideographs, full-width forms) are
+#: drawn with the embedded font when the reader's browser has no font for them
+_CJK_START = 0x2E80
+_FONT_NAME = "Report CJK"
+_SANS = '-apple-system, BlinkMacSystemFont, "Segoe UI", "Helvetica Neue", Arial, sans-serif'
+
+
+def _font_face(pages: list[str]) -> str:
+    """A ``<style>`` with the bundled CJK font, subset to the characters the pages use and
+    embedded as a data URI, so Chinese (Japanese, Korean) text renders on any machine
+    without fetching a font. Empty when the pages use no such character."""
+    import base64
+    import io
+
+    from fontTools import subset
+
+    from .plots import cjk_font_path
+
+    chars = {c for page in pages for c in page if ord(c) >= _CJK_START}
+    if not chars:
+        return ""
+    opts = subset.Options()
+    opts.layout_features = ["*"]
+    font = subset.load_font(str(cjk_font_path()), opts)
+    sub = subset.Subsetter(opts)
+    sub.populate(text="".join(sorted(chars)))
+    sub.subset(font)
+    buf = io.BytesIO()
+    subset.save_font(font, buf, opts)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    family = f'{_SANS}, "{_FONT_NAME}"'
+    return (
+        "<style>\n"
+        f'@font-face {{ font-family: "{_FONT_NAME}"; '
+        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n'
+        f":root {{ --jp-content-font-family: {family}; --jp-ui-font-family: {family}; }}\n"
+        f"body {{ font-family: {family}; }}\n"
+        "</style>\n"
+    )
+
+
+def _with_font(page: str, style: str) -> str:
+    return page.replace("</head>", style + "</head>", 1) if style else page
 
 
 def _strip_remote_scripts(body: str) -> str:
-    import re
-
     return re.sub(
         r"<script[^>]*src=\"https?://[^\"]+\"[^>]*>\s*</script>", "", body, flags=re.IGNORECASE
     )
@@ -225,40 +662,476 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def _index_html(title: str, date: str, runs: list[NotebookRun], record: dict) -> str:
-    e = html.escape
-    rows = "\n".join(
-        f'<tr><td><a href="{e(r.html)}">{e(r.title)}</a></td><td>{e(r.name)}</td>'
-        f"<td>{r.seconds:.1f} s</td></tr>"
-        for r in runs
-    )
-    inputs = "\n".join(f"<li><code>{e(k)}</code></li>" for k in record["inputs"])
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{e(title)} – report {e(date)}</title>
-<style>
-body {{ font-family: {_SANS}; margin: 2rem auto;
-       max-width: 56rem; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; }}
+# --------------------------------------------------------------------------------------
+# Index pages: what a client reads (everything from the study file is escaped)
+# --------------------------------------------------------------------------------------
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _href(*parts: str) -> str:
+    return _e("/".join(urllib.parse.quote(p) for p in parts))
+
+
+def _long_date(date: str) -> str:
+    d = dt.date.fromisoformat(date)
+    return f"{d.day} {d:%B %Y}"
+
+
+def _paragraphs(text: str | None) -> str:
+    if not text:
+        return ""
+    paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join(f'<p class="description">{_e(p)}</p>\n' for p in paras)
+
+
+_CSS = f"""
+body {{ font-family: {_SANS}; margin: 2.5rem auto; max-width: 52rem; padding: 0 1rem;
+       color: #222; line-height: 1.45; }}
+header {{ border-bottom: 2px solid #0072B2; margin-bottom: 1.5rem; padding-bottom: .8rem; }}
+.client {{ color: #555; text-transform: uppercase; letter-spacing: .06em; font-size: .85rem;
+          margin: 0; }}
+h1 {{ margin: .2rem 0 .4rem; }}
+.date {{ color: #555; margin: 0 0 .6rem; }}
+.parts {{ padding-left: 1.4rem; }}
+.parts li {{ margin: .7rem 0; }}
+.parts a {{ font-weight: 600; font-size: 1.08rem; }}
+.question {{ display: block; color: #444; }}
 a {{ color: #0072B2; }}
-</style></head>
-<body>
-<h1>{e(title)}</h1>
-<p>Report of {e(date)}. Each part opens as a page of its own; the folders
-<code>tables/</code> and <code>figures/</code> hold every table (CSV) and chart (PNG).</p>
-<table><thead><tr><th>Part</th><th>Notebook</th><th>Run time</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table>
-<h2>Run</h2>
-<p>Started {e(record["started"])}, finished {e(record["finished"])}
-({record["seconds"]:.1f} s). Code version {e(str(record["git"]["commit"]))}.
-The run record <a href="run.json">run.json</a> lists the parameters, package versions and
-the SHA-256 of every input file:</p>
-<ul>{inputs}</ul>
-</body></html>
+table {{ border-collapse: collapse; width: 100%; margin: .5rem 0 1.2rem; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: .35rem .6rem; text-align: left;
+         vertical-align: top; }}
+td.num, th.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+code {{ font-size: .9em; word-break: break-all; }}
+footer, .secondary {{ color: #666; font-size: .9rem; margin-top: 2rem;
+                    border-top: 1px solid #ddd; padding-top: .8rem; }}
 """
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)}</title>\n<style>{_CSS}</style></head>\n<body>\n{body}</body></html>\n"
+    )
+
+
+def _header(info: Mapping[str, Any], subtitle: str = "") -> str:
+    client = f'<p class="client">{_e(info["client"])}</p>\n' if info.get("client") else ""
+    sub = f'<p class="date">{_e(subtitle)}</p>\n' if subtitle else ""
+    return (
+        f"<header>\n{client}<h1>{_e(info['title'])}</h1>\n{sub}"
+        f"{_paragraphs(info.get('description'))}</header>\n"
+    )
+
+
+def _report_index_html(info: Mapping[str, Any], date: str, runs: list[NotebookRun]) -> str:
+    """The report's entry page: title, client, description, the parts and their question."""
+    items = []
+    for r in runs:
+        question = f'<span class="question">{_e(r.question)}</span>' if r.question else ""
+        items.append(
+            f'<li><a href="{_href(r.html)}">{_e(_part(r.title or r.name))}</a>{question}</li>'
+        )
+    parts = "\n".join(items)
+    return _page(
+        f"{info['title']} – {_long_date(date)}",
+        _header(info, f"Report of {_long_date(date)}")
+        + f'<h2>Contents</h2>\n<ol class="parts">\n{parts}\n</ol>\n'
+        "<h2>Tables and charts</h2>\n<p>Every table of the report is in the folder "
+        '<a href="tables/">tables</a> (CSV, full precision, opens in Excel) and every chart '
+        'in <a href="figures/">figures</a> (PNG).</p>\n'
+        "<footer><p>How this report was produced - run times, code version, parameters and "
+        'the fingerprints of the input files - is on the <a href="run.html">run page</a>.'
+        "</p></footer>\n",
+    )
+
+
+def _run_html(info: Mapping[str, Any], record: Mapping[str, Any]) -> str:
+    """The run page: timings, commit, parameters, input hashes, package versions."""
+    nb_rows = "\n".join(
+        f'<tr><td><a href="{_href(n["html"])}">{_e(n["title"] or n["name"])}</a></td>'
+        f'<td><a href="{_href(n["name"] + ".ipynb")}"><code>{_e(n["name"])}.ipynb</code></a>'
+        f'</td><td>{_e(n["status"])}</td><td class="num">{n["seconds"]:.1f} s</td></tr>'
+        for n in record["notebooks"]
+    )
+    params = "\n".join(
+        f"<tr><td><code>{_e(k)}</code></td><td><code>{_e(json.dumps(v, ensure_ascii=False))}"
+        "</code></td></tr>"
+        for k, v in record["parameters"].items()
+    )
+    inputs = "\n".join(
+        f"<tr><td><code>{_e(k)}</code></td><td><code>{_e(v)}</code></td></tr>"
+        for k, v in record["inputs"].items()
+    )
+    packages = ", ".join(f"{_e(k)} {_e(v)}" for k, v in record["packages"].items() if v)
+    git = record["git"]
+    commit = _e(git["commit"] or "unknown") + (
+        " (with uncommitted changes)" if git["dirty"] else ""
+    )
+    limits = record["runner"]
+
+    def secs(v: float | None) -> str:
+        return "none" if v is None else f"{v:g} s"
+
+    return _page(
+        f"{info['title']} – run of {_long_date(record['date'])}",
+        _header(info, f"Run record of the report of {_long_date(record['date'])}")
+        + '<p><a href="index.html">Back to the report</a></p>\n'
+        f"<h2>Run</h2>\n<table>\n<tr><td>Started</td><td>{_e(record['started'])}</td></tr>\n"
+        f"<tr><td>Finished</td><td>{_e(record['finished'])}</td></tr>\n"
+        f"<tr><td>Duration</td><td>{record['seconds']:.1f} s</td></tr>\n"
+        f"<tr><td>Code version</td><td><code>{commit}</code></td></tr>\n"
+        f"<tr><td>Kernel</td><td><code>{_e(record['kernel'])}</code></td></tr>\n"
+        f"<tr><td>Time limits</td><td>{secs(limits['timeout'])} per notebook, "
+        f"{secs(limits['run_timeout'])} per run</td></tr>\n"
+        f"<tr><td>Machine</td><td>{_e(record['platform']['system'])}, "
+        f"{_e(record['platform']['cpus'])} cores</td></tr>\n</table>\n"
+        "<h2>Notebooks</h2>\n<table><thead><tr><th>Part</th><th>Executed notebook</th>"
+        f'<th>Status</th><th class="num">Run time</th></tr></thead>\n<tbody>\n{nb_rows}\n'
+        "</tbody></table>\n"
+        "<h2>Parameters</h2>\n<table>\n" + params + "\n</table>\n"
+        "<h2>Input files (SHA-256)</h2>\n<table>\n" + inputs + "\n</table>\n"
+        f"<h2>Packages</h2>\n<p>{packages}</p>\n"
+        '<p>The same record, machine-readable: <a href="run.json">run.json</a>.</p>\n',
+    )
+
+
+def _dated_reports(study_dir: Path) -> list[str]:
+    """The dates of the complete reports in a study folder, newest first."""
+    out = []
+    with contextlib.suppress(OSError):
+        for p in study_dir.iterdir():
+            if _DATE_RE.match(p.name) and p.is_dir() and not p.is_symlink():
+                if (p / "run.json").is_file():
+                    out.append(p.name)
+    return sorted(out, reverse=True)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _study_index_html(info: Mapping[str, Any], study_dir: Path) -> str:
+    """A study's page: its reports, newest first."""
+    rows = []
+    for date in _dated_reports(study_dir):
+        record = _read_json(study_dir / date / "run.json") or {}
+        n = len(record.get("notebooks", []))
+        rows.append(
+            f'<tr><td><a href="{_href(date, "index.html")}">{_e(_long_date(date))}</a></td>'
+            f'<td class="num">{n}</td></tr>'
+        )
+    body = (
+        '<table><thead><tr><th>Report</th><th class="num">Parts</th></tr></thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody></table>\n"
+        if rows
+        else "<p>No complete report yet.</p>\n"
+    )
+    return _page(
+        f"{info['title']} – reports",
+        _header(info)
+        + "<h2>Reports</h2>\n"
+        + body
+        + '<p class="secondary"><a href="../index.html">All studies</a></p>\n',
+    )
+
+
+def _reports_index_html(reports: Path) -> str:
+    """The index of studies at ``reports/index.html``: each study's title, client,
+    description and latest report."""
+    try:
+        folders = sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+    except OSError:
+        folders = []
+    rows = []
+    for p in folders:
+        info = _read_json(p / ".study.json")
+        dates = _dated_reports(p) if info and info.get("title") else []
+        if not dates:
+            continue
+        client = f'<p class="client">{_e(info["client"])}</p>' if info.get("client") else ""
+        latest = _href(p.name, dates[0], "index.html")
+        rows.append(
+            f'<li>{client}<a href="{_href(p.name, "index.html")}">{_e(info["title"])}</a>'
+            f'<span class="question">Latest report: <a href="{latest}">'
+            f"{_e(_long_date(dates[0]))}</a> ({len(dates)} in all)</span>"
+            f"{_paragraphs(info.get('description'))}</li>"
+        )
+    body = (
+        '<ul class="parts">\n' + "\n".join(rows) + "\n</ul>\n"
+        if rows
+        else "<p>No complete report yet.</p>\n"
+    )
+    return _page("Survey reports", "<header><h1>Survey reports</h1></header>\n" + body)
+
+
+# --------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------
+@dataclass
+class _Slot:
+    proc: Any
+    conn: Any
+    job: int | None = None
+    hard_deadline: float = float("inf")
+
+
+@dataclass
+class _State:
+    """Everything a run holds, so that any ending (error, signal) can let go of it."""
+
+    progress: Callable[[str], None]
+    slots: list[_Slot] = field(default_factory=list)
+    locks: list[_runctl.FileLock] = field(default_factory=list)
+    staging: Path | None = None
+    runtime: Path | None = None
+    doing: str = "start"
+    finalizing: bool = False
+    stopping: int = 0
+
+    def kill_workers(self) -> None:
+        slots, self.slots = self.slots, []
+        # only workers not yet reaped: a reaped worker's pid may belong to another process
+        pids = [s.proc.pid for s in slots if s.proc.pid is not None and s.proc.exitcode is None]
+        if pids:
+            _runctl.kill_tree(pids)
+        for s in slots:
+            with contextlib.suppress(Exception):
+                s.proc.join(timeout=1)
+            with contextlib.suppress(Exception):
+                s.conn.close()
+
+    def release(self) -> None:
+        locks, self.locks = self.locks, []
+        for lock in reversed(locks):
+            lock.release()
+
+
+def _holder_text(holder: Mapping[str, Any] | None) -> str:
+    if not holder:
+        return "a run that has not yet said who it is"
+    text = f"pid {holder.get('pid')} on {holder.get('host')}, started {holder.get('started')}"
+    if holder.get("date"):
+        text += f", for {holder.get('date')}"
+    return text
+
+
+def _lock_info(study: Study, date: str, started: dt.datetime, runtime: Path | None) -> dict:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": started.isoformat(timespec="seconds"),
+        "study": study.name,
+        "date": date,
+        "runtime": str(runtime) if runtime else None,
+        "command": " ".join(sys.argv)[:500],
+    }
+
+
+def _remove_runtime(path: str | None) -> None:
+    """Remove a dead run's private kernel folder (only one of ours, under the temp dir)."""
+    if not path:
+        return
+    p = Path(path)
+    if p.parent == Path(tempfile.gettempdir()) and p.name.startswith(_TMP_PREFIX):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _probe_free(lock_path: Path) -> bool:
+    """Whether nobody holds the lock at ``lock_path`` (a missing file is free)."""
+    import fcntl
+
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+_LEFTOVER_RE = re.compile(r"^\.(staging|replaced)-(\d{4}-\d{2}-\d{2})-\d+$")
+
+
+def _clean_leftovers(study_dir: Path, date: str, progress: Callable[[str], None]) -> None:
+    """Remove the staging folders of runs that ended without cleaning up (killed, power
+    loss): those of this date (whose lock we hold) and of dates whose lock is free."""
+    for p in sorted(study_dir.iterdir()):
+        m = _LEFTOVER_RE.match(p.name)
+        if not m or not p.is_dir():
+            continue
+        lock = study_dir / f".lock-{m.group(2)}"
+        if m.group(2) != date:
+            if not _probe_free(lock):
+                continue  # a live run of that date owns it
+            with contextlib.suppress(OSError):
+                _remove_runtime((_runctl._read_info(lock.read_bytes()) or {}).get("runtime"))
+        shutil.rmtree(p)
+        progress(f"removed {p.name}, left by an earlier run that did not finish")
+
+
+def _check_owner(study: Study, study_dir: Path, root: Path) -> None:
+    """Refuse a second study file with the same ``study.name`` (a copied demo file)."""
+    owner = _read_json(study_dir / ".study.json")
+    if not owner or not owner.get("study_file"):
+        return
+    theirs = Path(owner["study_file"])
+    theirs = theirs if theirs.is_absolute() else root / theirs
+    if not theirs.is_file() or theirs.resolve() == study.path.resolve():
+        return
+    from .study import load_study
+
+    try:
+        other = load_study(theirs, check_files=False)
+    except Exception:
+        return  # that file no longer describes a study: this one takes the folder over
+    if other.name == study.name:
+        raise ReportError(
+            f"{_rel(study.path, root)} and {_rel(theirs, root)} have the same study.name "
+            f"{study.name!r}, and {_rel(study_dir, root)}/ holds the reports of "
+            f"{_rel(theirs, root)}; give {_rel(study.path, root)} a name of its own "
+            "(study.name), so that its reports and processed data have folders of their own"
+        )
+
+
+@contextlib.contextmanager
+def _short_lock(path: Path, info: dict[str, Any], what: str) -> Any:
+    """A lock held for a moment (clean-up, the final move, an index page)."""
+    lock = _runctl.FileLock(path, info)
+    try:
+        lock.acquire(60)
+    except _runctl.LockBusy as busy:
+        raise AlreadyRunning(
+            f"{what} has been locked for over a minute by {_holder_text(busy.holder)} ({busy.path})"
+        ) from None
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def _rel(path: Path, root: Path) -> str:
+    path = Path(path)
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(root.resolve()))
+    return str(path)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _update_latest(study_dir: Path, progress: Callable[[str], None]) -> None:
+    """Point ``latest`` at the newest complete report (a symbolic link; where the
+    filesystem has none, ``latest.html`` and ``latest.txt``)."""
+    dates = _dated_reports(study_dir)
+    if not dates:
+        return
+    link = study_dir / "latest"
+    if link.exists() and not link.is_symlink():
+        progress(f"note: {link} is not a link made by the runner; left as it is")
+        return
+    tmp = study_dir / f".latest.tmp-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        os.symlink(dates[0], tmp, target_is_directory=True)
+        os.replace(tmp, link)
+        for name in ("latest.html", "latest.txt"):
+            with contextlib.suppress(FileNotFoundError):
+                (study_dir / name).unlink()
+        return
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if exc.errno not in (errno_mod.EPERM, errno_mod.EOPNOTSUPP, errno_mod.ENOSYS):
+            raise
+    target = _href(dates[0], "index.html")
+    _write_atomic(study_dir / "latest.txt", dates[0] + "\n")
+    _write_atomic(
+        study_dir / "latest.html",
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0; url={target}"><title>Latest report</title>'
+        f'</head><body><a href="{target}">Latest report: {_e(dates[0])}</a></body></html>\n',
+    )
+
+
+def _retain(study_dir: Path, keep: int, current: str, progress: Callable[[str], None]) -> None:
+    """Keep the newest ``keep`` complete reports (and always ``current``); remove older
+    reports and failed runs older than the oldest report kept."""
+    dates = _dated_reports(study_dir)
+    kept = set(dates[:keep]) | {current}
+    old = [d for d in dates if d not in kept]
+    oldest = min(kept)
+    for p in sorted(study_dir.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].failed-*")):
+        if p.name[:10] < oldest:
+            old.append(p.name)
+    removed = []
+    for name in old:
+        try:
+            shutil.rmtree(study_dir / name)
+            removed.append(name)
+        except OSError as exc:
+            progress(f"note: could not remove the old report {name}: {exc.strerror}")
+    if removed:
+        progress(
+            f"removed {len(removed)} old report folder(s) ({_opt('keep', keep)}): "
+            + ", ".join(sorted(removed))
+        )
+
+
+def _install_handlers(state: _State) -> dict[int, Any]:
+    """SIGTERM, SIGINT, SIGHUP end the run cleanly (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum: int, frame: Any) -> None:
+        if state.stopping:
+            return
+        state.stopping = signum
+        if not state.finalizing:
+            raise _Stop(signum)
+
+    old = {}
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError):
+            old[sig] = signal.signal(sig, handler)
+    return old
+
+
+def _os_message(exc: OSError, doing: str) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    hint = {
+        errno_mod.ENOSPC: "free some space or choose another folder",
+        errno_mod.EDQUOT: "free some space or choose another folder",
+        errno_mod.EROFS: "the folder is read-only: choose another",
+        errno_mod.EACCES: "no permission: choose a folder you may write to",
+        errno_mod.EPERM: "no permission: choose a folder you may write to",
+    }.get(exc.errno or 0, "")
+    hint = f"; {hint} ({_opt('out', 'DIR')})" if hint else ""
+    reason = exc.strerror or str(exc)
+    return f"could not {doing}: {where}{reason}{hint}; nothing was left behind"
 
 
 def run_report(
@@ -270,11 +1143,14 @@ def run_report(
     force: bool = False,
     workers: int | None = None,
     only: list[str] | None = None,
-    timeout: int | None = 1800,
+    timeout: float | None = None,
+    run_timeout: float | None = None,
+    keep: int | None = None,
+    wait: float = 0.0,
     progress: Callable[[str], None] = print,
     root: str | Path | None = None,
 ) -> Path:
-    """Execute the pipeline notebooks into a dated report folder.
+    """Execute the pipeline notebooks into ``<out>/<study>/<date>/``.
 
     Parameters
     ----------
@@ -283,17 +1159,25 @@ def run_report(
     date : str, optional
         The report date ``YYYY-MM-DD`` (default: today).
     out : str or Path, optional
-        The reports folder that receives ``<date>/`` (default ``reports/``).
+        The reports folder that receives ``<study>/<date>/`` and the index of studies
+        (default ``reports/``).
     parameters : mapping, optional
         Extra notebook parameters, passed to every notebook that declares them.
     force : bool
-        Replace an existing report for the same date.
+        Replace an existing report of the same study and date (decided at the final move).
     workers : int, optional
         Notebooks run at once after cleaning (default: the number of cores).
     only : list of str, optional
         Run only these notebooks (names such as ``"20-describe"``); cleaning always runs.
-    timeout : int, optional
-        Seconds one cell may run.
+    timeout, run_timeout : float, optional
+        Seconds one notebook, and the whole run, may take; ``0`` means no limit. Default:
+        ``runner.notebook_timeout`` and ``runner.run_timeout`` of the study file.
+    keep : int, optional
+        Keep only the newest ``keep`` reports of the study (default: ``runner.keep`` of
+        the study file; none removed when that is empty too).
+    wait : float
+        Seconds to wait for another run of the same study and date (or using the same
+        cleaned data) before refusing.
     progress : callable
         Receives one line per step.
     root : str or Path, optional
@@ -307,29 +1191,124 @@ def run_report(
     Raises
     ------
     ReportError
-        The report exists already, or inputs are missing.
+        Input error: bad date or option, unknown notebook or parameter (exit 2).
+    ReportExists
+        The report exists and ``force`` is not set (exit 2).
     NotebookFailed
-        A notebook raised an error; the message names it and the cell.
+        A notebook raised an error; the message names it and the cell (exit 3).
+    NotebookTimeout
+        A notebook or the run exceeded its time limit (exit 4).
+    AlreadyRunning
+        Another run holds the lock (exit 5).
+    ReportOSError
+        Permissions, read-only folder, disk full (exit 6).
+    ReportInterrupted
+        SIGINT, SIGTERM or SIGHUP (exit 128 + signal).
+    StudyFileError
+        The study file is invalid (exit 2).
     """
-    import nbformat
+    state = _State(progress=progress)
+    old_handlers = _install_handlers(state)
+    try:
+        return _run(
+            state,
+            study_file,
+            date=date,
+            out=out,
+            parameters=dict(parameters or {}),
+            force=force,
+            workers=workers,
+            only=only,
+            timeout=timeout,
+            run_timeout=run_timeout,
+            keep=keep,
+            wait=wait,
+            root=root,
+        )
+    except _Stop as stop:
+        name = signal.Signals(stop.signum).name
+        raise ReportInterrupted(
+            f"stopped by {name}: the notebooks were ended and the unfinished report removed",
+            stop.signum,
+        ) from None
+    except OSError as exc:
+        raise ReportOSError(_os_message(exc, state.doing)) from None
+    finally:
+        state.finalizing = True  # no second interruption while letting go
+        state.kill_workers()
+        if state.staging is not None:
+            shutil.rmtree(state.staging, ignore_errors=True)
+        state.release()
+        if state.runtime is not None:
+            shutil.rmtree(state.runtime, ignore_errors=True)
+        for sig, h in old_handlers.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, h)
 
+
+def _limit(value: float | None, default: float | None, name: str) -> float | None:
+    v = default if value is None else value
+    if v is None:
+        return None
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ReportError(f"{_opt(name, value)}: expected seconds, got {value!r}") from None
+    if v < 0:
+        raise ReportError(f"{_opt(name, value)}: a time limit cannot be negative")
+    return v or None
+
+
+def _run(
+    state: _State,
+    study_file: str | Path,
+    *,
+    date: str | None,
+    out: str | Path | None,
+    parameters: dict[str, Any],
+    force: bool,
+    workers: int | None,
+    only: list[str] | None,
+    timeout: float | None,
+    run_timeout: float | None,
+    keep: int | None,
+    wait: float,
+    root: str | Path | None,
+) -> Path:
+    from .io import file_sha256
+    from .study import load_study, project_root
+
+    progress = state.progress
     started = dt.datetime.now().astimezone()
     root = Path(root) if root else project_root()
     study_path = Path(study_file)
     study_path = study_path if study_path.is_absolute() else (root / study_path)
     study = load_study(study_path)  # fail early, with the study file's own messages
+    settings = getattr(study.spec, "runner", None)
     date = date or started.date().isoformat()
     try:
+        if not _DATE_RE.match(date):
+            raise ValueError
         dt.date.fromisoformat(date)
     except ValueError:
-        raise ReportError(f"--date {date!r} is not a date of the form YYYY-MM-DD") from None
-    reports = Path(out) if out else root / "reports"
-    reports = reports if reports.is_absolute() else root / reports
-    final = reports / date
-    if final.exists() and not force:
         raise ReportError(
-            f"{final} exists already; pass --force to replace it, or --date for another date"
+            f"{_opt('date', repr(date))} is not a date of the form YYYY-MM-DD"
+        ) from None
+    if study.name in _RESERVED_NAMES:
+        raise ReportError(
+            f"study.name {study.name!r} is reserved: reports/{study.name}/ is where notebooks "
+            "run by hand write; give the study another name"
         )
+    nb_limit = _limit(timeout, getattr(settings, "notebook_timeout", 1800), "timeout")
+    run_limit = _limit(run_timeout, getattr(settings, "run_timeout", None), "run-timeout")
+    keep = keep if keep is not None else getattr(settings, "keep", None)
+    if keep is not None and (not isinstance(keep, int) or keep < 1):
+        raise ReportError(f"{_opt('keep', keep)}: keep at least 1 report")
+    if workers is not None and workers < 1:
+        raise ReportError(f"--workers {workers}: at least 1")
+    if wait < 0:
+        raise ReportError(f"{_opt('wait', wait)}: cannot wait a negative time")
+    state.doing = "read the notebooks"
     notebooks = discover_notebooks(root / "notebooks")
     if only:
         known = {p.stem for p in notebooks}
@@ -337,80 +1316,116 @@ def run_report(
         if unknown:
             raise ReportError(f"unknown notebook(s) {unknown}; known: {sorted(known)}")
         notebooks = [p for i, p in enumerate(notebooks) if i == 0 or p.stem in only]
-    reports.mkdir(parents=True, exist_ok=True)
-    staging = reports / f".staging-{date}-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    kernel = _kernel_name()
-    params = {"study_file": str(study_path), "report_dir": str(staging), **(parameters or {})}
-    runs = [NotebookRun(p.stem) for p in notebooks]
-    declared_by = {p: _declared_parameters(nbformat.read(p, as_version=4)) for p in notebooks}
-    unused = sorted(set(parameters or {}) - set().union(*declared_by.values()))
+    declared_by = {p: _declared_parameters(p) for p in notebooks}
+    unused = sorted(set(parameters) - set().union(*declared_by.values()))
     if unused:
         raise ReportError(f"no notebook declares the parameter(s) {unused}")
-    jobs = []
-    for p in notebooks:
-        declared = declared_by[p]
-        jobs.append(
-            _Job(
-                str(p),
-                str(staging / p.name),
-                {k: v for k, v in params.items() if k in declared},
-                kernel,
-                str(root / "notebooks"),
-                timeout,
-            )
+
+    reports = Path(out) if out else root / "reports"
+    reports = reports if reports.is_absolute() else root / reports
+    study_dir = reports / study.name
+    final = study_dir / date
+    state.doing = f"create the report folder {study_dir}"
+    study_dir.mkdir(parents=True, exist_ok=True)
+
+    # one run per study and date ----------------------------------------------------
+    state.doing = "lock the report"
+    state.runtime = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
+    info = _lock_info(study, date, started, state.runtime)
+    lock = _runctl.FileLock(study_dir / f".lock-{date}", info, unlink=True)
+    waited = time.monotonic()
+
+    def say_wait(holder: dict | None) -> None:
+        progress(f"waiting up to {wait:g} s for another run ({_holder_text(holder)}) ...")
+
+    try:
+        previous = lock.acquire(max(wait, 0.5), on_wait=say_wait if wait else None)
+    except _runctl.LockBusy as busy:
+        raise AlreadyRunning(
+            f"another run of study {study.name!r} for {date} is in progress: "
+            f"{_holder_text(busy.holder)} (lock {busy.path}); wait for it "
+            f"({_opt('wait', 'SECONDS')}) or choose another date ({_opt('date', 'YYYY-MM-DD')})"
+        ) from None
+    state.locks.append(lock)
+    if previous:
+        progress(
+            "note: took over the lock of an earlier run that ended without releasing it "
+            f"({_holder_text(previous)})"
         )
+        _remove_runtime(previous.get("runtime"))
+    state.doing = "clean up after earlier runs"
+    with _short_lock(study_dir / ".lock", info, f"the folder {study_dir}"):
+        _clean_leftovers(study_dir, date, progress)
+        _check_owner(study, study_dir, root)
+    if os.path.lexists(final) and not force:
+        raise ReportExists(
+            f"{final} exists already; pass {_opt('force')} to replace it, or "
+            f"{_opt('date', 'YYYY-MM-DD')} for another date"
+        )
+    # the study's cleaned data are shared by its runs of every date: one at a time
+    processed = study.processed_dir
+    state.doing = f"lock the processed data folder {processed.parent}"
+    processed.parent.mkdir(parents=True, exist_ok=True)
+    data_lock = _runctl.FileLock(processed.parent / f".lock-{study.name}", info)
+    remaining = max(0.5, wait - (time.monotonic() - waited))
+    try:
+        data_lock.acquire(remaining, on_wait=say_wait if wait else None)
+    except _runctl.LockBusy as busy:
+        raise AlreadyRunning(
+            f"another run of study {study.name!r} is using its cleaned data in "
+            f"{_rel(processed, root)}/: {_holder_text(busy.holder)}; wait for it "
+            f"({_opt('wait', 'SECONDS')})"
+        ) from None
+    state.locks.append(data_lock)
+
+    # staging -------------------------------------------------------------------------
+    state.doing = "create the staging folder"
+    staging = study_dir / f".staging-{date}-{os.getpid()}"
+    state.staging = staging
+    staging.mkdir()
+    kernel = _kernel_name()
+    params = {"study_file": str(study_path), "report_dir": str(staging), **parameters}
+    runs = [NotebookRun(p.stem) for p in notebooks]
+    jobs = [
+        _Job(
+            p.stem,
+            str(p),
+            str(staging / p.name),
+            {k: v for k, v in params.items() if k in declared_by[p]},
+            kernel,
+            str(root / "notebooks"),
+        )
+        for p in notebooks
+    ]
     total = len(jobs)
-    progress(f"Report of study '{study.name}' for {date}: {total} notebooks, kernel {kernel}")
-
-    pages: dict[str, str] = {}
-
-    def finish(k: int, seconds: float, error: str, title: str, body: str) -> None:
-        runs[k].seconds = seconds
-        runs[k].title, runs[k].html = title, Path(jobs[k].target).with_suffix(".html").name
-        pages[runs[k].html] = body
-        if error:
-            runs[k].status, runs[k].error = "failed", error
-            progress(f"[{k + 1}/{total}] {runs[k].name} FAILED after {seconds:.1f} s - {error}")
-        else:
-            runs[k].status = "ok"
-            progress(f"[{k + 1}/{total}] {runs[k].name} done in {seconds:.1f} s")
-
-    progress(f"[1/{total}] {runs[0].name} running ...")
-    finish(0, *_execute(jobs[0]))
-    if runs[0].status == "ok" and total > 1:
-        n_workers = max(1, min(workers or os.cpu_count() or 1, total - 1))
-        progress(f"running {total - 1} analysis notebooks on {n_workers} worker(s) ...")
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-            # longest first (as measured by the last report), so the workers end together
-            last = _last_durations(reports)
-            order = sorted(range(1, total), key=lambda k: -last.get(runs[k].name, 0.0))
-            for k in order:
-                jobs[k].single_thread = n_workers > 1
-            futures = {pool.submit(_execute, jobs[k]): k for k in order}
-            for fut in as_completed(futures):
-                finish(futures[fut], *fut.result())
-    failed = [r for r in runs if r.status != "ok"]
-    if failed or runs[0].status != "ok":
-        kept = reports / f"{date}.failed-{started:%H%M%S}"
-        staging.rename(kept)
-        lines = [f"{r.name} failed in {r.error}" for r in failed]
-        skipped = [r.name for r in runs if r.status == "pending"]
-        if skipped:
-            lines.append(f"not run because cleaning failed: {', '.join(skipped)}")
-        raise NotebookFailed(
-            "the report was not produced:\n  "
-            + "\n  ".join(lines)
-            + f"\nThe executed notebooks are kept for inspection in {kept}"
-        )
-    style = font_face([*pages.values(), page_header(study), *map(str, study.data_files())])
-    for name, page in pages.items():
-        (staging / name).write_text(finish_page(page, study=study, style=style), encoding="utf-8")
-    progress("rendered HTML pages")
+    progress(
+        f"Report of study '{study.name}' for {date}: {total} notebook{'s' * (total != 1)}, "
+        f"kernel {kernel}"
+    )
+    state.doing = "run the notebooks"
+    pages = _run_notebooks(
+        state,
+        jobs,
+        runs,
+        workers=workers,
+        nb_limit=nb_limit,
+        run_limit=run_limit,
+        last=_last_durations(study_dir),
+    )
     finished = dt.datetime.now().astimezone()
+    limits = {"timeout": nb_limit, "run_timeout": run_limit, "keep": keep}
+    if any(r.status != "ok" for r in runs):
+        _fail(state, study, date, started, runs, nb_limit, run_limit)
+
+    # pages and the run record ----------------------------------------------------------
+    state.doing = "write the report pages"
+    study_info = {
+        "name": study.name,
+        "title": study.title,
+        "client": study.spec.study.client,
+        "description": study.spec.study.description,
+        "study_file": _rel(study.path, root),
+    }
     inputs = [study.path, *study.data_files()]
     if study.spec.data.operations:
         ops = study.raw_dir / study.spec.data.operations
@@ -419,12 +1434,17 @@ def run_report(
     record = {
         "study": study.name,
         "study_file": str(study.path),
+        "title": study.title,
+        "client": study_info["client"],
+        "description": study_info["description"],
         "date": date,
+        "status": "ok",
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "seconds": round((finished - started).total_seconds(), 3),
         "parameters": {k: (v if k != "report_dir" else str(final)) for k, v in params.items()},
         "kernel": kernel,
+        "runner": limits,
         "inputs": {
             str(p.relative_to(root)) if p.is_relative_to(root) else str(p): file_sha256(p)
             for p in inputs
@@ -436,6 +1456,7 @@ def run_report(
             {
                 "name": r.name,
                 "title": r.title,
+                "question": r.question,
                 "status": r.status,
                 "seconds": round(r.seconds, 3),
                 "html": r.html,
@@ -443,43 +1464,351 @@ def run_report(
             for r in runs
         ],
     }
-    (staging / "run.json").write_text(
-        json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    (staging / "index.html").write_text(
-        finish_page(_index_html(study.title, date, runs, record), study=study, style=style),
-        encoding="utf-8",
-    )
-    if final.exists():  # --force: swap in the new report, then drop the old one
-        old = reports / f".replaced-{date}-{os.getpid()}"
-        final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old)
-    else:
-        staging.rename(final)
+    index = _report_index_html(study_info, date, runs)
+    run_page = _run_html(study_info, record)
+    style = _font_face([*pages.values(), index, run_page])
+    written = {name: _with_font(page, style) for name, page in pages.items()}
+    written["index.html"] = _with_font(index, style)
+    written["run.html"] = _with_font(run_page, style)
+    written["run.json"] = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+    for name, text in written.items():
+        state.doing = f"write the report page {name}"
+        (staging / name).write_text(text, encoding="utf-8")
+    progress("rendered HTML pages")
+
+    # the final move: --force decided now, under the study's lock ---------------------
+    state.doing = f"move the report into {final}"
+    state.finalizing = True
+    with _short_lock(study_dir / ".lock", info, f"the folder {study_dir}"):
+        if os.path.lexists(final):
+            if not force:
+                raise ReportExists(
+                    f"{final} appeared during the run; the new report was not moved "
+                    f"there. Pass {_opt('force')} to replace it"
+                )
+            if _runctl.exchange(staging, final):
+                shutil.rmtree(staging)  # now the old report
+            else:
+                old = study_dir / f".replaced-{date}-{os.getpid()}"
+                os.rename(final, old)
+                _runctl.rename_noreplace(staging, final)
+                shutil.rmtree(old)
+        else:
+            _runctl.rename_noreplace(staging, final)
+        state.staging = None
+        state.doing = "update the study's index"
+        try:
+            if keep is not None:
+                _retain(study_dir, keep, date, progress)
+            _update_latest(study_dir, progress)
+            _write_atomic(study_dir / ".study.json", json.dumps(study_info, ensure_ascii=False))
+            page = _study_index_html(study_info, study_dir)
+            _write_atomic(study_dir / "index.html", _with_font(page, _font_face([page])))
+        except OSError as exc:  # the report itself is complete and in place
+            progress(f"note: {_os_message(exc, state.doing).rsplit(';', 1)[0]}")
+    try:
+        with _short_lock(reports / ".lock", info, f"the folder {reports}"):
+            page = _reports_index_html(reports)
+            _write_atomic(reports / "index.html", _with_font(page, _font_face([page])))
+    except (OSError, AlreadyRunning) as exc:
+        progress(f"note: the index of studies was not updated: {exc}")
     progress(f"report written to {final} in {record['seconds']:.1f} s")
+    if state.stopping:
+        progress(f"note: {signal.Signals(state.stopping).name} arrived during the final move")
     return final
 
 
-def _last_durations(reports: Path) -> dict[str, float]:
-    """Each notebook's run time in the newest complete report under ``reports`` (if any)."""
-    for folder in sorted(reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"), reverse=True):
+def _run_notebooks(
+    state: _State,
+    jobs: list[_Job],
+    runs: list[NotebookRun],
+    *,
+    workers: int | None,
+    nb_limit: float | None,
+    run_limit: float | None,
+    last: dict[str, float],
+) -> dict[str, str]:
+    """Run cleaning, then the rest side by side, in worker processes; fill ``runs``.
+
+    Returns
+    -------
+    dict
+        HTML file name -> page, for the notebooks that succeeded.
+    """
+    from multiprocessing.connection import wait as mp_wait
+
+    progress = state.progress
+    total = len(jobs)
+    n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, total - 1)))
+    ctx = multiprocessing.get_context("spawn")
+    run_deadline = time.monotonic() + run_limit if run_limit else None
+    pages: dict[str, str] = {}
+
+    def spawn() -> _Slot:
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=_worker_main,
+            args=(child, os.getpid(), str(state.runtime)),
+            name="report-worker",
+            daemon=True,
+        )
+        proc.start()
+        child.close()
+        slot = _Slot(proc, parent)
+        state.slots.append(slot)
+        return slot
+
+    def finish(k: int, result: Mapping[str, Any]) -> None:
+        r = runs[k]
+        r.seconds = float(result.get("seconds", 0.0))
+        r.status, r.where = result["status"], result.get("where", "")
+        r.error = result.get("error", "")
+        r.title, r.question = result.get("title", ""), result.get("question", "")
+        r.html = Path(jobs[k].target).with_suffix(".html").name
+        if r.status == "ok":
+            pages[r.html] = result["html"]
+            progress(f"[{k + 1}/{total}] {r.name} done in {r.seconds:.1f} s")
+        else:
+            line = _failure_line(r, nb_limit, run_limit)
+            progress(f"[{k + 1}/{total}] {line} (after {r.seconds:.1f} s)")
+
+    def dispatch(slot: _Slot, k: int) -> bool:
+        limit, kind = nb_limit, "notebook"
+        if run_deadline is not None:
+            left = run_deadline - time.monotonic()
+            if left <= 0:
+                runs[k].status, runs[k].limit = "skipped", "run"
+                return False
+            if limit is None or left < limit:
+                limit, kind = left, "run"
+        jobs[k].limit = limit
+        runs[k].limit = kind
+        slot.job = k
+        slot.hard_deadline = time.monotonic() + limit + _HARD_MARGIN if limit else float("inf")
+        slot.conn.send(jobs[k])
+        return True
+
+    def collect(pending: deque[int]) -> None:
+        """Wait for results until no job is running and none is pending."""
+        while True:
+            for slot in list(state.slots):
+                while slot.job is None and pending:
+                    if dispatch(slot, pending.popleft()):
+                        break
+            busy = [s for s in state.slots if s.job is not None]
+            if not busy:
+                for k in pending:
+                    runs[k].status, runs[k].limit = "skipped", "run"
+                return
+            now = time.monotonic()
+            wake = min(s.hard_deadline for s in busy) - now
+            ready = mp_wait(
+                [s.conn for s in busy] + [s.proc.sentinel for s in busy],
+                timeout=max(0.0, min(wake, 3600.0)),
+            )
+            for slot in busy:
+                k = slot.job
+                assert k is not None
+                result: dict[str, Any] | None = None
+                if slot.conn in ready:
+                    try:
+                        result = slot.conn.recv()
+                    except (EOFError, OSError):
+                        result = None
+                elif slot.proc.sentinel not in ready and time.monotonic() < slot.hard_deadline:
+                    continue
+                if result is not None:
+                    slot.job = None
+                    finish(k, result)
+                    continue
+                # no result: the worker died, or did not stop at its time limit
+                timed_out = time.monotonic() >= slot.hard_deadline
+                if slot.proc.exitcode is None:
+                    _runctl.kill_tree([slot.proc.pid])
+                slot.proc.join(timeout=1)
+                state.slots.remove(slot)
+                if timed_out:
+                    finish(
+                        k,
+                        {
+                            "status": "timeout",
+                            "error": "it did not stop when interrupted and its processes "
+                            "were ended",
+                            "seconds": (jobs[k].limit or 0) + _HARD_MARGIN,
+                        },
+                    )
+                else:
+                    code = slot.proc.exitcode
+                    why = " (killed: out of memory?)" if code == -signal.SIGKILL else ""
+                    finish(
+                        k,
+                        {
+                            "status": "failed",
+                            "seconds": 0.0,
+                            "error": f"its worker process ended unexpectedly, exit code "
+                            f"{code}{why}",
+                        },
+                    )
+                if pending:
+                    spawn()
+
+    # cleaning first, alone; the other workers start meanwhile ------------------------
+    first = spawn()
+    progress(f"[1/{total}] {runs[0].name} running ...")
+    dispatch(first, 0)
+    for _ in range(n_workers - 1):
+        spawn()
+    collect(deque())
+    if runs[0].status == "ok" and total > 1:
+        n = total - 1
+        progress(
+            f"running {n} analysis notebook{'s' * (n != 1)} on {n_workers} "
+            f"worker{'s' * (n_workers != 1)} ..."
+        )
+        # longest first (as measured by the last report), so the workers end together
+        order = sorted(range(1, total), key=lambda k: -last.get(runs[k].name, 0.0))
+        for k in order:
+            jobs[k].single_thread = n_workers > 1
+        while len(state.slots) < n_workers:
+            spawn()
+        collect(deque(order))
+    for slot in list(state.slots):  # done: let the workers go
+        with contextlib.suppress(OSError):
+            slot.conn.send(None)
+    for slot in list(state.slots):
+        slot.proc.join(timeout=5)
+    state.kill_workers()
+    return pages
+
+
+def _failure_line(r: NotebookRun, nb_limit: float | None, run_limit: float | None) -> str:
+    """``20-describe failed in cell 4 (execution count 2): ValueError: ...``, and a timed-out
+    notebook named the same way, with the limit it reached and where that is set."""
+    where = f" in {r.where}" if r.where else ""
+    if r.status != "timeout":
+        return f"{r.name} failed{where}: {r.error}"
+    if r.limit == "run":
+        limit = (
+            f"the run's time limit of {run_limit or 0:g} s ({_opt('run-timeout', 'SECONDS')}, "
+            "or runner.run_timeout in the study file)"
+        )
+    else:
+        limit = (
+            f"the time limit of {nb_limit or 0:g} s per notebook ({_opt('timeout', 'SECONDS')}, "
+            "or runner.notebook_timeout in the study file)"
+        )
+    return f"{r.name} timed out{where}: stopped at {limit}" + (f"; {r.error}" if r.error else "")
+
+
+def _fail(
+    state: _State,
+    study: Study,
+    date: str,
+    started: dt.datetime,
+    runs: list[NotebookRun],
+    nb_limit: float | None,
+    run_limit: float | None,
+) -> NoReturn:
+    """Raise the error of a run in which a notebook did not succeed; keep its notebooks
+    for inspection (unless the system refused to write: then nothing is kept)."""
+    lines = [
+        _failure_line(r, nb_limit, run_limit)
+        for r in runs
+        if r.status in ("failed", "oserror", "timeout")
+    ]
+    skipped = [r.name for r in runs if r.status == "pending"]
+    if skipped:
+        lines.append(f"not run because cleaning did not succeed: {', '.join(skipped)}")
+    late = [r.name for r in runs if r.status == "skipped"]
+    if late:
+        lines.append(
+            f"not run: the run's time limit of {run_limit:g} s was reached first: "
+            + ", ".join(late)
+        )
+    if any(r.status == "oserror" for r in runs):
+        if state.staging is not None:
+            shutil.rmtree(state.staging, ignore_errors=True)
+        state.staging = None
+        raise ReportOSError("; ".join(lines) + "; nothing was left behind")
+    kept_note = ""
+    staging = state.staging
+    if staging is not None:
+        kept = staging.parent / f"{date}.failed-{started:%H%M%S}"
         try:
-            record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-            return {n["name"]: float(n["seconds"]) for n in record["notebooks"]}
-        except (OSError, ValueError, KeyError, TypeError):
+            with contextlib.suppress(OSError):
+                (staging / "run.json").write_text(
+                    json.dumps(
+                        {
+                            "study": study.name,
+                            "date": date,
+                            "status": "failed",
+                            "started": started.isoformat(timespec="seconds"),
+                            "notebooks": [
+                                {
+                                    "name": r.name,
+                                    "status": r.status,
+                                    "where": r.where,
+                                    "error": r.error,
+                                    "seconds": round(r.seconds, 3),
+                                }
+                                for r in runs
+                            ],
+                        },
+                        indent=1,
+                        ensure_ascii=False,
+                    )
+                    + "\n",
+                    encoding="utf-8",
+                )
+            try:
+                _runctl.rename_noreplace(staging, kept)
+            except FileExistsError:
+                kept = kept.with_name(f"{kept.name}-{os.getpid()}")
+                _runctl.rename_noreplace(staging, kept)
+            state.staging = None
+            kept_note = f"\nThe executed notebooks are kept for inspection in {kept}"
+        except OSError:
+            kept_note = ""
+    cls = (
+        NotebookTimeout if any(r.status in ("timeout", "skipped") for r in runs) else NotebookFailed
+    )
+    raise cls("the report was not produced:\n  " + "\n  ".join(lines) + kept_note)
+
+
+def _last_durations(study_dir: Path) -> dict[str, float]:
+    """Each notebook's run time in the newest complete report of the study (if any)."""
+    for date in _dated_reports(study_dir):
+        record = _read_json(study_dir / date / "run.json")
+        try:
+            return {n["name"]: float(n["seconds"]) for n in record["notebooks"]}  # type: ignore[index]
+        except (KeyError, TypeError, ValueError):
             continue
     return {}
 
 
-def _declared_parameters(nb) -> set[str]:
-    """Names assigned in the cell tagged ``parameters``."""
+def _declared_parameters(path: Path) -> set[str]:
+    """Names assigned in the cell tagged ``parameters`` (the notebook read as plain JSON:
+    nbformat's import costs a second the runner's own process does not need)."""
     import ast
 
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = nb["cells"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise ReportError(f"{path}: not a readable notebook (JSON)") from None
+    for cell in cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.get("cell_type") == "code" and "parameters" in tags:
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            try:
+                body = ast.parse(source).body
+            except SyntaxError as exc:
+                raise ReportError(
+                    f"{path}: the parameters cell is not valid Python (line {exc.lineno})"
+                ) from None
             names = set()
-            for node in ast.parse(cell.source).body:
+            for node in body:
                 if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
                     names.add(node.target.id)
                 elif isinstance(node, ast.Assign):

@@ -570,6 +570,15 @@ def _comments_references(spec: StudySpec) -> list[str]:
     return errors
 
 
+class RunnerSettings(_Model):
+    """Limits and retention of report runs (``runner:``); the report command's
+    ``--timeout``, ``--run-timeout`` and ``--keep`` override them. ``null``: no limit."""
+
+    notebook_timeout: int | None = Field(default=1800, ge=1)  # seconds per notebook
+    run_timeout: int | None = Field(default=7200, ge=1)  # seconds for the whole run
+    keep: int | None = Field(default=None, ge=1)  # newest reports kept (null: all)
+
+
 class StudySpec(_Model):
     """The whole study file, as validated data."""
 
@@ -585,6 +594,7 @@ class StudySpec(_Model):
     reporting: Reporting = Reporting()
     model: ModelSpec | None = None
     comments: CommentsSpec | None = None
+    runner: RunnerSettings = RunnerSettings()
 
     @model_validator(mode="after")
     def _references(self) -> StudySpec:
