@@ -46,12 +46,14 @@ env: $(STAMP) ## build the virtual environment from the lock file and register t
 data: $(STAMP) ## write the demo study's raw files (seeded; skipped if all present)
 	$(BIN)/python -m analysis_helpers demo-data --out data/raw/demo --if-missing
 
+REPORT_ARGS = --study $(STUDY) $(if $(OUT),--out $(OUT)) $(if $(DATE),--date $(DATE)) \
+  $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(KEEP),--keep $(KEEP)) \
+  $(if $(WAIT),--wait $(WAIT)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
+  $(if $(RUN_TIMEOUT),--run-timeout $(RUN_TIMEOUT)) $(ARGS)
+
+# ANALYSIS_HELPERS_VIA_MAKE: the runner's messages then name these variables, not options
 report: $(STAMP) $(if $(filter config/demo.yml,$(STUDY)),data) ## produce reports/<study>/YYYY-MM-DD/ for STUDY (default: the demo)
-	ANALYSIS_HELPERS_VIA_MAKE=1 $(BIN)/python -m analysis_helpers report --study $(STUDY) \
-	  $(if $(OUT),--out $(OUT)) $(if $(DATE),--date $(DATE)) \
-	  $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(KEEP),--keep $(KEEP)) \
-	  $(if $(WAIT),--wait $(WAIT)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
-	  $(if $(RUN_TIMEOUT),--run-timeout $(RUN_TIMEOUT)) $(ARGS)
+	ANALYSIS_HELPERS_VIA_MAKE=1 $(BIN)/python -m analysis_helpers report $(strip $(REPORT_ARGS))
 
 test: lint test-fast ## lint, unit tests and a run of every notebook (what CI runs)
 

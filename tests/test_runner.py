@@ -122,20 +122,25 @@ def test_force_keep_and_latest(project):
     assert (first / "marker").exists()
     run(project, only=["10-first"], force=True)
     assert not (first / "marker").exists()
-    # a failed run of an older date, then a new date keeping one report
+    # a newer report (made by hand here) and an old failed run; then a back-dated run that
+    # keeps two reports: the oldest report and the older failed run go, latest stays newest
+    newer = study_dir / "2026-03-01"
+    newer.mkdir()
+    (newer / "run.json").write_text('{"notebooks": []}')
     (study_dir / "2026-01-15.failed-101010").mkdir()
-    second = run(project, only=["10-first"], date="2026-02-02", keep=1)
+    (study_dir / "2026-02-02.failed-101010").mkdir()
+    run(project, only=["10-first"], date="2026-02-02", keep=2)
     assert sorted(p.name for p in study_dir.iterdir() if not p.name.startswith(".")) == [
         "2026-02-02",
+        "2026-02-02.failed-101010",
+        "2026-03-01",
         "index.html",
         "latest",
     ]
-    assert os.readlink(study_dir / "latest") == "2026-02-02" and second.is_dir()
-    # a back-dated report does not move latest
-    run(project, only=["10-first"], date="2026-01-20")
-    assert os.readlink(study_dir / "latest") == "2026-02-02"
+    assert os.readlink(study_dir / "latest") == "2026-03-01"
     page = (study_dir / "index.html").read_text(encoding="utf-8")
-    assert page.index("2 February 2026") < page.index("20 January 2026")
+    assert page.index("1 March 2026") < page.index("2 February 2026")
+    assert "1 February 2026" not in page
 
 
 def test_failure_names_notebook_and_cell_and_keeps_it(project):

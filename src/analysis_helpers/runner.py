@@ -289,6 +289,8 @@ def _kernel_manager_class() -> type:
             folder = _WORKER["runtime"] or tempfile.mkdtemp(prefix=_TMP_PREFIX)
             name = f"k{os.getpid()}-{next(_KERNEL_IDS)}"
             self.connection_file = os.path.join(folder, f"{name}.json")
+            if len(folder) > 70:  # a socket path must fit in 107 bytes: TCP, as Jupyter does
+                self.transport = "tcp"
             if self.transport == "ipc":
                 self.ip = os.path.join(folder, name)
 
@@ -982,6 +984,9 @@ def _clean_leftovers(study_dir: Path, date: str, progress: Callable[[str], None]
                 _remove_runtime((_runctl._read_info(lock.read_bytes()) or {}).get("runtime"))
         shutil.rmtree(p)
         progress(f"removed {p.name}, left by an earlier run that did not finish")
+    for p in study_dir.glob(".*.tmp-*"):  # half-written index files (we hold the folder's lock)
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
 def _check_owner(study: Study, study_dir: Path, root: Path) -> None:
@@ -1418,7 +1423,6 @@ def _run(
         _fail(state, study, date, started, runs, nb_limit, run_limit)
 
     # pages and the run record ----------------------------------------------------------
-    state.doing = "write the report pages"
     study_info = {
         "name": study.name,
         "title": study.title,
@@ -1426,6 +1430,7 @@ def _run(
         "description": study.spec.study.description,
         "study_file": _rel(study.path, root),
     }
+    state.doing = "hash the input files"
     inputs = [study.path, *study.data_files()]
     if study.spec.data.operations:
         ops = study.raw_dir / study.spec.data.operations
@@ -1464,6 +1469,7 @@ def _run(
             for r in runs
         ],
     }
+    state.doing = "write the report pages"
     index = _report_index_html(study_info, date, runs)
     run_page = _run_html(study_info, record)
     style = _font_face([*pages.values(), index, run_page])
@@ -1483,16 +1489,21 @@ def _run(
         if os.path.lexists(final):
             if not force:
                 raise ReportExists(
-                    f"{final} appeared during the run; the new report was not moved "
-                    f"there. Pass {_opt('force')} to replace it"
+                    f"{final} appeared during the run, so the new report was discarded; "
+                    f"pass {_opt('force')} to replace it"
                 )
+            old = study_dir / f".replaced-{date}-{os.getpid()}"
             if _runctl.exchange(staging, final):
-                shutil.rmtree(staging)  # now the old report
+                old = staging  # the old report, now at the staging path
             else:
-                old = study_dir / f".replaced-{date}-{os.getpid()}"
                 os.rename(final, old)
-                _runctl.rename_noreplace(staging, final)
-                shutil.rmtree(old)
+                try:
+                    _runctl.rename_noreplace(staging, final)
+                except OSError:
+                    os.rename(old, final)  # put the old report back
+                    raise
+            state.staging = None
+            shutil.rmtree(old, ignore_errors=True)  # or removed by the next run's clean-up
         else:
             _runctl.rename_noreplace(staging, final)
         state.staging = None
@@ -1583,18 +1594,24 @@ def _run_notebooks(
                 limit, kind = left, "run"
         jobs[k].limit = limit
         runs[k].limit = kind
+        try:
+            slot.conn.send(jobs[k])
+        except OSError:  # the idle worker died (out of memory?): a new one takes the job
+            if slot.proc.exitcode is None:
+                _runctl.kill_tree([slot.proc.pid])
+            state.slots.remove(slot)
+            slot = spawn()
+            slot.conn.send(jobs[k])
         slot.job = k
         slot.hard_deadline = time.monotonic() + limit + _HARD_MARGIN if limit else float("inf")
-        slot.conn.send(jobs[k])
         return True
 
     def collect(pending: deque[int]) -> None:
         """Wait for results until no job is running and none is pending."""
         while True:
-            for slot in list(state.slots):
-                while slot.job is None and pending:
-                    if dispatch(slot, pending.popleft()):
-                        break
+            for slot in [s for s in state.slots if s.job is None]:
+                while pending and not dispatch(slot, pending.popleft()):
+                    pass
             busy = [s for s in state.slots if s.job is not None]
             if not busy:
                 for k in pending:
