@@ -15,6 +15,7 @@ import pytest
 from runner_project import make_project
 
 from analysis_helpers import cli
+from analysis_helpers._runpages import question
 from analysis_helpers.cli import _parameter, main
 from analysis_helpers.runner import (
     EXIT_CODES,
@@ -25,7 +26,7 @@ from analysis_helpers.runner import (
     ReportExists,
     ReportInterrupted,
     ReportOSError,
-    _question,
+    _update_latest,
     run_report,
 )
 
@@ -117,11 +118,14 @@ def test_force_keep_and_latest(project):
     study_dir = project / "reports" / "tiny"
     first = run(project, only=["10-first"])
     (first / "marker").write_text("old")
+    other = project / "reports/other/2026-02-01"  # another study's report of that date
+    other.mkdir(parents=True)
     with pytest.raises(ReportExists, match="exists already; pass --force to replace it"):
         run(project)
     assert (first / "marker").exists()
     run(project, only=["10-first"], force=True)
     assert not (first / "marker").exists()
+    assert other.is_dir()  # FORCE replaces only this study's report of this date
     # a newer report (made by hand here) and an old failed run; then a back-dated run that
     # keeps two reports: the oldest report and the older failed run go, latest stays newest
     newer = study_dir / "2026-03-01"
@@ -141,6 +145,31 @@ def test_force_keep_and_latest(project):
     page = (study_dir / "index.html").read_text(encoding="utf-8")
     assert page.index("1 March 2026") < page.index("2 February 2026")
     assert "1 February 2026" not in page
+
+
+def test_latest_without_symbolic_links(tmp_path, monkeypatch):
+    study_dir = tmp_path / "tiny"
+    for date in ("2026-01-01", "2026-02-01"):
+        (study_dir / date).mkdir(parents=True)
+        (study_dir / date / "run.json").write_text("{}")
+    (study_dir / "2026-03-01.failed-010101").mkdir()  # not a report
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "symlink", refuse)
+    _update_latest(study_dir, print)
+    assert not (study_dir / "latest").exists()
+    assert (study_dir / "latest.txt").read_text() == "2026-02-01\n"
+    page = (study_dir / "latest.html").read_text()
+    assert 'content="0; url=2026-02-01/index.html"' in page
+    assert sorted(p.name for p in study_dir.iterdir()) == [
+        "2026-01-01",
+        "2026-02-01",
+        "2026-03-01.failed-010101",
+        "latest.html",
+        "latest.txt",
+    ]
 
 
 def test_failure_names_notebook_and_cell_and_keeps_it(project):
@@ -209,7 +238,7 @@ def test_question_of_a_part():
     from nbformat.v4 import new_markdown_cell, new_notebook
 
     nb = new_notebook(cells=[new_markdown_cell("# Drivers: what moves it\n\nText.")])
-    assert _question(nb, "Drivers: what moves it") == "What moves it"
+    assert question(nb, "Drivers: what moves it") == "What moves it"
     nb = new_notebook(
         cells=[
             new_markdown_cell(
@@ -218,8 +247,8 @@ def test_question_of_a_part():
             )
         ]
     )
-    assert _question(nb, "Cleaning: files") == "What did we get, e.g. here?"
-    assert _question(new_notebook(), "Plain") == ""
+    assert question(nb, "Cleaning: files") == "What did we get, e.g. here?"
+    assert question(new_notebook(), "Plain") == ""
 
 
 def test_parameter_values_are_yaml_values_or_lists():

@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
             except ReportError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return exc.exit_code
+            except KeyboardInterrupt:  # Ctrl-C before the runner took over the signals
+                print("error: stopped by SIGINT", file=sys.stderr)
+                return 130
             except OSError as exc:  # anything the runner did not word itself
                 print(f"error: {exc}", file=sys.stderr)
                 return EXIT_OS

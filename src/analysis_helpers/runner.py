@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno as errno_mod
-import html
 import itertools
 import json
 import multiprocessing
@@ -52,7 +51,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +59,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _runctl
+from ._runpages import (
+    DATE_RE,
+    dated_reports,
+    esc,
+    href,
+    question,
+    read_json,
+    report_index_html,
+    reports_index_html,
+    run_html,
+    study_index_html,
+)
+from ._runpages import SANS as _SANS
 
 if TYPE_CHECKING:  # the workers import this module: keep its own imports light
     from .study import Study
@@ -134,7 +145,6 @@ _MAKE_NAMES = {
     "keep": "KEEP",
 }
 _RESERVED_NAMES = {"scratch"}  # reports/scratch/ is where notebooks write when run by hand
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TMP_PREFIX = "analysis-helpers-run-"
 _GRACE = 10.0  # seconds a kernel has to stop after the interrupt at a time limit
 _HARD_MARGIN = 150.0  # after limit + this (kernel start-up, grace, page), a silent worker is killed
@@ -478,6 +488,7 @@ def _worker_main(conn: Any, parent_pid: int, runtime: str) -> None:
 
     _runctl.die_with_parent(parent_pid, on_orphan=end_kernel)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides what Ctrl-C ends
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked at the start
     _WORKER["runtime"] = runtime
     while True:
         try:
@@ -499,56 +510,6 @@ def _worker_main(conn: Any, parent_pid: int, runtime: str) -> None:
 # --------------------------------------------------------------------------------------
 # Pages of one notebook
 # --------------------------------------------------------------------------------------
-_QUESTION_WORDS = {
-    "what",
-    "who",
-    "how",
-    "which",
-    "where",
-    "why",
-    "when",
-    "do",
-    "does",
-    "did",
-    "is",
-    "are",
-    "can",
-}
-
-
-def _plain(markdown: str) -> str:
-    """Markdown inline text as plain text (links, emphasis and code marks dropped)."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
-    text = re.sub(r"[*_`]+", "", text)
-    return " ".join(text.split())
-
-
-def _part(title: str) -> str:
-    """A part's short name: its heading before the colon ("Trend: how ...?" -> "Trend")."""
-    return title.partition(":")[0].strip() or title
-
-
-def _question(nb: Any, title: str) -> str:
-    """A part's one-line question: the heading after the colon when it asks one ("Trend:
-    how have the KPIs moved?"), else the first sentence of the ``**Question.**`` paragraph
-    ("" when the notebook has neither)."""
-    subtitle = _plain(title.partition(":")[2])
-    if subtitle and (
-        subtitle.endswith("?") or subtitle.split()[0].lower().strip(",") in _QUESTION_WORDS
-    ):
-        return subtitle[0].upper() + subtitle[1:]
-    for cell in nb.cells[:4]:
-        if cell.cell_type != "markdown":
-            continue
-        for para in re.split(r"\n\s*\n", cell.source):
-            m = re.match(r"\s*\*\*Question[.:]?\*\*[.:]?\s*(.+)", para, flags=re.DOTALL)
-            if m:
-                text = _plain(m.group(1))
-                first = re.match(r"(.+?[?!]|.+?\.)(\s|$)", text)
-                return first.group(1) if first else text
-    return ""
-
-
 def _to_html(executed: Path) -> tuple[str, str, str]:
     """Render an executed notebook to code-free HTML with embedded images.
 
@@ -566,7 +527,7 @@ def _to_html(executed: Path) -> tuple[str, str, str]:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
             title = cell.source.lstrip().splitlines()[0].lstrip("#").strip()
             break
-    question = _question(nb, title)
+    asks = question(nb, title)
     nb.metadata["title"] = title
     exporter = HTMLExporter(
         template_name="lab",
@@ -577,14 +538,13 @@ def _to_html(executed: Path) -> tuple[str, str, str]:
     )
     body, _ = exporter.from_notebook_node(nb)
     # no scripts fetched from the network: the report is read offline
-    return title, question, _strip_remote_scripts(body)
+    return title, asks, _strip_remote_scripts(body)
 
 
 #: characters from here on (CJK radicals, kana, hangul, ideographs, full-width forms) are
 #: drawn with the embedded font when the reader's browser has no font for them
 _CJK_START = 0x2E80
 _FONT_NAME = "Report CJK"
-_SANS = '-apple-system, BlinkMacSystemFont, "Segoe UI", "Helvetica Neue", Arial, sans-serif'
 
 
 def _font_face(pages: list[str]) -> str:
@@ -662,215 +622,6 @@ def _versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
-
-
-# --------------------------------------------------------------------------------------
-# Index pages: what a client reads (everything from the study file is escaped)
-# --------------------------------------------------------------------------------------
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _href(*parts: str) -> str:
-    return _e("/".join(urllib.parse.quote(p) for p in parts))
-
-
-def _long_date(date: str) -> str:
-    d = dt.date.fromisoformat(date)
-    return f"{d.day} {d:%B %Y}"
-
-
-def _paragraphs(text: str | None) -> str:
-    if not text:
-        return ""
-    paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
-    return "".join(f'<p class="description">{_e(p)}</p>\n' for p in paras)
-
-
-_CSS = f"""
-body {{ font-family: {_SANS}; margin: 2.5rem auto; max-width: 52rem; padding: 0 1rem;
-       color: #222; line-height: 1.45; }}
-header {{ border-bottom: 2px solid #0072B2; margin-bottom: 1.5rem; padding-bottom: .8rem; }}
-.client {{ color: #555; text-transform: uppercase; letter-spacing: .06em; font-size: .85rem;
-          margin: 0; }}
-h1 {{ margin: .2rem 0 .4rem; }}
-.date {{ color: #555; margin: 0 0 .6rem; }}
-.parts {{ padding-left: 1.4rem; }}
-.parts li {{ margin: .7rem 0; }}
-.parts a {{ font-weight: 600; font-size: 1.08rem; }}
-.question {{ display: block; color: #444; }}
-a {{ color: #0072B2; }}
-table {{ border-collapse: collapse; width: 100%; margin: .5rem 0 1.2rem; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: .35rem .6rem; text-align: left;
-         vertical-align: top; }}
-td.num, th.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
-code {{ font-size: .9em; word-break: break-all; }}
-footer, .secondary {{ color: #666; font-size: .9rem; margin-top: 2rem;
-                    border-top: 1px solid #ddd; padding-top: .8rem; }}
-"""
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{_CSS}</style></head>\n<body>\n{body}</body></html>\n"
-    )
-
-
-def _header(info: Mapping[str, Any], subtitle: str = "") -> str:
-    client = f'<p class="client">{_e(info["client"])}</p>\n' if info.get("client") else ""
-    sub = f'<p class="date">{_e(subtitle)}</p>\n' if subtitle else ""
-    return (
-        f"<header>\n{client}<h1>{_e(info['title'])}</h1>\n{sub}"
-        f"{_paragraphs(info.get('description'))}</header>\n"
-    )
-
-
-def _report_index_html(info: Mapping[str, Any], date: str, runs: list[NotebookRun]) -> str:
-    """The report's entry page: title, client, description, the parts and their question."""
-    items = []
-    for r in runs:
-        question = f'<span class="question">{_e(r.question)}</span>' if r.question else ""
-        items.append(
-            f'<li><a href="{_href(r.html)}">{_e(_part(r.title or r.name))}</a>{question}</li>'
-        )
-    parts = "\n".join(items)
-    return _page(
-        f"{info['title']} – {_long_date(date)}",
-        _header(info, f"Report of {_long_date(date)}")
-        + f'<h2>Contents</h2>\n<ol class="parts">\n{parts}\n</ol>\n'
-        "<h2>Tables and charts</h2>\n<p>Every table of the report is in the folder "
-        '<a href="tables/">tables</a> (CSV, full precision, opens in Excel) and every chart '
-        'in <a href="figures/">figures</a> (PNG).</p>\n'
-        "<footer><p>How this report was produced - run times, code version, parameters and "
-        'the fingerprints of the input files - is on the <a href="run.html">run page</a>.'
-        "</p></footer>\n",
-    )
-
-
-def _run_html(info: Mapping[str, Any], record: Mapping[str, Any]) -> str:
-    """The run page: timings, commit, parameters, input hashes, package versions."""
-    nb_rows = "\n".join(
-        f'<tr><td><a href="{_href(n["html"])}">{_e(n["title"] or n["name"])}</a></td>'
-        f'<td><a href="{_href(n["name"] + ".ipynb")}"><code>{_e(n["name"])}.ipynb</code></a>'
-        f'</td><td>{_e(n["status"])}</td><td class="num">{n["seconds"]:.1f} s</td></tr>'
-        for n in record["notebooks"]
-    )
-    params = "\n".join(
-        f"<tr><td><code>{_e(k)}</code></td><td><code>{_e(json.dumps(v, ensure_ascii=False))}"
-        "</code></td></tr>"
-        for k, v in record["parameters"].items()
-    )
-    inputs = "\n".join(
-        f"<tr><td><code>{_e(k)}</code></td><td><code>{_e(v)}</code></td></tr>"
-        for k, v in record["inputs"].items()
-    )
-    packages = ", ".join(f"{_e(k)} {_e(v)}" for k, v in record["packages"].items() if v)
-    git = record["git"]
-    commit = _e(git["commit"] or "unknown") + (
-        " (with uncommitted changes)" if git["dirty"] else ""
-    )
-    limits = record["runner"]
-
-    def secs(v: float | None) -> str:
-        return "none" if v is None else f"{v:g} s"
-
-    return _page(
-        f"{info['title']} – run of {_long_date(record['date'])}",
-        _header(info, f"Run record of the report of {_long_date(record['date'])}")
-        + '<p><a href="index.html">Back to the report</a></p>\n'
-        f"<h2>Run</h2>\n<table>\n<tr><td>Started</td><td>{_e(record['started'])}</td></tr>\n"
-        f"<tr><td>Finished</td><td>{_e(record['finished'])}</td></tr>\n"
-        f"<tr><td>Duration</td><td>{record['seconds']:.1f} s</td></tr>\n"
-        f"<tr><td>Code version</td><td><code>{commit}</code></td></tr>\n"
-        f"<tr><td>Kernel</td><td><code>{_e(record['kernel'])}</code></td></tr>\n"
-        f"<tr><td>Time limits</td><td>{secs(limits['timeout'])} per notebook, "
-        f"{secs(limits['run_timeout'])} per run</td></tr>\n"
-        f"<tr><td>Machine</td><td>{_e(record['platform']['system'])}, "
-        f"{_e(record['platform']['cpus'])} cores</td></tr>\n</table>\n"
-        "<h2>Notebooks</h2>\n<table><thead><tr><th>Part</th><th>Executed notebook</th>"
-        f'<th>Status</th><th class="num">Run time</th></tr></thead>\n<tbody>\n{nb_rows}\n'
-        "</tbody></table>\n"
-        "<h2>Parameters</h2>\n<table>\n" + params + "\n</table>\n"
-        "<h2>Input files (SHA-256)</h2>\n<table>\n" + inputs + "\n</table>\n"
-        f"<h2>Packages</h2>\n<p>{packages}</p>\n"
-        '<p>The same record, machine-readable: <a href="run.json">run.json</a>.</p>\n',
-    )
-
-
-def _dated_reports(study_dir: Path) -> list[str]:
-    """The dates of the complete reports in a study folder, newest first."""
-    out = []
-    with contextlib.suppress(OSError):
-        for p in study_dir.iterdir():
-            if _DATE_RE.match(p.name) and p.is_dir() and not p.is_symlink():
-                if (p / "run.json").is_file():
-                    out.append(p.name)
-    return sorted(out, reverse=True)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _study_index_html(info: Mapping[str, Any], study_dir: Path) -> str:
-    """A study's page: its reports, newest first."""
-    rows = []
-    for date in _dated_reports(study_dir):
-        record = _read_json(study_dir / date / "run.json") or {}
-        n = len(record.get("notebooks", []))
-        rows.append(
-            f'<tr><td><a href="{_href(date, "index.html")}">{_e(_long_date(date))}</a></td>'
-            f'<td class="num">{n}</td></tr>'
-        )
-    body = (
-        '<table><thead><tr><th>Report</th><th class="num">Parts</th></tr></thead>\n<tbody>\n'
-        + "\n".join(rows)
-        + "\n</tbody></table>\n"
-        if rows
-        else "<p>No complete report yet.</p>\n"
-    )
-    return _page(
-        f"{info['title']} – reports",
-        _header(info)
-        + "<h2>Reports</h2>\n"
-        + body
-        + '<p class="secondary"><a href="../index.html">All studies</a></p>\n',
-    )
-
-
-def _reports_index_html(reports: Path) -> str:
-    """The index of studies at ``reports/index.html``: each study's title, client,
-    description and latest report."""
-    try:
-        folders = sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
-    except OSError:
-        folders = []
-    rows = []
-    for p in folders:
-        info = _read_json(p / ".study.json")
-        dates = _dated_reports(p) if info and info.get("title") else []
-        if not dates:
-            continue
-        client = f'<p class="client">{_e(info["client"])}</p>' if info.get("client") else ""
-        latest = _href(p.name, dates[0], "index.html")
-        rows.append(
-            f'<li>{client}<a href="{_href(p.name, "index.html")}">{_e(info["title"])}</a>'
-            f'<span class="question">Latest report: <a href="{latest}">'
-            f"{_e(_long_date(dates[0]))}</a> ({len(dates)} in all)</span>"
-            f"{_paragraphs(info.get('description'))}</li>"
-        )
-    body = (
-        '<ul class="parts">\n' + "\n".join(rows) + "\n</ul>\n"
-        if rows
-        else "<p>No complete report yet.</p>\n"
-    )
-    return _page("Survey reports", "<header><h1>Survey reports</h1></header>\n" + body)
 
 
 # --------------------------------------------------------------------------------------
@@ -991,7 +742,7 @@ def _clean_leftovers(study_dir: Path, date: str, progress: Callable[[str], None]
 
 def _check_owner(study: Study, study_dir: Path, root: Path) -> None:
     """Refuse a second study file with the same ``study.name`` (a copied demo file)."""
-    owner = _read_json(study_dir / ".study.json")
+    owner = read_json(study_dir / ".study.json")
     if not owner or not owner.get("study_file"):
         return
     theirs = Path(owner["study_file"])
@@ -1050,7 +801,7 @@ def _write_atomic(path: Path, text: str) -> None:
 def _update_latest(study_dir: Path, progress: Callable[[str], None]) -> None:
     """Point ``latest`` at the newest complete report (a symbolic link; where the
     filesystem has none, ``latest.html`` and ``latest.txt``)."""
-    dates = _dated_reports(study_dir)
+    dates = dated_reports(study_dir)
     if not dates:
         return
     link = study_dir / "latest"
@@ -1072,20 +823,20 @@ def _update_latest(study_dir: Path, progress: Callable[[str], None]) -> None:
             tmp.unlink()
         if exc.errno not in (errno_mod.EPERM, errno_mod.EOPNOTSUPP, errno_mod.ENOSYS):
             raise
-    target = _href(dates[0], "index.html")
+    target = href(dates[0], "index.html")
     _write_atomic(study_dir / "latest.txt", dates[0] + "\n")
     _write_atomic(
         study_dir / "latest.html",
         f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="0; url={target}"><title>Latest report</title>'
-        f'</head><body><a href="{target}">Latest report: {_e(dates[0])}</a></body></html>\n',
+        f'</head><body><a href="{target}">Latest report: {esc(dates[0])}</a></body></html>\n',
     )
 
 
 def _retain(study_dir: Path, keep: int, current: str, progress: Callable[[str], None]) -> None:
     """Keep the newest ``keep`` complete reports (and always ``current``); remove older
     reports and failed runs older than the oldest report kept."""
-    dates = _dated_reports(study_dir)
+    dates = dated_reports(study_dir)
     kept = set(dates[:keep]) | {current}
     old = [d for d in dates if d not in kept]
     oldest = min(kept)
@@ -1280,7 +1031,6 @@ def _run(
     wait: float,
     root: str | Path | None,
 ) -> Path:
-    from .io import file_sha256
     from .study import load_study, project_root
 
     progress = state.progress
@@ -1292,7 +1042,7 @@ def _run(
     settings = getattr(study.spec, "runner", None)
     date = date or started.date().isoformat()
     try:
-        if not _DATE_RE.match(date):
+        if not DATE_RE.match(date):
             raise ValueError
         dt.date.fromisoformat(date)
     except ValueError:
@@ -1333,7 +1083,103 @@ def _run(
     state.doing = f"create the report folder {study_dir}"
     study_dir.mkdir(parents=True, exist_ok=True)
 
-    # one run per study and date ----------------------------------------------------
+    info = _take_locks(state, study, date, started, study_dir, force=force, wait=wait, root=root)
+
+    # staging -------------------------------------------------------------------------
+    state.doing = "create the staging folder"
+    staging = study_dir / f".staging-{date}-{os.getpid()}"
+    state.staging = staging
+    staging.mkdir()
+    kernel = _kernel_name()
+    params = {"study_file": str(study_path), "report_dir": str(staging), **parameters}
+    runs = [NotebookRun(p.stem) for p in notebooks]
+    jobs = [
+        _Job(
+            p.stem,
+            str(p),
+            str(staging / p.name),
+            {k: v for k, v in params.items() if k in declared_by[p]},
+            kernel,
+            str(root / "notebooks"),
+        )
+        for p in notebooks
+    ]
+    total = len(jobs)
+    progress(
+        f"Report of study '{study.name}' for {date}: {total} notebook{'s' * (total != 1)}, "
+        f"kernel {kernel}"
+    )
+    state.doing = "run the notebooks"
+    pages = _run_notebooks(
+        state,
+        jobs,
+        runs,
+        workers=workers,
+        nb_limit=nb_limit,
+        run_limit=run_limit,
+        last=_last_durations(study_dir),
+    )
+    finished = dt.datetime.now().astimezone()
+    if any(r.status != "ok" for r in runs):
+        _fail(state, study, date, started, runs, nb_limit, run_limit)
+
+    # pages and the run record ----------------------------------------------------------
+    study_info = {
+        "name": study.name,
+        "title": study.title,
+        "client": study.spec.study.client,
+        "description": study.spec.study.description,
+        "study_file": _rel(study.path, root),
+    }
+    state.doing = "hash the input files"
+    record = _record(study, study_info, date, started, finished, params, final, kernel, root)
+    record["runner"] = {"timeout": nb_limit, "run_timeout": run_limit, "keep": keep}
+    record["notebooks"] = [
+        {
+            "name": r.name,
+            "title": r.title,
+            "question": r.question,
+            "status": r.status,
+            "seconds": round(r.seconds, 3),
+            "html": r.html,
+        }
+        for r in runs
+    ]
+    state.doing = "write the report pages"
+    index = report_index_html(study_info, date, runs)
+    run_page = run_html(study_info, record)
+    style = _font_face([*pages.values(), index, run_page])
+    written = {name: _with_font(page, style) for name, page in pages.items()}
+    written["index.html"] = _with_font(index, style)
+    written["run.html"] = _with_font(run_page, style)
+    written["run.json"] = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+    for name, text in written.items():
+        state.doing = f"write the report page {name}"
+        (staging / name).write_text(text, encoding="utf-8")
+    progress("rendered HTML pages")
+
+    _finalize(state, staging, final, info, study_info, force=force, keep=keep)
+    progress(f"report written to {final} in {record['seconds']:.1f} s")
+    if state.stopping:
+        progress(f"note: {signal.Signals(state.stopping).name} arrived during the final move")
+    return final
+
+
+def _take_locks(
+    state: _State,
+    study: Study,
+    date: str,
+    started: dt.datetime,
+    study_dir: Path,
+    *,
+    force: bool,
+    wait: float,
+    root: Path,
+) -> dict[str, Any]:
+    """Take the lock of the study and date, clean up after dead runs, check that the report
+    may be made, and take the lock of the study's cleaned data. Returns the lock info."""
+    progress = state.progress
+    final = study_dir / date
     state.doing = "lock the report"
     state.runtime = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
     info = _lock_info(study, date, started, state.runtime)
@@ -1383,60 +1229,29 @@ def _run(
         ) from None
     state.locks.append(data_lock)
 
-    # staging -------------------------------------------------------------------------
-    state.doing = "create the staging folder"
-    staging = study_dir / f".staging-{date}-{os.getpid()}"
-    state.staging = staging
-    staging.mkdir()
-    kernel = _kernel_name()
-    params = {"study_file": str(study_path), "report_dir": str(staging), **parameters}
-    runs = [NotebookRun(p.stem) for p in notebooks]
-    jobs = [
-        _Job(
-            p.stem,
-            str(p),
-            str(staging / p.name),
-            {k: v for k, v in params.items() if k in declared_by[p]},
-            kernel,
-            str(root / "notebooks"),
-        )
-        for p in notebooks
-    ]
-    total = len(jobs)
-    progress(
-        f"Report of study '{study.name}' for {date}: {total} notebook{'s' * (total != 1)}, "
-        f"kernel {kernel}"
-    )
-    state.doing = "run the notebooks"
-    pages = _run_notebooks(
-        state,
-        jobs,
-        runs,
-        workers=workers,
-        nb_limit=nb_limit,
-        run_limit=run_limit,
-        last=_last_durations(study_dir),
-    )
-    finished = dt.datetime.now().astimezone()
-    limits = {"timeout": nb_limit, "run_timeout": run_limit, "keep": keep}
-    if any(r.status != "ok" for r in runs):
-        _fail(state, study, date, started, runs, nb_limit, run_limit)
+    return info
 
-    # pages and the run record ----------------------------------------------------------
-    study_info = {
-        "name": study.name,
-        "title": study.title,
-        "client": study.spec.study.client,
-        "description": study.spec.study.description,
-        "study_file": _rel(study.path, root),
-    }
-    state.doing = "hash the input files"
+
+def _record(
+    study: Study,
+    study_info: Mapping[str, Any],
+    date: str,
+    started: dt.datetime,
+    finished: dt.datetime,
+    params: Mapping[str, Any],
+    final: Path,
+    kernel: str,
+    root: Path,
+) -> dict[str, Any]:
+    """The run record (``run.json``) without its ``runner`` and ``notebooks`` parts."""
+    from .io import file_sha256
+
     inputs = [study.path, *study.data_files()]
     if study.spec.data.operations:
         ops = study.raw_dir / study.spec.data.operations
         if ops.is_file():
             inputs.append(ops)
-    record = {
+    return {
         "study": study.name,
         "study_file": str(study.path),
         "title": study.title,
@@ -1449,7 +1264,7 @@ def _run(
         "seconds": round((finished - started).total_seconds(), 3),
         "parameters": {k: (v if k != "report_dir" else str(final)) for k, v in params.items()},
         "kernel": kernel,
-        "runner": limits,
+        "runner": {},
         "inputs": {
             str(p.relative_to(root)) if p.is_relative_to(root) else str(p): file_sha256(p)
             for p in inputs
@@ -1457,32 +1272,25 @@ def _run(
         "packages": _versions(),
         "platform": {"system": platform.platform(), "cpus": os.cpu_count()},
         "git": _git(root),
-        "notebooks": [
-            {
-                "name": r.name,
-                "title": r.title,
-                "question": r.question,
-                "status": r.status,
-                "seconds": round(r.seconds, 3),
-                "html": r.html,
-            }
-            for r in runs
-        ],
+        "notebooks": [],
     }
-    state.doing = "write the report pages"
-    index = _report_index_html(study_info, date, runs)
-    run_page = _run_html(study_info, record)
-    style = _font_face([*pages.values(), index, run_page])
-    written = {name: _with_font(page, style) for name, page in pages.items()}
-    written["index.html"] = _with_font(index, style)
-    written["run.html"] = _with_font(run_page, style)
-    written["run.json"] = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
-    for name, text in written.items():
-        state.doing = f"write the report page {name}"
-        (staging / name).write_text(text, encoding="utf-8")
-    progress("rendered HTML pages")
 
-    # the final move: --force decided now, under the study's lock ---------------------
+
+def _finalize(
+    state: _State,
+    staging: Path,
+    final: Path,
+    info: dict[str, Any],
+    study_info: Mapping[str, Any],
+    *,
+    force: bool,
+    keep: int | None,
+) -> None:
+    """Move the report into place (``force`` decided now, under the study's lock), then
+    apply ``keep``, point ``latest`` at the newest report and rewrite the index pages."""
+    progress = state.progress
+    study_dir, date = final.parent, final.name
+    reports = study_dir.parent
     state.doing = f"move the report into {final}"
     state.finalizing = True
     with _short_lock(study_dir / ".lock", info, f"the folder {study_dir}"):
@@ -1513,20 +1321,16 @@ def _run(
                 _retain(study_dir, keep, date, progress)
             _update_latest(study_dir, progress)
             _write_atomic(study_dir / ".study.json", json.dumps(study_info, ensure_ascii=False))
-            page = _study_index_html(study_info, study_dir)
+            page = study_index_html(study_info, study_dir)
             _write_atomic(study_dir / "index.html", _with_font(page, _font_face([page])))
         except OSError as exc:  # the report itself is complete and in place
             progress(f"note: {_os_message(exc, state.doing).rsplit(';', 1)[0]}")
     try:
         with _short_lock(reports / ".lock", info, f"the folder {reports}"):
-            page = _reports_index_html(reports)
+            page = reports_index_html(reports)
             _write_atomic(reports / "index.html", _with_font(page, _font_face([page])))
     except (OSError, AlreadyRunning) as exc:
         progress(f"note: the index of studies was not updated: {exc}")
-    progress(f"report written to {final} in {record['seconds']:.1f} s")
-    if state.stopping:
-        progress(f"note: {signal.Signals(state.stopping).name} arrived during the final move")
-    return final
 
 
 def _run_notebooks(
@@ -1563,7 +1367,13 @@ def _run_notebooks(
             name="report-worker",
             daemon=True,
         )
-        proc.start()
+        # the worker starts with Ctrl-C blocked and ignores it once running: the runner
+        # decides what a Ctrl-C ends, and no worker prints a KeyboardInterrupt traceback
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            proc.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         child.close()
         slot = _Slot(proc, parent)
         state.slots.append(slot)
@@ -1794,8 +1604,8 @@ def _fail(
 
 def _last_durations(study_dir: Path) -> dict[str, float]:
     """Each notebook's run time in the newest complete report of the study (if any)."""
-    for date in _dated_reports(study_dir):
-        record = _read_json(study_dir / date / "run.json")
+    for date in dated_reports(study_dir):
+        record = read_json(study_dir / date / "run.json")
         try:
             return {n["name"]: float(n["seconds"]) for n in record["notebooks"]}  # type: ignore[index]
         except (KeyError, TypeError, ValueError):

@@ -1,0 +1,300 @@
+"""The runner's index pages: what a client reads first (private to the runner).
+
+- ``reports/<study>/<date>/index.html``: the study's title, client and description, and
+  each part of the report with its one-line question;
+- ``run.html`` beside it: how the report was made (times, code version, parameters, input
+  hashes, packages) - kept off the client page;
+- ``reports/<study>/index.html``: the study's reports, newest first;
+- ``reports/index.html``: the studies, each with its latest report.
+
+Everything that comes from the study file or a notebook is HTML-escaped; links are built
+from the runner's own folder and file names, percent-encoded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DATE_RE",
+    "SANS",
+    "dated_reports",
+    "esc",
+    "href",
+    "question",
+    "read_json",
+    "report_index_html",
+    "reports_index_html",
+    "run_html",
+    "study_index_html",
+]
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SANS = '-apple-system, BlinkMacSystemFont, "Segoe UI", "Helvetica Neue", Arial, sans-serif'
+
+_QUESTION_WORDS = {
+    "what",
+    "who",
+    "how",
+    "which",
+    "where",
+    "why",
+    "when",
+    "do",
+    "does",
+    "did",
+    "is",
+    "are",
+    "can",
+}
+
+
+def _plain(markdown: str) -> str:
+    """Markdown inline text as plain text (links, emphasis and code marks dropped)."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    text = re.sub(r"[*_`]+", "", text)
+    return " ".join(text.split())
+
+
+def _part(title: str) -> str:
+    """A part's short name: its heading before the colon ("Trend: how ...?" -> "Trend")."""
+    return title.partition(":")[0].strip() or title
+
+
+def question(nb: Any, title: str) -> str:
+    """A part's one-line question: the heading after the colon when it asks one ("Trend:
+    how have the KPIs moved?"), else the first sentence of the ``**Question.**`` paragraph
+    ("" when the notebook has neither)."""
+    subtitle = _plain(title.partition(":")[2])
+    if subtitle and (
+        subtitle.endswith("?") or subtitle.split()[0].lower().strip(",") in _QUESTION_WORDS
+    ):
+        return subtitle[0].upper() + subtitle[1:]
+    for cell in nb.cells[:4]:
+        if cell.cell_type != "markdown":
+            continue
+        for para in re.split(r"\n\s*\n", cell.source):
+            m = re.match(r"\s*\*\*Question[.:]?\*\*[.:]?\s*(.+)", para, flags=re.DOTALL)
+            if m:
+                text = _plain(m.group(1))
+                first = re.match(r"(.+?[?!]|.+?\.)(\s|$)", text)
+                return first.group(1) if first else text
+    return ""
+
+
+def esc(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def href(*parts: str) -> str:
+    return esc("/".join(urllib.parse.quote(p) for p in parts))
+
+
+def _long_date(date: str) -> str:
+    d = dt.date.fromisoformat(date)
+    return f"{d.day} {d:%B %Y}"
+
+
+def _paragraphs(text: str | None) -> str:
+    if not text:
+        return ""
+    paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join(f'<p class="description">{esc(p)}</p>\n' for p in paras)
+
+
+_CSS = f"""
+body {{ font-family: {SANS}; margin: 2.5rem auto; max-width: 52rem; padding: 0 1rem;
+       color: #222; line-height: 1.45; }}
+header {{ border-bottom: 2px solid #0072B2; margin-bottom: 1.5rem; padding-bottom: .8rem; }}
+.client {{ color: #555; text-transform: uppercase; letter-spacing: .06em; font-size: .85rem;
+          margin: 0; }}
+h1 {{ margin: .2rem 0 .4rem; }}
+.date {{ color: #555; margin: 0 0 .6rem; }}
+.parts {{ padding-left: 1.4rem; }}
+.parts li {{ margin: .7rem 0; }}
+.parts a {{ font-weight: 600; font-size: 1.08rem; }}
+.question {{ display: block; color: #444; }}
+a {{ color: #0072B2; }}
+table {{ border-collapse: collapse; width: 100%; margin: .5rem 0 1.2rem; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: .35rem .6rem; text-align: left;
+         vertical-align: top; }}
+td.num, th.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+code {{ font-size: .9em; word-break: break-all; }}
+footer, .secondary {{ color: #666; font-size: .9rem; margin-top: 2rem;
+                    border-top: 1px solid #ddd; padding-top: .8rem; }}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{_CSS}</style></head>\n<body>\n{body}</body></html>\n"
+    )
+
+
+def _header(info: Mapping[str, Any], subtitle: str = "") -> str:
+    client = f'<p class="client">{esc(info["client"])}</p>\n' if info.get("client") else ""
+    sub = f'<p class="date">{esc(subtitle)}</p>\n' if subtitle else ""
+    return (
+        f"<header>\n{client}<h1>{esc(info['title'])}</h1>\n{sub}"
+        f"{_paragraphs(info.get('description'))}</header>\n"
+    )
+
+
+def report_index_html(info: Mapping[str, Any], date: str, runs: Sequence[Any]) -> str:
+    """The report's entry page: title, client, description, the parts and their question.
+
+    ``info`` holds the study's ``title``, ``client`` and ``description``; each run has the
+    notebook's ``name``, ``title``, ``question`` and ``html`` (its page's file name).
+    """
+    items = []
+    for r in runs:
+        question = f'<span class="question">{esc(r.question)}</span>' if r.question else ""
+        items.append(
+            f'<li><a href="{href(r.html)}">{esc(_part(r.title or r.name))}</a>{question}</li>'
+        )
+    parts = "\n".join(items)
+    return _page(
+        f"{info['title']} – {_long_date(date)}",
+        _header(info, f"Report of {_long_date(date)}")
+        + f'<h2>Contents</h2>\n<ol class="parts">\n{parts}\n</ol>\n'
+        "<h2>Tables and charts</h2>\n<p>Every table of the report is in the folder "
+        '<a href="tables/">tables</a> (CSV, full precision, opens in Excel) and every chart '
+        'in <a href="figures/">figures</a> (PNG).</p>\n'
+        "<footer><p>How this report was produced - run times, code version, parameters and "
+        'the fingerprints of the input files - is on the <a href="run.html">run page</a>.'
+        "</p></footer>\n",
+    )
+
+
+def run_html(info: Mapping[str, Any], record: Mapping[str, Any]) -> str:
+    """The run page: timings, commit, parameters, input hashes, package versions."""
+    nb_rows = "\n".join(
+        f'<tr><td><a href="{href(n["html"])}">{esc(n["title"] or n["name"])}</a></td>'
+        f'<td><a href="{href(n["name"] + ".ipynb")}"><code>{esc(n["name"])}.ipynb</code></a>'
+        f'</td><td>{esc(n["status"])}</td><td class="num">{n["seconds"]:.1f} s</td></tr>'
+        for n in record["notebooks"]
+    )
+    params = "\n".join(
+        f"<tr><td><code>{esc(k)}</code></td><td><code>{esc(json.dumps(v, ensure_ascii=False))}"
+        "</code></td></tr>"
+        for k, v in record["parameters"].items()
+    )
+    inputs = "\n".join(
+        f"<tr><td><code>{esc(k)}</code></td><td><code>{esc(v)}</code></td></tr>"
+        for k, v in record["inputs"].items()
+    )
+    packages = ", ".join(f"{esc(k)} {esc(v)}" for k, v in record["packages"].items() if v)
+    git = record["git"]
+    commit = esc(git["commit"] or "unknown") + (
+        " (with uncommitted changes)" if git["dirty"] else ""
+    )
+    limits = record["runner"]
+
+    def secs(v: float | None) -> str:
+        return "none" if v is None else f"{v:g} s"
+
+    return _page(
+        f"{info['title']} – run of {_long_date(record['date'])}",
+        _header(info, f"Run record of the report of {_long_date(record['date'])}")
+        + '<p><a href="index.html">Back to the report</a></p>\n'
+        f"<h2>Run</h2>\n<table>\n<tr><td>Started</td><td>{esc(record['started'])}</td></tr>\n"
+        f"<tr><td>Finished</td><td>{esc(record['finished'])}</td></tr>\n"
+        f"<tr><td>Duration</td><td>{record['seconds']:.1f} s</td></tr>\n"
+        f"<tr><td>Code version</td><td><code>{commit}</code></td></tr>\n"
+        f"<tr><td>Kernel</td><td><code>{esc(record['kernel'])}</code></td></tr>\n"
+        f"<tr><td>Time limits</td><td>{secs(limits['timeout'])} per notebook, "
+        f"{secs(limits['run_timeout'])} per run</td></tr>\n"
+        f"<tr><td>Machine</td><td>{esc(record['platform']['system'])}, "
+        f"{esc(record['platform']['cpus'])} cores</td></tr>\n</table>\n"
+        "<h2>Notebooks</h2>\n<table><thead><tr><th>Part</th><th>Executed notebook</th>"
+        f'<th>Status</th><th class="num">Run time</th></tr></thead>\n<tbody>\n{nb_rows}\n'
+        "</tbody></table>\n"
+        "<h2>Parameters</h2>\n<table>\n" + params + "\n</table>\n"
+        "<h2>Input files (SHA-256)</h2>\n<table>\n" + inputs + "\n</table>\n"
+        f"<h2>Packages</h2>\n<p>{packages}</p>\n"
+        '<p>The same record, machine-readable: <a href="run.json">run.json</a>.</p>\n',
+    )
+
+
+def dated_reports(study_dir: Path) -> list[str]:
+    """The dates of the complete reports in a study folder, newest first."""
+    out = []
+    with contextlib.suppress(OSError):
+        for p in study_dir.iterdir():
+            if DATE_RE.match(p.name) and p.is_dir() and not p.is_symlink():
+                if (p / "run.json").is_file():
+                    out.append(p.name)
+    return sorted(out, reverse=True)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def study_index_html(info: Mapping[str, Any], study_dir: Path) -> str:
+    """A study's page: its reports, newest first."""
+    rows = []
+    for date in dated_reports(study_dir):
+        record = read_json(study_dir / date / "run.json") or {}
+        n = len(record.get("notebooks", []))
+        rows.append(
+            f'<tr><td><a href="{href(date, "index.html")}">{esc(_long_date(date))}</a></td>'
+            f'<td class="num">{n}</td></tr>'
+        )
+    body = (
+        '<table><thead><tr><th>Report</th><th class="num">Parts</th></tr></thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody></table>\n"
+        if rows
+        else "<p>No complete report yet.</p>\n"
+    )
+    return _page(
+        f"{info['title']} – reports",
+        _header(info)
+        + "<h2>Reports</h2>\n"
+        + body
+        + '<p class="secondary"><a href="../index.html">All studies</a></p>\n',
+    )
+
+
+def reports_index_html(reports: Path) -> str:
+    """The index of studies at ``reports/index.html``: each study's title, client,
+    description and latest report."""
+    try:
+        folders = sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+    except OSError:
+        folders = []
+    rows = []
+    for p in folders:
+        info = read_json(p / ".study.json")
+        dates = dated_reports(p) if info and info.get("title") else []
+        if not dates:
+            continue
+        client = f'<p class="client">{esc(info["client"])}</p>' if info.get("client") else ""
+        latest = href(p.name, dates[0], "index.html")
+        rows.append(
+            f'<li>{client}<a href="{href(p.name, "index.html")}">{esc(info["title"])}</a>'
+            f'<span class="question">Latest report: <a href="{latest}">'
+            f"{esc(_long_date(dates[0]))}</a> ({len(dates)} in all)</span>"
+            f"{_paragraphs(info.get('description'))}</li>"
+        )
+    body = (
+        '<ul class="parts">\n' + "\n".join(rows) + "\n</ul>\n"
+        if rows
+        else "<p>No complete report yet.</p>\n"
+    )
+    return _page("Survey reports", "<header><h1>Survey reports</h1></header>\n" + body)
