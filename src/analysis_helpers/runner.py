@@ -1466,7 +1466,7 @@ def _run_notebooks(
                     )
                 else:
                     code = slot.proc.exitcode
-                    why = " (killed: out of memory?)" if code == -signal.SIGKILL else ""
+                    why = " (killed by SIGKILL: out of memory?)" if code == -signal.SIGKILL else ""
                     finish(
                         k,
                         {
