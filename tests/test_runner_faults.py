@@ -101,6 +101,9 @@ def test_runs_started_together_never_both_succeed(project):
     assert f"another run of study 'tiny' for {DATE} is in progress: pid {holder.pid} on " in message
     assert socket.gethostname() in message and ", started 20" in message
     assert "wait for it (--wait SECONDS)" in message
+    # the winner's stderr is empty: no "Kernel is running over TCP without encryption",
+    # no "KeyboardInterrupt caught in kernel" (kernels talk over IPC, no interrupt at shutdown)
+    assert (project / f"{winner}.err").read_text() == ""
     assert codes["c"] == 2
     assert "exists already; pass --force to replace it" in c_err.read_text()
     assert (project / "reports/tiny" / DATE / "run.json").is_file()
