@@ -35,13 +35,15 @@ def project(tmp_path) -> Path:
     return make_project(tmp_path / "proj")
 
 
-def start(project: Path, *args: str, name: str) -> tuple[subprocess.Popen, Path, Path]:
+def start(
+    project: Path, *args: str, name: str, date: str = DATE
+) -> tuple[subprocess.Popen, Path, Path]:
     """Start the report command in the project; stdout and stderr go to files."""
     out, err = project / f"{name}.out", project / f"{name}.err"
     env = {k: v for k, v in os.environ.items() if k != "ANALYSIS_HELPERS_VIA_MAKE"}
     cmd = [sys.executable, "-m", "analysis_helpers", "report", "--study", "config/tiny.yml"]
     proc = subprocess.Popen(
-        [*cmd, "--date", DATE, *args],
+        [*cmd, "--date", date, *args],
         cwd=project,
         stdout=out.open("w"),
         stderr=err.open("w"),
@@ -87,12 +89,14 @@ def leftovers(study_dir: Path) -> list[str]:
 
 
 def test_runs_started_together_never_both_succeed(project):
-    a, a_out, a_err = start(project, "--only", "20-second", "-p", "sleep=3", name="a")
-    b, b_out, b_err = start(project, "--only", "20-second", "-p", "sleep=3", name="b")
+    a, a_out, a_err = start(project, "--only", "20-second", "-p", "sleep=5", name="a")
+    b, b_out, b_err = start(project, "--only", "20-second", "-p", "sleep=5", name="b")
     wait_for(lambda: "Report of study" in a_out.read_text() + b_out.read_text(), what="a lock")
-    # a third run waits for the lock, then finds the report made and must not replace it
+    # a third run waits for the lock, then finds the report made and must not replace it;
+    # a run of another date queues behind the first (they share the cleaned data) and succeeds
     c, _, c_err = start(project, "--wait", "300", name="c")
-    codes = {"a": a.wait(300), "b": b.wait(300), "c": c.wait(300)}
+    d, d_out, _ = start(project, "--only", "10-first", name="d", date="2026-03-02")
+    codes = {"a": a.wait(300), "b": b.wait(300), "c": c.wait(300), "d": d.wait(300)}
     winner, loser = ("a", "b") if codes["a"] == 0 else ("b", "a")
     assert sorted([codes["a"], codes["b"]]) == [0, 5]
     holder = {"a": a, "b": b}[winner]
@@ -106,6 +110,8 @@ def test_runs_started_together_never_both_succeed(project):
     assert (project / f"{winner}.err").read_text() == ""
     assert codes["c"] == 2
     assert "exists already; pass --force to replace it" in c_err.read_text()
+    assert codes["d"] == 0
+    assert "which is using data/processed/tiny/ ..." in d_out.read_text()
     assert (project / "reports/tiny" / DATE / "run.json").is_file()
     assert leftovers(project / "reports/tiny") == []
 

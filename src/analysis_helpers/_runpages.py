@@ -25,7 +25,6 @@ from typing import Any
 
 __all__ = [
     "DATE_RE",
-    "SANS",
     "dated_reports",
     "esc",
     "href",
@@ -38,7 +37,9 @@ __all__ = [
 ]
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-SANS = '-apple-system, BlinkMacSystemFont, "Segoe UI", "Helvetica Neue", Arial, sans-serif'
+#: the font stack of pages.SANS (not imported: pages imports pandas, and every worker
+#: process imports this module); pages.font_face puts the embedded CJK font before it
+_SANS = '-apple-system, BlinkMacSystemFont, "Segoe UI", "Helvetica Neue", Arial, sans-serif'
 
 _QUESTION_WORDS = {
     "what",
@@ -111,7 +112,7 @@ def _paragraphs(text: str | None) -> str:
 
 
 _CSS = f"""
-body {{ font-family: {SANS}; margin: 2.5rem auto; max-width: 52rem; padding: 0 1rem;
+body {{ font-family: {_SANS}; margin: 2.5rem auto; max-width: 52rem; padding: 0 1rem;
        color: #222; line-height: 1.45; }}
 header {{ border-bottom: 2px solid #0072B2; margin-bottom: 1.5rem; padding-bottom: .8rem; }}
 .client {{ color: #555; text-transform: uppercase; letter-spacing: .06em; font-size: .85rem;
@@ -144,8 +145,8 @@ def _page(title: str, body: str) -> str:
 def _header(info: Mapping[str, Any], subtitle: str = "") -> str:
     client = f'<p class="client">{esc(info["client"])}</p>\n' if info.get("client") else ""
     sub = f'<p class="date">{esc(subtitle)}</p>\n' if subtitle else ""
-    return (
-        f"<header>\n{client}<h1>{esc(info['title'])}</h1>\n{sub}"
+    return (  # the study header of every report page (pages.page_header on the others)
+        f'<header class="report-header">\n{client}<h1>{esc(info["title"])}</h1>\n{sub}'
         f"{_paragraphs(info.get('description'))}</header>\n"
     )
 

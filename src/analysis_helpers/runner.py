@@ -23,8 +23,8 @@ Fit for cron. A report is built in a hidden staging folder and moved into place 
 every notebook succeeded, so a dated folder is always complete. One run per study and date
 holds a lock (a second one waits ``--wait`` seconds or refuses, naming the holder's pid,
 host and start time); the lock of a killed run is free and taken over, its staging folder
-removed. Runs of one study for different dates also take turns, because they share the
-study's cleaned data. The workers and their Jupyter kernels die with the runner (also after
+removed. Runs of one study for other dates (or into other folders) queue behind it, up to
+the run's time limit, because they share the study's cleaned data. The workers and their Jupyter kernels die with the runner (also after
 ``kill -9``); SIGTERM, SIGINT and SIGHUP end them and remove the staging folder. Each
 notebook and the whole run have a time limit (``--timeout``, ``--run-timeout``; defaults in
 the study file's ``runner:`` section). ``--force`` is honoured at the moment of the final
@@ -71,7 +71,6 @@ from ._runpages import (
     run_html,
     study_index_html,
 )
-from ._runpages import SANS as _SANS
 
 if TYPE_CHECKING:  # the workers import this module: keep its own imports light
     from .study import Study
@@ -126,8 +125,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_NOTEBOOK: "a notebook failed (the message names it and the cell; the executed "
     "notebooks are kept in <date>.failed-HHMMSS/)",
     EXIT_TIMEOUT: "a notebook or the run exceeded its time limit (named like a failure)",
-    EXIT_RUNNING: "already running: another run holds the lock of that study and date, or "
-    "is using the study's cleaned data",
+    EXIT_RUNNING: "already running: another run holds the lock of that study and date "
+    "(after --wait), or kept the study's cleaned data longer than the run's time limit",
     EXIT_OS: "OS error: permissions, read-only folder, disk full (nothing is left behind)",
     130: "stopped by SIGINT (Ctrl-C); 143 by SIGTERM, 129 by SIGHUP (128 + signal)",
 }
@@ -539,50 +538,6 @@ def _to_html(executed: Path) -> tuple[str, str, str]:
     body, _ = exporter.from_notebook_node(nb)
     # no scripts fetched from the network: the report is read offline
     return title, asks, _strip_remote_scripts(body)
-
-
-#: characters from here on (CJK radicals, kana, hangul, ideographs, full-width forms) are
-#: drawn with the embedded font when the reader's browser has no font for them
-_CJK_START = 0x2E80
-_FONT_NAME = "Report CJK"
-
-
-def _font_face(pages: list[str]) -> str:
-    """A ``<style>`` with the bundled CJK font, subset to the characters the pages use and
-    embedded as a data URI, so Chinese (Japanese, Korean) text renders on any machine
-    without fetching a font. Empty when the pages use no such character."""
-    import base64
-    import io
-
-    from fontTools import subset
-
-    from .plots import cjk_font_path
-
-    chars = {c for page in pages for c in page if ord(c) >= _CJK_START}
-    if not chars:
-        return ""
-    opts = subset.Options()
-    opts.layout_features = ["*"]
-    font = subset.load_font(str(cjk_font_path()), opts)
-    sub = subset.Subsetter(opts)
-    sub.populate(text="".join(sorted(chars)))
-    sub.subset(font)
-    buf = io.BytesIO()
-    subset.save_font(font, buf, opts)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    family = f'{_SANS}, "{_FONT_NAME}"'
-    return (
-        "<style>\n"
-        f'@font-face {{ font-family: "{_FONT_NAME}"; '
-        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n'
-        f":root {{ --jp-content-font-family: {family}; --jp-ui-font-family: {family}; }}\n"
-        f"body {{ font-family: {family}; }}\n"
-        "</style>\n"
-    )
-
-
-def _with_font(page: str, style: str) -> str:
-    return page.replace("</head>", style + "</head>", 1) if style else page
 
 
 def _strip_remote_scripts(body: str) -> str:
@@ -1083,7 +1038,17 @@ def _run(
     state.doing = f"create the report folder {study_dir}"
     study_dir.mkdir(parents=True, exist_ok=True)
 
-    info = _take_locks(state, study, date, started, study_dir, force=force, wait=wait, root=root)
+    info = _take_locks(
+        state,
+        study,
+        date,
+        started,
+        study_dir,
+        force=force,
+        wait=wait,
+        run_limit=run_limit,
+        root=root,
+    )
 
     # staging -------------------------------------------------------------------------
     state.doing = "create the staging folder"
@@ -1146,12 +1111,15 @@ def _run(
         for r in runs
     ]
     state.doing = "write the report pages"
+    from .pages import finish_page, font_face, page_header
+
     index = report_index_html(study_info, date, runs)
     run_page = run_html(study_info, record)
-    style = _font_face([*pages.values(), index, run_page])
-    written = {name: _with_font(page, style) for name, page in pages.items()}
-    written["index.html"] = _with_font(index, style)
-    written["run.html"] = _with_font(run_page, style)
+    # the notebook pages get the study header on top; the index and run pages have it
+    style = font_face([*pages.values(), index, run_page, page_header(study)])
+    written = {name: finish_page(page, study=study, style=style) for name, page in pages.items()}
+    written["index.html"] = finish_page(index, style=style)
+    written["run.html"] = finish_page(run_page, style=style)
     written["run.json"] = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
     for name, text in written.items():
         state.doing = f"write the report page {name}"
@@ -1174,10 +1142,12 @@ def _take_locks(
     *,
     force: bool,
     wait: float,
+    run_limit: float | None,
     root: Path,
 ) -> dict[str, Any]:
-    """Take the lock of the study and date, clean up after dead runs, check that the report
-    may be made, and take the lock of the study's cleaned data. Returns the lock info."""
+    """Take the lock of the study and date (waiting ``wait`` seconds), clean up after dead
+    runs, check that the report may be made, and take the lock of the study's cleaned data
+    (waiting up to the run's time limit: runs of other dates queue). Returns the lock info."""
     progress = state.progress
     final = study_dir / date
     state.doing = "lock the report"
@@ -1218,14 +1188,23 @@ def _take_locks(
     state.doing = f"lock the processed data folder {processed.parent}"
     processed.parent.mkdir(parents=True, exist_ok=True)
     data_lock = _runctl.FileLock(processed.parent / f".lock-{study.name}", info)
-    remaining = max(0.5, wait - (time.monotonic() - waited))
+    # a run of another date (or into another folder) is not this report: queue behind it,
+    # as long as this run may take (--wait if longer)
+    queue = max(0.5, wait - (time.monotonic() - waited), run_limit or 0.0)
+
+    def say_queue(holder: dict | None) -> None:
+        progress(
+            f"waiting up to {queue:g} s for another run of study {study.name!r} "
+            f"({_holder_text(holder)}), which is using {_rel(processed, root)}/ ..."
+        )
+
     try:
-        data_lock.acquire(remaining, on_wait=say_wait if wait else None)
+        data_lock.acquire(queue, on_wait=say_queue)
     except _runctl.LockBusy as busy:
         raise AlreadyRunning(
             f"another run of study {study.name!r} is using its cleaned data in "
-            f"{_rel(processed, root)}/: {_holder_text(busy.holder)}; wait for it "
-            f"({_opt('wait', 'SECONDS')})"
+            f"{_rel(processed, root)}/: {_holder_text(busy.holder)}; it did not finish "
+            f"within {queue:g} s ({_opt('wait', 'SECONDS')})"
         ) from None
     state.locks.append(data_lock)
 
@@ -1288,6 +1267,8 @@ def _finalize(
 ) -> None:
     """Move the report into place (``force`` decided now, under the study's lock), then
     apply ``keep``, point ``latest`` at the newest report and rewrite the index pages."""
+    from .pages import finish_page, font_face
+
     progress = state.progress
     study_dir, date = final.parent, final.name
     reports = study_dir.parent
@@ -1322,13 +1303,13 @@ def _finalize(
             _update_latest(study_dir, progress)
             _write_atomic(study_dir / ".study.json", json.dumps(study_info, ensure_ascii=False))
             page = study_index_html(study_info, study_dir)
-            _write_atomic(study_dir / "index.html", _with_font(page, _font_face([page])))
+            _write_atomic(study_dir / "index.html", finish_page(page, style=font_face([page])))
         except OSError as exc:  # the report itself is complete and in place
             progress(f"note: {_os_message(exc, state.doing).rsplit(';', 1)[0]}")
     try:
         with _short_lock(reports / ".lock", info, f"the folder {reports}"):
             page = reports_index_html(reports)
-            _write_atomic(reports / "index.html", _with_font(page, _font_face([page])))
+            _write_atomic(reports / "index.html", finish_page(page, style=font_face([page])))
     except (OSError, AlreadyRunning) as exc:
         progress(f"note: the index of studies was not updated: {exc}")
 
