@@ -19,6 +19,7 @@ from analysis_helpers.describe_plots import (  # noqa: E402
     kpi_panels,
 )
 from analysis_helpers.kpis import expectation_gap, item_distribution, top_box  # noqa: E402
+from analysis_helpers.plots import bar_with_ci  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +66,26 @@ def test_diverging_likert_even_scale_and_errors(ratings):
         diverging_likert(dist, neutral=9)
 
 
-def test_kpi_bars_with_ci(ratings):
+def test_bar_with_ci_series_side_by_side_and_sorted(ratings):
     t = top_box(ratings, items=["q1", "q2", "q3"], top=(4, 5), by="seg")
-    ax = kpi_bars_with_ci(t, hue="seg", percent=True)
+    ax = bar_with_ci(t, by="seg", percent=True)
     assert len(ax.patches) == 6
     widths = sorted(p.get_width() for p in ax.patches)
     assert widths == pytest.approx(sorted(t["estimate"] * 100))
-    ax2 = kpi_bars_with_ci(t[t["seg"] == "x"], sort=True)
-    top_label = ax2.get_yticklabels()[-1].get_text()
+    assert [x.get_text() for x in ax.get_legend().get_texts()] == ["x", "y"]
+    ax2 = bar_with_ci(t[t["seg"] == "x"], sort=True)
+    top_label = ax2.get_yticklabels()[0].get_text()  # the first bar is drawn on top
+    assert ax2.get_ylim()[0] > ax2.get_ylim()[1]
     assert top_label == t[t["seg"] == "x"].sort_values("estimate")["item"].iloc[-1]
-    with pytest.raises(ValueError, match="kpi_bars_with_ci: table is empty"):
-        kpi_bars_with_ci(t.iloc[:0])
+    with pytest.raises(ValueError, match="bar_with_ci: table is empty"):
+        bar_with_ci(t.iloc[:0])
+
+
+def test_kpi_bars_with_ci_is_a_deprecated_alias(ratings):
+    t = top_box(ratings, items=["q1", "q2", "q3"], top=(4, 5), by="seg")
+    with pytest.warns(DeprecationWarning, match="use analysis_helpers.plots.bar_with_ci"):
+        ax = kpi_bars_with_ci(t, hue="seg", percent=True)
+    assert len(ax.patches) == 6 and not ax.texts  # no bases, as before
 
 
 def test_gap_chart(ratings):

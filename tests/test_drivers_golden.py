@@ -23,7 +23,7 @@ from scipy.stats import spearmanr
 
 from analysis_helpers.cleaning import load_clean
 from analysis_helpers.drivers import driver_importance, penalty_reward, scale_cutoffs
-from analysis_helpers.scorecard import area_scores
+from analysis_helpers.study_tables import area_scores
 from analysis_helpers.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -51,10 +51,26 @@ def test_bar_with_ci_labels_bases():
             "n": [1200, 35],
         }
     )
-    ax = bar_with_ci(t, x="name", label="Mean")
+    ax = bar_with_ci(t, label="name", axis_label="Mean")
     texts = [a.get_text() for a in ax.texts]
     assert texts == ["n=1,200", "n=35"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["网络", "账单"]
+    assert ax.get_xlabel() == "Mean"
+    assert [p.get_width() for p in ax.patches] == [3.5, 4.0]
+    vertical = bar_with_ci(t, label="name", base=None, horizontal=False)
+    assert not vertical.texts and [p.get_height() for p in vertical.patches] == [3.5, 4.0]
+    with pytest.raises(KeyError, match=r"bar_with_ci: table has no column\(s\) \['n_effective'\]"):
+        bar_with_ci(t, label="name", base="n_effective")
+    plt.close("all")
+
+
+def test_bar_with_ci_old_spelling_still_works():
+    t = pd.DataFrame({"name": ["a", "b"], "estimate": [1.0, 2.0], "lo": [0.5, 1.5],
+                      "hi": [1.5, 2.5], "n": [10, 20]})  # fmt: skip
+    with pytest.warns(DeprecationWarning, match="x= is deprecated; use label="):
+        ax = bar_with_ci(t, x="name", low="lo", high="hi", label="Mean")
+    assert ax.get_xlabel() == "Mean"  # the old label= was the axis text
+    assert [x.get_text() for x in ax.get_yticklabels()] == ["a", "b"]
     plt.close("all")
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -49,9 +48,8 @@ from .io import (
     read_processed,
     read_study_files,
 )
-
-if TYPE_CHECKING:
-    from .study import Study
+from .study import Study
+from .weighting import RakingError, rake, weighting_report
 
 __all__ = [
     "RULES",
@@ -304,8 +302,6 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
         A structural problem (see :func:`analysis_helpers.io.read_study_files`), or a
         numeric column that holds mostly text.
     """
-    from .study import Study
-
     if not isinstance(study, Study):
         raise TypeError(f"study must be a Study (from load_study), not {type(study).__name__}")
     raw = raw if raw is not None else read_study_files(study)
@@ -583,8 +579,6 @@ def apply_weighting(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, 
     analysis_helpers.weighting.RakingError
         The raking failed; the message names the wave.
     """
-    from .weighting import RakingError, rake, weighting_report
-
     wt = study.weighting
     if wt is None:
         raise ValueError(f"study {study.name!r} has no weighting section")

@@ -6,9 +6,11 @@ Plot functions take the tidy output of :mod:`analysis_helpers.cleaning`, draw on
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from .cleaning import funnel_long
+from .plots import PALETTE
 
 __all__ = ["plot_funnel"]
 
@@ -33,10 +35,6 @@ def plot_funnel(
     -------
     matplotlib Axes
     """
-    import matplotlib.pyplot as plt
-
-    from .plots import PALETTE
-
     long = funnel_long(funnel)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4.2))

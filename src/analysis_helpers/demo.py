@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import io as dio
+
 __all__ = ["DemoSpec", "AREAS", "generate_demo", "write_demo"]
 
 # area name -> (label, scale max, [(indicator, indicator label, [(item, label), ...]), ...])
@@ -571,8 +573,6 @@ def write_demo(folder: str | Path, spec: DemoSpec | None = None) -> list[Path]:
     list of Path
         The files written.
     """
-    from . import io as dio
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     waves, ops, truths = generate_demo(spec)

@@ -16,7 +16,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
 from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import blended_transform_factory
+
+from ._compat import warn_deprecated
+from .plots import bar_with_ci
 
 __all__ = ["diverging_likert", "grouped_likert", "kpi_bars_with_ci", "kpi_panels", "gap_chart"]
 
@@ -42,8 +47,6 @@ def _ax(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def _blend(a: str, b: str, t: float) -> tuple[float, float, float]:
-    from matplotlib.colors import to_rgb
-
     ra, rb = np.array(to_rgb(a)), np.array(to_rgb(b))
     return tuple(ra + (rb - ra) * t)
 
@@ -141,70 +144,18 @@ def kpi_bars_with_ci(
     sort: bool = False,
     ax: Axes | None = None,
 ) -> Axes:
-    """Horizontal bars of estimates with their confidence intervals as error bars.
+    """Deprecated: use :func:`analysis_helpers.plots.bar_with_ci` (``label=``, ``by=``).
 
-    Parameters
-    ----------
-    table : DataFrame
-        A tidy estimate table (e.g. :func:`~analysis_helpers.kpis.top_box`).
-    label_col : str
-        The bar column.
-    estimate, ci_low, ci_high : str
-        Estimate and interval columns.
-    hue : str, optional
-        A grouping column (e.g. a segment) drawn as side-by-side bars.
-    labels : dict, optional
-        Display text per bar label.
-    percent : bool
-        Multiply shares by 100 for display.
-    sort : bool
-        Order bars by estimate (largest on top); only without ``hue``.
-    ax : Axes, optional
-        Where to draw.
-
-    Returns
-    -------
-    Axes
+    Removed in the next release.
     """
-    cols = [label_col, estimate, ci_low, ci_high] + ([hue] if hue else [])
-    _need(table, cols, "kpi_bars_with_ci")
-    t = table[cols].copy()
-    if sort and hue is None:
-        t = t.sort_values(estimate, ascending=True)
-    scale = 100.0 if percent else 1.0
-    names = list(dict.fromkeys(t[label_col]))
-    hues = list(dict.fromkeys(t[hue])) if hue else [None]
-    ax = _ax(ax, (8, 0.45 * len(names) * max(1, len(hues) * 0.6) + 1.5))
-    height = 0.8 / len(hues)
-    pos = (
-        {n: i for i, n in enumerate(names)}
-        if sort and hue is None
-        else {n: len(names) - 1 - i for i, n in enumerate(names)}
+    warn_deprecated(
+        "kpi_bars_with_ci is deprecated; use analysis_helpers.plots.bar_with_ci "
+        "(label_col= is label=, hue= is by=)"
     )
-    for j, hv in enumerate(hues):
-        sub = t if hv is None else t[t[hue] == hv]
-        y = np.array([pos[n] for n in sub[label_col]]) + (j - (len(hues) - 1) / 2) * height
-        est = sub[estimate].to_numpy(dtype=float) * scale
-        err = np.vstack(
-            [
-                est - sub[ci_low].to_numpy(dtype=float) * scale,
-                sub[ci_high].to_numpy(dtype=float) * scale - est,
-            ]
-        )
-        ax.barh(
-            y,
-            est,
-            height=height * 0.9,
-            xerr=err,
-            capsize=2,
-            label=None if hv is None else str(hv),
-            error_kw={"linewidth": 0.8},
-        )
-    ax.set_yticks(list(pos.values()), [(labels or {}).get(n, str(n)) for n in pos])
-    if hue:
-        ax.legend(frameon=False)
-    ax.set_xlabel(("% " if percent else "") + "estimate with confidence interval")
-    return ax
+    return bar_with_ci(
+        table, label=label_col, estimate=estimate, ci_low=ci_low, ci_high=ci_high, by=hue,
+        labels=labels, base=None, percent=percent, sort=sort, ax=ax,
+    )  # fmt: skip
 
 
 def gap_chart(
@@ -308,8 +259,6 @@ def grouped_likert(
     -------
     Axes
     """
-    from matplotlib.transforms import blended_transform_factory
-
     _need(dist_table, [group_col, label_col, code_col, share_col], "grouped_likert")
     groups_per_bar = dist_table.groupby(label_col, sort=False)[group_col].nunique()
     if (groups_per_bar > 1).any():
@@ -403,7 +352,7 @@ def kpi_panels(
     Parameters
     ----------
     table : DataFrame
-        e.g. :func:`~analysis_helpers.scorecard.kpi_summary` for one group.
+        e.g. :func:`~analysis_helpers.study_tables.kpi_summary` for one group.
     label_col : str
         The bar labels.
     unit_col : str
@@ -442,15 +391,15 @@ def kpi_panels(
     for ax, unit in zip(axes, units, strict=True):
         t = table[table[unit_col] == unit]
         pct = unit in set(percent_units)
-        kpi_bars_with_ci(
-            t, label_col=label_col, estimate=estimate, ci_low=ci_low, ci_high=ci_high,
-            percent=pct, ax=ax,
+        bar_with_ci(
+            t, label=label_col, estimate=estimate, ci_low=ci_low, ci_high=ci_high,
+            base=None, percent=pct, ax=ax,
         )  # fmt: skip
         scale = 100.0 if pct else 1.0
         est = t[estimate].to_numpy(dtype=float) * scale
         hi = t[ci_high].to_numpy(dtype=float) * scale
         lo = t[ci_low].to_numpy(dtype=float) * scale
-        ys = np.arange(len(t))[::-1]
+        ys = np.arange(len(t))  # bar_with_ci puts the first row at 0, on top
         for i in range(len(t)):
             digits = 0 if pct else (2 if abs(est[i]) < 10 else 1)
             text = f"{est[i]:.{digits}f}{'%' if pct else ''}"

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from ._checks import as_names, check_columns, check_confidence, numeric_values, show
+from ._compat import warn_deprecated
 from ._design import (
     Groups,
     SurveyDesign,
@@ -29,6 +30,7 @@ from ._design import (
     srs_factor,
     t_quantile,
 )
+from .drivers.index_weights import with_index_weights
 from .estimation import domain_difference, survey_mean
 
 __all__ = [
@@ -363,25 +365,16 @@ _HIER = ["item", "indicator", "area", "scale_min", "scale_max"]
 
 
 def with_item_weights(hierarchy: pd.DataFrame, weights: Mapping | pd.Series) -> pd.DataFrame:
-    """A copy of ``hierarchy`` with ``weight_item`` taken from derived weights.
+    """Deprecated: use ``with_index_weights(hierarchy, weights, level="item")``.
 
-    The hook for importance weights from driver analysis (relative weights, Shapley, PLS
-    outer weights): ``weights`` maps every item of the hierarchy to a weight >= 0.
-
-    Raises
-    ------
-    KeyError
-        An item of the hierarchy has no weight, or a weight names an unknown item.
+    :func:`analysis_helpers.drivers.with_index_weights` sets derived weights at any level
+    of the hierarchy; this spelling is removed in the next release.
     """
-    w = pd.Series(weights, dtype=float)
-    items = list(hierarchy["item"])
-    missing = [i for i in items if i not in w.index]
-    if missing:
-        raise KeyError(f"with_item_weights: weights: no weight for item(s) {missing}")
-    unknown = [i for i in w.index if i not in set(items)]
-    if unknown:
-        raise KeyError(f"with_item_weights: weights: item(s) {unknown} are not in the hierarchy")
-    return hierarchy.assign(weight_item=hierarchy["item"].map(w).to_numpy())
+    warn_deprecated(
+        "kpis.with_item_weights is deprecated; use "
+        'analysis_helpers.drivers.with_index_weights(hierarchy, weights, level="item")'
+    )
+    return with_index_weights(hierarchy, weights, level="item")
 
 
 def _level_weights(h: pd.DataFrame, col: str, key: str, parent: str | None) -> pd.Series:
@@ -451,7 +444,7 @@ def csi(
         As :func:`~.estimation.survey_mean` (normal intervals).
     item_weights : mapping or Series, optional
         Derived item weights (item -> weight) that replace ``weight_item``; see
-        :func:`with_item_weights`.
+        :func:`~analysis_helpers.drivers.with_index_weights` with ``level="item"``.
 
     Returns
     -------
@@ -470,7 +463,7 @@ def csi(
     if len(hierarchy) == 0:
         raise ValueError("csi: hierarchy has no items")
     if item_weights is not None:
-        hierarchy = with_item_weights(hierarchy, item_weights)
+        hierarchy = with_index_weights(hierarchy, item_weights, level="item")
     h = hierarchy.reset_index(drop=True)
     dup = h["item"][h["item"].duplicated()]
     if len(dup):

@@ -65,6 +65,8 @@ from .formatting import (
     format_table,
     plural,
 )
+from .io import write_report_figure, write_report_table
+from .plots import apply_theme
 from .safe_output import Md, escape_markdown, md, plain_text, render_markdown
 from .study import Study, load_study, project_root
 
@@ -142,14 +144,10 @@ class ReportContext:
     def save_table(self, table: pd.DataFrame, name: str) -> Path:
         """Write a table to ``tables/<name>.csv`` (see :func:`io.write_report_table`: UTF-8
         with BOM, unrounded, text cells safe for spreadsheets) and return its path."""
-        from .io import write_report_table
-
         return write_report_table(table, self._target(self.tables_dir, name, ".csv"))
 
     def save_figure(self, figure, name: str, *, close: bool = False) -> Path:
         """Save a matplotlib Figure (or the figure of an Axes) to ``figures/<name>.png``."""
-        from .io import write_report_figure
-
         fig = figure.get_figure() if hasattr(figure, "get_figure") else figure
         fig = getattr(fig, "figure", fig)
         path = write_report_figure(fig, self._target(self.figures_dir, name, ".png"))
@@ -242,8 +240,6 @@ def setup(
     -------
     ReportContext
     """
-    from .plots import apply_theme
-
     root = project_root()
     path = Path(study_file)
     study: Study = load_study(path if path.is_absolute() else root / path)

@@ -10,12 +10,18 @@ Axes; they take a helper's tidy output and never compute statistics on raw rows.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib import font_manager
+from matplotlib.axes import Axes
+
+from ._compat import warn_deprecated
 
 __all__ = ["apply_theme", "cjk_font_path", "PALETTE", "kpi_trend", "bar_with_ci"]
 
@@ -91,73 +97,145 @@ def _ax(ax):
 def bar_with_ci(
     table: pd.DataFrame,
     *,
-    x: str,
-    y: str = "estimate",
-    low: str = "ci_low",
-    high: str = "ci_high",
     label: str | None = None,
+    estimate: str = "estimate",
+    ci_low: str = "ci_low",
+    ci_high: str = "ci_high",
+    by: str | None = None,
+    labels: Mapping | None = None,
     base: str | None = "n",
+    percent: bool = False,
+    sort: bool = False,
     horizontal: bool = True,
-    color: str = PALETTE[0],
-    ax=None,
-):
-    """Bars of an estimate with its confidence interval, labelled with the base.
+    axis_label: str | None = None,
+    color: str | None = None,
+    ax: Axes | None = None,
+    **deprecated: Any,
+) -> Axes:
+    """Bars of an estimate with its confidence interval, optionally side by side per group.
 
     Parameters
     ----------
     table : DataFrame
-        A helper's tidy output: one row per bar.
-    x : str
-        Column with the bar labels.
-    y, low, high : str
-        Columns with the estimate and its interval.
-    label : str, optional
-        Axis label of the value axis.
+        A helper's tidy output (e.g. :func:`~analysis_helpers.kpis.top_box`): one row per
+        bar (and per ``by`` value).
+    label : str, default "item"
+        The column naming each bar.
+    estimate, ci_low, ci_high : str
+        The estimate and interval columns.
+    by : str, optional
+        A column that splits the bars into series drawn side by side (e.g. a segment),
+        with a legend.
+    labels : mapping, optional
+        Display text per value of ``label``.
     base : str or None
-        Column with the unweighted base, shown beside each bar as ``n=...``.
+        The base column, printed beside each bar as ``n=...`` when the table has it;
+        None prints none.
+    percent : bool
+        Shares in [0, 1] shown in percent.
+    sort : bool
+        Largest estimate first (only without ``by``).
     horizontal : bool
-        Horizontal bars (the default, readable with long labels).
+        Horizontal bars (the default, readable with long labels), first bar on top.
+    axis_label : str, optional
+        Text of the value axis; default "estimate with confidence interval".
+    color : str, optional
+        Bar colour without ``by`` (default the first palette colour); series take the
+        palette in order.
+    ax : Axes, optional
+        Where to draw.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax)
+    if deprecated:
+        label, estimate, ci_low, ci_high, axis_label = _old_bar_arguments(
+            deprecated, label, estimate, ci_low, ci_high, axis_label
+        )
+    label = label if label is not None else "item"
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"bar_with_ci: expected a DataFrame, got {type(table).__name__}")
+    if len(table) == 0:
+        raise ValueError("bar_with_ci: table is empty")
+    cols = [label, estimate, ci_low, ci_high] + ([by] if by else [])
+    missing = [c for c in cols if c not in table.columns]
+    if base is not None and base not in table.columns and base != "n":
+        missing.append(base)
+    if missing:
+        raise KeyError(f"bar_with_ci: table has no column(s) {missing}")
+    show_base = base is not None and base in table.columns
     t = table.reset_index(drop=True)
-    pos = range(len(t))
-    err = [t[y] - t[low], t[high] - t[y]]
+    if sort and by is None:
+        t = t.sort_values(estimate, ascending=False, kind="stable").reset_index(drop=True)
+    scale = 100.0 if percent else 1.0
+    names = list(dict.fromkeys(t[label]))
+    series = list(dict.fromkeys(t[by])) if by else [None]
+    if ax is None:
+        depth = 0.45 * len(names) * max(1.0, len(series) * 0.6) + 1.5
+        _, ax = plt.subplots(figsize=(8, depth) if horizontal else (max(6, depth), 4.5))
+    width = 0.8 / len(series)
+    slot = {n: i for i, n in enumerate(names)}
+    for k, value in enumerate(series):
+        part = t if value is None else t[t[by] == value]
+        offset = (k - (len(series) - 1) / 2) * width
+        pos = np.array([slot[n] for n in part[label]], dtype=float) + offset
+        est = part[estimate].to_numpy(dtype=float) * scale
+        lo = part[ci_low].to_numpy(dtype=float) * scale
+        hi = part[ci_high].to_numpy(dtype=float) * scale
+        err = np.vstack([est - lo, hi - est])
+        colour = (color or PALETTE[0]) if value is None else PALETTE[k % len(PALETTE)]
+        name = None if value is None else str(value)
+        style = {"capsize": 3, "error_kw": {"lw": 1}, "color": colour, "label": name}
+        if horizontal:
+            ax.barh(pos, est, height=width * 0.9, xerr=err, **style)
+        else:
+            ax.bar(pos, est, width=width * 0.9, yerr=err, **style)
+        if show_base:
+            for p, h, n in zip(pos, hi, part[base], strict=True):
+                xy, shift = ((h, p), (4, 0)) if horizontal else ((p, h), (0, 3))
+                ax.annotate(
+                    f"n={int(n):,}", xy, xytext=shift, textcoords="offset points",
+                    va="center" if horizontal else "bottom",
+                    ha="left" if horizontal else "center", fontsize=8, color="0.35",
+                )  # fmt: skip
+    ticks = [(labels or {}).get(n, str(n)) for n in names]
+    text = axis_label or ("% " if percent else "") + "estimate with confidence interval"
     if horizontal:
-        ax.barh(pos, t[y], xerr=err, color=color, capsize=3, error_kw={"lw": 1})
-        ax.set_yticks(list(pos), [str(v) for v in t[x]])
-        ax.invert_yaxis()
-        ax.set_xlabel(label or y)
-        if base:
-            for i, row in t.iterrows():
-                ax.annotate(
-                    f"n={int(row[base]):,}",
-                    (row[high], i),
-                    xytext=(4, 0),
-                    textcoords="offset points",
-                    va="center",
-                    fontsize=8,
-                    color="0.35",
-                )
+        ax.set_yticks(range(len(names)), ticks)
+        ax.set_ylim(len(names) - 0.5, -0.5)  # first bar on top
+        ax.set_xlabel(text)
     else:
-        ax.bar(pos, t[y], yerr=err, color=color, capsize=3, error_kw={"lw": 1})
-        ax.set_xticks(list(pos), [str(v) for v in t[x]], rotation=30, ha="right")
-        ax.set_ylabel(label or y)
-        if base:
-            for i, row in t.iterrows():
-                ax.annotate(
-                    f"n={int(row[base]):,}",
-                    (i, row[high]),
-                    xytext=(0, 3),
-                    textcoords="offset points",
-                    ha="center",
-                    fontsize=8,
-                    color="0.35",
-                )
+        ax.set_xticks(range(len(names)), ticks, rotation=30, ha="right")
+        ax.set_ylabel(text)
+    if by:
+        ax.legend(frameon=False)
     return ax
+
+
+def _old_bar_arguments(old: dict, label, estimate, ci_low, ci_high, axis_label):
+    """Map the deprecated spellings of ``bar_with_ci`` (x, y, low, high; label = axis text)."""
+    unknown = sorted(set(old) - {"x", "y", "low", "high"})
+    if unknown:
+        raise TypeError(f"bar_with_ci: unexpected argument(s) {unknown}")
+    new = {"x": "label", "y": "estimate", "low": "ci_low", "high": "ci_high"}
+    for name in old:
+        warn_deprecated(f"bar_with_ci: {name}= is deprecated; use {new[name]}=", stacklevel=4)
+    if "x" in old:
+        if label is not None:  # the old label= was the value axis text
+            warn_deprecated(
+                "bar_with_ci: label= with x= is the axis text; use axis_label=", stacklevel=4
+            )
+            axis_label = axis_label or label
+        label = old["x"]
+        axis_label = axis_label or old.get("y", estimate)
+    return (
+        label,
+        old.get("y", estimate),
+        old.get("low", ci_low),
+        old.get("high", ci_high),
+        axis_label,
+    )
 
 
 def kpi_trend(

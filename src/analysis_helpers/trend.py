@@ -37,7 +37,9 @@ def adjust_p(p_values: Sequence[float] | pd.Series, *, method: str = "holm") -> 
 
     p = np.asarray(p_values, dtype=float)
     if method not in {"holm", "fdr_bh", "bonferroni", "none"}:
-        raise ValueError(f"method {method!r}: use 'holm', 'fdr_bh', 'bonferroni' or 'none'")
+        raise ValueError(
+            f"adjust_p: method {method!r}: use 'holm', 'fdr_bh', 'bonferroni' or 'none'"
+        )
     out = p.copy()
     ok = ~np.isnan(p)
     if method != "none" and ok.any():

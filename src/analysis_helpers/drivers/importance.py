@@ -1,4 +1,4 @@
-"""Drivers of satisfaction: derived importance, importance-performance, penalty-reward.
+"""Derived importance of drivers: correlation, beta, relative weights, LMG, bootstrap.
 
 Every linear importance measure here is a function of one matrix: the (survey-weighted)
 correlation matrix of the outcome and the drivers. :func:`weighted_correlation` computes it
@@ -31,61 +31,28 @@ inverse-CDF table of the Poisson(1) law (probabilities exact to 1/65536). The bo
 treats respondents as independent draws: it ignores strata and clusters of a complex design.
 
 Around the linear measures: :func:`permutation_importance_check` (a tree ensemble and
-permutation importance, a non-linear cross-check), :func:`importance_performance` and
-:func:`action_list` (Martilla & James 1977), :func:`penalty_reward` (penalty-reward contrast
-analysis; Brandt 1987, Matzler & Sauerwein 2002) with :func:`scale_cutoffs`,
-:func:`segment_importance`, :func:`importance_to_index_weights` and
-:func:`with_index_weights`. One function reads the study file: :func:`item_performance`
-(the performance axis of IPA, with design-based SEs from
-:mod:`analysis_helpers.estimation`); every other function takes column names.
-
-Data problems (constant or collinear drivers, too few respondents, missing or non-numeric
-columns) raise :class:`DriverError` with a message that names the columns involved; a
-missing column raises :class:`MissingColumnError`, which is both a ``DriverError`` and a
-``KeyError``.
+permutation importance, a non-linear cross-check) and :func:`segment_importance` (the
+measures per segment or wave, stacked).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from math import comb
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._checks import as_names, check_columns, check_frame, numeric_values, weight_values
-
-if TYPE_CHECKING:
-    from .study import Study
+from ._common import DriverError, MissingColumnError, _check_columns, _float, _names, _weights
 
 __all__ = [
-    "DriverError",
-    "MissingColumnError",
-    "QUADRANTS",
     "weighted_correlation",
     "importance_from_correlation",
     "driver_importance",
     "permutation_importance_check",
-    "importance_performance",
-    "action_list",
-    "penalty_reward",
     "segment_importance",
-    "importance_to_index_weights",
-    "with_index_weights",
-    "scale_cutoffs",
-    "item_performance",
 ]
-
-#: the four importance-performance quadrants (Martilla & James 1977), keyed by
-#: (important, high performance)
-QUADRANTS = {
-    (True, False): "concentrate here",
-    (True, True): "keep up the good work",
-    (False, False): "low priority",
-    (False, True): "possible overkill",
-}
 
 _METHODS = (
     "correlation",
@@ -112,46 +79,6 @@ _SHAPLEY_HARD_MAX = 25
 _COLLINEAR_TOL = 1e-8
 
 
-class DriverError(ValueError):
-    """The data cannot support a driver analysis; the message names the columns involved."""
-
-
-class MissingColumnError(DriverError, KeyError):
-    """A column named in the call is not in the data (a ``DriverError`` and a ``KeyError``)."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
-
-
-# --------------------------------------------------------------------------------------
-# validation and preparation
-# --------------------------------------------------------------------------------------
-
-
-def _names(value: str | Sequence[str], role: str, func: str) -> list[str]:
-    return as_names(value, role, func, empty=False, unique=True)
-
-
-def _check_columns(
-    data: pd.DataFrame, columns: Sequence[str], weight: str | None, func: str
-) -> None:
-    check_frame(data, func)
-    wanted = [*columns, *([weight] if weight is not None else [])]
-    check_columns(data, wanted, "the", func, error=MissingColumnError)
-    for c in wanted:
-        numeric_values(data, c, "weight" if c == weight else "the", func, error=DriverError)
-
-
-def _float(data: pd.DataFrame, column: str, func: str) -> np.ndarray:
-    return numeric_values(data, column, "the", func, error=DriverError)
-
-
-def _weights(data: pd.DataFrame, weight: str | None, func: str) -> np.ndarray:
-    if weight is None:
-        return np.ones(len(data))
-    return weight_values(data, weight, func, error=DriverError)
-
-
 class _Prepared:
     """Standardised data ready for weighted moments (internal).
 
@@ -175,7 +102,7 @@ def _prepare(
 ) -> _Prepared:
     """Validate and standardise ``columns``; raise DriverError for constant columns."""
     if missing not in {"listwise", "pairwise"}:
-        raise ValueError(f"missing={missing!r}: use 'listwise' or 'pairwise'")
+        raise ValueError(f"{func}: missing={missing!r}: use 'listwise' or 'pairwise'")
     _check_columns(data, columns, weight, func)
     raw = [_float(data, c, func) for c in columns]
     w = _weights(data, weight, func)
@@ -185,7 +112,7 @@ def _prepare(
             keep &= ~np.isnan(col)
     if not keep.any():
         raise DriverError(
-            "no respondent has a positive weight and an answer to every one of "
+            f"{func}: no respondent has a positive weight and an answer to every one of "
             f"{', '.join(map(repr, columns))}"
         )
     w = w[keep]
@@ -201,7 +128,7 @@ def _prepare(
         else:
             v, wv = col, w
         if v.size == 0:
-            raise DriverError(f"column {c!r} has no answers among the respondents used")
+            raise DriverError(f"{func}: column {c!r} has no answers among the respondents used")
         if v.min() == v.max():
             constant.append((c, v[0]))
             continue
@@ -218,12 +145,12 @@ def _prepare(
         if outcome:
             c, v = outcome[0]
             raise DriverError(
-                f"outcome {c!r} is constant (every respondent used has {v:g}): "
+                f"{func}: outcome {c!r} is constant (every respondent used has {v:g}): "
                 "there is no variation to explain"
             )
         listed = ", ".join(f"{c!r} (always {v:g})" for c, v in constant)
         raise DriverError(
-            f"constant (zero-variance) driver(s): {listed}; a driver that does not vary "
+            f"{func}: constant (zero-variance) driver(s): {listed}; a driver that does not vary "
             "cannot explain anything - drop it"
         )
     if missing == "listwise":
@@ -237,7 +164,7 @@ def _prepare(
     if (counts == 0).any():
         i, j = np.argwhere(counts == 0)[0]
         raise DriverError(
-            f"no respondent answered both {columns[i]!r} and {columns[j]!r}; "
+            f"{func}: no respondent answered both {columns[i]!r} and {columns[j]!r}; "
             "pairwise correlations need overlapping answers"
         )
     n_eff = float(np.min(sw**2 / sw2))
@@ -508,41 +435,41 @@ def _solve_or_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.full_like(b, np.nan)
 
 
-def _check_collinear(corr: np.ndarray, drivers: list[str], missing: str) -> None:
+def _check_collinear(corr: np.ndarray, drivers: list[str], missing: str, func: str) -> None:
     """Raise DriverError naming the drivers in a (near) linear dependency."""
     rxx = corr[1:, 1:]
     lam, vec = np.linalg.eigh(rxx)
     if np.isnan(lam).any():
-        raise DriverError("the correlation matrix of the drivers could not be computed")
+        raise DriverError(f"{func}: the correlation matrix of the drivers could not be computed")
     small = lam < _COLLINEAR_TOL
     if not small.any():
         r2 = corr[1:, 0] @ np.linalg.solve(rxx, corr[1:, 0])
         if r2 > 1 + 1e-9:
             raise DriverError(
-                f"R^2 = {r2:.4g} > 1 from the pairwise correlation matrix; use missing='listwise'"
+                f"{func}: R^2 = {r2:.4g} > 1 from the pairwise correlation matrix; use missing='listwise'"
             )
         return
     involved = np.abs(vec[:, small]).max(axis=1) > 0.01
     names = ", ".join(repr(d) for d, bad in zip(drivers, involved, strict=True) if bad)
     if missing == "pairwise" and lam.min() < -_COLLINEAR_TOL:
         raise DriverError(
-            "the pairwise correlation matrix of the drivers is not positive definite "
+            f"{func}: the pairwise correlation matrix of the drivers is not positive definite "
             f"(smallest eigenvalue {lam.min():.3g}); the drivers involved: {names}. "
             "Use missing='listwise'"
         )
     raise DriverError(
-        f"drivers are (nearly) perfectly collinear: {names} (smallest eigenvalue of their "
+        f"{func}: drivers are (nearly) perfectly collinear: {names} (smallest eigenvalue of their "
         f"correlation matrix {lam.min():.3g}); drop or combine one of them"
     )
 
 
-def _validate_common(n_boot: int, level: float, min_per_driver: float) -> None:
+def _validate_common(n_boot: int, level: float, min_per_driver: float, func: str) -> None:
     if not 0 < level < 1:
-        raise ValueError(f"level={level!r}: give a confidence level between 0 and 1")
+        raise ValueError(f"{func}: level={level!r}: give a confidence level between 0 and 1")
     if int(n_boot) != n_boot or n_boot < 0:
-        raise ValueError(f"n_boot={n_boot!r}: give a non-negative whole number")
+        raise ValueError(f"{func}: n_boot={n_boot!r}: give a non-negative whole number")
     if min_per_driver < 0:
-        raise ValueError(f"min_per_driver={min_per_driver!r}: give a non-negative number")
+        raise ValueError(f"{func}: min_per_driver={min_per_driver!r}: give a non-negative number")
 
 
 def importance_from_correlation(
@@ -577,7 +504,9 @@ def importance_from_correlation(
         As :func:`driver_importance`, without ``n`` and ``n_effective``.
     """
     if outcome not in corr.columns or outcome not in corr.index:
-        raise MissingColumnError(f"outcome {outcome!r} is not in the correlation matrix")
+        raise MissingColumnError(
+            f"importance_from_correlation: outcome {outcome!r} is not in the correlation matrix"
+        )
     names = (
         [c for c in corr.columns if c != outcome]
         if drivers is None
@@ -586,29 +515,29 @@ def importance_from_correlation(
     absent = [d for d in names if d not in corr.columns or d not in corr.index]
     if absent:
         raise MissingColumnError(
-            f"driver(s) not in the correlation matrix: {', '.join(map(repr, absent))}"
+            f"importance_from_correlation: driver(s) not in the correlation matrix: {', '.join(map(repr, absent))}"
         )
-    methods = _check_methods(methods, shapley_max_drivers)
+    methods = _check_methods(methods, shapley_max_drivers, "importance_from_correlation")
     order = [outcome, *names]
     r = corr.loc[order, order].to_numpy(dtype=float)
     if np.isnan(r).any():
-        raise DriverError("the correlation matrix has missing values")
-    _check_collinear(r, names, "pairwise")
+        raise DriverError("importance_from_correlation: the correlation matrix has missing values")
+    _check_collinear(r, names, "pairwise", "importance_from_correlation")
     table, _ = _importance_table(r, names, methods, shapley_max_drivers, None, 0.95)
     return table
 
 
-def _check_methods(methods: Sequence[str], shapley_max_drivers: int) -> list[str]:
+def _check_methods(methods: Sequence[str], shapley_max_drivers: int, func: str) -> list[str]:
     methods = [methods] if isinstance(methods, str) else list(methods)
     unknown = [m for m in methods if m not in _METHODS]
     if unknown or not methods:
         raise ValueError(
-            f"methods: unknown {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"{func}: methods: unknown {', '.join(map(repr, unknown)) or '(none given)'}; "
             f"use any of {', '.join(_METHODS)}"
         )
     if not 0 <= shapley_max_drivers <= _SHAPLEY_HARD_MAX:
         raise ValueError(
-            f"shapley_max_drivers={shapley_max_drivers!r}: exact Shapley over 2^p subsets is "
+            f"{func}: shapley_max_drivers={shapley_max_drivers!r}: exact Shapley over 2^p subsets is "
             f"limited to p <= {_SHAPLEY_HARD_MAX}"
         )
     return methods
@@ -751,11 +680,11 @@ def driver_importance(
     """
     driver_names = _names(drivers, "drivers", "driver_importance")
     if not isinstance(outcome, str):
-        raise ValueError(f"outcome must be one column name, not {outcome!r}")
+        raise ValueError(f"driver_importance: outcome must be one column name, not {outcome!r}")
     if outcome in driver_names:
-        raise ValueError(f"outcome {outcome!r} is also listed as a driver")
-    methods = _check_methods(methods, shapley_max_drivers)
-    _validate_common(n_boot, level, min_per_driver)
+        raise ValueError(f"driver_importance: outcome {outcome!r} is also listed as a driver")
+    methods = _check_methods(methods, shapley_max_drivers, "driver_importance")
+    _validate_common(n_boot, level, min_per_driver, "driver_importance")
     names = [outcome, *driver_names]
     role = {outcome: "outcome"}
     prep = _prepare(data, names, weight, missing, role)
@@ -763,12 +692,12 @@ def driver_importance(
     needed = int(max(np.ceil(min_per_driver * p), p + 2))
     if prep.n < needed:
         raise DriverError(
-            f"only {prep.n} respondents with usable answers to {outcome!r} and the {p} "
+            f"driver_importance: only {prep.n} respondents with usable answers to {outcome!r} and the {p} "
             f"drivers ({', '.join(map(repr, driver_names))}); need at least {needed} "
             f"(min_per_driver={min_per_driver:g})"
         )
     corr = _corr_point(prep)
-    _check_collinear(corr, driver_names, missing)
+    _check_collinear(corr, driver_names, missing, "driver_importance")
     boot = None
     if n_boot > 0:
         rng = np.random.default_rng(random_state)
@@ -847,13 +776,21 @@ def permutation_importance_check(
 
     driver_names = _names(drivers, "drivers", "permutation_importance_check")
     if outcome in driver_names:
-        raise ValueError(f"outcome {outcome!r} is also listed as a driver")
+        raise ValueError(
+            f"permutation_importance_check: outcome {outcome!r} is also listed as a driver"
+        )
     if model not in {"hist_gradient_boosting", "random_forest"}:
-        raise ValueError(f"model={model!r}: use 'hist_gradient_boosting' or 'random_forest'")
+        raise ValueError(
+            f"permutation_importance_check: model={model!r}: use 'hist_gradient_boosting' or 'random_forest'"
+        )
     if not 0 < test_size < 1:
-        raise ValueError(f"test_size={test_size!r}: give a share between 0 and 1")
+        raise ValueError(
+            f"permutation_importance_check: test_size={test_size!r}: give a share between 0 and 1"
+        )
     if n_repeats < 1 or max_rows < 20:
-        raise ValueError("n_repeats must be at least 1 and max_rows at least 20")
+        raise ValueError(
+            "permutation_importance_check: n_repeats must be at least 1 and max_rows at least 20"
+        )
     names = [outcome, *driver_names]
     _check_columns(data, names, weight, "permutation_importance_check")
     x = np.column_stack([_float(data, c, "permutation_importance_check") for c in driver_names])
@@ -863,12 +800,14 @@ def permutation_importance_check(
     x, y, w = x[keep], y[keep], w[keep]
     if len(y) < max(20, 2 * len(driver_names)):
         raise DriverError(
-            f"only {len(y)} complete respondents for {outcome!r} and "
+            f"permutation_importance_check: only {len(y)} complete respondents for {outcome!r} and "
             f"{', '.join(map(repr, driver_names))}; need at least "
             f"{max(20, 2 * len(driver_names))}"
         )
     if y.min() == y.max():
-        raise DriverError(f"outcome {outcome!r} is constant (all {y[0]:g})")
+        raise DriverError(
+            f"permutation_importance_check: outcome {outcome!r} is constant (all {y[0]:g})"
+        )
     rng = np.random.default_rng(random_state)
     seeds = rng.integers(0, 2**31 - 1, size=4)
     if len(y) > max_rows:
@@ -907,502 +846,6 @@ def permutation_importance_check(
             "n": len(y),
             "n_test": len(y_te),
             "model": model,
-        }
-    )
-
-
-# --------------------------------------------------------------------------------------
-# importance-performance analysis
-# --------------------------------------------------------------------------------------
-
-
-def _as_series(values, role: str, measure: str | None = None) -> pd.Series:
-    if isinstance(values, pd.DataFrame):
-        key = next((k for k in ("driver", "item") if k in values.columns), None)
-        col = measure if measure is not None else "estimate"
-        if key is None or col not in values.columns:
-            raise KeyError(
-                f"{role}: a DataFrame needs a 'driver' or 'item' column and a {col!r} column"
-            )
-        if values[key].duplicated().any():
-            dup = values[key][values[key].duplicated()].iloc[0]
-            raise ValueError(f"{role}: item {dup!r} appears more than once; pass one segment")
-        return pd.Series(values[col].to_numpy(dtype=float), index=values[key].tolist())
-    series = pd.Series(values, dtype=float)
-    if series.index.duplicated().any():
-        raise ValueError(f"{role}: item {series.index[series.index.duplicated()][0]!r} repeats")
-    return series
-
-
-def importance_performance(
-    importance: pd.Series | Mapping[str, float] | pd.DataFrame,
-    performance: pd.Series | Mapping[str, float] | pd.DataFrame,
-    *,
-    crosshair: str = "mean",
-    scale_midpoint: float | None = None,
-    measure: str = "relative_weight_pct",
-) -> pd.DataFrame:
-    """Importance-performance analysis (Martilla & James 1977): a quadrant per item.
-
-    Parameters
-    ----------
-    importance : Series, mapping or DataFrame
-        Importance per item: a Series/mapping item -> value, or the output of
-        :func:`driver_importance` (the ``measure`` column is used).
-    performance : Series, mapping or DataFrame
-        Performance per item (e.g. the weighted mean rating): a Series/mapping, or a frame
-        with an ``item`` (or ``driver``) column and an ``estimate`` column.
-    crosshair : {"mean", "midpoint"}
-        Where the quadrant lines cross. ``"mean"``: at the mean importance and the mean
-        performance over the items (the data-centred crosshair). ``"midpoint"``: the
-        performance line at ``scale_midpoint`` (e.g. 3 on a 1-5 scale) and the importance
-        line halfway between the least and most important item.
-    scale_midpoint : float, optional
-        Required with ``crosshair="midpoint"``.
-    measure : str
-        Column of a :func:`driver_importance` table to use as importance.
-
-    Returns
-    -------
-    DataFrame
-        One row per item, in the order of ``importance``: ``item``, ``importance``,
-        ``performance``, ``importance_cut``, ``performance_cut``, ``importance_gap``
-        (importance - cut), ``performance_gap`` (performance - cut), ``quadrant`` - one of
-        "concentrate here" (important, low performance), "keep up the good work"
-        (important, high), "low priority" (unimportant, low), "possible overkill"
-        (unimportant, high). An item exactly on a line counts as important / high.
-    """
-    imp = _as_series(importance, "importance", measure)
-    perf = _as_series(performance, "performance")
-    missing_perf = [i for i in imp.index if i not in perf.index]
-    missing_imp = [i for i in perf.index if i not in imp.index]
-    if missing_perf or missing_imp:
-        raise KeyError(
-            "importance and performance must cover the same items; "
-            f"no performance for {missing_perf}, no importance for {missing_imp}"
-        )
-    perf = perf.loc[imp.index]
-    for role, s in (("importance", imp), ("performance", perf)):
-        if s.isna().any():
-            raise ValueError(f"{role} is missing for item {s.index[s.isna()][0]!r}")
-    if crosshair == "mean":
-        imp_cut, perf_cut = float(imp.mean()), float(perf.mean())
-    elif crosshair == "midpoint":
-        if scale_midpoint is None:
-            raise ValueError("crosshair='midpoint' needs scale_midpoint (e.g. 3 on a 1-5 scale)")
-        imp_cut, perf_cut = float(imp.min() + imp.max()) / 2, float(scale_midpoint)
-    else:
-        raise ValueError(f"crosshair={crosshair!r}: use 'mean' or 'midpoint'")
-    important = imp.to_numpy() >= imp_cut
-    high = perf.to_numpy() >= perf_cut
-    return pd.DataFrame(
-        {
-            "item": list(imp.index),
-            "importance": imp.to_numpy(),
-            "performance": perf.to_numpy(),
-            "importance_cut": imp_cut,
-            "performance_cut": perf_cut,
-            "importance_gap": imp.to_numpy() - imp_cut,
-            "performance_gap": perf.to_numpy() - perf_cut,
-            "quadrant": [
-                QUADRANTS[(bool(a), bool(b))] for a, b in zip(important, high, strict=True)
-            ],
-        }
-    )
-
-
-def action_list(ipa: pd.DataFrame) -> pd.DataFrame:
-    """The "concentrate here" items, most important first.
-
-    Parameters
-    ----------
-    ipa : DataFrame
-        Output of :func:`importance_performance`.
-
-    Returns
-    -------
-    DataFrame
-        The "concentrate here" rows ordered by ``importance_gap`` (how far above the
-        importance line), largest first, ties broken by the lower performance; a
-        ``priority`` column (1 = first) is added.
-    """
-    needed = {"item", "quadrant", "importance_gap", "performance_gap"}
-    absent = sorted(needed - set(ipa.columns))
-    if absent:
-        raise KeyError(f"ipa lacks column(s) {absent}; pass importance_performance() output")
-    out = ipa[ipa["quadrant"] == QUADRANTS[(True, False)]]
-    out = out.sort_values(
-        ["importance_gap", "performance_gap"], ascending=[False, True], kind="stable"
-    ).reset_index(drop=True)
-    return out.assign(priority=np.arange(1, len(out) + 1))
-
-
-def item_performance(
-    data: pd.DataFrame,
-    *,
-    study: Study,
-    items: Sequence[str] | None = None,
-    measure: str = "mean",
-    level: float | None = None,
-) -> pd.DataFrame:
-    """Performance of each item on a common 0-100 axis, for importance-performance analysis.
-
-    A study-aware convenience: the scale, top box and survey design come from the study
-    file, and the estimates (with design-based SEs) from
-    :func:`analysis_helpers.estimation.survey_mean`.
-
-    Parameters
-    ----------
-    data : DataFrame
-        Clean analysis data, one row per respondent.
-    study : Study
-        Supplies each item's scale and top-box codes and the design.
-    items : sequence of str, optional
-        The items; by default every satisfaction item of the study.
-    measure : {"mean", "top2"}
-        ``"mean"``: the weighted mean rescaled to 0-100, ``100 (mean - min) / (max - min)``.
-        ``"top2"``: the weighted share (in %) rating in the item's top box (the study
-        file's ``top_box``, else the top two codes of its scale).
-    level : float, optional
-        Confidence level; default the study's ``reporting.confidence``.
-
-    Returns
-    -------
-    DataFrame
-        One row per item, in the order given: ``item``, ``label``, ``measure``, ``n``,
-        ``n_weighted``, ``estimate`` (0-100), ``se``, ``ci_low``, ``ci_high``.
-    """
-    from .estimation import survey_mean
-    from .scorecard import study_design
-
-    if measure not in {"mean", "top2"}:
-        raise ValueError(f"measure={measure!r}: use 'mean' or 'top2'")
-    known = study.items
-    names = (
-        study.item_names("satisfaction")
-        if items is None
-        else _names(items, "items", "item_performance")
-    )
-    unknown = [i for i in names if i not in known]
-    if unknown:
-        raise KeyError(f"item(s) not in the study: {', '.join(map(repr, unknown))}")
-    _check_columns(data, names, None, "item_performance")
-    design = study_design(study)
-    design_cols = [c for c in study.design_columns().values() if c is not None]
-    frame = data[design_cols].copy()
-    for name in names:
-        x = data[name].astype(float)
-        sc = known[name].scale
-        if measure == "mean":
-            frame[name] = 100 * (x - sc.min) / (sc.max - sc.min)
-        else:
-            frame[name] = (100 * x.isin(known[name].top_codes)).where(x.notna())
-    level = level or study.reporting.confidence
-    out = survey_mean(frame, items=names, design=design, level=level)
-    out.insert(1, "label", out["item"].map(study.label))
-    out.insert(2, "measure", measure)
-    return out[["item", "label", "measure", "n", "n_weighted", "estimate", "se", "ci_low",
-                "ci_high"]].reset_index(drop=True)  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------
-# penalty-reward contrast analysis
-# --------------------------------------------------------------------------------------
-
-
-def scale_cutoffs(scales: pd.DataFrame, *, share: float = 0.25) -> pd.DataFrame:
-    """Low and high cut-offs for penalty-reward analysis, from each item's scale.
-
-    A rating is *low* when it lies in the bottom ``share`` of the scale's range and
-    *high* when it lies in the top ``share``; the codes between are the reference. With
-    the default 0.25: 1-5 -> low 1-2, high 4-5 (the top-2 box); 1-7 -> low 1-2, high
-    6-7; 1-10 -> low 1-3, high 8-10; 0-10 -> low 0-2, high 8-10.
-
-    Parameters
-    ----------
-    scales : DataFrame
-        ``item``, ``scale_min``, ``scale_max`` (e.g. :meth:`Study.hierarchy`).
-    share : float
-        Share of the range at each end, in (0, 0.5).
-
-    Returns
-    -------
-    DataFrame
-        ``item``, ``scale_min``, ``scale_max``, ``low_max`` = floor(min + share (max -
-        min)), ``high_min`` = ceil(max - share (max - min)).
-
-    Raises
-    ------
-    ValueError
-        A scale too short to leave at least one middle code between low and high.
-    """
-    absent = [c for c in ("item", "scale_min", "scale_max") if c not in scales.columns]
-    if absent:
-        raise KeyError(f"scales lacks column(s) {absent}")
-    if not 0 < share < 0.5:
-        raise ValueError(f"share={share!r}: give a share of the scale between 0 and 0.5")
-    lo = scales["scale_min"].to_numpy(float)
-    hi = scales["scale_max"].to_numpy(float)
-    span = hi - lo
-    low_max = np.floor(lo + share * span + 1e-9)
-    high_min = np.ceil(hi - share * span - 1e-9)
-    bad = high_min - low_max < 2  # penalty-reward needs a middle (reference) rating
-    if bad.any():
-        item = scales["item"].iloc[int(np.argmax(bad))]
-        raise ValueError(
-            f"item {item!r}: its scale is too short to leave a middle band at share={share}"
-        )
-    return pd.DataFrame(
-        {
-            "item": scales["item"].to_numpy(),
-            "scale_min": lo,
-            "scale_max": hi,
-            "low_max": low_max,
-            "high_min": high_min,
-        }
-    )
-
-
-def _per_driver(value, drivers: list[str], role: str) -> dict[str, float]:
-    if isinstance(value, Mapping | pd.Series):
-        absent = [d for d in drivers if d not in value]
-        if absent:
-            raise KeyError(f"{role} has no cut-off for driver(s) {', '.join(map(repr, absent))}")
-        return {d: float(value[d]) for d in drivers}
-    return dict.fromkeys(drivers, float(value))
-
-
-def penalty_reward(
-    data: pd.DataFrame,
-    *,
-    outcome: str,
-    drivers: Sequence[str],
-    low_max: float | Mapping[str, float],
-    high_min: float | Mapping[str, float],
-    weight: str | None = None,
-    level: float = 0.95,
-    rule: str = "difference",
-    ratio: float = 2.0,
-    cov_type: str = "HC1",
-    correction: str = "none",
-) -> pd.DataFrame:
-    """Penalty-reward contrast analysis: Kano-style factor classes from ordinary ratings.
-
-    For each attribute two dummies mark low performance (rating <= ``low_max``) and high
-    performance (rating >= ``high_min``); the middle is the reference. One (weighted) least
-    squares regression of the outcome on all dummies gives per attribute the penalty
-    ``-coef(low)`` (the drop in the outcome for a low rating, positive when low ratings
-    hurt) and the reward ``coef(high)`` (Brandt 1987; Matzler & Sauerwein 2002).
-
-    Parameters
-    ----------
-    data : DataFrame
-        One row per respondent; respondents missing the outcome or an attribute are left
-        out (listwise).
-    outcome : str
-        Overall satisfaction (or another outcome).
-    drivers : sequence of str
-        The attribute ratings.
-    low_max, high_min : float, mapping or Series
-        Cut-offs: a rating at or below ``low_max`` is low, at or above ``high_min`` high.
-        A scalar for all attributes, or a mapping / Series per attribute for mixed scales
-        (:func:`scale_cutoffs` derives them from each item's scale).
-    weight : str, optional
-        Survey weights: the regression is weighted least squares.
-    level : float
-        Confidence level of the intervals; ``1 - level`` is the significance level of the
-        classification rule.
-    rule : {"difference", "ratio", "significance"}
-        How attributes are classed. ``"difference"``: *basic* if the penalty is
-        significantly > 0 and significantly larger than the reward (test of penalty -
-        reward), *excitement* the mirror, else *performance*. ``"ratio"``: *basic* if the
-        penalty is significantly > 0 and at least ``ratio`` times the reward, *excitement*
-        the mirror, else *performance*. ``"significance"`` (Matzler & Sauerwein's pattern):
-        *basic* if only the penalty is significantly > 0, *excitement* if only the reward
-        is, else *performance*. Significance is two-sided at ``1 - level``.
-    ratio : float
-        Ratio for ``rule="ratio"``.
-    cov_type : {"HC1", "HC0", "HC2", "HC3", "nonrobust"}
-        Standard errors: heteroscedasticity-consistent sandwich (default HC1, appropriate
-        for dummy regressors and for survey weights, which are not precision weights), or
-        the model-based WLS covariance. Intervals and p-values use the t distribution with
-        ``n - k`` degrees of freedom (as statsmodels with ``use_t=True``). The design
-        (strata, clusters) is not taken into account.
-    correction : {"none", "holm", "fdr_bh", "bonferroni"}
-        Multiple-comparison adjustment of the p-values the rule uses, applied across the
-        attributes within each family (penalties, rewards, differences), as
-        :func:`statsmodels.stats.multitest.multipletests` does. With many attributes
-        (e.g. 40) some asymmetry is "significant" by chance; ``"holm"`` keeps the
-        family-wise error at ``1 - level``.
-
-    Returns
-    -------
-    DataFrame
-        One row per attribute: ``driver``, ``low_max``, ``high_min``, ``n_low``,
-        ``n_high`` (respondents), ``share_low``, ``share_high`` (weighted shares),
-        ``penalty``, ``penalty_se``, ``penalty_ci_low``, ``penalty_ci_high``,
-        ``penalty_p_value``, ``reward`` and its ``reward_*`` columns, ``difference``
-        (penalty - reward) with ``difference_se`` and ``difference_p_value``,
-        ``penalty_p_adjusted``, ``reward_p_adjusted``, ``difference_p_adjusted`` (equal to
-        the raw p-values when ``correction="none"``), ``factor_class`` ("basic", "performance", "excitement"), ``significant`` (penalty
-        or reward significantly > 0; a "performance" attribute without it has no clear
-        effect), ``r2`` (of the dummy regression), ``n``.
-
-    Raises
-    ------
-    DriverError
-        Nobody is low (or high) on an attribute, the dummies are collinear (e.g. a 2-point
-        scale), too few respondents, or the usual column problems.
-    """
-    driver_names = _names(drivers, "drivers", "penalty_reward")
-    if outcome in driver_names:
-        raise ValueError(f"outcome {outcome!r} is also listed as a driver")
-    if rule not in {"difference", "ratio", "significance"}:
-        raise ValueError(f"rule={rule!r}: use 'difference', 'ratio' or 'significance'")
-    valid_cov = {"HC0", "HC1", "HC2", "HC3", "nonrobust"}
-    if cov_type not in valid_cov:
-        raise ValueError(f"cov_type={cov_type!r}: use one of {sorted(valid_cov)}")
-    if not 0 < level < 1:
-        raise ValueError(f"level={level!r}: give a confidence level between 0 and 1")
-    if ratio < 1:
-        raise ValueError(f"ratio={ratio!r}: give a ratio of at least 1")
-    corrections = {"none", "holm", "fdr_bh", "bonferroni"}
-    if correction not in corrections:
-        raise ValueError(f"correction={correction!r}: use one of {sorted(corrections)}")
-    lows = _per_driver(low_max, driver_names, "low_max")
-    highs = _per_driver(high_min, driver_names, "high_min")
-    for d in driver_names:
-        if not lows[d] < highs[d]:
-            raise ValueError(
-                f"driver {d!r}: low_max={lows[d]:g} must be below high_min={highs[d]:g}"
-            )
-    names = [outcome, *driver_names]
-    _check_columns(data, names, weight, "penalty_reward")
-    y = _float(data, outcome, "penalty_reward")
-    x = np.column_stack([_float(data, c, "penalty_reward") for c in driver_names])
-    w = _weights(data, weight, "penalty_reward")
-    keep = (w > 0) & ~np.isnan(y) & ~np.isnan(x).any(axis=1)
-    y, x, w = y[keep], x[keep], w[keep]
-    p = len(driver_names)
-    k = 1 + 2 * p
-    if len(y) < k + 2:
-        raise DriverError(
-            f"only {len(y)} complete respondents for {outcome!r} and {p} attributes; "
-            f"need more than {k + 1} for {k} coefficients"
-        )
-    if y.min() == y.max():
-        raise DriverError(f"outcome {outcome!r} is constant (all {y[0]:g})")
-    low = x <= np.array([lows[d] for d in driver_names])
-    high = x >= np.array([highs[d] for d in driver_names])
-    for j, d in enumerate(driver_names):
-        # low and high exclude each other, so "all high" is caught as "none low"
-        if not low[:, j].any():
-            raise DriverError(
-                f"driver {d!r}: no respondent rates it low (<= {lows[d]:g}); move the cut-off"
-            )
-        if low[:, j].all():
-            raise DriverError(
-                f"driver {d!r}: every respondent rates it low (<= {lows[d]:g}); move the cut-off"
-            )
-        if not high[:, j].any():
-            raise DriverError(
-                f"driver {d!r}: no respondent rates it high (>= {highs[d]:g}); move the cut-off"
-            )
-    design = np.column_stack([np.ones(len(y)), low, high]).astype(float)
-    xtwx = design.T @ (design * w[:, None])
-    eig = np.linalg.eigvalsh(xtwx / np.diag(xtwx).max())
-    if eig.min() < 1e-10:
-        _, vec = np.linalg.eigh(xtwx)
-        involved = np.abs(vec[1:, 0]) > 0.01
-        labels = [f"{d} (low)" for d in driver_names] + [f"{d} (high)" for d in driver_names]
-        bad = ", ".join(lab for lab, b in zip(labels, involved, strict=True) if b)
-        raise DriverError(
-            f"the low/high dummies are collinear: {bad}; with these cut-offs no rating is "
-            "left in the middle - widen the middle band"
-        )
-    coef = np.linalg.solve(xtwx, design.T @ (w * y))
-    resid = y - design @ coef
-    n = len(y)
-    bread = np.linalg.inv(xtwx)
-    if cov_type == "nonrobust":
-        sigma2 = (w * resid**2).sum() / (n - k)
-        cov = bread * sigma2
-    else:
-        u = resid
-        if cov_type in {"HC2", "HC3"}:
-            lev = np.einsum("ij,jk,ik->i", design, bread, design) * w
-            u = resid / (np.sqrt(1 - lev) if cov_type == "HC2" else (1 - lev))
-        meat = (design * (w * u)[:, None]).T @ (design * (w * u)[:, None])
-        cov = bread @ meat @ bread
-        if cov_type == "HC1":
-            cov *= n / (n - k)
-    ybar = (w * y).sum() / w.sum()
-    r2 = 1 - (w * resid**2).sum() / (w * (y - ybar) ** 2).sum()
-    idx_low = np.arange(1, 1 + p)
-    idx_high = np.arange(1 + p, 1 + 2 * p)
-    se_low = np.sqrt(cov[idx_low, idx_low])
-    se_high = np.sqrt(cov[idx_high, idx_high])
-    penalty, reward = -coef[idx_low], coef[idx_high]
-    diff = penalty - reward
-    se_diff = np.sqrt(se_low**2 + se_high**2 + 2 * cov[idx_low, idx_high])
-    df = n - k
-    tcrit = stats.t.ppf(0.5 + level / 2, df)
-
-    def pval(est, se):
-        return 2 * stats.t.sf(np.abs(est / se), df)
-
-    raw_p = pval(penalty, se_low), pval(reward, se_high), pval(diff, se_diff)
-    alpha = 1 - level
-    if correction == "none":
-        p_pen, p_rew, p_diff = raw_p
-    else:
-        from statsmodels.stats.multitest import multipletests
-
-        p_pen, p_rew, p_diff = (
-            multipletests(pv, alpha=alpha, method=correction)[1] for pv in raw_p
-        )
-    sig_pen = (p_pen < alpha) & (penalty > 0)
-    sig_rew = (p_rew < alpha) & (reward > 0)
-    if rule == "difference":
-        basic = sig_pen & (diff > 0) & (p_diff < alpha)
-        excite = sig_rew & (diff < 0) & (p_diff < alpha)
-    elif rule == "ratio":
-        basic = sig_pen & (penalty >= ratio * np.maximum(reward, 0))
-        excite = sig_rew & (reward >= ratio * np.maximum(penalty, 0))
-    else:
-        basic = sig_pen & ~sig_rew
-        excite = sig_rew & ~sig_pen
-    factor = np.where(basic, "basic", np.where(excite, "excitement", "performance"))
-    wsum = w.sum()
-    return pd.DataFrame(
-        {
-            "driver": driver_names,
-            "low_max": [lows[d] for d in driver_names],
-            "high_min": [highs[d] for d in driver_names],
-            "n_low": low.sum(0),
-            "n_high": high.sum(0),
-            "share_low": (low * w[:, None]).sum(0) / wsum,
-            "share_high": (high * w[:, None]).sum(0) / wsum,
-            "penalty": penalty,
-            "penalty_se": se_low,
-            "penalty_ci_low": penalty - tcrit * se_low,
-            "penalty_ci_high": penalty + tcrit * se_low,
-            "penalty_p_value": raw_p[0],
-            "reward": reward,
-            "reward_se": se_high,
-            "reward_ci_low": reward - tcrit * se_high,
-            "reward_ci_high": reward + tcrit * se_high,
-            "reward_p_value": raw_p[1],
-            "difference": diff,
-            "difference_se": se_diff,
-            "difference_p_value": raw_p[2],
-            "penalty_p_adjusted": p_pen,
-            "reward_p_adjusted": p_rew,
-            "difference_p_adjusted": p_diff,
-            "factor_class": factor.tolist(),
-            "significant": sig_pen | sig_rew,
-            "r2": r2,
-            "n": n,
         }
     )
 
@@ -1459,10 +902,10 @@ random_state, min_per_driver
     absent = [k for k in keys if k not in data.columns]
     if absent:
         raise MissingColumnError(
-            f"segment column(s) not in the data: {', '.join(map(repr, absent))}"
+            f"segment_importance: segment column(s) not in the data: {', '.join(map(repr, absent))}"
         )
     if errors not in {"note", "raise", "skip"}:
-        raise ValueError(f"errors={errors!r}: use 'note', 'raise' or 'skip'")
+        raise ValueError(f"segment_importance: errors={errors!r}: use 'note', 'raise' or 'skip'")
     driver_names = _names(drivers, "drivers", "segment_importance")
     _check_columns(data, [outcome, *driver_names], weight, "segment_importance")
     rng = np.random.default_rng(random_state)
@@ -1487,20 +930,23 @@ random_state, min_per_driver
             notes += [f"{label}: {note}" for note in table.attrs["notes"]]
             analysed += 1
         except DriverError as err:
+            reason = str(err).removeprefix("driver_importance: ")
             if errors == "raise":
-                raise DriverError(f"segment {label}: {err}") from err
-            notes.append(f"{label}: {err}")
+                raise DriverError(f"segment_importance: segment {label}: {reason}") from err
+            notes.append(f"{label}: {reason}")
             if errors == "skip":
                 continue
             table = pd.DataFrame({"driver": driver_names})
             table["n"] = len(group)
-            table["note"] = str(err)
+            table["note"] = reason
         table = table.copy()
         for k, v in zip(reversed(keys), reversed(key), strict=True):
             table.insert(0, k, v)
         frames.append(table)
     if not analysed:
-        raise DriverError(f"no segment of {', '.join(keys)} could be analysed: {'; '.join(notes)}")
+        raise DriverError(
+            f"segment_importance: no segment of {', '.join(keys)} could be analysed: {'; '.join(notes)}"
+        )
     for f in frames:
         f.attrs = {}
     out = pd.concat(frames, ignore_index=True)
@@ -1508,96 +954,3 @@ random_state, min_per_driver
     out = out[[*template.columns, *[c for c in out.columns if c not in template.columns]]]
     out.attrs["notes"] = notes
     return out
-
-
-def importance_to_index_weights(
-    importance: pd.DataFrame | pd.Series, *, measure: str = "relative_weight"
-) -> pd.Series:
-    """Item weights for an index roll-up, proportional to an importance measure.
-
-    Parameters
-    ----------
-    importance : DataFrame or Series
-        A :func:`driver_importance` table (one row per driver; one segment) or a Series
-        item -> importance.
-    measure : str
-        The column to use (e.g. ``"relative_weight"``, ``"shapley"``, ``"beta"``).
-
-    Returns
-    -------
-    Series
-        Indexed by item (index name ``item``), named ``weight``: non-negative weights that
-        sum to 1, in the order of the drivers - the ``weight_item`` form an index roll-up
-        takes. Negative importances (possible for ``beta``, ``pratt``, ``correlation``)
-        count as 0.
-
-    Raises
-    ------
-    DriverError
-        The measure is missing for a driver (e.g. Shapley skipped) or no importance is
-        positive.
-    """
-    if isinstance(importance, pd.DataFrame):
-        if "driver" not in importance.columns or measure not in importance.columns:
-            raise KeyError(
-                f"importance needs a 'driver' column and a {measure!r} column "
-                f"(it has {list(importance.columns)})"
-            )
-        if importance["driver"].duplicated().any():
-            dup = importance["driver"][importance["driver"].duplicated()].iloc[0]
-            raise ValueError(f"driver {dup!r} appears more than once; pass the rows of one segment")
-        values = pd.Series(
-            importance[measure].to_numpy(dtype=float), index=importance["driver"].tolist()
-        )
-    else:
-        values = pd.Series(importance, dtype=float)
-    if values.isna().any():
-        raise DriverError(
-            f"{measure!r} is missing for: {', '.join(map(repr, values.index[values.isna()]))}"
-        )
-    clipped = values.clip(lower=0)
-    if clipped.sum() <= 0:
-        raise DriverError(f"no driver has a positive {measure!r}; cannot weight an index")
-    out = clipped / clipped.sum()
-    out.index = pd.Index(list(values.index), name="item")
-    out.name = "weight"
-    return out
-
-
-def with_index_weights(
-    hierarchy: pd.DataFrame, weights: pd.Series | Mapping[str, float], *, level: str = "area"
-) -> pd.DataFrame:
-    """The hierarchy table with derived weights at one level, ready for the index roll-up.
-
-    Parameters
-    ----------
-    hierarchy : DataFrame
-        :meth:`Study.hierarchy`: one row per item with ``item``, ``indicator``, ``area``
-        and the stated ``weight_indicator`` / ``weight_area``.
-    weights : Series or mapping
-        Weight per area (or indicator, or item), e.g. from
-        :func:`importance_to_index_weights`.
-    level : {"area", "indicator", "item"}
-        The level the weights are for; they go into ``weight_<level>``.
-
-    Returns
-    -------
-    DataFrame
-        A copy of ``hierarchy`` whose ``weight_<level>`` column holds the weights (the
-        form :func:`analysis_helpers.kpis.csi` rolls up with).
-    """
-    if level not in {"area", "indicator", "item"}:
-        raise ValueError(f"level={level!r}: use 'area', 'indicator' or 'item'")
-    if level not in hierarchy.columns:
-        raise KeyError(f"hierarchy lacks the column {level!r}")
-    w = pd.Series(weights, dtype=float)
-    units = list(dict.fromkeys(hierarchy[level]))
-    absent = [u for u in units if u not in w.index]
-    if absent:
-        raise KeyError(f"no weight for {level}(s) {', '.join(map(repr, absent))}")
-    extra = [u for u in w.index if u not in units]
-    if extra:
-        raise KeyError(f"weights for unknown {level}(s) {', '.join(map(repr, extra))}")
-    if w.isna().any() or (w < 0).any():
-        raise ValueError("weights must be non-negative numbers")
-    return hierarchy.assign(**{f"weight_{level}": hierarchy[level].map(w).astype(float)})

@@ -11,7 +11,7 @@ from statsmodels.stats.multitest import multipletests
 
 from analysis_helpers.estimation import survey_mean
 from analysis_helpers.kpis import csi, expectation_gap, item_distribution, top_box
-from analysis_helpers.scorecard import (
+from analysis_helpers.study_tables import (
     banded_distribution,
     cut_bases,
     expectation_gaps,

@@ -1,0 +1,45 @@
+"""Shared pieces of the driver analysis (private): its errors and column checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._checks import as_names, check_columns, check_frame, numeric_values, weight_values
+
+
+class DriverError(ValueError):
+    """The data cannot support a driver analysis; the message names the columns involved."""
+
+
+class MissingColumnError(DriverError, KeyError):
+    """A column named in the call is not in the data (a ``DriverError`` and a ``KeyError``)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def _names(value: str | Sequence[str], role: str, func: str) -> list[str]:
+    return as_names(value, role, func, empty=False, unique=True)
+
+
+def _check_columns(
+    data: pd.DataFrame, columns: Sequence[str], weight: str | None, func: str
+) -> None:
+    check_frame(data, func)
+    wanted = [*columns, *([weight] if weight is not None else [])]
+    check_columns(data, wanted, "the", func, error=MissingColumnError)
+    for c in wanted:
+        numeric_values(data, c, "weight" if c == weight else "the", func, error=DriverError)
+
+
+def _float(data: pd.DataFrame, column: str, func: str) -> np.ndarray:
+    return numeric_values(data, column, "the", func, error=DriverError)
+
+
+def _weights(data: pd.DataFrame, weight: str | None, func: str) -> np.ndarray:
+    if weight is None:
+        return np.ones(len(data))
+    return weight_values(data, weight, func, error=DriverError)

@@ -1,0 +1,813 @@
+"""The study-aware layer: every table computed from a study file and the data.
+
+The estimators in :mod:`analysis_helpers.estimation` and :mod:`analysis_helpers.kpis` take
+column names; the functions here take a :class:`~analysis_helpers.study.Study` and know
+which items are the KPIs, which scale each has, what counts as top box and what the
+sampling design is, so that every notebook computes the same KPI the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from ._checks import as_names, check_columns, numeric_values
+from .estimation import SurveyDesign, sample_profile, survey_mean
+from .kpis import csi, expectation_gap, flag_small_bases, item_distribution, nps, top_box
+from .study import Study
+from .trend import adjust_p
+from .weighting import weighting_report
+
+__all__ = [
+    "study_design",
+    "kpi_summary",
+    "segment_kpis",
+    "profile_by_segment",
+    "area_scores",
+    "segment_area_index",
+    "flag_bases",
+    "weighting_by_wave",
+    "banded_distribution",
+    "hierarchy_table",
+    "expectation_gaps",
+    "cut_bases",
+    "item_performance",
+    "KPI_COLUMNS",
+]
+
+KPI_COLUMNS = [
+    "kpi",
+    "label",
+    "unit",
+    "n",
+    "n_weighted",
+    "n_effective",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+]
+
+
+def study_design(study: Study) -> SurveyDesign:
+    """The survey design (weight, strata, cluster, fpc columns) the study file states."""
+    return SurveyDesign(**study.design_columns())
+
+
+def _take(table: pd.DataFrame, by: list[str], kpi: str, label: str, unit: str) -> pd.DataFrame:
+    out = table.assign(kpi=kpi, label=label, unit=unit)
+    return out[[*by, *KPI_COLUMNS]]
+
+
+def kpi_summary(
+    data: pd.DataFrame, *, study: Study, by: Sequence[str] = (), level: float | None = None
+) -> pd.DataFrame:
+    """Every headline KPI of the study, weighted, with design-based SEs and CIs.
+
+    The KPIs are: overall satisfaction (mean and top-2-box share), NPS (points), customer
+    effort (mean; lower is better), each loyalty item's top-2-box share, and the customer
+    satisfaction index (0-100, equal weights at each level unless the study file states
+    weights).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data, one row per respondent.
+    study : Study
+        The study: KPI items, scales, top boxes and design.
+    by : sequence of str
+        Grouping columns (e.g. ``["wave"]`` or ``["wave", "customer_type"]``).
+    level : float, optional
+        Confidence level; default the study's ``reporting.confidence``.
+
+    Returns
+    -------
+    DataFrame
+        One row per group and KPI: the ``by`` columns, then ``kpi``, ``label``, ``unit``,
+        ``n``, ``n_weighted``, ``n_effective``, ``estimate``, ``se``, ``ci_low``,
+        ``ci_high``. Shares are in [0, 1]; NPS in points (-100..100); CSI in 0..100.
+    """
+    by = list(by)
+    level = level or study.reporting.confidence
+    design = study_design(study)
+    items = study.items
+    k = study.kpis
+    parts = []
+    osat = items[k.overall]
+    scale = f"{osat.scale.min}-{osat.scale.max}"
+    parts.append(
+        _take(
+            survey_mean(data, items=[k.overall], by=by, design=design, level=level),
+            by,
+            "overall_mean",
+            f"{osat.label}: mean",
+            f"mean ({scale})",
+        )
+    )
+    parts.append(
+        _take(
+            top_box(data, items=[k.overall], top=osat.top_codes, by=by, design=design, level=level),
+            by,
+            "overall_top2",
+            f"{osat.label}: top-2-box",
+            "share",
+        )
+    )
+    if k.nps:
+        t = nps(data, item=k.nps, by=by, design=design, level=level)
+        parts.append(_take(t, by, "nps", f"NPS ({items[k.nps].label})", "points"))
+    if k.ces:
+        ces = items[k.ces]
+        t = survey_mean(data, items=[k.ces], by=by, design=design, level=level)
+        parts.append(
+            _take(
+                t,
+                by,
+                "ces_mean",
+                f"{ces.label}: mean",
+                f"mean ({ces.scale.min}-{ces.scale.max}, lower is better)",
+            )
+        )
+    for name in k.loyalty:
+        it = items[name]
+        t = top_box(data, items=[name], top=it.top_codes, by=by, design=design, level=level)
+        parts.append(_take(t, by, f"{name}_top2", f"{it.label}: top-2-box", "share"))
+    index = csi(data, hierarchy=study.hierarchy(), by=by, design=design, level=level)
+    index = index[index["level"] == "index"]
+    parts.append(_take(index, by, "csi", "Customer satisfaction index (CSI)", "index (0-100)"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _per_segment(study: Study, segments: Sequence[str] | None, table_of) -> pd.DataFrame:
+    """Stack ``table_of(column)`` over segment columns, labelled and in study order.
+
+    Each table's segment column is renamed ``value``; ``segment`` and ``segment_label``
+    come first, ``value_label`` right after ``value``, and rows follow the study file's
+    value order within any grouping columns that stand before the segment column.
+    """
+    parts = []
+    for col in list(segments) if segments is not None else study.segment_columns():
+        seg = study.segment(col)
+        t = table_of(col).rename(columns={col: "value"})
+        keys = list(t.columns[: t.columns.get_loc("value")])
+        t.insert(0, "segment", col)
+        t.insert(1, "segment_label", seg.label)
+        t.insert(
+            t.columns.get_loc("value") + 1,
+            "value_label",
+            t["value"].map(seg.values).fillna(t["value"]),
+        )
+        order = t["value"].map({v: i for i, v in enumerate(seg.values)})
+        parts.append(
+            t.assign(_o=order).sort_values([*keys, "_o"], kind="stable").drop(columns="_o")
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def segment_kpis(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    segments: Sequence[str] | None = None,
+    level: float | None = None,
+) -> pd.DataFrame:
+    """:func:`kpi_summary` for every segment column, stacked, with value labels.
+
+    Returns
+    -------
+    DataFrame
+        ``segment``, ``segment_label``, ``value``, ``value_label``, then the KPI columns.
+        Segment values follow the study file's order.
+    """
+    return _per_segment(
+        study, segments, lambda col: kpi_summary(data, study=study, by=[col], level=level)
+    )
+
+
+def profile_by_segment(data: pd.DataFrame, *, study: Study, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Sample profile: unweighted n, weighted n and Kish effective n of every segment value.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+        Supplies the segments, their value labels and order, and the weight.
+    by : sequence of str
+        Extra grouping columns (e.g. ``["wave"]``).
+
+    Returns
+    -------
+    DataFrame
+        ``segment``, ``segment_label``, ``value``, ``value_label``, the ``by`` columns, then
+        ``n``, ``n_weighted``, ``n_effective``, ``share`` and ``share_weighted`` (within the
+        segment and ``by`` group).
+    """
+    design = study_design(study)
+    return _per_segment(study, None, lambda col: sample_profile(data, by=[*by, col], design=design))
+
+
+def area_scores(data: pd.DataFrame, *, study: Study, min_answered: float = 0.5) -> pd.DataFrame:
+    """Per-respondent area scores on a common 0-100 scale.
+
+    Each item is rescaled to 0-100 by ``100 (x - min) / (max - min)``; an area's score is
+    the mean of its answered items, missing when fewer than ``min_answered`` of its items
+    were answered.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``data``; one float column per area, in study order.
+    """
+    if not 0 < min_answered <= 1:
+        raise ValueError(f"area_scores: min_answered must be in (0, 1], got {min_answered}")
+    h = study.hierarchy()
+    missing = sorted(set(h["item"]) - set(data.columns))
+    if missing:
+        raise KeyError(f"area_scores: data has no column(s) {missing}")
+    out = {}
+    for area, g in h.groupby("area", sort=False):
+        x = data[g["item"].tolist()].astype(float)
+        scaled = (
+            100 * (x - g["scale_min"].to_numpy()) / (g["scale_max"] - g["scale_min"]).to_numpy()
+        )
+        answered = scaled.notna().mean(axis=1)
+        out[area] = scaled.mean(axis=1).where(answered >= min_answered)
+    return pd.DataFrame(out, index=data.index)
+
+
+def segment_area_index(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    segments: Sequence[str] | None = None,
+    level: float | None = None,
+) -> pd.DataFrame:
+    """The satisfaction index of every area for every segment value (the trough grid).
+
+    Returns
+    -------
+    DataFrame
+        ``segment``, ``segment_label``, ``value``, ``value_label``, ``name`` (the area),
+        ``area`` (its label),
+        then the index columns of :func:`~analysis_helpers.kpis.csi` (``estimate`` 0-100,
+        ``se``, ``ci_low``, ``ci_high`` and the bases).
+    """
+    design = study_design(study)
+    level = level or study.reporting.confidence
+    hierarchy = study.hierarchy()
+    out = _per_segment(
+        study,
+        segments,
+        lambda col: csi(data, hierarchy=hierarchy, by=[col], design=design, level=level).query(
+            "level == 'area'"
+        ),
+    )
+    out.insert(out.columns.get_loc("name") + 1, "area", out["name"].map(study.label))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Descriptive tables of the 20-describe notebook
+# --------------------------------------------------------------------------------------
+def flag_bases(
+    table: pd.DataFrame,
+    *,
+    study: Study,
+    base_col: str = "n",
+    value_cols: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`~analysis_helpers.kpis.flag_small_bases` with the study's reporting rules.
+
+    Cells with ``base_col`` below ``reporting.min_base`` are flagged "low base"; below
+    ``reporting.suppress_below`` they are flagged "suppressed" and their statistics blanked.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A tidy estimate table with a base column.
+    study : Study
+        Supplies ``reporting.min_base`` and ``reporting.suppress_below``.
+    base_col : str
+        The base column.
+    value_cols : sequence of str, optional
+        Columns blanked in suppressed cells; default every statistic column
+        :func:`~analysis_helpers.kpis.flag_small_bases` knows.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``table`` with a ``flag`` column ("suppressed", "low base" or "").
+    """
+    rep = study.reporting
+    return flag_small_bases(
+        table,
+        min_base=rep.min_base,
+        suppress_below=rep.suppress_below,
+        base_col=base_col,
+        value_cols=value_cols,
+    )
+
+
+def weighting_by_wave(data: pd.DataFrame, *, study: Study) -> pd.DataFrame:
+    """The weighting report of every wave: what the design weight costs in precision.
+
+    For each wave, :func:`~analysis_helpers.weighting.weighting_report` of the study's
+    design weight (all weights 1 when the study has none), plus two checks of raking when
+    the study file has a ``weighting:`` section: the largest gap between a weighted margin
+    share and its population target, and the share of respondents whose weight sits at a
+    trimming bound.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data with the wave column and the weight.
+    study : Study
+        Supplies the wave column and order, the weight and the raking margins.
+
+    Returns
+    -------
+    DataFrame
+        One row per wave present, in study order: ``wave``, ``wave_label``, ``n``, ``sum``,
+        ``mean``, ``min``, ``max``, ``ratio_max_min``, ``cv``, ``n_effective``,
+        ``efficiency`` (``n_effective / n``), ``deff_weighting`` (``1 + CV^2``),
+        ``max_margin_error`` (absolute, as a share in [0, 1]; NaN without raking margins)
+        and ``share_at_trim`` (in [0, 1]; NaN without trimming).
+
+    Raises
+    ------
+    KeyError
+        The wave column, the weight or a margin column is not in ``data``.
+    """
+    wave_col = study.wave_column
+    weight = study.weight_column
+    need = [wave_col] + ([weight] if weight else [])
+    spec = study.weighting
+    if spec is not None:
+        need += list(spec.margins)
+    missing = [c for c in need if c not in data.columns]
+    if missing:
+        raise KeyError(f"weighting_by_wave: data has no column(s) {missing}")
+    order = {w: i for i, w in enumerate(study.waves)}
+    waves = sorted(pd.unique(data[wave_col]), key=lambda w: order.get(w, len(order)))
+    rows = []
+    for wv in waves:
+        g = data[data[wave_col] == wv]
+        w = g[weight].astype(float) if weight else pd.Series(1.0, index=g.index)
+        rep = weighting_report(w).drop(columns="weights").iloc[0].to_dict()
+        err = trim = np.nan
+        if spec is not None:
+            err = 0.0
+            for col, target in spec.margins.items():
+                t = pd.Series(dict(target), dtype=float)
+                got = w.groupby(g[col].to_numpy()).sum() / w.sum()
+                diff = got.reindex(t.index, fill_value=0.0) - t / t.sum()
+                err = max(err, float(diff.abs().max()))
+            if spec.trim is not None:
+                lo, hi = spec.trim
+                m = w.mean()
+                at = (w <= lo * m * (1 + 1e-9)) | (w >= hi * m * (1 - 1e-9))
+                trim = float(at.mean())
+        rows.append(
+            {
+                "wave": wv,
+                "wave_label": study.wave_label(wv),
+                **rep,
+                "max_margin_error": err,
+                "share_at_trim": trim,
+            }
+        )
+    out = pd.DataFrame(rows)
+    return out.astype({"n": int})
+
+
+def banded_distribution(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    items: Sequence[str] | None = None,
+    by: Sequence[str] = (),
+    bands: int = 5,
+) -> pd.DataFrame:
+    """Weighted answer shares of each item in ``bands`` equal bands of its scale.
+
+    An item whose scale has exactly ``bands`` codes keeps its codes (band 1 = its lowest
+    code); a longer scale is cut into equal bands, e.g. 1-10 into 1-2, 3-4, 5-6, 7-8, 9-10,
+    so that items on 1-5 and 1-10 share one diverging chart and one legend. On 1-10 the
+    top band is the top-2 box (9-10) and the middle band 5-6 straddles the scale midpoint.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+        Supplies the scales, labels, areas and the design weight.
+    items : sequence of str, optional
+        Items to describe; default every satisfaction item, in study order.
+    by : sequence of str
+        Grouping columns.
+    bands : int
+        Number of bands (>= 2).
+
+    Returns
+    -------
+    DataFrame
+        One row per group, item and band: the ``by`` columns, ``item``, ``label``,
+        ``area``, ``area_label``, ``scale`` (e.g. "1-10"), ``band`` (1..bands),
+        ``codes`` (the band's codes, e.g. "9-10"), ``n`` (answered the item),
+        ``n_weighted``, ``count``, ``count_weighted``, ``share`` (weighted; sums to 1 over
+        the bands) and ``share_unweighted``.
+
+    Raises
+    ------
+    ValueError
+        ``bands`` < 2, or an item's scale does not split into ``bands`` equal bands.
+    KeyError
+        An item is not in the study.
+    """
+    if bands < 2:
+        raise ValueError(f"banded_distribution: bands must be at least 2, got {bands}")
+    items = list(items) if items is not None else study.item_names("satisfaction")
+    unknown = [i for i in items if i not in study.items]
+    if unknown:
+        raise KeyError(f"banded_distribution: {unknown} are not items of the study")
+    by = list(by)
+    design = study_design(study)
+    parts = []
+    for name in items:
+        it = study.items[name]
+        lo, hi = int(it.scale.min), int(it.scale.max)
+        k = hi - lo + 1
+        if k % bands:
+            raise ValueError(
+                f"banded_distribution: item {name!r}: its scale {lo}-{hi} has {k} codes, which do not split into "
+                f"{bands} equal bands"
+            )
+        width = k // bands
+        d = item_distribution(data, items=[name], by=by, design=design, codes=range(lo, hi + 1))
+        band = ((d["code"] - lo) // width + 1).astype(int)
+        d = d.assign(band=band)
+        keys = [*by, "band"]
+        agg = d.groupby(keys, sort=False, observed=True).agg(
+            n=("n", "first"),
+            n_weighted=("n_weighted", "first"),
+            count=("count", "sum"),
+            count_weighted=("count_weighted", "sum"),
+            share=("share", "sum"),
+            share_unweighted=("share_unweighted", "sum"),
+        )
+        agg = agg.reset_index()
+        first = lo + (agg["band"] - 1) * width
+        codes = (
+            first.astype(str)
+            if width == 1
+            else first.astype(str) + "-" + (first + width - 1).astype(str)
+        )
+        area = it.area or ""
+        agg.insert(len(by), "item", name)
+        agg.insert(len(by) + 1, "label", it.label)
+        agg.insert(len(by) + 2, "area", area)
+        agg.insert(len(by) + 3, "area_label", study.label(area) if area else "")
+        agg.insert(len(by) + 4, "scale", f"{lo}-{hi}")
+        agg.insert(len(by) + 6, "codes", codes)
+        parts.append(agg)
+    return pd.concat(parts, ignore_index=True)
+
+
+def hierarchy_table(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    by: Sequence[str] = (),
+    level: float | None = None,
+) -> pd.DataFrame:
+    """The indicator hierarchy as a table: mean, top-2-box, index and base of every node.
+
+    Rows run index, then each area followed by its indicators, each followed by its items.
+    Every aggregate is rolled up from the item results with the study's weights, as
+    :func:`~analysis_helpers.kpis.csi` rolls up the index: the ``index`` is the 0-100
+    satisfaction index; ``top2`` is the same weighted average of the items' top-2-box
+    shares (each item's top box from the study file); ``mean`` the same weighted average
+    of the item means on their own scale, given only where all of a node's items share one
+    scale. Standard errors come from the design covariance of the item results
+    (linearisation); intervals are normal at ``level``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+        Supplies the hierarchy, scales, top boxes, labels, weights and design.
+    by : sequence of str
+        Grouping columns.
+    level : float, optional
+        Confidence level; default the study's ``reporting.confidence``.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``level`` ("index", "area", "indicator", "item"), ``name``,
+        ``label``, ``area``, ``indicator`` (the node's own or its parents'; "" above),
+        ``weight`` (normalised within the parent), ``scale_min``, ``scale_max`` (NaN for
+        mixed scales), ``n``, ``n_weighted``, ``n_effective`` (answered at least one of the
+        node's items), ``mean``, ``mean_se``, ``mean_ci_low``, ``mean_ci_high``, ``top2``
+        (in [0, 1]), ``top2_se``, ``top2_ci_low``, ``top2_ci_high``, ``index`` (0-100),
+        ``index_se``, ``index_ci_low``, ``index_ci_high``.
+    """
+    by = list(by)
+    level = level or study.reporting.confidence
+    design = study_design(study)
+    h = study.hierarchy()
+    items = list(h["item"])
+    keys = [*by, "level", "name"]
+    base = csi(data, hierarchy=h, by=by, design=design, level=level)
+    # means: a common 0-offset scale so that the roll-up returns raw item means
+    lo = float(h["scale_min"].min())
+    span = float(h["scale_max"].max()) - lo
+    raw = csi(
+        data, hierarchy=h.assign(scale_min=lo, scale_max=lo + span), by=by, design=design,
+        level=level,
+    )  # fmt: skip
+    # top-2-box: 0/1 dummies on a 0-1 scale (missing answers stay missing)
+    dummies = {
+        i: data[i].where(data[i].isna(), data[i].isin(study.items[i].top_codes).astype(float))
+        for i in items
+    }
+    top = csi(
+        data.assign(**dummies), hierarchy=h.assign(scale_min=0, scale_max=1), by=by,
+        design=design, level=level,
+    )  # fmt: skip
+    out = base[[*keys, "parent", "weight", "n", "n_weighted", "n_effective"]].copy()
+    out["index"] = base["estimate"].to_numpy()
+    out["index_se"] = base["se"].to_numpy()
+    out["index_ci_low"] = base["ci_low"].to_numpy()
+    out["index_ci_high"] = base["ci_high"].to_numpy()
+    for name, t, factor, shift in (("mean", raw, span / 100, lo), ("top2", top, 0.01, 0.0)):
+        t = t.set_index(keys).reindex(pd.MultiIndex.from_frame(out[keys]))
+        out[name] = t["estimate"].to_numpy() * factor + shift
+        out[f"{name}_se"] = t["se"].to_numpy() * factor
+        out[f"{name}_ci_low"] = t["ci_low"].to_numpy() * factor + shift
+        out[f"{name}_ci_high"] = t["ci_high"].to_numpy() * factor + shift
+    # the scale of each node: its items' common scale, or NaN when they differ
+    item_area = h.set_index("item")["area"]
+    item_ind = h.set_index("item")["indicator"]
+    ind_area = h.drop_duplicates("indicator").set_index("indicator")["area"]
+    members = {("index", "index"): items}
+    members.update({("area", a): list(g["item"]) for a, g in h.groupby("area", sort=False)})
+    members.update(
+        {("indicator", i): list(g["item"]) for i, g in h.groupby("indicator", sort=False)}
+    )
+    members.update({("item", i): [i] for i in items})
+    sc = {}
+    for key, its in members.items():
+        sub = h[h["item"].isin(its)]
+        one = sub["scale_min"].nunique() == 1 and sub["scale_max"].nunique() == 1
+        sc[key] = (sub["scale_min"].iloc[0], sub["scale_max"].iloc[0]) if one else (np.nan,) * 2
+    node = list(zip(out["level"], out["name"], strict=True))
+    out["scale_min"] = [float(sc[k][0]) for k in node]
+    out["scale_max"] = [float(sc[k][1]) for k in node]
+    mixed = out["scale_min"].isna()
+    for c in ("mean", "mean_se", "mean_ci_low", "mean_ci_high"):
+        out.loc[mixed, c] = np.nan
+    out["area"] = [
+        "" if lv == "index" else nm if lv == "area" else ind_area[nm] if lv == "indicator"
+        else item_area[nm]
+        for lv, nm in node
+    ]  # fmt: skip
+    out["indicator"] = [
+        nm if lv == "indicator" else item_ind[nm] if lv == "item" else "" for lv, nm in node
+    ]
+    out["label"] = [
+        "Customer satisfaction index (CSI)" if lv == "index" else study.label(nm) for lv, nm in node
+    ]
+    # tree order: index, area, its indicators, each followed by its items
+    rank = {("index", "index"): 0}
+    pos = 1
+    for a, ga in h.groupby("area", sort=False):
+        rank[("area", a)] = pos
+        pos += 1
+        for i, gi in ga.groupby("indicator", sort=False):
+            rank[("indicator", i)] = pos
+            pos += 1
+            for it in gi["item"]:
+                rank[("item", it)] = pos
+                pos += 1
+    out["_r"] = [rank[k] for k in node]
+    out = out.sort_values([*by, "_r"], kind="stable").drop(columns=["_r", "parent"])
+    cols = [
+        *by, "level", "name", "label", "area", "indicator", "weight", "scale_min",
+        "scale_max", "n", "n_weighted", "n_effective", "mean", "mean_se", "mean_ci_low",
+        "mean_ci_high", "top2", "top2_se", "top2_ci_low", "top2_ci_high", "index",
+        "index_se", "index_ci_low", "index_ci_high",
+    ]  # fmt: skip
+    return out[cols].reset_index(drop=True)
+
+
+def expectation_gaps(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    by: Sequence[str] = (),
+    level: float | None = None,
+) -> pd.DataFrame:
+    """The expectation-satisfaction gap of every pair the study file names, comparable
+    across scales and adjusted for multiple testing.
+
+    :func:`~analysis_helpers.kpis.expectation_gap` (paired design-based t test) on the
+    study's ``expectation:`` pairs, with the means and the gap also on a 0-100 scale
+    (``100 (x - min) / (max - min)``, the index scale), so that a gap on a 1-10 item can be
+    ranked against one on a 1-5 item, and the p-values adjusted within each group with
+    ``reporting.correction``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+        Supplies the pairs, scales, labels, design and reporting rules.
+    by : sequence of str
+        Grouping columns.
+    level : float, optional
+        Confidence level; default the study's ``reporting.confidence``.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`~analysis_helpers.kpis.expectation_gap` (``estimate`` is the
+        gap satisfaction - expectation on the item's scale; negative = shortfall), then
+        ``label``, ``area``, ``area_label``, ``scale_min``, ``scale_max``,
+        ``expectation_100``, ``satisfaction_100``, ``gap_100``, ``gap_100_ci_low``,
+        ``gap_100_ci_high``, ``p_adjusted`` and ``significant`` (``p_adjusted <
+        reporting.alpha``).
+
+    Raises
+    ------
+    ValueError
+        The study file pairs no expectation items.
+    """
+    pairs = study.expectation_pairs()
+    if not pairs:
+        raise ValueError(
+            f"expectation_gaps: study {study.name!r} pairs no expectation items with satisfaction items"
+        )
+    by = list(by)
+    level = level or study.reporting.confidence
+    g = expectation_gap(data, pairs=pairs, by=by, design=study_design(study), level=level)
+    items = study.items
+    sat = g["satisfaction"]
+    lo = sat.map(lambda i: float(items[i].scale.min))
+    span = sat.map(lambda i: float(items[i].scale.max)) - lo
+    area = sat.map(lambda i: items[i].area or "")
+    g = g.assign(
+        label=sat.map(study.label),
+        area=area,
+        area_label=area.map(lambda a: study.label(a) if a else ""),
+        scale_min=lo,
+        scale_max=lo + span,
+        expectation_100=100 * (g["mean_expectation"] - lo) / span,
+        satisfaction_100=100 * (g["mean_satisfaction"] - lo) / span,
+        gap_100=100 * g["estimate"] / span,
+        gap_100_ci_low=100 * g["ci_low"] / span,
+        gap_100_ci_high=100 * g["ci_high"] / span,
+    )
+    method = study.reporting.correction
+    if by:
+        adj = g.groupby(by, sort=False, observed=True)["p_value"].transform(
+            lambda p: pd.Series(adjust_p(p, method=method), index=p.index)
+        )
+    else:
+        adj = pd.Series(adjust_p(g["p_value"], method=method), index=g.index)
+    g["p_adjusted"] = adj.to_numpy()
+    g["significant"] = g["p_adjusted"] < study.reporting.alpha
+    return g
+
+
+def cut_bases(
+    data: pd.DataFrame, *, study: Study, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """How far the sample can be cut: the cell bases of every cross of segment columns.
+
+    For each combination of one, two, ... of the ``columns``, the number of cells that hold
+    respondents and how many of them fall below the study's ``reporting.min_base``
+    (flagged) and ``reporting.suppress_below`` (suppressed). Cells nobody is in are not
+    counted.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data (e.g. one wave).
+    study : Study
+        Supplies the segment columns, labels and the reporting rules.
+    columns : sequence of str, optional
+        Segment columns to cross; default all of the study's segments.
+
+    Returns
+    -------
+    DataFrame
+        One row per combination, fewest columns first: ``cut`` (column names joined by
+        " x "), ``cut_label``, ``ways``, ``cells``, ``min_n``, ``median_n``, ``max_n``,
+        ``low_base`` (cells with ``min_base`` > n >= ``suppress_below``), ``suppressed``
+        (cells with n < ``suppress_below``), ``share_reportable`` (cells with n >=
+        ``min_base``, in [0, 1]).
+
+    Raises
+    ------
+    KeyError
+        A column is not in ``data``.
+    """
+    columns = list(columns) if columns is not None else study.segment_columns()
+    if not columns:
+        raise ValueError("cut_bases: no columns to cross")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise KeyError(f"cut_bases: data has no column(s) {missing}")
+    rep = study.reporting
+    rows = []
+    for k in range(1, len(columns) + 1):
+        for combo in combinations(columns, k):
+            n = data.groupby(list(combo), observed=True).size()
+            rows.append(
+                {
+                    "cut": " x ".join(combo),
+                    "cut_label": " x ".join(study.label(c) for c in combo),
+                    "ways": k,
+                    "cells": len(n),
+                    "min_n": int(n.min()),
+                    "median_n": float(n.median()),
+                    "max_n": int(n.max()),
+                    "low_base": int(((n < rep.min_base) & (n >= rep.suppress_below)).sum()),
+                    "suppressed": int((n < rep.suppress_below).sum()),
+                    "share_reportable": float((n >= rep.min_base).mean()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def item_performance(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    items: Sequence[str] | None = None,
+    measure: str = "mean",
+    level: float | None = None,
+) -> pd.DataFrame:
+    """Performance of each item on a common 0-100 axis, for importance-performance analysis.
+
+    A study-aware convenience: the scale, top box and survey design come from the study
+    file, and the estimates (with design-based SEs) from
+    :func:`analysis_helpers.estimation.survey_mean`.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data, one row per respondent.
+    study : Study
+        Supplies each item's scale and top-box codes and the design.
+    items : sequence of str, optional
+        The items; by default every satisfaction item of the study.
+    measure : {"mean", "top2"}
+        ``"mean"``: the weighted mean rescaled to 0-100, ``100 (mean - min) / (max - min)``.
+        ``"top2"``: the weighted share (in %) rating in the item's top box (the study
+        file's ``top_box``, else the top two codes of its scale).
+    level : float, optional
+        Confidence level; default the study's ``reporting.confidence``.
+
+    Returns
+    -------
+    DataFrame
+        One row per item, in the order given: ``item``, ``label``, ``measure``, ``n``,
+        ``n_weighted``, ``estimate`` (0-100), ``se``, ``ci_low``, ``ci_high``.
+    """
+    if measure not in {"mean", "top2"}:
+        raise ValueError(f"item_performance: measure={measure!r}: use 'mean' or 'top2'")
+    known = study.items
+    names = (
+        study.item_names("satisfaction")
+        if items is None
+        else as_names(items, "items", "item_performance", empty=False)
+    )
+    unknown = [i for i in names if i not in known]
+    if unknown:
+        raise KeyError(
+            f"item_performance: item(s) not in the study: {', '.join(map(repr, unknown))}"
+        )
+    check_columns(data, names, "item", "item_performance")
+    design = study_design(study)
+    design_cols = [c for c in study.design_columns().values() if c is not None]
+    frame = data[design_cols].copy()
+    for name in names:
+        x = pd.Series(numeric_values(data, name, "item", "item_performance"), index=data.index)
+        sc = known[name].scale
+        if measure == "mean":
+            frame[name] = 100 * (x - sc.min) / (sc.max - sc.min)
+        else:
+            frame[name] = (100 * x.isin(known[name].top_codes)).where(x.notna())
+    level = level or study.reporting.confidence
+    out = survey_mean(frame, items=names, design=design, level=level)
+    out.insert(1, "label", out["item"].map(study.label))
+    out.insert(2, "measure", measure)
+    return out[["item", "label", "measure", "n", "n_weighted", "estimate", "se", "ci_low",
+                "ci_high"]].reset_index(drop=True)  # fmt: skip
