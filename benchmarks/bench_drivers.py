@@ -14,7 +14,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis_helpers.drivers import _measures, driver_importance, weighted_correlation
+from analysis_helpers.drivers import driver_importance, weighted_correlation
+from analysis_helpers.drivers.importance import _measures
+from analysis_helpers.estimation import SurveyDesign
 
 
 def _correlation_matrix(p: int, rng: np.random.Generator) -> np.ndarray:
@@ -60,22 +62,30 @@ def main(argv: list[str] | None = None) -> None:
     print("exact Shapley/LMG from a correlation matrix (all 2^p subsets):")
     for p in (10, 15, 20):
         corr = _correlation_matrix(p, rng)
-        seconds = _timed(lambda c=corr: _measures(c, ["shapley"], True), 3 if p < 20 else 1)
+        seconds = _timed(lambda c=corr: _measures(c, ["lmg"], True), 3 if p < 20 else 1)
         print(f"  {p:2d} drivers ({2**p:>9,} subsets): {seconds:8.3f} s")
 
     data = _survey(args.rows, args.drivers, rng)
     drivers = [c for c in data.columns if c.startswith("q")]
     columns = ["sat", *drivers]
     print(f"\ndata: {args.rows:,} respondents x {args.drivers} drivers, weighted")
-    seconds = _timed(lambda: weighted_correlation(data, columns=columns, weight="w"), 3)
+    seconds = _timed(
+        lambda: weighted_correlation(data, items=columns, design=SurveyDesign(weight="w")), 3
+    )
     print(f"  weighted correlation matrix (listwise):      {seconds:8.3f} s")
     seconds = _timed(
-        lambda: weighted_correlation(data, columns=columns, weight="w", missing="pairwise")
+        lambda: weighted_correlation(
+            data, items=columns, design=SurveyDesign(weight="w"), missing="pairwise"
+        )
     )
     print(f"  weighted correlation matrix (pairwise):      {seconds:8.3f} s")
     seconds = _timed(
         lambda: driver_importance(
-            data, outcome="sat", drivers=drivers, weight="w", methods=("relative_weights",)
+            data,
+            outcome="sat",
+            drivers=drivers,
+            design=SurveyDesign(weight="w"),
+            methods=("relative_weight",),
         )
     )
     print(f"  relative weights, point estimate:            {seconds:8.3f} s")
@@ -84,8 +94,8 @@ def main(argv: list[str] | None = None) -> None:
             data,
             outcome="sat",
             drivers=drivers,
-            weight="w",
-            methods=("relative_weights",),
+            design=SurveyDesign(weight="w"),
+            methods=("relative_weight",),
             n_boot=args.replicates,
             random_state=1,
         )
@@ -96,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
             data,
             outcome="sat",
             drivers=drivers,
-            weight="w",
+            design=SurveyDesign(weight="w"),
             n_boot=args.replicates,
             random_state=1,
         )

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             "top-2 box, 40 items",
             lambda: top_box(data, items=items, top=(4, 5), by=by, design=design),
         ),
-        ("NPS", lambda: nps(data, item="recommend", by=by, design=design)),
+        ("NPS", lambda: nps(data, items="recommend", by=by, design=design)),
         (
             "CES (mean + easy share)",
             lambda: ces(data, items="effort", easy=(1, 2), by=by, design=design),

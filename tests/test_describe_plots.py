@@ -102,7 +102,7 @@ def test_gap_chart(ratings):
 def test_grouped_likert_groups_and_end_shares(ratings):
     dist = item_distribution(ratings, items=["q1", "q2", "q3"], codes=[1, 2, 3, 4, 5])
     dist["area"] = dist["item"].map({"q1": "a", "q2": "a", "q3": "b"})
-    ax = grouped_likert(dist, group_col="area", group_labels={"a": "网络服务", "b": "Billing"})
+    ax = grouped_likert(dist, by="area", by_labels={"a": "网络服务", "b": "Billing"})
     widths = sorted(round(p.get_width(), 9) for p in ax.patches)
     assert widths == sorted(round(v, 9) for v in dist["share"] * 100)
     texts = [t.get_text() for t in ax.texts]
@@ -114,13 +114,13 @@ def test_grouped_likert_groups_and_end_shares(ratings):
     assert f"{(q3[4] + q3[5]) * 100:.0f}%" in texts
     assert [t.get_text() for t in ax.get_yticklabels()] == ["q1", "q2", "q3"]
     assert ax.get_legend() is not None and len(ax.get_legend().get_texts()) == 5
-    bare = grouped_likert(dist, group_col="area", annotate=False, ax=plt.subplots()[1])
+    bare = grouped_likert(dist, by="area", annotate=False, ax=plt.subplots()[1])
     assert [t.get_text() for t in bare.texts] == ["a", "b"]
     bad = dist.assign(area=np.where(dist["code"] == 1, "b", dist["area"]))
     with pytest.raises(ValueError, match="bar 'q1' lies in more than one 'area'"):
-        grouped_likert(bad, group_col="area")
+        grouped_likert(bad, by="area")
     with pytest.raises(KeyError, match="grouped_likert: table has no column"):
-        grouped_likert(dist, group_col="segment")
+        grouped_likert(dist, by="segment")
 
 
 def test_kpi_panels_one_panel_per_unit():
@@ -145,7 +145,7 @@ def test_kpi_panels_one_panel_per_unit():
     assert axes[2].get_xlim()[0] < -12
     assert [a.get_text() for a in axes[0].texts] == ["3.50  (n=100)"]
     fig, own = plt.subplots(3, 1)
-    assert list(kpi_panels(t, axes=own, base_col=None)) == list(own)
+    assert list(kpi_panels(t, axes=own, base=None)) == list(own)
     assert [a.get_text() for a in own[0].texts] == ["3.50"]
     with pytest.raises(ValueError, match="kpi_panels: 3 units need 3 axes, got 2"):
         kpi_panels(t, axes=own[:2])

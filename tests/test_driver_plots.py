@@ -51,21 +51,21 @@ def test_importance_bars_with_intervals(survey):
     table = driver_importance(survey, outcome="sat", drivers=list(survey.columns[:4]), n_boot=50,
                               random_state=0)  # fmt: skip
     fig, ax = plt.subplots()
-    out = importance_bars(table, measure="shapley_pct", ax=ax)
+    out = importance_bars(table, measure="lmg_pct", ax=ax)
     assert out is ax
     assert len(ax.patches) == 4
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1] == "网络服务"  # most important on top
-    assert ax.get_xlabel() == "Shapley / LMG (% of R²)"
+    assert ax.get_xlabel() == "LMG / Shapley (% of R²)"
     assert len(ax.collections) == 1  # the whiskers
     assert any(t.startswith("R² = ") for t in _texts(ax))
 
 
 def test_importance_bars_refuses_empty_or_stacked(survey):
     drivers = list(survey.columns[:4])
-    skipped = driver_importance(survey, outcome="sat", drivers=drivers, shapley_max_drivers=2)
-    with pytest.raises(ValueError, match="'shapley' is empty: shapley skipped"):
-        importance_bars(skipped, measure="shapley")
+    skipped = driver_importance(survey, outcome="sat", drivers=drivers, lmg_max_drivers=2)
+    with pytest.raises(ValueError, match="'lmg' is empty: lmg skipped"):
+        importance_bars(skipped, measure="lmg")
     with pytest.raises(ValueError, match="one segment per chart"):
         importance_bars(pd.concat([skipped, skipped]), measure="beta")
     with pytest.raises(KeyError, match="lacks column"):
@@ -124,9 +124,9 @@ def test_importance_by_group_dodges_groups_with_whiskers(survey):
     drivers = list(survey.columns[:4])
     data = survey.assign(seg=np.where(np.arange(len(survey)) % 3 == 0, "a", "b"))
     table = segment_importance(data, outcome="sat", drivers=drivers, by="seg", n_boot=30,
-                               random_state=0, methods=("relative_weights",))  # fmt: skip
+                               random_state=0, methods=("relative_weight",))  # fmt: skip
     fig, ax = plt.subplots()
-    out = importance_by_group(table, group="seg", ax=ax, order=["b", "a"],
+    out = importance_by_group(table, by="seg", ax=ax, order=["b", "a"],
                               labels={"a": "Segment A", "b": "段 B"})  # fmt: skip
     assert out is ax
     points = [c for c in ax.collections if c.get_offsets().shape[0] == 4]
@@ -149,12 +149,12 @@ def test_importance_by_group_skips_empty_groups_and_validates(survey):
             pd.DataFrame({"driver": drivers, "outcome": "empty", "relative_weight_pct": np.nan}),
         ]
     )
-    ax = importance_by_group(table, group="outcome")
+    ax = importance_by_group(table, by="outcome")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sat"]
     with pytest.raises(KeyError, match="lacks column"):
-        importance_by_group(table, group="segment")
+        importance_by_group(table, by="segment")
     with pytest.raises(ValueError, match="empty for every group"):
-        importance_by_group(table[table["outcome"] == "empty"], group="outcome")
+        importance_by_group(table[table["outcome"] == "empty"], by="outcome")
     many = pd.concat([table.assign(outcome=str(k)) for k in range(9)])
     with pytest.raises(ValueError, match="9 groups"):
-        importance_by_group(many, group="outcome")
+        importance_by_group(many, by="outcome")

@@ -28,10 +28,11 @@ from analysis_helpers.drivers import (
     with_index_weights,
 )
 from analysis_helpers.drivers.importance import _corr_bootstrap, _poisson_table, _prepare
+from analysis_helpers.estimation import SurveyDesign
 from analysis_helpers.study_tables import item_performance
 
 REFERENCE = Path(__file__).resolve().parent / "reference"  # frozen copy of shared/reference
-ALL_METHODS = ("correlation", "beta", "relative_weights", "shapley", "first", "last", "betasq",
+ALL_METHODS = ("correlation", "beta", "relative_weight", "lmg", "first", "last", "betasq",
                "pratt")  # fmt: skip
 
 
@@ -79,7 +80,7 @@ def _reference_table(expected, case):
     data = pd.read_csv(REFERENCE / "data" / file)
     drivers = list(entry["lmg"])
     table = driver_importance(
-        data, outcome=outcome, drivers=drivers, weight=weight, methods=ALL_METHODS,
+        data, outcome=outcome, drivers=drivers, design=SurveyDesign(weight=weight), methods=ALL_METHODS,
         min_per_driver=5,
     )  # fmt: skip
     return entry, table.set_index("driver")
@@ -97,8 +98,8 @@ def test_reference_lmg_relative_weights_and_relaimpo_metrics(expected, case):
     drivers = list(entry["lmg"])
     assert table["r2"].iloc[0] == pytest.approx(entry["R2"], abs=tol)
     pairs = {
-        "shapley": entry["lmg"],
-        "shapley_pct": entry["lmg_share_pct"],
+        "lmg": entry["lmg"],
+        "lmg_pct": entry["lmg_share_pct"],
         "relative_weight": entry["johnson_rw"]["raw"],
         "relative_weight_pct": entry["johnson_rw"]["rescaled_pct"],
         "beta": entry["beta_std"],
@@ -118,7 +119,7 @@ def test_reference_published_relaimpo_swiss(expected):
     """Groemping (2006) printed values, to their printed precision."""
     entry, table = _reference_table(expected, "swiss")
     published = entry["published"]
-    for column, key in [("shapley", "lmg"), ("last", "last"), ("first", "first"),
+    for column, key in [("lmg", "lmg"), ("last", "last"), ("first", "first"),
                         ("betasq", "betasq"), ("pratt", "pratt")]:  # fmt: skip
         for driver, value in published[key].items():
             assert table.loc[driver, column] == pytest.approx(value, abs=1e-6)
@@ -140,7 +141,9 @@ def test_reference_published_rwa_mtcars_with_signs(expected):
 
 def test_reference_weighted_correlation_n_effective(expected):
     data = pd.read_csv(REFERENCE / "data" / "survey_apistrat.csv")
-    corr = weighted_correlation(data, columns=["api00", "ell", "meals"], weight="pw")
+    corr = weighted_correlation(
+        data, items=["api00", "ell", "meals"], design=SurveyDesign(weight="pw")
+    )
     c = np.cov(data[["api00", "ell", "meals"]].to_numpy().T, aweights=data["pw"])
     d = np.sqrt(np.diag(c))
     np.testing.assert_allclose(corr.to_numpy(), c / np.outer(d, d), atol=1e-12)
@@ -155,15 +158,15 @@ def test_reference_weighted_correlation_n_effective(expected):
 
 
 def test_shares_sum_to_r2(survey):
-    t = driver_importance(survey, outcome="sat", drivers=DRIVERS, weight="w")
+    t = driver_importance(survey, outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w"))
     r2 = t["r2"].iloc[0]
-    assert t["shapley"].sum() == pytest.approx(r2, abs=1e-12)
+    assert t["lmg"].sum() == pytest.approx(r2, abs=1e-12)
     assert t["relative_weight"].sum() == pytest.approx(r2, abs=1e-12)
-    assert t["shapley_pct"].sum() == pytest.approx(100, abs=1e-9)
+    assert t["lmg_pct"].sum() == pytest.approx(100, abs=1e-9)
     assert t["relative_weight_pct"].sum() == pytest.approx(100, abs=1e-9)
     assert list(t["driver"]) == DRIVERS
     # the planted order of effects is recovered
-    assert t.sort_values("shapley", ascending=False)["driver"].iloc[0] == "a"
+    assert t.sort_values("lmg", ascending=False)["driver"].iloc[0] == "a"
     assert (t["note"] == "").all() and t.attrs["notes"] == []
 
 
@@ -184,18 +187,20 @@ def test_shapley_equals_brute_force_regressions(survey):
             lmg[d] += (r2[after] - r2[before]) / 24
     t = driver_importance(survey, outcome="sat", drivers=drivers).set_index("driver")
     for d in drivers:
-        assert t.loc[d, "shapley"] == pytest.approx(lmg[d], abs=1e-12)
+        assert t.loc[d, "lmg"] == pytest.approx(lmg[d], abs=1e-12)
 
 
 def test_weights_of_one_equal_unweighted(survey):
     ones = survey.assign(one=1.0)
     a = driver_importance(survey, outcome="sat", drivers=DRIVERS, methods=ALL_METHODS)
-    b = driver_importance(ones, outcome="sat", drivers=DRIVERS, weight="one", methods=ALL_METHODS)
+    b = driver_importance(
+        ones, outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="one"), methods=ALL_METHODS
+    )
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, atol=1e-12)
 
 
 def test_integer_weights_equal_duplicated_rows(survey):
-    weighted = driver_importance(survey, outcome="sat", drivers=DRIVERS, weight="w",
+    weighted = driver_importance(survey, outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w"),
                                  methods=ALL_METHODS)  # fmt: skip
     repeated = survey.loc[survey.index.repeat(survey["w"].astype(int))]
     plain = driver_importance(repeated, outcome="sat", drivers=DRIVERS, methods=ALL_METHODS)
@@ -206,7 +211,9 @@ def test_integer_weights_equal_duplicated_rows(survey):
 
 
 def test_betas_match_statsmodels_wls_standardised(survey):
-    t = driver_importance(survey, outcome="sat", drivers=DRIVERS, weight="w").set_index("driver")
+    t = driver_importance(
+        survey, outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w")
+    ).set_index("driver")
     fit = sm.WLS(survey["sat"], sm.add_constant(survey[DRIVERS]), weights=survey["w"]).fit()
     w = survey["w"].to_numpy()
 
@@ -229,16 +236,18 @@ def test_pairwise_correlation_matches_pandas_and_a_loop(survey):
     for c in ["a", "b", "sat"]:
         data.loc[rng.random(len(data)) < 0.15, c] = np.nan
     cols = ["sat", "a", "b", "c"]
-    unweighted = weighted_correlation(data, columns=cols, missing="pairwise")
+    unweighted = weighted_correlation(data, items=cols, missing="pairwise")
     pd.testing.assert_frame_equal(unweighted, data[cols].corr(), check_exact=False, atol=1e-12)
     assert unweighted.attrs["n"] == int(data[cols].notna().astype(int).T.dot(
         data[cols].notna().astype(int)).to_numpy().min())  # fmt: skip
-    weighted = weighted_correlation(data, columns=cols, weight="w", missing="pairwise")
+    weighted = weighted_correlation(
+        data, items=cols, design=SurveyDesign(weight="w"), missing="pairwise"
+    )
     for i, j in itertools.combinations(cols, 2):
         both = data[[i, j, "w"]].dropna()
         c = np.cov(both[[i, j]].to_numpy().T, aweights=both["w"])
         assert weighted.loc[i, j] == pytest.approx(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]), abs=1e-12)
-    listwise = weighted_correlation(data, columns=cols, weight="w")
+    listwise = weighted_correlation(data, items=cols, design=SurveyDesign(weight="w"))
     complete = data[cols + ["w"]].dropna()
     c = np.cov(complete[cols].to_numpy().T, aweights=complete["w"])
     np.testing.assert_allclose(listwise.to_numpy(), c / np.outer(*[np.sqrt(np.diag(c))] * 2),
@@ -249,23 +258,39 @@ def test_pairwise_correlation_matches_pandas_and_a_loop(survey):
 def test_pairwise_importance_runs_and_bootstraps(survey):
     data = survey.copy()
     data.loc[data.index[::7], "b"] = np.nan
-    t = driver_importance(data, outcome="sat", drivers=DRIVERS, weight="w", missing="pairwise",
+    t = driver_importance(data, outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w"), missing="pairwise",
                           n_boot=50, random_state=1)  # fmt: skip
     assert t["relative_weight"].sum() == pytest.approx(t["r2"].iloc[0])
-    assert (t["shapley_ci_low"] <= t["shapley_ci_high"]).all()
+    assert (t["lmg_ci_low"] <= t["lmg_ci_high"]).all()
 
 
 def test_importance_from_correlation_equals_driver_importance(survey):
-    corr = weighted_correlation(survey, columns=["sat", *DRIVERS], weight="w")
+    corr = weighted_correlation(survey, items=["sat", *DRIVERS], design=SurveyDesign(weight="w"))
     a = importance_from_correlation(corr, outcome="sat", methods=ALL_METHODS)
-    b = driver_importance(survey, outcome="sat", drivers=DRIVERS, weight="w", methods=ALL_METHODS)
+    b = driver_importance(
+        survey, outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w"), methods=ALL_METHODS
+    )
     pd.testing.assert_frame_equal(a, b[a.columns], check_exact=False, atol=1e-14)
 
 
 def test_inputs_are_not_mutated(survey):
     before = survey.copy()
-    driver_importance(survey, outcome="sat", drivers=DRIVERS, weight="w", n_boot=20, random_state=0)
-    penalty_reward(survey, outcome="sat", drivers=DRIVERS, low_max=4, high_min=8, weight="w")
+    driver_importance(
+        survey,
+        outcome="sat",
+        drivers=DRIVERS,
+        design=SurveyDesign(weight="w"),
+        n_boot=20,
+        random_state=0,
+    )
+    penalty_reward(
+        survey,
+        outcome="sat",
+        drivers=DRIVERS,
+        low_max=4,
+        high_min=8,
+        design=SurveyDesign(weight="w"),
+    )
     pd.testing.assert_frame_equal(survey, before)
 
 
@@ -282,14 +307,14 @@ def test_poisson_table_has_poisson_moments():
 
 
 def test_bootstrap_is_seeded_and_brackets_the_estimate(survey):
-    kw = dict(outcome="sat", drivers=DRIVERS, weight="w", n_boot=200)
+    kw = dict(outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w"), n_boot=200)
     a = driver_importance(survey, random_state=11, **kw)
     b = driver_importance(survey, random_state=11, **kw)
     c = driver_importance(survey, random_state=12, **kw)
     pd.testing.assert_frame_equal(a, b)
-    assert not np.allclose(a["shapley_ci_low"], c["shapley_ci_low"])
-    for m in ["correlation", "beta", "relative_weight", "relative_weight_pct", "shapley",
-              "shapley_pct", "r2"]:  # fmt: skip
+    assert not np.allclose(a["lmg_ci_low"], c["lmg_ci_low"])
+    for m in ["correlation", "beta", "relative_weight", "relative_weight_pct", "lmg",
+              "lmg_pct", "r2"]:  # fmt: skip
         assert (a[f"{m}_ci_low"] < a[m]).all() and (a[m] < a[f"{m}_ci_high"]).all(), m
     assert a.columns.get_loc("beta_ci_low") == a.columns.get_loc("beta") + 1
 
@@ -312,7 +337,9 @@ def test_replicates_equal_weighted_correlation_with_replicate_weights(survey, mi
         # a count of 0 leaves the respondent out (weights must be > 0)
         drawn = counts[b] > 0
         replicate = used[drawn].assign(rw=used["w"].to_numpy()[drawn] * counts[b][drawn])
-        expected = weighted_correlation(replicate, columns=cols, weight="rw", missing=missing)
+        expected = weighted_correlation(
+            replicate, items=cols, design=SurveyDesign(weight="rw"), missing=missing
+        )
         np.testing.assert_allclose(reps[b], expected.to_numpy(), atol=2e-6)
 
 
@@ -324,7 +351,7 @@ def test_bootstrap_spread_matches_the_textbook_se_of_a_correlation():
     frame = pd.DataFrame({"y": rho * x + np.sqrt(1 - rho**2) * rng.standard_normal(n), "x": x,
                           "z": rng.standard_normal(n)})  # fmt: skip
     t = driver_importance(frame, outcome="y", drivers=["x", "z"], n_boot=1000, random_state=2,
-                          level=0.6827)  # fmt: skip
+                          confidence=0.6827)  # fmt: skip
     half_width = (t["correlation_ci_high"] - t["correlation_ci_low"]).iloc[0] / 2
     assert half_width == pytest.approx((1 - rho**2) / np.sqrt(n), rel=0.15)
 
@@ -335,11 +362,11 @@ def test_bootstrap_spread_matches_the_textbook_se_of_a_correlation():
 
 
 def test_shapley_skipped_above_limit_is_noted(survey):
-    t = driver_importance(survey, outcome="sat", drivers=DRIVERS, shapley_max_drivers=4,
+    t = driver_importance(survey, outcome="sat", drivers=DRIVERS, lmg_max_drivers=4,
                           n_boot=20, random_state=0)  # fmt: skip
-    assert t["shapley"].isna().all() and t["shapley_ci_low"].isna().all()
+    assert t["lmg"].isna().all() and t["lmg_ci_low"].isna().all()
     assert t["relative_weight"].notna().all()
-    assert t["note"].str.contains("shapley skipped: 5 drivers > shapley_max_drivers=4").all()
+    assert t["note"].str.contains("lmg skipped: 5 drivers > lmg_max_drivers=4").all()
     assert t.attrs["notes"] == [t["note"].iloc[0]]
 
 
@@ -352,9 +379,9 @@ def test_error_missing_column(survey):
     with pytest.raises(MissingColumnError, match="'nope'"):
         driver_importance(survey, outcome="sat", drivers=["a", "nope"])
     with pytest.raises(KeyError, match="'wt'"):
-        driver_importance(survey, outcome="sat", drivers=["a"], weight="wt")
+        driver_importance(survey, outcome="sat", drivers=["a"], design=SurveyDesign(weight="wt"))
     with pytest.raises(DriverError, match="'nope'"):
-        weighted_correlation(survey, columns=["nope", "a"])
+        weighted_correlation(survey, items=["nope", "a"])
 
 
 def test_error_non_numeric(survey):
@@ -394,16 +421,16 @@ def test_error_weights(survey):
         DriverError, match="driver_importance: weight column 'w' has the value nan in row 3"
     ):
         driver_importance(survey.assign(w=survey["w"].where(survey.index != 3)), outcome="sat",
-                          drivers=DRIVERS, weight="w")  # fmt: skip
+                          drivers=DRIVERS, design=SurveyDesign(weight="w"))  # fmt: skip
     with pytest.raises(
         DriverError, match="driver_importance: weight column 'w' has the value -1.0 in row 3"
     ):
         driver_importance(survey.assign(w=survey["w"].where(survey.index != 3, -1.0)),
-                          outcome="sat", drivers=DRIVERS, weight="w")  # fmt: skip
+                          outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w"))  # fmt: skip
     # one weight rule for the package: a zero weight is a data problem, not a dropped row
     with pytest.raises(DriverError, match="weight column 'w' has the value 0.0 in row 3"):
         driver_importance(survey.assign(w=survey["w"].where(survey.index != 3, 0.0)),
-                          outcome="sat", drivers=DRIVERS, weight="w")  # fmt: skip
+                          outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w"))  # fmt: skip
 
 
 def test_error_infinite_value(survey):
@@ -416,13 +443,13 @@ def test_error_pairwise_without_overlap():
     frame = pd.DataFrame({"y": np.arange(40.0) % 7, "a": [1.0, 2, np.nan, np.nan] * 10,
                           "b": [np.nan, np.nan, 1.0, 3] * 10})  # fmt: skip
     with pytest.raises(DriverError, match="no respondent answered both 'a' and 'b'"):
-        weighted_correlation(frame, columns=["y", "a", "b"], missing="pairwise")
+        weighted_correlation(frame, items=["y", "a", "b"], missing="pairwise")
 
 
 def test_error_no_complete_rows():
     frame = pd.DataFrame({"y": [1.0, np.nan], "a": [np.nan, 2.0]})
     with pytest.raises(DriverError, match="no respondent has a positive weight"):
-        weighted_correlation(frame, columns=["y", "a"])
+        weighted_correlation(frame, items=["y", "a"])
 
 
 def test_argument_errors(survey):
@@ -431,12 +458,12 @@ def test_argument_errors(survey):
         driver_importance(survey, missing="both", **kw)
     with pytest.raises(ValueError, match="unknown 'dominance'"):
         driver_importance(survey, methods=("dominance",), **kw)
-    with pytest.raises(ValueError, match="level=1.5"):
-        driver_importance(survey, level=1.5, **kw)
+    with pytest.raises(ValueError, match="confidence must be in \\(0, 1\\), got 1.5"):
+        driver_importance(survey, confidence=1.5, **kw)
     with pytest.raises(ValueError, match="n_boot=-1"):
         driver_importance(survey, n_boot=-1, **kw)
-    with pytest.raises(ValueError, match="shapley_max_drivers=30"):
-        driver_importance(survey, shapley_max_drivers=30, **kw)
+    with pytest.raises(ValueError, match="lmg_max_drivers=30"):
+        driver_importance(survey, lmg_max_drivers=30, **kw)
     with pytest.raises(ValueError, match="outcome 'sat' is also listed"):
         driver_importance(survey, outcome="sat", drivers=["a", "sat"])
     with pytest.raises(ValueError, match="more than once: 'a'"):
@@ -454,7 +481,7 @@ def test_permutation_importance_finds_the_nonlinear_driver():
     frame = pd.DataFrame(rng.uniform(-2, 2, (n, 3)), columns=["u", "v", "noise"])
     frame["y"] = frame["u"] ** 2 + 0.5 * frame["v"] + 0.3 * rng.standard_normal(n)
     frame["w"] = rng.uniform(0.5, 2, n)
-    kw = dict(outcome="y", drivers=["u", "v", "noise"], weight="w", random_state=4,
+    kw = dict(outcome="y", drivers=["u", "v", "noise"], design=SurveyDesign(weight="w"), random_state=4,
               n_repeats=3, max_rows=2000)  # fmt: skip
     t = permutation_importance_check(frame, **kw)
     assert list(t.columns) == ["driver", "importance", "importance_sd", "importance_pct", "rank",
@@ -509,12 +536,14 @@ def test_action_list_orders_by_importance_gap():
 
 
 def test_ipa_from_importance_table(survey):
-    table = driver_importance(survey, outcome="sat", drivers=DRIVERS, weight="w")
+    table = driver_importance(
+        survey, outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w")
+    )
     means = survey[DRIVERS].mean()
-    ipa = importance_performance(table, means, measure="shapley_pct")
-    np.testing.assert_allclose(ipa["importance"], table["shapley_pct"])
+    ipa = importance_performance(table, means, measure="lmg_pct")
+    np.testing.assert_allclose(ipa["importance"], table["lmg_pct"])
     perf = pd.DataFrame({"item": DRIVERS, "estimate": means.to_numpy()})
-    pd.testing.assert_frame_equal(ipa, importance_performance(table, perf, measure="shapley_pct"))
+    pd.testing.assert_frame_equal(ipa, importance_performance(table, perf, measure="lmg_pct"))
 
 
 def test_ipa_errors():
@@ -557,7 +586,7 @@ def test_penalty_reward_matches_statsmodels(kano):
     drivers = ["basic", "excite", "perf"]
     for cov_type in ["HC1", "HC3", "nonrobust"]:
         t = penalty_reward(kano, outcome="sat", drivers=drivers, low_max=2, high_min=4,
-                           weight="w", cov_type=cov_type).set_index("driver")  # fmt: skip
+                           design=SurveyDesign(weight="w"), cov_type=cov_type).set_index("driver")  # fmt: skip
         low = (kano[drivers] <= 2).astype(float).add_suffix("_low")
         high = (kano[drivers] >= 4).astype(float).add_suffix("_high")
         x = sm.add_constant(pd.concat([low, high], axis=1))
@@ -586,7 +615,7 @@ def test_penalty_reward_classes(kano):
     drivers = ["basic", "excite", "perf"]
     for rule in ["difference", "ratio", "significance"]:
         t = penalty_reward(kano, outcome="sat", drivers=drivers, low_max=2, high_min=4,
-                           weight="w", rule=rule)  # fmt: skip
+                           design=SurveyDesign(weight="w"), rule=rule)  # fmt: skip
         assert t.set_index("driver")["factor_class"].to_dict() == {
             "basic": "basic", "excite": "excitement", "perf": "performance"}, rule  # fmt: skip
         assert t["significant"].all()
@@ -634,11 +663,13 @@ def test_penalty_reward_errors(kano):
 
 
 def test_segment_importance_stacks_segments(survey):
-    t = segment_importance(survey, outcome="sat", drivers=DRIVERS, by="region", weight="w")
+    t = segment_importance(
+        survey, outcome="sat", drivers=DRIVERS, by="region", design=SurveyDesign(weight="w")
+    )
     assert list(t.columns[:2]) == ["region", "driver"]
     assert list(t["region"].unique()) == ["north", "south"]
     north = driver_importance(survey[survey["region"] == "north"], outcome="sat",
-                              drivers=DRIVERS, weight="w")  # fmt: skip
+                              drivers=DRIVERS, design=SurveyDesign(weight="w"))  # fmt: skip
     got = t[t["region"] == "north"].drop(columns="region").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, north, check_exact=False, atol=1e-14)
 
@@ -648,7 +679,7 @@ def test_segment_importance_notes_small_segments(survey):
     t = segment_importance(data, outcome="sat", drivers=DRIVERS, by=["seg"], n_boot=10,
                            random_state=3)  # fmt: skip
     tiny = t[t["seg"] == "tiny"]
-    assert tiny["shapley"].isna().all() and (tiny["n"] == 30).all()
+    assert tiny["lmg"].isna().all() and (tiny["n"] == 30).all()
     assert tiny["note"].str.contains("only 30 respondents").all()
     assert any(note.startswith("seg=tiny: only 30") for note in t.attrs["notes"])
     again = segment_importance(data, outcome="sat", drivers=DRIVERS, by=["seg"], n_boot=10,
@@ -663,7 +694,7 @@ def test_segment_importance_notes_small_segments(survey):
 
 
 def test_index_weights(survey):
-    t = driver_importance(survey, outcome="sat", drivers=DRIVERS, weight="w")
+    t = driver_importance(survey, outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w"))
     w = importance_to_index_weights(t)
     assert list(w.index) == DRIVERS and w.index.name == "item" and w.name == "weight"
     assert w.sum() == pytest.approx(1.0) and (w >= 0).all()
@@ -672,9 +703,9 @@ def test_index_weights(survey):
     assert beta[t["beta"].to_numpy() < 0].eq(0).all()
     series = importance_to_index_weights(pd.Series({"x": 3.0, "y": 1.0}))
     assert series.to_dict() == {"x": 0.75, "y": 0.25}
-    skipped = driver_importance(survey, outcome="sat", drivers=DRIVERS, shapley_max_drivers=2)
-    with pytest.raises(DriverError, match="'shapley' is missing for: 'a'"):
-        importance_to_index_weights(skipped, measure="shapley")
+    skipped = driver_importance(survey, outcome="sat", drivers=DRIVERS, lmg_max_drivers=2)
+    with pytest.raises(DriverError, match="'lmg' is missing for: 'a'"):
+        importance_to_index_weights(skipped, measure="lmg")
     with pytest.raises(DriverError, match="no driver has a positive"):
         importance_to_index_weights(pd.Series({"x": -1.0, "y": 0.0}))
     with pytest.raises(KeyError, match="'dominance' column"):
@@ -732,8 +763,8 @@ def test_helper_argument_validation(survey, kano):
     kw = dict(outcome="sat", drivers=["basic", "perf"], low_max=2, high_min=4)
     with pytest.raises(ValueError, match="cov_type='HC9'"):
         penalty_reward(kano, cov_type="HC9", **kw)
-    with pytest.raises(ValueError, match="level=0"):
-        penalty_reward(kano, level=0, **kw)
+    with pytest.raises(ValueError, match="confidence must be in \\(0, 1\\), got 0"):
+        penalty_reward(kano, confidence=0, **kw)
     with pytest.raises(ValueError, match="ratio=0.5"):
         penalty_reward(kano, ratio=0.5, **kw)
     with pytest.raises(DriverError, match="only 6 complete respondents"):
@@ -772,13 +803,15 @@ def test_penalty_reward_takes_series_cutoffs_and_adjusts(kano):
     drivers = ["basic", "excite", "perf"]
     cuts = scale_cutoffs(pd.DataFrame({"item": drivers, "scale_min": 1, "scale_max": 5}))
     cuts = cuts.set_index("item")
-    plain = penalty_reward(kano, outcome="sat", drivers=drivers, low_max=2, high_min=4, weight="w")
+    plain = penalty_reward(
+        kano, outcome="sat", drivers=drivers, low_max=2, high_min=4, design=SurveyDesign(weight="w")
+    )
     series = penalty_reward(kano, outcome="sat", drivers=drivers, low_max=cuts["low_max"],
-                            high_min=cuts["high_min"], weight="w")  # fmt: skip
+                            high_min=cuts["high_min"], design=SurveyDesign(weight="w"))  # fmt: skip
     pd.testing.assert_frame_equal(plain, series)
     np.testing.assert_array_equal(plain["difference_p_adjusted"], plain["difference_p_value"])
     holm = penalty_reward(kano, outcome="sat", drivers=drivers, low_max=2, high_min=4,
-                          weight="w", correction="holm")  # fmt: skip
+                          design=SurveyDesign(weight="w"), correction="holm")  # fmt: skip
     for family in ("penalty", "reward", "difference"):
         raw = holm[f"{family}_p_value"].to_numpy()
         order = np.argsort(raw)
@@ -792,7 +825,7 @@ def test_penalty_reward_takes_series_cutoffs_and_adjusts(kano):
     # one noise attribute among the planted three: Holm keeps it a performance factor
     noise = kano.assign(noise=np.random.default_rng(3).integers(1, 6, len(kano)))
     t = penalty_reward(noise, outcome="sat", drivers=[*drivers, "noise"], low_max=2,
-                       high_min=4, weight="w", correction="bonferroni").set_index("driver")  # fmt: skip
+                       high_min=4, design=SurveyDesign(weight="w"), correction="bonferroni").set_index("driver")  # fmt: skip
     assert t.loc["noise", "factor_class"] == "performance"
     assert t.loc["basic", "factor_class"] == "basic"
     with pytest.raises(ValueError, match="correction='sidak'"):

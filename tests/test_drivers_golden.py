@@ -23,8 +23,9 @@ from scipy.stats import spearmanr
 
 from analysis_helpers.cleaning import load_clean
 from analysis_helpers.drivers import driver_importance, penalty_reward, scale_cutoffs
-from analysis_helpers.study_tables import area_scores
+from analysis_helpers.estimation import SurveyDesign
 from analysis_helpers.study import load_study
+from analysis_helpers.study_tables import area_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +54,7 @@ def scores(study, data) -> pd.DataFrame:
 def _importance(scores, study, outcome: str) -> pd.DataFrame:
     areas = [a.name for a in study.spec.areas]
     table = driver_importance(
-        scores, outcome=outcome, drivers=areas, weight=study.weight_column, n_boot=200,
+        scores, outcome=outcome, drivers=areas, design=SurveyDesign(weight=study.weight_column), n_boot=200,
         random_state=2026,
     )  # fmt: skip
     return table.sort_values("relative_weight", ascending=False, ignore_index=True)
@@ -97,7 +98,7 @@ def test_planted_basic_and_excitement_factors_are_classified(data, study, truths
     for rule in ("difference", "ratio", "significance"):
         prca = penalty_reward(
             data, outcome=study.kpis.overall, drivers=items, low_max=cuts["low_max"],
-            high_min=cuts["high_min"], weight=study.weight_column, rule=rule,
+            high_min=cuts["high_min"], design=SurveyDesign(weight=study.weight_column), rule=rule,
             correction=study.reporting.correction,
         ).set_index("driver")  # fmt: skip
         assert prca.loc[truths["basic_factor"], "factor_class"] == "basic", rule

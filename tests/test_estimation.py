@@ -82,8 +82,8 @@ def test_svytotal_na_rm_with_deff(ref, api, name):
 @pytest.mark.parametrize("name", DESIGNS)
 def test_factor_proportions_with_deff(ref, api, name):
     r = ref[name]["svymean_sch.wide"]
-    t = survey_proportion(api, item="sch.wide", design=DESIGNS[name])
-    assert t["level"].tolist() == ["No", "Yes"]
+    t = survey_proportion(api, items="sch.wide", design=DESIGNS[name])
+    assert t["category"].tolist() == ["No", "Yes"]
     close(t["estimate"], [r["estimate"]["sch.wideNo"], r["estimate"]["sch.wideYes"]])
     close(t["se"], [r["se"]["sch.wideNo"], r["se"]["sch.wideYes"]])
     close(t["deff"], [r["deff"]["sch.wideNo"], r["deff"]["sch.wideYes"]])
@@ -92,8 +92,8 @@ def test_factor_proportions_with_deff(ref, api, name):
 @pytest.mark.parametrize("name", DESIGNS)
 def test_svyciprop_logit(ref, api, name):
     r = ref[name]["svyciprop_sch.wide_yes_logit"]
-    t = survey_proportion(api, item="sch.wide", design=DESIGNS[name], method="logit")
-    yes = t[t["level"] == "Yes"].iloc[0]
+    t = survey_proportion(api, items="sch.wide", design=DESIGNS[name], method="logit")
+    yes = t[t["category"] == "Yes"].iloc[0]
     # R's estimate comes from an IRLS fit that stops ~4e-10 short of the closed form
     close(yes["estimate"], r["estimate"])
     close(yes["se"], r["se"])
@@ -132,10 +132,10 @@ def test_svyby_means(ref, api, name, by):
 def test_svyby_factor_by_group(ref, api, name):
     r = ref[name]["svyby_sch.wide_by_stype"]["table"]
     rows = [r[k] for k in sorted(r, key=int)]
-    t = survey_proportion(api, item="sch.wide", by="stype", design=DESIGNS[name])
-    assert t.columns[:2].tolist() == ["stype", "level"]
+    t = survey_proportion(api, items="sch.wide", by="stype", design=DESIGNS[name])
+    assert t.columns[:3].tolist() == ["stype", "item", "category"]
     for x in rows:
-        g = t[t["stype"] == x["stype"]].set_index("level")
+        g = t[t["stype"] == x["stype"]].set_index("category")
         close(g.loc[["No", "Yes"], "estimate"], [x["sch.wideNo"], x["sch.wideYes"]])
         close(g.loc[["No", "Yes"], "se"], [x["se.sch.wideNo"], x["se.sch.wideYes"]])
 
@@ -159,8 +159,8 @@ def test_svyratio(ref, api, name):
 @pytest.mark.parametrize("name", DESIGNS)
 def test_svyttest(ref, api, name):
     r = ref[name]["svyttest_api00_by_sch.wide"]
-    t = survey_ttest(api, item="api00", group="sch.wide", design=DESIGNS[name]).iloc[0]
-    assert (t["level_1"], t["level_2"]) == ("No", "Yes")
+    t = survey_ttest(api, items="api00", by="sch.wide", design=DESIGNS[name]).iloc[0]
+    assert (t["value_1"], t["value_2"]) == ("No", "Yes")
     close(t["estimate"], r["estimate_diff"])
     close(t["statistic"], r["t"])
     assert t["df"] == r["df"]
@@ -196,7 +196,7 @@ def test_svychisq_Chisq(ref, api, name):
 def test_svyglm_gaussian(ref, api, name):
     r = ref[name]["svyglm_api00"]
     t = survey_glm(
-        api, outcome="api00", predictors=["ell", "meals", "mobility"], design=DESIGNS[name]
+        api, outcome="api00", drivers=["ell", "meals", "mobility"], design=DESIGNS[name]
     ).set_index("term")
     terms = ["(Intercept)", "ell", "meals", "mobility"]
     close(t.loc[terms, "estimate"], [r["coef"][k] for k in terms])
@@ -273,7 +273,7 @@ def test_cluster_design_matches_statsmodels_cluster_robust(small):
 def test_strata_equal_to_domains_make_domains_independent(small):
     d = SurveyDesign(weight="w", strata="g")
     m = survey_mean(small, items="y", by="g", design=d).set_index("g")
-    diff = domain_difference(small, item="y", by="g", levels=("a", "c"), design=d).iloc[0]
+    diff = domain_difference(small, items="y", by="g", values=("a", "c"), design=d).iloc[0]
     close(diff["estimate"], m.loc["c", "estimate"] - m.loc["a", "estimate"])
     close(diff["se"], np.hypot(m.loc["a", "se"], m.loc["c", "se"]))
     assert diff["df"] == len(small[small["g"].isin(["a", "c"])]) - 2 - 1
@@ -281,13 +281,13 @@ def test_strata_equal_to_domains_make_domains_independent(small):
 
 def test_domain_difference_within_groups(small):
     d = SurveyDesign(weight="w", strata="h", cluster="psu")
-    t = domain_difference(small, item="y", by="g", levels=("a", "b"), within="h", design=d)
+    t = domain_difference(small, items="y", by="g", values=("a", "b"), within="h", design=d)
     assert t["h"].tolist() == ["s1", "s2", "s3", "s4"]
     one = domain_difference(
         small[small["h"] == "s2"],
-        item="y",
+        items="y",
         by="g",
-        levels=("a", "b"),
+        values=("a", "b"),
         design=SurveyDesign(weight="w", cluster="psu"),
     )
     close(t.loc[1, "estimate"], one["estimate"].iloc[0])
@@ -418,30 +418,30 @@ def test_estimator_validation_messages(small):
         ValueError, match="survey_mean: column\\(s\\) \\['y'\\] are both item and by columns"
     ):
         survey_mean(small, items="y", by="y")
-    with pytest.raises(ValueError, match="level must be in \\(0, 1\\), got 95"):
-        survey_mean(small, items="y", level=95)
+    with pytest.raises(ValueError, match="survey_mean: confidence must be in \\(0, 1\\), got 95"):
+        survey_mean(small, items="y", confidence=95)
     bad = small.assign(y=small["y"].where(small.index != 6, np.inf))
     with pytest.raises(ValueError, match="survey_mean: item column 'y' has the value inf in row 6"):
         survey_mean(bad, items="y")
     with pytest.raises(TypeError, match="design must be a SurveyDesign"):
         survey_mean(small, items="y", design={"weight": "w"})
-    with pytest.raises(ValueError, match="method 'exact'"):
-        survey_proportion(small, item="g", method="exact")
-    with pytest.raises(ValueError, match="item must be one column name"):
-        survey_proportion(small, item=["g"])
+    with pytest.raises(ValueError, match="method='exact'"):
+        survey_proportion(small, items="g", method="exact")
+    with pytest.raises(ValueError, match="survey_proportion: items must be column names"):
+        survey_proportion(small, items=[1])
 
 
 def test_difference_validation_messages(small):
     with pytest.raises(ValueError, match="by column 'g' has 3 values"):
-        domain_difference(small, item="y", by="g")
+        domain_difference(small, items="y", by="g")
     with pytest.raises(ValueError, match="by column 'g' has no value 'z'"):
-        domain_difference(small, item="y", by="g", levels=("a", "z"))
-    with pytest.raises(ValueError, match="levels must be two different values"):
-        domain_difference(small, item="y", by="g", levels=("a", "a"))
-    with pytest.raises(ValueError, match="distribution 'f'"):
-        domain_difference(small, item="y", by="g", levels=("a", "b"), distribution="f")
+        domain_difference(small, items="y", by="g", values=("a", "z"))
+    with pytest.raises(ValueError, match="values must be two different values"):
+        domain_difference(small, items="y", by="g", values=("a", "a"))
+    with pytest.raises(ValueError, match="distribution='f'"):
+        domain_difference(small, items="y", by="g", values=("a", "b"), distribution="f")
     with pytest.raises(ValueError, match="column 'g' is both by and within"):
-        domain_difference(small, item="y", by="g", levels=("a", "b"), within="g")
+        domain_difference(small, items="y", by="g", values=("a", "b"), within="g")
 
 
 def test_chisq_and_glm_validation_messages(small):
@@ -449,8 +449,24 @@ def test_chisq_and_glm_validation_messages(small):
         survey_chisq(small, row="g", col="h", statistic="Wald")
     with pytest.raises(ValueError, match="column 'one' needs at least two values"):
         survey_chisq(small, row="g", col="one")
-    with pytest.raises(ValueError, match="predictors is empty"):
-        survey_glm(small, outcome="y", predictors=[])
+    with pytest.raises(ValueError, match="drivers is empty"):
+        survey_glm(small, outcome="y", drivers=[])
     frame = small.assign(x2=2 * small["x"])
     with pytest.raises(ValueError, match="are collinear"):
-        survey_glm(frame, outcome="y", predictors=["x", "x2"])
+        survey_glm(frame, outcome="y", drivers=["x", "x2"])
+
+
+def test_several_items_stack_with_an_item_column(api):
+    d = DESIGNS["strat_fpc"]
+    props = survey_proportion(api, items=["sch.wide", "awards"], by="stype", design=d)
+    assert props.columns[:3].tolist() == ["stype", "item", "category"]
+    one = survey_proportion(api, items="awards", by="stype", design=d)
+    pd.testing.assert_frame_equal(
+        props[props["item"] == "awards"].reset_index(drop=True), one.reset_index(drop=True)
+    )
+    diff = domain_difference(api, items=["api00", "api99"], by="sch.wide", design=d)
+    assert diff["item"].tolist() == ["api00", "api99"]
+    assert diff.loc[1, "estimate"] == pytest.approx(
+        domain_difference(api, items="api99", by="sch.wide", design=d)["estimate"][0], rel=1e-12
+    )
+    assert {"value_1", "value_2"} <= set(diff.columns) and "level_1" not in diff.columns

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from analysis_helpers.drivers import with_index_weights
 from analysis_helpers.estimation import SurveyDesign, survey_mean
 from analysis_helpers.kpis import (
     ces,
@@ -62,7 +63,7 @@ def ref():
 # NPS and top box against R survey (svydesign(id=~1, weights=~1))
 # --------------------------------------------------------------------------------------
 def test_nps_matches_r_survey(sat, ref):
-    t = nps(sat, item="loy3").iloc[0]
+    t = nps(sat, items="loy3").iloc[0]
     assert t["n"] == ref["n"]
     close(t["estimate"], ref["nps_points"])
     close(t["se"], ref["nps_se_points"])
@@ -75,15 +76,15 @@ def test_nps_matches_r_survey(sat, ref):
 
 def test_nps_by_gender_matches_svyby(sat, ref):
     rows = [ref["by_gender"]["table"][k] for k in ("1", "2")]
-    t = nps(sat, item="loy3", by="gender")
+    t = nps(sat, items="loy3", by="gender")
     assert t["gender"].tolist() == [r["gender"] for r in rows]
     close(t["estimate"], [100 * r["nps_loy3"] for r in rows])
     close(t["se"], [100 * r["se"] for r in rows])
 
 
 def test_nps_same_design_weights_give_same_answer(sat):
-    a = nps(sat, item="loy3", by="gender")
-    b = nps(sat.assign(w=1.0), item="loy3", by="gender", design=SurveyDesign(weight="w"))
+    a = nps(sat, items="loy3", by="gender")
+    b = nps(sat.assign(w=1.0), items="loy3", by="gender", design=SurveyDesign(weight="w"))
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -100,8 +101,8 @@ def test_top2_of_0_10_matches_r_survey(sat, ref):
 
 
 def test_nps_difference_of_independent_srs_domains(sat):
-    by = nps(sat, item="loy3", by="gender").set_index("gender")
-    d = nps_difference(sat, item="loy3", by="gender", levels=("female", "male")).iloc[0]
+    by = nps(sat, items="loy3", by="gender").set_index("gender")
+    d = nps_difference(sat, items="loy3", by="gender", values=("female", "male")).iloc[0]
     close(d["estimate"], by.loc["male", "estimate"] - by.loc["female", "estimate"])
     # SRS, disjoint domains: the domain means' influence sums are zero, so no covariance
     close(d["se"], np.hypot(by.loc["male", "se"], by.loc["female", "se"]))
@@ -115,7 +116,7 @@ def test_nps_difference_of_independent_srs_domains(sat):
 def test_nps_wald_and_adjusted_wald_by_hand():
     # 10 answers: 5 promoters, 3 passives, 2 detractors
     frame = pd.DataFrame({"r": [10, 9, 9, 10, 9, 8, 7, 7, 3, 6]})
-    t = nps(frame, item="r").iloc[0]
+    t = nps(frame, items="r").iloc[0]
     close(t["estimate"], 30.0)
     close([t["pct_promoters"], t["pct_passives"], t["pct_detractors"]], [50, 30, 20])
     close(t["wald_low"], 100 * (0.3 - Z * np.sqrt((0.7 - 0.09) / 10)))
@@ -130,7 +131,7 @@ def test_nps_wald_and_adjusted_wald_by_hand():
 
 def test_nps_adjusted_wald_uses_kish_n_with_weights():
     frame = pd.DataFrame({"r": [10, 9, 7, 3, 0, 10], "w": [1.0, 2, 1, 1, 3, 1]})
-    t = nps(frame, item="r", design=SurveyDesign(weight="w")).iloc[0]
+    t = nps(frame, items="r", design=SurveyDesign(weight="w")).iloc[0]
     w = frame["w"]
     m = w.sum() ** 2 / (w**2).sum()
     pro = w[frame["r"] >= 9].sum() / w.sum()
@@ -146,11 +147,11 @@ def test_nps_validation():
     with pytest.raises(
         ValueError, match="item column 'r': row 1 has value 11.0 outside the scale 0-10"
     ):
-        nps(frame, item="r")
+        nps(frame, items="r")
     with pytest.raises(ValueError, match="promoter_min \\(6\\) must exceed detractor_max"):
-        nps(frame.iloc[[0, 2]], item="r", promoter_min=6, detractor_max=6)
-    with pytest.raises(ValueError, match="item must be one column name"):
-        nps(frame, item=["r"])
+        nps(frame.iloc[[0, 2]], items="r", promoter_min=6, detractor_max=6)
+    with pytest.raises(ValueError, match="nps: items must be column names"):
+        nps(frame, items=[3])
 
 
 # --------------------------------------------------------------------------------------
@@ -271,14 +272,19 @@ def test_csi_item_weight_hook(ratings):
     )
     derived = pd.Series({"q1": 0.2, "q3": 0.6})
     a = csi(ratings, hierarchy=h, item_weights=derived)
-    b = csi(ratings, hierarchy=with_item_weights(h, derived))
+    b = csi(ratings, hierarchy=with_index_weights(h, derived, level="item"))
     pd.testing.assert_frame_equal(a, b)
     m = ratings[["q1", "q3"]].mean()
     close(a.loc[0, "estimate"], 100 * (0.25 * (m["q1"] - 1) + 0.75 * (m["q3"] - 1)) / 4)
     with pytest.raises(KeyError, match="no weight for item\\(s\\) 'q3'"):
-        with_item_weights(h, {"q1": 1.0})
+        csi(ratings, hierarchy=h, item_weights={"q1": 1.0})
     with pytest.raises(KeyError, match="weights for unknown item\\(s\\) 'zz'"):
-        with_item_weights(h, {"q1": 1.0, "q3": 1.0, "zz": 1.0})
+        csi(ratings, hierarchy=h, item_weights={"q1": 1.0, "q3": 1.0, "zz": 1.0})
+    with pytest.warns(
+        DeprecationWarning, match='with_index_weights\\(hierarchy, weights, level="item"\\)'
+    ):
+        old = with_item_weights(h, derived)
+    pd.testing.assert_frame_equal(old, with_index_weights(h, derived, level="item"))
 
 
 def test_csi_validation(ratings):
@@ -357,7 +363,7 @@ def test_gap_hand_example_with_weights():
 def test_alpha_matches_pingouin(sat):
     import pingouin as pg
 
-    t = cronbach_alpha(sat, items=BLOCKS).set_index("scale")
+    t = cronbach_alpha(sat, blocks=BLOCKS).set_index("block")
     for name, cols in BLOCKS.items():
         a, ci = pg.cronbach_alpha(sat[cols])
         close(t.loc[name, "alpha"], a)
@@ -368,7 +374,7 @@ def test_alpha_matches_pingouin(sat):
 def test_standardised_alpha_matches_plspm(sat):
     path = REF_DIR / "plspm_r_outputs" / "satisfaction_unidim.csv"
     ref = pd.read_csv(path, index_col=0)
-    t = cronbach_alpha(sat, items=BLOCKS).set_index("scale")
+    t = cronbach_alpha(sat, blocks=BLOCKS).set_index("block")
     close(t.loc[ref.index, "alpha_standardized"], ref["cronbach_alpha"])
 
 
@@ -389,9 +395,13 @@ def test_alpha_weights(sat):
 
 
 def test_alpha_validation(sat):
-    with pytest.raises(ValueError, match="item set 'items' needs at least two items"):
+    with pytest.raises(ValueError, match="block 'items' needs at least two items"):
         cronbach_alpha(sat, items=["sat1"])
-    with pytest.raises(ValueError, match="nan_policy 'drop'"):
+    with pytest.raises(ValueError, match="give items= \\(one set\\) or blocks="):
+        cronbach_alpha(sat, items=["sat1", "sat2"], blocks={"a": ["sat1", "sat2"]})
+    with pytest.raises(ValueError, match="reverse names \\['loy1'\\], which are in no block"):
+        cronbach_alpha(sat, items=["sat1", "sat2"], reverse=["loy1"])
+    with pytest.raises(ValueError, match="nan_policy='drop'"):
         cronbach_alpha(sat, items=["sat1", "sat2"], nan_policy="drop")
     with pytest.raises(KeyError, match="item column 'sat9' is not in the data"):
         cronbach_alpha(sat, items=["sat1", "sat9"])
@@ -417,7 +427,7 @@ def test_flag_small_bases():
     assert out.loc[1, "estimate"] == 2.0 and out.loc[0, "n"] == 5
     assert "flag" not in t.columns and t.loc[0, "estimate"] == 1.0
     with pytest.raises(KeyError, match="base column 'n_effective' is not in the table"):
-        flag_small_bases(t, base_col="n_effective")
+        flag_small_bases(t, base="n_effective")
     with pytest.raises(ValueError, match="suppress_below \\(50\\) must not exceed min_base"):
         flag_small_bases(t, suppress_below=50)
     with pytest.raises(KeyError, match="value column\\(s\\) \\['p'\\]"):
@@ -453,3 +463,35 @@ def test_share_of_zero_or_one_gets_a_clopper_pearson_interval():
     assert t.loc["a", "ci_high"] == pytest.approx(stats.beta.ppf(0.975, 1, 5))
     assert t.loc["b", "estimate"] == 1 and t.loc["b", "ci_high"] == 1
     assert t.loc["b", "ci_low"] == pytest.approx(stats.beta.ppf(0.025, 5, 1))
+
+
+def test_alpha_reverse_keys_items(sat):
+    """A reverse-worded item keyed back gives the alpha of the item as if asked forward:
+    pingouin on 11 - x (the 1-10 scale reversed) is the reference."""
+    import pingouin as pg
+
+    cols = ["sat1", "sat2", "sat3", "sat4"]
+    flipped = sat.assign(sat4=11 - sat["sat4"])
+    t = cronbach_alpha(flipped, items=cols, reverse=["sat4"]).iloc[0]
+    ref_alpha, ref_ci = pg.cronbach_alpha(sat[cols])
+    close(t["alpha"], ref_alpha)
+    close([round(t["ci_low"], 3), round(t["ci_high"], 3)], ref_ci)
+    # not keyed back, the flipped item pulls alpha down
+    assert cronbach_alpha(flipped, items=cols).iloc[0]["alpha"] < ref_alpha - 0.2
+    blocks = cronbach_alpha(flipped, blocks={"SAT": cols, "LOY": ["loy1", "loy2"]},
+                            reverse=["sat4"]).set_index("block")  # fmt: skip
+    close(blocks.loc["SAT", "alpha"], ref_alpha)
+
+
+def test_nps_several_items_stack_with_an_item_column(sat):
+    both = nps(sat, items=["loy3", "sat1"], by="gender")
+    assert both.columns[:2].tolist() == ["gender", "item"]
+    for item in ("loy3", "sat1"):
+        one = nps(sat, items=item, by="gender").reset_index(drop=True)
+        part = both[both["item"] == item].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, one)
+    d = nps_difference(sat, items=["loy3", "sat1"], by="gender", values=("female", "male"))
+    assert d["item"].tolist() == ["loy3", "sat1"]
+    assert d.loc[0, "estimate"] == pytest.approx(
+        nps_difference(sat, items="loy3", by="gender", values=("female", "male"))["estimate"][0]
+    )

@@ -67,8 +67,12 @@ def test_bar_with_ci_labels_bases():
 def test_bar_with_ci_old_spelling_still_works():
     t = pd.DataFrame({"name": ["a", "b"], "estimate": [1.0, 2.0], "lo": [0.5, 1.5],
                       "hi": [1.5, 2.5], "n": [10, 20]})  # fmt: skip
-    with pytest.warns(DeprecationWarning, match="x= is deprecated; use label="):
+    with pytest.warns(DeprecationWarning) as caught:
         ax = bar_with_ci(t, x="name", low="lo", high="hi", label="Mean")
+    said = " | ".join(str(w.message) for w in caught)
+    assert "bar_with_ci: x= is deprecated; use label=" in said
+    assert "bar_with_ci: low= is deprecated; use ci_low=" in said
+    assert "use axis_label=" in said
     assert ax.get_xlabel() == "Mean"  # the old label= was the axis text
     assert [x.get_text() for x in ax.get_yticklabels()] == ["a", "b"]
     plt.close("all")
@@ -84,7 +88,7 @@ def test_kpi_trend_one_line_per_group():
             "ci_high": [2, 3, 4, 5],
         }
     )
-    ax = kpi_trend(t, hue="g", order=["w1", "w2"])
+    ax = kpi_trend(t, by="g", order=["w1", "w2"])
     assert len(ax.get_lines()) == 2
     assert list(ax.get_lines()[1].get_ydata()) == [3, 4]
     plt.close("all")

@@ -11,6 +11,7 @@ from statsmodels.stats.multitest import multipletests
 
 from analysis_helpers.estimation import survey_mean
 from analysis_helpers.kpis import csi, expectation_gap, item_distribution, top_box
+from analysis_helpers.study import load_study
 from analysis_helpers.study_tables import (
     banded_distribution,
     cut_bases,
@@ -20,7 +21,6 @@ from analysis_helpers.study_tables import (
     study_design,
     weighting_by_wave,
 )
-from analysis_helpers.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def test_flag_bases_applies_the_study_rules(study):
     assert np.isnan(out["alpha"][0]) and out["estimate"][0] == 0.1
     assert t["estimate"][0] == 0.1  # input untouched
     with pytest.raises(KeyError, match="base column 'base' is not in the table"):
-        flag_bases(t, study=study, base_col="base")
+        flag_bases(t, study=study, base="base")
 
 
 def test_weighting_by_wave_by_hand(study, data):

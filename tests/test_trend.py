@@ -30,7 +30,7 @@ def test_changes_by_hand(table):
     assert a.change[0] == pytest.approx(-0.5)
     assert a.se[0] == pytest.approx(np.sqrt(0.1**2 + 0.1**2))
     z = -0.5 / np.sqrt(0.02)
-    assert a.z[0] == pytest.approx(z)
+    assert a.statistic[0] == pytest.approx(z)
     assert a.p_value[0] == pytest.approx(2 * stats.norm.sf(abs(z)))
     assert a.direction[0] == "down" and bool(a.significant[0])
     b = out[out.kpi == "b"].reset_index(drop=True)
@@ -54,7 +54,7 @@ def test_turning_points_largest_first(table):
 
 
 def test_adjust_p_keeps_nan():
-    out = adjust_p([0.01, np.nan, 0.04], method="bonferroni")
+    out = adjust_p([0.01, np.nan, 0.04], correction="bonferroni")
     assert out[0] == pytest.approx(0.02) and np.isnan(out[1]) and out[2] == pytest.approx(0.08)
 
 
@@ -63,8 +63,8 @@ def test_errors(table):
         wave_over_wave(table.drop(columns="se"), order=["w1", "w2", "w3"])
     with pytest.raises(ValueError, match=r"wave\(s\) \['w3'\] are not in the wave order"):
         wave_over_wave(table, order=["w1", "w2"])
-    with pytest.raises(ValueError, match="method 'sidak'"):
-        adjust_p([0.1], method="sidak")
+    with pytest.raises(ValueError, match="correction='sidak'"):
+        adjust_p([0.1], correction="sidak")
     with pytest.raises(KeyError, match="expected the output of wave_over_wave"):
         turning_points(table)
 

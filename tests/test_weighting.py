@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis_helpers.estimation import SurveyDesign
 from analysis_helpers.weighting import RakingError, rake, weighting_report
 
 
@@ -63,7 +64,7 @@ def test_rake_counts_base_weight_and_no_mutation():
     w = rake(
         data,
         margins={"sex": {"m": 5000, "f": 5000}, "age": {"y": 7000, "o": 3000}},
-        base_weight="d",
+        design=SurveyDesign(weight="d"),
         tol=1e-12,
     )
     close(w.sum(), 10000)
@@ -107,9 +108,9 @@ def test_rake_errors():
     with pytest.raises(RakingError, match="must share one population total"):
         rake(data, margins={"sex": {"m": 50, "f": 50}, "age": {"y": 60, "o": 60}})
     with pytest.raises(RakingError, match="rake: weight column 'd' has the value 0.0 in row 1"):
-        rake(data.assign(d=[1.0, 0, 1, 1, 1, 1]), margins=good, base_weight="d")
+        rake(data.assign(d=[1.0, 0, 1, 1, 1, 1]), margins=good, design=SurveyDesign(weight="d"))
     with pytest.raises(KeyError, match="base weight column 'd' is not in the data"):
-        rake(data, margins=good, base_weight="d")
+        rake(data, margins=good, design=SurveyDesign(weight="d"))
     with pytest.raises(RakingError, match="margins is empty"):
         rake(data, margins={})
     with pytest.raises(ValueError, match="trim must be \\(lo, hi\\)"):

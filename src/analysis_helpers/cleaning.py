@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._design import SurveyDesign
 from .io import (
     PROBLEM_COLUMNS,
     DataFileError,
@@ -595,7 +596,7 @@ def apply_weighting(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, 
             w = rake(
                 part,
                 margins=wt.margins,
-                base_weight=wt.base_weight,
+                design=SurveyDesign(weight=wt.base_weight) if wt.base_weight else None,
                 trim=wt.trim,
                 max_iter=wt.max_iter,
                 tol=wt.tol,

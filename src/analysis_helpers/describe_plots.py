@@ -20,7 +20,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from ._compat import warn_deprecated
+from ._compat import renamed, warn_deprecated
 from .plots import bar_with_ci
 
 __all__ = ["diverging_likert", "grouped_likert", "kpi_bars_with_ci", "kpi_panels", "gap_chart"]
@@ -51,12 +51,13 @@ def _blend(a: str, b: str, t: float) -> tuple[float, float, float]:
     return tuple(ra + (rb - ra) * t)
 
 
+@renamed(dist_table="table", label_col="label", code_col="code", share_col="share")
 def diverging_likert(
-    dist_table: pd.DataFrame,
+    table: pd.DataFrame,
     *,
-    label_col: str = "item",
-    code_col: str = "code",
-    share_col: str = "share",
+    label: str = "item",
+    code: str = "code",
+    share: str = "share",
     neutral: float | None = None,
     code_labels: dict | None = None,
     labels: dict | None = None,
@@ -66,13 +67,13 @@ def diverging_likert(
 
     Parameters
     ----------
-    dist_table : DataFrame
+    table : DataFrame
         One row per bar and answer code, e.g. :func:`~analysis_helpers.kpis.item_distribution`
         for one group (filter groups first).
-    label_col : str
+    label : str
         The bar (y axis) column.
-    code_col, share_col : str
-        Answer code and its share in [0, 1].
+    code, share : str
+        The answer code column and its share in [0, 1].
     neutral : float, optional
         The midpoint code, split half left and half right; default the middle code when
         the number of codes is odd, none when even.
@@ -88,6 +89,7 @@ def diverging_likert(
     Axes
         x axis in percent of respondents.
     """
+    dist_table, label_col, code_col, share_col = table, label, code, share
     _need(dist_table, [label_col, code_col, share_col], "diverging_likert")
     wide = dist_table.pivot_table(
         index=label_col, columns=code_col, values=share_col, aggfunc="sum", sort=False
@@ -158,10 +160,11 @@ def kpi_bars_with_ci(
     )  # fmt: skip
 
 
+@renamed(gap_table="table", label_col="label")
 def gap_chart(
-    gap_table: pd.DataFrame,
+    table: pd.DataFrame,
     *,
-    label_col: str = "satisfaction",
+    label: str = "satisfaction",
     expectation: str = "mean_expectation",
     satisfaction: str = "mean_satisfaction",
     significant: str | None = "p_value",
@@ -173,9 +176,9 @@ def gap_chart(
 
     Parameters
     ----------
-    gap_table : DataFrame
+    table : DataFrame
         Output of :func:`~analysis_helpers.kpis.expectation_gap` (one group).
-    label_col : str
+    label : str
         The aspect column.
     expectation, satisfaction : str
         The two mean columns.
@@ -192,6 +195,7 @@ def gap_chart(
     -------
     Axes
     """
+    gap_table, label_col = table, label
     cols = [label_col, expectation, satisfaction] + ([significant] if significant else [])
     _need(gap_table, cols, "gap_chart")
     t = gap_table[cols].copy()
@@ -217,23 +221,31 @@ def gap_chart(
     return ax
 
 
+@renamed(
+    dist_table="table",
+    group_col="by",
+    label_col="label",
+    code_col="code",
+    share_col="share",
+    group_labels="by_labels",
+)
 def grouped_likert(
-    dist_table: pd.DataFrame,
+    table: pd.DataFrame,
     *,
-    group_col: str,
-    label_col: str = "item",
-    code_col: str = "code",
-    share_col: str = "share",
+    by: str,
+    label: str = "item",
+    code: str = "code",
+    share: str = "share",
     neutral: float | None = None,
     code_labels: dict | None = None,
     labels: dict | None = None,
-    group_labels: dict | None = None,
+    by_labels: dict | None = None,
     annotate: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
     """:func:`diverging_likert` for many items in groups (e.g. the items of each area).
 
-    Bars keep the order of ``dist_table``; a thin line separates consecutive groups and
+    Bars keep the order of ``table``; a thin line separates consecutive groups and
     each group's name is written beside its bars on the right. With ``annotate`` the
     share of the low codes is printed at the left end of each bar and the share of the
     high codes at the right end (the neutral code counts in neither). The legend sits
@@ -242,13 +254,13 @@ def grouped_likert(
 
     Parameters
     ----------
-    dist_table : DataFrame
-        One row per bar and answer code, with a ``group_col`` constant within each bar.
-    group_col : str
+    table : DataFrame
+        One row per bar and answer code, with a ``by`` value constant within each bar.
+    by : str
         The group of each bar.
-    label_col, code_col, share_col, neutral, code_labels, labels
+    label, code, share, neutral, code_labels, labels
         As :func:`diverging_likert`.
-    group_labels : dict, optional
+    by_labels : dict, optional
         Display text per group.
     annotate : bool
         Print the low and high shares (in %) at the ends of each bar.
@@ -259,6 +271,8 @@ def grouped_likert(
     -------
     Axes
     """
+    dist_table, group_col, label_col, code_col, share_col = table, by, label, code, share
+    group_labels = by_labels
     _need(dist_table, [group_col, label_col, code_col, share_col], "grouped_likert")
     groups_per_bar = dist_table.groupby(label_col, sort=False)[group_col].nunique()
     if (groups_per_bar > 1).any():
@@ -268,9 +282,9 @@ def grouped_likert(
     ax = _ax(ax, (9, 0.3 * len(bars) + 2))
     diverging_likert(
         dist_table,
-        label_col=label_col,
-        code_col=code_col,
-        share_col=share_col,
+        label=label_col,
+        code=code_col,
+        share=share_col,
         neutral=neutral,
         code_labels=code_labels,
         labels=labels,
@@ -331,13 +345,14 @@ def grouped_likert(
     return ax
 
 
+@renamed(label_col="label", unit_col="unit", base_col="base")
 def kpi_panels(
     table: pd.DataFrame,
     *,
-    label_col: str = "label",
-    unit_col: str = "unit",
+    label: str = "label",
+    unit: str = "unit",
     percent_units: Sequence[str] = ("share",),
-    base_col: str | None = "n",
+    base: str | None = "n",
     estimate: str = "estimate",
     ci_low: str = "ci_low",
     ci_high: str = "ci_high",
@@ -353,13 +368,13 @@ def kpi_panels(
     ----------
     table : DataFrame
         e.g. :func:`~analysis_helpers.study_tables.kpi_summary` for one group.
-    label_col : str
+    label : str
         The bar labels.
-    unit_col : str
+    unit : str
         The unit of each KPI; one panel per unit, in order of appearance, titled with it.
     percent_units : sequence of str
         Units whose values are shares in [0, 1], drawn as percent.
-    base_col : str or None
+    base : str or None
         The base printed beside each bar as ``n=...``; None prints none.
     estimate, ci_low, ci_high : str
         Estimate and interval columns.
@@ -371,6 +386,7 @@ def kpi_panels(
     ndarray of Axes
         One per unit.
     """
+    label_col, unit_col, base_col = label, unit, base
     cols = [label_col, unit_col, estimate, ci_low, ci_high] + ([base_col] if base_col else [])
     _need(table, cols, "kpi_panels")
     units = list(dict.fromkeys(table[unit_col]))
@@ -388,9 +404,9 @@ def kpi_panels(
     axes = np.asarray(axes, dtype=object).ravel()
     if len(axes) != len(units):
         raise ValueError(f"kpi_panels: {len(units)} units need {len(units)} axes, got {len(axes)}")
-    for ax, unit in zip(axes, units, strict=True):
-        t = table[table[unit_col] == unit]
-        pct = unit in set(percent_units)
+    for ax, name in zip(axes, units, strict=True):
+        t = table[table[unit_col] == name]
+        pct = name in set(percent_units)
         bar_with_ci(
             t, label=label_col, estimate=estimate, ci_low=ci_low, ci_high=ci_high,
             base=None, percent=pct, ax=ax,
@@ -411,5 +427,5 @@ def kpi_panels(
         right = max(0.0, float(np.nanmax(hi)))
         ax.set_xlim(left, right + (right - left) * 0.45 + 1e-9)
         ax.set_xlabel("")
-        ax.set_title(("% of respondents" if pct else str(unit)), fontsize=9, loc="left")
+        ax.set_title(("% of respondents" if pct else str(name)), fontsize=9, loc="left")
     return axes

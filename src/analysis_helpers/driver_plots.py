@@ -17,8 +17,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 
-from analysis_helpers.drivers import QUADRANTS
-from analysis_helpers.plots import PALETTE
+from ._compat import renamed
+from .drivers import QUADRANTS
+from .plots import PALETTE
 
 __all__ = [
     "importance_bars",
@@ -34,8 +35,10 @@ MEASURE_LABELS = {
     "beta": "Standardised coefficient (beta)",
     "relative_weight": "Relative weight (share of R²)",
     "relative_weight_pct": "Relative weight (% of R²)",
-    "shapley": "Shapley / LMG (share of R²)",
-    "shapley_pct": "Shapley / LMG (% of R²)",
+    "lmg": "LMG / Shapley (share of R²)",
+    "lmg_pct": "LMG / Shapley (% of R²)",
+    "shapley": "LMG / Shapley (share of R²)",
+    "shapley_pct": "LMG / Shapley (% of R²)",
     "first": "R² alone (first)",
     "last": "R² added last",
     "betasq": "Squared beta",
@@ -281,10 +284,11 @@ def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
+@renamed(group="by")
 def importance_by_group(
     table: pd.DataFrame,
     *,
-    group: str,
+    by: str,
     measure: str = "relative_weight_pct",
     ax: Axes | None = None,
     order: Sequence[object] | None = None,
@@ -303,8 +307,8 @@ def importance_by_group(
         Stacked importance tables: e.g. :func:`~analysis_helpers.drivers.segment_importance`
         output, or several :func:`~analysis_helpers.drivers.driver_importance` tables
         concatenated with a column naming the outcome.
-    group : str
-        The column that tells the groups apart.
+    by : str
+        The column that tells the groups apart (one colour per value).
     measure : str
         The column to draw.
     ax : Axes, optional
@@ -318,12 +322,12 @@ def importance_by_group(
     -------
     Axes
     """
-    _need(table, ["driver", group, measure], "table")
+    _need(table, ["driver", by, measure], "table")
     rows = table[table[measure].notna()]
     if rows.empty:
         raise ValueError(f"{measure!r} is empty for every group")
-    groups = [g for g in (order if order is not None else rows[group].unique()) if
-              (rows[group] == g).any()]  # fmt: skip
+    groups = [g for g in (order if order is not None else rows[by].unique()) if
+              (rows[by] == g).any()]  # fmt: skip
     if len(groups) > len(PALETTE):
         raise ValueError(f"{len(groups)} groups; at most {len(PALETTE)} can be told apart")
     drivers = rows.groupby("driver", sort=False)[measure].mean().sort_values(kind="stable").index
@@ -333,7 +337,7 @@ def importance_by_group(
     low, high = f"{measure}_ci_low", f"{measure}_ci_high"
     has_ci = low in rows.columns and high in rows.columns and rows[low].notna().any()
     for k, g in enumerate(groups):
-        part = rows[rows[group] == g]
+        part = rows[rows[by] == g]
         # the first group sits highest, as in the legend
         y = part["driver"].map(pos).to_numpy(float) + ((len(groups) - 1) / 2 - k) * step
         x = part[measure].to_numpy(float)

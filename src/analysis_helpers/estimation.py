@@ -57,7 +57,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._checks import as_names, check_columns, check_confidence, numeric_values, show
+from ._checks import (
+    as_names,
+    check_choice,
+    check_columns,
+    check_confidence,
+    numeric_values,
+    show,
+)
+from ._compat import renamed
 from ._design import (
     Groups,
     PreparedDesign,
@@ -111,13 +119,14 @@ _MEAN_COLS = [
 ]
 
 
+@renamed(level="confidence")
 def survey_mean(
     data: pd.DataFrame,
     *,
     items: str | Sequence[str],
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Weighted means with design-based standard errors (R ``svymean`` / ``svyby``).
 
@@ -132,7 +141,7 @@ def survey_mean(
     design : SurveyDesign, optional
         Weight, strata, cluster and fpc columns. None: unweighted simple random sample
         (with replacement), whose SE is the textbook ``s / sqrt(n)``.
-    level : float
+    confidence : float
         Confidence level of the normal interval.
 
     Returns
@@ -148,9 +157,9 @@ def survey_mean(
     ... # doctest: +SKIP
     """
     items = as_names(items, "items", "survey_mean")
-    level = check_confidence(level, "survey_mean", name="level")
+    confidence = check_confidence(confidence, "survey_mean")
     prep, groups = setup(data, design, by, items, func="survey_mean")
-    q = normal_quantile(level)
+    q = normal_quantile(confidence)
     rows = []
     for item in items:
         y = numeric_values(data, item, "item", "survey_mean")
@@ -176,19 +185,20 @@ def survey_mean(
     return finish(groups, rows, _MEAN_COLS)
 
 
+@renamed(level="confidence")
 def survey_total(
     data: pd.DataFrame,
     *,
     items: str | Sequence[str],
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Weighted totals with design-based standard errors (R ``svytotal``, ``na.rm=TRUE``).
 
     Parameters
     ----------
-    data, items, by, design, level
+    data, items, by, design, confidence
         As :func:`survey_mean`.
 
     Returns
@@ -198,9 +208,9 @@ def survey_total(
         total of the item in the group (missing answers count as not in the domain).
     """
     items = as_names(items, "items", "survey_total")
-    level = check_confidence(level, "survey_total", name="level")
+    confidence = check_confidence(confidence, "survey_total")
     prep, groups = setup(data, design, by, items, func="survey_total")
-    q = normal_quantile(level)
+    q = normal_quantile(confidence)
     rows = []
     for item in items:
         y = numeric_values(data, item, "item", "survey_total")
@@ -229,13 +239,14 @@ def survey_total(
     return finish(groups, rows, _MEAN_COLS)
 
 
+@renamed(item="items", level="confidence")
 def survey_proportion(
     data: pd.DataFrame,
     *,
-    item: str,
+    items: str | Sequence[str],
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
     method: str = "logit",
 ) -> pd.DataFrame:
     """Weighted shares of each category of an item (R ``svymean`` on a factor, ``svyciprop``).
@@ -244,13 +255,13 @@ def survey_proportion(
     ----------
     data : DataFrame
         One row per respondent.
-    item : str
-        A categorical, string or numeric column; each distinct non-missing value is a
+    items : str or sequence of str
+        Categorical, string or numeric columns; each distinct non-missing value is a
         category (categorical columns keep all their categories, in order).
     by, design
         As :func:`survey_mean`.
-    level : float
-        Confidence level.
+    confidence : float
+        Confidence level of the intervals.
     method : {"logit", "wald"}
         ``"logit"``: interval on the logit scale with Student's t on the domain degrees
         of freedom, as ``svyciprop(method="logit")`` (a share of exactly 0 or 1 gets the
@@ -259,52 +270,32 @@ def survey_proportion(
     Returns
     -------
     DataFrame
-        One row per group and category: the ``by`` columns, ``level`` (the category),
+        One row per item, group and category: the ``by`` columns, ``item``, ``category``,
         ``n`` (unweighted non-missing base of the item), ``n_weighted``, ``n_effective``,
         ``count`` (unweighted respondents in the category), ``estimate`` in [0, 1],
         ``se``, ``ci_low``, ``ci_high``, ``deff``, ``df``.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley, ch. 2
+    (``svyciprop``, logit interval).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"q": ["yes", "no", "yes", "yes"], "w": [1.0, 2.0, 1.0, 1.0]})
+    >>> t = survey_proportion(df, items="q", design=SurveyDesign(weight="w"))
+    >>> t[["item", "category", "n", "estimate"]]
+      item category  n  estimate
+    0    q       no  4       0.4
+    1    q      yes  4       0.6
     """
-    if method not in ("logit", "wald"):
-        raise ValueError(f"survey_proportion: method {method!r}: use 'logit' or 'wald'")
-    if not isinstance(item, str):
-        raise ValueError(f"survey_proportion: item must be one column name, got {item!r}")
-    level = check_confidence(level, "survey_proportion", name="level")
-    prep, groups = setup(data, design, by, [item], func="survey_proportion")
-    s = data[item]
-    notna = s.notna().to_numpy()
-    cats = category_values(s)
-    df = groups.degf(notna)
-    q = normal_quantile(level)
-    rows = []
-    for cat in cats:
-        y = np.where(notna, (s == cat).to_numpy(dtype=bool, na_value=False), np.nan)
-        p = mean_parts(groups, y.astype(float), valid=notna)
-        n, W = p["n"], p["W"]
-        est = np.where(n > 0, p["estimate"], np.nan)
-        se = np.where(n > 0, np.sqrt(p["var"]), np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2 = n / (n - 1) * p["ss"] / W
-            deff = p["var"] / (s2 / n * srs_factor(n, W))
-        if method == "logit":
-            lo, hi = logit_ci(est, se, df, level)
-        else:
-            lo, hi = est - q * se, est + q * se
-        count = groups.sums((y == 1).astype(float)).astype(np.int64)
-        rows.append(
-            {
-                "level": cat,
-                **base_columns(groups, n, W, p["W2"]),
-                "count": count,
-                "estimate": est,
-                "se": se,
-                "ci_low": lo,
-                "ci_high": hi,
-                "deff": deff,
-                "df": df,
-            }
-        )
+    check_choice(method, ("logit", "wald"), "method", "survey_proportion")
+    items = as_names(items, "items", "survey_proportion", empty=False)
+    confidence = check_confidence(confidence, "survey_proportion")
+    prep, groups = setup(data, design, by, items, func="survey_proportion")
     cols = [
-        "level",
+        "item",
+        "category",
         "n",
         "n_weighted",
         "n_effective",
@@ -316,13 +307,51 @@ def survey_proportion(
         "deff",
         "df",
     ]
-    out = finish(groups, rows, cols)
-    if groups.by:
-        order = np.argsort(np.tile(np.arange(groups.G), len(cats)), kind="stable")
-        out = out.iloc[order].reset_index(drop=True)
-    return out
+    parts = []
+    for item in items:
+        s = data[item]
+        notna = s.notna().to_numpy()
+        cats = category_values(s)
+        df = groups.degf(notna)
+        q = normal_quantile(confidence)
+        rows = []
+        for cat in cats:
+            y = np.where(notna, (s == cat).to_numpy(dtype=bool, na_value=False), np.nan)
+            p = mean_parts(groups, y.astype(float), valid=notna)
+            n, W = p["n"], p["W"]
+            est = np.where(n > 0, p["estimate"], np.nan)
+            se = np.where(n > 0, np.sqrt(p["var"]), np.nan)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s2 = n / (n - 1) * p["ss"] / W
+                deff = p["var"] / (s2 / n * srs_factor(n, W))
+            if method == "logit":
+                lo, hi = logit_ci(est, se, df, confidence)
+            else:
+                lo, hi = est - q * se, est + q * se
+            count = groups.sums((y == 1).astype(float)).astype(np.int64)
+            rows.append(
+                {
+                    "item": item,
+                    "category": cat,
+                    **base_columns(groups, n, W, p["W2"]),
+                    "count": count,
+                    "estimate": est,
+                    "se": se,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "deff": deff,
+                    "df": df,
+                }
+            )
+        out = finish(groups, rows, cols)
+        if groups.by:
+            order = np.argsort(np.tile(np.arange(groups.G), len(cats)), kind="stable")
+            out = out.iloc[order].reset_index(drop=True)
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True)
 
 
+@renamed(level="confidence")
 def survey_ratio(
     data: pd.DataFrame,
     *,
@@ -330,7 +359,7 @@ def survey_ratio(
     denominator: str,
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Ratio of two weighted totals (R ``svyratio``), on rows where both are answered.
 
@@ -340,7 +369,7 @@ def survey_ratio(
         One row per respondent.
     numerator, denominator : str
         Numeric columns; the estimate is ``sum w y / sum w x``.
-    by, design, level
+    by, design, confidence
         As :func:`survey_mean`.
 
     Returns
@@ -349,7 +378,7 @@ def survey_ratio(
         The ``by`` columns, ``numerator``, ``denominator``, ``n``, ``n_weighted``,
         ``n_effective``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (normal).
     """
-    level = check_confidence(level, "survey_ratio", name="level")
+    confidence = check_confidence(confidence, "survey_ratio")
     prep, groups = setup(data, design, by, [numerator, denominator], func="survey_ratio")
     y = numeric_values(data, numerator, "item", "survey_ratio")
     x = numeric_values(data, denominator, "item", "survey_ratio")
@@ -361,7 +390,7 @@ def survey_ratio(
         r = Y / X
         z = np.nan_to_num(wd * (y0 - groups.expand(r) * x0) / groups.expand(X))
     se = np.sqrt(groups.var(z))
-    q = normal_quantile(level)
+    q = normal_quantile(confidence)
     base = base_columns(
         groups, groups.sums(valid.astype(float)), groups.sums(wd), groups.sums(wd * prep.w)
     )
@@ -377,13 +406,14 @@ def survey_ratio(
     return finish(groups, [row], list(row))
 
 
+@renamed(level="confidence")
 def survey_var(
     data: pd.DataFrame,
     *,
     items: str | Sequence[str],
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Population variance of items with a design-based SE (R ``svyvar``).
 
@@ -398,9 +428,9 @@ def survey_var(
         ``se``, ``ci_low``, ``ci_high`` (normal).
     """
     items = as_names(items, "items", "survey_var")
-    level = check_confidence(level, "survey_var", name="level")
+    confidence = check_confidence(confidence, "survey_var")
     prep, groups = setup(data, design, by, items, func="survey_var")
-    q = normal_quantile(level)
+    q = normal_quantile(confidence)
     rows = []
     for item in items:
         y = numeric_values(data, item, "item", "survey_var")
@@ -428,20 +458,21 @@ def survey_var(
 # --------------------------------------------------------------------------------------
 # Domain differences (svyttest)
 # --------------------------------------------------------------------------------------
+@renamed(item="items", levels="values", level="confidence")
 def domain_difference(
     data: pd.DataFrame,
     *,
-    item: str,
+    items: str | Sequence[str],
     by: str,
-    levels: Sequence | None = None,
+    values: Sequence | None = None,
     within: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
     distribution: str = "t",
 ) -> pd.DataFrame:
-    """Difference of the mean of ``item`` between two domains, with the design covariance.
+    """Difference of the mean of each item between two domains, with the design covariance.
 
-    The difference ``mean(level_2) - mean(level_1)`` is a smooth function of domain totals
+    The difference ``mean(value_2) - mean(value_1)`` is a smooth function of domain totals
     of the same design; its influence values are the second domain's minus the first's,
     so its SE includes the covariance the design induces between the domains (shared
     strata and PSUs). With two domains this is R's ``svyttest(item ~ by, design)``.
@@ -450,19 +481,19 @@ def domain_difference(
     ----------
     data : DataFrame
         One row per respondent.
-    item : str
-        Numeric column (missing values are a domain).
+    items : str or sequence of str
+        Numeric columns (missing values are a domain).
     by : str
         The column defining the domains (e.g. the wave).
-    levels : pair, optional
+    values : pair, optional
         ``(first, second)`` values of ``by``; default: the column's two values (error if
         it has more).
     within : str or sequence of str
         Further grouping (e.g. segment): one difference per group.
     design : SurveyDesign, optional
         The sampling design.
-    level : float
-        Confidence level.
+    confidence : float
+        Confidence level of the interval.
     distribution : {"t", "normal"}
         Reference distribution for the test and interval: Student's t with ``df`` = design
         df of the two domains' rows (PSUs minus strata) minus 1, as ``svyttest``; or the
@@ -471,94 +502,122 @@ def domain_difference(
     Returns
     -------
     DataFrame
-        The ``within`` columns, ``item``, ``level_1``, ``level_2``, ``n_1``, ``n_2``,
-        ``estimate_1``, ``estimate_2``, ``estimate`` (difference 2 - 1), ``se``,
-        ``statistic`` (t or z), ``df``, ``p_value`` (two-sided), ``ci_low``, ``ci_high``.
+        One row per item and ``within`` group: the ``within`` columns, ``item``,
+        ``value_1``, ``value_2``, ``n_1``, ``n_2``, ``estimate_1``, ``estimate_2``,
+        ``estimate`` (difference 2 - 1), ``se``, ``statistic`` (t or z), ``df``,
+        ``p_value`` (two-sided), ``ci_low``, ``ci_high``.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley, ch. 2.5
+    (domain estimation, ``svyttest``).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6], "g": ["a", "a", "a", "b", "b", "b"]})
+    >>> t = domain_difference(df, items="y", by="g")
+    >>> t[["item", "value_1", "value_2", "estimate"]]
+      item value_1 value_2  estimate
+    0    y       a       b       3.0
     """
-    if distribution not in ("t", "normal"):
-        raise ValueError(f"domain_difference: distribution {distribution!r}: use 't' or 'normal'")
+    func = "domain_difference"
+    check_choice(distribution, ("t", "normal"), "distribution", func)
     if not isinstance(by, str):
-        raise ValueError(f"domain_difference: by must be one column name, got {by!r}")
-    level = check_confidence(level, "domain_difference", name="level")
-    within = as_names(within, "within", "domain_difference")
-    check_columns(data, [by], "by", "domain_difference")
+        raise ValueError(f"{func}: by must be one column name, got {by!r}")
+    items = as_names(items, "items", func, empty=False)
+    confidence = check_confidence(confidence, func)
+    within = as_names(within, "within", func)
+    check_columns(data, [by], "by", func)
     if by in within:
-        raise ValueError(f"domain_difference: column {by!r} is both by and within")
-    prep, groups = setup(data, design, within, [item], func="domain_difference")
+        raise ValueError(f"{func}: column {by!r} is both by and within")
+    prep, groups = setup(data, design, within, items, func=func)
     s = data[by]
-    if levels is None:
-        levels = category_values(s)
-        if len(levels) != 2:
+    if values is None:
+        values = category_values(s)
+        if len(values) != 2:
             raise ValueError(
-                f"domain_difference: by column {by!r} has {len(levels)} values {levels!r}; give levels=(first, second)"
+                f"{func}: by column {by!r} has {len(values)} values {values!r}; "
+                "give values=(first, second)"
             )
-    levels = list(levels)
-    if len(levels) != 2 or levels[0] == levels[1]:
-        raise ValueError(
-            f"domain_difference: levels must be two different values of {by!r}, got {levels!r}"
-        )
+    values = list(values)
+    if len(values) != 2 or values[0] == values[1]:
+        raise ValueError(f"{func}: values must be two different values of {by!r}, got {values!r}")
     present = set(s.dropna().unique().tolist())
-    for lv in levels:
-        if lv not in present:
-            raise ValueError(f"domain_difference: by column {by!r} has no value {lv!r}")
-    y = numeric_values(data, item, "item", "domain_difference")
-    parts = []
-    for lv in levels:
-        d = (s == lv).to_numpy(dtype=bool, na_value=False)
-        parts.append(mean_parts(groups, y, valid=~np.isnan(y) & d))
-    est = parts[1]["estimate"] - parts[0]["estimate"]
-    z = parts[1]["z"] - parts[0]["z"]
-    se = np.sqrt(groups.var(z))
-    union = parts[0]["valid"] | parts[1]["valid"]
-    df = groups.degf(union) - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = est / se
-    if distribution == "t":
-        p = 2 * stats.t.sf(np.abs(stat), df)
-        q = t_quantile(level, df)
-    else:
-        p = 2 * stats.norm.sf(np.abs(stat))
-        q = normal_quantile(level)
-    row = {
-        "item": item,
-        "level_1": levels[0],
-        "level_2": levels[1],
-        "n_1": parts[0]["n"].astype(np.int64),
-        "n_2": parts[1]["n"].astype(np.int64),
-        "estimate_1": parts[0]["estimate"],
-        "estimate_2": parts[1]["estimate"],
-        "estimate": est,
-        "se": se,
-        "statistic": stat,
-        "df": df,
-        "p_value": p,
-        "ci_low": est - q * se,
-        "ci_high": est + q * se,
-    }
-    return finish(groups, [row], list(row))
+    for v in values:
+        if v not in present:
+            raise ValueError(f"{func}: by column {by!r} has no value {v!r}")
+    in_domain = [(s == v).to_numpy(dtype=bool, na_value=False) for v in values]
+    rows = []
+    for item in items:
+        y = numeric_values(data, item, "item", func)
+        parts = [mean_parts(groups, y, valid=~np.isnan(y) & d) for d in in_domain]
+        est = parts[1]["estimate"] - parts[0]["estimate"]
+        z = parts[1]["z"] - parts[0]["z"]
+        se = np.sqrt(groups.var(z))
+        union = parts[0]["valid"] | parts[1]["valid"]
+        df = groups.degf(union) - 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = est / se
+        if distribution == "t":
+            p = 2 * stats.t.sf(np.abs(stat), df)
+            q = t_quantile(confidence, df)
+        else:
+            p = 2 * stats.norm.sf(np.abs(stat))
+            q = normal_quantile(confidence)
+        rows.append(
+            {
+                "item": item,
+                "value_1": values[0],
+                "value_2": values[1],
+                "n_1": parts[0]["n"].astype(np.int64),
+                "n_2": parts[1]["n"].astype(np.int64),
+                "estimate_1": parts[0]["estimate"],
+                "estimate_2": parts[1]["estimate"],
+                "estimate": est,
+                "se": se,
+                "statistic": stat,
+                "df": df,
+                "p_value": p,
+                "ci_low": est - q * se,
+                "ci_high": est + q * se,
+            }
+        )
+    return finish(groups, rows, list(rows[0]))
 
 
+@renamed(item="items", group="by", level="confidence")
 def survey_ttest(
     data: pd.DataFrame,
     *,
-    item: str,
-    group: str,
+    items: str | Sequence[str],
+    by: str,
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Design-based t test of a mean difference between two groups (R ``svyttest``).
 
-    A thin wrapper of :func:`domain_difference` with the t distribution; ``group`` must
+    A thin wrapper of :func:`domain_difference` with the t distribution; ``by`` must
     have exactly two values, and the difference is second minus first (sorted order, or
     category order for a categorical column).
 
     Returns
     -------
     DataFrame
-        One row, columns as :func:`domain_difference`.
+        One row per item, columns as :func:`domain_difference`.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley, ch. 2.5.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6], "g": ["a", "a", "a", "b", "b", "b"]})
+    >>> t = survey_ttest(df, items="y", by="g")
+    >>> round(float(t["statistic"].iloc[0]), 4), int(t["df"].iloc[0])
+    (3.6742, 4)
     """
     return domain_difference(
-        data, item=item, by=group, design=design, level=level, distribution="t"
+        data, items=items, by=by, design=design, confidence=confidence, distribution="t"
     )
 
 
@@ -679,13 +738,14 @@ def survey_chisq(
 # --------------------------------------------------------------------------------------
 # Linear regression (svyglm, gaussian)
 # --------------------------------------------------------------------------------------
+@renamed(predictors="drivers", level="confidence")
 def survey_glm(
     data: pd.DataFrame,
     *,
     outcome: str,
-    predictors: Sequence[str],
+    drivers: Sequence[str],
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Survey-weighted linear regression with sandwich SEs (R ``svyglm``, gaussian).
 
@@ -700,12 +760,12 @@ def survey_glm(
         One row per respondent.
     outcome : str
         Numeric response.
-    predictors : sequence of str
+    drivers : sequence of str
         Numeric predictors; an intercept is added.
     design : SurveyDesign, optional
         The sampling design.
-    level : float
-        Confidence level.
+    confidence : float
+        Confidence level of the intervals.
 
     Returns
     -------
@@ -713,10 +773,10 @@ def survey_glm(
         One row per term (``"(Intercept)"`` first): ``term``, ``estimate``, ``se``,
         ``statistic`` (t), ``df``, ``p_value``, ``ci_low``, ``ci_high``, ``n``.
     """
-    predictors = as_names(predictors, "predictors", "survey_glm")
-    level = check_confidence(level, "survey_glm", name="level")
+    predictors = as_names(drivers, "drivers", "survey_glm")
+    confidence = check_confidence(confidence, "survey_glm")
     if not predictors:
-        raise ValueError("survey_glm: predictors is empty")
+        raise ValueError("survey_glm: drivers is empty")
     prep, groups = setup(data, design, [], [outcome, *predictors], role="model", func="survey_glm")
     y = numeric_values(data, outcome, "item", "survey_glm")
     X = np.column_stack(
@@ -740,7 +800,7 @@ def survey_glm(
     se = np.sqrt(np.diag(cov))
     df = float(groups.degf(ok)[0]) + 1 - k
     t = beta / se
-    q = t_quantile(level, df)
+    q = t_quantile(confidence, df)
     return pd.DataFrame(
         {
             "term": ["(Intercept)", *predictors],

@@ -16,8 +16,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._checks import as_names, check_columns, check_confidence, numeric_values, show
-from ._compat import warn_deprecated
+from ._checks import (
+    as_names,
+    check_choice,
+    check_columns,
+    check_confidence,
+    numeric_values,
+    show,
+    weight_values,
+)
+from ._compat import renamed, warn_deprecated
 from ._design import (
     Groups,
     SurveyDesign,
@@ -66,19 +74,20 @@ def default_top_box(scale_min: int, scale_max: int) -> tuple[int, int]:
     return (int(scale_max) - 1, int(scale_max))
 
 
+@renamed(level="confidence")
 def csat(
     data: pd.DataFrame,
     *,
     items: str | Sequence[str],
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """CSAT: the weighted mean score of each item (see :func:`~.estimation.survey_mean`)."""
-    return survey_mean(data, items=items, by=by, design=design, level=level)
+    return survey_mean(data, items=items, by=by, design=design, confidence=confidence)
 
 
-def _share_rows(groups: Groups, y: np.ndarray, valid: np.ndarray, df, level, method):
+def _share_rows(groups: Groups, y: np.ndarray, valid: np.ndarray, df, confidence, method):
     p = mean_parts(groups, y, valid=valid)
     n, W = p["n"], p["W"]
     est = np.where(n > 0, p["estimate"], np.nan)
@@ -87,16 +96,16 @@ def _share_rows(groups: Groups, y: np.ndarray, valid: np.ndarray, df, level, met
         s2 = n / (n - 1) * p["ss"] / W
         deff = p["var"] / (s2 / n * srs_factor(n, W))
     if method == "logit":
-        lo, hi = logit_ci(est, se, df, level)
+        lo, hi = logit_ci(est, se, df, confidence)
     else:
-        q = normal_quantile(level)
+        q = normal_quantile(confidence)
         lo, hi = est - q * se, est + q * se
     # a share of exactly 0 or 1 has a zero linearised SE, and any SE-based interval
     # collapses to a point; use the Clopper-Pearson bound on the Kish effective n instead
     # (as R's svyciprop(method = "beta") does), so "0%" never reads as certain
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = W**2 / p["W2"]
-        tail = ((1 - level) / 2) ** (1 / n_eff)
+        tail = ((1 - confidence) / 2) ** (1 / n_eff)
     zero, one = (n > 0) & (est == 0), (n > 0) & (est == 1)
     lo, hi = np.where(zero, 0.0, lo), np.where(zero, 1 - tail, hi)
     lo, hi = np.where(one, tail, lo), np.where(one, 1.0, hi)
@@ -110,6 +119,7 @@ def _share_rows(groups: Groups, y: np.ndarray, valid: np.ndarray, df, level, met
     }
 
 
+@renamed(level="confidence")
 def top_box(
     data: pd.DataFrame,
     *,
@@ -117,7 +127,7 @@ def top_box(
     top: Collection[float],
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
     method: str = "logit",
 ) -> pd.DataFrame:
     """Share of respondents answering in the top box, per group and item.
@@ -131,7 +141,7 @@ def top_box(
     top : collection of numbers
         The codes counted as top box, e.g. ``(4, 5)`` on 1-5 or ``(9, 10)`` on 0-10
         (:func:`default_top_box`).
-    by, design, level
+    by, design, confidence
         As :func:`~.estimation.survey_mean`.
     method : {"logit", "wald"}
         Interval as :func:`~.estimation.survey_proportion`.
@@ -148,7 +158,7 @@ def top_box(
         raise ValueError(f"top_box: top must be a non-empty collection of codes, got {top!r}")
     if method not in ("logit", "wald"):
         raise ValueError(f"top_box: method {method!r}: use 'logit' or 'wald'")
-    level = check_confidence(level, "top_box", name="level")
+    confidence = check_confidence(confidence, "top_box")
     prep, groups = setup(data, design, by, items, func="top_box")
     top_arr = np.asarray(top, dtype=float)
     rows = []
@@ -157,7 +167,7 @@ def top_box(
         valid = ~np.isnan(x)
         y = np.isin(x, top_arr).astype(float)
         df = groups.degf(valid)
-        rows.append({"item": item, **_share_rows(groups, y, valid, df, level, method)})
+        rows.append({"item": item, **_share_rows(groups, y, valid, df, confidence, method)})
     cols = ["item", "n", "n_weighted", "n_effective", "estimate", "se", "ci_low", "ci_high", "deff"]
     return finish(groups, rows, cols)
 
@@ -183,13 +193,14 @@ def _nps_score(data, item, promoter_min, detractor_max, func):
     return x, np.where(np.isnan(x), np.nan, score)
 
 
+@renamed(item="items", level="confidence")
 def nps(
     data: pd.DataFrame,
     *,
-    item: str,
+    items: str | Sequence[str],
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
     promoter_min: int = 9,
     detractor_max: int = 6,
 ) -> pd.DataFrame:
@@ -214,9 +225,9 @@ def nps(
     ----------
     data : DataFrame
         One row per respondent.
-    item : str
-        The 0-10 recommendation question; values outside 0-10 are an error.
-    by, design, level
+    items : str or sequence of str
+        The 0-10 recommendation question(s); values outside 0-10 are an error.
+    by, design, confidence
         As :func:`~.estimation.survey_mean`.
     promoter_min, detractor_max : int
         Promoters answer ``>= promoter_min``, detractors ``<= detractor_max``.
@@ -224,60 +235,64 @@ def nps(
     Returns
     -------
     DataFrame
-        The ``by`` columns, ``item``, ``n``, ``n_weighted``, ``n_effective``,
-        ``pct_promoters``, ``pct_passives``, ``pct_detractors`` (0-100), ``estimate`` (NPS
+        One row per group and item: the ``by`` columns, ``item``, ``n``, ``n_weighted``,
+        ``n_effective``, ``pct_promoters``, ``pct_passives``, ``pct_detractors`` (0-100), ``estimate`` (NPS
         points, -100..100), ``se``, ``ci_low``, ``ci_high``, ``wald_low``, ``wald_high``,
         ``adj_wald_low``, ``adj_wald_high``.
     """
-    if not isinstance(item, str):
-        raise ValueError(f"nps: item must be one column name, got {item!r}")
-    level = check_confidence(level, "nps", name="level")
-    prep, groups = setup(data, design, by, [item], func="nps")
-    x, score = _nps_score(data, item, promoter_min, detractor_max, "nps")
-    valid = ~np.isnan(x)
-    p = mean_parts(groups, score, valid=valid)
-    pro = mean_parts(groups, (score == 1).astype(float), valid=valid)["estimate"]
-    det = mean_parts(groups, (score == -1).astype(float), valid=valid)["estimate"]
-    base = base_columns(groups, p["n"], p["W"], p["W2"])
-    has = p["n"] > 0
-    est = np.where(has, p["estimate"], np.nan)
-    se = np.where(has, np.sqrt(p["var"]), np.nan)
-    q = normal_quantile(level)
-    m = base["n_effective"] if design is not None and design.weight is not None else p["n"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wald_se = np.sqrt((pro + det - est**2) / m)
-        ma = m + 3
-        pro_a = (pro * m + 0.75) / ma
-        det_a = (det * m + 0.75) / ma
-        nps_a = pro_a - det_a
-        adj_se = np.sqrt((pro_a + det_a - nps_a**2) / ma)
-    row = {
-        "item": item,
-        **base,
-        "pct_promoters": 100 * pro,
-        "pct_passives": 100 * (1 - pro - det),
-        "pct_detractors": 100 * det,
-        "estimate": 100 * est,
-        "se": 100 * se,
-        "ci_low": 100 * (est - q * se),
-        "ci_high": 100 * (est + q * se),
-        "wald_low": 100 * (est - q * wald_se),
-        "wald_high": 100 * (est + q * wald_se),
-        "adj_wald_low": 100 * (nps_a - q * adj_se),
-        "adj_wald_high": 100 * (nps_a + q * adj_se),
-    }
-    return finish(groups, [row], list(row))
+    items = as_names(items, "items", "nps", empty=False)
+    confidence = check_confidence(confidence, "nps")
+    prep, groups = setup(data, design, by, items, func="nps")
+    q = normal_quantile(confidence)
+    rows = []
+    for item in items:
+        x, score = _nps_score(data, item, promoter_min, detractor_max, "nps")
+        valid = ~np.isnan(x)
+        p = mean_parts(groups, score, valid=valid)
+        pro = mean_parts(groups, (score == 1).astype(float), valid=valid)["estimate"]
+        det = mean_parts(groups, (score == -1).astype(float), valid=valid)["estimate"]
+        base = base_columns(groups, p["n"], p["W"], p["W2"])
+        has = p["n"] > 0
+        est = np.where(has, p["estimate"], np.nan)
+        se = np.where(has, np.sqrt(p["var"]), np.nan)
+        m = base["n_effective"] if design is not None and design.weight is not None else p["n"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wald_se = np.sqrt((pro + det - est**2) / m)
+            ma = m + 3
+            pro_a = (pro * m + 0.75) / ma
+            det_a = (det * m + 0.75) / ma
+            nps_a = pro_a - det_a
+            adj_se = np.sqrt((pro_a + det_a - nps_a**2) / ma)
+        rows.append(
+            {
+                "item": item,
+                **base,
+                "pct_promoters": 100 * pro,
+                "pct_passives": 100 * (1 - pro - det),
+                "pct_detractors": 100 * det,
+                "estimate": 100 * est,
+                "se": 100 * se,
+                "ci_low": 100 * (est - q * se),
+                "ci_high": 100 * (est + q * se),
+                "wald_low": 100 * (est - q * wald_se),
+                "wald_high": 100 * (est + q * wald_se),
+                "adj_wald_low": 100 * (nps_a - q * adj_se),
+                "adj_wald_high": 100 * (nps_a + q * adj_se),
+            }
+        )
+    return finish(groups, rows, list(rows[0]))
 
 
+@renamed(item="items", levels="values", level="confidence")
 def nps_difference(
     data: pd.DataFrame,
     *,
-    item: str,
+    items: str | Sequence[str],
     by: str,
-    levels: Sequence | None = None,
+    values: Sequence | None = None,
     within: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
     promoter_min: int = 9,
     detractor_max: int = 6,
 ) -> pd.DataFrame:
@@ -290,32 +305,34 @@ def nps_difference(
     Returns
     -------
     DataFrame
-        The ``within`` columns, ``item``, ``level_1``, ``level_2``, ``n_1``, ``n_2``,
-        ``estimate_1``, ``estimate_2`` (NPS points), ``estimate`` (points, 2 - 1), ``se``,
+        One row per item and ``within`` group: the ``within`` columns, ``item``,
+        ``value_1``, ``value_2``, ``n_1``, ``n_2``, ``estimate_1``, ``estimate_2`` (NPS points), ``estimate`` (points, 2 - 1), ``se``,
         ``statistic`` (z), ``p_value``, ``ci_low``, ``ci_high``.
     """
-    if not isinstance(item, str):
-        raise ValueError(f"nps_difference: item must be one column name, got {item!r}")
-    check_columns(data, [item], "item", "nps_difference")
-    _, score = _nps_score(data, item, promoter_min, detractor_max, "nps_difference")
-    tmp = "__nps_score__"
-    frame = data.assign(**{tmp: score})
+    func = "nps_difference"
+    items = as_names(items, "items", func, empty=False)
+    check_columns(data, items, "item", func)
+    scores = {
+        f"__nps_score_{k}__": _nps_score(data, item, promoter_min, detractor_max, func)[1]
+        for k, item in enumerate(items)
+    }
     out = domain_difference(
-        frame,
-        item=tmp,
+        data.assign(**scores),
+        items=list(scores),
         by=by,
-        levels=levels,
+        values=values,
         within=within,
         design=design,
-        level=level,
+        confidence=confidence,
         distribution="normal",
     )
     for c in ("estimate_1", "estimate_2", "estimate", "se", "ci_low", "ci_high"):
         out[c] = 100 * out[c]
-    out["item"] = item
+    out["item"] = out["item"].map(dict(zip(scores, items, strict=True)))
     return out.drop(columns="df")
 
 
+@renamed(level="confidence")
 def ces(
     data: pd.DataFrame,
     *,
@@ -323,7 +340,7 @@ def ces(
     easy: Collection[float],
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Customer effort score: mean effort and the share answering "easy".
 
@@ -340,7 +357,7 @@ def ces(
         Effort items.
     easy : collection of numbers
         The codes that mean "easy / low effort".
-    by, design, level
+    by, design, confidence
         As :func:`~.estimation.survey_mean`.
 
     Returns
@@ -350,8 +367,8 @@ def ces(
         columns, ``item``, ``measure``, ``n``, ``n_weighted``, ``n_effective``,
         ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``.
     """
-    mean = survey_mean(data, items=items, by=by, design=design, level=level)
-    share = top_box(data, items=items, top=easy, by=by, design=design, level=level)
+    mean = survey_mean(data, items=items, by=by, design=design, confidence=confidence)
+    share = top_box(data, items=items, top=easy, by=by, design=design, confidence=confidence)
     by = as_names(by, "by", "ces")
     mean.insert(len(by) + 1, "measure", "mean")
     share.insert(len(by) + 1, "measure", "easy_share")
@@ -408,13 +425,14 @@ def _level_weights(h: pd.DataFrame, col: str, key: str, parent: str | None) -> p
     return out
 
 
+@renamed(level="confidence")
 def csi(
     data: pd.DataFrame,
     *,
     hierarchy: pd.DataFrame,
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
     item_weights: Mapping | pd.Series | None = None,
 ) -> pd.DataFrame:
     """Customer satisfaction index (0-100) rolled up item > indicator > area > index.
@@ -440,7 +458,7 @@ def csi(
         One row per item: ``item``, ``indicator``, ``area``, ``scale_min``, ``scale_max``,
         optionally ``weight_item``, ``weight_indicator``, ``weight_area`` (>= 0; all NaN
         under a parent = equal weights there). Other columns are ignored.
-    by, design, level
+    by, design, confidence
         As :func:`~.estimation.survey_mean` (normal intervals).
     item_weights : mapping or Series, optional
         Derived item weights (item -> weight) that replace ``weight_item``; see
@@ -485,7 +503,7 @@ def csi(
             f"csi: hierarchy: item {show(h['item'][i])} has scale {lo[i]}-{hi[i]}; "
             "scale_max must exceed scale_min"
         )
-    level = check_confidence(level, "csi", name="level")
+    confidence = check_confidence(confidence, "csi")
     items = list(h["item"])
     prep, groups = setup(data, design, by, items, func="csi")
     w_item = _level_weights(h, "weight_item", "item", "indicator")
@@ -546,7 +564,7 @@ def csi(
             else:
                 item_var[k] = p["var"] * scale**2
                 item_base[k] = base_columns(groups, p["n"], p["W"], p["W2"])
-    q = normal_quantile(level)
+    q = normal_quantile(confidence)
     rows = []
     for k, (lvl, name, parent, wgt) in enumerate(nodes):
         if k in zacc:
@@ -596,13 +614,14 @@ def csi(
 # --------------------------------------------------------------------------------------
 # Gap, reliability
 # --------------------------------------------------------------------------------------
+@renamed(level="confidence")
 def expectation_gap(
     data: pd.DataFrame,
     *,
     pairs: Sequence[tuple[str, str]],
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Gap between satisfaction and expectation (or importance), paired within respondent.
 
@@ -620,7 +639,7 @@ def expectation_gap(
         One row per respondent.
     pairs : sequence of (expectation_item, satisfaction_item)
         Numeric columns on a common scale.
-    by, design, level
+    by, design, confidence
         As :func:`~.estimation.survey_mean`.
 
     Returns
@@ -639,7 +658,7 @@ def expectation_gap(
             raise ValueError(
                 f"expectation_gap: each pair must be (expectation_item, satisfaction_item), got {p!r}"
             )
-    level = check_confidence(level, "expectation_gap", name="level")
+    confidence = check_confidence(confidence, "expectation_gap")
     cols = sorted({c for p in pairs for c in p})
     prep, groups = setup(data, design, by, cols, func="expectation_gap")
     rows = []
@@ -654,7 +673,7 @@ def expectation_gap(
         df = groups.degf(valid)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = p["estimate"] / se
-            qt = t_quantile(level, df)
+            qt = t_quantile(confidence, df)
         rows.append(
             {
                 "expectation": e_col,
@@ -691,12 +710,15 @@ def _weighted_cov(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     return C
 
 
+@renamed(level="confidence")
 def cronbach_alpha(
     data: pd.DataFrame,
     *,
-    items: Sequence[str] | Mapping[str, Sequence[str]],
+    items: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+    blocks: Mapping[str, Sequence[str]] | None = None,
+    reverse: Sequence[str] = (),
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
     nan_policy: str = "pairwise",
 ) -> pd.DataFrame:
     """Cronbach's alpha (raw and standardised) with Feldt's confidence interval.
@@ -713,12 +735,18 @@ def cronbach_alpha(
     ----------
     data : DataFrame
         One row per respondent.
-    items : sequence of str, or mapping of name -> sequence of str
-        One item set, or several named sets (e.g. the items of each area).
+    items : sequence of str, optional
+        One set of items (its ``block`` is named ``"items"``).
+    blocks : mapping of name -> sequence of str, optional
+        Several named sets, e.g. the items of each area. Give ``items`` or ``blocks``.
+    reverse : sequence of str
+        Items worded the other way round (agreeing means less satisfied). They are
+        reverse-keyed before alpha is computed: ``x -> -x``, which is ``min + max - x`` up
+        to a constant, and a constant changes no covariance.
     design : SurveyDesign, optional
         Supplies the weight (strata and clusters do not enter).
-    level : float
-        Confidence level.
+    confidence : float
+        Confidence level of the interval.
     nan_policy : {"pairwise", "listwise"}
         Pairwise-complete covariances over the rows that answered at least one item, or
         complete rows only.
@@ -726,35 +754,60 @@ def cronbach_alpha(
     Returns
     -------
     DataFrame
-        One row per item set: ``scale``, ``n_items``, ``n``, ``n_effective``, ``alpha``,
+        One row per block: ``block``, ``n_items``, ``n``, ``n_effective``, ``alpha``,
         ``alpha_standardized``, ``ci_low``, ``ci_high``.
+
+    References
+    ----------
+    Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests.
+    *Psychometrika*, 16(3), 297-334.
+    Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). Statistical inference for
+    coefficient alpha. *Applied Psychological Measurement*, 11(1), 93-103.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1.0, 2, 3, 4, 5], "b": [2.0, 2, 3, 5, 5],
+    ...                    "c": [5.0, 4, 3, 2, 2]})
+    >>> t = cronbach_alpha(df, items=["a", "b", "c"], reverse=["c"])
+    >>> t[["block", "n_items", "n"]].to_dict("records")
+    [{'block': 'items', 'n_items': 3, 'n': 5}]
+    >>> round(float(t["alpha"].iloc[0]), 4)  # pingouin.cronbach_alpha on 6 - c: 0.9786
+    0.9786
     """
-    if nan_policy not in ("pairwise", "listwise"):
-        raise ValueError(f"cronbach_alpha: nan_policy {nan_policy!r}: use 'pairwise' or 'listwise'")
-    level = check_confidence(level, "cronbach_alpha", name="level")
-    sets = dict(items) if isinstance(items, Mapping) else {"items": list(items)}
+    func = "cronbach_alpha"
+    check_choice(nan_policy, ("pairwise", "listwise"), "nan_policy", func)
+    confidence = check_confidence(confidence, func)
+    if isinstance(items, Mapping):
+        warn_deprecated(f"{func}: a mapping of item sets as items= is deprecated; use blocks=")
+        items, blocks = None, items
+    if (items is None) == (blocks is None):
+        raise ValueError(f"{func}: give items= (one set) or blocks= (named sets), not both")
+    sets = dict(blocks) if blocks is not None else {"items": items}
+    reverse = as_names(reverse, "reverse", func)
+    named = {c for cols in sets.values() for c in as_names(cols, "items", func)}
+    stray = [c for c in reverse if c not in named]
+    if stray:
+        raise ValueError(f"{func}: reverse names {stray}, which are in no block")
     design = design if design is not None else SurveyDesign()
+    if design.weight is not None:
+        check_columns(data, [design.weight], "weight", func)
+        weights = weight_values(data, design.weight, func)
+    else:
+        weights = np.ones(len(data))
     rows = []
     for name, cols in sets.items():
-        cols = as_names(cols, "items", "cronbach_alpha")
+        cols = as_names(cols, "items", func)
         if len(cols) < 2:
-            raise ValueError(
-                f"cronbach_alpha: item set {name!r} needs at least two items, has {len(cols)}"
-            )
-        check_columns(data, cols, "item", "cronbach_alpha")
-        X = np.column_stack([numeric_values(data, c, "item", "cronbach_alpha") for c in cols])
-        if design.weight is not None:
-            check_columns(data, [design.weight], "weight", "cronbach_alpha")
-            w = design.prepare(data).w
-        else:
-            w = np.ones(len(data))
+            raise ValueError(f"{func}: block {name!r} needs at least two items, has {len(cols)}")
+        check_columns(data, cols, "item", func)
+        X = np.column_stack(
+            [(-1 if c in reverse else 1) * numeric_values(data, c, "item", func) for c in cols]
+        )
         keep = ~np.isnan(X).all(axis=1) if nan_policy == "pairwise" else ~np.isnan(X).any(1)
-        X, w = X[keep], w[keep]
+        X, w = X[keep], weights[keep]
         n = len(X)
         if n < 2:
-            raise ValueError(
-                f"cronbach_alpha: item set {name!r} has {n} usable rows; need at least 2"
-            )
+            raise ValueError(f"{func}: block {name!r} has {n} usable rows; need at least 2")
         k = len(cols)
         C = _weighted_cov(X, w)
         alpha = k / (k - 1) * (1 - np.trace(C) / C.sum())
@@ -765,10 +818,10 @@ def cronbach_alpha(
         neff = w.sum() ** 2 / (w * w).sum()
         m = neff if design.weight is not None else n
         df1, df2 = m - 1, (m - 1) * (k - 1)
-        a = 1 - level
+        a = 1 - confidence
         rows.append(
             {
-                "scale": name,
+                "block": name,
                 "n_items": k,
                 "n": n,
                 "n_effective": neff,
@@ -805,12 +858,13 @@ _STAT_COLS = (
 )
 
 
+@renamed(base_col="base")
 def flag_small_bases(
     table: pd.DataFrame,
     *,
     min_base: int = 30,
     suppress_below: int = 10,
-    base_col: str = "n",
+    base: str = "n",
     value_cols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Flag low bases and blank suppressed cells of a tidy estimate table.
@@ -825,7 +879,7 @@ def flag_small_bases(
     suppress_below : int
         Cells with ``base < suppress_below`` are flagged "suppressed" and their statistic
         columns set to NaN (the base itself is kept, so the reader sees why).
-    base_col : str
+    base : str
         The base column (``"n"``, or ``"n_effective"`` to judge weighted precision).
     value_cols : sequence of str, optional
         Columns to blank; default every statistic column present (``estimate``, ``se``,
@@ -837,8 +891,8 @@ def flag_small_bases(
     DataFrame
         A copy of ``table`` with a ``flag`` column ("suppressed", "low base" or "").
     """
-    if base_col not in table.columns:
-        raise KeyError(f"flag_small_bases: base column {base_col!r} is not in the table")
+    if base not in table.columns:
+        raise KeyError(f"flag_small_bases: base column {base!r} is not in the table")
     if suppress_below > min_base:
         raise ValueError(
             f"flag_small_bases: suppress_below ({suppress_below}) must not exceed min_base ({min_base})"
@@ -851,9 +905,9 @@ def flag_small_bases(
     missing = [c for c in cols if c not in table.columns]
     if missing:
         raise KeyError(f"flag_small_bases: value column(s) {missing} are not in the table")
-    base = table[base_col].to_numpy(dtype=float)
-    sup = base < suppress_below
-    low = (base < min_base) & ~sup
+    n = table[base].to_numpy(dtype=float)
+    sup = n < suppress_below
+    low = (n < min_base) & ~sup
     out = table.copy()
     out["flag"] = np.where(sup, "suppressed", np.where(low, "low base", ""))
     for c in cols:

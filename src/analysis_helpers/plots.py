@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 
-from ._compat import warn_deprecated
+from ._compat import renamed, warn_deprecated
 
 __all__ = ["apply_theme", "cjk_font_path", "PALETTE", "kpi_trend", "bar_with_ci"]
 
@@ -86,12 +86,6 @@ def apply_theme(*, context: str = "notebook", dpi: int = 110) -> None:
             "figure.figsize": (8, 4.5),
         }
     )
-
-
-def _ax(ax):
-    if ax is None:
-        _, ax = plt.subplots()
-    return ax
 
 
 def bar_with_ci(
@@ -238,35 +232,55 @@ def _old_bar_arguments(old: dict, label, estimate, ci_low, ci_high, axis_label):
     )
 
 
+@renamed(hue="by", low="ci_low", high="ci_high", label="axis_label")
 def kpi_trend(
     table: pd.DataFrame,
     *,
     x: str = "wave",
     y: str = "estimate",
-    hue: str | None = None,
-    low: str = "ci_low",
-    high: str = "ci_high",
+    by: str | None = None,
+    ci_low: str = "ci_low",
+    ci_high: str = "ci_high",
     order: list[str] | None = None,
-    label: str | None = None,
-    ax=None,
-):
-    """A KPI over waves: one line per ``hue`` group with a shaded confidence band.
+    axis_label: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """A KPI over waves: one line per ``by`` group with a shaded confidence band.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Tidy estimates by wave (e.g. :func:`~analysis_helpers.study_tables.kpi_summary`
+        with ``by=["wave"]``).
+    x, y : str
+        The wave and the estimate columns.
+    by : str, optional
+        A column that splits the table into lines (with a legend).
+    ci_low, ci_high : str
+        The interval columns, drawn as a band.
+    order : list of str, optional
+        Waves in time order.
+    axis_label : str, optional
+        Text of the value axis; default ``y``.
+    ax : Axes, optional
+        Where to draw.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax)
-    groups = [(None, table)] if hue is None else list(table.groupby(hue, sort=False, observed=True))
+    if ax is None:
+        _, ax = plt.subplots()
+    groups = [(None, table)] if by is None else list(table.groupby(by, sort=False, observed=True))
     for k, (name, g) in enumerate(groups):
         if order is not None:
             g = g.set_index(x).reindex([o for o in order if o in set(g[x])]).reset_index()
         xs = [str(v) for v in g[x]]
         colour = PALETTE[k % len(PALETTE)]
         ax.plot(xs, g[y], marker="o", color=colour, label=None if name is None else str(name))
-        ax.fill_between(xs, g[low], g[high], color=colour, alpha=0.15, lw=0)
-    ax.set_ylabel(label or y)
+        ax.fill_between(xs, g[ci_low], g[ci_high], color=colour, alpha=0.15, lw=0)
+    ax.set_ylabel(axis_label or y)
     ax.set_xlabel("")
-    if hue is not None:
+    if by is not None:
         ax.legend(frameon=False, fontsize=8, loc="best")
     return ax

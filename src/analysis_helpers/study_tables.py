@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import as_names, check_columns, numeric_values
+from ._compat import renamed
 from .estimation import SurveyDesign, sample_profile, survey_mean
 from .kpis import csi, expectation_gap, flag_small_bases, item_distribution, nps, top_box
 from .study import Study
@@ -62,8 +63,9 @@ def _take(table: pd.DataFrame, by: list[str], kpi: str, label: str, unit: str) -
     return out[[*by, *KPI_COLUMNS]]
 
 
+@renamed(level="confidence")
 def kpi_summary(
-    data: pd.DataFrame, *, study: Study, by: Sequence[str] = (), level: float | None = None
+    data: pd.DataFrame, *, study: Study, by: Sequence[str] = (), confidence: float | None = None
 ) -> pd.DataFrame:
     """Every headline KPI of the study, weighted, with design-based SEs and CIs.
 
@@ -80,7 +82,7 @@ def kpi_summary(
         The study: KPI items, scales, top boxes and design.
     by : sequence of str
         Grouping columns (e.g. ``["wave"]`` or ``["wave", "customer_type"]``).
-    level : float, optional
+    confidence : float, optional
         Confidence level; default the study's ``reporting.confidence``.
 
     Returns
@@ -91,7 +93,7 @@ def kpi_summary(
         ``ci_high``. Shares are in [0, 1]; NPS in points (-100..100); CSI in 0..100.
     """
     by = list(by)
-    level = level or study.reporting.confidence
+    confidence = confidence or study.reporting.confidence
     design = study_design(study)
     items = study.items
     k = study.kpis
@@ -100,7 +102,7 @@ def kpi_summary(
     scale = f"{osat.scale.min}-{osat.scale.max}"
     parts.append(
         _take(
-            survey_mean(data, items=[k.overall], by=by, design=design, level=level),
+            survey_mean(data, items=[k.overall], by=by, design=design, confidence=confidence),
             by,
             "overall_mean",
             f"{osat.label}: mean",
@@ -109,7 +111,14 @@ def kpi_summary(
     )
     parts.append(
         _take(
-            top_box(data, items=[k.overall], top=osat.top_codes, by=by, design=design, level=level),
+            top_box(
+                data,
+                items=[k.overall],
+                top=osat.top_codes,
+                by=by,
+                design=design,
+                confidence=confidence,
+            ),
             by,
             "overall_top2",
             f"{osat.label}: top-2-box",
@@ -117,11 +126,11 @@ def kpi_summary(
         )
     )
     if k.nps:
-        t = nps(data, item=k.nps, by=by, design=design, level=level)
+        t = nps(data, item=k.nps, by=by, design=design, confidence=confidence)
         parts.append(_take(t, by, "nps", f"NPS ({items[k.nps].label})", "points"))
     if k.ces:
         ces = items[k.ces]
-        t = survey_mean(data, items=[k.ces], by=by, design=design, level=level)
+        t = survey_mean(data, items=[k.ces], by=by, design=design, confidence=confidence)
         parts.append(
             _take(
                 t,
@@ -133,9 +142,11 @@ def kpi_summary(
         )
     for name in k.loyalty:
         it = items[name]
-        t = top_box(data, items=[name], top=it.top_codes, by=by, design=design, level=level)
+        t = top_box(
+            data, items=[name], top=it.top_codes, by=by, design=design, confidence=confidence
+        )
         parts.append(_take(t, by, f"{name}_top2", f"{it.label}: top-2-box", "share"))
-    index = csi(data, hierarchy=study.hierarchy(), by=by, design=design, level=level)
+    index = csi(data, hierarchy=study.hierarchy(), by=by, design=design, confidence=confidence)
     index = index[index["level"] == "index"]
     parts.append(_take(index, by, "csi", "Customer satisfaction index (CSI)", "index (0-100)"))
     return pd.concat(parts, ignore_index=True)
@@ -167,12 +178,13 @@ def _per_segment(study: Study, segments: Sequence[str] | None, table_of) -> pd.D
     return pd.concat(parts, ignore_index=True)
 
 
+@renamed(level="confidence")
 def segment_kpis(
     data: pd.DataFrame,
     *,
     study: Study,
     segments: Sequence[str] | None = None,
-    level: float | None = None,
+    confidence: float | None = None,
 ) -> pd.DataFrame:
     """:func:`kpi_summary` for every segment column, stacked, with value labels.
 
@@ -183,7 +195,7 @@ def segment_kpis(
         Segment values follow the study file's order.
     """
     return _per_segment(
-        study, segments, lambda col: kpi_summary(data, study=study, by=[col], level=level)
+        study, segments, lambda col: kpi_summary(data, study=study, by=[col], confidence=confidence)
     )
 
 
@@ -239,12 +251,13 @@ def area_scores(data: pd.DataFrame, *, study: Study, min_answered: float = 0.5) 
     return pd.DataFrame(out, index=data.index)
 
 
+@renamed(level="confidence")
 def segment_area_index(
     data: pd.DataFrame,
     *,
     study: Study,
     segments: Sequence[str] | None = None,
-    level: float | None = None,
+    confidence: float | None = None,
 ) -> pd.DataFrame:
     """The satisfaction index of every area for every segment value (the trough grid).
 
@@ -257,14 +270,14 @@ def segment_area_index(
         ``se``, ``ci_low``, ``ci_high`` and the bases).
     """
     design = study_design(study)
-    level = level or study.reporting.confidence
+    confidence = confidence or study.reporting.confidence
     hierarchy = study.hierarchy()
     out = _per_segment(
         study,
         segments,
-        lambda col: csi(data, hierarchy=hierarchy, by=[col], design=design, level=level).query(
-            "level == 'area'"
-        ),
+        lambda col: csi(
+            data, hierarchy=hierarchy, by=[col], design=design, confidence=confidence
+        ).query("level == 'area'"),
     )
     out.insert(out.columns.get_loc("name") + 1, "area", out["name"].map(study.label))
     return out
@@ -273,16 +286,17 @@ def segment_area_index(
 # --------------------------------------------------------------------------------------
 # Descriptive tables of the 20-describe notebook
 # --------------------------------------------------------------------------------------
+@renamed(base_col="base")
 def flag_bases(
     table: pd.DataFrame,
     *,
     study: Study,
-    base_col: str = "n",
+    base: str = "n",
     value_cols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`~analysis_helpers.kpis.flag_small_bases` with the study's reporting rules.
 
-    Cells with ``base_col`` below ``reporting.min_base`` are flagged "low base"; below
+    Cells with ``base`` below ``reporting.min_base`` are flagged "low base"; below
     ``reporting.suppress_below`` they are flagged "suppressed" and their statistics blanked.
 
     Parameters
@@ -291,7 +305,7 @@ def flag_bases(
         A tidy estimate table with a base column.
     study : Study
         Supplies ``reporting.min_base`` and ``reporting.suppress_below``.
-    base_col : str
+    base : str
         The base column.
     value_cols : sequence of str, optional
         Columns blanked in suppressed cells; default every statistic column
@@ -307,7 +321,7 @@ def flag_bases(
         table,
         min_base=rep.min_base,
         suppress_below=rep.suppress_below,
-        base_col=base_col,
+        base=base,
         value_cols=value_cols,
     )
 
@@ -477,12 +491,13 @@ def banded_distribution(
     return pd.concat(parts, ignore_index=True)
 
 
+@renamed(level="confidence")
 def hierarchy_table(
     data: pd.DataFrame,
     *,
     study: Study,
     by: Sequence[str] = (),
-    level: float | None = None,
+    confidence: float | None = None,
 ) -> pd.DataFrame:
     """The indicator hierarchy as a table: mean, top-2-box, index and base of every node.
 
@@ -493,7 +508,7 @@ def hierarchy_table(
     shares (each item's top box from the study file); ``mean`` the same weighted average
     of the item means on their own scale, given only where all of a node's items share one
     scale. Standard errors come from the design covariance of the item results
-    (linearisation); intervals are normal at ``level``.
+    (linearisation); intervals are normal at ``confidence``.
 
     Parameters
     ----------
@@ -503,7 +518,7 @@ def hierarchy_table(
         Supplies the hierarchy, scales, top boxes, labels, weights and design.
     by : sequence of str
         Grouping columns.
-    level : float, optional
+    confidence : float, optional
         Confidence level; default the study's ``reporting.confidence``.
 
     Returns
@@ -518,18 +533,18 @@ def hierarchy_table(
         ``index_se``, ``index_ci_low``, ``index_ci_high``.
     """
     by = list(by)
-    level = level or study.reporting.confidence
+    confidence = confidence or study.reporting.confidence
     design = study_design(study)
     h = study.hierarchy()
     items = list(h["item"])
     keys = [*by, "level", "name"]
-    base = csi(data, hierarchy=h, by=by, design=design, level=level)
+    base = csi(data, hierarchy=h, by=by, design=design, confidence=confidence)
     # means: a common 0-offset scale so that the roll-up returns raw item means
     lo = float(h["scale_min"].min())
     span = float(h["scale_max"].max()) - lo
     raw = csi(
         data, hierarchy=h.assign(scale_min=lo, scale_max=lo + span), by=by, design=design,
-        level=level,
+        confidence=confidence,
     )  # fmt: skip
     # top-2-box: 0/1 dummies on a 0-1 scale (missing answers stay missing)
     dummies = {
@@ -538,7 +553,7 @@ def hierarchy_table(
     }
     top = csi(
         data.assign(**dummies), hierarchy=h.assign(scale_min=0, scale_max=1), by=by,
-        design=design, level=level,
+        design=design, confidence=confidence,
     )  # fmt: skip
     out = base[[*keys, "parent", "weight", "n", "n_weighted", "n_effective"]].copy()
     out["index"] = base["estimate"].to_numpy()
@@ -606,12 +621,13 @@ def hierarchy_table(
     return out[cols].reset_index(drop=True)
 
 
+@renamed(level="confidence")
 def expectation_gaps(
     data: pd.DataFrame,
     *,
     study: Study,
     by: Sequence[str] = (),
-    level: float | None = None,
+    confidence: float | None = None,
 ) -> pd.DataFrame:
     """The expectation-satisfaction gap of every pair the study file names, comparable
     across scales and adjusted for multiple testing.
@@ -630,7 +646,7 @@ def expectation_gaps(
         Supplies the pairs, scales, labels, design and reporting rules.
     by : sequence of str
         Grouping columns.
-    level : float, optional
+    confidence : float, optional
         Confidence level; default the study's ``reporting.confidence``.
 
     Returns
@@ -654,8 +670,8 @@ def expectation_gaps(
             f"expectation_gaps: study {study.name!r} pairs no expectation items with satisfaction items"
         )
     by = list(by)
-    level = level or study.reporting.confidence
-    g = expectation_gap(data, pairs=pairs, by=by, design=study_design(study), level=level)
+    confidence = confidence or study.reporting.confidence
+    g = expectation_gap(data, pairs=pairs, by=by, design=study_design(study), confidence=confidence)
     items = study.items
     sat = g["satisfaction"]
     lo = sat.map(lambda i: float(items[i].scale.min))
@@ -676,10 +692,10 @@ def expectation_gaps(
     method = study.reporting.correction
     if by:
         adj = g.groupby(by, sort=False, observed=True)["p_value"].transform(
-            lambda p: pd.Series(adjust_p(p, method=method), index=p.index)
+            lambda p: pd.Series(adjust_p(p, correction=method), index=p.index)
         )
     else:
-        adj = pd.Series(adjust_p(g["p_value"], method=method), index=g.index)
+        adj = pd.Series(adjust_p(g["p_value"], correction=method), index=g.index)
     g["p_adjusted"] = adj.to_numpy()
     g["significant"] = g["p_adjusted"] < study.reporting.alpha
     return g
@@ -746,13 +762,14 @@ def cut_bases(
     return pd.DataFrame(rows)
 
 
+@renamed(level="confidence")
 def item_performance(
     data: pd.DataFrame,
     *,
     study: Study,
     items: Sequence[str] | None = None,
     measure: str = "mean",
-    level: float | None = None,
+    confidence: float | None = None,
 ) -> pd.DataFrame:
     """Performance of each item on a common 0-100 axis, for importance-performance analysis.
 
@@ -772,7 +789,7 @@ def item_performance(
         ``"mean"``: the weighted mean rescaled to 0-100, ``100 (mean - min) / (max - min)``.
         ``"top2"``: the weighted share (in %) rating in the item's top box (the study
         file's ``top_box``, else the top two codes of its scale).
-    level : float, optional
+    confidence : float, optional
         Confidence level; default the study's ``reporting.confidence``.
 
     Returns
@@ -805,8 +822,8 @@ def item_performance(
             frame[name] = 100 * (x - sc.min) / (sc.max - sc.min)
         else:
             frame[name] = (100 * x.isin(known[name].top_codes)).where(x.notna())
-    level = level or study.reporting.confidence
-    out = survey_mean(frame, items=names, design=design, level=level)
+    confidence = confidence or study.reporting.confidence
+    out = survey_mean(frame, items=names, design=design, confidence=confidence)
     out.insert(1, "label", out["item"].map(study.label))
     out.insert(2, "measure", measure)
     return out[["item", "label", "measure", "n", "n_weighted", "estimate", "se", "ci_low",

@@ -14,17 +14,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._checks import as_names, check_choice, check_confidence
+from ._compat import renamed
+
 __all__ = ["wave_over_wave", "turning_points", "adjust_p"]
 
 
-def adjust_p(p_values: Sequence[float] | pd.Series, *, method: str = "holm") -> np.ndarray:
+@renamed(method="correction")
+def adjust_p(p_values: Sequence[float] | pd.Series, *, correction: str = "holm") -> np.ndarray:
     """Adjust p-values for multiple comparisons.
 
     Parameters
     ----------
     p_values : sequence of float
         Raw p-values; NaN stays NaN and is not counted.
-    method : {"holm", "fdr_bh", "bonferroni", "none"}
+    correction : {"holm", "fdr_bh", "bonferroni", "none"}
         Holm (1979) step-down, Benjamini-Hochberg false discovery rate, Bonferroni, or no
         correction. Implemented by :func:`statsmodels.stats.multitest.multipletests`.
 
@@ -36,23 +40,21 @@ def adjust_p(p_values: Sequence[float] | pd.Series, *, method: str = "holm") -> 
     from statsmodels.stats.multitest import multipletests
 
     p = np.asarray(p_values, dtype=float)
-    if method not in {"holm", "fdr_bh", "bonferroni", "none"}:
-        raise ValueError(
-            f"adjust_p: method {method!r}: use 'holm', 'fdr_bh', 'bonferroni' or 'none'"
-        )
+    check_choice(correction, ("holm", "fdr_bh", "bonferroni", "none"), "correction", "adjust_p")
     out = p.copy()
     ok = ~np.isnan(p)
-    if method != "none" and ok.any():
-        out[ok] = multipletests(p[ok], method=method)[1]
+    if correction != "none" and ok.any():
+        out[ok] = multipletests(p[ok], method=correction)[1]
     return out
 
 
+@renamed(keys="by")
 def wave_over_wave(
     table: pd.DataFrame,
     *,
     wave: str = "wave",
     order: Sequence[str],
-    keys: Sequence[str] = ("kpi",),
+    by: str | Sequence[str] = ("kpi",),
     alpha: float = 0.05,
     correction: str = "holm",
 ) -> pd.DataFrame:
@@ -67,7 +69,7 @@ def wave_over_wave(
         The wave column.
     order : sequence of str
         Waves in time order; waves missing from the table are skipped.
-    keys : sequence of str
+    by : str or sequence of str
         Columns that identify one series (e.g. the KPI, and a segment).
     alpha : float
         Significance level for the ``significant`` column (after correction).
@@ -77,11 +79,11 @@ def wave_over_wave(
     Returns
     -------
     DataFrame
-        One row per series and pair of consecutive waves: the ``keys``, ``wave_from``,
-        ``wave_to``, ``estimate_from``, ``estimate_to``, ``change``, ``se``, ``z``,
+        One row per series and pair of consecutive waves: the ``by`` columns, ``wave_from``,
+        ``wave_to``, ``estimate_from``, ``estimate_to``, ``change``, ``se``, ``statistic`` (z),
         ``p_value``, ``p_adjusted``, ``significant``, ``direction`` ("up", "down", "").
     """
-    keys = list(keys)
+    keys = as_names(by, "by", "wave_over_wave")
     missing = [c for c in [wave, *keys, "estimate", "se"] if c not in table.columns]
     if missing:
         raise KeyError(f"wave_over_wave: table has no column(s) {missing}")
@@ -108,7 +110,7 @@ def wave_over_wave(
                     "estimate_to": float(b["estimate"]),
                     "change": change,
                     "se": se,
-                    "z": z,
+                    "statistic": z,
                     "p_value": 2 * stats.norm.sf(abs(z)) if se > 0 else np.nan,
                 }
             )
@@ -120,7 +122,7 @@ def wave_over_wave(
         "estimate_to",
         "change",
         "se",
-        "z",
+        "statistic",
         "p_value",
         "p_adjusted",
         "significant",
@@ -129,7 +131,7 @@ def wave_over_wave(
     if not rows:
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(rows)
-    out["p_adjusted"] = adjust_p(out["p_value"], method=correction)
+    out["p_adjusted"] = adjust_p(out["p_value"], correction=correction)
     out["significant"] = out["p_adjusted"] < alpha
     out["direction"] = np.where(out["significant"], np.where(out["change"] > 0, "up", "down"), "")
     return out[cols]
@@ -160,13 +162,14 @@ def turning_points(changes: pd.DataFrame, *, min_change: float = 0.0) -> pd.Data
     )
 
 
+@renamed(level="confidence")
 def operational_link(
     scores: pd.DataFrame,
     metrics: pd.DataFrame,
     *,
     metric: str,
     on: Sequence[str],
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """How an operational metric moves a score: a meta-regression over cells.
 
@@ -185,7 +188,7 @@ def operational_link(
         The metric column.
     on : sequence of str
         The cell keys shared by both tables.
-    level : float
+    confidence : float
         Confidence level of the slope's interval.
 
     Returns
@@ -218,7 +221,7 @@ def operational_link(
         raise ValueError("operational_link: every cell needs a positive standard error")
     x = sm.add_constant(cells[metric].astype(float).to_numpy())
     fit = sm.WLS(cells["estimate"].to_numpy(float), x, weights=1 / cells["se"] ** 2).fit()
-    low, high = fit.conf_int(alpha=1 - level)[1]
+    low, high = fit.conf_int(alpha=1 - check_confidence(confidence, "operational_link"))[1]
     return pd.DataFrame(
         [
             {

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_frame, check_weights, show, weight_values
+from ._compat import renamed
+from ._design import SurveyDesign
 
 __all__ = ["RakingError", "rake", "weighting_report"]
 
@@ -16,11 +18,16 @@ class RakingError(ValueError):
     """Raking cannot reach the margins: no convergence, or sample and margins disagree."""
 
 
+def _base_design(column: str | None) -> SurveyDesign | None:
+    return SurveyDesign(weight=column) if column is not None else None
+
+
+@renamed(base_weight=("design", _base_design))
 def rake(
     data: pd.DataFrame,
     *,
     margins: Mapping[str, Mapping[object, float]],
-    base_weight: str | None = None,
+    design: SurveyDesign | None = None,
     trim: tuple[float, float] | None = None,
     max_iter: int = 100,
     tol: float = 1e-6,
@@ -42,9 +49,10 @@ def rake(
         proportions (normalised to sum 1). If the targets are counts (any column summing
         to more than 1.5), every column must sum to the same population total and the
         raked weights sum to it; with shares the weights sum to the sum of the base
-        weights (n without ``base_weight``).
-    base_weight : str, optional
-        Column of design weights to start from (finite, > 0); default 1.
+        weights (n without a design weight).
+    design : SurveyDesign, optional
+        Its ``weight`` column holds the design weights raking starts from (finite, > 0);
+        default 1. Strata and clusters do not enter.
     trim : (float, float), optional
         Lower and upper bound on weights relative to the mean weight, e.g. ``(0.3, 3.0)``.
     max_iter : int
@@ -78,6 +86,7 @@ def rake(
     n = len(data)
     if n == 0:
         raise RakingError("rake: data has no rows")
+    base_weight = design.weight if design is not None else None
     if base_weight is not None:
         if base_weight not in data.columns:
             raise KeyError(f"rake: base weight column {base_weight!r} is not in the data")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import as_names, check_columns, check_frame, numeric_values, weight_values
+from .._design import SurveyDesign
 
 
 class DriverError(ValueError):
@@ -43,3 +44,20 @@ def _weights(data: pd.DataFrame, weight: str | None, func: str) -> np.ndarray:
     if weight is None:
         return np.ones(len(data))
     return weight_values(data, weight, func, error=DriverError)
+
+
+def _design_weight(design: SurveyDesign | None, func: str) -> str | None:
+    """The weight column of a design (drivers use the weight only; see the notes)."""
+    if design is None:
+        return None
+    if not isinstance(design, SurveyDesign):
+        raise TypeError(
+            f"{func}: design must be a SurveyDesign (e.g. SurveyDesign(weight='w')), "
+            f"got {type(design).__name__}"
+        )
+    return design.weight
+
+
+def _weight_to_design(weight: str | None) -> SurveyDesign | None:
+    """The deprecated ``weight="w"`` spelling as ``design=SurveyDesign(weight="w")``."""
+    return SurveyDesign(weight=weight) if weight is not None else None

@@ -11,12 +11,12 @@ the measures follow from that small matrix:
   orthogonal counterpart ``Z = X Rxx^(-1/2)`` of the drivers and the R^2 is mapped back
   through the squared loadings ``Rxx^(1/2)`` (Johnson 2000, Multivariate Behavioral Research
   35(1), 1-19). The raw weights sum to R^2;
-* ``shapley`` - the LMG / Shapley-value decomposition of R^2 (Lindeman, Merenda & Gold 1980;
+* ``lmg`` - the LMG / Shapley-value decomposition of R^2 (Lindeman, Merenda & Gold 1980;
   Groemping 2006, Journal of Statistical Software 17(1)): the average increase in R^2 when a
   driver joins, over all orders. It is computed exactly over all ``2^p`` subsets, each
   subset's R^2 solved from the correlation matrix in batches grouped by subset size (no
   regression is refitted on the data). Time doubles per driver (about 5 ms for 10 drivers,
-  0.2 s for 15, a few seconds for 20); above ``shapley_max_drivers`` the table says so in
+  0.2 s for 15, a few seconds for 20); above ``lmg_max_drivers`` the table says so in
   its ``note`` column and relative weights, which track LMG closely, should be read instead;
 * ``first``, ``last``, ``betasq``, ``pratt`` - the other ``relaimpo`` metrics (squared
   zero-order correlation, R^2 lost when the driver is dropped last, squared beta, Pratt's
@@ -44,7 +44,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._common import DriverError, MissingColumnError, _check_columns, _float, _names, _weights
+from .._checks import check_confidence
+from .._compat import renamed, warn_deprecated
+from .._design import SurveyDesign
+from ._common import (
+    DriverError,
+    MissingColumnError,
+    _check_columns,
+    _design_weight,
+    _float,
+    _names,
+    _weight_to_design,
+    _weights,
+)
 
 __all__ = [
     "weighted_correlation",
@@ -57,8 +69,8 @@ __all__ = [
 _METHODS = (
     "correlation",
     "beta",
-    "relative_weights",
-    "shapley",
+    "relative_weight",
+    "lmg",
     "first",
     "last",
     "betasq",
@@ -68,13 +80,16 @@ _METHODS = (
 _METHOD_COLUMNS = {
     "correlation": ("correlation",),
     "beta": ("beta",),
-    "relative_weights": ("relative_weight", "relative_weight_pct"),
-    "shapley": ("shapley", "shapley_pct"),
+    "relative_weight": ("relative_weight", "relative_weight_pct"),
+    "lmg": ("lmg", "lmg_pct"),
     "first": ("first",),
     "last": ("last",),
     "betasq": ("betasq",),
     "pratt": ("pratt",),
 }
+#: deprecated method names -> the method (= column) names
+_METHOD_ALIASES = {"relative_weights": "relative_weight", "shapley": "lmg"}
+_DEFAULT_METHODS = ("correlation", "beta", "relative_weight", "lmg")
 _SHAPLEY_HARD_MAX = 25
 _COLLINEAR_TOL = 1e-8
 
@@ -281,11 +296,12 @@ def _corr_bootstrap(prep: _Prepared, n_boot: int, rng: np.random.Generator) -> n
     return _sums_to_corr(prep, total)
 
 
+@renamed(columns="items", weight=("design", _weight_to_design))
 def weighted_correlation(
     data: pd.DataFrame,
     *,
-    columns: Sequence[str],
-    weight: str | None = None,
+    items: Sequence[str],
+    design: SurveyDesign | None = None,
     missing: str = "listwise",
 ) -> pd.DataFrame:
     """Survey-weighted Pearson correlation matrix.
@@ -294,11 +310,11 @@ def weighted_correlation(
     ----------
     data : DataFrame
         One row per respondent.
-    columns : sequence of str
+    items : sequence of str
         Numeric columns to correlate.
-    weight : str, optional
-        Column of non-negative survey weights (complete). Rows with weight 0 are left out.
-        Without it every respondent counts once.
+    design : SurveyDesign, optional
+        Supplies the survey weight (finite and > 0 in every row); without one every
+        respondent counts once. Strata and clusters do not enter.
     missing : {"listwise", "pairwise"}
         ``"listwise"`` uses the respondents who answered every column; ``"pairwise"`` uses,
         for each pair, the respondents who answered both (weighted means and variances of
@@ -307,7 +323,7 @@ def weighted_correlation(
     Returns
     -------
     DataFrame
-        The square correlation matrix, indexed by ``columns`` on both axes. ``attrs`` holds
+        The square correlation matrix, indexed by ``items`` on both axes. ``attrs`` holds
         ``n`` (respondents used; under pairwise deletion the smallest pair count),
         ``n_effective`` (Kish's ``(sum w)^2 / sum w^2``, smallest over pairs when pairwise),
         ``missing`` and ``weight``.
@@ -326,7 +342,8 @@ def weighted_correlation(
     not depend on how the weights are scaled, and integer weights give the same answer as
     repeating each row that many times.
     """
-    names = _names(columns, "columns", "weighted_correlation")
+    names = _names(items, "items", "weighted_correlation")
+    weight = _design_weight(design, "weighted_correlation")
     prep = _prepare(data, names, weight, missing, func="weighted_correlation")
     corr = _corr_point(prep)
     out = pd.DataFrame(corr, index=pd.Index(names), columns=pd.Index(names))
@@ -412,7 +429,7 @@ def _measures(corr: np.ndarray, methods: Sequence[str], shapley: bool) -> dict[s
         if "last" in methods:
             inv_diag = np.diagonal(np.linalg.pinv(rxx, hermitian=True), axis1=-2, axis2=-1)
             out["last"] = beta**2 / inv_diag
-        if "relative_weights" in methods:
+        if "relative_weight" in methods:
             lam, vec = np.linalg.eigh(rxx)
             lam = np.where(lam > 0, lam, np.nan)
             vt = np.swapaxes(vec, -1, -2)
@@ -421,10 +438,10 @@ def _measures(corr: np.ndarray, methods: Sequence[str], shapley: bool) -> dict[s
             raw = (half**2) @ (coef**2)
             out["relative_weight"] = raw[..., 0]
             out["relative_weight_pct"] = 100 * raw[..., 0] / r2[..., None]
-        if "shapley" in methods and shapley:
+        if "lmg" in methods and shapley:
             lmg = _shapley_from_r2(_subset_r2(rxx, rxy), p)
-            out["shapley"] = lmg
-            out["shapley_pct"] = 100 * lmg / r2[..., None]
+            out["lmg"] = lmg
+            out["lmg_pct"] = 100 * lmg / r2[..., None]
     return out
 
 
@@ -463,22 +480,22 @@ def _check_collinear(corr: np.ndarray, drivers: list[str], missing: str, func: s
     )
 
 
-def _validate_common(n_boot: int, level: float, min_per_driver: float, func: str) -> None:
-    if not 0 < level < 1:
-        raise ValueError(f"{func}: level={level!r}: give a confidence level between 0 and 1")
+def _validate_common(n_boot: int, confidence: float, min_per_driver: float, func: str) -> None:
+    check_confidence(confidence, func)
     if int(n_boot) != n_boot or n_boot < 0:
         raise ValueError(f"{func}: n_boot={n_boot!r}: give a non-negative whole number")
     if min_per_driver < 0:
         raise ValueError(f"{func}: min_per_driver={min_per_driver!r}: give a non-negative number")
 
 
+@renamed(shapley_max_drivers="lmg_max_drivers")
 def importance_from_correlation(
     corr: pd.DataFrame,
     *,
     outcome: str,
     drivers: Sequence[str] | None = None,
-    methods: Sequence[str] = ("correlation", "beta", "relative_weights", "shapley"),
-    shapley_max_drivers: int = 20,
+    methods: Sequence[str] = _DEFAULT_METHODS,
+    lmg_max_drivers: int = 20,
 ) -> pd.DataFrame:
     """Importance measures from a correlation matrix (no data needed).
 
@@ -492,10 +509,11 @@ def importance_from_correlation(
     drivers : sequence of str, optional
         The drivers; by default every other label.
     methods : sequence of str
-        Any of ``"correlation"``, ``"beta"``, ``"relative_weights"``, ``"shapley"``,
-        ``"first"``, ``"last"``, ``"betasq"``, ``"pratt"``.
-    shapley_max_drivers : int
-        Above this many drivers the exact Shapley decomposition is skipped (see the
+        Any of ``"correlation"``, ``"beta"``, ``"relative_weight"``, ``"lmg"``,
+        ``"first"``, ``"last"``, ``"betasq"``, ``"pratt"`` (each gives the column of its
+        name).
+    lmg_max_drivers : int
+        Above this many drivers the exact LMG (Shapley) decomposition is skipped (see the
         ``note`` column).
 
     Returns
@@ -517,47 +535,67 @@ def importance_from_correlation(
         raise MissingColumnError(
             f"importance_from_correlation: driver(s) not in the correlation matrix: {', '.join(map(repr, absent))}"
         )
-    methods = _check_methods(methods, shapley_max_drivers, "importance_from_correlation")
+    methods, legacy = _check_methods(methods, lmg_max_drivers, "importance_from_correlation")
     order = [outcome, *names]
     r = corr.loc[order, order].to_numpy(dtype=float)
     if np.isnan(r).any():
         raise DriverError("importance_from_correlation: the correlation matrix has missing values")
     _check_collinear(r, names, "pairwise", "importance_from_correlation")
-    table, _ = _importance_table(r, names, methods, shapley_max_drivers, None, 0.95)
-    return table
+    table, _ = _importance_table(r, names, methods, lmg_max_drivers, None, 0.95)
+    return _legacy_columns(table, legacy)
 
 
-def _check_methods(methods: Sequence[str], shapley_max_drivers: int, func: str) -> list[str]:
+def _check_methods(
+    methods: Sequence[str], lmg_max_drivers: int, func: str
+) -> tuple[list[str], bool]:
+    """The methods with deprecated names mapped; True when "shapley" was asked for."""
     methods = [methods] if isinstance(methods, str) else list(methods)
+    legacy = "shapley" in methods
+    for old, new in _METHOD_ALIASES.items():
+        if old in methods:
+            warn_deprecated(
+                f"{func}: method {old!r} is deprecated; use {new!r} (the column it gives)",
+                stacklevel=5,
+            )
+    methods = list(dict.fromkeys(_METHOD_ALIASES.get(m, m) for m in methods))
     unknown = [m for m in methods if m not in _METHODS]
     if unknown or not methods:
         raise ValueError(
             f"{func}: methods: unknown {', '.join(map(repr, unknown)) or '(none given)'}; "
             f"use any of {', '.join(_METHODS)}"
         )
-    if not 0 <= shapley_max_drivers <= _SHAPLEY_HARD_MAX:
+    if not 0 <= lmg_max_drivers <= _SHAPLEY_HARD_MAX:
         raise ValueError(
-            f"{func}: shapley_max_drivers={shapley_max_drivers!r}: exact Shapley over 2^p subsets is "
+            f"{func}: lmg_max_drivers={lmg_max_drivers!r}: exact LMG over 2^p subsets is "
             f"limited to p <= {_SHAPLEY_HARD_MAX}"
         )
-    return methods
+    return methods, legacy
+
+
+def _legacy_columns(table: pd.DataFrame, legacy: bool) -> pd.DataFrame:
+    """With the deprecated method name "shapley", also the old ``shapley*`` columns."""
+    if not legacy:
+        return table
+    for col in [c for c in table.columns if c.startswith("lmg")]:
+        table[col.replace("lmg", "shapley", 1)] = table[col]
+    return table
 
 
 def _importance_table(
     corr: np.ndarray,
     drivers: list[str],
     methods: list[str],
-    shapley_max_drivers: int,
+    lmg_max_drivers: int,
     boot: np.ndarray | None,
-    level: float,
+    confidence: float,
 ) -> tuple[pd.DataFrame, list[str]]:
     p = len(drivers)
-    do_shapley = p <= shapley_max_drivers
+    do_shapley = p <= lmg_max_drivers
     notes = []
-    if "shapley" in methods and not do_shapley:
+    if "lmg" in methods and not do_shapley:
         notes.append(
-            f"shapley skipped: {p} drivers > shapley_max_drivers={shapley_max_drivers} "
-            f"(2^{p} subsets); read relative_weight, which tracks Shapley/LMG closely"
+            f"lmg skipped: {p} drivers > lmg_max_drivers={lmg_max_drivers} "
+            f"(2^{p} subsets); read relative_weight, which tracks LMG closely"
         )
     point = _measures(corr, methods, do_shapley)
     reps = _measures(boot, methods, do_shapley) if boot is not None else None
@@ -565,7 +603,7 @@ def _importance_table(
         bad = int(np.isnan(reps["r2"]).sum())
         if bad:
             notes.append(f"{bad} of {len(boot)} bootstrap replicates were singular and left out")
-    alpha = 1 - level
+    alpha = 1 - confidence
     cols: dict[str, object] = {"driver": drivers}
 
     def interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -597,17 +635,22 @@ def _sign_labels(sign: np.ndarray) -> list[str]:
     return ["+" if s > 0 else "-" if s < 0 else "0" for s in sign]
 
 
+@renamed(
+    weight=("design", _weight_to_design),
+    shapley_max_drivers="lmg_max_drivers",
+    level="confidence",
+)
 def driver_importance(
     data: pd.DataFrame,
     *,
     outcome: str,
     drivers: Sequence[str],
-    weight: str | None = None,
+    design: SurveyDesign | None = None,
     missing: str = "listwise",
-    methods: Sequence[str] = ("correlation", "beta", "relative_weights", "shapley"),
-    shapley_max_drivers: int = 20,
+    methods: Sequence[str] = _DEFAULT_METHODS,
+    lmg_max_drivers: int = 20,
     n_boot: int = 0,
-    level: float = 0.95,
+    confidence: float = 0.95,
     random_state: int | np.random.Generator | None = None,
     min_per_driver: float = 10,
 ) -> pd.DataFrame:
@@ -621,20 +664,24 @@ def driver_importance(
         The outcome (e.g. overall satisfaction, or likelihood to recommend).
     drivers : sequence of str
         The numeric driver items.
-    weight : str, optional
-        Column of survey weights; all moments are weighted.
+    design : SurveyDesign, optional
+        Supplies the survey weight; all moments are weighted. Strata and clusters do not
+        enter (the bootstrap treats respondents as independent draws).
     missing : {"listwise", "pairwise"}
         Deletion of incomplete answers, see :func:`weighted_correlation`.
     methods : sequence of str
-        Measures to report: ``"correlation"``, ``"beta"``, ``"relative_weights"``,
-        ``"shapley"``, and optionally ``"first"``, ``"last"``, ``"betasq"``, ``"pratt"``.
-    shapley_max_drivers : int
-        Exact Shapley costs ``2^p`` small solves; with more drivers than this the Shapley
+        Measures to report, each named as its column: ``"correlation"``, ``"beta"``,
+        ``"relative_weight"``, ``"lmg"``, and optionally ``"first"``, ``"last"``,
+        ``"betasq"``, ``"pratt"``. The deprecated names ``"relative_weights"`` and
+        ``"shapley"`` still work; ``"shapley"`` also gives the old ``shapley`` and
+        ``shapley_pct`` columns (copies of ``lmg`` and ``lmg_pct``) for one release.
+    lmg_max_drivers : int
+        Exact LMG costs ``2^p`` small solves; with more drivers than this the LMG
         columns are left empty and the ``note`` column (and ``attrs["notes"]``) says so.
         At most 25.
     n_boot : int
         Bootstrap replicates for percentile intervals; 0 for none.
-    level : float
+    confidence : float
         Confidence level of the intervals.
     random_state : int, Generator or None
         Seed of the bootstrap.
@@ -647,14 +694,14 @@ def driver_importance(
     DataFrame
         One row per driver, in the order given: ``driver``; per method its columns
         (``correlation``; ``beta``; ``relative_weight`` - Johnson's raw epsilon - and
-        ``relative_weight_pct`` - % of R^2; ``shapley`` - the LMG share of R^2 - and
-        ``shapley_pct``; ``first``, ``last``, ``betasq``, ``pratt``), each followed by
+        ``relative_weight_pct`` - % of R^2; ``lmg`` - the LMG (Shapley) share of R^2 -
+        and ``lmg_pct``; ``first``, ``last``, ``betasq``, ``pratt``), each followed by
         ``<column>_ci_low`` and ``<column>_ci_high`` when ``n_boot > 0``; ``sign`` ("+" or
         "-", of the full-model coefficient); ``r2`` of the full model (with its interval);
         ``n`` (respondents used); ``n_effective`` (Kish); ``note`` ("" when there is
-        nothing to note, else e.g. why Shapley was skipped). ``attrs`` holds ``notes`` (a
-        list of the same notes), ``outcome``, ``weight``, ``missing``, ``n_boot``,
-        ``level``.
+        nothing to note, else e.g. why LMG was skipped). ``attrs`` holds ``notes`` (a
+        list of the same notes), ``outcome``, ``weight`` (the design's weight column),
+        ``missing``, ``n_boot``, ``confidence``.
 
     Raises
     ------
@@ -666,7 +713,7 @@ def driver_importance(
 
     Notes
     -----
-    Raw relative weights and Shapley shares each sum to ``r2``. Intervals are bootstrap
+    Raw relative weights and LMG shares each sum to ``r2``. Intervals are bootstrap
     percentiles from Poisson(1) replicate weights (see the module notes); the bootstrap
     ignores strata and clusters. Under ``missing="pairwise"`` each replicate recomputes
     the pairwise moments.
@@ -683,8 +730,9 @@ def driver_importance(
         raise ValueError(f"driver_importance: outcome must be one column name, not {outcome!r}")
     if outcome in driver_names:
         raise ValueError(f"driver_importance: outcome {outcome!r} is also listed as a driver")
-    methods = _check_methods(methods, shapley_max_drivers, "driver_importance")
-    _validate_common(n_boot, level, min_per_driver, "driver_importance")
+    weight = _design_weight(design, "driver_importance")
+    methods, legacy = _check_methods(methods, lmg_max_drivers, "driver_importance")
+    _validate_common(n_boot, confidence, min_per_driver, "driver_importance")
     names = [outcome, *driver_names]
     role = {outcome: "outcome"}
     prep = _prepare(data, names, weight, missing, role)
@@ -702,7 +750,7 @@ def driver_importance(
     if n_boot > 0:
         rng = np.random.default_rng(random_state)
         boot = _corr_bootstrap(prep, int(n_boot), rng)
-    table, notes = _importance_table(corr, driver_names, methods, shapley_max_drivers, boot, level)
+    table, notes = _importance_table(corr, driver_names, methods, lmg_max_drivers, boot, confidence)
     table["n"] = int(prep.n)
     table["n_effective"] = float(prep.n_effective)
     table["note"] = "; ".join(notes)
@@ -712,9 +760,9 @@ def driver_importance(
         weight=weight,
         missing=missing,
         n_boot=int(n_boot),
-        level=level,
+        confidence=confidence,
     )
-    return table
+    return _legacy_columns(table, legacy)
 
 
 # --------------------------------------------------------------------------------------
@@ -722,12 +770,13 @@ def driver_importance(
 # --------------------------------------------------------------------------------------
 
 
+@renamed(weight=("design", _weight_to_design))
 def permutation_importance_check(
     data: pd.DataFrame,
     *,
     outcome: str,
     drivers: Sequence[str],
-    weight: str | None = None,
+    design: SurveyDesign | None = None,
     random_state: int | np.random.Generator | None,
     n_repeats: int = 10,
     model: str = "hist_gradient_boosting",
@@ -745,8 +794,8 @@ def permutation_importance_check(
     ----------
     data : DataFrame
         One row per respondent; respondents missing the outcome or a driver are left out.
-    outcome, drivers, weight
-        As in :func:`driver_importance`.
+    outcome, drivers, design
+        As in :func:`driver_importance` (the weight is the models' ``sample_weight``).
     random_state : int, Generator or None
         Seed of the subsample, split, model and permutations (required: pass ``None``
         explicitly for an unseeded run).
@@ -792,6 +841,7 @@ def permutation_importance_check(
             "permutation_importance_check: n_repeats must be at least 1 and max_rows at least 20"
         )
     names = [outcome, *driver_names]
+    weight = _design_weight(design, "permutation_importance_check")
     _check_columns(data, names, weight, "permutation_importance_check")
     x = np.column_stack([_float(data, c, "permutation_importance_check") for c in driver_names])
     y = _float(data, outcome, "permutation_importance_check")
@@ -855,18 +905,23 @@ def permutation_importance_check(
 # --------------------------------------------------------------------------------------
 
 
+@renamed(
+    weight=("design", _weight_to_design),
+    shapley_max_drivers="lmg_max_drivers",
+    level="confidence",
+)
 def segment_importance(
     data: pd.DataFrame,
     *,
     outcome: str,
     drivers: Sequence[str],
     by: str | Sequence[str],
-    weight: str | None = None,
+    design: SurveyDesign | None = None,
     missing: str = "listwise",
-    methods: Sequence[str] = ("correlation", "beta", "relative_weights", "shapley"),
-    shapley_max_drivers: int = 20,
+    methods: Sequence[str] = _DEFAULT_METHODS,
+    lmg_max_drivers: int = 20,
     n_boot: int = 0,
-    level: float = 0.95,
+    confidence: float = 0.95,
     random_state: int | np.random.Generator | None = None,
     min_per_driver: float = 10,
     errors: str = "note",
@@ -886,7 +941,7 @@ def segment_importance(
         reason still goes to ``attrs["notes"]``), ``"raise"`` re-raises the
         :class:`DriverError`. If no segment at all can be analysed a ``DriverError`` is
         raised whatever ``errors`` says.
-    outcome, drivers, weight, missing, methods, shapley_max_drivers, n_boot, level, \
+    outcome, drivers, design, missing, methods, lmg_max_drivers, n_boot, confidence, \
 random_state, min_per_driver
         As in :func:`driver_importance`; one generator seeded by ``random_state`` serves
         the segments in turn, so the result is reproducible.
@@ -907,6 +962,7 @@ random_state, min_per_driver
     if errors not in {"note", "raise", "skip"}:
         raise ValueError(f"segment_importance: errors={errors!r}: use 'note', 'raise' or 'skip'")
     driver_names = _names(drivers, "drivers", "segment_importance")
+    weight = _design_weight(design, "segment_importance")
     _check_columns(data, [outcome, *driver_names], weight, "segment_importance")
     rng = np.random.default_rng(random_state)
     frames, notes, analysed = [], [], 0
@@ -918,12 +974,12 @@ random_state, min_per_driver
                 group,
                 outcome=outcome,
                 drivers=driver_names,
-                weight=weight,
+                design=design,
                 missing=missing,
                 methods=methods,
-                shapley_max_drivers=shapley_max_drivers,
+                lmg_max_drivers=lmg_max_drivers,
                 n_boot=n_boot,
-                level=level,
+                confidence=confidence,
                 random_state=rng,
                 min_per_driver=min_per_driver,
             )

@@ -10,8 +10,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._checks import check_confidence
+from .._compat import renamed
+from .._design import SurveyDesign
 from ..trend import adjust_p
-from ._common import DriverError, _check_columns, _float, _names, _weights
+from ._common import (
+    DriverError,
+    _check_columns,
+    _design_weight,
+    _float,
+    _names,
+    _weight_to_design,
+    _weights,
+)
 
 __all__ = ["scale_cutoffs", "penalty_reward"]
 
@@ -82,6 +93,7 @@ def _per_driver(value, drivers: list[str], role: str, func: str) -> dict[str, fl
     return dict.fromkeys(drivers, float(value))
 
 
+@renamed(weight=("design", _weight_to_design), level="confidence")
 def penalty_reward(
     data: pd.DataFrame,
     *,
@@ -89,8 +101,8 @@ def penalty_reward(
     drivers: Sequence[str],
     low_max: float | Mapping[str, float],
     high_min: float | Mapping[str, float],
-    weight: str | None = None,
-    level: float = 0.95,
+    design: SurveyDesign | None = None,
+    confidence: float = 0.95,
     rule: str = "difference",
     ratio: float = 2.0,
     cov_type: str = "HC1",
@@ -117,10 +129,10 @@ def penalty_reward(
         Cut-offs: a rating at or below ``low_max`` is low, at or above ``high_min`` high.
         A scalar for all attributes, or a mapping / Series per attribute for mixed scales
         (:func:`scale_cutoffs` derives them from each item's scale).
-    weight : str, optional
-        Survey weights: the regression is weighted least squares.
-    level : float
-        Confidence level of the intervals; ``1 - level`` is the significance level of the
+    design : SurveyDesign, optional
+        Supplies the survey weight: the regression is weighted least squares.
+    confidence : float
+        Confidence level of the intervals; ``1 - confidence`` is the significance level of the
         classification rule.
     rule : {"difference", "ratio", "significance"}
         How attributes are classed. ``"difference"``: *basic* if the penalty is
@@ -129,7 +141,7 @@ def penalty_reward(
         penalty is significantly > 0 and at least ``ratio`` times the reward, *excitement*
         the mirror, else *performance*. ``"significance"`` (Matzler & Sauerwein's pattern):
         *basic* if only the penalty is significantly > 0, *excitement* if only the reward
-        is, else *performance*. Significance is two-sided at ``1 - level``.
+        is, else *performance*. Significance is two-sided at ``1 - confidence``.
     ratio : float
         Ratio for ``rule="ratio"``.
     cov_type : {"HC1", "HC0", "HC2", "HC3", "nonrobust"}
@@ -143,7 +155,7 @@ def penalty_reward(
         attributes within each family (penalties, rewards, differences), as
         :func:`analysis_helpers.trend.adjust_p` does. With many attributes
         (e.g. 40) some asymmetry is "significant" by chance; ``"holm"`` keeps the
-        family-wise error at ``1 - level``.
+        family-wise error at ``1 - confidence``.
 
     Returns
     -------
@@ -174,10 +186,8 @@ def penalty_reward(
     valid_cov = {"HC0", "HC1", "HC2", "HC3", "nonrobust"}
     if cov_type not in valid_cov:
         raise ValueError(f"penalty_reward: cov_type={cov_type!r}: use one of {sorted(valid_cov)}")
-    if not 0 < level < 1:
-        raise ValueError(
-            f"penalty_reward: level={level!r}: give a confidence level between 0 and 1"
-        )
+    confidence = check_confidence(confidence, "penalty_reward")
+    weight = _design_weight(design, "penalty_reward")
     if ratio < 1:
         raise ValueError(f"penalty_reward: ratio={ratio!r}: give a ratio of at least 1")
     corrections = {"none", "holm", "fdr_bh", "bonferroni"}
@@ -262,14 +272,14 @@ def penalty_reward(
     diff = penalty - reward
     se_diff = np.sqrt(se_low**2 + se_high**2 + 2 * cov[idx_low, idx_high])
     df = n - k
-    tcrit = stats.t.ppf(0.5 + level / 2, df)
+    tcrit = stats.t.ppf(0.5 + confidence / 2, df)
 
     def pval(est, se):
         return 2 * stats.t.sf(np.abs(est / se), df)
 
     raw_p = pval(penalty, se_low), pval(reward, se_high), pval(diff, se_diff)
-    alpha = 1 - level
-    p_pen, p_rew, p_diff = (adjust_p(pv, method=correction) for pv in raw_p)
+    alpha = 1 - confidence
+    p_pen, p_rew, p_diff = (adjust_p(pv, correction=correction) for pv in raw_p)
     sig_pen = (p_pen < alpha) & (penalty > 0)
     sig_rew = (p_rew < alpha) & (reward > 0)
     if rule == "difference":
