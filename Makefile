@@ -19,7 +19,7 @@ ARGS   ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help env data report test test-fast test-slow lint format strip lab bench clean
+.PHONY: help env data report test test-fast test-nbval test-slow lint format strip lab bench clean
 
 help: ## show this help
 	@echo "Customer-satisfaction survey analysis - make targets:"
@@ -57,8 +57,13 @@ report: $(STAMP) $(if $(filter config/demo.yml,$(STUDY)),data) ## produce report
 
 test: lint test-fast ## lint, unit tests and a run of every notebook (what CI runs)
 
+# every notebook runs once, in tests/test_notebooks.py: papermill through the report
+# runner, with the tables, figures and golden truths asserted (nbval would run them a
+# second time and only check that no cell fails; it is `make test-nbval`)
 test-fast: $(STAMP) data
 	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
+
+test-nbval: $(STAMP) data ## run the notebooks in place with their defaults (nbval, lax)
 	$(BIN)/python -m pytest --nbval-lax notebooks/ $(PYTEST_ARGS)
 
 test-slow: $(STAMP) data ## the slow checks (large data), not part of `make test`

@@ -37,8 +37,7 @@ def demo():
 
 
 @pytest.fixture(scope="module")
-def dirt() -> dict:
-    truths = json.loads((ROOT / "data/raw/demo/truths.json").read_text(encoding="utf-8"))
+def dirt(truths) -> dict:
     return truths["planted_dirt"]
 
 

@@ -32,12 +32,6 @@ def ratings():
     )
 
 
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
-
-
 def test_diverging_likert_widths_are_the_shares(ratings):
     dist = item_distribution(ratings, items=["q1", "q2"], codes=[1, 2, 3, 4, 5])
     ax = diverging_likert(dist, labels={"q1": "网络服务", "q2": "Billing"})

@@ -27,12 +27,6 @@ from analysis_helpers.drivers import (  # noqa: E402
 from analysis_helpers.plots import apply_theme  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def survey():
     rng = np.random.default_rng(1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +41,8 @@ ALL_METHODS = ("correlation", "beta", "relative_weight", "lmg", "first", "last",
 
 
 @pytest.fixture(scope="module")
-def expected():
-    path = REFERENCE / "expected.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+def expected(reference):
+    return reference
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ R², brand ahead in about 97% of replicates), so only its point order is asserte
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -33,11 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def study():
     return load_study(ROOT / "config" / "demo.yml")
-
-
-@pytest.fixture(scope="module")
-def truths() -> dict:
-    return json.loads((ROOT / "data/raw/demo/truths.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,10 +21,6 @@ from analysis_helpers.estimation import (
     survey_var,
 )
 
-REF_DIR = Path(__file__).resolve().parent / "reference"  # frozen copy of shared/reference
-RTOL = 1e-8  # expected.json: estimates and standard errors to 1e-8
-ATOL = 1e-10
-
 DESIGNS = {
     "strat_fpc": SurveyDesign(weight="pw", strata="stype", fpc="fpc"),
     "strat_nofpc": SurveyDesign(weight="pw", strata="stype"),
@@ -36,28 +29,20 @@ DESIGNS = {
 
 
 @pytest.fixture(scope="module")
-def ref():
-    path = REF_DIR / "expected.json"
-    return json.loads(path.read_text(encoding="utf-8"))["survey"]["results"]
+def ref(reference):
+    return reference["survey"]["results"]
 
 
 @pytest.fixture(scope="module")
-def api():
-    path = REF_DIR / "data" / "survey_apistrat.csv"
-    return pd.read_csv(path)
-
-
-def close(actual, expected):
-    np.testing.assert_allclose(
-        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=RTOL, atol=ATOL
-    )
+def api(reference_data):
+    return reference_data("survey_apistrat.csv")
 
 
 # --------------------------------------------------------------------------------------
 # R survey reference, all three designs
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svymean_with_deff(ref, api, name):
+def test_svymean_with_deff(ref, api, name, close):
     r = ref[name]
     t = survey_mean(api, items=["api00", "api99"], design=DESIGNS[name])
     assert t["item"].tolist() == ["api00", "api99"]
@@ -71,7 +56,7 @@ def test_svymean_with_deff(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svytotal_na_rm_with_deff(ref, api, name):
+def test_svytotal_na_rm_with_deff(ref, api, name, close):
     r = ref[name]["svytotal_enroll"]
     t = survey_total(api, items="enroll", design=DESIGNS[name])
     close(t["estimate"], r["estimate"]["enroll"])
@@ -80,7 +65,7 @@ def test_svytotal_na_rm_with_deff(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_factor_proportions_with_deff(ref, api, name):
+def test_factor_proportions_with_deff(ref, api, name, close):
     r = ref[name]["svymean_sch.wide"]
     t = survey_proportion(api, items="sch.wide", design=DESIGNS[name])
     assert t["category"].tolist() == ["No", "Yes"]
@@ -90,7 +75,7 @@ def test_factor_proportions_with_deff(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svyciprop_logit(ref, api, name):
+def test_svyciprop_logit(ref, api, name, close):
     r = ref[name]["svyciprop_sch.wide_yes_logit"]
     t = survey_proportion(api, items="sch.wide", design=DESIGNS[name], method="logit")
     yes = t[t["category"] == "Yes"].iloc[0]
@@ -101,7 +86,7 @@ def test_svyciprop_logit(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svyvar(ref, api, name):
+def test_svyvar(ref, api, name, close):
     r = ref[name]["svyvar_api00"]
     t = survey_var(api, items="api00", design=DESIGNS[name])
     close(t["estimate"], r["estimate"])
@@ -109,7 +94,7 @@ def test_svyvar(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_missing_values_are_a_domain(ref, api, name):
+def test_missing_values_are_a_domain(ref, api, name, close):
     r = ref[name]["svymean_acs.k3_narm"]
     t = survey_mean(api, items="acs.k3", design=DESIGNS[name])
     assert t["n"].iloc[0] == r["n_nonmissing"]
@@ -119,7 +104,7 @@ def test_missing_values_are_a_domain(ref, api, name):
 
 @pytest.mark.parametrize("name", DESIGNS)
 @pytest.mark.parametrize("by", ["stype", "sch.wide"])
-def test_svyby_means(ref, api, name, by):
+def test_svyby_means(ref, api, name, by, close):
     r = ref[name][f"svyby_api00_by_{by}"]["table"]
     rows = [r[k] for k in sorted(r, key=int)]
     t = survey_mean(api, items="api00", by=by, design=DESIGNS[name])
@@ -129,7 +114,7 @@ def test_svyby_means(ref, api, name, by):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svyby_factor_by_group(ref, api, name):
+def test_svyby_factor_by_group(ref, api, name, close):
     r = ref[name]["svyby_sch.wide_by_stype"]["table"]
     rows = [r[k] for k in sorted(r, key=int)]
     t = survey_proportion(api, items="sch.wide", by="stype", design=DESIGNS[name])
@@ -141,7 +126,7 @@ def test_svyby_factor_by_group(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svytable_weighted_counts(ref, api, name):
+def test_svytable_weighted_counts(ref, api, name, close):
     r = ref[name]["svytable_sch.wide_x_stype"]["counts"]
     t = sample_profile(api, by=["sch.wide", "stype"], design=DESIGNS[name])
     for _, row in t.iterrows():
@@ -149,7 +134,7 @@ def test_svytable_weighted_counts(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svyratio(ref, api, name):
+def test_svyratio(ref, api, name, close):
     r = ref[name]["svyratio_api.stu_enroll"]
     t = survey_ratio(api, numerator="api.stu", denominator="enroll", design=DESIGNS[name])
     close(t["estimate"], r["ratio"])
@@ -157,7 +142,7 @@ def test_svyratio(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svyttest(ref, api, name):
+def test_svyttest(ref, api, name, close):
     r = ref[name]["svyttest_api00_by_sch.wide"]
     t = survey_ttest(api, items="api00", by="sch.wide", design=DESIGNS[name]).iloc[0]
     assert (t["value_1"], t["value_2"]) == ("No", "Yes")
@@ -168,7 +153,7 @@ def test_svyttest(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svychisq_F(ref, api, name):
+def test_svychisq_F(ref, api, name, close):
     r = ref[name]["svychisq_F"]
     t = survey_chisq(api, row="sch.wide", col="stype", design=DESIGNS[name], statistic="F")
     close(t["statistic"], r["statistic"])
@@ -178,7 +163,7 @@ def test_svychisq_F(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svychisq_Chisq(ref, api, name):
+def test_svychisq_Chisq(ref, api, name, close):
     r = ref[name]["svychisq_Chisq"]
     t = survey_chisq(api, row="sch.wide", col="stype", design=DESIGNS[name], statistic="Chisq")
     close(t["statistic"], r["statistic"])
@@ -193,7 +178,7 @@ def test_svychisq_Chisq(ref, api, name):
 
 
 @pytest.mark.parametrize("name", DESIGNS)
-def test_svyglm_gaussian(ref, api, name):
+def test_svyglm_gaussian(ref, api, name, close):
     r = ref[name]["svyglm_api00"]
     t = survey_glm(
         api, outcome="api00", drivers=["ell", "meals", "mobility"], design=DESIGNS[name]
@@ -206,7 +191,7 @@ def test_svyglm_gaussian(ref, api, name):
     assert (t["df"] == r["df_residual"]).all()
 
 
-def test_plain_weighted_with_replacement_se(ref, api):
+def test_plain_weighted_with_replacement_se(ref, api, close):
     r = ref["plain_weighted_apistrat"]
     t = survey_mean(api, items="api00", design=SurveyDesign(weight="pw")).iloc[0]
     close(t["estimate"], r["weighted_mean_api00"])
@@ -234,7 +219,7 @@ def small():
     )
 
 
-def test_unweighted_mean_is_textbook(small):
+def test_unweighted_mean_is_textbook(small, close):
     t = survey_mean(small, items="y").iloc[0]
     y = small["y"]
     close(t["estimate"], y.mean())
@@ -249,7 +234,7 @@ def test_unit_weights_equal_unweighted(small):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_by_group_unweighted_is_textbook_domain(small):
+def test_by_group_unweighted_is_textbook_domain(small, close):
     t = survey_mean(small, items="y", by="g").set_index("g")
     n = len(small)
     for g, sub in small.groupby("g"):
@@ -259,7 +244,7 @@ def test_by_group_unweighted_is_textbook_domain(small):
         close(t.loc[g, "estimate"], sub["y"].mean())
 
 
-def test_cluster_design_matches_statsmodels_cluster_robust(small):
+def test_cluster_design_matches_statsmodels_cluster_robust(small, close):
     import statsmodels.api as sm
 
     t = survey_mean(small, items="y", design=SurveyDesign(weight="w", cluster="psu")).iloc[0]
@@ -270,7 +255,7 @@ def test_cluster_design_matches_statsmodels_cluster_robust(small):
     close(t["se"], fit.bse.iloc[0])
 
 
-def test_strata_equal_to_domains_make_domains_independent(small):
+def test_strata_equal_to_domains_make_domains_independent(small, close):
     d = SurveyDesign(weight="w", strata="g")
     m = survey_mean(small, items="y", by="g", design=d).set_index("g")
     diff = domain_difference(small, items="y", by="g", values=("a", "c"), design=d).iloc[0]
@@ -279,7 +264,7 @@ def test_strata_equal_to_domains_make_domains_independent(small):
     assert diff["df"] == len(small[small["g"].isin(["a", "c"])]) - 2 - 1
 
 
-def test_domain_difference_within_groups(small):
+def test_domain_difference_within_groups(small, close):
     d = SurveyDesign(weight="w", strata="h", cluster="psu")
     t = domain_difference(small, items="y", by="g", values=("a", "b"), within="h", design=d)
     assert t["h"].tolist() == ["s1", "s2", "s3", "s4"]
@@ -294,7 +279,7 @@ def test_domain_difference_within_groups(small):
     assert (t["p_value"] > 0).all() and (t["p_value"] < 1).all()
 
 
-def test_fpc_as_fraction_equals_population_size(small):
+def test_fpc_as_fraction_equals_population_size(small, close):
     sizes = {"s1": 600, "s2": 900, "s3": 300, "s4": 1200}
     frame = small.assign(N=small["h"].map(sizes), f=60 / small["h"].map(sizes))
     a = survey_mean(frame, items="y", design=SurveyDesign(weight="w", strata="h", fpc="N"))
@@ -304,7 +289,7 @@ def test_fpc_as_fraction_equals_population_size(small):
     assert a["se"].iloc[0] < c["se"].iloc[0]
 
 
-def test_lonely_psu_rules():
+def test_lonely_psu_rules(close):
     frame = pd.DataFrame(
         {"y": [1.0, 2, 4, 7, 3], "h": ["a", "a", "b", "b", "c"], "w": [1.0, 2, 1, 1, 2]}
     )
@@ -328,14 +313,14 @@ def test_lonely_psu_rules():
     close(adj["se"], np.sqrt(ok + z.iloc[4] ** 2))
 
 
-def test_survey_total_unweighted(small):
+def test_survey_total_unweighted(small, close):
     t = survey_total(small, items="y").iloc[0]
     n = len(small)
     close(t["estimate"], small["y"].sum())
     close(t["se"], np.sqrt(n) * small["y"].std(ddof=1))
 
 
-def test_sample_profile_shares(small):
+def test_sample_profile_shares(small, close):
     t = sample_profile(small, by=["h", "g"], design=SurveyDesign(weight="w"))
     assert t["n"].sum() == len(small)
     close(t.groupby("h")["share"].sum(), np.ones(4))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,6 @@ from analysis_helpers.kpis import (
     with_item_weights,
 )
 
-REF_DIR = Path(__file__).resolve().parent / "reference"  # frozen copy of shared/reference
 Z = stats.norm.ppf(0.975)
 BLOCKS = {
     "IMAG": [f"imag{i}" for i in range(1, 6)],
@@ -39,30 +37,20 @@ BLOCKS = {
 }
 
 
-def close(actual, expected, rtol=1e-8, atol=1e-10):
-    np.testing.assert_allclose(
-        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=atol
-    )
+@pytest.fixture(scope="module")
+def sat(reference_data):
+    return reference_data("plspm_satisfaction.csv")
 
 
 @pytest.fixture(scope="module")
-def sat():
-    path = REF_DIR / "data" / "plspm_satisfaction.csv"
-    return pd.read_csv(path)
-
-
-@pytest.fixture(scope="module")
-def ref():
-    path = REF_DIR / "expected.json"
-    return json.loads(path.read_text(encoding="utf-8"))["survey"]["results"][
-        "nps_plspm_satisfaction"
-    ]
+def ref(reference):
+    return reference["survey"]["results"]["nps_plspm_satisfaction"]
 
 
 # --------------------------------------------------------------------------------------
 # NPS and top box against R survey (svydesign(id=~1, weights=~1))
 # --------------------------------------------------------------------------------------
-def test_nps_matches_r_survey(sat, ref):
+def test_nps_matches_r_survey(sat, ref, close):
     t = nps(sat, items="loy3").iloc[0]
     assert t["n"] == ref["n"]
     close(t["estimate"], ref["nps_points"])
@@ -74,7 +62,7 @@ def test_nps_matches_r_survey(sat, ref):
     close([t["ci_low"], t["ci_high"]], [t["estimate"] - Z * t["se"], t["estimate"] + Z * t["se"]])
 
 
-def test_nps_by_gender_matches_svyby(sat, ref):
+def test_nps_by_gender_matches_svyby(sat, ref, close):
     rows = [ref["by_gender"]["table"][k] for k in ("1", "2")]
     t = nps(sat, items="loy3", by="gender")
     assert t["gender"].tolist() == [r["gender"] for r in rows]
@@ -88,7 +76,7 @@ def test_nps_same_design_weights_give_same_answer(sat):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_top2_of_0_10_matches_r_survey(sat, ref):
+def test_top2_of_0_10_matches_r_survey(sat, ref, close):
     t = top_box(sat, items="sat1", top=default_top_box(0, 10)).iloc[0]
     close(t["estimate"], ref["estimate"]["sat1_top2"])
     close(t["se"], ref["se"]["sat1_top2"])
@@ -100,7 +88,7 @@ def test_top2_of_0_10_matches_r_survey(sat, ref):
     close([w["ci_low"], w["ci_high"]], [p - Z * se, p + Z * se])
 
 
-def test_nps_difference_of_independent_srs_domains(sat):
+def test_nps_difference_of_independent_srs_domains(sat, close):
     by = nps(sat, items="loy3", by="gender").set_index("gender")
     d = nps_difference(sat, items="loy3", by="gender", values=("female", "male")).iloc[0]
     close(d["estimate"], by.loc["male", "estimate"] - by.loc["female", "estimate"])
@@ -113,7 +101,7 @@ def test_nps_difference_of_independent_srs_domains(sat):
 # --------------------------------------------------------------------------------------
 # NPS hand examples: Wald and adjusted Wald (Rocks 2016)
 # --------------------------------------------------------------------------------------
-def test_nps_wald_and_adjusted_wald_by_hand():
+def test_nps_wald_and_adjusted_wald_by_hand(close):
     # 10 answers: 5 promoters, 3 passives, 2 detractors
     frame = pd.DataFrame({"r": [10, 9, 9, 10, 9, 8, 7, 7, 3, 6]})
     t = nps(frame, items="r").iloc[0]
@@ -129,7 +117,7 @@ def test_nps_wald_and_adjusted_wald_by_hand():
     close(t["se"], 100 * score.std(ddof=1) / np.sqrt(10))
 
 
-def test_nps_adjusted_wald_uses_kish_n_with_weights():
+def test_nps_adjusted_wald_uses_kish_n_with_weights(close):
     frame = pd.DataFrame({"r": [10, 9, 7, 3, 0, 10], "w": [1.0, 2, 1, 1, 3, 1]})
     t = nps(frame, items="r", design=SurveyDesign(weight="w")).iloc[0]
     w = frame["w"]
@@ -182,7 +170,7 @@ def test_csat_is_survey_mean(ratings):
     )
 
 
-def test_top_box_share_by_hand(ratings):
+def test_top_box_share_by_hand(ratings, close):
     t = top_box(
         ratings, items="q2", top=(4, 5), by="seg", design=SurveyDesign(weight="w")
     ).set_index("seg")
@@ -200,7 +188,7 @@ def test_top_box_share_by_hand(ratings):
         top_box(ratings, items="q1", top=(5,), method="exact")
 
 
-def test_ces_mean_and_easy_share(ratings):
+def test_ces_mean_and_easy_share(ratings, close):
     t = ces(ratings, items="e1", easy=(1, 2), by="seg")
     assert t["measure"].tolist() == ["mean", "mean", "easy_share", "easy_share"]
     x = ratings[ratings["seg"] == "x"]["e1"]
@@ -211,7 +199,7 @@ def test_ces_mean_and_easy_share(ratings):
 # --------------------------------------------------------------------------------------
 # CSI
 # --------------------------------------------------------------------------------------
-def test_csi_hand_example():
+def test_csi_hand_example(close):
     frame = pd.DataFrame({"a": [5.0, 4, 3, 5], "b": [1.0, 2, 2, 3], "c": [10.0, 0, 5, 5]})
     h = pd.DataFrame(
         {
@@ -243,7 +231,7 @@ def test_csi_hand_example():
     close(t.loc[["a", "b"], "weight"], [0.75, 0.25])
 
 
-def test_csi_se_is_se_of_the_linear_score(ratings):
+def test_csi_se_is_se_of_the_linear_score(ratings, close):
     # with no missing answers the index is the mean of a per-respondent linear score
     frame = ratings.dropna()
     h = pd.DataFrame(
@@ -266,7 +254,7 @@ def test_csi_se_is_se_of_the_linear_score(ratings):
     close(idx["n_effective"], ref["n_effective"])
 
 
-def test_csi_item_weight_hook(ratings):
+def test_csi_item_weight_hook(ratings, close):
     h = pd.DataFrame(
         {"item": ["q1", "q3"], "indicator": "i", "area": "A", "scale_min": 1, "scale_max": 5}
     )
@@ -323,7 +311,7 @@ def test_csi_validation(ratings):
 # --------------------------------------------------------------------------------------
 # Expectation gap
 # --------------------------------------------------------------------------------------
-def test_gap_unweighted_is_paired_t_test(ratings):
+def test_gap_unweighted_is_paired_t_test(ratings, close):
     t = expectation_gap(ratings, pairs=[("q1", "q3")]).iloc[0]
     res = stats.ttest_rel(ratings["q3"], ratings["q1"])
     d = ratings["q3"] - ratings["q1"]
@@ -335,7 +323,7 @@ def test_gap_unweighted_is_paired_t_test(ratings):
     close(t["mean_satisfaction"] - t["mean_expectation"], t["estimate"])
 
 
-def test_gap_with_missing_is_domain_mean_of_difference(ratings):
+def test_gap_with_missing_is_domain_mean_of_difference(ratings, close):
     d = SurveyDesign(weight="w")
     t = expectation_gap(ratings, pairs=[("q1", "q2")], by="seg", design=d)
     ref = survey_mean(
@@ -346,7 +334,7 @@ def test_gap_with_missing_is_domain_mean_of_difference(ratings):
     assert t["n"].tolist() == ref["n"].tolist()
 
 
-def test_gap_hand_example_with_weights():
+def test_gap_hand_example_with_weights(close):
     frame = pd.DataFrame({"exp": [5.0, 4, 5, 3], "sat": [4.0, 4, 2, np.nan], "w": [1.0, 1, 2, 5]})
     t = expectation_gap(frame, pairs=[("exp", "sat")], design=SurveyDesign(weight="w")).iloc[0]
     close(t["estimate"], (1 * -1 + 1 * 0 + 2 * -3) / 4)
@@ -360,7 +348,7 @@ def test_gap_hand_example_with_weights():
 # --------------------------------------------------------------------------------------
 # Cronbach's alpha
 # --------------------------------------------------------------------------------------
-def test_alpha_matches_pingouin(sat):
+def test_alpha_matches_pingouin(sat, close):
     import pingouin as pg
 
     t = cronbach_alpha(sat, blocks=BLOCKS).set_index("block")
@@ -371,14 +359,19 @@ def test_alpha_matches_pingouin(sat):
         close([t.loc[name, "ci_low"], t.loc[name, "ci_high"]], ci, rtol=0, atol=5e-4 + 1e-12)
 
 
-def test_standardised_alpha_matches_plspm(sat):
-    path = REF_DIR / "plspm_r_outputs" / "satisfaction_unidim.csv"
+def test_standardised_alpha_matches_plspm(sat, close):
+    path = (
+        Path(__file__).resolve().parent
+        / "reference"
+        / "plspm_r_outputs"
+        / "satisfaction_unidim.csv"
+    )
     ref = pd.read_csv(path, index_col=0)
     t = cronbach_alpha(sat, blocks=BLOCKS).set_index("block")
     close(t.loc[ref.index, "alpha_standardized"], ref["cronbach_alpha"])
 
 
-def test_alpha_weights(sat):
+def test_alpha_weights(sat, close):
     cols = BLOCKS["SAT"]
     a = cronbach_alpha(sat, items=cols)
     b = cronbach_alpha(sat.assign(w=1.0), items=cols, design=SurveyDesign(weight="w"))
@@ -434,7 +427,7 @@ def test_flag_small_bases():
         flag_small_bases(t, value_cols=["p"])
 
 
-def test_item_distribution(ratings):
+def test_item_distribution(ratings, close):
     d = item_distribution(
         ratings,
         items=["q1", "q2"],
@@ -465,7 +458,7 @@ def test_share_of_zero_or_one_gets_a_clopper_pearson_interval():
     assert t.loc["b", "ci_low"] == pytest.approx(stats.beta.ppf(0.025, 5, 1))
 
 
-def test_alpha_reverse_keys_items(sat):
+def test_alpha_reverse_keys_items(sat, close):
     """A reverse-worded item keyed back gives the alpha of the item as if asked forward:
     pingouin on 11 - x (the 1-10 scale reversed) is the reference."""
     import pingouin as pg

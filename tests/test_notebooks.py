@@ -2,7 +2,8 @@
 (papermill into a temporary folder), and the golden checks: the demo's planted truths are
 found by the analyses.
 
-nbval runs the same notebooks with their defaults in `make test` (pytest --nbval-lax).
+This is the one run of the notebooks in `make test`; `make test-nbval` runs them in place
+with their defaults under nbval (lax), which only checks that no cell fails.
 """
 
 from __future__ import annotations
@@ -33,11 +34,6 @@ pytestmark = pytest.mark.notebooks
 def report(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports")
     return run_report("config/demo.yml", date="2026-01-31", out=out, progress=lambda _: None)
-
-
-@pytest.fixture(scope="module")
-def truths() -> dict:
-    return json.loads((ROOT / "data/raw/demo/truths.json").read_text(encoding="utf-8"))
 
 
 def table(report: Path, name: str) -> pd.DataFrame:

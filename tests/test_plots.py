@@ -61,7 +61,6 @@ def test_bar_with_ci_labels_bases():
     assert not vertical.texts and [p.get_height() for p in vertical.patches] == [3.5, 4.0]
     with pytest.raises(KeyError, match=r"bar_with_ci: table has no column\(s\) \['n_effective'\]"):
         bar_with_ci(t, label="name", base="n_effective")
-    plt.close("all")
 
 
 def test_bar_with_ci_old_spelling_still_works():
@@ -75,7 +74,6 @@ def test_bar_with_ci_old_spelling_still_works():
     assert "use axis_label=" in said
     assert ax.get_xlabel() == "Mean"  # the old label= was the axis text
     assert [x.get_text() for x in ax.get_yticklabels()] == ["a", "b"]
-    plt.close("all")
 
 
 def test_kpi_trend_one_line_per_group():
@@ -91,4 +89,3 @@ def test_kpi_trend_one_line_per_group():
     ax = kpi_trend(t, by="g", order=["w1", "w2"])
     assert len(ax.get_lines()) == 2
     assert list(ax.get_lines()[1].get_ydata()) == [3, 4]
-    plt.close("all")

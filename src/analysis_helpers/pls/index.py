@@ -207,7 +207,9 @@ def construct_index(
     design = design if design is not None else fit.design
     by = [by] if isinstance(by, str) else list(by)
     frame, names = _score_frame(data, fit, scale_min, scale_max, design, by, "construct_index")
-    res = survey_mean(frame, items=list(names.values()), by=by, design=design, level=confidence)
+    res = survey_mean(
+        frame, items=list(names.values()), by=by, design=design, confidence=confidence
+    )
     back = {v: k for k, v in names.items()}
     res["block"] = res.pop("item").map(back)
     cols = [*by, "block", "n", "n_weighted", "n_effective", "estimate", "se", "ci_low", "ci_high"]
@@ -260,9 +262,9 @@ def index_difference(
     )
     parts = []
     for c, col in names.items():
-        r = domain_difference(frame, item=col, by=by, levels=values, within=within,
-                              design=design, level=confidence, distribution=distribution)  # fmt: skip
-        r = r.rename(columns={"level_1": "value_1", "level_2": "value_2"})
+        r = domain_difference(frame, items=col, by=by, values=values, within=within,
+                              design=design, confidence=confidence,
+                              distribution=distribution)  # fmt: skip
         r["item"] = c
         parts.append(r.rename(columns={"item": "block"}))
     out = pd.concat(parts, ignore_index=True)
