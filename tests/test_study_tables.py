@@ -208,3 +208,12 @@ def test_cut_bases_by_hand(study):
         cut_bases(d, study=study, columns=["region", "tenure"])
     with pytest.raises(ValueError, match="cut_bases: no columns to cross"):
         cut_bases(d, study=study, columns=[])
+
+
+def test_kpi_tables_call_the_estimators_by_their_current_words(study, data):
+    """The study-aware layer uses no deprecated spelling (pytest turns one into an error)."""
+    from analysis_helpers.study_tables import kpi_summary, segment_kpis
+
+    t = kpi_summary(data, study=study, by=["wave"])
+    assert {"nps", "csi", "overall_mean"} <= set(t["kpi"])
+    assert len(segment_kpis(data, study=study)) > 0

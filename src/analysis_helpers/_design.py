@@ -313,7 +313,7 @@ class PreparedDesign:
         if z.ndim == 1:
             z = z[:, None]
         H = self.n_strata
-        if self.psu is not None:
+        if self.psu is not None and self.psu_stratum is not None:
             P = len(self.psu_stratum)
             t = np.column_stack(
                 [np.bincount(self.psu, weights=z[:, j], minlength=P) for j in range(z.shape[1])]
@@ -390,9 +390,9 @@ class Groups:
         G = self.G
         # row -> overflow bin G for rows outside every group
         self.gi = np.where(self.member, codes, G)
-        if prep.psu is None:
+        if prep.psu is None or prep.psu_stratum is None:
             self.cell = np.where(self.member, codes * H + prep.stratum, G * H)
-            self.gp = None
+            self.gp: np.ndarray | None = None
         else:
             P = len(prep.psu_stratum)
             key = np.where(self.member, codes * P + prep.psu, G * P)

@@ -47,7 +47,7 @@ def plot_funnel(
             100 * part["share"],
             marker="o",
             color=PALETTE[k % len(PALETTE)],
-            label=f"{labels.get(wave, wave)} (read {n_read:,})",
+            label=f"{labels.get(str(wave), wave)} (read {n_read:,})",
         )
     ax.set_xticks(range(len(steps)), [s.replace("_", " ") for s in steps], rotation=30, ha="right")
     ax.set_ylabel("rows remaining, % of rows read")

@@ -392,7 +392,7 @@ def kpi_panels(
     units = list(dict.fromkeys(table[unit_col]))
     sizes = [int((table[unit_col] == u).sum()) for u in units]
     if axes is None:
-        _, axes = plt.subplots(
+        _, grid = plt.subplots(
             len(units),
             1,
             figsize=(9, 0.45 * sum(sizes) + 0.9 * len(units)),
@@ -400,11 +400,14 @@ def kpi_panels(
             squeeze=False,
             layout="constrained",
         )
-        axes = axes[:, 0]
-    axes = np.asarray(axes, dtype=object).ravel()
-    if len(axes) != len(units):
-        raise ValueError(f"kpi_panels: {len(units)} units need {len(units)} axes, got {len(axes)}")
-    for ax, name in zip(axes, units, strict=True):
+        panels = np.asarray(grid[:, 0], dtype=object)
+    else:
+        panels = np.asarray(axes, dtype=object).ravel()
+    if len(panels) != len(units):
+        raise ValueError(
+            f"kpi_panels: {len(units)} units need {len(units)} axes, got {len(panels)}"
+        )
+    for ax, name in zip(panels, units, strict=True):
         t = table[table[unit_col] == name]
         pct = name in set(percent_units)
         bar_with_ci(
@@ -428,4 +431,4 @@ def kpi_panels(
         ax.set_xlim(left, right + (right - left) * 0.45 + 1e-9)
         ax.set_xlabel("")
         ax.set_title(("% of respondents" if pct else str(name)), fontsize=9, loc="left")
-    return axes
+    return panels

@@ -209,7 +209,7 @@ def quadrant_chart(
             )
         lines = [f"{number[i]:>2}  {items[i]}" for i in order]
         # key columns side by side, each placed after the measured width of the previous
-        renderer = ax.figure.canvas.get_renderer()
+        renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg and inline canvases have it
         to_axes = ax.transAxes.inverted()
         left = 1.02
         for start in range(0, len(lines), key_rows):

@@ -151,6 +151,18 @@ def top_box(
     DataFrame
         The ``by`` columns, ``item``, ``n``, ``n_weighted``, ``n_effective``, ``estimate``
         in [0, 1], ``se``, ``ci_low``, ``ci_high``, ``deff``.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys*, ch. 2 (``svyciprop``, logit interval);
+    Clopper, C. J., & Pearson, E. S. (1934). *Biometrika*, 26(4), 404-413 (the interval
+    of a share of exactly 0 or 1, on the Kish effective n).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"q": [4.0, 5, 3, 4]})
+    >>> float(top_box(df, items="q", top=(4, 5))["estimate"].iloc[0])
+    0.75
     """
     items = as_names(items, "items", "top_box")
     top = list(top) if not isinstance(top, str) else None
@@ -239,6 +251,21 @@ def nps(
         ``n_effective``, ``pct_promoters``, ``pct_passives``, ``pct_detractors`` (0-100), ``estimate`` (NPS
         points, -100..100), ``se``, ``ci_low``, ``ci_high``, ``wald_low``, ``wald_high``,
         ``adj_wald_low``, ``adj_wald_high``.
+
+    References
+    ----------
+    Reichheld, F. F. (2003). The one number you need to grow. *Harvard Business Review*,
+    81(12), 46-54. Rocks, S. A. (2016). Interval estimation for the "net promoter score".
+    *The American Statistician*, 70(4), 365-372.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"rec": [10, 9, 8, 6, 3, 10]})
+    >>> t = nps(r, items="rec")
+    >>> t[["item", "n", "pct_promoters"]].to_dict("records")
+    [{'item': 'rec', 'n': 6, 'pct_promoters': 50.0}]
+    >>> round(float(t["estimate"].iloc[0]), 2)  # 50% promoters - 33.3% detractors
+    16.67
     """
     items = as_names(items, "items", "nps", empty=False)
     confidence = check_confidence(confidence, "nps")
@@ -516,22 +543,22 @@ def csi(
     nodes += [("indicator", i, ind_area[i], w_ind[i]) for i in w_ind.index]
     item_ind = h.set_index("item")["indicator"]
     nodes += [("item", i, item_ind[i], w_item[i]) for i in items]
-    coef = {}
-    members = {}
+    coef: dict[tuple[str, str], dict[str, float]] = {}
+    members: dict[tuple[str, str], list[str]] = {}
     for lvl, name, _, _ in nodes:
         if lvl == "item":
             sel = [name]
-            c = {name: 1.0}
+            path = {name: 1.0}
         elif lvl == "indicator":
             sel = list(h.loc[h["indicator"] == name, "item"])
-            c = {i: w_item[i] for i in sel}
+            path = {i: w_item[i] for i in sel}
         elif lvl == "area":
             sel = list(h.loc[h["area"] == name, "item"])
-            c = {i: w_item[i] * w_ind[item_ind[i]] for i in sel}
+            path = {i: w_item[i] * w_ind[item_ind[i]] for i in sel}
         else:
             sel = items
-            c = {i: w_item[i] * w_ind[item_ind[i]] * w_area[ind_area[item_ind[i]]] for i in sel}
-        coef[(lvl, name)] = c
+            path = {i: w_item[i] * w_ind[item_ind[i]] * w_area[ind_area[item_ind[i]]] for i in sel}
+        coef[(lvl, name)] = path
         members[(lvl, name)] = sel
     G = groups.G
     n_nodes = len(nodes)
@@ -650,14 +677,16 @@ def expectation_gap(
         ``mean_satisfaction`` (on the paired rows), ``estimate`` (the gap), ``se``,
         ``statistic`` (t), ``df``, ``p_value``, ``ci_low``, ``ci_high``.
     """
-    pairs = [tuple(p) for p in pairs]
-    if not pairs:
+    given = [tuple(pair) for pair in pairs]
+    if not given:
         raise ValueError("expectation_gap: pairs is empty")
-    for p in pairs:
-        if len(p) != 2 or not all(isinstance(c, str) for c in p):
+    for pair in given:
+        if len(pair) != 2 or not all(isinstance(c, str) for c in pair):
             raise ValueError(
-                f"expectation_gap: each pair must be (expectation_item, satisfaction_item), got {p!r}"
+                "expectation_gap: each pair must be (expectation_item, satisfaction_item), "
+                f"got {pair!r}"
             )
+    pairs = [(str(a), str(b)) for a, b in given]
     confidence = check_confidence(confidence, "expectation_gap")
     cols = sorted({c for p in pairs for c in p})
     prep, groups = setup(data, design, by, cols, func="expectation_gap")

@@ -180,7 +180,12 @@ def bar_with_ci(
         err = np.vstack([est - lo, hi - est])
         colour = (color or PALETTE[0]) if value is None else PALETTE[k % len(PALETTE)]
         name = None if value is None else str(value)
-        style = {"capsize": 3, "error_kw": {"lw": 1}, "color": colour, "label": name}
+        style: dict[str, Any] = {
+            "capsize": 3,
+            "error_kw": {"lw": 1},
+            "color": colour,
+            "label": name,
+        }
         if horizontal:
             ax.barh(pos, est, height=width * 0.9, xerr=err, **style)
         else:

@@ -55,7 +55,13 @@ KPI_COLUMNS = [
 
 def study_design(study: Study) -> SurveyDesign:
     """The survey design (weight, strata, cluster, fpc columns) the study file states."""
-    return SurveyDesign(**study.design_columns())
+    cols = study.design_columns()
+    return SurveyDesign(
+        weight=cols.get("weight"),
+        strata=cols.get("strata"),
+        cluster=cols.get("cluster"),
+        fpc=cols.get("fpc"),
+    )
 
 
 def _take(table: pd.DataFrame, by: list[str], kpi: str, label: str, unit: str) -> pd.DataFrame:
@@ -126,7 +132,7 @@ def kpi_summary(
         )
     )
     if k.nps:
-        t = nps(data, item=k.nps, by=by, design=design, confidence=confidence)
+        t = nps(data, items=k.nps, by=by, design=design, confidence=confidence)
         parts.append(_take(t, by, "nps", f"NPS ({items[k.nps].label})", "points"))
     if k.ces:
         ces = items[k.ces]

@@ -36,6 +36,17 @@ def adjust_p(p_values: Sequence[float] | pd.Series, *, correction: str = "holm")
     -------
     ndarray
         The adjusted p-values, in the input order.
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+    *Scandinavian Journal of Statistics*, 6(2), 65-70. Benjamini, Y., & Hochberg, Y.
+    (1995). Controlling the false discovery rate. *JRSS B*, 57(1), 289-300.
+
+    Examples
+    --------
+    >>> adjust_p([0.01, 0.04, 0.03], correction="holm").round(4).tolist()
+    [0.03, 0.06, 0.06]
     """
     from statsmodels.stats.multitest import multipletests
 

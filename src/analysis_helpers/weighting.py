@@ -75,6 +75,19 @@ def rake(
         margin column has missing values, targets are negative or inconsistent, or the
         iterations do not converge within ``max_iter`` (e.g. trimming bounds that cannot
         be met).
+
+    References
+    ----------
+    Deming, W. E., & Stephan, F. F. (1940). On a least squares adjustment of a sampled
+    frequency table when the expected marginal totals are known. *Annals of Mathematical
+    Statistics*, 11(4), 427-444.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"sex": ["m", "m", "m", "f"]})
+    >>> w = rake(s, margins={"sex": {"m": 0.5, "f": 0.5}})
+    >>> [round(x, 4) for x in w]
+    [0.6667, 0.6667, 0.6667, 2.0]
     """
     check_frame(data, "rake")
     if not margins:
@@ -203,6 +216,17 @@ def weighting_report(weights: pd.Series, *, before: pd.Series | None = None) -> 
         ``mean``, ``min``, ``max``, ``ratio_max_min``, ``cv`` (population SD / mean),
         ``n_effective`` (Kish ``(sum w)^2 / sum w^2``), ``efficiency`` (``n_effective / n``)
         and ``deff_weighting`` (Kish's ``1 + CV^2 = n / n_effective``).
+
+    References
+    ----------
+    Kish, L. (1965). *Survey Sampling*. Wiley (the effective sample size and the design
+    effect of weighting, ``1 + CV^2``).
+
+    Examples
+    --------
+    >>> weighting_report(pd.Series([2 / 3, 2 / 3, 2 / 3, 2.0]))[["n", "n_effective", "efficiency"]]
+       n  n_effective  efficiency
+    0  4          3.0        0.75
     """
     rows = []
     sets = (

@@ -341,6 +341,12 @@ def weighted_correlation(
     The correlations are those of the weighted moment matrix (R's ``cov.wt``), so they do
     not depend on how the weights are scaled, and integer weights give the same answer as
     repeating each row that many times.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4], "x": [1.0, 3, 2, 4], "w": [1.0, 1, 1, 1]})
+    >>> float(weighted_correlation(df, items=["y", "x"]).loc["y", "x"])
+    0.8
     """
     names = _names(items, "items", "weighted_correlation")
     weight = _design_weight(design, "weighted_correlation")
@@ -599,7 +605,7 @@ def _importance_table(
         )
     point = _measures(corr, methods, do_shapley)
     reps = _measures(boot, methods, do_shapley) if boot is not None else None
-    if reps is not None:
+    if reps is not None and boot is not None:
         bad = int(np.isnan(reps["r2"]).sum())
         if bad:
             notes.append(f"{bad} of {len(boot)} bootstrap replicates were singular and left out")

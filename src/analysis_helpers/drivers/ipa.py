@@ -78,6 +78,21 @@ def importance_performance(
         "concentrate here" (important, low performance), "keep up the good work"
         (important, high), "low priority" (unimportant, low), "possible overkill"
         (unimportant, high). An item exactly on a line counts as important / high.
+
+    References
+    ----------
+    Martilla, J. A., & James, J. C. (1977). Importance-performance analysis. *Journal of
+    Marketing*, 41(1), 77-79.
+
+    Examples
+    --------
+    >>> ipa = importance_performance({"a": 0.5, "b": 0.2, "c": 0.3},
+    ...                              {"a": 60.0, "b": 80.0, "c": 70.0})
+    >>> ipa[["item", "quadrant"]]
+      item           quadrant
+    0    a   concentrate here
+    1    b  possible overkill
+    2    c  possible overkill
     """
     imp = _as_series(importance, "importance", "importance_performance", measure)
     perf = _as_series(performance, "performance", "importance_performance")

@@ -175,6 +175,13 @@ def penalty_reward(
     DriverError
         Nobody is low (or high) on an attribute, the dummies are collinear (e.g. a 2-point
         scale), too few respondents, or the usual column problems.
+
+    References
+    ----------
+    Brandt, D. R. (1987). A procedure for identifying value-enhancing service components
+    using customer satisfaction survey data. In *Add Value to Your Service*, AMA, 61-65.
+    Matzler, K., & Sauerwein, E. (2002). The factor structure of customer satisfaction.
+    *International Journal of Service Industry Management*, 13(4), 314-332.
     """
     driver_names = _names(drivers, "drivers", "penalty_reward")
     if outcome in driver_names:
@@ -234,8 +241,8 @@ def penalty_reward(
             raise DriverError(
                 f"penalty_reward: driver {d!r}: no respondent rates it high (>= {highs[d]:g}); move the cut-off"
             )
-    design = np.column_stack([np.ones(len(y)), low, high]).astype(float)
-    xtwx = design.T @ (design * w[:, None])
+    dummies = np.column_stack([np.ones(len(y)), low, high]).astype(float)
+    xtwx = dummies.T @ (dummies * w[:, None])
     eig = np.linalg.eigvalsh(xtwx / np.diag(xtwx).max())
     if eig.min() < 1e-10:
         _, vec = np.linalg.eigh(xtwx)
@@ -246,8 +253,8 @@ def penalty_reward(
             f"penalty_reward: the low/high dummies are collinear: {bad}; with these cut-offs no rating is "
             "left in the middle - widen the middle band"
         )
-    coef = np.linalg.solve(xtwx, design.T @ (w * y))
-    resid = y - design @ coef
+    coef = np.linalg.solve(xtwx, dummies.T @ (w * y))
+    resid = y - dummies @ coef
     n = len(y)
     bread = np.linalg.inv(xtwx)
     if cov_type == "nonrobust":
@@ -256,9 +263,9 @@ def penalty_reward(
     else:
         u = resid
         if cov_type in {"HC2", "HC3"}:
-            lev = np.einsum("ij,jk,ik->i", design, bread, design) * w
+            lev = np.einsum("ij,jk,ik->i", dummies, bread, dummies) * w
             u = resid / (np.sqrt(1 - lev) if cov_type == "HC2" else (1 - lev))
-        meat = (design * (w * u)[:, None]).T @ (design * (w * u)[:, None])
+        meat = (dummies * (w * u)[:, None]).T @ (dummies * (w * u)[:, None])
         cov = bread @ meat @ bread
         if cov_type == "HC1":
             cov *= n / (n - k)

@@ -404,7 +404,7 @@ class PLSFit:
             if not pred:
                 continue
             g = survey_glm(
-                frame, outcome=names[to], predictors=[names[p] for p in pred], design=self.design
+                frame, outcome=names[to], drivers=[names[p] for p in pred], design=self.design
             )
             g = g.set_index("term")
             for p_name in pred:
