@@ -912,9 +912,9 @@ def _shares(work, names, coded, by, design, among, confidence, labels):
         col = f"__ind{j}"
         work[col] = _indicator(coded, name, among)
         cols.append(col)
-    means = survey_mean(work, items=cols, by=by, design=design, level=confidence)
+    means = survey_mean(work, items=cols, by=by, design=design, confidence=confidence)
     # design df of each group's base (the same rows for every indicator): svyciprop's df
-    dfs = survey_proportion(work, item=cols[0], by=by, design=design, level=confidence)
+    dfs = survey_proportion(work, items=cols[0], by=by, design=design, confidence=confidence)
     dfs = dfs.drop_duplicates(subset=by or None)[[*by, "df"]] if by else dfs[["df"]].iloc[:1]
     if by:
         means = means.merge(dfs, on=by, how="left", sort=False)

@@ -24,7 +24,7 @@ def importance_to_index_weights(
         A :func:`driver_importance` table (one row per driver; one segment) or a Series
         item -> importance.
     measure : str
-        The column to use (e.g. ``"relative_weight"``, ``"shapley"``, ``"beta"``).
+        The column to use (e.g. ``"relative_weight"``, ``"lmg"``, ``"beta"``).
 
     Returns
     -------
