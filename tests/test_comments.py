@@ -390,7 +390,7 @@ def test_differences_agree_with_domain_difference(survey, design):
     )
     work = data.assign(ind=np.where(coded["has_comment"], coded["wait"].astype(float), np.nan))
     ref = domain_difference(
-        work, item="ind", by="wave", levels=("Q2", "Q3"), within="region", design=design
+        work, items="ind", by="wave", values=("Q2", "Q3"), within="region", design=design
     )
     mine = out[out["theme"] == "wait"].reset_index(drop=True)
     assert mine["region"].tolist() == ref["region"].tolist()
@@ -408,7 +408,7 @@ def test_clustered_difference_agrees_with_domain_difference(survey):
     design = SurveyDesign(weight="w", cluster="psu")
     out = cm.theme_differences(data, coded=coded, by="wave", values=("Q1", "Q2"), design=design)
     work = data.assign(ind=np.where(coded["has_comment"], coded["bill"].astype(float), np.nan))
-    ref = domain_difference(work, item="ind", by="wave", levels=("Q1", "Q2"), design=design)
+    ref = domain_difference(work, items="ind", by="wave", values=("Q1", "Q2"), design=design)
     mine = out[out["theme"] == "bill"]
     for col in ("estimate", "se", "df", "p_value"):
         assert mine[col].iloc[0] == pytest.approx(ref[col].iloc[0], rel=1e-10)
@@ -525,7 +525,7 @@ def test_outcomes_agree_with_estimation(survey, among):
         g[~coded["has_comment"].to_numpy()] = None
     work = data.assign(g=g)
     ref = domain_difference(
-        work, item="osat", by="g", levels=("o", "m"), within="wave", design=design
+        work, items="osat", by="g", values=("o", "m"), within="wave", design=design
     )
     for col in ("estimate", "se", "df", "p_value", "ci_low", "ci_high"):
         np.testing.assert_allclose(mine[col].to_numpy(float), ref[col].to_numpy(float))
