@@ -332,11 +332,15 @@ def test_waves_aligned_when_an_item_is_dropped(tmp_path):
     a = res.alignment.set_index("column")
     assert a.loc["q3", "status"] == "dropped from W2"
     assert bool(a.loc["q3", "W1"]) and not bool(a.loc["q3", "W2"])
-    assert a.loc["extra", "status"] == "not in the study file"
+    # an export column the study does not use is information, not a problem
+    assert a.loc["extra", "status"] == "not used" and a.loc["extra", "role"] == "not used"
     assert res.data.loc[res.data["wave"] == "W2", "q3"].isna().all()
     assert res.data.loc[res.data["wave"] == "W1", "q3"].notna().all()
-    rules = set(res.problems["rule"])
-    assert {"missing_column", "unexpected_column"} <= rules
+    p = res.problems
+    assert set(p["rule"]) == {"missing_column"}
+    assert p.loc[p["rule"] == "missing_column", ["file", "column", "value"]].values.tolist() == [
+        ["W2.csv", "q3", "W2"]
+    ]
     # the dropped item does not make W2's respondents incomplete
     assert (res.funnel.set_index("wave").loc["W2", "analysed"]) == 20
 
@@ -407,3 +411,233 @@ def test_raking_failure_names_the_wave(tmp_path):
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(RakingError, match=r"tight\.yml: weighting of wave 2024Q1: "):
         clean(load_study(path))
+
+
+# ---- studies without the optional parts -------------------------------------------------
+def drop_key(study_path: Path, *keys: str) -> None:
+    """Remove ``data.respondent_id`` and the like from a written study file."""
+    spec = yaml.safe_load(study_path.read_text(encoding="utf-8"))
+    for key in keys:
+        node = spec
+        *path, last = key.split(".")
+        for part in path:
+            node = node[part]
+        node.pop(last)
+    study_path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+
+
+def test_without_an_id_rows_are_named_by_file_and_row(tmp_path):
+    df = wave_frame(n=30).drop(columns="rid")
+    df.loc[3, "q2"] = 9
+    df = pd.concat([df, df.iloc[[4]]], ignore_index=True)  # the same answers again
+    study = make_study(tmp_path, {"W1": df})
+    drop_key(study.path, "data.respondent_id")
+    study = load_study(study.path)
+    res = clean(study)
+    assert not study.has_id and study.id_column == "_id"
+    assert res.data["_id"].iloc[0] == "W1.csv:2"
+    assert list(res.exclusions["_id"]) == ["W1.csv:32"]
+    assert res.exclusions["reasons"].iloc[0] == "duplicate_answers"
+    log = res.log.set_index("rule")
+    assert log.loc["duplicate_id", "status"] == "not applied"
+    assert log.loc["duplicate_id", "reason"] == "no respondent id column (data.respondent_id)"
+    assert log.loc["duplicate_id", "n_hit"] == 0
+    assert log.loc["duplicate_answers", "status"] == "applied"
+    p = res.problems.set_index("rule")
+    assert p.loc["out_of_range", "respondent_id"] == "W1.csv:5"
+    assert "_id" not in set(res.alignment["column"])
+
+
+def test_a_single_export_without_waves(tmp_path):
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    wave_frame(n=25).to_csv(raw / "export.csv", index=False)
+    spec = json.loads(json.dumps(BASE))
+    spec["data"]["files"] = [{"path": "export.csv"}]
+    spec["data"].pop("wave")
+    (tmp_path / "config").mkdir()
+    p = tmp_path / "config" / "one.yml"
+    p.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    study = load_study(p)
+    res = clean(study)
+    assert study.waves == ["all"] and list(res.funnel["wave"]) == ["all"]
+    assert list(res.data["wave"].cat.categories) == ["all"] and len(res.data) == 25
+    assert list(res.files["wave"]) == ["all"]
+    # an export that does carry a wave column needs the waves declared
+    wave_frame(n=25).assign(wave="2024").to_csv(raw / "export.csv", index=False)
+    with pytest.raises(Exception, match="the file has a column 'wave', but the study file "):
+        clean(load_study(p))
+
+
+def test_a_rule_that_would_exclude_most_of_a_wave_stops_the_cleaning(tmp_path):
+    from analysis_helpers.cleaning import CleaningError
+
+    df = wave_frame(n=40).assign(rid=["store1", "store2"] * 20)  # not a respondent id
+    study = make_study(tmp_path, {"W1": df})
+    with pytest.raises(CleaningError) as info:
+        clean(study)
+    assert str(info.value) == (
+        "small.yml: quality rule 'duplicate_id' would exclude 38 of 40 rows (95%) of wave "
+        "'W1', more than quality.max_excluded_share (50%): is data.respondent_id ('rid') "
+        "really unique per respondent? Without a unique id, remove data.respondent_id: rows "
+        "are then named by file and row, and duplicates are found by identical answers. To go "
+        "ahead anyway, set quality.duplicates.action to flag, or raise "
+        "quality.max_excluded_share"
+    )
+    res = clean(make_study(tmp_path, {"W1": df}, **{"quality.max_excluded_share": 1.0}))
+    assert len(res.data) == 2
+    res = clean(make_study(tmp_path, {"W1": df}, **{"quality.duplicates": {"action": "flag"}}))
+    assert len(res.data) == 40 and (res.data["flags"] == "duplicate_id").sum() == 38
+
+
+def test_rules_that_cannot_apply_are_not_applied(tmp_path):
+    study = make_study(
+        tmp_path,
+        {"W1": wave_frame(n=30).drop(columns="secs")},
+        **{
+            "quality.straightliners": {"grid": ["q1", "q2", "q3", "q4"], "min_items": 8},
+            "quality.incomplete": {"action": "off"},
+        },
+    )
+    drop_key(study.path, "data.duration")
+    res = clean(load_study(study.path))
+    log = res.log.set_index("rule")
+    assert log.loc["speeders", "status"] == "not applied"
+    assert log.loc["speeders", "reason"] == "no completion-time column (data.duration)"
+    assert log.loc["straightliners", "reason"] == (
+        "the grid has 4 items, fewer than quality.straightliners.min_items (8)"
+    )
+    assert log.loc["incomplete", "status"] == "off"
+    assert log.loc["incomplete", "reason"] == "off in the study file (quality.incomplete.action)"
+    assert (
+        log.loc["out_of_range", "status"] == "applied" and log.loc["out_of_range", "reason"] == ""
+    )
+    assert list(res.log.columns) == [
+        "wave", "rule", "action", "status", "reason", "n_hit", "n_excluded",
+    ]  # fmt: skip
+
+
+def test_speeders_not_applied_in_a_wave_without_times(tmp_path):
+    w1 = wave_frame(n=30, seed=1)
+    w2 = wave_frame(n=30, seed=2, prefix="s").drop(columns="secs")
+    res = clean(make_study(tmp_path, {"W1": w1, "W2": w2}))
+    log = res.log.set_index(["wave", "rule"])
+    assert log.loc[("W1", "speeders"), "status"] == "applied"
+    assert log.loc[("W2", "speeders"), "status"] == "not applied"
+    assert log.loc[("W2", "speeders"), "reason"] == "no completion times in this wave"
+
+
+def test_integer_codes_match_the_data(tmp_path):
+    df = wave_frame(n=20).assign(type=[1, 2.0] * 10)
+    df["type"] = df["type"].astype(object)
+    df.loc[0, "type"] = "2.0"
+    study = make_study(
+        tmp_path, {"W1": df}, segments=[{"column": "type", "values": {1: "One", 2: "Two"}}]
+    )
+    res = clean(study)
+    assert set(res.data["type"]) == {"1", "2"}
+    assert not (res.problems["rule"] == "unknown_segment_value").any()
+    assert list(res.segments["value"]) == ["1", "2"]
+
+
+def test_segment_values_from_the_data_when_the_study_gives_none(tmp_path):
+    df = wave_frame(n=20).assign(type=["b", "a", "10", "9"] * 5)
+    study = make_study(tmp_path, {"W1": df}, segments=[{"column": "type"}])
+    res = clean(study)
+    assert study.segment("type").values == {"9": "9", "10": "10", "a": "a", "b": "b"}
+    assert res.segments["source"].unique().tolist() == ["data"]
+
+
+def spss_study(root: Path, **changes):
+    """A one-wave study over an SPSS file with numeric codes and value labels."""
+    from analysis_helpers.io import write_spss_export
+
+    df = wave_frame(n=30).assign(type=[1, 2, 1] * 10)
+    df.loc[0, "type"] = 3  # a code without a label
+    df.loc[1, "q1"] = 9  # labelled "Don't know", outside the 1-5 scale
+    df.loc[2, "q1"] = 8  # neither in the scale nor labelled
+    raw = root / "data" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    write_spss_export(
+        df,
+        raw / "W1.sav",
+        value_labels={
+            "type": {1.0: "Postpaid", 2.0: "Prepaid"},
+            "q1": {1.0: "Very poor", 5.0: "Very good", 9.0: "Don't know"},
+        },
+    )
+    spec = json.loads(json.dumps(BASE))
+    spec["data"]["files"] = [{"path": "W1.sav", "format": "spss", "wave": "W1"}]
+    spec["segments"] = [{"column": "type", "label": "Plan"}]
+    spec.update(changes)
+    (root / "config").mkdir(exist_ok=True)
+    p = root / "config" / "spss.yml"
+    p.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return load_study(p)
+
+
+def test_spss_codes_take_the_files_value_labels(tmp_path):
+    study = spss_study(tmp_path)
+    res = clean(study)
+    assert study.segment("type").values == {"1": "Postpaid", "2": "Prepaid"}
+    assert study.segment_source("type") == "file labels"
+    assert set(res.data["type"].dropna()) == {"1", "2"}
+    p = res.problems
+    assert p.loc[p["rule"] == "unknown_segment_value", "value"].tolist() == ["3"]
+    # 9 is labelled (a missing code in effect), 8 is not
+    assert p.loc[(p["rule"] == "out_of_range") & (p["column"] == "q1"), "value"].tolist() == ["8"]
+    assert res.recodes.set_index("item").loc["q1", "missing_codes"] == 1
+    d = res.data.set_index("rid")
+    assert np.isnan(d.loc["r001", "q1"]) and np.isnan(d.loc["r002", "q1"])
+    assert res.segments[["value", "value_label", "source"]].values.tolist() == [
+        ["1", "Postpaid", "file labels"],
+        ["2", "Prepaid", "file labels"],
+    ]
+
+
+def test_spss_codes_match_a_study_that_lists_the_labels(tmp_path):
+    study = spss_study(
+        tmp_path,
+        segments=[{"column": "type", "values": {"Postpaid": "Post", "Prepaid": "Pre"}}],
+    )
+    res = clean(study)
+    assert set(res.data["type"].dropna()) == {"Postpaid", "Prepaid"}
+    assert (res.data["type"] == "Postpaid").sum() == 19  # 20 ones, one of them row 0 -> 3
+
+
+def test_load_clean_restores_segment_values_from_the_data(tmp_path):
+    study = spss_study(tmp_path)
+    write_processed(clean(study), study)
+    fresh = load_study(study.path)
+    assert fresh.segment("type").values == {}
+    load_clean(fresh)
+    assert fresh.segment("type").values == {"1": "Postpaid", "2": "Prepaid"}
+    assert fresh.segment_source("type") == "file labels"
+
+
+def test_a_segment_whose_values_are_not_its_codes(tmp_path):
+    from analysis_helpers.io import DataFileError
+
+    df = wave_frame(n=20).assign(type=[1, 2] * 10)
+    study = make_study(tmp_path, {"W1": df})  # the study lists codes a and b
+    with pytest.raises(DataFileError) as info:
+        clean(study)
+    assert str(info.value) == (
+        "data/raw/W1.csv: row 2: column 'type': value '1': 20 of 20 values are not codes of "
+        "segment 'type' ('a', 'b'): list the codes the export uses in the segment's values "
+        "(numbers may be written as numbers, e.g. {1: Postpaid}), or leave values out to "
+        "take them from the data"
+    )
+
+
+def test_an_item_whose_values_lie_mostly_outside_its_scale(tmp_path):
+    from analysis_helpers.io import DataFileError
+
+    df = wave_frame(n=20).assign(q2=[6, 7, 8, 9, 10, 6, 2, 3, 4, 5] * 2)
+    with pytest.raises(DataFileError) as info:
+        clean(make_study(tmp_path, {"W1": df}))
+    assert str(info.value) == (
+        "data/raw/W1.csv: row 2: column 'q2': value '6': 12 of 20 values lie outside the "
+        "item's scale 1-5 (e.g. 6, 7, 8, 9, 10): fix the scale in the study file, or "
+        "declare codes such as 'not applicable' in missing_codes"
+    )

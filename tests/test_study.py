@@ -85,9 +85,10 @@ CASES = [
         "items[1]: top_box code 6 lies outside the scale 1-5",
     ),
     (
-        "satisfaction item without an area",
-        lambda r: r["items"][2].pop("area"),
-        "items[2]: a satisfaction item needs an 'area' and an 'indicator'",
+        "an item without an indicator among items with one",
+        lambda r: r["items"][2].pop("indicator"),
+        "items[2]: item 'net_indoor' has no indicator, but other items of area 'network' "
+        "have one; give every item of an area an indicator, or none",
     ),
     (
         "unknown key",
@@ -166,9 +167,40 @@ CASES = [
         "kpis.loyalty[1]: unknown item 'stay'",
     ),
     (
-        "NPS item not 0-10",
-        lambda r: r["kpis"].update(nps="osat"),
-        "kpis.nps: item 'osat' must be on a 0-10 scale, not 1-10",
+        "NPS item not 0-10 or 1-10",
+        lambda r: r["kpis"].update(nps="repurchase"),
+        "kpis.nps: item 'repurchase' is on a 1-5 scale; NPS needs a 0-10 or 1-10 "
+        "likelihood-to-recommend item (promoters 9-10, detractors up to 6). List another "
+        "recommend or loyalty item under kpis.loyalty instead",
+    ),
+    (
+        "stacked file without a wave order",
+        lambda r: (r["data"]["files"][0].pop("wave"), r["data"]["wave"].pop("order")),
+        "data.wave.order: required, because data.files[0] declares no wave (a stacked file): "
+        "list the waves in time order",
+    ),
+    (
+        "some files declare a wave, some do not",
+        lambda r: (r["data"].pop("wave"), r["data"]["files"][1].pop("wave")),
+        "data.files[1].wave: required, because other files declare their wave; or name the "
+        "wave column and the order in data.wave for stacked files",
+    ),
+    (
+        "a wave label of an unknown wave",
+        lambda r: r["data"]["wave"]["labels"].update({"2030Q1": "Q1 2030"}),
+        "data.wave.labels: wave '2030Q1' is not in data.wave.order ['2024Q1', '2024Q2', "
+        "'2024Q3', '2024Q4', '2025Q1', '2025Q2']",
+    ),
+    (
+        "a yes/no segment code",
+        lambda r: r["segments"][0].update(values={True: "Yes"}),
+        "segments[0].values: the code True was read as a yes/no value: quote it in the study "
+        "file (e.g. 'yes': ...)",
+    ),
+    (
+        "max excluded share above 1",
+        lambda r: r["quality"].update(max_excluded_share=1.5),
+        "quality.max_excluded_share: Input should be less than or equal to 1",
     ),
     (
         "grid item unknown",
@@ -304,3 +336,121 @@ def test_chinese_labels_round_trip(tmp_path, demo_raw):
     raw["items"][0]["label"] = "家中信号覆盖"
     study = load_study(write_study(tmp_path, raw), check_files=False)
     assert study.label("net_cov_home") == "家中信号覆盖"
+
+
+# ---- every optional part is optional ---------------------------------------------------
+MINIMAL = {
+    "study": {"name": "tiny"},
+    "data": {"files": [{"path": "export.csv"}]},
+    "items": [{"name": "q1", "label": "Q1", "scale": {"min": 1, "max": 5}}],
+}
+
+
+def test_a_minimal_study_file_loads_and_says_what_it_lacks(tmp_path):
+    study = load_study(write_study(tmp_path, MINIMAL), check_files=False)
+    assert study.title == "tiny" and study.client is None
+    assert study.raw_dir == tmp_path / "data" / "raw" / "tiny"
+    assert study.waves == ["all"] and study.n_waves == 1 and not study.is_multiwave
+    assert study.wave_column == "wave" and study.wave_label("all") == "all respondents"
+    assert study.file_wave(0) == "all" and not study.waves_declared
+    assert study.id_column == "_id" and not study.has_id
+    assert not study.is_weighted and not study.has_design
+    assert study.kpi_items() == {} and study.segments == []
+    assert study.item_names("satisfaction") == ["q1"] and study.unplaced_items() == ["q1"]
+    h = study.hierarchy()
+    assert len(h) == 0 and "weight_area" in h.columns
+    parts = study.parts()
+    assert not any(parts.values()), parts
+    assert study.absent("waves") == (
+        "This study has one wave; comparisons over time need two or more."
+    )
+    assert study.absent("nps").startswith("The study file names no likelihood-to-recommend")
+    with pytest.raises(KeyError, match="unknown part 'trend'"):
+        study.absent("trend")
+
+
+def test_the_demo_has_every_part():
+    study = load_study(DEMO, check_files=False)
+    assert all(study.parts().values())
+    assert study.absent("segments") is None
+    assert study.kpi_items() == {
+        "overall": ["osat"],
+        "nps": ["nps_recommend"],
+        "ces": ["ces"],
+        "loyalty": ["repurchase"],
+    }
+    assert study.n_waves == 6 and study.wave_labels()["2024Q1"] == "Q1 2024"
+    assert study.index_items() == study.item_names("satisfaction")
+
+
+def test_waves_from_the_files_in_file_order(tmp_path):
+    raw = copy.deepcopy(MINIMAL)
+    raw["data"]["files"] = [{"path": "b.csv", "wave": 2024}, {"path": "a.csv", "wave": 2023}]
+    study = load_study(write_study(tmp_path, raw), check_files=False)
+    assert study.waves == ["2024", "2023"] and study.waves_declared
+    assert study.wave_label("2023") == "2023"
+    raw["data"]["wave"] = {"labels": {2023: "Spring 2023"}}
+    study = load_study(write_study(tmp_path, raw), check_files=False)
+    assert study.wave_label("2023") == "Spring 2023" and study.file_wave(1) == "2023"
+
+
+def test_codes_as_people_write_them(tmp_path):
+    raw = copy.deepcopy(MINIMAL)
+    raw["data"]["wave"] = {"column": "year", "order": [2023, 2024]}
+    raw["data"]["design"] = {"weight": "w"}
+    raw["segments"] = [{"column": "plan", "values": {1: "Postpaid", 2.0: "Prepaid", "x": 3}}]
+    raw["weighting"] = {"output": "w", "margins": {"plan": {1: 0.5, 2: 0.3, "x": 0.2}}}
+    study = load_study(write_study(tmp_path, raw), check_files=False)
+    assert study.waves == ["2023", "2024"]
+    seg = study.segment("plan")
+    assert seg.values == {"1": "Postpaid", "2": "Prepaid", "x": "3"}
+    assert seg.title == "plan" and study.label("plan") == "plan"
+    assert study.weighting.margins["plan"] == {"1": 0.5, "2": 0.3, "x": 0.2}
+    assert study.segment_source("plan") == "study file"
+
+
+def test_segment_values_from_the_data(tmp_path):
+    raw = copy.deepcopy(MINIMAL)
+    raw["segments"] = [{"column": "plan", "label": "Plan"}]
+    study = load_study(write_study(tmp_path, raw), check_files=False)
+    assert study.segment("plan").values == {} and study.segment_source("plan") == "unresolved"
+    study.set_segment_values("plan", {"1": "Postpaid", "2": "Prepaid"}, source="file labels")
+    assert study.segments[0].values == {"1": "Postpaid", "2": "Prepaid"}
+    assert study.segment_source("plan") == "file labels"
+    with pytest.raises(ValueError, match="source must be 'file labels' or 'data'"):
+        study.set_segment_values("plan", {}, source="guess")
+    demo = load_study(DEMO, check_files=False)
+    with pytest.raises(ValueError, match="segment 'region' has values in the study file"):
+        demo.set_segment_values("region", {"n": "North"}, source="data")
+    with pytest.raises(KeyError, match="'nope' is not a segment of study 'demo'"):
+        demo.segment("nope")
+
+
+def test_hierarchy_without_indicators_and_area_from_the_indicator(tmp_path):
+    raw = copy.deepcopy(MINIMAL)
+    raw["areas"] = [{"name": "a", "label": "Area A"}, {"name": "b", "label": "Area B"}]
+    raw["indicators"] = [{"name": "i", "label": "Ind I", "area": "b"}]
+    raw["items"] = [
+        {"name": "q1", "label": "Q1", "scale": {"min": 1, "max": 5}, "area": "a"},
+        {"name": "q2", "label": "Q2", "scale": {"min": 1, "max": 7}, "area": "a"},
+        {"name": "q3", "label": "Q3", "scale": {"min": 1, "max": 5}, "indicator": "i"},
+        {"name": "q4", "label": "Q4", "scale": {"min": 1, "max": 5}},
+    ]
+    study = load_study(write_study(tmp_path, raw), check_files=False)
+    h = study.hierarchy().set_index("item")
+    assert list(h.index) == ["q1", "q2", "q3"]
+    assert h.loc["q1", "indicator"] == "a" and h.loc["q1", "indicator_label"] == "Area A"
+    assert h.loc["q3", "area"] == "b" and study.items["q3"].area == "b"
+    assert study.unplaced_items() == ["q4"] and study.has_index and study.has_indicators
+
+
+@pytest.mark.parametrize("scale", [(0, 10), (1, 10)])
+def test_nps_on_0_10_or_1_10(tmp_path, scale):
+    raw = copy.deepcopy(MINIMAL)
+    lo, hi = scale
+    raw["items"].append(
+        {"name": "rec", "label": "Recommend", "scale": {"min": lo, "max": hi}, "role": "kpi"}
+    )
+    raw["kpis"] = {"nps": "rec"}
+    study = load_study(write_study(tmp_path, raw), check_files=False)
+    assert study.has_nps and not study.has_overall and study.kpi_items() == {"nps": ["rec"]}

@@ -103,15 +103,19 @@ class CleaningResult:
     problems : DataFrame
         ``file``, ``row``, ``respondent_id``, ``column``, ``value``, ``rule``: one row per
         problem value (``non_numeric``, ``full_width_digits``, ``out_of_range``,
-        ``unknown_segment_value``, ``invalid_weight``) or column (``missing_column``,
-        ``unexpected_column``; ``row`` missing).
+        ``unknown_segment_value``, ``invalid_weight``) or column (``missing_column``: a
+        study column a wave's file lacks; ``row`` missing). Export columns the study does
+        not use are not problems: ``alignment`` lists them as "not used".
     funnel : DataFrame
         One row per wave with data: ``wave``, ``read``, one column per rule in :data:`RULES` (rows
         remaining after it), ``analysed``.
     log : DataFrame
-        One row per wave x rule: ``wave``, ``rule``, ``action``, ``n_hit`` (rows the rule
-        applies to, whatever its action), ``n_excluded`` (rows removed at this step: hit
-        by this rule and by no earlier excluding rule).
+        One row per wave x rule: ``wave``, ``rule``, ``action`` (as in the study file),
+        ``status`` (``"applied"``; ``"not applied"`` when the rule cannot apply, e.g. a
+        speeder rule without completion times; ``"off"``), ``reason`` (why not applied or
+        off; ``""`` when applied), ``n_hit`` (rows the rule hits, whatever its action; 0
+        unless applied), ``n_excluded`` (rows removed at this step: hit by this rule and by
+        no earlier excluding rule).
     alignment : DataFrame
         Which study columns each wave's file has (see :class:`analysis_helpers.io.RawData`).
     recodes : DataFrame
@@ -124,6 +128,8 @@ class CleaningResult:
     weighting : DataFrame
         The weighting report per wave when the study file rakes weights (see
         :func:`apply_weighting`); empty otherwise.
+    segments : DataFrame
+        :func:`segment_table`: every segment's codes and labels and where they come from.
     """
 
     data: pd.DataFrame
@@ -136,6 +142,7 @@ class CleaningResult:
     files: pd.DataFrame
     dictionary: pd.DataFrame = field(default_factory=pd.DataFrame)
     weighting: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------------------
@@ -281,6 +288,530 @@ def _check_mostly_text(
 # --------------------------------------------------------------------------------------
 # the cleaning step
 # --------------------------------------------------------------------------------------
+class CleaningError(ValueError):
+    """A quality rule would exclude more of a wave than the study file allows
+    (``quality.max_excluded_share``), or the study file does not fit the data."""
+
+
+@dataclass
+class _Context:
+    """What every part of the cleaning step needs: the study, the rows read, the waves."""
+
+    study: Study
+    raw: RawData
+    frame: pd.DataFrame
+    waves: list[str]
+    wave_codes: np.ndarray  # position of each row's wave in ``waves``
+    file_codes: np.ndarray  # position of each row's file in ``data.files``
+    file_labels: list[str]  # the files as named in messages
+    present: pd.DataFrame  # alignment indexed by column: which wave has which column
+    cells: _Cells = field(default_factory=_Cells)
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    def by_wave(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.wave_codes, weights=mask, minlength=len(self.waves))
+
+
+@dataclass
+class _Items:
+    values: dict[str, np.ndarray]  # cleaned, reverse-coded
+    given: dict[str, np.ndarray]  # cleaned, as answered (before reverse coding)
+    invalid_count: np.ndarray  # invalid entries per row
+    recodes: list[dict]
+
+
+def _context(study: Study, raw: RawData) -> _Context:
+    frame = raw.frame
+    files = study.spec.data.files
+    wave_cat = pd.Categorical(frame[study.wave_column], categories=study.waves, ordered=True)
+    file_cat = pd.Categorical(frame["_file"], categories=[f.path for f in files])
+    return _Context(
+        study=study,
+        raw=raw,
+        frame=frame,
+        waves=study.waves,
+        wave_codes=np.asarray(wave_cat.codes, dtype=np.int64),
+        file_codes=np.asarray(file_cat.codes, dtype=np.int64),
+        file_labels=[str(raw.meta[f.path].file) for f in files],
+        present=raw.alignment.set_index("column"),
+    )
+
+
+def _split_codes(codes: list) -> tuple[list[float], set[str]]:
+    """Missing codes as numbers and as text (casefolded)."""
+    num, text = [], set()
+    for code in codes:
+        if isinstance(code, str):
+            try:
+                num.append(float(code))
+            except ValueError:
+                text.add(code.strip().casefold())
+        else:
+            num.append(float(code))
+    return num, text
+
+
+def _missing_mask(ctx: _Context, name: str, values: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """Cells that are missing codes: the item's, the file's user-missing values, and codes
+    outside the scale that the file labels (e.g. SPSS 99 "Don't know")."""
+    item = ctx.study.items[name]
+    num_codes, str_codes = _split_codes(item.missing_codes)
+    missing = np.zeros(ctx.n, dtype=bool)
+    if num_codes:
+        missing |= (status != BLANK) & np.isin(values, num_codes)
+    if str_codes:
+        bad = status == INVALID
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            txt = ctx.frame[name].to_numpy(dtype=object)[idx]
+            hit = np.array([str(v).strip().casefold() in str_codes for v in txt], dtype=bool)
+            missing[idx[hit]] = True
+    missing |= _user_missing_mask(ctx.raw, name, values)
+    missing |= _labelled_outside_mask(ctx.raw, name, values, item.scale.min, item.scale.max)
+    return missing
+
+
+def _labelled_outside_mask(
+    raw: RawData, col: str, values: np.ndarray, lo: int, hi: int
+) -> np.ndarray:
+    """Cells holding a code outside the scale that their file gives a value label."""
+    mask = np.zeros(len(values), dtype=bool)
+    files = None
+    for name, meta in raw.meta.items():
+        labelled = []
+        for code in meta.value_labels.get(col) or {}:
+            try:
+                c = float(code)
+            except (TypeError, ValueError):
+                continue
+            if not lo <= c <= hi:
+                labelled.append(c)
+        if not labelled:
+            continue
+        if files is None:
+            files = raw.frame["_file"].to_numpy()
+        mask |= (files == name) & np.isin(values, labelled)
+    return mask
+
+
+def _clean_item(ctx: _Context, name: str, items: _Items) -> None:
+    """Validate one item's values, map missing codes, reverse-code; record problems."""
+    item = ctx.study.items[name]
+    values, status = parse_numbers(ctx.frame[name])
+    _check_mostly_text(ctx.frame, name, status, ctx.file_codes, ctx.file_labels)
+    missing = _missing_mask(ctx, name, values, status)
+    invalid_text = (status == INVALID) & ~missing
+    sc = item.scale
+    with np.errstate(invalid="ignore"):
+        oor = (
+            ((status == NUMBER) | (status == RECOVERED))
+            & ~missing
+            & ((values < sc.min) | (values > sc.max) | (values != np.round(values)))
+        )
+    _check_mostly_outside(ctx, name, oor, status != BLANK)
+    ctx.cells.add(name, "non_numeric", invalid_text)
+    ctx.cells.add(name, "full_width_digits", (status == RECOVERED) & ~missing & ~oor)
+    ctx.cells.add(name, "out_of_range", oor)
+    items.invalid_count += invalid_text | oor
+    clean_vals = np.where(missing | oor | invalid_text, np.nan, values)
+    items.given[name] = clean_vals
+    rev = np.zeros(ctx.n, dtype=bool)
+    if item.reverse:
+        rev = ~np.isnan(clean_vals)
+        clean_vals = np.where(rev, sc.min + sc.max - clean_vals, clean_vals)
+    items.values[name] = clean_vals
+    miss_by_wave, rev_by_wave = ctx.by_wave(missing), ctx.by_wave(rev)
+    for k, w in enumerate(ctx.waves):
+        if w in ctx.present.columns:
+            items.recodes.append(
+                {
+                    "wave": w,
+                    "item": name,
+                    "present": bool(ctx.present.at[name, w]),
+                    "missing_codes": int(miss_by_wave[k]),
+                    "reversed": int(rev_by_wave[k]),
+                }
+            )
+
+
+def _check_mostly_outside(ctx: _Context, col: str, oor: np.ndarray, given: np.ndarray) -> None:
+    """An item whose numbers mostly lie outside its scale has the wrong scale, per file."""
+    k = len(ctx.file_labels)
+    nonblank = np.bincount(ctx.file_codes, weights=given, minlength=k)
+    outside = np.bincount(ctx.file_codes, weights=oor, minlength=k)
+    for j in range(k):
+        if nonblank[j] >= 10 and outside[j] > 0.5 * nonblank[j]:
+            rows = np.flatnonzero((ctx.file_codes == j) & oor)
+            seen = pd.unique(ctx.frame[col].to_numpy(dtype=object)[rows])[:6]
+            sc = ctx.study.items[col].scale
+            raise DataFileError(
+                ctx.file_labels[j],
+                f"{int(outside[j])} of {int(nonblank[j])} values lie outside the item's scale "
+                f"{sc.min}-{sc.max} (e.g. {', '.join(map(str, seen))}): fix the scale in the "
+                "study file, or declare codes such as 'not applicable' in missing_codes",
+                row=int(ctx.frame["_row"].iat[int(rows[0])]),
+                column=col,
+                value=ctx.frame[col].iat[int(rows[0])],
+            )
+
+
+def _clean_items(ctx: _Context) -> _Items:
+    items = _Items(values={}, given={}, invalid_count=np.zeros(ctx.n, dtype=np.int64), recodes=[])
+    for name in ctx.study.items:
+        _clean_item(ctx, name, items)
+    return items
+
+
+def _segment_codes(ctx: _Context, column: str) -> pd.Series:
+    """A segment column as its study codes: text as written, ``"1.0"`` read as ``"1"``,
+    and a file's labelled code read as its label where the study file lists labels."""
+    from .study import code_text
+
+    txt = ctx.frame[column].str.strip()
+    codes = set(ctx.study.segment(column).values)
+    unknown = txt.notna() & ~txt.isin(codes)
+    if not unknown.any():
+        return txt
+    fix = {}
+    for v in pd.unique(txt[unknown]):
+        number = _as_number(v)
+        if isinstance(number, float) and code_text(number) in codes:
+            fix[v] = code_text(number)
+    out = txt.where(~unknown, txt.map(fix))
+    for name, meta in ctx.raw.meta.items():
+        labels = meta.value_labels.get(column) or {}
+        by_label = {
+            code_text(k): str(v).strip() for k, v in labels.items() if str(v).strip() in codes
+        }
+        if not by_label:
+            continue
+        rows = (
+            (ctx.frame["_file"] == name).to_numpy() & out.isna().to_numpy() & txt.notna().to_numpy()
+        )
+        if rows.any():
+            mapped = {v: by_label.get(code_text(_as_number(v))) for v in pd.unique(txt[rows])}
+            out.loc[rows] = txt[rows].map(mapped)
+    return out
+
+
+def _as_number(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _segment_missing(ctx: _Context, column: str) -> np.ndarray:
+    """Segment cells their file declares missing (SPSS user-missing)."""
+    values, _ = parse_numbers(ctx.frame[column])
+    return _user_missing_mask(ctx.raw, column, values)
+
+
+def _clean_segments(ctx: _Context, out: dict[str, object]) -> None:
+    for seg in ctx.study.segments:
+        col = seg.column
+        codes = _segment_codes(ctx, col)
+        declared_missing = _segment_missing(ctx, col)
+        given = ctx.frame[col].str.strip().notna().to_numpy() & ~declared_missing
+        unknown = given & codes.isna().to_numpy()
+        _check_mostly_unknown(ctx, col, unknown, given)
+        ctx.cells.add(col, "unknown_segment_value", unknown)
+        out[col] = codes.mask(~given | unknown)
+
+
+def _check_mostly_unknown(ctx: _Context, col: str, unknown: np.ndarray, given: np.ndarray) -> None:
+    """A segment whose values are mostly not its codes is described wrongly, per file."""
+    k = len(ctx.file_labels)
+    nonblank = np.bincount(ctx.file_codes, weights=given, minlength=k)
+    bad = np.bincount(ctx.file_codes, weights=unknown, minlength=k)
+    for j in range(k):
+        if nonblank[j] >= 10 and bad[j] > 0.5 * nonblank[j]:
+            first = int(np.flatnonzero((ctx.file_codes == j) & unknown)[0])
+            codes = list(ctx.study.segment(col).values)
+            raise DataFileError(
+                ctx.file_labels[j],
+                f"{int(bad[j])} of {int(nonblank[j])} values are not codes of segment {col!r} "
+                f"({_shown(codes)}): list the codes the export uses in the segment's values "
+                "(numbers may be written as numbers, e.g. {1: Postpaid}), or leave values out "
+                "to take them from the data",
+                row=int(ctx.frame["_row"].iat[first]),
+                column=col,
+                value=ctx.frame[col].iat[first],
+            )
+
+
+def _shown(values: list, k: int = 8) -> str:
+    text = ", ".join(repr(v) for v in values[:k])
+    return text + (", ..." if len(values) > k else "")
+
+
+def _clean_design(ctx: _Context, out: dict[str, object]) -> None:
+    for role, col in ctx.study.raw_design_columns().items():
+        if not col or col in out:
+            continue
+        if role in ("weight", "fpc"):
+            values, status = parse_numbers(ctx.frame[col])
+            if role == "weight":
+                with np.errstate(invalid="ignore"):
+                    bad = (status == INVALID) | (status == BLANK) | ~(values > 0)
+            else:
+                bad = status == INVALID
+            ctx.cells.add(col, f"invalid_{role}", bad)
+            out[col] = np.where(bad, np.nan, values)
+        else:
+            out[col] = ctx.frame[col].str.strip()
+
+
+def _clean_duration(ctx: _Context, out: dict[str, object]) -> np.ndarray | None:
+    duration = ctx.study.spec.data.duration
+    if not duration:
+        return None
+    values, status = parse_numbers(ctx.frame[duration])
+    with np.errstate(invalid="ignore"):
+        bad = (status == INVALID) | (values < 0)
+    ctx.cells.add(duration, "non_numeric", bad)
+    dur = np.where(bad, np.nan, values)
+    out[duration] = dur
+    return dur
+
+
+# the quality rules ----------------------------------------------------------------------
+@dataclass
+class _Rule:
+    """One quality rule in one wave: does it apply, and if not, why."""
+
+    status: str  # "applied", "not applied", "off"
+    reason: str = ""
+
+
+def _rule_status(ctx: _Context, dur: np.ndarray | None, grid: list[str]) -> dict[str, list[_Rule]]:
+    """Per rule, per wave: applied, not applied (with the reason) or off."""
+    study, q = ctx.study, ctx.study.spec.quality
+    out = {}
+    has_dur = ctx.by_wave(~np.isnan(dur)) > 0 if dur is not None else None
+    st = q.straightliners
+    for r in RULES:
+        cfg = _RULE_CONFIG[r]
+        rules = []
+        for k in range(len(ctx.waves)):
+            if getattr(q, cfg).action == "off":
+                rule = _Rule("off", f"off in the study file (quality.{cfg}.action)")
+            elif r == "duplicate_id" and not study.has_id:
+                rule = _Rule("not applied", "no respondent id column (data.respondent_id)")
+            elif r == "speeders" and has_dur is None:
+                rule = _Rule("not applied", "no completion-time column (data.duration)")
+            elif r == "speeders" and not has_dur[k]:
+                rule = _Rule("not applied", "no completion times in this wave")
+            elif r == "straightliners" and len(grid) < st.min_items:
+                rule = _Rule(
+                    "not applied",
+                    f"the grid has {len(grid)} item{'' if len(grid) == 1 else 's'}, fewer than "
+                    f"quality.straightliners.min_items ({st.min_items})",
+                )
+            else:
+                rule = _Rule("applied")
+            rules.append(rule)
+        out[r] = rules
+    return out
+
+
+def _duplicate_hits(ctx: _Context, out: dict, given_mat: np.ndarray, answered: np.ndarray):
+    key = pd.DataFrame({"w": ctx.wave_codes, "id": out[ctx.study.id_column]})
+    dup_id = key.duplicated(keep="first").to_numpy()
+    answers = pd.util.hash_pandas_object(
+        pd.DataFrame(given_mat, copy=False), index=False
+    ).to_numpy()
+    comparable = answered > 0
+    dup = pd.DataFrame({"w": ctx.wave_codes, "h": answers})[comparable].duplicated(keep="first")
+    dup_answers = np.zeros(ctx.n, dtype=bool)
+    dup_answers[np.flatnonzero(comparable)[dup.to_numpy()]] = True
+    return dup_id, dup_answers
+
+
+def _speeder_hits(ctx: _Context, dur: np.ndarray | None) -> np.ndarray:
+    if dur is None:
+        return np.zeros(ctx.n, dtype=bool)
+    sp = ctx.study.spec.quality.speeders
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if sp.method == "median_fraction":
+            med = pd.Series(dur).groupby(ctx.wave_codes).transform("median").to_numpy()
+            return dur < sp.fraction * med
+        logd = pd.Series(np.log(np.where(dur > 0, dur, np.nan)))
+        g = logd.groupby(ctx.wave_codes)
+        z = ((logd - g.transform("mean")) / g.transform("std")).to_numpy()
+        return z < -sp.z
+
+
+def _straightliner_hits(ctx: _Context, items: _Items, grid: list[str]) -> np.ndarray:
+    st = ctx.study.spec.quality.straightliners
+    if not grid:
+        return np.zeros(ctx.n, dtype=bool)
+    g = _stack([items.given[c] for c in grid], ctx.n)
+    g_ans = (~np.isnan(g)).sum(axis=1)
+    spec_items = ctx.study.items
+    lo = min(spec_items[c].scale.min for c in grid)
+    hi = max(spec_items[c].scale.max for c in grid)
+    modal = np.zeros(ctx.n, dtype=np.int64)
+    for v in range(lo, hi + 1):
+        np.maximum(modal, (g == v).sum(axis=1), out=modal)
+    return (g_ans >= st.min_items) & (modal >= st.max_run_share * g_ans - 1e-9)
+
+
+def _rule_hits(
+    ctx: _Context, items: _Items, out: dict, dur: np.ndarray | None, grid: list[str]
+) -> dict[str, np.ndarray]:
+    """Which rows each quality rule hits (whatever its action)."""
+    q = ctx.study.spec.quality
+    names = list(ctx.study.items)
+    given_mat = _stack([items.given[c] for c in names], ctx.n)
+    # items a wave's file lacks do not count towards the answered share
+    has_item = np.ones((len(ctx.waves), len(names)), dtype=bool)
+    for k, w in enumerate(ctx.waves):
+        if w in ctx.present.columns:
+            has_item[k] = ctx.present.loc[names, w].to_numpy(dtype=bool)
+    n_items = has_item.sum(axis=1)[np.clip(ctx.wave_codes, 0, None)]
+    answered = (~np.isnan(given_mat)).sum(axis=1)
+    hits = {}
+    hits["duplicate_id"], hits["duplicate_answers"] = _duplicate_hits(ctx, out, given_mat, answered)
+    hits["speeders"] = _speeder_hits(ctx, dur)
+    hits["straightliners"] = _straightliner_hits(ctx, items, grid)
+    hits["incomplete"] = answered / np.maximum(n_items, 1) < q.incomplete.min_answered_share
+    hits["out_of_range"] = items.invalid_count > q.out_of_range.max_per_respondent
+    return hits
+
+
+@dataclass
+class _Outcome:
+    excluded: np.ndarray
+    reasons: np.ndarray
+    flags: np.ndarray
+    funnel: pd.DataFrame
+    log: pd.DataFrame
+
+
+def _apply_rules(
+    ctx: _Context, hits: dict[str, np.ndarray], status: dict[str, list[_Rule]]
+) -> _Outcome:
+    """Exclusions, flags, the funnel and the log from the rules' hits."""
+    q = ctx.study.spec.quality
+    actions = {r: getattr(q, _RULE_CONFIG[r]).action for r in RULES}
+    applies = {}
+    for r in RULES:
+        ok = np.array([s.status == "applied" for s in status[r]], dtype=bool)
+        applies[r] = hits[r] & ok[np.clip(ctx.wave_codes, 0, None)]
+    excl_bits = np.zeros(ctx.n, dtype=np.int64)
+    flag_bits = np.zeros(ctx.n, dtype=np.int64)
+    for b, r in enumerate(RULES):
+        if actions[r] == "exclude":
+            excl_bits |= applies[r].astype(np.int64) << b
+        elif actions[r] == "flag":
+            flag_bits |= applies[r].astype(np.int64) << b
+    excluded = excl_bits > 0
+    wave_n = np.bincount(ctx.wave_codes, minlength=len(ctx.waves))
+    removed_before = np.zeros(ctx.n, dtype=bool)
+    step_removed = {}
+    for r in RULES:
+        step = applies[r] & ~removed_before if actions[r] == "exclude" else np.zeros(ctx.n, bool)
+        step_removed[r] = ctx.by_wave(step)
+        removed_before |= step
+    funnel_rows, log_rows = [], []
+    for k, w in enumerate(ctx.waves):
+        if wave_n[k] == 0:  # a wave of the study file without data (yet)
+            continue
+        in_w = ctx.wave_codes == k
+        row = {"wave": w, "read": int(wave_n[k])}
+        left = int(wave_n[k])
+        for r in RULES:
+            left -= int(step_removed[r][k])
+            row[r] = left
+            log_rows.append(
+                {
+                    "wave": w,
+                    "rule": r,
+                    "action": actions[r],
+                    "status": status[r][k].status,
+                    "reason": status[r][k].reason,
+                    "n_hit": int((applies[r] & in_w).sum()),
+                    "n_excluded": int(step_removed[r][k]),
+                }
+            )
+        row["analysed"] = int((in_w & ~excluded).sum())
+        funnel_rows.append(row)
+    funnel = pd.DataFrame(funnel_rows)
+    excl_by_wave = ctx.by_wave(excluded)[wave_n > 0]
+    if not (funnel["read"].to_numpy() == funnel["analysed"].to_numpy() + excl_by_wave).all():
+        raise RuntimeError("rows read != rows kept + rows excluded: a bug in clean()")
+    return _Outcome(
+        excluded=excluded,
+        reasons=_bits_to_text(excl_bits),
+        flags=_bits_to_text(flag_bits),
+        funnel=funnel,
+        log=pd.DataFrame(log_rows),
+    )
+
+
+_RULE_HINTS = {
+    "duplicate_id": (
+        "is data.respondent_id ({id!r}) really unique per respondent? Without a unique id, "
+        "remove data.respondent_id: rows are then named by file and row, and duplicates are "
+        "found by identical answers"
+    ),
+    "duplicate_answers": "many rows give identical answers: are the items' names right?",
+    "speeders": "is data.duration ({duration!r}) the completion time in seconds?",
+    "straightliners": "check the grid (quality.straightliners.grid) and max_run_share",
+    "incomplete": (
+        "are the items' names right? Items asked of only some respondents lower the answered "
+        "share: lower quality.incomplete.min_answered_share"
+    ),
+    "out_of_range": "check the items' scales and missing codes",
+}
+
+
+def _check_excluded_share(ctx: _Context, log: pd.DataFrame, funnel: pd.DataFrame) -> None:
+    """Stop when one rule would exclude more of a wave than the study file allows."""
+    q = ctx.study.spec.quality
+    limit = q.max_excluded_share
+    read = funnel.set_index("wave")["read"]
+    hit = log[(log["action"] == "exclude") & (log["status"] == "applied")]
+    for row in hit.itertuples(index=False):
+        n = int(read[row.wave])
+        if row.n_hit > limit * n:
+            data = ctx.study.spec.data
+            hint = _RULE_HINTS[row.rule].format(id=data.respondent_id, duration=data.duration)
+            raise CleaningError(
+                f"{ctx.study.path.name}: quality rule {row.rule!r} would exclude {row.n_hit:,} "
+                f"of {n:,} rows ({row.n_hit / n:.0%}) of wave {ctx.study.wave_label(row.wave)!r}, "
+                f"more than quality.max_excluded_share ({limit:.0%}): {hint}. To go ahead "
+                f"anyway, set quality.{_RULE_CONFIG[row.rule]}.action to flag, or raise "
+                "quality.max_excluded_share"
+            )
+
+
+def _check_margins(study: Study) -> None:
+    """Raking margins of segments whose values come from the data name known codes."""
+    wt = study.weighting
+    if wt is None:
+        return
+    for col, targets in wt.margins.items():
+        if study.segment_source(col) == "study file":
+            continue
+        known = list(study.segment(col).values)
+        unknown = [v for v in targets if v not in known]
+        if unknown:
+            raise CleaningError(
+                f"{study.path.name}: weighting.margins.{col}.{unknown[0]}: not a code of segment "
+                f"{col!r} in the data ({_shown(known)})"
+            )
+        missing = [v for v in known if v not in targets]
+        if missing:
+            raise CleaningError(
+                f"{study.path.name}: weighting.margins.{col}: no target for code {missing[0]!r}"
+            )
+
+
 def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
     """Clean a study's raw data: validate values, apply the quality rules, keep a record.
 
@@ -300,244 +831,50 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
     Raises
     ------
     DataFileError
-        A structural problem (see :func:`analysis_helpers.io.read_study_files`), or a
-        numeric column that holds mostly text.
+        A structural problem (see :func:`analysis_helpers.io.read_study_files`), a numeric
+        column that holds mostly text or mostly values outside its scale, or a segment
+        column whose values are mostly not its codes.
+    CleaningError
+        A quality rule would exclude more than ``quality.max_excluded_share`` of a wave;
+        raking margins name codes the data do not have.
     """
     if not isinstance(study, Study):
         raise TypeError(f"study must be a Study (from load_study), not {type(study).__name__}")
     raw = raw if raw is not None else read_study_files(study)
-    frame = raw.frame
-    n = len(frame)
-    spec = study.spec
-    id_col, wave_col = study.id_column, study.wave_column
-    waves = study.waves
-    wave_cat = pd.Categorical(frame[wave_col], categories=waves, ordered=True)
-    wave_codes = np.asarray(wave_cat.codes, dtype=np.int64)
-    file_cat = pd.Categorical(frame["_file"], categories=[f.path for f in spec.data.files])
-    file_codes = np.asarray(file_cat.codes, dtype=np.int64)
-    file_labels = [str(raw.meta[f.path].file) for f in spec.data.files]
-    cells = _Cells()
+    ctx = _context(study, raw)
+    items = _clean_items(ctx)
+    out: dict[str, object] = {study.id_column: ctx.frame[study.id_column].str.strip()}
+    out[study.wave_column] = pd.Categorical(
+        ctx.frame[study.wave_column], categories=ctx.waves, ordered=True
+    )
+    _clean_segments(ctx, out)
+    _clean_design(ctx, out)
+    dur = _clean_duration(ctx, out)
+    out.update(items.values)
+    for col in study.spec.data.text_columns:
+        out[col] = ctx.frame[col]
+    grid = list(study.spec.quality.straightliners.grid) or _default_grid(study)
+    hits = _rule_hits(ctx, items, out, dur, grid)
+    outcome = _apply_rules(ctx, hits, _rule_status(ctx, dur, grid))
+    _check_excluded_share(ctx, outcome.log, outcome.funnel)
+    _check_margins(study)
+    return _result(ctx, out, items, outcome)
 
-    # items -------------------------------------------------------------------------
-    items = study.items
-    item_values: dict[str, np.ndarray] = {}  # cleaned, reverse-coded
-    given: dict[str, np.ndarray] = {}  # cleaned, as answered (before reverse coding)
-    invalid_count = np.zeros(n, dtype=np.int64)
-    recode_rows = []
-    present = raw.alignment.set_index("column")
-    for name, item in items.items():
-        text = frame[name]
-        values, status = parse_numbers(text)
-        _check_mostly_text(frame, name, status, file_codes, file_labels)
-        num_codes = []
-        str_codes = set()
-        for code in item.missing_codes:
-            if isinstance(code, str):
-                try:
-                    num_codes.append(float(code))
-                except ValueError:
-                    str_codes.add(code.strip().casefold())
-            else:
-                num_codes.append(float(code))
-        missing = np.zeros(n, dtype=bool)
-        numeric = status != BLANK
-        if num_codes:
-            missing |= numeric & np.isin(values, num_codes)
-        if str_codes:
-            bad = status == INVALID
-            if bad.any():
-                idx = np.flatnonzero(bad)
-                txt = text.to_numpy(dtype=object)[idx]
-                hit = np.array([str(v).strip().casefold() in str_codes for v in txt], dtype=bool)
-                missing[idx[hit]] = True
-        missing |= _user_missing_mask(raw, name, values)
-        invalid_text = (status == INVALID) & ~missing
-        sc = item.scale
-        with np.errstate(invalid="ignore"):
-            oor = (
-                ((status == NUMBER) | (status == RECOVERED))
-                & ~missing
-                & ((values < sc.min) | (values > sc.max) | (values != np.round(values)))
-            )
-        cells.add(name, "non_numeric", invalid_text)
-        cells.add(name, "full_width_digits", (status == RECOVERED) & ~missing & ~oor)
-        cells.add(name, "out_of_range", oor)
-        invalid_count += invalid_text | oor
-        clean_vals = np.where(missing | oor | invalid_text, np.nan, values)
-        given[name] = clean_vals
-        rev = np.zeros(n, dtype=bool)
-        if item.reverse:
-            rev = ~np.isnan(clean_vals)
-            clean_vals = np.where(rev, sc.min + sc.max - clean_vals, clean_vals)
-        item_values[name] = clean_vals
-        miss_by_wave = np.bincount(wave_codes, weights=missing, minlength=len(waves))
-        rev_by_wave = np.bincount(wave_codes, weights=rev, minlength=len(waves))
-        for k, w in enumerate(waves):
-            if w in present.columns:
-                recode_rows.append(
-                    {
-                        "wave": w,
-                        "item": name,
-                        "present": bool(present.at[name, w]),
-                        "missing_codes": int(miss_by_wave[k]),
-                        "reversed": int(rev_by_wave[k]),
-                    }
-                )
 
-    # other columns -------------------------------------------------------------------
-    out: dict[str, object] = {id_col: frame[id_col].str.strip()}
-    out[wave_col] = wave_cat
-    for seg in study.segments:
-        col = seg.column
-        txt = frame[col].str.strip()
-        unknown = (txt.notna() & ~txt.isin(list(seg.values))).to_numpy()
-        cells.add(col, "unknown_segment_value", unknown)
-        out[col] = txt.mask(unknown)
-    design = study.raw_design_columns()
-    for role, col in design.items():
-        if not col or col in out:
-            continue
-        if role in ("weight", "fpc"):
-            values, status = parse_numbers(frame[col])
-            bad = (status == INVALID) | (status == BLANK)
-            if role == "weight":
-                with np.errstate(invalid="ignore"):
-                    bad |= ~(values > 0)
-            else:
-                bad = status == INVALID
-            cells.add(col, f"invalid_{role}", bad)
-            out[col] = np.where(bad, np.nan, values)
-        else:
-            out[col] = frame[col].str.strip()
-    duration = spec.data.duration
-    dur = None
-    if duration:
-        values, status = parse_numbers(frame[duration])
-        with np.errstate(invalid="ignore"):
-            bad = (status == INVALID) | (values < 0)
-        cells.add(duration, "non_numeric", bad)
-        dur = np.where(bad, np.nan, values)
-        out[duration] = dur
-    out.update(item_values)
-    for col in spec.data.text_columns:
-        out[col] = frame[col]
-
-    # quality rules ------------------------------------------------------------------------
-    q = spec.quality
-    actions = {r: getattr(q, _RULE_CONFIG[r]).action for r in RULES}
-    hits: dict[str, np.ndarray] = {}
-    names = list(items)
-    given_mat = _stack([given[c] for c in names], n)
-    # items a wave's file lacks do not count towards the answered share
-    has_item = np.ones((len(waves), len(names)), dtype=bool)
-    for k, w in enumerate(waves):
-        if w in present.columns:
-            has_item[k] = present.loc[names, w].to_numpy(dtype=bool)
-    n_items = has_item.sum(axis=1)[np.clip(wave_codes, 0, None)]
-    answered = (~np.isnan(given_mat)).sum(axis=1)
-    share = answered / np.maximum(n_items, 1)
-    ids = out[id_col]
-    key = pd.DataFrame({"w": wave_codes, "id": ids})
-    hits["duplicate_id"] = key.duplicated(keep="first").to_numpy()
-    answers = pd.util.hash_pandas_object(
-        pd.DataFrame(given_mat, copy=False), index=False
-    ).to_numpy()
-    comparable = answered > 0
-    dup = pd.DataFrame({"w": wave_codes, "h": answers})[comparable].duplicated(keep="first")
-    hits["duplicate_answers"] = np.zeros(n, dtype=bool)
-    hits["duplicate_answers"][np.flatnonzero(comparable)[dup.to_numpy()]] = True
-    sp = q.speeders
-    if dur is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if sp.method == "median_fraction":
-                med = pd.Series(dur).groupby(wave_codes).transform("median").to_numpy()
-                hits["speeders"] = dur < sp.fraction * med
-            else:
-                logd = pd.Series(np.log(np.where(dur > 0, dur, np.nan)))
-                g = logd.groupby(wave_codes)
-                z = ((logd - g.transform("mean")) / g.transform("std")).to_numpy()
-                hits["speeders"] = z < -sp.z
-    else:
-        hits["speeders"] = np.zeros(n, dtype=bool)
-    st = q.straightliners
-    grid = list(st.grid) or _default_grid(study)
-    if grid:
-        g = _stack([given[c] for c in grid], n)
-        g_ans = (~np.isnan(g)).sum(axis=1)
-        lo = min(items[c].scale.min for c in grid)
-        hi = max(items[c].scale.max for c in grid)
-        modal = np.zeros(n, dtype=np.int64)
-        for v in range(lo, hi + 1):
-            np.maximum(modal, (g == v).sum(axis=1), out=modal)
-        hits["straightliners"] = (g_ans >= st.min_items) & (
-            modal >= st.max_run_share * g_ans - 1e-9
-        )
-    else:
-        hits["straightliners"] = np.zeros(n, dtype=bool)
-    hits["incomplete"] = share < q.incomplete.min_answered_share
-    hits["out_of_range"] = invalid_count > q.out_of_range.max_per_respondent
-    for r in RULES:
-        if actions[r] == "off":
-            hits[r] = np.zeros(n, dtype=bool)
-
-    # exclusions, flags, funnel, log -----------------------------------------------------
-    excl_bits = np.zeros(n, dtype=np.int64)
-    flag_bits = np.zeros(n, dtype=np.int64)
-    for b, r in enumerate(RULES):
-        if actions[r] == "exclude":
-            excl_bits |= hits[r].astype(np.int64) << b
-        elif actions[r] == "flag":
-            flag_bits |= hits[r].astype(np.int64) << b
-    excluded = excl_bits > 0
-    reasons = _bits_to_text(excl_bits)
-    flags = _bits_to_text(flag_bits)
-    funnel_rows, log_rows = [], []
-    wave_n = np.bincount(wave_codes, minlength=len(waves))
-    removed_before = np.zeros(n, dtype=bool)
-    step_removed = {}
-    for r in RULES:
-        step = hits[r] & ~removed_before if actions[r] == "exclude" else np.zeros(n, dtype=bool)
-        step_removed[r] = np.bincount(wave_codes, weights=step, minlength=len(waves))
-        removed_before |= step
-    for k, w in enumerate(waves):
-        if wave_n[k] == 0:  # a wave of the study file without data (yet)
-            continue
-        in_w = wave_codes == k
-        row = {"wave": w, "read": int(wave_n[k])}
-        left = int(wave_n[k])
-        for r in RULES:
-            left -= int(step_removed[r][k])
-            row[r] = left
-            log_rows.append(
-                {
-                    "wave": w,
-                    "rule": r,
-                    "action": actions[r],
-                    "n_hit": int((hits[r] & in_w).sum()),
-                    "n_excluded": int(step_removed[r][k]),
-                }
-            )
-        row["analysed"] = int((in_w & ~excluded).sum())
-        funnel_rows.append(row)
-    funnel = pd.DataFrame(funnel_rows)
-    log = pd.DataFrame(log_rows)
-    excl_by_wave = np.bincount(wave_codes, weights=excluded, minlength=len(waves))[wave_n > 0]
-    if not (funnel["read"].to_numpy() == funnel["analysed"].to_numpy() + excl_by_wave).all():
-        raise RuntimeError("rows read != rows kept + rows excluded: a bug in clean()")
-
+def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> CleaningResult:
+    frame, study = ctx.frame, ctx.study
     out["_file"] = frame["_file"]
     out["_row"] = frame["_row"].to_numpy()
-    out["flags"] = flags
-    data = pd.DataFrame(out)
-    keep = ~excluded
-    data = data[keep].reset_index(drop=True)
+    out["flags"] = outcome.flags
+    excluded = outcome.excluded
+    data = pd.DataFrame(out)[~excluded].reset_index(drop=True)
     exclusions = (
         frame[excluded]
-        .assign(reasons=reasons[excluded], flags=flags[excluded])
+        .assign(reasons=outcome.reasons[excluded], flags=outcome.flags[excluded])
         .reset_index(drop=True)
     )
     problems = pd.concat(
-        [x for x in (raw.problems, cells.frame(frame, id_col)) if len(x)]
+        [x for x in (ctx.raw.problems, ctx.cells.frame(frame, study.id_column)) if len(x)]
         or [pd.DataFrame(columns=PROBLEM_COLUMNS)],
         ignore_index=True,
     ).astype({"row": "Int64"})
@@ -548,16 +885,44 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
         data=data,
         exclusions=exclusions,
         problems=problems,
-        funnel=funnel,
-        log=log,
-        alignment=raw.alignment,
-        recodes=pd.DataFrame(recode_rows),
-        files=raw.files,
+        funnel=outcome.funnel,
+        log=outcome.log,
+        alignment=ctx.raw.alignment,
+        recodes=pd.DataFrame(items.recodes),
+        files=ctx.raw.files,
+        segments=segment_table(study),
     )
     if study.weighting is not None:
         result.data, result.weighting = apply_weighting(result.data, study=study)
     result.dictionary = data_dictionary(study, result.data)
     return result
+
+
+def segment_table(study: Study) -> pd.DataFrame:
+    """Every segment's codes and labels, and where they come from.
+
+    Returns
+    -------
+    DataFrame
+        ``segment``, ``segment_label``, ``value`` (the code), ``value_label``, ``order``
+        (display position, from 0) and ``source`` (``"study file"``, ``"file labels"`` or
+        ``"data"``).
+    """
+    rows = []
+    for seg in study.segments:
+        for k, (code, text) in enumerate(seg.values.items()):
+            rows.append(
+                {
+                    "segment": seg.column,
+                    "segment_label": seg.title,
+                    "value": code,
+                    "value_label": text,
+                    "order": k,
+                    "source": study.segment_source(seg.column),
+                }
+            )
+    cols = ["segment", "segment_label", "value", "value_label", "order", "source"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def apply_weighting(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -649,18 +1014,26 @@ def load_clean(study: Study) -> pd.DataFrame:
     nothing: ``data/processed`` is written only by the cleaning step) and returns
     ``clean(study).data``.
 
+    Segments whose study file entry lists no values get them filled in on ``study`` (from
+    the data, see :meth:`analysis_helpers.study.Study.segment`).
+
     Returns
     -------
     DataFrame
         See :attr:`CleaningResult.data`; the wave column is an ordered Categorical in the
         study's wave order.
     """
-    if manifest_is_current(study):
+    if manifest_is_current(study) and (study.processed_dir / "segments.csv").is_file():
         data = read_processed(study, "clean")
         wave_col = study.wave_column
         data[wave_col] = pd.Categorical(
             data[wave_col].astype("str"), categories=study.waves, ordered=True
         )
+        segments = read_processed(study, "segments")
+        for col, g in segments.groupby("segment", sort=False):
+            if study.segment_source(col) != "study file":
+                values = dict(zip(g["value"], g["value_label"], strict=True))
+                study.set_segment_values(col, values, source=g["source"].iloc[0])
         return data
     return clean(study).data
 

@@ -618,9 +618,16 @@ def _label(study: Study, rel: str) -> str:
 
 
 def study_columns(study: Study) -> dict[str, str]:
-    """Every column the study file names, mapped to its role (in a fixed order)."""
+    """Every export column the study file names, mapped to its role (in a fixed order).
+
+    The wave column is listed even where the study's files declare their waves (it is
+    then added to the data); the respondent id only when the study file names one.
+    """
     spec = study.spec.data
-    cols: dict[str, str] = {study.id_column: "id", study.wave_column: "wave"}
+    cols: dict[str, str] = {}
+    if study.has_id:
+        cols[study.id_column] = "id"
+    cols[study.wave_column] = "wave"
     for seg in study.segment_columns():
         cols.setdefault(seg, "segment")
     for role, col in study.raw_design_columns().items():
@@ -635,18 +642,242 @@ def study_columns(study: Study) -> dict[str, str]:
     return cols
 
 
+#: columns the reader adds to every row: the file, the row in it and (without a
+#: respondent id column) the id made of both
+SYSTEM_COLUMNS = ("_id", "_file", "_row")
+
+
 def _problems(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
     return df.astype({"row": "Int64"})
 
 
+def _rows_text(rows: list[int]) -> str:
+    return ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+
+
+def _check_ids(study: Study, df: pd.DataFrame, label: str, first: int) -> None:
+    id_col = study.id_column
+    if id_col not in df.columns:
+        raise DataFileError(
+            label,
+            f"the respondent id column {id_col!r} (data.respondent_id) is missing; "
+            f"the file has columns {list(df.columns)[:12]}. Without a respondent id, remove "
+            "data.respondent_id: rows are then named by file and row",
+        )
+    blank = df[id_col].isna().to_numpy()
+    if blank.any():
+        rows = (np.flatnonzero(blank) + first).tolist()
+        raise DataFileError(
+            label,
+            f"respondent id is blank in {len(rows)} row{'s' if len(rows) > 1 else ''} "
+            f"({_rows_text(rows)}); every row needs an id: fill them in or remove the rows",
+            row=rows[0],
+            column=id_col,
+        )
+
+
+def _fill_wave(study: Study, j: int, df: pd.DataFrame, label: str, first: int) -> pd.DataFrame:
+    """The file's rows with the wave column filled (declared) or checked (stacked)."""
+    wave_col, wave = study.wave_column, study.file_wave(j)
+    if wave is not None:
+        if wave_col in df.columns and not study.waves_declared:
+            raise DataFileError(
+                label,
+                f"the file has a column {wave_col!r}, but the study file declares no waves: "
+                "name the waves in data.wave (column and order) to use it, or declare the "
+                "file's wave in data.files[].wave",
+                column=wave_col,
+            )
+        if wave_col in df.columns:
+            given = df[wave_col].str.strip()
+            off = (given.notna() & (given != wave)).to_numpy()
+            if off.any():
+                k = int(np.flatnonzero(off)[0])
+                raise DataFileError(
+                    label,
+                    f"the file is declared as wave {wave!r} (data.files[{j}].wave) but "
+                    f"{int(off.sum())} rows say otherwise; fix the declaration or the file",
+                    row=k + first,
+                    column=wave_col,
+                    value=df[wave_col].iloc[k],
+                )
+        return df.assign(**{wave_col: pd.Series(wave, index=df.index, dtype="str")})
+    if wave_col not in df.columns:
+        raise DataFileError(
+            label,
+            f"the wave column {wave_col!r} is missing: a stacked file needs it, or "
+            f"declare the file's wave in data.files[{j}].wave",
+        )
+    w = df[wave_col].str.strip()
+    bad = (w.isna() | ~w.isin(study.waves)).to_numpy()
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise DataFileError(
+            label,
+            f"{int(bad.sum())} rows have a blank wave or one not in data.wave.order "
+            f"{study.waves}; add the wave to the study file or fix the rows",
+            row=k + first,
+            column=wave_col,
+            value=None if pd.isna(df[wave_col].iloc[k]) else df[wave_col].iloc[k],
+        )
+    return df.assign(**{wave_col: w})
+
+
+def read_study_file(study: Study, index: int) -> Export:
+    """Read one data file of a study (``data.files[index]``), checked and prepared.
+
+    The wave column is filled (a per-wave file) or checked (a stacked file); ``_file`` (the
+    file as named in the study file) and ``_row`` (the row as a user sees it in the file)
+    are added, and, when the study file names no respondent id, ``_id`` =
+    ``"<file>:<row>"``.
+
+    Raises
+    ------
+    DataFileError
+        See :func:`read_study_files`.
+    """
+    f = study.spec.data.files[index]
+    label = _label(study, f.path)
+    exp = read_export(
+        study.raw_dir / f.path, format=f.format, encoding=f.encoding, sheet=f.sheet, label=label
+    )
+    df = exp.data
+    first = exp.meta.header_rows + 1
+    if study.has_id:
+        _check_ids(study, df, label, first)
+    for col in SYSTEM_COLUMNS:
+        if col in df.columns:
+            raise DataFileError(
+                label,
+                f"the file has a column {col!r}, a name the cleaning step uses for itself; "
+                "rename it in the export",
+                column=col,
+            )
+    df = _fill_wave(study, index, df, label, first)
+    rows = np.arange(first, first + len(df), dtype=np.int64)
+    extra = {
+        "_file": pd.Series(f.path, index=df.index, dtype="str"),
+        "_row": rows,
+    }
+    if not study.has_id:
+        extra["_id"] = pd.Series([f"{f.path}:{r}" for r in rows], index=df.index, dtype="str")
+    return Export(data=df.assign(**extra), meta=exp.meta)
+
+
+def _status(has: dict[str, bool], wave_list: list[str]) -> str:
+    if all(has.values()):
+        return "all waves"
+    flags = list(has.values())
+    first_in = flags.index(True)
+    last_in = len(flags) - 1 - flags[::-1].index(True)
+    contiguous = all(flags[first_in : last_in + 1])
+    if contiguous and last_in == len(flags) - 1:
+        return f"added in {wave_list[first_in]}"
+    if contiguous and first_in == 0:
+        return f"dropped from {wave_list[last_in + 1]}"
+    return "missing in " + ", ".join(w for w, h in has.items() if not h)
+
+
+def _alignment(
+    study: Study, frame: pd.DataFrame, present: dict[str, set[str]], file_rows: list[dict]
+) -> tuple[pd.DataFrame, list[dict]]:
+    """Which study columns each wave's file has, and a problem per column a wave lacks."""
+    expected = study_columns(study)
+    wave_col = study.wave_column
+    wave_list = [w for w in study.waves if w in present]
+    rows, problems = [], []
+    extra = [c for c in frame.columns if c not in expected and c not in SYSTEM_COLUMNS]
+    for col in [*expected, *extra]:
+        role = expected.get(col, "not used")
+        has = {w: (col in present[w]) or col == wave_col for w in wave_list}
+        if role == "not used":
+            status = "not used"
+        elif not any(has.values()):
+            files = study.spec.data.files
+            raise DataFileError(
+                ", ".join(f.path for f in files) if len(files) <= 3 else f"{len(files)} data files",
+                f"column {col!r} ({role} in the study file) is in none of the data files; "
+                "fix its name in the study file or in the exports",
+            )
+        else:
+            status = _status(has, wave_list)
+        rows.append({"column": col, "role": role, **has, "status": status})
+        for w, h in has.items():
+            if not h and role != "not used":
+                problems.append(
+                    {
+                        "file": ";".join(r["file"] for r in file_rows if w in r["waves"])
+                        or "(stacked)",
+                        "row": None,
+                        "respondent_id": None,
+                        "column": col,
+                        "value": w,
+                        "rule": "missing_column",
+                    }
+                )
+    return pd.DataFrame(rows), problems
+
+
+def resolve_segment_values(study: Study, frame: pd.DataFrame, metas: dict[str, ExportMeta]) -> None:
+    """Fill in the value labels of segments whose study file entry lists no ``values``.
+
+    From the files' own value labels (SPSS), codes as text (``1.0`` -> ``"1"``) in code
+    order, leaving out codes the file declares missing; otherwise the codes found in the
+    data, sorted (numbers by value), each labelled with itself. See
+    :meth:`analysis_helpers.study.Study.segment`.
+    """
+    from .study import code_text
+
+    for seg in study.spec.segments:
+        if seg.values:
+            continue
+        col = seg.column
+        labels: dict[str, str] = {}
+        missing: set[str] = set()
+        for meta in metas.values():
+            for code, text in (meta.value_labels.get(col) or {}).items():
+                labels.setdefault(code_text(code), str(text))
+            for code in meta.user_missing.get(col, []):
+                if not isinstance(code, tuple):
+                    missing.add(code_text(code))
+        labels = {k: v for k, v in labels.items() if k not in missing}
+        if labels:
+            study.set_segment_values(
+                col, dict(sorted(labels.items(), key=_code_order)), source="file labels"
+            )
+            continue
+        found = frame[col].str.strip().dropna().unique() if col in frame.columns else []
+        codes = sorted(
+            {code_text(_number_or_text(v)) for v in found}, key=lambda c: _code_order((c, c))
+        )
+        study.set_segment_values(col, {c: c for c in codes}, source="data")
+
+
+def _number_or_text(value: str) -> float | str:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _code_order(pair: tuple[str, str]) -> tuple[int, float, str]:
+    """Numbers first, by value; then text, alphabetically."""
+    v = _number_or_text(pair[0])
+    return (0, v, "") if isinstance(v, float) else (1, 0.0, v)
+
+
 def read_study_files(study: Study) -> RawData:
     """Read every data file of a study and stack them, values as read.
 
-    Per-wave files get the wave column filled from ``data.files[].wave``; a stacked file
-    must carry the wave column. Waves are aligned on the union of columns: a column of the
-    study that a wave's file lacks is missing for that wave and reported (``alignment``,
-    and a ``missing_column`` problem), never silently filled with values.
+    Per-wave files get the wave column filled from ``data.files[].wave`` (or, for exports
+    that carry no wave at all, the single wave of the study); a stacked file must carry the
+    wave column. Waves are aligned on the union of columns: a column of the study that a
+    wave's file lacks is missing for that wave and reported (``alignment``, and a
+    ``missing_column`` problem), never silently filled with values. Export columns the
+    study file does not use are listed in ``alignment`` as "not used" (information, not a
+    problem). Segments whose study file entry lists no values get them from the data
+    (:func:`resolve_segment_values`).
 
     Parameters
     ----------
@@ -664,80 +895,15 @@ def read_study_files(study: Study) -> RawData:
         per-wave file's wave column disagrees with the study file; a study column is in
         none of the files.
     """
-    id_col, wave_col = study.id_column, study.wave_column
-    waves = study.waves
+    wave_col = study.wave_column
     frames, metas, file_rows = [], {}, []
-    problems: list[dict] = []
     present: dict[str, set[str]] = {}
     for j, f in enumerate(study.spec.data.files):
-        label = _label(study, f.path)
-        exp = read_export(
-            study.raw_dir / f.path,
-            format=f.format,
-            encoding=f.encoding,
-            sheet=f.sheet,
-            label=label,
-        )
+        exp = read_study_file(study, j)
         df = exp.data
-        first = exp.meta.header_rows + 1
-        if id_col not in df.columns:
-            raise DataFileError(
-                label,
-                f"the respondent id column {id_col!r} (data.respondent_id) is missing; "
-                f"the file has columns {list(df.columns)[:12]}",
-            )
-        blank = df[id_col].isna().to_numpy()
-        if blank.any():
-            rows = (np.flatnonzero(blank) + first).tolist()
-            shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
-            raise DataFileError(
-                label,
-                f"respondent id is blank in {len(rows)} row{'s' if len(rows) > 1 else ''} "
-                f"({shown}); every row needs an id: fill them in or remove the rows",
-                row=rows[0],
-                column=id_col,
-            )
-        if f.wave is not None:
-            if wave_col in df.columns:
-                given = df[wave_col]
-                off = (given.notna() & (given != f.wave)).to_numpy()
-                if off.any():
-                    k = int(np.flatnonzero(off)[0])
-                    raise DataFileError(
-                        label,
-                        f"the file is declared as wave {f.wave!r} (data.files[{j}].wave) but "
-                        f"{int(off.sum())} rows say otherwise; fix the declaration or the file",
-                        row=k + first,
-                        column=wave_col,
-                        value=given.iloc[k],
-                    )
-            df = df.assign(**{wave_col: pd.Series(f.wave, index=df.index, dtype="str")})
-        else:
-            if wave_col not in df.columns:
-                raise DataFileError(
-                    label,
-                    f"the wave column {wave_col!r} is missing: a stacked file needs it, or "
-                    f"declare the file's wave in data.files[{j}].wave",
-                )
-            w = df[wave_col].str.strip()
-            bad = (w.isna() | ~w.isin(waves)).to_numpy()
-            if bad.any():
-                k = int(np.flatnonzero(bad)[0])
-                raise DataFileError(
-                    label,
-                    f"{int(bad.sum())} rows have a blank wave or one not in data.wave.order "
-                    f"{waves}; add the wave to the study file or fix the rows",
-                    row=k + first,
-                    column=wave_col,
-                    value=None if pd.isna(df[wave_col].iloc[k]) else df[wave_col].iloc[k],
-                )
-            df = df.assign(**{wave_col: w})
-        df = df.assign(
-            _file=pd.Series(f.path, index=df.index, dtype="str"),
-            _row=np.arange(first, first + len(df), dtype=np.int64),
-        )
-        for w in df[wave_col].unique():
-            present.setdefault(str(w), set()).update(exp.data.columns)
+        waves_here = [str(w) for w in df[wave_col].unique()]
+        for w in waves_here:
+            present.setdefault(w, set()).update(exp.data.columns)
         frames.append(df)
         metas[f.path] = exp.meta
         file_rows.append(
@@ -745,80 +911,22 @@ def read_study_files(study: Study) -> RawData:
                 "file": f.path,
                 "format": f.format,
                 "encoding": exp.meta.encoding,
-                "wave": f.wave if f.wave is not None else "(stacked)",
+                "wave": study.file_wave(j) or "(stacked)",
                 "rows": len(df),
                 "header_rows": exp.meta.header_rows,
+                "waves": waves_here,
             }
         )
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    order = [c for c in frame.columns if c not in ("_file", "_row")] + ["_file", "_row"]
-    frame = frame[order]
-    # alignment: which study columns each wave has -------------------------------------
-    expected = study_columns(study)
-    wave_list = [w for w in waves if w in present]
-    rows = []
-    extra = [c for c in frame.columns if c not in expected and c not in ("_file", "_row")]
-    for col in [*expected, *extra]:
-        role = expected.get(col, "unexpected")
-        has = {w: (col in present[w]) or col == wave_col for w in wave_list}
-        if role == "unexpected":
-            status = "not in the study file"
-        elif all(has.values()):
-            status = "all waves"
-        elif not any(has.values()):
-            raise DataFileError(
-                ", ".join(study.spec.data.files[k].path for k in range(len(frames)))
-                if len(frames) <= 3
-                else f"{len(frames)} data files",
-                f"column {col!r} ({role} in the study file) is in none of the data files; "
-                "fix its name in the study file or in the exports",
-            )
-        else:
-            flags = list(has.values())
-            first_in = flags.index(True)
-            last_in = len(flags) - 1 - flags[::-1].index(True)
-            contiguous = all(flags[first_in : last_in + 1])
-            if contiguous and last_in == len(flags) - 1:
-                status = f"added in {wave_list[first_in]}"
-            elif contiguous and first_in == 0:
-                status = f"dropped from {wave_list[last_in + 1]}"
-            else:
-                status = "missing in " + ", ".join(w for w, h in has.items() if not h)
-        rows.append({"column": col, "role": role, **has, "status": status})
-        if role == "unexpected":
-            problems.append(
-                {
-                    "file": "",
-                    "row": None,
-                    "respondent_id": None,
-                    "column": col,
-                    "value": None,
-                    "rule": "unexpected_column",
-                }
-            )
-        else:
-            for w, h in has.items():
-                if not h:
-                    problems.append(
-                        {
-                            "file": ";".join(r["file"] for r in file_rows if r["wave"] == w)
-                            or "(stacked)",
-                            "row": None,
-                            "respondent_id": None,
-                            "column": col,
-                            "value": w,
-                            "rule": "missing_column",
-                        }
-                    )
-    for col in expected:
-        if col not in frame.columns:  # never: checked above
-            frame[col] = pd.Series(pd.NA, index=frame.index, dtype="str")
-    alignment = pd.DataFrame(rows)
+    system = [c for c in SYSTEM_COLUMNS if c in frame.columns]
+    frame = frame[[c for c in frame.columns if c not in system] + system]
+    alignment, problems = _alignment(study, frame, present, file_rows)
+    resolve_segment_values(study, frame, metas)
     return RawData(
         frame=frame,
         alignment=alignment,
         problems=_problems(problems),
-        files=pd.DataFrame(file_rows),
+        files=pd.DataFrame(file_rows).drop(columns="waves"),
         meta=metas,
     )
 
@@ -848,7 +956,8 @@ def write_processed(result, study: Study) -> list[Path]:
     Writes ``clean.parquet`` (the analysis file), ``exclusions.parquet`` and
     ``exclusions.csv`` (every excluded row with its original values and reasons),
     ``problems.csv``, ``funnel.csv``, ``cleaning_log.csv``, ``alignment.csv``,
-    ``dictionary.csv`` and ``manifest.json`` (SHA-256 of every raw file and of the study
+    ``dictionary.csv``, ``segments.csv`` (every segment's codes and labels) and
+    ``manifest.json`` (SHA-256 of every raw file and of the study
     file, row counts, the time written). CSV files are UTF-8 with BOM (Excel shows Chinese
     text). The manifest is written last, so a half-written folder is never taken as current.
 
@@ -888,6 +997,8 @@ def write_processed(result, study: Study) -> list[Path]:
     csv(result.alignment, "alignment.csv")
     if getattr(result, "dictionary", None) is not None:
         csv(result.dictionary, "dictionary.csv")
+    if getattr(result, "segments", None) is not None:
+        csv(result.segments, "segments.csv")
     wave_col = study.wave_column
     record = {
         "study": study.name,
@@ -927,8 +1038,14 @@ def manifest_is_current(study: Study) -> bool:
 
 
 def read_processed(study: Study, name: str = "clean") -> pd.DataFrame:
-    """Read ``<name>.parquet`` from the study's processed folder."""
-    return pd.read_parquet(study.processed_dir / f"{name}.parquet")
+    """Read ``<name>.parquet`` (or ``<name>.csv``, all columns text) from the study's
+    processed folder."""
+    path = study.processed_dir / f"{name}.parquet"
+    if path.is_file() or not (study.processed_dir / f"{name}.csv").is_file():
+        return pd.read_parquet(path)
+    return pd.read_csv(
+        study.processed_dir / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ Paths inside a study file are relative to the project root: the folder that hold
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,13 +35,72 @@ __all__ = [
     "Study",
     "load_study",
     "project_root",
+    "code_text",
+    "PARTS",
+    "NPS_SCALES",
+    "SINGLE_WAVE",
+    "ROW_ID",
 ]
 
 Code = int | float | str
 
+#: the wave code of a study whose exports carry no wave (one wave, no ``data.wave``)
+SINGLE_WAVE = "all"
+#: the id column of the clean data when the study file names no ``data.respondent_id``:
+#: ``<file>:<row>`` (the file as named in the study file, the row as seen in that file)
+ROW_ID = "_id"
+
 
 class StudyFileError(ValueError):
     """A study file could not be read or does not describe a valid study."""
+
+
+def code_text(value: Any) -> str:
+    """A code as the study file and the data share it: text, whole numbers without ``.0``.
+
+    ``1``, ``1.0`` and ``"1"`` all become ``"1"``; ``1.5`` stays ``"1.5"``; text is kept
+    as written (trimmed). YAML reads ``yes``/``no``/``on``/``off`` as booleans, which are
+    not accepted as codes: quote them.
+
+    Raises
+    ------
+    ValueError
+        For a boolean, a missing value or a container.
+    """
+    if isinstance(value, bool):
+        raise ValueError(
+            f"the code {value!r} was read as a yes/no value: quote it in the study file "
+            "(e.g. 'yes': ...)"
+        )
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            raise ValueError("a code is missing (.nan)")
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return value.strip()
+    if value is None:
+        raise ValueError("a code is empty (null)")
+    raise ValueError(f"a code must be a number or text, not {type(value).__name__}")
+
+
+def _code_keys(mapping: Any) -> Any:
+    """Mapping keys as code text (labels given as numbers become text too)."""
+    if not isinstance(mapping, dict):
+        return mapping
+    return {
+        code_text(k): (
+            code_text(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+        )
+        for k, v in mapping.items()
+    }
+
+
+def _code_list(values: Any) -> Any:
+    if not isinstance(values, list):
+        return values
+    return [code_text(v) if isinstance(v, int | float | str) else v for v in values]
 
 
 class _Model(BaseModel):
@@ -100,8 +158,6 @@ class Item(_Model):
                 raise ValueError(
                     f"top_box code {code} lies outside the scale {self.scale.min}-{self.scale.max}"
                 )
-        if self.role == "satisfaction" and (self.area is None or self.indicator is None):
-            raise ValueError("a satisfaction item needs an 'area' and an 'indicator'")
         return self
 
     @property
@@ -132,11 +188,32 @@ class DataFile(_Model):
     sheet: str | int | None = None
     wave: str | None = None
 
+    @field_validator("wave", mode="before")
+    @classmethod
+    def _wave_code(cls, wave: Any) -> Any:
+        return None if wave is None else code_text(wave) if isinstance(wave, int | float) else wave
+
 
 class WaveSpec(_Model):
+    """The waves: the column that holds them and their order in time.
+
+    ``order`` may be omitted when every file declares its wave (``data.files[].wave``):
+    the waves are then in file order.
+    """
+
     column: str = "wave"
-    order: list[str] = Field(min_length=1)
+    order: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("order", mode="before")
+    @classmethod
+    def _order_codes(cls, order: Any) -> Any:
+        return _code_list(order)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _label_codes(cls, labels: Any) -> Any:
+        return _code_keys(labels)
 
     @field_validator("order")
     @classmethod
@@ -155,10 +232,10 @@ class DesignSpec(_Model):
 
 
 class DataSpec(_Model):
-    root: str
+    root: str | None = None
     files: list[DataFile] = Field(min_length=1)
-    respondent_id: str
-    wave: WaveSpec
+    respondent_id: str | None = None
+    wave: WaveSpec | None = None
     design: DesignSpec = DesignSpec()
     duration: str | None = None
     text_columns: list[str] = Field(default_factory=list)
@@ -166,13 +243,30 @@ class DataSpec(_Model):
 
 
 class Segment(_Model):
+    """A column that splits respondents into groups, with its value labels in display order.
+
+    Without ``values`` the codes and labels come from the data: an SPSS file's value labels
+    (codes as text, e.g. ``"1"``, labelled ``"Postpaid"``), otherwise the codes found in the
+    data, sorted, each its own label (see :meth:`Study.segment`).
+    """
+
     column: str
-    label: str
-    values: dict[str, str] = Field(min_length=1)
+    label: str | None = None
+    values: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _value_codes(cls, values: Any) -> Any:
+        return _code_keys(values)
+
+    @property
+    def title(self) -> str:
+        """The label, or the column name when the study file gives none."""
+        return self.label or self.column
 
 
 class KPIs(_Model):
-    overall: str
+    overall: str | None = None
     nps: str | None = None
     ces: str | None = None
     loyalty: list[str] = Field(default_factory=list)
@@ -210,6 +304,8 @@ class OutOfRangeRule(_Model):
 
 
 class QualityRules(_Model):
+    #: a rule that would exclude more than this share of a wave's rows stops the cleaning
+    max_excluded_share: float = Field(default=0.5, gt=0, le=1)
     duplicates: DuplicateRule = DuplicateRule()
     speeders: SpeederRule = SpeederRule()
     straightliners: StraightlinerRule = StraightlinerRule()
@@ -228,6 +324,13 @@ class WeightingSpec(_Model):
     trim: tuple[float, float] | None = None
     max_iter: int = Field(default=100, ge=1)
     tol: float = Field(default=1e-6, gt=0)
+
+    @field_validator("margins", mode="before")
+    @classmethod
+    def _margin_codes(cls, margins: Any) -> Any:
+        if not isinstance(margins, dict):
+            return margins
+        return {k: _code_keys(v) for k, v in margins.items()}
 
     @model_validator(mode="after")
     def _targets(self) -> WeightingSpec:
@@ -264,12 +367,15 @@ class Reporting(_Model):
 
 class StudyInfo(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
-    title: str
+    title: str | None = None
     client: str | None = None
     description: str | None = None
 
 
 Name = Annotated[str, Field(min_length=1)]
+
+#: the scales an NPS item may use (promoters 9-10, passives 7-8, detractors up to 6)
+NPS_SCALES = ((0, 10), (1, 10))
 
 
 # --------------------------------------------------------------------------------------
@@ -584,10 +690,10 @@ class StudySpec(_Model):
 
     study: StudyInfo
     data: DataSpec
-    areas: list[Area] = Field(min_length=1)
-    indicators: list[Indicator] = Field(min_length=1)
+    areas: list[Area] = Field(default_factory=list)
+    indicators: list[Indicator] = Field(default_factory=list)
     items: list[Item] = Field(min_length=1)
-    kpis: KPIs
+    kpis: KPIs = KPIs()
     segments: list[Segment] = Field(default_factory=list)
     quality: QualityRules = QualityRules()
     weighting: WeightingSpec | None = None
@@ -596,22 +702,60 @@ class StudySpec(_Model):
     comments: CommentsSpec | None = None
     runner: RunnerSettings = RunnerSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _area_from_indicator(cls, raw: Any) -> Any:
+        """An item with an indicator but no area is in its indicator's area."""
+        if not isinstance(raw, dict):
+            return raw
+        inds, items = raw.get("indicators"), raw.get("items")
+        if not isinstance(inds, list) or not isinstance(items, list):
+            return raw
+        area_of = {
+            i.get("name"): i.get("area") for i in inds if isinstance(i, dict) and i.get("area")
+        }
+        filled = []
+        for item in items:
+            if isinstance(item, dict) and item.get("area") is None and item.get("indicator"):
+                area = area_of.get(item["indicator"])
+                if area is not None:
+                    item = {**item, "area": area}
+            filled.append(item)
+        return {**raw, "items": filled}
+
     @model_validator(mode="after")
     def _references(self) -> StudySpec:
-        errors: list[str] = []
+        errors = [
+            *self._check_unique(),
+            *self._check_hierarchy(),
+            *self._check_items(),
+            *self._check_kpis(),
+            *self._check_waves(),
+            *self._check_weighting(),
+            *_model_references(self),
+            *_comments_references(self),
+        ]
+        if errors:
+            raise ValueError("\n".join(errors))
+        return self
 
-        def unique(kind: str, names: Iterable[str]) -> None:
+    def _check_unique(self) -> list[str]:
+        errors = []
+        for kind, names in [
+            ("areas", [a.name for a in self.areas]),
+            ("indicators", [i.name for i in self.indicators]),
+            ("items", [i.name for i in self.items]),
+            ("segments", [s.column for s in self.segments]),
+        ]:
             for name, k in Counter(names).items():
                 if k > 1:
                     errors.append(f"{kind}: name {name!r} is used {k} times")
+        return errors
 
-        unique("areas", (a.name for a in self.areas))
-        unique("indicators", (i.name for i in self.indicators))
-        unique("items", (i.name for i in self.items))
-        unique("segments", (s.column for s in self.segments))
+    def _check_hierarchy(self) -> list[str]:
+        errors = []
         areas = {a.name for a in self.areas}
         indicators = {i.name: i for i in self.indicators}
-        items = {i.name: i for i in self.items}
         for k, ind in enumerate(self.indicators):
             if ind.area not in areas:
                 errors.append(
@@ -620,29 +764,53 @@ class StudySpec(_Model):
         for k, item in enumerate(self.items):
             if item.area is not None and item.area not in areas:
                 errors.append(f"items[{k}].area: unknown area {item.area!r}")
-            if item.indicator is not None:
-                ind = indicators.get(item.indicator)
-                if ind is None:
-                    errors.append(f"items[{k}].indicator: unknown indicator {item.indicator!r}")
-                elif item.area is not None and ind.area != item.area:
-                    errors.append(
-                        f"items[{k}].indicator: indicator {item.indicator!r} belongs to area "
-                        f"{ind.area!r}, not {item.area!r}"
-                    )
-            if item.expectation is not None:
-                exp = items.get(item.expectation)
-                if exp is None:
-                    errors.append(f"items[{k}].expectation: unknown item {item.expectation!r}")
-                elif exp.scale != item.scale:
-                    errors.append(
-                        f"items[{k}].expectation: {item.expectation!r} is on scale "
-                        f"{exp.scale.min}-{exp.scale.max}, {item.name!r} on "
-                        f"{item.scale.min}-{item.scale.max}"
-                    )
+            if item.indicator is None:
+                continue
+            ind = indicators.get(item.indicator)
+            if ind is None:
+                errors.append(f"items[{k}].indicator: unknown indicator {item.indicator!r}")
+            elif item.area is not None and ind.area != item.area:
+                errors.append(
+                    f"items[{k}].indicator: indicator {item.indicator!r} belongs to area "
+                    f"{ind.area!r}, not {item.area!r}"
+                )
         used = {i.indicator for i in self.items if i.indicator}
         for k, ind in enumerate(self.indicators):
             if ind.name not in used:
                 errors.append(f"indicators[{k}]: indicator {ind.name!r} has no items")
+        # an area's items either all have indicators or none (they then roll up directly)
+        with_ind = {i.area for i in self.items if i.area and i.indicator}
+        for k, item in enumerate(self.items):
+            if item.area in with_ind and item.indicator is None and item.role == "satisfaction":
+                errors.append(
+                    f"items[{k}]: item {item.name!r} has no indicator, but other items of area "
+                    f"{item.area!r} have one; give every item of an area an indicator, or none"
+                )
+        return errors
+
+    def _check_items(self) -> list[str]:
+        errors = []
+        items = {i.name: i for i in self.items}
+        for k, item in enumerate(self.items):
+            if item.expectation is None:
+                continue
+            exp = items.get(item.expectation)
+            if exp is None:
+                errors.append(f"items[{k}].expectation: unknown item {item.expectation!r}")
+            elif exp.scale != item.scale:
+                errors.append(
+                    f"items[{k}].expectation: {item.expectation!r} is on scale "
+                    f"{exp.scale.min}-{exp.scale.max}, {item.name!r} on "
+                    f"{item.scale.min}-{item.scale.max}"
+                )
+        for j, name in enumerate(self.quality.straightliners.grid):
+            if name not in items:
+                errors.append(f"quality.straightliners.grid[{j}]: unknown item {name!r}")
+        return errors
+
+    def _check_kpis(self) -> list[str]:
+        errors = []
+        items = {i.name: i for i in self.items}
         kp = self.kpis
         for key, name in [("overall", kp.overall), ("nps", kp.nps), ("ces", kp.ces)] + [
             (f"loyalty[{j}]", n) for j, n in enumerate(kp.loyalty)
@@ -651,48 +819,78 @@ class StudySpec(_Model):
                 errors.append(f"kpis.{key}: unknown item {name!r}")
         if kp.nps is not None and kp.nps in items:
             sc = items[kp.nps].scale
-            if (sc.min, sc.max) != (0, 10):
+            if (sc.min, sc.max) not in NPS_SCALES:
                 errors.append(
-                    f"kpis.nps: item {kp.nps!r} must be on a 0-10 scale, not {sc.min}-{sc.max}"
+                    f"kpis.nps: item {kp.nps!r} is on a {sc.min}-{sc.max} scale; NPS needs a "
+                    "0-10 or 1-10 likelihood-to-recommend item (promoters 9-10, detractors up "
+                    "to 6). List another recommend or loyalty item under kpis.loyalty instead"
                 )
-        for j, name in enumerate(self.quality.straightliners.grid):
-            if name not in items:
-                errors.append(f"quality.straightliners.grid[{j}]: unknown item {name!r}")
-        for j, f in enumerate(self.data.files):
-            if f.wave is not None and f.wave not in self.data.wave.order:
-                errors.append(f"data.files[{j}].wave: wave {f.wave!r} is not in data.wave.order")
+        return errors
+
+    def _check_waves(self) -> list[str]:
+        errors = []
+        files = self.data.files
+        declared = [j for j, f in enumerate(files) if f.wave is not None]
+        undeclared = [j for j, f in enumerate(files) if f.wave is None]
+        wave = self.data.wave
+        if wave is None:
+            if declared and undeclared:
+                errors.append(
+                    f"data.files[{undeclared[0]}].wave: required, because other files declare "
+                    "their wave; or name the wave column and the order in data.wave for "
+                    "stacked files"
+                )
+            return errors
+        if not wave.order and undeclared:
+            errors.append(
+                f"data.wave.order: required, because data.files[{undeclared[0]}] declares no "
+                "wave (a stacked file): list the waves in time order"
+            )
+        order = wave.order or list(dict.fromkeys(f.wave for f in files if f.wave))
+        for j in declared:
+            if files[j].wave not in order:
+                errors.append(
+                    f"data.files[{j}].wave: wave {files[j].wave!r} is not in data.wave.order"
+                )
+        for w in wave.labels:
+            if w not in order:
+                errors.append(f"data.wave.labels: wave {w!r} is not in data.wave.order {order}")
+        return errors
+
+    def _check_weighting(self) -> list[str]:
         wt = self.weighting
-        if wt is not None:
-            segs = {s.column: s for s in self.segments}
-            for col, targets in wt.margins.items():
-                if col not in segs:
-                    errors.append(
-                        f"weighting.margins.{col}: not a segment column (margins need the "
-                        f"segment's value labels; segments: {sorted(segs)})"
-                    )
-                    continue
-                known = set(segs[col].values)
-                for value in targets:
-                    if value not in known:
-                        errors.append(
-                            f"weighting.margins.{col}.{value}: not a value of segment {col!r} "
-                            f"(values: {sorted(known)})"
-                        )
-                for value in sorted(known - set(targets)):
-                    errors.append(f"weighting.margins.{col}: no target for value {value!r}")
-            if self.data.design.weight != wt.output:
+        if wt is None:
+            return []
+        errors = []
+        items = {i.name for i in self.items}
+        segs = {s.column: s for s in self.segments}
+        for col, targets in wt.margins.items():
+            if col not in segs:
                 errors.append(
-                    f"data.design.weight: must name the raked weight {wt.output!r} "
-                    f"(weighting.output) so that every estimate uses it, not "
-                    f"{self.data.design.weight!r}"
+                    f"weighting.margins.{col}: not a segment column (margins need the "
+                    f"segment's value labels; segments: {sorted(segs)})"
                 )
-            if wt.output in items or wt.output == wt.base_weight:
-                errors.append(f"weighting.output: {wt.output!r} is already a column of the study")
-        errors.extend(_model_references(self))
-        errors += _comments_references(self)
-        if errors:
-            raise ValueError("\n".join(errors))
-        return self
+                continue
+            known = set(segs[col].values)
+            if not known:  # values come from the data: checked by the cleaning step
+                continue
+            for value in targets:
+                if value not in known:
+                    errors.append(
+                        f"weighting.margins.{col}.{value}: not a value of segment {col!r} "
+                        f"(values: {sorted(known)})"
+                    )
+            for value in sorted(known - set(targets)):
+                errors.append(f"weighting.margins.{col}: no target for value {value!r}")
+        if self.data.design.weight != wt.output:
+            errors.append(
+                f"data.design.weight: must name the raked weight {wt.output!r} "
+                f"(weighting.output) so that every estimate uses it, not "
+                f"{self.data.design.weight!r}"
+            )
+        if wt.output in items or wt.output == wt.base_weight:
+            errors.append(f"weighting.output: {wt.output!r} is already a column of the study")
+        return errors
 
 
 # --------------------------------------------------------------------------------------
@@ -702,14 +900,44 @@ class Study:
     """A validated study file with the lookups the analyses need.
 
     Create it with :func:`load_study`. ``spec`` holds the validated file; the methods
-    answer questions such as "which items are satisfaction items" or "what is the
-    hierarchy table" so that notebooks never parse the YAML themselves.
+    answer questions such as "which items are satisfaction items", "what is the hierarchy
+    table" or "does this study have an NPS item" so that notebooks never parse the YAML
+    themselves.
+
+    What a study has
+    ----------------
+    Every optional part of the study file has a lookup, so that a page can adapt to the
+    study instead of assuming the demo's shape:
+
+    ==================  ========================================================
+    lookup              true when
+    ==================  ========================================================
+    ``n_waves``         number of waves (1 for a single export without a wave)
+    ``is_multiwave``    two or more waves: trends and wave-over-wave tests apply
+    ``has_id``          the study file names a respondent id (``data.respondent_id``)
+    ``is_weighted``     there is a design weight (``data.design.weight``)
+    ``has_design``      weight, strata, cluster or fpc are stated
+    ``has_segments``    at least one segment
+    ``has_expectations``  at least one item is paired with an expectation item
+    ``has_index``       at least one satisfaction item is placed in an area
+    ``has_indicators``  the study file has an indicator level
+    ``has_overall``     ``kpis.overall`` (the outcome of driver analysis)
+    ``has_nps``         ``kpis.nps``; ``has_ces``, ``has_loyalty`` likewise
+    ``has_operations``  ``data.operations``
+    ``has_duration``    ``data.duration``
+    ``has_text``        ``data.text_columns``
+    ==================  ========================================================
+
+    :meth:`absent` gives the one sentence a page shows where a part is missing, and
+    :meth:`parts` all of them at once.
     """
 
     def __init__(self, spec: StudySpec, *, path: Path, root: Path) -> None:
         self.spec = spec
         self.path = path
         self.root = root
+        self._segment_values: dict[str, dict[str, str]] = {}
+        self._segment_source: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Study({self.name!r}, {len(self.spec.items)} items, file={str(self.path)!r})"
@@ -721,7 +949,16 @@ class Study:
 
     @property
     def title(self) -> str:
-        return self.spec.study.title
+        """The study's title (its name when the study file gives none)."""
+        return self.spec.study.title or self.name
+
+    @property
+    def client(self) -> str | None:
+        return self.spec.study.client
+
+    @property
+    def description(self) -> str | None:
+        return self.spec.study.description
 
     def resolve(self, path: str | Path) -> Path:
         """A path from the study file, resolved against the project root."""
@@ -730,7 +967,8 @@ class Study:
 
     @property
     def raw_dir(self) -> Path:
-        return self.resolve(self.spec.data.root)
+        """The folder of the exports: ``data.root``, by default ``data/raw/<name>``."""
+        return self.resolve(self.spec.data.root or f"data/raw/{self.name}")
 
     @property
     def processed_dir(self) -> Path:
@@ -752,6 +990,14 @@ class Study:
             if (role is None or i.role == role) and (area is None or i.area == area)
         ]
 
+    def index_items(self) -> list[str]:
+        """The satisfaction items placed in an area: the items of the satisfaction index."""
+        return [i.name for i in self.spec.items if i.role == "satisfaction" and i.area]
+
+    def unplaced_items(self) -> list[str]:
+        """Satisfaction items without an area: described item by item, not in the index."""
+        return [i.name for i in self.spec.items if i.role == "satisfaction" and not i.area]
+
     def label(self, name: str) -> str:
         """The label of an item, area, indicator or segment column (the name if none)."""
         for coll in (self.spec.items, self.spec.areas, self.spec.indicators):
@@ -760,7 +1006,7 @@ class Study:
                     return x.label
         for s in self.spec.segments:
             if s.column == name:
-                return s.label
+                return s.title
         return name
 
     def labels(self) -> dict[str, str]:
@@ -770,73 +1016,189 @@ class Study:
         return out
 
     def hierarchy(self) -> pd.DataFrame:
-        """The satisfaction items with their place in the hierarchy and stated weights.
+        """The satisfaction items of the index with their place in the hierarchy and weights.
+
+        Items without an area are not in it (see :meth:`unplaced_items`). In an area whose
+        items have no indicators, the items roll up straight into the area: the indicator
+        column then holds the area itself (same name, label and no weight), so that the
+        index is the area mean of the item scores.
 
         Returns
         -------
         DataFrame
-            One row per satisfaction item: ``item``, ``label``, ``indicator``, ``area``,
-            ``scale_min``, ``scale_max``, ``weight_indicator``, ``weight_area`` (NaN where
-            the study file states no weight: equal weights at that level).
+            One row per satisfaction item in an area: ``item``, ``label``, ``indicator``,
+            ``indicator_label``, ``area``, ``area_label``, ``scale_min``, ``scale_max``,
+            ``weight_indicator``, ``weight_area`` (NaN where the study file states no
+            weight: equal weights at that level). No rows when the study has no index.
         """
         ind = {i.name: i for i in self.spec.indicators}
         area = {a.name: a for a in self.spec.areas}
         rows = []
         for i in self.spec.items:
-            if i.role != "satisfaction":
+            if i.role != "satisfaction" or not i.area:
                 continue
+            a = area[i.area]
+            node = ind.get(i.indicator) if i.indicator else None
             rows.append(
                 {
                     "item": i.name,
                     "label": i.label,
-                    "indicator": i.indicator,
-                    "indicator_label": ind[i.indicator].label,
-                    "area": i.area,
-                    "area_label": area[i.area].label,
+                    "indicator": node.name if node else a.name,
+                    "indicator_label": node.label if node else a.label,
+                    "area": a.name,
+                    "area_label": a.label,
                     "scale_min": i.scale.min,
                     "scale_max": i.scale.max,
-                    "weight_indicator": ind[i.indicator].weight,
-                    "weight_area": area[i.area].weight,
+                    "weight_indicator": node.weight if node else None,
+                    "weight_area": a.weight,
                 }
             )
-        return pd.DataFrame(rows).astype({"weight_indicator": float, "weight_area": float})
+        columns = [
+            "item", "label", "indicator", "indicator_label", "area", "area_label",
+            "scale_min", "scale_max", "weight_indicator", "weight_area",
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=columns).astype(
+            {"weight_indicator": float, "weight_area": float}
+        )
 
     def expectation_pairs(self) -> list[tuple[str, str]]:
         """(expectation item, satisfaction item) pairs, in file order."""
         return [(i.expectation, i.name) for i in self.spec.items if i.expectation]
 
-    # waves, segments, design ---------------------------------------------------------
+    # waves ----------------------------------------------------------------------------
     @property
     def wave_column(self) -> str:
-        return self.spec.data.wave.column
+        """The wave column of the clean data (``data.wave.column``, or ``"wave"``)."""
+        wave = self.spec.data.wave
+        return wave.column if wave is not None else "wave"
 
     @property
     def waves(self) -> list[str]:
-        return list(self.spec.data.wave.order)
+        """The wave codes in time order.
 
-    def wave_label(self, wave: str) -> str:
-        return self.spec.data.wave.labels.get(wave, wave)
+        ``data.wave.order``; else the waves the files declare, in file order; else one
+        wave, :data:`SINGLE_WAVE`, for exports that carry no wave at all.
+        """
+        wave = self.spec.data.wave
+        if wave is not None and wave.order:
+            return list(wave.order)
+        declared = [f.wave for f in self.spec.data.files if f.wave is not None]
+        return list(dict.fromkeys(declared)) if declared else [SINGLE_WAVE]
 
     @property
+    def n_waves(self) -> int:
+        return len(self.waves)
+
+    @property
+    def is_multiwave(self) -> bool:
+        """Two or more waves: trends and wave-over-wave comparisons apply."""
+        return self.n_waves > 1
+
+    @property
+    def waves_declared(self) -> bool:
+        """Whether the study file names waves at all (``data.wave`` or ``files[].wave``)."""
+        return self.spec.data.wave is not None or any(f.wave for f in self.spec.data.files)
+
+    def file_wave(self, index: int) -> str | None:
+        """The wave of every row of ``data.files[index]``, or None for a stacked file."""
+        f = self.spec.data.files[index]
+        if f.wave is not None:
+            return f.wave
+        return None if self.waves_declared else SINGLE_WAVE
+
+    def wave_label(self, wave: str) -> str:
+        """The display label of a wave (its code when the study file gives none)."""
+        wave = str(wave)
+        spec = self.spec.data.wave
+        if spec is not None and wave in spec.labels:
+            return spec.labels[wave]
+        return "all respondents" if wave == SINGLE_WAVE and not self.waves_declared else wave
+
+    def wave_labels(self) -> dict[str, str]:
+        """Every wave code mapped to its label, in time order."""
+        return {w: self.wave_label(w) for w in self.waves}
+
+    # segments -------------------------------------------------------------------------
+    @property
     def segments(self) -> list[Segment]:
-        return list(self.spec.segments)
+        """The segments, with value labels filled in from the data where the study file
+        gives none (see :meth:`segment`)."""
+        return [self.segment(s.column) for s in self.spec.segments]
 
     def segment_columns(self) -> list[str]:
         return [s.column for s in self.spec.segments]
 
     def segment(self, column: str) -> Segment:
+        """A segment with its value labels.
+
+        Where the study file lists no ``values``, they come from the data once it has been
+        read (:func:`analysis_helpers.io.read_study_files` and
+        :func:`analysis_helpers.cleaning.load_clean` fill them in): an SPSS file's value
+        labels (codes as text, ``"1"`` -> ``"Postpaid"``), otherwise the codes found,
+        sorted, each labelled with itself. See :meth:`segment_source`.
+        """
+        s = self._stated(column)
+        if not s.values and column in self._segment_values:
+            return s.model_copy(update={"values": dict(self._segment_values[column])})
+        return s
+
+    def segment_source(self, column: str) -> str:
+        """Where a segment's value labels come from: ``"study file"``, ``"file labels"``
+        (an SPSS file's value labels), ``"data"`` (the codes found) or ``"unresolved"``
+        (the data have not been read yet)."""
+        if self._stated(column).values:
+            return "study file"
+        return self._segment_source.get(column, "unresolved")
+
+    def _stated(self, column: str) -> Segment:
         for s in self.spec.segments:
             if s.column == column:
                 return s
         raise KeyError(f"{column!r} is not a segment of study {self.name!r}")
 
+    def set_segment_values(self, column: str, values: dict[str, str], *, source: str) -> None:
+        """Fill in the value labels of a segment whose study file entry lists none.
+
+        Parameters
+        ----------
+        column : str
+            A segment column without ``values`` in the study file.
+        values : dict
+            Code (text) -> label, in display order.
+        source : {"file labels", "data"}
+            Where they come from.
+        """
+        if self._stated(column).values:
+            raise ValueError(f"segment {column!r} has values in the study file")
+        if source not in ("file labels", "data"):
+            raise ValueError(f"source must be 'file labels' or 'data', not {source!r}")
+        self._segment_values[column] = {str(k): str(v) for k, v in values.items()}
+        self._segment_source[column] = source
+
+    # respondents and design -----------------------------------------------------------
     @property
     def id_column(self) -> str:
-        return self.spec.data.respondent_id
+        """The respondent id column: ``data.respondent_id``, or :data:`ROW_ID` (file and
+        row, ``"<file>:<row>"``) when the study file names none."""
+        return self.spec.data.respondent_id or ROW_ID
+
+    @property
+    def has_id(self) -> bool:
+        return self.spec.data.respondent_id is not None
 
     @property
     def weight_column(self) -> str | None:
         return self.spec.data.design.weight
+
+    @property
+    def is_weighted(self) -> bool:
+        """Whether estimates use a design weight (stated or raked by the cleaning step)."""
+        return self.weight_column is not None
+
+    @property
+    def has_design(self) -> bool:
+        """Whether any design column (weight, strata, cluster, fpc) is stated."""
+        return any(v is not None for v in self.design_columns().values())
 
     def design_columns(self) -> dict[str, str | None]:
         """The design roles (weight, strata, cluster, fpc) mapped to column names."""
@@ -859,9 +1221,159 @@ class Study:
     def reporting(self) -> Reporting:
         return self.spec.reporting
 
+    # KPIs and the other optional parts -----------------------------------------------
     @property
     def kpis(self) -> KPIs:
         return self.spec.kpis
+
+    def kpi_items(self) -> dict[str, list[str]]:
+        """The KPI roles the study has, each with its item(s), in the order
+        ``overall``, ``nps``, ``ces``, ``loyalty``; roles the study lacks are left out."""
+        k = self.spec.kpis
+        out: dict[str, list[str]] = {}
+        for role, names in (
+            ("overall", [k.overall] if k.overall else []),
+            ("nps", [k.nps] if k.nps else []),
+            ("ces", [k.ces] if k.ces else []),
+            ("loyalty", list(k.loyalty)),
+        ):
+            if names:
+                out[role] = names
+        return out
+
+    @property
+    def has_overall(self) -> bool:
+        return self.spec.kpis.overall is not None
+
+    @property
+    def has_nps(self) -> bool:
+        return self.spec.kpis.nps is not None
+
+    @property
+    def has_ces(self) -> bool:
+        return self.spec.kpis.ces is not None
+
+    @property
+    def has_loyalty(self) -> bool:
+        return bool(self.spec.kpis.loyalty)
+
+    @property
+    def has_segments(self) -> bool:
+        return bool(self.spec.segments)
+
+    @property
+    def has_expectations(self) -> bool:
+        return bool(self.expectation_pairs())
+
+    @property
+    def has_index(self) -> bool:
+        return bool(self.index_items())
+
+    @property
+    def has_indicators(self) -> bool:
+        return bool(self.spec.indicators)
+
+    @property
+    def has_operations(self) -> bool:
+        return self.spec.data.operations is not None
+
+    @property
+    def has_duration(self) -> bool:
+        return self.spec.data.duration is not None
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.spec.data.text_columns)
+
+    def parts(self) -> dict[str, bool]:
+        """Every optional part (the keys of :data:`PARTS`) mapped to whether the study has it."""
+        return {part: getattr(self, attr) for part, (attr, _) in PARTS.items()}
+
+    def absent(self, part: str) -> str | None:
+        """The sentence a page shows where the study lacks ``part``; None if it has it.
+
+        Parameters
+        ----------
+        part : str
+            One of the keys of :data:`PARTS`: ``"waves"``, ``"id"``, ``"weights"``,
+            ``"segments"``, ``"expectations"``, ``"index"``, ``"indicators"``,
+            ``"overall"``, ``"nps"``, ``"ces"``, ``"loyalty"``, ``"operations"``,
+            ``"duration"``, ``"text"``.
+
+        Examples
+        --------
+        >>> study.absent("waves")  # doctest: +SKIP
+        'This study has one wave; comparisons over time need two or more.'
+        """
+        if part not in PARTS:
+            raise KeyError(f"unknown part {part!r}; parts: {list(PARTS)}")
+        attr, sentence = PARTS[part]
+        return None if getattr(self, attr) else sentence
+
+
+#: optional part -> (the Study lookup that says whether a study has it, the sentence a
+#: page shows where it is missing)
+PARTS: dict[str, tuple[str, str]] = {
+    "waves": (
+        "is_multiwave",
+        "This study has one wave; comparisons over time need two or more.",
+    ),
+    "id": (
+        "has_id",
+        "The exports have no respondent id (data.respondent_id): a respondent is named by "
+        "file and row, and duplicates are found by identical answers.",
+    ),
+    "weights": (
+        "is_weighted",
+        "The study has no survey weights: every respondent counts once.",
+    ),
+    "segments": (
+        "has_segments",
+        "The study file names no segments, so there are no breakdowns by customer group.",
+    ),
+    "expectations": (
+        "has_expectations",
+        "No item is paired with an expectation item, so there are no expectation gaps.",
+    ),
+    "index": (
+        "has_index",
+        "No satisfaction item is placed in an area, so there is no satisfaction index; "
+        "items are described one by one.",
+    ),
+    "indicators": (
+        "has_indicators",
+        "The study has no indicator level: items roll up straight into their areas.",
+    ),
+    "overall": (
+        "has_overall",
+        "The study file names no overall-satisfaction item (kpis.overall), so there is no "
+        "outcome to find the drivers of.",
+    ),
+    "nps": (
+        "has_nps",
+        "The study file names no likelihood-to-recommend item (kpis.nps), so there is no NPS.",
+    ),
+    "ces": (
+        "has_ces",
+        "The study file names no customer-effort item (kpis.ces).",
+    ),
+    "loyalty": (
+        "has_loyalty",
+        "The study file names no loyalty items (kpis.loyalty).",
+    ),
+    "operations": (
+        "has_operations",
+        "The study has no operational metrics (data.operations) to link satisfaction to.",
+    ),
+    "duration": (
+        "has_duration",
+        "The exports have no completion time (data.duration), so speeders cannot be found.",
+    ),
+    "text": (
+        "has_text",
+        "The study has no open-ended answers (data.text_columns).",
+    ),
+}
 
 
 # --------------------------------------------------------------------------------------

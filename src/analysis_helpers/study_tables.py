@@ -78,7 +78,8 @@ def kpi_summary(
     The KPIs are: overall satisfaction (mean and top-2-box share), NPS (points), customer
     effort (mean; lower is better), each loyalty item's top-2-box share, and the customer
     satisfaction index (0-100, equal weights at each level unless the study file states
-    weights).
+    weights). KPIs the study does not have (see :meth:`Study.kpi_items` and
+    ``Study.has_index``) are left out; a study with none gives an empty table.
 
     Parameters
     ----------
@@ -103,34 +104,35 @@ def kpi_summary(
     design = study_design(study)
     items = study.items
     k = study.kpis
-    parts = []
-    osat = items[k.overall]
-    scale = f"{osat.scale.min}-{osat.scale.max}"
-    parts.append(
-        _take(
-            survey_mean(data, items=[k.overall], by=by, design=design, confidence=confidence),
-            by,
-            "overall_mean",
-            f"{osat.label}: mean",
-            f"mean ({scale})",
+    parts = [pd.DataFrame(columns=[*by, *KPI_COLUMNS])]
+    if k.overall:
+        osat = items[k.overall]
+        scale = f"{osat.scale.min}-{osat.scale.max}"
+        parts.append(
+            _take(
+                survey_mean(data, items=[k.overall], by=by, design=design, confidence=confidence),
+                by,
+                "overall_mean",
+                f"{osat.label}: mean",
+                f"mean ({scale})",
+            )
         )
-    )
-    parts.append(
-        _take(
-            top_box(
-                data,
-                items=[k.overall],
-                top=osat.top_codes,
-                by=by,
-                design=design,
-                confidence=confidence,
-            ),
-            by,
-            "overall_top2",
-            f"{osat.label}: top-2-box",
-            "share",
+        parts.append(
+            _take(
+                top_box(
+                    data,
+                    items=[k.overall],
+                    top=osat.top_codes,
+                    by=by,
+                    design=design,
+                    confidence=confidence,
+                ),
+                by,
+                "overall_top2",
+                f"{osat.label}: top-2-box",
+                "share",
+            )
         )
-    )
     if k.nps:
         t = nps(data, items=k.nps, by=by, design=design, confidence=confidence)
         parts.append(_take(t, by, "nps", f"NPS ({items[k.nps].label})", "points"))
@@ -152,10 +154,13 @@ def kpi_summary(
             data, items=[name], top=it.top_codes, by=by, design=design, confidence=confidence
         )
         parts.append(_take(t, by, f"{name}_top2", f"{it.label}: top-2-box", "share"))
-    index = csi(data, hierarchy=study.hierarchy(), by=by, design=design, confidence=confidence)
-    index = index[index["level"] == "index"]
-    parts.append(_take(index, by, "csi", "Customer satisfaction index (CSI)", "index (0-100)"))
-    return pd.concat(parts, ignore_index=True)
+    if study.has_index:
+        index = csi(data, hierarchy=study.hierarchy(), by=by, design=design, confidence=confidence)
+        index = index[index["level"] == "index"]
+        parts.append(_take(index, by, "csi", "Customer satisfaction index (CSI)", "index (0-100)"))
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts[1:], ignore_index=True)
 
 
 def _per_segment(study: Study, segments: Sequence[str] | None, table_of) -> pd.DataFrame:
@@ -171,7 +176,7 @@ def _per_segment(study: Study, segments: Sequence[str] | None, table_of) -> pd.D
         t = table_of(col).rename(columns={col: "value"})
         keys = list(t.columns[: t.columns.get_loc("value")])
         t.insert(0, "segment", col)
-        t.insert(1, "segment_label", seg.label)
+        t.insert(1, "segment_label", seg.title)
         t.insert(
             t.columns.get_loc("value") + 1,
             "value_label",
@@ -181,6 +186,8 @@ def _per_segment(study: Study, segments: Sequence[str] | None, table_of) -> pd.D
         parts.append(
             t.assign(_o=order).sort_values([*keys, "_o"], kind="stable").drop(columns="_o")
         )
+    if not parts:  # a study without segments
+        return pd.DataFrame(columns=["segment", "segment_label", "value", "value_label"])
     return pd.concat(parts, ignore_index=True)
 
 
