@@ -8,7 +8,16 @@ import json
 import pandas as pd
 import pytest
 
-from analysis_helpers.demo import DemoSpec, generate_demo, write_demo
+from analysis_helpers.cleaning import clean, load_clean
+from analysis_helpers.demo import (
+    SHAPES,
+    DemoSpec,
+    StudyShape,
+    generate_demo,
+    write_demo,
+    write_study_shape,
+)
+from analysis_helpers.io import write_processed
 from analysis_helpers.study import load_study
 
 
@@ -114,3 +123,101 @@ def test_planted_turning_point_and_trough_show_in_raw_means():
     by_type = score.groupby(df["customer_type"].to_numpy()).mean()
     assert by_type.idxmin() == "high_bill"
     assert by_type["prepaid"] - by_type["high_bill"] > 0.5
+
+
+# ---- study shapes ---------------------------------------------------------------------
+def expected_parts(shape) -> dict[str, bool]:
+    return {
+        "waves": shape.waves > 1,
+        "id": shape.id_column,
+        "weights": shape.weights != "none",
+        "segments": shape.segments != "none",
+        "expectations": shape.expectations,
+        "index": shape.hierarchy != "none",
+        "indicators": shape.hierarchy == "full",
+        "overall": shape.overall,
+        "nps": shape.nps != "none",
+        "ces": shape.ces,
+        "loyalty": shape.loyalty,
+        "operations": shape.operations,
+        "duration": shape.duration,
+        "text": shape.text,
+    }
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_every_shape_loads_cleans_and_reloads(tmp_path, name):
+    shape = SHAPES[name]
+    path = write_study_shape(tmp_path, name)
+    assert path == tmp_path / "config" / f"{name}.yml"
+    study = load_study(path)
+    assert study.parts() == expected_parts(shape)
+    assert study.n_waves == shape.waves
+    res = clean(study)
+    f = res.funnel
+    assert (f["read"] == f["analysed"] + res.exclusions.groupby("wave").size().reindex(
+        f["wave"], fill_value=0).to_numpy()).all()  # fmt: skip
+    assert (f["analysed"] >= 0.8 * shape.respondents).all()
+    assert len(res.data) == f["analysed"].sum()
+    assert not (res.alignment["status"].str.startswith(("missing", "added", "dropped"))).any()
+    if study.is_weighted:
+        assert (res.data[study.weight_column] > 0).all()
+    for seg in study.segments:
+        assert seg.values and set(res.data[seg.column].dropna()) <= set(seg.values)
+    write_processed(res, study)
+    back = load_clean(load_study(path))
+    assert len(back) == len(res.data)
+
+
+def test_shape_switches_show_in_the_data(tmp_path):
+    def load(name):
+        study = load_study(write_study_shape(tmp_path / name, name))
+        return study, clean(study)
+
+    study, res = load("scale_1_7")
+    assert study.items["net_cov_home"].scale.max == 7
+    assert set(res.data["net_cov_home"].dropna()) == set(range(1, 8))
+    assert res.data["net_drop"].max() == 7  # reversed on 1-7: 8 - x
+    study, res = load("nps_1_10")
+    assert study.items["nps_recommend"].scale.min == 1 and res.data["nps_recommend"].min() >= 1
+    study, res = load("spss_codes")
+    assert study.segment_source("region") == "file labels"
+    assert study.segment("region").values == {"1": "North", "2": "South", "3": "East", "4": "West"}
+    assert set(res.data["region"]) == {"1", "2", "3", "4"}
+    assert res.weighting["wave"].nunique() == 3  # raked to margins keyed by the codes
+    study, res = load("chinese")
+    assert study.label("network") == "网络服务" and study.wave_label("2024Q2") == "2024年第二季度"
+    study, res = load("qualtrics")
+    a = res.alignment.set_index("column")
+    assert a.loc["StartDate", "status"] == "not used" and study.id_column == "ResponseId"
+    assert res.data["_row"].min() == 4  # three header rows
+    study, res = load("no_wave_column")
+    assert study.waves == ["all"] and list(res.files["file"]) == ["export.csv"]
+    study, res = load("stacked")
+    assert len(res.files) == 1 and list(res.funnel["wave"]) == study.waves
+    study, res = load("no_id")
+    assert res.data["_id"].str.match(r"^wave_2024Q\d\.csv:\d+$").all()
+    assert "duplicate_answers" in set(res.exclusions["reasons"])
+    study, res = load("no_segments")
+    assert {"customer_type", "channel"} <= set(
+        res.alignment.loc[res.alignment["status"] == "not used", "column"]
+    )
+
+
+def test_shapes_are_reproducible(tmp_path):
+    write_study_shape(tmp_path / "a", "spss_codes")
+    write_study_shape(tmp_path / "b", "spss_codes")
+    assert digest(tmp_path / "a" / "data/raw/spss_codes") == digest(
+        tmp_path / "b" / "data/raw/spss_codes"
+    )
+
+
+def test_shape_switches_that_do_not_fit(tmp_path):
+    with pytest.raises(ValueError, match="raking needs segments"):
+        write_study_shape(tmp_path, StudyShape(name="x", segments="none"))
+    with pytest.raises(ValueError, match="an export without a wave column has one wave"):
+        write_study_shape(tmp_path, StudyShape(name="x", wave_column=False))
+    with pytest.raises(ValueError, match="hierarchy must be one of"):
+        write_study_shape(tmp_path, StudyShape(name="x", hierarchy="deep"))
+    with pytest.raises(KeyError, match="unknown study shape 'nope'"):
+        write_study_shape(tmp_path, "nope")

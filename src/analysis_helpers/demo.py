@@ -26,7 +26,16 @@ import pandas as pd
 
 from . import io as dio
 
-__all__ = ["DemoSpec", "AREAS", "generate_demo", "write_demo"]
+__all__ = [
+    "DemoSpec",
+    "AREAS",
+    "generate_demo",
+    "write_demo",
+    "StudyShape",
+    "SHAPES",
+    "shape_study",
+    "write_study_shape",
+]
 
 # area name -> (label, scale max, [(indicator, indicator label, [(item, label), ...]), ...])
 AREAS: dict[str, tuple[str, int, list[tuple[str, str, list[tuple[str, str]]]]]] = {
@@ -303,23 +312,31 @@ class DemoSpec:
     turning_point: tuple[str, str, float] = ("network", "2024Q4", -0.7)
     #: latent change of the hotline area per extra minute of waiting
     wait_slope: float = -0.15
+    #: how much dirt to plant, relative to the shipped demo's counts per wave (40 speeders,
+    #: 30 straightliners, 25 incomplete, 12 out-of-range and 4 text entries, 10 repeated ids
+    #: and 6 repeated answer vectors); scale it down with the number of respondents
+    dirt: float = 1.0
+    #: the scale of the areas the demo asks on 1-5: 5, or 7 for a 1-7 study
+    short_scale: int = 5
 
 
-def _items() -> list[tuple[str, str, str, str, int]]:
+def _items(short_scale: int = 5) -> list[tuple[str, str, str, str, int]]:
     """(item, label, indicator, area, scale max) for every satisfaction item."""
     out = []
     for area, (_, smax, inds) in AREAS.items():
         for ind, _, items in inds:
             for item, label in items:
-                out.append((item, label, ind, area, smax))
+                out.append((item, label, ind, area, short_scale if smax == 5 else smax))
     return out
 
 
 def _rate(latent: np.ndarray, smax: int, offset: float = 0.0) -> np.ndarray:
-    """Latent scores to ratings: 1-5 by fixed cut-points, 1-10 linearly."""
+    """Latent scores to ratings: 1-5 and 1-7 by fixed cut-points, 1-10 linearly."""
     z = latent + offset
     if smax == 5:
         return 1 + np.searchsorted(np.array([-1.7, -0.8, 0.15, 1.15]), z)
+    if smax == 7:
+        return 1 + np.searchsorted(np.array([-1.9, -1.2, -0.5, 0.15, 0.8, 1.45]), z)
     return np.clip(np.rint(6.3 + 1.55 * z), 1, 10).astype(int)
 
 
@@ -343,8 +360,10 @@ def generate_demo(
         The planted truths, JSON-ready.
     """
     spec = spec or DemoSpec()
+    if spec.short_scale not in (5, 7):
+        raise ValueError(f"short_scale must be 5 or 7, not {spec.short_scale}")
     rng = np.random.default_rng(spec.seed)
-    items = _items()
+    items = _items(spec.short_scale)
     areas = list(AREAS)
     w_sat = dict(spec.driver_weights)
     w_loy = dict(spec.loyalty_weights)
@@ -363,6 +382,8 @@ def generate_demo(
             )
     mean_wait = float(np.mean(list(wait.values())))
     tp_area, tp_wave, tp_size = spec.turning_point
+    if tp_wave not in spec.waves:
+        raise ValueError(f"turning_point wave {tp_wave!r} is not one of the waves {spec.waves}")
     tp_index = spec.waves.index(tp_wave)
     waves: dict[str, pd.DataFrame] = {}
     planted: dict[str, dict[str, list[str]]] = {}
@@ -430,7 +451,7 @@ def generate_demo(
         for item, *_ in items:
             raw = ratings[item]
             if item in REVERSED:
-                raw = 6 - raw
+                raw = spec.short_scale + 1 - raw
             df[item] = raw
         df["osat"] = osat
         df["nps_recommend"] = nps_rec
@@ -447,7 +468,7 @@ def generate_demo(
         target = np.array([pop_type[c] * pop_region[r] for c, r in zip(ctype, region, strict=True)])
         weight = target / share
         df["weight"] = np.round(weight / weight.mean(), 6)
-        df, dirt = _add_dirt(df, rng, items)
+        df, dirt = _add_dirt(df, rng, items, spec.dirt)
         waves[wave] = df
         planted[wave] = dirt
     ops = pd.DataFrame(
@@ -486,14 +507,29 @@ def generate_demo(
     return waves, ops, truths
 
 
-def _add_dirt(df: pd.DataFrame, rng: np.random.Generator, items) -> tuple[pd.DataFrame, dict]:
-    """Plant the problems of a real export; return the frame and the ids affected."""
+def _add_dirt(
+    df: pd.DataFrame, rng: np.random.Generator, items, scale: float = 1.0
+) -> tuple[pd.DataFrame, dict]:
+    """Plant the problems of a real export; return the frame and the ids affected.
+
+    ``scale`` multiplies the shipped demo's counts per wave (see :attr:`DemoSpec.dirt`).
+    """
     n = len(df)
-    grid5 = [i for i, _, _, _, s in items if s == 5]
+    short = max(s for *_, s in items if s != 10)
+    grid5 = [i for i, _, _, _, s in items if s == short]
     grid10 = [i for i, _, _, _, s in items if s == 10]
     all_items = [i for i, *_ in items]
+
+    def count(k: int) -> int:
+        return k if scale == 1.0 else max(1, int(round(k * scale)))
+
+    n_spd, n_stl, n_inc = count(40), count(30), count(25)
+    if n_spd + n_stl + n_inc > n // 2:
+        raise ValueError(f"too much dirt for {n} respondents: lower DemoSpec.dirt")
     pick = rng.permutation(n)
-    spd, stl, inc = pick[:40], pick[40:70], pick[70:95]
+    spd = pick[:n_spd]
+    stl = pick[n_spd : n_spd + n_stl]
+    inc = pick[n_spd + n_stl : n_spd + n_stl + n_inc]
     df = df.copy()
     df.loc[spd, "duration_sec"] = rng.integers(45, 160, size=len(spd))
     for r in stl:
@@ -519,19 +555,20 @@ def _add_dirt(df: pd.DataFrame, rng: np.random.Generator, items) -> tuple[pd.Dat
                 df.at[r, c] = 99 if c in grid5 else rng.choice([99, -99])
                 codes.append(c)
     oor = []
-    for _ in range(12):
+    for _ in range(count(12)):
         r, c = int(rng.integers(n)), str(rng.choice(all_items))
-        df.at[r, c] = 6 if c in grid5 else 11
+        df.at[r, c] = short + 1 if c in grid5 else 11
         oor.append(df.at[r, "resp_id"])
     text = []
-    for val in ["N/A", "５", "five", "n/a"]:
+    for val in ["N/A", "５", "five", "n/a"][: count(4)]:
         r, c = int(rng.integers(n)), str(rng.choice(grid10 + grid5))
         df.at[r, c] = val
         text.append(df.at[r, "resp_id"])
     # duplicates: the same respondent twice; and one answer vector under a new id
-    dup_rows = rng.choice(n, size=16, replace=False)
-    same_id = df.iloc[dup_rows[:10]].copy()
-    new_id = df.iloc[dup_rows[10:]].copy()
+    n_same, n_new = count(10), count(6)
+    dup_rows = rng.choice(n, size=n_same + n_new, replace=False)
+    same_id = df.iloc[dup_rows[:n_same]].copy()
+    new_id = df.iloc[dup_rows[n_same:]].copy()
     new_id["resp_id"] = [f"{x}-B" for x in new_id["resp_id"]]
     out = pd.concat([df, same_id, new_id], ignore_index=True)
     out = out.iloc[np.argsort(rng.random(len(out)), kind="stable")].reset_index(drop=True)
@@ -611,3 +648,567 @@ def write_demo(folder: str | Path, spec: DemoSpec | None = None) -> list[Path]:
     p.write_text(json.dumps(truths, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     written.append(p)
     return written
+
+
+# --------------------------------------------------------------------------------------
+# study shapes: the demo's survey in the shapes real studies come in
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StudyShape:
+    """What a generated study has: each switch turns one optional part off or changes it.
+
+    The default is a small version of the demo with every part present (three waves of
+    150 respondents, four areas). :data:`SHAPES` names the shapes the tests use;
+    :func:`write_study_shape` writes a shape's exports and study file.
+
+    Attributes
+    ----------
+    name : str
+        The study name (``config/<name>.yml``, ``data/raw/<name>/``).
+    waves : int
+        Number of waves (1 to 6), quarterly from 2024Q1.
+    respondents : int
+        Respondents per wave, before the planted duplicates.
+    areas : tuple of str
+        Areas of the demo to ask (each 5 items; network, hotline and billing on the short
+        scale, value and brand on 1-10).
+    hierarchy : {"full", "areas", "none"}
+        Areas with indicators, areas only (items roll up straight into areas), or no
+        hierarchy at all (items without areas: no index).
+    overall, ces, loyalty, expectations : bool
+        Whether the study has the overall-satisfaction, effort and loyalty KPI items and
+        expectation items paired with satisfaction items.
+    nps : {"0-10", "1-10", "none"}
+        The scale of the likelihood-to-recommend item, or no NPS item.
+    segments : {"text", "integer", "spss", "none"}
+        Segment codes as text (``contract``), as integers with labels in the study file
+        (``values: {1: Contract}``), as SPSS numeric codes whose labels come from the file
+        (no ``values`` in the study file), or no segments (the columns are still in the
+        export, unused).
+    weights : {"rake", "delivered", "none"}
+        Rake to population margins from the delivered weights, use the delivered weights
+        as they are, or no weights (no weight column in the export).
+    strata : bool
+        Whether the design states region as strata.
+    id_column : bool
+        Whether the export has a respondent id (``data.respondent_id``).
+    wave_column : bool
+        False: one export without any wave column and no ``data.wave`` (one wave only).
+    stacked : bool
+        All waves in one file with a wave column.
+    duration, text, operations : bool
+        Completion time, an open-ended comment, an operational-metrics file.
+    scale : {5, 7}
+        The short scale of the network, hotline and billing items.
+    format : {"csv", "excel", "spss", "qualtrics", "parquet", "mixed"}
+        The exports' format; "mixed" rotates through all five as the demo does. "spss"
+        writes value labels and user-missing codes; "qualtrics" adds the Qualtrics
+        metadata columns and names the id ``ResponseId``.
+    language : {"en", "zh"}
+        Labels in English or in Chinese.
+    seed : int
+    """
+
+    name: str = "full"
+    waves: int = 3
+    respondents: int = 150
+    areas: tuple[str, ...] = ("network", "hotline", "billing", "value")
+    hierarchy: str = "full"
+    overall: bool = True
+    nps: str = "0-10"
+    ces: bool = True
+    loyalty: bool = True
+    expectations: bool = True
+    segments: str = "text"
+    weights: str = "rake"
+    strata: bool = True
+    id_column: bool = True
+    wave_column: bool = True
+    stacked: bool = False
+    duration: bool = True
+    text: bool = True
+    operations: bool = True
+    scale: int = 5
+    format: str = "csv"
+    language: str = "en"
+    seed: int = 7
+
+    def check(self) -> None:
+        """Raise ``ValueError`` for switches that do not fit together."""
+        choices = {
+            "hierarchy": ("full", "areas", "none"),
+            "nps": ("0-10", "1-10", "none"),
+            "segments": ("text", "integer", "spss", "none"),
+            "weights": ("rake", "delivered", "none"),
+            "format": ("csv", "excel", "spss", "qualtrics", "parquet", "mixed"),
+            "language": ("en", "zh"),
+            "scale": (5, 7),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"shape {self.name!r}: {key} must be one of {allowed}")
+        unknown = [a for a in self.areas if a not in AREAS]
+        if unknown or not self.areas:
+            raise ValueError(f"shape {self.name!r}: unknown areas {unknown} (known: {list(AREAS)})")
+        if not 1 <= self.waves <= 6:
+            raise ValueError(f"shape {self.name!r}: waves must be 1 to 6")
+        if not self.wave_column and (self.waves > 1 or self.operations or self.stacked):
+            raise ValueError(
+                f"shape {self.name!r}: an export without a wave column has one wave, no "
+                "operations file and is not stacked"
+            )
+        if self.weights == "rake" and self.segments == "none":
+            raise ValueError(f"shape {self.name!r}: raking needs segments")
+        if self.strata and self.weights == "none":
+            raise ValueError(f"shape {self.name!r}: strata without weights: set strata=False")
+        if self.respondents < 30:
+            raise ValueError(f"shape {self.name!r}: at least 30 respondents per wave")
+
+
+#: the study shapes the tests use: each optional part off, other scales, formats, languages
+SHAPES: dict[str, StudyShape] = {
+    s.name: s
+    for s in [
+        StudyShape(name="full"),
+        StudyShape(name="no_kpis", overall=False, nps="none", ces=False, loyalty=False),
+        StudyShape(name="no_nps", nps="none"),
+        StudyShape(name="no_overall", overall=False),
+        StudyShape(name="no_expectations", expectations=False),
+        StudyShape(name="no_segments", segments="none", weights="delivered"),
+        StudyShape(name="one_wave", waves=1),
+        StudyShape(name="no_wave_column", waves=1, wave_column=False, operations=False),
+        StudyShape(name="unweighted", weights="none", strata=False),
+        StudyShape(name="delivered_weights", weights="delivered", strata=False),
+        StudyShape(name="no_operations", operations=False),
+        StudyShape(name="no_duration", duration=False),
+        StudyShape(name="no_text", text=False),
+        StudyShape(name="no_indicators", hierarchy="areas"),
+        StudyShape(name="no_hierarchy", hierarchy="none"),
+        StudyShape(name="no_id", id_column=False),
+        StudyShape(name="nps_1_10", nps="1-10"),
+        StudyShape(name="scale_1_7", scale=7),
+        StudyShape(name="integer_codes", segments="integer"),
+        StudyShape(name="spss_codes", segments="spss", format="spss"),
+        StudyShape(name="chinese", language="zh"),
+        StudyShape(name="small", waves=2, respondents=40, weights="delivered"),
+        StudyShape(name="stacked", stacked=True),
+        StudyShape(name="excel", format="excel"),
+        StudyShape(name="qualtrics", format="qualtrics"),
+        StudyShape(name="mixed_formats", waves=5, format="mixed"),
+        StudyShape(
+            name="minimal",
+            waves=1,
+            wave_column=False,
+            id_column=False,
+            hierarchy="none",
+            overall=False,
+            nps="none",
+            ces=False,
+            loyalty=False,
+            expectations=False,
+            segments="none",
+            weights="none",
+            strata=False,
+            duration=False,
+            text=False,
+            operations=False,
+        ),
+    ]
+}
+
+_ZH = {
+    "network": "网络服务", "net_coverage": "覆盖", "net_cov_home": "家中信号覆盖",
+    "net_cov_travel": "出行时信号覆盖", "net_indoor": "室内信号", "net_quality": "通话与数据质量",
+    "net_call_clarity": "通话清晰度", "net_drop": "经常掉线（反向表述）",
+    "complaint": "投诉处理", "cmp_process": "投诉流程", "cmp_ease": "投诉是否方便",
+    "cmp_updates": "进展通知", "cmp_outcome": "投诉结果", "cmp_speed": "解决速度",
+    "cmp_fairness": "结果是否公平", "cmp_resolved": "问题是否真正解决",
+    "hotline": "客服热线", "hot_access": "接通", "hot_wait": "等待时间",
+    "hot_menu": "语音菜单是否易用", "hot_staff": "客服人员", "hot_attitude": "客服态度",
+    "hot_knowledge": "专业知识", "hot_fcr": "一次解决问题",
+    "billing": "账单", "bill_clarity": "账单清晰", "bill_clear": "账单易懂",
+    "bill_detail": "明细详尽", "bill_correct": "账单准确", "bill_accuracy": "账单准确无误",
+    "bill_payment": "缴费便利", "bill_no_surprise": "没有意外收费",
+    "outlets": "营业厅", "out_access": "网点便利", "out_location": "位置方便",
+    "out_hours": "营业时间", "out_service": "网点服务", "out_queue": "排队时间",
+    "out_staff": "员工是否乐于助人", "out_env": "营业厅环境",
+    "promotions": "促销活动", "promo_offer": "优惠", "promo_attractive": "优惠有吸引力",
+    "promo_relevance": "优惠适合我", "promo_comm": "活动沟通", "promo_clear": "条款清楚",
+    "promo_info": "信息及时", "promo_rewards": "积分回馈",
+    "brand": "品牌形象", "brand_image": "品牌形象", "brand_trust": "值得信赖",
+    "brand_innov": "有创新", "brand_modern": "现代", "brand_social": "社会形象",
+    "brand_resp": "有社会责任感", "brand_pride": "作为客户感到自豪",
+    "value": "性价比", "value_price": "价格", "val_price": "价格水平",
+    "val_plan": "套餐符合需求", "val_data": "流量与价格相符", "value_compare": "比较",
+    "val_compare": "与其他运营商相比的性价比", "val_extras": "附加服务的价值",
+    "osat": "总体满意度", "nps_recommend": "推荐意愿", "ces": "办事费力程度（1 = 很省力）",
+    "repurchase": "续约意愿", "customer_type": "客户类型", "tenure": "在网时长",
+    "region": "地区", "channel": "主要渠道",
+    "contract": "合约", "high_bill": "高消费", "prepaid": "预付费", "lt1": "不到1年",
+    "y1_3": "1-3年", "y3_5": "3-5年", "y5p": "5年以上", "north": "华北", "south": "华南",
+    "east": "华东", "west": "西部", "online": "线上", "store": "门店", "phone": "电话",
+}  # fmt: skip
+_KPI_EN = {
+    "osat": "Overall satisfaction",
+    "nps_recommend": "Likelihood to recommend",
+    "ces": "Effort to get things done (1 = very little)",
+    "repurchase": "Would stay at contract renewal",
+}
+_QUARTERS_ZH = {"Q1": "第一季度", "Q2": "第二季度", "Q3": "第三季度", "Q4": "第四季度"}
+#: population shares the raked shapes are weighted to (as the demo study file)
+_MARGINS = {
+    "customer_type": {"contract": 0.45, "high_bill": 0.15, "prepaid": 0.40},
+    "region": {"north": 0.30, "south": 0.25, "east": 0.30, "west": 0.15},
+    "tenure": {"lt1": 0.20, "y1_3": 0.30, "y3_5": 0.25, "y5p": 0.25},
+}
+_QUALTRICS_META = ["StartDate", "EndDate", "Status", "Progress", "Finished", "RecordedDate"]
+
+
+def _english(label: str) -> str:
+    """The English part of a demo label such as ``"Network service 网络服务"``."""
+    return "".join(ch for ch in label if not "\u3000" <= ch <= "\u9fff").strip()
+
+
+class _Labels:
+    """Labels of a shape's study in its language."""
+
+    def __init__(self, shape: StudyShape) -> None:
+        self.zh = shape.language == "zh"
+        self.items = {i: label for i, label, *_ in _items()}
+
+    def __call__(self, name: str, english: str) -> str:
+        return _ZH[name] if self.zh else _english(english)
+
+    def item(self, name: str) -> str:
+        if name in _KPI_EN:
+            return self(name, _KPI_EN[name])
+        if name in EXPECTATION_PAIRS:
+            sat = EXPECTATION_PAIRS[name]
+            return f"期望：{_ZH[sat]}" if self.zh else f"Expected: {self.items[sat].lower()}"
+        return self(name, self.items[name])
+
+    def wave(self, code: str) -> str:
+        year, quarter = code[:4], code[4:]
+        return f"{year}年{_QUARTERS_ZH[quarter]}" if self.zh else f"{quarter} {year}"
+
+
+def _shape_codes(shape: StudyShape) -> dict[str, dict[str, int]]:
+    """Segment value -> integer code, for shapes with numeric segment codes."""
+    return {col: {v: k + 1 for k, v in enumerate(values)} for col, (_, values) in SEGMENTS.items()}
+
+
+def _shape_items(shape: StudyShape) -> tuple[list[dict], list[str]]:
+    """The study file's items of a shape, and the export columns they need."""
+    lab = _Labels(shape)
+    short = shape.scale
+    items, columns = [], []
+    for item, _, ind, area, smax in _items(short):
+        if area not in shape.areas:
+            continue
+        entry = {"name": item, "label": lab.item(item), "scale": {"min": 1, "max": smax}}
+        if shape.hierarchy != "none":
+            entry["area"] = area
+        if shape.hierarchy == "full":
+            entry["indicator"] = ind
+        entry["missing_codes"] = [99] if smax == short else [99, -99]
+        if item in REVERSED:
+            entry["reverse"] = True
+        exp = next((e for e, s in EXPECTATION_PAIRS.items() if s == item), None)
+        if shape.expectations and exp:
+            entry["expectation"] = exp
+        items.append(entry)
+        columns.append(item)
+    kpis = [
+        ("osat", shape.overall, {"min": 1, "max": 10}, {"top_box": [9, 10]}),
+        ("nps_recommend", shape.nps != "none", _nps_scale(shape), {}),
+        ("ces", shape.ces, {"min": 1, "max": 7}, {"top_box": [1, 2]}),
+        ("repurchase", shape.loyalty, {"min": 1, "max": 5}, {}),
+    ]
+    for name, has, scale, extra in kpis:
+        if has:
+            items.append(
+                {"name": name, "label": lab.item(name), "scale": scale, "role": "kpi", **extra}
+            )
+            columns.append(name)
+    if shape.expectations:
+        for exp, sat in EXPECTATION_PAIRS.items():
+            smax = next(s for i, *_, s in _items(short) if i == sat)
+            if next(a for i, _, _, a, _ in _items() if i == sat) in shape.areas:
+                items.append(
+                    {
+                        "name": exp,
+                        "label": lab.item(exp),
+                        "scale": {"min": 1, "max": smax},
+                        "role": "expectation",
+                    }
+                )
+                columns.append(exp)
+    return items, columns
+
+
+def _nps_scale(shape: StudyShape) -> dict[str, int]:
+    return {"min": 1 if shape.nps == "1-10" else 0, "max": 10}
+
+
+def _shape_hierarchy(shape: StudyShape) -> dict:
+    lab = _Labels(shape)
+    out: dict = {}
+    if shape.hierarchy == "none":
+        return out
+    out["areas"] = [{"name": a, "label": lab(a, AREAS[a][0])} for a in shape.areas]
+    if shape.hierarchy == "full":
+        out["indicators"] = [
+            {"name": ind, "label": lab(ind, label), "area": a}
+            for a in shape.areas
+            for ind, label, _ in AREAS[a][2]
+        ]
+    return out
+
+
+def _shape_segments(shape: StudyShape) -> list[dict]:
+    lab = _Labels(shape)
+    codes = _shape_codes(shape)
+    out = []
+    for col, (label, values) in SEGMENTS.items():
+        entry: dict = {"column": col, "label": lab(col, label)}
+        if shape.segments == "text":
+            entry["values"] = {v: lab(v, text) for v, text in values.items()}
+        elif shape.segments == "integer":
+            entry["values"] = {codes[col][v]: lab(v, text) for v, text in values.items()}
+        out.append(entry)
+    return out
+
+
+def _shape_names(shape: StudyShape) -> tuple[str, str]:
+    """The id and duration column names of the shape's exports."""
+    if shape.format == "qualtrics":
+        return "ResponseId", "Duration (in seconds)"
+    return "resp_id", "duration_sec"
+
+
+def shape_study(shape: StudyShape) -> dict:
+    """The study file of a shape, as the mapping :func:`write_study_shape` writes.
+
+    Returns
+    -------
+    dict
+        Study-file keys (``study``, ``data``, ``areas``, ... as in ``docs/study-file.md``),
+        with only the parts the shape has.
+    """
+    shape.check()
+    lab = _Labels(shape)
+    codes = DemoSpec().waves[: shape.waves]
+    id_col, dur_col = _shape_names(shape)
+    title = "网络运营商客户满意度调查" if lab.zh else "Network operator customer survey"
+    data: dict = {"root": f"data/raw/{shape.name}", "files": _shape_files(shape, codes)}
+    if shape.id_column:
+        data["respondent_id"] = id_col
+    if shape.wave_column:
+        wave: dict = {"column": "wave", "labels": {w: lab.wave(w) for w in codes}}
+        if shape.stacked:
+            wave["order"] = list(codes)
+        data["wave"] = wave
+    design = {}
+    if shape.weights == "rake":
+        design["weight"] = "rake_weight"
+    elif shape.weights == "delivered":
+        design["weight"] = "weight"
+    if shape.strata:
+        design["strata"] = "region"
+    if design:
+        data["design"] = design
+    if shape.duration:
+        data["duration"] = dur_col
+    if shape.text:
+        data["text_columns"] = ["comment"]
+    if shape.operations:
+        data["operations"] = "operations.csv"
+    items, _ = _shape_items(shape)
+    out: dict = {
+        "study": {"name": shape.name, "title": title, "description": f"Study shape {shape.name!r}"},
+        "data": data,
+        **_shape_hierarchy(shape),
+        "items": items,
+    }
+    kpis = {
+        "overall": "osat" if shape.overall else None,
+        "nps": "nps_recommend" if shape.nps != "none" else None,
+        "ces": "ces" if shape.ces else None,
+        "loyalty": ["repurchase"] if shape.loyalty else None,
+    }
+    kpis = {k: v for k, v in kpis.items() if v}
+    if kpis:
+        out["kpis"] = kpis
+    if shape.segments != "none":
+        out["segments"] = _shape_segments(shape)
+    if shape.weights == "rake":
+        numeric = shape.segments in ("integer", "spss")
+        sc = _shape_codes(shape)
+        out["weighting"] = {
+            "output": "rake_weight",
+            "base_weight": "weight",
+            "trim": [0.3, 3.0],
+            "margins": {
+                col: {(sc[col][v] if numeric else v): t for v, t in targets.items()}
+                for col, targets in _MARGINS.items()
+            },
+        }
+    return out
+
+
+def _shape_files(shape: StudyShape, codes: tuple[str, ...]) -> list[dict]:
+    ext = {"csv": "csv", "excel": "xlsx", "spss": "sav", "qualtrics": "csv", "parquet": "parquet"}
+    formats = ["csv", "csv", "excel", "spss", "qualtrics", "parquet"]
+    files = []
+    if shape.stacked:
+        fmt = "csv" if shape.format == "mixed" else shape.format
+        return [{"path": f"responses.{ext[fmt]}", "format": fmt}]
+    for k, w in enumerate(codes):
+        fmt = formats[k % len(formats)] if shape.format == "mixed" else shape.format
+        entry: dict = {"path": f"wave_{w}.{ext[fmt]}", "format": fmt}
+        if fmt == "excel":
+            entry["sheet"] = "Responses"
+        if shape.wave_column:
+            entry["wave"] = w
+        else:
+            entry["path"] = f"export.{ext[fmt]}"
+        files.append(entry)
+    return files
+
+
+def _shape_frames(shape: StudyShape) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The shape's exports per wave (columns as delivered) and its operations table."""
+    codes = DemoSpec().waves[: shape.waves]
+    spec = DemoSpec(
+        seed=shape.seed,
+        waves=codes,
+        respondents_per_wave=shape.respondents,
+        turning_point=("network", codes[min(1, len(codes) - 1)], -0.7),
+        dirt=shape.respondents / DemoSpec().respondents_per_wave,
+        short_scale=shape.scale,
+    )
+    waves, ops, _ = generate_demo(spec)
+    _, item_cols = _shape_items(shape)
+    id_col, dur_col = _shape_names(shape)
+    seg_codes = _shape_codes(shape)
+    out = {}
+    for w, df in waves.items():
+        keep = ["resp_id", "wave", *SEGMENTS, "duration_sec", *item_cols, "comment", "weight"]
+        df = df[keep].copy()
+        if shape.nps == "1-10":
+            df["nps_recommend"] = df["nps_recommend"].map(lambda v: max(int(v), 1))
+        if shape.segments in ("integer", "spss"):
+            for col, mapping in seg_codes.items():
+                df[col] = df[col].map(mapping)
+        drop = []
+        if not shape.id_column:
+            drop.append("resp_id")
+        if not shape.wave_column:
+            drop.append("wave")
+        if not shape.duration:
+            drop.append("duration_sec")
+        if not shape.text:
+            drop.append("comment")
+        if shape.weights == "none":
+            drop.append("weight")
+        df = df.drop(columns=drop).rename(columns={"resp_id": id_col, "duration_sec": dur_col})
+        if shape.format == "qualtrics":
+            meta = {c: "2024-01-01 00:00:00" for c in _QUALTRICS_META}
+            meta.update({"Status": 0, "Progress": 100, "Finished": 1})
+            df = pd.concat([pd.DataFrame(meta, index=df.index), df], axis=1)
+        out[w] = df
+    return out, ops
+
+
+def write_study_shape(folder: str | Path, shape: StudyShape | str) -> Path:
+    """Write a shape's exports and its study file into a project folder.
+
+    Writes ``folder/config/<name>.yml`` and ``folder/data/raw/<name>/`` (the exports and,
+    if the shape has one, ``operations.csv``), so that ``folder`` is the project root of
+    the study: ``load_study``, ``clean`` and the report runner work on it as on the demo.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The project folder (created if needed).
+    shape : StudyShape or str
+        A shape, or the name of one in :data:`SHAPES`.
+
+    Returns
+    -------
+    Path
+        The study file.
+    """
+    import yaml
+
+    if isinstance(shape, str):
+        if shape not in SHAPES:
+            raise KeyError(f"unknown study shape {shape!r}; shapes: {list(SHAPES)}")
+        shape = SHAPES[shape]
+    study = shape_study(shape)
+    folder = Path(folder)
+    raw = folder / "data" / "raw" / shape.name
+    raw.mkdir(parents=True, exist_ok=True)
+    (folder / "config").mkdir(parents=True, exist_ok=True)
+    frames, ops = _shape_frames(shape)
+    files = study["data"]["files"]
+    if shape.stacked:
+        parts = [frames[w] for w in frames]
+        _write_export(pd.concat(parts, ignore_index=True), raw / files[0]["path"], files[0], shape)
+    else:
+        for f, df in zip(files, frames.values(), strict=True):
+            _write_export(df, raw / f["path"], f, shape)
+    if shape.operations:
+        ops.to_csv(raw / "operations.csv", index=False, lineterminator="\n")
+    path = folder / "config" / f"{shape.name}.yml"
+    header = (
+        f"# Study shape {shape.name!r}, written by analysis_helpers.demo.write_study_shape.\n"
+        "# Every key is documented in docs/study-file.md.\n"
+    )
+    body = yaml.safe_dump(study, sort_keys=False, allow_unicode=True, width=100)
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def _write_export(df: pd.DataFrame, path: Path, entry: dict, shape: StudyShape) -> Path:
+    fmt = entry["format"]
+    lab = _Labels(shape)
+    if fmt == "csv":
+        return dio.write_csv_export(df, path)
+    if fmt == "excel":
+        return dio.write_excel_export(df, path, sheet=entry.get("sheet", "Sheet1"))
+    if fmt == "qualtrics":
+        labels = {c: lab.item(c) for c in df.columns if c in _items_and_kpis()}
+        return dio.write_qualtrics_export(df, path, question_text=labels)
+    if fmt == "parquet":
+        return dio.write_parquet_export(df, path)
+    short = shape.scale
+    scales = {i: s for i, *_, s in _items(short)}
+    scales.update({"osat": 10, "nps_recommend": 10, "ces": 7, "repurchase": 5})
+    scales.update({e: scales[s] for e, s in EXPECTATION_PAIRS.items()})
+    value_labels: dict[str, dict[float, str]] = {}
+    missing: dict[str, list[float]] = {}
+    for c in df.columns:
+        if c in scales and c in _items_and_kpis():
+            top = scales[c]
+            value_labels[c] = {1.0: "Very dissatisfied", float(top): "Very satisfied"}
+            if c in dict.fromkeys(i for i, *_ in _items()):
+                value_labels[c][99.0] = "Don't know"
+                missing[c] = [99.0] if top == short else [99.0, -99.0]
+    if shape.segments == "spss":
+        for col, mapping in _shape_codes(shape).items():
+            if col in df.columns:
+                value_labels[col] = {
+                    float(code): lab(v, SEGMENTS[col][1][v]) for v, code in mapping.items()
+                }
+    variable_labels = {c: lab.item(c) for c in df.columns if c in _items_and_kpis()}
+    variable_labels.update(
+        {col: lab(col, SEGMENTS[col][0]) for col in SEGMENTS if col in df.columns}
+    )
+    return dio.write_spss_export(
+        df, path, variable_labels=variable_labels, value_labels=value_labels, user_missing=missing
+    )
+
+
+def _items_and_kpis() -> set[str]:
+    return {i for i, *_ in _items()} | set(_KPI_EN) | set(EXPECTATION_PAIRS)
