@@ -641,3 +641,75 @@ def test_an_item_whose_values_lie_mostly_outside_its_scale(tmp_path):
         "item's scale 1-5 (e.g. 6, 7, 8, 9, 10): fix the scale in the study file, or "
         "declare codes such as 'not applicable' in missing_codes"
     )
+
+
+# ---- validate: the data checked without cleaning ------------------------------------
+CASES = yaml.safe_load((ROOT / "tests/bad_inputs/cases.yml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_validate_reports_every_bad_input_with_its_message(case, monkeypatch, capsys):
+    from analysis_helpers.cli import main
+
+    monkeypatch.chdir(ROOT)
+    expected = CASES[case]
+    rc = main(["validate", "--study", f"tests/bad_inputs/config/{case}.yml"])
+    err = capsys.readouterr().err.splitlines()
+    if expected["error"] == "StudyFileError":
+        assert rc == 2 and err == [f"error: {expected['message']}"]
+    else:
+        assert rc == 1 and f"error: {expected['message']}" in err, err
+
+
+def test_validate_collects_every_error_at_once(tmp_path):
+    from analysis_helpers.cleaning import check_data
+
+    w1 = wave_frame(n=20).drop(columns="q3").assign(type=[1, 2] * 10)
+    w2 = wave_frame(n=20, prefix="s").drop(columns="q3")
+    w2.loc[3, "wt"] = -1
+    w2.loc[4, "q1"] = 6
+    study = make_study(tmp_path, {"W1": w1, "W2": w2})
+    found = check_data(study)
+    assert list(found.columns) == ["severity", "file", "row", "column", "value", "message"]
+    errors = found[found["severity"] == "error"]
+    assert errors["message"].tolist() == [
+        "W1.csv, W2.csv: column 'q3': column 'q3' (item in the study file) is in none of the "
+        "data files; fix its name in the study file or in the exports",
+        "data/raw/W1.csv: row 2: column 'type': value '1': 20 of 20 values are not codes of "
+        "segment 'type' ('a', 'b'): list the codes the export uses in the segment's values "
+        "(numbers may be written as numbers, e.g. {1: Postpaid}), or leave values out to "
+        "take them from the data",
+        "data/raw/W2.csv: row 5: column 'wt': value '-1.0': 1 row without a valid weight "
+        "(e.g. '-1.0'): every respondent needs a weight above 0 (not missing, zero, negative "
+        "or text)",
+    ]
+    warnings = found[found["severity"] == "warning"]
+    assert warnings["message"].tolist() == [
+        "data/raw/W2.csv: row 6: column 'q1': value '6': 1 value outside the item's scale 1-5 "
+        "(e.g. '6'): set to missing by the cleaning step; a code such as 'not applicable' "
+        "belongs in missing_codes",
+    ]
+    assert warnings["row"].tolist() == [6] and warnings["file"].tolist() == ["data/raw/W2.csv"]
+
+
+def test_validate_the_demo(monkeypatch, capsys):
+    from analysis_helpers.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert main(["validate", "--study", "config/demo.yml", "--no-data"]) == 0
+    assert "data OK" not in capsys.readouterr().out
+    assert main(["validate", "--study", "config/demo.yml", "--max-warnings", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith(
+        "study file OK - study 'demo', 52 items, 6 waves, 4 segments, 6 data files"
+    )
+    assert sum(line.startswith("warning: ") for line in out) == 3
+    assert "warning: demo.yml: wave 'Q1 2024': 10 rows repeat an earlier respondent id " not in out
+    assert out[-2].startswith("... and ") and out[-1].startswith("data OK: 0 errors, ")
+    assert main(["validate", "--study", "config/demo.yml", "--strict", "--max-warnings", "99"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        "warning: demo.yml: wave 'Q1 2024': 10 rows repeat an earlier respondent id (column "
+        "'resp_id'); the duplicates rule excludes them" in out
+    )
+    assert out[-1].startswith("data FAILED: 0 errors, ")

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from analysis_helpers.cleaning import clean, load_clean
+from analysis_helpers.cleaning import check_data, clean, load_clean
 from analysis_helpers.demo import (
     SHAPES,
     DemoSpec,
@@ -153,6 +153,8 @@ def test_every_shape_loads_cleans_and_reloads(tmp_path, name):
     study = load_study(path)
     assert study.parts() == expected_parts(shape)
     assert study.n_waves == shape.waves
+    found = check_data(study)  # what `validate` reports
+    assert not (found["severity"] == "error").any(), found["message"].tolist()
     res = clean(study)
     f = res.funnel
     assert (f["read"] == f["analysed"] + res.exclusions.groupby("wave").size().reindex(

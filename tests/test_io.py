@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis_helpers.cleaning import clean
+from analysis_helpers.cleaning import CleaningError, clean
 from analysis_helpers.demo import DemoSpec, write_demo
 from analysis_helpers.io import (
     DataFileError,
@@ -163,7 +163,11 @@ def test_bad_input_corpus_gives_its_exact_message(case, monkeypatch):
     monkeypatch.chdir(ROOT)  # messages show paths relative to the project root
     expected = CASES[case]
     before = {p: p.read_bytes() for p in (BAD / "data" / "raw").iterdir()}
-    error = {"DataFileError": DataFileError, "StudyFileError": StudyFileError}[expected["error"]]
+    error = {
+        "DataFileError": DataFileError,
+        "StudyFileError": StudyFileError,
+        "CleaningError": CleaningError,
+    }[expected["error"]]
     with pytest.raises(error) as info:
         clean(load_study(f"tests/bad_inputs/config/{case}.yml"))
     assert str(info.value) == expected["message"]

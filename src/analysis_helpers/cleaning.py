@@ -47,15 +47,21 @@ from .io import (
     RawData,
     manifest_is_current,
     read_processed,
+    read_study_file,
     read_study_files,
+    stack_exports,
 )
+from .io import _label as _file_label
 from .study import Study
 from .weighting import RakingError, rake, weighting_report
 
 __all__ = [
     "RULES",
+    "CleaningError",
     "CleaningResult",
     "clean",
+    "check_data",
+    "segment_table",
     "load_clean",
     "data_dictionary",
     "problem_summary",
@@ -264,24 +270,25 @@ def _user_missing_mask(raw: RawData, col: str, values: np.ndarray) -> np.ndarray
     return mask
 
 
-def _check_mostly_text(
-    raw: pd.DataFrame, col: str, status: np.ndarray, file_codes: np.ndarray, files: list[str]
-) -> None:
+def _check_mostly_text(ctx: _Context, col: str, status: np.ndarray) -> None:
     """A column whose values are mostly not numbers is a structural error, per file."""
+    raw, file_codes, files = ctx.frame, ctx.file_codes, ctx.file_labels
     k = len(files)
     nonblank = np.bincount(file_codes, weights=status != BLANK, minlength=k)
     invalid = np.bincount(file_codes, weights=status == INVALID, minlength=k)
     for j in range(k):
         if nonblank[j] >= 10 and invalid[j] > 0.5 * nonblank[j]:
             first = int(np.flatnonzero((file_codes == j) & (status == INVALID))[0])
-            raise DataFileError(
-                files[j],
-                f"{int(invalid[j])} of {int(nonblank[j])} values are not numbers: the column "
-                "holds text, not this numeric item (shifted columns or a wrong header?); fix "
-                "the export or the item's name in the study file",
-                row=int(raw["_row"].iat[first]),
-                column=col,
-                value=raw[col].iat[first],
+            ctx.fail(
+                DataFileError(
+                    files[j],
+                    f"{int(invalid[j])} of {int(nonblank[j])} values are not numbers: the column "
+                    "holds text, not this numeric item (shifted columns or a wrong header?); fix "
+                    "the export or the item's name in the study file",
+                    row=int(raw["_row"].iat[first]),
+                    column=col,
+                    value=raw[col].iat[first],
+                )
             )
 
 
@@ -306,10 +313,17 @@ class _Context:
     file_labels: list[str]  # the files as named in messages
     present: pd.DataFrame  # alignment indexed by column: which wave has which column
     cells: _Cells = field(default_factory=_Cells)
+    #: None: raise the first error (cleaning); a list: collect every error (validate)
+    errors: list[Exception] | None = None
 
     @property
     def n(self) -> int:
         return len(self.frame)
+
+    def fail(self, exc: Exception) -> None:
+        if self.errors is None:
+            raise exc
+        self.errors.append(exc)
 
     def by_wave(self, mask: np.ndarray) -> np.ndarray:
         return np.bincount(self.wave_codes, weights=mask, minlength=len(self.waves))
@@ -335,7 +349,10 @@ def _context(study: Study, raw: RawData) -> _Context:
         waves=study.waves,
         wave_codes=np.asarray(wave_cat.codes, dtype=np.int64),
         file_codes=np.asarray(file_cat.codes, dtype=np.int64),
-        file_labels=[str(raw.meta[f.path].file) for f in files],
+        file_labels=[
+            str(raw.meta[f.path].file) if f.path in raw.meta else _file_label(study, f.path)
+            for f in files
+        ],
         present=raw.alignment.set_index("column"),
     )
 
@@ -401,7 +418,7 @@ def _clean_item(ctx: _Context, name: str, items: _Items) -> None:
     """Validate one item's values, map missing codes, reverse-code; record problems."""
     item = ctx.study.items[name]
     values, status = parse_numbers(ctx.frame[name])
-    _check_mostly_text(ctx.frame, name, status, ctx.file_codes, ctx.file_labels)
+    _check_mostly_text(ctx, name, status)
     missing = _missing_mask(ctx, name, values, status)
     invalid_text = (status == INVALID) & ~missing
     sc = item.scale
@@ -447,14 +464,16 @@ def _check_mostly_outside(ctx: _Context, col: str, oor: np.ndarray, given: np.nd
             rows = np.flatnonzero((ctx.file_codes == j) & oor)
             seen = pd.unique(ctx.frame[col].to_numpy(dtype=object)[rows])[:6]
             sc = ctx.study.items[col].scale
-            raise DataFileError(
-                ctx.file_labels[j],
-                f"{int(outside[j])} of {int(nonblank[j])} values lie outside the item's scale "
-                f"{sc.min}-{sc.max} (e.g. {', '.join(map(str, seen))}): fix the scale in the "
-                "study file, or declare codes such as 'not applicable' in missing_codes",
-                row=int(ctx.frame["_row"].iat[int(rows[0])]),
-                column=col,
-                value=ctx.frame[col].iat[int(rows[0])],
+            ctx.fail(
+                DataFileError(
+                    ctx.file_labels[j],
+                    f"{int(outside[j])} of {int(nonblank[j])} values lie outside the item's scale "
+                    f"{sc.min}-{sc.max} (e.g. {', '.join(map(str, seen))}): fix the scale in the "
+                    "study file, or declare codes such as 'not applicable' in missing_codes",
+                    row=int(ctx.frame["_row"].iat[int(rows[0])]),
+                    column=col,
+                    value=ctx.frame[col].iat[int(rows[0])],
+                )
             )
 
 
@@ -531,15 +550,17 @@ def _check_mostly_unknown(ctx: _Context, col: str, unknown: np.ndarray, given: n
         if nonblank[j] >= 10 and bad[j] > 0.5 * nonblank[j]:
             first = int(np.flatnonzero((ctx.file_codes == j) & unknown)[0])
             codes = list(ctx.study.segment(col).values)
-            raise DataFileError(
-                ctx.file_labels[j],
-                f"{int(bad[j])} of {int(nonblank[j])} values are not codes of segment {col!r} "
-                f"({_shown(codes)}): list the codes the export uses in the segment's values "
-                "(numbers may be written as numbers, e.g. {1: Postpaid}), or leave values out "
-                "to take them from the data",
-                row=int(ctx.frame["_row"].iat[first]),
-                column=col,
-                value=ctx.frame[col].iat[first],
+            ctx.fail(
+                DataFileError(
+                    ctx.file_labels[j],
+                    f"{int(bad[j])} of {int(nonblank[j])} values are not codes of segment {col!r} "
+                    f"({_shown(codes)}): list the codes the export uses in the segment's values "
+                    "(numbers may be written as numbers, e.g. {1: Postpaid}), or leave values out "
+                    "to take them from the data",
+                    row=int(ctx.frame["_row"].iat[first]),
+                    column=col,
+                    value=ctx.frame[col].iat[first],
+                )
             )
 
 
@@ -781,17 +802,20 @@ def _check_excluded_share(ctx: _Context, log: pd.DataFrame, funnel: pd.DataFrame
         if row.n_hit > limit * n:
             data = ctx.study.spec.data
             hint = _RULE_HINTS[row.rule].format(id=data.respondent_id, duration=data.duration)
-            raise CleaningError(
-                f"{ctx.study.path.name}: quality rule {row.rule!r} would exclude {row.n_hit:,} "
-                f"of {n:,} rows ({row.n_hit / n:.0%}) of wave {ctx.study.wave_label(row.wave)!r}, "
-                f"more than quality.max_excluded_share ({limit:.0%}): {hint}. To go ahead "
-                f"anyway, set quality.{_RULE_CONFIG[row.rule]}.action to flag, or raise "
-                "quality.max_excluded_share"
+            ctx.fail(
+                CleaningError(
+                    f"{ctx.study.path.name}: quality rule {row.rule!r} would exclude {row.n_hit:,} "
+                    f"of {n:,} rows ({row.n_hit / n:.0%}) of wave {ctx.study.wave_label(row.wave)!r}, "
+                    f"more than quality.max_excluded_share ({limit:.0%}): {hint}. To go ahead "
+                    f"anyway, set quality.{_RULE_CONFIG[row.rule]}.action to flag, or raise "
+                    "quality.max_excluded_share"
+                )
             )
 
 
-def _check_margins(study: Study) -> None:
+def _check_margins(ctx: _Context) -> None:
     """Raking margins of segments whose values come from the data name known codes."""
+    study = ctx.study
     wt = study.weighting
     if wt is None:
         return
@@ -801,14 +825,18 @@ def _check_margins(study: Study) -> None:
         known = list(study.segment(col).values)
         unknown = [v for v in targets if v not in known]
         if unknown:
-            raise CleaningError(
-                f"{study.path.name}: weighting.margins.{col}.{unknown[0]}: not a code of segment "
-                f"{col!r} in the data ({_shown(known)})"
+            ctx.fail(
+                CleaningError(
+                    f"{study.path.name}: weighting.margins.{col}.{unknown[0]}: not a code of "
+                    f"segment {col!r} in the data ({_shown(known)})"
+                )
             )
         missing = [v for v in known if v not in targets]
         if missing:
-            raise CleaningError(
-                f"{study.path.name}: weighting.margins.{col}: no target for code {missing[0]!r}"
+            ctx.fail(
+                CleaningError(
+                    f"{study.path.name}: weighting.margins.{col}: no target for code {missing[0]!r}"
+                )
             )
 
 
@@ -842,6 +870,13 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
         raise TypeError(f"study must be a Study (from load_study), not {type(study).__name__}")
     raw = raw if raw is not None else read_study_files(study)
     ctx = _context(study, raw)
+    out, items, outcome = _run(ctx)
+    return _result(ctx, out, items, outcome)
+
+
+def _run(ctx: _Context) -> tuple[dict[str, object], _Items, _Outcome]:
+    """Values, then quality rules: everything of the cleaning step but the result tables."""
+    study = ctx.study
     items = _clean_items(ctx)
     out: dict[str, object] = {study.id_column: ctx.frame[study.id_column].str.strip()}
     out[study.wave_column] = pd.Categorical(
@@ -857,8 +892,8 @@ def clean(study: Study, *, raw: RawData | None = None) -> CleaningResult:
     hits = _rule_hits(ctx, items, out, dur, grid)
     outcome = _apply_rules(ctx, hits, _rule_status(ctx, dur, grid))
     _check_excluded_share(ctx, outcome.log, outcome.funnel)
-    _check_margins(study)
-    return _result(ctx, out, items, outcome)
+    _check_margins(ctx)
+    return out, items, outcome
 
 
 def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> CleaningResult:
@@ -923,6 +958,207 @@ def segment_table(study: Study) -> pd.DataFrame:
             )
     cols = ["segment", "segment_label", "value", "value_label", "order", "source"]
     return pd.DataFrame(rows, columns=cols)
+
+
+# --------------------------------------------------------------------------------------
+# checking the data without cleaning it (the `validate` command)
+# --------------------------------------------------------------------------------------
+FINDING_COLUMNS = ["severity", "file", "row", "column", "value", "message"]
+
+_WARNINGS = {
+    "out_of_range": (
+        "value outside the item's scale {scale}",
+        "values outside the item's scale {scale}",
+        ": set to missing by the cleaning step; a code such as 'not applicable' belongs in "
+        "missing_codes",
+    ),
+    "non_numeric": (
+        "entry that is not a number",
+        "entries that are not numbers",
+        ": set to missing",
+    ),
+    "full_width_digits": ("full-width digit", "full-width digits", ", read as numbers"),
+    "unknown_segment_value": (
+        "value that is not a code of the segment",
+        "values that are not codes of the segment",
+        ": set to missing",
+    ),
+    "invalid_weight": (
+        "row without a valid weight",
+        "rows without a valid weight",
+        ": every respondent needs a weight above 0 (not missing, zero, negative or text)",
+    ),
+}
+
+
+def _finding(severity: str, exc: Exception, study: Study) -> dict:
+    if isinstance(exc, DataFileError):
+        return {
+            "severity": severity,
+            "file": exc.file,
+            "row": exc.row,
+            "column": exc.column,
+            "value": None if exc.value is None else str(exc.value),
+            "message": str(exc),
+        }
+    return {
+        "severity": severity,
+        "file": study.path.name,
+        "row": None,
+        "column": None,
+        "value": None,
+        "message": str(exc),
+    }
+
+
+def _cell_findings(ctx: _Context, problems: pd.DataFrame) -> list[dict]:
+    """One finding per column and kind of problem, at its first occurrence."""
+    out = []
+    files = ctx.study.spec.data.files
+    labels = {f.path: ctx.raw.meta[f.path].file for f in files if f.path in ctx.raw.meta}
+    for (column, rule), g in problems.groupby(["column", "rule"], sort=False):
+        first = g.iloc[0]
+        shown = labels.get(first["file"], first["file"])
+        if rule == "missing_column":
+            waves = ", ".join(ctx.study.wave_label(w) for w in g["value"])
+            out.append(
+                {
+                    "severity": "warning",
+                    "file": shown,
+                    "row": None,
+                    "column": column,
+                    "value": None,
+                    "message": f"{shown}: column {column!r}: not in the file of wave "
+                    f"{waves}: its values are missing there",
+                }
+            )
+            continue
+        n, n_files = len(g), g["file"].nunique()
+        examples = ", ".join(repr(v) for v in pd.unique(g["value"].astype(str))[:5])
+        item = ctx.study.items.get(column)
+        scale = f"{item.scale.min}-{item.scale.max}" if item else ""
+        one, many, tail = _WARNINGS.get(rule, ("problem value", "problem values", ""))
+        what = (one if n == 1 else many).format(scale=scale)
+        where_else = f" in {n_files} files" if n_files > 1 else ""
+        row = None if pd.isna(first["row"]) else int(first["row"])
+        place = [shown] + ([f"row {row}"] if row is not None else []) + [f"column {column!r}"]
+        out.append(
+            {
+                "severity": "error" if rule == "invalid_weight" else "warning",
+                "file": shown,
+                "row": row,
+                "column": column,
+                "value": str(first["value"]),
+                "message": ": ".join([*place, f"value {str(first['value'])!r}"])
+                + f": {n:,} {what}{where_else} (e.g. {examples}){tail}",
+            }
+        )
+    return out
+
+
+def _duplicate_findings(ctx: _Context, log: pd.DataFrame) -> list[dict]:
+    out = []
+    if not ctx.study.has_id:
+        return out
+    rows = log[(log["rule"] == "duplicate_id") & (log["n_hit"] > 0)]
+    for r in rows.itertuples(index=False):
+        action = {"exclude": "excludes", "flag": "flags", "off": "keeps"}[r.action]
+        out.append(
+            {
+                "severity": "warning",
+                "file": ctx.study.path.name,
+                "row": None,
+                "column": ctx.study.id_column,
+                "value": None,
+                "message": (
+                    f"{ctx.study.path.name}: wave {ctx.study.wave_label(r.wave)!r}: {r.n_hit:,} "
+                    f"row{'s repeat' if r.n_hit > 1 else ' repeats'} an earlier respondent id "
+                    f"(column {ctx.study.id_column!r}); the duplicates rule {action} "
+                    f"{'them' if r.n_hit > 1 else 'it'}"
+                ),
+            }
+        )
+    return out
+
+
+def check_data(study: Study) -> pd.DataFrame:
+    """Check a study's data files against its study file, without cleaning or reporting.
+
+    Reads every file (header, sheet, encoding, wave and id columns) and makes one pass
+    over the values: every column the study names is in a file; ids are not blank and
+    not repeated so often that a rule would exclude most of a wave; item values are
+    numbers within the scale; segment values are codes of the segment; waves are in the
+    order; weights are valid; raking converges. Nothing is written.
+
+    Parameters
+    ----------
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        One row per finding: ``severity`` (``"error"``: the cleaning step would stop or an
+        analysis would fail; ``"warning"``: values the cleaning step sets to missing or
+        rows it excludes; ``"info"``), ``file``, ``row`` (as seen in the file), ``column``,
+        ``value`` and ``message`` (the whole sentence, naming file, row, column and value).
+        Errors first.
+    """
+    findings: list[dict] = []
+    exports = {}
+    for j in range(len(study.spec.data.files)):
+        try:
+            exports[j] = read_study_file(study, j)
+        except DataFileError as exc:
+            findings.append(_finding("error", exc, study))
+    if exports:
+        errors: list[Exception] = []
+        raw = stack_exports(study, exports, errors=errors)
+        ctx = _context(study, raw)
+        ctx.errors = errors
+        out, _, outcome = _run(ctx)
+        findings += [_finding("error", exc, study) for exc in errors]
+        problems = pd.concat([raw.problems, ctx.cells.frame(ctx.frame, study.id_column)])
+        failed = {(f["file"], f["column"]) for f in findings if f["severity"] == "error"}
+        findings += [  # a column that is an error in a file is not also a warning there
+            f for f in _cell_findings(ctx, problems) if (f["file"], f["column"]) not in failed
+        ]
+        findings += _duplicate_findings(ctx, outcome.log)
+        if study.weighting is not None and not any(f["severity"] == "error" for f in findings):
+            findings += _raking_findings(ctx, out, outcome)
+        unused = raw.alignment.loc[raw.alignment["status"] == "not used", "column"].tolist()
+        if unused:
+            findings.append(
+                {
+                    "severity": "info",
+                    "file": None,
+                    "row": None,
+                    "column": None,
+                    "value": None,
+                    "message": f"{len(unused)} export column{'s' if len(unused) > 1 else ''} "
+                    f"not used by the study file: {', '.join(unused[:12])}"
+                    + (" ..." if len(unused) > 12 else ""),
+                }
+            )
+    table = pd.DataFrame(findings, columns=FINDING_COLUMNS)
+    order = table["severity"].map({"error": 0, "warning": 1, "info": 2})
+    return (
+        table.assign(_o=order)
+        .sort_values("_o", kind="stable")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+        .astype({"row": "Int64"})
+    )
+
+
+def _raking_findings(ctx: _Context, out: dict, outcome: _Outcome) -> list[dict]:
+    from .weighting import RakingError
+
+    data = pd.DataFrame(out)[~outcome.excluded]
+    try:
+        apply_weighting(data, study=ctx.study)
+    except (RakingError, KeyError, ValueError) as exc:
+        return [_finding("error", exc, ctx.study)]
+    return []
 
 
 def apply_weighting(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -53,6 +53,10 @@ __all__ = [
     "read_parquet_export",
     "read_export",
     "read_study_files",
+    "read_study_file",
+    "stack_exports",
+    "resolve_segment_values",
+    "study_columns",
     "write_processed",
     "read_processed",
     "manifest_is_current",
@@ -779,10 +783,27 @@ def _status(has: dict[str, bool], wave_list: list[str]) -> str:
     return "missing in " + ", ".join(w for w, h in has.items() if not h)
 
 
+def _nowhere(study: Study, col: str, role: str, files: list[str]) -> DataFileError:
+    return DataFileError(
+        ", ".join(files) if len(files) <= 3 else f"{len(files)} data files",
+        f"column {col!r} ({role} in the study file) is in none of the data files; "
+        "fix its name in the study file or in the exports",
+        column=col,
+    )
+
+
 def _alignment(
-    study: Study, frame: pd.DataFrame, present: dict[str, set[str]], file_rows: list[dict]
+    study: Study,
+    frame: pd.DataFrame,
+    present: dict[str, set[str]],
+    file_rows: list[dict],
+    errors: list[DataFileError] | None = None,
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """Which study columns each wave's file has, and a problem per column a wave lacks."""
+    """Which study columns each wave's file has, and a problem per column a wave lacks.
+
+    A study column in none of the files raises :class:`DataFileError`, or, when
+    ``errors`` is a list, is appended to it (and filled with blanks).
+    """
     expected = study_columns(study)
     wave_col = study.wave_column
     wave_list = [w for w in study.waves if w in present]
@@ -794,17 +815,17 @@ def _alignment(
         if role == "not used":
             status = "not used"
         elif not any(has.values()):
-            files = study.spec.data.files
-            raise DataFileError(
-                ", ".join(f.path for f in files) if len(files) <= 3 else f"{len(files)} data files",
-                f"column {col!r} ({role} in the study file) is in none of the data files; "
-                "fix its name in the study file or in the exports",
-            )
+            exc = _nowhere(study, col, role, [r["file"] for r in file_rows])
+            if errors is None:
+                raise exc
+            errors.append(exc)
+            frame[col] = pd.Series(pd.NA, index=frame.index, dtype="str")
+            status = "in no file"
         else:
             status = _status(has, wave_list)
         rows.append({"column": col, "role": role, **has, "status": status})
         for w, h in has.items():
-            if not h and role != "not used":
+            if not h and status not in ("not used", "in no file"):
                 problems.append(
                     {
                         "file": ";".join(r["file"] for r in file_rows if w in r["waves"])
@@ -895,11 +916,34 @@ def read_study_files(study: Study) -> RawData:
         per-wave file's wave column disagrees with the study file; a study column is in
         none of the files.
     """
+    exports = {j: read_study_file(study, j) for j in range(len(study.spec.data.files))}
+    return stack_exports(study, exports)
+
+
+def stack_exports(
+    study: Study, exports: dict[int, Export], *, errors: list[DataFileError] | None = None
+) -> RawData:
+    """Stack data files read by :func:`read_study_file` (``data.files`` index -> export).
+
+    Parameters
+    ----------
+    study : Study
+    exports : dict
+        The files read, by their position in ``data.files`` (all of them, or those that
+        could be read).
+    errors : list, optional
+        Collect the errors that stop :func:`read_study_files` here instead of raising them
+        (a study column in none of the files), as ``validate`` does.
+
+    Returns
+    -------
+    RawData
+    """
     wave_col = study.wave_column
     frames, metas, file_rows = [], {}, []
     present: dict[str, set[str]] = {}
-    for j, f in enumerate(study.spec.data.files):
-        exp = read_study_file(study, j)
+    for j, exp in exports.items():
+        f = study.spec.data.files[j]
         df = exp.data
         waves_here = [str(w) for w in df[wave_col].unique()]
         for w in waves_here:
@@ -920,7 +964,7 @@ def read_study_files(study: Study) -> RawData:
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     system = [c for c in SYSTEM_COLUMNS if c in frame.columns]
     frame = frame[[c for c in frame.columns if c not in system] + system]
-    alignment, problems = _alignment(study, frame, present, file_rows)
+    alignment, problems = _alignment(study, frame, present, file_rows, errors)
     resolve_segment_values(study, frame, metas)
     return RawData(
         frame=frame,
