@@ -144,6 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--max-warnings", type=int, default=40, help="warnings shown (default: %(default)s)"
     )
+    s = sub.add_parser("draft-study", help="write a commented starting study file from an export")
+    s.add_argument("file", help="the export: .sav, .xlsx, .csv (plain or Qualtrics), .parquet")
+    s.add_argument("--out", help="the study file to write (default: config/<name>.yml)")
+    s.add_argument("--name", help="the study name (default: from the file name)")
+    s.add_argument("--force", action="store_true", help="replace an existing study file")
     return p
 
 
@@ -257,5 +262,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _draft_study(args: argparse.Namespace) -> int:  # replaced below
-    raise NotImplementedError
+def _draft_study(args: argparse.Namespace) -> int:
+    """The ``draft-study`` command: write a starting study file, then validate it."""
+    from .draft import write_draft
+    from .io import DataFileError
+    from .study import StudyFileError, load_study
+
+    try:
+        target = write_draft(args.file, out=args.out, name=args.name, force=args.force)
+    except (FileExistsError, DataFileError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {target}")
+    try:
+        study = load_study(target)
+    except StudyFileError as exc:
+        print(f"the draft does not validate yet (see its TODO comments):\n{exc}", file=sys.stderr)
+        return 1
+    print(
+        f"it validates: {len(study.spec.items)} items, {len(study.segments)} segments, "
+        f"{study.n_waves} wave{'s' if study.n_waves != 1 else ''}; fill in its TODO comments, "
+        f"then run: python -m analysis_helpers validate --study {target}"
+    )
+    return 0

@@ -1186,12 +1186,16 @@ def _write_export(df: pd.DataFrame, path: Path, entry: dict, shape: StudyShape) 
     scales = {i: s for i, *_, s in _items(short)}
     scales.update({"osat": 10, "nps_recommend": 10, "ces": 7, "repurchase": 5})
     scales.update({e: scales[s] for e, s in EXPECTATION_PAIRS.items()})
+    bottom = {"nps_recommend": _nps_scale(shape)["min"]}
     value_labels: dict[str, dict[float, str]] = {}
     missing: dict[str, list[float]] = {}
     for c in df.columns:
         if c in scales and c in _items_and_kpis():
             top = scales[c]
-            value_labels[c] = {1.0: "Very dissatisfied", float(top): "Very satisfied"}
+            value_labels[c] = {
+                float(bottom.get(c, 1)): "Very dissatisfied",
+                float(top): "Very satisfied",
+            }
             if c in dict.fromkeys(i for i, *_ in _items()):
                 value_labels[c][99.0] = "Don't know"
                 missing[c] = [99.0] if top == short else [99.0, -99.0]
