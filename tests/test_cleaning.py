@@ -713,3 +713,99 @@ def test_validate_the_demo(monkeypatch, capsys):
         "'resp_id'); the duplicates rule excludes them" in out
     )
     assert out[-1].startswith("data FAILED: 0 errors, ")
+
+
+# ---- the cleaning page on studies of other shapes ------------------------------------
+@pytest.mark.notebooks
+@pytest.mark.parametrize("shape", ["minimal", "spss_codes", "no_duration"])
+def test_the_cleaning_page_reads_well_for_other_shapes(tmp_path, shape):
+    import nbformat
+    import papermill
+
+    from analysis_helpers.demo import write_study_shape
+
+    study_file = write_study_shape(tmp_path / "project", shape)
+    out = tmp_path / "10-clean.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "10-clean.ipynb"),
+        str(out),
+        parameters={"study_file": str(study_file), "report_dir": str(tmp_path / "report")},
+        kernel_name="survey-analysis",
+        cwd=str(ROOT / "notebooks"),
+        progress_bar=False,
+    )
+    nb = nbformat.read(out, as_version=4)
+    text = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            assert o.get("output_type") != "error", o
+            data = o.get("data", {})
+            text.append(data.get("text/markdown", "") + data.get("text/html", ""))
+    page = "\n".join(text)
+    for bad in (" nan", ">nan<", "None", "1 waves", "1 files", "exclude, 0"):
+        assert bad not in page, bad
+    assert (tmp_path / "report" / "figures" / "cleaning_funnel.png").is_file()
+    if shape == "minimal":
+        assert "Repeated respondent id not applied: no respondent id column" in page
+        assert "Speeders not applied: no completion-time column (data.duration)." in page
+        assert (
+            "4 columns the study file does not use (customer_type, tenure, region, channel)" in page
+        )
+        assert "read from 1 file;" in page
+    if shape == "spss_codes":
+        assert "Segment codes and labels taken from the data" in page
+
+
+def test_page_tables_and_takeaways(tmp_path):
+    from analysis_helpers.cleaning import (
+        cleaning_takeaways,
+        column_changes,
+        files_table,
+        rule_summary,
+        unused_columns,
+    )
+
+    w1 = wave_frame(n=30, seed=1)
+    w2 = wave_frame(n=30, seed=2, prefix="s").drop(columns=["secs", "q3"]).assign(extra=1)
+    w2.loc[0, "q1"] = 7
+    study = make_study(
+        tmp_path,
+        {"W1": w1, "W2": w2},
+        **{"data.wave": {"column": "wave", "order": ["W1", "W2"], "labels": {"W2": "Spring"}}},
+    )
+    res = clean(study)
+    assert files_table(res, study)["wave"].tolist() == ["W1", "Spring"]
+    assert unused_columns(res) == ["extra"]
+    changes = column_changes(res, study)
+    assert changes.to_dict("records") == [
+        {"column": "secs", "role": "duration", "status": "dropped from Spring"},
+        {"column": "q3", "role": "item", "status": "dropped from Spring"},
+    ]
+    rules = rule_summary(res, study).set_index("rule")
+    assert rules.loc["speeders", "status"] == "applied in 1 of 2 waves"
+    assert rules.loc["speeders", "reason"] == "Spring: no completion times in this wave"
+    assert rules.loc["straightliners", "status"] == "applied"
+    t = cleaning_takeaways(res, study)
+    assert t["read"] == (
+        "**Bad-input corpus**: 60 rows read from 2 files in 2 waves; 59 kept for analysis "
+        "(98.3%) and 1 excluded."
+    )
+    assert t["columns"] == (
+        "9 of the 11 columns the study file names are in every wave's file; 2 are not: secs "
+        "(dropped from Spring), q3 (dropped from Spring). The exports also have 1 column the "
+        "study file does not use (extra); it is listed for information and not analysed."
+    )
+    assert t["rules"] == (
+        "Of 60 rows read, 59 (98.3%) are analysed. The rule that removes most is **identical "
+        "answers** (1 row). The lowest retention is in Spring (96.7% of 30 rows). Speeders: "
+        "applied in 1 of 2 waves only (Spring: no completion times in this wave)."
+    )
+    assert t["problems"] == (
+        "3 problems listed: 2 columns missing in a wave's file, 1 value outside its item's "
+        "scale (set to missing). The full list (file, row, respondent, column, value) is in "
+        "`problems.csv`."
+    )
+    assert t["dictionary"] == (
+        "The clean file has 59 respondents and 5 items. The item with the most missing answers "
+        "is **Q3**: 29 of 59 (49.2%). Reverse-coded (negatively worded): Q4 (negatively worded)."
+    )

@@ -67,6 +67,13 @@ __all__ = [
     "problem_summary",
     "funnel_long",
     "parse_numbers",
+    "RULE_LABELS",
+    "PROBLEM_LABELS",
+    "files_table",
+    "unused_columns",
+    "column_changes",
+    "rule_summary",
+    "cleaning_takeaways",
 ]
 
 #: the quality rules, in the order they are applied (funnel columns)
@@ -1286,7 +1293,8 @@ def data_dictionary(study: Study, data: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``item``, ``label``, ``role``, ``area``, ``scale_min``, ``scale_max``, ``reverse``,
+        ``item``, ``label``, ``role``, ``area`` (``""`` outside the hierarchy),
+        ``scale_min``, ``scale_max``, ``reverse``,
         ``valid_n``, ``missing_n``, ``mean`` (unweighted, after reverse coding).
 
     Raises
@@ -1306,7 +1314,7 @@ def data_dictionary(study: Study, data: pd.DataFrame) -> pd.DataFrame:
                 "item": name,
                 "label": item.label,
                 "role": item.role,
-                "area": item.area,
+                "area": item.area or "",
                 "scale_min": item.scale.min,
                 "scale_max": item.scale.max,
                 "reverse": item.reverse,
@@ -1345,12 +1353,287 @@ def problem_summary(problems: pd.DataFrame) -> pd.DataFrame:
 
 def funnel_long(funnel: pd.DataFrame) -> pd.DataFrame:
     """The funnel as one row per wave x step: ``wave``, ``step``, ``step_no``, ``rows``,
-    ``share`` (of rows read)."""
-    steps = ["read", *RULES, "analysed"]
-    missing = [c for c in ["wave", *steps] if c not in funnel.columns]
+    ``share`` (of rows read).
+
+    Steps are ``read``, the rule columns the funnel has (all of :data:`RULES`, or those a
+    page keeps, e.g. without the rules that did not apply) and ``analysed``; waves keep
+    the funnel's order (the study's).
+    """
+    missing = [c for c in ["wave", "read", "analysed"] if c not in funnel.columns]
     if missing:
         raise KeyError(f"funnel has no column {missing[0]!r}")
+    steps = ["read", *[r for r in RULES if r in funnel.columns], "analysed"]
     long = funnel.melt(id_vars="wave", value_vars=steps, var_name="step", value_name="rows")
     long["step_no"] = long["step"].map({s: k for k, s in enumerate(steps)})
     long["share"] = long["rows"] / long["wave"].map(funnel.set_index("wave")["read"])
-    return long.sort_values(["wave", "step_no"]).reset_index(drop=True)
+    order = {w: k for k, w in enumerate(funnel["wave"])}
+    long = long.assign(_w=long["wave"].map(order))
+    return long.sort_values(["_w", "step_no"]).drop(columns="_w").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# the cleaning page (10-clean): tables and takeaways for any study
+# --------------------------------------------------------------------------------------
+#: display labels of the quality rules
+RULE_LABELS = {
+    "duplicate_id": "Repeated respondent id",
+    "duplicate_answers": "Identical answers",
+    "speeders": "Speeders",
+    "straightliners": "Straightliners",
+    "incomplete": "Incomplete",
+    "out_of_range": "Many invalid answers",
+}
+#: display labels of the problem kinds (``problems.rule``)
+PROBLEM_LABELS = {
+    "non_numeric": "not a number (set to missing)",
+    "full_width_digits": "full-width digits (read as numbers)",
+    "out_of_range": "outside the scale (set to missing)",
+    "unknown_segment_value": "not a code of the segment (set to missing)",
+    "invalid_weight": "not a valid weight",
+    "missing_column": "column missing in a wave's file",
+}
+
+
+_PROBLEM_PHRASES = {
+    "non_numeric": ("value that is not a number", "values that are not numbers", True),
+    "out_of_range": ("value outside its item's scale", "values outside their item's scale", True),
+    "full_width_digits": (
+        "full-width digit read as a number",
+        "full-width digits read as numbers",
+        False,
+    ),
+    "unknown_segment_value": (
+        "value that is not a code of its segment",
+        "values that are not codes of their segment",
+        True,
+    ),
+    "invalid_weight": ("invalid weight", "invalid weights", True),
+    "missing_column": (
+        "column missing in a wave's file",
+        "columns missing in a wave's file",
+        False,
+    ),
+}
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 file``, ``6 files``: a count with its noun in the right number."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def _names(names: list[str], k: int = 8) -> str:
+    shown = ", ".join(names[:k])
+    return shown + (f" and {len(names) - k} more" if len(names) > k else "")
+
+
+def files_table(result: CleaningResult, study: Study) -> pd.DataFrame:
+    """The files read, for the page: ``file``, ``format``, ``encoding``, ``wave`` (its
+    label; ``"(several)"`` for a stacked file), ``rows``."""
+    f = result.files
+    wave = ["(several)" if w == "(stacked)" else study.wave_label(w) for w in f["wave"].astype(str)]
+    return pd.DataFrame(
+        {
+            "file": f["file"],
+            "format": f["format"],
+            "encoding": f["encoding"].fillna("-"),
+            "wave": wave,
+            "rows": f["rows"].astype(int),
+        }
+    )
+
+
+def unused_columns(result: CleaningResult) -> list[str]:
+    """Export columns the study file does not use (information, not a problem)."""
+    a = result.alignment
+    return a.loc[a["status"] == "not used", "column"].tolist()
+
+
+def column_changes(result: CleaningResult, study: Study) -> pd.DataFrame:
+    """Study columns a wave's file lacks: ``column``, ``role``, ``status`` (wave codes in
+    the status text replaced by their labels)."""
+    a = result.alignment
+    a = a[~a["status"].isin(["all waves", "not used"])]
+    status = a["status"].astype(str)
+    for w in study.waves:
+        status = status.str.replace(w, study.wave_label(w), regex=False)
+    return pd.DataFrame({"column": a["column"], "role": a["role"], "status": status}).reset_index(
+        drop=True
+    )
+
+
+def rule_summary(result: CleaningResult, study: Study) -> pd.DataFrame:
+    """The quality rules over all waves, for the page.
+
+    Returns
+    -------
+    DataFrame
+        One row per rule in :data:`RULES` order: ``rule``, ``label``, ``action`` (as in the
+        study file), ``status`` (``"applied"``, ``"not applied"``, ``"off"``, or
+        ``"applied in k of n waves"``), ``reason`` (why not applied, naming the waves
+        where it differs), ``n_hit``, ``n_excluded``.
+    """
+    rows = []
+    log = result.log
+    n_waves = log["wave"].nunique()
+    for rule, g in log.groupby("rule", sort=False):
+        applied = g[g["status"] == "applied"]
+        others = g[g["status"] != "applied"]
+        if len(applied) == len(g):
+            status, reason = "applied", ""
+        elif len(applied) == 0:
+            status = g["status"].iloc[0] if g["status"].nunique() == 1 else "not applied"
+            reason = "; ".join(dict.fromkeys(g["reason"]))
+        else:
+            status = f"applied in {len(applied)} of {n_waves} waves"
+            reason = "; ".join(
+                f"{study.wave_label(w)}: {r}"
+                for w, r in zip(others["wave"], others["reason"], strict=True)
+            )
+        rows.append(
+            {
+                "rule": rule,
+                "label": RULE_LABELS[rule],
+                "action": g["action"].iloc[0],
+                "status": status,
+                "reason": reason,
+                "n_hit": int(g["n_hit"].sum()),
+                "n_excluded": int(g["n_excluded"].sum()),
+            }
+        )
+    cols = ["rule", "label", "action", "status", "reason", "n_hit", "n_excluded"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, str]:
+    """The cleaning page's takeaways, each one sentence or two, computed from the result.
+
+    Written for any study: one wave or many, no rule applied, no problem found, no item
+    missing. Counts carry their noun in the right number ("1 wave", "6 waves").
+
+    Returns
+    -------
+    dict
+        ``read`` (rows read, kept, excluded), ``columns`` (waves aligned; columns not
+        used), ``rules`` (what the rules removed, which did not apply and why),
+        ``problems`` (values that could not be used), ``dictionary`` (the clean file).
+    """
+    f = result.funnel
+    read, kept = int(f["read"].sum()), int(f["analysed"].sum())
+    excluded = read - kept
+    n_files = len(result.files)
+    waves = f" in {_count(len(f), 'wave')}" if study.is_multiwave else ""
+    out = {
+        "read": (
+            f"**{study.title}**: {_count(read, 'row')} read from {_count(n_files, 'file')}"
+            f"{waves}; {kept:,} kept for analysis ({_pct(kept, read)}) and {excluded:,} "
+            "excluded."
+        )
+    }
+    out["columns"] = _columns_takeaway(result, study)
+    out["rules"] = _rules_takeaway(result, study)
+    out["problems"] = _problems_takeaway(result)
+    out["dictionary"] = _dictionary_takeaway(result, study)
+    return out
+
+
+def _columns_takeaway(result: CleaningResult, study: Study) -> str:
+    changes = column_changes(result, study)
+    expected = result.alignment[result.alignment["status"] != "not used"]
+    if study.is_multiwave:
+        text = (
+            f"All {len(expected)} columns the study file names are in every wave's file."
+            if changes.empty
+            else f"{len(expected) - len(changes)} of the {len(expected)} columns the study file "
+            f"names are in every wave's file; {_count(len(changes), 'is', 'are')} not: "
+            + _names(
+                [f"{c} ({s})" for c, s in zip(changes["column"], changes["status"], strict=True)]
+            )
+            + "."
+        )
+    else:
+        text = f"All {len(expected)} columns the study file names are in the export."
+    unused = unused_columns(result)
+    if unused:
+        text += (
+            f" The exports also have {_count(len(unused), 'column')} the study file does not use "
+            f"({_names(unused)}); {'it is' if len(unused) == 1 else 'they are'} listed for "
+            "information and not analysed."
+        )
+    return text
+
+
+def _rules_takeaway(result: CleaningResult, study: Study) -> str:
+    f = result.funnel
+    read, kept = int(f["read"].sum()), int(f["analysed"].sum())
+    rules = rule_summary(result, study)
+    text = f"Of {read:,} rows read, {kept:,} ({_pct(kept, read)}) are analysed."
+    removing = rules[rules["n_excluded"] > 0].sort_values("n_excluded", ascending=False)
+    if removing.empty:
+        text += " No rule excluded a row."
+    else:
+        top = removing.iloc[0]
+        text += f" The rule that removes most is **{top['label'].lower()}** ({_count(int(top['n_excluded']), 'row')})."
+    if study.is_multiwave and len(f) > 1 and kept < read:
+        share = f["analysed"] / f["read"]
+        low = f.loc[share.idxmin()]
+        text += (
+            f" The lowest retention is in {study.wave_label(low['wave'])} "
+            f"({_pct(int(low['analysed']), int(low['read']))} of {int(low['read']):,} rows)."
+        )
+    flagged = rules[(rules["action"] == "flag") & (rules["n_hit"] > 0)]
+    for r in flagged.itertuples(index=False):
+        text += f" {r.label} are flagged and kept: {_count(r.n_hit, 'row')}."
+    skipped = rules[rules["status"] == "not applied"]
+    for r in skipped.itertuples(index=False):
+        text += f" {r.label} not applied: {r.reason}."
+    partly = rules[rules["status"].str.startswith("applied in")]
+    for r in partly.itertuples(index=False):
+        text += f" {r.label}: {r.status} only ({r.reason})."
+    off = rules[rules["status"] == "off"]
+    if len(off):
+        text += f" Off in the study file: {', '.join(x.lower() for x in off['label'])}."
+    return text
+
+
+def _problems_takeaway(result: CleaningResult) -> str:
+    p = result.problems
+    if p.empty:
+        return "Every value is a valid answer: nothing had to be set to missing."
+    counts = p["rule"].value_counts()
+    parts = []
+    for rule, n in counts.items():
+        one, many, to_missing = _PROBLEM_PHRASES.get(rule, (rule, rule, False))
+        parts.append(
+            f"{n:,} {one if n == 1 else many}" + (" (set to missing)" if to_missing else "")
+        )
+    return (
+        f"{_count(len(p), 'problem')} listed: {', '.join(parts)}. The full list (file, row, "
+        "respondent, column, value) is in `problems.csv`."
+    )
+
+
+def _dictionary_takeaway(result: CleaningResult, study: Study) -> str:
+    d = result.dictionary
+    n = len(result.data)
+    text = f"The clean file has {_count(n, 'respondent')} and {_count(len(d), 'item')}."
+    total = d["valid_n"] + d["missing_n"]
+    if n and (d["missing_n"] > 0).any():
+        worst = d.loc[(d["missing_n"] / total).idxmax()]
+        text += (
+            f" The item with the most missing answers is **{worst['label']}**: "
+            f"{int(worst['missing_n']):,} of {int(worst['valid_n'] + worst['missing_n']):,} "
+            f"({_pct(int(worst['missing_n']), int(worst['valid_n'] + worst['missing_n']))})."
+        )
+    elif n:
+        text += " No item has a missing answer."
+    rev = d.loc[d["reverse"], "label"].tolist()
+    text += (
+        f" Reverse-coded (negatively worded): {_names(rev)}."
+        if rev
+        else " No item is reverse-coded."
+    )
+    return text
