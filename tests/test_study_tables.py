@@ -217,3 +217,31 @@ def test_kpi_tables_call_the_estimators_by_their_current_words(study, data):
     t = kpi_summary(data, study=study, by=["wave"])
     assert {"nps", "csi", "overall_mean"} <= set(t["kpi"])
     assert len(segment_kpis(data, study=study)) > 0
+
+
+def test_study_tables_of_a_study_without_the_optional_parts(tmp_path):
+    """A study without KPIs, segments or an index: empty tables, not a crash."""
+    from analysis_helpers.cleaning import clean
+    from analysis_helpers.demo import write_study_shape
+    from analysis_helpers.study import load_study
+    from analysis_helpers.study_tables import (
+        KPI_COLUMNS,
+        kpi_summary,
+        profile_by_segment,
+        segment_area_index,
+        segment_kpis,
+    )
+
+    study = load_study(write_study_shape(tmp_path / "minimal", "minimal"))
+    data = clean(study).data
+    empty = kpi_summary(data, study=study, by=["wave"])
+    assert empty.empty and list(empty.columns) == ["wave", *KPI_COLUMNS]
+    assert segment_kpis(data, study=study).empty
+    assert profile_by_segment(data, study=study).empty
+    assert segment_area_index(data, study=study).empty
+    study = load_study(write_study_shape(tmp_path / "no_kpis", "no_kpis"))
+    kpis = kpi_summary(clean(study).data, study=study)
+    assert kpis["kpi"].tolist() == ["csi"]  # the index is the one headline left
+    study = load_study(write_study_shape(tmp_path / "nps", "nps_1_10"))
+    kpis = kpi_summary(clean(study).data, study=study).set_index("kpi")
+    assert -100 <= kpis.loc["nps", "estimate"] <= 100

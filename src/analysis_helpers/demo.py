@@ -524,9 +524,7 @@ def _add_dirt(
         return k if scale == 1.0 else max(1, int(round(k * scale)))
 
     n_spd, n_stl, n_inc = count(40), count(30), count(25)
-    if n_spd + n_stl + n_inc > n // 2:
-        raise ValueError(f"too much dirt for {n} respondents: lower DemoSpec.dirt")
-    pick = rng.permutation(n)
+    pick = rng.permutation(n)  # a small sample simply gets fewer of each
     spd = pick[:n_spd]
     stl = pick[n_spd : n_spd + n_stl]
     inc = pick[n_spd + n_stl : n_spd + n_stl + n_inc]

@@ -280,8 +280,14 @@ def segment_area_index(
         ``segment``, ``segment_label``, ``value``, ``value_label``, ``name`` (the area),
         ``area`` (its label),
         then the index columns of :func:`~analysis_helpers.kpis.csi` (``estimate`` 0-100,
-        ``se``, ``ci_low``, ``ci_high`` and the bases).
+        ``se``, ``ci_low``, ``ci_high`` and the bases). No rows (the first six columns only)
+        for a study without segments or without an index.
     """
+    if not study.has_index or not (study.has_segments or segments):
+        # no index or no segments: nothing to grid (see Study.absent("index" / "segments"))
+        return pd.DataFrame(
+            columns=["segment", "segment_label", "value", "value_label", "name", "area"]
+        )
     design = study_design(study)
     confidence = confidence or study.reporting.confidence
     hierarchy = study.hierarchy()
