@@ -340,6 +340,15 @@ def _rate(latent: np.ndarray, smax: int, offset: float = 0.0) -> np.ndarray:
     return np.clip(np.rint(6.3 + 1.55 * z), 1, 10).astype(int)
 
 
+def _check_spec(spec: DemoSpec) -> None:
+    if spec.short_scale not in (5, 7):
+        raise ValueError(f"short_scale must be 5 or 7, not {spec.short_scale}")
+    if spec.turning_point[1] not in spec.waves:
+        raise ValueError(
+            f"turning_point wave {spec.turning_point[1]!r} is not one of the waves {spec.waves}"
+        )
+
+
 def generate_demo(
     spec: DemoSpec | None = None,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict]:
@@ -360,8 +369,7 @@ def generate_demo(
         The planted truths, JSON-ready.
     """
     spec = spec or DemoSpec()
-    if spec.short_scale not in (5, 7):
-        raise ValueError(f"short_scale must be 5 or 7, not {spec.short_scale}")
+    _check_spec(spec)
     rng = np.random.default_rng(spec.seed)
     items = _items(spec.short_scale)
     areas = list(AREAS)
@@ -382,8 +390,6 @@ def generate_demo(
             )
     mean_wait = float(np.mean(list(wait.values())))
     tp_area, tp_wave, tp_size = spec.turning_point
-    if tp_wave not in spec.waves:
-        raise ValueError(f"turning_point wave {tp_wave!r} is not one of the waves {spec.waves}")
     tp_index = spec.waves.index(tp_wave)
     waves: dict[str, pd.DataFrame] = {}
     planted: dict[str, dict[str, list[str]]] = {}
