@@ -757,6 +757,13 @@ def test_the_cleaning_page_reads_well_for_other_shapes(tmp_path, shape):
     page = "\n".join(text)
     for bad in (" nan", ">nan<", "None", "1 waves", "1 files", "exclude, 0"):
         assert bad not in page, bad
+    from analysis_helpers.report_checks import sentence_problems
+
+    problems = sentence_problems([out])
+    assert problems.empty, problems.to_dict("records")
+    from analysis_helpers.safe_output import plain_text
+
+    page = plain_text(page)
     assert (tmp_path / "report" / "figures" / "cleaning_funnel.png").is_file()
     if shape == "minimal":
         assert "Repeated respondent id not applied: no respondent id column" in page
@@ -798,9 +805,13 @@ def test_page_tables_and_takeaways(tmp_path):
     assert rules.loc["speeders", "status"] == "applied in 1 of 2 waves"
     assert rules.loc["speeders", "reason"] == "Spring: no completion times in this wave"
     assert rules.loc["straightliners", "status"] == "applied"
-    t = cleaning_takeaways(res, study)
+    from analysis_helpers.safe_output import plain_text, render_markdown
+
+    t = {
+        k: plain_text(render_markdown(v)).strip() for k, v in cleaning_takeaways(res, study).items()
+    }
     assert t["read"] == (
-        "**Bad-input corpus**: 60 rows read from 2 files in 2 waves; 59 kept for analysis "
+        "Bad-input corpus: 60 rows read from 2 files in 2 waves; 59 kept for analysis "
         "(98.3%) and 1 excluded."
     )
     assert t["columns"] == (
@@ -809,16 +820,22 @@ def test_page_tables_and_takeaways(tmp_path):
         "study file does not use (extra); it is listed for information and not analysed."
     )
     assert t["rules"] == (
-        "Of 60 rows read, 59 (98.3%) are analysed. The rule that removes most is **identical "
-        "answers** (1 row). The lowest retention is in Spring (96.7% of 30 rows). Speeders: "
+        "Of 60 rows read, 59 (98.3%) are analysed. The rule that removes most is identical "
+        "answers (1 row). The lowest retention is in Spring (96.7% of 30 rows). Speeders: "
         "applied in 1 of 2 waves only (Spring: no completion times in this wave)."
     )
     assert t["problems"] == (
         "3 problems listed: 2 columns missing in a wave's file, 1 value outside its item's "
         "scale (set to missing). The full list (file, row, respondent, column, value) is in "
-        "`problems.csv`."
+        "the file problems.csv."
     )
     assert t["dictionary"] == (
         "The clean file has 59 respondents and 5 items. The item with the most missing answers "
-        "is **Q3**: 29 of 59 (49.2%). Reverse-coded (negatively worded): Q4 (negatively worded)."
+        "is Q3: 29 of 59 (49.2%). Reverse-coded (negatively worded): Q4 (negatively worded)."
     )
+    # data reach the page escaped: a label with markup shows as typed
+    res.dictionary.loc[0, "label"] = "<b>Q1</b> [x](javascript:alert(1))"
+    res.dictionary.loc[0, "missing_n"] = 59
+    html = render_markdown(cleaning_takeaways(res, study)["dictionary"])
+    assert "<b>Q1" not in html and "<a " not in html
+    assert "<b>Q1</b> [x](javascript:alert(1))" in plain_text(html)

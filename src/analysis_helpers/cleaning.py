@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,9 @@ from .io import (
 from .io import _label as _file_label
 from .study import Study
 from .weighting import RakingError, rake, weighting_report
+
+if TYPE_CHECKING:
+    from .safe_output import Md
 
 __all__ = [
     "RULES",
@@ -1508,11 +1512,13 @@ def rule_summary(result: CleaningResult, study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, str]:
+def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, Md]:
     """The cleaning page's takeaways, each one sentence or two, computed from the result.
 
     Written for any study: one wave or many, no rule applied, no problem found, no item
-    missing. Counts carry their noun in the right number ("1 wave", "6 waves").
+    missing. Counts carry their noun in the right number ("1 wave", "6 waves"). Each is
+    safe Markdown (:func:`analysis_helpers.safe_output.md`): labels, titles and column
+    names from the study and the data are escaped; pass it to ``ctx.say`` as it is.
 
     Returns
     -------
@@ -1521,119 +1527,148 @@ def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, str]:
         used), ``rules`` (what the rules removed, which did not apply and why),
         ``problems`` (values that could not be used), ``dictionary`` (the clean file).
     """
+    from .safe_output import md
+
     f = result.funnel
     read, kept = int(f["read"].sum()), int(f["analysed"].sum())
-    excluded = read - kept
-    n_files = len(result.files)
-    waves = f" in {_count(len(f), 'wave')}" if study.is_multiwave else ""
-    out = {
-        "read": (
-            f"**{study.title}**: {_count(read, 'row')} read from {_count(n_files, 'file')}"
-            f"{waves}; {kept:,} kept for analysis ({_pct(kept, read)}) and {excluded:,} "
-            "excluded."
-        )
+    waves = md(" in {w}", w=_count(len(f), "wave")) if study.is_multiwave else md("")
+    return {
+        "read": md(
+            "**{title}**: {read} read from {files}{waves}; {kept:,} kept for analysis "
+            "({share}) and {excluded:,} excluded.",
+            title=study.title,
+            read=_count(read, "row"),
+            files=_count(len(result.files), "file"),
+            waves=waves,
+            kept=kept,
+            share=_pct(kept, read),
+            excluded=read - kept,
+        ),
+        "columns": _columns_takeaway(result, study),
+        "rules": _rules_takeaway(result, study),
+        "problems": _problems_takeaway(result),
+        "dictionary": _dictionary_takeaway(result, study),
     }
-    out["columns"] = _columns_takeaway(result, study)
-    out["rules"] = _rules_takeaway(result, study)
-    out["problems"] = _problems_takeaway(result)
-    out["dictionary"] = _dictionary_takeaway(result, study)
-    return out
 
 
-def _columns_takeaway(result: CleaningResult, study: Study) -> str:
+def _columns_takeaway(result: CleaningResult, study: Study) -> Md:
+    from .safe_output import md
+
     changes = column_changes(result, study)
     expected = result.alignment[result.alignment["status"] != "not used"]
-    if study.is_multiwave:
-        text = (
-            f"All {len(expected)} columns the study file names are in every wave's file."
-            if changes.empty
-            else f"{len(expected) - len(changes)} of the {len(expected)} columns the study file "
-            f"names are in every wave's file; {_count(len(changes), 'is', 'are')} not: "
-            + _names(
+    n = len(expected)
+    if study.is_multiwave and changes.empty:
+        text = md("All {n} columns the study file names are in every wave's file.", n=n)
+    elif study.is_multiwave:
+        text = md(
+            "{same} of the {n} columns the study file names are in every wave's file; {k} not: "
+            "{which}.",
+            same=n - len(changes),
+            n=n,
+            k=_count(len(changes), "is", "are"),
+            which=_names(
                 [f"{c} ({s})" for c, s in zip(changes["column"], changes["status"], strict=True)]
-            )
-            + "."
+            ),
         )
     else:
-        text = f"All {len(expected)} columns the study file names are in the export."
+        text = md("All {n} columns the study file names are in the export.", n=n)
     unused = unused_columns(result)
     if unused:
-        text += (
-            f" The exports also have {_count(len(unused), 'column')} the study file does not use "
-            f"({_names(unused)}); {'it is' if len(unused) == 1 else 'they are'} listed for "
-            "information and not analysed."
+        text += md(
+            " The exports also have {k} the study file does not use ({which}); {they} listed "
+            "for information and not analysed.",
+            k=_count(len(unused), "column"),
+            which=_names(unused),
+            they="it is" if len(unused) == 1 else "they are",
         )
     return text
 
 
-def _rules_takeaway(result: CleaningResult, study: Study) -> str:
+def _rules_takeaway(result: CleaningResult, study: Study) -> Md:
+    from .safe_output import md
+
     f = result.funnel
     read, kept = int(f["read"].sum()), int(f["analysed"].sum())
     rules = rule_summary(result, study)
-    text = f"Of {read:,} rows read, {kept:,} ({_pct(kept, read)}) are analysed."
+    text = md("Of {read:,} rows read, {kept:,} ({share}) are analysed.", read=read, kept=kept,
+              share=_pct(kept, read))  # fmt: skip
     removing = rules[rules["n_excluded"] > 0].sort_values("n_excluded", ascending=False)
     if removing.empty:
-        text += " No rule excluded a row."
+        text += md(" No rule excluded a row.")
     else:
         top = removing.iloc[0]
-        text += f" The rule that removes most is **{top['label'].lower()}** ({_count(int(top['n_excluded']), 'row')})."
-    if study.is_multiwave and len(f) > 1 and kept < read:
-        share = f["analysed"] / f["read"]
-        low = f.loc[share.idxmin()]
-        text += (
-            f" The lowest retention is in {study.wave_label(low['wave'])} "
-            f"({_pct(int(low['analysed']), int(low['read']))} of {int(low['read']):,} rows)."
+        text += md(
+            " The rule that removes most is **{rule}** ({rows}).",
+            rule=top["label"].lower(),
+            rows=_count(int(top["n_excluded"]), "row"),
         )
-    flagged = rules[(rules["action"] == "flag") & (rules["n_hit"] > 0)]
-    for r in flagged.itertuples(index=False):
-        text += f" {r.label} are flagged and kept: {_count(r.n_hit, 'row')}."
-    skipped = rules[rules["status"] == "not applied"]
-    for r in skipped.itertuples(index=False):
-        text += f" {r.label} not applied: {r.reason}."
-    partly = rules[rules["status"].str.startswith("applied in")]
-    for r in partly.itertuples(index=False):
-        text += f" {r.label}: {r.status} only ({r.reason})."
+    if study.is_multiwave and len(f) > 1 and kept < read:
+        low = f.loc[(f["analysed"] / f["read"]).idxmin()]
+        text += md(
+            " The lowest retention is in {wave} ({share} of {rows}).",
+            wave=study.wave_label(low["wave"]),
+            share=_pct(int(low["analysed"]), int(low["read"])),
+            rows=_count(int(low["read"]), "row"),
+        )
+    for r in rules[(rules["action"] == "flag") & (rules["n_hit"] > 0)].itertuples(index=False):
+        text += md(" {rule}: {rows} flagged and kept.", rule=r.label, rows=_count(r.n_hit, "row"))
+    for r in rules[rules["status"] == "not applied"].itertuples(index=False):
+        text += md(" {rule} not applied: {reason}.", rule=r.label, reason=r.reason)
+    for r in rules[rules["status"].str.startswith("applied in")].itertuples(index=False):
+        text += md(" {rule}: {status} only ({reason}).", rule=r.label, status=r.status,
+                   reason=r.reason)  # fmt: skip
     off = rules[rules["status"] == "off"]
     if len(off):
-        text += f" Off in the study file: {', '.join(x.lower() for x in off['label'])}."
+        text += md(
+            " Off in the study file: {rules}.", rules=", ".join(x.lower() for x in off["label"])
+        )
     return text
 
 
-def _problems_takeaway(result: CleaningResult) -> str:
+def _problems_takeaway(result: CleaningResult) -> Md:
+    from .safe_output import md
+
     p = result.problems
     if p.empty:
-        return "Every value is a valid answer: nothing had to be set to missing."
-    counts = p["rule"].value_counts()
+        return md("Every value is a valid answer: nothing had to be set to missing.")
     parts = []
-    for rule, n in counts.items():
+    for rule, n in p["rule"].value_counts().items():
         one, many, to_missing = _PROBLEM_PHRASES.get(rule, (rule, rule, False))
         parts.append(
             f"{n:,} {one if n == 1 else many}" + (" (set to missing)" if to_missing else "")
         )
-    return (
-        f"{_count(len(p), 'problem')} listed: {', '.join(parts)}. The full list (file, row, "
-        "respondent, column, value) is in `problems.csv`."
+    return md(
+        "{problems} listed: {parts}. The full list (file, row, respondent, column, value) is in "
+        "the file problems.csv.",
+        problems=_count(len(p), "problem"),
+        parts=", ".join(parts),
     )
 
 
-def _dictionary_takeaway(result: CleaningResult, study: Study) -> str:
+def _dictionary_takeaway(result: CleaningResult, study: Study) -> Md:
+    from .safe_output import md
+
     d = result.dictionary
     n = len(result.data)
-    text = f"The clean file has {_count(n, 'respondent')} and {_count(len(d), 'item')}."
+    text = md("The clean file has {respondents} and {items}.", respondents=_count(n, "respondent"),
+              items=_count(len(d), "item"))  # fmt: skip
     total = d["valid_n"] + d["missing_n"]
     if n and (d["missing_n"] > 0).any():
         worst = d.loc[(d["missing_n"] / total).idxmax()]
-        text += (
-            f" The item with the most missing answers is **{worst['label']}**: "
-            f"{int(worst['missing_n']):,} of {int(worst['valid_n'] + worst['missing_n']):,} "
-            f"({_pct(int(worst['missing_n']), int(worst['valid_n'] + worst['missing_n']))})."
+        of = int(worst["valid_n"] + worst["missing_n"])
+        text += md(
+            " The item with the most missing answers is **{label}**: {missing:,} of {of:,} "
+            "({share}).",
+            label=worst["label"],
+            missing=int(worst["missing_n"]),
+            of=of,
+            share=_pct(int(worst["missing_n"]), of),
         )
     elif n:
-        text += " No item has a missing answer."
+        text += md(" No item has a missing answer.")
     rev = d.loc[d["reverse"], "label"].tolist()
-    text += (
-        f" Reverse-coded (negatively worded): {_names(rev)}."
-        if rev
-        else " No item is reverse-coded."
-    )
+    if rev:
+        text += md(" Reverse-coded (negatively worded): {items}.", items=_names(rev))
+    else:
+        text += md(" No item is reverse-coded.")
     return text
