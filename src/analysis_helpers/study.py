@@ -1300,10 +1300,11 @@ class Study:
             ``"overall"``, ``"nps"``, ``"ces"``, ``"loyalty"``, ``"operations"``,
             ``"duration"``, ``"text"``.
 
-        Examples
-        --------
-        >>> study.absent("waves")  # doctest: +SKIP
-        'This study has one wave; comparisons over time need two or more.'
+        Returns
+        -------
+        str or None
+            E.g. for a one-wave study, ``absent("waves")`` is "This study has one wave;
+            comparisons over time need two or more."
         """
         if part not in PARTS:
             raise KeyError(f"unknown part {part!r}; parts: {list(PARTS)}")
