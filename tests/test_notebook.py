@@ -156,3 +156,27 @@ def test_formatting():
     assert fmt_num(12345.678) == "12,345.7"
     assert fmt_pct(0.4567) == "46%"
     assert fmt_pct(0.4567, 1) == "45.7%"
+
+
+def test_lacks_says_why_once_and_not_applicable_is_a_note(tmp_path, capsys, monkeypatch):
+    from analysis_helpers import notebook as nbmod
+    from analysis_helpers.demo import write_study_shape
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(nbmod, "_display", lambda html, text: shown.append((html, text)))
+    ctx = nbmod.setup(
+        str(write_study_shape(tmp_path / "p", "one_wave")),
+        str(tmp_path / "r"),
+        notebook="30-trend",
+    )
+    assert ctx.lacks("segments") is False
+    assert shown == []
+    assert ctx.lacks("nps", "waves", "id") is True
+    assert len(shown) == 1
+    html, text = shown[0]
+    assert 'class="report-na' in html
+    assert text.strip() == "This study has one wave; comparisons over time need two or more."
+    ctx.not_applicable("Only {n:base} answered {what}.", n=12, what="<b>every</b> driver")
+    html, text = shown[1]
+    assert "<b>" not in html and "&lt;b&gt;" in html
+    assert text.strip().startswith("Only 12 answered")

@@ -218,6 +218,54 @@ class ReportContext:
             f'<div class="report-say tex2jax_ignore mathjax_ignore">{html}</div>', plain_text(html)
         )
 
+    def not_applicable(self, template: str | Md, /, **values: Any) -> None:
+        """Say in one sentence why a section does not apply, in place of the section.
+
+        For reasons found in the data ("Only 12 respondents answered every driver; a
+        regression needs at least 30."); the template and values work as in :meth:`say`.
+        The sentence is shown as a note (class ``report-na``), so pages and tests can tell
+        a section that was skipped from one that was shown.
+        """
+        if isinstance(template, Md):
+            text = md(template, **values) if values else template
+        else:
+            text = md(template, **{"confidence": self.confidence, **values})
+        html = render_markdown(text)
+        _display(
+            f'<div class="report-na tex2jax_ignore mathjax_ignore"><em>{html}</em></div>',
+            plain_text(html),
+        )
+
+    def lacks(self, *parts: str) -> bool:
+        """True when the study lacks any of ``parts``; the page then says why, once.
+
+        Parameters
+        ----------
+        *parts : str
+            Optional parts of a study, the keys of :data:`study.PARTS` (``"waves"``,
+            ``"weights"``, ``"segments"``, ``"nps"``, ``"expectations"``, ...).
+
+        Returns
+        -------
+        bool
+            False when the study has every part (nothing is shown); True after showing
+            the first missing part's sentence (:meth:`Study.absent`), e.g. "This study has
+            one wave; comparisons over time need two or more."
+
+        Examples
+        --------
+        In a notebook cell::
+
+            if not ctx.lacks("waves"):
+                ...  # the trend section
+        """
+        for part in parts:
+            sentence = self.study.absent(part)
+            if sentence is not None:
+                self.not_applicable(Md(escape_markdown(sentence)))
+                return True
+        return False
+
 
 def setup(
     study_file: str, report_dir: str = "", *, notebook: str, redact: bool = True
