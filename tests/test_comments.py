@@ -968,3 +968,21 @@ def test_frequent_terms_of_hostile_comments_are_plain_words():
     assert not terms["term"].str.contains("138|8000|4567|0013", regex=True).any()
     draft = cm.draft_themes(terms, top=10)
     CommentsSpec.model_validate(yaml.safe_load(draft)["comments"])
+
+
+def test_jieba_keeps_its_cache_inside_the_environment(tmp_path, monkeypatch):
+    import tempfile
+
+    from analysis_helpers import comments as cm
+
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    own = tmp_path / "env-cache"
+    own.mkdir()
+    monkeypatch.setattr(cm, "_jieba_cache_folder", lambda: own)
+    monkeypatch.setattr(cm, "_JIEBA", None)
+    cm._cut_han.cache_clear()
+    assert cm.tokenize(["网络信号很差"]) == ["网络", "信号", "很差"]
+    assert [p.name for p in own.iterdir()] == ["jieba.cache"]
+    assert list(shared.iterdir()) == []

@@ -90,12 +90,14 @@ numbers, IDs).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -280,6 +282,16 @@ def is_no_comment(text: object, *, no_comment: Iterable[str] = ()) -> bool:
 _JIEBA: Any = None
 
 
+def _jieba_cache_folder() -> Path:
+    """Where jieba keeps its dictionary cache: ``<environment>/var/cache/jieba``."""
+    import sys
+
+    folder = Path(sys.prefix) / "var" / "cache" / "jieba"
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def _jieba() -> Any:
     """The jieba tokenizer of this module (built on first use, about 1 s)."""
     global _JIEBA
@@ -288,7 +300,17 @@ def _jieba() -> Any:
 
         jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading to stderr
         tok = jieba.Tokenizer()
-        tok.initialize()
+        # jieba caches its prefix dictionary in the system's temporary folder by default,
+        # shared with every other user; keep it inside the environment instead. Where that
+        # is read-only jieba builds it in memory (about 1 s) and its "Dump cache file failed"
+        # traceback is silenced.
+        tok.tmp_dir = str(_jieba_cache_folder())
+        level = jieba.default_logger.level
+        jieba.setLogLevel(logging.CRITICAL)
+        try:
+            tok.initialize()
+        finally:
+            jieba.setLogLevel(level)
         _JIEBA = tok
     return _JIEBA
 
