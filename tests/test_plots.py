@@ -89,3 +89,66 @@ def test_kpi_trend_one_line_per_group():
     ax = kpi_trend(t, by="g", order=["w1", "w2"])
     assert len(ax.get_lines()) == 2
     assert list(ax.get_lines()[1].get_ydata()) == [3, 4]
+
+
+def _waves(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "wave": [f"20{24 + k // 4}Q{k % 4 + 1}" for k in range(n)],
+            "estimate": [6.0 + 0.1 * k for k in range(n)],
+            "ci_low": [5.8 + 0.1 * k for k in range(n)],
+            "ci_high": [6.2 + 0.1 * k for k in range(n)],
+        }
+    )
+
+
+def test_kpi_trend_shows_wave_labels_in_time_order():
+    from analysis_helpers.report_checks import text_overlaps
+
+    apply_theme()
+    t = _waves(3)
+    labels = {"2024Q1": "Q1 2024", "2024Q2": "Q2 2024", "2024Q3": "Q3 2024"}
+    ax = kpi_trend(t.iloc[::-1], order=list(labels), labels=labels)
+    assert [x.get_text() for x in ax.get_xticklabels()] == list(labels.values())
+    assert list(ax.get_lines()[0].get_xdata()) == [0, 1, 2]
+    assert list(ax.get_lines()[0].get_ydata()) == pytest.approx([6.0, 6.1, 6.2])
+    assert text_overlaps(ax).empty
+    plt.close(ax.figure)
+
+
+def test_kpi_trend_line_missing_a_wave_keeps_its_waves_in_place():
+    t = pd.concat([_waves(3).assign(g="a"), _waves(3).assign(g="b").iloc[1:]])
+    ax = kpi_trend(t.iloc[::-1], by="g", order=["2024Q1", "2024Q2", "2024Q3"])
+    by_label = {line.get_label(): list(line.get_xdata()) for line in ax.get_lines()}
+    assert by_label == {"a": [0, 1, 2], "b": [1, 2]}
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("n, width", [(6, 3.2), (6, 1.6), (24, 3.0)])
+def test_wave_labels_never_overlap_on_a_narrow_panel(n, width):
+    """The known bug: six wave labels on one of three panels ran together."""
+    from analysis_helpers.report_checks import text_overlaps
+
+    apply_theme()
+    t = _waves(n)
+    labels = {w: f"Q{w[-1]} {w[:4]}" for w in t["wave"]}
+    fig, ax = plt.subplots(figsize=(width, 3))
+    kpi_trend(t, order=list(labels), labels=labels, ax=ax)
+    shown = [x.get_text() for x in ax.get_xticklabels()]
+    assert text_overlaps(fig).empty, text_overlaps(fig)
+    assert shown[-1].replace("\n", " ") == labels[t["wave"].iloc[-1]]  # the latest wave shows
+    assert sum(bool(s) for s in shown) >= 2
+    plt.close(fig)
+
+
+def test_fit_tick_labels_leaves_roomy_labels_alone_and_checks_its_axis():
+    from analysis_helpers.plots import fit_tick_labels
+
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.set_xticks([0, 1], ["a", "b"])
+    fit_tick_labels(ax)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert ax.get_xticklabels()[0].get_rotation() == 0
+    with pytest.raises(ValueError, match="axis must be 'x' or 'y'"):
+        fit_tick_labels(ax, axis="z")
+    plt.close(fig)

@@ -23,7 +23,14 @@ from matplotlib.axes import Axes
 
 from ._compat import renamed, warn_deprecated
 
-__all__ = ["apply_theme", "cjk_font_path", "PALETTE", "kpi_trend", "bar_with_ci"]
+__all__ = [
+    "apply_theme",
+    "cjk_font_path",
+    "PALETTE",
+    "kpi_trend",
+    "bar_with_ci",
+    "fit_tick_labels",
+]
 
 #: colour-blind-safe palette (Okabe-Ito) used across the report
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -247,6 +254,7 @@ def kpi_trend(
     ci_low: str = "ci_low",
     ci_high: str = "ci_high",
     order: list[str] | None = None,
+    labels: Mapping | None = None,
     axis_label: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
@@ -264,7 +272,10 @@ def kpi_trend(
     ci_low, ci_high : str
         The interval columns, drawn as a band.
     order : list of str, optional
-        Waves in time order.
+        Waves in time order (default: as they first appear). Every wave of ``order`` has
+        a place on the axis, so a line that lacks a wave keeps its waves in their places.
+    labels : mapping, optional
+        Display text per wave code (e.g. :meth:`Study.wave_labels`); default the codes.
     axis_label : str, optional
         Text of the value axis; default ``y``.
     ax : Axes, optional
@@ -273,19 +284,91 @@ def kpi_trend(
     Returns
     -------
     matplotlib.axes.Axes
+        The wave labels are fitted with :func:`fit_tick_labels` (wrapped, turned or
+        thinned so that none overlap); call it again after changing the figure's layout.
     """
     if ax is None:
         _, ax = plt.subplots()
+    waves = [str(v) for v in (order if order is not None else dict.fromkeys(table[x]))]
+    slot = {w: k for k, w in enumerate(waves)}
     groups = [(None, table)] if by is None else list(table.groupby(by, sort=False, observed=True))
     for k, (name, g) in enumerate(groups):
-        if order is not None:
-            g = g.set_index(x).reindex([o for o in order if o in set(g[x])]).reset_index()
-        xs = [str(v) for v in g[x]]
+        g = g[g[x].astype(str).isin(slot)]
+        g = g.assign(_slot=g[x].astype(str).map(slot)).sort_values("_slot")
+        xs = g["_slot"].to_numpy(dtype=float)
         colour = PALETTE[k % len(PALETTE)]
         ax.plot(xs, g[y], marker="o", color=colour, label=None if name is None else str(name))
         ax.fill_between(xs, g[ci_low], g[ci_high], color=colour, alpha=0.15, lw=0)
+    ax.set_xticks(range(len(waves)), [str((labels or {}).get(w, w)) for w in waves])
+    ax.set_xlim(-0.5, len(waves) - 0.5)
     ax.set_ylabel(axis_label or y)
     ax.set_xlabel("")
     if by is not None:
         ax.legend(frameon=False, fontsize=8, loc="best")
+    fit_tick_labels(ax)
+    return ax
+
+
+def fit_tick_labels(ax: Axes, *, axis: str = "x", gap: float = 3.0) -> Axes:
+    """Make an axis's tick labels readable side by side: none may overlap another.
+
+    Tries, in order, until no two labels (as drawn) come closer than ``gap`` pixels:
+    the labels as they are; wrapped at spaces onto two lines ("Q1 2024" -> "Q1" over
+    "2024"); turned by 45 degrees; turned and thinned (every k-th label shown, the last
+    one always). Only the x axis is fitted by default (y tick labels stack vertically).
+
+    Parameters
+    ----------
+    ax : Axes
+        An Axes with its ticks set; its figure's size and layout should be final.
+    axis : {"x", "y"}
+        The axis to fit.
+    gap : float
+        Smallest space between two labels, in pixels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"fit_tick_labels: axis must be 'x' or 'y', not {axis!r}")
+    ticks = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    if axis == "y" or len(ticks) < 2:
+        return ax
+    fig = ax.get_figure()
+    current = [t.get_text() for t in ticks]
+    # fitted before (e.g. again after a layout change): start from the labels as given
+    before, fitted = getattr(ax, "_fitted_ticks", (None, None))
+    original = before if fitted == current else current
+    positions = list(ax.get_xticks())
+    wrapped = [t.replace(" ", "\n", 1) if " " in t else t for t in original]
+
+    def crowded(texts: list[str], rotation: float) -> bool:
+        renderer = fig.canvas.get_renderer()
+        shown = [t for t in ax.get_xticklabels() if t.get_text()]
+        if rotation:  # parallel slanted labels: their distance across the slant counts
+            at = [p for p, t in zip(positions, texts, strict=True) if t]
+            xs = sorted(ax.transData.transform((p, 0))[0] for p in at)
+            height = max(t.get_fontsize() * fig.dpi / 72 * 1.25 for t in shown)
+            return any(
+                (b - a) * np.sin(np.radians(rotation)) < height + gap
+                for a, b in zip(xs, xs[1:], strict=False)
+            )
+        boxes = sorted((t.get_window_extent(renderer) for t in shown), key=lambda b: b.x0)
+        return any(b.x0 - a.x1 < gap for a, b in zip(boxes, boxes[1:], strict=False))
+
+    attempts = [(original, 0, 1), (wrapped, 0, 1)]
+    attempts += [(original, 45, step) for step in range(1, len(original))]
+    for text, rotation, step in attempts:
+        texts = [t if (k % step == 0 or k == len(text) - 1) else "" for k, t in enumerate(text)]
+        if step > 1 and (len(text) - 1) % step:
+            texts[-1 - (len(text) - 1) % step] = ""  # the last label stays; its neighbour goes
+        ax.set_xticks(positions, texts)
+        for t in ax.get_xticklabels():
+            t.set_rotation(rotation)
+            t.set_ha("right" if rotation else "center")
+            t.set_rotation_mode("anchor" if rotation else "default")
+        if not crowded(texts, rotation):
+            break
+    ax._fitted_ticks = (original, [t.get_text() for t in ax.get_xticklabels()])  # type: ignore[attr-defined]
     return ax
