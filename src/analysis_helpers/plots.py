@@ -335,11 +335,11 @@ def fit_tick_labels(ax: Axes, *, axis: str = "x", gap: float = 3.0) -> Axes:
     ticks = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
     if axis == "y" or len(ticks) < 2:
         return ax
-    fig = ax.get_figure()
+    fig: Any = ax.get_figure()
     current = [t.get_text() for t in ticks]
     # fitted before (e.g. again after a layout change): start from the labels as given
     before, fitted = getattr(ax, "_fitted_ticks", (None, None))
-    original = before if fitted == current else current
+    original: list[str] = list(before) if before is not None and fitted == current else current
     positions = list(ax.get_xticks())
     wrapped = [t.replace(" ", "\n", 1) if " " in t else t for t in original]
 
@@ -349,7 +349,7 @@ def fit_tick_labels(ax: Axes, *, axis: str = "x", gap: float = 3.0) -> Axes:
         if rotation:  # parallel slanted labels: their distance across the slant counts
             at = [p for p, t in zip(positions, texts, strict=True) if t]
             xs = sorted(ax.transData.transform((p, 0))[0] for p in at)
-            height = max(t.get_fontsize() * fig.dpi / 72 * 1.25 for t in shown)
+            height = max(float(t.get_fontsize()) * fig.dpi / 72 * 1.25 for t in shown)
             return any(
                 (b - a) * np.sin(np.radians(rotation)) < height + gap
                 for a, b in zip(xs, xs[1:], strict=False)
@@ -357,7 +357,7 @@ def fit_tick_labels(ax: Axes, *, axis: str = "x", gap: float = 3.0) -> Axes:
         boxes = sorted((t.get_window_extent(renderer) for t in shown), key=lambda b: b.x0)
         return any(b.x0 - a.x1 < gap for a, b in zip(boxes, boxes[1:], strict=False))
 
-    attempts = [(original, 0, 1), (wrapped, 0, 1)]
+    attempts: list[tuple[list[str], float, int]] = [(original, 0, 1), (wrapped, 0, 1)]
     attempts += [(original, 45, step) for step in range(1, len(original))]
     for text, rotation, step in attempts:
         texts = [t if (k % step == 0 or k == len(text) - 1) else "" for k, t in enumerate(text)]
@@ -366,7 +366,7 @@ def fit_tick_labels(ax: Axes, *, axis: str = "x", gap: float = 3.0) -> Axes:
         ax.set_xticks(positions, texts)
         for t in ax.get_xticklabels():
             t.set_rotation(rotation)
-            t.set_ha("right" if rotation else "center")
+            t.set_horizontalalignment("right" if rotation else "center")
             t.set_rotation_mode("anchor" if rotation else "default")
         if not crowded(texts, rotation):
             break
