@@ -27,6 +27,7 @@ DEGENERATE = [
     ("In 2013 the weights run from 1.00 to 1.00 times the average weight.", "the same value"),
     ("After weighting its share stays between 45% and 45%.", "the same value"),
     ("The index moved from Q2 2025 to Q2 2025.", "the same value"),
+    ("The index moved from 2024年第二季度 to 2024年第二季度.", "the same value"),
     ("250 respondents over 1 waves.", '"1 waves"'),
     ("Among the 1 indicators, Speed has the lowest index.", '"1 indicators"'),
     ("Of 0 wave-over-wave comparisons, 0 are significant.", "a count of nothing"),
@@ -54,6 +55,7 @@ SOUND = [
     "Of 30 comparisons, 5 are significant; 0 of 84 cells fall below the minimum base.",
     "Nanjing 南京 and the Nan river; information and influence.",
     "p < 0.001 (Holm-adjusted), 95% CI 6.54–6.70.",
+    "From 2024年第二季度 to 2024年第三季度, no KPI changed significantly.",
 ]
 
 

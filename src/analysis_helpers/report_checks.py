@@ -38,7 +38,8 @@ _FROM_TO = re.compile(
     r"\b(?P<w1>from|between)\s+(?P<a>[^;:]{1,60}?)\s+(?P<w2>to|and)\s+(?P<b>[^;:]{1,60})",
     re.IGNORECASE,
 )
-_LEAD_NUM = re.compile(rf"^\s*(?P<n>{_NUM})")
+#: a number that leads a value: "2024年第二季度" (a wave label) does not start with one
+_LEAD_NUM = re.compile(rf"^\s*(?P<n>{_NUM})(?!\w)")
 _ONE_PLURAL = re.compile(r"(?<![\d.,])(?<!\d\s)\b1\s+(?P<noun>[A-Za-z][a-z-]*s)\b(?![.,]\d)")
 #: words ending in s that are singular (or not nouns) after "1"
 _NOT_PLURAL = {
