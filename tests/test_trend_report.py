@@ -17,6 +17,7 @@ from analysis_helpers.trend_report import (
     area_changes,
     area_takeaway,
     by_wave_wide,
+    cell_words,
     changes_takeaway,
     kpi_changes,
     metric_label,
@@ -251,6 +252,8 @@ def test_operations_takeaway_when_nothing_is_significant(two):
         operations_takeaway(links.iloc[:0], study=two, keys=["wave"])
 
 
-def test_metric_label():
+def test_metric_label_and_cell_words(two):
     assert metric_label("hotline_wait_min") == "Hotline wait min"
     assert metric_label("queue") == "Queue"
+    assert cell_words(["wave", "region"], study=two) == "wave x " + two.segment("region").title
+    assert cell_words(["wave", "store_id"], study=two) == "wave x store id"

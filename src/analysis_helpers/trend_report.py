@@ -43,6 +43,7 @@ __all__ = [
     "operations_takeaway",
     "significance_words",
     "metric_label",
+    "cell_words",
 ]
 
 _CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
@@ -551,6 +552,12 @@ def operations_takeaway(links: pd.DataFrame, *, study: Study, keys: Sequence[str
         tried=tried,
         slope=slope,
     )
+
+
+def cell_words(keys: Sequence[str], *, study: Study) -> str:
+    """The cells of an operations file in words: ``["wave", "region"]`` -> "wave x Region"
+    (segment columns by their titles)."""
+    return " x ".join("wave" if k == study.wave_column else _key_word(study, k) for k in keys)
 
 
 def _key_word(study: Study, column: str) -> str:
