@@ -115,7 +115,9 @@ def test_banded_distribution_sums_the_codes(study, data):
     assert by.groupby(["wave", "item"])["share"].sum().to_numpy() == pytest.approx([1] * 4)
     full = banded_distribution(data, study=study)
     assert full["item"].nunique() == 40 and len(full) == 200
-    with pytest.raises(ValueError, match="its scale 1-5 has 5 codes, which do not split into 2"):
+    with pytest.raises(
+        ValueError, match="item 'net_cov_home' on 1-5: 5 codes do not split into 2 bands symmetrically"
+    ):
         banded_distribution(data, study=study, items=items, bands=2)
     with pytest.raises(ValueError, match="bands must be at least 2, got 1"):
         banded_distribution(data, study=study, bands=1)

@@ -10,6 +10,7 @@ labels in any language render.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -23,7 +24,14 @@ from matplotlib.transforms import blended_transform_factory
 from ._compat import renamed, warn_deprecated
 from .plots import bar_with_ci
 
-__all__ = ["diverging_likert", "grouped_likert", "kpi_bars_with_ci", "kpi_panels", "gap_chart"]
+__all__ = [
+    "diverging_likert",
+    "grouped_likert",
+    "distribution_chart",
+    "kpi_bars_with_ci",
+    "kpi_panels",
+    "gap_chart",
+]
 
 _NEG = "#D55E00"
 _POS = "#0072B2"
@@ -232,7 +240,7 @@ def gap_chart(
 def grouped_likert(
     table: pd.DataFrame,
     *,
-    by: str,
+    by: str | None,
     label: str = "item",
     code: str = "code",
     share: str = "share",
@@ -256,8 +264,8 @@ def grouped_likert(
     ----------
     table : DataFrame
         One row per bar and answer code, with a ``by`` value constant within each bar.
-    by : str
-        The group of each bar.
+    by : str or None
+        The group of each bar; None draws the bars without groups.
     label, code, share, neutral, code_labels, labels
         As :func:`diverging_likert`.
     by_labels : dict, optional
@@ -273,6 +281,10 @@ def grouped_likert(
     """
     dist_table, group_col, label_col, code_col, share_col = table, by, label, code, share
     group_labels = by_labels
+    if group_col is None:
+        group_col = "_group"
+        dist_table = dist_table.assign(_group="")
+        group_labels = {"": ""}
     _need(dist_table, [group_col, label_col, code_col, share_col], "grouped_likert")
     groups_per_bar = dist_table.groupby(label_col, sort=False)[group_col].nunique()
     if (groups_per_bar > 1).any():
@@ -303,10 +315,13 @@ def grouped_likert(
         ys = [y[b] for b in members]
         if k > 0:
             ax.axhline(max(ys) + 0.5, color="0.55", linewidth=0.8)
+        name = str((group_labels or {}).get(g, g))
+        if not name:
+            continue
         ax.text(
             1.01,
             float(np.mean(ys)),
-            str((group_labels or {}).get(g, g)),
+            name,
             transform=trans,
             va="center",
             ha="left",
@@ -343,6 +358,92 @@ def grouped_likert(
     )
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):.0f}"))
     return ax
+
+
+def distribution_chart(
+    table: pd.DataFrame,
+    *,
+    by: str | None = None,
+    label: str = "item",
+    code: str = "band",
+    share: str = "share",
+    panel: str = "n_bands",
+    codes: str = "codes",
+    scale: str = "scale",
+    labels: dict | None = None,
+    by_labels: dict | None = None,
+    title: str | None = None,
+    width: float = 10.0,
+) -> np.ndarray:
+    """The answers to many items: one diverging panel (:func:`grouped_likert`) per number
+    of bands, each with its own legend.
+
+    Items whose scales have the same number of bands (1-5 codes and 1-10 bands of two)
+    share a panel and a legend; others (1-7 codes) get a panel of their own, so that no
+    legend entry stands for two different things. Each legend entry lists the codes the
+    band holds on every scale of the panel ("1 | 1-2"), and the legend's title says which
+    scale is which ("1-5 items: codes | 1-10 items: bands").
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`~analysis_helpers.study_tables.banded_distribution` for one group.
+    by : str, optional
+        The group of each bar (e.g. ``"area"``), named beside its bars; None: no groups.
+    label, code, share : str
+        The bar, band and share columns.
+    panel : str
+        The column whose values get a panel each (the number of bands).
+    codes, scale : str
+        The codes of each band ("9-10") and the scale of each item ("1-10").
+    labels, by_labels : dict, optional
+        Display text per bar and per group.
+    title : str, optional
+        The figure's title, above the first panel.
+    width : float
+        Figure width in inches.
+
+    Returns
+    -------
+    ndarray of Axes
+        One per panel, top to bottom.
+    """
+    _need(table, [label, code, share, panel, codes, scale], "distribution_chart")
+    keys = list(dict.fromkeys(table[panel]))
+    sizes = [int(table.loc[table[panel] == k, label].nunique()) for k in keys]
+    fig, grid = plt.subplots(
+        len(keys),
+        1,
+        figsize=(width, 0.32 * sum(sizes) + 1.5 * len(keys) + (0.5 if title else 0.0)),
+        gridspec_kw={"height_ratios": [s + 3 for s in sizes]},
+        squeeze=False,
+        layout="constrained",
+    )
+    axes = np.asarray(grid[:, 0], dtype=object)
+    for ax, key in zip(axes, keys, strict=True):
+        t = table[table[panel] == key]
+        scales = list(dict.fromkeys(t[scale]))
+        per_band = t.drop_duplicates([scale, code])
+        code_labels = {
+            b: " | ".join(g.set_index(scale).loc[scales, codes].astype(str))
+            for b, g in per_band.groupby(code, sort=True)
+        }
+        kinds = []
+        for sc in scales:
+            lo, hi = (int(v) for v in re.fullmatch(r"(-?\d+)-(-?\d+)", str(sc)).groups())
+            every = t.loc[t[scale] == sc, code].nunique() == hi - lo + 1
+            kinds.append(f"{sc} items: {'codes' if every else 'bands'}")
+        grouped_likert(
+            t, by=by, label=label, code=code, share=share, code_labels=code_labels,
+            labels=labels, by_labels=by_labels, ax=ax,
+        )  # fmt: skip
+        legend = ax.get_legend()
+        legend.set_title(" | ".join(kinds), prop={"size": 8})
+        ax.set_xlabel("")
+    axes[-1].set_xlabel("% of respondents (left: low answers, right: high answers)")
+    if title:
+        fig.suptitle(title, x=0.01, ha="left")
+    return axes
 
 
 @renamed(label_col="label", unit_col="unit", base_col="base")
