@@ -145,3 +145,45 @@ def test_kpi_panels_one_panel_per_unit():
         kpi_panels(t, axes=own[:2])
     with pytest.raises(KeyError, match=r"kpi_panels: table has no column\(s\) \['unit'\]"):
         kpi_panels(t.drop(columns="unit"))
+
+
+def test_distribution_chart_one_panel_per_band_count_without_overlaps():
+    from analysis_helpers.describe_plots import distribution_chart
+    from analysis_helpers.plots import apply_theme
+    from analysis_helpers.report_checks import text_overlaps
+
+    apply_theme()  # the report theme: CJK labels render
+
+    rows = []
+    for item, area, scale, codes in [
+        ("a", "net", "1-5", ["1", "2", "3", "4", "5"]),
+        ("b", "net", "1-10", ["1-2", "3-4", "5-6", "7-8", "9-10"]),
+        ("c", "bill", "1-7", list("1234567")),
+        ("d", "bill", "1-7", list("1234567")),
+    ]:
+        for band, code in enumerate(codes, start=1):
+            rows.append({"item": item, "area": area, "scale": scale, "band": band,
+                         "n_bands": len(codes), "codes": code, "share": 1 / len(codes)})  # fmt: skip
+    dist = pd.DataFrame(rows)
+    axes = distribution_chart(
+        dist,
+        by="area",
+        labels={"a": "网络覆盖", "b": "Value", "c": "Bill", "d": "Payment"},
+        by_labels={"net": "Network 网络", "bill": "Billing"},
+        title="Answers to the 4 items, Q1 2024",
+    )
+    assert len(axes) == 2
+    first, second = axes
+    assert first.get_legend().get_title().get_text() == "1-5 items: codes | 1-10 items: bands"
+    assert [t.get_text() for t in first.get_legend().get_texts()] == [
+        "1 | 1-2", "2 | 3-4", "3 | 5-6", "4 | 7-8", "5 | 9-10"
+    ]  # fmt: skip
+    assert second.get_legend().get_title().get_text() == "1-7 items: codes"
+    assert len(second.get_legend().get_texts()) == 7
+    assert [t.get_text() for t in first.get_yticklabels()] == ["网络覆盖", "Value"]
+    assert text_overlaps(first.figure).empty
+    # without groups: no group names beside the bars
+    plain = distribution_chart(dist[dist["n_bands"] == 7], by=None)
+    texts = {t.get_text() for t in plain[0].texts}
+    assert "bill" not in texts and "Billing" not in texts
+    plt.close("all")

@@ -125,8 +125,9 @@ def _cap(text: Md) -> Md:
     """The first letter of a sentence in upper case (Markdown markup left alone)."""
     s = str(text)
     for i, ch in enumerate(s):
-        if ch.isalpha():
-            return Md(s[:i] + ch.upper() + s[i + 1 :])
+        if ch in "*_":
+            continue
+        return Md(s[:i] + ch.upper() + s[i + 1 :]) if ch.isalpha() else text
     return text
 
 
@@ -403,7 +404,7 @@ def wave_profile_takeaway(by_wave: pd.DataFrame, *, study: Study) -> Md:
         wlow=("share_weighted", "min"),
         whigh=("share_weighted", "max"),
     )
-    top = drift.assign(spread=drift["high"] - drift["low"]).sort_values("spread").iloc[-1]
+    top = drift.loc[(drift["high"] - drift["low"]).round(9).idxmax()]
     if _same(top["low"], top["high"], "share"):
         return first + md(
             " The sample mix is stable: every group's share of the interviews is the same in "
