@@ -378,7 +378,7 @@ def _gaps(estimates: list[float], significant: list[bool]) -> pd.DataFrame:
     est = np.array(estimates)
     return pd.DataFrame(
         {
-            "label": [f"Aspect {i}" for i in range(k)],
+            "label": [f"Aspect {chr(65 + i)}" for i in range(k)],
             "area_label": ["Hotline"] * k,
             "mean_expectation": 4.0,
             "mean_satisfaction": 4.0 + est,
@@ -398,17 +398,17 @@ def _gaps(estimates: list[float], significant: list[bool]) -> pd.DataFrame:
 def test_gap_takeaway_is_worded_by_sign(demo):
     mixed = clean(gap_takeaway(_gaps([-0.8, -0.3, 0.36], [True, False, False]), study=demo))
     assert mixed == (
-        "The largest shortfall is Aspect 0 (Hotline): customers expect 4.00 and rate it 3.20 "
+        "The largest shortfall is Aspect A (Hotline): customers expect 4.00 and rate it 3.20 "
         "on 1-5, a gap of -0.80 (95% CI -1.00 to -0.60; -20.0 points on 0-100; Holm-adjusted "
         "p < 0.001, n = 120). 2 of the 3 aspects fall short of expectations, one of them "
-        "significantly at the 0.05 level. The largest surplus is Aspect 2 (Hotline): customers "
+        "significantly at the 0.05 level. The largest surplus is Aspect C (Hotline): customers "
         "expect 4.00 and rate it 4.36 on 1-5, a gap of +0.36 (95% CI 0.16–0.56; +9.0 points on "
         "0-100; Holm-adjusted p = 0.400, n = 120)."
     )
     none_short = clean(gap_takeaway(_gaps([0.36, 0.1], [True, False]), study=demo))
     assert none_short.startswith(
         "No aspect falls short of expectations: every rating meets or exceeds what customers "
-        "expect. The largest surplus is Aspect 0"
+        "expect. The largest surplus is Aspect A"
     )
     assert "shortfall" not in none_short
     assert none_short.endswith("2 of the 2 aspects rate above expectations, one of them "
@@ -417,7 +417,7 @@ def test_gap_takeaway_is_worded_by_sign(demo):
     assert "All 2 aspects fall short of expectations, both significantly" in every
     one = clean(gap_takeaway(_gaps([-0.5], [False]), study=demo))
     assert one == (
-        "Aspect 0 (Hotline) falls short of expectations: customers expect 4.00 and rate it 3.50 "
+        "Aspect A (Hotline) falls short of expectations: customers expect 4.00 and rate it 3.50 "
         "on 1-5, a gap of -0.50 (95% CI -0.70 to -0.30; -12.5 points on 0-100; p = 0.400, "
         "n = 120). The shortfall is not significant at the 0.05 level."
     )
@@ -486,3 +486,21 @@ def test_cut_grid_marks_low_and_suppressed_cells(demo):
     assert cut_caption(demo, ["customer_type", "region"]).endswith(
         "by Customer type 客户类型 x Region 地区; * below 30, – suppressed below 10; empty: nobody"
     )
+
+
+def test_gap_takeaway_a_gap_that_rounds_to_zero_is_on_par(demo):
+    t = clean(gap_takeaway(_gaps([-0.5, 0.002], [True, False]), study=demo))
+    assert "surplus" not in t
+    assert t.endswith("Aspect B meets expectations: rating and expectation round to the same mean.")
+    assert t.startswith("Aspect A (Hotline) falls short of expectations")
+    assert "It is the only aspect that falls short. The shortfall is significant" in t
+
+
+def test_kpi_titles_are_the_scales_in_words():
+    from analysis_helpers.describe import kpi_titles
+
+    assert kpi_titles(_kpis(["nps", "csi", "overall_top2"])) == {
+        "points": "NPS points (-100 to 100)",
+        "index (0-100)": "Index (0-100)",
+        "share": "% of respondents",
+    }

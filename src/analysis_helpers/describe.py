@@ -48,6 +48,7 @@ __all__ = [
     "weighting_columns",
     "weighting_takeaway",
     "kpi_view",
+    "kpi_titles",
     "kpi_takeaway",
     "area_takeaway",
     "distribution_title",
@@ -581,6 +582,11 @@ def kpi_view(kpis: pd.DataFrame) -> pd.DataFrame:
     return kpis.assign(scale=kpis["unit"].map(_scale_words))
 
 
+def kpi_titles(kpis: pd.DataFrame) -> dict[str, str]:
+    """Each KPI unit of ``kpis`` mapped to its scale in words (the chart's panel titles)."""
+    return {u: _scale_words(u) for u in dict.fromkeys(kpis["unit"])}
+
+
 def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
     """The headline KPIs in words, only those the study has: overall satisfaction (mean and
     top-2-box), NPS, customer effort, each loyalty item and the satisfaction index, each
@@ -978,8 +984,11 @@ def gap_takeaway(gaps: pd.DataFrame, *, study: Study) -> Md:
     rules = study.reporting
     conf = _confidence(study)
     method = CORRECTIONS.get(rules.correction) if len(g) > 1 else None
-    short = g[g["estimate"] < 0].sort_values("gap_100")
-    over = g[g["estimate"] > 0].sort_values("gap_100", ascending=False)
+    # a gap that prints as 0.00 on the item's scale is neither a shortfall nor a surplus
+    shown = g["estimate"].map(lambda x: fmt_value(x, "mean")).str.lstrip("-")
+    par = shown.str.fullmatch(r"[0.]+")
+    short = g[(g["estimate"] < 0) & ~par].sort_values("gap_100")
+    over = g[(g["estimate"] > 0) & ~par].sort_values("gap_100", ascending=False)
     level = md("at the {alpha:num.2} level", alpha=rules.alpha)
 
     def signed(x: float, kind: str) -> str:
@@ -1076,6 +1085,15 @@ def gap_takeaway(gaps: pd.DataFrame, *, study: Study) -> Md:
                     level=level,
                 )
             )
+    even = g[par]
+    if len(even):
+        parts.append(
+            md(
+                "{names} {verb} expectations: rating and expectation round to the same mean.",
+                names=fmt_list(even["label"]),
+                verb="meets" if len(even) == 1 else "meet",
+            )
+        )
     return md(" ").join(parts)
 
 

@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from ._compat import renamed, warn_deprecated
+from .formatting import fmt_value, kind_for_unit
 from .plots import bar_with_ci
 
 __all__ = [
@@ -457,6 +458,7 @@ def kpi_panels(
     estimate: str = "estimate",
     ci_low: str = "ci_low",
     ci_high: str = "ci_high",
+    titles: dict | None = None,
     axes: Sequence[Axes] | None = None,
 ) -> np.ndarray:
     """KPIs on different scales side by side: one panel of bars with CIs per unit.
@@ -479,6 +481,9 @@ def kpi_panels(
         The base printed beside each bar as ``n=...``; None prints none.
     estimate, ci_low, ci_high : str
         Estimate and interval columns.
+    titles : dict, optional
+        Panel title per unit (e.g. "NPS points (-100 to 100)" for "points"); default the
+        unit itself ("% of respondents" for the percent units).
     axes : sequence of Axes, optional
         One Axes per unit; default a new figure with one row per unit.
 
@@ -520,9 +525,14 @@ def kpi_panels(
         hi = t[ci_high].to_numpy(dtype=float) * scale
         lo = t[ci_low].to_numpy(dtype=float) * scale
         ys = np.arange(len(t))  # bar_with_ci puts the first row at 0, on top
+        kind = kind_for_unit(name)
         for i in range(len(t)):
-            digits = 0 if pct else (2 if abs(est[i]) < 10 else 1)
-            text = f"{est[i]:.{digits}f}{'%' if pct else ''}"
+            if pct:
+                text = f"{est[i]:.0f}%"
+            elif kind in ("mean", "index", "nps"):
+                text = fmt_value(est[i], kind)
+            else:
+                text = f"{est[i]:.{2 if abs(est[i]) < 10 else 1}f}"
             if base_col:
                 text += f"  (n={int(t[base_col].iloc[i]):,})"
             ax.annotate(text, (max(hi[i], 0), ys[i]), xytext=(5, 0), textcoords="offset points",
@@ -531,5 +541,6 @@ def kpi_panels(
         right = max(0.0, float(np.nanmax(hi)))
         ax.set_xlim(left, right + (right - left) * 0.45 + 1e-9)
         ax.set_xlabel("")
-        ax.set_title(("% of respondents" if pct else str(name)), fontsize=9, loc="left")
+        title = (titles or {}).get(name, "% of respondents" if pct else str(name))
+        ax.set_title(title, fontsize=9, loc="left")
     return panels
