@@ -431,8 +431,9 @@ def distribution_chart(
         }
         kinds = []
         for sc in scales:
-            lo, hi = (int(v) for v in re.fullmatch(r"(-?\d+)-(-?\d+)", str(sc)).groups())
-            every = t.loc[t[scale] == sc, code].nunique() == hi - lo + 1
+            m = re.fullmatch(r"(-?\d+)-(-?\d+)", str(sc))
+            n_codes = int(m.group(2)) - int(m.group(1)) + 1 if m else -1
+            every = t.loc[t[scale] == sc, code].nunique() == n_codes
             kinds.append(f"{sc} items: {'codes' if every else 'bands'}")
         grouped_likert(
             t, by=by, label=label, code=code, share=share, code_labels=code_labels,
