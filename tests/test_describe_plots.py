@@ -145,3 +145,95 @@ def test_kpi_panels_one_panel_per_unit():
         kpi_panels(t, axes=own[:2])
     with pytest.raises(KeyError, match=r"kpi_panels: table has no column\(s\) \['unit'\]"):
         kpi_panels(t.drop(columns="unit"))
+
+
+def test_distribution_chart_one_panel_per_band_count_without_overlaps():
+    from analysis_helpers.describe_plots import distribution_chart
+    from analysis_helpers.plots import apply_theme
+    from analysis_helpers.report_checks import text_overlaps
+
+    apply_theme()  # the report theme: CJK labels render
+
+    rows = []
+    for item, area, scale, codes in [
+        ("a", "net", "1-5", ["1", "2", "3", "4", "5"]),
+        ("b", "net", "1-10", ["1-2", "3-4", "5-6", "7-8", "9-10"]),
+        ("c", "bill", "1-7", list("1234567")),
+        ("d", "bill", "1-7", list("1234567")),
+    ]:
+        for band, code in enumerate(codes, start=1):
+            rows.append({"item": item, "area": area, "scale": scale, "band": band,
+                         "n_bands": len(codes), "codes": code, "share": 1 / len(codes)})  # fmt: skip
+    dist = pd.DataFrame(rows)
+    axes = distribution_chart(
+        dist,
+        by="area",
+        labels={"a": "网络覆盖", "b": "Value", "c": "Bill", "d": "Payment"},
+        by_labels={"net": "Network 网络", "bill": "Billing"},
+        title="Answers to the 4 items, Q1 2024",
+    )
+    assert len(axes) == 2
+    first, second = axes
+    assert first.get_legend().get_title().get_text() == "1-5 items: codes | 1-10 items: bands"
+    assert [t.get_text() for t in first.get_legend().get_texts()] == [
+        "1 | 1-2", "2 | 3-4", "3 | 5-6", "4 | 7-8", "5 | 9-10"
+    ]  # fmt: skip
+    assert second.get_legend().get_title().get_text() == "1-7 items: codes"
+    assert len(second.get_legend().get_texts()) == 7
+    assert [t.get_text() for t in first.get_yticklabels()] == ["网络覆盖", "Value"]
+    assert text_overlaps(first.figure).empty
+    # without groups: no group names beside the bars
+    plain = distribution_chart(dist[dist["n_bands"] == 7], by=None)
+    texts = {t.get_text() for t in plain[0].texts}
+    assert "bill" not in texts and "Billing" not in texts
+    plt.close("all")
+
+
+def test_kpi_panels_titles_and_labels_by_kind_without_overlaps():
+    from analysis_helpers.plots import apply_theme
+    from analysis_helpers.report_checks import text_overlaps
+
+    apply_theme()
+    kpis = pd.DataFrame(
+        {
+            "label": ["Overall: mean", "Overall: top-2-box", "NPS (Recommend)", "CSI"],
+            "unit": ["mean (1-10)", "share", "points", "index (0-100)"],
+            "estimate": [6.354, 0.04, 1.61, 58.93],
+            "ci_low": [6.08, 0.01, -12.0, 56.6],
+            "ci_high": [6.62, 0.10, 15.0, 61.3],
+            "n": [141, 141, 141, 141],
+        }
+    )
+    axes = kpi_panels(kpis, titles={"points": "NPS points (-100 to 100)"})
+    assert [ax.get_title(loc="left") for ax in axes] == [
+        "mean (1-10)", "% of respondents", "NPS points (-100 to 100)", "index (0-100)"
+    ]  # fmt: skip
+    labels = [t.get_text() for ax in axes for t in ax.texts]
+    assert labels == ["6.35  (n=141)", "4%  (n=141)", "2  (n=141)", "58.9  (n=141)"]
+    assert text_overlaps(axes[0].figure).empty
+    plt.close("all")
+
+
+def test_gap_chart_of_the_describe_page_has_no_overlapping_text():
+    from analysis_helpers.plots import apply_theme
+    from analysis_helpers.report_checks import text_overlaps
+
+    apply_theme()
+    gaps = pd.DataFrame(
+        {
+            "label": ["家中信号覆盖", "Waiting time", "Price level", "Bill is accurate"],
+            "expectation_100": [77.8, 78.7, 74.3, 77.3],
+            "satisfaction_100": [58.0, 62.5, 64.1, 77.9],
+            "p_adjusted": [0.0001, 0.0001, 0.0001, 0.84],
+        }
+    )
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(gaps) + 1.8))
+    gap_chart(gaps, label="label", expectation="expectation_100",
+              satisfaction="satisfaction_100", significant="p_adjusted", ax=ax)  # fmt: skip
+    ax.set_xlabel("mean on the 0-100 index scale (solid line: significant gap, dashed: not)")
+    ax.legend(frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    ax.set_title("Expectation and satisfaction, Q3 2024")
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[-1] == "家中信号覆盖"  # the largest shortfall on top
+    assert text_overlaps(fig).empty
+    plt.close("all")

@@ -115,7 +115,10 @@ def test_banded_distribution_sums_the_codes(study, data):
     assert by.groupby(["wave", "item"])["share"].sum().to_numpy() == pytest.approx([1] * 4)
     full = banded_distribution(data, study=study)
     assert full["item"].nunique() == 40 and len(full) == 200
-    with pytest.raises(ValueError, match="its scale 1-5 has 5 codes, which do not split into 2"):
+    with pytest.raises(
+        ValueError,
+        match="item 'net_cov_home' on 1-5: 5 codes do not split into 2 bands symmetrically",
+    ):
         banded_distribution(data, study=study, items=items, bands=2)
     with pytest.raises(ValueError, match="bands must be at least 2, got 1"):
         banded_distribution(data, study=study, bands=1)
@@ -245,3 +248,76 @@ def test_study_tables_of_a_study_without_the_optional_parts(tmp_path):
     study = load_study(write_study_shape(tmp_path / "nps", "nps_1_10"))
     kpis = kpi_summary(clean(study).data, study=study).set_index("kpi")
     assert -100 <= kpis.loc["nps", "estimate"] <= 100
+
+
+def test_band_widths_follow_the_scale():
+    from analysis_helpers.study_tables import band_widths
+
+    assert band_widths(5) == [1, 1, 1, 1, 1]  # 1-5: every code
+    assert band_widths(7) == [1] * 7  # 1-7: every code
+    assert band_widths(10) == [2, 2, 2, 2, 2]  # 1-10: 1-2 ... 9-10
+    assert band_widths(11) == [2, 2, 3, 2, 2]  # 0-10: the middle band takes the odd code
+    assert band_widths(8) == [2, 1, 2, 1, 2]  # the end bands stay two-code boxes
+    assert band_widths(7, 5) == [2, 1, 1, 1, 2]  # 1-7 in five bands: 1-2 ... 6-7
+    for k in range(2, 16):
+        assert sum(band_widths(k)) == k
+        assert band_widths(k) == band_widths(k)[::-1]  # symmetric
+    with pytest.raises(ValueError, match="5 codes do not split into 2 bands symmetrically"):
+        band_widths(5, 2)
+    with pytest.raises(ValueError, match="3 codes do not fill 5 bands"):
+        band_widths(3, 5)
+    with pytest.raises(ValueError, match="bands must be at least 2, got 1"):
+        band_widths(5, 1)
+
+
+def test_banded_distribution_of_seven_and_eleven_point_scales(tmp_path):
+    """A 1-7 item keeps its seven codes; a 0-10 item gets five symmetric bands."""
+    from analysis_helpers.demo import write_study_shape
+
+    study = load_study(write_study_shape(tmp_path / "p", "scale_1_7"))
+    rng = np.random.default_rng(3)
+    n = 300
+    data = pd.DataFrame(
+        {
+            "net_cov_home": rng.integers(1, 8, n).astype(float),
+            "nps_recommend": rng.integers(0, 11, n).astype(float),
+            "rake_weight": rng.uniform(0.5, 2, n),
+            "region": "north",
+        }
+    )
+    assert study.items["net_cov_home"].scale.max == 7
+    out = banded_distribution(data, study=study, items=["net_cov_home", "nps_recommend"])
+    seven = out[out["item"] == "net_cov_home"]
+    assert list(seven["codes"]) == ["1", "2", "3", "4", "5", "6", "7"]
+    assert set(seven["n_bands"]) == {7}
+    d7 = item_distribution(
+        data, items="net_cov_home", design=study_design(study), codes=range(1, 8)
+    )
+    assert seven["share"].to_numpy() == pytest.approx(d7["share"].to_numpy())
+    eleven = out[out["item"] == "nps_recommend"]
+    assert list(eleven["codes"]) == ["0-1", "2-3", "4-6", "7-8", "9-10"]
+    counts = data["nps_recommend"].value_counts()
+    assert list(eleven["count"]) == [
+        counts.reindex(range(a, b + 1), fill_value=0).sum()
+        for a, b in [(0, 1), (2, 3), (4, 6), (7, 8), (9, 10)]
+    ]
+
+
+def test_hierarchy_table_without_indicators_has_no_indicator_rows(tmp_path):
+    from analysis_helpers.demo import write_study_shape
+
+    study = load_study(write_study_shape(tmp_path / "p", "no_indicators"))
+    rng = np.random.default_rng(5)
+    n = 200
+    data = pd.DataFrame(
+        {i: rng.integers(it.scale.min, it.scale.max + 1, n).astype(float)
+         for i, it in study.items.items()}
+    ).assign(rake_weight=1.0, region="north")  # fmt: skip
+    tree = hierarchy_table(data, study=study)
+    assert "indicator" not in set(tree["level"])
+    assert list(tree["level"][:3]) == ["index", "area", "item"]
+    assert (tree.loc[tree["level"] == "item", "indicator"] == "").all()
+    # the area is still the mean of its items' results (equal weights)
+    net = tree[(tree["area"] == "network") & (tree["level"] == "item")]
+    area = tree[(tree["name"] == "network") & (tree["level"] == "area")].iloc[0]
+    assert area["index"] == pytest.approx(net["index"].mean())

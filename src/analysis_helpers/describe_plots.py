@@ -10,6 +10,7 @@ labels in any language render.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -21,9 +22,17 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from ._compat import renamed, warn_deprecated
+from .formatting import fmt_value, kind_for_unit
 from .plots import bar_with_ci
 
-__all__ = ["diverging_likert", "grouped_likert", "kpi_bars_with_ci", "kpi_panels", "gap_chart"]
+__all__ = [
+    "diverging_likert",
+    "grouped_likert",
+    "distribution_chart",
+    "kpi_bars_with_ci",
+    "kpi_panels",
+    "gap_chart",
+]
 
 _NEG = "#D55E00"
 _POS = "#0072B2"
@@ -232,7 +241,7 @@ def gap_chart(
 def grouped_likert(
     table: pd.DataFrame,
     *,
-    by: str,
+    by: str | None,
     label: str = "item",
     code: str = "code",
     share: str = "share",
@@ -256,8 +265,8 @@ def grouped_likert(
     ----------
     table : DataFrame
         One row per bar and answer code, with a ``by`` value constant within each bar.
-    by : str
-        The group of each bar.
+    by : str or None
+        The group of each bar; None draws the bars without groups.
     label, code, share, neutral, code_labels, labels
         As :func:`diverging_likert`.
     by_labels : dict, optional
@@ -273,6 +282,10 @@ def grouped_likert(
     """
     dist_table, group_col, label_col, code_col, share_col = table, by, label, code, share
     group_labels = by_labels
+    if group_col is None:
+        group_col = "_group"
+        dist_table = dist_table.assign(_group="")
+        group_labels = {"": ""}
     _need(dist_table, [group_col, label_col, code_col, share_col], "grouped_likert")
     groups_per_bar = dist_table.groupby(label_col, sort=False)[group_col].nunique()
     if (groups_per_bar > 1).any():
@@ -303,10 +316,13 @@ def grouped_likert(
         ys = [y[b] for b in members]
         if k > 0:
             ax.axhline(max(ys) + 0.5, color="0.55", linewidth=0.8)
+        name = str((group_labels or {}).get(g, g))
+        if not name:
+            continue
         ax.text(
             1.01,
             float(np.mean(ys)),
-            str((group_labels or {}).get(g, g)),
+            name,
             transform=trans,
             va="center",
             ha="left",
@@ -345,6 +361,93 @@ def grouped_likert(
     return ax
 
 
+def distribution_chart(
+    table: pd.DataFrame,
+    *,
+    by: str | None = None,
+    label: str = "item",
+    code: str = "band",
+    share: str = "share",
+    panel: str = "n_bands",
+    codes: str = "codes",
+    scale: str = "scale",
+    labels: dict | None = None,
+    by_labels: dict | None = None,
+    title: str | None = None,
+    width: float = 10.0,
+) -> np.ndarray:
+    """The answers to many items: one diverging panel (:func:`grouped_likert`) per number
+    of bands, each with its own legend.
+
+    Items whose scales have the same number of bands (1-5 codes and 1-10 bands of two)
+    share a panel and a legend; others (1-7 codes) get a panel of their own, so that no
+    legend entry stands for two different things. Each legend entry lists the codes the
+    band holds on every scale of the panel ("1 | 1-2"), and the legend's title says which
+    scale is which ("1-5 items: codes | 1-10 items: bands").
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`~analysis_helpers.study_tables.banded_distribution` for one group.
+    by : str, optional
+        The group of each bar (e.g. ``"area"``), named beside its bars; None: no groups.
+    label, code, share : str
+        The bar, band and share columns.
+    panel : str
+        The column whose values get a panel each (the number of bands).
+    codes, scale : str
+        The codes of each band ("9-10") and the scale of each item ("1-10").
+    labels, by_labels : dict, optional
+        Display text per bar and per group.
+    title : str, optional
+        The figure's title, above the first panel.
+    width : float
+        Figure width in inches.
+
+    Returns
+    -------
+    ndarray of Axes
+        One per panel, top to bottom.
+    """
+    _need(table, [label, code, share, panel, codes, scale], "distribution_chart")
+    keys = list(dict.fromkeys(table[panel]))
+    sizes = [int(table.loc[table[panel] == k, label].nunique()) for k in keys]
+    fig, grid = plt.subplots(
+        len(keys),
+        1,
+        figsize=(width, 0.32 * sum(sizes) + 1.5 * len(keys) + (0.5 if title else 0.0)),
+        gridspec_kw={"height_ratios": [s + 3 for s in sizes]},
+        squeeze=False,
+        layout="constrained",
+    )
+    axes = np.asarray(grid[:, 0], dtype=object)
+    for ax, key in zip(axes, keys, strict=True):
+        t = table[table[panel] == key]
+        scales = list(dict.fromkeys(t[scale]))
+        per_band = t.drop_duplicates([scale, code])
+        code_labels = {
+            b: " | ".join(g.set_index(scale).loc[scales, codes].astype(str))
+            for b, g in per_band.groupby(code, sort=True)
+        }
+        kinds = []
+        for sc in scales:
+            m = re.fullmatch(r"(-?\d+)-(-?\d+)", str(sc))
+            n_codes = int(m.group(2)) - int(m.group(1)) + 1 if m else -1
+            every = t.loc[t[scale] == sc, code].nunique() == n_codes
+            kinds.append(f"{sc} items: {'codes' if every else 'bands'}")
+        grouped_likert(
+            t, by=by, label=label, code=code, share=share, code_labels=code_labels,
+            labels=labels, by_labels=by_labels, ax=ax,
+        )  # fmt: skip
+        legend = ax.get_legend()
+        legend.set_title(" | ".join(kinds), prop={"size": 8})
+        ax.set_xlabel("")
+    axes[-1].set_xlabel("% of respondents (left: low answers, right: high answers)")
+    if title:
+        fig.suptitle(title, x=0.01, ha="left")
+    return axes
+
+
 @renamed(label_col="label", unit_col="unit", base_col="base")
 def kpi_panels(
     table: pd.DataFrame,
@@ -356,6 +459,7 @@ def kpi_panels(
     estimate: str = "estimate",
     ci_low: str = "ci_low",
     ci_high: str = "ci_high",
+    titles: dict | None = None,
     axes: Sequence[Axes] | None = None,
 ) -> np.ndarray:
     """KPIs on different scales side by side: one panel of bars with CIs per unit.
@@ -378,6 +482,9 @@ def kpi_panels(
         The base printed beside each bar as ``n=...``; None prints none.
     estimate, ci_low, ci_high : str
         Estimate and interval columns.
+    titles : dict, optional
+        Panel title per unit (e.g. "NPS points (-100 to 100)" for "points"); default the
+        unit itself ("% of respondents" for the percent units).
     axes : sequence of Axes, optional
         One Axes per unit; default a new figure with one row per unit.
 
@@ -419,9 +526,14 @@ def kpi_panels(
         hi = t[ci_high].to_numpy(dtype=float) * scale
         lo = t[ci_low].to_numpy(dtype=float) * scale
         ys = np.arange(len(t))  # bar_with_ci puts the first row at 0, on top
+        kind = kind_for_unit(name)
         for i in range(len(t)):
-            digits = 0 if pct else (2 if abs(est[i]) < 10 else 1)
-            text = f"{est[i]:.{digits}f}{'%' if pct else ''}"
+            if pct:
+                text = f"{est[i]:.0f}%"
+            elif kind in ("mean", "index", "nps"):
+                text = fmt_value(est[i], kind)
+            else:
+                text = f"{est[i]:.{2 if abs(est[i]) < 10 else 1}f}"
             if base_col:
                 text += f"  (n={int(t[base_col].iloc[i]):,})"
             ax.annotate(text, (max(hi[i], 0), ys[i]), xytext=(5, 0), textcoords="offset points",
@@ -430,5 +542,6 @@ def kpi_panels(
         right = max(0.0, float(np.nanmax(hi)))
         ax.set_xlim(left, right + (right - left) * 0.45 + 1e-9)
         ax.set_xlabel("")
-        ax.set_title(("% of respondents" if pct else str(name)), fontsize=9, loc="left")
+        title = (titles or {}).get(name, "% of respondents" if pct else str(name))
+        ax.set_title(title, fontsize=9, loc="left")
     return panels

@@ -31,6 +31,7 @@ __all__ = [
     "segment_area_index",
     "flag_bases",
     "weighting_by_wave",
+    "band_widths",
     "banded_distribution",
     "hierarchy_table",
     "expectation_gaps",
@@ -417,20 +418,78 @@ def weighting_by_wave(data: pd.DataFrame, *, study: Study) -> pd.DataFrame:
     return out.astype({"n": int})
 
 
+#: scales with up to this many codes are shown code by code in a distribution
+MAX_CODES_SHOWN = 7
+
+
+def band_widths(codes: int, bands: int | None = None) -> list[int]:
+    """How many codes each band of a scale holds: equal bands, symmetric about the middle.
+
+    With ``bands=None`` the number of bands follows the scale: a scale of up to
+    :data:`MAX_CODES_SHOWN` codes (1-5, 1-7, 0-6) keeps every code (a band per code), a
+    longer one is cut into five bands. Codes that do not divide evenly go first to the
+    middle band (an odd remainder), then in pairs to the outermost bands, so that the two
+    end bands are the two-code boxes wherever the codes allow: 1-10 -> 2, 2, 2, 2, 2;
+    0-10 -> 2, 2, 3, 2, 2 (0-1, 2-3, 4-6, 7-8, 9-10); 1-8 -> 2, 1, 2, 1, 2; 1-7 in five
+    bands -> 2, 1, 1, 1, 2.
+
+    Parameters
+    ----------
+    codes : int
+        The number of codes of the scale (``max - min + 1``).
+    bands : int, optional
+        The number of bands; default from the scale (see above).
+
+    Returns
+    -------
+    list of int
+        The width of each band, lowest band first; they sum to ``codes``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 bands, more bands than codes, or an odd remainder of codes with an
+        even number of bands (no symmetric split).
+    """
+    if codes < 2:
+        raise ValueError(f"band_widths: a scale needs at least 2 codes, got {codes}")
+    if bands is None:
+        bands = codes if codes <= MAX_CODES_SHOWN else 5
+    if bands < 2:
+        raise ValueError(f"band_widths: bands must be at least 2, got {bands}")
+    if bands > codes:
+        raise ValueError(f"band_widths: {codes} codes do not fill {bands} bands")
+    base, rest = divmod(codes, bands)
+    widths = [base] * bands
+    if rest % 2:
+        if bands % 2 == 0:
+            raise ValueError(
+                f"band_widths: {codes} codes do not split into {bands} bands symmetrically"
+            )
+        widths[bands // 2] += 1
+        rest -= 1
+    for k in range(rest // 2):
+        widths[k] += 1
+        widths[bands - 1 - k] += 1
+    return widths
+
+
 def banded_distribution(
     data: pd.DataFrame,
     *,
     study: Study,
     items: Sequence[str] | None = None,
     by: Sequence[str] = (),
-    bands: int = 5,
+    bands: int | None = None,
 ) -> pd.DataFrame:
-    """Weighted answer shares of each item in ``bands`` equal bands of its scale.
+    """Weighted answer shares of each item in bands of its scale.
 
-    An item whose scale has exactly ``bands`` codes keeps its codes (band 1 = its lowest
-    code); a longer scale is cut into equal bands, e.g. 1-10 into 1-2, 3-4, 5-6, 7-8, 9-10,
-    so that items on 1-5 and 1-10 share one diverging chart and one legend. On 1-10 the
-    top band is the top-2 box (9-10) and the middle band 5-6 straddles the scale midpoint.
+    By default the bands follow each item's scale (see :func:`band_widths`): up to seven
+    codes (1-5, 1-7) every code is its own band; longer scales are cut into five bands
+    symmetric about the middle, 1-10 into 1-2, 3-4, 5-6, 7-8, 9-10 (the top band is the
+    top-2 box and the middle band straddles the midpoint) and 0-10 into 0-1, 2-3, 4-6,
+    7-8, 9-10. Items with the same number of bands share one diverging chart and one
+    legend (1-5 codes and 1-10 bands; 1-7 items have a chart of their own).
 
     Parameters
     ----------
@@ -442,26 +501,26 @@ def banded_distribution(
         Items to describe; default every satisfaction item, in study order.
     by : sequence of str
         Grouping columns.
-    bands : int
-        Number of bands (>= 2).
+    bands : int, optional
+        The same number of bands for every item (>= 2); default from each scale.
 
     Returns
     -------
     DataFrame
         One row per group, item and band: the ``by`` columns, ``item``, ``label``,
-        ``area``, ``area_label``, ``scale`` (e.g. "1-10"), ``band`` (1..bands),
-        ``codes`` (the band's codes, e.g. "9-10"), ``n`` (answered the item),
-        ``n_weighted``, ``count``, ``count_weighted``, ``share`` (weighted; sums to 1 over
-        the bands) and ``share_unweighted``.
+        ``area``, ``area_label``, ``scale`` (e.g. "1-10"), ``band`` (1..``n_bands``),
+        ``n_bands``, ``codes`` (the band's codes, e.g. "9-10"), ``n`` (answered the
+        item), ``n_weighted``, ``count``, ``count_weighted``, ``share`` (weighted; sums
+        to 1 over the bands) and ``share_unweighted``.
 
     Raises
     ------
     ValueError
-        ``bands`` < 2, or an item's scale does not split into ``bands`` equal bands.
+        ``bands`` < 2, or an item's scale does not split into ``bands`` symmetric bands.
     KeyError
         An item is not in the study.
     """
-    if bands < 2:
+    if bands is not None and bands < 2:
         raise ValueError(f"banded_distribution: bands must be at least 2, got {bands}")
     items = list(items) if items is not None else study.item_names("satisfaction")
     unknown = [i for i in items if i not in study.items]
@@ -473,16 +532,16 @@ def banded_distribution(
     for name in items:
         it = study.items[name]
         lo, hi = int(it.scale.min), int(it.scale.max)
-        k = hi - lo + 1
-        if k % bands:
+        try:
+            widths = band_widths(hi - lo + 1, bands)
+        except ValueError as exc:
             raise ValueError(
-                f"banded_distribution: item {name!r}: its scale {lo}-{hi} has {k} codes, which do not split into "
-                f"{bands} equal bands"
-            )
-        width = k // bands
+                f"banded_distribution: item {name!r} on {lo}-{hi}: {str(exc).split(': ', 1)[1]}"
+            ) from None
+        starts = lo + np.concatenate([[0], np.cumsum(widths)[:-1]])
         d = item_distribution(data, items=[name], by=by, design=design, codes=range(lo, hi + 1))
-        band = ((d["code"] - lo) // width + 1).astype(int)
-        d = d.assign(band=band)
+        band = np.searchsorted(starts, d["code"].to_numpy(), side="right")
+        d = d.assign(band=band.astype(int))
         keys = [*by, "band"]
         agg = d.groupby(keys, sort=False, observed=True).agg(
             n=("n", "first"),
@@ -493,19 +552,17 @@ def banded_distribution(
             share_unweighted=("share_unweighted", "sum"),
         )
         agg = agg.reset_index()
-        first = lo + (agg["band"] - 1) * width
-        codes = (
-            first.astype(str)
-            if width == 1
-            else first.astype(str) + "-" + (first + width - 1).astype(str)
-        )
+        first = starts[agg["band"].to_numpy() - 1]
+        last = first + np.asarray(widths)[agg["band"].to_numpy() - 1] - 1
+        codes = [str(a) if a == b else f"{a}-{b}" for a, b in zip(first, last, strict=True)]
         area = it.area or ""
         agg.insert(len(by), "item", name)
         agg.insert(len(by) + 1, "label", it.label)
         agg.insert(len(by) + 2, "area", area)
         agg.insert(len(by) + 3, "area_label", study.label(area) if area else "")
         agg.insert(len(by) + 4, "scale", f"{lo}-{hi}")
-        agg.insert(len(by) + 6, "codes", codes)
+        agg.insert(len(by) + 6, "n_bands", len(widths))
+        agg.insert(len(by) + 7, "codes", codes)
         parts.append(agg)
     return pd.concat(parts, ignore_index=True)
 
@@ -544,7 +601,8 @@ def hierarchy_table(
     -------
     DataFrame
         The ``by`` columns, ``level`` ("index", "area", "indicator", "item"), ``name``,
-        ``label``, ``area``, ``indicator`` (the node's own or its parents'; "" above),
+        ``label``, ``area``, ``indicator`` (the node's own or its parents'; "" above,
+        and for the items of an area without indicators, which has no indicator rows),
         ``weight`` (normalised within the parent), ``scale_min``, ``scale_max`` (NaN for
         mixed scales), ``n``, ``n_weighted``, ``n_effective`` (answered at least one of the
         node's items), ``mean``, ``mean_se``, ``mean_ci_low``, ``mean_ci_high``, ``top2``
@@ -631,6 +689,11 @@ def hierarchy_table(
                 pos += 1
     out["_r"] = [rank[k] for k in node]
     out = out.sort_values([*by, "_r"], kind="stable").drop(columns=["_r", "parent"])
+    # an area without indicators rolls its items up directly: no indicator row of its own
+    stated = {i.name for i in study.spec.indicators}
+    pseudo = (out["level"] == "indicator") & ~out["name"].isin(stated)
+    out = out[~pseudo]
+    out.loc[~out["indicator"].isin(stated), "indicator"] = ""
     cols = [
         *by, "level", "name", "label", "area", "indicator", "weight", "scale_min",
         "scale_max", "n", "n_weighted", "n_effective", "mean", "mean_se", "mean_ci_low",

@@ -1,0 +1,1395 @@
+"""What the descriptive page (``20-describe``) shows and says, for a study of any shape.
+
+The tables come from :mod:`analysis_helpers.study_tables`; the functions here turn them
+into what a client reads: display tables (labels, the scale of each KPI in words, the
+hierarchy indented) and the takeaways, each one or two sentences of safe Markdown
+(:func:`~analysis_helpers.safe_output.md`: every label, title and value is escaped; pass
+it to ``ctx.say`` as it is).
+
+Every takeaway is written for any study: one wave or many, weighted or not, one area or
+many, no significant result, every cell too small. A sentence never carries a number that
+means nothing ("from 1.00 to 1.00", "1 waves", "0 of 0", a "shortfall" with a positive
+gap): where a comparison degenerates it says so in words, and expectation gaps are worded
+by their sign. The confidence level is the study's (``reporting.confidence``).
+
+A section that cannot apply at all (no segments, no weights, no index, ...) is the
+notebook's business: it asks ``ctx.lacks(part)`` before calling anything here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .formatting import (
+    confidence_label,
+    fmt_ci,
+    fmt_count,
+    fmt_list,
+    fmt_p,
+    fmt_pct,
+    fmt_value,
+)
+from .safe_output import Md, md
+from .study import Study
+from .study_tables import flag_bases, study_design
+
+__all__ = [
+    "pick_wave",
+    "pick_segments",
+    "overview",
+    "profile_columns",
+    "profile_takeaway",
+    "wave_profile_grid",
+    "wave_profile_takeaway",
+    "weighting_columns",
+    "weighting_takeaway",
+    "kpi_view",
+    "kpi_titles",
+    "kpi_takeaway",
+    "area_takeaway",
+    "distribution_title",
+    "distribution_note",
+    "distribution_ends",
+    "distribution_takeaway",
+    "hierarchy_view",
+    "hierarchy_takeaway",
+    "gap_takeaway",
+    "reliability_blocks",
+    "reliability_takeaway",
+    "bases_takeaway",
+    "choose_cut",
+    "cut_cells",
+    "cut_grid",
+    "cut_caption",
+    "cut_takeaway",
+    "CORRECTIONS",
+    "HIERARCHY_STATS",
+]
+
+#: the statistic columns of the hierarchy table (blanked in suppressed cells)
+HIERARCHY_STATS = [
+    f"{stat}{part}"
+    for stat in ("mean", "top2", "index")
+    for part in ("", "_se", "_ci_low", "_ci_high")
+]
+
+#: ``reporting.correction`` as people name it
+CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
+
+
+def _confidence(study: Study) -> str:
+    return confidence_label(study)
+
+
+def _count(n: int, noun: str, plural_form: str | None = None, *, zero: str = "no") -> str:
+    """``"no cells"`` for 0, else :func:`fmt_count` (``"1 cell"``, ``"12 cells"``)."""
+    if int(n) == 0:
+        return f"{zero} {fmt_count(2, noun, plural_form).split(' ', 1)[1]}"
+    return fmt_count(int(n), noun, plural_form)
+
+
+def _same(a: float, b: float, kind: str) -> bool:
+    """Whether two values print the same (then "from a to b" says nothing)."""
+    return fmt_value(a, kind) == fmt_value(b, kind)
+
+
+def _range(low: float, high: float, kind: str, *, verb: str = "ranges") -> Md:
+    """``"ranges from 40% to 55%"``, or ``"is 40% throughout"`` when both print alike."""
+    if _same(low, high, kind):
+        return md("is {v} throughout", v=fmt_value(low, kind))
+    return md(
+        "{verb} from {lo} to {hi}", verb=verb, lo=fmt_value(low, kind), hi=fmt_value(high, kind)
+    )
+
+
+def _of_them(k: int, total: int) -> str:
+    """How many of a group: "none of them", "one of them", "both", "all of them", "3 of them"."""
+    if k == 0:
+        return "none of them"
+    if k == total:
+        return "both" if total == 2 else "all of them"
+    return "one of them" if k == 1 else f"{k} of them"
+
+
+def _wave_phrase(study: Study, wave: str) -> Md:
+    """``"In Q3 2024, "`` - or nothing for a study whose exports carry no wave."""
+    if not study.waves_declared:
+        return md("")
+    return md("In {wave}, ", wave=study.wave_label(wave))
+
+
+def _cap(text: Md) -> Md:
+    """The first letter of a sentence in upper case (Markdown markup left alone)."""
+    s = str(text)
+    for i, ch in enumerate(s):
+        if ch in "*_":
+            continue
+        return Md(s[:i] + ch.upper() + s[i + 1 :]) if ch.isalpha() else text
+    return text
+
+
+# ---- parameters -------------------------------------------------------------------------
+def pick_wave(data: pd.DataFrame, *, study: Study, wave: str = "") -> str:
+    """The wave a page describes: ``wave`` if given, else the latest wave with data.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The clean analysis file.
+    study : Study
+    wave : str
+        A wave code of the study, or ``""`` for the latest wave that has respondents.
+
+    Raises
+    ------
+    ValueError
+        ``wave`` is not a wave of the study, or has no respondents.
+    """
+    present = set(pd.Series(data[study.wave_column]).dropna().astype(str))
+    if wave:
+        wave = str(wave)
+        if wave not in study.waves:
+            raise ValueError(f"wave {wave!r} is not one of the study's waves {study.waves}")
+        if wave not in present:
+            raise ValueError(f"wave {wave!r} has no respondents in the clean data")
+        return wave
+    with_data = [w for w in study.waves if w in present]
+    if not with_data:
+        raise ValueError("the clean data has no respondents in any wave of the study")
+    return with_data[-1]
+
+
+def pick_segments(study: Study, columns: Sequence[str] = ()) -> list[str]:
+    """The segment columns a page crosses: ``columns`` if given, else every segment.
+
+    Raises
+    ------
+    ValueError
+        A column is not a segment of the study.
+    """
+    chosen = list(columns) or study.segment_columns()
+    unknown = [c for c in chosen if c not in study.segment_columns()]
+    if unknown:
+        raise ValueError(f"{unknown} are not segments of the study {study.segment_columns()}")
+    return chosen
+
+
+# ---- the overview ---------------------------------------------------------------------
+def overview(data: pd.DataFrame, *, study: Study, wave: str) -> Md:
+    """The page's opening sentence: the study, the wave described, the bases and the rules.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The clean analysis file (every wave).
+    study : Study
+    wave : str
+        The wave the page describes.
+
+    Returns
+    -------
+    Md
+        E.g. "**Customer survey** for Demo Telecom, Q3 2024: 487 respondents in the
+        analysis file (1,473 over 3 waves). Cells with fewer than 30 respondents are
+        flagged *low base*; cells with fewer than 10 are suppressed (left blank)."
+    """
+    wave_col = study.wave_column
+    now = int((data[wave_col] == wave).sum())
+    present = int(pd.Series(data[wave_col]).nunique())
+    client = md(" for {client}", client=study.client) if study.client else md("")
+    when = md(", {wave}", wave=study.wave_label(wave)) if study.waves_declared else md("")
+    total = (
+        md(" ({all:,} over {waves})", all=len(data), waves=fmt_count(present, "wave"))
+        if present > 1
+        else md("")
+    )
+    rules = study.reporting
+    suppress = (
+        md("; cells with fewer than {s} are suppressed (left blank)", s=rules.suppress_below)
+        if rules.suppress_below > 0
+        else md("")
+    )
+    return md(
+        "**{title}**{client}{when}: {now} in the analysis file{total}. Cells with fewer than "
+        "{min_base} respondents are flagged *low base*{suppress}.",
+        title=study.title,
+        client=client,
+        when=when,
+        now=fmt_count(now, "respondent"),
+        total=total,
+        min_base=rules.min_base,
+        suppress=suppress,
+    )
+
+
+# ---- 1. the sample profile ------------------------------------------------------------
+def profile_takeaway(profile: pd.DataFrame, *, study: Study, total: pd.Series) -> Md:
+    """What the sample profile of one wave says.
+
+    Weighted: what the interviews are worth (Kish effective n, efficiency) and the group
+    whose share weighting moves most. Unweighted: the largest and the smallest group.
+    Either way, the groups below the minimum base (named when there are up to four).
+
+    Parameters
+    ----------
+    profile : DataFrame
+        :func:`~analysis_helpers.study_tables.profile_by_segment` of one wave (with
+        ``flag`` from :func:`~analysis_helpers.study_tables.flag_bases`).
+    study : Study
+    total : Series
+        The wave's row of :func:`~analysis_helpers.estimation.sample_profile` (``n``,
+        ``n_effective``).
+    """
+    n = int(total["n"])
+    low = profile[profile["flag"] != ""] if "flag" in profile else profile.iloc[:0]
+    names = (
+        md(
+            ": {names}",
+            names=fmt_list(
+                f"{v} ({s})" for v, s in zip(low["value_label"], low["segment_label"], strict=True)
+            ),
+        )
+        if 0 < len(low) <= 4
+        else md("")
+    )
+    few = (
+        md(
+            " {k} {are} below the minimum base of {min_base}{names}.",
+            k=fmt_count(len(low), "group"),
+            are="is" if len(low) == 1 else "are",
+            min_base=study.reporting.min_base,
+            names=names,
+        )
+        if len(low)
+        else md("")
+    )
+    if not study.is_weighted:
+        big = profile.loc[profile["share"].idxmax()]
+        small = profile.loc[profile["share"].idxmin()]
+        return md(
+            "The largest group is **{big}** ({big_seg}: {big_share:share} of the {n:,} "
+            "interviews); the smallest is **{small}** ({small_seg}: {small_share:share}, "
+            "n = {small_n:,}).{few}",
+            big=big["value_label"],
+            big_seg=big["segment_label"],
+            big_share=big["share"],
+            n=n,
+            small=small["value_label"],
+            small_seg=small["segment_label"],
+            small_share=small["share"],
+            small_n=int(small["n"]),
+            few=few,
+        )
+    moved = (profile["share_weighted"] - profile["share"]).abs()
+    big = profile.loc[moved.idxmax()]
+    move = (
+        md(
+            " Weighting moves the share of **{group}** ({segment}) from {share:share} of "
+            "interviews to {weighted:share} of customers.",
+            group=big["value_label"],
+            segment=big["segment_label"],
+            share=big["share"],
+            weighted=big["share_weighted"],
+        )
+        if not _same(big["share"], big["share_weighted"], "share")
+        else md(" Weighting moves no group's share by as much as one percentage point.")
+    )
+    return md(
+        "The {n:,} interviews are worth an effective sample of {n_eff:base} respondents after "
+        "weighting ({efficiency:share} efficiency).{move}{few}",
+        n=n,
+        n_eff=total["n_effective"],
+        efficiency=total["n_effective"] / n,
+        move=move,
+        few=few,
+    )
+
+
+def profile_columns(study: Study) -> dict[str, str | None]:
+    """The columns of the sample profile to show, with their headers: interviews and
+    shares, plus the weighted and effective bases and the weighted share when the study
+    is weighted (unweighted they equal the interviews)."""
+    cols: dict[str, str | None] = {
+        "segment_label": "Segment",
+        "value_label": "Group",
+        "n": "Interviews",
+    }
+    if study.is_weighted:
+        cols.update({"n_weighted": "Weighted", "n_effective": "Effective"})
+    cols["share"] = "Share of interviews"
+    if study.is_weighted:
+        cols["share_weighted"] = "Weighted share"
+    cols["flag"] = None
+    return cols
+
+
+def wave_profile_grid(by_wave: pd.DataFrame, *, study: Study) -> pd.DataFrame:
+    """The profile of every wave side by side: one row per segment group, a column block
+    per wave (in the study's order, headed by the wave label).
+
+    Parameters
+    ----------
+    by_wave : DataFrame
+        :func:`~analysis_helpers.study_tables.profile_by_segment` with ``by=[wave
+        column]``.
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        Index ``segment_label``, ``value_label``; columns (wave label, statistic) with the
+        statistics ``n``, ``n_weighted``, ``n_effective`` - only ``n`` for an unweighted
+        study, where the other two equal it.
+    """
+    wave_col = study.wave_column
+    stats = ["n", "n_weighted", "n_effective"] if study.is_weighted else ["n"]
+    present = set(by_wave[wave_col].astype(str))
+    waves = [w for w in study.waves if w in present]
+    t = by_wave.assign(_wave=by_wave[wave_col].astype(str).map(study.wave_label))
+    grid = t.pivot_table(
+        index=["segment_label", "value_label"],
+        columns="_wave",
+        values=stats,
+        sort=False,
+        observed=True,
+    )
+    grid = grid.reindex(columns=[(s, study.wave_label(w)) for w in waves for s in stats])
+    grid = grid.swaplevel(axis=1)
+    grid.columns.names = [None, None]
+    return grid
+
+
+def wave_profile_takeaway(by_wave: pd.DataFrame, *, study: Study) -> Md:
+    """The smallest segment cell of any wave, how many cells are below the minimum base,
+    and how far the sample mix drifts between waves (and whether weighting holds it).
+
+    Parameters
+    ----------
+    by_wave : DataFrame
+        :func:`~analysis_helpers.study_tables.profile_by_segment` by wave, with ``flag``.
+    study : Study
+    """
+    wave_col = study.wave_column
+    small = by_wave.loc[by_wave["n"].idxmin()]
+    flagged = int((by_wave["flag"] != "").sum())
+    rules = study.reporting
+    below = (
+        md("no segment-by-wave cell falls below the minimum base of {m}", m=rules.min_base)
+        if flagged == 0
+        else md(
+            "{k} of the {cells} segment-by-wave cells {verb} below the minimum base of {m}",
+            k=flagged,
+            cells=len(by_wave),
+            verb="falls" if flagged == 1 else "fall",
+            m=rules.min_base,
+        )
+    )
+    eff = md(" (effective n {n_eff:base})", n_eff=small["n_effective"]) if study.is_weighted else ""
+    first = md(
+        "The smallest segment cell is **{group}** ({segment}) in {wave} with {n}{eff}; {below}.",
+        group=small["value_label"],
+        segment=small["segment_label"],
+        wave=study.wave_label(str(small[wave_col])),
+        n=fmt_count(int(small["n"]), "interview"),
+        eff=eff,
+        below=below,
+    )
+    drift = by_wave.groupby(["segment", "value_label"], sort=False, observed=True).agg(
+        label=("segment_label", "first"),
+        low=("share", "min"),
+        high=("share", "max"),
+        wlow=("share_weighted", "min"),
+        whigh=("share_weighted", "max"),
+    )
+    top = drift.loc[(drift["high"] - drift["low"]).round(9).idxmax()]
+    if _same(top["low"], top["high"], "share"):
+        return first + md(
+            " The sample mix is stable: every group's share of the interviews is the same in "
+            "every wave, to the percentage point."
+        )
+    mix = md(
+        " The sample mix drifts most for **{group}** ({segment}): its share of a wave's "
+        "interviews {range}",
+        group=top.name[1],
+        segment=top["label"],
+        range=_range(top["low"], top["high"], "share"),
+    )
+    if not study.is_weighted:
+        return (
+            first
+            + mix
+            + md("; without weights, part of any change between waves may come from who answered.")
+        )
+    held = top["whigh"] - top["wlow"] < 0.02
+    return (
+        first
+        + mix
+        + md(
+            "; after weighting its share {range}, {verdict}.",
+            range=_range(top["wlow"], top["whigh"], "share", verb="runs"),
+            verdict=(
+                md("so wave-to-wave changes are not an artefact of who answered")
+                if held
+                else md("so read wave-to-wave changes with the mix in mind")
+            ),
+        )
+    )
+
+
+# ---- 2. weighting -----------------------------------------------------------------------
+def weighting_columns(weights: pd.DataFrame) -> dict[str, str | None]:
+    """The columns of the weighting report worth showing, with their headers.
+
+    The margin error and the share at a trimming bound are left out when the study does
+    not rake or trim (the columns are all missing).
+
+    Parameters
+    ----------
+    weights : DataFrame
+        :func:`~analysis_helpers.study_tables.weighting_by_wave` (with ``flag``).
+    """
+    cols: dict[str, str | None] = {
+        "wave_label": "Wave",
+        "n": "Interviews",
+        "n_effective": "Effective base",
+        "efficiency": None,
+        "deff_weighting": None,
+        "min": "Smallest weight",
+        "max": "Largest weight",
+        "ratio_max_min": None,
+        "cv": None,
+        "share_at_trim": None,
+        "max_margin_error": "Largest margin error",
+        "flag": None,
+    }
+    for c in ("share_at_trim", "max_margin_error"):
+        if c not in weights or weights[c].isna().all():
+            cols.pop(c)
+    return cols
+
+
+def weighting_takeaway(weights: pd.DataFrame, *, study: Study, wave: str) -> Md:
+    """What the weights do and cost: how raking fits the margins, the spread of the weights
+    in the wave described, the efficiency and the design effect due to weighting, and (with
+    several waves) the range of the efficiency.
+
+    Parameters
+    ----------
+    weights : DataFrame
+        :func:`~analysis_helpers.study_tables.weighting_by_wave`.
+    study : Study
+        A weighted study.
+    wave : str
+        The wave described.
+    """
+    spec = study.weighting
+    several = len(weights) > 1
+    if spec is not None:
+        error = 100 * float(weights["max_margin_error"].max())
+        within = (
+            md("to within 0.05 percentage points")
+            if error < 0.05
+            else md("to within {e:num.1} percentage points", e=error)
+        )
+        how = md(
+            "Raking to the {margins} margins reproduces every population share {within}{every}. ",
+            margins=fmt_list(study.label(c) for c in spec.margins),
+            within=within,
+            every=md(" in every wave") if several else md(""),
+        )
+    else:
+        how = md("The study file sets no raking; the design weight is used as delivered. ")
+    row = weights.set_index("wave").loc[wave]
+    low, high = row["min"] / row["mean"], row["max"] / row["mean"]
+    trim = (
+        md(" ({at:share} of respondents sit at a trimming bound)", at=row["share_at_trim"])
+        if spec is not None and spec.trim is not None and not pd.isna(row["share_at_trim"])
+        else md("")
+    )
+    spread = (
+        md("every weight equals the average weight")
+        if _same(low, high, "number.2")
+        else md(
+            "the weights run from {low:num.2} to {high:num.2} times the average weight{trim}",
+            low=low,
+            high=high,
+            trim=trim,
+        )
+    )
+    lead = _wave_phrase(study, wave)
+    spread = md("{lead}{spread}", lead=lead, spread=spread if str(lead) else _cap(spread))
+    across = (
+        md(
+            " Across the waves the efficiency {range}.",
+            range=_range(weights["efficiency"].min(), weights["efficiency"].max(), "share"),
+        )
+        if several
+        else md("")
+    )
+    return md(
+        "{how}{spread}. The price is an efficiency of **{efficiency:share}**: the {n:,} "
+        "interviews carry the precision of {n_eff:base} unweighted ones. The design effect due "
+        "to weighting of **{deff:num.2}** widens confidence intervals by about {wider:share}."
+        "{across}",
+        how=how,
+        spread=spread,
+        efficiency=row["efficiency"],
+        n=int(row["n"]),
+        n_eff=row["n_effective"],
+        deff=row["deff_weighting"],
+        wider=np.sqrt(row["deff_weighting"]) - 1,
+        across=across,
+    )
+
+
+# ---- 3. headline KPIs ----------------------------------------------------------------------
+def _scale_words(unit: str) -> str:
+    u = str(unit)
+    if u == "share":
+        return "% of respondents"
+    if u == "points":
+        return "NPS points (-100 to 100)"
+    if u.startswith("mean (") and u.endswith(")"):
+        return (
+            "Mean on "
+            + u[len("mean (") : -1].replace(", lower", " (lower")
+            + (")" if ", lower" in u else "")
+        )
+    if u.startswith("index (") and u.endswith(")"):
+        return "Index (" + u[len("index (") : -1] + ")"
+    return u[:1].upper() + u[1:]
+
+
+def kpi_view(kpis: pd.DataFrame) -> pd.DataFrame:
+    """The KPI table with its scale in words, for showing.
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        :func:`~analysis_helpers.study_tables.kpi_summary`.
+
+    Returns
+    -------
+    DataFrame
+        ``kpis`` with a ``scale`` column: "Mean on 1-10", "% of respondents", "NPS points
+        (-100 to 100)", "Mean on 1-7 (lower is better)", "Index (0-100)". The ``unit``
+        column stays (it sets how each row's numbers are shown).
+    """
+    return kpis.assign(scale=kpis["unit"].map(_scale_words))
+
+
+def kpi_titles(kpis: pd.DataFrame) -> dict[str, str]:
+    """Each KPI unit of ``kpis`` mapped to its scale in words (the chart's panel titles)."""
+    return {u: _scale_words(u) for u in dict.fromkeys(kpis["unit"])}
+
+
+def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
+    """The headline KPIs in words, only those the study has: overall satisfaction (mean and
+    top-2-box), NPS, customer effort, each loyalty item and the satisfaction index, each
+    with its interval at the study's confidence level.
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        :func:`~analysis_helpers.study_tables.kpi_summary` of one wave (possibly flagged).
+    study : Study
+    """
+    k = kpis.set_index("kpi")
+    conf = _confidence(study)
+    items = study.items
+    parts: list[Md] = []
+
+    def ci(key: str, kind: str) -> str:
+        return fmt_ci(k.loc[key, "ci_low"], k.loc[key, "ci_high"], kind=kind)
+
+    if "overall_mean" in k.index and not pd.isna(k.loc["overall_mean", "estimate"]):
+        osat = items[study.kpis.overall]
+        top = (
+            md(
+                ", with {top2:share} giving a top-2-box answer ({codes})",
+                top2=k.loc["overall_top2", "estimate"],
+                codes=fmt_list(map(str, osat.top_codes), conjunction="or"),
+            )
+            if "overall_top2" in k.index and not pd.isna(k.loc["overall_top2", "estimate"])
+            else md("")
+        )
+        parts.append(
+            md(
+                "**{label}** averages **{mean:mean}** on {lo}-{hi} ({conf} CI {ci}){top}.",
+                label=osat.label,
+                mean=k.loc["overall_mean", "estimate"],
+                lo=osat.scale.min,
+                hi=osat.scale.max,
+                conf=conf,
+                ci=ci("overall_mean", "mean"),
+                top=top,
+            )
+        )
+    if "nps" in k.index and not pd.isna(k.loc["nps", "estimate"]):
+        parts.append(
+            md(
+                "The NPS is **{nps:nps}** points ({conf} CI {ci}).",
+                nps=k.loc["nps", "estimate"],
+                conf=conf,
+                ci=ci("nps", "nps"),
+            )
+        )
+    if "ces_mean" in k.index and not pd.isna(k.loc["ces_mean", "estimate"]):
+        ces = items[study.kpis.ces]
+        parts.append(
+            md(
+                "{label} averages {mean:mean} on {lo}-{hi}, where lower is better ({conf} CI "
+                "{ci}).",
+                label=ces.label,
+                mean=k.loc["ces_mean", "estimate"],
+                lo=ces.scale.min,
+                hi=ces.scale.max,
+                conf=conf,
+                ci=ci("ces_mean", "mean"),
+            )
+        )
+    loyal = [
+        md("{share:share} for {label}", share=k.loc[f"{n}_top2", "estimate"], label=items[n].label)
+        for n in study.kpis.loyalty
+        if f"{n}_top2" in k.index and not pd.isna(k.loc[f"{n}_top2", "estimate"])
+    ]
+    if loyal:
+        parts.append(md("Top-2-box loyalty: {list}.", list=md(", ").join(loyal)))
+    if "csi" in k.index and not pd.isna(k.loc["csi", "estimate"]):
+        parts.append(
+            md(
+                "The satisfaction index is **{csi:index}** out of 100 ({conf} CI {ci}).",
+                csi=k.loc["csi", "estimate"],
+                conf=conf,
+                ci=ci("csi", "index"),
+            )
+        )
+    n = kpis["n"].dropna()
+    if len(n) and n.nunique() == 1:
+        parts.append(md("Base: {n:,} respondents.", n=int(n.iloc[0])))
+    elif len(n):
+        parts.append(
+            md("Bases run from {lo:,} to {hi:,} respondents.", lo=int(n.min()), hi=int(n.max()))
+        )
+    if not parts:
+        return md("No KPI could be estimated: every base is below the suppression limit.")
+    return md(" ").join(parts)
+
+
+# ---- 4. the index by area ---------------------------------------------------------------------
+def area_takeaway(areas: pd.DataFrame, *, study: Study) -> Md:
+    """The best and the worst area on the 0-100 index, and the gap between them.
+
+    Parameters
+    ----------
+    areas : DataFrame
+        The ``area`` rows of :func:`~analysis_helpers.kpis.csi` with an ``area`` label
+        column (any order).
+    study : Study
+    """
+    t = areas.dropna(subset=["estimate"]).sort_values("estimate", ascending=False)
+    conf = _confidence(study)
+    if len(t) == 0:
+        return md("No area has enough answers to estimate its index.")
+    best, worst = t.iloc[0], t.iloc[-1]
+    if len(t) == 1:
+        return md(
+            "The one area, **{area}**, scores {score:index} out of 100 ({conf} CI {ci}).",
+            area=best["area"],
+            score=best["estimate"],
+            conf=conf,
+            ci=fmt_ci(best["ci_low"], best["ci_high"], kind="index"),
+        )
+    if _same(best["estimate"], worst["estimate"], "index"):
+        return md(
+            "All {k} areas score {score:index} out of 100.",
+            k=len(t),
+            score=best["estimate"],
+        )
+    apart = best["ci_low"] > worst["ci_high"]
+    return md(
+        "**{best}** scores highest ({high:index}, {conf} CI {hci}) and **{worst}** lowest "
+        "({low:index}, CI {lci}): a gap of {gap:index} index points{verdict}.",
+        best=best["area"],
+        high=best["estimate"],
+        conf=conf,
+        hci=fmt_ci(best["ci_low"], best["ci_high"], kind="index"),
+        worst=worst["area"],
+        low=worst["estimate"],
+        lci=fmt_ci(worst["ci_low"], worst["ci_high"], kind="index"),
+        gap=best["estimate"] - worst["estimate"],
+        verdict=md(", and the intervals do not overlap") if apart else md(", within the noise"),
+    )
+
+
+# ---- 5. distributions -------------------------------------------------------------------------
+_SCALE = re.compile(r"(-?\d+)-(-?\d+)")
+_CODE = re.compile(r"-?\d+")
+
+
+def _scales(dist: pd.DataFrame) -> pd.DataFrame:
+    """One row per scale: ``scale``, ``n_bands``, ``codes`` (the bands' codes, lowest
+    first), ``every`` (a band per code), ``items``."""
+    rows = []
+    for sc, g in dist.groupby("scale", sort=False):
+        bands = g.drop_duplicates("band").sort_values("band")
+        codes = [str(c) for c in bands["codes"]]
+        rows.append(
+            {
+                "scale": sc,
+                "n_bands": int(g["n_bands"].iloc[0]),
+                "codes": codes,
+                "every": all(_CODE.fullmatch(c) for c in codes),
+                "items": int(g["item"].nunique()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _codes_of(band: str) -> tuple[int, ...]:
+    m = _SCALE.fullmatch(band)
+    if m is None:
+        return (int(band),)
+    return tuple(range(int(m.group(1)), int(m.group(2)) + 1))
+
+
+def distribution_title(dist: pd.DataFrame, *, study: Study, wave: str) -> str:
+    """The chart title: "Answers to the 20 items, Q3 2024" (plain text, for matplotlib)."""
+    n = int(dist["item"].nunique())
+    where = f", {study.wave_label(wave)}" if study.waves_declared else ""
+    return f"Answers to the {fmt_count(n, 'item')}{where}"
+
+
+def distribution_note(dist: pd.DataFrame, *, study: Study) -> Md:
+    """How the chart shows each scale: which items show every code, which are banded (and
+    into which bands), which share a chart, and what the printed numbers are.
+
+    Parameters
+    ----------
+    dist : DataFrame
+        :func:`~analysis_helpers.study_tables.banded_distribution`.
+    study : Study
+    """
+    sc = _scales(dist)
+    parts = []
+    for r in sc.itertuples():
+        if r.every:
+            parts.append(
+                md(
+                    "the {scale} items show each of their {k} codes",
+                    scale=r.scale,
+                    k=r.n_bands,
+                )
+            )
+        else:
+            parts.append(
+                md(
+                    "the {scale} items are drawn in {k} bands ({bands})",
+                    scale=r.scale,
+                    k=r.n_bands,
+                    bands=", ".join(r.codes),
+                )
+            )
+    text = _cap(md("; ").join(parts)) + md(".")
+    shared = sc.groupby("n_bands")["scale"].agg(list)
+    if (shared.map(len) > 1).any():
+        text += md(" Scales with the same number of bands share a chart and a legend.")
+    if len(shared) > 1:
+        text += md(" Scales with a different number of bands get a chart each.")
+    banded = sc[~sc["every"]]
+    if len(banded):
+        tops = []
+        for r in banded.itertuples():
+            names = dist.loc[dist["scale"] == r.scale, "item"].unique()
+            top = {tuple(sorted(study.items[i].top_codes)) for i in names if i in study.items}
+            if top == {_codes_of(r.codes[-1])}:
+                tops.append(r.codes[-1])
+        if tops:
+            text += md(
+                " The top band ({bands}) is the top-2 box; the hierarchy table keeps the exact "
+                "means.",
+                bands=fmt_list(tops),
+            )
+    odd = sc["n_bands"] % 2 == 1
+    text += (
+        md(" The printed numbers are the shares below and above the middle answer.")
+        if odd.all()
+        else md(" The printed numbers are the shares in the lower and the upper half of the scale.")
+    )
+    return text
+
+
+def distribution_ends(dist: pd.DataFrame) -> pd.DataFrame:
+    """The share of low and of high answers of each item.
+
+    Low answers are the bands below the middle band (for an odd number of bands; the
+    middle band counts in neither), or the lower half of the bands; high answers the bands
+    above it.
+
+    Parameters
+    ----------
+    dist : DataFrame
+        :func:`~analysis_helpers.study_tables.banded_distribution` (one group).
+
+    Returns
+    -------
+    DataFrame
+        One row per item, in the table's order: ``item``, ``label``, ``area``,
+        ``scale``, ``n``, ``low``, ``high`` (shares in [0, 1]).
+    """
+    half = dist["n_bands"] / 2
+    low = dist["share"].where(dist["band"] < half + 0.5, 0.0)
+    high = dist["share"].where(dist["band"] > half + 1, 0.0)
+    return (
+        dist.assign(low=low, high=high)
+        .groupby(["item", "label", "area", "scale"], sort=False)
+        .agg(n=("n", "first"), low=("low", "sum"), high=("high", "sum"))
+        .reset_index()
+    )
+
+
+def distribution_takeaway(dist: pd.DataFrame) -> Md:
+    """The item with the most low answers and the one with the most high answers.
+
+    Parameters
+    ----------
+    dist : DataFrame
+        :func:`~analysis_helpers.study_tables.banded_distribution` (one group).
+    """
+    ends = distribution_ends(dist).dropna(subset=["low", "high"])
+    if len(ends) == 0:
+        return md("No item has enough answers to describe.")
+    sour, sweet = ends.loc[ends["low"].idxmax()], ends.loc[ends["high"].idxmax()]
+    if len(ends) == 1:
+        return md(
+            "**{item}**: {low:share} answer below the middle of its {scale} scale and "
+            "{high:share} above it (n = {n:,}).",
+            item=sour["label"],
+            low=sour["low"],
+            scale=sour["scale"],
+            high=sour["high"],
+            n=int(sour["n"]),
+        )
+    return md(
+        "**{sour}** draws the most low answers: {low:share} answer below the middle of its "
+        "{sour_scale} scale (n = {n_low:,}). **{sweet}** draws the most high answers: "
+        "{high:share} answer above the middle (n = {n_high:,}).",
+        sour=sour["label"],
+        low=sour["low"],
+        sour_scale=sour["scale"],
+        n_low=int(sour["n"]),
+        sweet=sweet["label"],
+        high=sweet["high"],
+        n_high=int(sweet["n"]),
+    )
+
+
+# ---- 6. the hierarchy ---------------------------------------------------------------------------
+def hierarchy_view(tree: pd.DataFrame) -> pd.DataFrame:
+    """The hierarchy table for showing: labels indented by level, levels capitalised.
+
+    Parameters
+    ----------
+    tree : DataFrame
+        :func:`~analysis_helpers.study_tables.hierarchy_table`.
+
+    Returns
+    -------
+    DataFrame
+        ``tree`` with ``label`` indented (areas flush, indicators by one em space, items
+        by two; items of an area without indicators by one) and ``level`` as "Index",
+        "Area", "Indicator", "Item".
+    """
+    depth = tree["level"].map({"index": 0, "area": 0, "indicator": 1, "item": 2})
+    depth = depth.where(~((tree["level"] == "item") & (tree["indicator"] == "")), 1)
+    return tree.assign(
+        label=[("\u2003" * int(d)) + str(x) for d, x in zip(depth, tree["label"], strict=True)],
+        level=tree["level"].str.capitalize(),
+    )
+
+
+def hierarchy_takeaway(tree: pd.DataFrame, *, study: Study) -> Md:
+    """The items with the lowest and the highest top-2-box share, and the weakest
+    indicator (when the study has indicators).
+
+    Parameters
+    ----------
+    tree : DataFrame
+        :func:`~analysis_helpers.study_tables.hierarchy_table` (possibly flagged).
+    study : Study
+    """
+    conf = _confidence(study)
+    items = tree[(tree["level"] == "item")].dropna(subset=["top2"])
+    if len(items) == 0:
+        return md("No item has enough answers to estimate its top-2-box share.")
+    low, high = items.loc[items["top2"].idxmin()], items.loc[items["top2"].idxmax()]
+    area = md(" ({area})", area=study.label(low["area"])) if low["area"] else md("")
+    if len(items) == 1 or _same(low["top2"], high["top2"], "share"):
+        text = md("The items' top-2-box shares are all about {share:share}.", share=low["top2"])
+    else:
+        text = md(
+            "The item with the lowest top-2-box share is **{low}**{area}: {low_top2:share} "
+            "({conf} CI {ci}, n = {n:,}), against {high_top2:share} for the best item, {high}.",
+            low=low["label"],
+            area=area,
+            low_top2=low["top2"],
+            conf=conf,
+            ci=fmt_ci(low["top2_ci_low"], low["top2_ci_high"], kind="share"),
+            n=int(low["n"]),
+            high_top2=high["top2"],
+            high=high["label"],
+        )
+    inds = tree[tree["level"] == "indicator"].dropna(subset=["index"])
+    if len(inds) > 1:
+        weak = inds.loc[inds["index"].idxmin()]
+        text += md(
+            " Among the {k}, **{weak}** has the lowest index, {index:index} ({conf} CI {ci}).",
+            k=fmt_count(len(inds), "indicator"),
+            weak=weak["label"],
+            index=weak["index"],
+            conf=conf,
+            ci=fmt_ci(weak["index_ci_low"], weak["index_ci_high"], kind="index"),
+        )
+    return text
+
+
+# ---- 7. expectation gaps ----------------------------------------------------------------------
+def gap_takeaway(gaps: pd.DataFrame, *, study: Study) -> Md:
+    """The expectation gaps in words, by sign: the largest shortfall (rating below
+    expectation) and how many aspects fall short, and significantly so; then the largest
+    surplus (rating above expectation) where there is one. A shortfall is never called a
+    surplus or the other way round, and each is its own sentence.
+
+    Parameters
+    ----------
+    gaps : DataFrame
+        :func:`~analysis_helpers.study_tables.expectation_gaps` (possibly flagged).
+    study : Study
+
+    Returns
+    -------
+    Md
+        E.g. "The largest shortfall is **Waiting time** (Hotline): customers expect 4.10
+        and rate it 3.32 on 1-5, a gap of -0.78 (95% CI -0.92 to -0.64; -19.5 points on
+        0-100; Holm-adjusted p < 0.001, n = 139). 2 of the 4 aspects fall short of
+        expectations, both significantly at the 0.05 level. The largest surplus is ..."
+    """
+    g = gaps.dropna(subset=["estimate"])
+    if len(g) == 0:
+        return md("No aspect has enough respondents who answered both questions.")
+    rules = study.reporting
+    conf = _confidence(study)
+    method = CORRECTIONS.get(rules.correction) if len(g) > 1 else None
+    # a gap that prints as 0.00 on the item's scale is neither a shortfall nor a surplus
+    shown = g["estimate"].map(lambda x: fmt_value(x, "mean")).str.lstrip("-")
+    par = shown.str.fullmatch(r"[0.]+")
+    short = g[(g["estimate"] < 0) & ~par].sort_values("gap_100")
+    over = g[(g["estimate"] > 0) & ~par].sort_values("gap_100", ascending=False)
+    level = md("at the {alpha:num.2} level", alpha=rules.alpha)
+
+    def signed(x: float, kind: str) -> str:
+        text = fmt_value(x, kind)
+        return text if x < 0 else "+" + text
+
+    def detail(r: pd.Series) -> Md:
+        p = fmt_p(r["p_adjusted"], prefix=True)
+        return md(
+            "customers expect {expect:mean} and rate it {rate:mean} on {lo}-{hi}, a gap of "
+            "{gap} ({conf} CI {ci}; {gap_100} points on 0-100; {p}, n = {n:,})",
+            expect=r["mean_expectation"],
+            rate=r["mean_satisfaction"],
+            lo=int(r["scale_min"]),
+            hi=int(r["scale_max"]),
+            gap=signed(r["estimate"], "mean"),
+            conf=conf,
+            ci=fmt_ci(r["ci_low"], r["ci_high"], kind="mean"),
+            gap_100=signed(r["gap_100"], "index"),
+            p=f"{method}-adjusted {p}" if method else p,
+            n=int(r["n"]),
+        )
+
+    def where(r: pd.Series) -> Md:
+        return md(" ({area})", area=r["area_label"]) if r["area_label"] else md("")
+
+    parts = []
+    sig_short = int(short["significant"].sum())
+    if len(short) == 1:
+        r = short.iloc[0]
+        parts.append(
+            md(
+                "**{label}**{where} falls short of expectations: {detail}.",
+                label=r["label"],
+                where=where(r),
+                detail=detail(r),
+            )
+        )
+        parts.append(
+            md(
+                "{only}The shortfall is {sig}significant {level}.",
+                only=md("It is the only aspect that falls short. ") if len(g) > 1 else md(""),
+                sig="" if sig_short else "not ",
+                level=level,
+            )
+        )
+    elif len(short):
+        r = short.iloc[0]
+        parts.append(
+            md(
+                "The largest shortfall is **{label}**{where}: {detail}.",
+                label=r["label"],
+                where=where(r),
+                detail=detail(r),
+            )
+        )
+        parts.append(
+            md(
+                "{count} fall short of expectations, {k} significantly {level}.",
+                count=(
+                    md("All {m} aspects", m=len(g))
+                    if len(short) == len(g)
+                    else md("{k} of the {m} aspects", k=len(short), m=len(g))
+                ),
+                k=_of_them(sig_short, len(short)),
+                level=level,
+            )
+        )
+    else:
+        parts.append(
+            md(
+                "No aspect falls short of expectations: every rating meets or exceeds what "
+                "customers expect."
+            )
+        )
+    if len(over):
+        r = over.iloc[0]
+        sig_over = int(over["significant"].sum())
+        parts.append(
+            md(
+                "The largest surplus is **{label}**{where}: {detail}.",
+                label=r["label"],
+                where=where(r),
+                detail=detail(r),
+            )
+        )
+        if len(over) > 1:
+            parts.append(
+                md(
+                    "{k} of the {m} aspects rate above expectations, {s} significantly {level}.",
+                    k=len(over),
+                    m=len(g),
+                    s=_of_them(sig_over, len(over)),
+                    level=level,
+                )
+            )
+    even = g[par]
+    if len(even):
+        parts.append(
+            md(
+                "{names} {verb} expectations: rating and expectation round to the same mean.",
+                names=fmt_list(even["label"]),
+                verb="meets" if len(even) == 1 else "meet",
+            )
+        )
+    return md(" ").join(parts)
+
+
+# ---- 8. reliability -----------------------------------------------------------------------------
+def reliability_blocks(study: Study) -> dict[str, list[str]]:
+    """The items of every area with at least two items (alpha needs two), in study order."""
+    h = study.hierarchy()
+    return {a: list(g["item"]) for a, g in h.groupby("area", sort=False) if len(g) >= 2}
+
+
+def reliability_takeaway(rel: pd.DataFrame, *, study: Study, min_alpha: float) -> Md:
+    """The least reliable area, the most reliable alpha, and which areas cannot be shown to
+    reach ``min_alpha`` (the lower bound of their interval is below it).
+
+    Parameters
+    ----------
+    rel : DataFrame
+        :func:`~analysis_helpers.kpis.cronbach_alpha` by area with an ``area`` label column
+        (possibly flagged).
+    study : Study
+    min_alpha : float
+        The alpha an area needs to count as one reliable scale.
+    """
+    r = rel.dropna(subset=["alpha"])
+    conf = _confidence(study)
+    if len(r) == 0:
+        return md("No area has enough answers to estimate its reliability.")
+    worst = r.loc[r["alpha"].idxmin()]
+    below = r[r["ci_low"] < min_alpha]
+    lead = (
+        md(
+            "**{area}** has an alpha of {alpha:coef} ({conf} CI {ci}, {items}, n = {n:,}).",
+            area=worst["area"],
+            alpha=worst["alpha"],
+            conf=conf,
+            ci=fmt_ci(worst["ci_low"], worst["ci_high"], kind="coef"),
+            items=fmt_count(int(worst["n_items"]), "item"),
+            n=int(worst["n"]),
+        )
+        if len(r) == 1
+        else md(
+            "The least reliable area is **{area}**, with alpha {alpha:coef} ({conf} CI {ci}, "
+            "{items}, n = {n:,}); the most reliable reaches {best:coef}.",
+            area=worst["area"],
+            alpha=worst["alpha"],
+            conf=conf,
+            ci=fmt_ci(worst["ci_low"], worst["ci_high"], kind="coef"),
+            items=fmt_count(int(worst["n_items"]), "item"),
+            n=int(worst["n"]),
+            best=r["alpha"].max(),
+        )
+    )
+    if below.empty:
+        verdict = md(
+            " {every} interval lies above {m:num.2}: the items hang together and can be rolled up.",
+            every="Its" if len(r) == 1 else "Every area's",
+            m=min_alpha,
+        )
+    else:
+        verdict = md(
+            " {areas} cannot be shown to reach {m:num.2}: {names} - read {their} with care.",
+            areas=_cap(md(fmt_count(len(below), "area"))) if len(r) > 1 else md("It"),
+            m=min_alpha,
+            names=fmt_list(below["area"]) if len(r) > 1 else md("the lower bound is below it"),
+            their="their area scores" if len(below) > 1 else "its area score",
+        )
+    return lead + verdict
+
+
+# ---- 9. small bases -------------------------------------------------------------------------------
+def bases_takeaway(bases: pd.DataFrame, *, study: Study) -> Md:
+    """How far the sample can be cut: the finest cross (its cells, median base, suppressed
+    and low-base cells) and the deepest cut whose every cell reaches the minimum base.
+
+    Parameters
+    ----------
+    bases : DataFrame
+        :func:`~analysis_helpers.study_tables.cut_bases`.
+    study : Study
+    """
+    rules = study.reporting
+    fine = bases.iloc[-1]
+    fully = bases.groupby("ways")["share_reportable"].min().eq(1)
+    safe = int(fully.cumprod().sum())
+    cells, suppressed, low = int(fine["cells"]), int(fine["suppressed"]), int(fine["low_base"])
+    counts = []
+    if suppressed:
+        counts.append(
+            md(
+                "{k} below {s} {are} suppressed",
+                k=_count(suppressed, "cell"),
+                s=rules.suppress_below,
+                are="is" if suppressed == 1 else "are",
+            )
+        )
+    if low:
+        counts.append(
+            md(
+                "{k} below {m} {are} flagged",
+                k=_count(low, "cell"),
+                m=rules.min_base,
+                are="is" if low == 1 else "are",
+            )
+        )
+    if suppressed == cells:
+        status = md("every cell is below {s} and suppressed", s=rules.suppress_below)
+    elif counts:
+        status = md(
+            "{counts}, so {r} can be read without caution",
+            counts=md(" and ").join(counts),
+            r=(
+                md("none")
+                if fine["share_reportable"] == 0
+                else md("{r:share}", r=fine["share_reportable"])
+            ),
+        )
+    else:
+        status = md("every cell reaches the minimum base of {m}", m=rules.min_base)
+    verb = "Crossing" if int(fine["ways"]) > 1 else "Splitting by"
+    if len(bases) == 1:
+        depth = md("")
+    elif safe == int(bases["ways"].max()):
+        depth = md(" Every cross keeps all its cells at {m} or more.", m=rules.min_base)
+    elif safe == 1:
+        depth = md(
+            " Each segment on its own keeps all its cells at {m} or more; crosses of segments "
+            "need pooled waves or a larger sample.",
+            m=rules.min_base,
+        )
+    elif safe:
+        depth = md(
+            " Every cross of up to {k} segments keeps all its cells at {m} or more; finer "
+            "crosses need pooled waves or a larger sample.",
+            k=safe,
+            m=rules.min_base,
+        )
+    else:
+        depth = md(" Even single segments have cells below {m}.", m=rules.min_base)
+    return md(
+        "{verb} {cut} gives {cells} with a median base of {median:base}: {status}.{depth}",
+        verb=verb,
+        cut=fine["cut_label"],
+        cells=fmt_count(cells, "cell"),
+        median=fine["median_n"],
+        status=status,
+        depth=depth,
+    )
+
+
+def choose_cut(bases: pd.DataFrame, *, min_reportable: float = 0.5) -> list[str]:
+    """The finest cross of segments worth showing cell by cell.
+
+    The cross of the most segments in which at least ``min_reportable`` of the cells reach
+    the minimum base (among crosses of as many segments, the one with the largest such
+    share, then the first); when no cross qualifies, the single segment with the largest
+    share.
+
+    Parameters
+    ----------
+    bases : DataFrame
+        :func:`~analysis_helpers.study_tables.cut_bases`.
+    min_reportable : float
+        The share of cells that must reach the minimum base.
+
+    Returns
+    -------
+    list of str
+        The segment columns of the cross.
+    """
+    if bases.empty:
+        raise ValueError("choose_cut: no crosses to choose from")
+    ok = bases[bases["share_reportable"] >= min_reportable]
+    if ok.empty:
+        ok = bases[bases["ways"] == 1]
+    else:
+        ok = ok[ok["ways"] == ok["ways"].max()]
+    best = ok.loc[ok["share_reportable"].idxmax()]
+    return str(best["cut"]).split(" x ")
+
+
+def cut_cells(data: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd.DataFrame:
+    """The top-2-box share of overall satisfaction in every cell of a cross of segments,
+    with the study's base rules applied and the segment values as their labels.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data (one wave).
+    study : Study
+        A study with ``kpis.overall`` and the segments.
+    columns : sequence of str
+        The segment columns crossed.
+
+    Returns
+    -------
+    DataFrame
+        :func:`~analysis_helpers.kpis.top_box` by ``columns`` with ``flag``; each segment
+        column holds its value labels as an ordered Categorical in the study's order.
+    """
+    from .kpis import top_box
+
+    columns = list(columns)
+    osat = study.items[study.kpis.overall]
+    cells = top_box(
+        data,
+        items=[osat.name],
+        top=osat.top_codes,
+        by=columns,
+        design=study_design(study),
+        confidence=study.reporting.confidence,
+    )
+    cells = flag_bases(cells, study=study)
+    for c in columns:
+        values = study.segment(c).values
+        shown = cells[c].astype(str).map(values).fillna(cells[c].astype(str))
+        order = list(dict.fromkeys([*values.values(), *shown]))
+        cells[c] = pd.Categorical(shown, categories=order, ordered=True)
+    return cells
+
+
+def cut_grid(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd.DataFrame:
+    """The cells of :func:`cut_cells` as a grid of "top-2-box % (base)" texts.
+
+    The first half of the ``columns`` (rounded up) label the rows, the rest the columns
+    (joined by " / "). Low-base cells carry a ``*``; suppressed cells show an en dash;
+    crosses nobody is in stay empty.
+
+    Returns
+    -------
+    DataFrame
+        One row per row cell: the row segments (headed by their titles), then one text
+        column per column cell.
+    """
+    columns = list(columns)
+    text = (
+        cells["estimate"].map(lambda v: fmt_pct(v)) + " (" + cells["n"].map("{:,.0f}".format) + ")"
+    )
+    text = text.where(cells["flag"] != "low base", text + "*")
+    text = text.where(cells["flag"] != "suppressed", "–")
+    half = (len(columns) + 1) // 2
+    grid = cells.assign(cell=text).set_index(columns)["cell"]
+    if columns[half:]:
+        grid = grid.unstack(columns[half:], fill_value="").sort_index(axis=1)
+        grid = grid.loc[:, (grid != "").any(axis=0)]
+        grid.columns = [
+            " / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in grid.columns
+        ]
+        grid = grid.fillna("")
+    else:
+        grid = grid.to_frame(name=f"{study.label(study.kpis.overall)}: top-2-box")
+    grid = grid.reset_index()
+    return grid.rename(columns={c: study.segment(c).title for c in columns})
+
+
+def cut_caption(study: Study, columns: Sequence[str]) -> str:
+    """The caption of the grid of :func:`cut_grid` (plain text): what the cells hold and
+    what the marks mean."""
+    rules = study.reporting
+    by = " x ".join(study.segment(c).title for c in columns)
+    suppressed = f", – suppressed below {rules.suppress_below}" if rules.suppress_below > 0 else ""
+    return (
+        f"{study.label(study.kpis.overall)}: top-2-box % (base) by {by}; "
+        f"* below {rules.min_base}{suppressed}; empty: nobody"
+    )
+
+
+def cut_takeaway(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> Md:
+    """Why small cells matter: the widest interval among the cells that can be shown.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        :func:`cut_cells`.
+    study : Study
+    columns : sequence of str
+        The segment columns crossed.
+    """
+    columns = list(columns)
+    shown = cells[cells["flag"] != "suppressed"].dropna(subset=["ci_low", "ci_high"])
+    title = fmt_list(study.segment(c).title for c in columns)
+    if len(shown) == 0:
+        return md(
+            "Every cell of the cross by {title} is below {s} interviews and suppressed.",
+            title=title,
+            s=study.reporting.suppress_below,
+        )
+    wide = shown.loc[(shown["ci_high"] - shown["ci_low"]).idxmax()]
+    where = " / ".join(str(wide[c]) for c in columns)
+    return md(
+        "By {title}, the widest interval among the cells that can be shown is that of "
+        "{where}: {estimate:share} top-2-box on n = {n:,}{flag}, with a {conf} CI of {ci}.",
+        title=title,
+        where=where,
+        estimate=wide["estimate"],
+        n=int(wide["n"]),
+        flag=" (low base)" if wide["flag"] else "",
+        conf=_confidence(study),
+        ci=fmt_ci(wide["ci_low"], wide["ci_high"], kind="share"),
+    )
