@@ -36,12 +36,22 @@ from scipy import stats
 
 from ._checks import check_columns, numeric_values
 from ._design import Groups, base_columns, mean_parts, normal_quantile
-from .formatting import MISSING, fmt_value
+from .formatting import MISSING, fmt_change, fmt_value, kind_for_unit
 from .kpis import _level_weights
 from .study import Study
 from .study_tables import study_design
 
-__all__ = ["BANNER_COLUMNS", "banner", "banner_view", "banner_note", "weak_spots", "letters_for"]
+__all__ = [
+    "BANNER_COLUMNS",
+    "banner",
+    "banner_view",
+    "banner_note",
+    "banner_highlights",
+    "weak_spots",
+    "significance_phrase",
+    "difference_text",
+    "letters_for",
+]
 
 #: the columns of :func:`banner`, in order
 BANNER_COLUMNS = [
@@ -506,14 +516,11 @@ def banner_note(table: pd.DataFrame, *, study: Study) -> str:
     """The banner's footnote: what the letters mean, the test, level and correction, and
     the base rules when a cell is flagged (plain text, from the study's settings)."""
     rep = study.reporting
-    corr = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}.get(
-        rep.correction
-    )
     design = "weighted, " if study.is_weighted else ""
     text = (
         "Letters: the cell is significantly higher than the columns of the same segment with "
-        f"those letters (design-based t test of the difference, {design}p < {rep.alpha:g}"
-        + (f", {corr}-adjusted within each row and segment)." if corr else ").")
+        f"those letters (design-based t test of the difference, {design}"
+        f"{significance_phrase(study, within='within each row and segment')})."
     )
     flags = set(table["flag"]) if len(table) else set()
     if "low base" in flags:
@@ -521,6 +528,73 @@ def banner_note(table: pd.DataFrame, *, study: Study) -> str:
     if "suppressed" in flags:
         text += f" {MISSING} Suppressed: fewer than {rep.suppress_below:,} respondents."
     return text
+
+
+_CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
+
+
+def significance_phrase(study: Study, *, within: str = "") -> str:
+    """How the tests are judged, from the study: ``"p < 0.05, Holm-adjusted"`` (plus
+    ``within``, e.g. "within each row"); ``"p < 0.05"`` without a correction."""
+    rep = study.reporting
+    corr = _CORRECTION_NAMES.get(rep.correction)
+    text = f"p < {rep.alpha:g}"
+    if corr:
+        text += f", {corr}-adjusted" + (f" {within}" if within else "")
+    return text
+
+
+def difference_text(difference: float, unit: str) -> str:
+    """The size of a difference in words, by the row's unit: ``"46 points"`` (NPS),
+    ``"35.7 pp"`` (shares), ``"4.1 index points"``, ``"0.52"`` (means).
+
+    Examples
+    --------
+    >>> difference_text(-46.2, "points"), difference_text(0.357, "share")
+    ('46 points', '35.7 pp')
+    >>> difference_text(-4.12, "index (0-100)"), difference_text(0.517, "mean (1-10)")
+    ('4.1 index points', '0.52')
+    """
+    text = fmt_change(abs(difference), unit).lstrip("+")
+    kind = kind_for_unit(unit)
+    if kind == "nps":
+        return f"{text} points"
+    if kind == "index":
+        return f"{text} index points"
+    return text
+
+
+def banner_highlights(
+    table: pd.DataFrame, *, levels: Sequence[str] = ("kpi", "index")
+) -> pd.DataFrame:
+    """Per banner row, the segment value that differs most from the rest of the sample
+    among the significant ones (``significant_rest``), for takeaways.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The output of :func:`banner`.
+    levels : sequence of str
+        The banner levels to look at.
+
+    Returns
+    -------
+    DataFrame
+        One row per banner row with a significant cell, in banner order: ``row``,
+        ``label``, ``unit``, ``segment_label``, ``value_label``, ``n``, ``estimate``,
+        ``difference`` (cell - rest), ``p_adjusted``, ``direction`` ("below" / "above").
+    """
+    cols = ["row", "label", "unit", "segment_label", "value_label", "n", "estimate",
+            "difference", "p_adjusted", "direction"]  # fmt: skip
+    t = table[table["level"].isin(list(levels)) & table["significant_rest"].astype(bool)]
+    if t.empty:
+        return pd.DataFrame(columns=cols)
+    t = t.assign(_abs=t["difference_rest"].abs(), _o=pd.factorize(t["row"])[0])
+    best = t.sort_values(["_o", "_abs"], ascending=[True, False], kind="stable")
+    best = best.drop_duplicates("row")
+    out = best.rename(columns={"difference_rest": "difference", "p_rest_adjusted": "p_adjusted"})
+    out = out.assign(direction=np.where(out["difference"] < 0, "below", "above"))
+    return out[cols].reset_index(drop=True)
 
 
 def weak_spots(
