@@ -14,9 +14,12 @@ from analysis_helpers.cross import (
     BANNER_COLUMNS,
     _adjust,
     banner,
+    banner_highlights,
     banner_note,
     banner_view,
+    difference_text,
     letters_for,
+    significance_phrase,
     weak_spots,
 )
 from analysis_helpers.estimation import SurveyDesign, domain_difference
@@ -273,3 +276,45 @@ def test_a_study_without_segments_or_kpis(tmp_path, study, data):
     assert weak_spots(empty, study=minimal).empty
     with pytest.raises(KeyError, match="not a segment"):
         banner(data, study=study, segments=["overall"])
+
+
+def test_area_heatmap_marks_cells_and_has_no_overlapping_text(study, table):
+    from analysis_helpers.cross_plots import area_heatmap
+    from analysis_helpers.plots import apply_theme
+    from analysis_helpers.report_checks import text_overlaps
+
+    apply_theme()
+    ax = area_heatmap(table, title="Satisfaction index by segment and area, Q2 2025")
+    texts = [t.get_text() for t in ax.texts]
+    areas = table[(table["level"] == "area") & (table["column"] != "total")]
+    assert len(texts) == len(areas)  # one label per cell, none suppressed here
+    marked = areas[areas["significant_rest"]]
+    assert sum(t.endswith(("▲", "▼")) for t in texts) == len(marked)
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    ct = study.segment("customer_type")
+    assert ticks[0] == f"{ct.title}: {ct.values['contract']}"
+    assert text_overlaps(ax.figure).empty
+    with pytest.raises(ValueError, match="no rows of level"):
+        area_heatmap(table[table["level"] == "kpi"])
+
+
+def test_highlights_pick_the_largest_significant_gap_per_row(table):
+    tops = banner_highlights(table)
+    sig = table[table["significant_rest"] & table["level"].isin(["kpi", "index"])]
+    assert set(tops["row"]) == set(sig["row"])
+    for r in tops.itertuples():
+        rows = sig[sig["row"] == r.row]
+        assert abs(r.difference) == rows["difference_rest"].abs().max()
+        assert r.direction == ("below" if r.difference < 0 else "above")
+    assert banner_highlights(table[~table["significant_rest"]]).empty
+
+
+def test_words_for_differences_and_tests(study):
+    assert difference_text(-46.2, "points") == "46 points"
+    assert difference_text(0.357, "share") == "35.7 pp"
+    assert difference_text(-4.12, "index (0-100)") == "4.1 index points"
+    assert difference_text(0.517, "mean (1-10)") == "0.52"
+    assert significance_phrase(study) == "p < 0.05, Holm-adjusted"
+    assert significance_phrase(study, within="within each row") == (
+        "p < 0.05, Holm-adjusted within each row"
+    )
