@@ -287,7 +287,7 @@ def test_area_heatmap_marks_cells_and_has_no_overlapping_text(study, table):
     ax = area_heatmap(table, title="Satisfaction index by segment and area, Q2 2025")
     texts = [t.get_text() for t in ax.texts]
     areas = table[(table["level"] == "area") & (table["column"] != "total")]
-    assert len(texts) == len(areas)  # one label per cell, none suppressed here
+    assert len(texts) == len(areas)  # one label per cell
     marked = areas[areas["significant_rest"]]
     assert sum(t.endswith(("▲", "▼")) for t in texts) == len(marked)
     ticks = [t.get_text() for t in ax.get_yticklabels()]

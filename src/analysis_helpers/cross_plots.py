@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .formatting import DOWN, UP
+from .formatting import DOWN, MISSING, UP
 
 __all__ = ["area_heatmap"]
+
+
+LOW_BASE_MARK = "†"
 
 
 def area_heatmap(
@@ -25,7 +28,7 @@ def area_heatmap(
 
     Each cell shows the index (0-100) with ▲ / ▼ where it is significantly above / below
     the rest of the sample (the banner's ``significant_rest``); low-base cells are shown
-    in grey text and suppressed cells left blank. The colour is the cell's difference to
+    in italics with "†" (not tested) and suppressed cells as "–". The colour is the cell's difference to
     the area's Total, so troughs stand out whatever the area's level.
 
     Parameters
@@ -68,15 +71,17 @@ def area_heatmap(
         for j, area in enumerate(areas):
             r = cells.loc[(col, area)]
             if r["flag"] == "suppressed" or not np.isfinite(r["estimate"]):
+                ax.text(j, i, MISSING, ha="center", va="center", fontsize=8, color="0.45")
                 continue
             mark = ""
             if r["significant_rest"]:
                 mark = f" {UP}" if r["difference_rest"] > 0 else f" {DOWN}"
+            elif r["flag"]:
+                mark = LOW_BASE_MARK
             dark = abs(diff[i, j]) > 0.6 * span
-            colour = "0.45" if r["flag"] else "white" if dark else "black"
             ax.text(
                 j, i, f"{r['estimate']:.0f}{mark}", ha="center", va="center", fontsize=8,
-                color=colour,
+                color="white" if dark else "black", style="italic" if r["flag"] else "normal",
             )  # fmt: skip
     ylabels = [f"{s}: {v}" for s, v in zip(rows["segment_label"], rows["value_label"], strict=True)]
     ax.set_yticks(range(len(rows)), ylabels, fontsize=8)
