@@ -318,3 +318,25 @@ def test_words_for_differences_and_tests(study):
     assert significance_phrase(study, within="within each row") == (
         "p < 0.05, Holm-adjusted within each row"
     )
+
+
+def test_numeric_codes_meet_the_study_files_text_codes(study, data):
+    """Integer or float codes in the data (1, 1.0) are the study file's "1"."""
+    from analysis_helpers.study import Study
+
+    spec = study.spec
+    codes = {"contract": 1.0, "high_bill": 2.0, "prepaid": 3.0}
+    labels = {"1": "Contract", "2": "High-bill", "3": "Prepaid"}
+    segs = [
+        s.model_copy(update={"values": labels}) if s.column == "customer_type" else s
+        for s in spec.segments
+    ]
+    st = Study(spec.model_copy(update={"segments": segs}), path=study.path, root=study.root)
+    frame = data.assign(customer_type=data["customer_type"].map(codes))
+    got = banner(frame, study=st, segments=["customer_type"])
+    ref = banner(data, study=study, segments=["customer_type"])
+    cols = got[got["column"] != "total"].drop_duplicates("column")
+    assert cols["value"].tolist() == ["1", "2", "3"]
+    assert cols["value_label"].tolist() == ["Contract", "High-bill", "Prepaid"]
+    np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=1e-12)
+    assert got["letters"].tolist() == ref["letters"].tolist()

@@ -38,7 +38,7 @@ from ._checks import check_columns, numeric_values
 from ._design import Groups, base_columns, mean_parts, normal_quantile
 from .formatting import MISSING, fmt_change, fmt_value, kind_for_unit
 from .kpis import _level_weights
-from .study import Study
+from .study import Study, code_text
 from .study_tables import study_design
 
 __all__ = [
@@ -360,22 +360,25 @@ def banner(
     w = prep.w
 
     # the columns: Total, then every value of every segment in the study's order
-    columns = [(TOTAL, "", "", "", "", "", np.ones(len(data), dtype=bool))]
+    columns: list[tuple[str, str, str, str, str, str, np.ndarray]] = [
+        (TOTAL, "", "", "", "", "", np.ones(len(data), dtype=bool))
+    ]
     k = 0
     for col in cols:
         seg = study.segment(col)
-        codes = data[col].astype("string")
+        # codes as the study file writes them ("1" for 1 and 1.0, text trimmed)
+        codes = data[col].map(lambda x: None if pd.isna(x) else code_text(x))
         present = set(codes.dropna().unique())
         order = [v for v in seg.values if v in present] + sorted(present - set(seg.values))
         for v in order:
-            mask = (codes == v).to_numpy(dtype=bool, na_value=False)
-            label = seg.values.get(v, v)
+            mask = (codes == v).to_numpy(dtype=bool)
+            label = str(seg.values.get(v, v))
             columns.append((f"{col}={v}", col, seg.title, v, label, letters_for(k), mask))
             k += 1
 
-    out = []
+    out: list[dict] = []
     for row in rows:
-        cells = []
+        cells: list[dict] = []
         for name, col, title, value, vlabel, letter, mask in columns:
             c = dom.combine(row, name, mask)
             valid = c["valid"]
@@ -433,7 +436,7 @@ def banner(
                     d, _, _, p = dom.difference(cells[i]["_c"], cells[j]["_c"])
                     pairs.append((i, j, d))
                     ps.append(p)
-            adj = _adjust(ps, correction=rep.correction) if ps else []
+            adj = _adjust(ps, correction=rep.correction)
             for (i, j, d), p in zip(pairs, adj, strict=True):
                 if np.isfinite(p) and p < rep.alpha:
                     hi, lo = (j, i) if d > 0 else (i, j)
