@@ -302,3 +302,9 @@ def test_generic_numbers_get_decimals_by_magnitude():
     )
     view = format_table(t)
     assert view.text.iloc[0].tolist() == ["0.012", "12.35", "512.3", "10,000"]
+
+
+def test_formatted_kind_keeps_the_text_and_aligns_right():
+    view = format_table(pd.DataFrame({"a": ["6.62 AB", None]}), kinds={"a": "formatted"})
+    assert view.text.iloc[:, 0].tolist() == ["6.62 AB", "–"]
+    assert view.columns[0].align == "right"

@@ -96,6 +96,8 @@ def test_expected_tables_and_columns(report):
         "wave_changes": {"kpi", "wave_from", "wave_to", "change", "p_adjusted", "significant"},
         "segment_kpis": {"segment", "value", "kpi", "estimate", "n"},
         "segment_area_index": {"segment", "value", "name", "estimate"},
+        "banner": {"row", "column", "letter", "estimate", "letters", "p_rest_adjusted", "flag"},
+        "weak_spots": {"rank", "segment", "value", "row", "difference", "p_adjusted"},
         "driver_importance": {"driver", "correlation", "relative_weight", "lmg", "r2", "n"},
         "profile_by_wave": {"wave", "segment", "value", "n", "n_effective"},
         "weighting": {"wave", "efficiency", "deff_weighting"},
@@ -164,6 +166,29 @@ def test_golden_trough_is_found(report, truths):
         trough["value"],
         trough["area"],
     )
+
+
+def test_golden_trough_is_the_first_weak_spot(report, truths):
+    """The banner's weak-spot ranking (design-based, against the rest of the sample) puts
+    the planted trough first, significant after the correction over all cells."""
+    trough = truths["trough"]
+    first = table(report, "weak_spots").iloc[0]
+    assert (first["segment"], first["value"], first["row"]) == (
+        trough["segment"],
+        trough["value"],
+        f"area:{trough['area']}",
+    )
+    assert first["significant"] and first["difference"] < 0
+
+
+def test_banner_letters_follow_the_planted_trough(report, truths):
+    trough = truths["trough"]
+    b = table(report, "banner")
+    cells = b[(b["row"] == f"area:{trough['area']}") & (b["segment"] == trough["segment"])]
+    low = cells[cells["value"] == trough["value"]].iloc[0]
+    others = cells[cells["value"] != trough["value"]]
+    assert pd.isna(low["letters"]) or low["letters"] == ""  # higher than nobody
+    assert all(low["letter"] in str(x) for x in others["letters"])  # everyone beats it
 
 
 def test_golden_drivers_and_factor_classes_are_found(report, truths):

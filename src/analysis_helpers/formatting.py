@@ -42,6 +42,7 @@ p          < 0.001, 0.034                  3                     ``[<0.001]"< 0.
 significance ▲ / ▼ coloured (* undirected) -                     -
 flag       "Low base", "Suppressed"        -                     -
 bool       yes / no                        -                     -
+formatted  as given, right ("6.62 AB")     -                     -
 ========== =============================== ===================== ==========
 
 Deltas (``change``, ``difference``, ``*_gap``, ``gap_*``) are signed ("+0.17"); deltas of
@@ -192,7 +193,7 @@ class Kind:
         """``value`` as text (``decimals`` overrides the default)."""
         d = self.decimals if decimals is None else decimals
         n = self.name
-        if n in ("text", "flag", "significance"):
+        if n in ("text", "flag", "significance", "formatted"):
             return missing if _missing(value) else str(value)
         if n == "bool":
             return missing if _missing(value) else ("yes" if bool(value) else "no")
@@ -224,6 +225,8 @@ KINDS: dict[str, Kind] = {
         Kind("significance", None, "center", None, numeric=False),
         Kind("flag", None, "left", None, numeric=False),
         Kind("bool", None, "center", None, numeric=False),
+        # text a helper already formatted as a figure ("6.62 AB"), right-aligned
+        Kind("formatted", None, "right", None, numeric=False),
     ]
 }
 
