@@ -250,7 +250,7 @@ def path_diagram(
     labels: Mapping[str, str] | None = None,
     confidence: str = "95%",
     ax: Axes | None = None,
-    wrap: int = 22,
+    wrap: int = 20,
 ) -> Axes:
     """The path model as boxes and arrows, each arrow carrying its coefficient.
 
@@ -295,10 +295,13 @@ def path_diagram(
     n_cols = int(lay["column"].max()) + 1
     n_rows = int(lay.groupby("column").size().max())
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(6.0, 3.4 * n_cols), max(3.2, 0.78 * n_rows + 1.4)))
+        width = min(13.0, max(6.0, 3.4 * n_cols))
+        _, ax = plt.subplots(figsize=(width, max(2.6, 0.78 * n_rows + 1.0)))
     fig = ax.figure
     ax.set_xlim(-_BOX_W / 2 - 0.3, (n_cols - 1) * _X_STEP + _BOX_W / 2 + 0.3)
-    ax.set_ylim(n_rows - 0.5 + 0.15, -0.5 - 0.15)
+    span = max(n_rows, 2.4)  # a short diagram keeps boxes of a sensible height
+    mid = (n_rows - 1) / 2
+    ax.set_ylim(mid + span / 2 + 0.15, mid - span / 2 - 0.15)
     ax.set_axis_off()
     # boxes
     box_artists = {}
@@ -312,11 +315,15 @@ def path_diagram(
                                lw=1.8 if c == model.target_construct else 0.9,
                                zorder=3)  # fmt: skip
         ax.add_patch(patch)
-        text = textwrap.fill(str(lab[c]), wrap)
-        if endo and c in r2 and np.isfinite(r2[c]):
-            text += f"\nR² = {r2[c]:.2f}"
-        ax.text(x, y, text, ha="center", va="center", fontsize="small", zorder=4,
-                linespacing=1.15)  # fmt: skip
+        extra = f"\nR² = {r2[c]:.2f}" if endo and c in r2 and np.isfinite(r2[c]) else ""
+        label_text = ax.text(x, y, textwrap.fill(str(lab[c]), wrap) + extra, ha="center",
+                             va="center", fontsize="small", zorder=4, linespacing=1.15)  # fmt: skip
+        renderer = fig.canvas.get_renderer()
+        room = patch.get_window_extent(renderer).width * 0.94
+        for chars in range(wrap - 2, 5, -2):  # narrower lines until the text fits its box
+            if label_text.get_window_extent(renderer).width <= room:
+                break
+            label_text.set_text(textwrap.fill(str(lab[c]), chars) + extra)
         box_artists[c] = patch
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -348,14 +355,22 @@ def path_diagram(
             start = _edge_point(xa, ya, xb, yb, _BOX_W + 0.04, _BOX_H + 0.04)
             end = _edge_point(xb, yb, xa, ya, _BOX_W + 0.12, _BOX_H + 0.12)
         p0, p2 = to_px(start), to_px(end)
-        others = [bx for c, bx in px_boxes.items() if c not in (a, b)]
-        ts = np.linspace(0.02, 0.98, 60)
+        grown = [bx.padded(4.0) for c, bx in px_boxes.items() if c not in (a, b)]
+        ts = np.linspace(0.02, 0.98, 120)
         rad = 0.0
-        for r in (0.0, 0.25, -0.25, 0.45, -0.45):
+        # arcs bulge by about 0.8, 1.2, 1.6 box heights whatever their length, on either side
+        dist = max(float(np.hypot(*(p2 - p0))), 1.0)
+        box_px = px_boxes[a].height
+        rads = [0.0] + [sg * 2 * k * box_px / dist for k in (0.8, 1.2, 1.6, 2.2) for sg in (1, -1)]
+        best = None
+        for r in rads:  # the first arc that crosses no box, else the one crossing least
             pts = _bezier(p0, p2, r, ts)
-            if not any(bx.contains(px, py) for bx in others for px, py in pts):
-                rad = r
+            hits = sum(bx.contains(px, py) for bx in grown for px, py in pts)
+            if best is None or hits < best[0]:
+                best = (hits, r)
+            if hits == 0:
                 break
+        rad = best[1]
         colour = "#333333" if sig else "#9A9A9A"
         ax.annotate("", xy=end, xytext=start, zorder=2,
                     arrowprops=dict(arrowstyle="-|>", color=colour, lw=0.8 + 2.4 * abs(e) / big,
