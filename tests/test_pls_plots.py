@@ -91,8 +91,12 @@ def _paths(model, estimates, significant):
             "to": [b for _, b in model.paths],
             "estimate": estimates,
             "se": 0.05,
-            "ci_low": [e - 0.01 if s else -0.1 for e, s in zip(estimates, significant, strict=True)],
-            "ci_high": [e + 0.01 if s else 0.1 for e, s in zip(estimates, significant, strict=True)],
+            "ci_low": [
+                e - 0.01 if s else -0.1 for e, s in zip(estimates, significant, strict=True)
+            ],
+            "ci_high": [
+                e + 0.01 if s else 0.1 for e, s in zip(estimates, significant, strict=True)
+            ],
             "p_value": 0.01,
         }
     )
