@@ -25,7 +25,7 @@ from analysis_helpers.report_checks import sentence_problems
 from analysis_helpers.runner import run_report
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ["10-clean", "20-describe", "30-trend", "40-cross", "50-drivers"]
+NOTEBOOKS = ["10-clean", "20-describe", "30-trend", "40-cross", "50-drivers", "60-index"]
 
 pytestmark = pytest.mark.notebooks
 
@@ -115,6 +115,15 @@ def test_expected_tables_and_columns(report):
         "data_dictionary": {"item", "valid_n", "missing_n"},
         "cleaning_funnel": {"wave", "read", "analysed"},
         "operational_link": {"metric", "slope", "ci_low", "ci_high", "p_value"},
+        "pls_paths": {"from", "to", "estimate", "ci_low", "ci_high", "p_value", "significant"},
+        "pls_quality": {"block", "alpha", "rho_a", "rho_c", "ave", "shortfall"},
+        "pls_htmt": {"block_1", "block_2", "htmt", "ci_high", "distinct"},
+        "pls_index": {"block", "estimate", "ci_low", "ci_high", "n"},
+        "pls_index_by_wave": {"group", "estimate", "difference", "p_adjusted", "flag"},
+        "pls_index_by_segment": {"group", "estimate", "difference", "p_adjusted", "flag"},
+        "pls_ipma": {"block", "importance", "performance", "quadrant", "priority"},
+        "pls_area_weights": {"area", "weight_study", "weight_derived", "difference"},
+        "pls_rollup": {"weights", "estimate", "ci_low", "ci_high"},
     }
     for name, cols in expect.items():
         t = table(report, name)
@@ -127,6 +136,8 @@ def test_expected_tables_and_columns(report):
         "area_trend",
         "segment_area_heatmap",
         "driver_importance",
+        "pls_model",
+        "pls_ipma",
     } <= figures
 
 
@@ -197,6 +208,24 @@ def test_golden_drivers_and_factor_classes_are_found(report, truths):
     prca = table(report, "penalty_reward").set_index("driver")
     assert prca.loc[truths["basic_factor"], "factor_class"] == "basic"
     assert prca.loc[truths["excitement_factor"], "factor_class"] == "excitement"
+
+
+def test_golden_path_model_recovers_the_planted_structure(report, truths):
+    """The demo plants areas -> overall satisfaction (driver weights) and value and brand
+    -> loyalty (loyalty weights); the model of config/demo.yml recovers the path order."""
+    paths = table(report, "pls_paths")
+    into_sat = paths[paths["to"] == "satisfaction"].sort_values("estimate", ascending=False)
+    assert list(into_sat["from"]) == truths["driver_rank_overall"]
+    unplanted = [a for a, w in truths["driver_weights_overall"].items() if w == 0]
+    sig = paths.set_index("from")[paths.set_index("from")["to"] == "satisfaction"]["significant"]
+    assert not sig[unplanted].any() and sig.drop(unplanted).all()
+    into_loy = paths[paths["to"] == "loyalty"].sort_values("estimate", ascending=False)
+    planted = [a for a, _ in sorted(truths["driver_weights_loyalty"].items(), key=lambda x: -x[1])]
+    assert list(into_loy["from"])[:2] == [a for a in planted if a in set(into_loy["from"])][:2]
+    weights = table(report, "pls_area_weights").sort_values("weight_derived", ascending=False)
+    assert set(weights["area"].iloc[:2]) == set(truths["driver_rank_overall"][:2])
+    ipma = table(report, "pls_ipma").sort_values("priority")
+    assert ipma["block"].iloc[0] == truths["driver_rank_overall"][0]
 
 
 def test_golden_operational_metric_is_found(report, truths):

@@ -702,6 +702,10 @@ class StudyShape:
         All waves in one file with a wave column.
     duration, text, operations : bool
         Completion time, an open-ended comment, an operational-metrics file.
+    model : bool
+        Whether the study file maps its areas onto the ECSI model (``model: {ecsi: ...}``:
+        quality, value, image from the areas, satisfaction the overall item, loyalty the
+        loyalty item); only with a hierarchy and the overall item.
     scale : {5, 7}
         The short scale of the network, hotline and billing items.
     format : {"csv", "excel", "spss", "qualtrics", "parquet", "mixed"}
@@ -732,6 +736,7 @@ class StudyShape:
     duration: bool = True
     text: bool = True
     operations: bool = True
+    model: bool = True
     scale: int = 5
     format: str = "csv"
     language: str = "en"
@@ -969,6 +974,24 @@ def _shape_hierarchy(shape: StudyShape) -> dict:
     return out
 
 
+def _shape_model(shape: StudyShape) -> dict | None:
+    """The ECSI mapping of a shape's areas (None without a hierarchy or overall item)."""
+    if not shape.model or shape.hierarchy == "none" or not shape.overall:
+        return None
+    quality = [a for a in shape.areas if a not in ("value", "brand")]
+    ecsi: dict = {}
+    if "brand" in shape.areas:
+        ecsi["image"] = "brand"
+    if quality:
+        ecsi["quality"] = quality
+    if "value" in shape.areas:
+        ecsi["value"] = "value"
+    ecsi["satisfaction"] = ["osat"]
+    if shape.loyalty:
+        ecsi["loyalty"] = ["repurchase"]
+    return {"ecsi": ecsi}
+
+
 def _shape_segments(shape: StudyShape) -> list[dict]:
     lab = _Labels(shape)
     codes = _shape_codes(shape)
@@ -1045,6 +1068,9 @@ def shape_study(shape: StudyShape) -> dict:
         out["kpis"] = kpis
     if shape.segments != "none":
         out["segments"] = _shape_segments(shape)
+    model = _shape_model(shape)
+    if model:
+        out["model"] = model
     if shape.weights == "rake":
         numeric = shape.segments in ("integer", "spss")
         sc = _shape_codes(shape)

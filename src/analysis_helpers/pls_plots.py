@@ -1,4 +1,4 @@
-"""Charts of the PLS path model: the importance-performance map (IPMA).
+"""Charts of the PLS path model: the model diagram and the importance-performance map.
 
 Each function takes the tidy output of a :mod:`analysis_helpers.pls` helper, draws on
 ``ax`` (a new figure when ``None``) and returns the Axes. No font is set here:
@@ -7,17 +7,19 @@ Each function takes the tidy output of a :mod:`analysis_helpers.pls` helper, dra
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.patches import FancyBboxPatch
 from matplotlib.transforms import Bbox
 
 from analysis_helpers.plots import PALETTE
 
-__all__ = ["ipma_map"]
+__all__ = ["ipma_map", "path_diagram", "diagram_layout"]
 
 _QUADRANT_COLOURS = {
     "concentrate here": PALETTE[3],
@@ -165,4 +167,248 @@ def ipma_map(
                             linespacing=1.35)  # fmt: skip
             right = to_axes.transform(block.get_window_extent(renderer))[1, 0]
             left = right + 0.03
+    return ax
+
+
+# --------------------------------------------------------------------------------------
+# The model diagram
+# --------------------------------------------------------------------------------------
+_X_STEP, _BOX_W, _BOX_H = 4.0, 2.4, 0.62
+# where a path's coefficient is tried along its arrow (share of the way from the source)
+_ALONG = (0.32, 0.45, 0.22, 0.58, 0.15, 0.68, 0.38, 0.27, 0.52, 0.75)
+
+
+def diagram_layout(model) -> pd.DataFrame:
+    """Where each construct sits in the model diagram.
+
+    Columns follow the causal order: a construct's column is the length of the longest
+    chain of paths leading to it (sources in column 0). Within a column the constructs
+    are stacked one unit apart and centred; the first column keeps the model's order, the
+    others are sorted by the mean height of their predecessors, so arrows cross little.
+
+    Parameters
+    ----------
+    model : PathModel
+
+    Returns
+    -------
+    DataFrame
+        One row per construct: ``block``, ``column``, ``x``, ``y`` (data units of
+        :func:`path_diagram`; y runs down from 0 at the top).
+    """
+    order = model.causal_order()
+    layer: dict[str, int] = {}
+    for c in order:
+        pred = model.predecessors(c)
+        layer[c] = 1 + max(layer[p] for p in pred) if pred else 0
+    n_cols = max(layer.values()) + 1
+    y: dict[str, float] = {}
+    height = max(sum(1 for c in layer if layer[c] == k) for k in range(n_cols))
+    for k in range(n_cols):
+        members = [c for c in model.constructs if layer[c] == k]
+        if k:
+            members.sort(key=lambda c: np.mean([y[p] for p in model.predecessors(c)]))
+        top = (height - len(members)) / 2
+        for j, c in enumerate(members):
+            y[c] = top + j
+    return pd.DataFrame(
+        {
+            "block": model.constructs,
+            "column": [layer[c] for c in model.constructs],
+            "x": [layer[c] * _X_STEP for c in model.constructs],
+            "y": [y[c] for c in model.constructs],
+        }
+    )
+
+
+def _edge_point(cx, cy, tx, ty, w, h):
+    """Where the line from a box centre (cx, cy) towards (tx, ty) leaves the box."""
+    dx, dy = tx - cx, ty - cy
+    if dx == 0 and dy == 0:
+        return cx, cy
+    sx = (w / 2) / abs(dx) if dx else np.inf
+    sy = (h / 2) / abs(dy) if dy else np.inf
+    s = min(sx, sy)
+    return cx + s * dx, cy + s * dy
+
+
+def _bezier(p0, p2, rad, t):
+    """A point of matplotlib's ``arc3`` curve (display coordinates) at ``t``."""
+    p0, p2 = np.asarray(p0, float), np.asarray(p2, float)
+    mid = (p0 + p2) / 2
+    d = p2 - p0
+    c = mid + rad * np.array([d[1], -d[0]])
+    t = np.asarray(t, float)[:, None]
+    return (1 - t) ** 2 * p0 + 2 * t * (1 - t) * c + t**2 * p2
+
+
+def path_diagram(
+    paths: pd.DataFrame,
+    *,
+    model,
+    r_squared: Mapping[str, float] | pd.Series | None = None,
+    labels: Mapping[str, str] | None = None,
+    confidence: str = "95%",
+    ax: Axes | None = None,
+    wrap: int = 20,
+) -> Axes:
+    """The path model as boxes and arrows, each arrow carrying its coefficient.
+
+    Constructs are boxes laid out by :func:`diagram_layout` (causes left, effects right),
+    endogenous ones with their R². Each path is an arrow whose width grows with the
+    coefficient; solid and dark when its bootstrap interval excludes 0 (``significant``),
+    dashed and grey otherwise. An arrow that would cross another box is drawn as an arc.
+    Coefficients sit on their arrows where they overlap no box and no other coefficient
+    (the first free spot along the arrow); a key under the diagram says how to read it.
+
+    Parameters
+    ----------
+    paths : DataFrame
+        :func:`~analysis_helpers.pls.summary.path_summary` output (``from``, ``to``,
+        ``estimate``, ``significant``).
+    model : PathModel
+    r_squared : mapping or Series, optional
+        R² per construct (e.g. ``fit.r_squared()``); shown in endogenous boxes.
+    labels : mapping, optional
+        Box text per construct (default: the model's labels).
+    confidence : str
+        The confidence level as written in the key (the study's, e.g. ``"95%"``).
+    ax : Axes, optional
+    wrap : int
+        Characters per line of a box's text.
+
+    Returns
+    -------
+    Axes
+    """
+    need = ["from", "to", "estimate", "significant"]
+    absent = [c for c in need if c not in paths.columns]
+    if absent:
+        raise KeyError(f"path_diagram: paths lacks column(s) {absent}")
+    known = set(model.constructs)
+    for a, b in zip(paths["from"], paths["to"], strict=True):
+        if a not in known or b not in known:
+            raise ValueError(f"path_diagram: path {a} -> {b} is not in the model")
+    lab = {c: model.label(c) for c in model.constructs} | dict(labels or {})
+    r2 = dict(r_squared) if r_squared is not None else {}
+    lay = diagram_layout(model).set_index("block")
+    n_cols = int(lay["column"].max()) + 1
+    n_rows = int(lay.groupby("column").size().max())
+    if ax is None:
+        width = min(13.0, max(6.0, 3.4 * n_cols))
+        _, ax = plt.subplots(figsize=(width, max(2.6, 0.78 * n_rows + 1.0)))
+    fig = ax.figure
+    ax.set_xlim(-_BOX_W / 2 - 0.3, (n_cols - 1) * _X_STEP + _BOX_W / 2 + 0.3)
+    span = max(n_rows, 2.4)  # a short diagram keeps boxes of a sensible height
+    mid = (n_rows - 1) / 2
+    ax.set_ylim(mid + span / 2 + 0.15, mid - span / 2 - 0.15)
+    ax.set_axis_off()
+    # boxes
+    box_artists = {}
+    for c, row in lay.iterrows():
+        x, y = float(row["x"]), float(row["y"])
+        endo = bool(model.predecessors(c))
+        patch = FancyBboxPatch((x - _BOX_W / 2, y - _BOX_H / 2), _BOX_W, _BOX_H,
+                               boxstyle="round,pad=0.02,rounding_size=0.08",
+                               facecolor="#EAF2F8" if endo else "#F4F4F4",
+                               edgecolor=PALETTE[0] if c == model.target_construct else "#555555",
+                               lw=1.8 if c == model.target_construct else 0.9,
+                               zorder=3)  # fmt: skip
+        ax.add_patch(patch)
+        extra = f"\nR² = {r2[c]:.2f}" if endo and c in r2 and np.isfinite(r2[c]) else ""
+        label_text = ax.text(x, y, textwrap.fill(str(lab[c]), wrap) + extra, ha="center",
+                             va="center", fontsize="small", zorder=4, linespacing=1.15)  # fmt: skip
+        renderer = fig.canvas.get_renderer()
+        room = patch.get_window_extent(renderer).width * 0.94
+        for chars in range(wrap - 2, 5, -2):  # narrower lines until the text fits its box
+            if label_text.get_window_extent(renderer).width <= room:
+                break
+            label_text.set_text(textwrap.fill(str(lab[c]), chars) + extra)
+        box_artists[c] = patch
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    to_px = ax.transData.transform
+    px_boxes = {c: p.get_window_extent(renderer) for c, p in box_artists.items()}
+    # arrows
+    est = paths["estimate"].to_numpy(float)
+    big = max(float(np.nanmax(np.abs(est))) if len(est) else 1.0, 1e-9)
+    taken: list[Bbox] = []
+    # spread the arrows entering (leaving) a box over its left (right) edge, by height
+    ports: dict[tuple[str, str], tuple[float, float]] = {}
+    for end_col, other_col in (("to", "from"), ("from", "to")):
+        for c, grp in paths.groupby(end_col, sort=False):
+            others = sorted(grp[other_col], key=lambda o: float(lay.loc[o, "y"]))
+            k = len(others)
+            for j, o in enumerate(others):
+                off = (j - (k - 1) / 2) * (_BOX_H * 0.7 / max(k - 1, 1)) if k > 1 else 0.0
+                key = (o, c) if end_col == "to" else (c, o)
+                prev = ports.get(key, (0.0, 0.0))
+                ports[key] = (off, prev[1]) if end_col == "from" else (prev[0], off)
+    for a, b, e, sig in zip(paths["from"], paths["to"], est, paths["significant"], strict=True):
+        xa, ya = lay.loc[a, ["x", "y"]].astype(float)
+        xb, yb = lay.loc[b, ["x", "y"]].astype(float)
+        if xb > xa:  # causes left of effects: leave from the right edge, enter at the left
+            out_off, in_off = ports.get((a, b), (0.0, 0.0))
+            start = (xa + _BOX_W / 2 + 0.02, ya + out_off)
+            end = (xb - _BOX_W / 2 - 0.06, yb + in_off)
+        else:
+            start = _edge_point(xa, ya, xb, yb, _BOX_W + 0.04, _BOX_H + 0.04)
+            end = _edge_point(xb, yb, xa, ya, _BOX_W + 0.12, _BOX_H + 0.12)
+        p0, p2 = to_px(start), to_px(end)
+        grown = [bx.padded(4.0) for c, bx in px_boxes.items() if c not in (a, b)]
+        ts = np.linspace(0.02, 0.98, 120)
+        rad = 0.0
+        # arcs bulge by about 0.8, 1.2, 1.6 box heights whatever their length, on either side
+        dist = max(float(np.hypot(*(p2 - p0))), 1.0)
+        box_px = px_boxes[a].height
+        rads = [0.0] + [sg * 2 * k * box_px / dist for k in (0.8, 1.2, 1.6, 2.2) for sg in (1, -1)]
+        best = None
+        for r in rads:  # the first arc that crosses no box, else the one crossing least
+            pts = _bezier(p0, p2, r, ts)
+            hits = sum(bx.contains(px, py) for bx in grown for px, py in pts)
+            if best is None or hits < best[0]:
+                best = (hits, r)
+            if hits == 0:
+                break
+        rad = best[1]
+        colour = "#333333" if sig else "#9A9A9A"
+        ax.annotate("", xy=end, xytext=start, zorder=2,
+                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=0.8 + 2.4 * abs(e) / big,
+                                    ls="-" if sig else "--", shrinkA=0, shrinkB=0,
+                                    connectionstyle=f"arc3,rad={rad}", mutation_scale=12))  # fmt: skip
+        label = f"{e:.2f}"
+        placed = None
+        for t in _ALONG:
+            pos = _bezier(p0, p2, rad, [t])[0]
+            xy = ax.transData.inverted().transform(pos)
+            txt = ax.text(xy[0], xy[1], label, ha="center", va="center", fontsize="small",
+                          color="#111111" if sig else "#777777", zorder=5,
+                          bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"))  # fmt: skip
+            bb = txt.get_window_extent(renderer).expanded(1.08, 1.15)
+            clash = any(bb.overlaps(x) for x in taken) or any(
+                bb.overlaps(x) for x in px_boxes.values()
+            )
+            if not clash:
+                placed = (txt, bb)
+                break
+            txt.remove()
+        if placed is None:
+            pos = _bezier(p0, p2, rad, [_ALONG[0]])[0]
+            xy = ax.transData.inverted().transform(pos)
+            txt = ax.text(
+                xy[0],
+                xy[1],
+                label,
+                ha="center",
+                va="center",
+                fontsize="small",
+                zorder=5,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"),
+            )
+            placed = (txt, txt.get_window_extent(renderer))
+        taken.append(placed[1])
+    ax.text(0.0, -0.01, f"Numbers on the arrows: standardised path coefficients. Solid: "
+            f"significant at {confidence} (the bootstrap interval excludes 0); dashed: not "
+            "significant.", transform=ax.transAxes, ha="left", va="top", fontsize="x-small",
+            color="#555555", wrap=True)  # fmt: skip
     return ax
