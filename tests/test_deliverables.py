@@ -351,3 +351,18 @@ def test_study_file_checks_the_template(tmp_path, value, message):
     path.write_text(text + f"\ndeliverables:\n  pptx_template: {value}\n", encoding="utf-8")
     with pytest.raises(StudyFileError, match=message):
         load_study(path, check_files=False)
+
+
+def test_the_summary_notebook_becomes_the_executive_summary_slide(ctx, tmp_path):
+    summary = setup(str(ctx.study.path), str(ctx.report_dir), notebook="00-summary")
+    summary.say("Satisfaction fell **{x:share}** in {w}.", x=0.05, w="Q2 2025")
+    summary.say("Hotline waiting is the top driver.")
+    _shown_report(ctx)
+    built = build_deliverables(ctx.report_dir, ctx.study)
+    assert built["files"][1]["slides"] == 6
+    prs = Presentation(ctx.report_dir / "report.pptx")
+    slide = prs.slides[1]
+    assert slide.shapes.title.text == "Executive summary"
+    body = [p.text for sh in slide.placeholders if sh.placeholder_format.idx == 1
+            for p in sh.text_frame.paragraphs]  # fmt: skip
+    assert body == ["Satisfaction fell 5% in Q2 2025.", "Hotline waiting is the top driver."]
