@@ -366,3 +366,24 @@ def test_the_summary_notebook_becomes_the_executive_summary_slide(ctx, tmp_path)
     body = [p.text for sh in slide.placeholders if sh.placeholder_format.idx == 1
             for p in sh.text_frame.paragraphs]  # fmt: skip
     assert body == ["Satisfaction fell 5% in Q2 2025.", "Hotline waiting is the top driver."]
+
+
+def test_spanning_headers_of_a_pivot(tmp_path):
+    c = setup("config/demo.yml", str(tmp_path / "rep"), notebook="40-cross")
+    cols = pd.MultiIndex.from_tuples(
+        [("2024Q1", "mean"), ("2024Q1", "n"), ("2024Q2", "mean"), ("2024Q2", "n")]
+    )
+    t = pd.DataFrame(
+        [[6.1, 100, 6.3, 120], [5.2, 90, 5.0, 95]],
+        columns=cols,
+        index=pd.Index(["net_drop", "hot_wait"], name="item"),
+    )
+    c.show(t, caption="Pivot")
+    build_deliverables(c.report_dir, c.study)
+    ws = openpyxl.load_workbook(c.report_dir / "report.xlsx").worksheets[1]
+    assert [x.value for x in ws[3]] == [None, "Q1 2024", None, "Q2 2024", None]
+    assert [x.value for x in ws[4]] == ["Item", "Mean", "Base", "Mean", "Base"]
+    assert sorted(str(r) for r in ws.merged_cells.ranges) == ["B3:C3", "D3:E3"]
+    assert ws.freeze_panes == "A5"
+    assert [x.value for x in ws[5]] == ["net_drop", 6.1, 100, 6.3, 120]
+    assert ws["B5"].number_format == "0.00" and ws["C5"].number_format == "#,##0"
