@@ -57,6 +57,8 @@ def test_report_folder_pages_and_indexes(project):
         "30-third.ipynb",
         "index.html",
         "items.json",
+        "report.pptx",
+        "report.xlsx",
         "run.html",
         "run.json",
         "tables",
@@ -93,12 +95,19 @@ def test_report_folder_pages_and_indexes(project):
     assert "Two respondents &lt;script&gt;alert(1)&lt;/script&gt;." in index
     assert "<script" not in index and "<b>" not in index
     assert "Report of 1 February 2026" in index
-    parts = re.findall(r'<li><a href="([^"]+)">([^<]+)</a>(.*?)</li>', index)
+    contents = index.split('<ol class="parts">')[1].split("</ol>")[0]
+    parts = re.findall(r'<li><a href="([^"]+)">([^<]+)</a>(.*?)</li>', contents)
     assert parts == [
         ("10-first.html", "First", ""),
         ("20-second.html", "Second", '<span class="question">How does it go?</span>'),
         ("30-third.html", "Third", '<span class="question">Is this the third one?</span>'),
     ]
+    # the workbook and the deck, linked and recorded (the notebooks showed nothing)
+    assert '<a href="report.xlsx">report.xlsx</a>' in index
+    assert "Excel workbook (the report shows no tables)" in index
+    assert '<a href="report.pptx">report.pptx</a>' in index
+    assert [f["file"] for f in record["deliverables"]["files"]] == ["report.xlsx", "report.pptx"]
+    assert record["deliverables"]["files"][1]["slides"] == 2
     # run details are on a page of their own, not on the client page
     assert "sha" not in index.lower() and 'href="run.html"' in index
     run_page = (out / "run.html").read_text(encoding="utf-8")
@@ -185,6 +194,34 @@ def test_failure_names_notebook_and_cell_and_keeps_it(project):
     assert json.loads((kept[0] / "run.json").read_text())["notebooks"][1]["status"] == "failed"
     assert str(kept[0]) in msg
     assert not [p for p in study_dir.iterdir() if p.name.startswith((".staging", ".lock-"))]
+
+
+def test_deliverables_failure_leaves_no_report(project, monkeypatch):
+    """The workbook and deck are built before the final move: a failure there is a failed
+    run (exit 3), kept for inspection, and no dated report folder appears."""
+
+    def broken(*args, **kwargs):
+        raise ValueError("planted deliverables failure")
+
+    monkeypatch.setattr("analysis_helpers.deliverables.build_deliverables", broken)
+    with pytest.raises(NotebookFailed) as info:
+        run(project, only=["10-first"])
+    assert info.value.exit_code == 3
+    assert "deliverables failed: ValueError: planted deliverables failure" in str(info.value)
+    study_dir = project / "reports" / "tiny"
+    assert not (study_dir / "2026-02-01").exists()
+    assert [p.name[:18] for p in study_dir.iterdir() if ".failed-" in p.name] == [
+        "2026-02-01.failed-"
+    ]
+
+
+def test_missing_pptx_template_is_an_input_error(tmp_path):
+    project = make_project(
+        tmp_path / "proj", extra="deliverables:\n  pptx_template: config/client.pptx\n"
+    )
+    with pytest.raises(ReportError, match="deliverables.pptx_template: file not found"):
+        run(project)
+    assert not (project / "reports").exists()  # refused before any notebook ran
 
 
 def test_input_errors(project, monkeypatch):

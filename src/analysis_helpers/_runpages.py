@@ -151,11 +151,18 @@ def _header(info: Mapping[str, Any], subtitle: str = "") -> str:
     )
 
 
-def report_index_html(info: Mapping[str, Any], date: str, runs: Sequence[Any]) -> str:
+def report_index_html(
+    info: Mapping[str, Any],
+    date: str,
+    runs: Sequence[Any],
+    *,
+    deliverables: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """The report's entry page: title, client, description, the parts and their question.
 
     ``info`` holds the study's ``title``, ``client`` and ``description``; each run has the
-    notebook's ``name``, ``title``, ``question`` and ``html`` (its page's file name).
+    notebook's ``name``, ``title``, ``question`` and ``html`` (its page's file name);
+    ``deliverables`` lists the workbook and the deck (``file``, ``sheets`` / ``slides``).
     """
     items = []
     for r in runs:
@@ -168,12 +175,48 @@ def report_index_html(info: Mapping[str, Any], date: str, runs: Sequence[Any]) -
         f"{info['title']} – {_long_date(date)}",
         _header(info, f"Report of {_long_date(date)}")
         + f'<h2>Contents</h2>\n<ol class="parts">\n{parts}\n</ol>\n'
-        "<h2>Tables and charts</h2>\n<p>Every table of the report is in the folder "
+        + _deliverables_html(deliverables)
+        + "<h2>Tables and charts</h2>\n<p>Every table of the report is in the folder "
         '<a href="tables/">tables</a> (CSV, full precision, opens in Excel) and every chart '
         'in <a href="figures/">figures</a> (PNG).</p>\n'
         "<footer><p>How this report was produced - run times, code version, parameters and "
         'the fingerprints of the input files - is on the <a href="run.html">run page</a>.'
         "</p></footer>\n",
+    )
+
+
+def _deliverables_html(files: Sequence[Mapping[str, Any]]) -> str:
+    """The workbook and the deck, linked, with what each holds."""
+    items = []
+    for f in files:
+        name = str(f.get("file", ""))
+        if name.endswith(".xlsx"):
+            n = int(f.get("sheets", 0))
+            what = (
+                f"Excel workbook: every table of the report, {n} table{'s' * (n != 1)}"
+                if n
+                else "Excel workbook (the report shows no tables)"
+            )
+        elif name.endswith(".pptx"):
+            n = int(f.get("slides", 0))
+            what = f"PowerPoint deck: the charts with their takeaways, {n} slide{'s' * (n != 1)}"
+        else:
+            continue
+        items.append(f'<li><a href="{href(name)}">{esc(name)}</a> <span>{esc(what)}</span></li>')
+    if not items:
+        return ""
+    return (
+        '<h2>Workbook and slides</h2>\n<ul class="deliverables">\n' + "\n".join(items) + "\n</ul>\n"
+    )
+
+
+def _deliverables_row(built: Mapping[str, Any] | None) -> str:
+    if not built:
+        return ""
+    names = ", ".join(str(f.get("file")) for f in built.get("files", []))
+    return (
+        f"<tr><td>Workbook and deck</td><td>{esc(names)}, built in "
+        f"{float(built.get('seconds', 0)):.1f} s</td></tr>\n"
     )
 
 
@@ -213,7 +256,8 @@ def run_html(info: Mapping[str, Any], record: Mapping[str, Any]) -> str:
         f"<tr><td>Duration</td><td>{record['seconds']:.1f} s</td></tr>\n"
         f"<tr><td>Code version</td><td><code>{commit}</code></td></tr>\n"
         f"<tr><td>Kernel</td><td><code>{esc(record['kernel'])}</code></td></tr>\n"
-        f"<tr><td>Time limits</td><td>{secs(limits['timeout'])} per notebook, "
+        + _deliverables_row(record.get("deliverables"))
+        + f"<tr><td>Time limits</td><td>{secs(limits['timeout'])} per notebook, "
         f"{secs(limits['run_timeout'])} per run</td></tr>\n"
         f"<tr><td>Machine</td><td>{esc(record['platform']['system'])}, "
         f"{esc(record['platform']['cpus'])} cores</td></tr>\n</table>\n"

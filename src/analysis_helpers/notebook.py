@@ -38,6 +38,14 @@ unrounded, text cells safe for spreadsheets) and shows them to the reader with:
     is the study's level ("95%") unless given. Pieces with markup of their own are built
     with :func:`md` and passed as values.
 
+Every ``show``, ``save_figure`` and ``say`` is also recorded in the report folder's
+manifest (``deliverables/<notebook>.jsonl``), from which the runner builds the Excel
+workbook and the PowerPoint deck (:mod:`analysis_helpers.deliverables`). A chart whose
+tidy data are given becomes a native, editable chart in the deck::
+
+    ctx.save_figure(fig, "kpi_trend", data=by_wave, chart={"type": "line", "x": "wave",
+                    "y": "estimate", "series": "label"})
+
 Respondent free text (the study's ``text_columns``) is redacted for e-mail addresses,
 phone and ID numbers wherever it is shown; ``setup(..., redact=False)`` turns that off.
 """
@@ -51,6 +59,7 @@ from typing import Any
 
 import pandas as pd
 
+from .deliverables.manifest import Chart, Recorder
 from .formatting import (
     confidence_label,
     fmt_base,
@@ -118,6 +127,15 @@ class ReportContext:
     notebook: str
     redact: bool = True
     _shown: int = field(default=0, repr=False)
+    _recorder: Recorder | None = field(default=None, repr=False)
+
+    @property
+    def recorder(self) -> Recorder:
+        """What this notebook shows, recorded for the deliverables (see
+        :mod:`analysis_helpers.deliverables.manifest`)."""
+        if self._recorder is None:
+            self._recorder = Recorder(self.report_dir, self.notebook, self.study)
+        return self._recorder
 
     @property
     def tables_dir(self) -> Path:
@@ -146,11 +164,50 @@ class ReportContext:
         with BOM, unrounded, text cells safe for spreadsheets) and return its path."""
         return write_report_table(table, self._target(self.tables_dir, name, ".csv"))
 
-    def save_figure(self, figure, name: str, *, close: bool = False) -> Path:
-        """Save a matplotlib Figure (or the figure of an Axes) to ``figures/<name>.png``."""
+    def save_figure(
+        self,
+        figure,
+        name: str,
+        *,
+        close: bool = False,
+        data: pd.DataFrame | None = None,
+        chart: Chart | dict | str | None = None,
+        caption: str | None = None,
+        takeaway: str | None = None,
+        note: str | None = None,
+    ) -> Path:
+        """Save a matplotlib Figure (or the figure of an Axes) to ``figures/<name>.png``.
+
+        The figure is also a slide of the deck: titled by ``takeaway`` (default: the next
+        ``ctx.say`` of the notebook), with ``note`` and the base (from an ``n`` column of
+        ``data``) in its footer.
+
+        Parameters
+        ----------
+        data : DataFrame, optional
+            The tidy data behind a bar, column, line or scatter chart: the deck then draws
+            it as a native, editable chart instead of placing the PNG.
+        chart : Chart, mapping or str, optional
+            How ``data`` is drawn: ``{"type": "bar", "x": "label", "y": "estimate",
+            "series": "wave"}`` (see :class:`deliverables.Chart`), or a type alone (``x``
+            the first column, ``y`` the other numeric ones).
+        caption, takeaway, note : str, optional
+            Plain text: a caption (default: the figure's title), the slide title, a
+            footnote.
+        """
         fig = figure.get_figure() if hasattr(figure, "get_figure") else figure
         fig = getattr(fig, "figure", fig)
         path = write_report_figure(fig, self._target(self.figures_dir, name, ".png"))
+        self.recorder.figure(
+            path,
+            name=name,
+            size=tuple(fig.get_size_inches()),
+            caption=caption or _figure_title(fig),
+            takeaway=takeaway,
+            note=note,
+            data=data,
+            chart=chart,
+        )
         if close:
             import matplotlib.pyplot as plt
 
@@ -201,6 +258,7 @@ class ReportContext:
             note=note,
         )
         self._shown += 1
+        self.recorder.table(view)
         html = view.to_html(table_id=f"{self.notebook}-{self._shown}", max_rows=max_rows)
         _display(html, view.to_text(max_rows))
 
@@ -214,6 +272,7 @@ class ReportContext:
         else:
             text = md(template, **{"confidence": self.confidence, **values})
         html = render_markdown(text)
+        self.recorder.say(plain_text(html))
         _display(
             f'<div class="report-say tex2jax_ignore mathjax_ignore">{html}</div>', plain_text(html)
         )
@@ -231,6 +290,7 @@ class ReportContext:
         else:
             text = md(template, **{"confidence": self.confidence, **values})
         html = render_markdown(text)
+        self.recorder.say(plain_text(html), kind="na")
         _display(
             f'<div class="report-na tex2jax_ignore mathjax_ignore"><em>{html}</em></div>',
             plain_text(html),
@@ -265,6 +325,20 @@ class ReportContext:
                 self.not_applicable(Md(escape_markdown(sentence)))
                 return True
         return False
+
+
+def _figure_title(fig: Any) -> str | None:
+    """The figure's own title: its suptitle, else the title of its only Axes."""
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text().strip():
+        return sup.get_text().strip()
+    titled = [
+        ax.get_title(loc).strip()
+        for ax in fig.get_axes()
+        for loc in ("left", "center", "right")
+        if ax.get_title(loc).strip()
+    ]
+    return titled[0] if len(titled) == 1 else None
 
 
 def setup(

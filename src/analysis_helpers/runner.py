@@ -994,6 +994,7 @@ def _run(
     study_path = Path(study_file)
     study_path = study_path if study_path.is_absolute() else (root / study_path)
     study = load_study(study_path)  # fail early, with the study file's own messages
+    _check_deliverables(study, study_path, root)
     settings = getattr(study.spec, "runner", None)
     date = date or started.date().isoformat()
     try:
@@ -1084,9 +1085,15 @@ def _run(
         run_limit=run_limit,
         last=_last_durations(study_dir),
     )
-    finished = dt.datetime.now().astimezone()
     if any(r.status != "ok" for r in runs):
         _fail(state, study, date, started, runs, nb_limit, run_limit)
+    # the workbook and the deck, from what the notebooks showed: in the staging folder,
+    # so a report folder has them or does not exist
+    state.doing = "build the Excel workbook and the PowerPoint deck"
+    deliverables = _build_deliverables(state, study, staging, date, runs)
+    if deliverables is None:
+        _fail(state, study, date, started, runs, nb_limit, run_limit)
+    finished = dt.datetime.now().astimezone()
 
     # pages and the run record ----------------------------------------------------------
     study_info = {
@@ -1099,6 +1106,7 @@ def _run(
     state.doing = "hash the input files"
     record = _record(study, study_info, date, started, finished, params, final, kernel, root)
     record["runner"] = {"timeout": nb_limit, "run_timeout": run_limit, "keep": keep}
+    record["deliverables"] = deliverables
     record["notebooks"] = [
         {
             "name": r.name,
@@ -1113,7 +1121,7 @@ def _run(
     state.doing = "write the report pages"
     from .pages import finish_page, font_face, page_header
 
-    index = report_index_html(study_info, date, runs)
+    index = report_index_html(study_info, date, runs, deliverables=deliverables["files"])
     run_page = run_html(study_info, record)
     # the notebook pages get the study header on top; the index and run pages have it
     style = font_face([*pages.values(), index, run_page, page_header(study)])
@@ -1131,6 +1139,46 @@ def _run(
     if state.stopping:
         progress(f"note: {signal.Signals(state.stopping).name} arrived during the final move")
     return final
+
+
+def _check_deliverables(study: Study, study_path: Path, root: Path) -> None:
+    """Refuse, before any notebook runs, a study whose PowerPoint template is missing."""
+    from .deliverables import template_path
+
+    try:
+        template_path(study)
+    except FileNotFoundError as exc:
+        raise ReportError(f"{_rel(study_path, root)}: {exc}") from None
+
+
+def _build_deliverables(
+    state: _State, study: Study, staging: Path, date: str, runs: list[NotebookRun]
+) -> dict[str, Any] | None:
+    """``report.xlsx`` and ``report.pptx`` in the staging folder (see
+    :mod:`analysis_helpers.deliverables`); None after a failure, which is added to ``runs``
+    as the part ``deliverables`` (an OS error propagates: nothing is left behind)."""
+    from .deliverables import build_deliverables
+
+    try:
+        built = build_deliverables(
+            staging, study, date=date, titles={r.name: r.title or r.name for r in runs}
+        )
+    except OSError:
+        raise
+    except Exception as exc:
+        runs.append(
+            NotebookRun(
+                "deliverables", status="failed", error=f"{type(exc).__name__}: {_one_line(exc)}"
+            )
+        )
+        return None
+    files = {f["file"]: f for f in built["files"]}
+    book, deck = files.get("report.xlsx", {}), files.get("report.pptx", {})
+    state.progress(
+        f"built report.xlsx ({book.get('sheets', 0)} tables) and report.pptx "
+        f"({deck.get('slides', 0)} slides) in {built['seconds']:.1f} s"
+    )
+    return built
 
 
 def _take_locks(

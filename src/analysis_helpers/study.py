@@ -685,6 +685,33 @@ class RunnerSettings(_Model):
     keep: int | None = Field(default=None, ge=1)  # newest reports kept (null: all)
 
 
+class DeliverablesSpec(_Model):
+    """The Excel workbook and PowerPoint deck of a report (``deliverables:``)."""
+
+    #: a client's PowerPoint file (``.pptx``, inside the project) whose masters, layouts
+    #: and theme the deck uses; null: python-pptx's plain 16:9 design
+    pptx_template: str | None = None
+    #: the East Asian typeface every run of the deck names (Chinese, Japanese, Korean)
+    east_asian_font: str = Field(default="Microsoft YaHei", min_length=1)
+
+    @field_validator("pptx_template")
+    @classmethod
+    def _inside_project(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        p = Path(value)
+        if p.is_absolute() or ".." in p.parts:
+            raise ValueError(
+                f"{value!r}: give a path inside the project, relative to its root "
+                "(e.g. config/templates/client.pptx)"
+            )
+        if p.suffix.lower() != ".pptx":
+            raise ValueError(
+                f"{value!r}: a PowerPoint template must be a .pptx file (save a .potx as .pptx)"
+            )
+        return value
+
+
 class StudySpec(_Model):
     """The whole study file, as validated data."""
 
@@ -701,6 +728,7 @@ class StudySpec(_Model):
     model: ModelSpec | None = None
     comments: CommentsSpec | None = None
     runner: RunnerSettings = RunnerSettings()
+    deliverables: DeliverablesSpec = DeliverablesSpec()
 
     @model_validator(mode="before")
     @classmethod
