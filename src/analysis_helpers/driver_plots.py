@@ -380,7 +380,7 @@ def _place_labels(
     """Label points without overlaps: a greedy search over positions around each point.
 
     Points are labelled in ``order`` (most important first). Each label tries the
-    positions of :data:`_OFFSETS` at 1x, 2x and 3.5x ``step`` points from its point and
+    positions of :data:`_OFFSETS` at 1 to 12 times ``step`` points from its point and
     takes the first whose box overlaps no label placed before, no text of ``avoid`` (the
     quadrant names), no other point and stays inside the axes; when every position
     collides it takes the one with the least overlap. Labels moved away from their point
@@ -405,7 +405,7 @@ def _place_labels(
     out: list[object] = [None] * len(labels)
     for k in order:
         best, best_cost = None, np.inf
-        for scale in (1.0, 2.0, 3.5):
+        for scale in (1.0, 2.0, 3.5, 5.5, 8.0, 12.0):
             for dx, dy, ha, va in _OFFSETS:
                 note = ax.annotate(
                     labels[k], (x[k], y[k]), xytext=(dx * step * scale, dy * step * scale),
@@ -418,7 +418,7 @@ def _place_labels(
                 box = note.get_window_extent(renderer).padded(pad)
                 inside = _overlap(box, frame)
                 cost = (box.width * box.height - inside) * 4
-                cost += sum(_overlap(box, t) for t in taken) * 10
+                cost += sum(_overlap(box, t) for t in taken) * 1000
                 cost += sum(_overlap(box, d) for j, d in enumerate(dots) if j != k)
                 if cost < best_cost:
                     if best is not None:
