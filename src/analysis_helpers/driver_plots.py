@@ -372,7 +372,7 @@ def _place_labels(
     y: np.ndarray,
     labels: Sequence[str],
     *,
-    order: Sequence[int],
+    order: Sequence[int] | np.ndarray,
     fontsize: str,
     avoid: Sequence[object] = (),
     step: float = 5.0,

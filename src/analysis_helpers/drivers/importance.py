@@ -828,7 +828,7 @@ def permutation_importance_check(
     from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
     from sklearn.inspection import permutation_importance
     from sklearn.model_selection import train_test_split
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     driver_names = _names(drivers, "drivers", "permutation_importance_check")
     if outcome in driver_names:
