@@ -152,3 +152,46 @@ def test_importance_by_group_skips_empty_groups_and_validates(survey):
     many = pd.concat([table.assign(outcome=str(k)) for k in range(9)])
     with pytest.raises(ValueError, match="9 groups"):
         importance_by_group(many, by="outcome")
+
+
+def _crowded_ipa(n: int, seed: int, label: str = "item {k:02d}") -> pd.DataFrame:
+    """Items in tight clusters: points a few pixels apart, as on the demo's 40 items."""
+    rng = np.random.default_rng(seed)
+    items = [label.format(k=k) for k in range(n)]
+    centres = rng.uniform([50, 2], [70, 8], (4, 2))
+    xy = centres[rng.integers(0, 4, n)] + rng.normal(0, [0.8, 0.25], (n, 2))
+    return importance_performance(
+        pd.Series(xy[:, 1], index=items), pd.Series(xy[:, 0], index=items)
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "label"), [(40, "item {k:02d}"), (10, "Coverage {k} at home"), (12, "网络服务 {k}")]
+)
+def test_quadrant_chart_places_labels_without_overlaps(n, label):
+    from analysis_helpers.report_checks import text_overlaps
+
+    apply_theme()
+    fig, ax = plt.subplots(figsize=(10, 6.5))
+    quadrant_chart(_crowded_ipa(n, seed=n, label=label), ax=ax)
+    ax.set_title("Importance and performance of the items", pad=12)
+    ax.set_xlabel("Performance: mean, 0-100")
+    overlaps = text_overlaps(fig)
+    plt.close(fig)
+    assert overlaps.empty, overlaps.to_string()
+
+
+def test_label_placement_moves_a_label_off_a_neighbour():
+    """Two points 1 pixel apart: the second label goes elsewhere, with a leader line."""
+    from analysis_helpers.driver_plots import _place_labels
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 10)
+    x, y = np.array([50.0, 50.2]), np.array([5.0, 5.02])
+    notes = _place_labels(ax, x, y, ["first label", "second label"], order=[0, 1], fontsize=10)
+    r = fig.canvas.get_renderer()
+    a, b = (n.get_window_extent(r) for n in notes)
+    assert not a.overlaps(b)
+    assert notes[0].arrow_patch is None  # the first takes the nearest place, no leader line
+    plt.close(fig)

@@ -264,3 +264,28 @@ def test_every_page_embeds_every_character_it_shows_and_the_study_header(report)
 def test_pages_have_no_degenerate_sentences(report):
     found = sentence_problems([*sorted(report.glob("*.html")), *sorted(report.glob("*.ipynb"))])
     assert found.empty, found.to_string()
+
+
+def test_demo_ipa_chart_has_no_overlapping_text(report):
+    """The demo's 40-item importance-performance map, drawn as 50-drivers draws it: no
+    point label, quadrant name, key or title overlaps another text."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis_helpers.driver_plots import quadrant_chart
+    from analysis_helpers.plots import apply_theme
+    from analysis_helpers.report_checks import text_overlaps
+
+    apply_theme()
+    ipa = table(report, "ipa")
+    assert len(ipa) == 40
+    fig, ax = plt.subplots(figsize=(10, 6.5))
+    quadrant_chart(ipa.assign(item=ipa["label"]), ax=ax)
+    ax.set_xlabel("Performance: mean, 0-100")
+    ax.set_ylabel("Importance: relative weight, % of R²")
+    ax.set_title("Importance and performance of the 40 items", pad=12)
+    overlaps = text_overlaps(fig)
+    plt.close(fig)
+    assert overlaps.empty, overlaps.to_string()

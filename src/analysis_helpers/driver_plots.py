@@ -191,25 +191,20 @@ def quadrant_chart(
             color=_QUADRANT_COLOURS[name],
         )  # fmt: skip
     items = ipa["item"].astype(str).tolist()
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg and inline canvases have it
+    corner_texts = [t for t in ax.texts]
+    order = np.argsort(-y, kind="stable")
     if not numbered:
-        for k, (xi, yi, label) in enumerate(zip(x, y, items, strict=True)):
-            # alternate the side of the label so neighbours are less likely to collide
-            dx = 6 if k % 2 == 0 else -6
-            ax.annotate(
-                label, (xi, yi), xytext=(dx, 4), textcoords="offset points",
-                ha="left" if dx > 0 else "right", fontsize="small",
-            )  # fmt: skip
+        _place_labels(ax, x, y, items, order=order, fontsize="small", avoid=corner_texts)
     else:
-        order = np.argsort(-y, kind="stable")
         number = np.empty(len(y), dtype=int)
         number[order] = np.arange(1, len(y) + 1)
-        for xi, yi, k in zip(x, y, number, strict=True):
-            ax.annotate(
-                str(k), (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize="x-small"
-            )
+        _place_labels(
+            ax, x, y, [str(k) for k in number], order=order, fontsize="x-small",
+            avoid=corner_texts, step=3.0,
+        )  # fmt: skip
         lines = [f"{number[i]:>2}  {items[i]}" for i in order]
         # key columns side by side, each placed after the measured width of the previous
-        renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg and inline canvases have it
         to_axes = ax.transAxes.inverted()
         left = 1.02
         for start in range(0, len(lines), key_rows):
@@ -354,3 +349,88 @@ def importance_by_group(
         ax.axvline(0, color="#333333", lw=0.8)
     ax.legend(loc="lower right", fontsize="small", frameon=False)
     return ax
+
+
+#: label offsets around a point, in units of ``step`` points: right, left, above, below
+#: first, then the diagonals, then the same directions farther out
+_OFFSETS = [
+    (1, 0.6, "left", "bottom"), (-1, 0.6, "right", "bottom"), (1, -0.6, "left", "top"),
+    (-1, -0.6, "right", "top"), (0, 1.2, "center", "bottom"), (0, -1.2, "center", "top"),
+    (1, 0, "left", "center"), (-1, 0, "right", "center"),
+]  # fmt: skip
+
+
+def _overlap(a, b) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _place_labels(
+    ax: Axes,
+    x: np.ndarray,
+    y: np.ndarray,
+    labels: Sequence[str],
+    *,
+    order: Sequence[int] | np.ndarray,
+    fontsize: str,
+    avoid: Sequence[object] = (),
+    step: float = 5.0,
+) -> list[object]:
+    """Label points without overlaps: a greedy search over positions around each point.
+
+    Points are labelled in ``order`` (most important first). Each label tries the
+    positions of :data:`_OFFSETS` at 1 to 12 times ``step`` points from its point and
+    takes the first whose box overlaps no label placed before, no text of ``avoid`` (the
+    quadrant names), no other point and stays inside the axes; when every position
+    collides it takes the one with the least overlap. Labels moved away from their point
+    get a thin leader line. The axes limits must be final before this is called.
+
+    Returns
+    -------
+    list of Annotation
+        The labels, in the order of ``labels``.
+    """
+    from matplotlib.transforms import Bbox
+
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    pad = 1.5
+    taken = [t.get_window_extent(renderer).padded(pad) for t in avoid]  # type: ignore[attr-defined]
+    frame = ax.get_window_extent(renderer)
+    pixels = ax.transData.transform(np.column_stack([x, y]))
+    radius = 3.5 * ax.figure.dpi / 72
+    dots = [
+        Bbox.from_extents(px - radius, py - radius, px + radius, py + radius) for px, py in pixels
+    ]
+    out: list[object] = [None] * len(labels)
+    for k in order:
+        best, best_cost = None, np.inf
+        for scale in (1.0, 2.0, 3.5, 5.5, 8.0, 12.0):
+            for dx, dy, ha, va in _OFFSETS:
+                note = ax.annotate(
+                    labels[k], (x[k], y[k]), xytext=(dx * step * scale, dy * step * scale),
+                    textcoords="offset points", ha=ha, va=va, fontsize=fontsize,
+                    arrowprops=(
+                        {"arrowstyle": "-", "color": "#999999", "lw": 0.6, "shrinkA": 0,
+                         "shrinkB": 3} if scale > 1 else None
+                    ),
+                )  # fmt: skip
+                box = note.get_window_extent(renderer).padded(pad)
+                inside = _overlap(box, frame)
+                cost = (box.width * box.height - inside) * 4
+                cost += sum(_overlap(box, t) for t in taken) * 1000
+                cost += sum(_overlap(box, d) for j, d in enumerate(dots) if j != k)
+                if cost < best_cost:
+                    if best is not None:
+                        best[0].remove()
+                    best, best_cost = (note, box), cost
+                else:
+                    note.remove()
+                if best_cost == 0:
+                    break
+            if best_cost == 0:
+                break
+        assert best is not None
+        out[k] = best[0]
+        taken.append(best[1])
+    return out

@@ -828,6 +828,7 @@ def permutation_importance_check(
     from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
     from sklearn.inspection import permutation_importance
     from sklearn.model_selection import train_test_split
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     driver_names = _names(drivers, "drivers", "permutation_importance_check")
     if outcome in driver_names:
@@ -878,16 +879,20 @@ def permutation_importance_check(
         est = RandomForestRegressor(
             n_estimators=200, min_samples_leaf=5, max_features=0.5, random_state=int(seeds[2])
         )
-    est.fit(x_tr, y_tr, sample_weight=w_tr)
-    result = permutation_importance(
-        est,
-        x_te,
-        y_te,
-        scoring="r2",
-        n_repeats=n_repeats,
-        random_state=int(seeds[3]),
-        sample_weight=w_te,
-    )
+    # one OpenMP thread: on survey-sized data threads only add overhead, and on a busy
+    # machine their spin-waits made this check 30 times slower; the results are identical
+    with threadpool_limits(limits=1, user_api="openmp"):
+        est.fit(x_tr, y_tr, sample_weight=w_tr)
+        result = permutation_importance(
+            est,
+            x_te,
+            y_te,
+            scoring="r2",
+            n_repeats=n_repeats,
+            random_state=int(seeds[3]),
+            sample_weight=w_te,
+        )
+        r2_test = float(est.score(x_te, y_te, sample_weight=w_te))
     imp = result.importances_mean
     positive = np.clip(imp, 0, None)
     pct = 100 * positive / positive.sum() if positive.sum() > 0 else np.full_like(imp, np.nan)
@@ -898,7 +903,7 @@ def permutation_importance_check(
             "importance_sd": result.importances_std,
             "importance_pct": pct,
             "rank": stats.rankdata(-imp, method="min").astype(int),
-            "r2_test": float(est.score(x_te, y_te, sample_weight=w_te)),
+            "r2_test": r2_test,
             "n": len(y),
             "n_test": len(y_te),
             "model": model,
