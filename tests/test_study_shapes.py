@@ -93,8 +93,6 @@ def _outputs(nb) -> tuple[list[str], list[str]]:
 _SNAKE_HEADER = re.compile(r"<th[^>]*>\s*([a-z]+_[a-z0-9_]+)\s*</th>")
 
 
-# removed once notebooks 20-50 are reworked (issue 8); run with --runxfail meanwhile
-@pytest.mark.xfail(reason="issue 8: notebooks 20-50 do not yet adapt to every shape", strict=False)
 @pytest.mark.parametrize(
     "name", [*MATRIX, *(pytest.param(n, marks=pytest.mark.slow) for n in MATRIX_SLOW)]
 )
