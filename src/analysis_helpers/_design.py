@@ -291,8 +291,9 @@ class PreparedDesign:
             h = int(np.flatnonzero(lonely)[0])
             raise ValueError(
                 f"{func}: stratum {show(strata_values[h])} of column {design.strata!r} has only "
-                "one PSU; "
-                "use SurveyDesign(lonely_psu='adjust' or 'remove') or merge strata"
+                "one PSU (a wave or segment of one respondent?); set data.design.lonely_psu "
+                "in the study file to 'adjust' or 'remove' (in code: "
+                "SurveyDesign(lonely_psu='adjust')), or merge strata"
             )
         return cls(
             n=n,

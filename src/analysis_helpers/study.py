@@ -15,6 +15,7 @@ Paths inside a study file are relative to the project root: the folder that hold
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -40,6 +41,9 @@ __all__ = [
     "NPS_SCALES",
     "SINGLE_WAVE",
     "ROW_ID",
+    "DATA_DIRS_ENV",
+    "allowed_folders",
+    "path_problems",
 ]
 
 Code = int | float | str
@@ -229,6 +233,9 @@ class DesignSpec(_Model):
     strata: str | None = None
     cluster: str | None = None
     fpc: str | None = None
+    #: a stratum with one PSU (e.g. a wave of one respondent): fail, adjust or remove,
+    #: as ``SurveyDesign(lonely_psu=...)``
+    lonely_psu: Literal["fail", "adjust", "remove"] = "fail"
 
 
 class DataSpec(_Model):
@@ -1202,7 +1209,14 @@ class Study:
 
     def design_columns(self) -> dict[str, str | None]:
         """The design roles (weight, strata, cluster, fpc) mapped to column names."""
-        return self.spec.data.design.model_dump()
+        return self.spec.data.design.model_dump(exclude={"lonely_psu"})
+
+    @property
+    def lonely_psu(self) -> str:
+        """What estimates do with a stratum of one PSU (``data.design.lonely_psu``):
+        ``"fail"`` (the default), ``"adjust"`` or ``"remove"``, as
+        ``SurveyDesign(lonely_psu=...)``."""
+        return self.spec.data.design.lonely_psu
 
     @property
     def weighting(self) -> WeightingSpec | None:
@@ -1396,6 +1410,68 @@ def project_root(start: str | Path | None = None) -> Path:
     )
 
 
+#: environment variable: folders outside the project that data files may be read from
+#: (``os.pathsep``-separated), e.g. a shared drive mounted read-only
+DATA_DIRS_ENV = "ANALYSIS_HELPERS_DATA_DIRS"
+
+
+def allowed_folders(root: Path) -> list[Path]:
+    """The folders paths of a study file may point into: the project root and the folders
+    listed in the ``ANALYSIS_HELPERS_DATA_DIRS`` environment variable (symbolic links
+    resolved)."""
+    extra = [p for p in os.environ.get(DATA_DIRS_ENV, "").split(os.pathsep) if p.strip()]
+    return [Path(root).resolve(), *(Path(p).expanduser().resolve() for p in extra)]
+
+
+def _outside(path: Path, folders: list[Path]) -> str | None:
+    """Why ``path`` is not inside one of ``folders`` (None: it is).
+
+    Both the path as written (``..`` collapsed) and the path with symbolic links
+    resolved must be inside: a link that points out of the project is refused too.
+    """
+    written = Path(os.path.normpath(os.path.abspath(path)))
+    real = path.resolve()
+
+    def inside(p: Path) -> bool:
+        return any(p == f or p.is_relative_to(f) for f in folders)
+
+    if not inside(written):
+        return "is outside the project folder"
+    if not inside(real):
+        return "leads through a symbolic link to a place outside the project folder"
+    return None
+
+
+def path_problems(study: Study) -> list[str]:
+    """Every path of the study file (``data.root``, ``data.files[].path``,
+    ``data.operations``) that leads outside the allowed folders, one message each."""
+    folders = allowed_folders(study.root)
+    data = study.spec.data
+    hint = (
+        "; paths in the study file must stay inside the project folder (or a folder listed in "
+        f"the {DATA_DIRS_ENV} environment variable)"
+    )
+    keyed = [("data.root", data.root or f"data/raw/{study.name}", study.raw_dir)]
+    keyed += [
+        (f"data.files[{j}].path", f.path, study.raw_dir / f.path) for j, f in enumerate(data.files)
+    ]
+    if data.operations:
+        keyed.append(("data.operations", data.operations, study.raw_dir / data.operations))
+    out = []
+    root_bad = False
+    for key, written, path in keyed:
+        why = _outside(path, folders)
+        if why is None:
+            continue
+        rel = os.path.normpath(written)
+        if key == "data.root":
+            root_bad = True
+        elif root_bad and not (Path(rel).is_absolute() or rel.startswith("..")):
+            continue  # inside data.root, whose own message says it
+        out.append(f"{key}: {written!r} {why}{hint}")
+    return out
+
+
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -1492,6 +1568,9 @@ def load_study(
         parent = p.resolve().parent
         root = parent.parent if parent.name == "config" else parent
     study = Study(spec, path=p.resolve(), root=Path(root).resolve())
+    escapes = path_problems(study)
+    if escapes:
+        raise StudyFileError("\n".join(f"{shown}: {e}" for e in escapes))
     if check_files:
         missing = [
             (j, f) for j, f in enumerate(spec.data.files) if not (study.raw_dir / f.path).is_file()
