@@ -994,6 +994,11 @@ _WARNINGS = {
         "values that are not codes of the segment",
         ": set to missing",
     ),
+    "repeated_header": (
+        "row that repeats the header",
+        "rows that repeat the header",
+        ": left out (exports joined into one file?)",
+    ),
     "invalid_weight": (
         "row without a valid weight",
         "rows without a valid weight",
