@@ -658,7 +658,7 @@ def test_validate_reports_every_bad_input_with_its_message(case, monkeypatch, ca
     rc = main(["validate", "--study", f"tests/bad_inputs/config/{case}.yml"])
     err = capsys.readouterr().err.splitlines()
     if expected["error"] == "StudyFileError":
-        assert rc == 2 and err == [f"error: {expected['message']}"]
+        assert rc == 2 and "\n".join(err) == f"error: {expected['message']}"
     else:
         assert rc == 1 and f"error: {expected['message']}" in err, err
 

@@ -903,8 +903,91 @@ def _run(ctx: _Context) -> tuple[dict[str, object], _Items, _Outcome]:
     hits = _rule_hits(ctx, items, out, dur, grid)
     outcome = _apply_rules(ctx, hits, _rule_status(ctx, dur, grid))
     _check_excluded_share(ctx, outcome.log, outcome.funnel)
+    _check_empty_waves(ctx, outcome)
     _check_margins(ctx)
+    _check_kept_weights(ctx, out, outcome)
+    _check_kept_margin_codes(ctx, out, outcome)
     return out, items, outcome
+
+
+def _original(ctx: _Context, col: str, k: int) -> str:
+    """The value of row ``k`` of column ``col`` as read (``''`` for a blank cell)."""
+    v = ctx.frame[col].iat[k] if col in ctx.frame.columns else None
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _fail_rows(ctx: _Context, col: str, bad: np.ndarray, what: str, tail: str) -> None:
+    """One :class:`DataFileError` per file with rows in ``bad``, at its first such row,
+    naming the file, the row in it, the column and the value as read."""
+    for j, label in enumerate(ctx.file_labels):
+        at = np.flatnonzero(bad & (ctx.file_codes == j))
+        if not len(at):
+            continue
+        shown = pd.unique(pd.Series([_original(ctx, col, int(k)) for k in at[:200]]))[:5]
+        n = len(at)
+        ctx.fail(
+            DataFileError(
+                label,
+                f"{n:,} {what[0] if n == 1 else what[1]} (e.g. "
+                f"{', '.join(repr(v) for v in shown)}){tail}",
+                row=int(ctx.frame["_row"].iat[int(at[0])]),
+                column=col,
+                value=_original(ctx, col, int(at[0])),
+            )
+        )
+
+
+def _check_kept_weights(ctx: _Context, out: dict, outcome: _Outcome) -> None:
+    """A respondent kept for analysis must have a valid weight (the design weight, or the
+    base weight of the raking): the cleaning step stops naming the file, row and value
+    as read, rather than an estimate or the raking later naming a position in the data."""
+    col = ctx.study.raw_design_columns().get("weight")
+    if not col or col not in out:
+        return
+    bad = np.isnan(np.asarray(out[col], dtype=float)) & ~outcome.excluded
+    if bad.any():
+        _fail_rows(ctx, col, bad, _WARNINGS["invalid_weight"][:2], _WARNINGS["invalid_weight"][2])
+
+
+def _check_kept_margin_codes(ctx: _Context, out: dict, outcome: _Outcome) -> None:
+    """Every kept respondent needs a category of each raking margin (with ``by_wave``,
+    within its wave): the value as read is named, not the ``nan`` it was cleaned to."""
+    wt = ctx.study.weighting
+    if wt is None:
+        return
+    for col, targets in wt.margins.items():
+        if col not in out:
+            continue
+        codes = pd.Series(out[col]).astype(object)
+        cats = [c for c, t in targets.items() if t > 0] or list(targets)
+        bad = (codes.isna() | ~codes.isin(list(targets))).to_numpy() & ~outcome.excluded
+        if bad.any():
+            _fail_rows(
+                ctx,
+                col,
+                bad,
+                ("row that cannot be weighted", "rows that cannot be weighted"),
+                f": the value is blank or not a category of weighting.margins.{col} "
+                f"({_shown(cats)}); fix the value in the export, or give the category its "
+                f"population share in weighting.margins.{col}",
+            )
+
+
+def _check_empty_waves(ctx: _Context, outcome: _Outcome) -> None:
+    """A wave whose every row the quality rules exclude stops, naming the wave."""
+    for r in outcome.funnel.itertuples(index=False):
+        if r.read > 0 and r.analysed == 0:
+            log = outcome.log[(outcome.log["wave"] == r.wave) & (outcome.log["n_excluded"] > 0)]
+            why = ", ".join(f"{x.rule} {x.n_excluded:,}" for x in log.itertuples(index=False))
+            keys = dict.fromkeys(f"quality.{_RULE_CONFIG[x]}.action" for x in log["rule"])
+            ctx.fail(
+                CleaningError(
+                    f"{ctx.study.path.name}: wave {ctx.study.wave_label(r.wave)!r}: no "
+                    f"respondent left after cleaning: the quality rules exclude all {r.read:,} "
+                    f"rows read ({why}); check the wave's file, or set {' / '.join(keys)} to "
+                    "flag to keep the rows"
+                )
+            )
 
 
 def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> CleaningResult:

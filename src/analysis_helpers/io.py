@@ -350,12 +350,12 @@ def _guess_encoding(raw: bytes, label: str, exc: UnicodeDecodeError) -> tuple[st
             label,
             f"cannot decode the file: {where}, and no other encoding reads it plausibly "
             f"({tried}); declare its encoding in the study file (data.files[].encoding, e.g. "
-            "latin-1, cp1252, gb18030, big5 or shift_jis)",
+            "latin-1, cp1252, gb18030, big5, shift_jis or utf-16)",
         )
     names = ", ".join(f[0] for f in plausible)
     raise DataFileError(
         label,
-        f"cannot tell the file's encoding: {where}; it reads plausibly in more than one "
+        f"cannot tell the file's encoding: {where}; it reads plausibly in more than one encoding "
         f"({tried}); declare the right one in the study file (data.files[].encoding: one of "
         f"{names})",
     )
