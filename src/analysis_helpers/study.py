@@ -945,6 +945,7 @@ class Study:
         self.root = root
         self._segment_values: dict[str, dict[str, str]] = {}
         self._segment_source: dict[str, str] = {}
+        self._unanswered: list[str] = []
 
     def __repr__(self) -> str:
         return f"Study({self.name!r}, {len(self.spec.items)} items, file={str(self.path)!r})"
@@ -998,8 +999,49 @@ class Study:
         ]
 
     def index_items(self) -> list[str]:
-        """The satisfaction items placed in an area: the items of the satisfaction index."""
-        return [i.name for i in self.spec.items if i.role == "satisfaction" and i.area]
+        """The satisfaction items placed in an area: the items of the satisfaction index
+        (without those the data leave unanswered, see :meth:`unanswered_items`)."""
+        return [
+            i.name
+            for i in self.spec.items
+            if i.role == "satisfaction" and i.area and i.name not in self._unanswered
+        ]
+
+    def set_unanswered_items(self, names: list[str]) -> None:
+        """Mark items without a single answer in the clean data (set by the cleaning step
+        and :func:`~analysis_helpers.cleaning.load_clean`): they are left out of the
+        satisfaction index and its roll-ups (:meth:`hierarchy`, :meth:`index_items`)."""
+        self._unanswered = [n for n in self.items if n in set(names)]
+
+    @property
+    def unanswered_items(self) -> list[str]:
+        """Items of the study without a single answer in the clean data (see
+        :meth:`set_unanswered_items`), in study order."""
+        return list(self._unanswered)
+
+    def index_note(self) -> str:
+        """The sentence a page shows under the satisfaction index when items were left
+        out of it for having no answers (``""`` when none was), labels not names.
+
+        Examples
+        --------
+        ``"Q3 has no answers in the data: it is left out of the satisfaction index, which
+        rolls up the other items."``
+        """
+        out = [n for n in self._unanswered if self.items[n].role == "satisfaction"]
+        if not out:
+            return ""
+        labels = [self.label(n) for n in out]
+        if len(labels) == 1:
+            return (
+                f"{labels[0]} has no answers in the data: it is left out of the satisfaction "
+                "index, which rolls up the other items."
+            )
+        names = ", ".join(labels[:-1]) + " and " + labels[-1]
+        return (
+            f"{names} have no answers in the data: they are left out of the satisfaction "
+            "index, which rolls up the other items."
+        )
 
     def unplaced_items(self) -> list[str]:
         """Satisfaction items without an area: described item by item, not in the index."""
@@ -1025,7 +1067,8 @@ class Study:
     def hierarchy(self) -> pd.DataFrame:
         """The satisfaction items of the index with their place in the hierarchy and weights.
 
-        Items without an area are not in it (see :meth:`unplaced_items`). In an area whose
+        Items without an area are not in it (see :meth:`unplaced_items`), nor items the
+        data leave without a single answer (:meth:`unanswered_items`). In an area whose
         items have no indicators, the items roll up straight into the area: the indicator
         column then holds the area itself (same name, label and no weight), so that the
         index is the area mean of the item scores.
@@ -1042,7 +1085,7 @@ class Study:
         area = {a.name: a for a in self.spec.areas}
         rows = []
         for i in self.spec.items:
-            if i.role != "satisfaction" or not i.area:
+            if i.role != "satisfaction" or not i.area or i.name in self._unanswered:
                 continue
             a = area[i.area]
             node = ind.get(i.indicator) if i.indicator else None
