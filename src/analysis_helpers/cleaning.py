@@ -78,6 +78,7 @@ __all__ = [
     "column_changes",
     "rule_summary",
     "cleaning_takeaways",
+    "unanswered_items",
 ]
 
 #: the quality rules, in the order they are applied (funnel columns)
@@ -1023,8 +1024,16 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
     )
     if study.weighting is not None:
         result.data, result.weighting = apply_weighting(result.data, study=study)
+    study.set_unanswered_items(unanswered_items(study, result.data))
     result.dictionary = data_dictionary(study, result.data)
     return result
+
+
+def unanswered_items(study: Study, data: pd.DataFrame) -> list[str]:
+    """The items of the study without a single answer in ``data`` (the clean file), in
+    study order: they are left out of the satisfaction index, flagged in the data
+    dictionary (``in_index``) and named by :meth:`~analysis_helpers.study.Study.index_note`."""
+    return [n for n in study.items if n in data.columns and not data[n].notna().any()]
 
 
 def segment_table(study: Study) -> pd.DataFrame:
@@ -1180,6 +1189,29 @@ def _duplicate_findings(ctx: _Context, log: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _thin_wave_findings(ctx: _Context, outcome: _Outcome) -> list[dict]:
+    """A warning per wave left with a single respondent after cleaning."""
+    out = []
+    for r in outcome.funnel.itertuples(index=False):
+        if r.analysed == 1:
+            out.append(
+                {
+                    "severity": "warning",
+                    "file": ctx.study.path.name,
+                    "row": None,
+                    "column": ctx.study.wave_column,
+                    "value": None,
+                    "message": (
+                        f"{ctx.study.path.name}: wave {ctx.study.wave_label(r.wave)!r}: 1 "
+                        f"respondent left after cleaning (of {r.read:,} read): its estimates "
+                        "have no margin of error, and an analysis of that wave alone stops on "
+                        "a lonely PSU unless data.design.lonely_psu is 'adjust' or 'remove'"
+                    ),
+                }
+            )
+    return out
+
+
 def check_data(study: Study) -> pd.DataFrame:
     """Check a study's data files against its study file, without cleaning or reporting.
 
@@ -1222,6 +1254,7 @@ def check_data(study: Study) -> pd.DataFrame:
             f for f in _cell_findings(ctx, problems) if (f["file"], f["column"]) not in failed
         ]
         findings += _duplicate_findings(ctx, outcome.log)
+        findings += _thin_wave_findings(ctx, outcome)
         if study.weighting is not None and not any(f["severity"] == "error" for f in findings):
             findings += _raking_findings(ctx, out, outcome)
         unused = raw.alignment.loc[raw.alignment["status"] == "not used", "column"].tolist()
@@ -1369,6 +1402,7 @@ def load_clean(study: Study) -> pd.DataFrame:
             if study.segment_source(col) != "study file":
                 values = dict(zip(g["value"], g["value_label"], strict=True))
                 study.set_segment_values(col, values, source=g["source"].iloc[0])
+        study.set_unanswered_items(unanswered_items(study, data))
         return data
     return clean(study).data
 
@@ -1387,7 +1421,9 @@ def data_dictionary(study: Study, data: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``item``, ``label``, ``role``, ``area`` (``""`` outside the hierarchy),
         ``scale_min``, ``scale_max``, ``reverse``,
-        ``valid_n``, ``missing_n``, ``mean`` (unweighted, after reverse coding).
+        ``valid_n``, ``missing_n``, ``mean`` (unweighted, after reverse coding),
+        ``in_index`` (a satisfaction item of the index that has answers: an item without
+        a single answer is left out of the index).
 
     Raises
     ------
@@ -1413,6 +1449,7 @@ def data_dictionary(study: Study, data: pd.DataFrame) -> pd.DataFrame:
                 "valid_n": valid,
                 "missing_n": len(col) - valid,
                 "mean": float(col.mean()) if valid else np.nan,
+                "in_index": item.role == "satisfaction" and bool(item.area) and valid > 0,
             }
         )
     return pd.DataFrame(rows)
@@ -1754,6 +1791,17 @@ def _dictionary_takeaway(result: CleaningResult, study: Study) -> Md:
         )
     elif n:
         text += md(" No item has a missing answer.")
+    empty = d.loc[d["valid_n"] == 0, "label"].tolist() if n else []
+    if empty:
+        text += md(
+            " {items} {have} no answers at all{index}.",
+            items=_names(empty),
+            have="has" if len(empty) == 1 else "have",
+            index=md(": left out of the satisfaction index, which rolls up the other items")
+            if any(study.items[i].role == "satisfaction" and study.items[i].area
+                   for i in d.loc[d["valid_n"] == 0, "item"])
+            else md(""),
+        )  # fmt: skip
     rev = d.loc[d["reverse"], "label"].tolist()
     if rev:
         text += md(" Reverse-coded (negatively worded): {items}.", items=_names(rev))

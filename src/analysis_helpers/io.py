@@ -411,17 +411,26 @@ def _parse_csv(text_bytes: bytes, label: str, names: list[str], skip_rows: int) 
         bad.append((row.expected_columns, row.actual_columns, row.text))
         return "skip"
 
-    table = pacsv.read_csv(
-        io.BytesIO(text_bytes),
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text_bytes),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=skip_rows, block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise DataFileError(
+            label, f"cannot be read as CSV ({str(exc).removeprefix('CSV parse error: ')})"
+        ) from None
     if bad:
         expected, actual, row_text = bad[0]
         text = text_bytes.decode("utf-8")
@@ -450,7 +459,7 @@ def _parse_csv(text_bytes: bytes, label: str, names: list[str], skip_rows: int) 
     return table.to_pandas(types_mapper=_STR.get)
 
 
-def _first_lines(text: str, n: int) -> list[list[str]]:
+def _first_lines(text: str, n: int, label: str) -> list[list[str]]:
     import csv
 
     cut = 0
@@ -460,12 +469,17 @@ def _first_lines(text: str, n: int) -> list[list[str]]:
             cut = len(text)
             break
     head = text[:cut] if '"' not in text[:cut] else text[: max(cut, 1 << 20)]
-    reader = csv.reader(io.StringIO(head))
-    out = []
-    for row in reader:
-        out.append(row)
-        if len(out) == n:
-            break
+    reader = csv.reader(io.StringIO(head, newline=""))
+    out: list[list[str]] = []
+    try:
+        for row in reader:
+            out.append(row)
+            if len(out) == n:
+                break
+    except csv.Error as exc:
+        raise DataFileError(
+            label, f"header row {len(out) + 1} cannot be read as CSV ({exc})"
+        ) from None
     return out
 
 
@@ -481,7 +495,14 @@ def _read_delimited(
         raise DataFileError(label, "the file is empty (0 bytes or only blank lines)")
     text, used = _decode(raw, label, encoding)
     text = text.removeprefix("\ufeff")
-    head = _first_lines(text, header_rows + 1)
+    head = _first_lines(text, header_rows + 1, label)
+    for k, row in enumerate(head[:header_rows]):
+        if not any(cell.strip() for cell in row):
+            raise DataFileError(
+                label,
+                f"header row {k + 1} is empty (a blank line above the column names?); "
+                "remove it from the export",
+            )
     if len(head) < header_rows:
         raise DataFileError(
             label,
