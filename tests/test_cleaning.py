@@ -152,9 +152,10 @@ def test_data_dictionary_counts(demo):
     d = data_dictionary(study, res.data)
     assert list(d.columns) == [
         "item", "label", "role", "area", "scale_min", "scale_max", "reverse",
-        "valid_n", "missing_n", "mean",
+        "valid_n", "missing_n", "mean", "in_index",
     ]  # fmt: skip
     assert (d["valid_n"] + d["missing_n"] == len(res.data)).all()
+    assert d["in_index"].tolist() == [i in study.index_items() for i in d["item"]]
     assert d.set_index("item").loc["net_drop", "reverse"]
     with pytest.raises(KeyError, match="item 'net_cov_home' of study 'demo' is not a column"):
         data_dictionary(study, res.data.drop(columns="net_cov_home"))
