@@ -289,10 +289,15 @@ class PreparedDesign:
         lonely = n_psu == 1
         if lonely.any() and design.lonely_psu == "fail":
             h = int(np.flatnonzero(lonely)[0])
+            where = (
+                f"stratum {show(strata_values[h])} of column {design.strata!r} has only one PSU"
+                if design.strata is not None
+                else "the data have only one PSU"
+            )
             raise ValueError(
-                f"{func}: stratum {show(strata_values[h])} of column {design.strata!r} has only "
-                "one PSU; "
-                "use SurveyDesign(lonely_psu='adjust' or 'remove') or merge strata"
+                f"{func}: {where} (a wave or segment of one respondent?), so its variance "
+                "cannot be estimated; set data.design.lonely_psu in the study file to 'adjust' "
+                "or 'remove' (in code: SurveyDesign(lonely_psu='adjust')), or merge strata"
             )
         return cls(
             n=n,

@@ -78,6 +78,7 @@ __all__ = [
     "column_changes",
     "rule_summary",
     "cleaning_takeaways",
+    "unanswered_items",
 ]
 
 #: the quality rules, in the order they are applied (funnel columns)
@@ -903,8 +904,91 @@ def _run(ctx: _Context) -> tuple[dict[str, object], _Items, _Outcome]:
     hits = _rule_hits(ctx, items, out, dur, grid)
     outcome = _apply_rules(ctx, hits, _rule_status(ctx, dur, grid))
     _check_excluded_share(ctx, outcome.log, outcome.funnel)
+    _check_empty_waves(ctx, outcome)
     _check_margins(ctx)
+    _check_kept_weights(ctx, out, outcome)
+    _check_kept_margin_codes(ctx, out, outcome)
     return out, items, outcome
+
+
+def _original(ctx: _Context, col: str, k: int) -> str:
+    """The value of row ``k`` of column ``col`` as read (``''`` for a blank cell)."""
+    v = ctx.frame[col].iat[k] if col in ctx.frame.columns else None
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _fail_rows(ctx: _Context, col: str, bad: np.ndarray, what: str, tail: str) -> None:
+    """One :class:`DataFileError` per file with rows in ``bad``, at its first such row,
+    naming the file, the row in it, the column and the value as read."""
+    for j, label in enumerate(ctx.file_labels):
+        at = np.flatnonzero(bad & (ctx.file_codes == j))
+        if not len(at):
+            continue
+        shown = pd.unique(pd.Series([_original(ctx, col, int(k)) for k in at[:200]]))[:5]
+        n = len(at)
+        ctx.fail(
+            DataFileError(
+                label,
+                f"{n:,} {what[0] if n == 1 else what[1]} (e.g. "
+                f"{', '.join(repr(v) for v in shown)}){tail}",
+                row=int(ctx.frame["_row"].iat[int(at[0])]),
+                column=col,
+                value=_original(ctx, col, int(at[0])),
+            )
+        )
+
+
+def _check_kept_weights(ctx: _Context, out: dict, outcome: _Outcome) -> None:
+    """A respondent kept for analysis must have a valid weight (the design weight, or the
+    base weight of the raking): the cleaning step stops naming the file, row and value
+    as read, rather than an estimate or the raking later naming a position in the data."""
+    col = ctx.study.raw_design_columns().get("weight")
+    if not col or col not in out:
+        return
+    bad = np.isnan(np.asarray(out[col], dtype=float)) & ~outcome.excluded
+    if bad.any():
+        _fail_rows(ctx, col, bad, _WARNINGS["invalid_weight"][:2], _WARNINGS["invalid_weight"][2])
+
+
+def _check_kept_margin_codes(ctx: _Context, out: dict, outcome: _Outcome) -> None:
+    """Every kept respondent needs a category of each raking margin (with ``by_wave``,
+    within its wave): the value as read is named, not the ``nan`` it was cleaned to."""
+    wt = ctx.study.weighting
+    if wt is None:
+        return
+    for col, targets in wt.margins.items():
+        if col not in out:
+            continue
+        codes = pd.Series(out[col]).astype(object)
+        cats = [c for c, t in targets.items() if t > 0] or list(targets)
+        bad = (codes.isna() | ~codes.isin(list(targets))).to_numpy() & ~outcome.excluded
+        if bad.any():
+            _fail_rows(
+                ctx,
+                col,
+                bad,
+                ("row that cannot be weighted", "rows that cannot be weighted"),
+                f": the value is blank or not a category of weighting.margins.{col} "
+                f"({_shown(cats)}); fix the value in the export, or give the category its "
+                f"population share in weighting.margins.{col}",
+            )
+
+
+def _check_empty_waves(ctx: _Context, outcome: _Outcome) -> None:
+    """A wave whose every row the quality rules exclude stops, naming the wave."""
+    for r in outcome.funnel.itertuples(index=False):
+        if r.read > 0 and r.analysed == 0:
+            log = outcome.log[(outcome.log["wave"] == r.wave) & (outcome.log["n_excluded"] > 0)]
+            why = ", ".join(f"{x.rule} {x.n_excluded:,}" for x in log.itertuples(index=False))
+            keys = dict.fromkeys(f"quality.{_RULE_CONFIG[x]}.action" for x in log["rule"])
+            ctx.fail(
+                CleaningError(
+                    f"{ctx.study.path.name}: wave {ctx.study.wave_label(r.wave)!r}: no "
+                    f"respondent left after cleaning: the quality rules exclude all {r.read:,} "
+                    f"rows read ({why}); check the wave's file, or set {' / '.join(keys)} to "
+                    "flag to keep the rows"
+                )
+            )
 
 
 def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> CleaningResult:
@@ -940,8 +1024,16 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
     )
     if study.weighting is not None:
         result.data, result.weighting = apply_weighting(result.data, study=study)
+    study.set_unanswered_items(unanswered_items(study, result.data))
     result.dictionary = data_dictionary(study, result.data)
     return result
+
+
+def unanswered_items(study: Study, data: pd.DataFrame) -> list[str]:
+    """The items of the study without a single answer in ``data`` (the clean file), in
+    study order: they are left out of the satisfaction index, flagged in the data
+    dictionary (``in_index``) and named by :meth:`~analysis_helpers.study.Study.index_note`."""
+    return [n for n in study.items if n in data.columns and not data[n].notna().any()]
 
 
 def segment_table(study: Study) -> pd.DataFrame:
@@ -993,6 +1085,11 @@ _WARNINGS = {
         "value that is not a code of the segment",
         "values that are not codes of the segment",
         ": set to missing",
+    ),
+    "repeated_header": (
+        "row that repeats the header",
+        "rows that repeat the header",
+        ": left out (exports joined into one file?)",
     ),
     "invalid_weight": (
         "row without a valid weight",
@@ -1092,6 +1189,29 @@ def _duplicate_findings(ctx: _Context, log: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _thin_wave_findings(ctx: _Context, outcome: _Outcome) -> list[dict]:
+    """A warning per wave left with a single respondent after cleaning."""
+    out = []
+    for r in outcome.funnel.itertuples(index=False):
+        if r.analysed == 1:
+            out.append(
+                {
+                    "severity": "warning",
+                    "file": ctx.study.path.name,
+                    "row": None,
+                    "column": ctx.study.wave_column,
+                    "value": None,
+                    "message": (
+                        f"{ctx.study.path.name}: wave {ctx.study.wave_label(r.wave)!r}: 1 "
+                        f"respondent left after cleaning (of {r.read:,} read): its estimates "
+                        "have no margin of error, and an analysis of that wave alone stops on "
+                        "a lonely PSU unless data.design.lonely_psu is 'adjust' or 'remove'"
+                    ),
+                }
+            )
+    return out
+
+
 def check_data(study: Study) -> pd.DataFrame:
     """Check a study's data files against its study file, without cleaning or reporting.
 
@@ -1134,6 +1254,7 @@ def check_data(study: Study) -> pd.DataFrame:
             f for f in _cell_findings(ctx, problems) if (f["file"], f["column"]) not in failed
         ]
         findings += _duplicate_findings(ctx, outcome.log)
+        findings += _thin_wave_findings(ctx, outcome)
         if study.weighting is not None and not any(f["severity"] == "error" for f in findings):
             findings += _raking_findings(ctx, out, outcome)
         unused = raw.alignment.loc[raw.alignment["status"] == "not used", "column"].tolist()
@@ -1281,6 +1402,7 @@ def load_clean(study: Study) -> pd.DataFrame:
             if study.segment_source(col) != "study file":
                 values = dict(zip(g["value"], g["value_label"], strict=True))
                 study.set_segment_values(col, values, source=g["source"].iloc[0])
+        study.set_unanswered_items(unanswered_items(study, data))
         return data
     return clean(study).data
 
@@ -1299,7 +1421,9 @@ def data_dictionary(study: Study, data: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``item``, ``label``, ``role``, ``area`` (``""`` outside the hierarchy),
         ``scale_min``, ``scale_max``, ``reverse``,
-        ``valid_n``, ``missing_n``, ``mean`` (unweighted, after reverse coding).
+        ``valid_n``, ``missing_n``, ``mean`` (unweighted, after reverse coding),
+        ``in_index`` (a satisfaction item of the index that has answers: an item without
+        a single answer is left out of the index).
 
     Raises
     ------
@@ -1325,6 +1449,7 @@ def data_dictionary(study: Study, data: pd.DataFrame) -> pd.DataFrame:
                 "valid_n": valid,
                 "missing_n": len(col) - valid,
                 "mean": float(col.mean()) if valid else np.nan,
+                "in_index": item.role == "satisfaction" and bool(item.area) and valid > 0,
             }
         )
     return pd.DataFrame(rows)
@@ -1666,6 +1791,17 @@ def _dictionary_takeaway(result: CleaningResult, study: Study) -> Md:
         )
     elif n:
         text += md(" No item has a missing answer.")
+    empty = d.loc[d["valid_n"] == 0, "label"].tolist() if n else []
+    if empty:
+        text += md(
+            " {items} {have} no answers at all{index}.",
+            items=_names(empty),
+            have="has" if len(empty) == 1 else "have",
+            index=md(": left out of the satisfaction index, which rolls up the other items")
+            if any(study.items[i].role == "satisfaction" and study.items[i].area
+                   for i in d.loc[d["valid_n"] == 0, "item"])
+            else md(""),
+        )  # fmt: skip
     rev = d.loc[d["reverse"], "label"].tolist()
     if rev:
         text += md(" Reverse-coded (negatively worded): {items}.", items=_names(rev))

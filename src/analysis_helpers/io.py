@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -129,6 +130,8 @@ class ExportMeta:
         discrete values and ranges as ``(low, high)`` tuples).
     import_ids : dict
         Column -> Qualtrics import id.
+    repeated_header_rows : list of int
+        Rows of a CSV that repeat the header (exports joined into one file), left out.
     """
 
     file: str
@@ -139,14 +142,18 @@ class ExportMeta:
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
     user_missing: dict[str, list[Any]] = field(default_factory=dict)
     import_ids: dict[str, str] = field(default_factory=dict)
+    repeated_header_rows: list[int] = field(default_factory=list)
 
 
 @dataclass
 class Export:
-    """One export as read: ``data`` (every column text) and its ``meta``."""
+    """One export as read: ``data`` (every column text), its ``meta`` and, where rows were
+    left out (repeated header rows), ``rows``: the row in the file of each row of ``data``
+    (default: consecutive from the first row after the header)."""
 
     data: pd.DataFrame
     meta: ExportMeta
+    rows: np.ndarray | None = None
 
 
 @dataclass
@@ -212,10 +219,27 @@ def _text_frame(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: _as_text(df[c]) for c in df.columns}, index=df.index)
 
 
+#: characters that are never part of a header name: BOMs and zero-width characters
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u180e\u00ad"))
+
+
+def normalise_name(name: Any) -> str:
+    """A header name as matched against the study file.
+
+    Unicode NFKC (full-width ``ｏｓａｔ`` -> ``osat``, non-breaking spaces -> spaces),
+    byte-order marks and zero-width characters removed, surrounding whitespace stripped.
+    """
+    text = "" if name is None else str(name)
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).strip()
+
+
 def _check_header(label: str, names: list[Any], *, header_row: int = 1) -> list[str]:
-    names = ["" if n is None else str(n) for n in names]
+    """The header's names, normalised (:func:`normalise_name`) and checked: no empty name,
+    no two columns with the same name (as written, or once normalised)."""
+    given = ["" if n is None else str(n) for n in names]
+    names = [normalise_name(n) for n in given]
     for k, name in enumerate(names):
-        if name.strip() == "":
+        if name == "":
             raise DataFileError(
                 label,
                 f"column {k + 1} of header row {header_row} has no name; name it in the "
@@ -223,17 +247,128 @@ def _check_header(label: str, names: list[Any], *, header_row: int = 1) -> list[
             )
     dup = [n for n, c in Counter(names).items() if c > 1]
     if dup:
-        pos = [str(k + 1) for k, n in enumerate(names) if n == dup[0]]
+        pos = [k for k, n in enumerate(names) if n == dup[0]]
+        shown = [given[k] for k in pos]
+        if len(set(shown)) == 1:
+            raise DataFileError(
+                label,
+                f"duplicated column name {dup[0]!r} in the header (columns "
+                f"{', '.join(str(k + 1) for k in pos)}); rename or remove one of them in the "
+                "export",
+            )
+        both = " and ".join(f"{k + 1} ({given[k]!r})" for k in pos)
         raise DataFileError(
             label,
-            f"duplicated column name {dup[0]!r} in the header (columns {', '.join(pos)}); "
-            "rename or remove one of them in the export",
+            f"columns {both} of the header are the same name {dup[0]!r} once surrounding "
+            "spaces, invisible characters (BOM, zero-width) and full-width forms are "
+            "removed: the study file could not tell them apart; rename or remove one of them "
+            "in the export",
         )
     return names
 
 
+_BOM = "\ufeff"
+#: Latin-1 / cp1252 characters of real Western European text besides the letters
+_LATIN_PUNCT = set("\u00a0€‘’“”„–—…«»°£§¡¿·")
+
+
+def _common_cjk(ch: str) -> bool:
+    """A character of GB2312 (the common simplified-Chinese set: punctuation, symbols and
+    the 6,763 common hanzi)."""
+    try:
+        b = ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return len(b) == 2 and 0xA1 <= b[0] <= 0xF7 and b[0] not in range(0xAA, 0xB0)
+
+
+def _common_latin(text: str, k: int, run: tuple[int, int]) -> bool:
+    """Whether ``text[k]`` reads as Western European text: a letter or common punctuation
+    in a short run of non-ASCII characters next to ASCII text."""
+    ch = text[k]
+    if ch in _LATIN_PUNCT:
+        return True
+    if not unicodedata.category(ch).startswith("L") or ch in "ªº":
+        return False
+    lo, hi = run
+    if hi - lo > 2:  # hanzi read as Latin-1 come in long runs of accented letters
+        return False
+    left = text[lo - 1] if lo > 0 else " "
+    right = text[hi] if hi < len(text) else " "
+    return left.isalpha() or right.isalpha() or left in " '-" and right in " '-,.;"
+
+
+def _plausibility(text: str, kind: str) -> float:
+    """The share of the non-ASCII characters of ``text`` that are common in that kind of
+    text (``"cjk"``: GB2312 characters; ``"latin"``: see :func:`_common_latin`)."""
+    total = good = 0
+    k, n = 0, len(text)
+    while k < n:
+        if ord(text[k]) < 128:
+            k += 1
+            continue
+        j = k
+        while j < n and ord(text[j]) >= 128:
+            j += 1
+        for m in range(k, j):
+            total += 1
+            ok = _common_cjk(text[m]) if kind == "cjk" else _common_latin(text, m, (k, j))
+            good += ok
+        k = j
+    return good / total if total else 1.0
+
+
+#: the encodings tried when a file is not UTF-8, and what their text looks like
+_GUESSES = (("gb18030", "cjk", "common Chinese"), ("cp1252", "latin", "Western European"))
+
+
+def _guess_encoding(raw: bytes, label: str, exc: UnicodeDecodeError) -> tuple[str, str]:
+    """Pick the encoding of a file that is not UTF-8 by how plausible its text reads."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    bad = raw[exc.start : exc.start + 4]
+    where = f"not UTF-8 (line {line}, byte {exc.start}: {bad!r})"
+    sample = raw if len(raw) <= 1 << 20 else raw[: 1 << 20]
+    found = []
+    for enc, kind, what in _GUESSES:
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            if enc != "cp1252":
+                continue
+            enc, text = "latin-1", raw.decode("latin-1")
+        part = text if sample is raw else sample.decode(enc, errors="ignore")
+        found.append((enc, text, _plausibility(part, kind), what))
+    plausible = [f for f in found if f[2] >= 0.8]
+    if len(plausible) == 1 and all(f[2] < 0.5 for f in found if f is not plausible[0]):
+        return plausible[0][1], plausible[0][0]
+    tried = "; ".join(
+        f"as {enc}, {score:.0%} of its non-ASCII characters read as {what} text"
+        for enc, _, score, what in found
+    )
+    if not plausible:
+        raise DataFileError(
+            label,
+            f"cannot decode the file: {where}, and no other encoding reads it plausibly "
+            f"({tried}); declare its encoding in the study file (data.files[].encoding, e.g. "
+            "latin-1, cp1252, gb18030, big5, shift_jis or utf-16)",
+        )
+    names = ", ".join(f[0] for f in plausible)
+    raise DataFileError(
+        label,
+        f"cannot tell the file's encoding: {where}; it reads plausibly in more than one encoding "
+        f"({tried}); declare the right one in the study file (data.files[].encoding: one of "
+        f"{names})",
+    )
+
+
 def _decode(raw: bytes, label: str, encoding: str | None) -> tuple[str, str]:
-    """Decode file bytes; return (text, encoding used)."""
+    """Decode file bytes; return (text, encoding used). Byte-order marks are removed
+    wherever they are (exports joined into one file carry one per part)."""
+    text, used = _decode_raw(raw, label, encoding)
+    return text.replace(_BOM, ""), used
+
+
+def _decode_raw(raw: bytes, label: str, encoding: str | None) -> tuple[str, str]:
     if encoding is None:
         if raw.startswith(b"\xef\xbb\xbf"):
             encoding = "utf-8-sig"
@@ -241,17 +376,7 @@ def _decode(raw: bytes, label: str, encoding: str | None) -> tuple[str, str]:
             try:
                 return raw.decode("utf-8"), "utf-8"
             except UnicodeDecodeError as exc:
-                try:
-                    return raw.decode("gb18030"), "gb18030"
-                except UnicodeDecodeError:
-                    line = raw.count(b"\n", 0, exc.start) + 1
-                    bad = raw[exc.start : exc.start + 4]
-                    raise DataFileError(
-                        label,
-                        f"cannot decode the file: not UTF-8 (line {line}, byte {exc.start}: "
-                        f"{bad!r}) and not GB18030 either; declare its encoding in the study "
-                        "file (data.files[].encoding, e.g. latin-1 or cp1252)",
-                    ) from None
+                return _guess_encoding(raw, label, exc)
     enc = encoding.lower().replace("_", "-")
     if enc in {"utf-8", "utf8"} and raw.startswith(b"\xef\xbb\xbf"):
         enc = "utf-8-sig"
@@ -286,17 +411,26 @@ def _parse_csv(text_bytes: bytes, label: str, names: list[str], skip_rows: int) 
         bad.append((row.expected_columns, row.actual_columns, row.text))
         return "skip"
 
-    table = pacsv.read_csv(
-        io.BytesIO(text_bytes),
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text_bytes),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=skip_rows, block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise DataFileError(
+            label, f"cannot be read as CSV ({str(exc).removeprefix('CSV parse error: ')})"
+        ) from None
     if bad:
         expected, actual, row_text = bad[0]
         text = text_bytes.decode("utf-8")
@@ -325,7 +459,7 @@ def _parse_csv(text_bytes: bytes, label: str, names: list[str], skip_rows: int) 
     return table.to_pandas(types_mapper=_STR.get)
 
 
-def _first_lines(text: str, n: int) -> list[list[str]]:
+def _first_lines(text: str, n: int, label: str) -> list[list[str]]:
     import csv
 
     cut = 0
@@ -335,12 +469,17 @@ def _first_lines(text: str, n: int) -> list[list[str]]:
             cut = len(text)
             break
     head = text[:cut] if '"' not in text[:cut] else text[: max(cut, 1 << 20)]
-    reader = csv.reader(io.StringIO(head))
-    out = []
-    for row in reader:
-        out.append(row)
-        if len(out) == n:
-            break
+    reader = csv.reader(io.StringIO(head, newline=""))
+    out: list[list[str]] = []
+    try:
+        for row in reader:
+            out.append(row)
+            if len(out) == n:
+                break
+    except csv.Error as exc:
+        raise DataFileError(
+            label, f"header row {len(out) + 1} cannot be read as CSV ({exc})"
+        ) from None
     return out
 
 
@@ -356,7 +495,14 @@ def _read_delimited(
         raise DataFileError(label, "the file is empty (0 bytes or only blank lines)")
     text, used = _decode(raw, label, encoding)
     text = text.removeprefix("\ufeff")
-    head = _first_lines(text, header_rows + 1)
+    head = _first_lines(text, header_rows + 1, label)
+    for k, row in enumerate(head[:header_rows]):
+        if not any(cell.strip() for cell in row):
+            raise DataFileError(
+                label,
+                f"header row {k + 1} is empty (a blank line above the column names?); "
+                "remove it from the export",
+            )
     if len(head) < header_rows:
         raise DataFileError(
             label,
@@ -383,17 +529,58 @@ def _read_delimited(
         raise DataFileError(
             label, "no data rows: the file has a header only (an empty wave?); supply the export"
         )
-    body = text.encode("utf-8") if used not in {"utf-8", "utf-8-sig"} else raw
-    skip = header_rows + (1 if body.startswith(b"\xef\xbb\xbf") else 0)
-    if body.startswith(b"\xef\xbb\xbf"):
-        body = body[3:]
-        skip -= 1
-    data = _parse_csv(body, label, names, skip)
+    if used in {"utf-8", "utf-8-sig"}:
+        body = raw.replace(b"\xef\xbb\xbf", b"")  # every BOM, as in the text
+    else:
+        body = text.encode("utf-8")
+    data = _parse_csv(body, label, names, header_rows)
+    first = header_rows + 1
+    data, rows, meta.repeated_header_rows = _drop_repeated_headers(data, names, label, first)
     if len(data) == 0:
         raise DataFileError(
             label, "no data rows: the file has a header only (an empty wave?); supply the export"
         )
-    return Export(data=data, meta=meta)
+    return Export(data=data, meta=meta, rows=rows)
+
+
+def _drop_repeated_headers(
+    data: pd.DataFrame, names: list[str], label: str, first: int
+) -> tuple[pd.DataFrame, np.ndarray, list[int]]:
+    """Leave out rows that repeat the header (exports joined into one file).
+
+    Returns the data without them, the row (as seen in the file) of each row kept and the
+    rows left out. A row that holds the header's names in another order stops: the parts'
+    columns differ.
+    """
+    rows = np.arange(first, first + len(data), dtype=np.int64)
+    if not len(data) or not names:
+        return data, rows, []
+    known = set(names)
+    lead = data[names[0]]
+    maybe = np.flatnonzero(
+        lead.notna().to_numpy()
+        & lead.map(normalise_name, na_action="ignore").isin(known).to_numpy()
+    )
+    if not len(maybe):
+        return data, rows, []
+    repeated = []
+    for k in maybe:
+        values = [normalise_name(v) if isinstance(v, str) else "" for v in data.iloc[k].tolist()]
+        if values == names:
+            repeated.append(k)
+        elif sorted(values) == sorted(names):
+            raise DataFileError(
+                label,
+                "this row repeats the header with the columns in another order: two exports "
+                "with different columns joined into one file? List each part as its own file "
+                "in data.files",
+                row=int(rows[k]),
+            )
+    if not repeated:
+        return data, rows, []
+    keep = np.ones(len(data), dtype=bool)
+    keep[repeated] = False
+    return data[keep].reset_index(drop=True), rows[keep], rows[~keep].tolist()
 
 
 # --------------------------------------------------------------------------------------
@@ -660,7 +847,7 @@ def _rows_text(rows: list[int]) -> str:
     return ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
 
 
-def _check_ids(study: Study, df: pd.DataFrame, label: str, first: int) -> None:
+def _check_ids(study: Study, df: pd.DataFrame, label: str, rows: np.ndarray) -> None:
     id_col = study.id_column
     if id_col not in df.columns:
         raise DataFileError(
@@ -671,17 +858,19 @@ def _check_ids(study: Study, df: pd.DataFrame, label: str, first: int) -> None:
         )
     blank = df[id_col].isna().to_numpy()
     if blank.any():
-        rows = (np.flatnonzero(blank) + first).tolist()
+        at = rows[np.flatnonzero(blank)].tolist()
         raise DataFileError(
             label,
-            f"respondent id is blank in {len(rows)} row{'s' if len(rows) > 1 else ''} "
-            f"({_rows_text(rows)}); every row needs an id: fill them in or remove the rows",
-            row=rows[0],
+            f"respondent id is blank in {len(at)} row{'s' if len(at) > 1 else ''} "
+            f"({_rows_text(at)}); every row needs an id: fill them in or remove the rows",
+            row=at[0],
             column=id_col,
         )
 
 
-def _fill_wave(study: Study, j: int, df: pd.DataFrame, label: str, first: int) -> pd.DataFrame:
+def _fill_wave(
+    study: Study, j: int, df: pd.DataFrame, label: str, rows: np.ndarray
+) -> pd.DataFrame:
     """The file's rows with the wave column filled (declared) or checked (stacked)."""
     wave_col, wave = study.wave_column, study.file_wave(j)
     if wave is not None:
@@ -702,7 +891,7 @@ def _fill_wave(study: Study, j: int, df: pd.DataFrame, label: str, first: int) -
                     label,
                     f"the file is declared as wave {wave!r} (data.files[{j}].wave) but "
                     f"{int(off.sum())} rows say otherwise; fix the declaration or the file",
-                    row=k + first,
+                    row=int(rows[k]),
                     column=wave_col,
                     value=df[wave_col].iloc[k],
                 )
@@ -721,7 +910,7 @@ def _fill_wave(study: Study, j: int, df: pd.DataFrame, label: str, first: int) -
             label,
             f"{int(bad.sum())} rows have a blank wave or one not in data.wave.order "
             f"{study.waves}; add the wave to the study file or fix the rows",
-            row=k + first,
+            row=int(rows[k]),
             column=wave_col,
             value=None if pd.isna(df[wave_col].iloc[k]) else df[wave_col].iloc[k],
         )
@@ -748,8 +937,9 @@ def read_study_file(study: Study, index: int) -> Export:
     )
     df = exp.data
     first = exp.meta.header_rows + 1
+    rows = exp.rows if exp.rows is not None else np.arange(first, first + len(df), dtype=np.int64)
     if study.has_id:
-        _check_ids(study, df, label, first)
+        _check_ids(study, df, label, rows)
     for col in SYSTEM_COLUMNS:
         if col in df.columns:
             raise DataFileError(
@@ -758,15 +948,14 @@ def read_study_file(study: Study, index: int) -> Export:
                 "rename it in the export",
                 column=col,
             )
-    df = _fill_wave(study, index, df, label, first)
-    rows = np.arange(first, first + len(df), dtype=np.int64)
+    df = _fill_wave(study, index, df, label, rows)
     extra = {
         "_file": pd.Series(f.path, index=df.index, dtype="str"),
         "_row": rows,
     }
     if not study.has_id:
         extra["_id"] = pd.Series([f"{f.path}:{r}" for r in rows], index=df.index, dtype="str")
-    return Export(data=df.assign(**extra), meta=exp.meta)
+    return Export(data=df.assign(**extra), meta=exp.meta, rows=rows)
 
 
 def _status(has: dict[str, bool], wave_list: list[str]) -> str:
@@ -965,6 +1154,19 @@ def stack_exports(
     system = [c for c in SYSTEM_COLUMNS if c in frame.columns]
     frame = frame[[c for c in frame.columns if c not in system] + system]
     alignment, problems = _alignment(study, frame, present, file_rows, errors)
+    for j, exp in exports.items():
+        lead = next((c for c in exp.data.columns if c not in SYSTEM_COLUMNS), None)
+        problems += [
+            {
+                "file": study.spec.data.files[j].path,
+                "row": r,
+                "respondent_id": None,
+                "column": lead,
+                "value": lead,
+                "rule": "repeated_header",
+            }
+            for r in exp.meta.repeated_header_rows
+        ]
     resolve_segment_values(study, frame, metas)
     return RawData(
         frame=frame,

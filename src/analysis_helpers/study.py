@@ -15,6 +15,7 @@ Paths inside a study file are relative to the project root: the folder that hold
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -40,6 +41,9 @@ __all__ = [
     "NPS_SCALES",
     "SINGLE_WAVE",
     "ROW_ID",
+    "DATA_DIRS_ENV",
+    "allowed_folders",
+    "path_problems",
 ]
 
 Code = int | float | str
@@ -229,6 +233,9 @@ class DesignSpec(_Model):
     strata: str | None = None
     cluster: str | None = None
     fpc: str | None = None
+    #: a stratum with one PSU (e.g. a wave of one respondent): fail, adjust or remove,
+    #: as ``SurveyDesign(lonely_psu=...)``
+    lonely_psu: Literal["fail", "adjust", "remove"] = "fail"
 
 
 class DataSpec(_Model):
@@ -966,6 +973,7 @@ class Study:
         self.root = root
         self._segment_values: dict[str, dict[str, str]] = {}
         self._segment_source: dict[str, str] = {}
+        self._unanswered: list[str] = []
 
     def __repr__(self) -> str:
         return f"Study({self.name!r}, {len(self.spec.items)} items, file={str(self.path)!r})"
@@ -1019,8 +1027,49 @@ class Study:
         ]
 
     def index_items(self) -> list[str]:
-        """The satisfaction items placed in an area: the items of the satisfaction index."""
-        return [i.name for i in self.spec.items if i.role == "satisfaction" and i.area]
+        """The satisfaction items placed in an area: the items of the satisfaction index
+        (without those the data leave unanswered, see :meth:`unanswered_items`)."""
+        return [
+            i.name
+            for i in self.spec.items
+            if i.role == "satisfaction" and i.area and i.name not in self._unanswered
+        ]
+
+    def set_unanswered_items(self, names: list[str]) -> None:
+        """Mark items without a single answer in the clean data (set by the cleaning step
+        and :func:`~analysis_helpers.cleaning.load_clean`): they are left out of the
+        satisfaction index and its roll-ups (:meth:`hierarchy`, :meth:`index_items`)."""
+        self._unanswered = [n for n in self.items if n in set(names)]
+
+    @property
+    def unanswered_items(self) -> list[str]:
+        """Items of the study without a single answer in the clean data (see
+        :meth:`set_unanswered_items`), in study order."""
+        return list(self._unanswered)
+
+    def index_note(self) -> str:
+        """The sentence a page shows under the satisfaction index when items were left
+        out of it for having no answers (``""`` when none was), labels not names.
+
+        Examples
+        --------
+        ``"Q3 has no answers in the data: it is left out of the satisfaction index, which
+        rolls up the other items."``
+        """
+        out = [n for n in self._unanswered if self.items[n].role == "satisfaction"]
+        if not out:
+            return ""
+        labels = [self.label(n) for n in out]
+        if len(labels) == 1:
+            return (
+                f"{labels[0]} has no answers in the data: it is left out of the satisfaction "
+                "index, which rolls up the other items."
+            )
+        names = ", ".join(labels[:-1]) + " and " + labels[-1]
+        return (
+            f"{names} have no answers in the data: they are left out of the satisfaction "
+            "index, which rolls up the other items."
+        )
 
     def unplaced_items(self) -> list[str]:
         """Satisfaction items without an area: described item by item, not in the index."""
@@ -1046,7 +1095,8 @@ class Study:
     def hierarchy(self) -> pd.DataFrame:
         """The satisfaction items of the index with their place in the hierarchy and weights.
 
-        Items without an area are not in it (see :meth:`unplaced_items`). In an area whose
+        Items without an area are not in it (see :meth:`unplaced_items`), nor items the
+        data leave without a single answer (:meth:`unanswered_items`). In an area whose
         items have no indicators, the items roll up straight into the area: the indicator
         column then holds the area itself (same name, label and no weight), so that the
         index is the area mean of the item scores.
@@ -1063,7 +1113,7 @@ class Study:
         area = {a.name: a for a in self.spec.areas}
         rows = []
         for i in self.spec.items:
-            if i.role != "satisfaction" or not i.area:
+            if i.role != "satisfaction" or not i.area or i.name in self._unanswered:
                 continue
             a = area[i.area]
             node = ind.get(i.indicator) if i.indicator else None
@@ -1230,7 +1280,14 @@ class Study:
 
     def design_columns(self) -> dict[str, str | None]:
         """The design roles (weight, strata, cluster, fpc) mapped to column names."""
-        return self.spec.data.design.model_dump()
+        return self.spec.data.design.model_dump(exclude={"lonely_psu"})
+
+    @property
+    def lonely_psu(self) -> str:
+        """What estimates do with a stratum of one PSU (``data.design.lonely_psu``):
+        ``"fail"`` (the default), ``"adjust"`` or ``"remove"``, as
+        ``SurveyDesign(lonely_psu=...)``."""
+        return self.spec.data.design.lonely_psu
 
     @property
     def weighting(self) -> WeightingSpec | None:
@@ -1424,6 +1481,68 @@ def project_root(start: str | Path | None = None) -> Path:
     )
 
 
+#: environment variable: folders outside the project that data files may be read from
+#: (``os.pathsep``-separated), e.g. a shared drive mounted read-only
+DATA_DIRS_ENV = "ANALYSIS_HELPERS_DATA_DIRS"
+
+
+def allowed_folders(root: Path) -> list[Path]:
+    """The folders paths of a study file may point into: the project root and the folders
+    listed in the ``ANALYSIS_HELPERS_DATA_DIRS`` environment variable (symbolic links
+    resolved)."""
+    extra = [p for p in os.environ.get(DATA_DIRS_ENV, "").split(os.pathsep) if p.strip()]
+    return [Path(root).resolve(), *(Path(p).expanduser().resolve() for p in extra)]
+
+
+def _outside(path: Path, folders: list[Path]) -> str | None:
+    """Why ``path`` is not inside one of ``folders`` (None: it is).
+
+    Both the path as written (``..`` collapsed) and the path with symbolic links
+    resolved must be inside: a link that points out of the project is refused too.
+    """
+    written = Path(os.path.normpath(os.path.abspath(path)))
+    real = path.resolve()
+
+    def inside(p: Path) -> bool:
+        return any(p == f or p.is_relative_to(f) for f in folders)
+
+    if not inside(written):
+        return "is outside the project folder"
+    if not inside(real):
+        return "leads through a symbolic link to a place outside the project folder"
+    return None
+
+
+def path_problems(study: Study) -> list[str]:
+    """Every path of the study file (``data.root``, ``data.files[].path``,
+    ``data.operations``) that leads outside the allowed folders, one message each."""
+    folders = allowed_folders(study.root)
+    data = study.spec.data
+    hint = (
+        "; paths in the study file must stay inside the project folder (or a folder listed in "
+        f"the {DATA_DIRS_ENV} environment variable)"
+    )
+    keyed = [("data.root", data.root or f"data/raw/{study.name}", study.raw_dir)]
+    keyed += [
+        (f"data.files[{j}].path", f.path, study.raw_dir / f.path) for j, f in enumerate(data.files)
+    ]
+    if data.operations:
+        keyed.append(("data.operations", data.operations, study.raw_dir / data.operations))
+    out = []
+    root_bad = False
+    for key, written, path in keyed:
+        why = _outside(path, folders)
+        if why is None:
+            continue
+        rel = os.path.normpath(written)
+        if key == "data.root":
+            root_bad = True
+        elif root_bad and not (Path(rel).is_absolute() or rel.startswith("..")):
+            continue  # inside data.root, whose own message says it
+        out.append(f"{key}: {written!r} {why}{hint}")
+    return out
+
+
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -1520,6 +1639,9 @@ def load_study(
         parent = p.resolve().parent
         root = parent.parent if parent.name == "config" else parent
     study = Study(spec, path=p.resolve(), root=Path(root).resolve())
+    escapes = path_problems(study)
+    if escapes:
+        raise StudyFileError("\n".join(f"{shown}: {e}" for e in escapes))
     if check_files:
         missing = [
             (j, f) for j, f in enumerate(spec.data.files) if not (study.raw_dir / f.path).is_file()

@@ -55,13 +55,15 @@ KPI_COLUMNS = [
 
 
 def study_design(study: Study) -> SurveyDesign:
-    """The survey design (weight, strata, cluster, fpc columns) the study file states."""
+    """The survey design (weight, strata, cluster, fpc columns and ``lonely_psu``) the study
+    file states."""
     cols = study.design_columns()
     return SurveyDesign(
         weight=cols.get("weight"),
         strata=cols.get("strata"),
         cluster=cols.get("cluster"),
         fpc=cols.get("fpc"),
+        lonely_psu=study.lonely_psu,
     )
 
 
