@@ -534,6 +534,7 @@ def _study_with(tmp_path, section):
     from analysis_helpers.study import load_study
 
     raw = copy.deepcopy(yaml.safe_load(STUDY_DEMO.read_text(encoding="utf-8")))
+    raw.pop("model", None)  # the demo states its own model now
     if section is not None:
         raw["model"] = section
     (tmp_path / "config").mkdir(exist_ok=True)
