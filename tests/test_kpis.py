@@ -254,6 +254,76 @@ def test_csi_se_is_se_of_the_linear_score(ratings, close):
     close(idx["n_effective"], ref["n_effective"])
 
 
+def _waves_with_gaps(seed=1, n=400):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "wave": np.repeat(["a", "b", "c"], [n // 4, n // 4, n // 2]),
+            "w": rng.uniform(0.5, 2, n),
+            "st": rng.integers(0, 3, n),
+        }
+    )
+    for c in "pqrs":
+        frame[c] = rng.integers(1, 6, n).astype(float)
+    frame.loc[frame["wave"] == "b", "q"] = np.nan  # not asked in wave b
+    frame.loc[frame["wave"] == "c", "s"] = np.nan  # area B's only item not asked in c
+    h = pd.DataFrame(
+        {
+            "item": list("pqrs"),
+            "indicator": ["i1", "i1", "i2", "i3"],
+            "area": ["A", "A", "A", "B"],
+            "scale_min": 1,
+            "scale_max": 5,
+            "weight_area": [2.0, 2.0, 2.0, 1.0],
+            "weight_item": [3.0, 1.0, 1.0, 1.0],
+        }
+    )
+    return frame, h
+
+
+def test_csi_wave_without_an_item_rolls_up_the_rest(close):
+    # independent route: the same estimator with the unasked item left out of the
+    # hierarchy gives that wave's index, SE, base and evaluation exactly
+    frame, h = _waves_with_gaps()
+    d = SurveyDesign(weight="w", strata="st")
+    out = csi(frame, hierarchy=h, by="wave", design=d)
+    for wave, gone in [("b", ["q"]), ("c", ["s"])]:
+        got = out[(out["wave"] == wave) & ~out["name"].isin([*gone, "i3", "B"])]
+        ref = csi(frame, hierarchy=h[~h["item"].isin(gone)], by="wave", design=d)
+        ref = ref[(ref["wave"] == wave) & ~ref["name"].isin(["i3", "B"])]
+        got = got.set_index("name")
+        ref = ref.set_index("name").loc[got.index]
+        for col in ["estimate", "se", "n", "n_effective", "evaluation"]:
+            close(got[col], ref[col])
+    # the gaps themselves are NaN, never 0
+    t = out.set_index(["wave", "name"])
+    assert np.isnan(t.loc[("b", "q"), "estimate"])
+    assert np.isnan(t.loc[("c", "s"), "estimate"]) and np.isnan(t.loc[("c", "B"), "se"])
+    assert np.isnan(t.loc[("c", "i3"), "evaluation"])
+    # wave a answered everything: the study's weights (A 2/3, B 1/3; p 3/4, q 1/4)
+    a = out[out["wave"] == "a"].set_index("name")["estimate"]
+    close(a["i1"], 0.75 * a["p"] + 0.25 * a["q"])
+    close(a["index"], (2 / 3) * (0.5 * a["i1"] + 0.5 * a["r"]) + (1 / 3) * a["s"])
+    # hand check of wave b: i1 is p alone, so A is the mean of p and r
+    b = out[out["wave"] == "b"].set_index("name")["estimate"]
+    close(b["i1"], b["p"])
+    close(b["index"], (2 / 3) * (0.5 * b["p"] + 0.5 * b["r"]) + (1 / 3) * b["s"])
+    # wave c has no area B: the index is area A alone
+    c = out[out["wave"] == "c"].set_index("name")["estimate"]
+    close(c["index"], c["A"])
+    # the weight column keeps the study's weights
+    close(out[(out["wave"] == "c") & (out["name"] == "A")]["weight"], [2 / 3])
+
+
+def test_csi_item_without_any_answer_no_longer_makes_the_index_nan(close):
+    frame, h = _waves_with_gaps()
+    frame["q"] = np.nan
+    t = csi(frame, hierarchy=h).set_index("name")
+    ref = csi(frame, hierarchy=h[h["item"] != "q"]).set_index("name")
+    close(t.loc["index", ["estimate", "se"]], ref.loc["index", ["estimate", "se"]])
+    assert np.isnan(t.loc["q", "estimate"])
+
+
 def test_csi_item_weight_hook(ratings, close):
     h = pd.DataFrame(
         {"item": ["q1", "q3"], "indicator": "i", "area": "A", "scale_min": 1, "scale_max": 5}

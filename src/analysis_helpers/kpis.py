@@ -452,6 +452,83 @@ def _level_weights(h: pd.DataFrame, col: str, key: str, parent: str | None) -> p
     return out
 
 
+def _asked_items(
+    data: pd.DataFrame, items: list[str], groups: Groups, w: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Return, per item, which groups have at least one weighted answer to it.
+
+    An item a group never answered (a question added in a later wave, a version of the
+    questionnaire without it) leaves that group's index to the items it did answer.
+    """
+    out = {}
+    for item in items:
+        answered = data[item].notna().to_numpy() & groups.member
+        out[item] = groups.sums(np.where(answered, w, 0.0)) > 0
+    return out
+
+
+def _group_coefficients(
+    h: pd.DataFrame,
+    items: list[str],
+    keys: list[tuple[str, str]],
+    coef: dict[tuple[str, str], dict[str, float]],
+    asked: dict[str, np.ndarray],
+    w_item: pd.Series,
+    w_ind: pd.Series,
+    w_area: pd.Series,
+) -> list[dict[str, np.ndarray]]:
+    """Return each node's item coefficients per group, renormalised over what was asked.
+
+    Where every group answered every item, these are the study's path weights. Where a
+    group left an item unanswered, the weights are renormalised at every level over the
+    children with answers (an indicator without any answered item drops out of its area,
+    an area out of the index), so the node is the weighted mean of what the group rated.
+    """
+    n_groups = len(next(iter(asked.values())))
+    if all(a.all() for a in asked.values()):
+        return [{i: np.full(n_groups, c) for i, c in coef[key].items()} for key in keys]
+    item_ind = h.set_index("item")["indicator"]
+    ind_area = h.drop_duplicates("indicator").set_index("indicator")["area"]
+    A = {i: asked[i].astype(float) for i in items}
+
+    def renorm(weights: pd.Series, avail: dict[str, np.ndarray], parent: pd.Series | None):
+        raw = {c: weights[c] * avail[c] for c in weights.index}
+        total: dict[str, np.ndarray] = {}
+        for c, v in raw.items():
+            pv = parent[c] if parent is not None else "index"
+            total[pv] = total.get(pv, 0.0) + v
+        out = {}
+        for c, v in raw.items():
+            t = total[parent[c] if parent is not None else "index"]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[c] = np.where(t > 0, v / np.where(t > 0, t, 1.0), 0.0)
+        return out
+
+    wi = renorm(w_item, A, item_ind)
+    a_ind = {k: np.zeros(n_groups) for k in w_ind.index}
+    for i in items:
+        a_ind[item_ind[i]] = np.maximum(a_ind[item_ind[i]], A[i])
+    wn = renorm(w_ind, a_ind, ind_area)
+    a_area = {k: np.zeros(n_groups) for k in w_area.index}
+    for k in w_ind.index:
+        a_area[ind_area[k]] = np.maximum(a_area[ind_area[k]], a_ind[k])
+    wa = renorm(w_area, a_area, None)
+    out = []
+    for lvl, name in keys:
+        path = {}
+        for i in coef[(lvl, name)]:
+            if lvl == "item":
+                path[i] = A[i]
+            elif lvl == "indicator":
+                path[i] = wi[i]
+            elif lvl == "area":
+                path[i] = wi[i] * wn[item_ind[i]]
+            else:
+                path[i] = wi[i] * wn[item_ind[i]] * wa[ind_area[item_ind[i]]]
+        out.append(path)
+    return out
+
+
 @renamed(level="confidence")
 def csi(
     data: pd.DataFrame,
@@ -472,6 +549,13 @@ def csi(
     are the same combination of the items' influence values, and its SE comes from the
     joint design covariance of the item means. Item means use each item's own answered
     rows (missing answers are a domain).
+
+    A group that has no answer at all to an item (a question first asked in a later wave,
+    a version of the questionnaire without it) gets the index of what it did rate: the
+    weights are renormalised over the answered children at every level, so its index
+    equals the index computed with that item left out of the hierarchy. A node none of
+    whose items the group answered is NaN for that group. The ``weight`` column keeps the
+    study's weights; :func:`~analysis_helpers.study_tables.unasked_items` lists the gaps.
 
     Beside it, ``evaluation`` is the plain satisfaction evaluation: the equal-weight mean
     of the node's 0-100 item scores (importance weights ignored; respondents still
@@ -544,7 +628,6 @@ def csi(
     item_ind = h.set_index("item")["indicator"]
     nodes += [("item", i, item_ind[i], w_item[i]) for i in items]
     coef: dict[tuple[str, str], dict[str, float]] = {}
-    members: dict[tuple[str, str], list[str]] = {}
     for lvl, name, _, _ in nodes:
         if lvl == "item":
             sel = [name]
@@ -559,18 +642,19 @@ def csi(
             sel = items
             path = {i: w_item[i] * w_ind[item_ind[i]] * w_area[ind_area[item_ind[i]]] for i in sel}
         coef[(lvl, name)] = path
-        members[(lvl, name)] = sel
     G = groups.G
     n_nodes = len(nodes)
+    keys = [(lvl, name) for lvl, name, _, _ in nodes]
+    asked = _asked_items(data, items, groups, prep.w)
+    gcoef = _group_coefficients(h, items, keys, coef, asked, w_item, w_ind, w_area)
     est = np.zeros((n_nodes, G))
     evals = np.zeros((n_nodes, G))
+    counts = np.zeros((n_nodes, G))
     # aggregates accumulate their items' influence values; items keep their own results
     agg = [k for k, (lvl, *_) in enumerate(nodes) if lvl != "item"]
     zacc = {k: np.zeros(prep.n) for k in agg}
     answered = {k: np.zeros(prep.n, dtype=bool) for k in agg}
     item_var, item_base = {}, {}
-    node_index = {(lvl, name): k for k, (lvl, name, _, _) in enumerate(nodes)}
-    keys = list(node_index)
     of_item = {i: [k for k, key in enumerate(keys) if i in coef[key]] for i in items}
     rng = dict(zip(items, hi - lo, strict=True))
     low = dict(zip(items, lo, strict=True))
@@ -580,22 +664,26 @@ def csi(
         p = mean_parts(groups, x)
         score = 100 * (p["estimate"] - low[item]) / rng[item]
         scale = 100 / rng[item]
+        has = asked[item]
         for k in of_item[item]:
-            key = keys[k]
-            a = coef[key][item]
-            est[k] += a * score
-            evals[k] += score / len(members[key])
+            a = gcoef[k][item]
+            est[k] += a * np.where(has, score, 0.0)
+            evals[k] += np.where(has, score, 0.0)
+            counts[k] += has
             if k in zacc:
-                zacc[k] += (a * scale) * p["z"]
+                zacc[k] += groups.expand(a * scale) * p["z"]
                 answered[k] |= p["valid"]
             else:
                 item_var[k] = p["var"] * scale**2
                 item_base[k] = base_columns(groups, p["n"], p["W"], p["W2"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        evals = np.where(counts > 0, evals / np.where(counts > 0, counts, 1.0), np.nan)
+    est = np.where(counts > 0, est, np.nan)
     q = normal_quantile(confidence)
     rows = []
     for k, (lvl, name, parent, wgt) in enumerate(nodes):
         if k in zacc:
-            se = np.sqrt(groups.var(zacc[k]))
+            se = np.where(counts[k] > 0, np.sqrt(groups.var(zacc[k])), np.nan)
             ans = answered[k]
             wa = np.where(ans, prep.w, 0.0)
             base = base_columns(
