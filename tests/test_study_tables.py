@@ -18,7 +18,9 @@ from analysis_helpers.study_tables import (
     expectation_gaps,
     flag_bases,
     hierarchy_table,
+    index_notes,
     study_design,
+    unasked_items,
     weighting_by_wave,
 )
 
@@ -321,3 +323,42 @@ def test_hierarchy_table_without_indicators_has_no_indicator_rows(tmp_path):
     net = tree[(tree["area"] == "network") & (tree["level"] == "item")]
     area = tree[(tree["name"] == "network") & (tree["level"] == "area")].iloc[0]
     assert area["index"] == pytest.approx(net["index"].mean())
+
+
+def test_unasked_items_and_the_page_notes(study, data):
+    frame = data.copy()
+    assert unasked_items(frame, study=study).empty and index_notes(frame, study=study) == []
+    q1 = frame["wave"] == "2024Q1"
+    frame.loc[q1, "net_indoor"] = np.nan  # added in the second wave
+    frame.loc[q1, "bill_detail"] = np.nan
+    frame.loc[~q1, "hot_menu"] = np.nan  # dropped after the first wave
+    gaps = unasked_items(frame, study=study)
+    assert list(gaps.columns) == ["wave", "wave_label", "item", "label", "area", "area_label"]
+    assert gaps[["wave", "item"]].values.tolist() == [
+        ["2024Q1", "net_indoor"],
+        ["2024Q1", "bill_detail"],
+        ["2024Q2", "hot_menu"],
+    ]
+    assert gaps["wave_label"].tolist() == ["Q1 2024", "Q1 2024", "Q2 2024"]
+    notes = index_notes(frame, study=study)
+    labels = study.labels()
+    assert notes == [
+        f"{labels['net_indoor']} and {labels['bill_detail']} were not asked in Q1 2024: in "
+        "that wave the satisfaction index rolls up the other items, so compare it with the "
+        "other waves with care.",
+        f"{labels['hot_menu']} was not asked in Q2 2024: in that wave the satisfaction index "
+        "rolls up the other items, so compare it with the other waves with care.",
+    ]
+    # the index of every wave is a number
+    t = csi(frame, hierarchy=study.hierarchy(), by="wave", design=study_design(study))
+    assert t.loc[t["level"] == "index", "estimate"].notna().all()
+    # an item no wave answered is out of the index: the study's note, not a wave gap
+    frame["val_extras"] = np.nan
+    study.set_unanswered_items(["val_extras"])
+    try:
+        notes = index_notes(frame, study=study)
+        assert notes[0] == study.index_note() and "Value of extras" in notes[0]
+        assert index_notes(frame, study=study, unanswered=False) == notes[1:]
+        assert "val_extras" not in set(unasked_items(frame, study=study)["item"])
+    finally:
+        study.set_unanswered_items([])

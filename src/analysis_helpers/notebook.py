@@ -78,6 +78,7 @@ from .io import write_report_figure, write_report_table
 from .plots import apply_theme
 from .safe_output import Md, escape_markdown, md, plain_text, render_markdown
 from .study import Study, load_study, project_root
+from .study_tables import index_notes as study_index_notes
 
 __all__ = [
     "ReportContext",
@@ -325,6 +326,24 @@ class ReportContext:
                 self.not_applicable(Md(escape_markdown(sentence)))
                 return True
         return False
+
+    def index_notes(self, data: pd.DataFrame, *, unanswered: bool = True) -> None:
+        """Say which items the satisfaction index leaves out, and where, if any.
+
+        One sentence for items without a single answer (out of the index) and one per set
+        of waves that were not asked some items (their index rolls up the rest); nothing
+        when the index is complete. See :func:`~analysis_helpers.study_tables.index_notes`.
+
+        Parameters
+        ----------
+        data : DataFrame
+            The clean analysis data the page works on.
+        unanswered : bool, default True
+            False leaves out the sentence on items without any answer (the cleaning page
+            names them in its data dictionary).
+        """
+        for sentence in study_index_notes(data, study=self.study, unanswered=unanswered):
+            self.say(Md(escape_markdown(sentence)))
 
 
 def _figure_title(fig: Any) -> str | None:

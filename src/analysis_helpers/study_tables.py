@@ -17,6 +17,7 @@ import pandas as pd
 from ._checks import as_names, check_columns, numeric_values
 from ._compat import renamed
 from .estimation import SurveyDesign, sample_profile, survey_mean
+from .formatting import fmt_list
 from .kpis import csi, expectation_gap, flag_small_bases, item_distribution, nps, top_box
 from .study import Study
 from .trend import adjust_p
@@ -37,6 +38,8 @@ __all__ = [
     "expectation_gaps",
     "cut_bases",
     "item_performance",
+    "unasked_items",
+    "index_notes",
     "KPI_COLUMNS",
 ]
 
@@ -912,3 +915,94 @@ def item_performance(
     out.insert(2, "measure", measure)
     return out[["item", "label", "measure", "n", "n_weighted", "estimate", "se", "ci_low",
                 "ci_high"]].reset_index(drop=True)  # fmt: skip
+
+
+def unasked_items(data: pd.DataFrame, *, study: Study) -> pd.DataFrame:
+    """Return the items of the index that a wave has no answer to.
+
+    A question first asked in a later wave, or dropped from one wave's questionnaire,
+    leaves that wave without a single answer to it. :func:`~analysis_helpers.kpis.csi`
+    then rolls that wave's index up from the items it did rate (weights renormalised),
+    and pages say so with :func:`index_notes`. Items without an answer in any wave are
+    not listed here: they are out of the index altogether (:meth:`Study.index_note`).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        One row per (wave, item) gap, in wave then study order: ``wave``,
+        ``wave_label``, ``item``, ``label``, ``area``, ``area_label``. No rows for a
+        study without waves or an index.
+    """
+    cols = ["wave", "wave_label", "item", "label", "area", "area_label"]
+    col = study.wave_column
+    hier = study.hierarchy()
+    if col not in data.columns or hier.empty:
+        return pd.DataFrame(columns=cols)
+    present = set(data[col].dropna().astype(str))
+    waves = [w for w in study.waves if w in present]
+    if len(waves) < 2:
+        return pd.DataFrame(columns=cols)
+    items = [i for i in hier["item"] if i in data.columns]
+    answered = data[items].notna().groupby(data[col].astype(str)).any()
+    rows = []
+    for w in waves:
+        for _, h in hier[hier["item"].isin(items)].iterrows():
+            if not answered.at[w, h["item"]]:
+                rows.append(
+                    {
+                        "wave": w,
+                        "wave_label": study.wave_label(w),
+                        "item": h["item"],
+                        "label": h["label"],
+                        "area": h["area"],
+                        "area_label": h["area_label"],
+                    }
+                )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def index_notes(data: pd.DataFrame, *, study: Study, unanswered: bool = True) -> list[str]:
+    """Return the sentences a page shows about items missing from the index.
+
+    The first (:meth:`Study.index_note`) names the items without any answer, left out of
+    the index; then one sentence per set of waves that lack the same items, e.g.
+    "Ease of the app was not asked in 2024 Q1: in that wave the satisfaction index rolls
+    up the other items, so compare it with later waves with care." Labels, never column
+    names; an empty list when nothing is missing.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+    unanswered : bool, default True
+        Whether to start with :meth:`Study.index_note` (False on the cleaning page, whose
+        data dictionary already names the items without answers).
+
+    Returns
+    -------
+    list of str
+    """
+    notes = [study.index_note()] if unanswered and study.index_note() else []
+    gaps = unasked_items(data, study=study)
+    if gaps.empty:
+        return notes
+    per_wave = gaps.groupby("wave", sort=False)["label"].agg(tuple)
+    groups: dict[tuple, list[str]] = {}
+    for wave, labels in per_wave.items():
+        groups.setdefault(labels, []).append(study.wave_label(str(wave)))
+    for labels, waves in groups.items():
+        verb = "was" if len(labels) == 1 else "were"
+        where = "that wave" if len(waves) == 1 else "those waves"
+        notes.append(
+            f"{fmt_list(labels)} {verb} not asked in {fmt_list(waves)}: in {where} the "
+            "satisfaction index rolls up the other items, so compare it with the other "
+            "waves with care."
+        )
+    return notes
