@@ -161,7 +161,12 @@ def test_every_shape_loads_cleans_and_reloads(tmp_path, name):
         f["wave"], fill_value=0).to_numpy()).all()  # fmt: skip
     assert (f["analysed"] >= 0.8 * shape.respondents).all()
     assert len(res.data) == f["analysed"].sum()
-    assert not (res.alignment["status"].str.startswith(("missing", "added", "dropped"))).any()
+    al = res.alignment
+    changed = al[al["status"].str.startswith(("missing", "added", "dropped"))]
+    assert dict(zip(changed["column"], changed["status"], strict=True)) == {
+        **{c: f"added in {study.waves[1]}" for c in shape.late_items},
+        **{c: f"dropped from {study.waves[-1]}" for c in shape.dropped_items},
+    }
     if study.is_weighted:
         assert (res.data[study.weight_column] > 0).all()
     for seg in study.segments:

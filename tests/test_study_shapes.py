@@ -65,7 +65,17 @@ MATRIX_SLOW = [
     "excel",
     "qualtrics",
     "mixed_formats",
+    "changed_questionnaire",
 ]
+
+#: what a shape's analysis pages must say: a questionnaire that changed between waves is
+#: named on every page that shows the index
+MUST_SAY = {
+    "changed_questionnaire": (
+        ["10-clean", "20-describe", "30-trend", "40-cross", "50-drivers", "60-index"],
+        ["Ease of the phone menu was not asked in Q1 2024", "Value of extras was not asked in"],
+    ),
+}
 
 pytestmark = pytest.mark.notebooks
 
@@ -123,6 +133,10 @@ def test_every_shape_gives_a_complete_readable_report(tmp_path, name):
         for header in _SNAKE_HEADER.findall(page):
             problems.append((nb_name, f"column name as header: {header}"))
         words = plain_text(page)
+        pages, phrases = MUST_SAY.get(name, ([], []))
+        for phrase in phrases if nb_name in pages else []:
+            if phrase not in " ".join(words.split()):
+                problems.append((nb_name, f"does not say {phrase!r}"))
         for bad in (" nan", "NaN", "None", "1 waves", "<NA>", "True", "False"):
             if re.search(rf"(?<![\w-]){re.escape(bad.strip())}(?![\w-])", words):
                 problems.append((nb_name, f"{bad.strip()!r} on the page"))

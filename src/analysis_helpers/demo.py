@@ -708,6 +708,10 @@ class StudyShape:
         loyalty item); only with a hierarchy and the overall item.
     scale : {5, 7}
         The short scale of the network, hotline and billing items.
+    late_items, dropped_items : tuple of str
+        Items first asked in the second wave (their columns are absent from the first
+        wave's export: a questionnaire that grew) and items no longer asked in the last
+        wave (absent from its export); those waves' index rolls up the rest.
     format : {"csv", "excel", "spss", "qualtrics", "parquet", "mixed"}
         The exports' format; "mixed" rotates through all five as the demo does. "spss"
         writes value labels and user-missing codes; "qualtrics" adds the Qualtrics
@@ -738,6 +742,8 @@ class StudyShape:
     operations: bool = True
     model: bool = True
     scale: int = 5
+    late_items: tuple[str, ...] = ()
+    dropped_items: tuple[str, ...] = ()
     format: str = "csv"
     language: str = "en"
     seed: int = 7
@@ -772,6 +778,13 @@ class StudyShape:
             raise ValueError(f"shape {self.name!r}: strata without weights: set strata=False")
         if self.respondents < 30:
             raise ValueError(f"shape {self.name!r}: at least 30 respondents per wave")
+        asked = [i for i, *_, area, _ in _items(self.scale) if area in self.areas]
+        changed = {*self.late_items, *self.dropped_items}
+        if changed and (self.waves < 2 or changed - set(asked)):
+            raise ValueError(
+                f"shape {self.name!r}: late_items and dropped_items must be items of its "
+                "areas, with two waves or more"
+            )
 
 
 #: the study shapes the tests use: each optional part off, other scales, formats, languages
@@ -804,6 +817,9 @@ SHAPES: dict[str, StudyShape] = {
         StudyShape(name="excel", format="excel"),
         StudyShape(name="qualtrics", format="qualtrics"),
         StudyShape(name="mixed_formats", waves=5, format="mixed"),
+        StudyShape(
+            name="changed_questionnaire", late_items=("hot_menu",), dropped_items=("val_extras",)
+        ),
         StudyShape(
             name="minimal",
             waves=1,
@@ -1122,8 +1138,12 @@ def _shape_frames(shape: StudyShape) -> tuple[dict[str, pd.DataFrame], pd.DataFr
     id_col, dur_col = _shape_names(shape)
     seg_codes = _shape_codes(shape)
     out = {}
-    for w, df in waves.items():
+    for k, (w, df) in enumerate(waves.items()):
         keep = ["resp_id", "wave", *SEGMENTS, "duration_sec", *item_cols, "comment", "weight"]
+        if k == 0:
+            keep = [c for c in keep if c not in shape.late_items]
+        if k == len(waves) - 1:
+            keep = [c for c in keep if c not in shape.dropped_items]
         df = df[keep].copy()
         if shape.nps == "1-10":
             df["nps_recommend"] = df["nps_recommend"].map(lambda v: max(int(v), 1))
