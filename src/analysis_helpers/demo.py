@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import io as dio
+from .comments import DEMO_CLAUSES, demo_comments
 
 __all__ = [
     "DemoSpec",
@@ -393,6 +394,7 @@ def generate_demo(
     tp_index = spec.waves.index(tp_wave)
     waves: dict[str, pd.DataFrame] = {}
     planted: dict[str, dict[str, list[str]]] = {}
+    comment_rng = np.random.default_rng([spec.seed, 2])
     for t, wave in enumerate(spec.waves):
         n = spec.respondents_per_wave
         ctype = rng.choice(list(smp_type), size=n, p=list(smp_type.values()))
@@ -465,9 +467,12 @@ def generate_demo(
         df["repurchase"] = repurchase
         for exp_item, vals in exp_ratings.items():
             df[exp_item] = vals
-        has_comment = rng.random(n) < 0.3
-        comment = np.where(has_comment, rng.choice(COMMENTS, size=n), "")
-        df["comment"] = comment
+        has_comment = rng.random(n) < 0.45
+        # the earlier demo drew its comments here; the draw stays so that every other
+        # number of the demo is unchanged, and the comments come from their own generator
+        rng.choice(COMMENTS, size=n)
+        voice = {item: ratings.get(item, np.zeros(n)) for _, item, _, _ in DEMO_CLAUSES}
+        df["comment"] = demo_comments(voice, has_comment=has_comment, rng=comment_rng)
         # post-stratification weights to population type x region shares
         cell = pd.Series(list(zip(ctype, region, strict=True)))
         share = cell.map(cell.value_counts(normalize=True)).to_numpy()
@@ -508,6 +513,14 @@ def generate_demo(
             "latent_slope_per_unit": spec.wait_slope,
         },
         "reversed_items": list(REVERSED),
+        "comments": {
+            "themes": {theme: item for theme, item, _, _ in DEMO_CLAUSES},
+            "note": (
+                "a commenter who rates a theme's item low mentions the theme far more often: "
+                "the signal theme rises in the turning point's wave, and those who mention a "
+                "theme rate overall satisfaction lower"
+            ),
+        },
         "planted_dirt": planted,
     }
     return waves, ops, truths
