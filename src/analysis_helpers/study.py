@@ -1457,7 +1457,7 @@ PARTS: dict[str, tuple[str, str]] = {
     ),
     "text": (
         "has_text",
-        "The study has no open-ended answers (data.text_columns).",
+        "This study has no open-ended question, so there are no comments to group into themes.",
     ),
 }
 
