@@ -25,7 +25,15 @@ from analysis_helpers.report_checks import sentence_problems
 from analysis_helpers.runner import run_report
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ["10-clean", "20-describe", "30-trend", "40-cross", "50-drivers", "60-index"]
+NOTEBOOKS = [
+    "10-clean",
+    "20-describe",
+    "30-trend",
+    "40-cross",
+    "50-drivers",
+    "60-index",
+    "70-voice",
+]
 
 pytestmark = pytest.mark.notebooks
 
@@ -124,6 +132,10 @@ def test_expected_tables_and_columns(report):
         "pls_ipma": {"block", "importance", "performance", "quadrant", "priority"},
         "pls_area_weights": {"area", "weight_study", "weight_derived", "difference"},
         "pls_rollup": {"weights", "estimate", "ci_low", "ci_high"},
+        "theme_shares": {"theme", "theme_label", "n", "estimate", "ci_low", "ci_high"},
+        "theme_changes": {"theme", "value_1", "value_2", "estimate", "p_adjusted", "direction"},
+        "theme_segments": {"segment", "value", "theme", "difference", "p_adjusted"},
+        "theme_outcomes": {"theme", "mean_mention", "mean_other", "estimate", "p_adjusted"},
     }
     for name, cols in expect.items():
         t = table(report, name)
@@ -226,6 +238,25 @@ def test_golden_path_model_recovers_the_planted_structure(report, truths):
     assert set(weights["area"].iloc[:2]) == set(truths["driver_rank_overall"][:2])
     ipma = table(report, "pls_ipma").sort_values("priority")
     assert ipma["block"].iloc[0] == truths["driver_rank_overall"][0]
+
+
+def test_golden_comment_themes_follow_the_planted_ratings(report, truths):
+    # the signal theme is planted on low indoor-signal ratings: it rises significantly
+    # into the wave in which the network area falls
+    planted = truths["comments"]["themes"]
+    assert planted["signal"] == "net_indoor"
+    changes = table(report, "theme_changes")
+    rises = changes[changes["direction"] == "rise"]
+    assert ("signal", truths["turning_point"]["wave"]) in set(
+        zip(rises["theme"], rises["value_2"], strict=True)
+    )
+    # those who mention a planted theme rate overall satisfaction lower: every estimated
+    # difference is negative, and the hotline and signal themes are significant
+    out = table(report, "theme_outcomes").set_index("theme")
+    assert (out["estimate"].dropna() < 0).all()
+    assert out.loc[["hotline_wait", "signal"], "significant"].all()
+    page = page_text((report / "70-voice.html").read_text(encoding="utf-8"))
+    assert "Network signal 网络信号 rose" in " ".join(page.split())
 
 
 def test_golden_operational_metric_is_found(report, truths):
