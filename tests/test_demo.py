@@ -228,3 +228,21 @@ def test_shape_switches_that_do_not_fit(tmp_path):
         write_study_shape(tmp_path, StudyShape(name="x", hierarchy="deep"))
     with pytest.raises(KeyError, match="unknown study shape 'nope'"):
         write_study_shape(tmp_path, "nope")
+
+
+def test_demo_data_written_by_an_older_generator_is_written_again(tmp_path):
+    from analysis_helpers.cli import _demo_complete
+    from analysis_helpers.demo import DEMO_VERSION
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    assert not _demo_complete(folder)  # no truths.json
+    truths = folder / "truths.json"
+    truths.write_text(json.dumps({"seed": 20240601}), encoding="utf-8")
+    assert not _demo_complete(folder)  # the first demo wrote no version
+    truths.write_text(json.dumps({"demo_version": DEMO_VERSION - 1}), encoding="utf-8")
+    assert not _demo_complete(folder)
+    truths.write_text("[1, 2", encoding="utf-8")
+    assert not _demo_complete(folder)
+    truths.write_text(json.dumps({"demo_version": DEMO_VERSION}), encoding="utf-8")
+    assert _demo_complete(folder)  # a folder that is not the demo's own raw folder

@@ -11,6 +11,7 @@ draft-study  write a commented starting study file from an export (.sav, .xlsx, 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -193,11 +194,20 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _demo_complete(folder: Path) -> bool:
-    """Whether ``folder`` has every file the demo study file names, and truths.json."""
+    """Whether ``folder`` has every file the demo study file names, and a truths.json of
+    this version of the demo (:data:`analysis_helpers.demo.DEMO_VERSION`)."""
+    from .demo import DEMO_VERSION
     from .study import StudyFileError, load_study, project_root
 
-    if not (folder / "truths.json").is_file():
+    truths = folder / "truths.json"
+    if not truths.is_file():
         return False
+    try:
+        version = json.loads(truths.read_text(encoding="utf-8")).get("demo_version")
+    except (OSError, ValueError, AttributeError):
+        return False
+    if version != DEMO_VERSION:
+        return False  # written by an older generator: write the demo again
     try:
         study = load_study(project_root() / "config" / "demo.yml")
     except StudyFileError:

@@ -260,6 +260,10 @@ SEGMENTS = {
     ),
 }
 
+#: the version of the demo's generator, in ``truths.json``: ``demo-data --if-missing``
+#: writes the files again when an older generator wrote them (2: comments with themes)
+DEMO_VERSION = 2
+
 COMMENTS = [
     "Signal at home is weak in the evening.",
     "Hotline kept me waiting for twenty minutes.",
@@ -486,6 +490,7 @@ def generate_demo(
         [{"wave": w, "region": r, "hotline_wait_min": v} for (w, r), v in wait.items()]
     )
     truths = {
+        "demo_version": DEMO_VERSION,
         "seed": spec.seed,
         "driver_weights_overall": dict(spec.driver_weights),
         "driver_rank_overall": [a for a, _ in sorted(spec.driver_weights, key=lambda x: -x[1])],
