@@ -284,6 +284,8 @@ def test_kpi_takeaway_says_only_what_the_study_has(demo):
     ]:
         assert piece in t
     assert "NPS" not in text(kpi_takeaway(_kpis(["overall_mean", "csi"]), study=demo))
+    one = _kpis(["nps"]).assign(estimate=-1.2, ci_low=-15.0, ci_high=13.0)
+    assert "The NPS is -1 point (95% CI -15 to 13)." in clean(kpi_takeaway(one, study=demo))
     only = clean(kpi_takeaway(_kpis(["csi"]), study=with_reporting(demo, confidence=0.9)))
     assert (
         only
@@ -441,6 +443,24 @@ def test_reliability_takeaway(demo):
     assert set(reliability_blocks(demo)) == {
         "network", "complaint", "hotline", "billing", "outlets", "promotions", "brand", "value"
     }  # fmt: skip
+    # the rows described: a wave not asked the hotline area, nor one billing item
+    items = demo.hierarchy()
+    rng = np.random.default_rng(1)
+    now = pd.DataFrame({i: rng.integers(1, 6, 20).astype(float) for i in items["item"]})
+    hotline = list(items.loc[items["area"] == "hotline", "item"])
+    billing = list(items.loc[items["area"] == "billing", "item"])
+    now[hotline] = np.nan
+    now[billing[0]] = np.nan
+    blocks = reliability_blocks(demo, data=now)
+    assert "hotline" not in blocks and blocks["billing"] == billing[1:]
+    assert blocks["network"] == list(items.loc[items["area"] == "network", "item"])
+    # two items answered, but never by the same respondent: no alpha
+    split = now.copy()
+    net = blocks["network"]
+    split[net] = np.nan
+    split.loc[:9, net[0]] = 4.0
+    split.loc[10:, net[1]] = 3.0
+    assert "network" not in reliability_blocks(demo, data=split)
 
 
 def _bases() -> pd.DataFrame:

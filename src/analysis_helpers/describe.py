@@ -632,8 +632,9 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
     if "nps" in k.index and not pd.isna(k.loc["nps", "estimate"]):
         parts.append(
             md(
-                "The NPS is **{nps:nps}** points ({conf} CI {ci}).",
+                "The NPS is **{nps:nps}** {points} ({conf} CI {ci}).",
                 nps=k.loc["nps", "estimate"],
+                points=_points(k.loc["nps", "estimate"]),
                 conf=conf,
                 ci=ci("nps", "nps"),
             )
@@ -1097,11 +1098,39 @@ def gap_takeaway(gaps: pd.DataFrame, *, study: Study) -> Md:
     return md(" ").join(parts)
 
 
+def _points(nps: float) -> str:
+    """Return "point" for an NPS shown as 1 or -1, else "points"."""
+    return "point" if fmt_value(nps, "nps").lstrip("+-−") == "1" else "points"
+
+
 # ---- 8. reliability -----------------------------------------------------------------------------
-def reliability_blocks(study: Study) -> dict[str, list[str]]:
-    """The items of every area with at least two items (alpha needs two), in study order."""
+def reliability_blocks(study: Study, *, data: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    """Return the items of every area with at least two items (alpha needs two).
+
+    Parameters
+    ----------
+    study : Study
+    data : DataFrame, optional
+        The rows the page describes. Given, an area keeps only the items these rows
+        answered (a wave that was not asked an item, or a whole area), and needs at least
+        two respondents who answered all of them.
+
+    Returns
+    -------
+    dict
+        Area name -> item names, in study order.
+    """
     h = study.hierarchy()
-    return {a: list(g["item"]) for a, g in h.groupby("area", sort=False) if len(g) >= 2}
+    out = {}
+    for area, g in h.groupby("area", sort=False):
+        items = list(g["item"])
+        if data is not None:
+            items = [i for i in items if i in data.columns and data[i].notna().any()]
+            if len(items) >= 2 and data[items].notna().all(axis=1).sum() < 2:
+                continue
+        if len(items) >= 2:
+            out[area] = items
+    return out
 
 
 def reliability_takeaway(rel: pd.DataFrame, *, study: Study, min_alpha: float) -> Md:
