@@ -68,12 +68,17 @@ MATRIX_SLOW = [
     "changed_questionnaire",
 ]
 
-#: what a shape's analysis pages must say: a questionnaire that changed between waves is
-#: named on every page that shows the index
+#: what a shape's analysis pages must say: a questionnaire that changed between waves (an
+#: item added in the second wave, a whole area dropped from the last) is named on every
+#: page that shows the index
 MUST_SAY = {
     "changed_questionnaire": (
         ["10-clean", "20-describe", "30-trend", "40-cross", "50-drivers", "60-index"],
-        ["Ease of the phone menu was not asked in Q1 2024", "Value of extras was not asked in"],
+        [
+            "Ease of the phone menu was not asked in Q1 2024",
+            "Data allowance for the price, Value compared with other operators and Value of "
+            "extras were not asked in Q3 2024",
+        ],
     ),
 }
 

@@ -836,7 +836,9 @@ SHAPES: dict[str, StudyShape] = {
         StudyShape(name="qualtrics", format="qualtrics"),
         StudyShape(name="mixed_formats", waves=5, format="mixed"),
         StudyShape(
-            name="changed_questionnaire", late_items=("hot_menu",), dropped_items=("val_extras",)
+            name="changed_questionnaire",
+            late_items=("hot_menu",),
+            dropped_items=("val_price", "val_plan", "val_data", "val_compare", "val_extras"),
         ),
         StudyShape(
             name="minimal",
