@@ -519,3 +519,80 @@ def test_study_banner_without_segments_or_rows(study):
     assert res.table.empty and list(res.table.columns) == BANNER_TABLE_COLUMNS
     with pytest.raises(KeyError, match="no banner named 'nope'"):
         study_banner(frame, study=study, banner="nope")
+
+
+# --------------------------------------------------------------------------------------
+# The banners: section of the study file
+# --------------------------------------------------------------------------------------
+def _banner(**kw):
+    return {"name": "b", "by": ["region"], **kw}
+
+
+BANNER_CASES = [
+    ("unknown segment", [_banner(by=["regio"])],
+     "banners[0].by[0]: 'regio' is not a segment column (segments: ['customer_type', "
+     "'tenure', 'region', 'channel'])"),
+    ("unknown nested segment", [_banner(by=[["region", "plan"]])],
+     "banners[0].by[0][1]: 'plan' is not a segment column (segments: ['customer_type', "
+     "'tenure', 'region', 'channel'])"),
+    ("nested with itself", [_banner(by=[["region", "region"]])],
+     "banners[0].by: [0]: a nested banner variable is [outer, inner], two different segment "
+     "columns; got ['region', 'region']"),
+    ("nested three deep", [_banner(by=[["region", "tenure", "channel"]])],
+     "banners[0].by: [0]: a nested banner variable is [outer, inner], two different segment "
+     "columns; got ['region', 'tenure', 'channel']"),
+    ("unknown item", [_banner(items=["osat", "nope"])],
+     "banners[0].items[1]: unknown item 'nope'"),
+    ("unknown statistic", [_banner(items=["osat"], statistics=["median"])],
+     "banners[0].statistics[0]: Input should be 'mean', 'top_box', 'bottom_box', 'nps' or "
+     "'distribution'"),
+    ("unknown test", [_banner(tests=["anova"])],
+     "banners[0].tests[0]: Input should be 'pairwise', 'total', 'rest' or 'omnibus'"),
+    ("unknown correction", [_banner(correction="sidak")],
+     "banners[0].correction: Input should be 'holm', 'fdr_bh', 'bonferroni' or 'none'"),
+    ("second level not weaker", [_banner(second_alpha=0.01)],
+     "banners[0].second_alpha: 0.01 must be above alpha 0.05 (lower-case letters mark the "
+     "weaker level)"),
+    ("second level below the banner's alpha", [_banner(alpha=0.1, second_alpha=0.1)],
+     "banners[0].second_alpha: 0.1 must be above alpha 0.1 (lower-case letters mark the "
+     "weaker level)"),
+    ("alpha out of range", [_banner(alpha=1.5)],
+     "banners[0].alpha: Input should be less than 1"),
+    ("no rows", [_banner(kpis=False)],
+     "banners[0]: no rows: set kpis: true or list items"),
+    ("no banner variable", [_banner(by=[])],
+     "banners[0].by: List should have at least 1 item after validation, not 0"),
+    ("duplicate names", [_banner(), _banner()], "banners: name 'b' is used 2 times"),
+    ("a misspelt key", [_banner(nesting=True)],
+     "banners[0].nesting: unexpected key (check the spelling; see docs/study-file.md)"),
+    ("bad name", [_banner(name="my banner")],
+     "banners[0].name: String should match pattern '^[A-Za-z0-9_-]+$'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "banners,message", [c[1:] for c in BANNER_CASES], ids=[c[0] for c in BANNER_CASES]
+)
+def test_banner_section_errors(tmp_path, banners, message):
+    import yaml
+
+    from analysis_helpers.study import StudyFileError, load_study
+
+    raw = yaml.safe_load((ROOT / "config" / "demo.yml").read_text(encoding="utf-8"))
+    raw["banners"] = banners
+    (tmp_path / "config").mkdir()
+    path = tmp_path / "config" / "study.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(StudyFileError) as info:
+        load_study(path, check_files=False)
+    lines = str(info.value).splitlines()
+    assert f"{path}: {message}" in lines, str(info.value)
+
+
+def test_the_demo_study_has_banners(study):
+    names = [b.name for b in study.banners]
+    assert names == ["segments", "region_by_type"]
+    nested = study.banners[1]
+    assert nested.by == [["region", "customer_type"]] and nested.correction == "fdr_bh"
+    rows = banner_rows(study, study.banners[0])
+    assert [r.item for r in rows][:4] == ["osat", "nps_recommend", "ces", "repurchase"]
