@@ -50,6 +50,10 @@ from scipy import stats
 
 from ._checks import check_frame, numeric_values
 from ._design import SurveyDesign, normal_quantile
+from .formatting import BAD as BAD_COLOUR
+from .formatting import GOOD as GOOD_COLOUR
+from .formatting import MISSING, fmt_value
+from .safe_output import escape_html
 from .study import NPS_SCALES, BannerSpec, Study, code_text
 from .study_tables import study_design
 
@@ -67,6 +71,10 @@ __all__ = [
     "banner_rows",
     "study_banner",
     "study_banners",
+    "banner_footnote",
+    "banner_frame",
+    "banner_html",
+    "banner_show",
 ]
 
 #: the columns of :attr:`BannerResult.table`, in order
@@ -1169,18 +1177,27 @@ def study_banner(
                 f"{study.segment(e[0]).title} × {study.segment(e[1]).title}"
             )
     t.insert(t.columns.get_loc("variable") + 1, "variable_label", t["variable"].map(titles))
+    tests = result.tests
+    tests.insert(
+        tests.columns.get_loc("variable") + 1, "variable_label", tests["variable"].map(titles)
+    )
     return result
 
 
 def study_banners(
-    data: pd.DataFrame, *, study: Study
+    data: pd.DataFrame, *, study: Study, wave: str | None = None
 ) -> list[tuple[BannerSpec, str | None, BannerResult]]:
-    """Every banner of the study (or :func:`default_banner`), one per wave where the banner
-    says ``by_wave``: ``(banner, wave or None, result)`` in the study file's order."""
+    """Every banner of the study (or :func:`default_banner`) in the study file's order:
+    ``(banner, wave or None, result)``. A banner with ``by_wave`` gives one result per
+    wave of ``data``; the others are computed on ``wave`` (default: all of ``data``)."""
     specs = study.banners or [default_banner(study)]
+    has_wave = study.wave_column in data.columns
+    current = data[data[study.wave_column] == wave] if wave is not None and has_wave else data
     out = []
     for spec in specs:
-        if spec.by_wave and study.wave_column in data.columns:
+        if not spec.by_wave:
+            out.append((spec, None, study_banner(current, study=study, banner=spec)))
+        elif has_wave:
             waves = [w for w in study.waves if (data[study.wave_column] == w).any()]
             for w in waves:
                 part = data[data[study.wave_column] == w]
@@ -1203,3 +1220,213 @@ def _pick(study: Study, banner: BannerSpec | str | None) -> BannerSpec:
         f"study_banner: no banner named {banner!r} in the study file "
         f"(banners: {[s.name for s in specs]})"
     )
+
+
+# --------------------------------------------------------------------------------------
+# Presentation: the footnote, the wide frame (workbook) and the styled HTML (report page)
+# --------------------------------------------------------------------------------------
+_CORRECTION_NAMES = {
+    "holm": "Holm",
+    "fdr_bh": "Benjamini-Hochberg (FDR)",
+    "bonferroni": "Bonferroni",
+    "none": "no",
+}
+
+
+def banner_footnote(result: BannerResult) -> str:
+    """Return the banner's footnote: what the letters and colours mean, the test, its
+    level(s) and correction, and the base rules of the flagged cells (plain text)."""
+    s = result.settings
+    t = result.table
+    corr = _CORRECTION_NAMES.get(s.get("correction", "none"), s.get("correction"))
+    tests = s.get("tests", ["pairwise", "total"])
+    design = s.get("design", "")
+    parts = []
+    if "pairwise" in tests:
+        nested = t["outer_value"].ne("").any() if len(t) else False
+        scope = "of the same banner variable" + (" (and outer value)" if nested else "")
+        text = (
+            f"Letters: the cell is significantly higher than the columns {scope} with those "
+            f"letters - upper case at p < {s['alpha']:g}"
+        )
+        if s.get("second_alpha"):
+            text += f", lower case at p < {s['second_alpha']:g}"
+        parts.append(
+            text + f" (design-based t test of the difference, {design}; {corr} correction "
+            "within each row and banner variable)."
+        )
+    if "total" in tests:
+        parts.append(
+            f"Colour: significantly above (green) or below (red) Total at p < {s['alpha']:g} "
+            f"({corr} correction within each row)."
+        )
+    flags = set(t["flag"]) if len(t) else set()
+    if flags & {"low base", "one respondent"}:
+        parts.append(f"† Low base: fewer than {s['min_base']:,} respondents, not tested.")
+    if flags & {"suppressed", "no respondents"}:
+        parts.append(f"{MISSING} Suppressed: fewer than {s['suppress_below']:,} respondents.")
+    if s.get("weighted"):
+        parts.append("Estimates weighted; bases unweighted, effective bases (Kish) below them.")
+    return " ".join(parts)
+
+
+def _heads(t: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(column key, group title, value label, letter) of every banner column in order."""
+    h = t.drop_duplicates(["variable", "column"])
+    out, seen = [], set()
+    for r in h.itertuples(index=False):
+        key = (r.variable, r.column)
+        if r.column == TOTAL:
+            if TOTAL in seen:
+                continue
+            seen.add(TOTAL)
+            out.append((TOTAL, "", "Total", ""))
+        else:
+            title = getattr(r, "variable_label", None) or r.variable
+            out.append(("|".join(key), str(title), str(r.value_label), r.letter))
+    return out
+
+
+def _keyed(t: pd.DataFrame) -> pd.DataFrame:
+    return t.assign(_key=np.where(t["column"] == TOTAL, TOTAL, t["variable"] + "|" + t["column"]))
+
+
+def banner_frame(result: BannerResult) -> pd.DataFrame:
+    """Return the banner as a wide table for the workbook: one row per banner row (index
+    "Row": its label; a ``unit`` column), per banner column an ``estimate`` (unrounded; the
+    row's unit gives its format) and a ``sig`` column (the letters, or the flag mark), under
+    a two-level header (banner variable, "value (letter)"); the first rows are the bases.
+
+    Returns
+    -------
+    DataFrame
+        MultiIndex columns ``(group, column, "estimate" | "sig")``; empty for an empty
+        banner.
+    """
+    t = result.table
+    if t.empty:
+        return pd.DataFrame(index=pd.Index([], name="Row"))
+    t = _keyed(t)
+    heads = _heads(t)
+    rows = list(dict.fromkeys(t["label"]))
+    unit = t.drop_duplicates("label").set_index("label")["unit"]
+    cells = t.drop_duplicates(["label", "_key"]).set_index(["label", "_key"])
+    first = t[t["row"] == t["row"].iloc[0]].drop_duplicates("_key").set_index("_key")
+    data: dict[tuple, list] = {("", "", "unit"): ["count", "count"] + [unit[r] for r in rows]}
+    for key, group, value, letter in heads:
+        name = f"{value} ({letter})" if letter else value
+        est, sig = [first.loc[key, "n"], first.loc[key, "n_effective"]], ["", ""]
+        for r in rows:
+            c = cells.loc[(r, key)] if (r, key) in cells.index else None
+            if c is None:
+                est.append(np.nan)
+                sig.append("")
+                continue
+            est.append(c["estimate"])
+            mark = (
+                LOW_BASE if c["flag"] in ("low base", "one respondent") else
+                MISSING if c["flag"] in ("suppressed", "no respondents") else ""
+            )  # fmt: skip
+            sig.append(mark or (c["letters"] + c["letters_second"]))
+        data[(group, name, "estimate")] = est
+        data[(group, name, "sig")] = sig
+    frame = pd.DataFrame(data, index=pd.Index(["Base", "Effective base"] + rows, name="Row"))
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
+
+
+LOW_BASE = "†"
+_CSS = (
+    ".banner{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.9em}"
+    ".banner th,.banner td{padding:.25em .5em;border-bottom:1px solid #e1e4e8;"
+    "text-align:right;white-space:nowrap}"
+    ".banner th.row,.banner td.row{text-align:left;white-space:normal;max-width:22em}"
+    ".banner thead th{vertical-align:bottom;background:#f6f8fa}"
+    ".banner tr.base td{color:#57606a;font-size:.9em}"
+    ".banner sup{font-weight:bold;margin-left:.15em}"
+    f".banner td.above{{color:{GOOD_COLOUR};font-weight:bold}}"
+    f".banner td.below{{color:{BAD_COLOUR};font-weight:bold}}"
+    ".banner td.flag{color:#6e7781;font-style:italic}"
+    ".banner caption{caption-side:top;text-align:left;font-weight:bold;padding-bottom:.4em}"
+    ".banner-note{font-size:.85em;color:#57606a;max-width:60em}"
+)
+
+
+def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
+    """Return the banner as a styled HTML fragment for the report page: letters as
+    superscripts (lower case for the second level), cells significantly above / below
+    Total in green / red, formatted numbers (shares as percentages, means with 2
+    decimals, NPS in points), bases and effective bases in the header rows, and the
+    footnote naming the test, level(s) and correction. Every text is escaped."""
+    t = result.table
+    if t.empty:
+        return ""
+    t = _keyed(t)
+    heads = _heads(t)
+    rows = list(dict.fromkeys(t["label"]))
+    cells = t.drop_duplicates(["label", "_key"]).set_index(["label", "_key"])
+    first = t[t["row"] == t["row"].iloc[0]].drop_duplicates("_key").set_index("_key")
+    e = escape_html
+    groups: list[tuple[str, int]] = []
+    for _, g, _, _ in heads:
+        if groups and groups[-1][0] == g:
+            groups[-1] = (g, groups[-1][1] + 1)
+        else:
+            groups.append((g, 1))
+    out = [f"<style>{_CSS}</style>", '<table class="banner">']
+    if caption:
+        out.append(f"<caption>{e(caption)}</caption>")
+    out.append("<thead><tr><th class='row' rowspan='2'></th>")
+    out += [f"<th colspan='{k}'>{e(g)}</th>" for g, k in groups]
+    out.append("</tr><tr>")
+    for _, _, value, letter in heads:
+        out.append(f"<th>{e(value)}" + (f"<br>({e(letter)})" if letter else "") + "</th>")
+    out.append("</tr></thead><tbody>")
+    base_rows = [("Base", "n")]
+    if result.settings.get("weighted"):
+        base_rows.append(("Effective base", "n_effective"))
+    for name, col in base_rows:
+        out.append(f"<tr class='base'><td class='row'>{e(name)}</td>")
+        out += [f"<td>{e(fmt_value(first.loc[k, col], 'base'))}</td>" for k, *_ in heads]
+        out.append("</tr>")
+    for r in rows:
+        out.append(f"<tr><td class='row'>{e(r)}</td>")
+        for key, *_ in heads:
+            if (r, key) not in cells.index:
+                out.append("<td></td>")
+                continue
+            c = cells.loc[(r, key)]
+            if c["flag"] in ("suppressed", "no respondents"):
+                out.append(f"<td class='flag'>{MISSING}</td>")
+                continue
+            text = e(fmt_value(c["estimate"], c["unit"]))
+            if c["flag"]:
+                out.append(f"<td class='flag'>{text} {LOW_BASE}</td>")
+                continue
+            sup = e(c["letters"]) + e(c["letters_second"])
+            cls = {"above": " class='above'", "below": " class='below'"}.get(
+                c["significant_total"], ""
+            )
+            out.append(f"<td{cls}>{text}" + (f"<sup>{sup}</sup>" if sup else "") + "</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    out.append(f"<p class='banner-note'>{e(banner_footnote(result))}</p>")
+    return "".join(out)
+
+
+def banner_show(result: BannerResult, *, caption: str) -> dict:
+    """Return the arguments of ``ctx.show`` for a banner: the wide table of
+    :func:`banner_frame` for the workbook (estimates with the number format of their row,
+    letters in a text column beside each), its footnote, and the styled page of
+    :func:`banner_html`. Use as ``ctx.show(**banner_show(result, caption=...))``."""
+    frame = banner_frame(result)
+    cols = [c for c in frame.columns if c[-1] != "unit"]
+    return {
+        "table": frame,
+        "columns": [("", "", "Row"), *cols],
+        "kinds": {c: "text" for c in cols if c[-1] == "sig"},
+        "labels": {"estimate": "", "sig": ""},
+        "caption": caption,
+        "note": banner_footnote(result),
+        "html": banner_html(result, caption=caption),
+    }
