@@ -19,7 +19,10 @@ from analysis_helpers.banners import (
     BANNER_TEST_COLUMNS,
     BannerRow,
     adjust_p_values,
+    banner_footnote,
+    banner_html,
     banner_rows,
+    banner_show,
     banner_table,
     column_letter,
     cramers_v,
@@ -596,3 +599,87 @@ def test_the_demo_study_has_banners(study):
     assert nested.by == [["region", "customer_type"]] and nested.correction == "fdr_bh"
     rows = banner_rows(study, study.banners[0])
     assert [r.item for r in rows][:4] == ["osat", "nps_recommend", "ces", "repurchase"]
+
+
+# --------------------------------------------------------------------------------------
+# Presentation: footnote, styled HTML, the workbook sheet
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shown(study):
+    from analysis_helpers.study import BannerSpec
+
+    frame = _demo_frame(study)
+    spec = BannerSpec(name="kpis", title="KPIs by customer type", by=["customer_type"],
+                      items=["cmp_resolved"], statistics=["distribution"],
+                      second_alpha=0.2)  # fmt: skip
+    return study_banner(frame, study=study, banner=spec)
+
+
+def test_footnote_names_test_levels_and_correction(shown):
+    note = banner_footnote(shown)
+    assert "upper case at p < 0.05, lower case at p < 0.2" in note
+    assert "design-based t test of the difference, weighted, stratified" in note
+    assert "Holm correction within each row and banner variable" in note
+    assert "above (green) or below (red) Total" in note
+    assert "Low base" not in note and "effective bases (Kish)" in note
+    low = type(shown)(
+        shown.table.assign(flag=["low base"] + [""] * (len(shown.table) - 1)),
+        shown.tests, shown.pairs, {**shown.settings, "correction": "fdr_bh"},
+    )  # fmt: skip
+    note = banner_footnote(low)
+    assert "† Low base: fewer than 30 respondents, not tested." in note
+    assert "Benjamini-Hochberg (FDR) correction" in note
+
+
+def test_html_has_superscript_letters_colours_and_bases(shown):
+    html = banner_html(shown, caption="KPIs <by> type")
+    assert "<caption>KPIs &lt;by&gt; type</caption>" in html  # escaped
+    t = shown.table
+    hb = t[(t["row"] == "osat:mean") & (t["value"] == "high_bill")].iloc[0]
+    contract = t[(t["row"] == "osat:mean") & (t["value"] == "contract")].iloc[0]
+    assert hb["significant_total"] == "below" and "B" in contract["letters"]
+    assert f"<td class='below'>{hb['estimate']:.2f}</td>" in html
+    assert f"{contract['estimate']:.2f}<sup>{contract['letters']}" in html
+    assert "<td class='row'>Effective base</td>" in html
+    lower = t[t["letters_second"] != ""]
+    assert (
+        not lower.empty and (lower["letters_second"] == lower["letters_second"].str.lower()).all()
+    )
+    from analysis_helpers.safe_output import escape_html
+
+    assert escape_html(banner_footnote(shown)) in html
+
+
+def test_the_workbook_sheet_has_numbers_letters_frozen_header_and_footnote(shown, tmp_path, study):
+    import openpyxl
+
+    from analysis_helpers.deliverables import build_deliverables
+    from analysis_helpers.notebook import setup
+
+    ctx = setup("config/demo.yml", str(tmp_path / "rep"), notebook="40-cross")
+    bad = shown.table.assign(  # a value label a spreadsheet would run as a formula
+        value_label=shown.table["value_label"].where(
+            shown.table["value"] != "prepaid", '=HYPERLINK("http://x")'
+        )
+    )
+    res = type(shown)(bad, shown.tests, shown.pairs, shown.settings)
+    ctx.show(**banner_show(res, caption="KPIs by customer type"))
+    build_deliverables(ctx.report_dir, ctx.study)
+    ws = openpyxl.load_workbook(ctx.report_dir / "report.xlsx").worksheets[1]
+    assert ws["A1"].value == "KPIs by customer type"
+    rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
+    heads = [ws.cell(4, c).value for c in range(1, ws.max_column + 1)]
+    assert ws.freeze_panes == "A6"
+    col = heads.index(f"{study.segment('customer_type').values['contract']} (A)") + 1
+    r = rows["Overall satisfaction 总体满意度: mean"]
+    cell = shown.table[(shown.table["row"] == "osat:mean") & (shown.table["value"] == "contract")]
+    assert ws.cell(r, col).value == pytest.approx(cell["estimate"].iloc[0])
+    assert ws.cell(r, col).number_format == "0.00"
+    assert ws.cell(r, col + 1).value == cell["letters"].iloc[0] + cell["letters_second"].iloc[0]
+    share = rows["Overall satisfaction 总体满意度: top-2-box"]
+    assert ws.cell(share, col).number_format == "0%"
+    assert ws.cell(rows["Base"], col).number_format == "#,##0"
+    injected = [c for row in ws.iter_rows() for c in row if str(c.value).startswith("=HYPER")]
+    assert injected and all(c.data_type == "s" and c.quotePrefix for c in injected)
+    texts = [str(c.value) for row in ws.iter_rows() for c in row if c.value]
+    assert banner_footnote(shown) in texts
