@@ -13,6 +13,7 @@ peak resident memory. The target (issue 11): <= 3 s and <= 1 GiB on 1,000,000 re
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -59,16 +60,17 @@ def main() -> None:
         rows += [BannerRow(f"q{j + 1:02d}", ("distribution",), f"Item {j + 1}", 1, 5)
                  for j in range(5)]  # fmt: skip
     design = SurveyDesign(weight="weight", strata="stratum")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = banner_table(data, rows=rows, by=["b1", "b2", "b3"], design=design)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    load = os.getloadavg()[0]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cells = res.table[res.table["column"] != "total"]
     print(f"respondents: {args.n:,}")
     print(f"banner rows: {res.table['row'].nunique()} x 3 banner variables x {N_VALUES} columns")
     print(f"cells: {len(cells):,}, with letters: {(cells['letters'] != '').sum():,}")
     print(f"pairwise tests: {len(res.pairs):,}, omnibus tests: {len(res.tests):,}")
-    print(f"seconds: {seconds:.2f}")
+    print(f"seconds: {seconds:.2f} wall, {cpu:.2f} CPU (load average {load:.1f})")
     print(f"peak memory: {peak:,.0f} MiB (data alone: {rss_data:,.0f} MiB)")
 
 
