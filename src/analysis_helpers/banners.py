@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from ._checks import check_frame, numeric_values
 from ._design import SurveyDesign, normal_quantile
@@ -492,7 +492,7 @@ def _t_p(est: np.ndarray, se: np.ndarray, df: np.ndarray, tiny: float) -> np.nda
     """Two-sided Student t p-values; NaN where the SE is 0 up to rounding (``tiny``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
-        p = 2 * stats.t.sf(np.abs(t), np.maximum(df, 1))
+        p = 2 * special.stdtr(np.maximum(df, 1), -np.abs(t))  # = 2 stats.t.sf(|t|, df)
     return np.where(np.isfinite(t) & (se > tiny) & (df >= 1), p, np.nan)
 
 
@@ -698,6 +698,8 @@ def banner_table(
         letters.append([column_letter(k + j) for j in range(v.C)])
         k += v.C
 
+    col_names = [np.array([f"{v.name}={x}" for x in v.values], dtype=object) for v in variables]
+    col_letters = [np.array(x, dtype=object) for x in letters]
     cells_out: dict[str, list] = {c: [] for c in BANNER_TABLE_COLUMNS}
     tests_out: list[dict] = []
     pairs_out: dict[str, list] = {c: [] for c in BANNER_PAIR_COLUMNS}
@@ -841,10 +843,10 @@ def banner_table(
                 new = {
                     "row": [key] * npair,
                     "variable": [var.name] * npair,
-                    "column_1": [f"{var.name}={var.values[a]}" for a in ii],
-                    "column_2": [f"{var.name}={var.values[b]}" for b in jj],
-                    "letter_1": [letters[vi][a] for a in ii],
-                    "letter_2": [letters[vi][b] for b in jj],
+                    "column_1": col_names[vi][ii],
+                    "column_2": col_names[vi][jj],
+                    "letter_1": col_letters[vi][ii],
+                    "letter_2": col_letters[vi][jj],
                     "difference": d_p, "se": se_p, "df": df_p, "statistic": t_p,
                     "p_value": p_p, "p_adjusted": pa_p, "significant": sig1,
                     "significant_second": sig2, "games_howell_p": gh,
