@@ -683,3 +683,15 @@ def test_the_workbook_sheet_has_numbers_letters_frozen_header_and_footnote(shown
     assert injected and all(c.data_type == "s" and c.quotePrefix for c in injected)
     texts = [str(c.value) for row in ws.iter_rows() for c in row if c.value]
     assert banner_footnote(shown) in texts
+
+
+def test_no_colours_or_letters_when_the_banner_does_not_test_them(study):
+    from analysis_helpers.study import BannerSpec
+
+    frame = _demo_frame(study)
+    res = study_banner(frame, study=study, banner=BannerSpec(name="x", by=["customer_type"],
+                                                             tests=["omnibus"]))  # fmt: skip
+    html = banner_html(res)
+    assert "class='below'" not in html and "<sup>" not in html
+    assert (res.table["letters"] == "").all() and res.pairs.empty
+    assert "Letters:" not in banner_footnote(res) and "Colour:" not in banner_footnote(res)

@@ -1369,6 +1369,7 @@ def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
     cells = t.drop_duplicates(["label", "_key"]).set_index(["label", "_key"])
     first = t[t["row"] == t["row"].iloc[0]].drop_duplicates("_key").set_index("_key")
     e = escape_html
+    colour = "total" in result.settings.get("tests", ["total"])
     groups: list[tuple[str, int]] = []
     for _, g, _, _ in heads:
         if groups and groups[-1][0] == g:
@@ -1406,8 +1407,12 @@ def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
                 out.append(f"<td class='flag'>{text} {LOW_BASE}</td>")
                 continue
             sup = e(c["letters"]) + e(c["letters_second"])
-            cls = {"above": " class='above'", "below": " class='below'"}.get(
-                c["significant_total"], ""
+            cls = (
+                {"above": " class='above'", "below": " class='below'"}.get(
+                    c["significant_total"], ""
+                )
+                if colour
+                else ""
             )
             out.append(f"<td{cls}>{text}" + (f"<sup>{sup}</sup>" if sup else "") + "</td>")
         out.append("</tr>")
