@@ -695,3 +695,12 @@ def test_no_colours_or_letters_when_the_banner_does_not_test_them(study):
     assert "class='below'" not in html and "<sup>" not in html
     assert (res.table["letters"] == "").all() and res.pairs.empty
     assert "Letters:" not in banner_footnote(res) and "Colour:" not in banner_footnote(res)
+
+
+def test_items_a_wave_did_not_ask_have_no_rows(study):
+    from analysis_helpers.study import BannerSpec
+
+    frame = _demo_frame(study).drop(columns=["cmp_speed"])
+    spec = BannerSpec(name="x", by=["region"], items=["cmp_speed", "cmp_resolved"])
+    rows = set(study_banner(frame, study=study, banner=spec).table["item"])
+    assert "cmp_speed" not in rows and "cmp_resolved" in rows

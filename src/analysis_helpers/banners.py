@@ -1125,11 +1125,13 @@ def study_banner(
     -------
     BannerResult
         As :func:`banner_table`; ``settings`` also holds ``name``, ``title``, ``tests``.
-        A study without segments or rows gives empty tables.
+        Items without a column in ``data`` (not asked in this wave) have no rows; a study
+        without segments or rows gives empty tables.
     """
     spec = _pick(study, banner)
     rep = study.reporting
-    rows = banner_rows(study, spec)
+    # items the wave did not ask (no column in the data) have no rows
+    rows = [r for r in banner_rows(study, spec) if r.item in data.columns]
     cols = [c for e in spec.by for c in ([e] if isinstance(e, str) else e)]
     settings = {
         "name": spec.name, "title": spec.title or spec.name, "tests": list(spec.tests),
