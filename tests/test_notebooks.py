@@ -226,7 +226,7 @@ def test_study_banners_find_the_planted_trough(report, truths):
     b = table(report, "banner_segments")
     items = {"cmp_speed", "cmp_resolved"}  # the complaint items of the demo's banner
     for item in items:
-        cells = b[(b["row"] == f"{item}:mean") & (b["variable"] == trough["segment"])]
+        cells = b[(b["row"] == f"{item}:mean") & (b["segment"] == trough["segment"])]
         low = cells[cells["value"] == trough["value"]].iloc[0]
         assert low["significant_total"] == "below"
         assert pd.isna(low["letters"]) or low["letters"] == ""
