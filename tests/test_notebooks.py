@@ -105,6 +105,10 @@ def test_expected_tables_and_columns(report):
         "segment_kpis": {"segment", "value", "kpi", "estimate", "n"},
         "segment_area_index": {"segment", "value", "name", "estimate"},
         "banner": {"row", "column", "letter", "estimate", "letters", "p_rest_adjusted", "flag"},
+        "banner_segments": {"row", "variable", "column", "estimate", "letters", "letters_second"},
+        "banner_segments_tests": {"row", "variable", "test", "f_statistic", "p_value"},
+        "banner_region_by_type": {"row", "outer_value", "estimate", "letters", "flag"},
+        "banner_region_by_type_tests": {"row", "test", "chisq", "p_value", "cramers_v"},
         "weak_spots": {"rank", "segment", "value", "row", "difference", "p_adjusted"},
         "driver_importance": {"driver", "correlation", "relative_weight", "lmg", "r2", "n"},
         "profile_by_wave": {"wave", "segment", "value", "n", "n_effective"},
@@ -212,6 +216,28 @@ def test_banner_letters_follow_the_planted_trough(report, truths):
     others = cells[cells["value"] != trough["value"]]
     assert pd.isna(low["letters"]) or low["letters"] == ""  # higher than nobody
     assert all(low["letter"] in str(x) for x in others["letters"])  # everyone beats it
+
+
+def test_study_banners_find_the_planted_trough(report, truths):
+    """The banners of the study file: the trough's segment value is significantly below
+    Total on every complaint item, higher than no other column, and its row test says the
+    segment matters; the nested banner tests the answer distribution (Rao-Scott)."""
+    trough = truths["trough"]
+    b = table(report, "banner_segments")
+    items = {"cmp_speed", "cmp_resolved"}  # the complaint items of the demo's banner
+    for item in items:
+        cells = b[(b["row"] == f"{item}:mean") & (b["segment"] == trough["segment"])]
+        low = cells[cells["value"] == trough["value"]].iloc[0]
+        assert low["significant_total"] == "below"
+        assert pd.isna(low["letters"]) or low["letters"] == ""
+        others = cells[cells["value"] != trough["value"]]
+        assert all(low["letter"] in str(x) for x in others["letters"])
+    tests = table(report, "banner_segments_tests")
+    row = tests[(tests["row"] == "cmp_resolved:mean") & (tests["variable"] == trough["segment"])]
+    assert row["p_value"].iloc[0] < 0.001
+    nested = table(report, "banner_region_by_type_tests")
+    dist = nested[nested["test"] == "rao_scott"].iloc[0]
+    assert dist["p_value"] < 0.05 and 0 < dist["cramers_v"] < 1
 
 
 def test_golden_drivers_and_factor_classes_are_found(report, truths):

@@ -228,6 +228,7 @@ class ReportContext:
         intervals: bool = True,
         free_text: list[str] | None = None,
         max_rows: int = 60,
+        html: str | None = None,
     ) -> None:
         """Show a table as a client reads it (see :func:`formatting.format_table`).
 
@@ -244,6 +245,10 @@ class ReportContext:
             See :func:`formatting.format_table`.
         max_rows : int
             Rows shown (the rest is in the saved table).
+        html : str, optional
+            A styled HTML fragment shown on the page instead of the default rendering
+            (e.g. :func:`analysis_helpers.banners.banner_html`); the deliverables still get
+            ``table`` with its number formats.
         """
         view = format_table(
             table,
@@ -260,7 +265,8 @@ class ReportContext:
         )
         self._shown += 1
         self.recorder.table(view)
-        html = view.to_html(table_id=f"{self.notebook}-{self._shown}", max_rows=max_rows)
+        if html is None:
+            html = view.to_html(table_id=f"{self.notebook}-{self._shown}", max_rows=max_rows)
         _display(html, view.to_text(max_rows))
 
     def say(self, template: str | Md, /, **values: Any) -> None:

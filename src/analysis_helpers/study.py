@@ -719,6 +719,74 @@ class DeliverablesSpec(_Model):
         return value
 
 
+# --------------------------------------------------------------------------------------
+# Banner tables (issue 11): analysis_helpers.banners and 40-cross use them
+# --------------------------------------------------------------------------------------
+BannerStatistic = Literal["mean", "top_box", "bottom_box", "nps", "distribution"]
+BannerTest = Literal["pairwise", "total", "rest", "omnibus"]
+
+
+class BannerSpec(_Model):
+    """One banner of ``banners:``: its banner variables (segment columns side by side, a
+    pair ``[outer, inner]`` nests inner within outer), its rows and its tests."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    title: str | None = None
+    by: list[str | list[str]] = Field(min_length=1)
+    kpis: bool = True  # the KPI rows (overall mean and top box, NPS, CES, loyalty)
+    items: list[str] = Field(default_factory=list)  # further items, with `statistics`
+    statistics: list[BannerStatistic] = Field(default_factory=lambda: ["mean", "top_box"])
+    tests: list[BannerTest] = Field(default_factory=lambda: ["pairwise", "total", "omnibus"])
+    correction: Literal["holm", "fdr_bh", "bonferroni", "none"] | None = None
+    alpha: float | None = Field(default=None, gt=0, lt=1)
+    second_alpha: float | None = Field(default=None, gt=0, lt=1)
+    by_wave: bool = False  # one banner per wave
+
+    @field_validator("by")
+    @classmethod
+    def _nesting(cls, by: list[str | list[str]]) -> list[str | list[str]]:
+        for k, entry in enumerate(by):
+            if isinstance(entry, list) and (len(entry) != 2 or entry[0] == entry[1]):
+                raise ValueError(
+                    f"[{k}]: a nested banner variable is [outer, inner], two different "
+                    f"segment columns; got {entry}"
+                )
+        return by
+
+
+def _banner_references(spec: StudySpec) -> list[str]:
+    """Cross-references of ``banners`` (called from ``StudySpec._references``)."""
+    errors: list[str] = []
+    segs = [s.column for s in spec.segments]
+    items = {i.name for i in spec.items}
+    for name, k in Counter(b.name for b in spec.banners).items():
+        if k > 1:
+            errors.append(f"banners: name {name!r} is used {k} times")
+    for j, b in enumerate(spec.banners):
+        for k, entry in enumerate(b.by):
+            cols = [entry] if isinstance(entry, str) else entry
+            for i, col in enumerate(cols):
+                where = f"banners[{j}].by[{k}]" + ("" if isinstance(entry, str) else f"[{i}]")
+                if col not in segs:
+                    errors.append(f"{where}: {col!r} is not a segment column (segments: {segs})")
+        for k, item in enumerate(b.items):
+            if item not in items:
+                errors.append(f"banners[{j}].items[{k}]: unknown item {item!r}")
+        if b.items and not b.statistics:
+            errors.append(f"banners[{j}].statistics: give at least one statistic for the items")
+        alpha = b.alpha if b.alpha is not None else spec.reporting.alpha
+        if b.second_alpha is not None and b.second_alpha <= alpha:
+            errors.append(
+                f"banners[{j}].second_alpha: {b.second_alpha:g} must be above alpha {alpha:g} "
+                "(lower-case letters mark the weaker level)"
+            )
+        if b.by_wave and spec.data.wave is None and not any(f.wave for f in spec.data.files):
+            errors.append(f"banners[{j}].by_wave: the study has no waves")
+        if not b.kpis and not b.items:
+            errors.append(f"banners[{j}]: no rows: set kpis: true or list items")
+    return errors
+
+
 class StudySpec(_Model):
     """The whole study file, as validated data."""
 
@@ -736,6 +804,7 @@ class StudySpec(_Model):
     comments: CommentsSpec | None = None
     runner: RunnerSettings = RunnerSettings()
     deliverables: DeliverablesSpec = DeliverablesSpec()
+    banners: list[BannerSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -769,6 +838,7 @@ class StudySpec(_Model):
             *self._check_weighting(),
             *_model_references(self),
             *_comments_references(self),
+            *_banner_references(self),
         ]
         if errors:
             raise ValueError("\n".join(errors))
@@ -1305,6 +1375,11 @@ class Study:
     @property
     def reporting(self) -> Reporting:
         return self.spec.reporting
+
+    @property
+    def banners(self) -> list[BannerSpec]:
+        """The ``banners:`` section (empty when the study file has none)."""
+        return list(self.spec.banners)
 
     # KPIs and the other optional parts -----------------------------------------------
     @property

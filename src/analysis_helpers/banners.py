@@ -1,0 +1,1441 @@
+"""Banner tables (issue 11): items, KPIs and answer distributions down the side, Total and
+the values of one or more banner variables across (optionally nested), with significance
+letters, tests against Total and against the rest of the sample, and an omnibus test per
+row.
+
+Every cell estimate is a ratio of two domain totals - a mean ``sum(w y) / sum(w)``, a share
+(the mean of a 0/1 dummy: one answer category, a net such as top-2 or bottom-2), an NPS
+(100 x the mean of the +1/0/-1 score). Its linearised influence values give the design
+covariance of all the cells of a banner at once (Taylor linearisation, with-replacement
+ultimate-cluster variance with strata, clusters, fpc and the lonely-PSU rule, as R
+``survey::svyrecvar`` and :mod:`analysis_helpers._design`). Nothing loops over cells or
+respondents in Python: per item, three ``bincount`` passes give the sums of ``1``, ``w`` and
+``w^2`` per (stratum or PSU, banner cell, answer category); every row, column and test is
+computed from those small tables.
+
+Tests
+-----
+* **Pairwise** (the letters): Student's t of the difference of two domain estimates with the
+  design SE of the difference (R ``svyttest`` / ``svycontrast``; :func:`~analysis_helpers.
+  estimation.domain_difference`), on the design df of the two columns' respondents (PSUs minus
+  strata) minus 1. Corrected within each row and banner variable (within each outer value of a
+  nested banner) with ``correction``; a cell carries the upper-case letters of the columns it
+  is significantly higher than at ``alpha``, and lower-case letters for those significant
+  only at ``second_alpha``.
+* **Against Total** and **against the rest** of the sample (the complement): the same t test,
+  on the design df of all respondents minus 1 (R ``svyttest(y ~ I(cell), D)``); corrected
+  within each row over the banner's columns.
+* **Omnibus** per row and banner variable: for means, shares and NPS the design-based Wald
+  F of "all column means are equal" (R ``regTermTest(svyglm(y ~ column), ~column)``: F on
+  ``k - 1`` and ``df - k + 1`` degrees of freedom); for an answer distribution the
+  Rao-Scott second-order corrected Pearson chi-square (R ``svychisq(statistic="F")``) and
+  its first-order form (``statistic="Chisq"``), with Cramér's V of the weighted table. For
+  an unweighted simple random sample also Welch's ANOVA and Games-Howell pairwise tests
+  (the formulas of pingouin's ``welch_anova`` and ``pairwise_gameshowell``, computed from the
+  columns' means, variances and counts; the tests check them against pingouin).
+
+Bases: columns with fewer than ``min_base`` respondents are flagged "low base", below
+``suppress_below`` "suppressed" (no estimate), and never tested; a column without
+respondents is "no respondents".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from ._checks import check_frame, numeric_values
+from ._design import SurveyDesign, normal_quantile
+from .formatting import BAD as BAD_COLOUR
+from .formatting import GOOD as GOOD_COLOUR
+from .formatting import MISSING, fmt_value
+from .safe_output import escape_html
+from .study import NPS_SCALES, BannerSpec, Study, code_text
+from .study_tables import study_design
+
+__all__ = [
+    "BannerRow",
+    "BannerResult",
+    "BANNER_TABLE_COLUMNS",
+    "BANNER_TEST_COLUMNS",
+    "BANNER_PAIR_COLUMNS",
+    "banner_table",
+    "adjust_p_values",
+    "cramers_v",
+    "column_letter",
+    "default_banner",
+    "banner_rows",
+    "study_banner",
+    "study_banners",
+    "banner_footnote",
+    "banner_frame",
+    "banner_html",
+    "banner_show",
+]
+
+#: the columns of :attr:`BannerResult.table`, in order
+BANNER_TABLE_COLUMNS = [
+    "row", "item", "statistic", "category", "label", "unit",
+    "variable", "column", "segment", "value", "value_label", "outer_value", "letter",
+    "n", "n_weighted", "n_effective", "estimate", "se", "ci_low", "ci_high",
+    "letters", "letters_second",
+    "difference_total", "se_total", "p_total", "p_total_adjusted", "significant_total",
+    "difference_rest", "se_rest", "p_rest", "p_rest_adjusted", "significant_rest",
+    "flag",
+]  # fmt: skip
+
+#: the columns of :attr:`BannerResult.tests`, in order
+BANNER_TEST_COLUMNS = [
+    "row", "item", "statistic", "label", "variable", "test", "k", "n",
+    "chisq", "f_statistic", "df_num", "df_den", "p_value", "p_chisq", "cramers_v",
+    "welch_f", "welch_df_num", "welch_df_den", "welch_p", "flag",
+]  # fmt: skip
+
+#: the columns of :attr:`BannerResult.pairs`, in order
+BANNER_PAIR_COLUMNS = [
+    "row", "variable", "column_1", "column_2", "letter_1", "letter_2", "difference", "se",
+    "df", "statistic", "p_value", "p_adjusted", "significant", "significant_second",
+    "games_howell_p",
+]  # fmt: skip
+
+TOTAL = "total"
+STATISTICS = ("mean", "top_box", "bottom_box", "nps", "distribution")
+
+
+@dataclass(frozen=True)
+class BannerRow:
+    """One item's rows of a banner.
+
+    Parameters
+    ----------
+    item : str
+        The data column (numeric answer codes).
+    statistics : sequence of str
+        Any of "mean", "top_box", "bottom_box", "nps" (0-10 items: promoters 9-10,
+        detractors 0-6), "distribution" (one share row per answer code ``scale_min`` ..
+        ``scale_max``, followed by the nets ``top`` and ``bottom``).
+    label : str
+        Display label of the item.
+    scale_min, scale_max : int
+        The valid answer codes.
+    top, bottom : sequence of int, optional
+        Codes of the top and bottom nets; default the two highest / two lowest codes.
+    """
+
+    item: str
+    statistics: tuple[str, ...]
+    label: str
+    scale_min: int
+    scale_max: int
+    top: tuple[int, ...] | None = None
+    bottom: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.statistics if s not in STATISTICS]
+        if bad:
+            raise ValueError(
+                f"banner_table: row {self.item!r}: unknown statistic {bad[0]!r}; use "
+                f"{list(STATISTICS)}"
+            )
+        if self.scale_min >= self.scale_max:
+            raise ValueError(
+                f"banner_table: row {self.item!r}: scale_min {self.scale_min} is not below "
+                f"scale_max {self.scale_max}"
+            )
+
+    @property
+    def codes(self) -> np.ndarray:
+        return np.arange(self.scale_min, self.scale_max + 1)
+
+    @property
+    def top_codes(self) -> tuple[int, ...]:
+        return self.top or (self.scale_max - 1, self.scale_max)
+
+    @property
+    def bottom_codes(self) -> tuple[int, ...]:
+        return self.bottom or (self.scale_min, self.scale_min + 1)
+
+    def scores(self) -> list[tuple[str, str, str, str, np.ndarray, str]]:
+        """``(row key, statistic, category, label, score per code, unit)`` of every row."""
+        codes = self.codes
+        rng = f"{self.scale_min}-{self.scale_max}"
+        out = []
+
+        def net(c: Sequence[int]) -> np.ndarray:
+            return np.isin(codes, list(c)).astype(float)
+
+        def span(c: Sequence[int]) -> str:
+            c = sorted(c)
+            return f"{c[0]}-{c[-1]}" if c == list(range(c[0], c[-1] + 1)) else ",".join(map(str, c))
+
+        for s in self.statistics:
+            if s == "mean":
+                out.append((f"{self.item}:mean", s, "", f"{self.label}: mean", codes * 1.0,
+                            f"mean ({rng})"))  # fmt: skip
+            elif s == "top_box":
+                t = self.top_codes
+                out.append((f"{self.item}:top_box", s, "", f"{self.label}: top-{len(t)}-box",
+                            net(t), "share"))  # fmt: skip
+            elif s == "bottom_box":
+                b = self.bottom_codes
+                out.append((f"{self.item}:bottom_box", s, "",
+                            f"{self.label}: bottom-{len(b)}-box", net(b), "share"))  # fmt: skip
+            elif s == "nps":
+                f = np.where(codes >= 9, 100.0, np.where(codes <= 6, -100.0, 0.0))
+                out.append((f"{self.item}:nps", s, "", f"NPS ({self.label})", f, "points"))
+            else:
+                for c in codes:
+                    out.append((f"{self.item}:{c}", s, str(c), f"{self.label}: {c}",
+                                (codes == c) * 1.0, "share"))  # fmt: skip
+                t, b = self.top_codes, self.bottom_codes
+                out.append((f"{self.item}:top", s, f"top ({span(t)})",
+                            f"{self.label}: top-{len(t)} ({span(t)})", net(t), "share"))  # fmt: skip
+                out.append((f"{self.item}:bottom", s, f"bottom ({span(b)})",
+                            f"{self.label}: bottom-{len(b)} ({span(b)})", net(b), "share"))  # fmt: skip
+        return out
+
+
+@dataclass
+class BannerResult:
+    """The output of :func:`banner_table`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per banner row and column (:data:`BANNER_TABLE_COLUMNS`): ``row`` (e.g.
+        ``"q1:mean"``, ``"q1:4"``, ``"q1:top"``), ``item``, ``statistic``, ``category``
+        (answer code or net of a distribution row, else ""), ``label``, ``unit``;
+        ``variable`` (the banner variable: a column, or ``"outer > inner"`` when nested),
+        ``column`` ("total" or ``"<variable>=<value>"``), ``segment`` (the data column(s)),
+        ``value`` (the code; ``"outer / inner"`` nested), ``value_label``, ``outer_value``
+        (nested: the outer code, else ""), ``letter`` ("" for Total); ``n`` (respondents
+        with an answer), ``n_weighted``, ``n_effective``; ``estimate`` (shares in [0, 1],
+        NPS in points), ``se``, ``ci_low``, ``ci_high`` (normal interval at
+        ``confidence``); ``letters`` (upper case: the columns this cell is significantly
+        higher than at ``alpha``), ``letters_second`` (lower case: significant at
+        ``second_alpha`` only); ``difference_total``, ``se_total``, ``p_total``,
+        ``p_total_adjusted``, ``significant_total`` ("above", "below" or "") - the cell
+        against Total; the same ``*_rest`` columns against the rest of the sample
+        (``significant_rest`` a bool); ``flag`` ("", "low base", "suppressed",
+        "no respondents", "one respondent"; flagged cells are never tested).
+    tests : DataFrame
+        One omnibus test per row and banner variable (:data:`BANNER_TEST_COLUMNS`):
+        ``test`` ("wald_f" or "rao_scott"), ``k`` (columns tested), ``n``, ``chisq`` (Wald
+        chi-square, or the Pearson X^2 of the weighted table scaled to ``n``),
+        ``f_statistic``, ``df_num``, ``df_den``, ``p_value`` (Wald F, or the Rao-Scott
+        second-order F), ``p_chisq`` (the Rao-Scott first-order chi-square), ``cramers_v``
+        (distributions), ``welch_*`` (unweighted simple random samples, means), ``flag``
+        ("" or the reason there is no test: "fewer than 2 columns", "no variance").
+    pairs : DataFrame
+        Every pairwise test behind the letters (:data:`BANNER_PAIR_COLUMNS`):
+        ``difference`` = column_2 - column_1, ``se``, ``df``, ``statistic``, ``p_value``,
+        ``p_adjusted``, ``significant``, ``significant_second``, ``games_howell_p``
+        (unweighted simple random samples, means).
+    settings : dict
+        ``correction``, ``alpha``, ``second_alpha``, ``confidence``, ``min_base``,
+        ``suppress_below``, ``weighted``, ``design`` (a short description) - for the
+        footnote.
+    """
+
+    table: pd.DataFrame
+    tests: pd.DataFrame
+    pairs: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+
+def column_letter(k: int) -> str:
+    """The letter of the ``k``-th column (0-based): A..Z, then AA, AB, ...
+
+    Examples
+    --------
+    >>> [column_letter(k) for k in (0, 25, 26)]
+    ['A', 'Z', 'AA']
+    """
+    if k < 0:
+        raise ValueError(f"column_letter: k must be >= 0, got {k}")
+    out = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def adjust_p_values(p_values: Sequence[float], *, correction: str) -> np.ndarray:
+    """Return p-values adjusted for multiple comparisons (NaN stays NaN, not counted).
+
+    Parameters
+    ----------
+    p_values : sequence of float
+    correction : {"holm", "fdr_bh", "bonferroni", "none"}
+        Holm's step-down, Benjamini-Hochberg's step-up false discovery rate, Bonferroni.
+
+    Returns
+    -------
+    ndarray
+        The adjusted p-values (``statsmodels.stats.multitest.multipletests``; vectorised).
+
+    Examples
+    --------
+    >>> adjust_p_values([0.01, 0.04, 0.03], correction="holm").round(4).tolist()
+    [0.03, 0.06, 0.06]
+    >>> adjust_p_values([0.01, 0.04, 0.03], correction="fdr_bh").round(4).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = p.copy()
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if correction not in ("holm", "fdr_bh", "bonferroni", "none"):
+        raise ValueError(f"correction {correction!r}: use 'holm', 'fdr_bh', 'bonferroni' or 'none'")
+    if correction == "none" or m == 0:
+        return out
+    x = p[ok]
+    if correction == "bonferroni":
+        adj = np.minimum(x * m, 1.0)
+    elif correction == "holm":
+        order = np.argsort(x, kind="stable")
+        step = np.maximum.accumulate(x[order] * (m - np.arange(m)))
+        adj = np.empty(m)
+        adj[order] = np.minimum(step, 1.0)
+    else:
+        order = np.argsort(x, kind="stable")[::-1]
+        step = np.minimum.accumulate(x[order] * m / (m - np.arange(m)))
+        adj = np.empty(m)
+        adj[order] = np.minimum(step, 1.0)
+    out[ok] = adj
+    return out
+
+
+def cramers_v(chisq: float, n: float, rows: int, cols: int) -> float:
+    """Return Cramér's V = sqrt(X^2 / (n (min(rows, cols) - 1))) of a ``rows x cols`` table.
+
+    Examples
+    --------
+    >>> round(cramers_v(10.0, 100, 2, 3), 6)  # sqrt(10 / 100)
+    0.316228
+    """
+    d = min(rows, cols) - 1
+    if d < 1 or not n > 0:
+        return float("nan")
+    return float(np.sqrt(chisq / (n * d)))
+
+
+# --------------------------------------------------------------------------------------
+# Banner variables and the joint groups
+# --------------------------------------------------------------------------------------
+@dataclass
+class _Variable:
+    name: str  # "region" or "region > customer_type"
+    segment: str  # data column(s), "region" or "region, customer_type"
+    codes: np.ndarray  # cell code per respondent, C for none
+    values: list[str]
+    labels: list[str]
+    outer: list[str]  # outer value per column ("" unless nested)
+
+    @property
+    def C(self) -> int:
+        return len(self.values)
+
+
+def _codes_of(data: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of a column (-1 missing) and the code texts as the study file writes
+    them ("1" for 1 and 1.0, text trimmed); the texts of equal codes are merged."""
+    raw, uniq = pd.factorize(data[col])
+    texts = [code_text(u) for u in uniq]
+    distinct = list(dict.fromkeys(texts))
+    pos = {t: k for k, t in enumerate(distinct)}
+    remap = np.array([pos[t] for t in texts] + [-1], dtype=np.int64)
+    return remap[raw], distinct
+
+
+def _variable(
+    data: pd.DataFrame,
+    spec: str | Sequence[str],
+    labels: Mapping[str, Mapping[str, str]],
+    orders: Mapping[str, Sequence[str]],
+) -> _Variable:
+    cols = [spec] if isinstance(spec, str) else list(spec)
+    if not 1 <= len(cols) <= 2:
+        raise ValueError(
+            f"banner_table: a banner variable is a column or a pair [outer, inner], got {cols}"
+        )
+    if len(cols) == 2 and cols[0] == cols[1]:
+        raise ValueError(f"banner_table: cannot nest {cols[0]!r} within itself")
+    for c in cols:
+        if c not in data.columns:
+            raise KeyError(
+                f"banner_table: banner variable {c!r} is not a column of the data "
+                f"(columns: {list(data.columns)[:20]}{' ...' if data.shape[1] > 20 else ''})"
+            )
+    parts = []
+    for c in cols:
+        raw, texts = _codes_of(data, c)
+        stated = [str(v) for v in orders.get(c, [])]
+        # stated values absent from the data stay, as columns flagged "no respondents"
+        order = stated + sorted(set(texts) - set(stated))
+        index = {v: k for k, v in enumerate(order)}
+        to_order = np.array([index[t] for t in texts] + [len(order)], dtype=np.int64)
+        parts.append((c, to_order[raw], order))
+    lab = {c: dict(labels.get(c, {})) for c in cols}
+    if len(parts) == 1:
+        c, code, order = parts[0]
+        return _Variable(
+            c, c, code, order, [str(lab[c].get(v, v)) for v in order], [""] * len(order)
+        )
+    (c1, k1, o1), (c2, k2, o2) = parts
+    values = [f"{a} / {b}" for a in o1 for b in o2]
+    labs = [f"{lab[c1].get(a, a)} / {lab[c2].get(b, b)}" for a in o1 for b in o2]
+    outer = [a for a in o1 for _ in o2]
+    none = (k1 == len(o1)) | (k2 == len(o2))
+    code = np.where(none, len(values), k1 * len(o2) + k2)
+    # drop combinations that never occur (a nested banner shows the cells that exist)
+    seen = np.bincount(code, minlength=len(values) + 1)[: len(values)] > 0
+    keep = np.flatnonzero(seen)
+    remap = np.full(len(values) + 1, len(keep), dtype=np.int64)
+    remap[keep] = np.arange(len(keep))
+    return _Variable(
+        f"{c1} > {c2}",
+        f"{c1}, {c2}",
+        remap[code],
+        [values[k] for k in keep],
+        [labs[k] for k in keep],
+        [outer[k] for k in keep],
+    )
+
+
+class _Joint:
+    """Respondents grouped by (stratum, or PSU) x the cell of every banner variable, and per
+    banner variable the sparse map from those groups to its (unit, cell) table."""
+
+    def __init__(self, prep, variables: list[_Variable]):
+        from scipy import sparse
+
+        self.prep = prep
+        n = prep.n
+        clustered = prep.psu is not None
+        unit = prep.psu if clustered else prep.stratum
+        key = unit.astype(np.int64)
+        span = int(key.max()) + 1 if n else 1
+        for v in variables:
+            key = key * (v.C + 1) + v.codes
+            span *= v.C + 1
+        if span <= 20_000_000:
+            seen = np.bincount(key, minlength=span) > 0
+            uniq = np.flatnonzero(seen)
+            remap = np.cumsum(seen) - 1
+            self.codes = remap[key]
+        else:
+            uniq, self.codes = np.unique(key, return_inverse=True)
+        self.J = len(uniq)
+        rest = uniq
+        cells = []
+        for v in variables[::-1]:
+            cells.append(rest % (v.C + 1))
+            rest = rest // (v.C + 1)
+        self.cells = cells[::-1]  # per variable: cell of each group
+        self.clustered = clustered
+        self.H = prep.n_strata
+        self.U = len(prep.psu_stratum) if clustered else self.H  # units: PSUs or strata
+        self.weighted = not np.all(prep.w == 1.0)
+        self.maps = [
+            sparse.csr_matrix(
+                (np.ones(self.J), (rest * (v.C + 1) + cell, np.arange(self.J))),
+                shape=(self.U * (v.C + 1), self.J),
+            )
+            for v, cell in zip(variables, self.cells, strict=True)
+        ]
+        if clustered:
+            P = self.U
+            self.to_stratum = sparse.csr_matrix(
+                (np.ones(P), (prep.psu_stratum, np.arange(P))), shape=(self.H, P)
+            )
+
+
+# --------------------------------------------------------------------------------------
+# The covariance of the cells of one variable
+# --------------------------------------------------------------------------------------
+def _sigma(joint: _Joint, Yu: np.ndarray, Wu: np.ndarray, sq: tuple | None) -> np.ndarray:
+    """Design covariance of the 2 C1 totals (sum w y per cell, then sum w per cell) from
+    their per-unit totals ``Yu``, ``Wu`` (U x C1); unclustered, ``sq`` holds the per-stratum
+    sums of w^2 y^2, w^2 y and w^2 (each respondent is a PSU)."""
+    prep = joint.prep
+    c = prep.scale
+    ok = ~prep.lonely
+    C1 = Yu.shape[1]
+    Z = np.hstack([Yu, Wu])
+    if not joint.clustered:
+        A, B, D = sq
+        co = np.where(ok, c, 0.0)
+        S = np.zeros((2 * C1, 2 * C1))
+        i = np.arange(C1)
+        S[i, i] = co @ A
+        S[i, C1 + i] = S[C1 + i, i] = co @ B
+        S[C1 + i, C1 + i] = co @ D
+        T = Z
+    else:
+        cw = np.where(ok, c, 0.0)[prep.psu_stratum]
+        S = (Z * cw[:, None]).T @ Z
+        T = joint.to_stratum @ Z
+    S -= (T[ok] * (c[ok] / prep.n_psu[ok])[:, None]).T @ T[ok]
+    if prep.lonely.any() and prep.lonely_psu == "adjust":
+        d = T[prep.lonely] - T.sum(axis=0) / prep.n_psus
+        S += (d * c[prep.lonely][:, None]).T @ d
+    return S
+
+
+def _t_p(est: np.ndarray, se: np.ndarray, df: np.ndarray, tiny: float) -> np.ndarray:
+    """Two-sided Student t p-values; NaN where the SE is 0 up to rounding (``tiny``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = est / se
+        p = 2 * special.stdtr(np.maximum(df, 1), -np.abs(t))  # = 2 stats.t.sf(|t|, df)
+    return np.where(np.isfinite(t) & (se > tiny) & (df >= 1), p, np.nan)
+
+
+def _presence(joint: _Joint, n_u: np.ndarray) -> tuple:
+    """From the answers per (unit, cell): PSUs and strata with answers per cell, their
+    pairwise overlaps, and the design df of all answers (PSUs minus strata)."""
+    if joint.clustered:
+        pf = (n_u > 0).astype(float)
+        psus = pf.sum(axis=0)
+        psu_inter = pf.T @ pf
+        psus_all = float((n_u.sum(axis=1) > 0).sum())
+        st = (joint.to_stratum @ pf) > 0
+    else:
+        psus = n_u.sum(axis=0)
+        psu_inter = np.diag(psus)
+        psus_all = float(psus.sum())
+        st = n_u > 0
+    sf = st.astype(float)
+    strata = sf.sum(axis=0)
+    strata_inter = sf.T @ sf
+    strata_all = float(st.any(axis=1).sum())
+    return psus, psu_inter, strata, strata_inter, psus_all - strata_all
+
+
+# --------------------------------------------------------------------------------------
+# Omnibus tests
+# --------------------------------------------------------------------------------------
+def _wald(est: np.ndarray, V: np.ndarray, df: float) -> tuple[float, float, float, float]:
+    """Wald test that the k estimates are equal: chi-square, F, df_den, p (R regTermTest)."""
+    k = len(est)
+    L = np.hstack([-np.ones((k - 1, 1)), np.eye(k - 1)])
+    d = L @ est
+    M = L @ V @ L.T
+    try:
+        chisq = float(d @ np.linalg.solve(M, d))
+    except np.linalg.LinAlgError:
+        return np.nan, np.nan, np.nan, np.nan
+    ddf = df - k + 1
+    f = chisq / (k - 1)
+    p = float(stats.f.sf(f, k - 1, ddf)) if ddf > 0 else np.nan
+    return chisq, f, ddf, p
+
+
+def _rao_scott(
+    p: np.ndarray, V: np.ndarray, N: float, nu: float
+) -> tuple[float, float, float, float, float, float]:
+    """Rao-Scott tests of a ``r x c`` table of cell shares ``p`` (rows = categories,
+    columns = banner columns; ``V`` their design covariance in column-major order as
+    R's ``interaction(rows, cols)``): X^2, F, ndf, ddf, p(F), p(first-order chi-square)."""
+    r, c = p.shape
+    vec = p.flatten(order="F")
+    rows = np.tile(np.arange(r), c)
+    cols = np.repeat(np.arange(c), r)
+    R = (rows[:, None] == np.arange(r)[None, :]).astype(float)
+    K = (cols[:, None] == np.arange(c)[None, :]).astype(float)
+    X1 = np.hstack([np.ones((r * c, 1)), R[:, 1:], K[:, 1:]])
+    inter = np.column_stack([R[:, i] * K[:, j] for j in range(1, c) for i in range(1, r)])
+    Cmat = inter - X1 @ np.linalg.lstsq(X1, inter, rcond=None)[0]
+    iD = np.where(vec > 0, 1 / np.where(vec > 0, vec, 1), 0.0)
+    denom = Cmat.T @ (iD[:, None] / N * Cmat)
+    numr = Cmat.T @ (iD[:, None] * V * iD[None, :]) @ Cmat
+    try:
+        Delta = np.linalg.solve(denom, numr)
+    except np.linalg.LinAlgError:  # a degenerate table (e.g. a column with one answer)
+        Delta = np.linalg.pinv(denom) @ numr
+    tr, tr2 = float(np.trace(Delta)), float(np.trace(Delta @ Delta))
+    if not (tr > 0 and tr2 > 0):
+        return (np.nan,) * 6
+    expected = np.outer(p.sum(axis=1), p.sum(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chisq = float(N * np.where(expected > 0, (p - expected) ** 2 / expected, 0.0).sum())
+    d0 = tr * tr / tr2
+    f = chisq / tr
+    p_f = float(stats.f.sf(f, d0, d0 * nu))
+    p_chi = float(stats.chi2.sf(chisq / (tr / Cmat.shape[1]), Cmat.shape[1]))
+    return chisq, f, d0, d0 * nu, p_f, p_chi
+
+
+def _welch(n: np.ndarray, m: np.ndarray, v: np.ndarray) -> tuple[float, float, float, float]:
+    """Welch's ANOVA from group counts, means and variances (pingouin ``welch_anova``)."""
+    k = len(n)
+    wt = n / v
+    sw = wt.sum()
+    grand = (wt * m).sum() / sw
+    lam = ((1 - wt / sw) ** 2 / (n - 1)).sum()
+    f = ((wt * (m - grand) ** 2).sum() / (k - 1)) / (1 + 2 * (k - 2) / (k * k - 1) * lam)
+    ddf = (k * k - 1) / (3 * lam)
+    return f, k - 1.0, ddf, float(stats.f.sf(f, k - 1, ddf))
+
+
+def _games_howell(n: np.ndarray, m: np.ndarray, v: np.ndarray, i: np.ndarray, j: np.ndarray):
+    """Games-Howell p-values of the pairs (i, j) (pingouin ``pairwise_gameshowell``)."""
+    k = len(n)
+    a, b = v[i] / n[i], v[j] / n[j]
+    se = np.sqrt(a + b)
+    t = np.abs(m[j] - m[i]) / se
+    df = (a + b) ** 2 / (a * a / (n[i] - 1) + b * b / (n[j] - 1))
+    return np.clip(stats.studentized_range.sf(t * np.sqrt(2), k, df), 0, 1)
+
+
+# --------------------------------------------------------------------------------------
+# The banner
+# --------------------------------------------------------------------------------------
+def banner_table(
+    data: pd.DataFrame,
+    *,
+    rows: Sequence[BannerRow],
+    by: Sequence[str | Sequence[str]],
+    design: SurveyDesign | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+    values: Mapping[str, Sequence[str]] | None = None,
+    correction: str = "holm",
+    alpha: float = 0.05,
+    second_alpha: float | None = None,
+    confidence: float = 0.95,
+    min_base: int = 30,
+    suppress_below: int = 10,
+    omnibus: bool = True,
+) -> BannerResult:
+    """Compute a banner: rows of items (means, top / bottom boxes, NPS, answer distributions
+    with nets) by Total and every value of the banner variables, with significance letters.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent.
+    rows : sequence of BannerRow
+        The items and their statistics, in display order.
+    by : sequence of str or [outer, inner]
+        The banner variables, side by side; a pair nests ``inner`` within ``outer`` (one
+        column per combination that occurs; letters compare columns within the same outer
+        value).
+    design : SurveyDesign, optional
+        Weights, strata, clusters, fpc; None: simple random sample.
+    labels : mapping column -> {code: label}, optional
+        Value labels of the banner variables.
+    values : mapping column -> codes, optional
+        The order of each banner variable's values (stated values without respondents are
+        kept as columns flagged "no respondents"); codes not listed follow, sorted.
+    correction : {"holm", "fdr_bh", "bonferroni", "none"}
+        Multiple-comparison correction within each row and banner variable.
+    alpha : float
+        Level of the upper-case letters and the tests against Total and the rest.
+    second_alpha : float, optional
+        A second, less strict level (> ``alpha``) for lower-case letters.
+    confidence : float
+        Level of the intervals.
+    min_base, suppress_below : int
+        Columns with fewer respondents (with an answer) are flagged "low base" or
+        "suppressed" and never tested.
+    omnibus : bool
+        Compute the omnibus tests (Wald F, Rao-Scott) per row.
+
+    Returns
+    -------
+    BannerResult
+        ``table``, ``tests``, ``pairs`` and ``settings`` (see :class:`BannerResult`).
+
+    Raises
+    ------
+    KeyError
+        A banner variable or an item is not a column of ``data``.
+    ValueError
+        No banner variable, a bad correction or level, an item with non-numeric answers.
+    """
+    check_frame(data, "banner_table")
+    if not by:
+        raise ValueError("banner_table: give at least one banner variable in by")
+    if correction not in ("holm", "fdr_bh", "bonferroni", "none"):
+        raise ValueError(
+            f"banner_table: correction {correction!r}: use 'holm', 'fdr_bh', 'bonferroni' or 'none'"
+        )
+    for name, x in (("alpha", alpha), ("confidence", confidence)):
+        if not 0 < x < 1:
+            raise ValueError(f"banner_table: {name} must be in (0, 1), got {x}")
+    if second_alpha is not None and not alpha < second_alpha < 1:
+        raise ValueError(
+            f"banner_table: second_alpha {second_alpha} must be above alpha {alpha} and below 1"
+        )
+    for r in rows:
+        if r.item not in data.columns:
+            raise KeyError(f"banner_table: item {r.item!r} is not a column of the data")
+    design = design if design is not None else SurveyDesign()
+    prep = design.prepare(data, func="banner_table")
+    labels = labels or {}
+    values = values or {}
+    variables = [_variable(data, spec, labels, values) for spec in by]
+    joint = _Joint(prep, variables)
+    srs = design.weight is None and design.strata is None and design.cluster is None
+    q = normal_quantile(confidence)
+    w = prep.w
+    settings = {
+        "correction": correction, "alpha": alpha, "second_alpha": second_alpha,
+        "confidence": confidence, "min_base": min_base, "suppress_below": suppress_below,
+        "weighted": design.weight is not None, "srs": srs,
+        "design": _design_text(design),
+    }  # fmt: skip
+
+    # letters run across the whole banner
+    letters: list[list[str]] = []
+    k = 0
+    for v in variables:
+        letters.append([column_letter(k + j) for j in range(v.C)])
+        k += v.C
+
+    col_names = [np.array([f"{v.name}={x}" for x in v.values], dtype=object) for v in variables]
+    col_letters = [np.array(x, dtype=object) for x in letters]
+    cells_out: dict[str, list] = {c: [] for c in BANNER_TABLE_COLUMNS}
+    tests_out: list[dict] = []
+    pairs_out: dict[str, list] = {c: [] for c in BANNER_PAIR_COLUMNS}
+    J = joint.J
+    gcode = joint.codes
+    w2 = w * w if joint.weighted else None
+    offsets: dict[int, np.ndarray] = {}
+    for brow in rows:
+        K = len(brow.codes)
+        K1 = K + 1  # the last bin holds the respondents without an answer
+        col = data[brow.item]
+        if col.dtype.kind == "f":
+            y = col.to_numpy()  # no copy
+        else:
+            y = numeric_values(data, brow.item, "item", "banner_table")
+        icat = _categories(y, brow, data)
+        if K1 not in offsets:
+            offsets[K1] = gcode * K1
+        idx = offsets[K1] + icat
+        m = J * K1
+        cnt = np.bincount(idx, minlength=m).reshape(J, K1).astype(float)
+        if joint.weighted:
+            Wk = np.bincount(idx, weights=w, minlength=m).reshape(J, K1)
+            W2k = np.bincount(idx, weights=w2, minlength=m).reshape(J, K1)
+        specs = brow.scores()
+        F = np.column_stack([s[4] for s in specs])  # K x rows
+        # SEs below this are rounding noise of a row without variance
+        tiny = 1e-9 * max(1.0, float(np.abs(F).max()))
+        for vi, var in enumerate(variables):
+            C, C1 = var.C, var.C + 1
+            U = joint.U
+            M = joint.maps[vi]
+            cntU = (M @ cnt).reshape(U, C1, K1)[:, :, :K]
+            if joint.weighted:
+                WU = (M @ Wk).reshape(U, C1, K1)[:, :, :K]
+                W2U = (M @ W2k).reshape(U, C1, K1)[:, :, :K]
+            else:
+                WU = W2U = cntU
+            n_u = cntU.sum(axis=2)
+            Wu = WU.sum(axis=2)
+            n_c, W_c, W2_c = n_u.sum(axis=0), Wu.sum(axis=0), W2U.sum(axis=(0, 2))
+            flag = _flags(n_c[:C], min_base, suppress_below)
+            testable = flag == ""
+            psus, psu_inter, strata, strata_inter, df_all = _presence(joint, n_u)
+            df_all -= 1
+            # selections: the C cells, Total, the C complements (the hidden cell C holds
+            # respondents without a value of this variable: in Total and every complement)
+            sel = np.zeros((C1, 2 * C + 1))
+            sel[np.arange(C), np.arange(C)] = 1
+            sel[:, C] = 1
+            sel[:, C + 1 :] = 1
+            sel[np.arange(C), C + 1 + np.arange(C)] = 0
+            sW = sel.T @ W_c
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inv = np.where(sW > 0, 1 / sW, np.nan)
+            D2 = W2U.sum(axis=2) if not joint.clustered else None
+            YU = WU @ F  # U x C1 x rows
+            if not joint.clustered:
+                AU, BU = W2U @ (F * F), W2U @ F
+            for ri, spec in enumerate(specs):
+                key, stat, category, label, f, unit = spec
+                Yu = YU[:, :, ri]
+                Y_c = Yu.sum(axis=0)
+                R = (sel.T @ Y_c) * inv
+                sq = None if joint.clustered else (AU[:, :, ri], BU[:, :, ri], D2)
+                Sig = _sigma(joint, Yu, Wu, sq)
+                G = np.vstack([sel * inv, -sel * (R * inv)])
+                G = np.nan_to_num(G)
+                cov = G.T @ Sig @ G
+                var_d = np.clip(np.diag(cov), 0, None)
+                se = np.sqrt(var_d)
+                est, se_c = R[:C], se[:C]
+                tot, se_tot = R[C], se[C]
+                # against Total and the rest
+                d_tot = est - tot
+                se_dt = np.sqrt(np.clip(var_d[:C] + var_d[C] - 2 * cov[np.arange(C), C], 0, None))
+                rest_idx = C + 1 + np.arange(C)
+                d_rest = est - R[rest_idx]
+                se_dr = np.sqrt(
+                    np.clip(var_d[:C] + var_d[rest_idx] - 2 * cov[np.arange(C), rest_idx], 0, None)
+                )
+                p_tot = np.where(testable, _t_p(d_tot, se_dt, np.full(C, df_all), tiny), np.nan)
+                p_rest = np.where(testable, _t_p(d_rest, se_dr, np.full(C, df_all), tiny), np.nan)
+                pa_tot = adjust_p_values(p_tot, correction=correction)
+                pa_rest = adjust_p_values(p_rest, correction=correction)
+                sig_tot = np.where(
+                    np.isfinite(pa_tot) & (pa_tot < alpha),
+                    np.where(d_tot > 0, "above", "below"),
+                    "",
+                )
+                # pairwise, within families
+                up = [[] for _ in range(C)]
+                low = [[] for _ in range(C)]
+                fam_of = var.outer
+                ii, jj = np.triu_indices(C, 1)
+                keep = (
+                    testable[ii] & testable[jj] & (np.asarray(fam_of)[ii] == np.asarray(fam_of)[jj])
+                )
+                ii, jj = ii[keep], jj[keep]
+                d_p = est[jj] - est[ii]
+                v_p = var_d[ii] + var_d[jj] - 2 * cov[ii, jj]
+                se_p = np.sqrt(np.clip(v_p, 0, None))
+                df_p = (
+                    (psus[ii] + psus[jj] - psu_inter[ii, jj])
+                    - (strata[ii] + strata[jj] - strata_inter[ii, jj])
+                    - 1
+                )
+                p_p = _t_p(d_p, se_p, df_p, tiny)
+                pa_p = np.full(len(ii), np.nan)
+                fam = np.asarray(fam_of)[ii]
+                for o in dict.fromkeys(fam):
+                    sel_f = fam == o
+                    pa_p[sel_f] = adjust_p_values(p_p[sel_f], correction=correction)
+                sig1 = np.isfinite(pa_p) & (pa_p < alpha)
+                sig2 = (
+                    np.isfinite(pa_p) & (pa_p < second_alpha) & ~sig1
+                    if second_alpha is not None
+                    else np.zeros(len(ii), bool)
+                )
+                for a, b, d, s1, s2 in zip(ii, jj, d_p, sig1, sig2, strict=True):
+                    if s1 or s2:
+                        hi, lo = (b, a) if d > 0 else (a, b)
+                        (up if s1 else low)[hi].append(letters[vi][lo])
+                gh = np.full(len(ii), np.nan)
+                welch = (np.nan,) * 4
+                if srs and len(ii) and stat in ("mean", "nps", "top_box", "bottom_box"):
+                    ok_c = np.flatnonzero(testable)
+                    nn = n_c[:C]
+                    ss = AU[:, :C, ri].sum(axis=0)
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        vv = (ss - nn * est * est) / (nn - 1)
+                    if len(ok_c) >= 2 and np.all(vv[ok_c] > 0):
+                        pos = {c: k for k, c in enumerate(ok_c)}
+                        gi = np.array([pos[a] for a in ii])
+                        gj = np.array([pos[b] for b in jj])
+                        gh = _games_howell(nn[ok_c], est[ok_c], vv[ok_c], gi, gj)
+                        welch = _welch(nn[ok_c], est[ok_c], vv[ok_c])
+                npair = len(ii)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t_p = d_p / se_p
+                new = {
+                    "row": [key] * npair,
+                    "variable": [var.name] * npair,
+                    "column_1": col_names[vi][ii],
+                    "column_2": col_names[vi][jj],
+                    "letter_1": col_letters[vi][ii],
+                    "letter_2": col_letters[vi][jj],
+                    "difference": d_p, "se": se_p, "df": df_p, "statistic": t_p,
+                    "p_value": p_p, "p_adjusted": pa_p, "significant": sig1,
+                    "significant_second": sig2, "games_howell_p": gh,
+                }  # fmt: skip
+                for c_ in BANNER_PAIR_COLUMNS:
+                    pairs_out[c_].extend(list(new[c_]))
+                # omnibus
+                if omnibus and stat != "distribution":
+                    ok_c = np.flatnonzero(testable)
+                    rec = {
+                        "row": key, "item": brow.item, "statistic": stat, "label": label,
+                        "variable": var.name, "test": "wald_f", "k": len(ok_c),
+                        "n": int(n_c[ok_c].sum()), "chisq": np.nan, "f_statistic": np.nan,
+                        "df_num": np.nan, "df_den": np.nan, "p_value": np.nan,
+                        "p_chisq": np.nan, "cramers_v": np.nan, "welch_f": welch[0], "welch_df_num": welch[1],
+                        "welch_df_den": welch[2], "welch_p": welch[3], "flag": "",
+                    }  # fmt: skip
+                    if len(ok_c) < 2:
+                        rec["flag"] = "fewer than 2 columns"
+                    elif not np.any(se_c[ok_c] > tiny):
+                        rec["flag"] = "no variance"
+                    else:
+                        chisq, fst, ddf, pv = _wald(est[ok_c], cov[np.ix_(ok_c, ok_c)], df_all + 1)
+                        rec.update(chisq=chisq, f_statistic=fst, df_num=len(ok_c) - 1.0,
+                                   df_den=ddf, p_value=pv)  # fmt: skip
+                    tests_out.append(rec)
+                # the cells
+                n_w = W_c[:C]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    n_e = np.where(W2_c[:C] > 0, n_w * n_w / W2_c[:C], 0.0)
+                    n_e_tot = W_c.sum() ** 2 / W2_c.sum() if W2_c.sum() > 0 else 0.0
+                hide = np.isin(flag, ["suppressed", "no respondents"])
+                e_out = np.where(hide, np.nan, est)
+                s_out = np.where(hide, np.nan, se_c)
+                tot_flag = str(_flags(np.array([n_c.sum()]), min_base, suppress_below)[0])
+                t_hide = tot_flag in ("suppressed", "no respondents")
+                col_vals = {
+                    "column": [TOTAL] + [f"{var.name}={v}" for v in var.values],
+                    "segment": [""] + [var.segment] * C,
+                    "value": [""] + var.values,
+                    "value_label": ["Total"] + var.labels,
+                    "outer_value": [""] + var.outer,
+                    "letter": [""] + letters[vi],
+                    "n": np.r_[n_c.sum(), n_c[:C]].astype(np.int64),
+                    "n_weighted": np.r_[W_c.sum(), n_w],
+                    "n_effective": np.r_[n_e_tot, n_e],
+                    "estimate": np.r_[np.nan if t_hide else tot, e_out],
+                    "se": np.r_[np.nan if t_hide else se_tot, s_out],
+                    "letters": [""] + ["".join(sorted(x, key=lambda t: (len(t), t))) for x in up],
+                    "letters_second": [""]
+                    + ["".join(sorted(x, key=lambda t: (len(t), t))).lower() for x in low],
+                    "difference_total": np.r_[np.nan, np.where(testable, d_tot, np.nan)],
+                    "se_total": np.r_[np.nan, np.where(testable, se_dt, np.nan)],
+                    "p_total": np.r_[np.nan, p_tot],
+                    "p_total_adjusted": np.r_[np.nan, pa_tot],
+                    "significant_total": [""] + list(sig_tot),
+                    "difference_rest": np.r_[np.nan, np.where(testable, d_rest, np.nan)],
+                    "se_rest": np.r_[np.nan, np.where(testable, se_dr, np.nan)],
+                    "p_rest": np.r_[np.nan, p_rest],
+                    "p_rest_adjusted": np.r_[np.nan, pa_rest],
+                    "significant_rest": np.r_[False, np.isfinite(pa_rest) & (pa_rest < alpha)],
+                    "flag": [tot_flag] + list(flag),
+                }
+                fixed = {
+                    "row": key, "item": brow.item, "statistic": stat, "category": category,
+                    "label": label, "unit": unit, "variable": var.name,
+                }  # fmt: skip
+                for c_ in BANNER_TABLE_COLUMNS:
+                    if c_ in fixed:
+                        cells_out[c_].extend([fixed[c_]] * (C + 1))
+                    elif c_ in ("ci_low", "ci_high"):
+                        continue
+                    else:
+                        cells_out[c_].extend(list(col_vals[c_]))
+            if omnibus and "distribution" in brow.statistics:
+                tests_out.append(_distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep))
+    table = pd.DataFrame({c: v for c, v in cells_out.items() if c not in ("ci_low", "ci_high")})
+    table["n"] = table["n"].astype(np.int64)
+    table["ci_low"] = table["estimate"] - q * table["se"]
+    table["ci_high"] = table["estimate"] + q * table["se"]
+    table["significant_rest"] = table["significant_rest"].astype(bool)
+    tests = pd.DataFrame(tests_out, columns=BANNER_TEST_COLUMNS)
+    pairs = pd.DataFrame(pairs_out)[BANNER_PAIR_COLUMNS]
+    for col in ("significant", "significant_second"):
+        pairs[col] = pairs[col].astype(bool)
+    return BannerResult(table[BANNER_TABLE_COLUMNS], tests, pairs, settings)
+
+
+def _flags(n: np.ndarray, min_base: int, suppress_below: int) -> np.ndarray:
+    """The base flag of each column: "no respondents", "suppressed" (below
+    ``suppress_below``), "one respondent" (never tested, whatever the rules), "low base"."""
+    return np.select(
+        [n == 0, n < suppress_below, n == 1, n < min_base],
+        ["no respondents", "suppressed", "one respondent", "low base"],
+        "",
+    )
+
+
+def _categories(y: np.ndarray, brow: BannerRow, data: pd.DataFrame) -> np.ndarray:
+    """The answer code of each respondent as 0..K-1 (K: no answer); a value that is not
+    one of the codes raises ``ValueError`` naming the row."""
+    K = brow.scale_max - brow.scale_min + 1
+    cat = y - y.dtype.type(brow.scale_min)
+    missing = np.isnan(cat)
+    cat[missing] = K
+    icat = cat.astype(np.int32)
+    if len(y) and not missing.all():
+        lo, hi = cat.min(), cat.max()  # K stands for a missing answer
+        if (
+            lo < 0
+            or hi > K
+            or (icat.astype(cat.dtype) != cat).any()
+            or (hi == K and (~missing & (cat == K)).any())
+        ):
+            y64 = np.asarray(y, dtype=float)
+            bad = ~missing & (
+                (y64 < brow.scale_min) | (y64 > brow.scale_max) | (y64 != np.round(y64))
+            )
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"banner_table: item {brow.item!r} has the value {y64[i]:g} in row "
+                f"{data.index[i]!r}; its codes are the integers {brow.scale_min} to "
+                f"{brow.scale_max}"
+            )
+    return icat
+
+
+def _design_text(design: SurveyDesign) -> str:
+    parts = []
+    if design.weight:
+        parts.append("weighted")
+    if design.strata:
+        parts.append("stratified")
+    if design.cluster:
+        parts.append("clustered")
+    return ", ".join(parts) if parts else "simple random sample"
+
+
+def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
+    """The Rao-Scott test of an item's answer distribution across the testable columns,
+    from the per-(unit, column, answer code) sums of w and w^2."""
+    rec = {
+        "row": f"{brow.item}:distribution", "item": brow.item, "statistic": "distribution",
+        "label": f"{brow.label}: distribution", "variable": var.name, "test": "rao_scott",
+        "k": int(testable.sum()), "n": 0, "chisq": np.nan, "f_statistic": np.nan,
+        "df_num": np.nan, "df_den": np.nan, "p_value": np.nan, "p_chisq": np.nan,
+        "cramers_v": np.nan, "welch_f": np.nan, "welch_df_num": np.nan, "welch_df_den": np.nan,
+        "welch_p": np.nan, "flag": "",
+    }  # fmt: skip
+    ok_c = np.flatnonzero(testable)
+    if len(ok_c) < 2:
+        rec["flag"] = "fewer than 2 columns"
+        return rec
+    T1 = WU[:, ok_c, :]
+    Wt = T1.sum(axis=0)  # columns x codes
+    used = Wt.sum(axis=0) > 0  # answer codes that occur
+    if used.sum() < 2:
+        rec["flag"] = "no variance"
+        return rec
+    T1, Wt = T1[:, :, used], Wt[:, used]
+    c, r = Wt.shape
+    U = T1.shape[0]
+    W = Wt.sum()
+    N = float(n_c[ok_c].sum())
+    p = (Wt / W).T  # r x c (codes x columns)
+    vec = p.flatten(order="F")  # column-major as R's interaction(rows, cols)
+    T1 = T1.reshape(U, c * r)  # the same order: column outer, code inner
+    # influence of the share p_kc = T_kc / W: (1[kc] - p_kc) w / W per respondent
+    c_ = prep.scale
+    ok = ~prep.lonely
+    Z = T1 - np.outer(T1.sum(axis=1), vec)
+    if not joint.clustered:
+        W2 = W2U[:, ok_c, :][:, :, used].reshape(U, c * r)
+        co = np.where(ok, c_, 0.0)
+        a = co @ W2
+        S = np.diag(a) - np.outer(a, vec) - np.outer(vec, a) + np.outer(vec, vec) * a.sum()
+        T = Z
+    else:
+        cw = np.where(ok, c_, 0.0)[prep.psu_stratum]
+        S = (Z * cw[:, None]).T @ Z
+        T = joint.to_stratum @ Z
+    S = S - (T[ok] * (c_[ok] / prep.n_psu[ok])[:, None]).T @ T[ok]
+    if prep.lonely.any() and prep.lonely_psu == "adjust":
+        d = T[prep.lonely] - T.sum(axis=0) / prep.n_psus
+        S = S + (d * c_[prep.lonely][:, None]).T @ d
+    V = S / (W * W)
+    chisq, f, d0, ddf, p_f, p_chi = _rao_scott(p, V, N, float(prep.degf))
+    if not np.isfinite(chisq):
+        rec["flag"] = "no variance"
+        return rec
+    rec.update(
+        n=int(N), chisq=chisq, f_statistic=f, df_num=d0, df_den=ddf, p_value=p_f, p_chisq=p_chi,
+        cramers_v=cramers_v(chisq, N, r, c),
+    )  # fmt: skip
+    return rec
+
+
+# --------------------------------------------------------------------------------------
+# The study's banners
+# --------------------------------------------------------------------------------------
+def default_banner(study: Study) -> BannerSpec:
+    """The banner a study without a ``banners:`` section gets: its KPIs by every segment,
+    side by side."""
+    return BannerSpec(name="segments", title="KPIs by segment", by=study.segment_columns())
+
+
+def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow]:
+    """The rows of a banner of the study: the KPIs (overall mean and top box, NPS, CES
+    mean, loyalty top boxes) when ``kpis``, then every listed item with the banner's
+    ``statistics`` ("nps" only for items on a 0-10 or 1-10 scale)."""
+    items = study.items
+    out: list[BannerRow] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(name: str, stats_: Sequence[str]) -> None:
+        it = items[name]
+        keep = []
+        for s in stats_:
+            if s == "nps" and (it.scale.min, it.scale.max) not in NPS_SCALES:
+                continue
+            if (name, s) not in seen:
+                seen.add((name, s))
+                keep.append(s)
+        if keep:
+            out.append(
+                BannerRow(
+                    name,
+                    tuple(keep),
+                    it.label,
+                    it.scale.min,
+                    it.scale.max,
+                    top=tuple(it.top_codes),
+                )  # fmt: skip
+            )
+
+    k = study.kpis
+    if banner.kpis:
+        if k.overall:
+            add(k.overall, ("mean", "top_box"))
+        if k.nps:
+            add(k.nps, ("nps",))
+        if k.ces:
+            add(k.ces, ("mean",))
+        for name in k.loyalty:
+            add(name, ("top_box",))
+    for name in banner.items:
+        add(name, banner.statistics)
+    return out
+
+
+def study_banner(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    banner: BannerSpec | str | None = None,
+    confidence: float | None = None,
+) -> BannerResult:
+    """Compute one banner of the study on ``data`` (e.g. one wave).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+        Supplies the banner (its variables, rows, tests, correction and levels), the item
+        scales and labels, the segments' value labels and order, the design and the
+        reporting rules (``min_base``, ``suppress_below``, ``alpha``, ``correction``,
+        ``confidence``).
+    banner : BannerSpec or str, optional
+        A banner of ``study.banners`` or its name; default the first, or
+        :func:`default_banner` when the study file has none.
+    confidence : float, optional
+        Level of the intervals; default ``reporting.confidence``.
+
+    Returns
+    -------
+    BannerResult
+        As :func:`banner_table`; ``settings`` also holds ``name``, ``title``, ``tests``.
+        Items without a column in ``data`` (not asked in this wave) have no rows; a study
+        without segments or rows gives empty tables.
+    """
+    spec = _pick(study, banner)
+    rep = study.reporting
+    # items the wave did not ask (no column in the data) have no rows
+    rows = [r for r in banner_rows(study, spec) if r.item in data.columns]
+    cols = [c for e in spec.by for c in ([e] if isinstance(e, str) else e)]
+    settings = {
+        "name": spec.name, "title": spec.title or spec.name, "tests": list(spec.tests),
+        "correction": spec.correction or rep.correction,
+        "alpha": spec.alpha if spec.alpha is not None else rep.alpha,
+        "second_alpha": spec.second_alpha if "pairwise" in spec.tests else None,
+        "confidence": confidence or rep.confidence,
+        "min_base": rep.min_base, "suppress_below": rep.suppress_below,
+        "weighted": study.is_weighted,
+    }  # fmt: skip
+    if not rows or not cols or len(data) == 0:
+        return BannerResult(
+            pd.DataFrame(columns=BANNER_TABLE_COLUMNS),
+            pd.DataFrame(columns=BANNER_TEST_COLUMNS),
+            pd.DataFrame(columns=BANNER_PAIR_COLUMNS),
+            {**settings, "design": ""},
+        )
+    labels = {c: study.segment(c).values for c in cols}
+    result = banner_table(
+        data,
+        rows=rows,
+        by=[e if isinstance(e, str) else list(e) for e in spec.by],
+        design=study_design(study),
+        labels=labels,
+        values={c: list(v) for c, v in labels.items()},
+        correction=settings["correction"],
+        alpha=settings["alpha"],
+        second_alpha=settings["second_alpha"],
+        confidence=settings["confidence"],
+        min_base=rep.min_base,
+        suppress_below=rep.suppress_below,
+        omnibus="omnibus" in spec.tests,
+    )
+    t = result.table
+    if "pairwise" not in spec.tests:
+        t["letters"] = ""
+        t["letters_second"] = ""
+        result.pairs = result.pairs.iloc[0:0]
+    result.settings = {**result.settings, **settings}
+    # segment titles for the header
+    titles = {}
+    for e in spec.by:
+        if isinstance(e, str):
+            titles[e] = study.segment(e).title
+        else:
+            titles[f"{e[0]} > {e[1]}"] = (
+                f"{study.segment(e[0]).title} × {study.segment(e[1]).title}"
+            )
+    t.insert(t.columns.get_loc("variable") + 1, "variable_label", t["variable"].map(titles))
+    tests = result.tests
+    tests.insert(
+        tests.columns.get_loc("variable") + 1, "variable_label", tests["variable"].map(titles)
+    )
+    return result
+
+
+def study_banners(
+    data: pd.DataFrame, *, study: Study, wave: str | None = None
+) -> list[tuple[BannerSpec, str | None, BannerResult]]:
+    """Every banner of the study (or :func:`default_banner`) in the study file's order:
+    ``(banner, wave or None, result)``. A banner with ``by_wave`` gives one result per
+    wave of ``data``; the others are computed on ``wave`` (default: all of ``data``)."""
+    specs = study.banners or [default_banner(study)]
+    has_wave = study.wave_column in data.columns
+    current = data[data[study.wave_column] == wave] if wave is not None and has_wave else data
+    out = []
+    for spec in specs:
+        if not spec.by_wave:
+            out.append((spec, None, study_banner(current, study=study, banner=spec)))
+        elif has_wave:
+            waves = [w for w in study.waves if (data[study.wave_column] == w).any()]
+            for w in waves:
+                part = data[data[study.wave_column] == w]
+                out.append((spec, w, study_banner(part, study=study, banner=spec)))
+        else:
+            out.append((spec, None, study_banner(data, study=study, banner=spec)))
+    return out
+
+
+def _pick(study: Study, banner: BannerSpec | str | None) -> BannerSpec:
+    if isinstance(banner, BannerSpec):
+        return banner
+    specs = study.banners
+    if banner is None:
+        return specs[0] if specs else default_banner(study)
+    for s in specs:
+        if s.name == banner:
+            return s
+    raise KeyError(
+        f"study_banner: no banner named {banner!r} in the study file "
+        f"(banners: {[s.name for s in specs]})"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Presentation: the footnote, the wide frame (workbook) and the styled HTML (report page)
+# --------------------------------------------------------------------------------------
+_CORRECTION_NAMES = {
+    "holm": "Holm",
+    "fdr_bh": "Benjamini-Hochberg (FDR)",
+    "bonferroni": "Bonferroni",
+    "none": "no",
+}
+
+
+def banner_footnote(result: BannerResult) -> str:
+    """Return the banner's footnote: what the letters and colours mean, the test, its
+    level(s) and correction, and the base rules of the flagged cells (plain text)."""
+    s = result.settings
+    t = result.table
+    corr = _CORRECTION_NAMES.get(s.get("correction", "none"), s.get("correction"))
+    tests = s.get("tests", ["pairwise", "total"])
+    design = s.get("design", "")
+    parts = []
+    if "pairwise" in tests:
+        nested = t["outer_value"].ne("").any() if len(t) else False
+        scope = "of the same banner variable" + (" (and outer value)" if nested else "")
+        text = (
+            f"Letters: the cell is significantly higher than the columns {scope} with those "
+            f"letters - upper case at p < {s['alpha']:g}"
+        )
+        if s.get("second_alpha"):
+            text += f", lower case at p < {s['second_alpha']:g}"
+        parts.append(
+            text + f" (design-based t test of the difference, {design}; {corr} correction "
+            "within each row and banner variable)."
+        )
+    if "total" in tests:
+        parts.append(
+            f"Colour: significantly above (green) or below (red) Total at p < {s['alpha']:g} "
+            f"({corr} correction within each row)."
+        )
+    flags = set(t["flag"]) if len(t) else set()
+    if flags & {"low base", "one respondent"}:
+        parts.append(f"† Low base: fewer than {s['min_base']:,} respondents, not tested.")
+    if flags & {"suppressed", "no respondents"}:
+        parts.append(f"{MISSING} Suppressed: fewer than {s['suppress_below']:,} respondents.")
+    if s.get("weighted"):
+        parts.append("Estimates weighted; bases unweighted, effective bases (Kish) below them.")
+    return " ".join(parts)
+
+
+def _heads(t: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(column key, group title, value label, letter) of every banner column in order."""
+    h = t.drop_duplicates(["variable", "column"])
+    out, seen = [], set()
+    for r in h.itertuples(index=False):
+        key = (r.variable, r.column)
+        if r.column == TOTAL:
+            if TOTAL in seen:
+                continue
+            seen.add(TOTAL)
+            out.append((TOTAL, "", "Total", ""))
+        else:
+            title = getattr(r, "variable_label", None) or r.variable
+            out.append(("|".join(key), str(title), str(r.value_label), r.letter))
+    return out
+
+
+def _keyed(t: pd.DataFrame) -> pd.DataFrame:
+    return t.assign(_key=np.where(t["column"] == TOTAL, TOTAL, t["variable"] + "|" + t["column"]))
+
+
+def banner_frame(result: BannerResult) -> pd.DataFrame:
+    """Return the banner as a wide table for the workbook: one row per banner row (index
+    "Row": its label; a ``unit`` column), per banner column an ``estimate`` (unrounded; the
+    row's unit gives its format) and a ``sig`` column (the letters, or the flag mark), under
+    a two-level header (banner variable, "value (letter)"); the first rows are the bases.
+
+    Returns
+    -------
+    DataFrame
+        MultiIndex columns ``(group, column, "estimate" | "sig")``; empty for an empty
+        banner.
+    """
+    t = result.table
+    if t.empty:
+        return pd.DataFrame(index=pd.Index([], name="Row"))
+    t = _keyed(t)
+    heads = _heads(t)
+    rows = list(dict.fromkeys(t["label"]))
+    unit = t.drop_duplicates("label").set_index("label")["unit"]
+    cells = t.drop_duplicates(["label", "_key"]).set_index(["label", "_key"])
+    first = t[t["row"] == t["row"].iloc[0]].drop_duplicates("_key").set_index("_key")
+    data: dict[tuple, list] = {("", "", "unit"): ["count", "count"] + [unit[r] for r in rows]}
+    for key, group, value, letter in heads:
+        name = f"{value} ({letter})" if letter else value
+        est, sig = [first.loc[key, "n"], first.loc[key, "n_effective"]], ["", ""]
+        for r in rows:
+            c = cells.loc[(r, key)] if (r, key) in cells.index else None
+            if c is None:
+                est.append(np.nan)
+                sig.append("")
+                continue
+            est.append(c["estimate"])
+            mark = (
+                LOW_BASE if c["flag"] in ("low base", "one respondent") else
+                MISSING if c["flag"] in ("suppressed", "no respondents") else ""
+            )  # fmt: skip
+            sig.append(mark or (c["letters"] + c["letters_second"]))
+        data[(group, name, "estimate")] = est
+        data[(group, name, "sig")] = sig
+    frame = pd.DataFrame(data, index=pd.Index(["Base", "Effective base"] + rows, name="Row"))
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
+
+
+LOW_BASE = "†"
+_CSS = (
+    ".banner{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.9em}"
+    ".banner th,.banner td{padding:.25em .5em;border-bottom:1px solid #e1e4e8;"
+    "text-align:right;white-space:nowrap}"
+    ".banner th.row,.banner td.row{text-align:left;white-space:normal;max-width:22em}"
+    ".banner thead th{vertical-align:bottom;background:#f6f8fa}"
+    ".banner tr.base td{color:#57606a;font-size:.9em}"
+    ".banner sup{font-weight:bold;margin-left:.15em}"
+    f".banner td.above{{color:{GOOD_COLOUR};font-weight:bold}}"
+    f".banner td.below{{color:{BAD_COLOUR};font-weight:bold}}"
+    ".banner td.flag{color:#6e7781;font-style:italic}"
+    ".banner caption{caption-side:top;text-align:left;font-weight:bold;padding-bottom:.4em}"
+    ".banner-note{font-size:.85em;color:#57606a;max-width:60em}"
+)
+
+
+def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
+    """Return the banner as a styled HTML fragment for the report page: letters as
+    superscripts (lower case for the second level), cells significantly above / below
+    Total in green / red, formatted numbers (shares as percentages, means with 2
+    decimals, NPS in points), bases and effective bases in the header rows, and the
+    footnote naming the test, level(s) and correction. Every text is escaped."""
+    t = result.table
+    if t.empty:
+        return ""
+    t = _keyed(t)
+    heads = _heads(t)
+    rows = list(dict.fromkeys(t["label"]))
+    cells = t.drop_duplicates(["label", "_key"]).set_index(["label", "_key"])
+    first = t[t["row"] == t["row"].iloc[0]].drop_duplicates("_key").set_index("_key")
+    e = escape_html
+    colour = "total" in result.settings.get("tests", ["total"])
+    groups: list[tuple[str, int]] = []
+    for _, g, _, _ in heads:
+        if groups and groups[-1][0] == g:
+            groups[-1] = (g, groups[-1][1] + 1)
+        else:
+            groups.append((g, 1))
+    out = [f"<style>{_CSS}</style>", '<table class="banner">']
+    if caption:
+        out.append(f"<caption>{e(caption)}</caption>")
+    out.append("<thead><tr><th class='row' rowspan='2'></th>")
+    out += [f"<th colspan='{k}'>{e(g)}</th>" for g, k in groups]
+    out.append("</tr><tr>")
+    for _, _, value, letter in heads:
+        out.append(f"<th>{e(value)}" + (f"<br>({e(letter)})" if letter else "") + "</th>")
+    out.append("</tr></thead><tbody>")
+    base_rows = [("Base", "n")]
+    if result.settings.get("weighted"):
+        base_rows.append(("Effective base", "n_effective"))
+    for name, col in base_rows:
+        out.append(f"<tr class='base'><td class='row'>{e(name)}</td>")
+        out += [f"<td>{e(fmt_value(first.loc[k, col], 'base'))}</td>" for k, *_ in heads]
+        out.append("</tr>")
+    for r in rows:
+        out.append(f"<tr><td class='row'>{e(r)}</td>")
+        for key, *_ in heads:
+            if (r, key) not in cells.index:
+                out.append("<td></td>")
+                continue
+            c = cells.loc[(r, key)]
+            if c["flag"] in ("suppressed", "no respondents"):
+                out.append(f"<td class='flag'>{MISSING}</td>")
+                continue
+            text = e(fmt_value(c["estimate"], c["unit"]))
+            if c["flag"]:
+                out.append(f"<td class='flag'>{text} {LOW_BASE}</td>")
+                continue
+            sup = e(c["letters"]) + e(c["letters_second"])
+            cls = (
+                {"above": " class='above'", "below": " class='below'"}.get(
+                    c["significant_total"], ""
+                )
+                if colour
+                else ""
+            )
+            out.append(f"<td{cls}>{text}" + (f"<sup>{sup}</sup>" if sup else "") + "</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    out.append(f"<p class='banner-note'>{e(banner_footnote(result))}</p>")
+    return "".join(out)
+
+
+def banner_show(result: BannerResult, *, caption: str) -> dict:
+    """Return the arguments of ``ctx.show`` for a banner: the wide table of
+    :func:`banner_frame` for the workbook (estimates with the number format of their row,
+    letters in a text column beside each), its footnote, and the styled page of
+    :func:`banner_html`. Use as ``ctx.show(**banner_show(result, caption=...))``."""
+    frame = banner_frame(result)
+    cols = [c for c in frame.columns if c[-1] != "unit"]
+    return {
+        "table": frame,
+        "columns": [("", "", "Row"), *cols],
+        "kinds": {c: "text" for c in cols if c[-1] == "sig"},
+        "labels": {"estimate": "", "sig": ""},
+        "caption": caption,
+        "note": banner_footnote(result),
+        "html": banner_html(result, caption=caption),
+    }
