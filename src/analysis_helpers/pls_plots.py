@@ -405,8 +405,7 @@ def _arrow_ports(
 
 
 def _least_crossing_rad(p0: np.ndarray, p2: np.ndarray, grown: list[Bbox], box_px: float) -> float:
-    """Return the arc (``rad``) of an arrow: the first that crosses no box, else the one
-    crossing least.
+    """Return the arc (``rad``) of an arrow: the first crossing no box, else the least crossing.
 
     Arcs bulge by about 0.8, 1.2, 1.6 and 2.2 box heights whatever their length, on either
     side; a straight arrow is tried first.
