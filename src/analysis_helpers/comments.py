@@ -1640,7 +1640,7 @@ class CommentSettings:
     """The ``comments`` section of a study file, resolved (see :func:`settings_from_study`)."""
 
     column: str
-    outcome: str
+    outcome: str | None  # None: no comments.outcome and no kpis.overall
     themes: tuple[Any, ...]
     labels: dict[str, str]
     languages: tuple[str, ...]
@@ -1812,11 +1812,11 @@ def demo_comments(
     """
     has_comment = np.asarray(has_comment, dtype=bool)
     n = len(has_comment)
-    low = []
+    lows = []
     for _, item, low_max, _ in DEMO_CLAUSES:
         r = np.asarray(ratings[item], dtype=float)
-        low.append((r >= 1) & (r <= low_max))
-    low = np.column_stack(low) if n else np.zeros((0, len(DEMO_CLAUSES)), dtype=bool)
+        lows.append((r >= 1) & (r <= low_max))
+    low = np.column_stack(lows) if n else np.zeros((0, len(DEMO_CLAUSES)), dtype=bool)
     out = np.full(n, "", dtype=object)
     idx = np.flatnonzero(has_comment)
     u = rng.random(len(idx))
