@@ -94,7 +94,7 @@ import contextlib
 import logging
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -697,26 +697,7 @@ def frequent_terms(
     if U == 0 or not ok.any():
         return pd.DataFrame(columns=[*by, *cols])
 
-    ok_cache: dict[str, bool] = {}
-
-    def analyzer(norm: str) -> list[str]:
-        toks = _tokens(norm)
-        keep = []
-        for t in toks:
-            k = ok_cache.get(t)
-            if k is None:
-                k = ok_cache[t] = _term_ok(t, stop)
-            keep.append(k)
-        out = []
-        if 1 in ngrams:
-            out += [t for t, k in zip(toks, keep, strict=True) if k]
-        if 2 in ngrams:
-            out += [
-                f"{toks[i]} {toks[i + 1]}" for i in range(len(toks) - 1) if keep[i] and keep[i + 1]
-            ]
-        return out
-
-    vec = CountVectorizer(analyzer=analyzer, binary=True, dtype=np.float64)
+    vec = CountVectorizer(analyzer=_term_analyzer(ngrams, stop), binary=True, dtype=np.float64)
     X = vec.fit_transform(corpus.norm).tocsc()
     vocab = vec.get_feature_names_out()
     rows = gcodes[ok]
@@ -754,6 +735,33 @@ def frequent_terms(
     if not parts:
         return pd.DataFrame(columns=[*by, *cols])
     return pd.concat(parts, ignore_index=True)
+
+
+def _term_analyzer(ngrams: Sequence[int], stop: Collection[str]) -> Callable[[str], list[str]]:
+    """Return the analyzer of :func:`frequent_terms`: a comment's kept words and phrases.
+
+    Unigrams are the words :func:`_term_ok` keeps; bigrams are two adjacent kept words.
+    """
+    ok_cache: dict[str, bool] = {}
+
+    def analyzer(norm: str) -> list[str]:
+        toks = _tokens(norm)
+        keep = []
+        for t in toks:
+            k = ok_cache.get(t)
+            if k is None:
+                k = ok_cache[t] = _term_ok(t, stop)
+            keep.append(k)
+        out = []
+        if 1 in ngrams:
+            out += [t for t, k in zip(toks, keep, strict=True) if k]
+        if 2 in ngrams:
+            out += [
+                f"{toks[i]} {toks[i + 1]}" for i in range(len(toks) - 1) if keep[i] and keep[i + 1]
+            ]
+        return out
+
+    return analyzer
 
 
 def _slug(term: str) -> str:
