@@ -19,7 +19,7 @@ ARGS   ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help env data report test test-fast test-nbval test-slow lint typecheck format strip lab bench clean
+.PHONY: help env data report test test-fast test-nbval test-slow lint format strip lab bench clean
 
 help: ## show this help
 	@echo "Customer-satisfaction survey analysis - make targets:"
@@ -69,20 +69,11 @@ test-nbval: $(STAMP) data ## run the notebooks in place with their defaults (nbv
 test-slow: $(STAMP) data ## the slow checks (large data), not part of `make test`
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-# modules whose types mypy checks in `make lint`; a module joins the list once
-# `make typecheck` reports nothing for it (`make typecheck` checks all of src)
-TYPED := $(addprefix src/analysis_helpers/,__init__.py _checks.py _compat.py _design.py \
-  estimation.py kpis.py weighting.py trend.py study_tables.py scorecard.py drivers \
-  plots.py describe_plots.py driver_plots.py cleaning_plots.py)
-
-lint: $(STAMP) ## ruff lint and format check (notebooks included), mypy; notebooks must be stripped
+lint: $(STAMP) ## ruff lint and format check (notebooks included), mypy on src; notebooks must be stripped
 	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/ruff format --check src tests benchmarks notebooks
-	$(BIN)/mypy --follow-imports=silent $(TYPED)
-	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
-
-typecheck: $(STAMP) ## mypy on all of src (make lint checks the modules in TYPED)
 	$(BIN)/mypy src
+	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
 
 format: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests benchmarks notebooks

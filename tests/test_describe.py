@@ -524,3 +524,11 @@ def test_kpi_titles_are_the_scales_in_words():
         "index (0-100)": "Index (0-100)",
         "share": "% of respondents",
     }
+
+
+def test_cut_caption_needs_an_overall_item(demo):
+    spec = demo.spec
+    plain = spec.model_copy(update={"kpis": spec.kpis.model_copy(update={"overall": None})})
+    study = Study(plain, path=demo.path, root=demo.root)
+    with pytest.raises(ValueError, match=r"no overall-satisfaction item \(kpis.overall\)"):
+        cut_caption(study, ["customer_type"])

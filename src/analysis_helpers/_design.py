@@ -207,85 +207,11 @@ class PreparedDesign:
             w = weight_values(data, design.weight, func)
         else:
             w = np.ones(n)
-        if design.strata is not None:
-            s = data[design.strata]
-            if s.isna().any():
-                raise ValueError(
-                    f"{func}: strata column {design.strata!r}: row "
-                    f"{show(_bad_row(data, s.isna().to_numpy()))} has a missing stratum"
-                )
-            stratum, strata_values = pd.factorize(s, sort=True)
-            strata_values = np.asarray(strata_values)
-        else:
-            stratum, strata_values = np.zeros(n, dtype=np.int64), np.array([None])
-        stratum = stratum.astype(np.int64)
-        H = len(strata_values)
-        if design.cluster is not None:
-            c = data[design.cluster]
-            if c.isna().any():
-                raise ValueError(
-                    f"{func}: cluster column {design.cluster!r}: row "
-                    f"{show(_bad_row(data, c.isna().to_numpy()))} has a missing cluster"
-                )
-            ccode = pd.factorize(c)[0].astype(np.int64)
-            psu = np.unique(stratum * (ccode.max() + 1) + ccode, return_inverse=True)[1]
-            psu = psu.astype(np.int64)
-            P = int(psu.max()) + 1
-            psu_stratum = np.zeros(P, dtype=np.int64)
-            psu_stratum[psu] = stratum
-            n_psu = np.bincount(psu_stratum, minlength=H)
-        else:
-            psu, psu_stratum = None, None
-            n_psu = np.bincount(stratum, minlength=H)
-        f = np.zeros(H)
+        stratum, strata_values = _strata(data, design, func)
+        psu, psu_stratum, n_psu = _clusters(data, design, stratum, len(strata_values), func)
+        f: np.ndarray = np.zeros(len(strata_values))
         if design.fpc is not None:
-            fpc = numeric_values(data, design.fpc, "fpc", func, allow_inf=True)
-            bad = ~np.isfinite(fpc) | (fpc <= 0)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise ValueError(
-                    f"{func}: fpc column {design.fpc!r}: row {show(data.index[i])} has fpc "
-                    f"{show(fpc[i])};"
-                    " fpc must be finite and > 0"
-                )
-            big = fpc > 1
-            if big.any() and not big.all():
-                i = int(np.flatnonzero(~big)[0])
-                raise ValueError(
-                    f"{func}: fpc column {design.fpc!r}: row {show(data.index[i])} has fpc "
-                    f"{show(fpc[i])} but "
-                    "other rows are > 1; use all population sizes (> 1) or all sampling "
-                    "fractions (<= 1)"
-                )
-            lo = np.full(H, np.inf)
-            hi = np.full(H, -np.inf)
-            np.minimum.at(lo, stratum, fpc)
-            np.maximum.at(hi, stratum, fpc)
-            varies = lo != hi
-            if varies.any():
-                h = int(np.flatnonzero(varies)[0])
-                in_h = np.flatnonzero(stratum == h)
-                first = fpc[in_h[0]]
-                i = in_h[fpc[in_h] != first][0]
-                raise ValueError(
-                    f"{func}: fpc column {design.fpc!r} varies within stratum {show(strata_values[h])}: "
-                    f"row {show(data.index[i])} has fpc {show(fpc[i])}, row "
-                    f"{show(data.index[in_h[0]])} has {show(first)}"
-                )
-            if big.all():
-                too_small = lo < n_psu
-                if too_small.any():
-                    h = int(np.flatnonzero(too_small)[0])
-                    i = int(np.flatnonzero(stratum == h)[0])
-                    raise ValueError(
-                        f"{func}: fpc column {design.fpc!r}: row {show(data.index[i])} has "
-                        "population size "
-                        f"{show(lo[h])} below the {n_psu[h]} sampled PSUs of stratum "
-                        f"{show(strata_values[h])}"
-                    )
-                f = n_psu / lo
-            else:
-                f = lo
+            f = _sampling_fractions(data, design.fpc, stratum, strata_values, n_psu, func)
         lonely = n_psu == 1
         if lonely.any() and design.lonely_psu == "fail":
             h = int(np.flatnonzero(lonely)[0])
@@ -338,6 +264,126 @@ class PreparedDesign:
             d = T[self.lonely] - T.sum(axis=0) / self.n_psus
             v += (d * c[self.lonely][:, None]).T @ d
         return v
+
+
+def _strata(data: pd.DataFrame, design: SurveyDesign, func: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return each row's stratum code and the strata values (one ``None`` without strata).
+
+    Raises
+    ------
+    ValueError
+        A row has a missing stratum.
+    """
+    n = len(data)
+    if design.strata is not None:
+        s = data[design.strata]
+        if s.isna().any():
+            raise ValueError(
+                f"{func}: strata column {design.strata!r}: row "
+                f"{show(_bad_row(data, s.isna().to_numpy()))} has a missing stratum"
+            )
+        stratum, strata_values = pd.factorize(s, sort=True)
+        strata_values = np.asarray(strata_values)
+    else:
+        stratum, strata_values = np.zeros(n, dtype=np.int64), np.array([None])
+    return stratum.astype(np.int64), strata_values
+
+
+def _clusters(
+    data: pd.DataFrame, design: SurveyDesign, stratum: np.ndarray, H: int, func: str
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+    """Return each row's PSU code, each PSU's stratum and the PSUs per stratum.
+
+    Without clusters every respondent is a PSU: the first two are None.
+
+    Raises
+    ------
+    ValueError
+        A row has a missing cluster.
+    """
+    if design.cluster is not None:
+        c = data[design.cluster]
+        if c.isna().any():
+            raise ValueError(
+                f"{func}: cluster column {design.cluster!r}: row "
+                f"{show(_bad_row(data, c.isna().to_numpy()))} has a missing cluster"
+            )
+        ccode = pd.factorize(c)[0].astype(np.int64)
+        psu = np.unique(stratum * (ccode.max() + 1) + ccode, return_inverse=True)[1]
+        psu = psu.astype(np.int64)
+        P = int(psu.max()) + 1
+        psu_stratum = np.zeros(P, dtype=np.int64)
+        psu_stratum[psu] = stratum
+        return psu, psu_stratum, np.bincount(psu_stratum, minlength=H)
+    return None, None, np.bincount(stratum, minlength=H)
+
+
+def _sampling_fractions(
+    data: pd.DataFrame,
+    fpc_col: str,
+    stratum: np.ndarray,
+    strata_values: np.ndarray,
+    n_psu: np.ndarray,
+    func: str,
+) -> np.ndarray:
+    """Return the sampling fraction of each stratum from the fpc column.
+
+    The column holds population sizes (all > 1: the fraction is sampled PSUs / size) or
+    sampling fractions (all <= 1), one value per stratum.
+
+    Raises
+    ------
+    ValueError
+        An fpc is not finite or <= 0, sizes and fractions are mixed, the fpc varies within
+        a stratum, or a population size is below the stratum's sampled PSUs.
+    """
+    fpc = numeric_values(data, fpc_col, "fpc", func, allow_inf=True)
+    H = len(strata_values)
+    bad = ~np.isfinite(fpc) | (fpc <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{func}: fpc column {fpc_col!r}: row {show(data.index[i])} has fpc "
+            f"{show(fpc[i])};"
+            " fpc must be finite and > 0"
+        )
+    big = fpc > 1
+    if big.any() and not big.all():
+        i = int(np.flatnonzero(~big)[0])
+        raise ValueError(
+            f"{func}: fpc column {fpc_col!r}: row {show(data.index[i])} has fpc "
+            f"{show(fpc[i])} but "
+            "other rows are > 1; use all population sizes (> 1) or all sampling "
+            "fractions (<= 1)"
+        )
+    lo = np.full(H, np.inf)
+    hi = np.full(H, -np.inf)
+    np.minimum.at(lo, stratum, fpc)
+    np.maximum.at(hi, stratum, fpc)
+    varies = lo != hi
+    if varies.any():
+        h = int(np.flatnonzero(varies)[0])
+        in_h = np.flatnonzero(stratum == h)
+        first = fpc[in_h[0]]
+        i = in_h[fpc[in_h] != first][0]
+        raise ValueError(
+            f"{func}: fpc column {fpc_col!r} varies within stratum {show(strata_values[h])}: "
+            f"row {show(data.index[i])} has fpc {show(fpc[i])}, row "
+            f"{show(data.index[in_h[0]])} has {show(first)}"
+        )
+    if big.all():
+        too_small = lo < n_psu
+        if too_small.any():
+            h = int(np.flatnonzero(too_small)[0])
+            i = int(np.flatnonzero(stratum == h)[0])
+            raise ValueError(
+                f"{func}: fpc column {fpc_col!r}: row {show(data.index[i])} has "
+                "population size "
+                f"{show(lo[h])} below the {n_psu[h]} sampled PSUs of stratum "
+                f"{show(strata_values[h])}"
+            )
+        return n_psu / lo
+    return lo
 
 
 # --------------------------------------------------------------------------------------

@@ -326,7 +326,9 @@ def reports_index_html(reports: Path) -> str:
     rows = []
     for p in folders:
         info = read_json(p / ".study.json")
-        dates = dated_reports(p) if info and info.get("title") else []
+        if not info or not info.get("title"):
+            continue
+        dates = dated_reports(p)
         if not dates:
             continue
         client = f'<p class="client">{esc(info["client"])}</p>' if info.get("client") else ""

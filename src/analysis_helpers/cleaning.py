@@ -636,7 +636,7 @@ def _rule_status(ctx: _Context, dur: np.ndarray | None, grid: list[str]) -> dict
                 rule = _Rule("not applied", "no respondent id column (data.respondent_id)")
             elif r == "speeders" and has_dur is None:
                 rule = _Rule("not applied", "no completion-time column (data.duration)")
-            elif r == "speeders" and not has_dur[k]:
+            elif r == "speeders" and has_dur is not None and not has_dur[k]:
                 rule = _Rule("not applied", "no completion times in this wave")
             elif r == "straightliners" and len(grid) < st.min_items:
                 rule = _Rule(
@@ -917,7 +917,7 @@ def _original(ctx: _Context, col: str, k: int) -> str:
     return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
 
-def _fail_rows(ctx: _Context, col: str, bad: np.ndarray, what: str, tail: str) -> None:
+def _fail_rows(ctx: _Context, col: str, bad: np.ndarray, what: tuple[str, str], tail: str) -> None:
     """One :class:`DataFileError` per file with rows in ``bad``, at its first such row,
     naming the file, the row in it, the column and the value as read."""
     for j, label in enumerate(ctx.file_labels):
@@ -1165,7 +1165,7 @@ def _cell_findings(ctx: _Context, problems: pd.DataFrame) -> list[dict]:
 
 
 def _duplicate_findings(ctx: _Context, log: pd.DataFrame) -> list[dict]:
-    out = []
+    out: list[dict] = []
     if not ctx.study.has_id:
         return out
     rows = log[(log["rule"] == "duplicate_id") & (log["n_hit"] > 0)]

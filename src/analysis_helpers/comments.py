@@ -94,7 +94,7 @@ import contextlib
 import logging
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -697,26 +697,7 @@ def frequent_terms(
     if U == 0 or not ok.any():
         return pd.DataFrame(columns=[*by, *cols])
 
-    ok_cache: dict[str, bool] = {}
-
-    def analyzer(norm: str) -> list[str]:
-        toks = _tokens(norm)
-        keep = []
-        for t in toks:
-            k = ok_cache.get(t)
-            if k is None:
-                k = ok_cache[t] = _term_ok(t, stop)
-            keep.append(k)
-        out = []
-        if 1 in ngrams:
-            out += [t for t, k in zip(toks, keep, strict=True) if k]
-        if 2 in ngrams:
-            out += [
-                f"{toks[i]} {toks[i + 1]}" for i in range(len(toks) - 1) if keep[i] and keep[i + 1]
-            ]
-        return out
-
-    vec = CountVectorizer(analyzer=analyzer, binary=True, dtype=np.float64)
+    vec = CountVectorizer(analyzer=_term_analyzer(ngrams, stop), binary=True, dtype=np.float64)
     X = vec.fit_transform(corpus.norm).tocsc()
     vocab = vec.get_feature_names_out()
     rows = gcodes[ok]
@@ -754,6 +735,33 @@ def frequent_terms(
     if not parts:
         return pd.DataFrame(columns=[*by, *cols])
     return pd.concat(parts, ignore_index=True)
+
+
+def _term_analyzer(ngrams: Sequence[int], stop: Collection[str]) -> Callable[[str], list[str]]:
+    """Return the analyzer of :func:`frequent_terms`: a comment's kept words and phrases.
+
+    Unigrams are the words :func:`_term_ok` keeps; bigrams are two adjacent kept words.
+    """
+    ok_cache: dict[str, bool] = {}
+
+    def analyzer(norm: str) -> list[str]:
+        toks = _tokens(norm)
+        keep = []
+        for t in toks:
+            k = ok_cache.get(t)
+            if k is None:
+                k = ok_cache[t] = _term_ok(t, stop)
+            keep.append(k)
+        out = []
+        if 1 in ngrams:
+            out += [t for t, k in zip(toks, keep, strict=True) if k]
+        if 2 in ngrams:
+            out += [
+                f"{toks[i]} {toks[i + 1]}" for i in range(len(toks) - 1) if keep[i] and keep[i + 1]
+            ]
+        return out
+
+    return analyzer
 
 
 def _slug(term: str) -> str:
@@ -1640,7 +1648,7 @@ class CommentSettings:
     """The ``comments`` section of a study file, resolved (see :func:`settings_from_study`)."""
 
     column: str
-    outcome: str
+    outcome: str | None  # None: no comments.outcome and no kpis.overall
     themes: tuple[Any, ...]
     labels: dict[str, str]
     languages: tuple[str, ...]
@@ -1812,11 +1820,11 @@ def demo_comments(
     """
     has_comment = np.asarray(has_comment, dtype=bool)
     n = len(has_comment)
-    low = []
+    lows = []
     for _, item, low_max, _ in DEMO_CLAUSES:
         r = np.asarray(ratings[item], dtype=float)
-        low.append((r >= 1) & (r <= low_max))
-    low = np.column_stack(low) if n else np.zeros((0, len(DEMO_CLAUSES)), dtype=bool)
+        lows.append((r >= 1) & (r <= low_max))
+    low = np.column_stack(lows) if n else np.zeros((0, len(DEMO_CLAUSES)), dtype=bool)
     out = np.full(n, "", dtype=object)
     idx = np.flatnonzero(has_comment)
     u = rng.random(len(idx))

@@ -359,22 +359,7 @@ def banner(
     q = normal_quantile(confidence)
     w = prep.w
 
-    # the columns: Total, then every value of every segment in the study's order
-    columns: list[tuple[str, str, str, str, str, str, np.ndarray]] = [
-        (TOTAL, "", "", "", "", "", np.ones(len(data), dtype=bool))
-    ]
-    k = 0
-    for col in cols:
-        seg = study.segment(col)
-        # codes as the study file writes them ("1" for 1 and 1.0, text trimmed)
-        codes = data[col].map(lambda x: None if pd.isna(x) else code_text(x))
-        present = set(codes.dropna().unique())
-        order = [v for v in seg.values if v in present] + sorted(present - set(seg.values))
-        for v in order:
-            mask = (codes == v).to_numpy(dtype=bool)
-            label = str(seg.values.get(v, v))
-            columns.append((f"{col}={v}", col, seg.title, v, label, letters_for(k), mask))
-            k += 1
+    columns = _banner_columns(data, study, cols)
 
     out: list[dict] = []
     for row in rows:
@@ -452,6 +437,31 @@ def banner(
             x["significant_rest"] = bool(np.isfinite(p) and p < rep.alpha)
         out.extend(cells)
     return pd.DataFrame(out)[BANNER_COLUMNS]
+
+
+def _banner_columns(
+    data: pd.DataFrame, study: Study, cols: list[str]
+) -> list[tuple[str, str, str, str, str, str, np.ndarray]]:
+    """Return the banner's columns: Total, then each segment value in the study's order.
+
+    Each is ``(name, segment, segment title, value, value label, letter, row mask)``.
+    """
+    columns: list[tuple[str, str, str, str, str, str, np.ndarray]] = [
+        (TOTAL, "", "", "", "", "", np.ones(len(data), dtype=bool))
+    ]
+    k = 0
+    for col in cols:
+        seg = study.segment(col)
+        # codes as the study file writes them ("1" for 1 and 1.0, text trimmed)
+        codes = data[col].map(lambda x: None if pd.isna(x) else code_text(x))
+        present = set(codes.dropna().unique())
+        order = [v for v in seg.values if v in present] + sorted(present - set(seg.values))
+        for v in order:
+            mask = (codes == v).to_numpy(dtype=bool)
+            label = str(seg.values.get(v, v))
+            columns.append((f"{col}={v}", col, seg.title, v, label, letters_for(k), mask))
+            k += 1
+    return columns
 
 
 def banner_view(table: pd.DataFrame, *, study: Study, bases: bool = True) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -389,8 +390,8 @@ def generate_demo(
     # operational metric: hotline waiting minutes per wave x region
     wait = {}
     for t, wave in enumerate(spec.waves):
-        for r, region in enumerate(regions):
-            wait[(wave, region)] = round(
+        for r, name in enumerate(regions):
+            wait[(wave, name)] = round(
                 2.5 + 0.4 * r + [0.0, 0.5, 1.5, 3.0, 2.0, 0.5][t % 6] + rng.normal(0, 0.3), 1
             )
     mean_wait = float(np.mean(list(wait.values())))
@@ -649,8 +650,13 @@ def write_demo(folder: str | Path, spec: DemoSpec | None = None) -> list[Path]:
         elif fmt == "excel":
             p = dio.write_excel_export(df, folder / f"wave_{wave}.xlsx", sheet="Responses")
         elif fmt == "spss":
-            five = {1: "Very dissatisfied", 5: "Very satisfied", 99: "Don't know"}
-            ten = {1: "Very dissatisfied", 10: "Very satisfied", 99: "Don't know", -99: "Refused"}
+            five: dict[float, str] = {1: "Very dissatisfied", 5: "Very satisfied", 99: "Don't know"}
+            ten: dict[float, str] = {
+                1: "Very dissatisfied",
+                10: "Very satisfied",
+                99: "Don't know",
+                -99: "Refused",
+            }
             p = dio.write_spss_export(
                 df,
                 folder / f"wave_{wave}.sav",
@@ -950,7 +956,11 @@ def _shape_items(shape: StudyShape) -> tuple[list[dict], list[str]]:
     for item, _, ind, area, smax in _items(short):
         if area not in shape.areas:
             continue
-        entry = {"name": item, "label": lab.item(item), "scale": {"min": 1, "max": smax}}
+        entry: dict[str, Any] = {
+            "name": item,
+            "label": lab.item(item),
+            "scale": {"min": 1, "max": smax},
+        }
         if shape.hierarchy != "none":
             entry["area"] = area
         if shape.hierarchy == "full":
@@ -1183,7 +1193,7 @@ def _shape_frames(shape: StudyShape) -> tuple[dict[str, pd.DataFrame], pd.DataFr
             drop.append("weight")
         df = df.drop(columns=drop).rename(columns={"resp_id": id_col, "duration_sec": dur_col})
         if shape.format == "qualtrics":
-            meta = {c: "2024-01-01 00:00:00" for c in _QUALTRICS_META}
+            meta: dict[str, object] = {c: "2024-01-01 00:00:00" for c in _QUALTRICS_META}
             meta.update({"Status": 0, "Progress": 100, "Finished": 1})
             df = pd.concat([pd.DataFrame(meta, index=df.index), df], axis=1)
         out[w] = df

@@ -606,8 +606,13 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
     def ci(key: str, kind: str) -> str:
         return fmt_ci(k.loc[key, "ci_low"], k.loc[key, "ci_high"], kind=kind)
 
-    if "overall_mean" in k.index and not pd.isna(k.loc["overall_mean", "estimate"]):
-        osat = items[study.kpis.overall]
+    overall, ces_item = study.kpis.overall, study.kpis.ces
+    if (
+        overall is not None
+        and "overall_mean" in k.index
+        and not pd.isna(k.loc["overall_mean", "estimate"])
+    ):
+        osat = items[overall]
         top = (
             md(
                 ", with {top2:share} giving a top-2-box answer ({codes})",
@@ -639,8 +644,12 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
                 ci=ci("nps", "nps"),
             )
         )
-    if "ces_mean" in k.index and not pd.isna(k.loc["ces_mean", "estimate"]):
-        ces = items[study.kpis.ces]
+    if (
+        ces_item is not None
+        and "ces_mean" in k.index
+        and not pd.isna(k.loc["ces_mean", "estimate"])
+    ):
+        ces = items[ces_item]
         parts.append(
             md(
                 "{label} averages {mean:mean} on {lo}-{hi}, where lower is better ({conf} CI "
@@ -1325,7 +1334,7 @@ def cut_cells(data: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd
     from .kpis import top_box
 
     columns = list(columns)
-    osat = study.items[study.kpis.overall]
+    osat = study.items[_overall_item(study)]
     cells = top_box(
         data,
         items=[osat.name],
@@ -1341,6 +1350,23 @@ def cut_cells(data: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd
         order = list(dict.fromkeys([*values.values(), *shown]))
         cells[c] = pd.Categorical(shown, categories=order, ordered=True)
     return cells
+
+
+def _overall_item(study: Study) -> str:
+    """Return the study's overall-satisfaction item (``kpis.overall``).
+
+    Raises
+    ------
+    ValueError
+        The study file names no overall-satisfaction item.
+    """
+    overall = study.kpis.overall
+    if overall is None:
+        raise ValueError(
+            "the study file names no overall-satisfaction item (kpis.overall), so there is "
+            "no top-2-box to cut by segments"
+        )
+    return overall
 
 
 def cut_grid(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd.DataFrame:
@@ -1372,7 +1398,7 @@ def cut_grid(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd
         ]
         grid = grid.fillna("")
     else:
-        grid = grid.to_frame(name=f"{study.label(study.kpis.overall)}: top-2-box")
+        grid = grid.to_frame(name=f"{study.label(_overall_item(study))}: top-2-box")
     grid = grid.reset_index()
     return grid.rename(columns={c: study.segment(c).title for c in columns})
 
@@ -1384,7 +1410,7 @@ def cut_caption(study: Study, columns: Sequence[str]) -> str:
     by = " x ".join(study.segment(c).title for c in columns)
     suppressed = f", – suppressed below {rules.suppress_below}" if rules.suppress_below > 0 else ""
     return (
-        f"{study.label(study.kpis.overall)}: top-2-box % (base) by {by}; "
+        f"{study.label(_overall_item(study))}: top-2-box % (base) by {by}; "
         f"* below {rules.min_base}{suppressed}; empty: nobody"
     )
 

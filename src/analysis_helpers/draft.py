@@ -405,7 +405,7 @@ def _render(
     by_role: dict[str, list[ColumnGuess]] = {}
     for g in guesses:
         by_role.setdefault(g.role, []).append(g)
-    first = {r: (by_role.get(r) or [None])[0] for r in ("id", "wave", "duration", "weight")}
+    first = {r: next(iter(by_role.get(r, [])), None) for r in ("id", "wave", "duration", "weight")}
     out = [
         f"# Study file drafted by `python -m analysis_helpers draft-study` from {path.name}.",
         "# Every key is documented in docs/study-file.md. Check it, fill in the TODOs, then run",
@@ -502,7 +502,8 @@ def _render_items(items: list[ColumnGuess], fmt: str) -> list[str]:
             continue
         label = g.label or g.column
         fields = [f"name: {g.column}", f"label: {_q(label)}"]
-        fields.append(f"scale: {{min: {g.scale[0]}, max: {g.scale[1]}}}")
+        if g.scale is not None:  # every item has one (set where its role is guessed)
+            fields.append(f"scale: {{min: {g.scale[0]}, max: {g.scale[1]}}}")
         exp_of = _EXPECTATION.sub("", g.column) if _EXPECTATION.match(g.column) else None
         if g.kpi:
             fields.append("role: kpi")

@@ -143,6 +143,19 @@ class DriverSetup:
         return "area" if self.level == "area" else "item"
 
 
+def _outcome_of(setup: DriverSetup) -> str:
+    """Return the setup's outcome item.
+
+    Raises
+    ------
+    ValueError
+        The setup has no outcome (its ``reason`` says why).
+    """
+    if setup.outcome is None:
+        raise ValueError(f"the driver page has no outcome: {setup.reason or 'none was found'}")
+    return setup.outcome
+
+
 def _first_outcome(study: Study) -> tuple[str | None, str]:
     k = study.kpis
     if k.overall:
@@ -458,7 +471,7 @@ def penalty_reward_plan(
     -------
     PenaltyRewardPlan
     """
-    outcome = setup.outcome
+    outcome = _outcome_of(setup)
     base = usable_base(data, outcome=outcome, drivers=setup.items, min_per_driver=min_per_driver)
     if base.ok:
         level, drivers = "item", list(setup.items)
@@ -668,7 +681,7 @@ def ipa_inputs(
         None when neither level has the base.
     """
     base = usable_base(
-        data, outcome=setup.outcome, drivers=setup.items, missing="pairwise",
+        data, outcome=_outcome_of(setup), drivers=setup.items, missing="pairwise",
         min_per_driver=min_per_driver,
     )  # fmt: skip
     unit = "mean, 0-100" if performance == "mean" else "top-2-box, %"
@@ -678,7 +691,7 @@ def ipa_inputs(
         if setup.level == "area":
             imp = driver_importance(
                 data,
-                outcome=setup.outcome,
+                outcome=_outcome_of(setup),
                 drivers=setup.items,
                 design=study_design(study),
                 missing="pairwise",
@@ -748,7 +761,7 @@ def importance_by(
     try:
         table = segment_importance(
             data,
-            outcome=setup.outcome,
+            outcome=_outcome_of(setup),
             drivers=setup.drivers,
             by=by,
             design=study_design(study),
@@ -772,7 +785,9 @@ def skipped_sentence(setup: DriverSetup, base: UsableBase | None, *, study: Stud
         return setup.reason
     if base is None:
         raise ValueError("skipped_sentence: give the base of a setup that has drivers")
-    return small_base_sentence(base, study=study, outcome=setup.outcome, what=setup.driver_noun)
+    return small_base_sentence(
+        base, study=study, outcome=_outcome_of(setup), what=setup.driver_noun
+    )
 
 
 #: what each section shows when the page has no driver model (the reason is on top)
@@ -817,7 +832,7 @@ def intro_takeaway(setup: DriverSetup, data: pd.DataFrame, *, study: Study) -> M
     )
     return md(
         "Drivers of **{outcome}**{also}{role} among {n}{when}: {drivers}.{weights}",
-        outcome=study.label(setup.outcome),
+        outcome=study.label(_outcome_of(setup)),
         also=also,
         role=role,
         n=fmt_count(len(data), "respondent"),

@@ -397,13 +397,16 @@ def fmt_list(items: Iterable[Any], *, conjunction: str = "and", empty: str = "no
 def template_specs() -> dict[str, Callable[[Any, int | None], str]]:
     """The named format specs of ``md`` / ``ctx.say`` templates: every kind, plus ``pct``
     (= share) and ``num`` (a number, 1 decimal by default, as :func:`fmt_num`)."""
-    specs: dict[str, Callable[[Any, int | None], str]] = {
-        name: (lambda v, d, k=k: k.format(v, d, missing=NA_TEXT)) for name, k in KINDS.items()
-    }
+    specs = {name: _kind_spec(k) for name, k in KINDS.items()}
     specs["pct"] = specs["share"]
     specs["num"] = lambda v, d: fmt_num(v, 1 if d is None else d)
     specs["change"] = lambda v, d: _signed(KINDS["number"], v, d, missing=NA_TEXT)
     return specs
+
+
+def _kind_spec(kind: Kind) -> Callable[[Any, int | None], str]:
+    """Return the template spec that formats a value as ``kind`` (missing -> ``NA_TEXT``)."""
+    return lambda v, d: kind.format(v, d, missing=NA_TEXT)
 
 
 # ---- column roles -------------------------------------------------------------------------
@@ -458,6 +461,16 @@ _DELTA = re.compile(r"^(change|difference|diff|gap)$|_gap$|^gap_|_change$|_diffe
 def default_kind(column: Any, values: pd.Series | None = None) -> str:
     """The kind a column's name (and dtype) implies; ``"number"`` when nothing is known."""
     name = str(column)
+    kind = _kind_by_role(name, values) or _kind_by_statistic(name)
+    if kind is not None:
+        return kind
+    if values is not None and pd.api.types.is_integer_dtype(values.dtype):
+        return "integer"
+    return "number"
+
+
+def _kind_by_role(name: str, values: pd.Series | None) -> str | None:
+    """Return the kind of a flag, text, base, p-value or count column (None: not one)."""
     if name == "significant" or name.endswith("_significant"):
         return "significance"
     if name == "flag":
@@ -472,6 +485,11 @@ def default_kind(column: Any, values: pd.Series | None = None) -> str:
         return "p"
     if name in _INTEGER:
         return "integer"
+    return None
+
+
+def _kind_by_statistic(name: str) -> str | None:
+    """Return the kind a statistic column's name implies (None: no rule applies)."""
     if name.endswith("_pct") or "_pct_" in name or name.endswith(" %") or "%" in name:
         return "percent"
     if (
@@ -498,9 +516,7 @@ def default_kind(column: Any, values: pd.Series | None = None) -> str:
         return "coef"
     if name in _NUMBER2:
         return "number.2"
-    if values is not None and pd.api.types.is_integer_dtype(values.dtype):
-        return "integer"
-    return "number"
+    return None
 
 
 _LABELS = {
@@ -821,37 +837,8 @@ def format_table(
     label_map = dict(labels or {})
     text_cols = set(free_text if free_text is not None else _study_text_columns(study))
 
-    # merge interval bounds: (..., "X_ci_low") + (..., "X_ci_high") -> (..., "X_ci")
-    merged: dict[tuple, tuple[tuple, tuple]] = {}
-    if intervals:
-        for k in keys:
-            leaf = str(k[-1])
-            if leaf == "ci_low" or leaf.endswith("_ci_low"):
-                hi = (*k[:-1], leaf[: -len("low")] + "high")
-                if hi in keys:
-                    merged[(*k[:-1], leaf[: -len("_low")])] = (k, hi)
-    bound_of = {b: m for m, pair in merged.items() for b in pair}
-
-    # what to show, in order, with author labels
-    wanted: list[tuple[tuple, str | None]] = []
-    if columns is None:
-        seen: set[tuple] = set()
-        for k in keys:
-            k2 = bound_of.get(k, k)
-            if k2 not in seen:
-                seen.add(k2)
-                wanted.append((k2, None))
-    else:
-        items = columns.items() if isinstance(columns, Mapping) else ((c, None) for c in columns)
-        for c, lab in items:
-            k = _as_key(c, nlev)
-            k = bound_of.get(k, k)
-            if k not in keys and k not in merged:
-                raise KeyError(
-                    f"show: the table has no column {c!r}; it has {[_plain_key(x) for x in keys]}"
-                )
-            if k not in [w for w, _ in wanted]:
-                wanted.append((k, lab))
+    merged = _merged_intervals(keys) if intervals else {}
+    wanted = _wanted_columns(keys, columns, merged, nlev)
 
     unit_col = _find(keys, "unit")
     row_units = (
@@ -945,6 +932,58 @@ def format_table(
         caption=caption,
         notes=notes,
     )
+
+
+def _merged_intervals(keys: list[tuple]) -> dict[tuple, tuple[tuple, tuple]]:
+    """Return the interval columns to merge: ``(..., "X_ci")`` -> its low and high keys.
+
+    ``(..., "X_ci_low")`` and ``(..., "X_ci_high")`` merge into ``(..., "X_ci")`` when both
+    are present.
+    """
+    merged: dict[tuple, tuple[tuple, tuple]] = {}
+    for k in keys:
+        leaf = str(k[-1])
+        if leaf == "ci_low" or leaf.endswith("_ci_low"):
+            hi = (*k[:-1], leaf[: -len("low")] + "high")
+            if hi in keys:
+                merged[(*k[:-1], leaf[: -len("_low")])] = (k, hi)
+    return merged
+
+
+def _wanted_columns(
+    keys: list[tuple],
+    columns: Sequence[Any] | Mapping[Any, str | None] | None,
+    merged: dict[tuple, tuple[tuple, tuple]],
+    nlev: int,
+) -> list[tuple[tuple, str | None]]:
+    """Return the columns to show, in order, each with its author label (None: default).
+
+    Raises
+    ------
+    KeyError
+        A requested column is not in the table.
+    """
+    bound_of = {b: m for m, pair in merged.items() for b in pair}
+    wanted: list[tuple[tuple, str | None]] = []
+    if columns is None:
+        seen: set[tuple] = set()
+        for k in keys:
+            k2 = bound_of.get(k, k)
+            if k2 not in seen:
+                seen.add(k2)
+                wanted.append((k2, None))
+        return wanted
+    items = columns.items() if isinstance(columns, Mapping) else ((c, None) for c in columns)
+    for c, lab in items:
+        k = _as_key(c, nlev)
+        k = bound_of.get(k, k)
+        if k not in keys and k not in merged:
+            raise KeyError(
+                f"show: the table has no column {c!r}; it has {[_plain_key(x) for x in keys]}"
+            )
+        if k not in [w for w, _ in wanted]:
+            wanted.append((k, lab))
+    return wanted
 
 
 def _with_index(table: pd.DataFrame) -> pd.DataFrame:
@@ -1064,37 +1103,11 @@ def _format_column(
 ) -> tuple[list[str], list[str]]:
     n = len(data)
     values = [data[_col(s)] for s in sources]
-    cls = [""] * n
     if kind.name == "significance":
-        direction = _direction(data, keys, key)
-        lower_better = (
-            units.map(_lower_is_better) if units is not None else pd.Series(False, index=data.index)
-        )
-        out = []
-        for i, (sig, d, lb) in enumerate(zip(values[0], direction, lower_better, strict=True)):
-            if _missing(sig) or not bool(sig):
-                out.append("")
-                continue
-            if d > 0:
-                out.append(UP)
-                cls[i] = "up-bad" if lb else "up-good"
-            elif d < 0:
-                out.append(DOWN)
-                cls[i] = "down-good" if lb else "down-bad"
-            else:
-                out.append(UNDIRECTED)
-                cls[i] = "sig"
-        return out, cls
+        return _format_significance(data, values[0], units, keys, key)
     if kind.name == "flag":
-        out = []
-        for i, v in enumerate(values[0]):
-            t = "" if _missing(v) else str(v).strip()
-            out.append(t[:1].upper() + t[1:] if t else "")
-            if t:
-                cls[i] = {"low base": "flag-low", "suppressed": "flag-suppressed"}.get(
-                    t.lower(), "flag-other"
-                )
-        return out, cls
+        return _format_flags(values[0])
+    cls = [""] * n
     if kind.name in ("text",):
         mapper = _value_labels(leaf, study)
         out = []
@@ -1119,6 +1132,50 @@ def _format_column(
             out.append(_signed(k, values[0].iloc[i], d))
         else:
             out.append(k.format(values[0].iloc[i], d))
+    return out, cls
+
+
+def _format_significance(
+    data: pd.DataFrame,
+    significant: pd.Series,
+    units: pd.Series | None,
+    keys: list[tuple],
+    key: tuple,
+) -> tuple[list[str], list[str]]:
+    """Return the arrows of a significance column and their CSS classes (good / bad)."""
+    cls = [""] * len(data)
+    direction = _direction(data, keys, key)
+    lower_better = (
+        units.map(_lower_is_better) if units is not None else pd.Series(False, index=data.index)
+    )
+    out = []
+    for i, (sig, d, lb) in enumerate(zip(significant, direction, lower_better, strict=True)):
+        if _missing(sig) or not bool(sig):
+            out.append("")
+            continue
+        if d > 0:
+            out.append(UP)
+            cls[i] = "up-bad" if lb else "up-good"
+        elif d < 0:
+            out.append(DOWN)
+            cls[i] = "down-good" if lb else "down-bad"
+        else:
+            out.append(UNDIRECTED)
+            cls[i] = "sig"
+    return out, cls
+
+
+def _format_flags(flags: pd.Series) -> tuple[list[str], list[str]]:
+    """Return a flag column's notes, capitalized, and their CSS classes."""
+    cls = [""] * len(flags)
+    out = []
+    for i, v in enumerate(flags):
+        t = "" if _missing(v) else str(v).strip()
+        out.append(t[:1].upper() + t[1:] if t else "")
+        if t:
+            cls[i] = {"low base": "flag-low", "suppressed": "flag-suppressed"}.get(
+                t.lower(), "flag-other"
+            )
     return out, cls
 
 

@@ -700,7 +700,7 @@ def read_excel_export(
 
 
 def _excel_text(values: list[Any]) -> pd.Series:
-    out = []
+    out: list[str | None] = []
     for v in values:
         if v is None:
             out.append(None)
@@ -742,6 +742,9 @@ def read_spss_export(path: str | Path, *, label: str | None = None) -> Export:
         user_missing.setdefault(col, []).extend(vals)
     for col, ranges in (m.missing_ranges or {}).items():
         for r in ranges:
+            if not isinstance(r, dict):  # pyreadstat gives ranges as {"lo": .., "hi": ..}
+                user_missing.setdefault(col, []).append(r)
+                continue
             lo, hi = r["lo"], r["hi"]
             user_missing.setdefault(col, []).append(lo if lo == hi else (lo, hi))
     meta = ExportMeta(
@@ -986,7 +989,7 @@ def _alignment(
     frame: pd.DataFrame,
     present: dict[str, set[str]],
     file_rows: list[dict],
-    errors: list[DataFileError] | None = None,
+    errors: list[Exception] | None = None,
 ) -> tuple[pd.DataFrame, list[dict]]:
     """Which study columns each wave's file has, and a problem per column a wave lacks.
 
@@ -1110,7 +1113,7 @@ def read_study_files(study: Study) -> RawData:
 
 
 def stack_exports(
-    study: Study, exports: dict[int, Export], *, errors: list[DataFileError] | None = None
+    study: Study, exports: dict[int, Export], *, errors: list[Exception] | None = None
 ) -> RawData:
     """Stack data files read by :func:`read_study_file` (``data.files`` index -> export).
 
@@ -1395,7 +1398,7 @@ def write_spss_export(
             frame[c] = col.map(lambda v: "" if v is None or v != v else str(v)).astype(object)
     df = pd.DataFrame(frame)
     labels = variable_labels or {}
-    missing = {
+    missing: dict[str, list[Any]] = {
         c: list(v) for c, v in (user_missing or {}).items() if c in df and df[c].dtype == float
     }
     vlabels = {c: v for c, v in (value_labels or {}).items() if c in df and df[c].dtype == float}

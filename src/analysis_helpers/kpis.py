@@ -584,36 +584,9 @@ def csi(
         (respondents who answered at least one of the node's items), ``estimate``
         (0-100), ``se``, ``ci_low``, ``ci_high``, ``evaluation`` (0-100).
     """
-    if not isinstance(hierarchy, pd.DataFrame):
-        raise TypeError(f"csi: hierarchy must be a DataFrame, got {type(hierarchy).__name__}")
-    missing = [c for c in _HIER if c not in hierarchy.columns]
-    if missing:
-        raise KeyError(f"csi: hierarchy has no column(s) {missing}")
-    if len(hierarchy) == 0:
-        raise ValueError("csi: hierarchy has no items")
-    if item_weights is not None:
-        hierarchy = with_index_weights(hierarchy, item_weights, level="item")
-    h = hierarchy.reset_index(drop=True)
-    dup = h["item"][h["item"].duplicated()]
-    if len(dup):
-        raise ValueError(f"csi: hierarchy lists item {show(dup.iloc[0])} twice")
-    for c in ("item", "indicator", "area"):
-        if h[c].isna().any():
-            raise ValueError(f"csi: hierarchy column {c!r} has a missing value")
-    areas_per = h.groupby("indicator", sort=False)["area"].nunique()
-    if (areas_per > 1).any():
-        raise ValueError(
-            f"csi: indicator {show(areas_per.index[areas_per > 1][0])} sits in more than one area"
-        )
+    h = _csi_hierarchy(hierarchy, item_weights)
     lo = h["scale_min"].astype(float).to_numpy()
     hi = h["scale_max"].astype(float).to_numpy()
-    bad = ~(hi > lo)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"csi: hierarchy: item {show(h['item'][i])} has scale {lo[i]}-{hi[i]}; "
-            "scale_max must exceed scale_min"
-        )
     confidence = check_confidence(confidence, "csi")
     items = list(h["item"])
     prep, groups = setup(data, design, by, items, func="csi")
@@ -629,19 +602,7 @@ def csi(
     nodes += [("item", i, item_ind[i], w_item[i]) for i in items]
     coef: dict[tuple[str, str], dict[str, float]] = {}
     for lvl, name, _, _ in nodes:
-        if lvl == "item":
-            sel = [name]
-            path = {name: 1.0}
-        elif lvl == "indicator":
-            sel = list(h.loc[h["indicator"] == name, "item"])
-            path = {i: w_item[i] for i in sel}
-        elif lvl == "area":
-            sel = list(h.loc[h["area"] == name, "item"])
-            path = {i: w_item[i] * w_ind[item_ind[i]] for i in sel}
-        else:
-            sel = items
-            path = {i: w_item[i] * w_ind[item_ind[i]] * w_area[ind_area[item_ind[i]]] for i in sel}
-        coef[(lvl, name)] = path
+        coef[(lvl, name)] = _node_path(h, lvl, name, w_item, w_ind, w_area, item_ind, ind_area)
     G = groups.G
     n_nodes = len(nodes)
     keys = [(lvl, name) for lvl, name, _, _ in nodes]
@@ -724,6 +685,76 @@ def csi(
         order = np.argsort(np.tile(np.arange(G), n_nodes), kind="stable")
         out = out.iloc[order].reset_index(drop=True)
     return out
+
+
+def _csi_hierarchy(
+    hierarchy: pd.DataFrame, item_weights: Mapping | pd.Series | None
+) -> pd.DataFrame:
+    """Return the checked hierarchy of :func:`csi`, with ``item_weights`` applied.
+
+    Raises
+    ------
+    TypeError
+        ``hierarchy`` is not a DataFrame.
+    KeyError
+        A hierarchy column is missing.
+    ValueError
+        No items, an item listed twice, a missing item, indicator or area, an indicator in
+        two areas, or a scale whose maximum does not exceed its minimum.
+    """
+    if not isinstance(hierarchy, pd.DataFrame):
+        raise TypeError(f"csi: hierarchy must be a DataFrame, got {type(hierarchy).__name__}")
+    missing = [c for c in _HIER if c not in hierarchy.columns]
+    if missing:
+        raise KeyError(f"csi: hierarchy has no column(s) {missing}")
+    if len(hierarchy) == 0:
+        raise ValueError("csi: hierarchy has no items")
+    if item_weights is not None:
+        hierarchy = with_index_weights(hierarchy, item_weights, level="item")
+    h = hierarchy.reset_index(drop=True)
+    dup = h["item"][h["item"].duplicated()]
+    if len(dup):
+        raise ValueError(f"csi: hierarchy lists item {show(dup.iloc[0])} twice")
+    for c in ("item", "indicator", "area"):
+        if h[c].isna().any():
+            raise ValueError(f"csi: hierarchy column {c!r} has a missing value")
+    areas_per = h.groupby("indicator", sort=False)["area"].nunique()
+    if (areas_per > 1).any():
+        raise ValueError(
+            f"csi: indicator {show(areas_per.index[areas_per > 1][0])} sits in more than one area"
+        )
+    lo = h["scale_min"].astype(float).to_numpy()
+    hi = h["scale_max"].astype(float).to_numpy()
+    bad = ~(hi > lo)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"csi: hierarchy: item {show(h['item'][i])} has scale {lo[i]}-{hi[i]}; "
+            "scale_max must exceed scale_min"
+        )
+    return h
+
+
+def _node_path(
+    h: pd.DataFrame,
+    lvl: str,
+    name: str,
+    w_item: pd.Series,
+    w_ind: pd.Series,
+    w_area: pd.Series,
+    item_ind: pd.Series,
+    ind_area: pd.Series,
+) -> dict[str, float]:
+    """Return each item's path weight in a node (the product of the weights down to it)."""
+    if lvl == "item":
+        return {name: 1.0}
+    if lvl == "indicator":
+        sel = list(h.loc[h["indicator"] == name, "item"])
+        return {i: w_item[i] for i in sel}
+    if lvl == "area":
+        sel = list(h.loc[h["area"] == name, "item"])
+        return {i: w_item[i] * w_ind[item_ind[i]] for i in sel}
+    return {i: w_item[i] * w_ind[item_ind[i]] * w_area[ind_area[item_ind[i]]] for i in h["item"]}
 
 
 # --------------------------------------------------------------------------------------

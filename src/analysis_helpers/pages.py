@@ -120,18 +120,12 @@ def uncovered_characters(text: str) -> list[str]:
 
 
 def _ranges(codepoints: Iterable[int]) -> str:
-    cps = sorted(set(codepoints))
-    parts, start, prev = [], None, None
-    for cp in cps:
-        if start is None:
-            start = prev = cp
-        elif cp == prev + 1:
-            prev = cp
+    parts: list[tuple[int, int]] = []  # (first, last) of each run of consecutive codepoints
+    for cp in sorted(set(codepoints)):
+        if parts and cp == parts[-1][1] + 1:
+            parts[-1] = (parts[-1][0], cp)
         else:
-            parts.append((start, prev))
-            start = prev = cp
-    if start is not None:
-        parts.append((start, prev))
+            parts.append((cp, cp))
     return ", ".join(f"U+{a:X}" if a == b else f"U+{a:X}-{b:X}" for a, b in parts)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,7 +38,7 @@ def _place_labels(ax: Axes, x, y, texts, *, fontsize="small") -> list:
     axes' edge (first free offset of :data:`_OFFSETS`; the last one tried otherwise)."""
     fig = ax.figure
     fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     axes_box = ax.get_window_extent(renderer)
     pts = ax.transData.transform(np.column_stack([x, y]))
     r = 4.0 * fig.dpi / 72
@@ -158,7 +159,7 @@ def ipma_map(
         _place_labels(ax, x, y, [str(p) for p in prio], fontsize="x-small")
         order = np.argsort(prio, kind="stable")
         lines = [f"{prio[i]:>2}  {names[i]}" for i in order]
-        renderer = ax.figure.canvas.get_renderer()
+        renderer = _renderer(ax.figure)
         to_axes = ax.transAxes.inverted()
         left = 1.02
         for start in range(0, len(lines), key_rows):
@@ -303,8 +304,62 @@ def path_diagram(
     mid = (n_rows - 1) / 2
     ax.set_ylim(mid + span / 2 + 0.15, mid - span / 2 - 0.15)
     ax.set_axis_off()
-    # boxes
-    box_artists = {}
+    box_artists = _draw_boxes(ax, lay, model, lab, r2, wrap)
+    fig.canvas.draw()
+    renderer = _renderer(fig)
+    to_px = ax.transData.transform
+    px_boxes = {c: p.get_window_extent(renderer) for c, p in box_artists.items()}
+    # arrows
+    est = paths["estimate"].to_numpy(float)
+    big = max(float(np.nanmax(np.abs(est))) if len(est) else 1.0, 1e-9)
+    taken: list[Bbox] = []
+    ports = _arrow_ports(paths, lay)
+    for a, b, e, sig in zip(paths["from"], paths["to"], est, paths["significant"], strict=True):
+        xa, ya = lay.loc[a, ["x", "y"]].astype(float)
+        xb, yb = lay.loc[b, ["x", "y"]].astype(float)
+        if xb > xa:  # causes left of effects: leave from the right edge, enter at the left
+            out_off, in_off = ports.get((a, b), (0.0, 0.0))
+            start = (xa + _BOX_W / 2 + 0.02, ya + out_off)
+            end = (xb - _BOX_W / 2 - 0.06, yb + in_off)
+        else:
+            start = _edge_point(xa, ya, xb, yb, _BOX_W + 0.04, _BOX_H + 0.04)
+            end = _edge_point(xb, yb, xa, ya, _BOX_W + 0.12, _BOX_H + 0.12)
+        p0, p2 = to_px(start), to_px(end)
+        grown = [bx.padded(4.0) for c, bx in px_boxes.items() if c not in (a, b)]
+        rad = _least_crossing_rad(p0, p2, grown, px_boxes[a].height)
+        colour = "#333333" if sig else "#9A9A9A"
+        ax.annotate("", xy=end, xytext=start, zorder=2,
+                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=0.8 + 2.4 * abs(e) / big,
+                                    ls="-" if sig else "--", shrinkA=0, shrinkB=0,
+                                    connectionstyle=f"arc3,rad={rad}", mutation_scale=12))  # fmt: skip
+        obstacles = [*taken, *px_boxes.values()]
+        taken.append(_place_coefficient(ax, p0, p2, rad, f"{e:.2f}", sig, renderer, obstacles))
+    ax.text(0.0, -0.01, f"Numbers on the arrows: standardised path coefficients. Solid: "
+            f"significant at {confidence} (the bootstrap interval excludes 0); dashed: not "
+            "significant.", transform=ax.transAxes, ha="left", va="top", fontsize="x-small",
+            color="#555555", wrap=True)  # fmt: skip
+    return ax
+
+
+def _renderer(fig: Any) -> Any:
+    """Return the figure canvas's renderer (the Agg and inline canvases have one)."""
+    return fig.canvas.get_renderer()
+
+
+def _draw_boxes(
+    ax: Axes,
+    lay: pd.DataFrame,
+    model: Any,
+    lab: Mapping[str, str],
+    r2: Mapping[str, float],
+    wrap: int,
+) -> dict[Any, FancyBboxPatch]:
+    """Draw each construct's box with its text (and R²) and return the boxes by construct.
+
+    A box's text is wrapped into narrower lines until it fits the box.
+    """
+    fig = ax.figure
+    box_artists: dict[Any, FancyBboxPatch] = {}
     for c, row in lay.iterrows():
         x, y = float(row["x"]), float(row["y"])
         endo = bool(model.predecessors(c))
@@ -318,22 +373,24 @@ def path_diagram(
         extra = f"\nR² = {r2[c]:.2f}" if endo and c in r2 and np.isfinite(r2[c]) else ""
         label_text = ax.text(x, y, textwrap.fill(str(lab[c]), wrap) + extra, ha="center",
                              va="center", fontsize="small", zorder=4, linespacing=1.15)  # fmt: skip
-        renderer = fig.canvas.get_renderer()
+        renderer = _renderer(fig)
         room = patch.get_window_extent(renderer).width * 0.94
         for chars in range(wrap - 2, 5, -2):  # narrower lines until the text fits its box
             if label_text.get_window_extent(renderer).width <= room:
                 break
             label_text.set_text(textwrap.fill(str(lab[c]), chars) + extra)
         box_artists[c] = patch
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    to_px = ax.transData.transform
-    px_boxes = {c: p.get_window_extent(renderer) for c, p in box_artists.items()}
-    # arrows
-    est = paths["estimate"].to_numpy(float)
-    big = max(float(np.nanmax(np.abs(est))) if len(est) else 1.0, 1e-9)
-    taken: list[Bbox] = []
-    # spread the arrows entering (leaving) a box over its left (right) edge, by height
+    return box_artists
+
+
+def _arrow_ports(
+    paths: pd.DataFrame, lay: pd.DataFrame
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """Return each path's vertical offsets where it leaves and enters its boxes.
+
+    The arrows entering (leaving) a box are spread over its left (right) edge, by the height
+    of the box at their other end.
+    """
     ports: dict[tuple[str, str], tuple[float, float]] = {}
     for end_col, other_col in (("to", "from"), ("from", "to")):
         for c, grp in paths.groupby(end_col, sort=False):
@@ -344,71 +401,64 @@ def path_diagram(
                 key = (o, c) if end_col == "to" else (c, o)
                 prev = ports.get(key, (0.0, 0.0))
                 ports[key] = (off, prev[1]) if end_col == "from" else (prev[0], off)
-    for a, b, e, sig in zip(paths["from"], paths["to"], est, paths["significant"], strict=True):
-        xa, ya = lay.loc[a, ["x", "y"]].astype(float)
-        xb, yb = lay.loc[b, ["x", "y"]].astype(float)
-        if xb > xa:  # causes left of effects: leave from the right edge, enter at the left
-            out_off, in_off = ports.get((a, b), (0.0, 0.0))
-            start = (xa + _BOX_W / 2 + 0.02, ya + out_off)
-            end = (xb - _BOX_W / 2 - 0.06, yb + in_off)
-        else:
-            start = _edge_point(xa, ya, xb, yb, _BOX_W + 0.04, _BOX_H + 0.04)
-            end = _edge_point(xb, yb, xa, ya, _BOX_W + 0.12, _BOX_H + 0.12)
-        p0, p2 = to_px(start), to_px(end)
-        grown = [bx.padded(4.0) for c, bx in px_boxes.items() if c not in (a, b)]
-        ts = np.linspace(0.02, 0.98, 120)
-        rad = 0.0
-        # arcs bulge by about 0.8, 1.2, 1.6 box heights whatever their length, on either side
-        dist = max(float(np.hypot(*(p2 - p0))), 1.0)
-        box_px = px_boxes[a].height
-        rads = [0.0] + [sg * 2 * k * box_px / dist for k in (0.8, 1.2, 1.6, 2.2) for sg in (1, -1)]
-        best = None
-        for r in rads:  # the first arc that crosses no box, else the one crossing least
-            pts = _bezier(p0, p2, r, ts)
-            hits = sum(bx.contains(px, py) for bx in grown for px, py in pts)
-            if best is None or hits < best[0]:
-                best = (hits, r)
-            if hits == 0:
-                break
-        rad = best[1]
-        colour = "#333333" if sig else "#9A9A9A"
-        ax.annotate("", xy=end, xytext=start, zorder=2,
-                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=0.8 + 2.4 * abs(e) / big,
-                                    ls="-" if sig else "--", shrinkA=0, shrinkB=0,
-                                    connectionstyle=f"arc3,rad={rad}", mutation_scale=12))  # fmt: skip
-        label = f"{e:.2f}"
-        placed = None
-        for t in _ALONG:
-            pos = _bezier(p0, p2, rad, [t])[0]
-            xy = ax.transData.inverted().transform(pos)
-            txt = ax.text(xy[0], xy[1], label, ha="center", va="center", fontsize="small",
-                          color="#111111" if sig else "#777777", zorder=5,
-                          bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"))  # fmt: skip
-            bb = txt.get_window_extent(renderer).expanded(1.08, 1.15)
-            clash = any(bb.overlaps(x) for x in taken) or any(
-                bb.overlaps(x) for x in px_boxes.values()
-            )
-            if not clash:
-                placed = (txt, bb)
-                break
-            txt.remove()
-        if placed is None:
-            pos = _bezier(p0, p2, rad, [_ALONG[0]])[0]
-            xy = ax.transData.inverted().transform(pos)
-            txt = ax.text(
-                xy[0],
-                xy[1],
-                label,
-                ha="center",
-                va="center",
-                fontsize="small",
-                zorder=5,
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"),
-            )
-            placed = (txt, txt.get_window_extent(renderer))
-        taken.append(placed[1])
-    ax.text(0.0, -0.01, f"Numbers on the arrows: standardised path coefficients. Solid: "
-            f"significant at {confidence} (the bootstrap interval excludes 0); dashed: not "
-            "significant.", transform=ax.transAxes, ha="left", va="top", fontsize="x-small",
-            color="#555555", wrap=True)  # fmt: skip
-    return ax
+    return ports
+
+
+def _least_crossing_rad(p0: np.ndarray, p2: np.ndarray, grown: list[Bbox], box_px: float) -> float:
+    """Return the arc (``rad``) of an arrow: the first crossing no box, else the least crossing.
+
+    Arcs bulge by about 0.8, 1.2, 1.6 and 2.2 box heights whatever their length, on either
+    side; a straight arrow is tried first.
+    """
+    ts = np.linspace(0.02, 0.98, 120)
+    dist = max(float(np.hypot(*(p2 - p0))), 1.0)
+    rads = [0.0] + [sg * 2 * k * box_px / dist for k in (0.8, 1.2, 1.6, 2.2) for sg in (1, -1)]
+    best_hits, best_rad = None, 0.0
+    for r in rads:
+        pts = _bezier(p0, p2, r, ts)
+        hits = sum(bx.contains(px, py) for bx in grown for px, py in pts)
+        if best_hits is None or hits < best_hits:
+            best_hits, best_rad = hits, r
+        if hits == 0:
+            break
+    return best_rad
+
+
+def _place_coefficient(
+    ax: Axes,
+    p0: np.ndarray,
+    p2: np.ndarray,
+    rad: float,
+    label: str,
+    sig: bool,
+    renderer: Any,
+    obstacles: list[Bbox],
+) -> Bbox:
+    """Write a path's coefficient on its arrow and return the text's extent (pixels).
+
+    The text goes to the first spot of :data:`_ALONG` where it overlaps none of
+    ``obstacles``; where none is free, at the first spot.
+    """
+    for t in _ALONG:
+        pos = _bezier(p0, p2, rad, [t])[0]
+        xy = ax.transData.inverted().transform(pos)
+        txt = ax.text(xy[0], xy[1], label, ha="center", va="center", fontsize="small",
+                      color="#111111" if sig else "#777777", zorder=5,
+                      bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"))  # fmt: skip
+        bb = txt.get_window_extent(renderer).expanded(1.08, 1.15)
+        if not any(bb.overlaps(x) for x in obstacles):
+            return bb
+        txt.remove()
+    pos = _bezier(p0, p2, rad, [_ALONG[0]])[0]
+    xy = ax.transData.inverted().transform(pos)
+    txt = ax.text(
+        xy[0],
+        xy[1],
+        label,
+        ha="center",
+        va="center",
+        fontsize="small",
+        zorder=5,
+        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"),
+    )
+    return txt.get_window_extent(renderer)

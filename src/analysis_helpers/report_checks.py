@@ -164,7 +164,7 @@ def _check(sentence: str) -> list[str]:
 
 
 def _sentences(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for block in text.split("\n"):
         for cell in block.split("\t"):
             cell = cell.strip()

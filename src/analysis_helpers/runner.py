@@ -374,7 +374,7 @@ _OS_ERRNOS = {
 }
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def _one_line(text: object, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -824,7 +824,7 @@ def _install_handlers(state: _State) -> dict[int, Any]:
         if not state.finalizing:
             raise _Stop(signum)
 
-    old = {}
+    old: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         with contextlib.suppress(ValueError, OSError):
             old[sig] = signal.signal(sig, handler)
@@ -1379,20 +1379,71 @@ def _run_notebooks(
     dict
         HTML file name -> page, for the notebooks that succeeded.
     """
-    from multiprocessing.connection import wait as mp_wait
-
     progress = state.progress
     total = len(jobs)
     n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, total - 1)))
-    ctx = multiprocessing.get_context("spawn")
-    run_deadline = time.monotonic() + run_limit if run_limit else None
-    pages: dict[str, str] = {}
+    pool = _Pool(
+        state,
+        jobs,
+        runs,
+        nb_limit=nb_limit,
+        run_limit=run_limit,
+        ctx=multiprocessing.get_context("spawn"),
+        run_deadline=time.monotonic() + run_limit if run_limit else None,
+    )
 
-    def spawn() -> _Slot:
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(
+    # cleaning first, alone; the other workers start meanwhile ------------------------
+    first = pool.spawn()
+    progress(f"[1/{total}] {runs[0].name} running ...")
+    pool.dispatch(first, 0)
+    for _ in range(n_workers - 1):
+        pool.spawn()
+    pool.collect(deque())
+    if runs[0].status == "ok" and total > 1:
+        n = total - 1
+        progress(
+            f"running {n} analysis notebook{'s' * (n != 1)} on {n_workers} "
+            f"worker{'s' * (n_workers != 1)} ..."
+        )
+        # longest first (as measured by the last report), so the workers end together
+        order = sorted(range(1, total), key=lambda k: -last.get(runs[k].name, 0.0))
+        for k in order:
+            jobs[k].single_thread = n_workers > 1
+        while len(state.slots) < n_workers:
+            pool.spawn()
+        pool.collect(deque(order))
+    for slot in list(state.slots):  # done: let the workers go
+        with contextlib.suppress(OSError):
+            slot.conn.send(None)
+    for slot in list(state.slots):
+        slot.proc.join(timeout=5)
+    state.kill_workers()
+    return pool.pages
+
+
+@dataclass
+class _Pool:
+    """The worker processes of a run and the notebook jobs they are given.
+
+    The workers are ``state.slots``; ``runs[k]`` records how ``jobs[k]`` went and ``pages``
+    collects the HTML page of each notebook that succeeded.
+    """
+
+    state: _State
+    jobs: list[_Job]
+    runs: list[NotebookRun]
+    nb_limit: float | None
+    run_limit: float | None
+    ctx: Any
+    run_deadline: float | None
+    pages: dict[str, str] = field(default_factory=dict)
+
+    def spawn(self) -> _Slot:
+        """Start a worker process and return its slot (also added to ``state.slots``)."""
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(
             target=_worker_main,
-            args=(child, os.getpid(), str(state.runtime)),
+            args=(child, os.getpid(), str(self.state.runtime)),
             name="report-worker",
             daemon=True,
         )
@@ -1405,56 +1456,62 @@ def _run_notebooks(
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         child.close()
         slot = _Slot(proc, parent)
-        state.slots.append(slot)
+        self.state.slots.append(slot)
         return slot
 
-    def finish(k: int, result: Mapping[str, Any]) -> None:
-        r = runs[k]
+    def finish(self, k: int, result: Mapping[str, Any]) -> None:
+        """Record job ``k``'s result in ``runs[k]`` (and its page) and report it."""
+        total = len(self.jobs)
+        r = self.runs[k]
         r.seconds = float(result.get("seconds", 0.0))
         r.status, r.where = result["status"], result.get("where", "")
         r.error = result.get("error", "")
         r.title, r.question = result.get("title", ""), result.get("question", "")
-        r.html = Path(jobs[k].target).with_suffix(".html").name
+        r.html = Path(self.jobs[k].target).with_suffix(".html").name
         if r.status == "ok":
-            pages[r.html] = result["html"]
-            progress(f"[{k + 1}/{total}] {r.name} done in {r.seconds:.1f} s")
+            self.pages[r.html] = result["html"]
+            self.state.progress(f"[{k + 1}/{total}] {r.name} done in {r.seconds:.1f} s")
         else:
-            line = _failure_line(r, nb_limit, run_limit)
-            progress(f"[{k + 1}/{total}] {line} (after {r.seconds:.1f} s)")
+            line = _failure_line(r, self.nb_limit, self.run_limit)
+            self.state.progress(f"[{k + 1}/{total}] {line} (after {r.seconds:.1f} s)")
 
-    def dispatch(slot: _Slot, k: int) -> bool:
-        limit, kind = nb_limit, "notebook"
-        if run_deadline is not None:
-            left = run_deadline - time.monotonic()
+    def dispatch(self, slot: _Slot, k: int) -> bool:
+        """Give job ``k`` to the idle worker ``slot``; False: skipped, the run's time is up."""
+        limit, kind = self.nb_limit, "notebook"
+        if self.run_deadline is not None:
+            left = self.run_deadline - time.monotonic()
             if left <= 0:
-                runs[k].status, runs[k].limit = "skipped", "run"
+                self.runs[k].status, self.runs[k].limit = "skipped", "run"
                 return False
             if limit is None or left < limit:
                 limit, kind = left, "run"
-        jobs[k].limit = limit
-        runs[k].limit = kind
+        self.jobs[k].limit = limit
+        self.runs[k].limit = kind
         try:
-            slot.conn.send(jobs[k])
+            slot.conn.send(self.jobs[k])
         except OSError:  # the idle worker died (out of memory?): a new one takes the job
             if slot.proc.exitcode is None:
                 _runctl.kill_tree([slot.proc.pid])
-            state.slots.remove(slot)
-            slot = spawn()
-            slot.conn.send(jobs[k])
+            self.state.slots.remove(slot)
+            slot = self.spawn()
+            slot.conn.send(self.jobs[k])
         slot.job = k
         slot.hard_deadline = time.monotonic() + limit + _HARD_MARGIN if limit else float("inf")
         return True
 
-    def collect(pending: deque[int]) -> None:
+    def collect(self, pending: deque[int]) -> None:
         """Wait for results until no job is running and none is pending."""
+        from multiprocessing.connection import wait as mp_wait
+
+        state = self.state
         while True:
             for slot in [s for s in state.slots if s.job is None]:
-                while pending and not dispatch(slot, pending.popleft()):
+                while pending and not self.dispatch(slot, pending.popleft()):
                     pass
             busy = [s for s in state.slots if s.job is not None]
             if not busy:
                 for k in pending:
-                    runs[k].status, runs[k].limit = "skipped", "run"
+                    self.runs[k].status, self.runs[k].limit = "skipped", "run"
                 return
             now = time.monotonic()
             wake = min(s.hard_deadline for s in busy) - now
@@ -1463,78 +1520,55 @@ def _run_notebooks(
                 timeout=max(0.0, min(wake, 3600.0)),
             )
             for slot in busy:
-                k = slot.job
-                assert k is not None
-                result: dict[str, Any] | None = None
-                if slot.conn in ready:
-                    try:
-                        result = slot.conn.recv()
-                    except (EOFError, OSError):
-                        result = None
-                elif slot.proc.sentinel not in ready and time.monotonic() < slot.hard_deadline:
-                    continue
-                if result is not None:
-                    slot.job = None
-                    finish(k, result)
-                    continue
-                # no result: the worker died, or did not stop at its time limit
-                timed_out = time.monotonic() >= slot.hard_deadline
-                if slot.proc.exitcode is None:
-                    _runctl.kill_tree([slot.proc.pid])
-                slot.proc.join(timeout=1)
-                state.slots.remove(slot)
-                if timed_out:
-                    finish(
-                        k,
-                        {
-                            "status": "timeout",
-                            "error": "it did not stop when interrupted and its processes "
-                            "were ended",
-                            "seconds": (jobs[k].limit or 0) + _HARD_MARGIN,
-                        },
-                    )
-                else:
-                    code = slot.proc.exitcode
-                    why = " (killed by SIGKILL: out of memory?)" if code == -signal.SIGKILL else ""
-                    finish(
-                        k,
-                        {
-                            "status": "failed",
-                            "seconds": 0.0,
-                            "error": f"its worker process ended unexpectedly, exit code "
-                            f"{code}{why}",
-                        },
-                    )
-                if pending:
-                    spawn()
+                self._take(slot, ready, pending)
 
-    # cleaning first, alone; the other workers start meanwhile ------------------------
-    first = spawn()
-    progress(f"[1/{total}] {runs[0].name} running ...")
-    dispatch(first, 0)
-    for _ in range(n_workers - 1):
-        spawn()
-    collect(deque())
-    if runs[0].status == "ok" and total > 1:
-        n = total - 1
-        progress(
-            f"running {n} analysis notebook{'s' * (n != 1)} on {n_workers} "
-            f"worker{'s' * (n_workers != 1)} ..."
+    def _take(self, slot: _Slot, ready: list[Any], pending: deque[int]) -> None:
+        """Record the result of a busy worker that is ready, has died or is past its time."""
+        job = slot.job
+        assert job is not None
+        result: dict[str, Any] | None = None
+        if slot.conn in ready:
+            try:
+                result = slot.conn.recv()
+            except (EOFError, OSError):
+                result = None
+        elif slot.proc.sentinel not in ready and time.monotonic() < slot.hard_deadline:
+            return
+        if result is not None:
+            slot.job = None
+            self.finish(job, result)
+            return
+        self._lost(slot, job)
+        if pending:
+            self.spawn()
+
+    def _lost(self, slot: _Slot, k: int) -> None:
+        """End a worker that died or did not stop at its time limit; record job ``k``."""
+        timed_out = time.monotonic() >= slot.hard_deadline
+        if slot.proc.exitcode is None:
+            _runctl.kill_tree([slot.proc.pid])
+        slot.proc.join(timeout=1)
+        self.state.slots.remove(slot)
+        if timed_out:
+            self.finish(
+                k,
+                {
+                    "status": "timeout",
+                    "error": "it did not stop when interrupted and its processes were ended",
+                    "seconds": (self.jobs[k].limit or 0) + _HARD_MARGIN,
+                },
+            )
+            return
+        code = slot.proc.exitcode
+        why = " (killed by SIGKILL: out of memory?)" if code == -signal.SIGKILL else ""
+        self.finish(
+            k,
+            {
+                "status": "failed",
+                "seconds": 0.0,
+                "error": f"its worker process ended unexpectedly, exit code {code}{why}",
+            },
         )
-        # longest first (as measured by the last report), so the workers end together
-        order = sorted(range(1, total), key=lambda k: -last.get(runs[k].name, 0.0))
-        for k in order:
-            jobs[k].single_thread = n_workers > 1
-        while len(state.slots) < n_workers:
-            spawn()
-        collect(deque(order))
-    for slot in list(state.slots):  # done: let the workers go
-        with contextlib.suppress(OSError):
-            slot.conn.send(None)
-    for slot in list(state.slots):
-        slot.proc.join(timeout=5)
-    state.kill_workers()
-    return pages
 
 
 def _failure_line(r: NotebookRun, nb_limit: float | None, run_limit: float | None) -> str:

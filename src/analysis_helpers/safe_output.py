@@ -124,10 +124,10 @@ class Md(str):
             return Md(str.__add__(_as_md(other), self))
         return NotImplemented
 
-    def join(self, parts: Iterable[Any]) -> Md:  # type: ignore[override]
+    def join(self, parts: Iterable[Any]) -> Md:
         return Md(str.join(self, [_as_md(p) for p in parts]))
 
-    def format(self, *args: Any, **kwargs: Any) -> Md:  # type: ignore[override]
+    def format(self, *args: Any, **kwargs: Any) -> Md:
         return Md(_FORMATTER.vformat(str(self), args, kwargs))
 
 

@@ -461,7 +461,7 @@ class ModelSpec(_Model):
             raise ValueError(
                 "'paths' is required with 'constructs' (e.g. 'quality -> satisfaction')"
             )
-        names = [c.name for c in self.constructs]
+        names = [c.name for c in self.constructs or []]
         dup = [n for n, k in Counter(names).items() if k > 1]
         if dup:
             raise ValueError(f"constructs: name {dup[0]!r} is used more than once")
@@ -483,7 +483,7 @@ class ModelSpec(_Model):
     def construct_names(self) -> list[str]:
         if self.ecsi is not None:
             return [n for n in ECSI_NAMES if n in self.ecsi]
-        return [c.name for c in self.constructs]
+        return [c.name for c in self.constructs or []]
 
     def blocks(self, spec: StudySpec) -> dict[str, list[str]]:
         """Each construct's items, areas expanded to their items (in file order)."""
@@ -498,8 +498,8 @@ class ModelSpec(_Model):
                 refs = [refs] if isinstance(refs, str) else refs
                 out[name] = [i for r in refs for i in by_area.get(r, [r])]
         else:
-            for c in self.constructs:
-                out[c.name] = by_area.get(c.area, []) if c.area is not None else list(c.items)
+            for c in self.constructs or []:
+                out[c.name] = by_area.get(c.area, []) if c.area is not None else list(c.items or [])
         return out
 
     def mode_of(self, name: str) -> str:
@@ -542,33 +542,60 @@ def _model_references(spec: StudySpec) -> list[str]:
     m = spec.model
     if m is None:
         return []
-    errors: list[str] = []
     areas = {a.name for a in spec.areas}
     items = {i.name for i in spec.items}
     names = m.construct_names()
     if m.ecsi is not None:
-        for key, refs in m.ecsi.items():
-            for r in [refs] if isinstance(refs, str) else refs:
-                if r not in areas and r not in items:
-                    errors.append(f"model.ecsi.{key}: unknown area or item {r!r}")
+        errors = _ecsi_references(m.ecsi, areas, items)
     else:
-        for k, c in enumerate(m.constructs):
-            if c.area is not None and c.area not in areas:
-                errors.append(
-                    f"model.constructs[{k}].area: unknown area {c.area!r} (known: {sorted(areas)})"
-                )
-            for j, i in enumerate(c.items or []):
-                if i not in items:
-                    errors.append(f"model.constructs[{k}].items[{j}]: unknown item {i!r}")
+        errors = _construct_references(m.constructs or [], areas, items)
     for key in ("labels", "modes"):
         for name in getattr(m, key):
             if name not in names:
                 errors.append(f"model.{key}.{name}: unknown construct (constructs: {names})")
     if errors:
         return errors
-    blocks = m.blocks(spec)
+    errors = _block_problems(m, spec)
+    if m.target is not None and m.target not in names:
+        errors.append(f"model.target: unknown construct {m.target!r} (constructs: {names})")
+    if m.ecsi is None:
+        errors += _path_problems(m.paths or [], names, m.target)
+    return errors
+
+
+def _ecsi_references(
+    ecsi: dict[str, str | list[str]], areas: set[str], items: set[str]
+) -> list[str]:
+    """Return the problems of ``model.ecsi``: references to unknown areas or items."""
+    errors = []
+    for key, refs in ecsi.items():
+        for r in [refs] if isinstance(refs, str) else refs:
+            if r not in areas and r not in items:
+                errors.append(f"model.ecsi.{key}: unknown area or item {r!r}")
+    return errors
+
+
+def _construct_references(
+    constructs: list[ModelConstruct], areas: set[str], items: set[str]
+) -> list[str]:
+    """Return the problems of ``model.constructs``: unknown areas or items."""
+    errors = []
+    for k, c in enumerate(constructs):
+        if c.area is not None and c.area not in areas:
+            errors.append(
+                f"model.constructs[{k}].area: unknown area {c.area!r} (known: {sorted(areas)})"
+            )
+        for j, i in enumerate(c.items or []):
+            if i not in items:
+                errors.append(f"model.constructs[{k}].items[{j}]: unknown item {i!r}")
+    return errors
+
+
+def _block_problems(m: ModelSpec, spec: StudySpec) -> list[str]:
+    """Return the problems of the constructs' blocks: empty, one-item mode B, shared items."""
+    errors = []
     owner: dict[str, str] = {}
-    for name, its in blocks.items():
+    for name, its in m.blocks(spec).items():
         if not its:
             errors.append(f"model: construct {name!r} has no items (its area has none)")
         if m.mode_of(name) == "B" and len(its) == 1:
@@ -580,15 +607,18 @@ def _model_references(spec: StudySpec) -> list[str]:
             if i in owner:
                 errors.append(f"model: item {i!r} is in constructs {owner[i]!r} and {name!r}")
             owner.setdefault(i, name)
-    if m.target is not None and m.target not in names:
-        errors.append(f"model.target: unknown construct {m.target!r} (constructs: {names})")
-    if m.ecsi is None:
-        linked = {c for p in m.paths for c in p}
-        for name in names:
-            if name not in linked:
-                errors.append(f"model: construct {name!r} is on no path")
-        if m.target is not None and m.target in names and m.target not in {b for _, b in m.paths}:
-            errors.append(f"model.target: {m.target!r} has no incoming path, so nothing drives it")
+    return errors
+
+
+def _path_problems(paths: list[tuple[str, str]], names: list[str], target: str | None) -> list[str]:
+    """Return the problems of ``model.paths``: constructs on no path, a target nothing drives."""
+    errors = []
+    linked = {c for p in paths for c in p}
+    for name in names:
+        if name not in linked:
+            errors.append(f"model: construct {name!r} is on no path")
+    if target is not None and target in names and target not in {b for _, b in paths}:
+        errors.append(f"model.target: {target!r} has no incoming path, so nothing drives it")
     return errors
 
 
@@ -633,14 +663,20 @@ class CommentTheme(_Model):
         return keywords
 
 
+_Language = Literal["en", "zh", "de", "fr", "es"]
+
+
+def _default_languages() -> list[_Language]:
+    """Return the default languages of the comments: English and Chinese."""
+    return ["en", "zh"]
+
+
 class CommentsSpec(_Model):
     """The open-ended question to analyse and its theme dictionary (all optional)."""
 
     column: str | None = None
     outcome: str | None = None
-    languages: list[Literal["en", "zh", "de", "fr", "es"]] = Field(
-        default_factory=lambda: ["en", "zh"], min_length=1
-    )
+    languages: list[_Language] = Field(default_factory=_default_languages, min_length=1)
     no_comment: list[Name] = Field(default_factory=list)
     chinese_match: Literal["substring", "token"] = "substring"
     themes: list[CommentTheme] = Field(default_factory=list)
@@ -871,13 +907,13 @@ class StudySpec(_Model):
                 errors.append(f"items[{k}].area: unknown area {item.area!r}")
             if item.indicator is None:
                 continue
-            ind = indicators.get(item.indicator)
-            if ind is None:
+            owner = indicators.get(item.indicator)
+            if owner is None:
                 errors.append(f"items[{k}].indicator: unknown indicator {item.indicator!r}")
-            elif item.area is not None and ind.area != item.area:
+            elif item.area is not None and owner.area != item.area:
                 errors.append(
                     f"items[{k}].indicator: indicator {item.indicator!r} belongs to area "
-                    f"{ind.area!r}, not {item.area!r}"
+                    f"{owner.area!r}, not {item.area!r}"
                 )
         used = {i.indicator for i in self.items if i.indicator}
         for k, ind in enumerate(self.indicators):
@@ -1158,7 +1194,8 @@ class Study:
 
     def labels(self) -> dict[str, str]:
         """Every item, area and indicator name mapped to its label."""
-        out = {x.name: x.label for x in [*self.spec.areas, *self.spec.indicators]}
+        out = {a.name: a.label for a in self.spec.areas}
+        out.update({i.name: i.label for i in self.spec.indicators})
         out.update({i.name: i.label for i in self.spec.items})
         return out
 

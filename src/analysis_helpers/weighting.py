@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ def _base_design(column: str | None) -> SurveyDesign | None:
 def rake(
     data: pd.DataFrame,
     *,
-    margins: Mapping[str, Mapping[object, float]],
+    margins: Mapping[str, Mapping[Any, float]],
     design: SurveyDesign | None = None,
     trim: tuple[float, float] | None = None,
     max_iter: int = 100,
@@ -99,57 +100,18 @@ def rake(
     n = len(data)
     if n == 0:
         raise RakingError("rake: data has no rows")
-    base_weight = design.weight if design is not None else None
-    if base_weight is not None:
-        if base_weight not in data.columns:
-            raise KeyError(f"rake: base weight column {base_weight!r} is not in the data")
-        w0 = weight_values(data, base_weight, "rake", error=RakingError)
-    else:
-        w0 = np.ones(n)
+    w0 = _base_weights(data, design)
     if trim is not None:
         lo, hi = trim
         if not 0 <= lo < 1 < hi:
             raise ValueError(f"rake: trim must be (lo, hi) with 0 <= lo < 1 < hi, got {trim!r}")
     codes, targets, totals = [], [], []
     for col, tgt in margins.items():
-        if col not in data.columns:
-            raise KeyError(f"rake: margin column {col!r} is not in the data")
-        s = data[col]
-        if s.isna().any():
-            i = int(np.flatnonzero(s.isna().to_numpy())[0])
-            raise RakingError(f"rake: margin column {col!r}: row {show(data.index[i])} is missing")
-        t = pd.Series(dict(tgt), dtype=float)
-        if (t < 0).any() or not np.isfinite(t).all():
-            bad = t.index[(t < 0) | ~np.isfinite(t)][0]
-            raise RakingError(
-                f"rake: margin {col!r}: category {show(bad)} has target {show(t[bad])}"
-            )
-        sample_vals = pd.unique(s)
-        extra = [v for v in sample_vals if v not in t.index]
-        if extra:
-            raise RakingError(
-                f"rake: margin {col!r}: sample category {show(extra[0])} has no margin"
-            )
-        absent = [v for v in t.index if t[v] > 0 and v not in set(sample_vals)]
-        if absent:
-            raise RakingError(
-                f"rake: margin {col!r}: category {show(absent[0])} has a target but no "
-                "respondents in the sample"
-            )
-        code = pd.Index(t.index).get_indexer(s)
+        code, t = _margin_codes(data, col, tgt)
         codes.append(code)
         targets.append(t.to_numpy() / t.sum())
         totals.append(t.sum())
-    counts = [tot > 1.5 for tot in totals]
-    if any(counts):
-        if not all(counts) or not np.allclose(totals, totals[0], rtol=1e-6):
-            raise RakingError(
-                f"rake: margins given as counts must share one population total, got "
-                f"{dict(zip(margins, totals, strict=True))}"
-            )
-        grand = float(totals[0])
-    else:
-        grand = float(w0.sum())
+    grand = _population_total(margins, totals, w0)
     w = w0 / w0.sum()
     for _ in range(max_iter):
         for code, tgt in zip(codes, targets, strict=True):
@@ -158,12 +120,7 @@ def rake(
                 f = np.where(cur > 0, tgt / cur, 0.0)
             w = w * f[code]
         if trim is not None:
-            for _ in range(50):  # clipping moves the mean: repeat until the bounds hold
-                mean = w.mean()
-                clipped = np.clip(w, trim[0] * mean, trim[1] * mean)
-                if np.allclose(clipped, w, rtol=1e-12, atol=0):
-                    break
-                w = clipped
+            w = _trimmed(w, trim)
         w = w / w.sum()
         err = max(
             np.abs(np.bincount(c, weights=w, minlength=len(t)) - t).max()
@@ -176,6 +133,90 @@ def rake(
         f"error {err:.3g} > tol {tol:g})"
         + ("; the trimming bounds may be too tight" if trim is not None else "")
     )
+
+
+def _base_weights(data: pd.DataFrame, design: SurveyDesign | None) -> np.ndarray:
+    """Return the design weights raking starts from (ones without a design weight).
+
+    Raises
+    ------
+    KeyError
+        The base weight column is not in ``data``.
+    """
+    base_weight = design.weight if design is not None else None
+    if base_weight is None:
+        return np.ones(len(data))
+    if base_weight not in data.columns:
+        raise KeyError(f"rake: base weight column {base_weight!r} is not in the data")
+    return weight_values(data, base_weight, "rake", error=RakingError)
+
+
+def _margin_codes(
+    data: pd.DataFrame, col: str, tgt: Mapping[Any, float]
+) -> tuple[np.ndarray, pd.Series]:
+    """Return each row's category position in a margin and the margin's targets.
+
+    Raises
+    ------
+    KeyError
+        The margin column is not in ``data``.
+    RakingError
+        The column has a missing value, a target is negative or not finite, a sample
+        category has no target, or a category with a target has no respondents.
+    """
+    if col not in data.columns:
+        raise KeyError(f"rake: margin column {col!r} is not in the data")
+    s = data[col]
+    if s.isna().any():
+        i = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise RakingError(f"rake: margin column {col!r}: row {show(data.index[i])} is missing")
+    t = pd.Series(dict(tgt), dtype=float)
+    if (t < 0).any() or not np.isfinite(t).all():
+        bad = t.index[(t < 0) | ~np.isfinite(t)][0]
+        raise RakingError(f"rake: margin {col!r}: category {show(bad)} has target {show(t[bad])}")
+    sample_vals = pd.unique(s)
+    extra = [v for v in sample_vals if v not in t.index]
+    if extra:
+        raise RakingError(f"rake: margin {col!r}: sample category {show(extra[0])} has no margin")
+    absent = [v for v in t.index if t[v] > 0 and v not in set(sample_vals)]
+    if absent:
+        raise RakingError(
+            f"rake: margin {col!r}: category {show(absent[0])} has a target but no "
+            "respondents in the sample"
+        )
+    return pd.Index(t.index).get_indexer(s), t
+
+
+def _population_total(
+    margins: Mapping[str, Mapping[Any, float]], totals: list[float], w0: np.ndarray
+) -> float:
+    """Return the total the raked weights sum to: the margins' counts, or the base weights'.
+
+    Raises
+    ------
+    RakingError
+        Some margins are counts and they do not all share one population total.
+    """
+    counts = [tot > 1.5 for tot in totals]
+    if not any(counts):
+        return float(w0.sum())
+    if not all(counts) or not np.allclose(totals, totals[0], rtol=1e-6):
+        raise RakingError(
+            f"rake: margins given as counts must share one population total, got "
+            f"{dict(zip(margins, totals, strict=True))}"
+        )
+    return float(totals[0])
+
+
+def _trimmed(w: np.ndarray, trim: tuple[float, float]) -> np.ndarray:
+    """Return ``w`` clipped to ``trim`` times its mean, repeated until the bounds hold."""
+    for _ in range(50):  # clipping moves the mean: repeat until the bounds hold
+        mean = w.mean()
+        clipped = np.clip(w, trim[0] * mean, trim[1] * mean)
+        if np.allclose(clipped, w, rtol=1e-12, atol=0):
+            break
+        w = clipped
+    return w
 
 
 def _report_row(w: np.ndarray, label: str) -> dict:

@@ -493,40 +493,17 @@ def _native_chart(
     font: str,
 ) -> bool:
     """Draw the chart natively; False when its data cannot make one (then the PNG)."""
-    from pptx.dml.color import RGBColor
-    from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION, XL_MARKER_STYLE
+    from pptx.enum.chart import XL_LEGEND_POSITION
 
     data = data[pd.notna(data["y"])] if spec["type"] == "scatter" else data
     if data.empty:
         return False
     fmt = spec.get("format") or "General"
     series_names = list(dict.fromkeys(data["series"].astype(str)))
-    if spec["type"] == "scatter":
-        cd = _safe_chart_data("xy", fmt)
-        for name in series_names:
-            part = data[data["series"].astype(str) == name]
-            s = cd.add_series(name or spec["y"][0])
-            for x, y in zip(part["x"], part["y"], strict=True):
-                s.add_data_point(float(x), float(y))
-        chart_type = XL_CHART_TYPE.XY_SCATTER
-    else:
-        cats = list(dict.fromkeys(data["x"].astype(str)))
-        if len(cats) > 60:
-            return False
-        cd = _safe_chart_data("category", fmt)
-        cd.categories = cats
-        for name in series_names:
-            part = data[data["series"].astype(str) == name].drop_duplicates("x")
-            values = dict(zip(part["x"].astype(str), part["y"], strict=True))
-            cd.add_series(
-                name or (spec["y"][0] if spec["y"] else ""),
-                [_num(values.get(c)) for c in cats],
-            )
-        chart_type = {
-            "bar": XL_CHART_TYPE.BAR_CLUSTERED,
-            "column": XL_CHART_TYPE.COLUMN_CLUSTERED,
-            "line": XL_CHART_TYPE.LINE_MARKERS,
-        }[spec["type"]]
+    made = _chart_data(spec, data, series_names, fmt)
+    if made is None:
+        return False
+    chart_type, cd = made
     left, top, width, height = box
     frame = slide.shapes.add_chart(chart_type, left, top, width, height, cd)
     chart = frame.chart
@@ -547,18 +524,7 @@ def _native_chart(
             axis.has_title = True
             _text(axis.axis_title.text_frame, [title], font=font, size=12)
     n_points = len(data)
-    for k, series in enumerate(chart.plots[0].series):
-        color = RGBColor.from_string(PALETTE[k % len(PALETTE)])
-        if spec["type"] in ("bar", "column"):
-            series.format.fill.solid()
-            series.format.fill.fore_color.rgb = color
-        else:
-            series.format.line.color.rgb = color
-            series.marker.style = XL_MARKER_STYLE.CIRCLE
-            series.marker.format.fill.solid()
-            series.marker.format.fill.fore_color.rgb = color
-            if spec["type"] == "scatter":
-                series.format.line.fill.background()  # points only
+    _colour_series(chart, spec["type"])
     plot = chart.plots[0]
     if spec["type"] in ("bar", "column") and n_points <= 40:
         plot.has_data_labels = True
@@ -567,14 +533,72 @@ def _native_chart(
         if spec["type"] in ("bar", "column"):
             plot.gap_width = 60
     if spec["type"] == "scatter" and spec.get("label"):
-        for k, name in enumerate(series_names):
-            part = data[data["series"].astype(str) == name]
-            series = plot.series[k]
-            for i, label in enumerate(part["label"]):
-                if label:
-                    tf = series.points[i].data_label.text_frame
-                    _text(tf, [str(label)], font=font, size=9)
+        _label_points(plot, data, series_names, font)
     return True
+
+
+def _chart_data(
+    spec: Mapping[str, Any], data: pd.DataFrame, series_names: list[str], fmt: str
+) -> tuple[Any, Any] | None:
+    """Return the chart type and chart data of a chart; None for more than 60 categories."""
+    from pptx.enum.chart import XL_CHART_TYPE
+
+    if spec["type"] == "scatter":
+        cd = _safe_chart_data("xy", fmt)
+        for name in series_names:
+            part = data[data["series"].astype(str) == name]
+            s = cd.add_series(name or spec["y"][0])
+            for x, y in zip(part["x"], part["y"], strict=True):
+                s.add_data_point(float(x), float(y))
+        return XL_CHART_TYPE.XY_SCATTER, cd
+    cats = list(dict.fromkeys(data["x"].astype(str)))
+    if len(cats) > 60:
+        return None
+    cd = _safe_chart_data("category", fmt)
+    cd.categories = cats
+    for name in series_names:
+        part = data[data["series"].astype(str) == name].drop_duplicates("x")
+        values = dict(zip(part["x"].astype(str), part["y"], strict=True))
+        cd.add_series(
+            name or (spec["y"][0] if spec["y"] else ""),
+            [_num(values.get(c)) for c in cats],
+        )
+    chart_type = {
+        "bar": XL_CHART_TYPE.BAR_CLUSTERED,
+        "column": XL_CHART_TYPE.COLUMN_CLUSTERED,
+        "line": XL_CHART_TYPE.LINE_MARKERS,
+    }[spec["type"]]
+    return chart_type, cd
+
+
+def _colour_series(chart: Any, kind: str) -> None:
+    """Colour each series from the palette: filled bars, or lines with round markers."""
+    from pptx.dml.color import RGBColor
+    from pptx.enum.chart import XL_MARKER_STYLE
+
+    for k, series in enumerate(chart.plots[0].series):
+        color = RGBColor.from_string(PALETTE[k % len(PALETTE)])
+        if kind in ("bar", "column"):
+            series.format.fill.solid()
+            series.format.fill.fore_color.rgb = color
+        else:
+            series.format.line.color.rgb = color
+            series.marker.style = XL_MARKER_STYLE.CIRCLE
+            series.marker.format.fill.solid()
+            series.marker.format.fill.fore_color.rgb = color
+            if kind == "scatter":
+                series.format.line.fill.background()  # points only
+
+
+def _label_points(plot: Any, data: pd.DataFrame, series_names: list[str], font: str) -> None:
+    """Write each scatter point's ``label`` next to it (empty labels are left out)."""
+    for k, name in enumerate(series_names):
+        part = data[data["series"].astype(str) == name]
+        series = plot.series[k]
+        for i, label in enumerate(part["label"]):
+            if label:
+                tf = series.points[i].data_label.text_frame
+                _text(tf, [str(label)], font=font, size=9)
 
 
 def _num(v: Any) -> float | None:

@@ -486,8 +486,8 @@ def workbook_columns(view: TableView) -> tuple[list[dict[str, Any]], pd.DataFram
     frame = pd.DataFrame(
         {j: pd.Series(v, dtype=float if cols[j]["numeric"] else object) for j, v in cells.items()}
     )
-    for j, c in enumerate(cols):
-        if not c["numeric"]:
+    for j, col in enumerate(cols):
+        if not col["numeric"]:
             frame[j] = frame[j].astype(str)
     return cols, frame
 

@@ -269,6 +269,31 @@ def _write_table(
     if caption:
         _put_text(sheet, row, 0, caption, fmts, bold=True, font_size=12)
         row += 2
+    row = _write_header(sheet, columns, row, fmts)
+    first_data = row
+    sheet.freeze_panes(first_data, 0)
+    row = _write_cells(sheet, columns, frame, row, fmts)
+    if len(frame) == 0:
+        _put_text(sheet, row, 0, "No rows.", fmts, italic=True)
+        row += 1
+    row += 1
+    notes = [*entry.get("notes", [])]
+    if entry.get("footnote"):
+        notes.append(entry["footnote"])
+    for n in notes:
+        _put_text(sheet, row, 0, n, fmts, italic=True, font_color="#57606A")
+        row += 1
+    for j, c in enumerate(columns):
+        sheet.set_column(j, j, c["width"])
+    if not columns:
+        sheet.set_column(0, ncol - 1, 12)
+
+
+def _write_header(sheet: Any, columns: list[dict], row: int, fmts: _Formats) -> int:
+    """Write the header rows from ``row`` and return the row after them.
+
+    A label of an upper header level spans its run of equal labels (a merged cell).
+    """
     depth = max((len(c["label"]) for c in columns), default=1)
     head = dict(bold=True, bg_color=_HEADER_BG, text_wrap=True, valign="bottom")
     for level in range(depth):
@@ -299,8 +324,17 @@ def _write_table(
                 _put_text(sheet, row, j, text, fmts, **props)
             j = k + 1
         row += 1
-    first_data = row
-    sheet.freeze_panes(first_data, 0)
+    return row
+
+
+def _write_cells(
+    sheet: Any, columns: list[dict], frame: pd.DataFrame, row: int, fmts: _Formats
+) -> int:
+    """Write the table's values from ``row`` and return the row after them.
+
+    Numbers are written unrounded with their Excel format (non-finite ones blank), text
+    with its style.
+    """
     for i in range(len(frame)):
         for j, c in enumerate(columns):
             value = frame.iat[i, j]
@@ -316,20 +350,7 @@ def _write_table(
                 style = _STYLES.get((c.get("styles") or [""] * len(frame))[i], {})
                 _put_text(sheet, row, j, value, fmts, **style)
         row += 1
-    if len(frame) == 0:
-        _put_text(sheet, row, 0, "No rows.", fmts, italic=True)
-        row += 1
-    row += 1
-    notes = [*entry.get("notes", [])]
-    if entry.get("footnote"):
-        notes.append(entry["footnote"])
-    for n in notes:
-        _put_text(sheet, row, 0, n, fmts, italic=True, font_color="#57606A")
-        row += 1
-    for j, c in enumerate(columns):
-        sheet.set_column(j, j, c["width"])
-    if not columns:
-        sheet.set_column(0, ncol - 1, 12)
+    return row
 
 
 def _level(labels: Sequence[str], level: int, depth: int) -> str | None:

@@ -227,48 +227,14 @@ def penalty_reward(
         raise DriverError(f"penalty_reward: outcome {outcome!r} is constant (all {y[0]:g})")
     low = x <= np.array([lows[d] for d in driver_names])
     high = x >= np.array([highs[d] for d in driver_names])
-    for j, d in enumerate(driver_names):
-        # low and high exclude each other, so "all high" is caught as "none low"
-        if not low[:, j].any():
-            raise DriverError(
-                f"penalty_reward: driver {d!r}: no respondent rates it low (<= {lows[d]:g}); move the cut-off"
-            )
-        if low[:, j].all():
-            raise DriverError(
-                f"penalty_reward: driver {d!r}: every respondent rates it low (<= {lows[d]:g}); move the cut-off"
-            )
-        if not high[:, j].any():
-            raise DriverError(
-                f"penalty_reward: driver {d!r}: no respondent rates it high (>= {highs[d]:g}); move the cut-off"
-            )
+    _check_bands(low, high, driver_names, lows, highs)
     dummies = np.column_stack([np.ones(len(y)), low, high]).astype(float)
     xtwx = dummies.T @ (dummies * w[:, None])
-    eig = np.linalg.eigvalsh(xtwx / np.diag(xtwx).max())
-    if eig.min() < 1e-10:
-        _, vec = np.linalg.eigh(xtwx)
-        involved = np.abs(vec[1:, 0]) > 0.01
-        labels = [f"{d} (low)" for d in driver_names] + [f"{d} (high)" for d in driver_names]
-        bad = ", ".join(lab for lab, b in zip(labels, involved, strict=True) if b)
-        raise DriverError(
-            f"penalty_reward: the low/high dummies are collinear: {bad}; with these cut-offs no rating is "
-            "left in the middle - widen the middle band"
-        )
+    _check_collinear(xtwx, driver_names)
     coef = np.linalg.solve(xtwx, dummies.T @ (w * y))
     resid = y - dummies @ coef
     n = len(y)
-    bread = np.linalg.inv(xtwx)
-    if cov_type == "nonrobust":
-        sigma2 = (w * resid**2).sum() / (n - k)
-        cov = bread * sigma2
-    else:
-        u = resid
-        if cov_type in {"HC2", "HC3"}:
-            lev = np.einsum("ij,jk,ik->i", dummies, bread, dummies) * w
-            u = resid / (np.sqrt(1 - lev) if cov_type == "HC2" else (1 - lev))
-        meat = (dummies * (w * u)[:, None]).T @ (dummies * (w * u)[:, None])
-        cov = bread @ meat @ bread
-        if cov_type == "HC1":
-            cov *= n / (n - k)
+    cov = _dummy_cov(dummies, w, resid, xtwx, cov_type)
     ybar = (w * y).sum() / w.sum()
     r2 = 1 - (w * resid**2).sum() / (w * (y - ybar) ** 2).sum()
     idx_low = np.arange(1, 1 + p)
@@ -289,16 +255,7 @@ def penalty_reward(
     p_pen, p_rew, p_diff = (adjust_p(pv, correction=correction) for pv in raw_p)
     sig_pen = (p_pen < alpha) & (penalty > 0)
     sig_rew = (p_rew < alpha) & (reward > 0)
-    if rule == "difference":
-        basic = sig_pen & (diff > 0) & (p_diff < alpha)
-        excite = sig_rew & (diff < 0) & (p_diff < alpha)
-    elif rule == "ratio":
-        basic = sig_pen & (penalty >= ratio * np.maximum(reward, 0))
-        excite = sig_rew & (reward >= ratio * np.maximum(penalty, 0))
-    else:
-        basic = sig_pen & ~sig_rew
-        excite = sig_rew & ~sig_pen
-    factor = np.where(basic, "basic", np.where(excite, "excitement", "performance"))
+    factor = _factor_class(rule, penalty, reward, sig_pen, sig_rew, p_diff < alpha, ratio)
     wsum = w.sum()
     return pd.DataFrame(
         {
@@ -331,3 +288,84 @@ def penalty_reward(
             "n": n,
         }
     )
+
+
+def _check_bands(
+    low: np.ndarray,
+    high: np.ndarray,
+    driver_names: list[str],
+    lows: Mapping[str, float],
+    highs: Mapping[str, float],
+) -> None:
+    """Raise :class:`DriverError` for a driver nobody or everybody rates low, or nobody high."""
+    for j, d in enumerate(driver_names):
+        # low and high exclude each other, so "all high" is caught as "none low"
+        if not low[:, j].any():
+            raise DriverError(
+                f"penalty_reward: driver {d!r}: no respondent rates it low (<= {lows[d]:g}); move the cut-off"
+            )
+        if low[:, j].all():
+            raise DriverError(
+                f"penalty_reward: driver {d!r}: every respondent rates it low (<= {lows[d]:g}); move the cut-off"
+            )
+        if not high[:, j].any():
+            raise DriverError(
+                f"penalty_reward: driver {d!r}: no respondent rates it high (>= {highs[d]:g}); move the cut-off"
+            )
+
+
+def _check_collinear(xtwx: np.ndarray, driver_names: list[str]) -> None:
+    """Raise :class:`DriverError` naming the dummies when ``X'WX`` is (nearly) singular."""
+    eig = np.linalg.eigvalsh(xtwx / np.diag(xtwx).max())
+    if eig.min() < 1e-10:
+        _, vec = np.linalg.eigh(xtwx)
+        involved = np.abs(vec[1:, 0]) > 0.01
+        labels = [f"{d} (low)" for d in driver_names] + [f"{d} (high)" for d in driver_names]
+        bad = ", ".join(lab for lab, b in zip(labels, involved, strict=True) if b)
+        raise DriverError(
+            f"penalty_reward: the low/high dummies are collinear: {bad}; with these cut-offs no rating is "
+            "left in the middle - widen the middle band"
+        )
+
+
+def _dummy_cov(
+    dummies: np.ndarray, w: np.ndarray, resid: np.ndarray, xtwx: np.ndarray, cov_type: str
+) -> np.ndarray:
+    """Return the covariance of the dummy regression's coefficients (``cov_type``)."""
+    n, k = dummies.shape
+    bread = np.linalg.inv(xtwx)
+    if cov_type == "nonrobust":
+        sigma2 = (w * resid**2).sum() / (n - k)
+        return bread * sigma2
+    u = resid
+    if cov_type in {"HC2", "HC3"}:
+        lev = np.einsum("ij,jk,ik->i", dummies, bread, dummies) * w
+        u = resid / (np.sqrt(1 - lev) if cov_type == "HC2" else (1 - lev))
+    meat = (dummies * (w * u)[:, None]).T @ (dummies * (w * u)[:, None])
+    cov = bread @ meat @ bread
+    if cov_type == "HC1":
+        cov *= n / (n - k)
+    return cov
+
+
+def _factor_class(
+    rule: str,
+    penalty: np.ndarray,
+    reward: np.ndarray,
+    sig_pen: np.ndarray,
+    sig_rew: np.ndarray,
+    sig_diff: np.ndarray,
+    ratio: float,
+) -> np.ndarray:
+    """Return each attribute's class under ``rule``: basic, performance or excitement."""
+    diff = penalty - reward
+    if rule == "difference":
+        basic = sig_pen & (diff > 0) & sig_diff
+        excite = sig_rew & (diff < 0) & sig_diff
+    elif rule == "ratio":
+        basic = sig_pen & (penalty >= ratio * np.maximum(reward, 0))
+        excite = sig_rew & (reward >= ratio * np.maximum(penalty, 0))
+    else:
+        basic = sig_pen & ~sig_rew
+        excite = sig_rew & ~sig_pen
+    return np.where(basic, "basic", np.where(excite, "excitement", "performance"))

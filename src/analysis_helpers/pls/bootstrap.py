@@ -115,12 +115,9 @@ def bca_interval(
 # --------------------------------------------------------------------------------------
 def _psu_codes(prep: PreparedDesign, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """PSU code of each used row, stratum of each PSU, PSUs per stratum (used rows only)."""
-    if prep.psu is None:
-        psu_full = np.arange(prep.n)
-        stratum_full = prep.stratum
-    else:
-        psu_full = prep.psu
-        stratum_full = prep.psu_stratum
+    psu_full, stratum_full = np.arange(prep.n), prep.stratum
+    if prep.psu is not None and prep.psu_stratum is not None:  # clusters come with their strata
+        psu_full, stratum_full = prep.psu, prep.psu_stratum
     used, psu = np.unique(psu_full[rows], return_inverse=True)
     strat = stratum_full[used]
     n_h = np.bincount(strat, minlength=prep.n_strata)
@@ -208,7 +205,7 @@ def _jackknife_sums(d: _Data, psu: np.ndarray, n_psu: int, rng) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 def _layout(model: PathModel, has_index: bool) -> pd.DataFrame:
     """One row per bootstrapped statistic: kind, block, item, from, to."""
-    rows = []
+    rows: list[tuple[str, str | None, str | None, str | None, str | None]] = []
     for b, items in model.blocks.items():
         for i in items:
             rows.append(("weight", b, i, None, None))
@@ -230,8 +227,8 @@ def _layout(model: PathModel, has_index: bool) -> pd.DataFrame:
     for c in names:
         if model.predecessors(c):
             rows.append(("r_squared", c, None, None, None))
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
+    for k, a in enumerate(names):
+        for b in names[k + 1 :]:
             rows.append(("htmt", None, None, a, b))
     if has_index:
         for c in names:

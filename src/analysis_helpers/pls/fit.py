@@ -356,7 +356,7 @@ class PLSFit:
                     "PLSFit.inner_model: a fit with a design needs data= for its "
                     "design-based standard errors"
                 )
-            return self._inner_design(data)
+            return self._inner_design(data, design)
         pos = {c: k for k, c in enumerate(self.constructs)}
         R = self._sol.R[0]
         r2 = self._sol.r2[0]
@@ -392,11 +392,11 @@ class PLSFit:
         key = [order[(a, b)] for a, b in zip(table["from"], table["to"], strict=True)]
         return table.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
 
-    def _inner_design(self, data: pd.DataFrame) -> pd.DataFrame:
+    def _inner_design(self, data: pd.DataFrame, design: SurveyDesign) -> pd.DataFrame:
         sc = self.scores(data)
         names = {c: f"_pls_{k}" for k, c in enumerate(self.constructs)}
         frame = sc.rename(columns=names)
-        for col in self.design.roles().values():
+        for col in design.roles().values():
             frame[col] = data[col].to_numpy()
         rows = []
         for to in self.constructs:
@@ -404,7 +404,7 @@ class PLSFit:
             if not pred:
                 continue
             g = survey_glm(
-                frame, outcome=names[to], drivers=[names[p] for p in pred], design=self.design
+                frame, outcome=names[to], drivers=[names[p] for p in pred], design=design
             )
             g = g.set_index("term")
             for p_name in pred:

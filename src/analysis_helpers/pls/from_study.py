@@ -35,7 +35,7 @@ def study_path_model(study: Study) -> PathModel | None:
         if m.ecsi is not None:
             labels[name] = ECSI_CONSTRUCTS[name]
             continue
-        area = next(c.area for c in m.constructs if c.name == name)
+        area = next(c.area for c in m.constructs or [] if c.name == name)
         labels[name] = area_labels.get(area, name) if area is not None else name
     modes = {name: m.mode_of(name) for name in blocks}
     if m.ecsi is not None:
@@ -47,7 +47,7 @@ def study_path_model(study: Study) -> PathModel | None:
             scheme=m.scheme,
         )
     return PathModel(
-        blocks=blocks, paths=list(m.paths), modes=modes, labels=labels, target=m.target,
+        blocks=blocks, paths=list(m.paths or []), modes=modes, labels=labels, target=m.target,
         scheme=m.scheme,
     )  # fmt: skip
 

@@ -192,6 +192,23 @@ class PathModel:
         names = list(self.blocks)
         if len(names) < 2:
             raise PathModelError(f"PathModel: needs at least two constructs, got {names}")
+        self._check_blocks()
+        self._check_modes()
+        if self.scheme not in SCHEMES:
+            raise PathModelError(f"PathModel: scheme {self.scheme!r}: use one of {list(SCHEMES)}")
+        self._check_paths(names)
+        if self.target is not None:
+            if self.target not in self.blocks:
+                raise PathModelError(
+                    f"PathModel: target {self.target!r} is not a construct (constructs: {names})"
+                )
+            if not self.predecessors(self.target):
+                raise PathModelError(
+                    f"PathModel: target {self.target!r} has no incoming path, so nothing drives it"
+                )
+
+    def _check_blocks(self) -> None:
+        """Raise :class:`PathModelError` for an empty block or an item in two places."""
         for name, items in self.blocks.items():
             if not items:
                 raise PathModelError(f"PathModel: construct {name!r} has no items")
@@ -208,6 +225,9 @@ class PathModel:
                     )  # fmt: skip
                     raise PathModelError(f"PathModel: item {i!r} is {where}")
                 seen[i] = name
+
+    def _check_modes(self) -> None:
+        """Raise :class:`PathModelError` for a bad mode or a one-item mode-B construct."""
         for name, mode in self.modes.items():
             if name not in self.blocks:
                 raise PathModelError(f"PathModel: modes names unknown construct {name!r}")
@@ -222,8 +242,9 @@ class PathModel:
                     f"({self.blocks[name][0]!r}); a formative construct needs two or more "
                     "items - use mode A for a single-item construct"
                 )
-        if self.scheme not in SCHEMES:
-            raise PathModelError(f"PathModel: scheme {self.scheme!r}: use one of {list(SCHEMES)}")
+
+    def _check_paths(self, names: list[str]) -> None:
+        """Raise :class:`PathModelError` for a bad path, a cycle or a construct on no path."""
         if not self.paths:
             raise PathModelError("PathModel: the inner model has no paths")
         done: set[tuple[str, str]] = set()
@@ -252,15 +273,6 @@ class PathModel:
         for name in names:
             if name not in linked:
                 raise PathModelError(f"PathModel: construct {name!r} is on no path")
-        if self.target is not None:
-            if self.target not in self.blocks:
-                raise PathModelError(
-                    f"PathModel: target {self.target!r} is not a construct (constructs: {names})"
-                )
-            if not self.predecessors(self.target):
-                raise PathModelError(
-                    f"PathModel: target {self.target!r} has no incoming path, so nothing drives it"
-                )
 
     def structure(self) -> Structure:
         """The model in integer codes (block order as given)."""

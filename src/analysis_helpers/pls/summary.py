@@ -334,8 +334,9 @@ def index_comparison(
             ref = "rest"
         else:
             ref = groups[k - 1]
-            cmp = np.where(frame["__group"] == g, "group",
-                           np.where(frame["__group"] == ref, "reference", None))  # fmt: skip
+            cmp = np.full(len(frame), None, dtype=object)
+            cmp[(frame["__group"] == ref).to_numpy()] = "reference"
+            cmp[(frame["__group"] == g).to_numpy()] = "group"
         r = domain_difference(frame.assign(__cmp=cmp), items="__index", by="__cmp",
                               values=("reference", "group"), design=design,
                               confidence=confidence).iloc[0]  # fmt: skip
