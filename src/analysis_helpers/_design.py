@@ -1,5 +1,6 @@
-"""The design kernel (private): a validated survey design in integer codes, domain sums
-and influence-value variances.
+"""The design kernel (private): a validated survey design in integer codes.
+
+It computes domain sums and influence-value variances.
 
 Every design-based estimator of the package (:mod:`~analysis_helpers.estimation`,
 :mod:`~analysis_helpers.kpis` and the modules built on them) is written on this interface;
@@ -91,7 +92,7 @@ class SurveyDesign:
     lonely_psu: str = "fail"
 
     def roles(self) -> dict[str, str]:
-        """The design roles that are set, mapped to their column names."""
+        """Return the design roles that are set, mapped to their column names."""
         return {
             role: col
             for role, col in (
@@ -412,7 +413,7 @@ class Groups:
         return np.bincount(self.gi, weights=x, minlength=self.G + 1)[: self.G]
 
     def expand(self, per_group: np.ndarray) -> np.ndarray:
-        """A per-group array broadcast to the rows (0 for rows outside every group)."""
+        """Broadcast a per-group array to the rows (0 for rows outside every group)."""
         return np.append(per_group, 0.0)[self.gi]
 
     def var(self, z: np.ndarray) -> np.ndarray:
@@ -486,17 +487,17 @@ def setup(
 
 
 def normal_quantile(confidence: float) -> float:
-    """The two-sided normal quantile of a confidence level (1.96 at 0.95)."""
+    """Return the two-sided normal quantile of a confidence level (1.96 at 0.95)."""
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
 def t_quantile(confidence: float, df: Any) -> Any:
-    """The two-sided Student t quantile of a confidence level on ``df`` degrees of freedom."""
+    """Return the two-sided Student t quantile of a confidence level on ``df`` degrees."""
     return stats.t.ppf(0.5 + confidence / 2, df)
 
 
 def category_values(s: pd.Series) -> list:
-    """The categories of a column: a categorical's categories in order, else sorted values."""
+    """Return the categories of a column: a categorical's in order, else the sorted values."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         return list(s.cat.categories)
     return sorted(s.dropna().unique().tolist())
