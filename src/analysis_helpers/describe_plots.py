@@ -1,5 +1,6 @@
-"""Descriptive charts drawn from the tidy tables of :mod:`analysis_helpers.kpis` and
-:mod:`analysis_helpers.estimation`.
+"""Descriptive charts drawn from the tidy tables of the estimation and KPI modules.
+
+The tables come from :mod:`analysis_helpers.kpis` and :mod:`analysis_helpers.estimation`.
 
 Every function draws on ``ax`` (a new figure when None) and returns the Axes. None of them
 computes a statistic from respondent rows: they take pre-aggregated tables (shares,
@@ -155,7 +156,9 @@ def kpi_bars_with_ci(
     sort: bool = False,
     ax: Axes | None = None,
 ) -> Axes:
-    """Deprecated: use :func:`analysis_helpers.plots.bar_with_ci` (``label=``, ``by=``).
+    """Draw bars with intervals (deprecated: use :func:`analysis_helpers.plots.bar_with_ci`).
+
+    The new function takes ``label=`` and ``by=``.
 
     Removed in the next release.
     """
@@ -376,8 +379,9 @@ def distribution_chart(
     title: str | None = None,
     width: float = 10.0,
 ) -> np.ndarray:
-    """The answers to many items: one diverging panel (:func:`grouped_likert`) per number
-    of bands, each with its own legend.
+    """Draw the answers to many items: one diverging panel per number of bands.
+
+    Each panel is a :func:`grouped_likert` with its own legend.
 
     Items whose scales have the same number of bands (1-5 codes and 1-10 bands of two)
     share a panel and a legend; others (1-7 codes) get a panel of their own, so that no
