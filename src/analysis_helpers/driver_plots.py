@@ -1,5 +1,6 @@
-"""Charts of the driver analysis: importance bars (one group, or compared across groups),
-the IPA quadrant chart, penalty-reward.
+"""Charts of the driver analysis: importance bars, the IPA quadrant chart, penalty-reward.
+
+Importance bars show one group, or compare groups.
 
 Each function takes the tidy output of a :mod:`analysis_helpers.drivers` helper, draws on
 ``ax`` (a new figure when ``None``) and returns the Axes. Nothing is computed from raw
