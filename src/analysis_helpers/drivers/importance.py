@@ -503,7 +503,7 @@ def importance_from_correlation(
     methods: Sequence[str] = _DEFAULT_METHODS,
     lmg_max_drivers: int = 20,
 ) -> pd.DataFrame:
-    """Importance measures from a correlation matrix (no data needed).
+    """Compute importance measures from a correlation matrix (no data needed).
 
     Parameters
     ----------
@@ -554,7 +554,7 @@ def importance_from_correlation(
 def _check_methods(
     methods: Sequence[str], lmg_max_drivers: int, func: str
 ) -> tuple[list[str], bool]:
-    """The methods with deprecated names mapped; True when "shapley" was asked for."""
+    """Return the methods with deprecated names mapped; True when "shapley" was asked for."""
     methods = [methods] if isinstance(methods, str) else list(methods)
     legacy = "shapley" in methods
     for old, new in _METHOD_ALIASES.items():
@@ -660,7 +660,7 @@ def driver_importance(
     random_state: int | np.random.Generator | None = None,
     min_per_driver: float = 10,
 ) -> pd.DataFrame:
-    """Derived importance of each driver for an outcome, with bootstrap intervals.
+    """Compute the derived importance of each driver for an outcome, with bootstrap intervals.
 
     Parameters
     ----------
