@@ -1,5 +1,6 @@
-"""Penalty-reward contrast analysis: Kano-style factor classes from ordinary ratings
-(Brandt 1987; Matzler & Sauerwein 2002), with cut-offs from each item's scale.
+"""Penalty-reward contrast analysis: Kano-style factor classes from ordinary ratings.
+
+After Brandt (1987) and Matzler & Sauerwein (2002), with cut-offs from each item's scale.
 """
 
 from __future__ import annotations
