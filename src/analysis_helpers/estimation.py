@@ -1,5 +1,7 @@
-"""Design-based estimation: means, totals, proportions, ratios, variances, domain
-differences, Rao-Scott chi-square and linear regression with Taylor-linearised SEs.
+"""Design-based estimation with Taylor-linearised standard errors.
+
+Means, totals, proportions, ratios, variances, domain differences, Rao-Scott chi-square
+and linear regression.
 
 Every estimator reproduces R's ``survey`` package (Lumley) for a one-stage design
 ``svydesign(id=~cluster, strata=~strata, weights=~weight, fpc=~fpc, nest=TRUE)``.
@@ -431,7 +433,7 @@ def survey_var(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Population variance of items with a design-based SE (R ``svyvar``).
+    """Estimate the population variance of items with a design-based SE (R ``svyvar``).
 
     The estimate is ``n/(n-1) sum w (y - ybar)^2 / sum w`` over the non-missing rows of
     the group; its SE is that of the weighted mean of ``n/(n-1) (y - ybar)^2`` (the mean's
