@@ -58,7 +58,7 @@ __all__ = [
 
 
 def default_top_box(scale_min: int, scale_max: int) -> tuple[int, int]:
-    """The top-2 box of an integer scale: ``(scale_max - 1, scale_max)``.
+    """Return the top-2 box of an integer scale: ``(scale_max - 1, scale_max)``.
 
     Examples
     --------
@@ -369,7 +369,7 @@ def ces(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Customer effort score: mean effort and the share answering "easy".
+    """Compute the customer effort score: mean effort and the share answering "easy".
 
     The mean is of the codes as asked. On the usual effort wording ("how much effort did
     it take", 1 = very little) **lower is better**; pass the low codes as ``easy`` (e.g.
@@ -409,7 +409,9 @@ _HIER = ["item", "indicator", "area", "scale_min", "scale_max"]
 
 
 def with_item_weights(hierarchy: pd.DataFrame, weights: Mapping | pd.Series) -> pd.DataFrame:
-    """Deprecated: use ``with_index_weights(hierarchy, weights, level="item")``.
+    """Return item weights (deprecated: use ``with_index_weights(..., level="item")``).
+
+    The new call is ``with_index_weights(hierarchy, weights, level="item")``.
 
     :func:`analysis_helpers.drivers.with_index_weights` sets derived weights at any level
     of the hierarchy; this spelling is removed in the next release.
@@ -539,7 +541,7 @@ def csi(
     confidence: float = 0.95,
     item_weights: Mapping | pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Customer satisfaction index (0-100) rolled up item > indicator > area > index.
+    """Compute the customer satisfaction index (0-100), rolled up item > indicator > area > index.
 
     Each item mean is rescaled to 0-100, ``s_i = 100 (xbar_i - min_i) / (max_i - min_i)``;
     a node's index is the weighted mean of its children, so every node is a weighted sum
