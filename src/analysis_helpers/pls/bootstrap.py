@@ -166,7 +166,7 @@ def _moments_from_sums(total: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _replicate_sums(d: _Data, psu: np.ndarray, mult_blocks) -> np.ndarray:
-    """Summed weighted features per replicate: sum_i m_bi w_i f_i, in blocks of rows."""
+    """Sum the weighted features per replicate: sum_i m_bi w_i f_i, in blocks of rows."""
     n, p = d.dev.shape
     nf = 1 + p + p * (p + 1) // 2
     row_chunk = max(1, min(n, _MAX_CELLS // nf))
@@ -183,7 +183,7 @@ def _replicate_sums(d: _Data, psu: np.ndarray, mult_blocks) -> np.ndarray:
 
 
 def _jackknife_sums(d: _Data, psu: np.ndarray, n_psu: int, rng) -> np.ndarray:
-    """Summed features with one PSU (or one random group of PSUs) deleted: (G, nf)."""
+    """Sum the features with one PSU (or one random group of PSUs) deleted: (G, nf)."""
     n, p = d.dev.shape
     G = min(n_psu, _MAX_JACK_GROUPS)
     group_of_psu = rng.permutation(n_psu) % G if G < n_psu else np.arange(n_psu)
