@@ -138,7 +138,7 @@ def _moments(d: _Data) -> np.ndarray:
 
 
 def _scaled_cov(S: np.ndarray, scaled: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The matrix the algorithm runs on (correlations if ``scaled``) and the item SDs."""
+    """Return the matrix the algorithm runs on (correlations if ``scaled``) and the item SDs."""
     sd = np.sqrt(np.diagonal(S, axis1=-2, axis2=-1))
     if scaled:
         return S / (sd[..., :, None] * sd[..., None, :]), sd
@@ -225,10 +225,12 @@ class PLSFit:
     # basics ---------------------------------------------------------------------
     @property
     def constructs(self) -> list[str]:
+        """Construct names, in the model's block order."""
         return self.model.constructs
 
     @property
     def items(self) -> list[str]:
+        """All item columns, block by block."""
         return self.model.items
 
     @property
@@ -237,6 +239,7 @@ class PLSFit:
 
     @property
     def weights(self) -> pd.DataFrame:
+        """The outer weights: one row per item, one column per construct."""
         return pd.DataFrame(self._sol.W[0], index=self.items, columns=self.constructs)
 
     def raw_weights(self) -> pd.Series:
@@ -333,7 +336,7 @@ class PLSFit:
         )
 
     def inner_model(self, data: pd.DataFrame | None = None) -> pd.DataFrame:
-        """The regressions of the inner model with standard errors.
+        """Return the regressions of the inner model with standard errors.
 
         Without a design (or a design without weights, strata and clusters) these are the
         OLS results on the construct scores that R ``plspm`` reports (``$inner_model``):
@@ -609,8 +612,9 @@ class PLSFit:
         return pd.DataFrame(rows)
 
     def htmt(self) -> pd.DataFrame:
-        """Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt 2015,
-        J. Acad. Marketing Science 43) for every pair of constructs.
+        """Compute the heterotrait-monotrait ratio of correlations for every pair of constructs.
+
+        After Henseler, Ringle & Sarstedt (2015), J. Acad. Marketing Science 43.
 
         Values below 0.85 (0.90 for conceptually close constructs) support discriminant
         validity. NaN where a block has one item.
