@@ -93,7 +93,7 @@ def index_weights(
     scale_min: float | Mapping[str, float],
     scale_max: float | Mapping[str, float],
 ) -> pd.DataFrame:
-    """The items' index weights: rescaled unstandardised outer weights (Fornell et al. 1996).
+    """Return the items' index weights: rescaled unstandardised outer weights (Fornell et al. 1996).
 
     Parameters
     ----------
@@ -182,7 +182,7 @@ def construct_index(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """The 0-100 index of every construct, overall or per group, with design-based CIs.
+    """Compute the 0-100 index of every construct, overall or per group, with design-based CIs.
 
     Parameters
     ----------
@@ -289,8 +289,10 @@ def _groups(data: pd.DataFrame, by: list[str], who: str):
 
 
 def _weight_only(design: SurveyDesign | None) -> SurveyDesign | None:
-    """The weight of a design: all a group's fit and point estimates need (a segment may
-    hold a single PSU of some stratum, which a full design would reject)."""
+    """Return the weight of a design: all a group's fit and point estimates need.
+
+    A segment may hold a single PSU of some stratum, which a full design would reject.
+    """
     if design is None or design.weight is None:
         return None
     return SurveyDesign(weight=design.weight)
@@ -328,8 +330,9 @@ def ipma(
     scaled: bool = True,
     missing: str = "mean",
 ) -> pd.DataFrame:
-    """Importance-performance map of the constructs that drive the target (Ringle &
-    Sarstedt 2016), overall or per segment.
+    """Compute the importance-performance map of the constructs that drive the target.
+
+    After Ringle & Sarstedt (2016), overall or per segment.
 
     Parameters
     ----------
@@ -452,7 +455,7 @@ def ipma_items(
 
 
 def ipma_action(table: pd.DataFrame, *, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """What to improve first, per group: the data of the action sentence.
+    """Return what to improve first, per group: the data of the action sentence.
 
     The construct (or item) with ``priority`` 1 of :func:`ipma` (or :func:`ipma_items`):
     the most important one in the "concentrate here" quadrant, or the most important one
