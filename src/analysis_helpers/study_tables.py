@@ -58,8 +58,10 @@ KPI_COLUMNS = [
 
 
 def study_design(study: Study) -> SurveyDesign:
-    """The survey design (weight, strata, cluster, fpc columns and ``lonely_psu``) the study
-    file states."""
+    """Return the survey design the study file states.
+
+    The weight, strata, cluster, fpc columns and ``lonely_psu``.
+    """
     cols = study.design_columns()
     return SurveyDesign(
         weight=cols.get("weight"),
@@ -278,7 +280,7 @@ def segment_area_index(
     segments: Sequence[str] | None = None,
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """The satisfaction index of every area for every segment value (the trough grid).
+    """Compute the satisfaction index of every area for every segment value (the trough grid).
 
     Returns
     -------
@@ -352,7 +354,7 @@ def flag_bases(
 
 
 def weighting_by_wave(data: pd.DataFrame, *, study: Study) -> pd.DataFrame:
-    """The weighting report of every wave: what the design weight costs in precision.
+    """Return the weighting report of every wave: what the design weight costs in precision.
 
     For each wave, :func:`~analysis_helpers.weighting.weighting_report` of the study's
     design weight (all weights 1 when the study has none), plus two checks of raking when
@@ -580,7 +582,7 @@ def hierarchy_table(
     by: Sequence[str] = (),
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """The indicator hierarchy as a table: mean, top-2-box, index and base of every node.
+    """Return the indicator hierarchy as a table: mean, top-2-box, index and base of every node.
 
     Rows run index, then each area followed by its indicators, each followed by its items.
     Every aggregate is rolled up from the item results with the study's weights, as
@@ -716,8 +718,9 @@ def expectation_gaps(
     by: Sequence[str] = (),
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """The expectation-satisfaction gap of every pair the study file names, comparable
-    across scales and adjusted for multiple testing.
+    """Compute the expectation-satisfaction gap of every pair the study file names.
+
+    The gaps are comparable across scales and adjusted for multiple testing.
 
     :func:`~analysis_helpers.kpis.expectation_gap` (paired design-based t test) on the
     study's ``expectation:`` pairs, with the means and the gap also on a 0-100 scale
@@ -858,7 +861,7 @@ def item_performance(
     measure: str = "mean",
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """Performance of each item on a common 0-100 axis, for importance-performance analysis.
+    """Compute the performance of each item on a common 0-100 axis, for IPA.
 
     A study-aware convenience: the scale, top box and survey design come from the study
     file, and the estimates (with design-based SEs) from
