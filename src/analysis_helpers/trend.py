@@ -149,7 +149,7 @@ def wave_over_wave(
 
 
 def turning_points(changes: pd.DataFrame, *, min_change: float = 0.0) -> pd.DataFrame:
-    """The significant wave-over-wave changes, largest first: where a series turned.
+    """Return the significant wave-over-wave changes, largest first: where a series turned.
 
     Parameters
     ----------
