@@ -37,8 +37,10 @@ def _axis_text(unit: str) -> str:
 
 
 def _finish(fig: Figure, axes: Sequence[Axes]) -> None:
-    """Lay the figure out, then fit the wave labels to the final panel widths (twice: a
-    turned label changes the layout)."""
+    """Lay the figure out, then fit the wave labels to the final panel widths.
+
+    Twice: a turned label changes the layout.
+    """
     for _ in range(2):
         fig.tight_layout()
         for ax in axes:
@@ -116,7 +118,7 @@ def area_trend(
     labels: Mapping | None = None,
     title: str | None = None,
 ) -> Figure:
-    """The index of every area by wave, one line each, the legend beside the chart.
+    """Plot the index of every area by wave, one line each, the legend beside the chart.
 
     Parameters
     ----------
