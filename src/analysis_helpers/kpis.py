@@ -335,6 +335,25 @@ def nps_difference(
         One row per item and ``within`` group: the ``within`` columns, ``item``,
         ``value_1``, ``value_2``, ``n_1``, ``n_2``, ``estimate_1``, ``estimate_2`` (NPS points), ``estimate`` (points, 2 - 1), ``se``,
         ``statistic`` (z), ``p_value``, ``ci_low``, ``ci_high``.
+
+    References
+    ----------
+    Reichheld, F. F. (2003). The one number you need to grow. *Harvard Business Review*,
+    81(12), 46-54. Rocks, S. A. (2016). Interval estimation for the "net promoter score".
+    *The American Statistician*, 70(4), 365-372 (the NPS as the mean of +1/0/-1 scores).
+
+    Examples
+    --------
+    Q1 has one promoter and two detractors of four (NPS 25 - 50 = -25); Q2 has three
+    promoters and no detractor (75), a change of 100 points:
+
+    >>> r = pd.DataFrame(
+    ...     {"wave": ["Q1"] * 4 + ["Q2"] * 4, "rec": [10, 8, 6, 3, 10, 10, 9, 7]}
+    ... )
+    >>> t = nps_difference(r, items="rec", by="wave")
+    >>> t[["item", "value_1", "value_2", "estimate_1", "estimate_2", "estimate"]]
+      item value_1 value_2  estimate_1  estimate_2  estimate
+    0  rec      Q1      Q2       -25.0        75.0     100.0
     """
     func = "nps_difference"
     items = as_names(items, "items", func, empty=False)
@@ -393,6 +412,22 @@ def ces(
         One row per group, item and ``measure`` ("mean" or "easy_share"): the ``by``
         columns, ``item``, ``measure``, ``n``, ``n_weighted``, ``n_effective``,
         ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``.
+
+    References
+    ----------
+    Dixon, M., Freeman, K., & Toman, N. (2010). Stop trying to delight your customers.
+    *Harvard Business Review*, 88(7/8), 116-122.
+
+    Examples
+    --------
+    Effort on 1-5 (1 = very little): the mean is 14 / 5 = 2.8 and three of five answers
+    are 1 or 2.
+
+    >>> e = pd.DataFrame({"effort": [1, 2, 2, 4, 5]})
+    >>> ces(e, items="effort", easy=(1, 2))[["item", "measure", "n", "estimate"]]
+         item     measure  n  estimate
+    0  effort        mean  5       2.8
+    1  effort  easy_share  5       0.6
     """
     mean = survey_mean(data, items=items, by=by, design=design, confidence=confidence)
     share = top_box(data, items=items, top=easy, by=by, design=design, confidence=confidence)
@@ -585,6 +620,38 @@ def csi(
         (normalised within the parent), ``n`` / ``n_weighted`` / ``n_effective``
         (respondents who answered at least one of the node's items), ``estimate``
         (0-100), ``se``, ``ci_low``, ``ci_high``, ``evaluation`` (0-100).
+
+    References
+    ----------
+    Fornell, C. (1992). A national customer satisfaction barometer: The Swedish experience.
+    *Journal of Marketing*, 56(1), 6-21. Fornell, C., Johnson, M. D., Anderson, E. W.,
+    Cha, J., & Bryant, B. E. (1996). The American Customer Satisfaction Index: Nature,
+    purpose, and findings. *Journal of Marketing*, 60(4), 7-18 (the 0-100 index as a
+    weighted mean of rescaled item means).
+
+    Examples
+    --------
+    Item ``a`` (1-5) has mean 4, 100 (4 - 1) / 4 = 75; item ``b`` (1-10) has mean 7,
+    100 (7 - 1) / 9 = 66.67; with equal weights the index is their mean, 70.83:
+
+    >>> d = pd.DataFrame({"a": [5, 4, 3], "b": [10, 7, 4]})
+    >>> h = pd.DataFrame(
+    ...     {
+    ...         "item": ["a", "b"],
+    ...         "indicator": ["service", "price"],
+    ...         "area": ["care", "care"],
+    ...         "scale_min": [1, 1],
+    ...         "scale_max": [5, 10],
+    ...     }
+    ... )
+    >>> csi(d, hierarchy=h)[["level", "name", "weight", "estimate"]].round(2)
+           level     name  weight  estimate
+    0      index    index     1.0     70.83
+    1       area     care     1.0     70.83
+    2  indicator  service     0.5     75.00
+    3  indicator    price     0.5     66.67
+    4       item        a     1.0     75.00
+    5       item        b     1.0     66.67
     """
     if not isinstance(hierarchy, pd.DataFrame):
         raise TypeError(f"csi: hierarchy must be a DataFrame, got {type(hierarchy).__name__}")
