@@ -183,6 +183,25 @@ def penalty_reward(
     using customer satisfaction survey data. In *Add Value to Your Service*, AMA, 61-65.
     Matzler, K., & Sauerwein, E. (2002). The factor structure of customer satisfaction.
     *International Journal of Service Industry Management*, 13(4), 314-332.
+
+    Examples
+    --------
+    With one attribute the penalty is the mean outcome of the middle ratings minus that of
+    the low ones (7 - 4 = 3) and the reward that of the high ones minus the middle
+    (8 - 7 = 1); only the penalty is significant, so the attribute is *basic*:
+
+    >>> p = pd.DataFrame(
+    ...     {
+    ...         "x": [1, 2, 1, 2, 3, 3, 3, 3, 4, 5, 4, 5],
+    ...         "y": [3, 5, 4, 4, 6, 8, 7, 7, 8, 9, 7, 8],
+    ...     }
+    ... )
+    >>> r = penalty_reward(
+    ...     p, outcome="y", drivers=["x"], low_max=2, high_min=4, rule="significance"
+    ... )
+    >>> r[["driver", "n_low", "n_high", "penalty", "reward", "factor_class"]].round(3)
+      driver  n_low  n_high  penalty  reward factor_class
+    0      x      4       4      3.0     1.0        basic
     """
     driver_names = _names(drivers, "drivers", "penalty_reward")
     if outcome in driver_names:
