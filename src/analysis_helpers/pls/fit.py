@@ -500,6 +500,30 @@ class PLSFit:
 
         ``sqrt(mean communality x mean R^2)``: the communality averaged over the items of
         the blocks with more than one item, the R^2 over the endogenous constructs.
+
+        References
+        ----------
+        Tenenhaus, M., Amato, S., & Esposito Vinzi, V. (2004). A global goodness-of-fit index
+        for PLS structural equation modelling. In *Proceedings of the XLII SIS Scientific
+        Meeting*, 739-742.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame(
+        ...     {
+        ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+        ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+        ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+        ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+        ...     }
+        ... )
+        >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+        >>> fit = fit_pls(df, model=m)
+        >>> round(fit.goodness_of_fit(), 4)
+        0.8664
+        >>> com = fit.outer_model()["communality"].mean()
+        >>> round(float(np.sqrt(com * fit.r_squared()["B"])), 4)
+        0.8664
         """
         om = self.outer_model()
         sizes = om.groupby("block", sort=False)["item"].transform("size")
@@ -574,6 +598,37 @@ class PLSFit:
         DataFrame
             One row per construct: ``block``, ``mode``, ``n_items``, ``alpha``, ``rho_a``,
             ``rho_c``, ``ave``.
+
+        References
+        ----------
+        Dijkstra, T. K., & Henseler, J. (2015). Consistent partial least squares path modeling.
+        *MIS Quarterly*, 39(2), 297-316. Fornell, C., & Larcker, D. F. (1981). Evaluating
+        structural equation models with unobservable variables and measurement error. *Journal
+        of Marketing Research*, 18(1), 39-50. Joereskog, K. G. (1971). Statistical analysis of
+        sets of congeneric tests. *Psychometrika*, 36(2), 109-133.
+
+        Examples
+        --------
+        With two items correlated ``r``, alpha is ``2 r / (1 + r)``; ``ave`` is the mean
+        squared loading.
+
+        >>> df = pd.DataFrame(
+        ...     {
+        ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+        ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+        ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+        ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+        ...     }
+        ... )
+        >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+        >>> fit = fit_pls(df, model=m)
+        >>> fit.reliability().round(4)
+          block mode  n_items   alpha   rho_a   rho_c     ave
+        0     A    A        2  0.9091  0.9356  0.9561  0.9159
+        1     B    A        2  0.8956  0.8957  0.9504  0.9055
+        >>> r = df["a1"].corr(df["a2"])
+        >>> round(float(2 * r / (1 + r)), 4)
+        0.9091
         """
         Rx = self._item_corr()
         st = self.model.structure()
@@ -614,7 +669,8 @@ class PLSFit:
     def htmt(self) -> pd.DataFrame:
         """Compute the heterotrait-monotrait ratio of correlations for every pair of constructs.
 
-        After Henseler, Ringle & Sarstedt (2015), J. Acad. Marketing Science 43.
+        The criterion of Henseler, Ringle & Sarstedt (2015): the mean correlation of items
+        of different blocks over the geometric mean of the mean within-block correlations.
 
         Values below 0.85 (0.90 for conceptually close constructs) support discriminant
         validity. NaN where a block has one item.
@@ -623,6 +679,34 @@ class PLSFit:
         -------
         DataFrame
             One row per pair, in block order: ``block_1``, ``block_2``, ``htmt``.
+
+        References
+        ----------
+        Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). A new criterion for assessing
+        discriminant validity in variance-based structural equation modeling. *Journal of the
+        Academy of Marketing Science*, 43(1), 115-135.
+
+        Examples
+        --------
+        With two items per block, HTMT is the mean of the four between-block correlations over
+        the geometric mean of the two within-block ones:
+
+        >>> df = pd.DataFrame(
+        ...     {
+        ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+        ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+        ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+        ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+        ...     }
+        ... )
+        >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+        >>> fit_pls(df, model=m).htmt().round(4)
+          block_1 block_2    htmt
+        0       A       B  0.9967
+        >>> r = df.corr()
+        >>> hetero = r.loc[["a1", "a2"], ["b1", "b2"]].to_numpy().mean()
+        >>> round(float(hetero / np.sqrt(r.loc["a1", "a2"] * r.loc["b1", "b2"])), 4)
+        0.9967
         """
         H = _kernel.htmt(self._item_corr()[None], self.model.structure().block_of,
                          len(self.constructs))[0]  # fmt: skip
@@ -695,6 +779,37 @@ def fit_pls(
         (naming the construct whose weights still moved most).
     ValueError
         Non-numeric items, bad weights, fewer than 3 usable respondents.
+
+    References
+    ----------
+    Wold, H. (1982). Soft modeling: the basic design and some extensions. In K. G.
+    Joereskog & H. Wold (Eds.), *Systems under Indirect Observation*, Part II, 1-54.
+    North-Holland. Lohmoeller, J.-B. (1989). *Latent Variable Path Modeling with Partial
+    Least Squares*. Physica. Tenenhaus, M., Esposito Vinzi, V., Chatelin, Y.-M., & Lauro,
+    C. (2005). PLS path modeling. *Computational Statistics & Data Analysis*, 48(1),
+    159-205.
+
+    Examples
+    --------
+    Two reflective constructs of two items each, ``A -> B``: the path coefficient is the
+    correlation of the two construct scores.
+
+    >>> df = pd.DataFrame(
+    ...     {
+    ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+    ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+    ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+    ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+    ...     }
+    ... )
+    >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+    >>> fit = fit_pls(df, model=m)
+    >>> fit.path_coefficients().round(4)
+      from to  estimate
+    0    A  B    0.9079
+    >>> s = fit.scores(df)
+    >>> round(float(s["A"].corr(s["B"])), 4)
+    0.9079
     """
     who = "fit_pls"
     d = _prepare(data, model, design, missing, who)
