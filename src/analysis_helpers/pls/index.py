@@ -109,6 +109,35 @@ def index_weights(
         the weights to feed a CSI roll-up, :func:`analysis_helpers.kpis.with_item_weights`),
         ``flag`` (``"negative weight"`` where a weight is below 0: the item then lowers
         the index as its score rises; check its coding).
+
+    References
+    ----------
+    Fornell, C., Johnson, M. D., Anderson, E. W., Cha, J., & Bryant, B. E. (1996). The
+    American Customer Satisfaction Index: Nature, purpose, and findings. *Journal of
+    Marketing*, 60(4), 7-18.
+
+    Examples
+    --------
+    On items of one range the index weights are the raw outer weights scaled to sum to 1
+    within each block: 0.4686 / (0.4686 + 0.3838) = 0.5498.
+
+    >>> df = pd.DataFrame(
+    ...     {
+    ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+    ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+    ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+    ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+    ...     }
+    ... )
+    >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+    >>> fit = fit_pls(df, model=m)
+    >>> w = index_weights(fit, scale_min=1, scale_max=5)
+    >>> w[["block", "item", "weight", "index_weight"]].round(4)
+      block item  weight  index_weight
+    0     A   a1  0.4686        0.5498
+    1     A   a2  0.3838        0.4502
+    2     B   b1  0.3743        0.4625
+    3     B   b2  0.4350        0.5375
     """
     lo, hi = _ranges(fit, scale_min, scale_max, "index_weights")
     w = _w100(fit, lo, hi)
@@ -203,6 +232,33 @@ def construct_index(
         The ``by`` columns, ``block``, ``n``, ``n_weighted``, ``n_effective``,
         ``estimate`` (0-100), ``se``, ``ci_low``, ``ci_high`` (outer weights held fixed;
         see the module notes).
+
+    References
+    ----------
+    Fornell, C., Johnson, M. D., Anderson, E. W., Cha, J., & Bryant, B. E. (1996). The
+    American Customer Satisfaction Index: Nature, purpose, and findings. *Journal of
+    Marketing*, 60(4), 7-18.
+
+    Examples
+    --------
+    Both items of ``A`` have mean 3 on 1-5, so its index is 100 (3 - 1) / 4 = 50 whatever
+    the weights; ``B``'s items score 50 and 56.25, weighted 0.4625 and 0.5375: 53.36.
+
+    >>> df = pd.DataFrame(
+    ...     {
+    ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+    ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+    ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+    ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+    ...     }
+    ... )
+    >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+    >>> fit = fit_pls(df, model=m)
+    >>> t = construct_index(df, fit=fit, scale_min=1, scale_max=5)
+    >>> t[["block", "n", "estimate"]].round(2)
+      block  n  estimate
+    0     A  8     50.00
+    1     B  8     53.36
     """
     design = design if design is not None else fit.design
     by = [by] if isinstance(by, str) else list(by)
@@ -362,6 +418,31 @@ def ipma(
         means, "keep up the good work", "low priority", "possible overkill"), ``priority``
         (1 = improve first: "concentrate here" constructs by importance, then the rest by
         importance), ``n`` (respondents in the group's model).
+
+    References
+    ----------
+    Ringle, C. M., & Sarstedt, M. (2016). Gain more insight from your PLS-SEM results: The
+    importance-performance map analysis. *Industrial Management & Data Systems*, 116(9),
+    1865-1886.
+
+    Examples
+    --------
+    One driver ``A`` of the target ``B``: its importance is the unstandardised total effect
+    on the 0-100 metrics, its performance its 0-100 index (see :func:`construct_index`).
+
+    >>> df = pd.DataFrame(
+    ...     {
+    ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+    ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+    ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+    ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+    ...     }
+    ... )
+    >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+    >>> t = ipma(df, model=m, scale_min=1, scale_max=5)
+    >>> t[["target", "block", "importance", "total_effect", "performance", "n"]].round(4)
+      target block  importance  total_effect  performance  n
+    0      B     A      0.9562        0.9079         50.0  8
     """
     who = "ipma"
     target = target if target is not None else model.target_construct
