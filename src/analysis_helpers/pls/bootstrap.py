@@ -65,7 +65,28 @@ KINDS = (
 # Intervals
 # --------------------------------------------------------------------------------------
 def percentile_interval(boot: np.ndarray, *, confidence: float = 0.95) -> np.ndarray:
-    """Percentile interval per column of ``boot`` (replicates x statistics): (2, K)."""
+    """Percentile interval per column of ``boot`` (replicates x statistics): (2, K).
+
+    Parameters
+    ----------
+    boot : array (B, K)
+        Bootstrap replicates.
+    confidence : float
+        Coverage of the interval.
+
+    References
+    ----------
+    Efron, B., & Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*. Chapman &
+    Hall, ch. 13.
+
+    Examples
+    --------
+    The 2.5% and 97.5% quantiles of 1, 2, ..., 99 are 1 + 0.025 * 98 and 1 + 0.975 * 98:
+
+    >>> percentile_interval(np.arange(1.0, 100.0)[:, None]).round(2)
+    array([[ 3.45],
+           [96.55]])
+    """
     confidence = check_confidence(confidence, "percentile_interval")
     a = (1 - confidence) / 2
     return np.quantile(np.asarray(boot, float), [a, 1 - a], axis=0)
@@ -86,6 +107,21 @@ def bca_interval(
         Jackknife (leave-one-out or leave-one-group-out) estimates, for the acceleration.
     confidence : float
         Coverage of the interval.
+
+    References
+    ----------
+    Efron, B. (1987). Better bootstrap confidence intervals. *Journal of the American
+    Statistical Association*, 82(397), 171-185.
+
+    Examples
+    --------
+    Replicates centred on the estimate (no bias) and a symmetric jackknife (no acceleration)
+    give the percentile interval:
+
+    >>> boot = np.arange(1.0, 100.0)[:, None]
+    >>> bca_interval(np.array([50.0]), boot, np.array([[-1.0], [0.0], [1.0]])).round(2)
+    array([[ 3.45],
+           [96.55]])
     """
     confidence = check_confidence(confidence, "bca_interval")
     estimate = np.atleast_1d(np.asarray(estimate, float))
