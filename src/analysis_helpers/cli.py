@@ -196,8 +196,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _demo_complete(folder: Path) -> bool:
-    """Whether ``folder`` has every file the demo study file names, and a truths.json of
-    this version of the demo (:data:`analysis_helpers.demo.DEMO_VERSION`)."""
+    """Return whether ``folder`` has every demo file and a truths.json of this demo version.
+
+    Every file the demo study file names must be there, and the truths.json must be of
+    this version of the demo (:data:`analysis_helpers.demo.DEMO_VERSION`).
+    """
     from .demo import DEMO_VERSION
     from .study import StudyFileError, load_study, project_root
 
