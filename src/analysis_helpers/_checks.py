@@ -45,7 +45,7 @@ __all__ = [
 
 
 def show(value: object) -> str:
-    """``repr`` of a value for an error message, numpy scalars as plain Python values."""
+    """Return the ``repr`` of a value for an error message, numpy scalars as plain Python."""
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
@@ -66,7 +66,7 @@ def as_names(
     unique: bool = False,
     error: type[Exception] = ValueError,
 ) -> list[str]:
-    """One column name or a sequence of names as a list of str.
+    """Return one column name or a sequence of names as a list of str.
 
     Parameters
     ----------
