@@ -619,7 +619,7 @@ def banner_highlights(
 def weak_spots(
     table: pd.DataFrame, *, study: Study, levels: Sequence[str] = ("area",)
 ) -> pd.DataFrame:
-    """Every segment value x area cell of a banner, ranked by its difference to the rest.
+    """Rank every segment value x area cell of a banner by its difference to the rest.
 
     The p-values of the cells against the rest of the sample (:func:`banner`'s
     ``p_rest``) are corrected again over all ranked cells with ``reporting.correction``
