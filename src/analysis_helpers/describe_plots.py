@@ -73,7 +73,7 @@ def diverging_likert(
     labels: dict | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Diverging stacked bars of answer shares: negative codes left of 0, positive right.
+    """Draw diverging stacked bars of answer shares: negative codes left of 0, positive right.
 
     Parameters
     ----------
@@ -184,7 +184,7 @@ def gap_chart(
     labels: dict | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Dumbbell chart of expectation vs satisfaction per aspect, largest shortfall on top.
+    """Draw a dumbbell chart of expectation vs satisfaction per aspect, largest shortfall on top.
 
     Parameters
     ----------
@@ -255,7 +255,7 @@ def grouped_likert(
     annotate: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """:func:`diverging_likert` for many items in groups (e.g. the items of each area).
+    """Draw :func:`diverging_likert` for many items in groups (e.g. the items of each area).
 
     Bars keep the order of ``table``; a thin line separates consecutive groups and
     each group's name is written beside its bars on the right. With ``annotate`` the
@@ -466,7 +466,7 @@ def kpi_panels(
     titles: dict | None = None,
     axes: Sequence[Axes] | None = None,
 ) -> np.ndarray:
-    """KPIs on different scales side by side: one panel of bars with CIs per unit.
+    """Draw KPIs on different scales side by side: one panel of bars with CIs per unit.
 
     A mean on 1-10, a share, NPS points and a 0-100 index cannot share an axis; each unit
     gets its own panel (panel heights follow the number of KPIs in it), shares are shown
