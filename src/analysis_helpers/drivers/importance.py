@@ -304,7 +304,7 @@ def weighted_correlation(
     design: SurveyDesign | None = None,
     missing: str = "listwise",
 ) -> pd.DataFrame:
-    """Survey-weighted Pearson correlation matrix.
+    """Compute the survey-weighted Pearson correlation matrix.
 
     Parameters
     ----------
@@ -831,7 +831,7 @@ def permutation_importance_check(
     max_rows: int = 5000,
     test_size: float = 0.3,
 ) -> pd.DataFrame:
-    """Permutation importance of a tree ensemble: a non-linear check on the linear measures.
+    """Compute the permutation importance of a tree ensemble, a non-linear check on the others.
 
     A scikit-learn ensemble is fitted on a training split (with the survey weights as
     ``sample_weight``); :func:`sklearn.inspection.permutation_importance` then measures,
@@ -979,7 +979,7 @@ def segment_importance(
     min_per_driver: float = 10,
     errors: str = "note",
 ) -> pd.DataFrame:
-    """Driver importance per segment or wave, stacked so shifts show.
+    """Compute driver importance per segment or wave, stacked so shifts show.
 
     Parameters
     ----------
