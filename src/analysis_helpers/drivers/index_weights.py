@@ -17,7 +17,7 @@ __all__ = ["importance_to_index_weights", "with_index_weights"]
 def importance_to_index_weights(
     importance: pd.DataFrame | pd.Series, *, measure: str = "relative_weight"
 ) -> pd.Series:
-    """Item weights for an index roll-up, proportional to an importance measure.
+    """Derive item weights for an index roll-up, proportional to an importance measure.
 
     Parameters
     ----------
