@@ -50,7 +50,7 @@ def importance_performance(
     scale_midpoint: float | None = None,
     measure: str = "relative_weight_pct",
 ) -> pd.DataFrame:
-    """Importance-performance analysis (Martilla & James 1977): a quadrant per item.
+    """Place every item in an importance-performance quadrant (Martilla & James 1977).
 
     Parameters
     ----------
