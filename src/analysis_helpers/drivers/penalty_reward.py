@@ -29,7 +29,7 @@ __all__ = ["scale_cutoffs", "penalty_reward"]
 
 
 def scale_cutoffs(scales: pd.DataFrame, *, share: float = 0.25) -> pd.DataFrame:
-    """Low and high cut-offs for penalty-reward analysis, from each item's scale.
+    """Derive the low and high cut-offs for penalty-reward analysis from each item's scale.
 
     A rating is *low* when it lies in the bottom ``share`` of the scale's range and
     *high* when it lies in the top ``share``; the codes between are the reference. With
@@ -109,7 +109,7 @@ def penalty_reward(
     cov_type: str = "HC1",
     correction: str = "none",
 ) -> pd.DataFrame:
-    """Penalty-reward contrast analysis: Kano-style factor classes from ordinary ratings.
+    """Classify attributes as basic, performance or excitement factors by penalty-reward contrasts.
 
     For each attribute two dummies mark low performance (rating <= ``low_max``) and high
     performance (rating >= ``high_min``); the middle is the reference. One (weighted) least
