@@ -130,7 +130,7 @@ def survey_mean(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Weighted means with design-based standard errors (R ``svymean`` / ``svyby``).
+    """Estimate weighted means with design-based standard errors (R ``svymean`` / ``svyby``).
 
     Parameters
     ----------
@@ -207,7 +207,7 @@ def survey_total(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Weighted totals with design-based standard errors (R ``svytotal``, ``na.rm=TRUE``).
+    """Estimate weighted totals with design-based standard errors (R ``svytotal``).
 
     Parameters
     ----------
@@ -280,7 +280,7 @@ def survey_proportion(
     confidence: float = 0.95,
     method: str = "logit",
 ) -> pd.DataFrame:
-    """Weighted shares of each category of an item (R ``svymean`` on a factor, ``svyciprop``).
+    """Estimate the weighted share of each category of an item (R ``svymean``, ``svyciprop``).
 
     Parameters
     ----------
@@ -392,7 +392,7 @@ def survey_ratio(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Ratio of two weighted totals (R ``svyratio``), on rows where both are answered.
+    """Estimate the ratio of two weighted totals (R ``svyratio``), on rows with both answered.
 
     Parameters
     ----------
@@ -538,7 +538,7 @@ def domain_difference(
     confidence: float = 0.95,
     distribution: str = "t",
 ) -> pd.DataFrame:
-    """Difference of the mean of each item between two domains, with the design covariance.
+    """Estimate the difference of each item's mean between two domains, with their covariance.
 
     The difference ``mean(value_2) - mean(value_1)`` is a smooth function of domain totals
     of the same design; its influence values are the second domain's minus the first's,
@@ -662,7 +662,7 @@ def survey_ttest(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Design-based t test of a mean difference between two groups (R ``svyttest``).
+    """Test a mean difference between two groups with the design (R ``svyttest``).
 
     A thin wrapper of :func:`domain_difference` with the t distribution; ``by`` must
     have exactly two values, and the difference is second minus first (sorted order, or
@@ -700,7 +700,7 @@ def survey_chisq(
     design: SurveyDesign | None = None,
     statistic: str = "F",
 ) -> pd.DataFrame:
-    """Rao-Scott test of association in a weighted two-way table (R ``svychisq``).
+    """Test association in a weighted two-way table with Rao-Scott's correction (``svychisq``).
 
     Pearson's X^2 of the weighted table rescaled to the sample size is corrected by the
     design effects of the cell proportions: ``Delta = (C' D^-1 C / N)^-1 C' D^-1 V D^-1 C``
@@ -838,7 +838,7 @@ def survey_glm(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Survey-weighted linear regression with sandwich SEs (R ``svyglm``, gaussian).
+    """Fit a survey-weighted linear regression with sandwich SEs (R ``svyglm``, gaussian).
 
     Coefficients solve the weighted normal equations ``X'WX b = X'Wy`` on complete rows;
     the covariance is ``A^-1 V A^-1`` with ``A = X'WX`` and ``V`` the design covariance of
@@ -933,7 +933,7 @@ def sample_profile(
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
 ) -> pd.DataFrame:
-    """Unweighted, weighted and effective sample size per group, with shares.
+    """Count the unweighted, weighted and effective sample size per group, with shares.
 
     Parameters
     ----------
