@@ -83,7 +83,7 @@ def csat(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """CSAT: the weighted mean score of each item (see :func:`~.estimation.survey_mean`)."""
+    """Compute CSAT: the weighted mean score of each item (see :func:`~.estimation.survey_mean`)."""
     return survey_mean(data, items=items, by=by, design=design, confidence=confidence)
 
 
@@ -130,7 +130,7 @@ def top_box(
     confidence: float = 0.95,
     method: str = "logit",
 ) -> pd.DataFrame:
-    """Share of respondents answering in the top box, per group and item.
+    """Estimate the share of respondents answering in the top box, per group and item.
 
     Parameters
     ----------
@@ -216,7 +216,7 @@ def nps(
     promoter_min: int = 9,
     detractor_max: int = 6,
 ) -> pd.DataFrame:
-    """Net Promoter Score with design-based and adjusted-Wald intervals.
+    """Compute the Net Promoter Score with design-based and adjusted-Wald intervals.
 
     Each respondent scores +1 (promoter, ``>= promoter_min``), -1 (detractor,
     ``<= detractor_max``) or 0; NPS is 100 times the weighted mean of the score, so its
@@ -323,7 +323,7 @@ def nps_difference(
     promoter_min: int = 9,
     detractor_max: int = 6,
 ) -> pd.DataFrame:
-    """Change in NPS between two domains (e.g. waves), with a design-based z test.
+    """Test the change in NPS between two domains (e.g. waves) with a design-based z test.
 
     The difference of the mean +1/0/-1 scores, with the SE from the joint design (the
     covariance between the domains included), see
@@ -807,7 +807,7 @@ def expectation_gap(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Gap between satisfaction and expectation (or importance), paired within respondent.
+    """Compute the gap between satisfaction and expectation (or importance), paired per respondent.
 
     For each pair the per-respondent difference ``satisfaction - expectation`` is
     averaged over respondents who answered both (a negative gap: service falls short).
@@ -907,7 +907,7 @@ def cronbach_alpha(
     confidence: float = 0.95,
     nan_policy: str = "pairwise",
 ) -> pd.DataFrame:
-    """Cronbach's alpha (raw and standardised) with Feldt's confidence interval.
+    """Compute Cronbach's alpha (raw and standardised) with Feldt's confidence interval.
 
     Raw alpha is ``k/(k-1) (1 - trace(C) / sum(C))`` from the item covariance matrix
     ``C``; standardised alpha is ``k rbar / (1 + (k-1) rbar)`` with ``rbar`` the mean
@@ -1109,7 +1109,7 @@ def item_distribution(
     design: SurveyDesign | None = None,
     codes: Sequence[float] | None = None,
 ) -> pd.DataFrame:
-    """Weighted share of each answer code, per group and item (for distribution charts).
+    """Estimate the weighted share of each answer code, per group and item (for charts).
 
     Parameters
     ----------
