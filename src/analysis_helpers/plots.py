@@ -113,7 +113,7 @@ def bar_with_ci(
     ax: Axes | None = None,
     **deprecated: Any,
 ) -> Axes:
-    """Bars of an estimate with its confidence interval, optionally side by side per group.
+    """Draw bars of an estimate with its confidence interval, optionally side by side per group.
 
     Parameters
     ----------
