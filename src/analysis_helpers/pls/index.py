@@ -160,7 +160,7 @@ def index_scores(
     scale_min: float | Mapping[str, float],
     scale_max: float | Mapping[str, float],
 ) -> pd.DataFrame:
-    """Each respondent's 0-100 index of every construct.
+    """Compute each respondent's 0-100 index of every construct.
 
     The weighted average of the respondent's 0-100 item scores with the index weights,
     renormalised over the items answered; NaN where none of the block's items is answered.
@@ -285,7 +285,7 @@ def index_difference(
     confidence: float = 0.95,
     distribution: str = "t",
 ) -> pd.DataFrame:
-    """Design-based test of the difference of every construct's index between two groups.
+    """Test the difference of every construct's index between two groups with the design.
 
     "67 vs 63": the index of the second value of ``by`` minus the first, its SE with the
     covariance the design induces between the groups, a t (or z) test and interval
@@ -501,7 +501,7 @@ def ipma_items(
     scaled: bool = True,
     missing: str = "mean",
 ) -> pd.DataFrame:
-    """Item-level IPMA: the items of the constructs that drive the target.
+    """Compute the item-level IPMA: the items of the constructs that drive the target.
 
     Returns
     -------
