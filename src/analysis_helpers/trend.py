@@ -69,7 +69,7 @@ def wave_over_wave(
     alpha: float = 0.05,
     correction: str = "holm",
 ) -> pd.DataFrame:
-    """Change of each estimate from one wave to the next, with a z test.
+    """Test the change of each estimate from one wave to the next with a z test.
 
     Parameters
     ----------
@@ -206,7 +206,7 @@ def operational_link(
     on: Sequence[str],
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """How an operational metric moves a score: a meta-regression over cells.
+    """Estimate how an operational metric moves a score: a meta-regression over cells.
 
     Each cell (e.g. wave x region) has a design-based estimate of the score with its SE and
     a value of the metric (e.g. average queueing minutes). The estimates are regressed on
