@@ -57,7 +57,7 @@ def kpi_trend_panels(
     ncols: int = 3,
     panel_size: tuple[float, float] = (4.2, 3.2),
 ) -> Figure:
-    """One small chart per KPI: its estimate by wave with the confidence band.
+    """Draw one small chart per KPI: its estimate by wave with the confidence band.
 
     Parameters
     ----------
@@ -160,7 +160,7 @@ def operational_scatter(
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Cells of an operational link: the score against the metric, coloured by wave.
+    """Draw the cells of an operational link: the score against the metric, coloured by wave.
 
     Parameters
     ----------
