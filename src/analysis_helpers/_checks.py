@@ -45,7 +45,7 @@ __all__ = [
 
 
 def show(value: object) -> str:
-    """``repr`` of a value for an error message, numpy scalars as plain Python values."""
+    """Return the ``repr`` of a value for an error message, numpy scalars as plain Python."""
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
@@ -66,7 +66,7 @@ def as_names(
     unique: bool = False,
     error: type[Exception] = ValueError,
 ) -> list[str]:
-    """One column name or a sequence of names as a list of str.
+    """Return one column name or a sequence of names as a list of str.
 
     Parameters
     ----------
@@ -144,7 +144,7 @@ def numeric_values(
     error: type[Exception] = ValueError,
     allow_inf: bool = False,
 ) -> np.ndarray:
-    """The column as a float array (missing -> NaN); not numeric or infinite -> ``error``."""
+    """Return the column as a float array (missing -> NaN); not numeric or infinite -> ``error``."""
     s = data[column]
     if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)) or (
         pd.api.types.is_complex_dtype(s)
@@ -168,7 +168,7 @@ def numeric_values(
 def weight_values(
     data: pd.DataFrame, column: str, func: str, *, error: type[Exception] = ValueError
 ) -> np.ndarray:
-    """The weight column as floats; every weight must be finite and > 0.
+    """Return the weight column as floats; every weight must be finite and > 0.
 
     A zero, negative, infinite or missing weight is a data problem the cleaning step
     reports; here it raises ``error`` naming the column, the first bad row and its value.
@@ -195,7 +195,7 @@ def weight_values(
 def check_weights(
     w: np.ndarray, what: str, func: str, *, error: type[Exception] = ValueError
 ) -> None:
-    """The weight rule for an array that is not a data column (``what`` names it)."""
+    """Apply the weight rule to an array that is not a data column (``what`` names it)."""
     bad = ~np.isfinite(w) | (w <= 0)
     if bad.any():
         i = _first(bad)
@@ -206,7 +206,7 @@ def check_weights(
 
 
 def check_confidence(value: object, func: str, *, name: str = "confidence") -> float:
-    """A confidence (or significance) level as a float in (0, 1).
+    """Return a confidence (or significance) level as a float in (0, 1), checked.
 
     Examples
     --------

@@ -53,7 +53,7 @@ def renamed(**old_to_new: str | tuple[str, Callable[[Any], Any]]) -> Callable[[F
 
 
 def deprecated_alias(new: F, old_name: str, where: str) -> F:
-    """A function named ``old_name`` that warns and calls ``new`` (``where`` = new home)."""
+    """Return a function named ``old_name`` that warns and calls ``new`` (``where`` = new home)."""
 
     @functools.wraps(new)
     def alias(*args: Any, **kwargs: Any) -> Any:

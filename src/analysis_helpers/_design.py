@@ -1,5 +1,6 @@
-"""The design kernel (private): a validated survey design in integer codes, domain sums
-and influence-value variances.
+"""The design kernel (private): a validated survey design in integer codes.
+
+It computes domain sums and influence-value variances.
 
 Every design-based estimator of the package (:mod:`~analysis_helpers.estimation`,
 :mod:`~analysis_helpers.kpis` and the modules built on them) is written on this interface;
@@ -91,7 +92,7 @@ class SurveyDesign:
     lonely_psu: str = "fail"
 
     def roles(self) -> dict[str, str]:
-        """The design roles that are set, mapped to their column names."""
+        """Return the design roles that are set, mapped to their column names."""
         return {
             role: col
             for role, col in (
@@ -239,7 +240,7 @@ class PreparedDesign:
 
     # ----------------------------------------------------------------------------------
     def vcov(self, z: np.ndarray) -> np.ndarray:
-        """Design covariance matrix of the totals of the columns of ``z`` (n x k)."""
+        """Return the design covariance matrix of the totals of the columns of ``z`` (n x k)."""
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]
@@ -454,15 +455,15 @@ class Groups:
             self.gp_cell = np.where(g_of < G, g_of * H + prep.psu_stratum[uniq % P], G * H)
 
     def sums(self, x: np.ndarray) -> np.ndarray:
-        """Per-group sums of ``x`` (rows outside every group ignored)."""
+        """Return the per-group sums of ``x`` (rows outside every group ignored)."""
         return np.bincount(self.gi, weights=x, minlength=self.G + 1)[: self.G]
 
     def expand(self, per_group: np.ndarray) -> np.ndarray:
-        """A per-group array broadcast to the rows (0 for rows outside every group)."""
+        """Broadcast a per-group array to the rows (0 for rows outside every group)."""
         return np.append(per_group, 0.0)[self.gi]
 
     def var(self, z: np.ndarray) -> np.ndarray:
-        """Design variance of the group totals of ``z`` (each row counts for its group)."""
+        """Return the design variance of the group totals of ``z`` (each row in its group)."""
         prep = self.prep
         G, H = self.G, prep.n_strata
         if self.gp is None:
@@ -482,7 +483,7 @@ class Groups:
         return np.maximum(v, 0.0)
 
     def degf(self, valid: np.ndarray) -> np.ndarray:
-        """Per-group design df: PSUs minus strata among the ``valid`` rows of the group."""
+        """Return the per-group design df: PSUs minus strata among the group's ``valid`` rows."""
         prep = self.prep
         G, H = self.G, prep.n_strata
         v = valid & self.member
@@ -532,24 +533,24 @@ def setup(
 
 
 def normal_quantile(confidence: float) -> float:
-    """The two-sided normal quantile of a confidence level (1.96 at 0.95)."""
+    """Return the two-sided normal quantile of a confidence level (1.96 at 0.95)."""
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
 def t_quantile(confidence: float, df: Any) -> Any:
-    """The two-sided Student t quantile of a confidence level on ``df`` degrees of freedom."""
+    """Return the two-sided Student t quantile of a confidence level on ``df`` degrees."""
     return stats.t.ppf(0.5 + confidence / 2, df)
 
 
 def category_values(s: pd.Series) -> list:
-    """The categories of a column: a categorical's categories in order, else sorted values."""
+    """Return the categories of a column: a categorical's in order, else the sorted values."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         return list(s.cat.categories)
     return sorted(s.dropna().unique().tolist())
 
 
 def logit_ci(p: Any, se: Any, df: Any, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Logit-scale interval of a share with Student's t (R ``svyciprop(method="logit")``).
+    """Return the logit-scale interval of a share with Student's t (R ``svyciprop``, logit).
 
     A share of exactly 0 or 1 gets the degenerate interval ``[p, p]``.
     """
@@ -567,7 +568,7 @@ def logit_ci(p: Any, se: Any, df: Any, confidence: float) -> tuple[np.ndarray, n
 # Core: domain means and totals
 # --------------------------------------------------------------------------------------
 def mean_parts(groups: Groups, y: np.ndarray, valid: np.ndarray | None = None) -> dict:
-    """Domain means of ``y`` per group with linearised variances (R svymean / svyby)."""
+    """Compute the domain means of ``y`` per group with linearised variances (svymean / svyby)."""
     prep = groups.prep
     if valid is None:
         valid = ~np.isnan(y)
@@ -590,13 +591,16 @@ def mean_parts(groups: Groups, y: np.ndarray, valid: np.ndarray | None = None) -
 
 
 def srs_factor(n: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``(1 - n/N_hat)`` as R's deff=TRUE, or 1 where the weights do not expand (N_hat <= n)."""
+    """Return ``(1 - n/N_hat)`` as R's deff=TRUE, or 1 where the weights do not expand.
+
+    The weights do not expand where ``N_hat <= n``.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(W > n, 1 - n / W, 1.0)
 
 
 def base_columns(groups: Groups, n: np.ndarray, W: np.ndarray, W2: np.ndarray) -> dict:
-    """``n`` (int), ``n_weighted`` and Kish ``n_effective = W^2 / W2`` per domain."""
+    """Return ``n`` (int), ``n_weighted`` and Kish ``n_effective = W^2 / W2`` per domain."""
     with np.errstate(divide="ignore", invalid="ignore"):
         neff = np.where(W2 > 0, W * W / W2, 0.0)
     return {"n": n.astype(np.int64), "n_weighted": W, "n_effective": neff}

@@ -93,8 +93,10 @@ def die_with_parent(parent_pid: int, *, on_orphan: Callable[[], None] | None = N
 
 
 def deathsig_prefix() -> list[str]:
-    """A prefix for a command started by this process so that, on Linux, the command is
-    killed when this process dies (empty elsewhere)."""
+    """Return a command prefix that kills the command when this process dies (on Linux).
+
+    Elsewhere the prefix is empty.
+    """
     if _libc() is None:
         return []
     return [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(os.getpid())]
@@ -111,9 +113,11 @@ def pid_alive(pid: int) -> bool:
 
 
 def kill_tree(pids: Iterable[int], *, timeout: float = 5.0) -> None:
-    """SIGKILL the processes ``pids`` and all their descendants, and wait until they are
-    gone (at most ``timeout`` seconds). Descendants are collected before anything is
-    killed, so children in sessions of their own (Jupyter kernels) are found too."""
+    """SIGKILL the processes ``pids`` and all their descendants, and wait until they are gone.
+
+    Wait at most ``timeout`` seconds. Descendants are collected before anything is killed,
+    so children in sessions of their own (Jupyter kernels) are found too.
+    """
     import psutil
 
     procs: list[psutil.Process] = []
@@ -176,7 +180,7 @@ class FileLock:
         return self._fd is not None
 
     def holder(self) -> dict[str, Any] | None:
-        """What the lock file says about its holder (None if it says nothing)."""
+        """Return what the lock file says about its holder (None if it says nothing)."""
         try:
             return _read_info(self.path.read_bytes())
         except OSError:

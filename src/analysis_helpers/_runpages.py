@@ -66,14 +66,17 @@ def _plain(markdown: str) -> str:
 
 
 def _part(title: str) -> str:
-    """A part's short name: its heading before the colon ("Trend: how ...?" -> "Trend")."""
+    """Return a part's short name: its heading before the colon ("Trend: how ...?" -> "Trend")."""
     return title.partition(":")[0].strip() or title
 
 
 def question(nb: Any, title: str) -> str:
-    """A part's one-line question: the heading after the colon when it asks one ("Trend:
-    how have the KPIs moved?"), else the first sentence of the ``**Question.**`` paragraph
-    ("" when the notebook has neither)."""
+    """Return a part's one-line question.
+
+    The heading after the colon when it asks one ("Trend: how have the KPIs moved?"), else
+    the first sentence of the ``**Question.**`` paragraph ("" when the notebook has
+    neither).
+    """
     subtitle = _plain(title.partition(":")[2])
     if subtitle and (
         subtitle.endswith("?") or subtitle.split()[0].lower().strip(",") in _QUESTION_WORDS
@@ -158,7 +161,7 @@ def report_index_html(
     *,
     deliverables: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """The report's entry page: title, client, description, the parts and their question.
+    """Return the report's entry page: title, client, description, the parts and their question.
 
     ``info`` holds the study's ``title``, ``client`` and ``description``; each run has the
     notebook's ``name``, ``title``, ``question`` and ``html`` (its page's file name);
@@ -186,7 +189,7 @@ def report_index_html(
 
 
 def _deliverables_html(files: Sequence[Mapping[str, Any]]) -> str:
-    """The workbook and the deck, linked, with what each holds."""
+    """Return the workbook and the deck, linked, with what each holds."""
     items = []
     for f in files:
         name = str(f.get("file", ""))
@@ -221,7 +224,7 @@ def _deliverables_row(built: Mapping[str, Any] | None) -> str:
 
 
 def run_html(info: Mapping[str, Any], record: Mapping[str, Any]) -> str:
-    """The run page: timings, commit, parameters, input hashes, package versions."""
+    """Return the run page: timings, commit, parameters, input hashes, package versions."""
     nb_rows = "\n".join(
         f'<tr><td><a href="{href(n["html"])}">{esc(n["title"] or n["name"])}</a></td>'
         f'<td><a href="{href(n["name"] + ".ipynb")}"><code>{esc(n["name"])}.ipynb</code></a>'
@@ -272,7 +275,7 @@ def run_html(info: Mapping[str, Any], record: Mapping[str, Any]) -> str:
 
 
 def dated_reports(study_dir: Path) -> list[str]:
-    """The dates of the complete reports in a study folder, newest first."""
+    """Return the dates of the complete reports in a study folder, newest first."""
     out = []
     with contextlib.suppress(OSError):
         for p in study_dir.iterdir():
@@ -291,7 +294,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def study_index_html(info: Mapping[str, Any], study_dir: Path) -> str:
-    """A study's page: its reports, newest first."""
+    """Return a study's page: its reports, newest first."""
     rows = []
     for date in dated_reports(study_dir):
         record = read_json(study_dir / date / "run.json") or {}
@@ -317,8 +320,10 @@ def study_index_html(info: Mapping[str, Any], study_dir: Path) -> str:
 
 
 def reports_index_html(reports: Path) -> str:
-    """The index of studies at ``reports/index.html``: each study's title, client,
-    description and latest report."""
+    """Return the index of studies at ``reports/index.html``.
+
+    Each study's title, client, description and latest report.
+    """
     try:
         folders = sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
     except OSError:

@@ -283,7 +283,7 @@ def _user_missing_mask(raw: RawData, col: str, values: np.ndarray) -> np.ndarray
 
 
 def _check_mostly_text(ctx: _Context, col: str, status: np.ndarray) -> None:
-    """A column whose values are mostly not numbers is a structural error, per file."""
+    """Stop, per file, on a column whose values are mostly not numbers (a structural error)."""
     raw, file_codes, files = ctx.frame, ctx.file_codes, ctx.file_labels
     k = len(files)
     nonblank = np.bincount(file_codes, weights=status != BLANK, minlength=k)
@@ -308,8 +308,10 @@ def _check_mostly_text(ctx: _Context, col: str, status: np.ndarray) -> None:
 # the cleaning step
 # --------------------------------------------------------------------------------------
 class CleaningError(ValueError):
-    """A quality rule would exclude more of a wave than the study file allows
-    (``quality.max_excluded_share``), or the study file does not fit the data."""
+    """A quality rule would exclude too much of a wave, or the study file does not fit the data.
+
+    Too much is more than the study file allows (``quality.max_excluded_share``).
+    """
 
 
 @dataclass
@@ -384,8 +386,11 @@ def _split_codes(codes: list) -> tuple[list[float], set[str]]:
 
 
 def _missing_mask(ctx: _Context, name: str, values: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """Cells that are missing codes: the item's, the file's user-missing values, and codes
-    outside the scale that the file labels (e.g. SPSS 99 "Don't know")."""
+    """Return the cells that are missing codes.
+
+    These are the item's and the file's user-missing values, and codes outside the scale
+    that the file labels (e.g. SPSS 99 "Don't know").
+    """
     item = ctx.study.items[name]
     num_codes, str_codes = _split_codes(item.missing_codes)
     missing = np.zeros(ctx.n, dtype=bool)
@@ -467,7 +472,7 @@ def _clean_item(ctx: _Context, name: str, items: _Items) -> None:
 
 
 def _check_mostly_outside(ctx: _Context, col: str, oor: np.ndarray, given: np.ndarray) -> None:
-    """An item whose numbers mostly lie outside its scale has the wrong scale, per file."""
+    """Stop, per file, on an item whose numbers mostly lie outside its scale (the wrong scale)."""
     k = len(ctx.file_labels)
     nonblank = np.bincount(ctx.file_codes, weights=given, minlength=k)
     outside = np.bincount(ctx.file_codes, weights=oor, minlength=k)
@@ -497,8 +502,11 @@ def _clean_items(ctx: _Context) -> _Items:
 
 
 def _segment_codes(ctx: _Context, column: str) -> pd.Series:
-    """A segment column as its study codes: text as written, ``"1.0"`` read as ``"1"``,
-    and a file's labelled code read as its label where the study file lists labels."""
+    """Return a segment column as its study codes.
+
+    Text as written, ``"1.0"`` read as ``"1"``, and a file's labelled code read as its
+    label where the study file lists labels.
+    """
     from .study import code_text
 
     txt = ctx.frame[column].str.strip()
@@ -554,7 +562,7 @@ def _clean_segments(ctx: _Context, out: dict[str, object]) -> None:
 
 
 def _check_mostly_unknown(ctx: _Context, col: str, unknown: np.ndarray, given: np.ndarray) -> None:
-    """A segment whose values are mostly not its codes is described wrongly, per file."""
+    """Stop, per file, on a segment whose values are mostly not its codes (described wrongly)."""
     k = len(ctx.file_labels)
     nonblank = np.bincount(ctx.file_codes, weights=given, minlength=k)
     bad = np.bincount(ctx.file_codes, weights=unknown, minlength=k)
@@ -912,14 +920,16 @@ def _run(ctx: _Context) -> tuple[dict[str, object], _Items, _Outcome]:
 
 
 def _original(ctx: _Context, col: str, k: int) -> str:
-    """The value of row ``k`` of column ``col`` as read (``''`` for a blank cell)."""
+    """Return the value of row ``k`` of column ``col`` as read (``''`` for a blank cell)."""
     v = ctx.frame[col].iat[k] if col in ctx.frame.columns else None
     return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
 
 def _fail_rows(ctx: _Context, col: str, bad: np.ndarray, what: tuple[str, str], tail: str) -> None:
-    """One :class:`DataFileError` per file with rows in ``bad``, at its first such row,
-    naming the file, the row in it, the column and the value as read."""
+    """Raise one :class:`DataFileError` per file with rows in ``bad``, at its first such row.
+
+    The error names the file, the row in it, the column and the value as read.
+    """
     for j, label in enumerate(ctx.file_labels):
         at = np.flatnonzero(bad & (ctx.file_codes == j))
         if not len(at):
@@ -939,9 +949,12 @@ def _fail_rows(ctx: _Context, col: str, bad: np.ndarray, what: tuple[str, str], 
 
 
 def _check_kept_weights(ctx: _Context, out: dict, outcome: _Outcome) -> None:
-    """A respondent kept for analysis must have a valid weight (the design weight, or the
-    base weight of the raking): the cleaning step stops naming the file, row and value
-    as read, rather than an estimate or the raking later naming a position in the data."""
+    """Stop on a respondent kept for analysis without a valid weight.
+
+    The weight is the design weight, or the base weight of the raking: the cleaning step
+    stops naming the file, row and value as read, rather than an estimate or the raking
+    later naming a position in the data.
+    """
     col = ctx.study.raw_design_columns().get("weight")
     if not col or col not in out:
         return
@@ -951,8 +964,11 @@ def _check_kept_weights(ctx: _Context, out: dict, outcome: _Outcome) -> None:
 
 
 def _check_kept_margin_codes(ctx: _Context, out: dict, outcome: _Outcome) -> None:
-    """Every kept respondent needs a category of each raking margin (with ``by_wave``,
-    within its wave): the value as read is named, not the ``nan`` it was cleaned to."""
+    """Stop on a kept respondent without a category of each raking margin.
+
+    With ``by_wave``, within its wave: the value as read is named, not the ``nan`` it was
+    cleaned to.
+    """
     wt = ctx.study.weighting
     if wt is None:
         return
@@ -975,7 +991,7 @@ def _check_kept_margin_codes(ctx: _Context, out: dict, outcome: _Outcome) -> Non
 
 
 def _check_empty_waves(ctx: _Context, outcome: _Outcome) -> None:
-    """A wave whose every row the quality rules exclude stops, naming the wave."""
+    """Stop on a wave whose every row the quality rules exclude, naming the wave."""
     for r in outcome.funnel.itertuples(index=False):
         if r.read > 0 and r.analysed == 0:
             log = outcome.log[(outcome.log["wave"] == r.wave) & (outcome.log["n_excluded"] > 0)]
@@ -1030,9 +1046,11 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
 
 
 def unanswered_items(study: Study, data: pd.DataFrame) -> list[str]:
-    """The items of the study without a single answer in ``data`` (the clean file), in
-    study order: they are left out of the satisfaction index, flagged in the data
-    dictionary (``in_index``) and named by :meth:`~analysis_helpers.study.Study.index_note`."""
+    """Return the items of the study without a single answer in ``data`` (the clean file).
+
+    In study order: they are left out of the satisfaction index, flagged in the data
+    dictionary (``in_index``) and named by :meth:`~analysis_helpers.study.Study.index_note`.
+    """
     return [n for n in study.items if n in data.columns and not data[n].notna().any()]
 
 
@@ -1190,7 +1208,7 @@ def _duplicate_findings(ctx: _Context, log: pd.DataFrame) -> list[dict]:
 
 
 def _thin_wave_findings(ctx: _Context, outcome: _Outcome) -> list[dict]:
-    """A warning per wave left with a single respondent after cleaning."""
+    """Return a warning per wave left with a single respondent after cleaning."""
     out = []
     for r in outcome.funnel.itertuples(index=False):
         if r.analysed == 1:
@@ -1353,7 +1371,7 @@ def _stack(columns: list[np.ndarray], n: int) -> np.ndarray:
 
 
 def _default_grid(study: Study) -> list[str]:
-    """The satisfaction items on the most common scale."""
+    """Return the satisfaction items on the most common scale."""
     sat = [study.items[c] for c in study.item_names("satisfaction")]
     if not sat:
         return []
@@ -1375,7 +1393,7 @@ def _bits_to_text(bits: np.ndarray) -> np.ndarray:
 # for the analyses
 # --------------------------------------------------------------------------------------
 def load_clean(study: Study) -> pd.DataFrame:
-    """The clean analysis file of a study, as the analysis notebooks use it.
+    """Load the clean analysis file of a study, as the analysis notebooks use it.
 
     Reads ``data/processed/<study>/clean.parquet`` when its ``manifest.json`` matches the
     current raw files and study file (SHA-256); otherwise cleans in memory (writing
@@ -1481,8 +1499,9 @@ def problem_summary(problems: pd.DataFrame) -> pd.DataFrame:
 
 
 def funnel_long(funnel: pd.DataFrame) -> pd.DataFrame:
-    """The funnel as one row per wave x step: ``wave``, ``step``, ``step_no``, ``rows``,
-    ``share`` (of rows read).
+    """Return the funnel as one row per wave x step.
+
+    Columns ``wave``, ``step``, ``step_no``, ``rows``, ``share`` (of rows read).
 
     Steps are ``read``, the rule columns the funnel has (all of :data:`RULES`, or those a
     page keeps, e.g. without the rules that did not apply) and ``analysed``; waves keep
@@ -1560,8 +1579,11 @@ def _names(names: list[str], k: int = 8) -> str:
 
 
 def files_table(result: CleaningResult, study: Study) -> pd.DataFrame:
-    """The files read, for the page: ``file``, ``format``, ``encoding``, ``wave`` (its
-    label; ``"(several)"`` for a stacked file), ``rows``."""
+    """Return the files read, for the page.
+
+    Columns ``file``, ``format``, ``encoding``, ``wave`` (its label; ``"(several)"`` for a
+    stacked file), ``rows``.
+    """
     f = result.files
     wave = ["(several)" if w == "(stacked)" else study.wave_label(w) for w in f["wave"].astype(str)]
     return pd.DataFrame(
@@ -1582,8 +1604,11 @@ def unused_columns(result: CleaningResult) -> list[str]:
 
 
 def column_changes(result: CleaningResult, study: Study) -> pd.DataFrame:
-    """Study columns a wave's file lacks: ``column``, ``role``, ``status`` (wave codes in
-    the status text replaced by their labels)."""
+    """Return the study columns a wave's file lacks.
+
+    Columns ``column``, ``role``, ``status`` (wave codes in the status text replaced by
+    their labels).
+    """
     a = result.alignment
     a = a[~a["status"].isin(["all waves", "not used"])]
     status = a["status"].astype(str)
@@ -1595,7 +1620,7 @@ def column_changes(result: CleaningResult, study: Study) -> pd.DataFrame:
 
 
 def rule_summary(result: CleaningResult, study: Study) -> pd.DataFrame:
-    """The quality rules over all waves, for the page.
+    """Return the quality rules over all waves, for the page.
 
     Returns
     -------
@@ -1638,7 +1663,7 @@ def rule_summary(result: CleaningResult, study: Study) -> pd.DataFrame:
 
 
 def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, Md]:
-    """The cleaning page's takeaways, each one sentence or two, computed from the result.
+    """Return the cleaning page's takeaways, each one sentence or two, computed from the result.
 
     Written for any study: one wave or many, no rule applied, no problem found, no item
     missing. Counts carry their noun in the right number ("1 wave", "6 waves"). Each is

@@ -21,7 +21,7 @@ def plot_funnel(
     wave_labels: dict[str, str] | None = None,
     ax=None,
 ):
-    """The cleaning funnel: share of rows read that remain after each rule, one line per wave.
+    """Plot the cleaning funnel: share of rows read left after each rule, one line per wave.
 
     Parameters
     ----------

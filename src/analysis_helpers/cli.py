@@ -21,9 +21,11 @@ __all__ = ["main"]
 
 
 def _parameter(text: str) -> tuple[str, object]:
-    """``name=value``; the value is read as YAML (safely): 3, 0.5, true, text, or a list
-    of such values ``[2024Q1, 2025Q1]``. Mappings and YAML tags are refused; a date stays
-    the text it was typed as."""
+    """Parse ``name=value``; the value is read as YAML (safely).
+
+    Values: 3, 0.5, true, text, or a list of such values ``[2024Q1, 2025Q1]``. Mappings and
+    YAML tags are refused; a date stays the text it was typed as.
+    """
     import datetime as dt
 
     name, sep, value = text.partition("=")
@@ -154,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    """The ``validate`` command: the study file, then one pass over the data."""
+    """Run the ``validate`` command: the study file, then one pass over the data."""
     import time
 
     from .cleaning import check_data
@@ -194,8 +196,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _demo_complete(folder: Path) -> bool:
-    """Whether ``folder`` has every file the demo study file names, and a truths.json of
-    this version of the demo (:data:`analysis_helpers.demo.DEMO_VERSION`)."""
+    """Return whether ``folder`` has every demo file and a truths.json of this demo version.
+
+    Every file the demo study file names must be there, and the truths.json must be of
+    this version of the demo (:data:`analysis_helpers.demo.DEMO_VERSION`).
+    """
     from .demo import DEMO_VERSION
     from .study import StudyFileError, load_study, project_root
 
@@ -273,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _draft_study(args: argparse.Namespace) -> int:
-    """The ``draft-study`` command: write a starting study file, then validate it."""
+    """Run the ``draft-study`` command: write a starting study file, then validate it."""
     from .draft import write_draft
     from .io import DataFileError
     from .study import StudyFileError, load_study

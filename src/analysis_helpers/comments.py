@@ -208,7 +208,7 @@ _NO_THEME_LABEL = "No theme matched"
 # Normalising and the no-comment rule
 # --------------------------------------------------------------------------------------
 def normalize_comment(text: object) -> str:
-    """One answer normalised for matching: NFKC, ``'`` apostrophes, case-folded, one space.
+    r"""One answer normalised for matching: NFKC, ``'`` apostrophes, case-folded, one space.
 
     Parameters
     ----------
@@ -222,7 +222,7 @@ def normalize_comment(text: object) -> str:
 
     Examples
     --------
-    >>> normalize_comment("  Ｈotline  kept me\\nWAITING ")
+    >>> normalize_comment("  Ｈotline  kept me\nWAITING ")
     'hotline kept me waiting'
     """
     if text is None or (not isinstance(text, str) and pd.isna(text)):
@@ -234,7 +234,10 @@ def normalize_comment(text: object) -> str:
 
 
 def _pieces(norm: str) -> list[str]:
-    """Runs of Chinese characters and words of other scripts, in order (no jieba)."""
+    """Split text into runs of Chinese characters and words of other scripts, in order.
+
+    No jieba here.
+    """
     return _PIECES.findall(norm)
 
 
@@ -293,7 +296,7 @@ def _jieba_cache_folder() -> Path:
 
 
 def _jieba() -> Any:
-    """The jieba tokenizer of this module (built on first use, about 1 s)."""
+    """Return the jieba tokenizer of this module (built on first use, about 1 s)."""
     global _JIEBA
     if _JIEBA is None:
         import jieba
@@ -317,14 +320,20 @@ def _jieba() -> Any:
 
 @lru_cache(maxsize=1_000_000)
 def _cut_han(run: str) -> tuple[str, ...]:
-    """jieba words of one run of Chinese characters (cached: runs repeat across comments)."""
+    """Return the jieba words of one run of Chinese characters.
+
+    Cached: runs repeat across comments.
+    """
     return tuple(w for w in _jieba().cut(run, HMM=True) if w.strip())
 
 
 @lru_cache(maxsize=500_000)
 def _tokens(norm: str) -> tuple[str, ...]:
-    """Words of a normalised comment (cached: frequent terms, token matching and verbatims
-    of one report tokenise the same comments)."""
+    """Return the words of a normalised comment.
+
+    Cached: frequent terms, token matching and verbatims of one report tokenise the same
+    comments.
+    """
     out: list[str] = []
     for m in _PIECE.finditer(norm):
         han = m.group(1)
@@ -336,7 +345,7 @@ def _tokens(norm: str) -> tuple[str, ...]:
 
 
 def stop_words(languages: Iterable[str] = ("en", "zh")) -> frozenset[str]:
-    """The union of the stop-word lists of ``languages`` (codes of :data:`STOP_WORDS`)."""
+    """Return the union of the stop-word lists of ``languages`` (codes of :data:`STOP_WORDS`)."""
     if isinstance(languages, str):
         languages = [languages]
     out: set[str] = set()
@@ -350,7 +359,7 @@ def stop_words(languages: Iterable[str] = ("en", "zh")) -> frozenset[str]:
 
 
 def tokenize(text: object, *, stop: Collection[str] = ()) -> list[str]:
-    """The words of one answer: jieba for Chinese runs, letters and digits elsewhere.
+    """Return the words of one answer: jieba for Chinese runs, letters and digits elsewhere.
 
     Parameters
     ----------
@@ -405,7 +414,7 @@ def keyword_problem(keyword: object) -> str | None:
 
 
 def keyword_key(keyword: str) -> str:
-    """The normalised form of a keyword: two keywords with one key match the same text."""
+    """Return the normalised form of a keyword: two keywords with one key match the same text."""
     norm = normalize_comment(keyword)
     star = "*" if norm.endswith("*") else ""
     return " ".join(_pieces(norm.rstrip("*"))) + star
@@ -631,7 +640,7 @@ def frequent_terms(
     languages: Iterable[str] = ("en", "zh"),
     no_comment: Iterable[str] = (),
 ) -> pd.DataFrame:
-    """The most frequent words and two-word phrases of the comments, to draft themes from.
+    """Count the most frequent words and two-word phrases of the comments, to draft themes from.
 
     A term counts once per comment (document frequency), however often the comment repeats
     it. Unigrams drop the stop words of ``languages``, numbers and single Latin letters;
@@ -777,7 +786,7 @@ def _overlaps(a: str, b: str) -> bool:
 
 
 def draft_themes(terms: pd.DataFrame, *, top: int = 15) -> str:
-    """A draft ``comments:`` section of the study file from :func:`frequent_terms`.
+    """Draft a ``comments:`` section of the study file from :func:`frequent_terms`.
 
     Each of the ``top`` most frequent terms (by weighted share over every row of
     ``terms``, then count, then alphabetically) becomes a theme with that term as its
@@ -1357,7 +1366,7 @@ def theme_changes(
 
 
 def rising_themes(changes: pd.DataFrame, *, value: object = None) -> pd.DataFrame:
-    """The themes that rose significantly into one wave (for the executive summary).
+    """Return the themes that rose significantly into one wave (for the executive summary).
 
     Parameters
     ----------
@@ -1550,7 +1559,7 @@ def example_verbatims(
     languages: Iterable[str] = ("en", "zh"),
     labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """A few example comments per theme, chosen reproducibly and made safe to show.
+    """Choose a few example comments per theme, reproducibly, and make them safe to show.
 
     Rule, per theme: (1) the candidates are the distinct comments (after normalisation) of
     respondents who mention the theme; (2) *informative* candidates have at least
@@ -1657,7 +1666,7 @@ class CommentSettings:
 
 
 def settings_from_study(study: Study) -> CommentSettings | None:
-    """The study's open-comment settings, or None when it has no open-ended column.
+    """Return the study's open-comment settings, or None when it has no open-ended column.
 
     Without a ``comments`` section, a study with exactly one ``data.text_columns`` column
     analyses that column with no themes (frequent terms only), English and Chinese stop

@@ -1,5 +1,7 @@
-"""Cross-analysis: banner tables of the study's KPIs by segment, with column letters from
-design-based tests, and the weak spots (segment x area cells far below the rest).
+"""Cross-analysis: banner tables of the study's KPIs by segment, and the weak spots.
+
+The banner's column letters come from design-based tests; the weak spots are segment x
+area cells far below the rest.
 
 A *banner* is the table analysts read first (SPSS Custom Tables, Displayr/Q): the study's
 KPIs and area indices down the side, Total and every value of every segment across. Each
@@ -98,10 +100,12 @@ class _Row:
 
 
 def _adjust(p_values: Sequence[float], *, correction: str) -> np.ndarray:
-    """Adjusted p-values as :func:`analysis_helpers.trend.adjust_p` (Holm, Benjamini-Hochberg,
-    Bonferroni or none; NaN stays NaN and is not counted), vectorised here because a banner
-    adjusts hundreds of small families and statsmodels' Holm runs ``gc.collect()`` on every
-    call (0.4 s each in a notebook)."""
+    """Return adjusted p-values as :func:`analysis_helpers.trend.adjust_p`, vectorised.
+
+    Holm, Benjamini-Hochberg, Bonferroni or none; NaN stays NaN and is not counted.
+    Vectorised here because a banner adjusts hundreds of small families and statsmodels'
+    Holm runs ``gc.collect()`` on every call (0.4 s each in a notebook).
+    """
     p = np.asarray(p_values, dtype=float)
     out = p.copy()
     ok = np.flatnonzero(~np.isnan(p))
@@ -128,7 +132,7 @@ def _adjust(p_values: Sequence[float], *, correction: str) -> np.ndarray:
 
 
 def letters_for(k: int) -> str:
-    """The letter of the ``k``-th column (0-based): A..Z, then AA, AB, ...
+    """Return the letter of the ``k``-th column (0-based): A..Z, then AA, AB, ...
 
     Examples
     --------
@@ -148,7 +152,7 @@ def letters_for(k: int) -> str:
 def _rows(
     data: pd.DataFrame, study: Study, areas: bool
 ) -> tuple[list[_Row], dict[str, np.ndarray]]:
-    """The study's banner rows and the per-respondent variables they average."""
+    """Return the study's banner rows and the per-respondent variables they average."""
     items = study.items
     k = study.kpis
     rows: list[_Row] = []
@@ -305,8 +309,10 @@ def banner(
     areas: bool = True,
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """The banner: every KPI and area index of the study by every segment value, with
-    column letters from design-based pairwise tests and a test against the rest.
+    """Compute the banner: every KPI and area index of the study by every segment value.
+
+    Column letters come from design-based pairwise tests, and each cell has a test against
+    the rest.
 
     Parameters
     ----------
@@ -465,8 +471,10 @@ def _banner_columns(
 
 
 def banner_view(table: pd.DataFrame, *, study: Study, bases: bool = True) -> pd.DataFrame:
-    """The banner as a client reads it: rows down the side, Total and the segment values
-    across, each cell the formatted estimate followed by its letters.
+    """Return the banner as a client reads it.
+
+    Rows down the side, Total and the segment values across, each cell the formatted
+    estimate followed by its letters.
 
     Parameters
     ----------
@@ -526,8 +534,11 @@ def banner_view(table: pd.DataFrame, *, study: Study, bases: bool = True) -> pd.
 
 
 def banner_note(table: pd.DataFrame, *, study: Study) -> str:
-    """The banner's footnote: what the letters mean, the test, level and correction, and
-    the base rules when a cell is flagged (plain text, from the study's settings)."""
+    """Return the banner's footnote (plain text, from the study's settings).
+
+    What the letters mean, the test, level and correction, and the base rules when a cell
+    is flagged.
+    """
     rep = study.reporting
     design = "weighted, " if study.is_weighted else ""
     text = (
@@ -547,8 +558,10 @@ _CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni
 
 
 def significance_phrase(study: Study, *, within: str = "") -> str:
-    """How the tests are judged, from the study: ``"p < 0.05, Holm-adjusted"`` (plus
-    ``within``, e.g. "within each row"); ``"p < 0.05"`` without a correction."""
+    """Say how the tests are judged, from the study: ``"p < 0.05, Holm-adjusted"``.
+
+    Plus ``within``, e.g. "within each row"; ``"p < 0.05"`` without a correction.
+    """
     rep = study.reporting
     corr = _CORRECTION_NAMES.get(rep.correction)
     text = f"p < {rep.alpha:g}"
@@ -558,8 +571,10 @@ def significance_phrase(study: Study, *, within: str = "") -> str:
 
 
 def difference_text(difference: float, unit: str) -> str:
-    """The size of a difference in words, by the row's unit: ``"46 points"`` (NPS),
-    ``"35.7 pp"`` (shares), ``"4.1 index points"``, ``"0.52"`` (means).
+    """Return the size of a difference in words, by the row's unit.
+
+    ``"46 points"`` (NPS), ``"35.7 pp"`` (shares), ``"4.1 index points"``, ``"0.52"``
+    (means).
 
     Examples
     --------
@@ -580,8 +595,9 @@ def difference_text(difference: float, unit: str) -> str:
 def banner_highlights(
     table: pd.DataFrame, *, levels: Sequence[str] = ("kpi", "index")
 ) -> pd.DataFrame:
-    """Per banner row, the segment value that differs most from the rest of the sample
-    among the significant ones (``significant_rest``), for takeaways.
+    """Return, per banner row, the significant segment value that differs most from the rest.
+
+    Among the values significant against the rest (``significant_rest``), for takeaways.
 
     Parameters
     ----------
@@ -613,7 +629,7 @@ def banner_highlights(
 def weak_spots(
     table: pd.DataFrame, *, study: Study, levels: Sequence[str] = ("area",)
 ) -> pd.DataFrame:
-    """Every segment value x area cell of a banner, ranked by its difference to the rest.
+    """Rank every segment value x area cell of a banner by its difference to the rest.
 
     The p-values of the cells against the rest of the sample (:func:`banner`'s
     ``p_rest``) are corrected again over all ranked cells with ``reporting.correction``

@@ -916,7 +916,7 @@ _QUALTRICS_META = ["StartDate", "EndDate", "Status", "Progress", "Finished", "Re
 
 
 def _english(label: str) -> str:
-    """The English part of a demo label such as ``"Network service 网络服务"``."""
+    """Return the English part of a demo label such as ``"Network service 网络服务"``."""
     return "".join(ch for ch in label if not "\u3000" <= ch <= "\u9fff").strip()
 
 
@@ -949,7 +949,7 @@ def _shape_codes(shape: StudyShape) -> dict[str, dict[str, int]]:
 
 
 def _shape_items(shape: StudyShape) -> tuple[list[dict], list[str]]:
-    """The study file's items of a shape, and the export columns they need."""
+    """Return the study file's items of a shape, and the export columns they need."""
     lab = _Labels(shape)
     short = shape.scale
     items, columns = [], []
@@ -1021,7 +1021,7 @@ def _shape_hierarchy(shape: StudyShape) -> dict:
 
 
 def _shape_model(shape: StudyShape) -> dict | None:
-    """The ECSI mapping of a shape's areas (None without a hierarchy or overall item)."""
+    """Return the ECSI mapping of a shape's areas (None without a hierarchy or overall item)."""
     if not shape.model or shape.hierarchy == "none" or not shape.overall:
         return None
     quality = [a for a in shape.areas if a not in ("value", "brand")]
@@ -1053,14 +1053,14 @@ def _shape_segments(shape: StudyShape) -> list[dict]:
 
 
 def _shape_names(shape: StudyShape) -> tuple[str, str]:
-    """The id and duration column names of the shape's exports."""
+    """Return the id and duration column names of the shape's exports."""
     if shape.format == "qualtrics":
         return "ResponseId", "Duration (in seconds)"
     return "resp_id", "duration_sec"
 
 
 def shape_study(shape: StudyShape) -> dict:
-    """The study file of a shape, as the mapping :func:`write_study_shape` writes.
+    """Return the study file of a shape, as the mapping :func:`write_study_shape` writes.
 
     Returns
     -------
@@ -1153,7 +1153,7 @@ def _shape_files(shape: StudyShape, codes: tuple[str, ...]) -> list[dict]:
 
 
 def _shape_frames(shape: StudyShape) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The shape's exports per wave (columns as delivered) and its operations table."""
+    """Return the shape's exports per wave (columns as delivered) and its operations table."""
     codes = DemoSpec().waves[: shape.waves]
     spec = DemoSpec(
         seed=shape.seed,

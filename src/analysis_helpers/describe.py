@@ -123,7 +123,7 @@ def _wave_phrase(study: Study, wave: str) -> Md:
 
 
 def _cap(text: Md) -> Md:
-    """The first letter of a sentence in upper case (Markdown markup left alone)."""
+    """Return a sentence with its first letter in upper case (Markdown markup left alone)."""
     s = str(text)
     for i, ch in enumerate(s):
         if ch in "*_":
@@ -134,7 +134,7 @@ def _cap(text: Md) -> Md:
 
 # ---- parameters -------------------------------------------------------------------------
 def pick_wave(data: pd.DataFrame, *, study: Study, wave: str = "") -> str:
-    """The wave a page describes: ``wave`` if given, else the latest wave with data.
+    """Return the wave a page describes: ``wave`` if given, else the latest wave with data.
 
     Parameters
     ----------
@@ -164,7 +164,7 @@ def pick_wave(data: pd.DataFrame, *, study: Study, wave: str = "") -> str:
 
 
 def pick_segments(study: Study, columns: Sequence[str] = ()) -> list[str]:
-    """The segment columns a page crosses: ``columns`` if given, else every segment.
+    """Return the segment columns a page crosses: ``columns`` if given, else every segment.
 
     Raises
     ------
@@ -180,7 +180,7 @@ def pick_segments(study: Study, columns: Sequence[str] = ()) -> list[str]:
 
 # ---- the overview ---------------------------------------------------------------------
 def overview(data: pd.DataFrame, *, study: Study, wave: str) -> Md:
-    """The page's opening sentence: the study, the wave described, the bases and the rules.
+    """Return the page's opening sentence: the study, the wave described, the bases, the rules.
 
     Parameters
     ----------
@@ -228,7 +228,7 @@ def overview(data: pd.DataFrame, *, study: Study, wave: str) -> Md:
 
 # ---- 1. the sample profile ------------------------------------------------------------
 def profile_takeaway(profile: pd.DataFrame, *, study: Study, total: pd.Series) -> Md:
-    """What the sample profile of one wave says.
+    """Say in words what the sample profile of one wave shows.
 
     Weighted: what the interviews are worth (Kish effective n, efficiency) and the group
     whose share weighting moves most. Unweighted: the largest and the smallest group.
@@ -310,9 +310,11 @@ def profile_takeaway(profile: pd.DataFrame, *, study: Study, total: pd.Series) -
 
 
 def profile_columns(study: Study) -> dict[str, str | None]:
-    """The columns of the sample profile to show, with their headers: interviews and
-    shares, plus the weighted and effective bases and the weighted share when the study
-    is weighted (unweighted they equal the interviews)."""
+    """Return the columns of the sample profile to show, with their headers.
+
+    These are the interviews and shares, plus the weighted and effective bases and the
+    weighted share when the study is weighted (unweighted they equal the interviews).
+    """
     cols: dict[str, str | None] = {
         "segment_label": "Segment",
         "value_label": "Group",
@@ -328,8 +330,10 @@ def profile_columns(study: Study) -> dict[str, str | None]:
 
 
 def wave_profile_grid(by_wave: pd.DataFrame, *, study: Study) -> pd.DataFrame:
-    """The profile of every wave side by side: one row per segment group, a column block
-    per wave (in the study's order, headed by the wave label).
+    """Return the profile of every wave side by side.
+
+    One row per segment group, a column block per wave (in the study's order, headed by the
+    wave label).
 
     Parameters
     ----------
@@ -364,8 +368,11 @@ def wave_profile_grid(by_wave: pd.DataFrame, *, study: Study) -> pd.DataFrame:
 
 
 def wave_profile_takeaway(by_wave: pd.DataFrame, *, study: Study) -> Md:
-    """The smallest segment cell of any wave, how many cells are below the minimum base,
-    and how far the sample mix drifts between waves (and whether weighting holds it).
+    """Say in words how small the cells of the waves get and how far the sample mix drifts.
+
+    The takeaway names the smallest segment cell of any wave, how many cells are below the
+    minimum base, and how far the sample mix drifts between waves (and whether weighting
+    holds it).
 
     Parameters
     ----------
@@ -442,7 +449,7 @@ def wave_profile_takeaway(by_wave: pd.DataFrame, *, study: Study) -> Md:
 
 # ---- 2. weighting -----------------------------------------------------------------------
 def weighting_columns(weights: pd.DataFrame) -> dict[str, str | None]:
-    """The columns of the weighting report worth showing, with their headers.
+    """Return the columns of the weighting report worth showing, with their headers.
 
     The margin error and the share at a trimming bound are left out when the study does
     not rake or trim (the columns are all missing).
@@ -473,9 +480,11 @@ def weighting_columns(weights: pd.DataFrame) -> dict[str, str | None]:
 
 
 def weighting_takeaway(weights: pd.DataFrame, *, study: Study, wave: str) -> Md:
-    """What the weights do and cost: how raking fits the margins, the spread of the weights
-    in the wave described, the efficiency and the design effect due to weighting, and (with
-    several waves) the range of the efficiency.
+    """Say in words what the weights do and what they cost.
+
+    How raking fits the margins, the spread of the weights in the wave described, the
+    efficiency and the design effect due to weighting, and (with several waves) the range
+    of the efficiency.
 
     Parameters
     ----------
@@ -565,7 +574,7 @@ def _scale_words(unit: str) -> str:
 
 
 def kpi_view(kpis: pd.DataFrame) -> pd.DataFrame:
-    """The KPI table with its scale in words, for showing.
+    """Return the KPI table with its scale in words, for showing.
 
     Parameters
     ----------
@@ -588,9 +597,10 @@ def kpi_titles(kpis: pd.DataFrame) -> dict[str, str]:
 
 
 def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
-    """The headline KPIs in words, only those the study has: overall satisfaction (mean and
-    top-2-box), NPS, customer effort, each loyalty item and the satisfaction index, each
-    with its interval at the study's confidence level.
+    """Say the headline KPIs in words, only those the study has.
+
+    Overall satisfaction (mean and top-2-box), NPS, customer effort, each loyalty item and
+    the satisfaction index, each with its interval at the study's confidence level.
 
     Parameters
     ----------
@@ -692,7 +702,7 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
 
 # ---- 4. the index by area ---------------------------------------------------------------------
 def area_takeaway(areas: pd.DataFrame, *, study: Study) -> Md:
-    """The best and the worst area on the 0-100 index, and the gap between them.
+    """Name the best and the worst area on the 0-100 index, and the gap between them.
 
     Parameters
     ----------
@@ -742,8 +752,11 @@ _CODE = re.compile(r"-?\d+")
 
 
 def _scales(dist: pd.DataFrame) -> pd.DataFrame:
-    """One row per scale: ``scale``, ``n_bands``, ``codes`` (the bands' codes, lowest
-    first), ``every`` (a band per code), ``items``."""
+    """Return one row per scale of the items.
+
+    Columns ``scale``, ``n_bands``, ``codes`` (the bands' codes, lowest first), ``every``
+    (a band per code), ``items``.
+    """
     rows = []
     for sc, g in dist.groupby("scale", sort=False):
         bands = g.drop_duplicates("band").sort_values("band")
@@ -768,15 +781,17 @@ def _codes_of(band: str) -> tuple[int, ...]:
 
 
 def distribution_title(dist: pd.DataFrame, *, study: Study, wave: str) -> str:
-    """The chart title: "Answers to the 20 items, Q3 2024" (plain text, for matplotlib)."""
+    """Return the chart title: "Answers to the 20 items, Q3 2024" (plain text, for matplotlib)."""
     n = int(dist["item"].nunique())
     where = f", {study.wave_label(wave)}" if study.waves_declared else ""
     return f"Answers to the {fmt_count(n, 'item')}{where}"
 
 
 def distribution_note(dist: pd.DataFrame, *, study: Study) -> Md:
-    """How the chart shows each scale: which items show every code, which are banded (and
-    into which bands), which share a chart, and what the printed numbers are.
+    """Say how the chart shows each scale.
+
+    Which items show every code, which are banded (and into which bands), which share a
+    chart, and what the printed numbers are.
 
     Parameters
     ----------
@@ -834,7 +849,7 @@ def distribution_note(dist: pd.DataFrame, *, study: Study) -> Md:
 
 
 def distribution_ends(dist: pd.DataFrame) -> pd.DataFrame:
-    """The share of low and of high answers of each item.
+    """Return the share of low and of high answers of each item.
 
     Low answers are the bands below the middle band (for an odd number of bands; the
     middle band counts in neither), or the lower half of the bands; high answers the bands
@@ -863,7 +878,7 @@ def distribution_ends(dist: pd.DataFrame) -> pd.DataFrame:
 
 
 def distribution_takeaway(dist: pd.DataFrame) -> Md:
-    """The item with the most low answers and the one with the most high answers.
+    """Name the item with the most low answers and the one with the most high answers.
 
     Parameters
     ----------
@@ -900,7 +915,7 @@ def distribution_takeaway(dist: pd.DataFrame) -> Md:
 
 # ---- 6. the hierarchy ---------------------------------------------------------------------------
 def hierarchy_view(tree: pd.DataFrame) -> pd.DataFrame:
-    """The hierarchy table for showing: labels indented by level, levels capitalised.
+    """Return the hierarchy table for showing: labels indented by level, levels capitalised.
 
     Parameters
     ----------
@@ -923,8 +938,9 @@ def hierarchy_view(tree: pd.DataFrame) -> pd.DataFrame:
 
 
 def hierarchy_takeaway(tree: pd.DataFrame, *, study: Study) -> Md:
-    """The items with the lowest and the highest top-2-box share, and the weakest
-    indicator (when the study has indicators).
+    """Name the items with the lowest and the highest top-2-box share, and the weakest indicator.
+
+    The weakest indicator is named when the study has indicators.
 
     Parameters
     ----------
@@ -969,10 +985,12 @@ def hierarchy_takeaway(tree: pd.DataFrame, *, study: Study) -> Md:
 
 # ---- 7. expectation gaps ----------------------------------------------------------------------
 def gap_takeaway(gaps: pd.DataFrame, *, study: Study) -> Md:
-    """The expectation gaps in words, by sign: the largest shortfall (rating below
-    expectation) and how many aspects fall short, and significantly so; then the largest
-    surplus (rating above expectation) where there is one. A shortfall is never called a
-    surplus or the other way round, and each is its own sentence.
+    """Say the expectation gaps in words, by sign.
+
+    First the largest shortfall (rating below expectation) and how many aspects fall short,
+    and significantly so; then the largest surplus (rating above expectation) where there is
+    one. A shortfall is never called a surplus or the other way round, and each is its own
+    sentence.
 
     Parameters
     ----------
@@ -1143,8 +1161,10 @@ def reliability_blocks(study: Study, *, data: pd.DataFrame | None = None) -> dic
 
 
 def reliability_takeaway(rel: pd.DataFrame, *, study: Study, min_alpha: float) -> Md:
-    """The least reliable area, the most reliable alpha, and which areas cannot be shown to
-    reach ``min_alpha`` (the lower bound of their interval is below it).
+    """Name the least reliable area, the most reliable alpha, and the areas below ``min_alpha``.
+
+    The areas named last cannot be shown to reach ``min_alpha`` (the lower bound of their
+    interval is below it).
 
     Parameters
     ----------
@@ -1203,8 +1223,10 @@ def reliability_takeaway(rel: pd.DataFrame, *, study: Study, min_alpha: float) -
 
 # ---- 9. small bases -------------------------------------------------------------------------------
 def bases_takeaway(bases: pd.DataFrame, *, study: Study) -> Md:
-    """How far the sample can be cut: the finest cross (its cells, median base, suppressed
-    and low-base cells) and the deepest cut whose every cell reaches the minimum base.
+    """Say how far the sample can be cut.
+
+    The finest cross (its cells, median base, suppressed and low-base cells) and the deepest
+    cut whose every cell reaches the minimum base.
 
     Parameters
     ----------
@@ -1282,7 +1304,7 @@ def bases_takeaway(bases: pd.DataFrame, *, study: Study) -> Md:
 
 
 def choose_cut(bases: pd.DataFrame, *, min_reportable: float = 0.5) -> list[str]:
-    """The finest cross of segments worth showing cell by cell.
+    """Return the finest cross of segments worth showing cell by cell.
 
     The cross of the most segments in which at least ``min_reportable`` of the cells reach
     the minimum base (among crosses of as many segments, the one with the largest such
@@ -1313,8 +1335,9 @@ def choose_cut(bases: pd.DataFrame, *, min_reportable: float = 0.5) -> list[str]
 
 
 def cut_cells(data: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd.DataFrame:
-    """The top-2-box share of overall satisfaction in every cell of a cross of segments,
-    with the study's base rules applied and the segment values as their labels.
+    """Compute the top-2-box share of overall satisfaction in every cell of a cross of segments.
+
+    The study's base rules are applied and the segment values shown as their labels.
 
     Parameters
     ----------
@@ -1370,7 +1393,7 @@ def _overall_item(study: Study) -> str:
 
 
 def cut_grid(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd.DataFrame:
-    """The cells of :func:`cut_cells` as a grid of "top-2-box % (base)" texts.
+    """Return the cells of :func:`cut_cells` as a grid of "top-2-box % (base)" texts.
 
     The first half of the ``columns`` (rounded up) label the rows, the rest the columns
     (joined by " / "). Low-base cells carry a ``*``; suppressed cells show an en dash;
@@ -1404,8 +1427,10 @@ def cut_grid(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd
 
 
 def cut_caption(study: Study, columns: Sequence[str]) -> str:
-    """The caption of the grid of :func:`cut_grid` (plain text): what the cells hold and
-    what the marks mean."""
+    """Return the caption of the grid of :func:`cut_grid` (plain text).
+
+    It says what the cells hold and what the marks mean.
+    """
     rules = study.reporting
     by = " x ".join(study.segment(c).title for c in columns)
     suppressed = f", – suppressed below {rules.suppress_below}" if rules.suppress_below > 0 else ""

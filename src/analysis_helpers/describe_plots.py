@@ -1,5 +1,6 @@
-"""Descriptive charts drawn from the tidy tables of :mod:`analysis_helpers.kpis` and
-:mod:`analysis_helpers.estimation`.
+"""Descriptive charts drawn from the tidy tables of the estimation and KPI modules.
+
+The tables come from :mod:`analysis_helpers.kpis` and :mod:`analysis_helpers.estimation`.
 
 Every function draws on ``ax`` (a new figure when None) and returns the Axes. None of them
 computes a statistic from respondent rows: they take pre-aggregated tables (shares,
@@ -72,7 +73,7 @@ def diverging_likert(
     labels: dict | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Diverging stacked bars of answer shares: negative codes left of 0, positive right.
+    """Draw diverging stacked bars of answer shares: negative codes left of 0, positive right.
 
     Parameters
     ----------
@@ -155,7 +156,9 @@ def kpi_bars_with_ci(
     sort: bool = False,
     ax: Axes | None = None,
 ) -> Axes:
-    """Deprecated: use :func:`analysis_helpers.plots.bar_with_ci` (``label=``, ``by=``).
+    """Draw bars with intervals (deprecated: use :func:`analysis_helpers.plots.bar_with_ci`).
+
+    The new function takes ``label=`` and ``by=``.
 
     Removed in the next release.
     """
@@ -181,7 +184,7 @@ def gap_chart(
     labels: dict | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Dumbbell chart of expectation vs satisfaction per aspect, largest shortfall on top.
+    """Draw a dumbbell chart of expectation vs satisfaction per aspect, largest shortfall on top.
 
     Parameters
     ----------
@@ -252,7 +255,7 @@ def grouped_likert(
     annotate: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """:func:`diverging_likert` for many items in groups (e.g. the items of each area).
+    """Draw :func:`diverging_likert` for many items in groups (e.g. the items of each area).
 
     Bars keep the order of ``table``; a thin line separates consecutive groups and
     each group's name is written beside its bars on the right. With ``annotate`` the
@@ -376,8 +379,9 @@ def distribution_chart(
     title: str | None = None,
     width: float = 10.0,
 ) -> np.ndarray:
-    """The answers to many items: one diverging panel (:func:`grouped_likert`) per number
-    of bands, each with its own legend.
+    """Draw the answers to many items: one diverging panel per number of bands.
+
+    Each panel is a :func:`grouped_likert` with its own legend.
 
     Items whose scales have the same number of bands (1-5 codes and 1-10 bands of two)
     share a panel and a legend; others (1-7 codes) get a panel of their own, so that no
@@ -462,7 +466,7 @@ def kpi_panels(
     titles: dict | None = None,
     axes: Sequence[Axes] | None = None,
 ) -> np.ndarray:
-    """KPIs on different scales side by side: one panel of bars with CIs per unit.
+    """Draw KPIs on different scales side by side: one panel of bars with CIs per unit.
 
     A mean on 1-10, a share, NPS points and a 0-100 index cannot share an axis; each unit
     gets its own panel (panel heights follow the number of KPIs in it), shares are shown

@@ -78,7 +78,7 @@ _SCALES = {4: (1, 4), 5: (1, 5), 6: (1, 6), 7: (1, 7), 10: (1, 10)}
 
 
 def detect_format(path: str | Path) -> str:
-    """The study-file format of an export from its name and first lines.
+    """Return the study-file format of an export from its name and first lines.
 
     ``.sav`` -> ``spss``, ``.xlsx``/``.xlsm`` -> ``excel``, ``.parquet`` -> ``parquet``; a
     CSV whose third line holds Qualtrics import ids (``{"ImportId":...}``) -> ``qualtrics``,
@@ -172,7 +172,7 @@ def _user_missing(export: Export, col: str) -> list[float]:
 def _item_scale(
     values: np.ndarray, labels: dict[float, str], missing: list[float]
 ) -> tuple[tuple[int, int], list[Any], str] | None:
-    """The scale, missing codes and a note of a rating item, or None if it is not one.
+    """Return the scale, missing codes and a note of a rating item, or None if it is not one.
 
     The scale is the span of the file's substantive value labels, else of the answers
     given by at least 0.5% of respondents (a stray 6 on a 1-5 item is an error, not the
@@ -226,7 +226,7 @@ def _looks_like_scale(labels: dict[float, str], scale: tuple[int, int]) -> bool:
 
 
 def _segmentish(col: str) -> bool:
-    """A name such as ``region``, ``plan_type``, ``customer_group``."""
+    """Return whether a name looks like a segment: ``region``, ``plan_type``, ``customer_group``."""
     tokens = [t for t in re.split(r"[_ .\-]+", col.lower()) if t]
     return bool(tokens) and (tokens[0] in _SEGMENT_FIRST or tokens[-1] in _SEGMENT_LAST)
 
@@ -336,7 +336,7 @@ def guess_columns(export: Export) -> list[ColumnGuess]:
 # writing the draft
 # --------------------------------------------------------------------------------------
 def _q(text: Any) -> str:
-    """A YAML scalar: numbers as they are, text double-quoted (JSON escapes are YAML)."""
+    """Return a YAML scalar: numbers as they are, text double-quoted (JSON escapes are YAML)."""
     if isinstance(text, bool):
         return "true" if text else "false"
     if isinstance(text, int | float):
@@ -349,7 +349,7 @@ def _key(text: str) -> str:
 
 
 def _name(path: Path) -> str:
-    """The study name: the export's folder under ``data/raw/``, else the file name."""
+    """Return the study name: the export's folder under ``data/raw/``, else the file name."""
     path = Path(path).resolve()
     stem = path.parent.name if path.parent.parent.name == "raw" else path.stem
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_").lower()
@@ -359,7 +359,7 @@ def _name(path: Path) -> str:
 def draft_study(
     path: str | Path, *, name: str | None = None, root: str | Path | None = None
 ) -> str:
-    """A commented starting study file for an export, as YAML text.
+    """Draft a commented starting study file for an export, as YAML text.
 
     Parameters
     ----------

@@ -1,5 +1,6 @@
-"""Charts of the driver analysis: importance bars (one group, or compared across groups),
-the IPA quadrant chart, penalty-reward.
+"""Charts of the driver analysis: importance bars, the IPA quadrant chart, penalty-reward.
+
+Importance bars show one group, or compare groups.
 
 Each function takes the tidy output of a :mod:`analysis_helpers.drivers` helper, draws on
 ``ax`` (a new figure when ``None``) and returns the Axes. Nothing is computed from raw
@@ -76,7 +77,7 @@ def importance_bars(
     sort: bool = True,
     color: str = PALETTE[0],
 ) -> Axes:
-    """Horizontal bars of one importance measure, with bootstrap intervals when present.
+    """Draw horizontal bars of one importance measure, with bootstrap intervals when present.
 
     Parameters
     ----------
@@ -134,7 +135,7 @@ def quadrant_chart(
     max_labels: int = 12,
     key_rows: int = 20,
 ) -> Axes:
-    """Importance-performance quadrant chart (Martilla & James 1977).
+    """Draw the importance-performance quadrant chart (Martilla & James 1977).
 
     Performance runs along x, importance up y; dashed lines mark the crosshair and the
     four quadrant names sit in the corners. Up to ``max_labels`` items are labelled by
@@ -220,7 +221,7 @@ def quadrant_chart(
 
 
 def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Penalty-reward chart: penalties to the left, rewards to the right, by factor class.
+    """Draw the penalty-reward chart: penalties left, rewards right, by factor class.
 
     Each attribute gets a bar to the left of zero for its penalty (the drop in the outcome
     when it is rated low) and one to the right for its reward, with their confidence
@@ -289,7 +290,7 @@ def importance_by_group(
     order: Sequence[object] | None = None,
     labels: Mapping[object, str] | None = None,
 ) -> Axes:
-    """Dot plot of one importance measure per driver and group (segment, wave, outcome).
+    """Draw a dot plot of one importance measure per driver and group (segment, wave, outcome).
 
     Drivers run down the chart, most important (averaged over the groups) on top; each
     group has its own colour and a small vertical offset, with bootstrap whiskers when

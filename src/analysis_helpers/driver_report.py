@@ -127,8 +127,11 @@ class DriverSetup:
 
     @property
     def methods(self) -> tuple[str, ...]:
-        """The importance measures: LMG (Shapley) only up to 12 drivers, where its exact
-        ``2^p`` decomposition and its bootstrap stay fast; relative weights track it."""
+        """The importance measures: LMG (Shapley) only up to 12 drivers, relative weights always.
+
+        Up to 12 drivers LMG's exact ``2^p`` decomposition and its bootstrap stay fast; relative
+        weights track it.
+        """
         base = ("correlation", "beta", "relative_weight")
         return (*base, "lmg") if len(self.drivers) <= 12 else base
 
@@ -175,7 +178,7 @@ def driver_setup(
     segment: str = "",
     wave: str = "",
 ) -> DriverSetup:
-    """What the drivers page can analyse for ``study``; empty parameters read the study.
+    """Return what the drivers page can analyse for ``study``; empty parameters read the study.
 
     Parameters
     ----------
@@ -255,7 +258,7 @@ def driver_setup(
 def driver_data(
     data: pd.DataFrame, *, study: Study, setup: DriverSetup, all_waves: bool = False
 ) -> pd.DataFrame:
-    """The respondents analysed, with every column the page uses.
+    """Return the respondents analysed, with every column the page uses.
 
     Parameters
     ----------
@@ -317,6 +320,7 @@ class UsableBase:
 
     @property
     def ok(self) -> bool:
+        """Whether the base reaches what the model needs (``n >= needed``)."""
         return self.n >= self.needed
 
 
@@ -328,7 +332,7 @@ def usable_base(
     missing: str = "listwise",
     min_per_driver: float = 10,
 ) -> UsableBase:
-    """How many respondents a driver model of ``outcome`` on ``drivers`` can use.
+    """Count the respondents a driver model of ``outcome`` on ``drivers`` can use.
 
     Parameters
     ----------
@@ -366,7 +370,7 @@ def usable_base(
 
 
 def small_base_sentence(base: UsableBase, *, study: Study, outcome: str, what: str) -> Md:
-    """One sentence saying why a model is not estimated on this base.
+    """Say in one sentence why a model is not estimated on this base.
 
     Parameters
     ----------
@@ -401,7 +405,7 @@ def small_base_sentence(base: UsableBase, *, study: Study, outcome: str, what: s
 def ranked_importance(
     table: pd.DataFrame, *, study: Study, measure: str = "relative_weight"
 ) -> pd.DataFrame:
-    """A :func:`driver_importance` table with labels, sorted by ``measure``, ranked.
+    """Return a :func:`driver_importance` table with labels, sorted by ``measure``, ranked.
 
     Returns
     -------
@@ -417,7 +421,7 @@ def ranked_importance(
 
 
 def item_scales(study: Study, items: Sequence[str]) -> pd.DataFrame:
-    """``item``, ``scale_min``, ``scale_max`` of ``items`` (any item, in an area or not)."""
+    """Return ``item``, ``scale_min``, ``scale_max`` of ``items`` (any item, in an area or not)."""
     known = study.items
     return pd.DataFrame(
         {
@@ -508,7 +512,7 @@ def area_performance(
     areas: Sequence[str],
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """Mean area score (0-100) of each area, for an area-level importance-performance map.
+    """Return the mean score (0-100) of each area, for an area-level importance-performance map.
 
     Returns
     -------
@@ -530,7 +534,7 @@ def index_weight_table(
     weights: pd.Series,
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """Equal, stated and derived area weights side by side, with the area scores.
+    """Return the equal, stated and derived area weights side by side, with the area scores.
 
     Parameters
     ----------
@@ -582,7 +586,7 @@ def run_penalty_reward(
     outcome: str,
     design: SurveyDesign | None,
 ) -> tuple[pd.DataFrame | None, Md | None]:
-    """Penalty-reward analysis at the plan's level, or the sentence saying why not.
+    """Run the penalty-reward analysis at the plan's level, or return the sentence why not.
 
     Returns
     -------
@@ -659,7 +663,7 @@ def ipa_inputs(
     performance: str = "mean",
     min_per_driver: float = 10,
 ) -> IpaInputs | None:
-    """Importance and performance of the items - or of the areas when the base is small.
+    """Return the importance and performance of the items, or of the areas on a small base.
 
     Items are mapped when the page's drivers are the items (their importance is
     ``importance``), or when at least ``min_per_driver`` respondents per item answered each
@@ -707,7 +711,7 @@ def ipa_inputs(
 
 
 def ipa_table(inputs: IpaInputs, *, study: Study, crosshair: str = "mean") -> pd.DataFrame:
-    """The importance-performance table of :func:`ipa_inputs`, labelled.
+    """Return the importance-performance table of :func:`ipa_inputs`, labelled.
 
     Returns
     -------
@@ -729,7 +733,7 @@ def ipa_table(inputs: IpaInputs, *, study: Study, crosshair: str = "mean") -> pd
 
 
 def ipa_fallback_sentence(inputs: IpaInputs, *, n_areas: int) -> Md:
-    """Why the map shows areas: the item base in one sentence."""
+    """Say why the map shows areas: the item base in one sentence."""
     return md(
         "The base is too small to separate the {items} ({n} answered each pair; {need:,} "
         "needed), so the map shows the {areas}.",
@@ -750,7 +754,7 @@ def importance_by(
     random_state: int | None = None,
     min_per_driver: float = 10,
 ) -> pd.DataFrame:
-    """Relative weights of the page's drivers in each group of ``by`` that has the base.
+    """Compute the relative weights of the page's drivers in each group of ``by`` with the base.
 
     Returns
     -------
@@ -778,9 +782,11 @@ def importance_by(
 
 
 def skipped_sentence(setup: DriverSetup, base: UsableBase | None, *, study: Study) -> Md:
-    """The one sentence the page shows on top when it has no driver model at all: no
-    outcome, fewer than two drivers, or too small a base (sections then show
-    :data:`SKIPPED`)."""
+    """Return the sentence the page shows on top when it has no driver model at all.
+
+    That is when it has no outcome, fewer than two drivers, or too small a base (sections
+    then show :data:`SKIPPED`).
+    """
     if setup.reason is not None:
         return setup.reason
     if base is None:
@@ -798,7 +804,7 @@ SKIPPED = md("Left out: this study supports no driver model (see the top of the 
 # takeaways
 # --------------------------------------------------------------------------------------
 def intro_takeaway(setup: DriverSetup, data: pd.DataFrame, *, study: Study) -> Md:
-    """What the page analyses: the outcome(s), the respondents, the wave(s), the drivers."""
+    """Say what the page analyses: the outcome(s), the respondents, the wave(s), the drivers."""
     if setup.wave:
         when = md(" in {w}", w=study.wave_label(setup.wave))
     elif study.is_multiwave:
@@ -843,7 +849,7 @@ def intro_takeaway(setup: DriverSetup, data: pd.DataFrame, *, study: Study) -> M
 
 
 def importance_takeaway(imp: pd.DataFrame, *, study: Study, outcome: str) -> Md:
-    """The importance ranking in words: R², the leader with its interval, ties.
+    """Say the importance ranking in words: R², the leader with its interval, ties.
 
     Parameters
     ----------
@@ -922,7 +928,7 @@ def importance_takeaway(imp: pd.DataFrame, *, study: Study, outcome: str) -> Md:
 
 
 def permutation_takeaway(perm: pd.DataFrame, imp: pd.DataFrame) -> Md:
-    """The tree model's check in words: its held-out R², its leader, rank agreement.
+    """Say the tree model's check in words: its held-out R², its leader, rank agreement.
 
     Parameters
     ----------
@@ -968,7 +974,7 @@ def permutation_takeaway(perm: pd.DataFrame, imp: pd.DataFrame) -> Md:
 
 
 def ipa_takeaway(ipa: pd.DataFrame, actions: pd.DataFrame, *, crosshair: str, noun: str) -> Md:
-    """The quadrant counts and the first item on the action list.
+    """Say the quadrant counts and the first item on the action list.
 
     Parameters
     ----------
@@ -1028,7 +1034,7 @@ def _bands(cuts: pd.DataFrame) -> str:
 def penalty_reward_takeaway(
     prca: pd.DataFrame, plan: PenaltyRewardPlan, *, study: Study, outcome: str
 ) -> Md:
-    """The factor classes in words, with the cut-offs, the base and the correction.
+    """Say the factor classes in words, with the cut-offs, the base and the correction.
 
     Parameters
     ----------
@@ -1101,8 +1107,9 @@ def penalty_reward_takeaway(
 def loyalty_takeaway(
     imp: pd.DataFrame, loy: pd.DataFrame, *, study: Study, outcome: str, loyalty: str
 ) -> Md:
-    """Satisfaction and loyalty drivers compared: leaders, rank correlation, the biggest
-    moves in rank.
+    """Compare satisfaction and loyalty drivers in words.
+
+    The leaders, the rank correlation, the biggest moves in rank.
 
     Parameters
     ----------
@@ -1158,7 +1165,7 @@ def group_takeaway(
     order: Sequence[object] | None = None,
     kind: str = "segment",
 ) -> Md:
-    """How the drivers differ between segments or waves, from their relative weights.
+    """Say how the drivers differ between segments or waves, from their relative weights.
 
     Parameters
     ----------
@@ -1237,7 +1244,7 @@ def group_takeaway(
 
 
 def index_weight_takeaway(table: pd.DataFrame, *, study: Study) -> Md:
-    """The index with derived weights against equal weights, and the heaviest area.
+    """Compare the index with derived weights to equal weights, and name the heaviest area.
 
     Parameters
     ----------

@@ -1,5 +1,7 @@
-"""Design-based estimation: means, totals, proportions, ratios, variances, domain
-differences, Rao-Scott chi-square and linear regression with Taylor-linearised SEs.
+"""Design-based estimation with Taylor-linearised standard errors.
+
+Means, totals, proportions, ratios, variances, domain differences, Rao-Scott chi-square
+and linear regression.
 
 Every estimator reproduces R's ``survey`` package (Lumley) for a one-stage design
 ``svydesign(id=~cluster, strata=~strata, weights=~weight, fpc=~fpc, nest=TRUE)``.
@@ -128,7 +130,7 @@ def survey_mean(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Weighted means with design-based standard errors (R ``svymean`` / ``svyby``).
+    """Estimate weighted means with design-based standard errors (R ``svymean`` / ``svyby``).
 
     Parameters
     ----------
@@ -205,7 +207,7 @@ def survey_total(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Weighted totals with design-based standard errors (R ``svytotal``, ``na.rm=TRUE``).
+    """Estimate weighted totals with design-based standard errors (R ``svytotal``).
 
     Parameters
     ----------
@@ -222,6 +224,19 @@ def survey_total(
     ----------
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley, ch. 2
     (``svytotal``).
+
+    Examples
+    --------
+    The weighted total is ``sum w y`` = 4 + 10 + 3 + 4 = 21; its with-replacement variance
+    is ``n/(n-1)`` times the sum of squares of ``w y`` about its mean, 4/3 * 30.75 = 41:
+
+    >>> df = pd.DataFrame({"q": [4.0, 5, 3, 4], "w": [1.0, 2.0, 1.0, 1.0]})
+    >>> t = survey_total(df, items="q", design=SurveyDesign(weight="w"))
+    >>> t[["item", "n", "estimate"]]
+      item  n  estimate
+    0    q  4      21.0
+    >>> round(float(t["se"].iloc[0]) ** 2, 4)
+    41.0
     """
     items = as_names(items, "items", "survey_total")
     confidence = check_confidence(confidence, "survey_total")
@@ -265,7 +280,7 @@ def survey_proportion(
     confidence: float = 0.95,
     method: str = "logit",
 ) -> pd.DataFrame:
-    """Weighted shares of each category of an item (R ``svymean`` on a factor, ``svyciprop``).
+    """Estimate the weighted share of each category of an item (R ``svymean``, ``svyciprop``).
 
     Parameters
     ----------
@@ -377,7 +392,7 @@ def survey_ratio(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Ratio of two weighted totals (R ``svyratio``), on rows where both are answered.
+    """Estimate the ratio of two weighted totals (R ``svyratio``), on rows with both answered.
 
     Parameters
     ----------
@@ -393,6 +408,27 @@ def survey_ratio(
     DataFrame
         The ``by`` columns, ``numerator``, ``denominator``, ``n``, ``n_weighted``,
         ``n_effective``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (normal).
+
+    References
+    ----------
+    Cochran, W. G. (1977). *Sampling Techniques* (3rd ed.). Wiley, ch. 6 (the ratio
+    estimator and its linearised variance). Lumley, T. (2010). *Complex Surveys: A Guide to
+    Analysis Using R*. Wiley, ch. 2 (``svyratio``).
+
+    Examples
+    --------
+    Spend per visit: ``sum w y / sum w x`` = (10 + 20 + 60 + 40) / (1 + 2 + 4 + 3) = 13.
+
+    >>> d = pd.DataFrame(
+    ...     {"spend": [10.0, 20, 30, 40], "visits": [1.0, 2, 2, 3], "w": [1.0, 1, 2, 1]}
+    ... )
+    >>> design = SurveyDesign(weight="w")
+    >>> t = survey_ratio(d, numerator="spend", denominator="visits", design=design)
+    >>> t[["numerator", "denominator", "n", "estimate"]]
+      numerator denominator  n  estimate
+    0     spend      visits  4      13.0
+    >>> round(float(t["se"].iloc[0]), 4)
+    1.2111
     """
     confidence = check_confidence(confidence, "survey_ratio")
     prep, groups = setup(data, design, by, [numerator, denominator], func="survey_ratio")
@@ -431,7 +467,7 @@ def survey_var(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Population variance of items with a design-based SE (R ``svyvar``).
+    """Estimate the population variance of items with a design-based SE (R ``svyvar``).
 
     The estimate is ``n/(n-1) sum w (y - ybar)^2 / sum w`` over the non-missing rows of
     the group; its SE is that of the weighted mean of ``n/(n-1) (y - ybar)^2`` (the mean's
@@ -442,6 +478,22 @@ def survey_var(
     DataFrame
         The ``by`` columns, ``item``, ``n``, ``n_weighted``, ``n_effective``, ``estimate``,
         ``se``, ``ci_low``, ``ci_high`` (normal).
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley, ch. 2
+    (``svyvar``). Woodruff, R. S. (1971). A simple method for approximating the variance of
+    a complicated estimate. *JASA*, 66(334), 411-414 (linearisation).
+
+    Examples
+    --------
+    Unweighted, the estimate is the sample variance: squares 0, 1, 1, 0 about the mean 4,
+    summed 2, over n - 1 = 3.
+
+    >>> df = pd.DataFrame({"q": [4.0, 5, 3, 4]})
+    >>> t = survey_var(df, items="q")
+    >>> round(float(t["estimate"].iloc[0]), 4)
+    0.6667
     """
     items = as_names(items, "items", "survey_var")
     confidence = check_confidence(confidence, "survey_var")
@@ -486,7 +538,7 @@ def domain_difference(
     confidence: float = 0.95,
     distribution: str = "t",
 ) -> pd.DataFrame:
-    """Difference of the mean of each item between two domains, with the design covariance.
+    """Estimate the difference of each item's mean between two domains, with their covariance.
 
     The difference ``mean(value_2) - mean(value_1)`` is a smooth function of domain totals
     of the same design; its influence values are the second domain's minus the first's,
@@ -610,7 +662,7 @@ def survey_ttest(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Design-based t test of a mean difference between two groups (R ``svyttest``).
+    """Test a mean difference between two groups with the design (R ``svyttest``).
 
     A thin wrapper of :func:`domain_difference` with the t distribution; ``by`` must
     have exactly two values, and the difference is second minus first (sorted order, or
@@ -648,7 +700,7 @@ def survey_chisq(
     design: SurveyDesign | None = None,
     statistic: str = "F",
 ) -> pd.DataFrame:
-    """Rao-Scott test of association in a weighted two-way table (R ``svychisq``).
+    """Test association in a weighted two-way table with Rao-Scott's correction (``svychisq``).
 
     Pearson's X^2 of the weighted table rescaled to the sample size is corrected by the
     design effects of the cell proportions: ``Delta = (C' D^-1 C / N)^-1 C' D^-1 V D^-1 C``
@@ -683,6 +735,23 @@ def survey_chisq(
     Rao, J. N. K., & Scott, A. J. (1984). On chi-squared tests for multiway contingency
     tables with cell proportions estimated from survey data. *Annals of Statistics*,
     12(1), 46-60.
+
+    Examples
+    --------
+    Unweighted, Pearson's X^2 of the table (30, 10 / 20, 20) against the expected
+    (25, 15 / 25, 15) is 1 + 5/3 + 1 + 5/3 = 5.3333; the first-order correction of a
+    with-replacement design rescales it by (N - 1) / N = 79/80:
+
+    >>> t = pd.DataFrame(
+    ...     {
+    ...         "plan": ["a"] * 40 + ["b"] * 40,
+    ...         "renew": ["yes"] * 30 + ["no"] * 10 + ["yes"] * 20 + ["no"] * 20,
+    ...     }
+    ... )
+    >>> r = survey_chisq(t, row="plan", col="renew", statistic="Chisq")
+    >>> r[["pearson", "adjusted", "df", "p_value"]].round(4)
+       pearson  adjusted  df  p_value
+    0   5.3333    5.2667   1   0.0217
     """
     if statistic not in ("F", "Chisq"):
         raise ValueError(f"survey_chisq: statistic {statistic!r}: use 'F' or 'Chisq'")
@@ -769,7 +838,7 @@ def survey_glm(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Survey-weighted linear regression with sandwich SEs (R ``svyglm``, gaussian).
+    """Fit a survey-weighted linear regression with sandwich SEs (R ``svyglm``, gaussian).
 
     Coefficients solve the weighted normal equations ``X'WX b = X'Wy`` on complete rows;
     the covariance is ``A^-1 V A^-1`` with ``A = X'WX`` and ``V`` the design covariance of
@@ -800,6 +869,17 @@ def survey_glm(
     Binder, D. A. (1983). On the variances of asymptotically normal estimators from
     complex surveys. *International Statistical Review*, 51(3), 279-292. Lumley, T. (2010).
     *Complex Surveys*, ch. 5 (``svyglm``).
+
+    Examples
+    --------
+    Unweighted, the coefficients are those of ordinary least squares: slope
+    ``Sxy / Sxx`` = 19.7 / 10 = 1.97, intercept 7 - 1.97 * 3 = 1.09.
+
+    >>> g = pd.DataFrame({"x": [1.0, 2, 3, 4, 5], "y": [3.1, 4.9, 7.2, 8.8, 11.0]})
+    >>> survey_glm(g, outcome="y", drivers=["x"])[["term", "estimate", "df", "n"]].round(4)
+              term  estimate   df  n
+    0  (Intercept)      1.09  3.0  5
+    1            x      1.97  3.0  5
     """
     predictors = as_names(drivers, "drivers", "survey_glm")
     confidence = check_confidence(confidence, "survey_glm")
@@ -853,7 +933,7 @@ def sample_profile(
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
 ) -> pd.DataFrame:
-    """Unweighted, weighted and effective sample size per group, with shares.
+    """Count the unweighted, weighted and effective sample size per group, with shares.
 
     Parameters
     ----------
@@ -872,6 +952,22 @@ def sample_profile(
         The ``by`` columns, ``n``, ``n_weighted``, ``n_effective`` (Kish
         ``(sum w)^2 / sum w^2``), ``share`` (of ``n``) and ``share_weighted`` (of
         ``n_weighted``), both in [0, 1].
+
+    References
+    ----------
+    Kish, L. (1965). *Survey Sampling*. Wiley. Kish, L. (1992). Weighting for unequal
+    P_i. *Journal of Official Statistics*, 8(2), 183-200 (the effective sample size
+    ``(sum w)^2 / sum w^2`` of unequal weights).
+
+    Examples
+    --------
+    Group ``a`` has weights 1 and 2: ``n_effective`` = 3^2 / (1 + 4) = 1.8.
+
+    >>> df = pd.DataFrame({"g": ["a", "a", "b", "b"], "w": [1.0, 2.0, 1.0, 1.0]})
+    >>> sample_profile(df, by="g", design=SurveyDesign(weight="w"))
+       g  n  n_weighted  n_effective  share  share_weighted
+    0  a  2         3.0          1.8    0.5             0.6
+    1  b  2         2.0          2.0    0.5             0.4
     """
     prep, groups = setup(data, design, by, [], func="sample_profile")
     w = prep.w

@@ -1,5 +1,4 @@
-"""One formatting layer for what a client sees: every report table and every number in a
-sentence.
+"""One formatting layer for what a client sees: every report table, every number in a sentence.
 
 Tables
 ------
@@ -125,7 +124,7 @@ def _missing(x: Any) -> bool:
 
 
 def _number(x: Any, decimals: int, *, signed: bool = False, missing: str = MISSING) -> str:
-    """A number with thousands separators, ``decimals`` places, no ``-0``."""
+    """Return a number with thousands separators, ``decimals`` places, no ``-0``."""
     if _missing(x):
         return missing
     v = float(x)
@@ -232,8 +231,11 @@ KINDS: dict[str, Kind] = {
 
 
 def _kind(spec: str) -> tuple[Kind, int | None]:
-    """``"share"`` or ``"share.1"`` -> (kind, decimals); a unit text such as ``"mean
-    (1-10)"`` or ``"points"`` -> the unit's kind."""
+    """Return the kind (and decimals) a kind or unit text names.
+
+    ``"share"`` or ``"share.1"`` -> (kind, decimals); a unit text such as ``"mean
+    (1-10)"`` or ``"points"`` -> the unit's kind.
+    """
     name, _, digits = str(spec).partition(".")
     if name in KINDS and (not digits or digits.isdigit()):
         return KINDS[name], (int(digits) if digits else None)
@@ -247,8 +249,11 @@ def _kind(spec: str) -> tuple[Kind, int | None]:
 
 
 def kind_for_unit(unit: Any) -> str:
-    """The kind of a ``unit`` column's value: "share" -> share, "points" -> nps, "mean
-    (1-10)" -> mean, "index (0-100)" -> index, "percent" / "%" -> percent, else number."""
+    """Return the kind of a ``unit`` column's value.
+
+    "share" -> share, "points" -> nps, "mean (1-10)" -> mean, "index (0-100)" -> index,
+    "percent" / "%" -> percent, else number.
+    """
     u = "" if _missing(unit) else str(unit).strip().lower()
     for prefix, kind in [
         ("share", "share"),
@@ -272,17 +277,20 @@ def _lower_is_better(unit: Any) -> bool:
 
 # ---- sentence helpers -------------------------------------------------------------------
 def fmt_num(x: float, digits: int = 1) -> str:
-    """A number for a sentence, with thousands separators ("12,345.7"); ``n/a`` if missing."""
+    """Format a number for a sentence, with thousands separators ("12,345.7"); ``n/a`` if none."""
     return _number(x, digits, missing=NA_TEXT)
 
 
 def fmt_pct(x: float, digits: int = 0) -> str:
-    """A share in [0, 1] as a percentage for a sentence ("46%", "<1%"); ``n/a`` if missing."""
+    """Format a share in [0, 1] as a percentage for a sentence ("46%", "<1%"), ``n/a`` if none."""
     return _percent(x, digits, scale=100, signed=False, missing=NA_TEXT, tiny=True)
 
 
 def fmt_p(p: float, *, prefix: bool = False, digits: int = 3) -> str:
-    """A p-value: ``"< 0.001"`` or ``"0.034"``; with ``prefix`` ``"p < 0.001"`` / ``"p = 0.034"``."""
+    """Format a p-value: ``"< 0.001"`` or ``"0.034"``.
+
+    With ``prefix``: ``"p < 0.001"`` / ``"p = 0.034"``.
+    """
     text = _p(p, digits, missing=NA_TEXT)
     if not prefix:
         return text
@@ -290,14 +298,16 @@ def fmt_p(p: float, *, prefix: bool = False, digits: int = 3) -> str:
 
 
 def fmt_value(x: Any, kind: str = "number", digits: int | None = None) -> str:
-    """A value formatted as its kind (or as the kind of a ``unit`` text such as "share" or
-    "mean (1-10)") for a sentence: ``fmt_value(0.451, "share")`` -> ``"45%"``."""
+    """Format a value as its kind for a sentence: ``fmt_value(0.451, "share")`` -> ``"45%"``.
+
+    The kind may also be given as a ``unit`` text such as "share" or "mean (1-10)".
+    """
     k, d = _kind(kind if kind in KINDS or "." in str(kind) else kind_for_unit(kind))
     return k.format(x, d if digits is None else digits, missing=NA_TEXT)
 
 
 def fmt_change(x: Any, kind: str = "number", digits: int | None = None) -> str:
-    """A signed change: ``"+0.17"``; for shares percentage points (``"-2.3 pp"``)."""
+    """Format a signed change: ``"+0.17"``; for shares percentage points (``"-2.3 pp"``)."""
     k, d = _kind(kind if kind in KINDS or "." in str(kind) else kind_for_unit(kind))
     return _signed(k, x, d if digits is None else digits, missing=NA_TEXT)
 
@@ -318,8 +328,10 @@ def _signed(k: Kind, x: Any, d: int | None, *, missing: str = MISSING) -> str:
 
 
 def fmt_ci(low: Any, high: Any, *, kind: str = "number", digits: int | None = None) -> str:
-    """An interval: ``"6.54-6.70"`` (en dash), ``"8-11%"`` for shares, ``"-8.5 to -0.4"``
-    when a bound is negative."""
+    """Format an interval: ``"6.54-6.70"`` (en dash), ``"8-11%"`` for shares.
+
+    A bound below zero gives ``"-8.5 to -0.4"``.
+    """
     return _interval(low, high, kind, digits, missing=NA_TEXT)
 
 
@@ -337,15 +349,19 @@ def _interval(low: Any, high: Any, kind: str, digits: int | None, *, missing: st
 
 
 def fmt_base(n: Any, *, prefix: bool = False) -> str:
-    """A base as a whole number ("1,505"; weighted bases rounded); ``"n = 1,505"`` with
-    ``prefix``."""
+    """Format a base as a whole number ("1,505"; weighted bases rounded).
+
+    With ``prefix``: ``"n = 1,505"``.
+    """
     text = _number(n, 0, missing=NA_TEXT)
     return f"n = {text}" if prefix else text
 
 
 def confidence_label(confidence: float | Study) -> str:
-    """The confidence level as people write it: ``0.95`` -> ``"95%"``, ``0.995`` ->
-    ``"99.5%"``; give the level or the study (its ``reporting.confidence``)."""
+    """Return the confidence level as people write it: ``0.95`` -> ``"95%"``.
+
+    ``0.995`` -> ``"99.5%"``; give the level or the study (its ``reporting.confidence``).
+    """
     level = confidence if isinstance(confidence, (int, float)) else confidence.reporting.confidence
     if not 0 < float(level) < 1:
         raise ValueError(f"confidence_label: confidence {level!r} is not in (0, 1)")
@@ -380,12 +396,12 @@ def plural(n: float, noun: str, plural_form: str | None = None) -> str:
 
 
 def fmt_count(n: float, noun: str, plural_form: str | None = None) -> str:
-    """A count with its noun: ``"1 wave"``, ``"6 waves"``, ``"1,505 respondents"``."""
+    """Format a count with its noun: ``"1 wave"``, ``"6 waves"``, ``"1,505 respondents"``."""
     return f"{_number(n, 0, missing=NA_TEXT)} {plural(n, noun, plural_form)}"
 
 
 def fmt_list(items: Iterable[Any], *, conjunction: str = "and", empty: str = "none") -> str:
-    """``["a", "b", "c"]`` -> ``"a, b and c"``; ``empty`` for no items."""
+    """Join items in words: ``["a", "b", "c"]`` -> ``"a, b and c"``; ``empty`` for no items."""
     parts = [str(x) for x in items]
     if not parts:
         return empty
@@ -395,8 +411,11 @@ def fmt_list(items: Iterable[Any], *, conjunction: str = "and", empty: str = "no
 
 
 def template_specs() -> dict[str, Callable[[Any, int | None], str]]:
-    """The named format specs of ``md`` / ``ctx.say`` templates: every kind, plus ``pct``
-    (= share) and ``num`` (a number, 1 decimal by default, as :func:`fmt_num`)."""
+    """Return the named format specs of ``md`` / ``ctx.say`` templates.
+
+    Every kind, plus ``pct`` (= share) and ``num`` (a number, 1 decimal by default, as
+    :func:`fmt_num`).
+    """
     specs = {name: _kind_spec(k) for name, k in KINDS.items()}
     specs["pct"] = specs["share"]
     specs["num"] = lambda v, d: fmt_num(v, 1 if d is None else d)
@@ -459,7 +478,7 @@ _DELTA = re.compile(r"^(change|difference|diff|gap)$|_gap$|^gap_|_change$|_diffe
 
 
 def default_kind(column: Any, values: pd.Series | None = None) -> str:
-    """The kind a column's name (and dtype) implies; ``"number"`` when nothing is known."""
+    """Return the kind a column's name (and dtype) implies; ``"number"`` when nothing is known."""
     name = str(column)
     kind = _kind_by_role(name, values) or _kind_by_statistic(name)
     if kind is not None:
@@ -666,6 +685,7 @@ class TableView:
 
     @property
     def labels(self) -> list[tuple]:
+        """The column headers, in column order."""
         return [c.label for c in self.columns]
 
     def to_text(self, max_rows: int | None = None) -> str:
@@ -677,7 +697,7 @@ class TableView:
         return "\n".join(lines)
 
     def to_html(self, *, table_id: str = "report", max_rows: int | None = None) -> str:
-        """The table as an HTML fragment (pandas Styler), every text escaped.
+        """Return the table as an HTML fragment (pandas Styler), every text escaped.
 
         Parameters
         ----------
@@ -787,7 +807,7 @@ def format_table(
     caption: str | None = None,
     note: str | None = None,
 ) -> TableView:
-    """A result table formatted for a client.
+    """Format a result table for a client.
 
     Parameters
     ----------
@@ -1180,8 +1200,11 @@ def _format_flags(flags: pd.Series) -> tuple[list[str], list[str]]:
 
 
 def _direction(data: pd.DataFrame, keys: list[tuple], key: tuple) -> list[float]:
-    """The sign of each row's change for a significance column: a ``direction`` column
-    ("up"/"down") or the sign of change / difference / estimate."""
+    """Return the sign of each row's change for a significance column.
+
+    Taken from a ``direction`` column ("up"/"down") or the sign of change / difference /
+    estimate.
+    """
     upper = key[:-1]
     for leaf in ("direction", "change", "difference", "gap", "estimate", "statistic"):
         k = (*upper, leaf)

@@ -147,9 +147,11 @@ class ExportMeta:
 
 @dataclass
 class Export:
-    """One export as read: ``data`` (every column text), its ``meta`` and, where rows were
-    left out (repeated header rows), ``rows``: the row in the file of each row of ``data``
-    (default: consecutive from the first row after the header)."""
+    """One export as read: ``data`` (every column text), its ``meta`` and the file rows.
+
+    Where rows were left out (repeated header rows), ``rows`` holds the row in the file of
+    each row of ``data`` (default: consecutive from the first row after the header).
+    """
 
     data: pd.DataFrame
     meta: ExportMeta
@@ -198,7 +200,7 @@ _STR = {
 
 
 def _as_text(col: pd.Series) -> pd.Series:
-    """A column as text (``str`` dtype), blanks and missing as NA, integers without '.0'."""
+    """Return a column as text (``str`` dtype), blanks and missing as NA, integers without '.0'."""
     if isinstance(col.dtype, pd.StringDtype) or col.dtype == object:
         out = col.astype("str")
     elif pd.api.types.is_bool_dtype(col.dtype):
@@ -224,7 +226,7 @@ _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u180e\u00ad"
 
 
 def normalise_name(name: Any) -> str:
-    """A header name as matched against the study file.
+    """Return a header name as matched against the study file.
 
     Unicode NFKC (full-width ``ｏｓａｔ`` -> ``osat``, non-breaking spaces -> spaces),
     byte-order marks and zero-width characters removed, surrounding whitespace stripped.
@@ -234,8 +236,11 @@ def normalise_name(name: Any) -> str:
 
 
 def _check_header(label: str, names: list[Any], *, header_row: int = 1) -> list[str]:
-    """The header's names, normalised (:func:`normalise_name`) and checked: no empty name,
-    no two columns with the same name (as written, or once normalised)."""
+    """Return the header's names, normalised (:func:`normalise_name`) and checked.
+
+    No name may be empty, and no two columns may have the same name (as written, or once
+    normalised).
+    """
     given = ["" if n is None else str(n) for n in names]
     names = [normalise_name(n) for n in given]
     for k, name in enumerate(names):
@@ -273,8 +278,10 @@ _LATIN_PUNCT = set("\u00a0€‘’“”„–—…«»°£§¡¿·")
 
 
 def _common_cjk(ch: str) -> bool:
-    """A character of GB2312 (the common simplified-Chinese set: punctuation, symbols and
-    the 6,763 common hanzi)."""
+    """Return whether a character is in GB2312, the common simplified-Chinese set.
+
+    The set holds punctuation, symbols and the 6,763 common hanzi.
+    """
     try:
         b = ch.encode("gb2312")
     except UnicodeEncodeError:
@@ -283,8 +290,11 @@ def _common_cjk(ch: str) -> bool:
 
 
 def _common_latin(text: str, k: int, run: tuple[int, int]) -> bool:
-    """Whether ``text[k]`` reads as Western European text: a letter or common punctuation
-    in a short run of non-ASCII characters next to ASCII text."""
+    """Return whether ``text[k]`` reads as Western European text.
+
+    That is a letter or common punctuation in a short run of non-ASCII characters next to
+    ASCII text.
+    """
     ch = text[k]
     if ch in _LATIN_PUNCT:
         return True
@@ -299,8 +309,10 @@ def _common_latin(text: str, k: int, run: tuple[int, int]) -> bool:
 
 
 def _plausibility(text: str, kind: str) -> float:
-    """The share of the non-ASCII characters of ``text`` that are common in that kind of
-    text (``"cjk"``: GB2312 characters; ``"latin"``: see :func:`_common_latin`)."""
+    """Return the share of the non-ASCII characters of ``text`` common in that kind of text.
+
+    ``"cjk"``: GB2312 characters; ``"latin"``: see :func:`_common_latin`.
+    """
     total = good = 0
     k, n = 0, len(text)
     while k < n:
@@ -362,8 +374,11 @@ def _guess_encoding(raw: bytes, label: str, exc: UnicodeDecodeError) -> tuple[st
 
 
 def _decode(raw: bytes, label: str, encoding: str | None) -> tuple[str, str]:
-    """Decode file bytes; return (text, encoding used). Byte-order marks are removed
-    wherever they are (exports joined into one file carry one per part)."""
+    """Decode file bytes; return (text, encoding used).
+
+    Byte-order marks are removed wherever they are (exports joined into one file carry one
+    per part).
+    """
     text, used = _decode_raw(raw, label, encoding)
     return text.replace(_BOM, ""), used
 
@@ -874,7 +889,7 @@ def _check_ids(study: Study, df: pd.DataFrame, label: str, rows: np.ndarray) -> 
 def _fill_wave(
     study: Study, j: int, df: pd.DataFrame, label: str, rows: np.ndarray
 ) -> pd.DataFrame:
-    """The file's rows with the wave column filled (declared) or checked (stacked)."""
+    """Return the file's rows with the wave column filled (declared) or checked (stacked)."""
     wave_col, wave = study.wave_column, study.file_wave(j)
     if wave is not None:
         if wave_col in df.columns and not study.waves_declared:
@@ -1184,7 +1199,7 @@ def stack_exports(
 # processed files
 # --------------------------------------------------------------------------------------
 def file_sha256(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes, read in chunks."""
+    """Return the SHA-256 of a file's bytes, read in chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -1275,7 +1290,7 @@ def write_processed(result, study: Study) -> list[Path]:
 
 
 def manifest_is_current(study: Study) -> bool:
-    """True when ``processed_dir/manifest.json`` matches the current raw files and study file."""
+    """Return whether ``processed_dir/manifest.json`` matches the current raw and study files."""
     manifest = study.processed_dir / "manifest.json"
     if not manifest.is_file() or not (study.processed_dir / "clean.parquet").is_file():
         return False
@@ -1287,8 +1302,10 @@ def manifest_is_current(study: Study) -> bool:
 
 
 def read_processed(study: Study, name: str = "clean") -> pd.DataFrame:
-    """Read ``<name>.parquet`` (or ``<name>.csv``, all columns text) from the study's
-    processed folder."""
+    """Read ``<name>.parquet`` (or ``<name>.csv``) from the study's processed folder.
+
+    A CSV file is read with all columns as text.
+    """
     path = study.processed_dir / f"{name}.parquet"
     if path.is_file() or not (study.processed_dir / f"{name}.csv").is_file():
         return pd.read_parquet(path)
@@ -1306,7 +1323,7 @@ _FIXED_TIME = "2024-01-01T00:00:00Z"
 def write_csv_export(
     data: pd.DataFrame, path: str | Path, *, encoding: str = "utf-8", header_rows=None
 ) -> Path:
-    """Write an export as CSV, ``\\n`` line ends, in ``encoding`` (``utf-8-sig`` = BOM).
+    r"""Write an export as CSV, ``\n`` line ends, in ``encoding`` (``utf-8-sig`` = BOM).
 
     ``header_rows`` (optional) is a list of extra header rows (lists of strings, one entry
     per column) written under the field names, as Qualtrics does.
@@ -1329,8 +1346,10 @@ def write_csv_export(
 def write_qualtrics_export(
     data: pd.DataFrame, path: str | Path, *, question_text: dict[str, str] | None = None
 ) -> Path:
-    """Write an export in the Qualtrics CSV layout: field names, question text, import ids
-    (``{"ImportId":"QID<k>"}``), then the responses; UTF-8 with BOM."""
+    """Write an export in the Qualtrics CSV layout, UTF-8 with BOM.
+
+    Field names, question text, import ids (``{"ImportId":"QID<k>"}``), then the responses.
+    """
     question_text = question_text or {}
     cols = list(data.columns)
     questions = [question_text.get(c, c) for c in cols]
@@ -1420,8 +1439,11 @@ def write_spss_export(
 
 
 def write_parquet_export(data: pd.DataFrame, path: str | Path) -> Path:
-    """Write an export as Parquet: numeric columns as numbers (integers nullable), columns
-    holding any text as text."""
+    """Write an export as Parquet.
+
+    Numeric columns are written as numbers (integers nullable), columns holding any text as
+    text.
+    """
     path = Path(path)
     frame = {}
     for c in data.columns:
@@ -1440,8 +1462,9 @@ def write_parquet_export(data: pd.DataFrame, path: str | Path) -> Path:
 
 
 def read_operations(study: Study) -> pd.DataFrame:
-    """The study's operational metrics file (``data.operations``), e.g. waiting minutes per
-    wave and region.
+    """Read the study's operational metrics file (``data.operations``).
+
+    For example waiting minutes per wave and region.
 
     Returns
     -------

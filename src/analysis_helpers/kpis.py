@@ -58,7 +58,7 @@ __all__ = [
 
 
 def default_top_box(scale_min: int, scale_max: int) -> tuple[int, int]:
-    """The top-2 box of an integer scale: ``(scale_max - 1, scale_max)``.
+    """Return the top-2 box of an integer scale: ``(scale_max - 1, scale_max)``.
 
     Examples
     --------
@@ -83,7 +83,7 @@ def csat(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """CSAT: the weighted mean score of each item (see :func:`~.estimation.survey_mean`)."""
+    """Compute CSAT: the weighted mean score of each item (see :func:`~.estimation.survey_mean`)."""
     return survey_mean(data, items=items, by=by, design=design, confidence=confidence)
 
 
@@ -130,7 +130,7 @@ def top_box(
     confidence: float = 0.95,
     method: str = "logit",
 ) -> pd.DataFrame:
-    """Share of respondents answering in the top box, per group and item.
+    """Estimate the share of respondents answering in the top box, per group and item.
 
     Parameters
     ----------
@@ -216,7 +216,7 @@ def nps(
     promoter_min: int = 9,
     detractor_max: int = 6,
 ) -> pd.DataFrame:
-    """Net Promoter Score with design-based and adjusted-Wald intervals.
+    """Compute the Net Promoter Score with design-based and adjusted-Wald intervals.
 
     Each respondent scores +1 (promoter, ``>= promoter_min``), -1 (detractor,
     ``<= detractor_max``) or 0; NPS is 100 times the weighted mean of the score, so its
@@ -323,7 +323,7 @@ def nps_difference(
     promoter_min: int = 9,
     detractor_max: int = 6,
 ) -> pd.DataFrame:
-    """Change in NPS between two domains (e.g. waves), with a design-based z test.
+    """Test the change in NPS between two domains (e.g. waves) with a design-based z test.
 
     The difference of the mean +1/0/-1 scores, with the SE from the joint design (the
     covariance between the domains included), see
@@ -335,6 +335,25 @@ def nps_difference(
         One row per item and ``within`` group: the ``within`` columns, ``item``,
         ``value_1``, ``value_2``, ``n_1``, ``n_2``, ``estimate_1``, ``estimate_2`` (NPS points), ``estimate`` (points, 2 - 1), ``se``,
         ``statistic`` (z), ``p_value``, ``ci_low``, ``ci_high``.
+
+    References
+    ----------
+    Reichheld, F. F. (2003). The one number you need to grow. *Harvard Business Review*,
+    81(12), 46-54. Rocks, S. A. (2016). Interval estimation for the "net promoter score".
+    *The American Statistician*, 70(4), 365-372 (the NPS as the mean of +1/0/-1 scores).
+
+    Examples
+    --------
+    Q1 has one promoter and two detractors of four (NPS 25 - 50 = -25); Q2 has three
+    promoters and no detractor (75), a change of 100 points:
+
+    >>> r = pd.DataFrame(
+    ...     {"wave": ["Q1"] * 4 + ["Q2"] * 4, "rec": [10, 8, 6, 3, 10, 10, 9, 7]}
+    ... )
+    >>> t = nps_difference(r, items="rec", by="wave")
+    >>> t[["item", "value_1", "value_2", "estimate_1", "estimate_2", "estimate"]]
+      item value_1 value_2  estimate_1  estimate_2  estimate
+    0  rec      Q1      Q2       -25.0        75.0     100.0
     """
     func = "nps_difference"
     items = as_names(items, "items", func, empty=False)
@@ -369,7 +388,7 @@ def ces(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Customer effort score: mean effort and the share answering "easy".
+    """Compute the customer effort score: mean effort and the share answering "easy".
 
     The mean is of the codes as asked. On the usual effort wording ("how much effort did
     it take", 1 = very little) **lower is better**; pass the low codes as ``easy`` (e.g.
@@ -393,6 +412,22 @@ def ces(
         One row per group, item and ``measure`` ("mean" or "easy_share"): the ``by``
         columns, ``item``, ``measure``, ``n``, ``n_weighted``, ``n_effective``,
         ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``.
+
+    References
+    ----------
+    Dixon, M., Freeman, K., & Toman, N. (2010). Stop trying to delight your customers.
+    *Harvard Business Review*, 88(7/8), 116-122.
+
+    Examples
+    --------
+    Effort on 1-5 (1 = very little): the mean is 14 / 5 = 2.8 and three of five answers
+    are 1 or 2.
+
+    >>> e = pd.DataFrame({"effort": [1, 2, 2, 4, 5]})
+    >>> ces(e, items="effort", easy=(1, 2))[["item", "measure", "n", "estimate"]]
+         item     measure  n  estimate
+    0  effort        mean  5       2.8
+    1  effort  easy_share  5       0.6
     """
     mean = survey_mean(data, items=items, by=by, design=design, confidence=confidence)
     share = top_box(data, items=items, top=easy, by=by, design=design, confidence=confidence)
@@ -409,7 +444,9 @@ _HIER = ["item", "indicator", "area", "scale_min", "scale_max"]
 
 
 def with_item_weights(hierarchy: pd.DataFrame, weights: Mapping | pd.Series) -> pd.DataFrame:
-    """Deprecated: use ``with_index_weights(hierarchy, weights, level="item")``.
+    """Return item weights (deprecated: use ``with_index_weights(..., level="item")``).
+
+    The new call is ``with_index_weights(hierarchy, weights, level="item")``.
 
     :func:`analysis_helpers.drivers.with_index_weights` sets derived weights at any level
     of the hierarchy; this spelling is removed in the next release.
@@ -539,7 +576,7 @@ def csi(
     confidence: float = 0.95,
     item_weights: Mapping | pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Customer satisfaction index (0-100) rolled up item > indicator > area > index.
+    """Compute the customer satisfaction index (0-100), rolled up item > indicator > area > index.
 
     Each item mean is rescaled to 0-100, ``s_i = 100 (xbar_i - min_i) / (max_i - min_i)``;
     a node's index is the weighted mean of its children, so every node is a weighted sum
@@ -583,6 +620,38 @@ def csi(
         (normalised within the parent), ``n`` / ``n_weighted`` / ``n_effective``
         (respondents who answered at least one of the node's items), ``estimate``
         (0-100), ``se``, ``ci_low``, ``ci_high``, ``evaluation`` (0-100).
+
+    References
+    ----------
+    Fornell, C. (1992). A national customer satisfaction barometer: The Swedish experience.
+    *Journal of Marketing*, 56(1), 6-21. Fornell, C., Johnson, M. D., Anderson, E. W.,
+    Cha, J., & Bryant, B. E. (1996). The American Customer Satisfaction Index: Nature,
+    purpose, and findings. *Journal of Marketing*, 60(4), 7-18 (the 0-100 index as a
+    weighted mean of rescaled item means).
+
+    Examples
+    --------
+    Item ``a`` (1-5) has mean 4, 100 (4 - 1) / 4 = 75; item ``b`` (1-10) has mean 7,
+    100 (7 - 1) / 9 = 66.67; with equal weights the index is their mean, 70.83:
+
+    >>> d = pd.DataFrame({"a": [5, 4, 3], "b": [10, 7, 4]})
+    >>> h = pd.DataFrame(
+    ...     {
+    ...         "item": ["a", "b"],
+    ...         "indicator": ["service", "price"],
+    ...         "area": ["care", "care"],
+    ...         "scale_min": [1, 1],
+    ...         "scale_max": [5, 10],
+    ...     }
+    ... )
+    >>> csi(d, hierarchy=h)[["level", "name", "weight", "estimate"]].round(2)
+           level     name  weight  estimate
+    0      index    index     1.0     70.83
+    1       area     care     1.0     70.83
+    2  indicator  service     0.5     75.00
+    3  indicator    price     0.5     66.67
+    4       item        a     1.0     75.00
+    5       item        b     1.0     66.67
     """
     h = _csi_hierarchy(hierarchy, item_weights)
     lo = h["scale_min"].astype(float).to_numpy()
@@ -769,7 +838,7 @@ def expectation_gap(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Gap between satisfaction and expectation (or importance), paired within respondent.
+    """Compute the gap between satisfaction and expectation (or importance), paired per respondent.
 
     For each pair the per-respondent difference ``satisfaction - expectation`` is
     averaged over respondents who answered both (a negative gap: service falls short).
@@ -869,7 +938,7 @@ def cronbach_alpha(
     confidence: float = 0.95,
     nan_policy: str = "pairwise",
 ) -> pd.DataFrame:
-    """Cronbach's alpha (raw and standardised) with Feldt's confidence interval.
+    """Compute Cronbach's alpha (raw and standardised) with Feldt's confidence interval.
 
     Raw alpha is ``k/(k-1) (1 - trace(C) / sum(C))`` from the item covariance matrix
     ``C``; standardised alpha is ``k rbar / (1 + (k-1) rbar)`` with ``rbar`` the mean
@@ -1071,7 +1140,7 @@ def item_distribution(
     design: SurveyDesign | None = None,
     codes: Sequence[float] | None = None,
 ) -> pd.DataFrame:
-    """Weighted share of each answer code, per group and item (for distribution charts).
+    """Estimate the weighted share of each answer code, per group and item (for charts).
 
     Parameters
     ----------

@@ -132,18 +132,22 @@ class ReportContext:
 
     @property
     def recorder(self) -> Recorder:
-        """What this notebook shows, recorded for the deliverables (see
-        :mod:`analysis_helpers.deliverables.manifest`)."""
+        """What this notebook shows, recorded for the deliverables.
+
+        See :mod:`analysis_helpers.deliverables.manifest`.
+        """
         if self._recorder is None:
             self._recorder = Recorder(self.report_dir, self.notebook, self.study)
         return self._recorder
 
     @property
     def tables_dir(self) -> Path:
+        """The report's ``tables/`` folder."""
         return self.report_dir / "tables"
 
     @property
     def figures_dir(self) -> Path:
+        """The report's ``figures/`` folder."""
         return self.report_dir / "figures"
 
     @property
@@ -161,8 +165,11 @@ class ReportContext:
         return folder / f"{name}{suffix}"
 
     def save_table(self, table: pd.DataFrame, name: str) -> Path:
-        """Write a table to ``tables/<name>.csv`` (see :func:`io.write_report_table`: UTF-8
-        with BOM, unrounded, text cells safe for spreadsheets) and return its path."""
+        """Write a table to ``tables/<name>.csv`` and return its path.
+
+        See :func:`io.write_report_table`: UTF-8 with BOM, unrounded, text cells safe for
+        spreadsheets.
+        """
         return write_report_table(table, self._target(self.tables_dir, name, ".csv"))
 
     def save_figure(
@@ -304,7 +311,7 @@ class ReportContext:
         )
 
     def lacks(self, *parts: str) -> bool:
-        """True when the study lacks any of ``parts``; the page then says why, once.
+        """Return whether the study lacks any of ``parts``; the page then says why, once.
 
         Parameters
         ----------
@@ -353,7 +360,7 @@ class ReportContext:
 
 
 def _figure_title(fig: Any) -> str | None:
-    """The figure's own title: its suptitle, else the title of its only Axes."""
+    """Return the figure's own title: its suptitle, else the title of its only Axes."""
     sup = getattr(fig, "_suptitle", None)
     if sup is not None and sup.get_text().strip():
         return sup.get_text().strip()

@@ -84,8 +84,11 @@ def _font_cmap() -> frozenset[int]:
 
 @lru_cache(maxsize=1)
 def _latin_cmap() -> frozenset[int]:
-    """Characters of DejaVu Sans (shipped with matplotlib; the default sans-serif font of
-    Linux desktops and of Chromium on a server)."""
+    """Return the characters of DejaVu Sans.
+
+    DejaVu Sans ships with matplotlib; it is the default sans-serif font of Linux desktops
+    and of Chromium on a server.
+    """
     from fontTools.ttLib import TTFont
     from matplotlib import get_data_path
 
@@ -95,7 +98,7 @@ def _latin_cmap() -> frozenset[int]:
 
 
 def page_text(page: str) -> str:
-    """The text a reader sees on an HTML page (styles, scripts and tags dropped)."""
+    """Return the text a reader sees on an HTML page (styles, scripts and tags dropped)."""
     return plain_text(page)
 
 
@@ -104,8 +107,11 @@ def _cjk_chars(texts: Iterable[str]) -> set[str]:
 
 
 def uncovered_characters(text: str) -> list[str]:
-    """Characters of ``text`` no font of the page can draw: CJK characters the bundled font
-    lacks, and other non-ASCII characters DejaVu Sans lacks. Empty when all render."""
+    """Return the characters of ``text`` no font of the page can draw.
+
+    These are CJK characters the bundled font lacks, and other non-ASCII characters DejaVu
+    Sans lacks. Empty when all render.
+    """
     cjk, latin = _font_cmap(), _latin_cmap()
     out = set()
     for c in set(text):
@@ -130,9 +136,10 @@ def _ranges(codepoints: Iterable[int]) -> str:
 
 
 def font_face(texts: Iterable[str]) -> str:
-    """A ``<style>`` embedding the bundled CJK font, subset to the CJK characters of
-    ``texts`` (the pages), first in every font stack of the page. Empty when the texts
-    use no CJK character.
+    """Return a ``<style>`` embedding the bundled CJK font, subset to the CJK characters used.
+
+    The subset holds the CJK characters of ``texts`` (the pages); the font comes first in
+    every font stack of the page. Empty when the texts use no CJK character.
 
     Parameters
     ----------
@@ -175,7 +182,7 @@ def font_face(texts: Iterable[str]) -> str:
 
 
 def embedded_font_characters(page: str) -> set[str]:
-    """The characters the font embedded in ``page`` (by :func:`font_face`) can draw."""
+    """Return the characters the font embedded in ``page`` (by :func:`font_face`) can draw."""
     from fontTools.ttLib import TTFont
 
     m = re.search(r"url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)", page)
@@ -199,8 +206,10 @@ _HEADER_STYLE = """<style id="report-header-style">
 
 
 def page_header(study: Study) -> str:
-    """The header on top of every report page: client, study title and description from the
-    study file (escaped)."""
+    """Return the header on top of every report page.
+
+    Client, study title and description from the study file (escaped).
+    """
     info = study.spec.study
     parts = []
     if info.client:
@@ -212,8 +221,11 @@ def page_header(study: Study) -> str:
 
 
 def finish_page(page: str, *, study: Study | None = None, style: str = "") -> str:
-    """A rendered page with the font ``style`` (from :func:`font_face`) in its head and the
-    study's :func:`page_header` at the top of its body."""
+    """Return a rendered page with the font ``style`` in its head and the header on top.
+
+    The ``style`` comes from :func:`font_face`, the header is the study's
+    :func:`page_header` at the top of its body.
+    """
     head = style + (_HEADER_STYLE if study is not None else "")
     if head:
         page = page.replace("</head>", head + "</head>", 1)

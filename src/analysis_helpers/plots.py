@@ -40,7 +40,7 @@ _CJK_NAME = "Noto Sans CJK SC"
 
 
 def cjk_font_path() -> Path:
-    """The path of the bundled Noto Sans CJK font (from the ``mplfonts`` package).
+    """Return the path of the bundled Noto Sans CJK font (from the ``mplfonts`` package).
 
     Raises
     ------
@@ -113,7 +113,7 @@ def bar_with_ci(
     ax: Axes | None = None,
     **deprecated: Any,
 ) -> Axes:
-    """Bars of an estimate with its confidence interval, optionally side by side per group.
+    """Draw bars of an estimate with its confidence interval, optionally side by side per group.
 
     Parameters
     ----------
@@ -258,7 +258,7 @@ def kpi_trend(
     axis_label: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """A KPI over waves: one line per ``by`` group with a shaded confidence band.
+    """Plot a KPI over waves: one line per ``by`` group with a shaded confidence band.
 
     Parameters
     ----------

@@ -34,8 +34,11 @@ _OFFSETS = [(7, 0), (-7, 0), (0, 7), (0, -7), (7, 7), (-7, 7), (7, -7), (-7, -7)
 
 
 def _place_labels(ax: Axes, x, y, texts, *, fontsize="small") -> list:
-    """Put each text next to its point where it overlaps no other label, point or the
-    axes' edge (first free offset of :data:`_OFFSETS`; the last one tried otherwise)."""
+    """Put each text next to its point where it overlaps no other label, point or edge.
+
+    The offset is the first free one of :data:`_OFFSETS` (the last one tried otherwise);
+    the edge is the axes' edge.
+    """
     fig = ax.figure
     fig.canvas.draw()
     renderer = _renderer(fig)
@@ -234,7 +237,7 @@ def _edge_point(cx, cy, tx, ty, w, h):
 
 
 def _bezier(p0, p2, rad, t):
-    """A point of matplotlib's ``arc3`` curve (display coordinates) at ``t``."""
+    """Return a point of matplotlib's ``arc3`` curve (display coordinates) at ``t``."""
     p0, p2 = np.asarray(p0, float), np.asarray(p2, float)
     mid = (p0 + p2) / 2
     d = p2 - p0
@@ -253,7 +256,7 @@ def path_diagram(
     ax: Axes | None = None,
     wrap: int = 20,
 ) -> Axes:
-    """The path model as boxes and arrows, each arrow carrying its coefficient.
+    """Draw the path model as boxes and arrows, each arrow carrying its coefficient.
 
     Constructs are boxes laid out by :func:`diagram_layout` (causes left, effects right),
     endogenous ones with their R². Each path is an arrow whose width grows with the

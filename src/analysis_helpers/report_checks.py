@@ -204,8 +204,10 @@ def _notebook_text(nb: dict) -> str:
 
 
 def page_sentences(page: str | Path) -> list[str]:
-    """The sentences (and table cells) a reader sees on a page: an HTML page (path or
-    text) or an executed notebook (``.ipynb`` path); code is skipped."""
+    """Return the sentences (and table cells) a reader sees on a page; code is skipped.
+
+    The page is an HTML page (path or text) or an executed notebook (``.ipynb`` path).
+    """
     if isinstance(page, Path) or (
         isinstance(page, str) and "<" not in page and page.endswith((".html", ".ipynb"))
     ):
@@ -279,9 +281,11 @@ def _text_role(t: Any, fig: Any) -> str:
 
 
 def _corners(t: Any, renderer: Any, box: Any) -> list[tuple[float, float]]:
-    """The four corners of a text's own (rotated) rectangle in display pixels: its
-    unrotated box turned by the text's angle and placed so that its envelope is the drawn
-    box (``box``), whatever the rotation mode."""
+    """Return the four corners of a text's own (rotated) rectangle in display pixels.
+
+    Its unrotated box is turned by the text's angle and placed so that its envelope is the
+    drawn box (``box``), whatever the rotation mode.
+    """
     import math
 
     angle = t.get_rotation() % 360
@@ -304,7 +308,7 @@ def _corners(t: Any, renderer: Any, box: Any) -> list[tuple[float, float]]:
 
 
 def _inset(poly: list[tuple[float, float]], d: float) -> list[tuple[float, float]]:
-    """A rectangle (4 corners in order) shrunk by ``d`` pixels on every side."""
+    """Return a rectangle (4 corners in order) shrunk by ``d`` pixels on every side."""
     import math
 
     (x0, y0), (x1, y1), _, (x3, y3) = poly

@@ -242,7 +242,7 @@ class _Job:
 
 
 def discover_notebooks(folder: Path) -> list[Path]:
-    """The pipeline notebooks ``NN-topic.ipynb`` in run order."""
+    """Return the pipeline notebooks ``NN-topic.ipynb`` in run order."""
     found = sorted(p for p in folder.glob("[0-9][0-9]-*.ipynb") if p.is_file())
     if not found:
         raise ReportError(f"no pipeline notebooks (NN-topic.ipynb) in {folder}")
@@ -272,8 +272,9 @@ _KM_CLASS: type | None = None
 
 
 def _kernel_manager_class() -> type:
-    """The kernel manager of the report's kernels (built on first use: jupyter_client is
-    imported only in the workers).
+    """Return the kernel manager class of the report's kernels (built on first use).
+
+    jupyter_client is imported only in the workers.
 
     - IPC transport: the kernel talks over Unix sockets in a private folder (mode 0700), so
       nothing listens on a TCP port and ipykernel has no reason for its "running over TCP
@@ -355,8 +356,11 @@ class _Deadline:
 
 
 def _oserror_errno(ename: str, evalue: str) -> int | None:
-    """The errno of an OS-level failure raised inside a notebook (disk full, read-only,
-    no permission), else None: those end as OS errors, not as notebook failures."""
+    """Return the errno of an OS-level failure raised inside a notebook, else None.
+
+    Such failures (disk full, read-only, no permission) end as OS errors, not as notebook
+    failures.
+    """
     if not ename.endswith("Error"):
         return None
     m = re.search(r"\[errno (\d+)\]", evalue, flags=re.IGNORECASE)
@@ -478,7 +482,7 @@ def _execute(job: _Job) -> dict[str, Any]:
 
 
 def _worker_main(conn: Any, parent_pid: int, runtime: str) -> None:
-    """A worker: runs the notebooks it is sent until it is sent ``None``."""
+    """Run, as a worker, the notebooks it is sent until it is sent ``None``."""
 
     def end_kernel() -> None:
         pid = _WORKER["kernel_pid"]
@@ -676,8 +680,10 @@ _LEFTOVER_RE = re.compile(r"^\.(staging|replaced)-(\d{4}-\d{2}-\d{2})-\d+$")
 
 
 def _clean_leftovers(study_dir: Path, date: str, progress: Callable[[str], None]) -> None:
-    """Remove the staging folders of runs that ended without cleaning up (killed, power
-    loss): those of this date (whose lock we hold) and of dates whose lock is free."""
+    """Remove the staging folders of runs that ended without cleaning up (killed, power loss).
+
+    Those of this date (whose lock we hold) and of dates whose lock is free.
+    """
     for p in sorted(study_dir.iterdir()):
         m = _LEFTOVER_RE.match(p.name)
         if not m or not p.is_dir():
@@ -721,7 +727,7 @@ def _check_owner(study: Study, study_dir: Path, root: Path) -> None:
 
 @contextlib.contextmanager
 def _short_lock(path: Path, info: dict[str, Any], what: str) -> Any:
-    """A lock held for a moment (clean-up, the final move, an index page)."""
+    """Hold a lock for a moment (clean-up, the final move, an index page)."""
     lock = _runctl.FileLock(path, info)
     try:
         lock.acquire(60)
@@ -754,8 +760,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _update_latest(study_dir: Path, progress: Callable[[str], None]) -> None:
-    """Point ``latest`` at the newest complete report (a symbolic link; where the
-    filesystem has none, ``latest.html`` and ``latest.txt``)."""
+    """Point ``latest`` at the newest complete report.
+
+    A symbolic link; where the filesystem has none, ``latest.html`` and ``latest.txt``.
+    """
     dates = dated_reports(study_dir)
     if not dates:
         return
@@ -789,8 +797,10 @@ def _update_latest(study_dir: Path, progress: Callable[[str], None]) -> None:
 
 
 def _retain(study_dir: Path, keep: int, current: str, progress: Callable[[str], None]) -> None:
-    """Keep the newest ``keep`` complete reports (and always ``current``); remove older
-    reports and failed runs older than the oldest report kept."""
+    """Keep the newest ``keep`` complete reports (and always ``current``).
+
+    Older reports are removed, and failed runs older than the oldest report kept.
+    """
     dates = dated_reports(study_dir)
     kept = set(dates[:keep]) | {current}
     old = [d for d in dates if d not in kept]
@@ -1154,9 +1164,12 @@ def _check_deliverables(study: Study, study_path: Path, root: Path) -> None:
 def _build_deliverables(
     state: _State, study: Study, staging: Path, date: str, runs: list[NotebookRun]
 ) -> dict[str, Any] | None:
-    """``report.xlsx`` and ``report.pptx`` in the staging folder (see
-    :mod:`analysis_helpers.deliverables`); None after a failure, which is added to ``runs``
-    as the part ``deliverables`` (an OS error propagates: nothing is left behind)."""
+    """Build ``report.xlsx`` and ``report.pptx`` in the staging folder.
+
+    See :mod:`analysis_helpers.deliverables`. Return None after a failure, which is added
+    to ``runs`` as the part ``deliverables`` (an OS error propagates: nothing is left
+    behind).
+    """
     from .deliverables import build_deliverables
 
     try:
@@ -1193,9 +1206,12 @@ def _take_locks(
     run_limit: float | None,
     root: Path,
 ) -> dict[str, Any]:
-    """Take the lock of the study and date (waiting ``wait`` seconds), clean up after dead
+    """Take the locks of a run and return the lock info.
+
+    Take the lock of the study and date (waiting ``wait`` seconds), clean up after dead
     runs, check that the report may be made, and take the lock of the study's cleaned data
-    (waiting up to the run's time limit: runs of other dates queue). Returns the lock info."""
+    (waiting up to the run's time limit: runs of other dates queue).
+    """
     progress = state.progress
     final = study_dir / date
     state.doing = "lock the report"
@@ -1270,7 +1286,7 @@ def _record(
     kernel: str,
     root: Path,
 ) -> dict[str, Any]:
-    """The run record (``run.json``) without its ``runner`` and ``notebooks`` parts."""
+    """Return the run record (``run.json``) without its ``runner`` and ``notebooks`` parts."""
     from .io import file_sha256
 
     inputs = [study.path, *study.data_files()]
@@ -1313,8 +1329,10 @@ def _finalize(
     force: bool,
     keep: int | None,
 ) -> None:
-    """Move the report into place (``force`` decided now, under the study's lock), then
-    apply ``keep``, point ``latest`` at the newest report and rewrite the index pages."""
+    """Move the report into place (``force`` decided now, under the study's lock).
+
+    Then apply ``keep``, point ``latest`` at the newest report and rewrite the index pages.
+    """
     from .pages import finish_page, font_face
 
     progress = state.progress
@@ -1572,8 +1590,11 @@ class _Pool:
 
 
 def _failure_line(r: NotebookRun, nb_limit: float | None, run_limit: float | None) -> str:
-    """``20-describe failed in cell 4 (execution count 2): ValueError: ...``, and a timed-out
-    notebook named the same way, with the limit it reached and where that is set."""
+    """Return the line that names a failed notebook, the cell and the error.
+
+    ``20-describe failed in cell 4 (execution count 2): ValueError: ...``; a timed-out
+    notebook is named the same way, with the limit it reached and where that is set.
+    """
     where = f" in {r.where}" if r.where else ""
     if r.status != "timeout":
         return f"{r.name} failed{where}: {r.error}"
@@ -1599,8 +1620,11 @@ def _fail(
     nb_limit: float | None,
     run_limit: float | None,
 ) -> NoReturn:
-    """Raise the error of a run in which a notebook did not succeed; keep its notebooks
-    for inspection (unless the system refused to write: then nothing is kept)."""
+    """Raise the error of a run in which a notebook did not succeed.
+
+    Its notebooks are kept for inspection (unless the system refused to write: then
+    nothing is kept).
+    """
     lines = [
         _failure_line(r, nb_limit, run_limit)
         for r in runs
@@ -1677,8 +1701,11 @@ def _last_durations(study_dir: Path) -> dict[str, float]:
 
 
 def _declared_parameters(path: Path) -> set[str]:
-    """Names assigned in the cell tagged ``parameters`` (the notebook read as plain JSON:
-    nbformat's import costs a second the runner's own process does not need)."""
+    """Return the names assigned in the cell tagged ``parameters``.
+
+    The notebook is read as plain JSON: nbformat's import costs a second the runner's own
+    process does not need.
+    """
     import ast
 
     try:

@@ -1,4 +1,4 @@
-"""Safe output: nothing from the data can become markup, a link, a formula or leaked PII.
+r"""Safe output: nothing from the data can become markup, a link, a formula or leaked PII.
 
 Every client-facing output (report pages, notebooks, CSV tables, and later the Excel
 workbook and the PowerPoint deck) goes through this one module:
@@ -23,8 +23,8 @@ Examples
 --------
 >>> md("**{label}** scores {score}", label="[x](javascript:alert(1))", score="6.62")
 Md('**&#91;x&#93;&#40;javascript&#58;alert&#40;1&#41;&#41;** scores 6&#46;62')
->>> spreadsheet_safe("=HYPERLINK(\\"http://x\\")")
-'\\'=HYPERLINK("http://x")'
+>>> spreadsheet_safe("=HYPERLINK(\"http://x\")")
+'\'=HYPERLINK("http://x")'
 >>> redact("Call me on 138 1234 5678 or mail li.wei@example.com")
 'Call me on [phone] or mail [email]'
 """
@@ -76,8 +76,10 @@ def clean_text(value: Any) -> str:
 
 
 def escape_html(value: Any) -> str:
-    """Text for an HTML page: ``& < > " '`` as character references, control characters and
-    bidirectional overrides removed."""
+    """Return text for an HTML page: ``& < > " '`` as character references.
+
+    Control characters and bidirectional overrides are removed.
+    """
     return html.escape(clean_text(value), quote=True)
 
 
@@ -112,22 +114,27 @@ class Md(str):
     __slots__ = ()
 
     def __repr__(self) -> str:
+        """Return ``Md('<text>')``."""
         return f"Md({str.__repr__(self)})"
 
     def __add__(self, other: Any) -> Md:
+        """Append text, escaped unless it is :class:`Md` already."""
         if isinstance(other, str):
             return Md(str.__add__(self, _as_md(other)))
         return NotImplemented
 
     def __radd__(self, other: Any) -> Md:
+        """Prepend text, escaped unless it is :class:`Md` already."""
         if isinstance(other, str):
             return Md(str.__add__(_as_md(other), self))
         return NotImplemented
 
     def join(self, parts: Iterable[Any]) -> Md:
+        """Join ``parts`` with this text, each part escaped unless it is :class:`Md` already."""
         return Md(str.join(self, [_as_md(p) for p in parts]))
 
     def format(self, *args: Any, **kwargs: Any) -> Md:
+        """Fill the template's fields, each value escaped (format specs of the formatting layer)."""
         return Md(_FORMATTER.vformat(str(self), args, kwargs))
 
 
@@ -136,7 +143,7 @@ def _as_md(value: Any) -> str:
 
 
 def _specs() -> Mapping[str, Callable[[Any, int | None], str]]:
-    """The named format specs of templates: the kinds of the formatting layer."""
+    """Return the named format specs of templates: the kinds of the formatting layer."""
     from .formatting import template_specs
 
     return template_specs()
@@ -268,9 +275,10 @@ class _TextOnly(HTMLParser):
 
 
 def plain_text(html_text: str) -> str:
-    """The visible text of an HTML fragment (tags dropped, references decoded, styles,
-    scripts and heading anchors skipped): one block per line, table cells separated by
-    tabs."""
+    """Return the visible text of an HTML fragment: one block per line, cells tab-separated.
+
+    Tags are dropped, references decoded, styles, scripts and heading anchors skipped.
+    """
     parser = _TextOnly()
     parser.feed(html_text)
     parser.close()
@@ -280,16 +288,19 @@ def plain_text(html_text: str) -> str:
 
 # ---- spreadsheets ---------------------------------------------------------------------
 def spreadsheet_safe(value: Any) -> Any:
-    """A cell value a spreadsheet will not run: text starting with ``= + - @``, tab or CR
-    gets a leading apostrophe (shown as text by Excel, LibreOffice and Google Sheets);
-    anything that is not text (numbers, dates, missing values) is returned unchanged."""
+    """Return a cell value a spreadsheet will not run.
+
+    Text starting with ``= + - @``, tab or CR gets a leading apostrophe (shown as text by
+    Excel, LibreOffice and Google Sheets); anything that is not text (numbers, dates,
+    missing values) is returned unchanged.
+    """
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
 
 def spreadsheet_safe_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``table`` whose text cells and column names are :func:`spreadsheet_safe`.
+    """Return a copy of ``table`` whose text cells and column names are :func:`spreadsheet_safe`.
 
     Numeric, boolean and datetime columns are untouched, so CSV tables stay unrounded.
     """
@@ -389,16 +400,20 @@ def _looks_like_phone(s: str) -> bool:
 
 
 def _is_plain_number(s: str) -> bool:
-    """A number written with thousands separators or decimals ("1,234,567", "12.5"), which
-    is a quantity, not a phone number."""
+    """Return whether ``s`` is a number written with thousands separators or decimals.
+
+    Such a number ("1,234,567", "12.5") is a quantity, not a phone number.
+    """
     return (
         re.fullmatch(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+\.[0-9]+", s.strip()) is not None
     )
 
 
 def redact_frame(table: pd.DataFrame, columns: Iterable[str], **kinds: bool) -> pd.DataFrame:
-    """A copy of ``table`` with :func:`redact` applied to the text of ``columns`` (those
-    present)."""
+    """Return a copy of ``table`` with :func:`redact` applied to the text of ``columns``.
+
+    Only the columns present are redacted.
+    """
     out = table.copy()
     for col in columns:
         if col in out.columns:
@@ -407,7 +422,9 @@ def redact_frame(table: pd.DataFrame, columns: Iterable[str], **kinds: bool) -> 
 
 
 def client_text(text: Any, *, redacted: bool = True) -> str:
-    """Respondent text ready for any client deliverable: redacted (unless told not to) and
-    cleaned of control characters; escape it for the target format (HTML, Markdown) where
-    it is placed."""
+    """Return respondent text ready for any client deliverable.
+
+    It is redacted (unless told not to) and cleaned of control characters; escape it for
+    the target format (HTML, Markdown) where it is placed.
+    """
     return clean_text(redact(text) if redacted else text)

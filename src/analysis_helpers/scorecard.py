@@ -1,5 +1,6 @@
-"""Deprecated: the study-aware layer is :mod:`analysis_helpers.study_tables` (removed in the
-next release). Importing this module warns; every name still works.
+"""Deprecated: the study-aware layer is :mod:`analysis_helpers.study_tables`.
+
+This module is removed in the next release. Importing it warns; every name still works.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class StudyFileError(ValueError):
 
 
 def code_text(value: Any) -> str:
-    """A code as the study file and the data share it: text, whole numbers without ``.0``.
+    """Return a code as the study file and the data share it: text, whole numbers without ``.0``.
 
     ``1``, ``1.0`` and ``"1"`` all become ``"1"``; ``1.5`` stays ``"1.5"``; text is kept
     as written (trimmed). YAML reads ``yes``/``no``/``on``/``off`` as booleans, which are
@@ -90,7 +90,7 @@ def code_text(value: Any) -> str:
 
 
 def _code_keys(mapping: Any) -> Any:
-    """Mapping keys as code text (labels given as numbers become text too)."""
+    """Return the mapping with its keys as code text (labels given as numbers become text too)."""
     if not isinstance(mapping, dict):
         return mapping
     return {
@@ -132,7 +132,7 @@ class Scale(_Model):
         return (self.min + self.max) / 2
 
     def default_top_box(self) -> tuple[int, ...]:
-        """The top-2 box: ``(max - 1, max)``."""
+        """Return the top-2 box: ``(max - 1, max)``."""
         return (self.max - 1, self.max)
 
 
@@ -720,8 +720,11 @@ def _comments_references(spec: StudySpec) -> list[str]:
 
 
 class RunnerSettings(_Model):
-    """Limits and retention of report runs (``runner:``); the report command's
-    ``--timeout``, ``--run-timeout`` and ``--keep`` override them. ``null``: no limit."""
+    """Limits and retention of report runs (``runner:``).
+
+    The report command's ``--timeout``, ``--run-timeout`` and ``--keep`` override them.
+    ``null``: no limit.
+    """
 
     notebook_timeout: int | None = Field(default=1800, ge=1)  # seconds per notebook
     run_timeout: int | None = Field(default=7200, ge=1)  # seconds for the whole run
@@ -845,7 +848,7 @@ class StudySpec(_Model):
     @model_validator(mode="before")
     @classmethod
     def _area_from_indicator(cls, raw: Any) -> Any:
-        """An item with an indicator but no area is in its indicator's area."""
+        """Put an item with an indicator but no area in its indicator's area."""
         if not isinstance(raw, dict):
             return raw
         inds, items = raw.get("indicators"), raw.get("items")
@@ -1082,11 +1085,13 @@ class Study:
         self._unanswered: list[str] = []
 
     def __repr__(self) -> str:
+        """Return ``Study('<name>', <n> items, file='<path>')``."""
         return f"Study({self.name!r}, {len(self.spec.items)} items, file={str(self.path)!r})"
 
     # names and places -------------------------------------------------------------
     @property
     def name(self) -> str:
+        """The study's name (``study.name``)."""
         return self.spec.study.name
 
     @property
@@ -1096,14 +1101,16 @@ class Study:
 
     @property
     def client(self) -> str | None:
+        """The client's name (``study.client``), None if not given."""
         return self.spec.study.client
 
     @property
     def description(self) -> str | None:
+        """The study's description (``study.description``), None if not given."""
         return self.spec.study.description
 
     def resolve(self, path: str | Path) -> Path:
-        """A path from the study file, resolved against the project root."""
+        """Return a path from the study file, resolved against the project root."""
         p = Path(path)
         return p if p.is_absolute() else (self.root / p)
 
@@ -1114,14 +1121,17 @@ class Study:
 
     @property
     def processed_dir(self) -> Path:
+        """The folder the cleaning step writes to: ``data/processed/<study name>``."""
         return self.root / "data" / "processed" / self.name
 
     def data_files(self) -> list[Path]:
+        """Return the paths of the raw export files (``data.files``), in file order."""
         return [self.raw_dir / f.path for f in self.spec.data.files]
 
     # items -------------------------------------------------------------------------
     @property
     def items(self) -> dict[str, Item]:
+        """The items of the study by name, in study order."""
         return {i.name: i for i in self.spec.items}
 
     def item_names(self, role: str | None = None, *, area: str | None = None) -> list[str]:
@@ -1133,8 +1143,10 @@ class Study:
         ]
 
     def index_items(self) -> list[str]:
-        """The satisfaction items placed in an area: the items of the satisfaction index
-        (without those the data leave unanswered, see :meth:`unanswered_items`)."""
+        """Return the satisfaction items placed in an area: the items of the satisfaction index.
+
+        Items the data leave unanswered are left out (see :meth:`unanswered_items`).
+        """
         return [
             i.name
             for i in self.spec.items
@@ -1142,20 +1154,27 @@ class Study:
         ]
 
     def set_unanswered_items(self, names: list[str]) -> None:
-        """Mark items without a single answer in the clean data (set by the cleaning step
-        and :func:`~analysis_helpers.cleaning.load_clean`): they are left out of the
-        satisfaction index and its roll-ups (:meth:`hierarchy`, :meth:`index_items`)."""
+        """Mark items without a single answer in the clean data.
+
+        Set by the cleaning step and :func:`~analysis_helpers.cleaning.load_clean`: these items
+        are left out of the satisfaction index and its roll-ups (:meth:`hierarchy`,
+        :meth:`index_items`).
+        """
         self._unanswered = [n for n in self.items if n in set(names)]
 
     @property
     def unanswered_items(self) -> list[str]:
-        """Items of the study without a single answer in the clean data (see
-        :meth:`set_unanswered_items`), in study order."""
+        """Return the items of the study without a single answer in the clean data, in study order.
+
+        See :meth:`set_unanswered_items`.
+        """
         return list(self._unanswered)
 
     def index_note(self) -> str:
-        """The sentence a page shows under the satisfaction index when items were left
-        out of it for having no answers (``""`` when none was), labels not names.
+        """Return the note a page shows under the satisfaction index on items left out of it.
+
+        Items are left out for having no answers; the note names them by label, and is ``""``
+        when none was left out.
 
         Examples
         --------
@@ -1182,7 +1201,7 @@ class Study:
         return [i.name for i in self.spec.items if i.role == "satisfaction" and not i.area]
 
     def label(self, name: str) -> str:
-        """The label of an item, area, indicator or segment column (the name if none)."""
+        """Return the label of an item, area, indicator or segment column (the name if none)."""
         for coll in (self.spec.items, self.spec.areas, self.spec.indicators):
             for x in coll:
                 if x.name == name:
@@ -1200,7 +1219,7 @@ class Study:
         return out
 
     def hierarchy(self) -> pd.DataFrame:
-        """The satisfaction items of the index with their place in the hierarchy and weights.
+        """Return the satisfaction items of the index with their place in the hierarchy and weights.
 
         Items without an area are not in it (see :meth:`unplaced_items`), nor items the
         data leave without a single answer (:meth:`unanswered_items`). In an area whose
@@ -1247,7 +1266,7 @@ class Study:
         )
 
     def expectation_pairs(self) -> list[tuple[str, str]]:
-        """(expectation item, satisfaction item) pairs, in file order."""
+        """Return the (expectation item, satisfaction item) pairs, in file order."""
         return [(i.expectation, i.name) for i in self.spec.items if i.expectation]
 
     # waves ----------------------------------------------------------------------------
@@ -1272,6 +1291,7 @@ class Study:
 
     @property
     def n_waves(self) -> int:
+        """The number of waves."""
         return len(self.waves)
 
     @property
@@ -1285,14 +1305,14 @@ class Study:
         return self.spec.data.wave is not None or any(f.wave for f in self.spec.data.files)
 
     def file_wave(self, index: int) -> str | None:
-        """The wave of every row of ``data.files[index]``, or None for a stacked file."""
+        """Return the wave of every row of ``data.files[index]``, or None for a stacked file."""
         f = self.spec.data.files[index]
         if f.wave is not None:
             return f.wave
         return None if self.waves_declared else SINGLE_WAVE
 
     def wave_label(self, wave: str) -> str:
-        """The display label of a wave (its code when the study file gives none)."""
+        """Return the display label of a wave (its code when the study file gives none)."""
         wave = str(wave)
         spec = self.spec.data.wave
         if spec is not None and wave in spec.labels:
@@ -1306,15 +1326,18 @@ class Study:
     # segments -------------------------------------------------------------------------
     @property
     def segments(self) -> list[Segment]:
-        """The segments, with value labels filled in from the data where the study file
-        gives none (see :meth:`segment`)."""
+        """Return the segments, with value labels filled in from the data where needed.
+
+        The data fill in the labels where the study file gives none (see :meth:`segment`).
+        """
         return [self.segment(s.column) for s in self.spec.segments]
 
     def segment_columns(self) -> list[str]:
+        """Return the segment columns, in study order."""
         return [s.column for s in self.spec.segments]
 
     def segment(self, column: str) -> Segment:
-        """A segment with its value labels.
+        """Return a segment with its value labels.
 
         Where the study file lists no ``values``, they come from the data once it has been
         read (:func:`analysis_helpers.io.read_study_files` and
@@ -1328,9 +1351,11 @@ class Study:
         return s
 
     def segment_source(self, column: str) -> str:
-        """Where a segment's value labels come from: ``"study file"``, ``"file labels"``
-        (an SPSS file's value labels), ``"data"`` (the codes found) or ``"unresolved"``
-        (the data have not been read yet)."""
+        """Return where a segment's value labels come from.
+
+        One of ``"study file"``, ``"file labels"`` (an SPSS file's value labels), ``"data"``
+        (the codes found) or ``"unresolved"`` (the data have not been read yet).
+        """
         if self._stated(column).values:
             return "study file"
         return self._segment_source.get(column, "unresolved")
@@ -1363,16 +1388,21 @@ class Study:
     # respondents and design -----------------------------------------------------------
     @property
     def id_column(self) -> str:
-        """The respondent id column: ``data.respondent_id``, or :data:`ROW_ID` (file and
-        row, ``"<file>:<row>"``) when the study file names none."""
+        """Return the respondent id column.
+
+        That is ``data.respondent_id``, or :data:`ROW_ID` (file and row, ``"<file>:<row>"``)
+        when the study file names none.
+        """
         return self.spec.data.respondent_id or ROW_ID
 
     @property
     def has_id(self) -> bool:
+        """Whether the study file names a respondent id column."""
         return self.spec.data.respondent_id is not None
 
     @property
     def weight_column(self) -> str | None:
+        """The design weight column, None for an unweighted study."""
         return self.spec.data.design.weight
 
     @property
@@ -1386,23 +1416,29 @@ class Study:
         return any(v is not None for v in self.design_columns().values())
 
     def design_columns(self) -> dict[str, str | None]:
-        """The design roles (weight, strata, cluster, fpc) mapped to column names."""
+        """Return the design roles (weight, strata, cluster, fpc) mapped to column names."""
         return self.spec.data.design.model_dump(exclude={"lonely_psu"})
 
     @property
     def lonely_psu(self) -> str:
-        """What estimates do with a stratum of one PSU (``data.design.lonely_psu``):
-        ``"fail"`` (the default), ``"adjust"`` or ``"remove"``, as
-        ``SurveyDesign(lonely_psu=...)``."""
+        """Return what estimates do with a stratum of one PSU (``data.design.lonely_psu``).
+
+        One of ``"fail"`` (the default), ``"adjust"`` or ``"remove"``, as
+        ``SurveyDesign(lonely_psu=...)``.
+        """
         return self.spec.data.design.lonely_psu
 
     @property
     def weighting(self) -> WeightingSpec | None:
+        """The raking settings (``weighting:``), None if the study has none."""
         return self.spec.weighting
 
     def raw_design_columns(self) -> dict[str, str | None]:
-        """Design columns read from the exports: the raked weight, which the cleaning
-        step computes, is not one of them (its ``base_weight`` is, if given)."""
+        """Return the design columns read from the exports.
+
+        The raked weight, which the cleaning step computes, is not one of them (its
+        ``base_weight`` is, if given).
+        """
         cols = self.design_columns()
         wt = self.spec.weighting
         if wt is not None:
@@ -1411,6 +1447,7 @@ class Study:
 
     @property
     def reporting(self) -> Reporting:
+        """The report settings (``reporting:``)."""
         return self.spec.reporting
 
     @property
@@ -1421,11 +1458,15 @@ class Study:
     # KPIs and the other optional parts -----------------------------------------------
     @property
     def kpis(self) -> KPIs:
+        """The KPI roles of the study (``kpis:``)."""
         return self.spec.kpis
 
     def kpi_items(self) -> dict[str, list[str]]:
-        """The KPI roles the study has, each with its item(s), in the order
-        ``overall``, ``nps``, ``ces``, ``loyalty``; roles the study lacks are left out."""
+        """Return the KPI roles the study has, each with its item(s).
+
+        The order is ``overall``, ``nps``, ``ces``, ``loyalty``; roles the study lacks are left
+        out.
+        """
         k = self.spec.kpis
         out: dict[str, list[str]] = {}
         for role, names in (
@@ -1440,46 +1481,57 @@ class Study:
 
     @property
     def has_overall(self) -> bool:
+        """Whether the study has an overall satisfaction item."""
         return self.spec.kpis.overall is not None
 
     @property
     def has_nps(self) -> bool:
+        """Whether the study has a recommendation (NPS) item."""
         return self.spec.kpis.nps is not None
 
     @property
     def has_ces(self) -> bool:
+        """Whether the study has a customer effort (CES) item."""
         return self.spec.kpis.ces is not None
 
     @property
     def has_loyalty(self) -> bool:
+        """Whether the study has loyalty items."""
         return bool(self.spec.kpis.loyalty)
 
     @property
     def has_segments(self) -> bool:
+        """Whether the study has segments."""
         return bool(self.spec.segments)
 
     @property
     def has_expectations(self) -> bool:
+        """Whether the study pairs expectation items with satisfaction items."""
         return bool(self.expectation_pairs())
 
     @property
     def has_index(self) -> bool:
+        """Whether the study has a satisfaction index (items placed in an area, with answers)."""
         return bool(self.index_items())
 
     @property
     def has_indicators(self) -> bool:
+        """Whether the study has indicators."""
         return bool(self.spec.indicators)
 
     @property
     def has_operations(self) -> bool:
+        """Whether the study has an operations file (``data.operations``)."""
         return self.spec.data.operations is not None
 
     @property
     def has_duration(self) -> bool:
+        """Whether the study names an interview duration column (``data.duration``)."""
         return self.spec.data.duration is not None
 
     @property
     def has_text(self) -> bool:
+        """Whether the study has open-text columns (``data.text_columns``)."""
         return bool(self.spec.data.text_columns)
 
     def parts(self) -> dict[str, bool]:
@@ -1487,7 +1539,7 @@ class Study:
         return {part: getattr(self, attr) for part, (attr, _) in PARTS.items()}
 
     def absent(self, part: str) -> str | None:
-        """The sentence a page shows where the study lacks ``part``; None if it has it.
+        """Return the sentence a page shows where the study lacks ``part``; None if it has it.
 
         Parameters
         ----------
@@ -1578,8 +1630,10 @@ PARTS: dict[str, tuple[str, str]] = {
 # Loading
 # --------------------------------------------------------------------------------------
 def project_root(start: str | Path | None = None) -> Path:
-    """The project root: the nearest folder at or above ``start`` with a ``config/`` folder
-    and a ``pyproject.toml``; failing that, the checkout this package was installed from.
+    """Return the project root.
+
+    That is the nearest folder at or above ``start`` with a ``config/`` folder and a
+    ``pyproject.toml``; failing that, the checkout this package was installed from.
     """
     here = Path(start or Path.cwd()).resolve()
     for p in [here, *here.parents]:
@@ -1599,9 +1653,11 @@ DATA_DIRS_ENV = "ANALYSIS_HELPERS_DATA_DIRS"
 
 
 def allowed_folders(root: Path) -> list[Path]:
-    """The folders paths of a study file may point into: the project root and the folders
-    listed in the ``ANALYSIS_HELPERS_DATA_DIRS`` environment variable (symbolic links
-    resolved)."""
+    """Return the folders paths of a study file may point into.
+
+    These are the project root and the folders listed in the ``ANALYSIS_HELPERS_DATA_DIRS``
+    environment variable (symbolic links resolved).
+    """
     extra = [p for p in os.environ.get(DATA_DIRS_ENV, "").split(os.pathsep) if p.strip()]
     return [Path(root).resolve(), *(Path(p).expanduser().resolve() for p in extra)]
 
@@ -1626,8 +1682,10 @@ def _outside(path: Path, folders: list[Path]) -> str | None:
 
 
 def path_problems(study: Study) -> list[str]:
-    """Every path of the study file (``data.root``, ``data.files[].path``,
-    ``data.operations``) that leads outside the allowed folders, one message each."""
+    """Return one message for every path of the study file that leads outside the allowed folders.
+
+    The paths are ``data.root``, ``data.files[].path`` and ``data.operations``.
+    """
     folders = allowed_folders(study.root)
     data = study.spec.data
     hint = (

@@ -58,8 +58,10 @@ KPI_COLUMNS = [
 
 
 def study_design(study: Study) -> SurveyDesign:
-    """The survey design (weight, strata, cluster, fpc columns and ``lonely_psu``) the study
-    file states."""
+    """Return the survey design the study file states.
+
+    The weight, strata, cluster, fpc columns and ``lonely_psu``.
+    """
     cols = study.design_columns()
     return SurveyDesign(
         weight=cols.get("weight"),
@@ -79,7 +81,7 @@ def _take(table: pd.DataFrame, by: list[str], kpi: str, label: str, unit: str) -
 def kpi_summary(
     data: pd.DataFrame, *, study: Study, by: Sequence[str] = (), confidence: float | None = None
 ) -> pd.DataFrame:
-    """Every headline KPI of the study, weighted, with design-based SEs and CIs.
+    """Estimate every headline KPI of the study, weighted, with design-based SEs and CIs.
 
     The KPIs are: overall satisfaction (mean and top-2-box share), NPS (points), customer
     effort (mean; lower is better), each loyalty item's top-2-box share, and the customer
@@ -205,7 +207,7 @@ def segment_kpis(
     segments: Sequence[str] | None = None,
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """:func:`kpi_summary` for every segment column, stacked, with value labels.
+    """Run :func:`kpi_summary` for every segment column, stacked, with value labels.
 
     Returns
     -------
@@ -219,7 +221,7 @@ def segment_kpis(
 
 
 def profile_by_segment(data: pd.DataFrame, *, study: Study, by: Sequence[str] = ()) -> pd.DataFrame:
-    """Sample profile: unweighted n, weighted n and Kish effective n of every segment value.
+    """Profile the sample: unweighted, weighted and Kish effective n of every segment value.
 
     Parameters
     ----------
@@ -242,7 +244,7 @@ def profile_by_segment(data: pd.DataFrame, *, study: Study, by: Sequence[str] = 
 
 
 def area_scores(data: pd.DataFrame, *, study: Study, min_answered: float = 0.5) -> pd.DataFrame:
-    """Per-respondent area scores on a common 0-100 scale.
+    """Compute per-respondent area scores on a common 0-100 scale.
 
     Each item is rescaled to 0-100 by ``100 (x - min) / (max - min)``; an area's score is
     the mean of its answered items, missing when fewer than ``min_answered`` of its items
@@ -278,7 +280,7 @@ def segment_area_index(
     segments: Sequence[str] | None = None,
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """The satisfaction index of every area for every segment value (the trough grid).
+    """Compute the satisfaction index of every area for every segment value (the trough grid).
 
     Returns
     -------
@@ -319,7 +321,7 @@ def flag_bases(
     base: str = "n",
     value_cols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """:func:`~analysis_helpers.kpis.flag_small_bases` with the study's reporting rules.
+    """Flag small bases with the study's reporting rules (:func:`~.kpis.flag_small_bases`).
 
     Cells with ``base`` below ``reporting.min_base`` are flagged "low base"; below
     ``reporting.suppress_below`` they are flagged "suppressed" and their statistics blanked.
@@ -352,7 +354,7 @@ def flag_bases(
 
 
 def weighting_by_wave(data: pd.DataFrame, *, study: Study) -> pd.DataFrame:
-    """The weighting report of every wave: what the design weight costs in precision.
+    """Return the weighting report of every wave: what the design weight costs in precision.
 
     For each wave, :func:`~analysis_helpers.weighting.weighting_report` of the study's
     design weight (all weights 1 when the study has none), plus two checks of raking when
@@ -428,7 +430,7 @@ MAX_CODES_SHOWN = 7
 
 
 def band_widths(codes: int, bands: int | None = None) -> list[int]:
-    """How many codes each band of a scale holds: equal bands, symmetric about the middle.
+    """Return how many codes each band of a scale holds: equal bands, symmetric about the middle.
 
     With ``bands=None`` the number of bands follows the scale: a scale of up to
     :data:`MAX_CODES_SHOWN` codes (1-5, 1-7, 0-6) keeps every code (a band per code), a
@@ -487,7 +489,7 @@ def banded_distribution(
     by: Sequence[str] = (),
     bands: int | None = None,
 ) -> pd.DataFrame:
-    """Weighted answer shares of each item in bands of its scale.
+    """Estimate the weighted answer shares of each item in bands of its scale.
 
     By default the bands follow each item's scale (see :func:`band_widths`): up to seven
     codes (1-5, 1-7) every code is its own band; longer scales are cut into five bands
@@ -580,7 +582,7 @@ def hierarchy_table(
     by: Sequence[str] = (),
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """The indicator hierarchy as a table: mean, top-2-box, index and base of every node.
+    """Return the indicator hierarchy as a table: mean, top-2-box, index and base of every node.
 
     Rows run index, then each area followed by its indicators, each followed by its items.
     Every aggregate is rolled up from the item results with the study's weights, as
@@ -716,8 +718,9 @@ def expectation_gaps(
     by: Sequence[str] = (),
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """The expectation-satisfaction gap of every pair the study file names, comparable
-    across scales and adjusted for multiple testing.
+    """Compute the expectation-satisfaction gap of every pair the study file names.
+
+    The gaps are comparable across scales and adjusted for multiple testing.
 
     :func:`~analysis_helpers.kpis.expectation_gap` (paired design-based t test) on the
     study's ``expectation:`` pairs, with the means and the gap also on a 0-100 scale
@@ -791,7 +794,7 @@ def expectation_gaps(
 def cut_bases(
     data: pd.DataFrame, *, study: Study, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """How far the sample can be cut: the cell bases of every cross of segment columns.
+    """Return how far the sample can be cut: the cell bases of every cross of segment columns.
 
     For each combination of one, two, ... of the ``columns``, the number of cells that hold
     respondents and how many of them fall below the study's ``reporting.min_base``
@@ -858,7 +861,7 @@ def item_performance(
     measure: str = "mean",
     confidence: float | None = None,
 ) -> pd.DataFrame:
-    """Performance of each item on a common 0-100 axis, for importance-performance analysis.
+    """Compute the performance of each item on a common 0-100 axis, for IPA.
 
     A study-aware convenience: the scale, top box and survey design come from the study
     file, and the estimates (with design-based SEs) from

@@ -37,8 +37,10 @@ def _axis_text(unit: str) -> str:
 
 
 def _finish(fig: Figure, axes: Sequence[Axes]) -> None:
-    """Lay the figure out, then fit the wave labels to the final panel widths (twice: a
-    turned label changes the layout)."""
+    """Lay the figure out, then fit the wave labels to the final panel widths.
+
+    Twice: a turned label changes the layout.
+    """
     for _ in range(2):
         fig.tight_layout()
         for ax in axes:
@@ -55,7 +57,7 @@ def kpi_trend_panels(
     ncols: int = 3,
     panel_size: tuple[float, float] = (4.2, 3.2),
 ) -> Figure:
-    """One small chart per KPI: its estimate by wave with the confidence band.
+    """Draw one small chart per KPI: its estimate by wave with the confidence band.
 
     Parameters
     ----------
@@ -116,7 +118,7 @@ def area_trend(
     labels: Mapping | None = None,
     title: str | None = None,
 ) -> Figure:
-    """The index of every area by wave, one line each, the legend beside the chart.
+    """Plot the index of every area by wave, one line each, the legend beside the chart.
 
     Parameters
     ----------
@@ -158,7 +160,7 @@ def operational_scatter(
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Cells of an operational link: the score against the metric, coloured by wave.
+    """Draw the cells of an operational link: the score against the metric, coloured by wave.
 
     Parameters
     ----------

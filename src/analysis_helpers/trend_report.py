@@ -50,7 +50,7 @@ _CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "B
 
 
 def observed_waves(data: pd.DataFrame, *, study: Study) -> list[str]:
-    """The study's waves that have respondents in ``data``, in time order.
+    """Return the study's waves that have respondents in ``data``, in time order.
 
     Parameters
     ----------
@@ -71,15 +71,17 @@ def observed_waves(data: pd.DataFrame, *, study: Study) -> list[str]:
 
 
 def significance_words(study: Study) -> str:
-    """How the page names its test: ``"p < 0.05, Holm-adjusted"`` (level and correction
-    from the study's ``reporting``)."""
+    """Say how the page names its test: ``"p < 0.05, Holm-adjusted"``.
+
+    The level and correction come from the study's ``reporting``.
+    """
     rep = study.reporting
     adj = _CORRECTIONS.get(rep.correction, "")
     return f"p < {rep.alpha:g}" + (f", {adj}-adjusted" if adj else "")
 
 
 def trend_intro(data: pd.DataFrame, *, study: Study) -> Md:
-    """The page's first sentence: respondents, waves, the period and the bases per wave.
+    """Return the page's first sentence: respondents, waves, the period and the bases per wave.
 
     Parameters
     ----------
@@ -205,7 +207,7 @@ def _moved(row: pd.Series, unit: str) -> Md:
 
 
 def changes_takeaway(changes: pd.DataFrame, *, study: Study) -> Md:
-    """The takeaway of the wave-over-wave table, worded for two waves or many.
+    """Return the takeaway of the wave-over-wave table, worded for two waves or many.
 
     Two waves: which KPIs changed significantly (or that none did, and the largest move).
     More waves: how many of the comparisons are significant, then the latest wave.
@@ -280,7 +282,7 @@ def changes_takeaway(changes: pd.DataFrame, *, study: Study) -> Md:
 
 
 def area_changes(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The satisfaction index of every area by wave, and its wave-over-wave changes.
+    """Compute the satisfaction index of every area by wave, and its wave-over-wave changes.
 
     Parameters
     ----------
@@ -314,8 +316,10 @@ def area_changes(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, pd.
 
 
 def area_takeaway(changes: pd.DataFrame, *, study: Study, min_change: float = 1.0) -> Md:
-    """The takeaway of the area changes: the largest significant change (a turning point
-    when the study has three or more waves), or that no area moved.
+    """Return the takeaway of the area changes.
+
+    The largest significant change (a turning point when the study has three or more
+    waves), or that no area moved.
 
     Parameters
     ----------
@@ -370,7 +374,7 @@ def area_takeaway(changes: pd.DataFrame, *, study: Study, min_change: float = 1.
 def operations_parts(
     operations: pd.DataFrame, data: pd.DataFrame, *, study: Study, metric: str = ""
 ) -> tuple[list[str], list[str], Md]:
-    """The cell keys and the metrics of an operations table, or why it cannot be linked.
+    """Return the cell keys and the metrics of an operations table, or why it cannot be linked.
 
     Keys are the text columns (the wave column among them); metrics are the numeric
     columns, or the one named.
@@ -504,7 +508,7 @@ def operational_links(
 
 
 def operations_takeaway(links: pd.DataFrame, *, study: Study, keys: Sequence[str]) -> Md:
-    """The takeaway of the operational links: the strongest one, in the metric's units.
+    """Return the takeaway of the operational links: the strongest one, in the metric's units.
 
     Parameters
     ----------
@@ -555,8 +559,10 @@ def operations_takeaway(links: pd.DataFrame, *, study: Study, keys: Sequence[str
 
 
 def cell_words(keys: Sequence[str], *, study: Study) -> str:
-    """The cells of an operations file in words: ``["wave", "region"]`` -> "wave x Region"
-    (segment columns by their titles)."""
+    """Return the cells of an operations file in words: ``["wave", "region"]`` -> "wave x Region".
+
+    Segment columns are named by their titles.
+    """
     return " x ".join("wave" if k == study.wave_column else _key_word(study, k) for k in keys)
 
 
@@ -567,6 +573,6 @@ def _key_word(study: Study, column: str) -> str:
 
 
 def metric_label(column: str) -> str:
-    """A column name as words: ``"hotline_wait_min"`` -> ``"Hotline wait min"``."""
+    """Return a column name as words: ``"hotline_wait_min"`` -> ``"Hotline wait min"``."""
     text = str(column).replace("_", " ").strip()
     return text[:1].upper() + text[1:] if text else str(column)

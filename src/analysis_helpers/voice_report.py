@@ -466,8 +466,11 @@ def terms_takeaway(terms: pd.DataFrame, *, top: int = 5) -> Md:
 
 
 def _in_sentence(label: str) -> str:
-    """Return a label as it reads inside a sentence: "Overall satisfaction" -> "overall
-    satisfaction"; acronyms and labels that start with a non-Latin letter are kept."""
+    """Return a label as it reads inside a sentence: its first letter in lower case.
+
+    "Overall satisfaction" -> "overall satisfaction"; acronyms and labels that start with
+    a non-Latin letter are kept.
+    """
     if len(label) > 1 and label[0].isupper() and label[1].islower() and label[0].isascii():
         return label[0].lower() + label[1:]
     return label

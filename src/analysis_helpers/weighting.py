@@ -240,7 +240,7 @@ def _report_row(w: np.ndarray, label: str) -> dict:
 
 
 def weighting_report(weights: pd.Series, *, before: pd.Series | None = None) -> pd.DataFrame:
-    """Summary of a set of weights and what they cost in precision.
+    """Summarise a set of weights and what they cost in precision.
 
     Parameters
     ----------

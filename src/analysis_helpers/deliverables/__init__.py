@@ -1,5 +1,6 @@
-"""What a consultant hands over: ``report.xlsx`` and ``report.pptx``, built from what the
-notebooks showed.
+"""What a consultant hands over: ``report.xlsx`` and ``report.pptx``.
+
+Both are built from what the notebooks showed.
 
 Every ``ctx.show`` / ``ctx.save_figure`` / ``ctx.say`` of a notebook records an entry in
 the report folder's manifest (:mod:`.manifest`); once every notebook has succeeded, the
@@ -46,7 +47,7 @@ DECK = "report.pptx"
 
 
 def template_path(study: Study) -> Path | None:
-    """The study's PowerPoint template (``deliverables.pptx_template``), checked.
+    """Return the study's PowerPoint template (``deliverables.pptx_template``), checked.
 
     Raises
     ------

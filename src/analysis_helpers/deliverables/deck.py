@@ -46,7 +46,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(«])|(?<=[。！？])\
 
 
 def split_takeaway(text: str, limit: int = 150) -> tuple[str, str]:
-    """A slide title (the first sentence, at most ``limit`` characters) and the rest.
+    """Split a takeaway into a slide title and the rest.
+
+    The title is the first sentence, at most ``limit`` characters.
 
     Examples
     --------
@@ -201,8 +203,11 @@ def _find_layout(prs: Any, want: str) -> Any:
 
 
 def _widen(prs: Any, width: int) -> None:
-    """Make python-pptx's 4:3 default deck 16:9: the slide and every placed shape of its
-    master and layouts stretched to the new width."""
+    """Make python-pptx's 4:3 default deck 16:9.
+
+    The slide and every placed shape of its master and layouts are stretched to the new
+    width.
+    """
     factor = width / prs.slide_width
     prs.slide_width = width
     masters = list(prs.slide_masters)
@@ -323,9 +328,11 @@ def write_deck(
 
 
 def _figures_with_takeaways(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Figure entries, each with its takeaway: the one given to ``save_figure``, else the
-    first ``ctx.say`` after it in its notebook (before the next figure), else its
-    caption."""
+    """Return the figure entries, each with its takeaway.
+
+    The takeaway is the one given to ``save_figure``, else the first ``ctx.say`` after it
+    in its notebook (before the next figure), else its caption.
+    """
     out: list[dict[str, Any]] = []
     for k, e in enumerate(entries):
         if e.get("type") != "figure":
@@ -456,8 +463,10 @@ def _figure_slide(
 
 
 def _fit_lines(text: str, *, width_in: float, size: float, max_lines: int) -> tuple[str, int]:
-    """``text`` cut to about ``max_lines`` lines of a box ``width_in`` wide at ``size``
-    points (the rest is in the speaker notes), and the lines it takes."""
+    """Cut ``text`` to about ``max_lines`` lines of a box; return it and the lines it takes.
+
+    The box is ``width_in`` wide at ``size`` points; the rest goes in the speaker notes.
+    """
     from .manifest import _text_width
 
     per_line = max(20, int(width_in * 72 / (size * 0.55)))

@@ -68,7 +68,7 @@ CHART_TYPES = ("bar", "column", "line", "scatter")
 
 # ---- number formats -----------------------------------------------------------------
 def excel_format(kind: str, decimals: int | None = None, *, signed: bool = False) -> str | None:
-    """The Excel number format of a value of ``kind`` shown with ``decimals``.
+    """Return the Excel number format of a value of ``kind`` shown with ``decimals``.
 
     The same choices as the report pages (:mod:`analysis_helpers.formatting`): shares as
     percentages, means with 2 decimals, indices with 1, bases as whole numbers with
@@ -161,8 +161,10 @@ class Chart:
 
     @classmethod
     def coerce(cls, chart: Chart | Mapping[str, Any] | str, data: pd.DataFrame) -> Chart:
-        """A :class:`Chart` from a Chart, a mapping of its fields or a type name (then
-        ``x`` is the first column and ``y`` every other numeric column)."""
+        """Return a :class:`Chart` from a Chart, a mapping of its fields or a type name.
+
+        From a type name, ``x`` is the first column and ``y`` every other numeric column.
+        """
         if isinstance(chart, Chart):
             return chart
         if isinstance(chart, str):
@@ -180,9 +182,11 @@ class Chart:
 
     @property
     def ys(self) -> list[str]:
+        """The value columns, as a list (one column or several)."""
         return [self.y] if isinstance(self.y, str) else list(self.y)
 
     def check(self, data: pd.DataFrame) -> None:
+        """Check the chart against its data: a known type, every named column present."""
         if self.type not in CHART_TYPES:
             raise ValueError(
                 f"save_figure: chart type {self.type!r} is not one of {list(CHART_TYPES)}"
@@ -205,7 +209,7 @@ class Chart:
 
 # ---- the recorder -------------------------------------------------------------------
 def _plain(value: Any) -> Any:
-    """A JSON-safe value (numpy scalars to Python, NaN to None)."""
+    """Return a JSON-safe value (numpy scalars to Python, NaN to None)."""
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating, float)):
@@ -231,14 +235,17 @@ class Recorder:
 
     @property
     def folder(self) -> Path:
+        """The folder of the report's deliverable records."""
         return self.report_dir / FOLDER
 
     @property
     def path(self) -> Path:
+        """The notebook's record file (``<notebook>.jsonl``)."""
         return self.folder / f"{self.notebook}.jsonl"
 
     @property
     def data_dir(self) -> Path:
+        """The folder of the notebook's table and chart data."""
         return self.folder / self.notebook
 
     def _start(self) -> None:
@@ -349,8 +356,7 @@ def _value_kind(spec: Chart, data: pd.DataFrame) -> tuple[str, int | None]:
 
 
 def _label_value(value: Any, column: str, study: Study) -> str:
-    """A category as the client reads it: wave labels, segment value labels, item and
-    area labels."""
+    """Return a category as the client reads it: wave, segment value, item and area labels."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return MISSING
     text = str(value)
@@ -369,9 +375,12 @@ def _column_label(column: str, study: Study) -> str:
 
 
 def chart_frame(data: pd.DataFrame, spec: Chart, study: Study) -> pd.DataFrame:
-    """The chart's tidy data as the deck draws it: ``x`` (category labels, or numbers for a
-    scatter), ``series`` (labels; the value column's label for one series), ``y`` (float), ``label`` (a point's
-    label or ``""``), in the data's order."""
+    """Return the chart's tidy data as the deck draws it, in the data's order.
+
+    Columns ``x`` (category labels, or numbers for a scatter), ``series`` (labels; the
+    value column's label for one series), ``y`` (float), ``label`` (a point's label or
+    ``""``).
+    """
     rows = []
     for _, r in data.iterrows():
         for col in spec.ys:
@@ -397,7 +406,7 @@ def chart_frame(data: pd.DataFrame, spec: Chart, study: Study) -> pd.DataFrame:
 
 
 def _base_text(data: pd.DataFrame) -> str | None:
-    """ "Base: n = 1,505" (or a range) from a chart's ``n`` column, if it has one."""
+    """Return "Base: n = 1,505" (or a range) from a chart's ``n`` column, if it has one."""
     if "n" not in data.columns:
         return None
     n = pd.to_numeric(data["n"], errors="coerce").dropna()
@@ -411,7 +420,7 @@ def _base_text(data: pd.DataFrame) -> str | None:
 
 # ---- tables ---------------------------------------------------------------------------
 def workbook_columns(view: TableView) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    """The workbook columns of a shown table and their cells.
+    """Return the workbook columns of a shown table and their cells.
 
     Numbers keep their unrounded values with the Excel format of their kind (intervals
     become two columns, low and high); text, markers and arrows are the shown text.
@@ -514,8 +523,10 @@ def _width(label: Sequence[str], values: Sequence[str]) -> int:
 
 
 def table_footnote(view: TableView, study: Study) -> str:
-    """The footnote of a table in the deliverables: base, confidence level, test and
-    correction, weighting - only what the table shows."""
+    """Return the footnote of a table in the deliverables.
+
+    Base, confidence level, test and correction, weighting - only what the table shows.
+    """
     rep = study.reporting
     parts: list[str] = []
     kinds = [c.kind for c in view.columns]

@@ -52,7 +52,7 @@ _STYLES: dict[str, dict[str, Any]] = {
 
 
 def sheet_name(text: str, taken: set[str]) -> str:
-    """A valid, unused Excel sheet name from ``text`` (added to ``taken``, lower case).
+    """Return a valid, unused Excel sheet name from ``text`` (added to ``taken``, lower case).
 
     Examples
     --------

@@ -47,7 +47,7 @@ def _weights(data: pd.DataFrame, weight: str | None, func: str) -> np.ndarray:
 
 
 def _design_weight(design: SurveyDesign | None, func: str) -> str | None:
-    """The weight column of a design (drivers use the weight only; see the notes)."""
+    """Return the weight column of a design (drivers use the weight only; see the notes)."""
     if design is None:
         return None
     if not isinstance(design, SurveyDesign):
@@ -59,5 +59,5 @@ def _design_weight(design: SurveyDesign | None, func: str) -> str | None:
 
 
 def _weight_to_design(weight: str | None) -> SurveyDesign | None:
-    """The deprecated ``weight="w"`` spelling as ``design=SurveyDesign(weight="w")``."""
+    """Return the deprecated ``weight="w"`` spelling as ``design=SurveyDesign(weight="w")``."""
     return SurveyDesign(weight=weight) if weight is not None else None

@@ -1,5 +1,6 @@
-"""Index weights from driver importance: item or area weights for the index roll-up of
-:func:`analysis_helpers.kpis.csi`.
+"""Index weights from driver importance: item or area weights for the index roll-up.
+
+The roll-up is :func:`analysis_helpers.kpis.csi`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ __all__ = ["importance_to_index_weights", "with_index_weights"]
 def importance_to_index_weights(
     importance: pd.DataFrame | pd.Series, *, measure: str = "relative_weight"
 ) -> pd.Series:
-    """Item weights for an index roll-up, proportional to an importance measure.
+    """Derive item weights for an index roll-up, proportional to an importance measure.
 
     Parameters
     ----------
@@ -74,7 +75,7 @@ def importance_to_index_weights(
 def with_index_weights(
     hierarchy: pd.DataFrame, weights: pd.Series | Mapping[str, float], *, level: str = "area"
 ) -> pd.DataFrame:
-    """The hierarchy table with derived weights at one level, ready for the index roll-up.
+    """Return the hierarchy table with derived weights at one level, ready for the index roll-up.
 
     Parameters
     ----------

@@ -1,5 +1,6 @@
-"""Importance-performance analysis (Martilla & James 1977): a quadrant per item, and the
-action list of the items to concentrate on.
+"""Importance-performance analysis (Martilla & James 1977): a quadrant per item.
+
+And the action list of the items to concentrate on.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def importance_performance(
     scale_midpoint: float | None = None,
     measure: str = "relative_weight_pct",
 ) -> pd.DataFrame:
-    """Importance-performance analysis (Martilla & James 1977): a quadrant per item.
+    """Place every item in an importance-performance quadrant (Martilla & James 1977).
 
     Parameters
     ----------
@@ -140,7 +141,7 @@ def importance_performance(
 
 
 def action_list(ipa: pd.DataFrame) -> pd.DataFrame:
-    """The "concentrate here" items, most important first.
+    """Return the "concentrate here" items, most important first.
 
     Parameters
     ----------

@@ -1,5 +1,6 @@
-"""Penalty-reward contrast analysis: Kano-style factor classes from ordinary ratings
-(Brandt 1987; Matzler & Sauerwein 2002), with cut-offs from each item's scale.
+"""Penalty-reward contrast analysis: Kano-style factor classes from ordinary ratings.
+
+After Brandt (1987) and Matzler & Sauerwein (2002), with cut-offs from each item's scale.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["scale_cutoffs", "penalty_reward"]
 
 
 def scale_cutoffs(scales: pd.DataFrame, *, share: float = 0.25) -> pd.DataFrame:
-    """Low and high cut-offs for penalty-reward analysis, from each item's scale.
+    """Derive the low and high cut-offs for penalty-reward analysis from each item's scale.
 
     A rating is *low* when it lies in the bottom ``share`` of the scale's range and
     *high* when it lies in the top ``share``; the codes between are the reference. With
@@ -108,7 +109,7 @@ def penalty_reward(
     cov_type: str = "HC1",
     correction: str = "none",
 ) -> pd.DataFrame:
-    """Penalty-reward contrast analysis: Kano-style factor classes from ordinary ratings.
+    """Classify attributes as basic, performance or excitement factors by penalty-reward contrasts.
 
     For each attribute two dummies mark low performance (rating <= ``low_max``) and high
     performance (rating >= ``high_min``); the middle is the reference. One (weighted) least
@@ -182,6 +183,25 @@ def penalty_reward(
     using customer satisfaction survey data. In *Add Value to Your Service*, AMA, 61-65.
     Matzler, K., & Sauerwein, E. (2002). The factor structure of customer satisfaction.
     *International Journal of Service Industry Management*, 13(4), 314-332.
+
+    Examples
+    --------
+    With one attribute the penalty is the mean outcome of the middle ratings minus that of
+    the low ones (7 - 4 = 3) and the reward that of the high ones minus the middle
+    (8 - 7 = 1); only the penalty is significant, so the attribute is *basic*:
+
+    >>> p = pd.DataFrame(
+    ...     {
+    ...         "x": [1, 2, 1, 2, 3, 3, 3, 3, 4, 5, 4, 5],
+    ...         "y": [3, 5, 4, 4, 6, 8, 7, 7, 8, 9, 7, 8],
+    ...     }
+    ... )
+    >>> r = penalty_reward(
+    ...     p, outcome="y", drivers=["x"], low_max=2, high_min=4, rule="significance"
+    ... )
+    >>> r[["driver", "n_low", "n_high", "penalty", "reward", "factor_class"]].round(3)
+      driver  n_low  n_high  penalty  reward factor_class
+    0      x      4       4      3.0     1.0        basic
     """
     driver_names = _names(drivers, "drivers", "penalty_reward")
     if outcome in driver_names:

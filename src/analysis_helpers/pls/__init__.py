@@ -1,5 +1,7 @@
-"""PLS path models (PLS-PM) for satisfaction indices: ECSI/ACSI model, weighted estimation,
-bootstrap intervals, the 0-100 index and the importance-performance map.
+"""PLS path models (PLS-PM) for satisfaction indices.
+
+ECSI/ACSI model, weighted estimation, bootstrap intervals, the 0-100 index and the
+importance-performance map.
 """
 
 from analysis_helpers.pls.bootstrap import bca_interval, percentile_interval, pls_bootstrap

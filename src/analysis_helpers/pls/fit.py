@@ -138,7 +138,7 @@ def _moments(d: _Data) -> np.ndarray:
 
 
 def _scaled_cov(S: np.ndarray, scaled: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The matrix the algorithm runs on (correlations if ``scaled``) and the item SDs."""
+    """Return the matrix the algorithm runs on (correlations if ``scaled``) and the item SDs."""
     sd = np.sqrt(np.diagonal(S, axis1=-2, axis2=-1))
     if scaled:
         return S / (sd[..., :, None] * sd[..., None, :]), sd
@@ -225,10 +225,12 @@ class PLSFit:
     # basics ---------------------------------------------------------------------
     @property
     def constructs(self) -> list[str]:
+        """Construct names, in the model's block order."""
         return self.model.constructs
 
     @property
     def items(self) -> list[str]:
+        """All item columns, block by block."""
         return self.model.items
 
     @property
@@ -237,6 +239,7 @@ class PLSFit:
 
     @property
     def weights(self) -> pd.DataFrame:
+        """The outer weights: one row per item, one column per construct."""
         return pd.DataFrame(self._sol.W[0], index=self.items, columns=self.constructs)
 
     def raw_weights(self) -> pd.Series:
@@ -333,7 +336,7 @@ class PLSFit:
         )
 
     def inner_model(self, data: pd.DataFrame | None = None) -> pd.DataFrame:
-        """The regressions of the inner model with standard errors.
+        """Return the regressions of the inner model with standard errors.
 
         Without a design (or a design without weights, strata and clusters) these are the
         OLS results on the construct scores that R ``plspm`` reports (``$inner_model``):
@@ -497,6 +500,30 @@ class PLSFit:
 
         ``sqrt(mean communality x mean R^2)``: the communality averaged over the items of
         the blocks with more than one item, the R^2 over the endogenous constructs.
+
+        References
+        ----------
+        Tenenhaus, M., Amato, S., & Esposito Vinzi, V. (2004). A global goodness-of-fit index
+        for PLS structural equation modelling. In *Proceedings of the XLII SIS Scientific
+        Meeting*, 739-742.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame(
+        ...     {
+        ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+        ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+        ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+        ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+        ...     }
+        ... )
+        >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+        >>> fit = fit_pls(df, model=m)
+        >>> round(fit.goodness_of_fit(), 4)
+        0.8664
+        >>> com = fit.outer_model()["communality"].mean()
+        >>> round(float(np.sqrt(com * fit.r_squared()["B"])), 4)
+        0.8664
         """
         om = self.outer_model()
         sizes = om.groupby("block", sort=False)["item"].transform("size")
@@ -571,6 +598,37 @@ class PLSFit:
         DataFrame
             One row per construct: ``block``, ``mode``, ``n_items``, ``alpha``, ``rho_a``,
             ``rho_c``, ``ave``.
+
+        References
+        ----------
+        Dijkstra, T. K., & Henseler, J. (2015). Consistent partial least squares path modeling.
+        *MIS Quarterly*, 39(2), 297-316. Fornell, C., & Larcker, D. F. (1981). Evaluating
+        structural equation models with unobservable variables and measurement error. *Journal
+        of Marketing Research*, 18(1), 39-50. Joereskog, K. G. (1971). Statistical analysis of
+        sets of congeneric tests. *Psychometrika*, 36(2), 109-133.
+
+        Examples
+        --------
+        With two items correlated ``r``, alpha is ``2 r / (1 + r)``; ``ave`` is the mean
+        squared loading.
+
+        >>> df = pd.DataFrame(
+        ...     {
+        ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+        ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+        ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+        ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+        ...     }
+        ... )
+        >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+        >>> fit = fit_pls(df, model=m)
+        >>> fit.reliability().round(4)
+          block mode  n_items   alpha   rho_a   rho_c     ave
+        0     A    A        2  0.9091  0.9356  0.9561  0.9159
+        1     B    A        2  0.8956  0.8957  0.9504  0.9055
+        >>> r = df["a1"].corr(df["a2"])
+        >>> round(float(2 * r / (1 + r)), 4)
+        0.9091
         """
         Rx = self._item_corr()
         st = self.model.structure()
@@ -609,8 +667,10 @@ class PLSFit:
         return pd.DataFrame(rows)
 
     def htmt(self) -> pd.DataFrame:
-        """Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt 2015,
-        J. Acad. Marketing Science 43) for every pair of constructs.
+        """Compute the heterotrait-monotrait ratio of correlations for every pair of constructs.
+
+        The criterion of Henseler, Ringle & Sarstedt (2015): the mean correlation of items
+        of different blocks over the geometric mean of the mean within-block correlations.
 
         Values below 0.85 (0.90 for conceptually close constructs) support discriminant
         validity. NaN where a block has one item.
@@ -619,6 +679,34 @@ class PLSFit:
         -------
         DataFrame
             One row per pair, in block order: ``block_1``, ``block_2``, ``htmt``.
+
+        References
+        ----------
+        Henseler, J., Ringle, C. M., & Sarstedt, M. (2015). A new criterion for assessing
+        discriminant validity in variance-based structural equation modeling. *Journal of the
+        Academy of Marketing Science*, 43(1), 115-135.
+
+        Examples
+        --------
+        With two items per block, HTMT is the mean of the four between-block correlations over
+        the geometric mean of the two within-block ones:
+
+        >>> df = pd.DataFrame(
+        ...     {
+        ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+        ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+        ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+        ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+        ...     }
+        ... )
+        >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+        >>> fit_pls(df, model=m).htmt().round(4)
+          block_1 block_2    htmt
+        0       A       B  0.9967
+        >>> r = df.corr()
+        >>> hetero = r.loc[["a1", "a2"], ["b1", "b2"]].to_numpy().mean()
+        >>> round(float(hetero / np.sqrt(r.loc["a1", "a2"] * r.loc["b1", "b2"])), 4)
+        0.9967
         """
         H = _kernel.htmt(self._item_corr()[None], self.model.structure().block_of,
                          len(self.constructs))[0]  # fmt: skip
@@ -691,6 +779,37 @@ def fit_pls(
         (naming the construct whose weights still moved most).
     ValueError
         Non-numeric items, bad weights, fewer than 3 usable respondents.
+
+    References
+    ----------
+    Wold, H. (1982). Soft modeling: the basic design and some extensions. In K. G.
+    Joereskog & H. Wold (Eds.), *Systems under Indirect Observation*, Part II, 1-54.
+    North-Holland. Lohmoeller, J.-B. (1989). *Latent Variable Path Modeling with Partial
+    Least Squares*. Physica. Tenenhaus, M., Esposito Vinzi, V., Chatelin, Y.-M., & Lauro,
+    C. (2005). PLS path modeling. *Computational Statistics & Data Analysis*, 48(1),
+    159-205.
+
+    Examples
+    --------
+    Two reflective constructs of two items each, ``A -> B``: the path coefficient is the
+    correlation of the two construct scores.
+
+    >>> df = pd.DataFrame(
+    ...     {
+    ...         "a1": [1, 2, 3, 4, 5, 2, 4, 3],
+    ...         "a2": [2, 2, 3, 5, 4, 1, 4, 3],
+    ...         "b1": [2, 1, 3, 4, 5, 2, 5, 2],
+    ...         "b2": [1, 2, 4, 4, 5, 3, 4, 3],
+    ...     }
+    ... )
+    >>> m = PathModel(blocks={"A": ["a1", "a2"], "B": ["b1", "b2"]}, paths=[("A", "B")])
+    >>> fit = fit_pls(df, model=m)
+    >>> fit.path_coefficients().round(4)
+      from to  estimate
+    0    A  B    0.9079
+    >>> s = fit.scores(df)
+    >>> round(float(s["A"].corr(s["B"])), 4)
+    0.9079
     """
     who = "fit_pls"
     d = _prepare(data, model, design, missing, who)

@@ -16,7 +16,7 @@ __all__ = ["study_path_model", "study_scales"]
 
 
 def study_path_model(study: Study) -> PathModel | None:
-    """The study's path model, or None when its file has no ``model:`` section.
+    """Return the study's path model, or None when its file has no ``model:`` section.
 
     Construct labels: the ``label`` (or ``labels``) stated, else an area's label when the
     construct is one area, else the ECSI label or the name.

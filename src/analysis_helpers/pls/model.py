@@ -65,7 +65,7 @@ ECSI_PATHS: tuple[tuple[str, str], ...] = (
 
 
 def _find_cycle(names: list[str], paths: Sequence[tuple[str, str]]) -> list[str] | None:
-    """A cycle of the directed graph as a list of constructs (first == last), or None."""
+    """Return a cycle of the directed graph as a list of constructs (first == last), or None."""
     succ: dict[str, list[str]] = {n: [] for n in names}
     for a, b in paths:
         succ[a].append(b)
@@ -125,6 +125,7 @@ class PathModel:
     scheme: str = "path"
 
     def __post_init__(self) -> None:
+        """Store the fields as plain lists and dicts, then validate the model."""
         object.__setattr__(self, "blocks", {str(k): list(v) for k, v in dict(self.blocks).items()})
         object.__setattr__(self, "paths", [tuple(p) for p in self.paths])
         object.__setattr__(self, "modes", dict(self.modes))
@@ -143,12 +144,15 @@ class PathModel:
         return [i for items in self.blocks.values() for i in items]
 
     def mode(self, construct: str) -> str:
+        """Return the measurement mode of a construct: ``"A"`` (reflective) unless stated."""
         return self.modes.get(construct, "A")
 
     def label(self, construct: str) -> str:
+        """Return the display label of a construct (its name if none)."""
         return self.labels.get(construct, construct)
 
     def predecessors(self, construct: str) -> list[str]:
+        """Return the constructs with a path into ``construct``, in path order."""
         return [a for a, b in self.paths if b == construct]
 
     @property
@@ -160,8 +164,10 @@ class PathModel:
         return endo[-1]
 
     def causal_order(self) -> list[str]:
-        """Constructs sorted so that every path runs forward (stable: ties keep the
-        order of ``blocks``)."""
+        """Return the constructs sorted so that every path runs forward.
+
+        The sort is stable: ties keep the order of ``blocks``.
+        """
         names = self.constructs
         indeg = {n: 0 for n in names}
         for _, b in self.paths:
@@ -275,7 +281,7 @@ class PathModel:
                 raise PathModelError(f"PathModel: construct {name!r} is on no path")
 
     def structure(self) -> Structure:
-        """The model in integer codes (block order as given)."""
+        """Return the model in integer codes (block order as given)."""
         names = self.constructs
         pos = {n: k for k, n in enumerate(names)}
         block_of = np.array([pos[c] for c, items in self.blocks.items() for _ in items])
@@ -298,7 +304,7 @@ def ecsi_model(
     target: str = "satisfaction",
     scheme: str = "path",
 ) -> PathModel:
-    """The ECSI model for the constructs given (a subset of :data:`ECSI_CONSTRUCTS`).
+    """Return the ECSI model for the constructs given (a subset of :data:`ECSI_CONSTRUCTS`).
 
     Parameters
     ----------

@@ -61,7 +61,7 @@ _CORRECTIONS = {"holm": "holm", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni"}
 
 
 def min_respondents(model: PathModel, *, floor: int = 30) -> int:
-    """The smallest base the model is estimated on: the "ten times rule".
+    """Return the smallest base the model is estimated on: the "ten times rule".
 
     Ten respondents per arrow pointing at the construct with the most arrows (inner paths,
     or the items of a formative block), and at least ``floor`` (Barclay, Higgins &
@@ -81,7 +81,7 @@ def min_respondents(model: PathModel, *, floor: int = 30) -> int:
 
 
 def model_problem(data: pd.DataFrame, *, model: PathModel | None, floor: int = 30) -> str | None:
-    """Why the model cannot be estimated on ``data``, in one sentence; None when it can.
+    """Say why the model cannot be estimated on ``data``, in one sentence; None when it can.
 
     Parameters
     ----------
@@ -122,7 +122,7 @@ def model_problem(data: pd.DataFrame, *, model: PathModel | None, floor: int = 3
 def path_summary(
     boot: pd.DataFrame, *, model: PathModel, labels: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """The inner paths with their bootstrap intervals and a verdict.
+    """Return the inner paths with their bootstrap intervals and a verdict.
 
     Parameters
     ----------
@@ -169,7 +169,7 @@ def path_summary(
 
 
 def quality_criteria(fit: PLSFit, *, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Reliability and convergent validity of every multi-item reflective block.
+    """Return the reliability and convergent validity of every multi-item reflective block.
 
     Parameters
     ----------
@@ -214,7 +214,7 @@ def quality_criteria(fit: PLSFit, *, labels: Mapping[str, str] | None = None) ->
 def htmt_summary(
     fit: PLSFit, boot: pd.DataFrame | None = None, *, labels: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """HTMT of every pair of multi-item constructs, with its bootstrap interval.
+    """Return the HTMT of every pair of multi-item constructs, with its bootstrap interval.
 
     Discriminant validity holds for a pair when the HTMT is below 0.85 (Henseler et al.
     2015); with an interval, when its upper limit is below 0.85 too (the stricter check).
@@ -256,7 +256,7 @@ def index_comparison(
     confidence: float = 0.95,
     correction: str = "holm",
 ) -> pd.DataFrame:
-    """The 0-100 index of one construct per group, each group tested with the design.
+    """Compare the 0-100 index of one construct between groups, each tested with the design.
 
     Every respondent's index is scored with the model's outer weights
     (:func:`~analysis_helpers.pls.index_scores`); a group's index is its survey-weighted
@@ -364,7 +364,7 @@ def derived_area_weights(
     scale_max: float | Mapping[str, float],
     target: str | None = None,
 ) -> pd.DataFrame:
-    """Area weights for the CSI roll-up derived from the model, beside the study's.
+    """Derive area weights for the CSI roll-up from the model, beside the study's.
 
     An item's importance is the 0-100 points the target gains per 0-100 point of the item
     (its index weight times its construct's unstandardised total effect on the target,
@@ -440,7 +440,7 @@ def rollup_comparison(
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """The CSI rolled up with the study's area weights and with the model's.
+    """Roll the CSI up with the study's area weights and with the model's.
 
     Parameters
     ----------
