@@ -32,3 +32,24 @@ def test_module_imports_without_deprecation_warnings(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         importlib.import_module(name)
+
+
+@pytest.mark.parametrize(
+    "notebook", sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+)
+def test_every_notebook_parameter_has_one_line_and_its_help(notebook):
+    # `papermill --help-notebook` reads the help from the comment on the parameter's line:
+    # a parameter that the formatter wrapped over several lines loses its help
+    import nbformat
+    from papermill.inspection import inspect_notebook
+
+    path = ROOT / "notebooks" / notebook
+    params = inspect_notebook(str(path))
+    assert params, notebook
+    for name, p in params.items():
+        assert (p["help"] or "").strip(), (notebook, name)
+        assert not str(p["default"]).startswith("("), (notebook, name, p["default"])
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    lines = [ln for ln in cell.source.splitlines() if ln.strip()]
+    assert len(lines) == len(params), (notebook, lines)
