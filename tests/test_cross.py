@@ -19,6 +19,9 @@ from analysis_helpers.cross import (
     banner_view,
     difference_text,
     letters_for,
+    segment_index_by_wave,
+    segment_index_takeaway,
+    segment_index_view,
     significance_phrase,
     weak_spots,
 )
@@ -340,3 +343,67 @@ def test_numeric_codes_meet_the_study_files_text_codes(study, data):
     assert cols["value_label"].tolist() == ["Contract", "High-bill", "Prepaid"]
     np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=1e-12)
     assert got["letters"].tolist() == ref["letters"].tolist()
+
+
+# ---- the index by segment and wave -------------------------------------------------
+@pytest.fixture(scope="module")
+def waves(study, data):
+    """Three waves; high-bill customers rate every item one point lower, and there is no
+    prepaid customer in the second wave (so the letters of that wave's banner shift)."""
+    frames = []
+    rng = np.random.default_rng(5)
+    for w in ["2024Q1", "2024Q2", "2024Q3"]:
+        f = data.copy()
+        f["wave"] = w
+        f["customer_type"] = rng.choice(["contract", "high_bill", "prepaid"], len(f))
+        if w == "2024Q2":
+            f.loc[f["customer_type"] == "prepaid", "customer_type"] = "contract"
+        hb = f["customer_type"] == "high_bill"
+        for item in study.hierarchy()["item"]:
+            lo = study.items[item].scale.min
+            f.loc[hb, item] = np.maximum(f.loc[hb, item] - 1, lo)
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_segment_index_by_wave_is_each_wave_s_banner_with_fixed_letters(study, waves):
+    t = segment_index_by_wave(waves, study=study, segments=["customer_type"])
+    assert list(t.columns[:2]) == ["wave", "wave_label"]
+    assert list(t.columns[2:]) == BANNER_COLUMNS
+    assert (t["row"] == "csi").all()
+    letter = dict(zip(t["value"], t["letter"], strict=False))
+    assert letter == {"": "", "contract": "A", "high_bill": "B", "prepaid": "C"}
+    for w in ["2024Q1", "2024Q2", "2024Q3"]:
+        ref = banner(waves[waves["wave"] == w], study=study, segments=["customer_type"])
+        ref = ref[ref["row"] == "csi"].set_index("column")
+        got = t[t["wave"] == w].set_index("column")
+        assert list(got.index) == list(ref.index)
+        np.testing.assert_allclose(got["estimate"], ref["estimate"])
+        np.testing.assert_allclose(got["se"], ref["se"])
+        np.testing.assert_allclose(got["p_rest_adjusted"], ref["p_rest_adjusted"])
+        # the wave's letters name the same groups as the pooled letters
+        ref_value = dict(zip(ref["letter"], ref["value"], strict=True))
+        for col in got.index:
+            mine = {ref_value[x] for x in ref.loc[col, "letters"]}
+            assert {v for v, lt in letter.items() if lt and lt in got.loc[col, "letters"]} == mine
+    # without prepaid customers in 2024Q2, that wave's banner calls high-bill "B" still
+    q2 = t[t["wave"] == "2024Q2"].set_index("value")
+    assert "prepaid" not in q2.index and q2.loc["contract", "letters"] == "B"
+    view = segment_index_view(t)
+    assert list(view.columns) == ["Q1 2024", "Q2 2024", "Q3 2024"]
+    prepaid = [k for k in view.index if k[1].endswith("(C)")][0]
+    assert view.loc[prepaid, "Q2 2024"] == ""
+    assert view.loc[("", "Total"), "Q1 2024"] == f"{t.iloc[0]['estimate']:.1f}"
+
+
+def test_segment_index_takeaway_names_the_lowest_group(study, waves):
+    t = segment_index_by_wave(waves, study=study, segments=["customer_type"])
+    from analysis_helpers.safe_output import plain_text, render_markdown
+
+    text = plain_text(render_markdown(segment_index_takeaway(t, study=study)))
+    hb = t[(t["wave"] == "2024Q3") & (t["value"] == "high_bill")].iloc[0]
+    label = study.segment("customer_type").values["high_bill"]
+    assert text.startswith(f"In Q3 2024, {label} (")
+    assert f": {hb['estimate']:.1f}, {-hb['difference_rest']:.1f} index points below" in text
+    assert text.endswith("they had the lowest index of their segment in 3 of 3 waves.")
+    assert segment_index_by_wave(waves.drop(columns="wave"), study=study).empty

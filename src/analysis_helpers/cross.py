@@ -38,8 +38,9 @@ from scipy import stats
 
 from ._checks import check_columns, numeric_values
 from ._design import Groups, base_columns, mean_parts, normal_quantile
-from .formatting import MISSING, fmt_change, fmt_value, kind_for_unit
+from .formatting import MISSING, fmt_change, fmt_count, fmt_p, fmt_value, kind_for_unit
 from .kpis import _level_weights
+from .safe_output import Md, md
 from .study import Study, code_text
 from .study_tables import study_design
 
@@ -49,6 +50,9 @@ __all__ = [
     "banner_view",
     "banner_note",
     "banner_highlights",
+    "segment_index_by_wave",
+    "segment_index_view",
+    "segment_index_takeaway",
     "weak_spots",
     "significance_phrase",
     "difference_text",
@@ -698,3 +702,181 @@ def weak_spots(
     )
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out[cols]
+
+
+def segment_index_by_wave(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    segments: Sequence[str] | None = None,
+    waves: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Compute the satisfaction index of every segment value in every wave, with letters.
+
+    Each wave is a banner of its own (:func:`banner`, index row only): the index of each
+    segment value with its interval, the design-based pairwise tests within the wave
+    (letters, corrected within the segment as the banner corrects them) and the test
+    against the rest of that wave's sample. A segment value keeps one letter across the
+    waves (its letter in the banner of all waves pooled), so that "B" means the same group
+    in every column of the view.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data with the study's wave column.
+    study : Study
+        Supplies the hierarchy, weights, design, segments and reporting rules.
+    segments : sequence of str, optional
+        Segment columns; default every segment of the study.
+    waves : sequence of str, optional
+        Wave codes in time order; default the study's waves that have respondents.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`banner` for the ``csi`` row (Total and every segment value)
+        plus ``wave`` and ``wave_label`` first; ``letter`` and ``letters`` are the pooled
+        letters. No rows for a study without an index or without waves in ``data``.
+    """
+    cols = ["wave", "wave_label", *BANNER_COLUMNS]
+    wave_col = study.wave_column
+    if not study.has_index or wave_col not in data.columns:
+        return pd.DataFrame(columns=cols)
+    present = set(data[wave_col].dropna().astype(str))
+    order = [str(w) for w in (waves if waves is not None else study.waves) if str(w) in present]
+    pooled = banner(data, study=study, segments=segments, areas=False)
+    pooled = pooled[pooled["row"] == "csi"]
+    letter_of = dict(zip(pooled["column"], pooled["letter"], strict=True))
+    parts = []
+    for w in order:
+        b = banner(
+            data[data[wave_col].astype(str) == w], study=study, segments=segments, areas=False
+        )
+        b = b[b["row"] == "csi"].copy()
+        if b.empty:
+            continue
+        column_of = dict(zip(b["letter"], b["column"], strict=True))
+        b["letters"] = [
+            _translate_letters(lt, column_of, letter_of) for lt in b["letters"].astype(str)
+        ]
+        b["letter"] = b["column"].map(letter_of).fillna("")
+        b.insert(0, "wave_label", study.wave_label(w))
+        b.insert(0, "wave", w)
+        parts.append(b)
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def _translate_letters(letters: str, column_of: dict[str, str], letter_of: dict[str, str]) -> str:
+    """Return a wave's letters ("AC") as the pooled letters of the same columns."""
+    if not letters:
+        return ""
+    got = letters.split(" ") if " " in letters else list(letters)
+    out = sorted((letter_of[column_of[g]] for g in got), key=lambda s: (len(s), s))
+    return ("" if all(len(g) == 1 for g in out) else " ").join(out)
+
+
+def segment_index_view(table: pd.DataFrame) -> pd.DataFrame:
+    """Return :func:`segment_index_by_wave` as a client reads it.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The output of :func:`segment_index_by_wave`.
+
+    Returns
+    -------
+    DataFrame
+        Text cells: rows (segment title, "value label (letter)"), Total first; one column
+        per wave label in time order; each cell the index with one decimal and its letters
+        (the groups of the same segment it is significantly higher than in that wave);
+        "–" for a suppressed cell, "†" after a low-base cell, "" where a group has no
+        respondent in a wave.
+    """
+    if len(table) == 0:
+        return pd.DataFrame()
+    waves = list(dict.fromkeys(table["wave_label"]))
+    heads = table.drop_duplicates("column")
+    keys = {
+        c: ("", "Total") if c == TOTAL else (t, f"{v} ({lt})")
+        for c, t, v, lt in zip(
+            heads["column"], heads["segment_label"], heads["value_label"], heads["letter"],
+            strict=True,
+        )
+    }  # fmt: skip
+    body: dict[tuple, dict[str, str]] = {k: dict.fromkeys(waves, "") for k in keys.values()}
+    for r in table.itertuples(index=False):
+        if r.flag == "suppressed":
+            text = MISSING
+        else:
+            text = fmt_value(r.estimate, r.unit)
+            if r.flag == "low base":
+                text += f" {LOW_BASE_MARK}"
+            elif r.letters:
+                text += f" {r.letters}"
+        body[keys[r.column]][r.wave_label] = text
+    frame = pd.DataFrame.from_dict(body, orient="index")[waves]
+    frame.index = pd.MultiIndex.from_tuples(list(body), names=["Segment", "Group"])
+    return frame
+
+
+def segment_index_takeaway(table: pd.DataFrame, *, study: Study) -> Md:
+    """Return the sentence on the group with the lowest index in the latest wave.
+
+    Among the tested cells of the latest wave (no low base, not suppressed), the segment
+    value furthest below the rest of that wave's sample, with its test against the rest,
+    and in how many waves it had its segment's lowest index.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The output of :func:`segment_index_by_wave`.
+    study : Study
+        Supplies the test's wording.
+
+    Returns
+    -------
+    Md
+        E.g. "In Q2 2025, High-bill customers (Customer type) have the lowest index, 56.5,
+        6.9 index points below the rest of the sample (p < 0.001, n = 1,020); they had
+        the lowest index of their segment in 6 of 6 waves."
+    """
+    cells = table[(table["column"] != TOTAL) & (table["flag"] == "")]
+    if cells.empty:
+        return md("No segment group has a base large enough to be compared in any wave.")
+    last = cells["wave"].iloc[-1]
+    now = cells[cells["wave"] == last].dropna(subset=["difference_rest"])
+    if now.empty:
+        return md("No segment group can be compared with the rest of the sample.")
+    low = now.loc[now["difference_rest"].idxmin()]
+    lowest = cells.loc[cells.groupby(["wave", "segment"])["estimate"].idxmin()]
+    n_low = int((lowest["column"] == low["column"]).sum())
+    n_waves = int(cells["wave"].nunique())
+    head = md(
+        "In {wave}, **{group}** ({segment}) have the lowest index relative to the rest of "
+        "the sample: {score:index},",
+        wave=low["wave_label"],
+        group=low["value_label"],
+        segment=low["segment_label"],
+        score=low["estimate"],
+    )
+    if bool(low["significant_rest"]):
+        gap = md(
+            " {gap:index} index points below the rest ({p}, n = {n:,})",
+            gap=-low["difference_rest"],
+            p=fmt_p(low["p_rest_adjusted"], prefix=True),
+            n=int(low["n"]),
+        )
+    else:
+        gap = md(
+            " not significantly below the rest ({p}, n = {n:,})",
+            p=fmt_p(low["p_rest_adjusted"], prefix=True),
+            n=int(low["n"]),
+        )
+    tail = md(
+        "; they had the lowest index of their segment in {k} of {m}.",
+        k=n_low,
+        m=fmt_count(n_waves, "wave"),
+    )
+    return md("{a}{b}{c}", a=head, b=gap, c=tail)
