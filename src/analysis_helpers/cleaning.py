@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -53,11 +52,9 @@ from .io import (
     stack_exports,
 )
 from .io import _label as _file_label
-from .study import Study
+from .safe_output import Md, md
+from .study import Study, code_text
 from .weighting import RakingError, rake, weighting_report
-
-if TYPE_CHECKING:
-    from .safe_output import Md
 
 __all__ = [
     "RULES",
@@ -507,8 +504,6 @@ def _segment_codes(ctx: _Context, column: str) -> pd.Series:
     Text as written, ``"1.0"`` read as ``"1"``, and a file's labelled code read as its
     label where the study file lists labels.
     """
-    from .study import code_text
-
     txt = ctx.frame[column].str.strip()
     codes = set(ctx.study.segment(column).values)
     unknown = txt.notna() & ~txt.isin(codes)
@@ -1301,8 +1296,6 @@ def check_data(study: Study) -> pd.DataFrame:
 
 
 def _raking_findings(ctx: _Context, out: dict, outcome: _Outcome) -> list[dict]:
-    from .weighting import RakingError
-
     data = pd.DataFrame(out)[~outcome.excluded]
     try:
         apply_weighting(data, study=ctx.study)
@@ -1677,8 +1670,6 @@ def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, Md]:
         used), ``rules`` (what the rules removed, which did not apply and why),
         ``problems`` (values that could not be used), ``dictionary`` (the clean file).
     """
-    from .safe_output import md
-
     f = result.funnel
     read, kept = int(f["read"].sum()), int(f["analysed"].sum())
     waves = md(" in {w}", w=_count(len(f), "wave")) if study.is_multiwave else md("")
@@ -1702,8 +1693,6 @@ def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, Md]:
 
 
 def _columns_takeaway(result: CleaningResult, study: Study) -> Md:
-    from .safe_output import md
-
     changes = column_changes(result, study)
     expected = result.alignment[result.alignment["status"] != "not used"]
     n = len(expected)
@@ -1735,8 +1724,6 @@ def _columns_takeaway(result: CleaningResult, study: Study) -> Md:
 
 
 def _rules_takeaway(result: CleaningResult, study: Study) -> Md:
-    from .safe_output import md
-
     f = result.funnel
     read, kept = int(f["read"].sum()), int(f["analysed"].sum())
     rules = rule_summary(result, study)
@@ -1776,8 +1763,6 @@ def _rules_takeaway(result: CleaningResult, study: Study) -> Md:
 
 
 def _problems_takeaway(result: CleaningResult) -> Md:
-    from .safe_output import md
-
     p = result.problems
     if p.empty:
         return md("Every value is a valid answer: nothing had to be set to missing.")
@@ -1796,8 +1781,6 @@ def _problems_takeaway(result: CleaningResult) -> Md:
 
 
 def _dictionary_takeaway(result: CleaningResult, study: Study) -> Md:
-    from .safe_output import md
-
     d = result.dictionary
     n = len(result.data)
     text = md("The clean file has {respondents} and {items}.", respondents=_count(n, "respondent"),

@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .plots import cjk_font_path
 from .safe_output import escape_html, plain_text
 
 if TYPE_CHECKING:
@@ -75,8 +76,6 @@ def _in_cjk(ch: str) -> bool:
 @lru_cache(maxsize=1)
 def _font_cmap() -> frozenset[int]:
     from fontTools.ttLib import TTFont
-
-    from .plots import cjk_font_path
 
     with TTFont(str(cjk_font_path()), lazy=True) as font:
         return frozenset(font.getBestCmap())
@@ -151,8 +150,6 @@ def font_face(texts: Iterable[str]) -> str:
     str
     """
     from fontTools import subset
-
-    from .plots import cjk_font_path
 
     chars = sorted(c for c in _cjk_chars(texts) if ord(c) in _font_cmap())
     if not chars:

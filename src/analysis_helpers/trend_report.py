@@ -28,7 +28,7 @@ from .kpis import csi
 from .safe_output import Md, md
 from .study import Study
 from .study_tables import study_design
-from .trend import operational_link, turning_points, wave_over_wave
+from .trend import adjust_p, operational_link, turning_points, wave_over_wave
 
 __all__ = [
     "observed_waves",
@@ -468,8 +468,6 @@ def operational_links(
         ``cells``: the cell estimates merged with the metrics: the ``keys``, ``name``,
         ``estimate``, ``se``, ``n`` and the metric columns.
     """
-    from .trend import adjust_p
-
     keys = list(keys)
     known = list(dict.fromkeys(study.hierarchy()["area"].dropna()))
     areas = list(areas) or known

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..formatting import _CORRECTIONS, confidence_label
 from ..safe_output import FORMULA_PREFIXES, clean_text
 from .manifest import notebook_number
 
@@ -197,8 +198,6 @@ def _write_contents(
     date: str | None,
     titles: Mapping[str, str],
 ) -> None:
-    from ..formatting import confidence_label
-
     row = 0
     _put_text(sheet, row, 0, study.title, fmts, bold=True, font_size=14)
     row += 1
@@ -250,8 +249,6 @@ def _write_contents(
 
 
 def _correction(name: str) -> str:
-    from ..formatting import _CORRECTIONS
-
     return _CORRECTIONS.get(name, name)
 
 
