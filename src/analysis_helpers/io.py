@@ -1549,7 +1549,7 @@ def read_report_table(path: str | Path, *, text: Sequence[str] = ()) -> pd.DataF
         return v[1:] if isinstance(v, str) and v.startswith(quoted) else v
 
     for col in table.columns:
-        if table[col].dtype == object:
+        if table[col].dtype == object or pd.api.types.is_string_dtype(table[col]):
             table[col] = table[col].map(unquote)
     return table.rename(columns=unquote)
 

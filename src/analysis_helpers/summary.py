@@ -355,7 +355,7 @@ def _kpi_sentence(head: pd.DataFrame, *, study: Study, wave: str | None, test: s
     pieces = []
     for r in head.itertuples():
         value = fmt_value(r.estimate, r.unit)
-        if r.wave_from is not None and r.significant:
+        if pd.notna(r.wave_from) and r.significant:
             pieces.append(
                 md(
                     "**{label}** {value} ({verb} {size} on {prev}, {p})",
