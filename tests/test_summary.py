@@ -298,7 +298,9 @@ def test_nothing_insignificant_is_called_a_change(demo):
     f = summary_findings(t, study=demo)
     say = {r.section: text(r.text) for r in f.itertuples()}
     assert "turning_point" not in say
-    assert say["kpis"].endswith("None changed significantly on Q1 2025 (p < 0.05, Holm-adjusted).")
+    assert say["kpis"].endswith(
+        "No KPI changed significantly on Q1 2025 (p < 0.05, Holm-adjusted)."
+    )
     assert say["movers"] == (
         "From Q1 2025 to Q2 2025, no KPI and no area changed significantly (p < 0.05, "
         "Holm-adjusted) (see Trend)."

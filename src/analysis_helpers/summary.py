@@ -376,7 +376,7 @@ def _kpi_sentence(head: pd.DataFrame, *, study: Study, wave: str | None, test: s
         prev = study.wave_label(str(compared["wave_from"].iloc[0]))
         n_sig = int(compared["significant"].sum())
         if n_sig == 0:
-            tail = md(" None changed significantly on {prev} ({test}).", prev=prev, test=test)
+            tail = md(" No KPI changed significantly on {prev} ({test}).", prev=prev, test=test)
         elif n_sig < len(compared):
             tail = md(" The others show no significant change on {prev}.", prev=prev)
     see = (
