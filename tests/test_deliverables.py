@@ -411,3 +411,16 @@ def test_a_long_summary_continues_on_a_second_slide(ctx):
         for p in sh.text_frame.paragraphs
     ]
     assert [b.split(":")[0] for b in body] == [f"Finding {k}" for k in range(1, 6)]
+
+
+def test_a_section_heading_said_after_a_figure_is_not_its_title(ctx):
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    ctx.save_figure(fig, "kpi_trend", close=True)
+    ctx.say("## 2. Wave-over-wave changes\n\nWhich changes are larger than sampling noise?")
+    ctx.say("From Q1 2025 to Q2 2025, no KPI changed significantly.")
+    build_deliverables(ctx.report_dir, ctx.study)
+    prs = Presentation(ctx.report_dir / "report.pptx")
+    assert prs.slides[1].shapes.title.text == (
+        "From Q1 2025 to Q2 2025, no KPI changed significantly."
+    )

@@ -277,7 +277,8 @@ class Recorder:
 
     # -- entries --
     def say(self, text: str, kind: str = "say") -> dict[str, Any]:
-        """Record a takeaway (``kind="say"``) or a section that does not apply (``"na"``)."""
+        """Record a takeaway (``kind="say"``), a section that does not apply (``"na"``) or a
+        section heading said on the page (``"heading"``)."""
         entry = self._next(kind)
         entry["text"] = clean_text(text).strip()
         return self._write(entry)
