@@ -351,3 +351,14 @@ def test_report_tables_read_back_as_written(tmp_path):
     assert back is not None
     pd.testing.assert_frame_equal(back, t)
     assert read_report_table(tmp_path / "absent.csv") is None
+
+
+def test_no_drivers_says_why(one_wave):
+    from analysis_helpers.safe_output import md
+
+    why = md("The study file names no **overall** item.")
+    f = summary_findings({}, study=one_wave, drivers_reason=why).set_index("section")
+    assert text(f.loc["drivers", "text"]) == (
+        "The study file names no overall item. There is no driver or action list (see Drivers)."
+    )
+    assert "(it says why)" in text(summary_findings({}, study=one_wave).iloc[-1]["text"])

@@ -393,6 +393,7 @@ def summary_findings(
     study: Study,
     wave: str | None = None,
     outcome_label: str | None = None,
+    drivers_reason: str | None = None,
     top: int = 3,
     min_change: float = 1.0,
 ) -> pd.DataFrame:
@@ -409,6 +410,9 @@ def summary_findings(
         of ``wave_changes``, else none named.
     outcome_label : str, optional
         What the drivers drive (e.g. "Overall satisfaction"), for the drivers sentence.
+    drivers_reason : str or Md, optional
+        Why the study has no drivers (:func:`~analysis_helpers.driver_report.driver_setup`'s
+        ``reason``), said where the drivers would be.
     top : int
         Movers, weak spots, drivers and items per action named.
     min_change : float
@@ -598,9 +602,14 @@ def summary_findings(
                 "drivers",
                 "na",
                 "50-drivers",
-                Md(
-                    "The drivers page could not rank drivers for this study, so there is no "
-                    "driver or action list (see [Drivers](50-drivers.html))."
+                md(
+                    "{why} There is no driver or action list (see [Drivers](50-drivers.html)).",
+                    why=drivers_reason,
+                )
+                if drivers_reason
+                else Md(
+                    "The drivers page ranks no drivers for this study (it says why), so there "
+                    "is no driver or action list (see [Drivers](50-drivers.html))."
                 ),
             )
         )
