@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .formatting import fmt_change, fmt_list, fmt_p, fmt_value, kind_for_unit
+from .formatting import fmt_change, fmt_p, fmt_value, kind_for_unit
 from .safe_output import Md, md
 from .trend import turning_points
 
@@ -663,19 +663,3 @@ def summary_findings(
     out = pd.DataFrame(rows, columns=["section", "kind", "page", "text"])
     out.insert(1, "rank", np.arange(1, len(out) + 1))
     return out[_FINDING_COLUMNS]
-
-
-def fmt_sections(findings: pd.DataFrame) -> str:
-    """Return the sections of ``findings`` as words, e.g. "headline KPIs and drivers"."""
-    names = {
-        "kpis": "headline KPIs",
-        "changes": "changes",
-        "movers": "movers",
-        "turning_point": "turning point",
-        "weak_spots": "weak spots",
-        "drivers": "drivers",
-        "fix": "actions",
-        "maintain": "actions",
-        "watch": "actions",
-    }
-    return fmt_list(dict.fromkeys(names[s] for s in findings["section"]))
