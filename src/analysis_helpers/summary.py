@@ -139,7 +139,7 @@ def headline_kpis(
     t = kpis[kpis["estimate"].notna()]
     out = t[["kpi", "label", "unit", "estimate", "n"]].reset_index(drop=True)
     pair = _latest_pair(changes, study) if changes is not None else None
-    if pair is None:
+    if changes is None or pair is None:
         return out.assign(wave_from=None, change=np.nan, p_adjusted=np.nan, significant=False)
     latest = changes[changes["wave_to"].astype(str) == pair[1]].drop_duplicates("kpi")
     latest = latest.set_index(latest["kpi"].astype(str))
