@@ -195,7 +195,13 @@ def test_the_deck_opens_with_the_summary_and_draws_native_charts_from_the_tables
     assert k >= 2 and body == findings
     # native charts whose values are the tables'
     charts = _chart_slides(prs)
-    assert {"area_index", "area_trend", "expectation_gap"} <= set(charts), sorted(charts)
+    assert {
+        "area_index",
+        "area_trend",
+        "expectation_gap",
+        "driver_importance",
+        "ipa_quadrants",
+    } <= set(charts), sorted(charts)
     index = pd.read_csv(report / "tables" / "area_index.csv", encoding="utf-8-sig")
     areas = index[index["level"] == "area"].sort_values("estimate", ascending=False)
     bar = charts["area_index"]
@@ -214,6 +220,13 @@ def test_the_deck_opens_with_the_summary_and_draws_native_charts_from_the_tables
     for name, part in by_wave.groupby("name"):
         expected = part.set_index("wave").loc[waves, "estimate"]
         assert series[study.label(name)] == pytest.approx(list(expected)), name
+    imp = charts["driver_importance"]  # 50-drivers: relative weights, most important first
+    drivers = pd.read_csv(report / "tables" / "driver_importance.csv", encoding="utf-8-sig")
+    assert list(imp.plots[0].categories) == [study.label(d) for d in drivers["driver"]]
+    assert list(imp.plots[0].series[0].values) == pytest.approx(
+        list(drivers["relative_weight_pct"])
+    )
+    assert charts["ipa_quadrants"].chart_type == XL_CHART_TYPE.XY_SCATTER
     gap = charts["expectation_gap"]
     assert [s.name for s in gap.plots[0].series] == ["Expectation", "Satisfaction"]
     gaps = pd.read_csv(report / "tables" / "expectation_gap.csv", encoding="utf-8-sig")
