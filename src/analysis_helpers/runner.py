@@ -315,6 +315,15 @@ def discover_notebooks(folder: Path) -> list[Path]:
     return [*free, *(p for p in found if needs[p.stem])]
 
 
+def _selected(notebooks: list[Path], only: list[str]) -> list[Path]:
+    """Return cleaning, the notebooks in ``only`` and the notebooks these need, in run order."""
+    wanted = set(only)
+    for p in notebooks:  # a notebook that reads others' tables brings them along
+        if p.stem in wanted:
+            wanted.update(notebook_needs(p))
+    return [p for i, p in enumerate(notebooks) if i == 0 or p.stem in wanted]
+
+
 def _kernel_name() -> str:
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -1102,11 +1111,7 @@ def _run(
         unknown = sorted(set(only) - known)
         if unknown:
             raise ReportError(f"unknown notebook(s) {unknown}; known: {sorted(known)}")
-        wanted = set(only)
-        for p in notebooks:  # a notebook that reads others' tables brings them along
-            if p.stem in wanted:
-                wanted.update(notebook_needs(p))
-        notebooks = [p for i, p in enumerate(notebooks) if i == 0 or p.stem in wanted]
+        notebooks = _selected(notebooks, only)
     declared_by = {p: _declared_parameters(p) for p in notebooks}
     unused = sorted(set(parameters) - set().union(*declared_by.values()))
     if unused:

@@ -1,5 +1,7 @@
-"""The executive summary (``00-summary``): a handful of ranked findings, each one sentence
-whose numbers come from the tables the other pages saved, each linking to its evidence.
+"""The executive summary (``00-summary``): a handful of ranked, evidence-linked findings.
+
+Each finding is one sentence whose numbers come from the tables the other pages saved,
+linking to the page that shows its evidence.
 
 The summary computes nothing new: it reads the report's tables (:data:`SUMMARY_TABLES`,
 saved by 20-describe, 30-trend, 40-cross and 50-drivers; the runner runs ``00-summary``
@@ -96,14 +98,14 @@ def _has(tables: Mapping[str, pd.DataFrame | None], name: str) -> bool:
 
 
 def _bool(s: pd.Series) -> pd.Series:
-    """A ``significant`` column read back from CSV (bools, or text "True"/"False")."""
+    """Return a ``significant`` column read back from CSV (bools, or text "True"/"False")."""
     if s.dtype == bool:
         return s
     return s.map(lambda v: str(v).strip().lower() in {"true", "1", "1.0"}).astype(bool)
 
 
 def _latest_pair(changes: pd.DataFrame, study: Study) -> tuple[str, str] | None:
-    """The last ``(wave_from, wave_to)`` of a wave-over-wave table, in the study's order."""
+    """Return the last ``(wave_from, wave_to)`` of a wave-over-wave table, in the study's order."""
     if changes is None or changes.empty:
         return None
     order = {w: i for i, w in enumerate(study.waves)}
@@ -345,7 +347,7 @@ def _test_words(study: Study) -> str:
 
 
 def _join(parts: list[Md]) -> Md:
-    """``a, b and c`` of Markdown pieces."""
+    """Join Markdown pieces as ``a, b and c``."""
     if len(parts) <= 1:
         return Md("").join(parts)
     return Md(", ").join(parts[:-1]) + Md(" and ") + parts[-1]

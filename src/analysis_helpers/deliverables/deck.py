@@ -392,9 +392,11 @@ SUMMARY_LINES = 17
 def _summary_pages(
     bullets: Sequence[str], *, width_in: float, lines: int = SUMMARY_LINES
 ) -> list[list[str]]:
-    """Split the summary's findings over slides: whole findings, in order, at most
-    ``lines`` lines of 16-point text a slide (a finding longer than that has a slide of
-    its own)."""
+    """Split the summary's findings over slides.
+
+    Whole findings, in order, at most ``lines`` lines of 16-point text a slide (a finding
+    longer than that has a slide of its own).
+    """
     from .manifest import _text_width
 
     per_line = max(20, int(width_in * 72 / (16 * 0.55)))
