@@ -401,12 +401,12 @@ def _summary_pages(
 
     per_line = max(20, int(width_in * 72 / (16 * 0.55)))
     pages: list[list[str]] = []
-    used = lines
+    used = float(lines)
     for text in bullets:
         need = math.ceil(_text_width(text) / per_line) + 0.3  # the paragraph's spacing
         if used + need > lines and (not pages or pages[-1]):
             pages.append([])
-            used = 0
+            used = 0.0
         pages[-1].append(text)
         used += need
     return pages
