@@ -387,3 +387,40 @@ def test_spanning_headers_of_a_pivot(tmp_path):
     assert ws.freeze_panes == "A5"
     assert [x.value for x in ws[5]] == ["net_drop", 6.1, 100, 6.3, 120]
     assert ws["B5"].number_format == "0.00" and ws["C5"].number_format == "#,##0"
+
+
+def test_a_long_summary_continues_on_a_second_slide(ctx):
+    from analysis_helpers.deliverables.deck import _summary_pages
+
+    long = "A finding whose numbers come from the tables, " * 8  # ~370 characters: 4 lines
+    assert [len(p) for p in _summary_pages([long] * 5, width_in=12.1)] == [3, 2]
+    assert _summary_pages([], width_in=12.1) == []
+    assert _summary_pages(["short"], width_in=12.1) == [["short"]]
+    summary = setup(str(ctx.study.path), str(ctx.report_dir), notebook="00-summary")
+    for k in range(5):
+        summary.say("Finding {k}: " + long, k=k + 1)
+    build_deliverables(ctx.report_dir, ctx.study)
+    prs = Presentation(ctx.report_dir / "report.pptx")
+    titles = [s.shapes.title.text for s in list(prs.slides)[1:3]]
+    assert titles == ["Executive summary", "Executive summary (continued)"]
+    body = [
+        p.text
+        for s in list(prs.slides)[1:3]
+        for sh in s.placeholders
+        if sh.placeholder_format.idx == 1
+        for p in sh.text_frame.paragraphs
+    ]
+    assert [b.split(":")[0] for b in body] == [f"Finding {k}" for k in range(1, 6)]
+
+
+def test_a_section_heading_said_after_a_figure_is_not_its_title(ctx):
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    ctx.save_figure(fig, "kpi_trend", close=True)
+    ctx.say("## 2. Wave-over-wave changes\n\nWhich changes are larger than sampling noise?")
+    ctx.say("From Q1 2025 to Q2 2025, no KPI changed significantly.")
+    build_deliverables(ctx.report_dir, ctx.study)
+    prs = Presentation(ctx.report_dir / "report.pptx")
+    assert prs.slides[1].shapes.title.text == (
+        "From Q1 2025 to Q2 2025, no KPI changed significantly."
+    )

@@ -76,7 +76,7 @@ def _report(tmp_path: Path) -> Path:
         record = json.loads((kept / "run.json").read_text(encoding="utf-8"))
         ok = [n["name"] for n in record["notebooks"] if n["status"] == "ok"]
         assert len(ok) >= 3, f"too few notebooks cope with the shape: {exc}"
-        return run_report(study_file, workers=2, only=ok[1:], **kw)
+        return run_report(study_file, workers=2, only=ok[1:], **kw)  # run order: cleaning first
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +155,79 @@ def test_nothing_survives_in_pages_and_csv(report):
     assert 'href="report.xlsx"' in index and 'href="report.pptx"' in index
     record = json.loads((report / "run.json").read_text(encoding="utf-8"))
     assert [f["file"] for f in record["deliverables"]["files"]] == ["report.xlsx", "report.pptx"]
+
+
+def _chart_slides(prs) -> dict:
+    """figure name -> the native chart of its slide (the speaker notes name the PNG)."""
+    out = {}
+    for slide in prs.slides:
+        notes = slide.notes_slide.notes_text_frame.text if slide.has_notes_slide else ""
+        charts = [sh.chart for sh in slide.shapes if sh.has_chart]
+        for line in notes.splitlines():
+            if line.startswith("Chart: figures/") and charts:
+                out[line.removeprefix("Chart: figures/").removesuffix(".png")] = charts[0]
+    return out
+
+
+def test_the_deck_opens_with_the_summary_and_draws_native_charts_from_the_tables(report):
+    from pptx import Presentation
+    from pptx.enum.chart import XL_CHART_TYPE
+
+    from analysis_helpers.study import load_study
+
+    record = json.loads((report / "run.json").read_text(encoding="utf-8"))
+    study = load_study(record["parameters"]["study_file"])
+    prs = Presentation(report / "report.pptx")
+    slides = list(prs.slides)
+    # the executive summary after the title slide: the summary page's findings, in order
+    summary = pd.read_csv(report / "tables" / "summary.csv", encoding="utf-8-sig")
+    findings = list(summary.loc[summary["kind"] == "finding", "text"])
+    assert findings and summary["section"].iloc[0] == "kpis"
+    body, k = [], 1
+    while slides[k].shapes.title.text.startswith("Executive summary"):
+        body += [
+            p.text
+            for sh in slides[k].placeholders
+            if sh.placeholder_format.idx == 1
+            for p in sh.text_frame.paragraphs
+        ]
+        k += 1
+    assert k >= 2 and body == findings
+    # native charts whose values are the tables'
+    charts = _chart_slides(prs)
+    assert {
+        "area_index",
+        "area_trend",
+        "expectation_gap",
+        "driver_importance",
+        "ipa_quadrants",
+    } <= set(charts), sorted(charts)
+    index = pd.read_csv(report / "tables" / "area_index.csv", encoding="utf-8-sig")
+    areas = index[index["level"] == "area"].sort_values("estimate", ascending=False)
+    bar = charts["area_index"]
+    assert bar.chart_type == XL_CHART_TYPE.BAR_CLUSTERED
+    assert list(bar.plots[0].categories) == [study.label(a) for a in areas["name"]]
+    assert list(bar.plots[0].series[0].values) == pytest.approx(list(areas["estimate"]))
+    assert bar.value_axis.tick_labels.number_format == "0.0"  # index: one decimal
+    line = charts["area_trend"]
+    assert line.chart_type == XL_CHART_TYPE.LINE_MARKERS
+    by_wave = pd.read_csv(
+        report / "tables" / "area_by_wave.csv", encoding="utf-8-sig", dtype={"wave": str}
+    )
+    waves = [w for w in study.waves if w in set(by_wave["wave"])]
+    assert list(line.plots[0].categories) == [study.wave_label(w) for w in waves]
+    series = {s.name: list(s.values) for s in line.plots[0].series}
+    for name, part in by_wave.groupby("name"):
+        expected = part.set_index("wave").loc[waves, "estimate"]
+        assert series[study.label(name)] == pytest.approx(list(expected)), name
+    imp = charts["driver_importance"]  # 50-drivers: relative weights, most important first
+    drivers = pd.read_csv(report / "tables" / "driver_importance.csv", encoding="utf-8-sig")
+    assert list(imp.plots[0].categories) == [study.label(d) for d in drivers["driver"]]
+    assert list(imp.plots[0].series[0].values) == pytest.approx(
+        list(drivers["relative_weight_pct"])
+    )
+    assert charts["ipa_quadrants"].chart_type == XL_CHART_TYPE.XY_SCATTER
+    gap = charts["expectation_gap"]
+    assert [s.name for s in gap.plots[0].series] == ["Expectation", "Satisfaction"]
+    gaps = pd.read_csv(report / "tables" / "expectation_gap.csv", encoding="utf-8-sig")
+    assert list(gap.plots[0].series[1].values) == pytest.approx(list(gaps["satisfaction_100"]))

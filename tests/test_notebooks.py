@@ -26,6 +26,7 @@ from analysis_helpers.runner import run_report
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [
+    "00-summary",
     "10-clean",
     "20-describe",
     "30-trend",
@@ -246,6 +247,31 @@ def test_golden_drivers_and_factor_classes_are_found(report, truths):
     prca = table(report, "penalty_reward").set_index("driver")
     assert prca.loc[truths["basic_factor"], "factor_class"] == "basic"
     assert prca.loc[truths["excitement_factor"], "factor_class"] == "excitement"
+
+
+def test_golden_summary_names_the_planted_trough_turning_point_and_top_driver(report, truths):
+    """The executive summary's first weak spot is the planted trough, its turning point the
+    planted fall, its first driver the planted top driver - each linking to its page."""
+    from analysis_helpers.study import load_study
+
+    study = load_study(ROOT / "config/demo.yml")
+    said = table(report, "summary").set_index("section")["text"]
+    trough, tp = truths["trough"], truths["turning_point"]
+    cells = said["weak_spots"].split(": ", 1)[1].split("; ")
+    assert study.segment(trough["segment"]).values[trough["value"]] in cells[0]
+    assert study.label(trough["area"]) in cells[0] and "below the rest" in cells[0]
+    turn = said["turning_point"]
+    assert f"{study.label(tp['area'])} fell" in turn
+    assert f"to {study.wave_label(tp['wave'])} " in turn
+    top = truths["driver_rank_overall"][0]
+    assert said["drivers"].split(": ", 1)[1].startswith(study.label(top))
+    assert set(said.index) >= {"kpis", "movers", "fix", "maintain", "watch"}
+    page = (report / "00-summary.html").read_text(encoding="utf-8")
+    for target in ("20-describe.html", "30-trend.html", "40-cross.html", "50-drivers.html"):
+        assert f'href="{target}"' in page
+    index = (report / "index.html").read_text(encoding="utf-8")
+    parts = index.split('<ol class="parts">')[1]
+    assert parts.index('href="00-summary.html"') < parts.index('href="10-clean.html"')
 
 
 def test_golden_path_model_recovers_the_planted_structure(report, truths):

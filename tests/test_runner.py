@@ -345,3 +345,59 @@ def test_report_help_lists_exit_codes(capsys):
     out = capsys.readouterr().out
     for code, what in EXIT_CODES.items():
         assert f"{code:>3}  {what}" in out
+
+
+def _summary_notebook(project: Path, needs: list[str]) -> None:
+    """A ``00-sum`` page that reads what ``20-second`` wrote and declares that it needs it."""
+    import nbformat
+    from runner_project import notebook
+
+    path = project / "notebooks/00-sum.ipynb"
+    notebook(
+        path,
+        "Summary",
+        "import json\nfrom pathlib import Path\n"
+        "print(json.loads(Path(report_dir, 'items.json').read_text()))",
+    )
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["analysis_helpers"] = {"needs": needs}
+    nbformat.write(nb, path)
+
+
+def test_a_notebook_that_needs_others_runs_after_them_and_is_listed_first(project):
+    from analysis_helpers.runner import discover_notebooks
+
+    _summary_notebook(project, ["20-second"])
+    order = [p.stem for p in discover_notebooks(project / "notebooks")]
+    assert order == ["10-first", "20-second", "30-third", "00-sum"]  # run order
+    lines: list[str] = []
+    out = run(project, workers=2, parameters={"items": [1, 2]}, progress=lines.append)
+    # it ran after 20-second (it read its file) and after the analysis round
+    assert lines.index("running 00-sum after the notebooks it needs ...") > max(
+        k for k, line in enumerate(lines) if "20-second done" in line or "30-third done" in line
+    )
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    names = [n["name"] for n in record["notebooks"]]
+    assert names == ["00-sum", "10-first", "20-second", "30-third"]  # reading order
+    index = (out / "index.html").read_text(encoding="utf-8")
+    contents = index.split('<ol class="parts">')[1]
+    assert contents.index('href="00-sum.html"') < contents.index('href="10-first.html"')
+    # --only of the summary brings the notebook it needs (and cleaning)
+    out = run(project, only=["00-sum"], force=True)
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert [n["name"] for n in record["notebooks"]] == ["00-sum", "10-first", "20-second"]
+
+
+def test_a_notebook_whose_needs_failed_is_not_run(project):
+    _summary_notebook(project, ["20-second"])
+    with pytest.raises(NotebookFailed) as info:
+        run(project, parameters={"fail": True})
+    msg = str(info.value)
+    assert "20-second failed" in msg
+    assert "not run because a notebook it needs did not succeed: 00-sum" in msg
+
+
+def test_needs_must_name_notebooks_that_need_none(project):
+    _summary_notebook(project, ["99-missing"])
+    with pytest.raises(ReportError, match="00-sum needs the notebook '99-missing'"):
+        run(project)

@@ -9,7 +9,8 @@ header in snake_case.
 
 ``pytest tests/test_study_shapes.py -k one_wave`` runs one shape; the ``SHAPE_NOTEBOOKS``
 environment variable (e.g. ``20-describe,30-trend``) limits the notebooks while working
-on one page.
+on one page; ``00-summary`` brings the pages whose tables it reads (the runner adds the
+notebooks a notebook needs), so ``SHAPE_NOTEBOOKS=00-summary`` checks the summary and them.
 """
 
 from __future__ import annotations

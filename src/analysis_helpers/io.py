@@ -28,6 +28,7 @@ import io
 import json
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1518,6 +1519,39 @@ def write_report_table(table: pd.DataFrame, path: str | Path) -> Path:
     path = Path(path)
     spreadsheet_safe_frame(table).to_csv(path, index=False, encoding="utf-8-sig")
     return path
+
+
+def read_report_table(path: str | Path, *, text: Sequence[str] = ()) -> pd.DataFrame | None:
+    """Read a report table that :func:`write_report_table` wrote; None when it is absent.
+
+    The quote prefix that kept a text cell from running as a formula is taken off again.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    text : sequence of str
+        Columns read as text whatever they hold (codes such as waves and segment values).
+
+    Returns
+    -------
+    DataFrame or None
+    """
+    from .safe_output import FORMULA_PREFIXES
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path, encoding="utf-8-sig", dtype=dict.fromkeys(text, str))
+    quoted = tuple("'" + p for p in FORMULA_PREFIXES)
+
+    def unquote(v: Any) -> Any:
+        return v[1:] if isinstance(v, str) and v.startswith(quoted) else v
+
+    for col in table.columns:
+        if table[col].dtype == object or pd.api.types.is_string_dtype(table[col]):
+            table[col] = table[col].map(unquote)
+    return table.rename(columns=unquote)
 
 
 def write_report_figure(figure, path: str | Path) -> Path:

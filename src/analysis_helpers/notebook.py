@@ -286,7 +286,9 @@ class ReportContext:
         else:
             text = md(template, **{"confidence": self.confidence, **values})
         html = render_markdown(text)
-        self.recorder.say(plain_text(html))
+        # a section heading said on the page is no takeaway: the deck titles no slide by it
+        heading = re.match(r"\s*<h[1-6][ >]", html) is not None
+        self.recorder.say(plain_text(html), kind="heading" if heading else "say")
         _display(
             f'<div class="report-say tex2jax_ignore mathjax_ignore">{html}</div>', plain_text(html)
         )

@@ -3,7 +3,9 @@
 ``python -m analysis_helpers report --study config/demo.yml`` (or ``make report``)
 
 1. executes ``notebooks/10-*.ipynb`` (cleaning) first, then the analysis notebooks, which
-   do not depend on each other, side by side in worker processes;
+   do not depend on each other, side by side in worker processes, and last the notebooks
+   that declare the notebooks they need (``00-summary`` reads the other pages' tables: it
+   is shown first and runs last; see :func:`discover_notebooks`);
 2. renders each executed notebook to code-free, self-contained HTML (images embedded),
    writes an ``index.html`` that a client reads (title, client, description, the parts
    with their question) and a ``run.html`` with the run's details;
@@ -87,6 +89,7 @@ __all__ = [
     "ReportInterrupted",
     "run_report",
     "discover_notebooks",
+    "notebook_needs",
 ]
 
 KERNEL_NAME = "survey-analysis"
@@ -239,14 +242,86 @@ class _Job:
     cwd: str
     limit: float | None = None  # seconds this notebook may run
     single_thread: bool = False
+    needs: tuple[str, ...] = ()  # notebooks that must have succeeded before this one runs
+
+
+#: where a notebook declares the notebooks it needs: its metadata
+#: ``{"analysis_helpers": {"needs": ["20-describe", "30-trend"]}}``
+NEEDS_KEY = "analysis_helpers"
+
+
+def notebook_needs(path: Path) -> tuple[str, ...]:
+    """Return the notebooks that ``path`` needs, from its metadata (see :data:`NEEDS_KEY`).
+
+    A notebook that reads the tables of other pages (``00-summary``) names them in its
+    notebook metadata, ``"analysis_helpers": {"needs": ["20-describe", ...]}``; the runner
+    then runs it after them (and ``--only`` adds them).
+
+    Parameters
+    ----------
+    path : Path
+        The notebook (read as plain JSON).
+
+    Returns
+    -------
+    tuple of str
+        Notebook names (file stems), in the order given; empty when none are declared.
+    """
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        raise ReportError(f"{path}: not a readable notebook (JSON)") from None
+    needs = (meta.get(NEEDS_KEY) or {}).get("needs", []) if isinstance(meta, dict) else []
+    if isinstance(needs, str) or not all(isinstance(n, str) for n in needs):
+        raise ReportError(f"{path}: metadata {NEEDS_KEY}.needs must be a list of notebook names")
+    return tuple(needs)
 
 
 def discover_notebooks(folder: Path) -> list[Path]:
-    """Return the pipeline notebooks ``NN-topic.ipynb`` in run order."""
+    """Return the pipeline notebooks ``NN-topic.ipynb`` in run order.
+
+    The order is explicit, not only the file names':
+
+    1. the first notebook by name that needs no other: cleaning (``10-clean``), alone;
+    2. every other notebook that needs none, side by side (``20-describe`` ... ``60-index``);
+    3. the notebooks that declare what they need (:func:`notebook_needs`), after round 2 -
+       ``00-summary`` is numbered first because it is the first page a client reads
+       (the index page and the run record list the pages by name), but it runs last
+       because it reads the tables the other pages saved.
+
+    A notebook may need only notebooks of rounds 1 and 2 (no chains).
+
+    Raises
+    ------
+    ReportError
+        No notebook, or a notebook needs one that does not exist or itself needs others.
+    """
     found = sorted(p for p in folder.glob("[0-9][0-9]-*.ipynb") if p.is_file())
     if not found:
         raise ReportError(f"no pipeline notebooks (NN-topic.ipynb) in {folder}")
-    return found
+    needs = {p.stem: notebook_needs(p) for p in found}
+    for name, wanted in needs.items():
+        for other in wanted:
+            if other not in needs:
+                raise ReportError(f"{name} needs the notebook {other!r}, which is not in {folder}")
+            if needs[other]:
+                raise ReportError(
+                    f"{name} needs {other}, which needs other notebooks itself; a notebook "
+                    "may need only notebooks that need none"
+                )
+    free = [p for p in found if not needs[p.stem]]
+    if not free:
+        raise ReportError(f"every notebook in {folder} needs another one; none can run first")
+    return [*free, *(p for p in found if needs[p.stem])]
+
+
+def _selected(notebooks: list[Path], only: list[str]) -> list[Path]:
+    """Return cleaning, the notebooks in ``only`` and the notebooks these need, in run order."""
+    wanted = set(only)
+    for p in notebooks:  # a notebook that reads others' tables brings them along
+        if p.stem in wanted:
+            wanted.update(notebook_needs(p))
+    return [p for i, p in enumerate(notebooks) if i == 0 or p.stem in wanted]
 
 
 def _kernel_name() -> str:
@@ -1036,7 +1111,7 @@ def _run(
         unknown = sorted(set(only) - known)
         if unknown:
             raise ReportError(f"unknown notebook(s) {unknown}; known: {sorted(known)}")
-        notebooks = [p for i, p in enumerate(notebooks) if i == 0 or p.stem in only]
+        notebooks = _selected(notebooks, only)
     declared_by = {p: _declared_parameters(p) for p in notebooks}
     unused = sorted(set(parameters) - set().union(*declared_by.values()))
     if unused:
@@ -1077,6 +1152,7 @@ def _run(
             {k: v for k, v in params.items() if k in declared_by[p]},
             kernel,
             str(root / "notebooks"),
+            needs=notebook_needs(p),
         )
         for p in notebooks
     ]
@@ -1117,6 +1193,8 @@ def _run(
     record = _record(study, study_info, date, started, finished, params, final, kernel, root)
     record["runner"] = {"timeout": nb_limit, "run_timeout": run_limit, "keep": keep}
     record["deliverables"] = deliverables
+    # pages in reading order (by name: 00-summary first), whatever order they ran in
+    shown = sorted(runs, key=lambda r: r.name)
     record["notebooks"] = [
         {
             "name": r.name,
@@ -1126,12 +1204,12 @@ def _run(
             "seconds": round(r.seconds, 3),
             "html": r.html,
         }
-        for r in runs
+        for r in shown
     ]
     state.doing = "write the report pages"
     from .pages import finish_page, font_face, page_header
 
-    index = report_index_html(study_info, date, runs, deliverables=deliverables["files"])
+    index = report_index_html(study_info, date, shown, deliverables=deliverables["files"])
     run_page = run_html(study_info, record)
     # the notebook pages get the study header on top; the index and run pages have it
     style = font_face([*pages.values(), index, run_page, page_header(study)])
@@ -1424,12 +1502,28 @@ def _run_notebooks(
             f"worker{'s' * (n_workers != 1)} ..."
         )
         # longest first (as measured by the last report), so the workers end together
-        order = sorted(range(1, total), key=lambda k: -last.get(runs[k].name, 0.0))
+        order = sorted(
+            (k for k in range(1, total) if not jobs[k].needs),
+            key=lambda k: -last.get(runs[k].name, 0.0),
+        )
         for k in order:
             jobs[k].single_thread = n_workers > 1
         while len(state.slots) < n_workers:
             pool.spawn()
         pool.collect(deque(order))
+        # then the notebooks that read the others' tables, once those have succeeded
+        ok = {r.name for r in runs if r.status == "ok"}
+        after = [k for k in range(1, total) if jobs[k].needs and set(jobs[k].needs) <= ok]
+        if after:
+            progress(
+                f"running {', '.join(runs[k].name for k in after)} after the notebooks "
+                f"{'it needs' if len(after) == 1 else 'they need'} ..."
+            )
+            for k in after:
+                jobs[k].single_thread = n_workers > 1 and len(after) > 1
+            if not state.slots:
+                pool.spawn()
+            pool.collect(deque(after))
     for slot in list(state.slots):  # done: let the workers go
         with contextlib.suppress(OSError):
             slot.conn.send(None)
@@ -1630,8 +1724,11 @@ def _fail(
         for r in runs
         if r.status in ("failed", "oserror", "timeout")
     ]
+    cleaning_ok = bool(runs) and runs[0].status == "ok"
     skipped = [r.name for r in runs if r.status == "pending"]
-    if skipped:
+    if skipped and cleaning_ok:
+        lines.append(f"not run because a notebook it needs did not succeed: {', '.join(skipped)}")
+    elif skipped:
         lines.append(f"not run because cleaning did not succeed: {', '.join(skipped)}")
     late = [r.name for r in runs if r.status == "skipped"]
     if late:

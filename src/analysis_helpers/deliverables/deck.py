@@ -307,8 +307,8 @@ def write_deck(
         for e in entries
         if e.get("type") == "say" and str(e.get("notebook", "")).startswith("00") and e["text"]
     ]
-    if summary:
-        _bullet_slide(prs, "Executive summary", summary, font)
+    for k, part in enumerate(_summary_pages(summary, width_in=prs.slide_width / 914400 - 1.2)):
+        _bullet_slide(prs, "Executive summary" + (" (continued)" if k else ""), part, font)
     figures = _figures_with_takeaways(entries)
     counts = {"charts": 0, "pictures": 0}
     for fig in figures:
@@ -385,6 +385,33 @@ def _long_date(date: str) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
+#: lines of 16-point text the body of a bullet slide holds
+SUMMARY_LINES = 17
+
+
+def _summary_pages(
+    bullets: Sequence[str], *, width_in: float, lines: int = SUMMARY_LINES
+) -> list[list[str]]:
+    """Split the summary's findings over slides.
+
+    Whole findings, in order, at most ``lines`` lines of 16-point text a slide (a finding
+    longer than that has a slide of its own).
+    """
+    from .manifest import _text_width
+
+    per_line = max(20, int(width_in * 72 / (16 * 0.55)))
+    pages: list[list[str]] = []
+    used = float(lines)
+    for text in bullets:
+        need = math.ceil(_text_width(text) / per_line) + 0.3  # the paragraph's spacing
+        if used + need > lines and (not pages or pages[-1]):
+            pages.append([])
+            used = 0.0
+        pages[-1].append(text)
+        used += need
+    return pages
+
+
 def _bullet_slide(prs: Any, title: str, bullets: Sequence[str], font: str) -> None:
     from pptx.util import Inches
 
@@ -395,7 +422,8 @@ def _bullet_slide(prs: Any, title: str, bullets: Sequence[str], font: str) -> No
         body = slide.shapes.add_textbox(
             Inches(0.6), Inches(1.5), prs.slide_width - Inches(1.2), prs.slide_height - Inches(2.2)
         )
-    _text(body.text_frame, list(bullets), font=font, size=16 if len(bullets) > 5 else 18)
+    long = len(bullets) > 5 or sum(len(b) for b in bullets) > 600
+    _text(body.text_frame, list(bullets), font=font, size=16 if long else 18)
     _remove_empty_placeholders(slide)
 
 

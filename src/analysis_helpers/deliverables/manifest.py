@@ -277,7 +277,11 @@ class Recorder:
 
     # -- entries --
     def say(self, text: str, kind: str = "say") -> dict[str, Any]:
-        """Record a takeaway (``kind="say"``) or a section that does not apply (``"na"``)."""
+        """Record a sentence said on the page.
+
+        ``kind`` is ``"say"`` (a takeaway), ``"na"`` (a section that does not apply) or
+        ``"heading"`` (a section heading said on the page).
+        """
         entry = self._next(kind)
         entry["text"] = clean_text(text).strip()
         return self._write(entry)

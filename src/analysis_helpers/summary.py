@@ -1,0 +1,667 @@
+"""The executive summary (``00-summary``): a handful of ranked, evidence-linked findings.
+
+Each finding is one sentence whose numbers come from the tables the other pages saved,
+linking to the page that shows its evidence.
+
+The summary computes nothing new: it reads the report's tables (:data:`SUMMARY_TABLES`,
+saved by 20-describe, 30-trend, 40-cross and 50-drivers; the runner runs ``00-summary``
+after them) and ranks their rows by the rules below. A table that is absent (the study
+has one wave, no segments, no drivers ...) drops its finding or, where a reader would
+miss it, puts one sentence in its place.
+
+Ranking rules
+-------------
+1. **Headline KPIs** (:func:`headline_kpis`): the KPIs of 20-describe's wave in the study's
+   order (``kpis``: overall satisfaction first), each with its change against the previous
+   wave from 30-trend's ``wave_changes`` (the pair ending in that wave). A change is named
+   only when it is significant at ``reporting.alpha`` after ``reporting.correction``;
+   otherwise the sentence says "no significant change".
+2. **Biggest significant movers** (:func:`rank_movers`): the KPI and area changes of the
+   latest pair of waves that are significant, ranked by the size of their test statistic
+   ``|z|`` (changes of KPIs on different scales are compared in standard errors), ties by
+   the larger ``|change|``; the first ``top``.
+3. **Turning point** (:func:`rank_turning_points`): with three waves or more, the largest
+   significant area change of any pair of waves of at least ``min_change`` index points
+   (:func:`~analysis_helpers.trend.turning_points`); not repeated when it is one of the
+   movers of rule 2.
+4. **Weak spots** (:func:`rank_weak_spots`): the segment x area cells of 40-cross's
+   ``weak_spots`` that are significantly *below* the rest of the sample (corrected over all
+   cells), largest shortfall first; the first ``top``.
+5. **Top drivers** (:func:`rank_drivers`): 50-drivers' ``driver_importance`` by its rank
+   (relative weight, largest share of R² first); the first ``top``.
+6. **Action list** (:func:`rank_actions`): from the importance-performance table ``ipa``:
+   *fix* = "concentrate here" (important, performing below the line), ranked as
+   :func:`~analysis_helpers.drivers.action_list` (furthest above the importance line first,
+   ties by the lower performance); *maintain* = "keep up the good work" (important,
+   performing well), most important first; *watch* = "low priority" (less important,
+   performing below the line), lowest performance first. "Possible overkill" is not
+   listed. The first ``top`` of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .formatting import fmt_change, fmt_p, fmt_value, kind_for_unit
+from .safe_output import Md, md
+from .trend import turning_points
+
+if TYPE_CHECKING:
+    from .study import Study
+
+__all__ = [
+    "SUMMARY_TABLES",
+    "PAGES",
+    "ACTIONS",
+    "headline_kpis",
+    "rank_movers",
+    "rank_turning_points",
+    "rank_weak_spots",
+    "rank_drivers",
+    "rank_actions",
+    "summary_findings",
+]
+
+#: the tables the summary reads, and the page that saves each
+SUMMARY_TABLES: dict[str, str] = {
+    "kpi_summary": "20-describe",
+    "wave_changes": "30-trend",
+    "area_changes": "30-trend",
+    "weak_spots": "40-cross",
+    "driver_importance": "50-drivers",
+    "ipa": "50-drivers",
+}
+#: the pages the findings link to (their HTML file in the report folder)
+PAGES = {
+    "20-describe": "20-describe.html",
+    "30-trend": "30-trend.html",
+    "40-cross": "40-cross.html",
+    "50-drivers": "50-drivers.html",
+}
+#: the IPA quadrant behind each action
+ACTIONS = {
+    "fix": "concentrate here",
+    "maintain": "keep up the good work",
+    "watch": "low priority",
+}
+
+_FINDING_COLUMNS = ["section", "rank", "kind", "page", "text"]
+
+
+def _has(tables: Mapping[str, pd.DataFrame | None], name: str) -> bool:
+    t = tables.get(name)
+    return t is not None and not t.empty
+
+
+def _bool(s: pd.Series) -> pd.Series:
+    """Return a ``significant`` column read back from CSV (bools, or text "True"/"False")."""
+    if s.dtype == bool:
+        return s
+    return s.map(lambda v: str(v).strip().lower() in {"true", "1", "1.0"}).astype(bool)
+
+
+def _latest_pair(changes: pd.DataFrame, study: Study) -> tuple[str, str] | None:
+    """Return the last ``(wave_from, wave_to)`` of a wave-over-wave table, in the study's order."""
+    if changes is None or changes.empty:
+        return None
+    order = {w: i for i, w in enumerate(study.waves)}
+    to = changes["wave_to"].astype(str)
+    last = max(to.unique(), key=lambda w: order.get(w, -1))
+    first = changes.loc[to == last, "wave_from"].astype(str).iloc[0]
+    return first, last
+
+
+# ---- ranking rules ---------------------------------------------------------------------
+def headline_kpis(
+    kpis: pd.DataFrame, changes: pd.DataFrame | None, *, study: Study
+) -> pd.DataFrame:
+    """Return each headline KPI with its change against the previous wave (rule 1).
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        20-describe's ``kpi_summary``: ``kpi``, ``label``, ``unit``, ``estimate``, ``n``,
+        in the study's order.
+    changes : DataFrame or None
+        30-trend's ``wave_changes`` (:func:`~analysis_helpers.trend_report.kpi_changes`);
+        None or empty for a study of one wave.
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        One row per KPI of ``kpis`` with an estimate, in its order: ``kpi``, ``label``,
+        ``unit``, ``estimate``, ``n``, ``wave_from`` (None without a comparison),
+        ``change``, ``p_adjusted``, ``significant`` (False without a comparison).
+    """
+    t = kpis[kpis["estimate"].notna()]
+    out = t[["kpi", "label", "unit", "estimate", "n"]].reset_index(drop=True)
+    pair = _latest_pair(changes, study) if changes is not None else None
+    if changes is None or pair is None:
+        return out.assign(wave_from=None, change=np.nan, p_adjusted=np.nan, significant=False)
+    latest = changes[changes["wave_to"].astype(str) == pair[1]].drop_duplicates("kpi")
+    latest = latest.set_index(latest["kpi"].astype(str))
+    key = out["kpi"].astype(str)
+    has = key.isin(latest.index)
+    out["wave_from"] = [pair[0] if h else None for h in has]
+    out["change"] = key.map(latest["change"]).astype(float)
+    out["p_adjusted"] = key.map(latest["p_adjusted"]).astype(float)
+    sig = _bool(latest["significant"])
+    out["significant"] = key.map(sig).fillna(False).astype(bool)
+    return out
+
+
+def rank_movers(
+    kpi_changes: pd.DataFrame | None,
+    area_changes: pd.DataFrame | None,
+    *,
+    study: Study,
+    top: int = 3,
+) -> pd.DataFrame:
+    """Rank the significant KPI and area changes of the latest pair of waves (rule 2).
+
+    Parameters
+    ----------
+    kpi_changes, area_changes : DataFrame or None
+        30-trend's ``wave_changes`` (``kpi``, ``label``, ``unit``) and ``area_changes``
+        (``name``, ``area``; index points): ``wave_from``, ``wave_to``, ``change``,
+        ``statistic``, ``p_adjusted``, ``significant``.
+    study : Study
+        The waves' order.
+    top : int
+        How many to return.
+
+    Returns
+    -------
+    DataFrame
+        ``rank``, ``what`` ("kpi" / "area"), ``name``, ``label``, ``unit``, ``wave_from``,
+        ``wave_to``, ``estimate_from``, ``estimate_to``, ``change``, ``statistic``,
+        ``p_adjusted``; largest ``|statistic|`` first (ties: larger ``|change|``). Empty
+        when nothing moved significantly.
+    """
+    cols = [
+        "rank", "what", "name", "label", "unit", "wave_from", "wave_to", "estimate_from",
+        "estimate_to", "change", "statistic", "p_adjusted",
+    ]  # fmt: skip
+    parts = []
+    if kpi_changes is not None and not kpi_changes.empty:
+        parts.append(kpi_changes.assign(what="kpi", name=kpi_changes["kpi"]))
+    if area_changes is not None and not area_changes.empty:
+        parts.append(
+            area_changes.assign(what="area", label=area_changes["area"], unit="index (0-100)")
+        )
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    t = pd.concat(parts, ignore_index=True)
+    pair = _latest_pair(t, study)
+    assert pair is not None
+    t = t[(t["wave_to"].astype(str) == pair[1]) & _bool(t["significant"])]
+    t = t.assign(_z=t["statistic"].abs(), _c=t["change"].abs())
+    t = t.sort_values(["_z", "_c"], ascending=False, kind="stable").head(top)
+    t = t.reset_index(drop=True)
+    t["rank"] = np.arange(1, len(t) + 1)
+    return t[cols]
+
+
+def rank_turning_points(
+    area_changes: pd.DataFrame | None, *, min_change: float = 1.0
+) -> pd.DataFrame:
+    """Rank the areas' significant changes over every pair of waves (rule 3).
+
+    Parameters
+    ----------
+    area_changes : DataFrame or None
+        30-trend's ``area_changes``.
+    min_change : float
+        Smallest change, in index points, that counts as a turn (30-trend's ``min_turn``).
+
+    Returns
+    -------
+    DataFrame
+        :func:`~analysis_helpers.trend.turning_points` (significant, ``|change| >=
+        min_change``, largest first) with a ``rank`` column first; empty without any.
+    """
+    if area_changes is None or area_changes.empty:
+        return pd.DataFrame(columns=["rank", "name", "area", "wave_from", "wave_to", "change"])
+    t = area_changes.assign(significant=_bool(area_changes["significant"]))
+    turns = turning_points(t, min_change=min_change)
+    turns.insert(0, "rank", np.arange(1, len(turns) + 1))
+    return turns
+
+
+def rank_weak_spots(spots: pd.DataFrame | None, *, top: int = 3) -> pd.DataFrame:
+    """Return the significant weak spots, largest shortfall first (rule 4).
+
+    Parameters
+    ----------
+    spots : DataFrame or None
+        40-cross's ``weak_spots`` (:func:`~analysis_helpers.cross.weak_spots`):
+        ``difference`` (cell - rest), ``p_adjusted``, ``significant``, ``direction``.
+    top : int
+
+    Returns
+    -------
+    DataFrame
+        The rows that are significant and below the rest, ordered by ``difference``
+        (most negative first), the first ``top``, ``rank`` renumbered from 1.
+    """
+    if spots is None or spots.empty:
+        return pd.DataFrame(columns=["rank", *([] if spots is None else spots.columns)])
+    low = spots[_bool(spots["significant"]) & (spots["difference"] < 0)]
+    low = low.sort_values("difference", kind="stable").head(top).reset_index(drop=True)
+    return low.assign(rank=np.arange(1, len(low) + 1))
+
+
+def rank_drivers(importance: pd.DataFrame | None, *, top: int = 3) -> pd.DataFrame:
+    """Return the most important drivers (rule 5).
+
+    Parameters
+    ----------
+    importance : DataFrame or None
+        50-drivers' ``driver_importance``: ``driver``, ``label``, ``relative_weight_pct``
+        (and ``rank``, 1 = most important, when ranked).
+    top : int
+
+    Returns
+    -------
+    DataFrame
+        The first ``top`` rows by ``rank`` (else by ``relative_weight_pct``, largest
+        first), ``rank`` renumbered from 1.
+    """
+    if importance is None or importance.empty:
+        return pd.DataFrame(columns=["rank", "driver", "label", "relative_weight_pct"])
+    if "rank" in importance.columns:
+        t = importance.sort_values("rank", kind="stable")
+    else:
+        t = importance.sort_values("relative_weight_pct", ascending=False, kind="stable")
+    t = t.head(top).reset_index(drop=True)
+    return t.assign(rank=np.arange(1, len(t) + 1))
+
+
+def rank_actions(ipa: pd.DataFrame | None, *, top: int = 3) -> pd.DataFrame:
+    """Return the action list: what to fix, maintain and watch (rule 6).
+
+    Parameters
+    ----------
+    ipa : DataFrame or None
+        50-drivers' ``ipa`` (:func:`~analysis_helpers.drivers.importance_performance`
+        with ``label``): ``item``, ``importance``, ``performance``, ``importance_gap``,
+        ``performance_gap``, ``quadrant``.
+    top : int
+        Items per action.
+
+    Returns
+    -------
+    DataFrame
+        ``action`` ("fix", "maintain", "watch", in that order), ``rank`` (within the
+        action), then the ``ipa`` columns.
+    """
+    if ipa is None or ipa.empty:
+        return pd.DataFrame(columns=["action", "rank", "item", "label", "importance"])
+    orders = {
+        "fix": (["importance_gap", "performance_gap"], [False, True]),
+        "maintain": (["importance", "performance_gap"], [False, True]),
+        "watch": (["performance_gap", "importance"], [True, False]),
+    }
+    parts = []
+    for action, quadrant in ACTIONS.items():
+        by, ascending = orders[action]
+        t = ipa[ipa["quadrant"] == quadrant].sort_values(by, ascending=ascending, kind="stable")
+        t = t.head(top).reset_index(drop=True)
+        t.insert(0, "rank", np.arange(1, len(t) + 1))
+        t.insert(0, "action", action)
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
+
+
+# ---- sentences ---------------------------------------------------------------------------
+def _size(change: float, unit: str) -> str:
+    """'2.1 index points', '5 points' (NPS), '3.2 pp' (shares), '0.17' (means)."""
+    text = fmt_change(abs(change), unit).lstrip("+")
+    kind = kind_for_unit(unit)
+    if kind == "index":
+        return f"{text} index points"
+    if kind == "nps":
+        return f"{text} points"
+    return text
+
+
+def _moved(label: str, change: float, unit: str, p: float) -> Md:
+    return md(
+        "**{label}** {verb} {size} ({p})",
+        label=label,
+        verb="rose" if change > 0 else "fell",
+        size=_size(change, unit),
+        p=fmt_p(p, prefix=True),
+    )
+
+
+def _test_words(study: Study) -> str:
+    from .trend_report import significance_words
+
+    return significance_words(study)
+
+
+def _join(parts: list[Md]) -> Md:
+    """Join Markdown pieces as ``a, b and c``."""
+    if len(parts) <= 1:
+        return Md("").join(parts)
+    return Md(", ").join(parts[:-1]) + Md(" and ") + parts[-1]
+
+
+def _kpi_sentence(head: pd.DataFrame, *, study: Study, wave: str | None, test: str) -> Md:
+    pieces = []
+    for r in head.itertuples():
+        value = fmt_value(r.estimate, r.unit)
+        if pd.notna(r.wave_from) and r.significant:
+            pieces.append(
+                md(
+                    "**{label}** {value} ({verb} {size} on {prev}, {p})",
+                    label=r.label,
+                    value=value,
+                    verb="up" if r.change > 0 else "down",
+                    size=_size(r.change, r.unit),
+                    prev=study.wave_label(r.wave_from),
+                    p=fmt_p(r.p_adjusted, prefix=True),
+                )
+            )
+        else:
+            pieces.append(md("**{label}** {value}", label=r.label, value=value))
+    where = md("In **{wave}**: ", wave=study.wave_label(wave)) if wave else Md("Headline KPIs: ")
+    compared = head[head["wave_from"].notna()]
+    tail = Md("")
+    if len(compared):
+        prev = study.wave_label(str(compared["wave_from"].iloc[0]))
+        n_sig = int(compared["significant"].sum())
+        if n_sig == 0:
+            tail = md(" No KPI changed significantly on {prev} ({test}).", prev=prev, test=test)
+        elif n_sig < len(compared):
+            tail = md(" The others show no significant change on {prev}.", prev=prev)
+    see = (
+        Md(" (see [Descriptive statistics](20-describe.html) and [Trend](30-trend.html))")
+        if len(compared)
+        else Md(" (see [Descriptive statistics](20-describe.html))")
+    )
+    return where + Md("; ").join(pieces) + see + Md(".") + tail
+
+
+def summary_findings(
+    tables: Mapping[str, pd.DataFrame | None],
+    *,
+    study: Study,
+    wave: str | None = None,
+    outcome_label: str | None = None,
+    drivers_reason: str | None = None,
+    top: int = 3,
+    min_change: float = 1.0,
+) -> pd.DataFrame:
+    """Return the executive summary: one ranked sentence per finding, with its evidence page.
+
+    Parameters
+    ----------
+    tables : mapping
+        Table name -> DataFrame (or None when the page did not save it), the names of
+        :data:`SUMMARY_TABLES`.
+    study : Study
+    wave : str, optional
+        The wave the headline KPIs describe (20-describe's); default the latest wave
+        of ``wave_changes``, else none named.
+    outcome_label : str, optional
+        What the drivers drive (e.g. "Overall satisfaction"), for the drivers sentence.
+    drivers_reason : str or Md, optional
+        Why the study has no drivers (:func:`~analysis_helpers.driver_report.driver_setup`'s
+        ``reason``), said where the drivers would be.
+    top : int
+        Movers, weak spots, drivers and items per action named.
+    min_change : float
+        Smallest area change in index points that counts as a turning point.
+
+    Returns
+    -------
+    DataFrame
+        One row per sentence, in reading order: ``section`` ("kpis", "changes",
+        "movers", "turning_point", "weak_spots", "drivers", "fix", "maintain", "watch"),
+        ``rank`` (1, 2, ... in reading order), ``kind`` ("finding", or "na" for a
+        section that does not apply, said in one sentence), ``page`` (the notebook of
+        the evidence) and ``text`` (:class:`~analysis_helpers.safe_output.Md`, its link
+        to the page included).
+    """
+    rows: list[tuple[str, str, str, Md]] = []
+    test = _test_words(study)
+    changes = tables.get("wave_changes")
+    areas = tables.get("area_changes")
+    source = changes if _has(tables, "wave_changes") else areas
+    pair = _latest_pair(source, study) if source is not None and not source.empty else None
+    if wave is None and pair is not None:
+        wave = pair[1]
+
+    # 1. headline KPIs and their change
+    if _has(tables, "kpi_summary"):
+        kpis = tables["kpi_summary"]
+        assert kpis is not None
+        comparable = changes if pair is not None and wave == pair[1] else None
+        head = headline_kpis(kpis, comparable, study=study)
+        if len(head):
+            rows.append(
+                (
+                    "kpis",
+                    "finding",
+                    "20-describe",
+                    _kpi_sentence(
+                        head, study=study, wave=wave if study.is_multiwave else None, test=test
+                    ),
+                )
+            )
+    # 2. no comparison at all: say so once
+    if pair is None:
+        absent = study.absent("waves")
+        rows.append(
+            (
+                "changes",
+                "finding",
+                "30-trend",
+                md("{why} No change over time is reported.", why=absent)
+                if absent
+                else Md(
+                    "Only one wave has respondents, so no change over time is reported "
+                    "(see [Trend](30-trend.html))."
+                ),
+            )
+        )
+    else:
+        movers = rank_movers(
+            changes if _has(tables, "wave_changes") else None,
+            areas if _has(tables, "area_changes") else None,
+            study=study,
+            top=top,
+        )
+        a, b = study.wave_label(pair[0]), study.wave_label(pair[1])
+        if movers.empty:
+            rows.append(
+                (
+                    "movers",
+                    "finding",
+                    "30-trend",
+                    md(
+                        "From {a} to {b}, no KPI and no area changed significantly ({test}) "
+                        "(see [Trend](30-trend.html)).",
+                        a=a,
+                        b=b,
+                        test=test,
+                    ),
+                )
+            )
+        else:
+            moved = Md("; ").join(
+                _moved(r.label, r.change, r.unit, r.p_adjusted) for r in movers.itertuples()
+            )
+            rows.append(
+                (
+                    "movers",
+                    "finding",
+                    "30-trend",
+                    md(
+                        "The biggest significant {moves} from {a} to {b}: {moved} (see "
+                        "[Trend](30-trend.html)).",
+                        moves="move" if len(movers) == 1 else "moves",
+                        a=a,
+                        b=b,
+                        moved=moved,
+                    ),
+                )
+            )
+        # 3. the turning point over all waves
+        if len(study.waves) > 2 and _has(tables, "area_changes"):
+            turns = rank_turning_points(areas, min_change=min_change)
+            if len(turns):
+                t = turns.iloc[0]
+                named = movers[(movers["what"] == "area")]
+                repeated = str(t["wave_to"]) == pair[1] and str(t["name"]) in set(
+                    named["name"].astype(str)
+                )
+                if not repeated:
+                    rows.append(
+                        (
+                            "turning_point",
+                            "finding",
+                            "30-trend",
+                            md(
+                                "The turning point: **{area}** {verb} {size} from {a} to {b} "
+                                "({p}), the largest significant area change of the {n} waves "
+                                "(see [Trend](30-trend.html)).",
+                                area=t["area"],
+                                verb="rose" if t["change"] > 0 else "fell",
+                                size=_size(float(t["change"]), "index (0-100)"),
+                                a=study.wave_label(str(t["wave_from"])),
+                                b=study.wave_label(str(t["wave_to"])),
+                                p=fmt_p(float(t["p_adjusted"]), prefix=True),
+                                n=len(study.waves),
+                            ),
+                        )
+                    )
+
+    # 4. weak spots
+    if study.has_segments and study.has_index:
+        spots = rank_weak_spots(tables.get("weak_spots"), top=top)
+        if spots.empty:
+            rows.append(
+                (
+                    "weak_spots",
+                    "finding",
+                    "40-cross",
+                    md(
+                        "No segment rates an area significantly below the rest of the sample "
+                        "({test}) (see [Cross-analysis](40-cross.html)).",
+                        test=test,
+                    ),
+                )
+            )
+        else:
+            cells = Md("; ").join(
+                md(
+                    "**{group}** ({segment}) rate **{area}** {gap:index} index points below "
+                    "the rest ({p}, n = {n:base})",
+                    group=r.value_label,
+                    segment=r.segment_label,
+                    area=r.label,
+                    gap=-float(r.difference),
+                    p=fmt_p(float(r.p_adjusted), prefix=True),
+                    n=r.n,
+                )
+                for r in spots.itertuples()
+            )
+            rows.append(
+                (
+                    "weak_spots",
+                    "finding",
+                    "40-cross",
+                    md(
+                        "The {weakest}: {cells} (see [Cross-analysis](40-cross.html)).",
+                        weakest="weakest spot" if len(spots) == 1 else "weakest spots",
+                        cells=cells,
+                    ),
+                )
+            )
+    elif not study.has_segments:
+        rows.append(
+            (
+                "weak_spots",
+                "na",
+                "40-cross",
+                md("{why} There are no weak spots to rank.", why=study.absent("segments") or ""),
+            )
+        )
+
+    # 5. drivers and 6. actions
+    drivers = rank_drivers(tables.get("driver_importance"), top=top)
+    if drivers.empty:
+        rows.append(
+            (
+                "drivers",
+                "na",
+                "50-drivers",
+                md(
+                    "{why} There is no driver or action list (see [Drivers](50-drivers.html)).",
+                    why=drivers_reason,
+                )
+                if drivers_reason
+                else Md(
+                    "The drivers page ranks no drivers for this study (it says why), so there "
+                    "is no driver or action list (see [Drivers](50-drivers.html))."
+                ),
+            )
+        )
+    else:
+        named = _join(
+            [
+                md("**{label}** ({share:percent})", label=r.label, share=r.relative_weight_pct)
+                for r in drivers.itertuples()
+            ]
+        )
+        rows.append(
+            (
+                "drivers",
+                "finding",
+                "50-drivers",
+                md(
+                    "The top {drivers} of {outcome}, by share of the explained variance: "
+                    "{named} (see [Drivers](50-drivers.html)).",
+                    drivers="driver" if len(drivers) == 1 else "drivers",
+                    outcome=md("**{o}**", o=outcome_label) if outcome_label else Md("satisfaction"),
+                    named=named,
+                ),
+            )
+        )
+        actions = rank_actions(tables.get("ipa"), top=top)
+        templates = {
+            "fix": "Fix first: {items} - important, and performing below the line (see "
+            "[Drivers](50-drivers.html)).",
+            "maintain": "Maintain: {items} - important, and performing well (see "
+            "[Drivers](50-drivers.html)).",
+            "watch": "Watch: {items} - less important, and performing below the line (see "
+            "[Drivers](50-drivers.html)).",
+        }
+        for action in ACTIONS:
+            part = actions[actions["action"] == action]
+            if part.empty:
+                continue
+            items = _join(
+                [
+                    md(
+                        "**{label}** (importance {imp:percent}, performance {perf:num})",
+                        label=r.label,
+                        imp=r.importance,
+                        perf=r.performance,
+                    )
+                    for r in part.itertuples()
+                ]
+            )
+            rows.append((action, "finding", "50-drivers", md(templates[action], items=items)))
+
+    out = pd.DataFrame(rows, columns=["section", "kind", "page", "text"])
+    out.insert(1, "rank", np.arange(1, len(out) + 1))
+    return out[_FINDING_COLUMNS]
