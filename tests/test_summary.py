@@ -320,7 +320,7 @@ def test_the_turning_point_is_not_repeated_when_it_is_a_mover(demo):
 def test_one_wave_says_so_once(one_wave):
     t = {"kpi_summary": kpis().head(1)}
     f = summary_findings(t, study=one_wave)
-    assert list(f["section"]) == ["kpis", "changes", "weak_spots", "drivers"]
+    assert list(f["section"]) == ["kpis", "changes", "weak_spots", "drivers", "themes"]
     say = {r.section: text(r.text) for r in f.itertuples()}
     assert say["kpis"] == "Headline KPIs: Overall 6.62 (see Descriptive statistics)."
     assert say["changes"] == (
@@ -330,6 +330,7 @@ def test_one_wave_says_so_once(one_wave):
     # no segments, no drivers: said in one sentence each, as notes
     assert f.set_index("section").loc["weak_spots", "kind"] == "na"
     assert f.set_index("section").loc["drivers", "kind"] == "na"
+    assert say["themes"] == one_wave.absent("text")
 
 
 def test_no_weak_spot_is_significant(demo):
@@ -361,4 +362,42 @@ def test_no_drivers_says_why(one_wave):
     assert text(f.loc["drivers", "text"]) == (
         "The study file names no overall item. There is no driver or action list (see Drivers)."
     )
-    assert "(it says why)" in text(summary_findings({}, study=one_wave).iloc[-1]["text"])
+    f = summary_findings({}, study=one_wave).set_index("section")
+    assert "(it says why)" in text(f.loc["drivers", "text"])
+
+
+def theme_changes(rise: bool = True) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "theme": ["signal", "billing", "no_theme", "signal", "billing", "no_theme"],
+            "theme_label": ["Signal", "Bills", "No theme matched"] * 2,
+            "value_1": ["2024Q4"] * 3 + ["2025Q1"] * 3,
+            "value_2": ["2025Q1"] * 3 + ["2025Q2"] * 3,
+            "estimate_2": [0.20, 0.10, 0.40, 0.25, 0.16, 0.35],
+            "estimate": [0.07, 0.01, 0.02, 0.05, 0.06, -0.05],
+            "p_adjusted": [0.001, 0.8, 0.5, 0.02, 0.0004, 0.01],
+            "direction": ["rise", "", "", "rise" if rise else "", "rise" if rise else "", "fall"],
+        }
+    )
+
+
+def test_rising_comment_themes_of_the_latest_wave(demo):
+    t = tables()
+    t["theme_changes"] = theme_changes()
+    f = summary_findings(t, study=demo)
+    assert list(f["section"])[-1] == "themes"
+    row = f.iloc[-1]
+    assert row["page"] == "70-voice" and "](70-voice.html)" in row["text"]
+    # the latest pair only, largest rise first; the earlier rise of signal is not named
+    assert text(row["text"]) == (
+        "Rising in the open comments from Q1 2025 to Q2 2025: Bills (to 16%, up 6.0 pp, "
+        "p < 0.001) and Signal (to 25%, up 5.0 pp, p = 0.020) (see Customer voice)."
+    )
+    t["theme_changes"] = theme_changes(rise=False)
+    say = text(summary_findings(t, study=demo).iloc[-1]["text"])
+    assert say == (
+        "In the open comments, no theme rose significantly from Q1 2025 to Q2 2025 (p < 0.05, "
+        "Holm-adjusted) (see Customer voice)."
+    )
+    t.pop("theme_changes")
+    assert "themes" not in set(summary_findings(t, study=demo)["section"])  # page saved none

@@ -74,6 +74,7 @@ SUMMARY_TABLES: dict[str, str] = {
     "weak_spots": "40-cross",
     "driver_importance": "50-drivers",
     "ipa": "50-drivers",
+    "theme_changes": "70-voice",
 }
 #: the pages the findings link to (their HTML file in the report folder)
 PAGES = {
@@ -81,6 +82,7 @@ PAGES = {
     "30-trend": "30-trend.html",
     "40-cross": "40-cross.html",
     "50-drivers": "50-drivers.html",
+    "70-voice": "70-voice.html",
 }
 #: the IPA quadrant behind each action
 ACTIONS = {
@@ -424,7 +426,8 @@ def summary_findings(
     -------
     DataFrame
         One row per sentence, in reading order: ``section`` ("kpis", "changes",
-        "movers", "turning_point", "weak_spots", "drivers", "fix", "maintain", "watch"),
+        "movers", "turning_point", "weak_spots", "drivers", "fix", "maintain", "watch",
+        "themes"),
         ``rank`` (1, 2, ... in reading order), ``kind`` ("finding", or "na" for a
         section that does not apply, said in one sentence), ``page`` (the notebook of
         the evidence) and ``text`` (:class:`~analysis_helpers.safe_output.Md`, its link
@@ -662,6 +665,78 @@ def summary_findings(
             )
             rows.append((action, "finding", "50-drivers", md(templates[action], items=items)))
 
+    # 7. the open-comment themes that rise
+    rows += _themes_finding(tables.get("theme_changes"), study=study, test=test)
+
     out = pd.DataFrame(rows, columns=["section", "kind", "page", "text"])
     out.insert(1, "rank", np.arange(1, len(out) + 1))
     return out[_FINDING_COLUMNS]
+
+
+def _themes_finding(
+    changes: pd.DataFrame | None, *, study: Study, test: str
+) -> list[tuple[str, str, str, Md]]:
+    """Return the comment themes that rose significantly into the latest wave (rule 7).
+
+    Rule: from 70-voice's ``theme_changes``, the themes whose share of commenters rose
+    significantly (after the study's correction) from the previous wave into the latest
+    one, largest rise first; a sentence saying none did when none did. Nothing for a study
+    whose comments page saved no changes (no open question, no theme dictionary, one wave),
+    except the page's own reason for a study without an open question. A list of zero or
+    one finding rows.
+    """
+    if changes is None or changes.empty:
+        if not study.has_text:
+            why = study.absent("text") or ""
+            return [("themes", "na", "70-voice", md("{why}", why=why))]
+        return []
+    t = changes[changes["theme"].astype(str) != "no_theme"]
+    waves = [w for w in study.waves if w in set(t["value_2"].astype(str))]
+    if not waves:
+        return []
+    latest = waves[-1]
+    into = t[t["value_2"].astype(str) == latest]
+    prev = study.wave_label(str(into["value_1"].iloc[0])) if len(into) else ""
+    rise = into[into["direction"].astype(str) == "rise"].sort_values("estimate", ascending=False)
+    now = study.wave_label(latest)
+    if rise.empty:
+        return [
+            (
+                "themes",
+                "finding",
+                "70-voice",
+                md(
+                    "In the open comments, no theme rose significantly from {a} to {b} ({test}) "
+                    "(see [Customer voice](70-voice.html)).",
+                    a=prev,
+                    b=now,
+                    test=test,
+                ),
+            )
+        ]
+    named = _join(
+        [
+            md(
+                "**{theme}** (to {share:share}, up {size}, {p})",
+                theme=r.theme_label,
+                share=float(r.estimate_2),
+                size=_size(float(r.estimate), "share"),
+                p=fmt_p(float(r.p_adjusted), prefix=True),
+            )
+            for r in rise.head(3).itertuples()
+        ]
+    )
+    return [
+        (
+            "themes",
+            "finding",
+            "70-voice",
+            md(
+                "Rising in the open comments from {a} to {b}: {named} (see "
+                "[Customer voice](70-voice.html)).",
+                a=prev,
+                b=now,
+                named=named,
+            ),
+        )
+    ]
