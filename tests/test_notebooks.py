@@ -347,6 +347,11 @@ def test_every_page_embeds_every_character_it_shows_and_the_study_header(report)
 def test_pages_have_no_degenerate_sentences(report):
     found = sentence_problems([*sorted(report.glob("*.html")), *sorted(report.glob("*.ipynb"))])
     assert found.empty, found.to_string()
+    # no cell leaves a Python object's repr on a page (a returned path, a list)
+    for page in sorted(report.glob("*.html")):
+        words = page_text(page.read_text(encoding="utf-8"))
+        for bad in ("PosixPath(", "Path('", "<Axes", "dtype:"):
+            assert bad not in words, (page.name, bad)
 
 
 def test_demo_ipa_chart_has_no_overlapping_text(report):

@@ -143,7 +143,7 @@ def test_every_shape_gives_a_complete_readable_report(tmp_path, name):
         for phrase in phrases if nb_name in pages else []:
             if phrase not in " ".join(words.split()):
                 problems.append((nb_name, f"does not say {phrase!r}"))
-        for bad in (" nan", "NaN", "None", "1 waves", "<NA>", "True", "False"):
+        for bad in (" nan", "NaN", "None", "1 waves", "<NA>", "True", "False", "PosixPath"):
             if re.search(rf"(?<![\w-]){re.escape(bad.strip())}(?![\w-])", words):
                 problems.append((nb_name, f"{bad.strip()!r} on the page"))
     found = sentence_problems(sorted(report.glob("*.ipynb")))
