@@ -6,7 +6,9 @@
 * :func:`driver_setup` reads the study: the outcome (the overall-satisfaction item, else
   the first loyalty item, else the likelihood-to-recommend item), the loyalty outcome
   compared with it, the segment, and the drivers - the area scores when the study has at
-  least two areas, otherwise its satisfaction items as a flat list;
+  least two areas, otherwise its satisfaction items as a flat list; it also checks and
+  keeps the page's choices (performance measure, crosshair, penalty-reward share, base
+  rule, bootstrap replicates, seed), which the section helpers read from it;
 * :func:`driver_data` gives one frame with the drivers, outcomes, items, segment, wave and
   weight of the respondents analysed;
 * :func:`usable_base` counts the respondents a model can use and the number it needs
@@ -15,6 +17,11 @@
 * :func:`penalty_reward_plan`, :func:`area_performance`, :func:`index_weight_table` build
   the inputs of the IPA, penalty-reward and index-weight sections at the level the base
   supports;
+* one call per section: :func:`driver_base`, :func:`outcome_importance` (satisfaction
+  and loyalty), :func:`permutation_table`, :func:`loyalty_problem` / :func:`loyalty_table`,
+  :func:`group_drivers` (segments and waves), :func:`derived_hierarchy`; the ``*_display``
+  functions give the ``ctx.show`` arguments of each table (columns, kinds, caption), so
+  that a section reads ``ctx.show(table, **importance_display(table, setup=plan))``;
 * the ``*_takeaway`` functions write each section's sentences from its computed table
   (safe Markdown, :func:`analysis_helpers.safe_output.md`): no number is typed, nothing is
   said that the data do not show ("from 16.1% to 16.1%" cannot appear).
