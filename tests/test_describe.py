@@ -532,3 +532,30 @@ def test_cut_caption_needs_an_overall_item(demo):
     study = Study(plain, path=demo.path, root=demo.root)
     with pytest.raises(ValueError, match=r"no overall-satisfaction item \(kpis.overall\)"):
         cut_caption(study, ["customer_type"])
+
+
+def test_the_shown_columns_of_the_gap_bases_and_hierarchy_tables(demo, tmp_path):
+    from analysis_helpers.describe import (
+        BASES_COLUMNS,
+        GAP_COLUMNS,
+        GAP_KINDS,
+        hierarchy_columns,
+    )
+    from analysis_helpers.formatting import format_table
+
+    def shown(view, row):
+        return dict(zip([c.label[-1] for c in view.columns], view.text.iloc[row], strict=True))
+
+    table = _gaps([-0.8], [True]).assign(flag="")
+    gap = shown(format_table(table, GAP_COLUMNS, kinds=GAP_KINDS, study=demo), 0)
+    assert (gap["Item"], gap["Expectation"], gap["Satisfaction"]) == ("Aspect A", "4.00", "3.20")
+    assert (gap["Gap"], gap["95% CI"], gap["Gap (0-100)"]) == ("-0.80", "-1.00 to -0.60", "-20.0")
+    cross = shown(format_table(_bases(), BASES_COLUMNS, study=demo), 2)
+    assert (cross["Segments crossed"], cross["Smallest base"], cross["Reportable"]) == (
+        "A x B",
+        "5",
+        "17%",
+    )
+    assert hierarchy_columns(demo)["label"] == "Index, area, indicator or item"
+    flat = load_study(write_study_shape(tmp_path, "no_indicators"))
+    assert hierarchy_columns(flat)["label"] == "Index, area or item"

@@ -3,6 +3,8 @@ fall-backs, and takeaways that say only what the tables show."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,13 +13,30 @@ from analysis_helpers.demo import write_study_shape
 from analysis_helpers.driver_report import (
     SKIPPED,
     DriverSetup,
+    IpaInputs,
+    PenaltyRewardPlan,
+    UsableBase,
+    action_display,
+    derived_hierarchy,
+    driver_base,
     driver_setup,
+    factor_display,
+    group_drivers,
     group_takeaway,
+    importance_display,
     importance_takeaway,
+    index_weight_display,
     index_weight_takeaway,
+    ipa_inputs,
+    ipa_table,
     ipa_takeaway,
+    loyalty_problem,
+    loyalty_table,
     loyalty_takeaway,
+    outcome_importance,
     penalty_reward_plan,
+    permutation_display,
+    permutation_table,
     permutation_takeaway,
     run_penalty_reward,
     skipped_sentence,
@@ -270,3 +289,169 @@ def test_index_weight_takeaway(shapes):
     assert "stays at 60.0, as with equal weights" in _words(
         index_weight_takeaway(flat, study=shapes["full"])
     )
+
+
+# ---- one call per section ------------------------------------------------------------------
+def test_setup_keeps_the_page_choices_and_checks_them(shapes):
+    s = driver_setup(
+        shapes["full"], performance="top2", crosshair="midpoint", pr_share=0.2,
+        min_per_driver=5, n_boot=10, random_state=1,
+    )  # fmt: skip
+    assert (s.performance, s.crosshair, s.pr_share) == ("top2", "midpoint", 0.2)
+    assert (s.min_per_driver, s.n_boot, s.random_state) == (5, 10, 1)
+    assert driver_setup(shapes["full"]).min_per_driver == 10  # the defaults of the page
+    with pytest.raises(ValueError, match="performance='median'; use one of 'mean', 'top2'"):
+        driver_setup(shapes["full"], performance="median")
+    with pytest.raises(ValueError, match="crosshair='centre'; use one of 'mean', 'midpoint'"):
+        driver_setup(shapes["full"], crosshair="centre")
+    with pytest.raises(ValueError, match=r"pr_share=0.7; give a share in \(0, 0.5\]"):
+        driver_setup(shapes["full"], pr_share=0.7)
+
+
+def _frame(n: int = 300, seed: int = 3) -> pd.DataFrame:
+    """Three 1-5 items driving ``y`` (0.6, 0.3, 0.1), a loyalty item ``y2`` driven the other
+    way round, two regions and three waves, weight 1."""
+    t = _ratings(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    return t.assign(
+        y2=t[I3] * 0.8 + t[I1] * 0.1 + rng.normal(0, 1, n),
+        region=np.where(np.arange(n) % 2 == 0, "north", "south"),
+        wave=np.array(["2024Q1", "2024Q2", "2024Q3"])[np.arange(n) % 3],
+        rake_weight=1.0,
+    )
+
+
+def _items(**choices) -> DriverSetup:
+    return DriverSetup(
+        "y", "overall", "y2", "region", "", "item", [I1, I2, I3], [I1, I2, I3], **choices
+    )
+
+
+def test_driver_base_is_none_without_a_model_and_counts_listwise_otherwise(shapes):
+    assert driver_base(_frame(), setup=driver_setup(shapes["no_kpis"])) is None
+    data = _frame(40).assign(**{I1: lambda t: t[I1].where(t.index >= 5)})
+    base = driver_base(data, setup=_items(min_per_driver=12))
+    assert (base.n, base.needed, base.ok) == (35, 36, False)  # 40 - 5 missing; 12 x 3
+
+
+def test_outcome_importance_ranks_relative_weights_that_add_up_to_r2(shapes):
+    data = _frame()
+    imp = outcome_importance(data, study=shapes["full"], setup=_items())
+    assert imp["driver"].tolist() == [I1, I2, I3] and imp["rank"].tolist() == [1, 2, 3]
+    assert imp["label"].tolist() == ["Coverage at home", "Waiting time", "Bill easy to understand"]
+    x = np.column_stack([np.ones(len(data)), data[[I1, I2, I3]].to_numpy()])
+    fitted = x @ np.linalg.lstsq(x, data["y"].to_numpy(), rcond=None)[0]
+    r2 = 1 - ((data["y"] - fitted) ** 2).sum() / ((data["y"] - data["y"].mean()) ** 2).sum()
+    assert imp["relative_weight"].sum() == pytest.approx(r2, abs=1e-10)
+    assert imp["r2"].iloc[0] == pytest.approx(r2, abs=1e-10)
+    loy = outcome_importance(data, study=shapes["full"], setup=_items(), outcome="y2")
+    assert loy["driver"].iloc[0] == I3  # the loyalty item follows the third item
+    shown = importance_display(imp, setup=_items())
+    assert shown["caption"] == "Derived importance of each item (% of R²)"
+    assert list(shown["columns"])[-1] == "lmg_pct" and shown["columns"]["label"] == "Item"
+    assert (
+        "lmg_pct" not in importance_display(imp.drop(columns="lmg_pct"), setup=_items())["columns"]
+    )
+
+
+def test_permutation_table_sits_beside_the_linear_rank(shapes):
+    data = _frame()
+    study = shapes["full"]
+    imp = outcome_importance(data, study=study, setup=_items())
+    perm = permutation_table(data, study=study, setup=_items(random_state=0), importance=imp)
+    assert perm["rank"].tolist() == [1, 2, 3] and perm["driver"].iloc[0] == I1
+    assert perm.set_index("driver")["linear_rank"].to_dict() == {I1: 1, I2: 2, I3: 3}
+    assert perm["label"].iloc[0] == "Coverage at home" and perm["n"].iloc[0] == 300
+    shown = permutation_display(_items())
+    assert shown["columns"]["label"] == "Item" and shown["kinds"]["importance"] == "number.3"
+
+
+def test_action_display_follows_the_level_and_the_measure():
+    base = UsableBase(100, 30, 3, 10)
+    items = IpaInputs("item", pd.DataFrame(), pd.DataFrame(), "top-2-box, %", base, "top2")
+    actions = pd.DataFrame({"label": ["A"], "area_label": ["Network"]})
+    shown = action_display(actions, items)
+    assert list(shown["columns"])[:3] == ["priority", "label", "area_label"]
+    assert shown["columns"]["label"] == "Item"
+    assert (shown["kinds"]["performance"], shown["kinds"]["performance_gap"]) == (
+        "percent",
+        "number.1",
+    )
+    areas = IpaInputs("area", pd.DataFrame(), pd.DataFrame(), "mean area score, 0-100", base)
+    shown = action_display(actions.assign(area_label=None), areas)
+    assert "area_label" not in shown["columns"] and shown["columns"]["label"] == "Area"
+    assert shown["kinds"]["performance"] == "index"
+    plan = PenaltyRewardPlan("area", [], pd.DataFrame(), [], base)
+    assert factor_display(plan)["caption"] == "Areas that are not plain performance factors"
+
+
+def test_ipa_inputs_take_the_measure_and_crosshair_of_the_setup(shapes):
+    data = _frame()
+    setup = _items(performance="top2", crosshair="midpoint")
+    imp = outcome_importance(data, study=shapes["full"], setup=setup)
+    ipa_in = ipa_inputs(data, study=shapes["full"], setup=setup, importance=imp)
+    assert (ipa_in.level, ipa_in.measure, ipa_in.crosshair) == ("item", "top2", "midpoint")
+    top2 = ((data[I1] >= 4).mean()) * 100
+    assert ipa_in.performance.set_index("item").loc[I1, "estimate"] == pytest.approx(top2)
+    table = ipa_table(ipa_in, study=shapes["full"])
+    assert (table["performance_cut"] == 50).all()  # the midpoint crosshair
+
+
+def test_loyalty_problem_says_why_in_one_sentence(shapes):
+    full = shapes["full"]
+    assert loyalty_problem(_frame(), study=full, setup=_items()) is None
+    small = _words(loyalty_problem(_frame(25), study=full, setup=_items()))
+    assert small.startswith("Only 25 respondents answered y2 and all 3 items; 3 drivers need")
+    no_overall = driver_setup(shapes["no_overall"])
+    assert _words(loyalty_problem(_frame(), study=shapes["no_overall"], setup=no_overall)) == (
+        "The outcome above is already Would stay at contract renewal; the study has no "
+        "overall-satisfaction item to compare its drivers with."
+    )
+    none = replace(_items(), loyalty=None)
+    assert "names no loyalty or recommend item" in _words(
+        loyalty_problem(_frame(), study=full, setup=none)
+    )
+    imp = outcome_importance(_frame(), study=full, setup=_items())
+    both = loyalty_table(imp, imp.head(2), setup=_items())
+    assert both.columns[0] == "outcome" and both["outcome"].tolist() == ["y"] * 3 + ["y2"] * 2
+
+
+def test_group_drivers_by_segment_and_by_wave(shapes):
+    full = shapes["full"]
+    data = _frame(600)
+    seg = group_drivers(data, study=full, setup=_items(), kind="segment")
+    assert (seg.by, seg.groups, seg.problem) == ("region", ["north", "south"], None)
+    assert seg.title == "Drivers of y by Region"
+    north = seg.table[seg.table["region"] == "north"].set_index("driver")
+    assert north["value_label"].iloc[0] == "North"
+    alone = outcome_importance(data[data["region"] == "north"], study=full, setup=_items())
+    assert north.loc[I1, "relative_weight"] == pytest.approx(
+        alone.set_index("driver").loc[I1, "relative_weight"]
+    )
+    assert "top driver in every segment" in _words(seg.takeaway())
+    waves = group_drivers(data, study=full, setup=_items(), kind="wave")
+    assert waves.by == "wave" and waves.groups == ["2024Q1", "2024Q2", "2024Q3"]
+    assert waves.table["wave_label"].iloc[0] == "Q1 2024" and waves.title == "Drivers of y by wave"
+    few = group_drivers(data.head(100), study=full, setup=_items(min_per_driver=20), kind="wave")
+    assert few.groups == [] and _words(few.problem) == (
+        "Fewer than two waves have enough respondents for their own model (60 needed each), "
+        "so the drivers cannot be compared over time."
+    )
+    with pytest.raises(ValueError, match="kind='area'; use one of 'segment', 'wave'"):
+        group_drivers(data, study=full, setup=_items(), kind="area")
+
+
+def test_index_weights_default_to_the_rescaled_relative_weights(shapes):
+    full = shapes["full"]
+    imp = pd.DataFrame(
+        {"driver": ["network", "hotline", "billing", "value"],
+         "relative_weight": [0.2, 0.1, 0.06, 0.04]}
+    )  # fmt: skip
+    h = derived_hierarchy(imp, study=full)
+    w = h.drop_duplicates("area").set_index("area")["weight_area"]
+    assert w.to_dict() == pytest.approx({"network": 0.5, "hotline": 0.25, "billing": 0.15,
+                                         "value": 0.1})  # fmt: skip
+    table = pd.DataFrame({"weight_stated": [np.nan, np.nan]})
+    shown = index_weight_display(table)
+    assert "weight_stated" not in shown["columns"] and shown["kinds"]["area_score"] == "index"
+    assert "weight_stated" in index_weight_display(table.assign(weight_stated=0.5))["columns"]

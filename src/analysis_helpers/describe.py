@@ -68,6 +68,11 @@ __all__ = [
     "cut_takeaway",
     "CORRECTIONS",
     "HIERARCHY_STATS",
+    "KPI_COLUMNS",
+    "GAP_COLUMNS",
+    "GAP_KINDS",
+    "BASES_COLUMNS",
+    "hierarchy_columns",
 ]
 
 #: the statistic columns of the hierarchy table (blanked in suppressed cells)
@@ -1473,3 +1478,79 @@ def cut_takeaway(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -
         conf=_confidence(study),
         ci=fmt_ci(wide["ci_low"], wide["ci_high"], kind="share"),
     )
+
+
+# ---- what each table shows (the columns and kinds of ctx.show) --------------------------
+#: the headline KPI table's columns (:func:`kpi_view` of ``kpi_summary``)
+KPI_COLUMNS: dict[str, str | None] = {
+    "label": "KPI",
+    "scale": "Scale",
+    "estimate": None,
+    "ci": None,
+    "n": None,
+    "n_effective": None,
+    "flag": None,
+}
+
+#: the expectation-gap table's columns and kinds (``expectation_gaps``): both means and
+#: the gap on the item's scale, the gap on 0-100 and the test
+GAP_COLUMNS: dict[str, str | None] = {
+    "label": "Item",
+    "area_label": "Area",
+    "n": None,
+    "mean_expectation": "Expectation",
+    "mean_satisfaction": "Satisfaction",
+    "estimate": "Gap",
+    "ci": None,
+    "gap_100": "Gap (0-100)",
+    "p_adjusted": None,
+    "significant": None,
+    "flag": None,
+}
+GAP_KINDS: dict[str, str] = {
+    "mean_expectation": "mean",
+    "mean_satisfaction": "mean",
+    "estimate": "mean",
+    "ci": "mean",
+}
+
+#: the cell-base table's columns (``cut_bases``)
+BASES_COLUMNS: dict[str, str | None] = {
+    "cut_label": "Segments crossed",
+    "cells": "Cells",
+    "min_n": "Smallest base",
+    "median_n": "Median base",
+    "max_n": "Largest base",
+    "low_base": "Low-base cells",
+    "suppressed": "Suppressed cells",
+    "share_reportable": "Reportable",
+}
+
+
+def hierarchy_columns(study: Study) -> dict[str, str | None]:
+    """Return the hierarchy table's columns: the node, its base, mean, top-2-box and index.
+
+    Parameters
+    ----------
+    study : Study
+        Names the node column "Index, area, indicator or item" when the study has
+        indicators, "Index, area or item" otherwise.
+
+    Returns
+    -------
+    dict
+        Column -> header (None: the default header), in display order.
+    """
+    node = "Index, area, indicator or item" if study.has_indicators else "Index, area or item"
+    return {
+        "level": None,
+        "label": node,
+        "n": None,
+        "mean": None,
+        "mean_ci": None,
+        "top2": None,
+        "top2_ci": None,
+        "index": None,
+        "index_ci": None,
+        "flag": None,
+    }

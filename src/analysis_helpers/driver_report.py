@@ -6,7 +6,9 @@
 * :func:`driver_setup` reads the study: the outcome (the overall-satisfaction item, else
   the first loyalty item, else the likelihood-to-recommend item), the loyalty outcome
   compared with it, the segment, and the drivers - the area scores when the study has at
-  least two areas, otherwise its satisfaction items as a flat list;
+  least two areas, otherwise its satisfaction items as a flat list; it also checks and
+  keeps the page's choices (performance measure, crosshair, penalty-reward share, base
+  rule, bootstrap replicates, seed), which the section helpers read from it;
 * :func:`driver_data` gives one frame with the drivers, outcomes, items, segment, wave and
   weight of the respondents analysed;
 * :func:`usable_base` counts the respondents a model can use and the number it needs
@@ -15,6 +17,11 @@
 * :func:`penalty_reward_plan`, :func:`area_performance`, :func:`index_weight_table` build
   the inputs of the IPA, penalty-reward and index-weight sections at the level the base
   supports;
+* one call per section: :func:`driver_base`, :func:`outcome_importance` (satisfaction
+  and loyalty), :func:`permutation_table`, :func:`loyalty_problem` / :func:`loyalty_table`,
+  :func:`group_drivers` (segments and waves), :func:`derived_hierarchy`; the ``*_display``
+  functions give the ``ctx.show`` arguments of each table (columns, kinds, caption), so
+  that a section reads ``ctx.show(table, **importance_display(table, setup=plan))``;
 * the ``*_takeaway`` functions write each section's sentences from its computed table
   (safe Markdown, :func:`analysis_helpers.safe_output.md`): no number is typed, nothing is
   said that the data do not show ("from 16.1% to 16.1%" cannot appear).
@@ -27,18 +34,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._checks import check_choice
 from ._design import SurveyDesign
 from .drivers import (
     DriverError,
     driver_importance,
     importance_performance,
+    importance_to_index_weights,
     penalty_reward,
+    permutation_importance_check,
     scale_cutoffs,
     segment_importance,
+    with_index_weights,
 )
 from .estimation import survey_mean
 from .formatting import confidence_label, fmt_ci, fmt_count, fmt_list
@@ -75,6 +87,19 @@ __all__ = [
     "loyalty_takeaway",
     "group_takeaway",
     "index_weight_takeaway",
+    "driver_base",
+    "outcome_importance",
+    "importance_display",
+    "permutation_table",
+    "permutation_display",
+    "action_display",
+    "factor_display",
+    "loyalty_problem",
+    "loyalty_table",
+    "GroupDrivers",
+    "group_drivers",
+    "derived_hierarchy",
+    "index_weight_display",
 ]
 
 _CORRECTIONS = {
@@ -113,6 +138,18 @@ class DriverSetup:
         The satisfaction items (for importance-performance and penalty-reward).
     reason : str or None
         Why the page cannot find drivers at all (no outcome, fewer than two drivers).
+    performance : {"mean", "top2"}
+        The item performance of the importance-performance map.
+    crosshair : {"mean", "midpoint"}
+        Where the map's crosshair sits.
+    pr_share : float
+        Bottom / top share of each scale counted low / high in penalty-reward.
+    min_per_driver : float
+        Respondents a model needs per driver.
+    n_boot : int
+        Bootstrap replicates of the importance intervals (0: none).
+    random_state : int or None
+        Seed of the bootstrap and of the permutation check.
     """
 
     outcome: str | None
@@ -124,6 +161,12 @@ class DriverSetup:
     drivers: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
     reason: Md | None = None
+    performance: str = "mean"
+    crosshair: str = "mean"
+    pr_share: float = 0.25
+    min_per_driver: float = 10
+    n_boot: int = 0
+    random_state: int | None = None
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -146,19 +189,6 @@ class DriverSetup:
         return "area" if self.level == "area" else "item"
 
 
-def _outcome_of(setup: DriverSetup) -> str:
-    """Return the setup's outcome item.
-
-    Raises
-    ------
-    ValueError
-        The setup has no outcome (its ``reason`` says why).
-    """
-    if setup.outcome is None:
-        raise ValueError(f"the driver page has no outcome: {setup.reason or 'none was found'}")
-    return setup.outcome
-
-
 def _first_outcome(study: Study) -> tuple[str | None, str]:
     k = study.kpis
     if k.overall:
@@ -177,6 +207,12 @@ def driver_setup(
     loyalty_outcome: str = "",
     segment: str = "",
     wave: str = "",
+    performance: str = "mean",
+    crosshair: str = "mean",
+    pr_share: float = 0.25,
+    min_per_driver: float = 10,
+    n_boot: int = 0,
+    random_state: int | None = None,
 ) -> DriverSetup:
     """Return what the drivers page can analyse for ``study``; empty parameters read the study.
 
@@ -193,6 +229,9 @@ def driver_setup(
         The segment column; ``""``: the study's first segment (None if it has none).
     wave : str
         A wave code to analyse alone; ``""``: all waves pooled.
+    performance, crosshair, pr_share, min_per_driver, n_boot, random_state
+        The page's choices, kept in the setup (see :class:`DriverSetup`) so that the
+        section helpers read them from one place.
 
     Returns
     -------
@@ -201,7 +240,9 @@ def driver_setup(
     Raises
     ------
     ValueError
-        A parameter names an item, segment or wave the study does not have.
+        A parameter names an item, segment or wave the study does not have, or
+        ``performance`` / ``crosshair`` is not one of its options, or ``pr_share`` is not
+        in (0, 0.5].
 
     Examples
     --------
@@ -220,6 +261,10 @@ def driver_setup(
     for name, role in ((outcome, "outcome"), (loyalty_outcome, "loyalty_outcome")):
         if name and name not in study.items:
             raise ValueError(f"driver_setup: {role} {name!r} is not an item of the study")
+    check_choice(performance, ("mean", "top2"), "performance", "driver_setup")
+    check_choice(crosshair, ("mean", "midpoint"), "crosshair", "driver_setup")
+    if not 0 < pr_share <= 0.5:
+        raise ValueError(f"driver_setup: pr_share={pr_share!r}; give a share in (0, 0.5]")
     target, target_role = (outcome, "given") if outcome else _first_outcome(study)
     loyalty = None
     if target is not None and (target == study.kpis.overall):
@@ -252,6 +297,12 @@ def driver_setup(
         drivers=drivers,
         items=items,
         reason=reason,
+        performance=performance,
+        crosshair=crosshair,
+        pr_share=pr_share,
+        min_per_driver=min_per_driver,
+        n_boot=n_boot,
+        random_state=random_state,
     )
 
 
@@ -365,8 +416,14 @@ def usable_base(
         m = answered.astype(int)
         n = int((m.T @ m).min())
     p = len(drivers)
-    needed = int(max(np.ceil(min_per_driver * p), p + 2))
-    return UsableBase(n=n, needed=needed, drivers=p, min_per_driver=min_per_driver)
+    return UsableBase(
+        n=n, needed=_needed(p, min_per_driver), drivers=p, min_per_driver=min_per_driver
+    )
+
+
+def _needed(p: int, min_per_driver: float) -> int:
+    """Respondents a model of ``p`` drivers needs (the rule of ``driver_importance``)."""
+    return int(max(np.ceil(min_per_driver * p), p + 2))
 
 
 def small_base_sentence(base: UsableBase, *, study: Study, outcome: str, what: str) -> Md:
@@ -461,8 +518,8 @@ def penalty_reward_plan(
     *,
     study: Study,
     setup: DriverSetup,
-    share: float = 0.25,
-    min_per_driver: float = 10,
+    share: float | None = None,
+    min_per_driver: float | None = None,
 ) -> PenaltyRewardPlan:
     """Choose the level of the penalty-reward analysis the base supports.
 
@@ -470,12 +527,16 @@ def penalty_reward_plan(
     every item; otherwise the area scores (0-100; low = bottom ``share`` of the range,
     high = top) when the page works on areas; otherwise ``"none"``. Drivers nobody rates
     low, or nobody rates high, are dropped (they cannot show a penalty or a reward).
+    ``share`` and ``min_per_driver`` default to the setup's (``pr_share``,
+    ``min_per_driver``).
 
     Returns
     -------
     PenaltyRewardPlan
     """
-    outcome = _outcome_of(setup)
+    share = setup.pr_share if share is None else share
+    min_per_driver = setup.min_per_driver if min_per_driver is None else min_per_driver
+    outcome = _outcome(setup, "penalty_reward_plan")
     base = usable_base(data, outcome=outcome, drivers=setup.items, min_per_driver=min_per_driver)
     if base.ok:
         level, drivers = "item", list(setup.items)
@@ -531,7 +592,7 @@ def index_weight_table(
     data: pd.DataFrame,
     *,
     study: Study,
-    weights: pd.Series,
+    weights: pd.Series | None = None,
     confidence: float | None = None,
 ) -> pd.DataFrame:
     """Return the equal, stated and derived area weights side by side, with the area scores.
@@ -543,8 +604,9 @@ def index_weight_table(
     data : DataFrame
         The area scores (see :func:`driver_data`).
     study : Study
-    weights : Series
-        The derived weights (:func:`importance_to_index_weights`), indexed by area.
+    weights : Series, optional
+        The derived weights, indexed by area; default the relative weights of
+        ``importance`` rescaled to sum to 1 (:func:`importance_to_index_weights`).
 
     Returns
     -------
@@ -554,6 +616,8 @@ def index_weight_table(
         ``weight_derived``, ``weight_ci_low``, ``weight_ci_high`` (the relative weight's
         bootstrap interval as a share), ``area_score`` (mean, 0-100).
     """
+    if weights is None:
+        weights = importance_to_index_weights(importance, measure="relative_weight")
     areas = list(weights.index)
     perf = area_performance(data, study=study, areas=areas, confidence=confidence)
     stated = {a.name: a.weight for a in study.spec.areas}
@@ -645,6 +709,10 @@ class IpaInputs:
         The performance axis in words, e.g. "mean, 0-100".
     base : UsableBase
         The item-level base (why the map falls back to areas).
+    measure : {"mean", "top2"}
+        What ``performance`` holds: a mean on 0-100 (always for areas) or a top-2-box %.
+    crosshair : {"mean", "midpoint"}
+        Where the map's crosshair sits.
     """
 
     level: str
@@ -652,6 +720,8 @@ class IpaInputs:
     performance: pd.DataFrame
     unit: str
     base: UsableBase
+    measure: str = "mean"
+    crosshair: str = "mean"
 
 
 def ipa_inputs(
@@ -660,8 +730,8 @@ def ipa_inputs(
     study: Study,
     setup: DriverSetup,
     importance: pd.DataFrame,
-    performance: str = "mean",
-    min_per_driver: float = 10,
+    performance: str | None = None,
+    min_per_driver: float | None = None,
 ) -> IpaInputs | None:
     """Return the importance and performance of the items, or of the areas on a small base.
 
@@ -676,16 +746,21 @@ def ipa_inputs(
         :func:`driver_data` output.
     importance : DataFrame
         The page's :func:`driver_importance` table.
-    performance : {"mean", "top2"}
-        Item performance (areas always use their mean score, 0-100).
+    performance : {"mean", "top2"}, optional
+        Item performance (areas always use their mean score, 0-100); default the
+        setup's.
+    min_per_driver : float, optional
+        Default the setup's.
 
     Returns
     -------
     IpaInputs or None
         None when neither level has the base.
     """
+    performance = setup.performance if performance is None else performance
+    min_per_driver = setup.min_per_driver if min_per_driver is None else min_per_driver
     base = usable_base(
-        data, outcome=_outcome_of(setup), drivers=setup.items, missing="pairwise",
+        data, outcome=_outcome(setup, "ipa_inputs"), drivers=setup.items, missing="pairwise",
         min_per_driver=min_per_driver,
     )  # fmt: skip
     unit = "mean, 0-100" if performance == "mean" else "top-2-box, %"
@@ -695,7 +770,7 @@ def ipa_inputs(
         if setup.level == "area":
             imp = driver_importance(
                 data,
-                outcome=_outcome_of(setup),
+                outcome=_outcome(setup, "ipa_inputs"),
                 drivers=setup.items,
                 design=study_design(study),
                 missing="pairwise",
@@ -705,13 +780,16 @@ def ipa_inputs(
         perf = item_performance(
             data, study=study, items=list(imp["driver"]), measure=performance, confidence=confidence
         )
-        return IpaInputs("item", imp, perf, unit, base)
+        return IpaInputs("item", imp, perf, unit, base, performance, setup.crosshair)
     perf = area_performance(data, study=study, areas=setup.drivers, confidence=confidence)
-    return IpaInputs("area", importance, perf, "mean area score, 0-100", base)
+    area_unit = "mean area score, 0-100"
+    return IpaInputs("area", importance, perf, area_unit, base, "mean", setup.crosshair)
 
 
-def ipa_table(inputs: IpaInputs, *, study: Study, crosshair: str = "mean") -> pd.DataFrame:
+def ipa_table(inputs: IpaInputs, *, study: Study, crosshair: str | None = None) -> pd.DataFrame:
     """Return the importance-performance table of :func:`ipa_inputs`, labelled.
+
+    ``crosshair`` defaults to the inputs' (the setup's).
 
     Returns
     -------
@@ -723,7 +801,7 @@ def ipa_table(inputs: IpaInputs, *, study: Study, crosshair: str = "mean") -> pd
     table = importance_performance(
         inputs.importance,
         inputs.performance,
-        crosshair=crosshair,
+        crosshair=inputs.crosshair if crosshair is None else crosshair,
         scale_midpoint=50,
         measure="relative_weight_pct",
     ).merge(inputs.performance[["item", "label", "n"]], on="item")
@@ -765,7 +843,7 @@ def importance_by(
     try:
         table = segment_importance(
             data,
-            outcome=_outcome_of(setup),
+            outcome=_outcome(setup, "importance_by"),
             drivers=setup.drivers,
             by=by,
             design=study_design(study),
@@ -792,12 +870,473 @@ def skipped_sentence(setup: DriverSetup, base: UsableBase | None, *, study: Stud
     if base is None:
         raise ValueError("skipped_sentence: give the base of a setup that has drivers")
     return small_base_sentence(
-        base, study=study, outcome=_outcome_of(setup), what=setup.driver_noun
+        base, study=study, outcome=_outcome(setup, "skipped_sentence"), what=setup.driver_noun
     )
 
 
 #: what each section shows when the page has no driver model (the reason is on top)
 SKIPPED = md("Left out: this study supports no driver model (see the top of the page).")
+
+
+# --------------------------------------------------------------------------------------
+# one call per section of the page
+# --------------------------------------------------------------------------------------
+def driver_base(data: pd.DataFrame, *, setup: DriverSetup) -> UsableBase | None:
+    """Return the base of the page's driver model, or None when it has no model at all.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`driver_data` output.
+    setup : DriverSetup
+
+    Returns
+    -------
+    UsableBase or None
+        :func:`usable_base` of ``setup.outcome`` on ``setup.drivers`` (listwise, with
+        ``setup.min_per_driver``); None when ``setup.reason`` says why there is no model
+        (no outcome, fewer than two drivers).
+
+    Examples
+    --------
+    >>> s = DriverSetup("y", "given", None, None, "", "item", ["a", "b"], ["a", "b"],
+    ...                 min_per_driver=1)
+    >>> t = pd.DataFrame({"y": [1, 2, 3, 4], "a": [1, None, 3, 4], "b": [2, 1, 5, 3]})
+    >>> b = driver_base(t, setup=s)
+    >>> (b.n, b.needed, b.ok)
+    (3, 4, False)
+    """
+    if setup.reason is not None or setup.outcome is None:
+        return None
+    return usable_base(
+        data, outcome=setup.outcome, drivers=setup.drivers, min_per_driver=setup.min_per_driver
+    )
+
+
+def _outcome(setup: DriverSetup, func: str) -> str:
+    """Return the setup's outcome; ``ValueError`` naming ``func`` for a setup without one."""
+    if setup.outcome is None:
+        raise ValueError(f"{func}: the setup has no outcome ({setup.reason})")
+    return setup.outcome
+
+
+def outcome_importance(
+    data: pd.DataFrame, *, study: Study, setup: DriverSetup, outcome: str | None = None
+) -> pd.DataFrame:
+    """Return the derived importance of the page's drivers for one outcome, ranked.
+
+    :func:`~analysis_helpers.drivers.driver_importance` with the setup's measures
+    (:attr:`DriverSetup.methods`), bootstrap replicates, seed and base rule and the
+    study's design and confidence level, then :func:`ranked_importance`.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`driver_data` output.
+    study : Study
+    setup : DriverSetup
+    outcome : str, optional
+        Default ``setup.outcome``; the loyalty section gives ``setup.loyalty``.
+
+    Returns
+    -------
+    DataFrame
+        One row per driver, most important first: the ``driver_importance`` columns
+        (``driver``, ``n``, ``r2``, ``correlation``, ``beta``, ``relative_weight``,
+        ``relative_weight_pct``, ``lmg`` / ``lmg_pct`` up to 12 drivers, and the
+        bootstrap bounds ``*_ci_low`` / ``*_ci_high`` when ``setup.n_boot`` > 0), then
+        ``label`` and ``rank`` (1 = largest relative weight).
+    """
+    table = driver_importance(
+        data,
+        outcome=_outcome(setup, "outcome_importance") if outcome is None else outcome,
+        drivers=setup.drivers,
+        design=study_design(study),
+        methods=setup.methods,
+        n_boot=setup.n_boot,
+        confidence=study.reporting.confidence,
+        random_state=setup.random_state,
+        min_per_driver=setup.min_per_driver,
+    )
+    return ranked_importance(table, study=study)
+
+
+def importance_display(table: pd.DataFrame, *, setup: DriverSetup) -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of the importance table: its columns and caption.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`outcome_importance` output.
+    setup : DriverSetup
+
+    Returns
+    -------
+    dict
+        ``columns`` (rank, driver label, correlation, beta, relative weight in % of R²
+        with its interval, and LMG when the table has it) and ``caption``; use as
+        ``ctx.show(table, **importance_display(table, setup=setup))``.
+    """
+    columns: dict[str, str | None] = {
+        "rank": None,
+        "label": setup.driver_title,
+        "correlation": None,
+        "beta": None,
+        "relative_weight_pct": "Relative weight",
+        "relative_weight_pct_ci": None,
+    }
+    if "lmg_pct" in table.columns:
+        columns["lmg_pct"] = "LMG (Shapley)"
+    caption = f"Derived importance of each {setup.driver_noun} (% of R²)"
+    return {"columns": columns, "caption": caption}
+
+
+def permutation_table(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    setup: DriverSetup,
+    importance: pd.DataFrame,
+    n_repeats: int = 5,
+    max_rows: int = 4000,
+) -> pd.DataFrame:
+    """Return the tree model's permutation importance beside the linear ranking.
+
+    :func:`~analysis_helpers.drivers.permutation_importance_check` of the page's drivers
+    (the setup's seed, the study's design weight).
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`driver_data` output.
+    study : Study
+    setup : DriverSetup
+    importance : DataFrame
+        :func:`outcome_importance` output (its ``rank`` is the linear rank).
+    n_repeats, max_rows : int
+        As in ``permutation_importance_check``.
+
+    Returns
+    -------
+    DataFrame
+        The ``permutation_importance_check`` columns (``driver``, ``importance``,
+        ``importance_sd``, ``importance_pct``, ``rank``, ``r2_test``, ``n``, ``n_test``,
+        ``model``) plus ``label`` and ``linear_rank``, by tree rank.
+    """
+    perm = permutation_importance_check(
+        data,
+        outcome=_outcome(setup, "permutation_table"),
+        drivers=setup.drivers,
+        design=study_design(study),
+        random_state=setup.random_state,
+        n_repeats=n_repeats,
+        max_rows=max_rows,
+    )
+    return perm.assign(
+        label=perm["driver"].map(study.label),
+        linear_rank=perm["driver"].map(importance.set_index("driver")["rank"]),
+    ).sort_values("rank", ignore_index=True)
+
+
+def permutation_display(setup: DriverSetup) -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of :func:`permutation_table`: columns, kinds, caption.
+
+    Examples
+    --------
+    >>> s = DriverSetup("y", "given", None, None, "", "area", ["a", "b"])
+    >>> permutation_display(s)["columns"]["label"]
+    'Area'
+    """
+    return {
+        "columns": {
+            "rank": "Tree rank",
+            "linear_rank": "Linear rank",
+            "label": setup.driver_title,
+            "importance": "R² lost when shuffled",
+            "importance_sd": "SD over shuffles",
+            "importance_pct": "Share of importance",
+        },
+        "kinds": {"importance": "number.3", "importance_sd": "number.3"},
+        "caption": "Permutation importance of a tree model",
+    }
+
+
+def action_display(actions: pd.DataFrame, inputs: IpaInputs) -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of the action list: columns, kinds, caption.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        :func:`~analysis_helpers.drivers.action_list` output of :func:`ipa_table`.
+    inputs : IpaInputs
+        Its level names the first column; its measure gives the performance's kind (an
+        index on 0-100 for means, a percentage for top-2-box).
+
+    Returns
+    -------
+    dict
+        ``columns`` (the area column only when an item of the list has an area),
+        ``kinds``, ``caption``.
+    """
+    mean = inputs.measure == "mean"
+    columns: dict[str, str | None] = {"priority": None, "label": inputs.level.capitalize()}
+    if "area_label" in actions.columns and actions["area_label"].notna().any():
+        columns["area_label"] = "Area"
+    columns |= {
+        "importance": "Importance (% of R²)",
+        "performance": "Performance",
+        "importance_gap": "Importance above the line",
+        "performance_gap": "Performance below the line",
+        "n": None,
+    }
+    kinds = {
+        "importance": "percent.1",
+        "importance_gap": "number.1",
+        "performance": "index" if mean else "percent",
+        "performance_gap": "index" if mean else "number.1",
+    }
+    return {"columns": columns, "kinds": kinds, "caption": "Concentrate here: the action list"}
+
+
+def factor_display(plan: PenaltyRewardPlan) -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of the drivers that are not performance factors.
+
+    Examples
+    --------
+    >>> plan = PenaltyRewardPlan("item", [], pd.DataFrame(), [], UsableBase(0, 2, 0, 10))
+    >>> factor_display(plan)["caption"]
+    'Items that are not plain performance factors'
+    """
+    noun = plan.level.capitalize()
+    return {
+        "columns": {
+            "label": noun,
+            "factor_label": "Factor class",
+            "penalty": None,
+            "penalty_ci": None,
+            "reward": None,
+            "reward_ci": None,
+            "difference": "Penalty - reward",
+            "difference_p_adjusted": "Adjusted p",
+            "n_low": None,
+            "n_high": None,
+        },
+        "caption": f"{noun}s that are not plain performance factors",
+    }
+
+
+def loyalty_problem(data: pd.DataFrame, *, study: Study, setup: DriverSetup) -> Md | None:
+    """Return why the loyalty drivers cannot be compared, in one sentence, or None.
+
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`driver_data` output.
+    study : Study
+    setup : DriverSetup
+        A setup with a driver model.
+
+    Returns
+    -------
+    Md or None
+        The outcome is not overall satisfaction (nothing to compare with), the study
+        names no loyalty or recommend item, or too few respondents answered the loyalty
+        outcome and every driver (:func:`small_base_sentence`); None when the loyalty
+        model can be estimated.
+    """
+    if setup.loyalty is None:
+        if setup.outcome_role != "overall":
+            return md(
+                "The outcome above is already **{x}**; the study has no overall-satisfaction "
+                "item to compare its drivers with.",
+                x=study.label(_outcome(setup, "loyalty_problem")),
+            )
+        return md(
+            "The study file names no loyalty or recommend item (kpis.loyalty, kpis.nps), so "
+            "there are no loyalty drivers to compare."
+        )
+    base = usable_base(
+        data, outcome=setup.loyalty, drivers=setup.drivers, min_per_driver=setup.min_per_driver
+    )
+    if base.ok:
+        return None
+    return small_base_sentence(base, study=study, outcome=setup.loyalty, what=setup.driver_noun)
+
+
+def loyalty_table(
+    importance: pd.DataFrame, loyalty: pd.DataFrame, *, setup: DriverSetup
+) -> pd.DataFrame:
+    """Return the satisfaction and the loyalty importance stacked, outcome first.
+
+    Parameters
+    ----------
+    importance, loyalty : DataFrame
+        :func:`outcome_importance` of ``setup.outcome`` and of ``setup.loyalty``.
+    setup : DriverSetup
+
+    Returns
+    -------
+    DataFrame
+        ``outcome`` (the outcome item), then the columns of both tables, the outcome's
+        rows first.
+    """
+    both = pd.concat(
+        [importance.assign(outcome=setup.outcome), loyalty.assign(outcome=setup.loyalty)],
+        ignore_index=True,
+    )
+    both.insert(0, "outcome", both.pop("outcome"))
+    return both
+
+
+@dataclass(frozen=True)
+class GroupDrivers:
+    """Relative weights of the page's drivers in each segment group or each wave.
+
+    Attributes
+    ----------
+    kind : {"segment", "wave"}
+    by : str
+        The group column of ``table``: the segment column, or ``"wave"``.
+    table : DataFrame
+        :func:`importance_by` output with the group codes as text in ``by`` and their
+        labels in ``value_label`` (segments) or ``wave_label`` (waves).
+    groups : list of str
+        The groups with their own model, in display (for waves: time) order.
+    labels : mapping
+        Group code -> label.
+    title : str
+        The chart's title.
+    problem : Md or None
+        Why fewer than two groups can be compared (then the section says so).
+    """
+
+    kind: str
+    by: str
+    table: pd.DataFrame
+    groups: list[str]
+    labels: Mapping[Any, str]
+    title: str
+    problem: Md | None = None
+
+    def takeaway(self) -> Md:
+        """Return :func:`group_takeaway` of the table: who leads where, what differs most."""
+        return group_takeaway(
+            self.table, by=self.by, labels=self.labels, order=self.groups, kind=self.kind
+        )
+
+
+def group_drivers(
+    data: pd.DataFrame, *, study: Study, setup: DriverSetup, kind: str = "segment"
+) -> GroupDrivers:
+    """Return the drivers of each group of the setup's segment, or of each wave.
+
+    Each group with the base for a model of its own (``setup.min_per_driver`` per
+    driver) gets the relative weights of the page's drivers with bootstrap intervals
+    (:func:`importance_by`); the waves are compared on every wave, even when the page
+    analyses one.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The clean analysis data (:func:`analysis_helpers.cleaning.load_clean`).
+    study : Study
+    setup : DriverSetup
+        A setup with a driver model (and a segment for ``kind="segment"``).
+    kind : {"segment", "wave"}
+
+    Returns
+    -------
+    GroupDrivers
+    """
+    check_choice(kind, ("segment", "wave"), "kind", "group_drivers")
+    outcome = study.label(_outcome(setup, "group_drivers"))
+    need = _needed(len(setup.drivers), setup.min_per_driver)
+    if kind == "segment":
+        if setup.segment is None:
+            raise ValueError("group_drivers: the setup has no segment (the study has none)")
+        by, labels = setup.segment, dict(study.segment(setup.segment).values)
+        frame = driver_data(data, study=study, setup=setup)
+        table = importance_by(frame, study=study, setup=setup, by=by, n_boot=setup.n_boot,
+                              random_state=setup.random_state,
+                              min_per_driver=setup.min_per_driver)  # fmt: skip
+        table = table.assign(**{by: table[by].astype(str)})
+        table = table.assign(value_label=table[by].map(labels))
+        groups = [v for v in labels if v in set(table[by])]
+        title = f"Drivers of {outcome} by {study.label(by)}"
+        problem = md(
+            "Fewer than two of the {m} groups of **{segment}** have enough respondents for "
+            "their own model ({need:,} needed each), so their drivers cannot be compared.",
+            m=len(labels),
+            segment=study.label(by),
+            need=need,
+        )
+    else:
+        by, labels = "wave", study.wave_labels()
+        frame = driver_data(data, study=study, setup=setup, all_waves=True)
+        frame = frame.assign(_wave=frame[study.wave_column].astype(str))
+        table = importance_by(frame, study=study, setup=setup, by="_wave", n_boot=setup.n_boot,
+                              random_state=setup.random_state,
+                              min_per_driver=setup.min_per_driver)  # fmt: skip
+        table = table.rename(columns={"_wave": "wave"})
+        table = table.assign(wave_label=table["wave"].map(labels))
+        groups = [w for w in study.waves if w in set(table["wave"])]
+        title = f"Drivers of {outcome} by wave"
+        problem = md(
+            "Fewer than two waves have enough respondents for their own model ({need:,} "
+            "needed each), so the drivers cannot be compared over time.",
+            need=need,
+        )
+    return GroupDrivers(
+        kind, by, table, groups, labels, title, problem if len(groups) < 2 else None
+    )
+
+
+def derived_hierarchy(importance: pd.DataFrame, *, study: Study) -> pd.DataFrame:
+    """Return the study's hierarchy with area weights derived from importance.
+
+    Parameters
+    ----------
+    importance : DataFrame
+        The area-level :func:`outcome_importance` table.
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        :meth:`Study.hierarchy` with ``weight_area`` the relative weights rescaled to sum
+        to 1 (:func:`~analysis_helpers.drivers.importance_to_index_weights`), the form the
+        CSI roll-up reads.
+    """
+    weights = importance_to_index_weights(importance, measure="relative_weight")
+    return with_index_weights(study.hierarchy(), weights, level="area")
+
+
+def index_weight_display(table: pd.DataFrame) -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of :func:`index_weight_table`.
+
+    Returns
+    -------
+    dict
+        ``columns`` (the stated weight only when the study states one), ``kinds``
+        (weights as shares with one decimal, the area score as an index) and ``caption``.
+    """
+    columns: dict[str, str | None] = {"label": "Area"}
+    if table["weight_stated"].notna().any():
+        columns["weight_stated"] = "Stated weight"
+    columns |= {
+        "weight_equal": "Equal weight",
+        "weight_derived": "Derived weight",
+        "weight_ci": None,
+        "area_score": "Area score",
+    }
+    share = "share.1"
+    kinds = {"weight_stated": share, "weight_equal": share, "weight_derived": share,
+             "weight_ci": share, "area_score": "index"}  # fmt: skip
+    return {
+        "columns": columns,
+        "kinds": kinds,
+        "caption": "Area weights: equal and derived from importance",
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -838,7 +1377,7 @@ def intro_takeaway(setup: DriverSetup, data: pd.DataFrame, *, study: Study) -> M
     )
     return md(
         "Drivers of **{outcome}**{also}{role} among {n}{when}: {drivers}.{weights}",
-        outcome=study.label(_outcome_of(setup)),
+        outcome=study.label(_outcome(setup, "intro_takeaway")),
         also=also,
         role=role,
         n=fmt_count(len(data), "respondent"),
