@@ -1,7 +1,8 @@
-"""Banner tables (issue 11): items, KPIs and answer distributions down the side, Total and
-the values of one or more banner variables across (optionally nested), with significance
-letters, tests against Total and against the rest of the sample, and an omnibus test per
-row.
+"""Banner tables (issue 11) with significance letters and tests.
+
+Items, KPIs and answer distributions down the side, Total and the values of one or more
+banner variables across (optionally nested), with significance letters, tests against Total
+and against the rest of the sample, and an omnibus test per row.
 
 Every cell estimate is a ratio of two domain totals - a mean ``sum(w y) / sum(w)``, a share
 (the mean of a 0/1 dummy: one answer category, a net such as top-2 or bottom-2), an NPS
@@ -135,6 +136,7 @@ class BannerRow:
     bottom: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        """Check the statistics and the scale; raise ``ValueError`` naming the item."""
         bad = [s for s in self.statistics if s not in STATISTICS]
         if bad:
             raise ValueError(
@@ -149,14 +151,17 @@ class BannerRow:
 
     @property
     def codes(self) -> np.ndarray:
+        """Return the valid answer codes, ``scale_min`` to ``scale_max``."""
         return np.arange(self.scale_min, self.scale_max + 1)
 
     @property
     def top_codes(self) -> tuple[int, ...]:
+        """Return the codes of the top net: ``top``, default the two highest codes."""
         return self.top or (self.scale_max - 1, self.scale_max)
 
     @property
     def bottom_codes(self) -> tuple[int, ...]:
+        """Return the codes of the bottom net: ``bottom``, default the two lowest codes."""
         return self.bottom or (self.scale_min, self.scale_min + 1)
 
     def scores(self) -> list[tuple[str, str, str, str, np.ndarray, str]]:
@@ -248,7 +253,7 @@ class BannerResult:
 
 
 def column_letter(k: int) -> str:
-    """The letter of the ``k``-th column (0-based): A..Z, then AA, AB, ...
+    """Return the letter of the ``k``-th column (0-based): A..Z, then AA, AB, ...
 
     Examples
     --------
@@ -343,8 +348,11 @@ class _Variable:
 
 
 def _codes_of(data: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
-    """Integer codes of a column (-1 missing) and the code texts as the study file writes
-    them ("1" for 1 and 1.0, text trimmed); the texts of equal codes are merged."""
+    """Return the integer codes of a column (-1 missing) and the code texts.
+
+    The texts are written as the study file writes them ("1" for 1 and 1.0, text trimmed);
+    the texts of equal codes are merged.
+    """
     raw, uniq = pd.factorize(data[col])
     texts = [code_text(u) for u in uniq]
     distinct = list(dict.fromkeys(texts))
@@ -409,8 +417,11 @@ def _variable(
 
 
 class _Joint:
-    """Respondents grouped by (stratum, or PSU) x the cell of every banner variable, and per
-    banner variable the sparse map from those groups to its (unit, cell) table."""
+    """Group the respondents by (stratum, or PSU) x the cell of every banner variable.
+
+    Per banner variable it also holds the sparse map from those groups to its (unit, cell)
+    table.
+    """
 
     def __init__(self, prep, variables: list[_Variable]):
         from scipy import sparse
@@ -460,9 +471,11 @@ class _Joint:
 # The covariance of the cells of one variable
 # --------------------------------------------------------------------------------------
 def _sigma(joint: _Joint, Yu: np.ndarray, Wu: np.ndarray, sq: tuple | None) -> np.ndarray:
-    """Design covariance of the 2 C1 totals (sum w y per cell, then sum w per cell) from
-    their per-unit totals ``Yu``, ``Wu`` (U x C1); unclustered, ``sq`` holds the per-stratum
-    sums of w^2 y^2, w^2 y and w^2 (each respondent is a PSU)."""
+    """Return the design covariance of the 2 C1 totals (sum w y, then sum w per cell).
+
+    Computed from their per-unit totals ``Yu``, ``Wu`` (U x C1); unclustered, ``sq`` holds
+    the per-stratum sums of w^2 y^2, w^2 y and w^2 (each respondent is a PSU).
+    """
     prep = joint.prep
     c = prep.scale
     ok = ~prep.lonely
@@ -497,8 +510,11 @@ def _t_p(est: np.ndarray, se: np.ndarray, df: np.ndarray, tiny: float) -> np.nda
 
 
 def _presence(joint: _Joint, n_u: np.ndarray) -> tuple:
-    """From the answers per (unit, cell): PSUs and strata with answers per cell, their
-    pairwise overlaps, and the design df of all answers (PSUs minus strata)."""
+    """Return the PSUs and strata with answers per cell, their overlaps and the design df.
+
+    From the answers per (unit, cell): PSUs and strata with answers per cell, their
+    pairwise overlaps, and the design df of all answers (PSUs minus strata).
+    """
     if joint.clustered:
         pf = (n_u > 0).astype(float)
         psus = pf.sum(axis=0)
@@ -539,9 +555,12 @@ def _wald(est: np.ndarray, V: np.ndarray, df: float) -> tuple[float, float, floa
 def _rao_scott(
     p: np.ndarray, V: np.ndarray, N: float, nu: float
 ) -> tuple[float, float, float, float, float, float]:
-    """Rao-Scott tests of a ``r x c`` table of cell shares ``p`` (rows = categories,
-    columns = banner columns; ``V`` their design covariance in column-major order as
-    R's ``interaction(rows, cols)``): X^2, F, ndf, ddf, p(F), p(first-order chi-square)."""
+    """Return the Rao-Scott tests of a ``r x c`` table of cell shares ``p``.
+
+    Rows are categories, columns banner columns; ``V`` is their design covariance in
+    column-major order as R's ``interaction(rows, cols)``. Returns X^2, F, ndf, ddf, p(F)
+    and p(first-order chi-square).
+    """
     r, c = p.shape
     vec = p.flatten(order="F")
     rows = np.tile(np.arange(r), c)
@@ -612,8 +631,10 @@ def banner_table(
     suppress_below: int = 10,
     omnibus: bool = True,
 ) -> BannerResult:
-    """Compute a banner: rows of items (means, top / bottom boxes, NPS, answer distributions
-    with nets) by Total and every value of the banner variables, with significance letters.
+    """Compute a banner with significance letters.
+
+    Rows of items (means, top / bottom boxes, NPS, answer distributions with nets) by Total
+    and every value of the banner variables, with significance letters.
 
     Parameters
     ----------
@@ -936,8 +957,11 @@ def banner_table(
 
 
 def _flags(n: np.ndarray, min_base: int, suppress_below: int) -> np.ndarray:
-    """The base flag of each column: "no respondents", "suppressed" (below
-    ``suppress_below``), "one respondent" (never tested, whatever the rules), "low base"."""
+    """Return the base flag of each column.
+
+    "no respondents", "suppressed" (below ``suppress_below``), "one respondent" (never
+    tested, whatever the rules), "low base", or "".
+    """
     return np.select(
         [n == 0, n < suppress_below, n == 1, n < min_base],
         ["no respondents", "suppressed", "one respondent", "low base"],
@@ -946,8 +970,10 @@ def _flags(n: np.ndarray, min_base: int, suppress_below: int) -> np.ndarray:
 
 
 def _categories(y: np.ndarray, brow: BannerRow, data: pd.DataFrame) -> np.ndarray:
-    """The answer code of each respondent as 0..K-1 (K: no answer); a value that is not
-    one of the codes raises ``ValueError`` naming the row."""
+    """Return the answer code of each respondent as 0..K-1 (K: no answer).
+
+    A value that is not one of the codes raises ``ValueError`` naming the row.
+    """
     K = brow.scale_max - brow.scale_min + 1
     cat = y - y.dtype.type(brow.scale_min)
     missing = np.isnan(cat)
@@ -986,8 +1012,10 @@ def _design_text(design: SurveyDesign) -> str:
 
 
 def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
-    """The Rao-Scott test of an item's answer distribution across the testable columns,
-    from the per-(unit, column, answer code) sums of w and w^2."""
+    """Return the Rao-Scott test of an item's answer distribution across testable columns.
+
+    Computed from the per-(unit, column, answer code) sums of w and w^2.
+    """
     rec = {
         "row": f"{brow.item}:distribution", "item": brow.item, "statistic": "distribution",
         "label": f"{brow.label}: distribution", "variable": var.name, "test": "rao_scott",
@@ -1048,15 +1076,20 @@ def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
 # The study's banners
 # --------------------------------------------------------------------------------------
 def default_banner(study: Study) -> BannerSpec:
-    """The banner a study without a ``banners:`` section gets: its KPIs by every segment,
-    side by side."""
+    """Return the banner of a study without a ``banners:`` section.
+
+    Its KPIs by every segment, side by side.
+    """
     return BannerSpec(name="segments", title="KPIs by segment", by=study.segment_columns())
 
 
 def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow]:
-    """The rows of a banner of the study: the KPIs (overall mean and top box, NPS, CES
-    mean, loyalty top boxes) when ``kpis``, then every listed item with the banner's
-    ``statistics`` ("nps" only for items on a 0-10 or 1-10 scale)."""
+    """Return the rows of a banner of the study.
+
+    The KPIs (overall mean and top box, NPS, CES mean, loyalty top boxes) when ``kpis``,
+    then every listed item with the banner's ``statistics`` ("nps" only for items on a
+    0-10 or 1-10 scale).
+    """
     items = study.items
     out: list[BannerRow] = []
     seen: set[tuple[str, str]] = set()
@@ -1191,9 +1224,12 @@ def study_banner(
 def study_banners(
     data: pd.DataFrame, *, study: Study, wave: str | None = None
 ) -> list[tuple[BannerSpec, str | None, BannerResult]]:
-    """Every banner of the study (or :func:`default_banner`) in the study file's order:
-    ``(banner, wave or None, result)``. A banner with ``by_wave`` gives one result per
-    wave of ``data``; the others are computed on ``wave`` (default: all of ``data``)."""
+    """Compute every banner of the study (or :func:`default_banner`) in the file's order.
+
+    Returns ``(banner, wave or None, result)`` triples. A banner with ``by_wave`` gives one
+    result per wave of ``data``; the others are computed on ``wave`` (default: all of
+    ``data``).
+    """
     specs = study.banners or [default_banner(study)]
     has_wave = study.wave_column in data.columns
     current = data[data[study.wave_column] == wave] if wave is not None and has_wave else data
@@ -1238,8 +1274,11 @@ _CORRECTION_NAMES = {
 
 
 def banner_footnote(result: BannerResult) -> str:
-    """Return the banner's footnote: what the letters and colours mean, the test, its
-    level(s) and correction, and the base rules of the flagged cells (plain text)."""
+    """Return the banner's footnote (plain text).
+
+    What the letters and colours mean, the test, its level(s) and correction, and the base
+    rules of the flagged cells.
+    """
     s = result.settings
     t = result.table
     corr = _CORRECTION_NAMES.get(s.get("correction", "none"), s.get("correction"))
@@ -1296,8 +1335,9 @@ def _keyed(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def banner_frame(result: BannerResult) -> pd.DataFrame:
-    """Return the banner as a wide table for the workbook: one row per banner row (index
-    "Row": its label; a ``unit`` column), per banner column an ``estimate`` (unrounded; the
+    """Return the banner as a wide table for the workbook.
+
+    One row per banner row (index "Row": its label; a ``unit`` column), per banner column an ``estimate`` (unrounded; the
     row's unit gives its format) and a ``sig`` column (the letters, or the flag mark), under
     a two-level header (banner variable, "value (letter)"); the first rows are the bases.
 
@@ -1357,11 +1397,13 @@ _CSS = (
 
 
 def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
-    """Return the banner as a styled HTML fragment for the report page: letters as
-    superscripts (lower case for the second level), cells significantly above / below
-    Total in green / red, formatted numbers (shares as percentages, means with 2
+    """Return the banner as a styled HTML fragment for the report page.
+
+    Letters as superscripts (lower case for the second level), cells significantly above /
+    below Total in green / red, formatted numbers (shares as percentages, means with 2
     decimals, NPS in points), bases and effective bases in the header rows, and the
-    footnote naming the test, level(s) and correction. Every text is escaped."""
+    footnote naming the test, level(s) and correction. Every text is escaped.
+    """
     t = result.table
     if t.empty:
         return ""
@@ -1424,10 +1466,13 @@ def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
 
 
 def banner_show(result: BannerResult, *, caption: str) -> dict:
-    """Return the arguments of ``ctx.show`` for a banner: the wide table of
-    :func:`banner_frame` for the workbook (estimates with the number format of their row,
-    letters in a text column beside each), its footnote, and the styled page of
-    :func:`banner_html`. Use as ``ctx.show(**banner_show(result, caption=...))``."""
+    """Return the arguments of ``ctx.show`` for a banner.
+
+    The wide table of :func:`banner_frame` for the workbook (estimates with the number
+    format of their row, letters in a text column beside each), its footnote, and the
+    styled page of :func:`banner_html`. Use as ``ctx.show(**banner_show(result,
+    caption=...))``.
+    """
     frame = banner_frame(result)
     cols = [c for c in frame.columns if c[-1] != "unit"]
     return {
