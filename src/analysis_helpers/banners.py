@@ -679,6 +679,61 @@ def banner_table(
     ValueError
         No banner variable, a bad correction or level, an item with non-numeric answers.
     """
+    _check_banner_arguments(data, rows, by, correction, alpha, second_alpha, confidence)
+    design = design if design is not None else SurveyDesign()
+    prep = design.prepare(data, func="banner_table")
+    labels = labels or {}
+    values = values or {}
+    variables = [_variable(data, spec, labels, values) for spec in by]
+    joint = _Joint(prep, variables)
+    srs = design.weight is None and design.strata is None and design.cluster is None
+    q = normal_quantile(confidence)
+    settings = {
+        "correction": correction, "alpha": alpha, "second_alpha": second_alpha,
+        "confidence": confidence, "min_base": min_base, "suppress_below": suppress_below,
+        "weighted": design.weight is not None, "srs": srs,
+        "design": _design_text(design),
+    }  # fmt: skip
+    letters = _banner_letters(variables)
+    run = _Run(
+        joint=joint,
+        variables=variables,
+        letters=letters,
+        col_names=[np.array([f"{v.name}={x}" for x in v.values], dtype=object) for v in variables],
+        col_letters=[np.array(x, dtype=object) for x in letters],
+        correction=correction,
+        alpha=alpha,
+        second_alpha=second_alpha,
+        min_base=min_base,
+        suppress_below=suppress_below,
+        omnibus=omnibus,
+        srs=srs,
+        w2=prep.w * prep.w if joint.weighted else None,
+    )
+    offsets: dict[int, np.ndarray] = {}
+    for brow in rows:
+        item = _item_counts(data, brow, joint, run.w2, offsets)
+        for vi, var in enumerate(variables):
+            _variable_rows(run, item, vi, var)
+    return _banner_result(run, q, settings)
+
+
+def _check_banner_arguments(
+    data: pd.DataFrame,
+    rows: Sequence[BannerRow],
+    by: Sequence[str | Sequence[str]],
+    correction: str,
+    alpha: float,
+    second_alpha: float | None,
+    confidence: float,
+) -> None:
+    """Raise ``ValueError`` / ``KeyError`` for bad arguments of :func:`banner_table`.
+
+    Parameters
+    ----------
+    data, rows, by, correction, alpha, second_alpha, confidence
+        As :func:`banner_table`.
+    """
     check_frame(data, "banner_table")
     if not by:
         raise ValueError("banner_table: give at least one banner variable in by")
@@ -696,261 +751,694 @@ def banner_table(
     for r in rows:
         if r.item not in data.columns:
             raise KeyError(f"banner_table: item {r.item!r} is not a column of the data")
-    design = design if design is not None else SurveyDesign()
-    prep = design.prepare(data, func="banner_table")
-    labels = labels or {}
-    values = values or {}
-    variables = [_variable(data, spec, labels, values) for spec in by]
-    joint = _Joint(prep, variables)
-    srs = design.weight is None and design.strata is None and design.cluster is None
-    q = normal_quantile(confidence)
-    w = prep.w
-    settings = {
-        "correction": correction, "alpha": alpha, "second_alpha": second_alpha,
-        "confidence": confidence, "min_base": min_base, "suppress_below": suppress_below,
-        "weighted": design.weight is not None, "srs": srs,
-        "design": _design_text(design),
-    }  # fmt: skip
 
-    # letters run across the whole banner
+
+def _banner_letters(variables: Sequence[_Variable]) -> list[list[str]]:
+    """Return the column letters of every banner variable; they run across the whole banner.
+
+    Parameters
+    ----------
+    variables : sequence of _Variable
+        The banner variables, in order.
+
+    Returns
+    -------
+    list of list of str
+        Per variable, the letter of each of its columns (A, B, ... continuing over variables).
+    """
     letters: list[list[str]] = []
     k = 0
     for v in variables:
         letters.append([column_letter(k + j) for j in range(v.C)])
         k += v.C
+    return letters
 
-    col_names = [np.array([f"{v.name}={x}" for x in v.values], dtype=object) for v in variables]
-    col_letters = [np.array(x, dtype=object) for x in letters]
-    cells_out: dict[str, list] = {c: [] for c in BANNER_TABLE_COLUMNS}
-    tests_out: list[dict] = []
-    pairs_out: dict[str, list] = {c: [] for c in BANNER_PAIR_COLUMNS}
-    J = joint.J
-    gcode = joint.codes
-    w2 = w * w if joint.weighted else None
-    offsets: dict[int, np.ndarray] = {}
-    for brow in rows:
-        K = len(brow.codes)
-        K1 = K + 1  # the last bin holds the respondents without an answer
-        col = data[brow.item]
-        if col.dtype.kind == "f":
-            y = col.to_numpy()  # no copy
+
+@dataclass
+class _Run:
+    """The fixed inputs of one :func:`banner_table` call and the records it collects."""
+
+    joint: _Joint
+    variables: list[_Variable]
+    letters: list[list[str]]
+    col_names: list[np.ndarray]
+    col_letters: list[np.ndarray]
+    correction: str
+    alpha: float
+    second_alpha: float | None
+    min_base: int
+    suppress_below: int
+    omnibus: bool
+    srs: bool
+    w2: np.ndarray | None
+    cells: dict[str, list] = field(default_factory=lambda: {c: [] for c in BANNER_TABLE_COLUMNS})
+    tests: list[dict] = field(default_factory=list)
+    pairs: dict[str, list] = field(default_factory=lambda: {c: [] for c in BANNER_PAIR_COLUMNS})
+
+
+@dataclass
+class _Item:
+    """One item's answer counts (and sums of w, w^2) per (joint group, answer code)."""
+
+    brow: BannerRow
+    K: int  # answer codes; bin K holds the respondents without an answer
+    cnt: np.ndarray  # J x (K + 1)
+    Wk: np.ndarray | None  # weighted designs only
+    W2k: np.ndarray | None
+    specs: list[tuple[str, str, str, str, np.ndarray, str]]
+    F: np.ndarray  # K x rows: the score of each code in each row
+    tiny: float  # SEs below this are rounding noise of a row without variance
+
+
+def _item_counts(
+    data: pd.DataFrame,
+    brow: BannerRow,
+    joint: _Joint,
+    w2: np.ndarray | None,
+    offsets: dict[int, np.ndarray],
+) -> _Item:
+    """Return one item's counts and sums of weights per (joint group, answer code).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The respondents.
+    brow : BannerRow
+        The item and its statistics.
+    joint : _Joint
+        The respondents' joint groups.
+    w2 : ndarray, optional
+        The squared weights (weighted designs only).
+    offsets : dict
+        Cache of the group offsets per number of bins (filled in place).
+
+    Returns
+    -------
+    _Item
+        The three ``bincount`` tables, the row scores and the noise level of the SEs.
+    """
+    K = len(brow.codes)
+    K1 = K + 1  # the last bin holds the respondents without an answer
+    col = data[brow.item]
+    if col.dtype.kind == "f":
+        y = col.to_numpy()  # no copy
+    else:
+        y = numeric_values(data, brow.item, "item", "banner_table")
+    icat = _categories(y, brow, data)
+    if K1 not in offsets:
+        offsets[K1] = joint.codes * K1
+    idx = offsets[K1] + icat
+    m = joint.J * K1
+    cnt = np.bincount(idx, minlength=m).reshape(joint.J, K1).astype(float)
+    Wk = W2k = None
+    if joint.weighted:
+        Wk = np.bincount(idx, weights=joint.prep.w, minlength=m).reshape(joint.J, K1)
+        W2k = np.bincount(idx, weights=w2, minlength=m).reshape(joint.J, K1)
+    specs = brow.scores()
+    F = np.column_stack([s[4] for s in specs])  # K x rows
+    tiny = 1e-9 * max(1.0, float(np.abs(F).max()))
+    return _Item(brow, K, cnt, Wk, W2k, specs, F, tiny)
+
+
+@dataclass
+class _Tables:
+    """One item's sums per (unit, column) of one banner variable, and what follows from them."""
+
+    WU: np.ndarray  # U x C1 x K: sum of w
+    W2U: np.ndarray  # U x C1 x K: sum of w^2
+    Wu: np.ndarray  # U x C1
+    n_c: np.ndarray  # C1: respondents with an answer
+    W_c: np.ndarray
+    W2_c: np.ndarray
+    flag: np.ndarray  # C: base flags
+    testable: np.ndarray  # C
+    psus: np.ndarray
+    psu_inter: np.ndarray
+    strata: np.ndarray
+    strata_inter: np.ndarray
+    df_all: float  # design df of all answers minus 1
+    sel: np.ndarray  # C1 x (2 C + 1): the C cells, Total, the C complements
+    inv: np.ndarray  # 1 / the weighted base of each selection
+    YU: np.ndarray  # U x C1 x rows: sum of w y
+    AU: np.ndarray | None  # unclustered: sums of w^2 y^2 and w^2 y, and of w^2
+    BU: np.ndarray | None
+    D2: np.ndarray | None
+
+
+def _variable_tables(run: _Run, item: _Item, vi: int, var: _Variable) -> _Tables:
+    """Return the sums of one item per (unit, column) of the ``vi``-th banner variable.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs.
+    item : _Item
+        The item's counts per joint group.
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+
+    Returns
+    -------
+    _Tables
+        Bases, flags, the design df, the selections of cells, Total and complements, and
+        the per-unit totals of every row's score.
+    """
+    joint = run.joint
+    C, C1, K = var.C, var.C + 1, item.K
+    U = joint.U
+    M = joint.maps[vi]
+    cntU = (M @ item.cnt).reshape(U, C1, K + 1)[:, :, :K]
+    if item.Wk is not None and item.W2k is not None:
+        WU = (M @ item.Wk).reshape(U, C1, K + 1)[:, :, :K]
+        W2U = (M @ item.W2k).reshape(U, C1, K + 1)[:, :, :K]
+    else:
+        WU = W2U = cntU
+    n_u = cntU.sum(axis=2)
+    Wu = WU.sum(axis=2)
+    n_c, W_c, W2_c = n_u.sum(axis=0), Wu.sum(axis=0), W2U.sum(axis=(0, 2))
+    flag = _flags(n_c[:C], run.min_base, run.suppress_below)
+    psus, psu_inter, strata, strata_inter, df_all = _presence(joint, n_u)
+    # selections: the C cells, Total, the C complements (the hidden cell C holds
+    # respondents without a value of this variable: in Total and every complement)
+    sel = np.zeros((C1, 2 * C + 1))
+    sel[np.arange(C), np.arange(C)] = 1
+    sel[:, C] = 1
+    sel[:, C + 1 :] = 1
+    sel[np.arange(C), C + 1 + np.arange(C)] = 0
+    sW = sel.T @ W_c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(sW > 0, 1 / sW, np.nan)
+    AU = BU = D2 = None
+    if not joint.clustered:
+        D2 = W2U.sum(axis=2)
+        AU, BU = W2U @ (item.F * item.F), W2U @ item.F
+    return _Tables(
+        WU, W2U, Wu, n_c, W_c, W2_c, flag, flag == "", psus, psu_inter, strata,
+        strata_inter, df_all - 1, sel, inv, WU @ item.F, AU, BU, D2,
+    )  # fmt: skip
+
+
+def _variable_rows(run: _Run, item: _Item, vi: int, var: _Variable) -> None:
+    """Add one item's cells, pairs and tests for the ``vi``-th banner variable to ``run``.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs; its ``cells``, ``pairs`` and ``tests`` grow in place.
+    item : _Item
+        The item's counts per joint group.
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+    """
+    tab = _variable_tables(run, item, vi, var)
+    for ri, spec in enumerate(item.specs):
+        _score_row(run, item, tab, vi, var, ri, spec)
+    if run.omnibus and "distribution" in item.brow.statistics:
+        run.tests.append(
+            _distribution_test(
+                run.joint, tab.WU, tab.W2U, tab.n_c, tab.testable, item.brow, var, run.joint.prep
+            )
+        )
+
+
+def _row_covariance(joint: _Joint, tab: _Tables, ri: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the estimates of the cells, Total and the complements of a row, and their covariance.
+
+    Parameters
+    ----------
+    joint : _Joint
+        The respondents' joint groups.
+    tab : _Tables
+        The item's sums for the banner variable.
+    ri : int
+        The index of the row among the item's rows.
+
+    Returns
+    -------
+    R : ndarray
+        The ``2 C + 1`` ratio estimates: the C cells, Total, the C complements.
+    cov : ndarray
+        Their design covariance (Taylor linearisation).
+    """
+    Yu = tab.YU[:, :, ri]
+    Y_c = Yu.sum(axis=0)
+    R = (tab.sel.T @ Y_c) * tab.inv
+    sq = None
+    if tab.AU is not None and tab.BU is not None:
+        sq = (tab.AU[:, :, ri], tab.BU[:, :, ri], tab.D2)
+    Sig = _sigma(joint, Yu, tab.Wu, sq)
+    G = np.vstack([tab.sel * tab.inv, -tab.sel * (R * tab.inv)])
+    G = np.nan_to_num(G)
+    return R, G.T @ Sig @ G
+
+
+@dataclass
+class _Against:
+    """A row's tests of every column against Total and against the rest of the sample."""
+
+    d_tot: np.ndarray
+    se_dt: np.ndarray
+    p_tot: np.ndarray
+    pa_tot: np.ndarray
+    sig_tot: np.ndarray
+    d_rest: np.ndarray
+    se_dr: np.ndarray
+    p_rest: np.ndarray
+    pa_rest: np.ndarray
+
+
+def _against_total_and_rest(
+    run: _Run, tab: _Tables, R: np.ndarray, cov: np.ndarray, C: int, tiny: float
+) -> _Against:
+    """Return the t tests of each column against Total and against the rest of the sample.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs (correction, alpha).
+    tab : _Tables
+        The item's sums for the banner variable (testable columns, design df).
+    R, cov : ndarray
+        The row's estimates and their covariance (:func:`_row_covariance`).
+    C : int
+        The number of columns of the banner variable.
+    tiny : float
+        SEs below this count as 0.
+
+    Returns
+    -------
+    _Against
+        Differences, SEs, p-values (raw and adjusted within the row) and "above" / "below".
+    """
+    var_d = np.clip(np.diag(cov), 0, None)
+    est = R[:C]
+    d_tot = est - R[C]
+    se_dt = np.sqrt(np.clip(var_d[:C] + var_d[C] - 2 * cov[np.arange(C), C], 0, None))
+    rest_idx = C + 1 + np.arange(C)
+    d_rest = est - R[rest_idx]
+    se_dr = np.sqrt(np.clip(var_d[:C] + var_d[rest_idx] - 2 * cov[np.arange(C), rest_idx], 0, None))
+    df = np.full(C, tab.df_all)
+    p_tot = np.where(tab.testable, _t_p(d_tot, se_dt, df, tiny), np.nan)
+    p_rest = np.where(tab.testable, _t_p(d_rest, se_dr, df, tiny), np.nan)
+    pa_tot = adjust_p_values(p_tot, correction=run.correction)
+    pa_rest = adjust_p_values(p_rest, correction=run.correction)
+    sig_tot = np.where(
+        np.isfinite(pa_tot) & (pa_tot < run.alpha),
+        np.where(d_tot > 0, "above", "below"),
+        "",
+    )
+    return _Against(d_tot, se_dt, p_tot, pa_tot, sig_tot, d_rest, se_dr, p_rest, pa_rest)
+
+
+@dataclass
+class _Pairs:
+    """A row's pairwise tests of the testable columns within each family, and the letters."""
+
+    ii: np.ndarray
+    jj: np.ndarray
+    d_p: np.ndarray
+    se_p: np.ndarray
+    df_p: np.ndarray
+    p_p: np.ndarray
+    pa_p: np.ndarray
+    sig1: np.ndarray
+    sig2: np.ndarray
+    up: list[list[str]]  # per column: letters of the columns it is higher than at alpha
+    low: list[list[str]]  # ... at second_alpha only
+
+
+def _pairwise(
+    run: _Run, tab: _Tables, vi: int, var: _Variable, est: np.ndarray, cov: np.ndarray,
+    tiny: float,
+) -> _Pairs:  # fmt: skip
+    """Return the pairwise t tests of a row's columns and the significance letters.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs (letters, correction, levels).
+    tab : _Tables
+        The item's sums for the banner variable (testable columns, PSUs and strata).
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable; its outer values are the families (nested banners).
+    est : ndarray
+        The C cell estimates.
+    cov : ndarray
+        The covariance of the row's estimates (:func:`_row_covariance`).
+    tiny : float
+        SEs below this count as 0.
+
+    Returns
+    -------
+    _Pairs
+        The pairs ``(ii, jj)``, their differences, SEs, dfs, p-values (adjusted within each
+        family), significance at both levels, and per column the letters.
+    """
+    C = var.C
+    var_d = np.clip(np.diag(cov), 0, None)
+    testable = tab.testable
+    fam_of = np.asarray(var.outer)
+    ii, jj = np.triu_indices(C, 1)
+    keep = testable[ii] & testable[jj] & (fam_of[ii] == fam_of[jj])
+    ii, jj = ii[keep], jj[keep]
+    d_p = est[jj] - est[ii]
+    v_p = var_d[ii] + var_d[jj] - 2 * cov[ii, jj]
+    se_p = np.sqrt(np.clip(v_p, 0, None))
+    df_p = (
+        (tab.psus[ii] + tab.psus[jj] - tab.psu_inter[ii, jj])
+        - (tab.strata[ii] + tab.strata[jj] - tab.strata_inter[ii, jj])
+        - 1
+    )
+    p_p = _t_p(d_p, se_p, df_p, tiny)
+    pa_p = np.full(len(ii), np.nan)
+    fam = fam_of[ii]
+    for o in dict.fromkeys(fam):
+        sel_f = fam == o
+        pa_p[sel_f] = adjust_p_values(p_p[sel_f], correction=run.correction)
+    sig1 = np.isfinite(pa_p) & (pa_p < run.alpha)
+    sig2 = (
+        np.isfinite(pa_p) & (pa_p < run.second_alpha) & ~sig1
+        if run.second_alpha is not None
+        else np.zeros(len(ii), bool)
+    )
+    up: list[list[str]] = [[] for _ in range(C)]
+    low: list[list[str]] = [[] for _ in range(C)]
+    for a, b, d, s1, s2 in zip(ii, jj, d_p, sig1, sig2, strict=True):
+        if s1 or s2:
+            hi, lo = (b, a) if d > 0 else (a, b)
+            (up if s1 else low)[hi].append(run.letters[vi][lo])
+    return _Pairs(ii, jj, d_p, se_p, df_p, p_p, pa_p, sig1, sig2, up, low)
+
+
+def _srs_tests(
+    run: _Run, tab: _Tables, stat: str, ri: int, est: np.ndarray, pairs: _Pairs
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Return the Games-Howell p-values of the pairs and Welch's ANOVA of a row.
+
+    Only for an unweighted simple random sample and the rows of means, shares and NPS
+    (else NaN), and only when at least two testable columns have a positive variance.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs (``srs``).
+    tab : _Tables
+        The item's sums for the banner variable.
+    stat : str
+        The row's statistic.
+    ri : int
+        The index of the row among the item's rows.
+    est : ndarray
+        The C cell estimates.
+    pairs : _Pairs
+        The row's pairs (:func:`_pairwise`).
+
+    Returns
+    -------
+    games_howell_p : ndarray
+        One p-value per pair.
+    welch : tuple of float
+        F, df_num, df_den, p.
+    """
+    ii, jj = pairs.ii, pairs.jj
+    gh = np.full(len(ii), np.nan)
+    welch: tuple[float, float, float, float] = (np.nan,) * 4
+    if not (run.srs and len(ii) and stat in ("mean", "nps", "top_box", "bottom_box")):
+        return gh, welch
+    if tab.AU is None:  # never: a simple random sample is unclustered
+        return gh, welch
+    C = len(est)
+    ok_c = np.flatnonzero(tab.testable)
+    nn = tab.n_c[:C]
+    ss = tab.AU[:, :C, ri].sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vv = (ss - nn * est * est) / (nn - 1)
+    if len(ok_c) >= 2 and np.all(vv[ok_c] > 0):
+        pos = {c: k for k, c in enumerate(ok_c)}
+        gi = np.array([pos[a] for a in ii])
+        gj = np.array([pos[b] for b in jj])
+        gh = _games_howell(nn[ok_c], est[ok_c], vv[ok_c], gi, gj)
+        welch = _welch(nn[ok_c], est[ok_c], vv[ok_c])
+    return gh, welch
+
+
+def _score_row(
+    run: _Run,
+    item: _Item,
+    tab: _Tables,
+    vi: int,
+    var: _Variable,
+    ri: int,
+    spec: tuple[str, str, str, str, np.ndarray, str],
+) -> None:
+    """Add one row's cells, pairs and omnibus test for one banner variable to ``run``.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs; its ``cells``, ``pairs`` and ``tests`` grow in place.
+    item : _Item
+        The item's counts per joint group.
+    tab : _Tables
+        The item's sums for the banner variable.
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+    ri : int
+        The index of the row among the item's rows.
+    spec : tuple
+        The row: ``(row key, statistic, category, label, score per code, unit)``.
+    """
+    key, stat, _, label, _, _ = spec
+    C = var.C
+    R, cov = _row_covariance(run.joint, tab, ri)
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    against = _against_total_and_rest(run, tab, R, cov, C, item.tiny)
+    pairs = _pairwise(run, tab, vi, var, R[:C], cov, item.tiny)
+    gh, welch = _srs_tests(run, tab, stat, ri, R[:C], pairs)
+    _add_pairs(run, key, vi, var, pairs, gh)
+    if run.omnibus and stat != "distribution":
+        run.tests.append(_wald_record(item, tab, var, spec, R[:C], se[:C], cov, welch))
+    _add_cells(run, item, tab, vi, var, spec, R, se, against, pairs)
+
+
+def _add_pairs(run: _Run, key: str, vi: int, var: _Variable, pairs: _Pairs, gh: np.ndarray) -> None:
+    """Add a row's pairs (:data:`BANNER_PAIR_COLUMNS`) to ``run.pairs``.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs; ``pairs`` grows in place.
+    key : str
+        The row key.
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+    pairs : _Pairs
+        The row's pairwise tests.
+    gh : ndarray
+        The Games-Howell p-value of each pair.
+    """
+    p = pairs
+    npair = len(p.ii)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_p = p.d_p / p.se_p
+    new = {
+        "row": [key] * npair,
+        "variable": [var.name] * npair,
+        "column_1": run.col_names[vi][p.ii],
+        "column_2": run.col_names[vi][p.jj],
+        "letter_1": run.col_letters[vi][p.ii],
+        "letter_2": run.col_letters[vi][p.jj],
+        "difference": p.d_p, "se": p.se_p, "df": p.df_p, "statistic": t_p,
+        "p_value": p.p_p, "p_adjusted": p.pa_p, "significant": p.sig1,
+        "significant_second": p.sig2, "games_howell_p": gh,
+    }  # fmt: skip
+    for c_ in BANNER_PAIR_COLUMNS:
+        run.pairs[c_].extend(list(new[c_]))
+
+
+def _wald_record(
+    item: _Item,
+    tab: _Tables,
+    var: _Variable,
+    spec: tuple[str, str, str, str, np.ndarray, str],
+    est: np.ndarray,
+    se_c: np.ndarray,
+    cov: np.ndarray,
+    welch: tuple[float, float, float, float],
+) -> dict:
+    """Return the omnibus test of a row of means, shares or NPS (:data:`BANNER_TEST_COLUMNS`).
+
+    Parameters
+    ----------
+    item : _Item
+        The item (its noise level of the SEs).
+    tab : _Tables
+        The item's sums for the banner variable (testable columns, design df).
+    var : _Variable
+        The banner variable.
+    spec : tuple
+        The row: ``(row key, statistic, category, label, score per code, unit)``.
+    est, se_c : ndarray
+        The C cell estimates and their SEs.
+    cov : ndarray
+        The covariance of the row's estimates (:func:`_row_covariance`).
+    welch : tuple of float
+        Welch's ANOVA (NaN unless a simple random sample).
+
+    Returns
+    -------
+    dict
+        The design-based Wald F of "all column means are equal"; ``flag`` says why not.
+    """
+    key, stat, _, label, _, _ = spec
+    ok_c = np.flatnonzero(tab.testable)
+    rec = {
+        "row": key, "item": item.brow.item, "statistic": stat, "label": label,
+        "variable": var.name, "test": "wald_f", "k": len(ok_c),
+        "n": int(tab.n_c[ok_c].sum()), "chisq": np.nan, "f_statistic": np.nan,
+        "df_num": np.nan, "df_den": np.nan, "p_value": np.nan,
+        "p_chisq": np.nan, "cramers_v": np.nan, "welch_f": welch[0], "welch_df_num": welch[1],
+        "welch_df_den": welch[2], "welch_p": welch[3], "flag": "",
+    }  # fmt: skip
+    if len(ok_c) < 2:
+        rec["flag"] = "fewer than 2 columns"
+    elif not np.any(se_c[ok_c] > item.tiny):
+        rec["flag"] = "no variance"
+    else:
+        chisq, fst, ddf, pv = _wald(est[ok_c], cov[np.ix_(ok_c, ok_c)], tab.df_all + 1)
+        rec.update(chisq=chisq, f_statistic=fst, df_num=len(ok_c) - 1.0,
+                   df_den=ddf, p_value=pv)  # fmt: skip
+    return rec
+
+
+def _sorted_letters(x: list[str]) -> str:
+    """Return the letters joined in banner order (A..Z, then AA, AB, ...)."""
+    return "".join(sorted(x, key=lambda t: (len(t), t)))
+
+
+def _add_cells(
+    run: _Run,
+    item: _Item,
+    tab: _Tables,
+    vi: int,
+    var: _Variable,
+    spec: tuple[str, str, str, str, np.ndarray, str],
+    R: np.ndarray,
+    se: np.ndarray,
+    against: _Against,
+    pairs: _Pairs,
+) -> None:
+    """Add a row's Total and column cells (:data:`BANNER_TABLE_COLUMNS`) to ``run.cells``.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs; ``cells`` grows in place (``ci_low`` and ``ci_high`` stay
+        empty: :func:`_banner_result` computes them).
+    item : _Item
+        The item.
+    tab : _Tables
+        The item's sums for the banner variable (bases, flags).
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+    spec : tuple
+        The row: ``(row key, statistic, category, label, score per code, unit)``.
+    R, se : ndarray
+        The row's estimates (cells, Total, complements) and their SEs.
+    against : _Against
+        The tests against Total and the rest.
+    pairs : _Pairs
+        The pairwise tests (their letters).
+    """
+    key, stat, category, label, _, unit = spec
+    C = var.C
+    a = against
+    testable = tab.testable
+    n_c, W_c, W2_c = tab.n_c, tab.W_c, tab.W2_c
+    n_w = W_c[:C]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_e = np.where(W2_c[:C] > 0, n_w * n_w / W2_c[:C], 0.0)
+        n_e_tot = W_c.sum() ** 2 / W2_c.sum() if W2_c.sum() > 0 else 0.0
+    hide = np.isin(tab.flag, ["suppressed", "no respondents"])
+    e_out = np.where(hide, np.nan, R[:C])
+    s_out = np.where(hide, np.nan, se[:C])
+    tot_flag = str(_flags(np.array([n_c.sum()]), run.min_base, run.suppress_below)[0])
+    t_hide = tot_flag in ("suppressed", "no respondents")
+    col_vals = {
+        "column": [TOTAL] + [f"{var.name}={v}" for v in var.values],
+        "segment": [""] + [var.segment] * C,
+        "value": [""] + var.values,
+        "value_label": ["Total"] + var.labels,
+        "outer_value": [""] + var.outer,
+        "letter": [""] + run.letters[vi],
+        "n": np.r_[n_c.sum(), n_c[:C]].astype(np.int64),
+        "n_weighted": np.r_[W_c.sum(), n_w],
+        "n_effective": np.r_[n_e_tot, n_e],
+        "estimate": np.r_[np.nan if t_hide else R[C], e_out],
+        "se": np.r_[np.nan if t_hide else se[C], s_out],
+        "letters": [""] + [_sorted_letters(x) for x in pairs.up],
+        "letters_second": [""] + [_sorted_letters(x).lower() for x in pairs.low],
+        "difference_total": np.r_[np.nan, np.where(testable, a.d_tot, np.nan)],
+        "se_total": np.r_[np.nan, np.where(testable, a.se_dt, np.nan)],
+        "p_total": np.r_[np.nan, a.p_tot],
+        "p_total_adjusted": np.r_[np.nan, a.pa_tot],
+        "significant_total": [""] + list(a.sig_tot),
+        "difference_rest": np.r_[np.nan, np.where(testable, a.d_rest, np.nan)],
+        "se_rest": np.r_[np.nan, np.where(testable, a.se_dr, np.nan)],
+        "p_rest": np.r_[np.nan, a.p_rest],
+        "p_rest_adjusted": np.r_[np.nan, a.pa_rest],
+        "significant_rest": np.r_[False, np.isfinite(a.pa_rest) & (a.pa_rest < run.alpha)],
+        "flag": [tot_flag] + list(tab.flag),
+    }
+    fixed = {
+        "row": key, "item": item.brow.item, "statistic": stat, "category": category,
+        "label": label, "unit": unit, "variable": var.name,
+    }  # fmt: skip
+    for c_ in BANNER_TABLE_COLUMNS:
+        if c_ in fixed:
+            run.cells[c_].extend([fixed[c_]] * (C + 1))
+        elif c_ in ("ci_low", "ci_high"):
+            continue
         else:
-            y = numeric_values(data, brow.item, "item", "banner_table")
-        icat = _categories(y, brow, data)
-        if K1 not in offsets:
-            offsets[K1] = gcode * K1
-        idx = offsets[K1] + icat
-        m = J * K1
-        cnt = np.bincount(idx, minlength=m).reshape(J, K1).astype(float)
-        if joint.weighted:
-            Wk = np.bincount(idx, weights=w, minlength=m).reshape(J, K1)
-            W2k = np.bincount(idx, weights=w2, minlength=m).reshape(J, K1)
-        specs = brow.scores()
-        F = np.column_stack([s[4] for s in specs])  # K x rows
-        # SEs below this are rounding noise of a row without variance
-        tiny = 1e-9 * max(1.0, float(np.abs(F).max()))
-        for vi, var in enumerate(variables):
-            C, C1 = var.C, var.C + 1
-            U = joint.U
-            M = joint.maps[vi]
-            cntU = (M @ cnt).reshape(U, C1, K1)[:, :, :K]
-            if joint.weighted:
-                WU = (M @ Wk).reshape(U, C1, K1)[:, :, :K]
-                W2U = (M @ W2k).reshape(U, C1, K1)[:, :, :K]
-            else:
-                WU = W2U = cntU
-            n_u = cntU.sum(axis=2)
-            Wu = WU.sum(axis=2)
-            n_c, W_c, W2_c = n_u.sum(axis=0), Wu.sum(axis=0), W2U.sum(axis=(0, 2))
-            flag = _flags(n_c[:C], min_base, suppress_below)
-            testable = flag == ""
-            psus, psu_inter, strata, strata_inter, df_all = _presence(joint, n_u)
-            df_all -= 1
-            # selections: the C cells, Total, the C complements (the hidden cell C holds
-            # respondents without a value of this variable: in Total and every complement)
-            sel = np.zeros((C1, 2 * C + 1))
-            sel[np.arange(C), np.arange(C)] = 1
-            sel[:, C] = 1
-            sel[:, C + 1 :] = 1
-            sel[np.arange(C), C + 1 + np.arange(C)] = 0
-            sW = sel.T @ W_c
-            with np.errstate(divide="ignore", invalid="ignore"):
-                inv = np.where(sW > 0, 1 / sW, np.nan)
-            D2 = W2U.sum(axis=2) if not joint.clustered else None
-            YU = WU @ F  # U x C1 x rows
-            if not joint.clustered:
-                AU, BU = W2U @ (F * F), W2U @ F
-            for ri, spec in enumerate(specs):
-                key, stat, category, label, f, unit = spec
-                Yu = YU[:, :, ri]
-                Y_c = Yu.sum(axis=0)
-                R = (sel.T @ Y_c) * inv
-                sq = None if joint.clustered else (AU[:, :, ri], BU[:, :, ri], D2)
-                Sig = _sigma(joint, Yu, Wu, sq)
-                G = np.vstack([sel * inv, -sel * (R * inv)])
-                G = np.nan_to_num(G)
-                cov = G.T @ Sig @ G
-                var_d = np.clip(np.diag(cov), 0, None)
-                se = np.sqrt(var_d)
-                est, se_c = R[:C], se[:C]
-                tot, se_tot = R[C], se[C]
-                # against Total and the rest
-                d_tot = est - tot
-                se_dt = np.sqrt(np.clip(var_d[:C] + var_d[C] - 2 * cov[np.arange(C), C], 0, None))
-                rest_idx = C + 1 + np.arange(C)
-                d_rest = est - R[rest_idx]
-                se_dr = np.sqrt(
-                    np.clip(var_d[:C] + var_d[rest_idx] - 2 * cov[np.arange(C), rest_idx], 0, None)
-                )
-                p_tot = np.where(testable, _t_p(d_tot, se_dt, np.full(C, df_all), tiny), np.nan)
-                p_rest = np.where(testable, _t_p(d_rest, se_dr, np.full(C, df_all), tiny), np.nan)
-                pa_tot = adjust_p_values(p_tot, correction=correction)
-                pa_rest = adjust_p_values(p_rest, correction=correction)
-                sig_tot = np.where(
-                    np.isfinite(pa_tot) & (pa_tot < alpha),
-                    np.where(d_tot > 0, "above", "below"),
-                    "",
-                )
-                # pairwise, within families
-                up = [[] for _ in range(C)]
-                low = [[] for _ in range(C)]
-                fam_of = var.outer
-                ii, jj = np.triu_indices(C, 1)
-                keep = (
-                    testable[ii] & testable[jj] & (np.asarray(fam_of)[ii] == np.asarray(fam_of)[jj])
-                )
-                ii, jj = ii[keep], jj[keep]
-                d_p = est[jj] - est[ii]
-                v_p = var_d[ii] + var_d[jj] - 2 * cov[ii, jj]
-                se_p = np.sqrt(np.clip(v_p, 0, None))
-                df_p = (
-                    (psus[ii] + psus[jj] - psu_inter[ii, jj])
-                    - (strata[ii] + strata[jj] - strata_inter[ii, jj])
-                    - 1
-                )
-                p_p = _t_p(d_p, se_p, df_p, tiny)
-                pa_p = np.full(len(ii), np.nan)
-                fam = np.asarray(fam_of)[ii]
-                for o in dict.fromkeys(fam):
-                    sel_f = fam == o
-                    pa_p[sel_f] = adjust_p_values(p_p[sel_f], correction=correction)
-                sig1 = np.isfinite(pa_p) & (pa_p < alpha)
-                sig2 = (
-                    np.isfinite(pa_p) & (pa_p < second_alpha) & ~sig1
-                    if second_alpha is not None
-                    else np.zeros(len(ii), bool)
-                )
-                for a, b, d, s1, s2 in zip(ii, jj, d_p, sig1, sig2, strict=True):
-                    if s1 or s2:
-                        hi, lo = (b, a) if d > 0 else (a, b)
-                        (up if s1 else low)[hi].append(letters[vi][lo])
-                gh = np.full(len(ii), np.nan)
-                welch = (np.nan,) * 4
-                if srs and len(ii) and stat in ("mean", "nps", "top_box", "bottom_box"):
-                    ok_c = np.flatnonzero(testable)
-                    nn = n_c[:C]
-                    ss = AU[:, :C, ri].sum(axis=0)
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        vv = (ss - nn * est * est) / (nn - 1)
-                    if len(ok_c) >= 2 and np.all(vv[ok_c] > 0):
-                        pos = {c: k for k, c in enumerate(ok_c)}
-                        gi = np.array([pos[a] for a in ii])
-                        gj = np.array([pos[b] for b in jj])
-                        gh = _games_howell(nn[ok_c], est[ok_c], vv[ok_c], gi, gj)
-                        welch = _welch(nn[ok_c], est[ok_c], vv[ok_c])
-                npair = len(ii)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    t_p = d_p / se_p
-                new = {
-                    "row": [key] * npair,
-                    "variable": [var.name] * npair,
-                    "column_1": col_names[vi][ii],
-                    "column_2": col_names[vi][jj],
-                    "letter_1": col_letters[vi][ii],
-                    "letter_2": col_letters[vi][jj],
-                    "difference": d_p, "se": se_p, "df": df_p, "statistic": t_p,
-                    "p_value": p_p, "p_adjusted": pa_p, "significant": sig1,
-                    "significant_second": sig2, "games_howell_p": gh,
-                }  # fmt: skip
-                for c_ in BANNER_PAIR_COLUMNS:
-                    pairs_out[c_].extend(list(new[c_]))
-                # omnibus
-                if omnibus and stat != "distribution":
-                    ok_c = np.flatnonzero(testable)
-                    rec = {
-                        "row": key, "item": brow.item, "statistic": stat, "label": label,
-                        "variable": var.name, "test": "wald_f", "k": len(ok_c),
-                        "n": int(n_c[ok_c].sum()), "chisq": np.nan, "f_statistic": np.nan,
-                        "df_num": np.nan, "df_den": np.nan, "p_value": np.nan,
-                        "p_chisq": np.nan, "cramers_v": np.nan, "welch_f": welch[0], "welch_df_num": welch[1],
-                        "welch_df_den": welch[2], "welch_p": welch[3], "flag": "",
-                    }  # fmt: skip
-                    if len(ok_c) < 2:
-                        rec["flag"] = "fewer than 2 columns"
-                    elif not np.any(se_c[ok_c] > tiny):
-                        rec["flag"] = "no variance"
-                    else:
-                        chisq, fst, ddf, pv = _wald(est[ok_c], cov[np.ix_(ok_c, ok_c)], df_all + 1)
-                        rec.update(chisq=chisq, f_statistic=fst, df_num=len(ok_c) - 1.0,
-                                   df_den=ddf, p_value=pv)  # fmt: skip
-                    tests_out.append(rec)
-                # the cells
-                n_w = W_c[:C]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    n_e = np.where(W2_c[:C] > 0, n_w * n_w / W2_c[:C], 0.0)
-                    n_e_tot = W_c.sum() ** 2 / W2_c.sum() if W2_c.sum() > 0 else 0.0
-                hide = np.isin(flag, ["suppressed", "no respondents"])
-                e_out = np.where(hide, np.nan, est)
-                s_out = np.where(hide, np.nan, se_c)
-                tot_flag = str(_flags(np.array([n_c.sum()]), min_base, suppress_below)[0])
-                t_hide = tot_flag in ("suppressed", "no respondents")
-                col_vals = {
-                    "column": [TOTAL] + [f"{var.name}={v}" for v in var.values],
-                    "segment": [""] + [var.segment] * C,
-                    "value": [""] + var.values,
-                    "value_label": ["Total"] + var.labels,
-                    "outer_value": [""] + var.outer,
-                    "letter": [""] + letters[vi],
-                    "n": np.r_[n_c.sum(), n_c[:C]].astype(np.int64),
-                    "n_weighted": np.r_[W_c.sum(), n_w],
-                    "n_effective": np.r_[n_e_tot, n_e],
-                    "estimate": np.r_[np.nan if t_hide else tot, e_out],
-                    "se": np.r_[np.nan if t_hide else se_tot, s_out],
-                    "letters": [""] + ["".join(sorted(x, key=lambda t: (len(t), t))) for x in up],
-                    "letters_second": [""]
-                    + ["".join(sorted(x, key=lambda t: (len(t), t))).lower() for x in low],
-                    "difference_total": np.r_[np.nan, np.where(testable, d_tot, np.nan)],
-                    "se_total": np.r_[np.nan, np.where(testable, se_dt, np.nan)],
-                    "p_total": np.r_[np.nan, p_tot],
-                    "p_total_adjusted": np.r_[np.nan, pa_tot],
-                    "significant_total": [""] + list(sig_tot),
-                    "difference_rest": np.r_[np.nan, np.where(testable, d_rest, np.nan)],
-                    "se_rest": np.r_[np.nan, np.where(testable, se_dr, np.nan)],
-                    "p_rest": np.r_[np.nan, p_rest],
-                    "p_rest_adjusted": np.r_[np.nan, pa_rest],
-                    "significant_rest": np.r_[False, np.isfinite(pa_rest) & (pa_rest < alpha)],
-                    "flag": [tot_flag] + list(flag),
-                }
-                fixed = {
-                    "row": key, "item": brow.item, "statistic": stat, "category": category,
-                    "label": label, "unit": unit, "variable": var.name,
-                }  # fmt: skip
-                for c_ in BANNER_TABLE_COLUMNS:
-                    if c_ in fixed:
-                        cells_out[c_].extend([fixed[c_]] * (C + 1))
-                    elif c_ in ("ci_low", "ci_high"):
-                        continue
-                    else:
-                        cells_out[c_].extend(list(col_vals[c_]))
-            if omnibus and "distribution" in brow.statistics:
-                tests_out.append(_distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep))
-    table = pd.DataFrame({c: v for c, v in cells_out.items() if c not in ("ci_low", "ci_high")})
+            run.cells[c_].extend(list(col_vals[c_]))
+
+
+def _banner_result(run: _Run, q: float, settings: dict) -> BannerResult:
+    """Return the :class:`BannerResult` of the collected cells, tests and pairs.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's collected records.
+    q : float
+        The normal quantile of the intervals.
+    settings : dict
+        The banner's settings.
+
+    Returns
+    -------
+    BannerResult
+        ``table`` with the normal intervals, ``tests``, ``pairs`` and ``settings``.
+    """
+    table = pd.DataFrame({c: v for c, v in run.cells.items() if c not in ("ci_low", "ci_high")})
     table["n"] = table["n"].astype(np.int64)
     table["ci_low"] = table["estimate"] - q * table["se"]
     table["ci_high"] = table["estimate"] + q * table["se"]
     table["significant_rest"] = table["significant_rest"].astype(bool)
-    tests = pd.DataFrame(tests_out, columns=BANNER_TEST_COLUMNS)
-    pairs = pd.DataFrame(pairs_out)[BANNER_PAIR_COLUMNS]
+    tests = pd.DataFrame(run.tests, columns=BANNER_TEST_COLUMNS)
+    pairs = pd.DataFrame(run.pairs)[BANNER_PAIR_COLUMNS]
     for col in ("significant", "significant_second"):
         pairs[col] = pairs[col].astype(bool)
     return BannerResult(table[BANNER_TABLE_COLUMNS], tests, pairs, settings)
