@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -270,7 +271,7 @@ def column_letter(k: int) -> str:
     return out
 
 
-def adjust_p_values(p_values: Sequence[float], *, correction: str) -> np.ndarray:
+def adjust_p_values(p_values: Sequence[float] | np.ndarray, *, correction: str) -> np.ndarray:
     """Return p-values adjusted for multiple comparisons (NaN stays NaN, not counted).
 
     Parameters
@@ -482,7 +483,7 @@ def _sigma(joint: _Joint, Yu: np.ndarray, Wu: np.ndarray, sq: tuple | None) -> n
     C1 = Yu.shape[1]
     Z = np.hstack([Yu, Wu])
     if not joint.clustered:
-        A, B, D = sq
+        A, B, D = cast(tuple, sq)  # unclustered: always given
         co = np.where(ok, c, 0.0)
         S = np.zeros((2 * C1, 2 * C1))
         i = np.arange(C1)
@@ -1568,7 +1569,8 @@ def default_banner(study: Study) -> BannerSpec:
 
     Its KPIs by every segment, side by side.
     """
-    return BannerSpec(name="segments", title="KPIs by segment", by=study.segment_columns())
+    by: list[str | list[str]] = list(study.segment_columns())
+    return BannerSpec(name="segments", title="KPIs by segment", by=by)
 
 
 def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow]:
@@ -1654,7 +1656,7 @@ def study_banner(
     # items the wave did not ask (no column in the data) have no rows
     rows = [r for r in banner_rows(study, spec) if r.item in data.columns]
     cols = [c for e in spec.by for c in ([e] if isinstance(e, str) else e)]
-    settings = {
+    settings: dict[str, Any] = {
         "name": spec.name, "title": spec.title or spec.name, "tests": list(spec.tests),
         "correction": spec.correction or rep.correction,
         "alpha": spec.alpha if spec.alpha is not None else rep.alpha,
@@ -1721,7 +1723,7 @@ def study_banners(
     specs = study.banners or [default_banner(study)]
     has_wave = study.wave_column in data.columns
     current = data[data[study.wave_column] == wave] if wave is not None and has_wave else data
-    out = []
+    out: list[tuple[BannerSpec, str | None, BannerResult]] = []
     for spec in specs:
         if not spec.by_wave:
             out.append((spec, None, study_banner(current, study=study, banner=spec)))
