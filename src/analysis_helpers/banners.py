@@ -1,7 +1,8 @@
-"""Banner tables (issue 11): items, KPIs and answer distributions down the side, Total and
-the values of one or more banner variables across (optionally nested), with significance
-letters, tests against Total and against the rest of the sample, and an omnibus test per
-row.
+"""Banner tables (issue 11) with significance letters and tests.
+
+Items, KPIs and answer distributions down the side, Total and the values of one or more
+banner variables across (optionally nested), with significance letters, tests against Total
+and against the rest of the sample, and an omnibus test per row.
 
 Every cell estimate is a ratio of two domain totals - a mean ``sum(w y) / sum(w)``, a share
 (the mean of a 0/1 dummy: one answer category, a net such as top-2 or bottom-2), an NPS
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -135,6 +137,7 @@ class BannerRow:
     bottom: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        """Check the statistics and the scale; raise ``ValueError`` naming the item."""
         bad = [s for s in self.statistics if s not in STATISTICS]
         if bad:
             raise ValueError(
@@ -149,14 +152,17 @@ class BannerRow:
 
     @property
     def codes(self) -> np.ndarray:
+        """Return the valid answer codes, ``scale_min`` to ``scale_max``."""
         return np.arange(self.scale_min, self.scale_max + 1)
 
     @property
     def top_codes(self) -> tuple[int, ...]:
+        """Return the codes of the top net: ``top``, default the two highest codes."""
         return self.top or (self.scale_max - 1, self.scale_max)
 
     @property
     def bottom_codes(self) -> tuple[int, ...]:
+        """Return the codes of the bottom net: ``bottom``, default the two lowest codes."""
         return self.bottom or (self.scale_min, self.scale_min + 1)
 
     def scores(self) -> list[tuple[str, str, str, str, np.ndarray, str]]:
@@ -248,7 +254,7 @@ class BannerResult:
 
 
 def column_letter(k: int) -> str:
-    """The letter of the ``k``-th column (0-based): A..Z, then AA, AB, ...
+    """Return the letter of the ``k``-th column (0-based): A..Z, then AA, AB, ...
 
     Examples
     --------
@@ -265,7 +271,7 @@ def column_letter(k: int) -> str:
     return out
 
 
-def adjust_p_values(p_values: Sequence[float], *, correction: str) -> np.ndarray:
+def adjust_p_values(p_values: Sequence[float] | np.ndarray, *, correction: str) -> np.ndarray:
     """Return p-values adjusted for multiple comparisons (NaN stays NaN, not counted).
 
     Parameters
@@ -343,8 +349,11 @@ class _Variable:
 
 
 def _codes_of(data: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
-    """Integer codes of a column (-1 missing) and the code texts as the study file writes
-    them ("1" for 1 and 1.0, text trimmed); the texts of equal codes are merged."""
+    """Return the integer codes of a column (-1 missing) and the code texts.
+
+    The texts are written as the study file writes them ("1" for 1 and 1.0, text trimmed);
+    the texts of equal codes are merged.
+    """
     raw, uniq = pd.factorize(data[col])
     texts = [code_text(u) for u in uniq]
     distinct = list(dict.fromkeys(texts))
@@ -409,8 +418,11 @@ def _variable(
 
 
 class _Joint:
-    """Respondents grouped by (stratum, or PSU) x the cell of every banner variable, and per
-    banner variable the sparse map from those groups to its (unit, cell) table."""
+    """Group the respondents by (stratum, or PSU) x the cell of every banner variable.
+
+    Per banner variable it also holds the sparse map from those groups to its (unit, cell)
+    table.
+    """
 
     def __init__(self, prep, variables: list[_Variable]):
         from scipy import sparse
@@ -460,16 +472,18 @@ class _Joint:
 # The covariance of the cells of one variable
 # --------------------------------------------------------------------------------------
 def _sigma(joint: _Joint, Yu: np.ndarray, Wu: np.ndarray, sq: tuple | None) -> np.ndarray:
-    """Design covariance of the 2 C1 totals (sum w y per cell, then sum w per cell) from
-    their per-unit totals ``Yu``, ``Wu`` (U x C1); unclustered, ``sq`` holds the per-stratum
-    sums of w^2 y^2, w^2 y and w^2 (each respondent is a PSU)."""
+    """Return the design covariance of the 2 C1 totals (sum w y, then sum w per cell).
+
+    Computed from their per-unit totals ``Yu``, ``Wu`` (U x C1); unclustered, ``sq`` holds
+    the per-stratum sums of w^2 y^2, w^2 y and w^2 (each respondent is a PSU).
+    """
     prep = joint.prep
     c = prep.scale
     ok = ~prep.lonely
     C1 = Yu.shape[1]
     Z = np.hstack([Yu, Wu])
     if not joint.clustered:
-        A, B, D = sq
+        A, B, D = cast(tuple, sq)  # unclustered: always given
         co = np.where(ok, c, 0.0)
         S = np.zeros((2 * C1, 2 * C1))
         i = np.arange(C1)
@@ -497,8 +511,11 @@ def _t_p(est: np.ndarray, se: np.ndarray, df: np.ndarray, tiny: float) -> np.nda
 
 
 def _presence(joint: _Joint, n_u: np.ndarray) -> tuple:
-    """From the answers per (unit, cell): PSUs and strata with answers per cell, their
-    pairwise overlaps, and the design df of all answers (PSUs minus strata)."""
+    """Return the PSUs and strata with answers per cell, their overlaps and the design df.
+
+    From the answers per (unit, cell): PSUs and strata with answers per cell, their
+    pairwise overlaps, and the design df of all answers (PSUs minus strata).
+    """
     if joint.clustered:
         pf = (n_u > 0).astype(float)
         psus = pf.sum(axis=0)
@@ -539,9 +556,12 @@ def _wald(est: np.ndarray, V: np.ndarray, df: float) -> tuple[float, float, floa
 def _rao_scott(
     p: np.ndarray, V: np.ndarray, N: float, nu: float
 ) -> tuple[float, float, float, float, float, float]:
-    """Rao-Scott tests of a ``r x c`` table of cell shares ``p`` (rows = categories,
-    columns = banner columns; ``V`` their design covariance in column-major order as
-    R's ``interaction(rows, cols)``): X^2, F, ndf, ddf, p(F), p(first-order chi-square)."""
+    """Return the Rao-Scott tests of a ``r x c`` table of cell shares ``p``.
+
+    Rows are categories, columns banner columns; ``V`` is their design covariance in
+    column-major order as R's ``interaction(rows, cols)``. Returns X^2, F, ndf, ddf, p(F)
+    and p(first-order chi-square).
+    """
     r, c = p.shape
     vec = p.flatten(order="F")
     rows = np.tile(np.arange(r), c)
@@ -612,8 +632,10 @@ def banner_table(
     suppress_below: int = 10,
     omnibus: bool = True,
 ) -> BannerResult:
-    """Compute a banner: rows of items (means, top / bottom boxes, NPS, answer distributions
-    with nets) by Total and every value of the banner variables, with significance letters.
+    """Compute a banner with significance letters.
+
+    Rows of items (means, top / bottom boxes, NPS, answer distributions with nets) by Total
+    and every value of the banner variables, with significance letters.
 
     Parameters
     ----------
@@ -658,6 +680,61 @@ def banner_table(
     ValueError
         No banner variable, a bad correction or level, an item with non-numeric answers.
     """
+    _check_banner_arguments(data, rows, by, correction, alpha, second_alpha, confidence)
+    design = design if design is not None else SurveyDesign()
+    prep = design.prepare(data, func="banner_table")
+    labels = labels or {}
+    values = values or {}
+    variables = [_variable(data, spec, labels, values) for spec in by]
+    joint = _Joint(prep, variables)
+    srs = design.weight is None and design.strata is None and design.cluster is None
+    q = normal_quantile(confidence)
+    settings = {
+        "correction": correction, "alpha": alpha, "second_alpha": second_alpha,
+        "confidence": confidence, "min_base": min_base, "suppress_below": suppress_below,
+        "weighted": design.weight is not None, "srs": srs,
+        "design": _design_text(design),
+    }  # fmt: skip
+    letters = _banner_letters(variables)
+    run = _Run(
+        joint=joint,
+        variables=variables,
+        letters=letters,
+        col_names=[np.array([f"{v.name}={x}" for x in v.values], dtype=object) for v in variables],
+        col_letters=[np.array(x, dtype=object) for x in letters],
+        correction=correction,
+        alpha=alpha,
+        second_alpha=second_alpha,
+        min_base=min_base,
+        suppress_below=suppress_below,
+        omnibus=omnibus,
+        srs=srs,
+        w2=prep.w * prep.w if joint.weighted else None,
+    )
+    offsets: dict[int, np.ndarray] = {}
+    for brow in rows:
+        item = _item_counts(data, brow, joint, run.w2, offsets)
+        for vi, var in enumerate(variables):
+            _variable_rows(run, item, vi, var)
+    return _banner_result(run, q, settings)
+
+
+def _check_banner_arguments(
+    data: pd.DataFrame,
+    rows: Sequence[BannerRow],
+    by: Sequence[str | Sequence[str]],
+    correction: str,
+    alpha: float,
+    second_alpha: float | None,
+    confidence: float,
+) -> None:
+    """Raise ``ValueError`` / ``KeyError`` for bad arguments of :func:`banner_table`.
+
+    Parameters
+    ----------
+    data, rows, by, correction, alpha, second_alpha, confidence
+        As :func:`banner_table`.
+    """
     check_frame(data, "banner_table")
     if not by:
         raise ValueError("banner_table: give at least one banner variable in by")
@@ -675,269 +752,705 @@ def banner_table(
     for r in rows:
         if r.item not in data.columns:
             raise KeyError(f"banner_table: item {r.item!r} is not a column of the data")
-    design = design if design is not None else SurveyDesign()
-    prep = design.prepare(data, func="banner_table")
-    labels = labels or {}
-    values = values or {}
-    variables = [_variable(data, spec, labels, values) for spec in by]
-    joint = _Joint(prep, variables)
-    srs = design.weight is None and design.strata is None and design.cluster is None
-    q = normal_quantile(confidence)
-    w = prep.w
-    settings = {
-        "correction": correction, "alpha": alpha, "second_alpha": second_alpha,
-        "confidence": confidence, "min_base": min_base, "suppress_below": suppress_below,
-        "weighted": design.weight is not None, "srs": srs,
-        "design": _design_text(design),
-    }  # fmt: skip
 
-    # letters run across the whole banner
+
+def _banner_letters(variables: Sequence[_Variable]) -> list[list[str]]:
+    """Return the column letters of every banner variable; they run across the whole banner.
+
+    Parameters
+    ----------
+    variables : sequence of _Variable
+        The banner variables, in order.
+
+    Returns
+    -------
+    list of list of str
+        Per variable, the letter of each of its columns (A, B, ... continuing over variables).
+    """
     letters: list[list[str]] = []
     k = 0
     for v in variables:
         letters.append([column_letter(k + j) for j in range(v.C)])
         k += v.C
+    return letters
 
-    col_names = [np.array([f"{v.name}={x}" for x in v.values], dtype=object) for v in variables]
-    col_letters = [np.array(x, dtype=object) for x in letters]
-    cells_out: dict[str, list] = {c: [] for c in BANNER_TABLE_COLUMNS}
-    tests_out: list[dict] = []
-    pairs_out: dict[str, list] = {c: [] for c in BANNER_PAIR_COLUMNS}
-    J = joint.J
-    gcode = joint.codes
-    w2 = w * w if joint.weighted else None
-    offsets: dict[int, np.ndarray] = {}
-    for brow in rows:
-        K = len(brow.codes)
-        K1 = K + 1  # the last bin holds the respondents without an answer
-        col = data[brow.item]
-        if col.dtype.kind == "f":
-            y = col.to_numpy()  # no copy
+
+@dataclass
+class _Run:
+    """The fixed inputs of one :func:`banner_table` call and the records it collects."""
+
+    joint: _Joint
+    variables: list[_Variable]
+    letters: list[list[str]]
+    col_names: list[np.ndarray]
+    col_letters: list[np.ndarray]
+    correction: str
+    alpha: float
+    second_alpha: float | None
+    min_base: int
+    suppress_below: int
+    omnibus: bool
+    srs: bool
+    w2: np.ndarray | None
+    cells: dict[str, list] = field(default_factory=lambda: {c: [] for c in BANNER_TABLE_COLUMNS})
+    tests: list[dict] = field(default_factory=list)
+    pairs: dict[str, list] = field(default_factory=lambda: {c: [] for c in BANNER_PAIR_COLUMNS})
+
+
+@dataclass
+class _Item:
+    """One item's answer counts (and sums of w, w^2) per (joint group, answer code)."""
+
+    brow: BannerRow
+    K: int  # answer codes; bin K holds the respondents without an answer
+    cnt: np.ndarray  # J x (K + 1)
+    Wk: np.ndarray | None  # weighted designs only
+    W2k: np.ndarray | None
+    specs: list[tuple[str, str, str, str, np.ndarray, str]]
+    F: np.ndarray  # K x rows: the score of each code in each row
+    tiny: float  # SEs below this are rounding noise of a row without variance
+
+
+def _item_counts(
+    data: pd.DataFrame,
+    brow: BannerRow,
+    joint: _Joint,
+    w2: np.ndarray | None,
+    offsets: dict[int, np.ndarray],
+) -> _Item:
+    """Return one item's counts and sums of weights per (joint group, answer code).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The respondents.
+    brow : BannerRow
+        The item and its statistics.
+    joint : _Joint
+        The respondents' joint groups.
+    w2 : ndarray, optional
+        The squared weights (weighted designs only).
+    offsets : dict
+        Cache of the group offsets per number of bins (filled in place).
+
+    Returns
+    -------
+    _Item
+        The three ``bincount`` tables, the row scores and the noise level of the SEs.
+    """
+    K = len(brow.codes)
+    K1 = K + 1  # the last bin holds the respondents without an answer
+    col = data[brow.item]
+    if col.dtype.kind == "f":
+        y = col.to_numpy()  # no copy
+    else:
+        y = numeric_values(data, brow.item, "item", "banner_table")
+    icat = _categories(y, brow, data)
+    if K1 not in offsets:
+        offsets[K1] = joint.codes * K1
+    idx = offsets[K1] + icat
+    m = joint.J * K1
+    cnt = np.bincount(idx, minlength=m).reshape(joint.J, K1).astype(float)
+    Wk = W2k = None
+    if joint.weighted:
+        Wk = np.bincount(idx, weights=joint.prep.w, minlength=m).reshape(joint.J, K1)
+        W2k = np.bincount(idx, weights=w2, minlength=m).reshape(joint.J, K1)
+    specs = brow.scores()
+    F = np.column_stack([s[4] for s in specs])  # K x rows
+    tiny = 1e-9 * max(1.0, float(np.abs(F).max()))
+    return _Item(brow, K, cnt, Wk, W2k, specs, F, tiny)
+
+
+@dataclass
+class _Tables:
+    """One item's sums per (unit, column) of one banner variable, and what follows from them."""
+
+    WU: np.ndarray  # U x C1 x K: sum of w
+    W2U: np.ndarray  # U x C1 x K: sum of w^2
+    Wu: np.ndarray  # U x C1
+    n_c: np.ndarray  # C1: respondents with an answer
+    W_c: np.ndarray
+    W2_c: np.ndarray
+    flag: np.ndarray  # C: base flags
+    testable: np.ndarray  # C
+    psus: np.ndarray
+    psu_inter: np.ndarray
+    strata: np.ndarray
+    strata_inter: np.ndarray
+    df_all: float  # design df of all answers minus 1
+    sel: np.ndarray  # C1 x (2 C + 1): the C cells, Total, the C complements
+    inv: np.ndarray  # 1 / the weighted base of each selection
+    YU: np.ndarray  # U x C1 x rows: sum of w y
+    AU: np.ndarray | None  # unclustered: sums of w^2 y^2 and w^2 y, and of w^2
+    BU: np.ndarray | None
+    D2: np.ndarray | None
+
+
+def _variable_tables(run: _Run, item: _Item, vi: int, var: _Variable) -> _Tables:
+    """Return the sums of one item per (unit, column) of the ``vi``-th banner variable.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs.
+    item : _Item
+        The item's counts per joint group.
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+
+    Returns
+    -------
+    _Tables
+        Bases, flags, the design df, the selections of cells, Total and complements, and
+        the per-unit totals of every row's score.
+    """
+    joint = run.joint
+    C, C1, K = var.C, var.C + 1, item.K
+    U = joint.U
+    M = joint.maps[vi]
+    cntU = (M @ item.cnt).reshape(U, C1, K + 1)[:, :, :K]
+    if item.Wk is not None and item.W2k is not None:
+        WU = (M @ item.Wk).reshape(U, C1, K + 1)[:, :, :K]
+        W2U = (M @ item.W2k).reshape(U, C1, K + 1)[:, :, :K]
+    else:
+        WU = W2U = cntU
+    n_u = cntU.sum(axis=2)
+    Wu = WU.sum(axis=2)
+    n_c, W_c, W2_c = n_u.sum(axis=0), Wu.sum(axis=0), W2U.sum(axis=(0, 2))
+    flag = _flags(n_c[:C], run.min_base, run.suppress_below)
+    psus, psu_inter, strata, strata_inter, df_all = _presence(joint, n_u)
+    # selections: the C cells, Total, the C complements (the hidden cell C holds
+    # respondents without a value of this variable: in Total and every complement)
+    sel = np.zeros((C1, 2 * C + 1))
+    sel[np.arange(C), np.arange(C)] = 1
+    sel[:, C] = 1
+    sel[:, C + 1 :] = 1
+    sel[np.arange(C), C + 1 + np.arange(C)] = 0
+    sW = sel.T @ W_c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(sW > 0, 1 / sW, np.nan)
+    AU = BU = D2 = None
+    if not joint.clustered:
+        D2 = W2U.sum(axis=2)
+        AU, BU = W2U @ (item.F * item.F), W2U @ item.F
+    return _Tables(
+        WU, W2U, Wu, n_c, W_c, W2_c, flag, flag == "", psus, psu_inter, strata,
+        strata_inter, df_all - 1, sel, inv, WU @ item.F, AU, BU, D2,
+    )  # fmt: skip
+
+
+def _variable_rows(run: _Run, item: _Item, vi: int, var: _Variable) -> None:
+    """Add one item's cells, pairs and tests for the ``vi``-th banner variable to ``run``.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs; its ``cells``, ``pairs`` and ``tests`` grow in place.
+    item : _Item
+        The item's counts per joint group.
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+    """
+    tab = _variable_tables(run, item, vi, var)
+    for ri, spec in enumerate(item.specs):
+        _score_row(run, item, tab, vi, var, ri, spec)
+    if run.omnibus and "distribution" in item.brow.statistics:
+        run.tests.append(
+            _distribution_test(
+                run.joint, tab.WU, tab.W2U, tab.n_c, tab.testable, item.brow, var, run.joint.prep
+            )
+        )
+
+
+def _row_covariance(joint: _Joint, tab: _Tables, ri: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the estimates of the cells, Total and the complements of a row, and their covariance.
+
+    Parameters
+    ----------
+    joint : _Joint
+        The respondents' joint groups.
+    tab : _Tables
+        The item's sums for the banner variable.
+    ri : int
+        The index of the row among the item's rows.
+
+    Returns
+    -------
+    R : ndarray
+        The ``2 C + 1`` ratio estimates: the C cells, Total, the C complements.
+    cov : ndarray
+        Their design covariance (Taylor linearisation).
+    """
+    Yu = tab.YU[:, :, ri]
+    Y_c = Yu.sum(axis=0)
+    R = (tab.sel.T @ Y_c) * tab.inv
+    sq = None
+    if tab.AU is not None and tab.BU is not None:
+        sq = (tab.AU[:, :, ri], tab.BU[:, :, ri], tab.D2)
+    Sig = _sigma(joint, Yu, tab.Wu, sq)
+    G = np.vstack([tab.sel * tab.inv, -tab.sel * (R * tab.inv)])
+    G = np.nan_to_num(G)
+    return R, G.T @ Sig @ G
+
+
+@dataclass
+class _Against:
+    """A row's tests of every column against Total and against the rest of the sample."""
+
+    d_tot: np.ndarray
+    se_dt: np.ndarray
+    p_tot: np.ndarray
+    pa_tot: np.ndarray
+    sig_tot: np.ndarray
+    d_rest: np.ndarray
+    se_dr: np.ndarray
+    p_rest: np.ndarray
+    pa_rest: np.ndarray
+
+
+def _against_total_and_rest(
+    run: _Run, tab: _Tables, R: np.ndarray, cov: np.ndarray, C: int, tiny: float
+) -> _Against:
+    """Return the t tests of each column against Total and against the rest of the sample.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs (correction, alpha).
+    tab : _Tables
+        The item's sums for the banner variable (testable columns, design df).
+    R, cov : ndarray
+        The row's estimates and their covariance (:func:`_row_covariance`).
+    C : int
+        The number of columns of the banner variable.
+    tiny : float
+        SEs below this count as 0.
+
+    Returns
+    -------
+    _Against
+        Differences, SEs, p-values (raw and adjusted within the row) and "above" / "below".
+    """
+    var_d = np.clip(np.diag(cov), 0, None)
+    est = R[:C]
+    d_tot = est - R[C]
+    se_dt = np.sqrt(np.clip(var_d[:C] + var_d[C] - 2 * cov[np.arange(C), C], 0, None))
+    rest_idx = C + 1 + np.arange(C)
+    d_rest = est - R[rest_idx]
+    se_dr = np.sqrt(np.clip(var_d[:C] + var_d[rest_idx] - 2 * cov[np.arange(C), rest_idx], 0, None))
+    df = np.full(C, tab.df_all)
+    p_tot = np.where(tab.testable, _t_p(d_tot, se_dt, df, tiny), np.nan)
+    p_rest = np.where(tab.testable, _t_p(d_rest, se_dr, df, tiny), np.nan)
+    pa_tot = adjust_p_values(p_tot, correction=run.correction)
+    pa_rest = adjust_p_values(p_rest, correction=run.correction)
+    sig_tot = np.where(
+        np.isfinite(pa_tot) & (pa_tot < run.alpha),
+        np.where(d_tot > 0, "above", "below"),
+        "",
+    )
+    return _Against(d_tot, se_dt, p_tot, pa_tot, sig_tot, d_rest, se_dr, p_rest, pa_rest)
+
+
+@dataclass
+class _Pairs:
+    """A row's pairwise tests of the testable columns within each family, and the letters."""
+
+    ii: np.ndarray
+    jj: np.ndarray
+    d_p: np.ndarray
+    se_p: np.ndarray
+    df_p: np.ndarray
+    p_p: np.ndarray
+    pa_p: np.ndarray
+    sig1: np.ndarray
+    sig2: np.ndarray
+    up: list[list[str]]  # per column: letters of the columns it is higher than at alpha
+    low: list[list[str]]  # ... at second_alpha only
+
+
+def _pairwise(
+    run: _Run, tab: _Tables, vi: int, var: _Variable, est: np.ndarray, cov: np.ndarray,
+    tiny: float,
+) -> _Pairs:  # fmt: skip
+    """Return the pairwise t tests of a row's columns and the significance letters.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs (letters, correction, levels).
+    tab : _Tables
+        The item's sums for the banner variable (testable columns, PSUs and strata).
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable; its outer values are the families (nested banners).
+    est : ndarray
+        The C cell estimates.
+    cov : ndarray
+        The covariance of the row's estimates (:func:`_row_covariance`).
+    tiny : float
+        SEs below this count as 0.
+
+    Returns
+    -------
+    _Pairs
+        The pairs ``(ii, jj)``, their differences, SEs, dfs, p-values (adjusted within each
+        family), significance at both levels, and per column the letters.
+    """
+    C = var.C
+    var_d = np.clip(np.diag(cov), 0, None)
+    testable = tab.testable
+    fam_of = np.asarray(var.outer)
+    ii, jj = np.triu_indices(C, 1)
+    keep = testable[ii] & testable[jj] & (fam_of[ii] == fam_of[jj])
+    ii, jj = ii[keep], jj[keep]
+    d_p = est[jj] - est[ii]
+    v_p = var_d[ii] + var_d[jj] - 2 * cov[ii, jj]
+    se_p = np.sqrt(np.clip(v_p, 0, None))
+    df_p = (
+        (tab.psus[ii] + tab.psus[jj] - tab.psu_inter[ii, jj])
+        - (tab.strata[ii] + tab.strata[jj] - tab.strata_inter[ii, jj])
+        - 1
+    )
+    p_p = _t_p(d_p, se_p, df_p, tiny)
+    pa_p = np.full(len(ii), np.nan)
+    fam = fam_of[ii]
+    for o in dict.fromkeys(fam):
+        sel_f = fam == o
+        pa_p[sel_f] = adjust_p_values(p_p[sel_f], correction=run.correction)
+    sig1 = np.isfinite(pa_p) & (pa_p < run.alpha)
+    sig2 = (
+        np.isfinite(pa_p) & (pa_p < run.second_alpha) & ~sig1
+        if run.second_alpha is not None
+        else np.zeros(len(ii), bool)
+    )
+    up: list[list[str]] = [[] for _ in range(C)]
+    low: list[list[str]] = [[] for _ in range(C)]
+    for a, b, d, s1, s2 in zip(ii, jj, d_p, sig1, sig2, strict=True):
+        if s1 or s2:
+            hi, lo = (b, a) if d > 0 else (a, b)
+            (up if s1 else low)[hi].append(run.letters[vi][lo])
+    return _Pairs(ii, jj, d_p, se_p, df_p, p_p, pa_p, sig1, sig2, up, low)
+
+
+def _srs_tests(
+    run: _Run, tab: _Tables, stat: str, ri: int, est: np.ndarray, pairs: _Pairs
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Return the Games-Howell p-values of the pairs and Welch's ANOVA of a row.
+
+    Only for an unweighted simple random sample and the rows of means, shares and NPS
+    (else NaN), and only when at least two testable columns have a positive variance.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs (``srs``).
+    tab : _Tables
+        The item's sums for the banner variable.
+    stat : str
+        The row's statistic.
+    ri : int
+        The index of the row among the item's rows.
+    est : ndarray
+        The C cell estimates.
+    pairs : _Pairs
+        The row's pairs (:func:`_pairwise`).
+
+    Returns
+    -------
+    games_howell_p : ndarray
+        One p-value per pair.
+    welch : tuple of float
+        F, df_num, df_den, p.
+    """
+    ii, jj = pairs.ii, pairs.jj
+    gh = np.full(len(ii), np.nan)
+    welch: tuple[float, float, float, float] = (np.nan,) * 4
+    if not (run.srs and len(ii) and stat in ("mean", "nps", "top_box", "bottom_box")):
+        return gh, welch
+    if tab.AU is None:  # never: a simple random sample is unclustered
+        return gh, welch
+    C = len(est)
+    ok_c = np.flatnonzero(tab.testable)
+    nn = tab.n_c[:C]
+    ss = tab.AU[:, :C, ri].sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vv = (ss - nn * est * est) / (nn - 1)
+    if len(ok_c) >= 2 and np.all(vv[ok_c] > 0):
+        pos = {c: k for k, c in enumerate(ok_c)}
+        gi = np.array([pos[a] for a in ii])
+        gj = np.array([pos[b] for b in jj])
+        gh = _games_howell(nn[ok_c], est[ok_c], vv[ok_c], gi, gj)
+        welch = _welch(nn[ok_c], est[ok_c], vv[ok_c])
+    return gh, welch
+
+
+def _score_row(
+    run: _Run,
+    item: _Item,
+    tab: _Tables,
+    vi: int,
+    var: _Variable,
+    ri: int,
+    spec: tuple[str, str, str, str, np.ndarray, str],
+) -> None:
+    """Add one row's cells, pairs and omnibus test for one banner variable to ``run``.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs; its ``cells``, ``pairs`` and ``tests`` grow in place.
+    item : _Item
+        The item's counts per joint group.
+    tab : _Tables
+        The item's sums for the banner variable.
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+    ri : int
+        The index of the row among the item's rows.
+    spec : tuple
+        The row: ``(row key, statistic, category, label, score per code, unit)``.
+    """
+    key, stat, _, label, _, _ = spec
+    C = var.C
+    R, cov = _row_covariance(run.joint, tab, ri)
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    against = _against_total_and_rest(run, tab, R, cov, C, item.tiny)
+    pairs = _pairwise(run, tab, vi, var, R[:C], cov, item.tiny)
+    gh, welch = _srs_tests(run, tab, stat, ri, R[:C], pairs)
+    _add_pairs(run, key, vi, var, pairs, gh)
+    if run.omnibus and stat != "distribution":
+        run.tests.append(_wald_record(item, tab, var, spec, R[:C], se[:C], cov, welch))
+    _add_cells(run, item, tab, vi, var, spec, R, se, against, pairs)
+
+
+def _add_pairs(run: _Run, key: str, vi: int, var: _Variable, pairs: _Pairs, gh: np.ndarray) -> None:
+    """Add a row's pairs (:data:`BANNER_PAIR_COLUMNS`) to ``run.pairs``.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs; ``pairs`` grows in place.
+    key : str
+        The row key.
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+    pairs : _Pairs
+        The row's pairwise tests.
+    gh : ndarray
+        The Games-Howell p-value of each pair.
+    """
+    p = pairs
+    npair = len(p.ii)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_p = p.d_p / p.se_p
+    new = {
+        "row": [key] * npair,
+        "variable": [var.name] * npair,
+        "column_1": run.col_names[vi][p.ii],
+        "column_2": run.col_names[vi][p.jj],
+        "letter_1": run.col_letters[vi][p.ii],
+        "letter_2": run.col_letters[vi][p.jj],
+        "difference": p.d_p, "se": p.se_p, "df": p.df_p, "statistic": t_p,
+        "p_value": p.p_p, "p_adjusted": p.pa_p, "significant": p.sig1,
+        "significant_second": p.sig2, "games_howell_p": gh,
+    }  # fmt: skip
+    for c_ in BANNER_PAIR_COLUMNS:
+        run.pairs[c_].extend(list(new[c_]))
+
+
+def _wald_record(
+    item: _Item,
+    tab: _Tables,
+    var: _Variable,
+    spec: tuple[str, str, str, str, np.ndarray, str],
+    est: np.ndarray,
+    se_c: np.ndarray,
+    cov: np.ndarray,
+    welch: tuple[float, float, float, float],
+) -> dict:
+    """Return the omnibus test of a row of means, shares or NPS (:data:`BANNER_TEST_COLUMNS`).
+
+    Parameters
+    ----------
+    item : _Item
+        The item (its noise level of the SEs).
+    tab : _Tables
+        The item's sums for the banner variable (testable columns, design df).
+    var : _Variable
+        The banner variable.
+    spec : tuple
+        The row: ``(row key, statistic, category, label, score per code, unit)``.
+    est, se_c : ndarray
+        The C cell estimates and their SEs.
+    cov : ndarray
+        The covariance of the row's estimates (:func:`_row_covariance`).
+    welch : tuple of float
+        Welch's ANOVA (NaN unless a simple random sample).
+
+    Returns
+    -------
+    dict
+        The design-based Wald F of "all column means are equal"; ``flag`` says why not.
+    """
+    key, stat, _, label, _, _ = spec
+    ok_c = np.flatnonzero(tab.testable)
+    rec = {
+        "row": key, "item": item.brow.item, "statistic": stat, "label": label,
+        "variable": var.name, "test": "wald_f", "k": len(ok_c),
+        "n": int(tab.n_c[ok_c].sum()), "chisq": np.nan, "f_statistic": np.nan,
+        "df_num": np.nan, "df_den": np.nan, "p_value": np.nan,
+        "p_chisq": np.nan, "cramers_v": np.nan, "welch_f": welch[0], "welch_df_num": welch[1],
+        "welch_df_den": welch[2], "welch_p": welch[3], "flag": "",
+    }  # fmt: skip
+    if len(ok_c) < 2:
+        rec["flag"] = "fewer than 2 columns"
+    elif not np.any(se_c[ok_c] > item.tiny):
+        rec["flag"] = "no variance"
+    else:
+        chisq, fst, ddf, pv = _wald(est[ok_c], cov[np.ix_(ok_c, ok_c)], tab.df_all + 1)
+        rec.update(chisq=chisq, f_statistic=fst, df_num=len(ok_c) - 1.0,
+                   df_den=ddf, p_value=pv)  # fmt: skip
+    return rec
+
+
+def _sorted_letters(x: list[str]) -> str:
+    """Return the letters joined in banner order (A..Z, then AA, AB, ...)."""
+    return "".join(sorted(x, key=lambda t: (len(t), t)))
+
+
+def _add_cells(
+    run: _Run,
+    item: _Item,
+    tab: _Tables,
+    vi: int,
+    var: _Variable,
+    spec: tuple[str, str, str, str, np.ndarray, str],
+    R: np.ndarray,
+    se: np.ndarray,
+    against: _Against,
+    pairs: _Pairs,
+) -> None:
+    """Add a row's Total and column cells (:data:`BANNER_TABLE_COLUMNS`) to ``run.cells``.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs; ``cells`` grows in place (``ci_low`` and ``ci_high`` stay
+        empty: :func:`_banner_result` computes them).
+    item : _Item
+        The item.
+    tab : _Tables
+        The item's sums for the banner variable (bases, flags).
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+    spec : tuple
+        The row: ``(row key, statistic, category, label, score per code, unit)``.
+    R, se : ndarray
+        The row's estimates (cells, Total, complements) and their SEs.
+    against : _Against
+        The tests against Total and the rest.
+    pairs : _Pairs
+        The pairwise tests (their letters).
+    """
+    key, stat, category, label, _, unit = spec
+    C = var.C
+    a = against
+    testable = tab.testable
+    n_c, W_c, W2_c = tab.n_c, tab.W_c, tab.W2_c
+    n_w = W_c[:C]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_e = np.where(W2_c[:C] > 0, n_w * n_w / W2_c[:C], 0.0)
+        n_e_tot = W_c.sum() ** 2 / W2_c.sum() if W2_c.sum() > 0 else 0.0
+    hide = np.isin(tab.flag, ["suppressed", "no respondents"])
+    e_out = np.where(hide, np.nan, R[:C])
+    s_out = np.where(hide, np.nan, se[:C])
+    tot_flag = str(_flags(np.array([n_c.sum()]), run.min_base, run.suppress_below)[0])
+    t_hide = tot_flag in ("suppressed", "no respondents")
+    col_vals = {
+        "column": [TOTAL] + [f"{var.name}={v}" for v in var.values],
+        "segment": [""] + [var.segment] * C,
+        "value": [""] + var.values,
+        "value_label": ["Total"] + var.labels,
+        "outer_value": [""] + var.outer,
+        "letter": [""] + run.letters[vi],
+        "n": np.r_[n_c.sum(), n_c[:C]].astype(np.int64),
+        "n_weighted": np.r_[W_c.sum(), n_w],
+        "n_effective": np.r_[n_e_tot, n_e],
+        "estimate": np.r_[np.nan if t_hide else R[C], e_out],
+        "se": np.r_[np.nan if t_hide else se[C], s_out],
+        "letters": [""] + [_sorted_letters(x) for x in pairs.up],
+        "letters_second": [""] + [_sorted_letters(x).lower() for x in pairs.low],
+        "difference_total": np.r_[np.nan, np.where(testable, a.d_tot, np.nan)],
+        "se_total": np.r_[np.nan, np.where(testable, a.se_dt, np.nan)],
+        "p_total": np.r_[np.nan, a.p_tot],
+        "p_total_adjusted": np.r_[np.nan, a.pa_tot],
+        "significant_total": [""] + list(a.sig_tot),
+        "difference_rest": np.r_[np.nan, np.where(testable, a.d_rest, np.nan)],
+        "se_rest": np.r_[np.nan, np.where(testable, a.se_dr, np.nan)],
+        "p_rest": np.r_[np.nan, a.p_rest],
+        "p_rest_adjusted": np.r_[np.nan, a.pa_rest],
+        "significant_rest": np.r_[False, np.isfinite(a.pa_rest) & (a.pa_rest < run.alpha)],
+        "flag": [tot_flag] + list(tab.flag),
+    }
+    fixed = {
+        "row": key, "item": item.brow.item, "statistic": stat, "category": category,
+        "label": label, "unit": unit, "variable": var.name,
+    }  # fmt: skip
+    for c_ in BANNER_TABLE_COLUMNS:
+        if c_ in fixed:
+            run.cells[c_].extend([fixed[c_]] * (C + 1))
+        elif c_ in ("ci_low", "ci_high"):
+            continue
         else:
-            y = numeric_values(data, brow.item, "item", "banner_table")
-        icat = _categories(y, brow, data)
-        if K1 not in offsets:
-            offsets[K1] = gcode * K1
-        idx = offsets[K1] + icat
-        m = J * K1
-        cnt = np.bincount(idx, minlength=m).reshape(J, K1).astype(float)
-        if joint.weighted:
-            Wk = np.bincount(idx, weights=w, minlength=m).reshape(J, K1)
-            W2k = np.bincount(idx, weights=w2, minlength=m).reshape(J, K1)
-        specs = brow.scores()
-        F = np.column_stack([s[4] for s in specs])  # K x rows
-        # SEs below this are rounding noise of a row without variance
-        tiny = 1e-9 * max(1.0, float(np.abs(F).max()))
-        for vi, var in enumerate(variables):
-            C, C1 = var.C, var.C + 1
-            U = joint.U
-            M = joint.maps[vi]
-            cntU = (M @ cnt).reshape(U, C1, K1)[:, :, :K]
-            if joint.weighted:
-                WU = (M @ Wk).reshape(U, C1, K1)[:, :, :K]
-                W2U = (M @ W2k).reshape(U, C1, K1)[:, :, :K]
-            else:
-                WU = W2U = cntU
-            n_u = cntU.sum(axis=2)
-            Wu = WU.sum(axis=2)
-            n_c, W_c, W2_c = n_u.sum(axis=0), Wu.sum(axis=0), W2U.sum(axis=(0, 2))
-            flag = _flags(n_c[:C], min_base, suppress_below)
-            testable = flag == ""
-            psus, psu_inter, strata, strata_inter, df_all = _presence(joint, n_u)
-            df_all -= 1
-            # selections: the C cells, Total, the C complements (the hidden cell C holds
-            # respondents without a value of this variable: in Total and every complement)
-            sel = np.zeros((C1, 2 * C + 1))
-            sel[np.arange(C), np.arange(C)] = 1
-            sel[:, C] = 1
-            sel[:, C + 1 :] = 1
-            sel[np.arange(C), C + 1 + np.arange(C)] = 0
-            sW = sel.T @ W_c
-            with np.errstate(divide="ignore", invalid="ignore"):
-                inv = np.where(sW > 0, 1 / sW, np.nan)
-            D2 = W2U.sum(axis=2) if not joint.clustered else None
-            YU = WU @ F  # U x C1 x rows
-            if not joint.clustered:
-                AU, BU = W2U @ (F * F), W2U @ F
-            for ri, spec in enumerate(specs):
-                key, stat, category, label, f, unit = spec
-                Yu = YU[:, :, ri]
-                Y_c = Yu.sum(axis=0)
-                R = (sel.T @ Y_c) * inv
-                sq = None if joint.clustered else (AU[:, :, ri], BU[:, :, ri], D2)
-                Sig = _sigma(joint, Yu, Wu, sq)
-                G = np.vstack([sel * inv, -sel * (R * inv)])
-                G = np.nan_to_num(G)
-                cov = G.T @ Sig @ G
-                var_d = np.clip(np.diag(cov), 0, None)
-                se = np.sqrt(var_d)
-                est, se_c = R[:C], se[:C]
-                tot, se_tot = R[C], se[C]
-                # against Total and the rest
-                d_tot = est - tot
-                se_dt = np.sqrt(np.clip(var_d[:C] + var_d[C] - 2 * cov[np.arange(C), C], 0, None))
-                rest_idx = C + 1 + np.arange(C)
-                d_rest = est - R[rest_idx]
-                se_dr = np.sqrt(
-                    np.clip(var_d[:C] + var_d[rest_idx] - 2 * cov[np.arange(C), rest_idx], 0, None)
-                )
-                p_tot = np.where(testable, _t_p(d_tot, se_dt, np.full(C, df_all), tiny), np.nan)
-                p_rest = np.where(testable, _t_p(d_rest, se_dr, np.full(C, df_all), tiny), np.nan)
-                pa_tot = adjust_p_values(p_tot, correction=correction)
-                pa_rest = adjust_p_values(p_rest, correction=correction)
-                sig_tot = np.where(
-                    np.isfinite(pa_tot) & (pa_tot < alpha),
-                    np.where(d_tot > 0, "above", "below"),
-                    "",
-                )
-                # pairwise, within families
-                up = [[] for _ in range(C)]
-                low = [[] for _ in range(C)]
-                fam_of = var.outer
-                ii, jj = np.triu_indices(C, 1)
-                keep = (
-                    testable[ii] & testable[jj] & (np.asarray(fam_of)[ii] == np.asarray(fam_of)[jj])
-                )
-                ii, jj = ii[keep], jj[keep]
-                d_p = est[jj] - est[ii]
-                v_p = var_d[ii] + var_d[jj] - 2 * cov[ii, jj]
-                se_p = np.sqrt(np.clip(v_p, 0, None))
-                df_p = (
-                    (psus[ii] + psus[jj] - psu_inter[ii, jj])
-                    - (strata[ii] + strata[jj] - strata_inter[ii, jj])
-                    - 1
-                )
-                p_p = _t_p(d_p, se_p, df_p, tiny)
-                pa_p = np.full(len(ii), np.nan)
-                fam = np.asarray(fam_of)[ii]
-                for o in dict.fromkeys(fam):
-                    sel_f = fam == o
-                    pa_p[sel_f] = adjust_p_values(p_p[sel_f], correction=correction)
-                sig1 = np.isfinite(pa_p) & (pa_p < alpha)
-                sig2 = (
-                    np.isfinite(pa_p) & (pa_p < second_alpha) & ~sig1
-                    if second_alpha is not None
-                    else np.zeros(len(ii), bool)
-                )
-                for a, b, d, s1, s2 in zip(ii, jj, d_p, sig1, sig2, strict=True):
-                    if s1 or s2:
-                        hi, lo = (b, a) if d > 0 else (a, b)
-                        (up if s1 else low)[hi].append(letters[vi][lo])
-                gh = np.full(len(ii), np.nan)
-                welch = (np.nan,) * 4
-                if srs and len(ii) and stat in ("mean", "nps", "top_box", "bottom_box"):
-                    ok_c = np.flatnonzero(testable)
-                    nn = n_c[:C]
-                    ss = AU[:, :C, ri].sum(axis=0)
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        vv = (ss - nn * est * est) / (nn - 1)
-                    if len(ok_c) >= 2 and np.all(vv[ok_c] > 0):
-                        pos = {c: k for k, c in enumerate(ok_c)}
-                        gi = np.array([pos[a] for a in ii])
-                        gj = np.array([pos[b] for b in jj])
-                        gh = _games_howell(nn[ok_c], est[ok_c], vv[ok_c], gi, gj)
-                        welch = _welch(nn[ok_c], est[ok_c], vv[ok_c])
-                npair = len(ii)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    t_p = d_p / se_p
-                new = {
-                    "row": [key] * npair,
-                    "variable": [var.name] * npair,
-                    "column_1": col_names[vi][ii],
-                    "column_2": col_names[vi][jj],
-                    "letter_1": col_letters[vi][ii],
-                    "letter_2": col_letters[vi][jj],
-                    "difference": d_p, "se": se_p, "df": df_p, "statistic": t_p,
-                    "p_value": p_p, "p_adjusted": pa_p, "significant": sig1,
-                    "significant_second": sig2, "games_howell_p": gh,
-                }  # fmt: skip
-                for c_ in BANNER_PAIR_COLUMNS:
-                    pairs_out[c_].extend(list(new[c_]))
-                # omnibus
-                if omnibus and stat != "distribution":
-                    ok_c = np.flatnonzero(testable)
-                    rec = {
-                        "row": key, "item": brow.item, "statistic": stat, "label": label,
-                        "variable": var.name, "test": "wald_f", "k": len(ok_c),
-                        "n": int(n_c[ok_c].sum()), "chisq": np.nan, "f_statistic": np.nan,
-                        "df_num": np.nan, "df_den": np.nan, "p_value": np.nan,
-                        "p_chisq": np.nan, "cramers_v": np.nan, "welch_f": welch[0], "welch_df_num": welch[1],
-                        "welch_df_den": welch[2], "welch_p": welch[3], "flag": "",
-                    }  # fmt: skip
-                    if len(ok_c) < 2:
-                        rec["flag"] = "fewer than 2 columns"
-                    elif not np.any(se_c[ok_c] > tiny):
-                        rec["flag"] = "no variance"
-                    else:
-                        chisq, fst, ddf, pv = _wald(est[ok_c], cov[np.ix_(ok_c, ok_c)], df_all + 1)
-                        rec.update(chisq=chisq, f_statistic=fst, df_num=len(ok_c) - 1.0,
-                                   df_den=ddf, p_value=pv)  # fmt: skip
-                    tests_out.append(rec)
-                # the cells
-                n_w = W_c[:C]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    n_e = np.where(W2_c[:C] > 0, n_w * n_w / W2_c[:C], 0.0)
-                    n_e_tot = W_c.sum() ** 2 / W2_c.sum() if W2_c.sum() > 0 else 0.0
-                hide = np.isin(flag, ["suppressed", "no respondents"])
-                e_out = np.where(hide, np.nan, est)
-                s_out = np.where(hide, np.nan, se_c)
-                tot_flag = str(_flags(np.array([n_c.sum()]), min_base, suppress_below)[0])
-                t_hide = tot_flag in ("suppressed", "no respondents")
-                col_vals = {
-                    "column": [TOTAL] + [f"{var.name}={v}" for v in var.values],
-                    "segment": [""] + [var.segment] * C,
-                    "value": [""] + var.values,
-                    "value_label": ["Total"] + var.labels,
-                    "outer_value": [""] + var.outer,
-                    "letter": [""] + letters[vi],
-                    "n": np.r_[n_c.sum(), n_c[:C]].astype(np.int64),
-                    "n_weighted": np.r_[W_c.sum(), n_w],
-                    "n_effective": np.r_[n_e_tot, n_e],
-                    "estimate": np.r_[np.nan if t_hide else tot, e_out],
-                    "se": np.r_[np.nan if t_hide else se_tot, s_out],
-                    "letters": [""] + ["".join(sorted(x, key=lambda t: (len(t), t))) for x in up],
-                    "letters_second": [""]
-                    + ["".join(sorted(x, key=lambda t: (len(t), t))).lower() for x in low],
-                    "difference_total": np.r_[np.nan, np.where(testable, d_tot, np.nan)],
-                    "se_total": np.r_[np.nan, np.where(testable, se_dt, np.nan)],
-                    "p_total": np.r_[np.nan, p_tot],
-                    "p_total_adjusted": np.r_[np.nan, pa_tot],
-                    "significant_total": [""] + list(sig_tot),
-                    "difference_rest": np.r_[np.nan, np.where(testable, d_rest, np.nan)],
-                    "se_rest": np.r_[np.nan, np.where(testable, se_dr, np.nan)],
-                    "p_rest": np.r_[np.nan, p_rest],
-                    "p_rest_adjusted": np.r_[np.nan, pa_rest],
-                    "significant_rest": np.r_[False, np.isfinite(pa_rest) & (pa_rest < alpha)],
-                    "flag": [tot_flag] + list(flag),
-                }
-                fixed = {
-                    "row": key, "item": brow.item, "statistic": stat, "category": category,
-                    "label": label, "unit": unit, "variable": var.name,
-                }  # fmt: skip
-                for c_ in BANNER_TABLE_COLUMNS:
-                    if c_ in fixed:
-                        cells_out[c_].extend([fixed[c_]] * (C + 1))
-                    elif c_ in ("ci_low", "ci_high"):
-                        continue
-                    else:
-                        cells_out[c_].extend(list(col_vals[c_]))
-            if omnibus and "distribution" in brow.statistics:
-                tests_out.append(_distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep))
-    table = pd.DataFrame({c: v for c, v in cells_out.items() if c not in ("ci_low", "ci_high")})
+            run.cells[c_].extend(list(col_vals[c_]))
+
+
+def _banner_result(run: _Run, q: float, settings: dict) -> BannerResult:
+    """Return the :class:`BannerResult` of the collected cells, tests and pairs.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's collected records.
+    q : float
+        The normal quantile of the intervals.
+    settings : dict
+        The banner's settings.
+
+    Returns
+    -------
+    BannerResult
+        ``table`` with the normal intervals, ``tests``, ``pairs`` and ``settings``.
+    """
+    table = pd.DataFrame({c: v for c, v in run.cells.items() if c not in ("ci_low", "ci_high")})
     table["n"] = table["n"].astype(np.int64)
     table["ci_low"] = table["estimate"] - q * table["se"]
     table["ci_high"] = table["estimate"] + q * table["se"]
     table["significant_rest"] = table["significant_rest"].astype(bool)
-    tests = pd.DataFrame(tests_out, columns=BANNER_TEST_COLUMNS)
-    pairs = pd.DataFrame(pairs_out)[BANNER_PAIR_COLUMNS]
+    tests = pd.DataFrame(run.tests, columns=BANNER_TEST_COLUMNS)
+    pairs = pd.DataFrame(run.pairs)[BANNER_PAIR_COLUMNS]
     for col in ("significant", "significant_second"):
         pairs[col] = pairs[col].astype(bool)
     return BannerResult(table[BANNER_TABLE_COLUMNS], tests, pairs, settings)
 
 
 def _flags(n: np.ndarray, min_base: int, suppress_below: int) -> np.ndarray:
-    """The base flag of each column: "no respondents", "suppressed" (below
-    ``suppress_below``), "one respondent" (never tested, whatever the rules), "low base"."""
+    """Return the base flag of each column.
+
+    "no respondents", "suppressed" (below ``suppress_below``), "one respondent" (never
+    tested, whatever the rules), "low base", or "".
+    """
     return np.select(
         [n == 0, n < suppress_below, n == 1, n < min_base],
         ["no respondents", "suppressed", "one respondent", "low base"],
@@ -946,8 +1459,10 @@ def _flags(n: np.ndarray, min_base: int, suppress_below: int) -> np.ndarray:
 
 
 def _categories(y: np.ndarray, brow: BannerRow, data: pd.DataFrame) -> np.ndarray:
-    """The answer code of each respondent as 0..K-1 (K: no answer); a value that is not
-    one of the codes raises ``ValueError`` naming the row."""
+    """Return the answer code of each respondent as 0..K-1 (K: no answer).
+
+    A value that is not one of the codes raises ``ValueError`` naming the row.
+    """
     K = brow.scale_max - brow.scale_min + 1
     cat = y - y.dtype.type(brow.scale_min)
     missing = np.isnan(cat)
@@ -986,8 +1501,10 @@ def _design_text(design: SurveyDesign) -> str:
 
 
 def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
-    """The Rao-Scott test of an item's answer distribution across the testable columns,
-    from the per-(unit, column, answer code) sums of w and w^2."""
+    """Return the Rao-Scott test of an item's answer distribution across testable columns.
+
+    Computed from the per-(unit, column, answer code) sums of w and w^2.
+    """
     rec = {
         "row": f"{brow.item}:distribution", "item": brow.item, "statistic": "distribution",
         "label": f"{brow.label}: distribution", "variable": var.name, "test": "rao_scott",
@@ -1048,15 +1565,21 @@ def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
 # The study's banners
 # --------------------------------------------------------------------------------------
 def default_banner(study: Study) -> BannerSpec:
-    """The banner a study without a ``banners:`` section gets: its KPIs by every segment,
-    side by side."""
-    return BannerSpec(name="segments", title="KPIs by segment", by=study.segment_columns())
+    """Return the banner of a study without a ``banners:`` section.
+
+    Its KPIs by every segment, side by side.
+    """
+    by: list[str | list[str]] = list(study.segment_columns())
+    return BannerSpec(name="segments", title="KPIs by segment", by=by)
 
 
 def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow]:
-    """The rows of a banner of the study: the KPIs (overall mean and top box, NPS, CES
-    mean, loyalty top boxes) when ``kpis``, then every listed item with the banner's
-    ``statistics`` ("nps" only for items on a 0-10 or 1-10 scale)."""
+    """Return the rows of a banner of the study.
+
+    The KPIs (overall mean and top box, NPS, CES mean, loyalty top boxes) when ``kpis``,
+    then every listed item with the banner's ``statistics`` ("nps" only for items on a
+    0-10 or 1-10 scale).
+    """
     items = study.items
     out: list[BannerRow] = []
     seen: set[tuple[str, str]] = set()
@@ -1133,7 +1656,7 @@ def study_banner(
     # items the wave did not ask (no column in the data) have no rows
     rows = [r for r in banner_rows(study, spec) if r.item in data.columns]
     cols = [c for e in spec.by for c in ([e] if isinstance(e, str) else e)]
-    settings = {
+    settings: dict[str, Any] = {
         "name": spec.name, "title": spec.title or spec.name, "tests": list(spec.tests),
         "correction": spec.correction or rep.correction,
         "alpha": spec.alpha if spec.alpha is not None else rep.alpha,
@@ -1191,13 +1714,16 @@ def study_banner(
 def study_banners(
     data: pd.DataFrame, *, study: Study, wave: str | None = None
 ) -> list[tuple[BannerSpec, str | None, BannerResult]]:
-    """Every banner of the study (or :func:`default_banner`) in the study file's order:
-    ``(banner, wave or None, result)``. A banner with ``by_wave`` gives one result per
-    wave of ``data``; the others are computed on ``wave`` (default: all of ``data``)."""
+    """Compute every banner of the study (or :func:`default_banner`) in the file's order.
+
+    Returns ``(banner, wave or None, result)`` triples. A banner with ``by_wave`` gives one
+    result per wave of ``data``; the others are computed on ``wave`` (default: all of
+    ``data``).
+    """
     specs = study.banners or [default_banner(study)]
     has_wave = study.wave_column in data.columns
     current = data[data[study.wave_column] == wave] if wave is not None and has_wave else data
-    out = []
+    out: list[tuple[BannerSpec, str | None, BannerResult]] = []
     for spec in specs:
         if not spec.by_wave:
             out.append((spec, None, study_banner(current, study=study, banner=spec)))
@@ -1238,8 +1764,11 @@ _CORRECTION_NAMES = {
 
 
 def banner_footnote(result: BannerResult) -> str:
-    """Return the banner's footnote: what the letters and colours mean, the test, its
-    level(s) and correction, and the base rules of the flagged cells (plain text)."""
+    """Return the banner's footnote (plain text).
+
+    What the letters and colours mean, the test, its level(s) and correction, and the base
+    rules of the flagged cells.
+    """
     s = result.settings
     t = result.table
     corr = _CORRECTION_NAMES.get(s.get("correction", "none"), s.get("correction"))
@@ -1296,8 +1825,9 @@ def _keyed(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def banner_frame(result: BannerResult) -> pd.DataFrame:
-    """Return the banner as a wide table for the workbook: one row per banner row (index
-    "Row": its label; a ``unit`` column), per banner column an ``estimate`` (unrounded; the
+    """Return the banner as a wide table for the workbook.
+
+    One row per banner row (index "Row": its label; a ``unit`` column), per banner column an ``estimate`` (unrounded; the
     row's unit gives its format) and a ``sig`` column (the letters, or the flag mark), under
     a two-level header (banner variable, "value (letter)"); the first rows are the bases.
 
@@ -1357,11 +1887,13 @@ _CSS = (
 
 
 def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
-    """Return the banner as a styled HTML fragment for the report page: letters as
-    superscripts (lower case for the second level), cells significantly above / below
-    Total in green / red, formatted numbers (shares as percentages, means with 2
+    """Return the banner as a styled HTML fragment for the report page.
+
+    Letters as superscripts (lower case for the second level), cells significantly above /
+    below Total in green / red, formatted numbers (shares as percentages, means with 2
     decimals, NPS in points), bases and effective bases in the header rows, and the
-    footnote naming the test, level(s) and correction. Every text is escaped."""
+    footnote naming the test, level(s) and correction. Every text is escaped.
+    """
     t = result.table
     if t.empty:
         return ""
@@ -1424,10 +1956,13 @@ def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
 
 
 def banner_show(result: BannerResult, *, caption: str) -> dict:
-    """Return the arguments of ``ctx.show`` for a banner: the wide table of
-    :func:`banner_frame` for the workbook (estimates with the number format of their row,
-    letters in a text column beside each), its footnote, and the styled page of
-    :func:`banner_html`. Use as ``ctx.show(**banner_show(result, caption=...))``."""
+    """Return the arguments of ``ctx.show`` for a banner.
+
+    The wide table of :func:`banner_frame` for the workbook (estimates with the number
+    format of their row, letters in a text column beside each), its footnote, and the
+    styled page of :func:`banner_html`. Use as ``ctx.show(**banner_show(result,
+    caption=...))``.
+    """
     frame = banner_frame(result)
     cols = [c for c in frame.columns if c[-1] != "unit"]
     return {

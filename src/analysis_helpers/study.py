@@ -766,8 +766,11 @@ BannerTest = Literal["pairwise", "total", "rest", "omnibus"]
 
 
 class BannerSpec(_Model):
-    """One banner of ``banners:``: its banner variables (segment columns side by side, a
-    pair ``[outer, inner]`` nests inner within outer), its rows and its tests."""
+    """One banner of ``banners:``: its banner variables, its rows and its tests.
+
+    The banner variables are segment columns side by side; a pair ``[outer, inner]`` nests
+    inner within outer.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     title: str | None = None
