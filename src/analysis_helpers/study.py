@@ -765,6 +765,16 @@ BannerStatistic = Literal["mean", "top_box", "bottom_box", "nps", "distribution"
 BannerTest = Literal["pairwise", "total", "rest", "omnibus"]
 
 
+def _default_statistics() -> list[BannerStatistic]:
+    """Return the statistics a banner shows when the study file names none."""
+    return ["mean", "top_box"]
+
+
+def _default_tests() -> list[BannerTest]:
+    """Return the tests a banner runs when the study file names none."""
+    return ["pairwise", "total", "omnibus"]
+
+
 class BannerSpec(_Model):
     """One banner of ``banners:``: its banner variables, its rows and its tests.
 
@@ -777,8 +787,8 @@ class BannerSpec(_Model):
     by: list[str | list[str]] = Field(min_length=1)
     kpis: bool = True  # the KPI rows (overall mean and top box, NPS, CES, loyalty)
     items: list[str] = Field(default_factory=list)  # further items, with `statistics`
-    statistics: list[BannerStatistic] = Field(default_factory=lambda: ["mean", "top_box"])
-    tests: list[BannerTest] = Field(default_factory=lambda: ["pairwise", "total", "omnibus"])
+    statistics: list[BannerStatistic] = Field(default_factory=_default_statistics)
+    tests: list[BannerTest] = Field(default_factory=_default_tests)
     correction: Literal["holm", "fdr_bh", "bonferroni", "none"] | None = None
     alpha: float | None = Field(default=None, gt=0, lt=1)
     second_alpha: float | None = Field(default=None, gt=0, lt=1)
