@@ -6,6 +6,9 @@ report       execute the pipeline notebooks into ``reports/<study>/YYYY-MM-DD/``
 demo-data    write the demo study's raw files (seeded, byte-identical for a seed)
 validate     check a study file and its data files; exit 1 on data errors, 2 on study-file errors
 draft-study  write a commented starting study file from an export (.sav, .xlsx, .csv)
+
+Each command imports what it needs inside its function, so that ``--help`` and a mistyped
+command answer at once, without loading pandas, papermill or the estimators.
 """
 
 from __future__ import annotations

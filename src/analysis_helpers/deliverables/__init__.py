@@ -93,6 +93,8 @@ def build_deliverables(
         ``tables`` for the workbook, ``slides``, ``charts``, ``pictures``, ``template`` for
         the deck), ``entries`` (manifest entries read) and ``seconds``.
     """
+    # imported here, not at the top: every notebook imports the manifest through this
+    # package, and python-pptx with openpyxl would add half a second to each kernel
     from .deck import write_deck
     from .workbook import write_workbook
 

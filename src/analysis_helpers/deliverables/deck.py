@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..safe_output import clean_text
+from .manifest import _text_width
 
 if TYPE_CHECKING:
     from ..study import Study
@@ -397,8 +398,6 @@ def _summary_pages(
     Whole findings, in order, at most ``lines`` lines of 16-point text a slide (a finding
     longer than that has a slide of its own).
     """
-    from .manifest import _text_width
-
     per_line = max(20, int(width_in * 72 / (16 * 0.55)))
     pages: list[list[str]] = []
     used = float(lines)
@@ -495,8 +494,6 @@ def _fit_lines(text: str, *, width_in: float, size: float, max_lines: int) -> tu
 
     The box is ``width_in`` wide at ``size`` points; the rest goes in the speaker notes.
     """
-    from .manifest import _text_width
-
     per_line = max(20, int(width_in * 72 / (size * 0.55)))
     lines = math.ceil(_text_width(text) / per_line)
     if lines <= max_lines:

@@ -45,7 +45,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..formatting import KINDS, MISSING, TableView, _kind, confidence_label, kind_for_unit
+from ..formatting import (
+    _CORRECTIONS,
+    KINDS,
+    MISSING,
+    TableView,
+    _kind,
+    _leaf_label,
+    confidence_label,
+    default_kind,
+    kind_for_unit,
+)
 from ..safe_output import clean_text
 
 if TYPE_CHECKING:
@@ -345,8 +355,6 @@ class Recorder:
 
 
 def _value_kind(spec: Chart, data: pd.DataFrame) -> tuple[str, int | None]:
-    from ..formatting import default_kind
-
     if spec.kind:
         k, d = _kind(spec.kind)
         return k.name, d
@@ -373,8 +381,6 @@ def _label_value(value: Any, column: str, study: Study) -> str:
 
 
 def _column_label(column: str, study: Study) -> str:
-    from ..formatting import _leaf_label
-
     return clean_text(_leaf_label(column, study, study.reporting.correction))
 
 
@@ -547,8 +553,6 @@ def table_footnote(view: TableView, study: Study) -> str:
     if any(len(c.sources) == 2 for c in view.columns):
         parts.append(f"Intervals: {confidence_label(study)} confidence")
     if "p" in kinds or "significance" in kinds:
-        from ..formatting import _CORRECTIONS
-
         adj = _CORRECTIONS.get(rep.correction)
         parts.append(
             f"Tests at the {rep.alpha:g} level" + (f", {adj}-adjusted" if adj else ", unadjusted")
