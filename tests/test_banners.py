@@ -18,19 +18,19 @@ from analysis_helpers.banners import (
     BANNER_TABLE_COLUMNS,
     BANNER_TEST_COLUMNS,
     BannerRow,
-    adjust_p_values,
     banner_footnote,
     banner_html,
     banner_rows,
     banner_show,
     banner_table,
-    column_letter,
     cramers_v,
     default_banner,
     study_banner,
     study_banners,
 )
+from analysis_helpers.cross import letters_for
 from analysis_helpers.estimation import SurveyDesign
+from analysis_helpers.trend import adjust_p
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "tests" / "reference"
@@ -144,7 +144,7 @@ def test_letters_are_the_holm_adjusted_svyttests():
                        min_base=1, suppress_below=0)  # fmt: skip
     p = [R[f"apistrat.stype.api00.svyttest_{k}"]["values"]["p_value"]
          for k in ("H_vs_E", "M_vs_E", "M_vs_H")]  # fmt: skip
-    adj = adjust_p_values(p, correction="holm")
+    adj = adjust_p(p, correction="holm")
     assert adj[0] < 0.05 and adj[1] > 0.05 and adj[2] > 0.05  # only E > H
     t = res.table[res.table["row"] == "api00:mean"].set_index("value")
     assert t.loc["E", "letter"] == "A" and t.loc["H", "letter"] == "B"
@@ -164,7 +164,7 @@ def test_corrections_match_p_adjust(correction, r_name):
         if key.endswith(".pairwise") and "p_adjust_t" in e["values"]:
             v = e["values"]
             names = list(v["p_t"])
-            got = adjust_p_values([v["p_t"][k] for k in names], correction=correction)
+            got = adjust_p([v["p_t"][k] for k in names], correction=correction)
             want = [v["p_adjust_t"][r_name][k] for k in names]
             np.testing.assert_allclose(got, want, rtol=1e-10)
 
@@ -172,15 +172,15 @@ def test_corrections_match_p_adjust(correction, r_name):
 def test_corrections_by_hand():
     p = [0.01, 0.04, 0.03, 0.20]
     # Holm: sorted 0.01, 0.03, 0.04, 0.20 times 4, 3, 2, 1 -> 0.04, 0.09, 0.08 -> 0.09, 0.2
-    np.testing.assert_allclose(adjust_p_values(p, correction="holm"), [0.04, 0.09, 0.09, 0.2])
+    np.testing.assert_allclose(adjust_p(p, correction="holm"), [0.04, 0.09, 0.09, 0.2])
     # BH: 0.2*4/4 = 0.2, 0.04*4/3 = 0.0533, 0.03*4/2 = 0.06 -> min with next 0.0533, 0.01*4
     np.testing.assert_allclose(
-        adjust_p_values(p, correction="fdr_bh"), [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2]
+        adjust_p(p, correction="fdr_bh"), [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2]
     )
-    np.testing.assert_allclose(adjust_p_values(p, correction="none"), p)
-    assert np.isnan(adjust_p_values([np.nan, 0.01], correction="holm")[0])
-    with pytest.raises(ValueError, match="correction 'sidak'"):
-        adjust_p_values(p, correction="sidak")
+    np.testing.assert_allclose(adjust_p(p, correction="none"), p)
+    assert np.isnan(adjust_p([np.nan, 0.01], correction="holm")[0])
+    with pytest.raises(ValueError, match="adjust_p: correction='sidak'; use one of"):
+        adjust_p(p, correction="sidak")
 
 
 def test_wald_f_matches_regtermtest(ref_case):
@@ -309,9 +309,9 @@ def test_cramers_v_by_hand():
 
 
 def test_letters_and_columns():
-    assert [column_letter(k) for k in (0, 1, 25, 26, 27)] == ["A", "B", "Z", "AA", "AB"]
+    assert [letters_for(k) for k in (0, 1, 25, 26, 27)] == ["A", "B", "Z", "AA", "AB"]
     with pytest.raises(ValueError, match="k must be >= 0"):
-        column_letter(-1)
+        letters_for(-1)
 
 
 # --------------------------------------------------------------------------------------

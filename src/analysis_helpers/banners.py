@@ -52,12 +52,14 @@ from scipy import special, stats
 
 from ._checks import check_frame, numeric_values
 from ._design import SurveyDesign, normal_quantile
+from .cross import letters_for
 from .formatting import BAD as BAD_COLOUR
 from .formatting import GOOD as GOOD_COLOUR
 from .formatting import MISSING, fmt_value
 from .safe_output import escape_html
 from .study import NPS_SCALES, BannerSpec, Study, code_text
 from .study_tables import study_design
+from .trend import adjust_p
 
 __all__ = [
     "BannerRow",
@@ -66,9 +68,7 @@ __all__ = [
     "BANNER_TEST_COLUMNS",
     "BANNER_PAIR_COLUMNS",
     "banner_table",
-    "adjust_p_values",
     "cramers_v",
-    "column_letter",
     "default_banner",
     "banner_rows",
     "study_banner",
@@ -251,70 +251,6 @@ class BannerResult:
     tests: pd.DataFrame
     pairs: pd.DataFrame
     settings: dict = field(default_factory=dict)
-
-
-def column_letter(k: int) -> str:
-    """Return the letter of the ``k``-th column (0-based): A..Z, then AA, AB, ...
-
-    Examples
-    --------
-    >>> [column_letter(k) for k in (0, 25, 26)]
-    ['A', 'Z', 'AA']
-    """
-    if k < 0:
-        raise ValueError(f"column_letter: k must be >= 0, got {k}")
-    out = ""
-    k += 1
-    while k:
-        k, r = divmod(k - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
-def adjust_p_values(p_values: Sequence[float] | np.ndarray, *, correction: str) -> np.ndarray:
-    """Return p-values adjusted for multiple comparisons (NaN stays NaN, not counted).
-
-    Parameters
-    ----------
-    p_values : sequence of float
-    correction : {"holm", "fdr_bh", "bonferroni", "none"}
-        Holm's step-down, Benjamini-Hochberg's step-up false discovery rate, Bonferroni.
-
-    Returns
-    -------
-    ndarray
-        The adjusted p-values (``statsmodels.stats.multitest.multipletests``; vectorised).
-
-    Examples
-    --------
-    >>> adjust_p_values([0.01, 0.04, 0.03], correction="holm").round(4).tolist()
-    [0.03, 0.06, 0.06]
-    >>> adjust_p_values([0.01, 0.04, 0.03], correction="fdr_bh").round(4).tolist()
-    [0.03, 0.04, 0.04]
-    """
-    p = np.asarray(p_values, dtype=float)
-    out = p.copy()
-    ok = np.flatnonzero(~np.isnan(p))
-    m = len(ok)
-    if correction not in ("holm", "fdr_bh", "bonferroni", "none"):
-        raise ValueError(f"correction {correction!r}: use 'holm', 'fdr_bh', 'bonferroni' or 'none'")
-    if correction == "none" or m == 0:
-        return out
-    x = p[ok]
-    if correction == "bonferroni":
-        adj = np.minimum(x * m, 1.0)
-    elif correction == "holm":
-        order = np.argsort(x, kind="stable")
-        step = np.maximum.accumulate(x[order] * (m - np.arange(m)))
-        adj = np.empty(m)
-        adj[order] = np.minimum(step, 1.0)
-    else:
-        order = np.argsort(x, kind="stable")[::-1]
-        step = np.minimum.accumulate(x[order] * m / (m - np.arange(m)))
-        adj = np.empty(m)
-        adj[order] = np.minimum(step, 1.0)
-    out[ok] = adj
-    return out
 
 
 def cramers_v(chisq: float, n: float, rows: int, cols: int) -> float:
@@ -770,7 +706,7 @@ def _banner_letters(variables: Sequence[_Variable]) -> list[list[str]]:
     letters: list[list[str]] = []
     k = 0
     for v in variables:
-        letters.append([column_letter(k + j) for j in range(v.C)])
+        letters.append([letters_for(k + j) for j in range(v.C)])
         k += v.C
     return letters
 
@@ -1045,8 +981,8 @@ def _against_total_and_rest(
     df = np.full(C, tab.df_all)
     p_tot = np.where(tab.testable, _t_p(d_tot, se_dt, df, tiny), np.nan)
     p_rest = np.where(tab.testable, _t_p(d_rest, se_dr, df, tiny), np.nan)
-    pa_tot = adjust_p_values(p_tot, correction=run.correction)
-    pa_rest = adjust_p_values(p_rest, correction=run.correction)
+    pa_tot = adjust_p(p_tot, correction=run.correction)
+    pa_rest = adjust_p(p_rest, correction=run.correction)
     sig_tot = np.where(
         np.isfinite(pa_tot) & (pa_tot < run.alpha),
         np.where(d_tot > 0, "above", "below"),
@@ -1121,7 +1057,7 @@ def _pairwise(
     fam = fam_of[ii]
     for o in dict.fromkeys(fam):
         sel_f = fam == o
-        pa_p[sel_f] = adjust_p_values(p_p[sel_f], correction=run.correction)
+        pa_p[sel_f] = adjust_p(p_p[sel_f], correction=run.correction)
     sig1 = np.isfinite(pa_p) & (pa_p < run.alpha)
     sig2 = (
         np.isfinite(pa_p) & (pa_p < run.second_alpha) & ~sig1

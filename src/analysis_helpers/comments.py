@@ -108,6 +108,7 @@ from ._checks import check_choice, check_confidence, check_frame
 from ._design import logit_ci, normal_quantile
 from .estimation import PreparedDesign, SurveyDesign, survey_mean, survey_proportion
 from .safe_output import escape_markdown, redact, spreadsheet_safe
+from .trend import adjust_p
 
 if TYPE_CHECKING:
     from .study import Study
@@ -916,17 +917,6 @@ def _label(name: str, labels: Mapping[str, str] | None) -> str:
     return _NO_THEME_LABEL if name == "no_theme" else name
 
 
-def _adjust(p: np.ndarray, correction: str) -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    out = p.copy()
-    ok = ~np.isnan(p)
-    if correction != "none" and ok.sum() > 0:
-        from statsmodels.stats.multitest import multipletests
-
-        out[ok] = multipletests(p[ok], method=correction)[1]
-    return out
-
-
 _SHARE_COLS = [
     "theme",
     "theme_label",
@@ -1201,10 +1191,10 @@ def _finish_tests(out, within, alpha, correction, labels, names, family):
     out["theme_label"] = [_label(t, labels) for t in out["theme"]]
     if family:
         out["p_adjusted"] = out.groupby(family, sort=False, dropna=False)["p_value"].transform(
-            lambda p: _adjust(p.to_numpy(), correction)
+            lambda p: adjust_p(p.to_numpy(), correction=correction)
         )
     else:
-        out["p_adjusted"] = _adjust(out["p_value"].to_numpy(), correction)
+        out["p_adjusted"] = adjust_p(out["p_value"].to_numpy(), correction=correction)
     out["significant"] = (out["p_adjusted"] < alpha).to_numpy(dtype=bool)
     return out
 

@@ -43,6 +43,7 @@ from .kpis import _level_weights
 from .safe_output import Md, md
 from .study import Study, code_text
 from .study_tables import study_design
+from .trend import adjust_p
 
 __all__ = [
     "BANNER_COLUMNS",
@@ -101,38 +102,6 @@ class _Row:
     unit: str
     terms: tuple[tuple[float, str], ...]  # (coefficient, variable key)
     constant: float = 0.0
-
-
-def _adjust(p_values: Sequence[float], *, correction: str) -> np.ndarray:
-    """Return adjusted p-values as :func:`analysis_helpers.trend.adjust_p`, vectorised.
-
-    Holm, Benjamini-Hochberg, Bonferroni or none; NaN stays NaN and is not counted.
-    Vectorised here because a banner adjusts hundreds of small families and statsmodels'
-    Holm runs ``gc.collect()`` on every call (0.4 s each in a notebook).
-    """
-    p = np.asarray(p_values, dtype=float)
-    out = p.copy()
-    ok = np.flatnonzero(~np.isnan(p))
-    m = len(ok)
-    if correction == "none" or m == 0:
-        return out
-    x = p[ok]
-    if correction == "bonferroni":
-        adj = np.minimum(x * m, 1.0)
-    elif correction == "holm":
-        order = np.argsort(x, kind="stable")
-        step = np.maximum.accumulate(x[order] * (m - np.arange(m)))
-        adj = np.empty(m)
-        adj[order] = np.minimum(step, 1.0)
-    elif correction == "fdr_bh":
-        order = np.argsort(x, kind="stable")[::-1]
-        step = np.minimum.accumulate(x[order] * m / (m - np.arange(m)))
-        adj = np.empty(m)
-        adj[order] = np.minimum(step, 1.0)
-    else:
-        raise ValueError(f"correction {correction!r}: use 'holm', 'fdr_bh', 'bonferroni' or 'none'")
-    out[ok] = adj
-    return out
 
 
 def letters_for(k: int) -> str:
@@ -431,7 +400,7 @@ def banner(
                     d, _, _, p = dom.difference(cells[i]["_c"], cells[j]["_c"])
                     pairs.append((i, j, d))
                     ps.append(p)
-            adj = _adjust(ps, correction=rep.correction)
+            adj = adjust_p(ps, correction=rep.correction)
             for (i, j, d), p in zip(pairs, adj, strict=True):
                 if np.isfinite(p) and p < rep.alpha:
                     hi, lo = (j, i) if d > 0 else (i, j)
@@ -441,7 +410,7 @@ def banner(
             x["letters"] = ("" if all(len(g) == 1 for g in got) else " ").join(got)
             del x["_c"]
         p_rest = [x["p_rest"] for x in cells]
-        adj = _adjust(p_rest, correction=rep.correction)
+        adj = adjust_p(p_rest, correction=rep.correction)
         for x, p in zip(cells, adj, strict=True):
             x["p_rest_adjusted"] = p
             x["significant_rest"] = bool(np.isfinite(p) and p < rep.alpha)
@@ -676,7 +645,7 @@ def weak_spots(
     q = normal_quantile(rep.confidence)
     t = t.sort_values("difference_rest", kind="stable").reset_index(drop=True)
     d, se = t["difference_rest"], t["se_rest"]
-    p_adj = _adjust(t["p_rest"], correction=rep.correction)
+    p_adj = adjust_p(t["p_rest"], correction=rep.correction)
     out = t[
         [
             "segment",

@@ -32,13 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from analysis_helpers.estimation import SurveyDesign, domain_difference, survey_mean
 from analysis_helpers.pls.bootstrap import pls_bootstrap
 from analysis_helpers.pls.fit import PLSFit, fit_pls
 from analysis_helpers.pls.index import _importance, _ranges, _w100, index_scores
 from analysis_helpers.pls.model import PathModel, PathModelError
+from analysis_helpers.trend import adjust_p
 
 __all__ = [
     "THRESHOLDS",
@@ -346,12 +346,7 @@ def index_comparison(
                    p_value=float(r["p_value"]))  # fmt: skip
         rows.append(row)
     out = pd.DataFrame(rows)
-    p = out["p_value"].to_numpy(float)
-    ok = ~np.isnan(p)
-    adj = np.full(len(p), np.nan)
-    if ok.any():
-        adj[ok] = p[ok] if correction == "none" else multipletests(p[ok], method=correction)[1]
-    out["p_adjusted"] = adj
+    out["p_adjusted"] = adjust_p(out["p_value"].to_numpy(float), correction=correction)
     out["significant"] = out["p_adjusted"] < (1 - confidence)
     return out
 
