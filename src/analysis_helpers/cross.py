@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -443,6 +444,16 @@ def _banner_columns(
     return columns
 
 
+def _cell_text(r: Any) -> str:
+    """Return a banner cell as shown: the value and its letters, "†" (low base) or "–"."""
+    if r.flag == "suppressed":
+        return MISSING
+    text = fmt_value(r.estimate, r.unit)
+    if r.flag == "low base":
+        return f"{text} {LOW_BASE_MARK}"
+    return f"{text} {r.letters}" if r.letters else text
+
+
 def banner_view(table: pd.DataFrame, *, study: Study, bases: bool = True) -> pd.DataFrame:
     """Return the banner as a client reads it.
 
@@ -482,15 +493,7 @@ def banner_view(table: pd.DataFrame, *, study: Study, bases: bool = True) -> pd.
     key_of = dict(zip(heads["column"], keys, strict=True))
     body: dict[str, dict] = {}
     for r in table.itertuples(index=False):
-        if r.flag == "suppressed":
-            text = MISSING
-        else:
-            text = fmt_value(r.estimate, r.unit)
-            if r.flag == "low base":
-                text += f" {LOW_BASE_MARK}"
-            elif r.letters:
-                text += f" {r.letters}"
-        body.setdefault(r.label, {})[key_of[r.column]] = text
+        body.setdefault(r.label, {})[key_of[r.column]] = _cell_text(r)
     frame = pd.DataFrame.from_dict(body, orient="index")
     frame = frame[keys]
     if bases:
@@ -776,15 +779,7 @@ def segment_index_view(table: pd.DataFrame) -> pd.DataFrame:
     }  # fmt: skip
     body: dict[tuple, dict[str, str]] = {k: dict.fromkeys(waves, "") for k in keys.values()}
     for r in table.itertuples(index=False):
-        if r.flag == "suppressed":
-            text = MISSING
-        else:
-            text = fmt_value(r.estimate, r.unit)
-            if r.flag == "low base":
-                text += f" {LOW_BASE_MARK}"
-            elif r.letters:
-                text += f" {r.letters}"
-        body[keys[r.column]][r.wave_label] = text
+        body[keys[r.column]][r.wave_label] = _cell_text(r)
     frame = pd.DataFrame.from_dict(body, orient="index")[waves]
     frame.index = pd.MultiIndex.from_tuples(list(body), names=["Segment", "Group"])
     return frame
