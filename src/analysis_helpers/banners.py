@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, cast
 
 import numpy as np
@@ -52,6 +53,7 @@ from scipy import special, stats
 
 from ._checks import check_frame, numeric_values
 from ._design import SurveyDesign, normal_quantile
+from .banner_index import INDEX_UNIT, IndexRow, IndexTables, index_rows_of
 from .cross import letters_for
 from .formatting import BAD as BAD_COLOUR
 from .formatting import GOOD as GOOD_COLOUR
@@ -63,6 +65,8 @@ from .trend import adjust_p
 
 __all__ = [
     "BannerRow",
+    "IndexRow",
+    "index_rows_of",
     "BannerResult",
     "BANNER_TABLE_COLUMNS",
     "BANNER_TEST_COLUMNS",
@@ -555,9 +559,10 @@ def _games_howell(n: np.ndarray, m: np.ndarray, v: np.ndarray, i: np.ndarray, j:
 def banner_table(
     data: pd.DataFrame,
     *,
-    rows: Sequence[BannerRow],
+    rows: Sequence[BannerRow | IndexRow],
     by: Sequence[str | Sequence[str]],
     design: SurveyDesign | None = None,
+    hierarchy: pd.DataFrame | None = None,
     labels: Mapping[str, Mapping[str, str]] | None = None,
     values: Mapping[str, Sequence[str]] | None = None,
     correction: str = "holm",
@@ -577,14 +582,24 @@ def banner_table(
     ----------
     data : DataFrame
         One row per respondent.
-    rows : sequence of BannerRow
-        The items and their statistics, in display order.
+    rows : sequence of BannerRow or IndexRow
+        The items and their statistics, and the index rows (the CSI, area and indicator
+        indices of ``hierarchy``, see :func:`index_rows_of`), in display order.
     by : sequence of str or [outer, inner]
         The banner variables, side by side; a pair nests ``inner`` within ``outer`` (one
         column per combination that occurs; letters compare columns within the same outer
         value).
     design : SurveyDesign, optional
         Weights, strata, clusters, fpc; None: simple random sample.
+    hierarchy : DataFrame, optional
+        The indicator hierarchy of the index rows (as :func:`~analysis_helpers.kpis.csi`:
+        ``item``, ``indicator``, ``area``, ``scale_min``, ``scale_max``, optional weights);
+        required with index rows. Each index cell is the node's weighted sum of its items'
+        rescaled means (0-100), with the weights renormalised over the items the column
+        (Total, the rest) answered at all, as ``csi(by=...)`` does per group; its SE comes
+        from the joint design covariance of the items' means (module
+        :mod:`analysis_helpers.banner_index`). Hierarchy items not in ``data`` count as not
+        asked.
     labels : mapping column -> {code: label}, optional
         Value labels of the banner variables.
     values : mapping column -> codes, optional
@@ -617,6 +632,8 @@ def banner_table(
         No banner variable, a bad correction or level, an item with non-numeric answers.
     """
     _check_banner_arguments(data, rows, by, correction, alpha, second_alpha, confidence)
+    if hierarchy is None and any(isinstance(r, IndexRow) for r in rows):
+        raise ValueError("banner_table: index rows need the hierarchy (hierarchy=...)")
     design = design if design is not None else SurveyDesign()
     prep = design.prepare(data, func="banner_table")
     labels = labels or {}
@@ -648,7 +665,19 @@ def banner_table(
         w2=prep.w * prep.w if joint.weighted else None,
     )
     offsets: dict[int, np.ndarray] = {}
+    index_tables: IndexTables | None = None
     for brow in rows:
+        if isinstance(brow, IndexRow):
+            if index_tables is None:
+                index_tables = IndexTables(
+                    data,
+                    cast(pd.DataFrame, hierarchy),
+                    prep,
+                    [r for r in rows if isinstance(r, IndexRow)],
+                )
+            for vi, var in enumerate(variables):
+                _index_row(run, index_tables, brow, vi, var)
+            continue
         item = _item_counts(data, brow, joint, run.w2, offsets)
         for vi, var in enumerate(variables):
             _variable_rows(run, item, vi, var)
@@ -657,7 +686,7 @@ def banner_table(
 
 def _check_banner_arguments(
     data: pd.DataFrame,
-    rows: Sequence[BannerRow],
+    rows: Sequence[BannerRow | IndexRow],
     by: Sequence[str | Sequence[str]],
     correction: str,
     alpha: float,
@@ -686,7 +715,7 @@ def _check_banner_arguments(
             f"banner_table: second_alpha {second_alpha} must be above alpha {alpha} and below 1"
         )
     for r in rows:
-        if r.item not in data.columns:
+        if isinstance(r, BannerRow) and r.item not in data.columns:
             raise KeyError(f"banner_table: item {r.item!r} is not a column of the data")
 
 
@@ -900,6 +929,74 @@ def _variable_rows(run: _Run, item: _Item, vi: int, var: _Variable) -> None:
                 run.joint, tab.WU, tab.W2U, tab.n_c, tab.testable, item.brow, var, run.joint.prep
             )
         )
+
+
+def _selections(C: int) -> np.ndarray:
+    """Return the ``(C + 1) x (2 C + 1)`` cells of the C columns, Total and the C complements.
+
+    The hidden cell C holds the respondents without a value of the variable: they are in
+    Total and in every complement.
+    """
+    sel = np.zeros((C + 1, 2 * C + 1))
+    sel[np.arange(C), np.arange(C)] = 1
+    sel[:, C] = 1
+    sel[:, C + 1 :] = 1
+    sel[np.arange(C), C + 1 + np.arange(C)] = 0
+    return sel
+
+
+@dataclass
+class _IndexItem:
+    """What the cell and test records need of an index row (its key and noise level)."""
+
+    brow: Any
+    tiny: float = 1e-7
+
+
+def _index_row(run: _Run, it: IndexTables, irow: IndexRow, vi: int, var: _Variable) -> None:
+    """Add one index row's cells, pairs and omnibus test for one banner variable to ``run``.
+
+    Parameters
+    ----------
+    run : _Run
+        The banner's inputs; its ``cells``, ``pairs`` and ``tests`` grow in place.
+    it : IndexTables
+        The hierarchy's items.
+    irow : IndexRow
+        The node.
+    vi : int
+        The index of the banner variable.
+    var : _Variable
+        The banner variable.
+    """
+    joint = run.joint
+    C, C1 = var.C, var.C + 1
+    sel = _selections(C)
+    R, cov, anyans = it.node(irow, vi, var.codes, C, sel)
+    w = joint.prep.w
+    n_c = np.bincount(var.codes, weights=anyans.astype(float), minlength=C1)
+    W_c = np.bincount(var.codes, weights=np.where(anyans, w, 0.0), minlength=C1)
+    W2_c = np.bincount(var.codes, weights=np.where(anyans, w * w, 0.0), minlength=C1)
+    unit = joint.prep.psu if joint.clustered and joint.prep.psu is not None else joint.prep.stratum
+    n_u = np.bincount(
+        unit * C1 + var.codes, weights=anyans.astype(float), minlength=joint.U * C1
+    ).reshape(joint.U, C1)
+    flag = _flags(n_c[:C], run.min_base, run.suppress_below)
+    psus, psu_inter, strata, strata_inter, df_all = _presence(joint, n_u)
+    none = np.empty(0)
+    tab = _Tables(
+        none, none, none, n_c, W_c, W2_c, flag, flag == "", psus, psu_inter, strata,
+        strata_inter, df_all - 1, sel, none, none, None, None, None,
+    )  # fmt: skip
+    spec = (irow.key, "index", "", irow.label, np.zeros(0), INDEX_UNIT)
+    item = cast(_Item, _IndexItem(SimpleNamespace(item=irow.name)))
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    against = _against_total_and_rest(run, tab, R, cov, C, item.tiny)
+    pairs = _pairwise(run, tab, vi, var, R[:C], cov, item.tiny)
+    _add_pairs(run, irow.key, vi, var, pairs, np.full(len(pairs.ii), np.nan))
+    if run.omnibus:
+        run.tests.append(_wald_record(item, tab, var, spec, R[:C], se[:C], cov, (np.nan,) * 4))
+    _add_cells(run, item, tab, vi, var, spec, R, se, against, pairs)
 
 
 def _row_covariance(joint: _Joint, tab: _Tables, ri: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1509,15 +1606,17 @@ def default_banner(study: Study) -> BannerSpec:
     return BannerSpec(name="segments", title="KPIs by segment", by=by)
 
 
-def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow]:
+def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow | IndexRow]:
     """Return the rows of a banner of the study.
 
     The KPIs (overall mean and top box, NPS, CES mean, loyalty top boxes) when ``kpis``,
+    the index rows of ``index`` (the CSI, every area, every indicator of the hierarchy),
     then every listed item with the banner's ``statistics`` ("nps" only for items on a
     0-10 or 1-10 scale).
     """
     items = study.items
-    out: list[BannerRow] = []
+    out: list[BannerRow | IndexRow] = []
+    index_rows: list[BannerRow | IndexRow] = []
     seen: set[tuple[str, str]] = set()
 
     def add(name: str, stats_: Sequence[str]) -> None:
@@ -1551,6 +1650,12 @@ def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow]:
             add(k.ces, ("mean",))
         for name in k.loyalty:
             add(name, ("top_box",))
+    if banner.index and study.has_index:
+        h = study.hierarchy()
+        labels = {**dict(zip(h["area"], h["area_label"], strict=True)),
+                  **dict(zip(h["indicator"], h["indicator_label"], strict=True))}  # fmt: skip
+        index_rows.extend(index_rows_of(h, banner.index, labels))
+    out.extend(index_rows)
     for name in banner.items:
         add(name, banner.statistics)
     return out
@@ -1590,7 +1695,9 @@ def study_banner(
     spec = _pick(study, banner)
     rep = study.reporting
     # items the wave did not ask (no column in the data) have no rows
-    rows = [r for r in banner_rows(study, spec) if r.item in data.columns]
+    rows = [
+        r for r in banner_rows(study, spec) if isinstance(r, IndexRow) or r.item in data.columns
+    ]
     cols = [c for e in spec.by for c in ([e] if isinstance(e, str) else e)]
     settings: dict[str, Any] = {
         "name": spec.name, "title": spec.title or spec.name, "tests": list(spec.tests),
@@ -1614,6 +1721,7 @@ def study_banner(
         rows=rows,
         by=[e if isinstance(e, str) else list(e) for e in spec.by],
         design=study_design(study),
+        hierarchy=study.hierarchy() if any(isinstance(r, IndexRow) for r in rows) else None,
         labels=labels,
         values={c: list(v) for c, v in labels.items()},
         correction=settings["correction"],

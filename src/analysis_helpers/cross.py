@@ -30,17 +30,14 @@ Student's t on the design degrees of freedom of the two domains' rows minus 1.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ._checks import check_columns, numeric_values
-from ._design import Groups, base_columns, mean_parts, normal_quantile
+from ._checks import check_columns
+from ._design import normal_quantile
 from .formatting import MISSING, fmt_change, fmt_count, fmt_p, fmt_value, kind_for_unit
-from .kpis import _level_weights
 from .safe_output import Md, md
 from .study import Study, code_text
 from .study_tables import study_design
@@ -93,18 +90,6 @@ TOTAL = "total"
 LOW_BASE_MARK = "†"
 
 
-@dataclass(frozen=True)
-class _Row:
-    """One banner row: ``estimate = constant + sum(coef * domain mean of column)``."""
-
-    row: str
-    level: str
-    label: str
-    unit: str
-    terms: tuple[tuple[float, str], ...]  # (coefficient, variable key)
-    constant: float = 0.0
-
-
 def letters_for(k: int) -> str:
     """Return the letter of the ``k``-th column (0-based): A..Z, then AA, AB, ...
 
@@ -121,158 +106,6 @@ def letters_for(k: int) -> str:
         k, r = divmod(k - 1, 26)
         out = chr(65 + r) + out
     return out
-
-
-def _rows(
-    data: pd.DataFrame, study: Study, areas: bool
-) -> tuple[list[_Row], dict[str, np.ndarray]]:
-    """Return the study's banner rows and the per-respondent variables they average."""
-    items = study.items
-    k = study.kpis
-    rows: list[_Row] = []
-    var: dict[str, np.ndarray] = {}
-
-    def raw(name: str) -> str:
-        if name not in var:
-            var[name] = numeric_values(data, name, "item", "banner")
-        return name
-
-    def dummy(name: str) -> str:
-        key = f"{name}|top"
-        if key not in var:
-            x = numeric_values(data, name, "item", "banner")
-            var[key] = np.where(np.isnan(x), np.nan, np.isin(x, items[name].top_codes) * 1.0)
-        return key
-
-    if k.overall:
-        it = items[k.overall]
-        scale = f"{it.scale.min}-{it.scale.max}"
-        rows.append(
-            _Row(
-                "overall_mean",
-                "kpi",
-                f"{it.label}: mean",
-                f"mean ({scale})",
-                ((1.0, raw(k.overall)),),
-            )
-        )
-        rows.append(
-            _Row(
-                "overall_top2", "kpi", f"{it.label}: top-2-box", "share", ((1.0, dummy(k.overall)),)
-            )
-        )
-    if k.nps:
-        x = numeric_values(data, k.nps, "item", "banner")
-        var["nps|score"] = np.where(
-            np.isnan(x), np.nan, np.where(x >= 9, 1.0, np.where(x <= 6, -1.0, 0.0))
-        )
-        rows.append(
-            _Row("nps", "kpi", f"NPS ({items[k.nps].label})", "points", ((100.0, "nps|score"),))
-        )
-    if k.ces:
-        it = items[k.ces]
-        rows.append(
-            _Row(
-                "ces_mean",
-                "kpi",
-                f"{it.label}: mean",
-                f"mean ({it.scale.min}-{it.scale.max}, lower is better)",
-                ((1.0, raw(k.ces)),),
-            )
-        )
-    for name in k.loyalty:
-        rows.append(
-            _Row(
-                f"{name}_top2",
-                "kpi",
-                f"{items[name].label}: top-2-box",
-                "share",
-                ((1.0, dummy(name)),),
-            )
-        )
-    if study.has_index:
-        h = study.hierarchy()
-        # path weights from the index itself (normalised within each parent)
-        # the path weights of the index, normalised within each parent as csi() does
-        levels = (
-            ("item", "weight_item", "indicator"),
-            ("indicator", "weight_indicator", "area"),
-            ("area", "weight_area", None),
-        )
-        w = {
-            (lv, nm): float(wt)
-            for lv, col, parent in levels
-            for nm, wt in _level_weights(h, col, lv, parent).items()
-        }
-
-        def combo(
-            sel: pd.DataFrame, with_area: bool
-        ) -> tuple[tuple[tuple[float, str], ...], float]:
-            terms, const = [], 0.0
-            for item, ind, area, lo, hi in zip(
-                sel["item"],
-                sel["indicator"],
-                sel["area"],
-                sel["scale_min"],
-                sel["scale_max"],
-                strict=True,
-            ):
-                a = (
-                    w[("item", item)]
-                    * w[("indicator", ind)]
-                    * (w[("area", area)] if with_area else 1.0)
-                )
-                terms.append((100.0 * a / (hi - lo), raw(item)))
-                const -= 100.0 * a * lo / (hi - lo)
-            return tuple(terms), const
-
-        terms, const = combo(h, True)
-        rows.append(
-            _Row("csi", "index", "Customer satisfaction index (CSI)", "index (0-100)", terms, const)
-        )
-        if areas:
-            for area, g in h.groupby("area", sort=False):
-                terms, const = combo(g, False)
-                rows.append(
-                    _Row(f"area:{area}", "area", study.label(area), "index (0-100)", terms, const)
-                )
-    return rows, var
-
-
-class _Domains:
-    """Influence values of domain means over one design, cached per (variable, domain)."""
-
-    def __init__(self, groups: Groups, var: dict[str, np.ndarray]):
-        self.groups = groups
-        self.var = var
-        self.cache: dict[tuple[str, str], dict] = {}
-
-    def part(self, key: str, name: str, mask: np.ndarray) -> dict:
-        hit = self.cache.get((key, name))
-        if hit is None:
-            y = self.var[key]
-            hit = mean_parts(self.groups, y, valid=~np.isnan(y) & mask)
-            self.cache[(key, name)] = hit
-        return hit
-
-    def combine(self, row: _Row, name: str, mask: np.ndarray) -> dict:
-        n = self.groups.prep.n
-        est, z, valid = row.constant, np.zeros(n), np.zeros(n, dtype=bool)
-        for coef, key in row.terms:
-            p = self.part(key, name, mask)
-            est = est + coef * float(p["estimate"][0])
-            z = z + coef * p["z"]
-            valid |= p["valid"]
-        return {"estimate": est, "z": z, "valid": valid}
-
-    def difference(self, a: dict, b: dict) -> tuple[float, float, float, float]:
-        """``b - a``: estimate, SE, design df (PSUs - strata of both domains' rows, - 1), p."""
-        est = b["estimate"] - a["estimate"]
-        se = float(np.sqrt(self.groups.var(b["z"] - a["z"])[0]))
-        df = float(self.groups.degf(a["valid"] | b["valid"])[0]) - 1
-        if not np.isfinite(est) or not se > 0 or df < 1:
-            return est, se, df, np.nan
-        return est, se, df, float(2 * stats.t.sf(abs(est / se), df))
 
 
 def banner(
@@ -323,125 +156,133 @@ def banner(
     KeyError
         A segment column is not in ``data`` or not a segment of the study.
     """
+    from .banners import banner_table, index_rows_of
+
     rep = study.reporting
     confidence = confidence or rep.confidence
     cols = list(segments) if segments is not None else study.segment_columns()
     for col in cols:
         study.segment(col)  # KeyError for a column that is not a segment
     check_columns(data, cols, "segment", "banner")
-    rows, var = _rows(data, study, areas)
+    rows, keys = _kpi_rows(study)
+    index_levels = ["csi", "areas"] if areas else ["csi"]
+    h = study.hierarchy() if study.has_index else None
+    if h is not None:
+        labels = {a: study.label(a) for a in h["area"]}
+        rows += index_rows_of(h, index_levels, labels)
     if not rows or len(data) == 0:
         return pd.DataFrame(columns=BANNER_COLUMNS)
-    design = study_design(study)
-    prep = design.prepare(data, func="banner")
-    groups = Groups(data, [], prep)
-    dom = _Domains(groups, var)
-    q = normal_quantile(confidence)
-    w = prep.w
-
-    columns = _banner_columns(data, study, cols)
-
-    out: list[dict] = []
-    for row in rows:
-        cells: list[dict] = []
-        for name, col, title, value, vlabel, letter, mask in columns:
-            c = dom.combine(row, name, mask)
-            valid = c["valid"]
-            wv = np.where(valid, w, 0.0)
-            base = base_columns(
-                groups,
-                np.array([valid.sum()], float),
-                np.array([wv.sum()]),
-                np.array([(wv * w).sum()]),
-            )
-            n = int(base["n"][0])
-            se = float(np.sqrt(groups.var(c["z"])[0])) if n else np.nan
-            est = c["estimate"] if n else np.nan
-            flag = (
-                "suppressed" if n < rep.suppress_below else "low base" if n < rep.min_base else ""
-            )
-            rest = {"difference_rest": np.nan, "se_rest": np.nan, "p_rest": np.nan}
-            if name != TOTAL and not flag:
-                other = dom.combine(row, f"not {name}", ~mask)
-                if other["valid"].sum() >= rep.min_base:
-                    d, s, _, p = dom.difference(other, c)
-                    rest = {"difference_rest": d, "se_rest": s, "p_rest": p}
-            cells.append(
-                {
-                    "row": row.row,
-                    "level": row.level,
-                    "label": row.label,
-                    "unit": row.unit,
-                    "column": name,
-                    "segment": col,
-                    "segment_label": title,
-                    "value": value,
-                    "value_label": vlabel,
-                    "letter": letter,
-                    "n": n,
-                    "n_weighted": float(base["n_weighted"][0]),
-                    "n_effective": float(base["n_effective"][0]),
-                    "estimate": np.nan if flag == "suppressed" else est,
-                    "se": np.nan if flag == "suppressed" else se,
-                    "ci_low": np.nan if flag == "suppressed" else est - q * se,
-                    "ci_high": np.nan if flag == "suppressed" else est + q * se,
-                    "letters": [],
-                    **rest,
-                    "flag": flag,
-                    "_c": c,
-                }
-            )
-        # pairwise letters within each segment, corrected within the row and segment
-        for col in cols:
-            idx = [i for i, x in enumerate(cells) if x["segment"] == col and not x["flag"]]
-            pairs, ps = [], []
-            for a in range(len(idx)):
-                for b in range(a + 1, len(idx)):
-                    i, j = idx[a], idx[b]
-                    d, _, _, p = dom.difference(cells[i]["_c"], cells[j]["_c"])
-                    pairs.append((i, j, d))
-                    ps.append(p)
-            adj = adjust_p(ps, correction=rep.correction)
-            for (i, j, d), p in zip(pairs, adj, strict=True):
-                if np.isfinite(p) and p < rep.alpha:
-                    hi, lo = (j, i) if d > 0 else (i, j)
-                    cells[hi]["letters"].append(cells[lo]["letter"])
-        for x in cells:
-            got = sorted(x["letters"], key=lambda s: (len(s), s))
-            x["letters"] = ("" if all(len(g) == 1 for g in got) else " ").join(got)
-            del x["_c"]
-        p_rest = [x["p_rest"] for x in cells]
-        adj = adjust_p(p_rest, correction=rep.correction)
-        for x, p in zip(cells, adj, strict=True):
-            x["p_rest_adjusted"] = p
-            x["significant_rest"] = bool(np.isfinite(p) and p < rep.alpha)
-        out.extend(cells)
-    return pd.DataFrame(out)[BANNER_COLUMNS]
-
-
-def _banner_columns(
-    data: pd.DataFrame, study: Study, cols: list[str]
-) -> list[tuple[str, str, str, str, str, str, np.ndarray]]:
-    """Return the banner's columns: Total, then each segment value in the study's order.
-
-    Each is ``(name, segment, segment title, value, value label, letter, row mask)``.
-    """
-    columns: list[tuple[str, str, str, str, str, str, np.ndarray]] = [
-        (TOTAL, "", "", "", "", "", np.ones(len(data), dtype=bool))
-    ]
-    k = 0
+    by, frame = cols, data
+    if not cols:  # Total only: one banner variable with one value, its column dropped
+        by, frame = ["_total"], data.assign(_total=1)
+    values = {}
     for col in cols:
-        seg = study.segment(col)
-        # codes as the study file writes them ("1" for 1 and 1.0, text trimmed)
-        codes = data[col].map(lambda x: None if pd.isna(x) else code_text(x))
-        present = set(codes.dropna().unique())
-        order = [v for v in seg.values if v in present] + sorted(present - set(seg.values))
-        for v in order:
-            mask = (codes == v).to_numpy(dtype=bool)
-            label = str(seg.values.get(v, v))
-            columns.append((f"{col}={v}", col, seg.title, v, label, letters_for(k), mask))
-            k += 1
-    return columns
+        # the study's order of the values that occur, then the others sorted
+        present = set(data[col].dropna().map(code_text))
+        values[col] = [v for v in study.segment(col).values if v in present]
+    result = banner_table(
+        frame,
+        rows=rows,
+        by=by,
+        design=study_design(study),
+        hierarchy=h,
+        labels={c: study.segment(c).values for c in cols},
+        values=values,
+        correction=rep.correction,
+        alpha=rep.alpha,
+        confidence=confidence,
+        min_base=rep.min_base,
+        suppress_below=rep.suppress_below,
+        omnibus=False,
+    )
+    t = result.table if cols else result.table[result.table["column"] == TOTAL]
+    return _from_engine(t, result.pairs, keys, study)
+
+
+def _kpi_rows(study: Study) -> tuple[list, dict[str, tuple[str, str, str]]]:
+    """Return the KPI rows of the banner and the map engine row key -> (row, level, unit).
+
+    Parameters
+    ----------
+    study : Study
+        Supplies the KPI roles, scales and top boxes.
+
+    Returns
+    -------
+    rows : list of BannerRow
+        Overall mean and top box, NPS, CES mean, each loyalty item's top box.
+    keys : dict
+        The engine's row key of each KPI row -> this banner's ``row``, ``level``, ``unit``.
+    """
+    from .banners import BannerRow
+
+    items = study.items
+    k = study.kpis
+    rows: list = []
+    keys: dict[str, tuple[str, str, str]] = {}
+
+    def add(name: str, stat: str, row: str, unit: str | None = None) -> None:
+        it = items[name]
+        rows.append(
+            BannerRow(name, (stat,), it.label, it.scale.min, it.scale.max, top=tuple(it.top_codes))
+        )
+        keys[f"{name}:{stat}"] = (row, "kpi", unit or "")
+
+    if k.overall:
+        add(k.overall, "mean", "overall_mean")
+        add(k.overall, "top_box", "overall_top2")
+    if k.nps:
+        add(k.nps, "nps", "nps")
+    if k.ces:
+        it = items[k.ces]
+        add(k.ces, "mean", "ces_mean", f"mean ({it.scale.min}-{it.scale.max}, lower is better)")
+    for name in k.loyalty:
+        add(name, "top_box", f"{name}_top2")
+    return rows, keys
+
+
+def _from_engine(
+    t: pd.DataFrame, pairs: pd.DataFrame, keys: dict[str, tuple[str, str, str]], study: Study
+) -> pd.DataFrame:
+    """Return the engine's banner (:func:`analysis_helpers.banners.banner_table`) in this form.
+
+    Rows renamed to the KPI keys of :func:`~analysis_helpers.study_tables.kpi_summary`,
+    ``level`` added, letters joined with spaces once a letter has two characters, the
+    test against the rest corrected within each row over all columns, flags as before
+    ("no respondents" / "one respondent" as "suppressed" / "low base").
+    """
+    t = t.copy()
+    row = t["row"].map(lambda r: keys.get(r, (r, "", ""))[0])
+    level = t["row"].map(lambda r: keys[r][1] if r in keys else ("index" if r == "csi" else "area"))
+    unit = t["row"].map(lambda r: keys[r][2] if r in keys else "")
+    t["unit"] = np.where(unit != "", unit, t["unit"])
+    t["row"], t["level"] = row, level
+    t["segment_label"] = t["variable"].map(
+        lambda c: "" if c == "_total" else study.segment(c).title
+    )
+    t.loc[t["column"] == TOTAL, ["segment", "segment_label", "value_label"]] = ""
+    t = t.drop_duplicates(["row", "column"]).reset_index(drop=True)
+    t["flag"] = t["flag"].replace({"no respondents": "suppressed", "one respondent": "low base"})
+    # letters from the pairs (unambiguous past Z)
+    multi = (t["letter"].str.len() > 1).any()
+    sig = pairs[pairs["significant"]]
+    hi = np.where(sig["difference"] > 0, sig["column_2"], sig["column_1"])
+    lo = np.where(sig["difference"] > 0, sig["letter_1"], sig["letter_2"])
+    got: dict[tuple[str, str], list[str]] = {}
+    for r, c, lt in zip(sig["row"].map(lambda r: keys.get(r, (r,))[0]), hi, lo, strict=True):
+        got.setdefault((r, c), []).append(lt)
+    t["letters"] = [
+        (" " if multi else "").join(sorted(got.get((r, c), []), key=lambda s: (len(s), s)))
+        for r, c in zip(t["row"], t["column"], strict=True)
+    ]
+    t["p_rest_adjusted"] = np.nan
+    for _, idx in t.groupby("row", sort=False).groups.items():
+        t.loc[idx, "p_rest_adjusted"] = adjust_p(
+            t.loc[idx, "p_rest"].to_numpy(), correction=study.reporting.correction
+        )
+    p = t["p_rest_adjusted"]
+    t["significant_rest"] = np.isfinite(p) & (p < study.reporting.alpha)
+    return t[BANNER_COLUMNS]
 
 
 def _cell_text(r: Any) -> str:
