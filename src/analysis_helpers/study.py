@@ -763,6 +763,7 @@ class DeliverablesSpec(_Model):
 # --------------------------------------------------------------------------------------
 BannerStatistic = Literal["mean", "top_box", "bottom_box", "nps", "distribution"]
 BannerTest = Literal["pairwise", "total", "rest", "omnibus"]
+BannerIndex = Literal["csi", "areas", "indicators"]
 
 
 def _default_statistics() -> list[BannerStatistic]:
@@ -787,6 +788,7 @@ class BannerSpec(_Model):
     by: list[str | list[str]] = Field(min_length=1)
     kpis: bool = True  # the KPI rows (overall mean and top box, NPS, CES, loyalty)
     items: list[str] = Field(default_factory=list)  # further items, with `statistics`
+    index: list[BannerIndex] = Field(default_factory=list)  # CSI, area, indicator index rows
     statistics: list[BannerStatistic] = Field(default_factory=_default_statistics)
     tests: list[BannerTest] = Field(default_factory=_default_tests)
     correction: Literal["holm", "fdr_bh", "bonferroni", "none"] | None = None
@@ -834,8 +836,13 @@ def _banner_references(spec: StudySpec) -> list[str]:
             )
         if b.by_wave and spec.data.wave is None and not any(f.wave for f in spec.data.files):
             errors.append(f"banners[{j}].by_wave: the study has no waves")
-        if not b.kpis and not b.items:
-            errors.append(f"banners[{j}]: no rows: set kpis: true or list items")
+        if not b.kpis and not b.items and not b.index:
+            errors.append(f"banners[{j}]: no rows: set kpis: true or list items or index rows")
+        if b.index and not any(i.role == "satisfaction" and i.area for i in spec.items):
+            errors.append(
+                f"banners[{j}].index: the study has no index (no satisfaction item is placed "
+                "in an area)"
+            )
     return errors
 
 
