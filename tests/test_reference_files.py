@@ -19,7 +19,12 @@ import pytest
 
 REF_DIR = Path(__file__).resolve().parent / "reference"
 R_DIR = REF_DIR / "r"
-JSON_FILES = ("r_survey_designs.json", "r_banner_tests.json", "r_trend_contrasts.json")
+JSON_FILES = (
+    "r_survey_designs.json",
+    "r_banner_tests.json",
+    "r_banner_index.json",
+    "r_trend_contrasts.json",
+)
 REQUIRED = ("data", "software", "version", "design_call", "call", "values", "tolerance")
 
 
