@@ -1103,6 +1103,7 @@ class Study:
         self._segment_values: dict[str, dict[str, str]] = {}
         self._segment_source: dict[str, str] = {}
         self._unanswered: list[str] = []
+        self._unit: tuple[str, str] | None = None
 
     def __repr__(self) -> str:
         """Return ``Study('<name>', <n> items, file='<path>')``."""
@@ -1116,8 +1117,15 @@ class Study:
 
     @property
     def title(self) -> str:
-        """The study's title (its name when the study file gives none)."""
-        return self.spec.study.title or self.name
+        """The study's title (its name when the study file gives none).
+
+        In a report of one unit (:attr:`unit`) the unit follows: "Title – Region: North".
+        """
+        title = self.spec.study.title or self.name
+        if self._unit is None:
+            return title
+        seg = self.segment(self._unit[0])
+        return f"{title} – {seg.title}: {seg.values.get(self._unit[1], self._unit[1])}"
 
     @property
     def client(self) -> str | None:
@@ -1404,6 +1412,40 @@ class Study:
             raise ValueError(f"source must be 'file labels' or 'data', not {source!r}")
         self._segment_values[column] = {str(k): str(v) for k, v in values.items()}
         self._segment_source[column] = source
+
+    # the unit of a unit report --------------------------------------------------------
+    @property
+    def unit(self) -> tuple[str, str] | None:
+        """Return the unit of a unit report: ``(segment column, code)``, else None.
+
+        Set by :func:`analysis_helpers.notebook.setup` in a report of one unit
+        (``report --per SEGMENT``, see :mod:`analysis_helpers.units`):
+        :func:`~analysis_helpers.cleaning.load_clean` then returns that unit's respondents
+        only.
+        """
+        return self._unit
+
+    def set_unit(self, segment: str, value: Any) -> None:
+        """Restrict the analyses to one value of a segment (a unit report).
+
+        Parameters
+        ----------
+        segment : str
+            A segment column of the study.
+        value : str or number
+            One of its codes (compared as :func:`code_text`).
+
+        Raises
+        ------
+        KeyError
+            ``segment`` is not a segment of the study; the message names the valid ones.
+        """
+        if segment not in self.segment_columns():
+            valid = ", ".join(self.segment_columns()) or "none"
+            raise KeyError(
+                f"{segment!r} is not a segment of study {self.name!r}; its segments: {valid}"
+            )
+        self._unit = (segment, code_text(value))
 
     # respondents and design -----------------------------------------------------------
     @property
