@@ -1385,7 +1385,7 @@ def _bits_to_text(bits: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # for the analyses
 # --------------------------------------------------------------------------------------
-def load_clean(study: Study) -> pd.DataFrame:
+def load_clean(study: Study, *, unit: bool = True) -> pd.DataFrame:
     """Load the clean analysis file of a study, as the analysis notebooks use it.
 
     Reads ``data/processed/<study>/clean.parquet`` when its ``manifest.json`` matches the
@@ -1395,6 +1395,18 @@ def load_clean(study: Study) -> pd.DataFrame:
 
     Segments whose study file entry lists no values get them filled in on ``study`` (from
     the data, see :meth:`analysis_helpers.study.Study.segment`).
+
+    In a report of one unit (:attr:`Study.unit <analysis_helpers.study.Study.unit>` is set,
+    ``report --per SEGMENT``) only that unit's respondents are returned, with the weights
+    of the whole sample (cleaning and raking are done once, on every respondent); the items
+    the unit has no answer to are then the study's unanswered items.
+
+    Parameters
+    ----------
+    study : Study
+    unit : bool, default True
+        False returns the whole sample even in a unit report (for the comparison against
+        the total, :func:`analysis_helpers.units.unit_comparison`).
 
     Returns
     -------
@@ -1413,9 +1425,16 @@ def load_clean(study: Study) -> pd.DataFrame:
             if study.segment_source(col) != "study file":
                 values = dict(zip(g["value"], g["value_label"], strict=True))
                 study.set_segment_values(col, values, source=g["source"].iloc[0])
-        study.set_unanswered_items(unanswered_items(study, data))
-        return data
-    return clean(study).data
+    else:
+        data = clean(study).data
+    if study.unit is not None and not unit:
+        return data  # the whole sample, for the comparison: the unit's own items stay set
+    if study.unit is not None:
+        from .units import unit_rows
+
+        data = data[unit_rows(data, study=study)]
+    study.set_unanswered_items(unanswered_items(study, data))
+    return data
 
 
 def data_dictionary(study: Study, data: pd.DataFrame) -> pd.DataFrame:

@@ -1562,3 +1562,51 @@ def write_report_figure(figure, path: str | Path) -> Path:
 
 
 __all__ += ["write_report_table", "write_report_figure"]
+
+
+def write_unit_file(folder: str | Path, unit: dict[str, Any]) -> Path:
+    """Write the unit of a unit report, ``<folder>/unit.json`` (see :mod:`analysis_helpers.units`).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The unit report's folder.
+    unit : dict
+        ``segment`` (the column), ``value`` (the code as text), ``value_label``,
+        ``segment_label`` and ``folder``.
+    """
+    import json
+
+    missing = [k for k in ("segment", "value") if k not in unit]
+    if missing:
+        raise KeyError(f"write_unit_file: the unit has no {missing[0]!r}")
+    path = Path(folder) / "unit.json"
+    path.write_text(json.dumps(unit, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def read_unit_file(folder: str | Path) -> dict[str, Any] | None:
+    """Read ``<folder>/unit.json``: the unit of a unit report, None in any other report.
+
+    Raises
+    ------
+    ValueError
+        The file is not a JSON object with ``segment`` and ``value`` (names the file).
+    """
+    import json
+
+    path = Path(folder) / "unit.json"
+    if not path.is_file():
+        return None
+    try:
+        unit = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable unit file (JSON): {exc}") from None
+    if not isinstance(unit, dict) or not isinstance(unit.get("segment"), str):
+        raise ValueError(f"{path}: a unit file needs a 'segment' (text) and a 'value'")
+    if "value" not in unit:
+        raise ValueError(f"{path}: a unit file needs a 'segment' (text) and a 'value'")
+    return unit
+
+
+__all__ += ["write_unit_file", "read_unit_file"]

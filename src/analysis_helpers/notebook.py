@@ -74,7 +74,7 @@ from .formatting import (
     format_table,
     plural,
 )
-from .io import write_report_figure, write_report_table
+from .io import read_unit_file, write_report_figure, write_report_table
 from .plots import apply_theme
 from .safe_output import Md, escape_markdown, md, plain_text, render_markdown
 from .study import Study, load_study, project_root
@@ -392,6 +392,10 @@ def setup(
     redact : bool
         Redact personal data in respondent free text shown on the page (default).
 
+    A report folder with a ``unit.json`` (written by ``report --per SEGMENT``) is the
+    report of one unit: the study's :attr:`~analysis_helpers.study.Study.unit` is set, so
+    :func:`~analysis_helpers.cleaning.load_clean` returns that unit's respondents only.
+
     Returns
     -------
     ReportContext
@@ -403,5 +407,8 @@ def setup(
     if not out.is_absolute():
         out = root / out
     out.mkdir(parents=True, exist_ok=True)
+    unit = read_unit_file(out)  # a report of one unit (report --per SEGMENT)
+    if unit is not None:
+        study.set_unit(unit["segment"], unit["value"])
     apply_theme()
     return ReportContext(study=study, report_dir=out, notebook=notebook, redact=redact)

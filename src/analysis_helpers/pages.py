@@ -205,13 +205,14 @@ _HEADER_STYLE = """<style id="report-header-style">
 def page_header(study: Study) -> str:
     """Return the header on top of every report page.
 
-    Client, study title and description from the study file (escaped).
+    Client, study title and description from the study file (escaped); a unit report's
+    title names its unit (:attr:`Study.title <analysis_helpers.study.Study.title>`).
     """
     info = study.spec.study
     parts = []
     if info.client:
         parts.append(f'<div class="report-client">{escape_html(info.client)}</div>')
-    parts.append(f'<div class="report-study">{escape_html(info.title)}</div>')
+    parts.append(f'<div class="report-study">{escape_html(study.title)}</div>')
     if info.description:
         parts.append(f'<div class="report-description">{escape_html(info.description)}</div>')
     return '<header class="report-header">' + "".join(parts) + "</header>\n"
