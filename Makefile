@@ -15,6 +15,7 @@ KEEP   ?=
 WAIT   ?=
 TIMEOUT ?=
 RUN_TIMEOUT ?=
+PER    ?=
 ARGS   ?=
 PYTEST_ARGS ?=
 
@@ -27,7 +28,8 @@ help: ## show this help
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 	@echo "make report variables: STUDY=$(STUDY) OUT=reports DATE=YYYY-MM-DD FORCE=1 (replace"
 	@echo "  that study's report of that date) KEEP=N WAIT=SECONDS TIMEOUT=SECONDS (per notebook)"
-	@echo "  RUN_TIMEOUT=SECONDS ARGS='-p NAME=VALUE --only 20-describe'"
+	@echo "  RUN_TIMEOUT=SECONDS PER=SEGMENT (one report per unit, e.g. PER=region)"
+	@echo "  ARGS='-p NAME=VALUE --only 20-describe --per region'"
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -49,7 +51,7 @@ data: $(STAMP) ## write the demo study's raw files (seeded; skipped if all prese
 REPORT_ARGS = --study $(STUDY) $(if $(OUT),--out $(OUT)) $(if $(DATE),--date $(DATE)) \
   $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(KEEP),--keep $(KEEP)) \
   $(if $(WAIT),--wait $(WAIT)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
-  $(if $(RUN_TIMEOUT),--run-timeout $(RUN_TIMEOUT)) $(ARGS)
+  $(if $(RUN_TIMEOUT),--run-timeout $(RUN_TIMEOUT)) $(if $(PER),--per $(PER)) $(ARGS)
 
 # ANALYSIS_HELPERS_VIA_MAKE: the runner's messages then name these variables, not options
 report: $(STAMP) $(if $(filter config/demo.yml,$(STUDY)),data) ## produce reports/<study>/YYYY-MM-DD/ for STUDY (default: the demo)

@@ -294,7 +294,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def study_index_html(info: Mapping[str, Any], study_dir: Path) -> str:
-    """Return a study's page: its reports, newest first."""
+    """Return a study's page: its reports, newest first, and its reports by unit."""
     rows = []
     for date in dated_reports(study_dir):
         record = read_json(study_dir / date / "run.json") or {}
@@ -310,11 +310,14 @@ def study_index_html(info: Mapping[str, Any], study_dir: Path) -> str:
         if rows
         else "<p>No complete report yet.</p>\n"
     )
+    from ._unitpages import unit_runs_links  # the reports by unit (report --per)
+
     return _page(
         f"{info['title']} – reports",
         _header(info)
         + "<h2>Reports</h2>\n"
         + body
+        + unit_runs_links(study_dir)
         + '<p class="secondary"><a href="../index.html">All studies</a></p>\n',
     )
 

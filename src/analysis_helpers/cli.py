@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an existing report of that study and date (decided at the final move)",
     )
+    r.add_argument(
+        "--per",
+        metavar="SEGMENT",
+        help="one report per value of this segment (e.g. region), each with only that "
+        "unit's respondents and a comparison against the total, plus an index of the units: "
+        "<out>/<study>/by-<segment>/YYYY-MM-DD/",
+    )
     r.add_argument("--workers", type=int, help="notebooks run at once (default: cores)")
     r.add_argument(
         "--only",
@@ -249,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                     run_timeout=args.run_timeout,
                     keep=args.keep,
                     wait=args.wait,
+                    per=args.per,
                 )
             except ReportError as exc:
                 print(f"error: {exc}", file=sys.stderr)

@@ -145,6 +145,7 @@ _MAKE_NAMES = {
     "timeout": "TIMEOUT",
     "run-timeout": "RUN_TIMEOUT",
     "keep": "KEEP",
+    "per": "PER",
 }
 _RESERVED_NAMES = {"scratch"}  # reports/scratch/ is where notebooks write when run by hand
 _TMP_PREFIX = "analysis-helpers-run-"
@@ -230,6 +231,7 @@ class NotebookRun:
     question: str = ""
     html: str = ""
     limit: str = ""  # which time limit applied: "notebook" or "run"
+    page: str = field(default="", repr=False)  # the rendered page, once it succeeded
 
 
 @dataclass
@@ -943,10 +945,15 @@ def run_report(
     run_timeout: float | None = None,
     keep: int | None = None,
     wait: float = 0.0,
+    per: str | None = None,
     progress: Callable[[str], None] = print,
     root: str | Path | None = None,
 ) -> Path:
     """Execute the pipeline notebooks into ``<out>/<study>/<date>/``.
+
+    With ``per``, one report per value of that segment instead (see :func:`_run_units`):
+    ``<out>/<study>/by-<segment>/<date>/<unit>/``, each with the unit's respondents only
+    and its comparison against the total, and ``index.html`` there listing the units.
 
     Parameters
     ----------
@@ -974,6 +981,8 @@ def run_report(
     wait : float
         Seconds to wait for another run of the same study and date (or using the same
         cleaned data) before refusing.
+    per : str, optional
+        A segment column of the study: one report per unit (value) of it.
     progress : callable
         Receives one line per step.
     root : str or Path, optional
@@ -982,12 +991,13 @@ def run_report(
     Returns
     -------
     Path
-        The finished report folder.
+        The finished report folder (with ``per``: the folder of the units' reports).
 
     Raises
     ------
     ReportError
-        Input error: bad date or option, unknown notebook or parameter (exit 2).
+        Input error: bad date or option, unknown notebook or parameter, a ``per`` that is
+        not a segment of the study (exit 2).
     ReportExists
         The report exists and ``force`` is not set (exit 2).
     NotebookFailed
@@ -1019,6 +1029,7 @@ def run_report(
             run_timeout=run_timeout,
             keep=keep,
             wait=wait,
+            per=per,
             root=root,
         )
     except _Stop as stop:
@@ -1069,6 +1080,7 @@ def _run(
     run_timeout: float | None,
     keep: int | None,
     wait: float,
+    per: str | None,
     root: str | Path | None,
 ) -> Path:
     from .study import load_study, project_root
@@ -1119,6 +1131,30 @@ def _run(
 
     reports = Path(out) if out else root / "reports"
     reports = reports if reports.is_absolute() else root / reports
+    if per is not None:
+        from ._unitrun import UnitsRun, run_units
+
+        return run_units(
+            state,
+            study,
+            UnitsRun(
+                per=per,
+                study_path=study_path,
+                root=root,
+                reports=reports,
+                date=date,
+                started=started,
+                notebooks=notebooks,
+                declared_by=declared_by,
+                parameters=parameters,
+                force=force,
+                wait=wait,
+                workers=workers,
+                nb_limit=nb_limit,
+                run_limit=run_limit,
+                keep=keep,
+            ),
+        )
     study_dir = reports / study.name
     final = study_dir / date
     state.doing = f"create the report folder {study_dir}"
@@ -1162,7 +1198,7 @@ def _run(
         f"kernel {kernel}"
     )
     state.doing = "run the notebooks"
-    pages = _run_notebooks(
+    _run_notebooks(
         state,
         jobs,
         runs,
@@ -1179,20 +1215,70 @@ def _run(
     deliverables = _build_deliverables(state, study, staging, date, runs)
     if deliverables is None:
         _fail(state, study, date, started, runs, nb_limit, run_limit)
-    finished = dt.datetime.now().astimezone()
+    study_info = _study_info(study, root)
+    record = _write_report(
+        state,
+        study,
+        staging,
+        runs,
+        study_info=study_info,
+        date=date,
+        started=started,
+        params=params,
+        final=final,
+        kernel=kernel,
+        root=root,
+        runner={"timeout": nb_limit, "run_timeout": run_limit, "keep": keep},
+        deliverables=deliverables,
+    )
 
-    # pages and the run record ----------------------------------------------------------
-    study_info = {
+    _finalize(state, staging, final, info, study_info, force=force, keep=keep)
+    progress(f"report written to {final} in {record['seconds']:.1f} s")
+    if state.stopping:
+        progress(f"note: {signal.Signals(state.stopping).name} arrived during the final move")
+    return final
+
+
+def _study_info(study: Study, root: Path) -> dict[str, Any]:
+    """Return what the index pages show of a study (title, client, description, file)."""
+    return {
         "name": study.name,
         "title": study.title,
         "client": study.spec.study.client,
         "description": study.spec.study.description,
         "study_file": _rel(study.path, root),
     }
+
+
+def _write_report(
+    state: _State,
+    study: Study,
+    staging: Path,
+    runs: list[NotebookRun],
+    *,
+    study_info: Mapping[str, Any],
+    date: str,
+    started: dt.datetime,
+    params: Mapping[str, Any],
+    final: Path,
+    kernel: str,
+    root: Path,
+    runner: Mapping[str, Any],
+    deliverables: dict[str, Any],
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a finished report's pages and run record into ``staging``; return the record.
+
+    The notebooks' pages (``runs[k].page``) get the study header, beside them the client's
+    ``index.html``, ``run.html`` and ``run.json`` (with ``extra`` added to the record).
+    """
+    progress = state.progress
+    finished = dt.datetime.now().astimezone()
     state.doing = "hash the input files"
     record = _record(study, study_info, date, started, finished, params, final, kernel, root)
-    record["runner"] = {"timeout": nb_limit, "run_timeout": run_limit, "keep": keep}
+    record["runner"] = dict(runner)
     record["deliverables"] = deliverables
+    record.update(extra or {})
     # pages in reading order (by name: 00-summary first), whatever order they ran in
     shown = sorted(runs, key=lambda r: r.name)
     record["notebooks"] = [
@@ -1209,6 +1295,7 @@ def _run(
     state.doing = "write the report pages"
     from .pages import finish_page, font_face, page_header
 
+    pages = {r.html: r.page for r in runs if r.status == "ok"}
     index = report_index_html(study_info, date, shown, deliverables=deliverables["files"])
     run_page = run_html(study_info, record)
     # the notebook pages get the study header on top; the index and run pages have it
@@ -1221,12 +1308,7 @@ def _run(
         state.doing = f"write the report page {name}"
         (staging / name).write_text(text, encoding="utf-8")
     progress("rendered HTML pages")
-
-    _finalize(state, staging, final, info, study_info, force=force, keep=keep)
-    progress(f"report written to {final} in {record['seconds']:.1f} s")
-    if state.stopping:
-        progress(f"note: {signal.Signals(state.stopping).name} arrived during the final move")
-    return final
+    return record
 
 
 def _check_deliverables(study: Study, study_path: Path, root: Path) -> None:
@@ -1406,16 +1488,20 @@ def _finalize(
     *,
     force: bool,
     keep: int | None,
+    reports: Path | None = None,
+    study_page: Callable[[Mapping[str, Any], Path], str] = study_index_html,
 ) -> None:
     """Move the report into place (``force`` decided now, under the study's lock).
 
-    Then apply ``keep``, point ``latest`` at the newest report and rewrite the index pages.
+    Then apply ``keep``, point ``latest`` at the newest report and rewrite the index pages:
+    ``study_page`` of the report's parent folder and the index of studies in ``reports``
+    (default: the parent's parent).
     """
     from .pages import finish_page, font_face
 
     progress = state.progress
     study_dir, date = final.parent, final.name
-    reports = study_dir.parent
+    reports = reports or study_dir.parent
     state.doing = f"move the report into {final}"
     state.finalizing = True
     with _short_lock(study_dir / ".lock", info, f"the folder {study_dir}"):
@@ -1446,7 +1532,7 @@ def _finalize(
                 _retain(study_dir, keep, date, progress)
             _update_latest(study_dir, progress)
             _write_atomic(study_dir / ".study.json", json.dumps(study_info, ensure_ascii=False))
-            page = study_index_html(study_info, study_dir)
+            page = study_page(study_info, study_dir)
             _write_atomic(study_dir / "index.html", finish_page(page, style=font_face([page])))
         except OSError as exc:  # the report itself is complete and in place
             progress(f"note: {_os_message(exc, state.doing).rsplit(';', 1)[0]}")
@@ -1467,17 +1553,24 @@ def _run_notebooks(
     nb_limit: float | None,
     run_limit: float | None,
     last: dict[str, float],
+    after_cleaning: Callable[[], None] | None = None,
 ) -> dict[str, str]:
     """Run cleaning, then the rest side by side, in worker processes; fill ``runs``.
+
+    ``after_cleaning`` is called once cleaning succeeded and may add jobs (and their runs)
+    to ``jobs`` and ``runs``: the reports of the units (``report --per``), which need the
+    cleaned data to be planned.
 
     Returns
     -------
     dict
-        HTML file name -> page, for the notebooks that succeeded.
+        HTML file name -> page, for the notebooks that succeeded (each run also keeps its
+        page, ``NotebookRun.page``).
     """
     progress = state.progress
     total = len(jobs)
-    n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, total - 1)))
+    cap = workers or os.cpu_count() or 1
+    n_workers = max(1, min(cap, max(1, total - 1)))
     pool = _Pool(
         state,
         jobs,
@@ -1495,6 +1588,10 @@ def _run_notebooks(
     for _ in range(n_workers - 1):
         pool.spawn()
     pool.collect(deque())
+    if runs[0].status == "ok" and after_cleaning is not None:
+        after_cleaning()
+        total = len(jobs)
+        n_workers = max(1, min(cap, max(1, total - 1)))
     if runs[0].status == "ok" and total > 1:
         n = total - 1
         progress(
@@ -1504,7 +1601,7 @@ def _run_notebooks(
         # longest first (as measured by the last report), so the workers end together
         order = sorted(
             (k for k in range(1, total) if not jobs[k].needs),
-            key=lambda k: -last.get(runs[k].name, 0.0),
+            key=lambda k: -last.get(runs[k].name, last.get(runs[k].name.rpartition("/")[2], 0.0)),
         )
         for k in order:
             jobs[k].single_thread = n_workers > 1
@@ -1581,7 +1678,7 @@ class _Pool:
         r.title, r.question = result.get("title", ""), result.get("question", "")
         r.html = Path(self.jobs[k].target).with_suffix(".html").name
         if r.status == "ok":
-            self.pages[r.html] = result["html"]
+            self.pages[r.html] = r.page = result["html"]
             self.state.progress(f"[{k + 1}/{total}] {r.name} done in {r.seconds:.1f} s")
         else:
             line = _failure_line(r, self.nb_limit, self.run_limit)
