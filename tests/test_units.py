@@ -172,12 +172,12 @@ def test_comparison_matches_domain_difference_and_the_total(study, data):
     rest = float((w[rest_mask] * y[rest_mask]).sum() / w[rest_mask].sum())
     assert row["estimate"] == pytest.approx(unit)
     assert row["total"] == pytest.approx(total)
-    assert row["difference"] == pytest.approx(unit - total)
+    assert row["total_difference"] == pytest.approx(unit - total)
     assert row["difference_rest"] == pytest.approx(unit - rest)
     assert row["n"] == int(north.sum()) and row["total_n"] == int(ok.sum())
     # unit - total = (1 - s)(unit - rest), s the unit's weighted share of the answers
     s = float(w[north].sum() / w[ok].sum())
-    assert row["difference"] == pytest.approx((1 - s) * row["difference_rest"])
+    assert row["total_difference"] == pytest.approx((1 - s) * row["difference_rest"])
     # the test against the rest is R svyttest's, as domain_difference computes it
     ref = domain_difference(
         latest.assign(is_north=latest["region"] == "north"),
@@ -231,3 +231,14 @@ def test_takeaway_names_only_significant_differences(study, data):
     assert comparison_caption(table, study=unit_study) == (
         f"North 华北 against the total, {study.wave_label(study.waves[-1])}"
     )
+
+
+def test_the_comparison_is_shown_by_each_rows_unit(study, data):
+    from analysis_helpers.formatting import format_table
+    from analysis_helpers.units import COMPARISON_COLUMNS
+
+    table = unit_comparison(data, study=study, segment="region", value="north")
+    text = format_table(table, COMPARISON_COLUMNS, study=study).to_text(20)
+    top2 = table.set_index("row").loc["overall_top2"]
+    assert f"{100 * top2['total_difference']:+.1f} pp" in text  # shares in points
+    assert "▲" in text  # overall satisfaction: significantly higher than the rest

@@ -66,7 +66,7 @@ COMPARISON_COLUMNS: dict[str, str | None] = {
     "ci": None,
     "n": None,
     "total": "Total",
-    "difference": "Difference to the total",
+    "total_difference": "Difference to the total",
     "significant": "Sig. vs rest",
     "flag": None,
 }
@@ -268,8 +268,9 @@ def unit_comparison(
     DataFrame
         One row per KPI (and unit): ``row``, ``level``, ``label``, ``unit`` (of the
         statistic), ``value``, ``value_label``, ``n``, ``estimate``, ``se``, ``ci_low``,
-        ``ci_high``, ``total``, ``total_n``, ``difference`` (unit - total),
-        ``difference_rest`` (unit - rest), ``p_rest``, ``p_rest_adjusted``,
+        ``ci_high``, ``total``, ``total_n``, ``total_difference`` (unit - total),
+        ``difference_rest`` (unit - rest), ``direction`` ("higher" / "lower" than the
+        rest, "" when equal or untested), ``p_rest``, ``p_rest_adjusted``,
         ``significant`` (against the rest, after correction), ``flag`` and ``wave`` ("" in
         a study without waves). Empty when the study has no KPIs and no index.
 
@@ -309,8 +310,9 @@ def unit_comparison(
         "ci_high",
         "total",
         "total_n",
-        "difference",
+        "total_difference",
         "difference_rest",
+        "direction",
         "p_rest",
         "p_rest_adjusted",
         "significant",
@@ -328,7 +330,10 @@ def unit_comparison(
         cells = cells[cells["value"] == code_text(value)]
     cells["total"] = cells["row"].map(total["estimate"])
     cells["total_n"] = cells["row"].map(total["n"]).astype("int64")
-    cells["difference"] = cells["estimate"] - cells["total"]
+    cells["total_difference"] = cells["estimate"] - cells["total"]
+    cells["direction"] = np.where(
+        cells["difference_rest"] > 0, "higher", np.where(cells["difference_rest"] < 0, "lower", "")
+    )
     cells["significant"] = cells["significant_rest"]
     cells["wave"] = wave or ""
     return cells[columns].reset_index(drop=True)
