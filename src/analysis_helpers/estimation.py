@@ -96,6 +96,7 @@ from ._design import (
     srs_factor,
     t_quantile,
 )
+from .quantiles import survey_quantile
 
 __all__ = [
     "SurveyDesign",
@@ -105,6 +106,7 @@ __all__ = [
     "survey_proportion",
     "survey_ratio",
     "survey_var",
+    "survey_quantile",
     "domain_difference",
     "survey_ttest",
     "survey_chisq",
