@@ -38,6 +38,7 @@ degrees of freedom) are described in :mod:`analysis_helpers.estimation`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,8 @@ __all__ = [
     "SurveyDesign",
     "PreparedDesign",
     "Stage",
+    "Replicates",
+    "ReplicateDesign",
     "Groups",
     "setup",
     "mean_parts",
@@ -197,6 +200,26 @@ class Stage:
 
 
 @dataclass(frozen=True, eq=False)
+class Replicates:
+    """Replicate analysis weights of a replicate-weight design (internal).
+
+    The variance of a statistic is ``scale * sum_r rscales_r (theta_r - c)^2`` with ``c``
+    the full-sample estimate (``mse=True``) or the mean of the replicates (R ``svrVar``).
+    """
+
+    weights: np.ndarray  # n x R analysis weights
+    scale: float
+    rscales: np.ndarray
+    mse: bool
+    df: int
+
+    def spread(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """Return the replicate variance of estimates ``full`` (k) from ``reps`` (k x R)."""
+        c = full[:, None] if self.mse else reps.mean(axis=1, keepdims=True)
+        return self.scale * ((reps - c) ** 2 * self.rscales).sum(axis=1)
+
+
+@dataclass(frozen=True, eq=False)
 class PreparedDesign:
     """A validated design in integer codes (internal; built by :meth:`SurveyDesign.prepare`).
 
@@ -235,6 +258,7 @@ class PreparedDesign:
     lonely: np.ndarray
     lonely_psu: str
     stages: tuple[Stage, ...] = ()
+    rep: Replicates | None = None
 
     @property
     def n_strata(self) -> int:
@@ -246,7 +270,9 @@ class PreparedDesign:
 
     @property
     def degf(self) -> int:
-        """Design degrees of freedom: PSUs minus strata (R ``degf``)."""
+        """Design degrees of freedom: PSUs minus strata (R ``degf``; replicates: rank - 1)."""
+        if self.rep is not None:
+            return self.rep.df
         return self.n_psus - self.n_strata
 
     @property
@@ -355,6 +381,10 @@ class PreparedDesign:
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]
+        if self.rep is not None:  # linearised: replicate totals of the influence values
+            d = self.rep.weights.T @ (z / self.w[:, None])
+            d = d - (z.sum(axis=0) if self.rep.mse else d.mean(axis=0))
+            return self.rep.scale * (d * self.rep.rscales[:, None]).T @ d
         H = self.n_strata
         if self.psu is not None and self.psu_stratum is not None:
             P = len(self.psu_stratum)
@@ -378,6 +408,109 @@ class PreparedDesign:
             v += (tu * st.c[st.parent][:, None]).T @ tu
             v -= (Tp * (st.c / st.n)[:, None]).T @ Tp
         return v
+
+
+_REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other")
+
+
+@dataclass(frozen=True)
+class ReplicateDesign(SurveyDesign):
+    """A replicate-weight design: full-sample weight and replicate analysis weights.
+
+    As R ``svrepdesign(weights=, repweights=, type=, scale=, rscales=, mse=,
+    combined.weights=TRUE)``: the variance of a statistic is
+    ``scale * sum_r rscales_r (theta_r - c)^2`` over the estimates ``theta_r`` with each
+    replicate weight, ``c`` the full-sample estimate (``mse=True``) or the replicates' mean.
+    Means and shares are recomputed per replicate (exact); totals are exact too; the other
+    estimators use the replicate totals of their influence values (linearised).
+
+    Parameters
+    ----------
+    weight : str
+        Full-sample weight.
+    replicates : sequence of str
+        Replicate weight columns (finite, >= 0).
+    type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other"}
+        Kind of replicates (documents ``scale``; no default scale is guessed).
+    scale : float
+        Overall factor, e.g. JK1 ``(R - 1) / R``, BRR ``1 / R``, Fay ``1 / (R (1 - rho)^2)``,
+        bootstrap ``1 / (R - 1)``, SDR ``4 / R``.
+    rscales : sequence of float, optional
+        Per-replicate factors (JKn: ``(n_h - 1) / n_h``); default 1.
+    mse : bool
+        Centre at the full-sample estimate (True) or at the mean of the replicates.
+    df : int, optional
+        Degrees of freedom; default the number of replicates minus 1 (R: rank - 1).
+    """
+
+    replicates: tuple[str, ...] = ()
+    type: str = "other"
+    scale: float = 1.0
+    rscales: tuple[float, ...] | None = None
+    mse: bool = False
+    df: int | None = None
+
+    def __post_init__(self) -> None:
+        """Check the replicate settings."""
+        super().__post_init__()
+        object.__setattr__(self, "replicates", _names(self.replicates, "replicates"))
+        if self.type not in _REP_TYPES:
+            raise ValueError(f"ReplicateDesign: type {self.type!r}: use one of {list(_REP_TYPES)}")
+        if self.weight is None or not self.replicates:
+            raise ValueError(
+                "ReplicateDesign: give the full-sample weight and the replicate columns"
+            )
+        if self.strata or self.cluster or self.fpc:
+            raise ValueError(
+                "ReplicateDesign: the replicate weights carry the design; give no strata, "
+                "cluster or fpc"
+            )
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"ReplicateDesign: scale {self.scale!r} must be finite and > 0")
+        if self.rscales is not None and len(self.rscales) != len(self.replicates):
+            raise ValueError(
+                f"ReplicateDesign: {len(self.rscales)} rscales for "
+                f"{len(self.replicates)} replicate columns"
+            )
+
+    def roles(self) -> dict[str, str]:
+        """Return the weight and the replicate columns (``replicate1``, ...)."""
+        out = super().roles()
+        for k, col in enumerate(self.replicates, start=1):
+            out[f"replicate{k}"] = col
+        return out
+
+    def prepare(self, data: pd.DataFrame, *, func: str = "SurveyDesign.prepare") -> PreparedDesign:
+        """Validate the weights and replicate columns and return the prepared design.
+
+        Raises
+        ------
+        KeyError
+            A column is not in ``data``.
+        ValueError
+            A weight is missing, not finite or <= 0; a replicate weight is missing, not
+            finite or negative (naming the column, row and value).
+        """
+        base = PreparedDesign.from_data(data, SurveyDesign(weight=self.weight), func=func)
+        for col in self.replicates:
+            if col not in data.columns:
+                raise KeyError(f"{func}: replicate weight column {col!r} is not in the data")
+        reps = np.column_stack(
+            [numeric_values(data, c, "replicate weight", func) for c in self.replicates]
+        )
+        bad = ~np.isfinite(reps) | (reps < 0)
+        if bad.any():
+            i, j = (int(k[0]) for k in np.nonzero(bad))
+            raise ValueError(
+                f"{func}: replicate weight column {self.replicates[j]!r} has the value "
+                f"{show(reps[i, j])} in row {show(data.index[i])}; replicate weights must be "
+                "finite and >= 0"
+            )
+        R = reps.shape[1]
+        rs = np.ones(R) if self.rscales is None else np.asarray(self.rscales, dtype=float)
+        df = R - 1 if self.df is None else int(self.df)
+        rep = Replicates(weights=reps, scale=float(self.scale), rscales=rs, mse=self.mse, df=df)
+        return dataclasses.replace(base, rep=rep)
 
 
 def _rowsum(codes: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
@@ -685,9 +818,25 @@ class Groups:
         """Broadcast a per-group array to the rows (0 for rows outside every group)."""
         return np.append(per_group, 0.0)[self.gi]
 
+    def rep_sums(self, x: np.ndarray) -> np.ndarray:
+        """Return the per-group sums of ``x`` under each replicate weight (G x R).
+
+        ``x`` is per unit of full-sample weight (the replicate weights multiply it).
+        """
+        rep = self.prep.rep
+        assert rep is not None
+        return np.column_stack(
+            [
+                np.bincount(self.gi, weights=x * rep.weights[:, r], minlength=self.G + 1)[: self.G]
+                for r in range(rep.weights.shape[1])
+            ]
+        )
+
     def var(self, z: np.ndarray) -> np.ndarray:
         """Return the design variance of the group totals of ``z`` (each row in its group)."""
         prep = self.prep
+        if prep.rep is not None:  # exact for totals, linearised for the rest
+            return prep.rep.spread(self.sums(z), self.rep_sums(z / prep.w))
         G, H = self.G, prep.n_strata
         if self.gp is None:
             t, cell = z, self.cell
@@ -719,6 +868,8 @@ class Groups:
     def degf(self, valid: np.ndarray) -> np.ndarray:
         """Return the per-group design df: PSUs minus strata among the group's ``valid`` rows."""
         prep = self.prep
+        if prep.rep is not None:
+            return np.full(self.G, float(prep.rep.df))
         G, H = self.G, prep.n_strata
         v = valid & self.member
         cells = np.bincount(
@@ -818,7 +969,13 @@ def mean_parts(groups: Groups, y: np.ndarray, valid: np.ndarray | None = None) -
     resid = y0 - groups.expand(m)  # only ever weighted by wd, which is 0 outside the domain
     wr = wd * resid
     z = wr * groups.expand(1.0 / Ws)
-    var = groups.var(z)
+    if prep.rep is not None:  # the replicate means themselves (svrepdesign svymean)
+        v0 = valid.astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m_r = groups.rep_sums(v0 * y0) / groups.rep_sums(v0)
+        var = prep.rep.spread(m, m_r)
+    else:
+        var = groups.var(z)
     ss = groups.sums(wr * resid)
     m = np.where(W > 0, m, np.nan)
     return {"n": n, "W": W, "W2": W2, "estimate": m, "var": var, "ss": ss, "z": z, "valid": valid}
