@@ -819,18 +819,28 @@ class Groups:
         return np.append(per_group, 0.0)[self.gi]
 
     def rep_sums(self, x: np.ndarray) -> np.ndarray:
-        """Return the per-group sums of ``x`` under each replicate weight (G x R).
+        """Return the per-group sums of ``x`` under each replicate weight.
 
-        ``x`` is per unit of full-sample weight (the replicate weights multiply it).
+        ``x`` (n, or n x k) is per unit of full-sample weight (the replicate weights
+        multiply it); the result is G x R (or G x R x k). The replicate weights are sorted
+        by group once, so each group is one matrix product.
         """
         rep = self.prep.rep
         assert rep is not None
-        return np.column_stack(
-            [
-                np.bincount(self.gi, weights=x * rep.weights[:, r], minlength=self.G + 1)[: self.G]
-                for r in range(rep.weights.shape[1])
-            ]
-        )
+        if not hasattr(self, "_rep_sorted"):
+            order = np.argsort(self.gi, kind="stable")
+            self._rep_order = order
+            self._rep_starts = np.searchsorted(self.gi[order], np.arange(self.G + 1))
+            self._rep_sorted = rep.weights[order]
+        xs = np.asarray(x, dtype=float)[self._rep_order]
+        flat = xs.ndim == 1
+        if flat:
+            xs = xs[:, None]
+        out = np.empty((self.G, rep.weights.shape[1], xs.shape[1]))
+        st = self._rep_starts
+        for g in range(self.G):
+            out[g] = (xs[st[g] : st[g + 1]].T @ self._rep_sorted[st[g] : st[g + 1]]).T
+        return out[:, :, 0] if flat else out
 
     def var(self, z: np.ndarray) -> np.ndarray:
         """Return the design variance of the group totals of ``z`` (each row in its group)."""
@@ -971,8 +981,9 @@ def mean_parts(groups: Groups, y: np.ndarray, valid: np.ndarray | None = None) -
     z = wr * groups.expand(1.0 / Ws)
     if prep.rep is not None:  # the replicate means themselves (svrepdesign svymean)
         v0 = valid.astype(float)
+        both = groups.rep_sums(np.column_stack([v0 * y0, v0]))
         with np.errstate(divide="ignore", invalid="ignore"):
-            m_r = groups.rep_sums(v0 * y0) / groups.rep_sums(v0)
+            m_r = both[:, :, 0] / both[:, :, 1]
         var = prep.rep.spread(m, m_r)
     else:
         var = groups.var(z)
