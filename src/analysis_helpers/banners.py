@@ -636,6 +636,11 @@ def banner_table(
         raise ValueError("banner_table: index rows need the hierarchy (hierarchy=...)")
     design = design if design is not None else SurveyDesign()
     prep = design.prepare(data, func="banner_table")
+    if prep.rep is not None:
+        raise ValueError(
+            "banner_table: replicate-weight designs are not supported by the banner tables "
+            "yet; use survey_mean / survey_proportion by segment"
+        )
     if prep.stages:
         raise ValueError(
             "banner_table: multi-stage designs with an fpc (several cluster and fpc columns) "
