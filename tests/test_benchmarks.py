@@ -27,6 +27,7 @@ CASES = [
      ["code 8 themes", "frequent terms", "total comments time", "peak resident memory"]),
     ("bench_deliverables.py", ["--tables", "5", "--figures", "4"],
      ["report.xlsx:", "report.pptx:", "both files:"]),
+    ("bench_design.py", ["--n", "20000"], ["replicate design", "one-stage linearised", "peak memory"]),
 ]  # fmt: skip
 
 

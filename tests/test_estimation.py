@@ -373,8 +373,8 @@ def test_design_validation_messages(small):
     bad = small.assign(psu=small["psu"].where(small.index != 8))
     with pytest.raises(ValueError, match="cluster column 'psu': row 8 has a missing cluster"):
         SurveyDesign(cluster="psu").validate(bad)
-    with pytest.raises(ValueError, match="lonely_psu 'average'"):
-        SurveyDesign(lonely_psu="average").validate(small)
+    with pytest.raises(ValueError, match="lonely_psu 'certainty'"):
+        SurveyDesign(lonely_psu="certainty").validate(small)
 
 
 def test_fpc_validation_messages(small):

@@ -454,3 +454,68 @@ def test_nps_on_0_10_or_1_10(tmp_path, scale):
     raw["kpis"] = {"nps": "rec"}
     study = load_study(write_study(tmp_path, raw), check_files=False)
     assert study.has_nps and not study.has_overall and study.kpi_items() == {"nps": ["rec"]}
+
+
+# multi-stage designs in the study file (issue 15) ----------------------------------------
+DESIGN_CASES = [
+    (
+        "more fpc columns than stages",
+        {"cluster": "region", "fpc": ["n1", "n2"]},
+        "data.design: 2 fpc columns but 1 sampling stage(s): give a cluster column for every "
+        "stage with an fpc (design.cluster: [psu, ..., respondent id])",
+    ),
+    (
+        "empty cluster list",
+        {"cluster": []},
+        "data.design.cluster: give a column name or a non-empty list of column names",
+    ),
+    (
+        "cluster listed twice",
+        {"cluster": ["store", "store"]},
+        "data.design.cluster: column 'store' is listed more than once",
+    ),
+    (
+        "unknown lonely-PSU rule",
+        {"lonely_psu": "certainty"},
+        "data.design.lonely_psu: Input should be 'fail', 'adjust', 'remove' or 'average'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "design,message", [c[1:] for c in DESIGN_CASES], ids=[c[0] for c in DESIGN_CASES]
+)
+def test_design_stage_errors(tmp_path, demo_raw, design, message):
+    def mutate(r):
+        r["data"]["design"].update(design)
+
+    with pytest.raises(StudyFileError) as info:
+        load_mutated(tmp_path, demo_raw, mutate)
+    assert any(line.endswith(f"study.yml: {message}") for line in str(info.value).splitlines()), (
+        str(info.value)
+    )
+
+
+def test_design_stage_lists(tmp_path, demo_raw):
+    from analysis_helpers.study_tables import study_design
+
+    def mutate(r):
+        r["data"]["design"].update(
+            cluster=["region", "store"], fpc=["n_regions", "n_stores"], lonely_psu="average"
+        )
+
+    raw = copy.deepcopy(demo_raw)
+    mutate(raw)
+    study = load_study(write_study(tmp_path, raw), check_files=False)
+    assert study.design_columns() == {
+        "weight": "rake_weight",
+        "strata": "region",
+        "cluster": "region",
+        "fpc": "n_regions",
+        "cluster2": "store",
+        "fpc2": "n_stores",
+    }
+    assert study.design_stages("cluster") == ["region", "store"]
+    d = study_design(study)
+    assert d.clusters == ("region", "store") and d.fpcs == ("n_regions", "n_stores")
+    assert d.lonely_psu == "average"

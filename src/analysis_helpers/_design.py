@@ -38,6 +38,7 @@ degrees of freedom) are described in :mod:`analysis_helpers.estimation`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,9 @@ from ._checks import as_names, check_columns, check_frame, numeric_values, show,
 __all__ = [
     "SurveyDesign",
     "PreparedDesign",
+    "Stage",
+    "Replicates",
+    "ReplicateDesign",
     "Groups",
     "setup",
     "mean_parts",
@@ -63,7 +67,19 @@ __all__ = [
     "finish",
 ]
 
-_LONELY = ("fail", "adjust", "remove")
+_LONELY = ("fail", "adjust", "remove", "average")
+
+
+def _names(value: str | Sequence[str] | None, role: str) -> tuple[str, ...]:
+    """Return a design role's column names as a tuple (a single name or a list of stages)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    names = tuple(value)
+    if not names or not all(isinstance(v, str) for v in names):
+        raise TypeError(f"SurveyDesign: {role} must be a column name or a list of column names")
+    return names
 
 
 @dataclass(frozen=True)
@@ -76,33 +92,61 @@ class SurveyDesign:
         Sampling weights (finite, > 0). None: every respondent weighs 1.
     strata : str, optional
         Stratum of each respondent.
-    cluster : str, optional
+    cluster : str or sequence of str, optional
         Primary sampling unit (PSU), nested within strata. None: each respondent is a PSU.
-    fpc : str, optional
+        A list gives the clusters of each stage of a multi-stage sample, outermost first
+        (``[district, school]``, R ``id=~district+school``); each stage is nested in the
+        previous one.
+    fpc : str or sequence of str, optional
         Finite population correction as in R ``survey``: the population number of PSUs
         in the stratum (> 1), or the sampling fraction (<= 1). Constant within a stratum.
-    lonely_psu : {"fail", "adjust", "remove"}
+        A list gives one per stage (``[fpc1, fpc2]``, R ``fpc=~fpc1+fpc2``): stage ``s``
+        counts the stage-``s`` units in the stage-``s-1`` unit; stages without an fpc are
+        sampled with replacement. Without ``weight`` the weights are derived from the fpc
+        (the product over stages of population over sample size), as R does.
+    lonely_psu : {"fail", "adjust", "remove", "average"}
         What to do with a stratum that has a single PSU (see the module notes).
     """
 
     weight: str | None = None
     strata: str | None = None
-    cluster: str | None = None
-    fpc: str | None = None
+    cluster: str | Sequence[str] | None = None
+    fpc: str | Sequence[str] | None = None
     lonely_psu: str = "fail"
 
+    def __post_init__(self) -> None:
+        """Store list-valued cluster and fpc as tuples (one column: a plain name)."""
+        for role in ("cluster", "fpc"):
+            names = _names(getattr(self, role), role)
+            if len(names) > 1:
+                object.__setattr__(self, role, names)
+            elif names:
+                object.__setattr__(self, role, names[0])
+
+    @property
+    def clusters(self) -> tuple[str, ...]:
+        """Return the cluster column of each stage (empty without clusters)."""
+        return _names(self.cluster, "cluster")
+
+    @property
+    def fpcs(self) -> tuple[str, ...]:
+        """Return the fpc column of each stage (empty without fpc)."""
+        return _names(self.fpc, "fpc")
+
     def roles(self) -> dict[str, str]:
-        """Return the design roles that are set, mapped to their column names."""
-        return {
-            role: col
-            for role, col in (
-                ("weight", self.weight),
-                ("strata", self.strata),
-                ("cluster", self.cluster),
-                ("fpc", self.fpc),
-            )
-            if col is not None
-        }
+        """Return the design roles that are set, mapped to their column names.
+
+        Later stages are ``cluster2``, ``fpc2`` and so on.
+        """
+        out = {}
+        if self.weight is not None:
+            out["weight"] = self.weight
+        if self.strata is not None:
+            out["strata"] = self.strata
+        for role, names in (("cluster", self.clusters), ("fpc", self.fpcs)):
+            for k, col in enumerate(names):
+                out[role if k == 0 else f"{role}{k + 1}"] = col
+        return out
 
     def validate(self, data: pd.DataFrame, *, func: str = "SurveyDesign.validate") -> None:
         """Check the design columns of ``data``; raise on the first problem.
@@ -132,6 +176,50 @@ def _bad_row(data: pd.DataFrame, mask: np.ndarray) -> object:
 
 
 @dataclass(frozen=True, eq=False)
+class Stage:
+    """A later stage (2, 3, ...) of a multi-stage design in integer codes (internal).
+
+    Attributes
+    ----------
+    unit : ndarray
+        Code of each row's unit at this stage, 0..U-1.
+    parent : ndarray
+        Code of each unit's parent: its unit at the previous stage.
+    n : ndarray
+        Number of sampled units per parent.
+    c : ndarray
+        Variance factor per parent: ``(1 - f) n / (n - 1)`` times the sampling fractions of
+        the earlier stages (R ``multistage``); 0 for a parent with one unit (``remove``,
+        ``adjust``) or all its units sampled.
+    """
+
+    unit: np.ndarray
+    parent: np.ndarray
+    n: np.ndarray
+    c: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Replicates:
+    """Replicate analysis weights of a replicate-weight design (internal).
+
+    The variance of a statistic is ``scale * sum_r rscales_r (theta_r - c)^2`` with ``c``
+    the full-sample estimate (``mse=True``) or the mean of the replicates (R ``svrVar``).
+    """
+
+    weights: np.ndarray  # n x R analysis weights
+    scale: float
+    rscales: np.ndarray
+    mse: bool
+    df: int
+
+    def spread(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """Return the replicate variance of estimates ``full`` (k) from ``reps`` (k x R)."""
+        c = full[:, None] if self.mse else reps.mean(axis=1, keepdims=True)
+        return self.scale * ((reps - c) ** 2 * self.rscales).sum(axis=1)
+
+
+@dataclass(frozen=True, eq=False)
 class PreparedDesign:
     """A validated design in integer codes (internal; built by :meth:`SurveyDesign.prepare`).
 
@@ -152,9 +240,12 @@ class PreparedDesign:
     f : ndarray
         Sampling fraction per stratum (0 without fpc).
     lonely : ndarray
-        Strata with one PSU.
+        Strata with one PSU (not sampled in full).
     lonely_psu : str
         Lonely-PSU rule.
+    stages : tuple of Stage
+        The later stages of a multi-stage design with an fpc (empty otherwise: the
+        with-replacement, ultimate-cluster variance of the first stage).
     """
 
     n: int
@@ -166,6 +257,8 @@ class PreparedDesign:
     f: np.ndarray
     lonely: np.ndarray
     lonely_psu: str
+    stages: tuple[Stage, ...] = ()
+    rep: Replicates | None = None
 
     @property
     def n_strata(self) -> int:
@@ -177,7 +270,9 @@ class PreparedDesign:
 
     @property
     def degf(self) -> int:
-        """Design degrees of freedom: PSUs minus strata (R ``degf``)."""
+        """Design degrees of freedom: PSUs minus strata (R ``degf``; replicates: rank - 1)."""
+        if self.rep is not None:
+            return self.rep.df
         return self.n_psus - self.n_strata
 
     @property
@@ -187,6 +282,17 @@ class PreparedDesign:
         with np.errstate(divide="ignore", invalid="ignore"):
             c = np.where(nh > 1, (1 - self.f) * nh / (nh - 1), 1 - self.f)
         return c
+
+    @property
+    def average_factor(self) -> float:
+        """Return the first-stage factor of ``lonely_psu="average"``: strata over strata kept.
+
+        1 for the other rules; NaN when every stratum is lonely.
+        """
+        if self.lonely_psu != "average" or not self.lonely.any():
+            return 1.0
+        kept = self.n_strata - int(self.lonely.sum())
+        return self.n_strata / kept if kept else float("nan")
 
     @classmethod
     def from_data(
@@ -204,16 +310,28 @@ class PreparedDesign:
         n = len(data)
         if n == 0:
             raise ValueError(f"{func}: data has no rows")
-        if design.weight is not None:
-            w = weight_values(data, design.weight, func)
-        else:
-            w = np.ones(n)
+        clusters, fpcs = design.clusters, design.fpcs
+        if len(fpcs) > max(len(clusters), 1):
+            raise ValueError(
+                f"{func}: {len(fpcs)} fpc columns {list(fpcs)} but "
+                f"{max(len(clusters), 1)} sampling stage(s); give a cluster column for every "
+                "stage with an fpc (the last one may be the respondent id)"
+            )
         stratum, strata_values = _strata(data, design, func)
-        psu, psu_stratum, n_psu = _clusters(data, design, stratum, len(strata_values), func)
-        f: np.ndarray = np.zeros(len(strata_values))
-        if design.fpc is not None:
-            f = _sampling_fractions(data, design.fpc, stratum, strata_values, n_psu, func)
-        lonely = n_psu == 1
+        H = len(strata_values)
+        psu, psu_stratum, n_psu = _clusters(
+            data, clusters[0] if clusters else None, stratum, H, func
+        )
+        f: np.ndarray = np.zeros(H)
+        if fpcs:
+
+            def label(h: int) -> str:
+                return f"stratum {show(strata_values[h])}"
+
+            f = _sampling_fractions(
+                data, fpcs[0], stratum, label, n_psu, "PSUs", func, _fpc_sizes(data, fpcs)
+            )
+        lonely = (n_psu == 1) & (f < 1 - 1e-7)
         if lonely.any() and design.lonely_psu == "fail":
             h = int(np.flatnonzero(lonely)[0])
             where = (
@@ -223,9 +341,27 @@ class PreparedDesign:
             )
             raise ValueError(
                 f"{func}: {where} (a wave or segment of one respondent?), so its variance "
-                "cannot be estimated; set data.design.lonely_psu in the study file to 'adjust' "
-                "or 'remove' (in code: SurveyDesign(lonely_psu='adjust')), or merge strata"
+                "cannot be estimated; set data.design.lonely_psu in the study file to 'adjust', "
+                "'remove' or 'average' (in code: SurveyDesign(lonely_psu='adjust')), or merge "
+                "strata"
             )
+        if design.weight is None and fpcs and len(fpcs) < max(len(clusters), 1):
+            raise ValueError(
+                f"{func}: no weight column, and the weights cannot be derived from the fpc: "
+                f"{max(len(clusters), 1)} sampling stages but {len(fpcs)} fpc column(s) "
+                f"{list(fpcs)}; give data.design.weight or an fpc for every stage"
+            )
+        stages: tuple[Stage, ...] = ()
+        fractions = [f[stratum]]
+        if len(clusters) > 1 and psu is not None and psu_stratum is not None:
+            stages, later = _later_stages(data, design, psu, f[psu_stratum], func)
+            fractions += later
+        if design.weight is not None:
+            w = weight_values(data, design.weight, func)
+        elif fpcs:  # R: weights = product over stages of population / sample size
+            w = 1.0 / np.prod(np.column_stack(fractions), axis=1)
+        else:
+            w = np.ones(n)
         return cls(
             n=n,
             w=w,
@@ -236,6 +372,7 @@ class PreparedDesign:
             f=np.asarray(f, dtype=float),
             lonely=lonely,
             lonely_psu=design.lonely_psu,
+            stages=stages if fpcs else (),
         )
 
     # ----------------------------------------------------------------------------------
@@ -244,18 +381,18 @@ class PreparedDesign:
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]
+        if self.rep is not None:  # linearised: replicate totals of the influence values
+            d = self.rep.weights.T @ (z / self.w[:, None])
+            d = d - (z.sum(axis=0) if self.rep.mse else d.mean(axis=0))
+            return self.rep.scale * (d * self.rep.rscales[:, None]).T @ d
         H = self.n_strata
         if self.psu is not None and self.psu_stratum is not None:
             P = len(self.psu_stratum)
-            t = np.column_stack(
-                [np.bincount(self.psu, weights=z[:, j], minlength=P) for j in range(z.shape[1])]
-            )
+            t = _rowsum(self.psu, z, P)
             ts = self.psu_stratum
         else:
             t, ts = z, self.stratum
-        T = np.column_stack(
-            [np.bincount(ts, weights=t[:, j], minlength=H) for j in range(t.shape[1])]
-        )
+        T = _rowsum(ts, t, H)
         c = self.scale
         ok = ~self.lonely
         cw = np.where(ok, c, 0.0)[ts]
@@ -264,7 +401,123 @@ class PreparedDesign:
         if self.lonely.any() and self.lonely_psu == "adjust":
             d = T[self.lonely] - T.sum(axis=0) / self.n_psus
             v += (d * c[self.lonely][:, None]).T @ d
+        v *= self.average_factor
+        for st in self.stages:
+            tu = _rowsum(st.unit, z, len(st.parent))
+            Tp = _rowsum(st.parent, tu, len(st.n))
+            v += (tu * st.c[st.parent][:, None]).T @ tu
+            v -= (Tp * (st.c / st.n)[:, None]).T @ Tp
         return v
+
+
+_REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other")
+
+
+@dataclass(frozen=True)
+class ReplicateDesign(SurveyDesign):
+    """A replicate-weight design: full-sample weight and replicate analysis weights.
+
+    As R ``svrepdesign(weights=, repweights=, type=, scale=, rscales=, mse=,
+    combined.weights=TRUE)``: the variance of a statistic is
+    ``scale * sum_r rscales_r (theta_r - c)^2`` over the estimates ``theta_r`` with each
+    replicate weight, ``c`` the full-sample estimate (``mse=True``) or the replicates' mean.
+    Means and shares are recomputed per replicate (exact); totals are exact too; the other
+    estimators use the replicate totals of their influence values (linearised).
+
+    Parameters
+    ----------
+    weight : str
+        Full-sample weight.
+    replicates : sequence of str
+        Replicate weight columns (finite, >= 0).
+    type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other"}
+        Kind of replicates (documents ``scale``; no default scale is guessed).
+    scale : float
+        Overall factor, e.g. JK1 ``(R - 1) / R``, BRR ``1 / R``, Fay ``1 / (R (1 - rho)^2)``,
+        bootstrap ``1 / (R - 1)``, SDR ``4 / R``.
+    rscales : sequence of float, optional
+        Per-replicate factors (JKn: ``(n_h - 1) / n_h``); default 1.
+    mse : bool
+        Centre at the full-sample estimate (True) or at the mean of the replicates.
+    df : int, optional
+        Degrees of freedom; default the number of replicates minus 1 (R: rank - 1).
+    """
+
+    replicates: tuple[str, ...] = ()
+    type: str = "other"
+    scale: float = 1.0
+    rscales: tuple[float, ...] | None = None
+    mse: bool = False
+    df: int | None = None
+
+    def __post_init__(self) -> None:
+        """Check the replicate settings."""
+        super().__post_init__()
+        object.__setattr__(self, "replicates", _names(self.replicates, "replicates"))
+        if self.type not in _REP_TYPES:
+            raise ValueError(f"ReplicateDesign: type {self.type!r}: use one of {list(_REP_TYPES)}")
+        if self.weight is None or not self.replicates:
+            raise ValueError(
+                "ReplicateDesign: give the full-sample weight and the replicate columns"
+            )
+        if self.strata or self.cluster or self.fpc:
+            raise ValueError(
+                "ReplicateDesign: the replicate weights carry the design; give no strata, "
+                "cluster or fpc"
+            )
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"ReplicateDesign: scale {self.scale!r} must be finite and > 0")
+        if self.rscales is not None and len(self.rscales) != len(self.replicates):
+            raise ValueError(
+                f"ReplicateDesign: {len(self.rscales)} rscales for "
+                f"{len(self.replicates)} replicate columns"
+            )
+
+    def roles(self) -> dict[str, str]:
+        """Return the weight and the replicate columns (``replicate1``, ...)."""
+        out = super().roles()
+        for k, col in enumerate(self.replicates, start=1):
+            out[f"replicate{k}"] = col
+        return out
+
+    def prepare(self, data: pd.DataFrame, *, func: str = "SurveyDesign.prepare") -> PreparedDesign:
+        """Validate the weights and replicate columns and return the prepared design.
+
+        Raises
+        ------
+        KeyError
+            A column is not in ``data``.
+        ValueError
+            A weight is missing, not finite or <= 0; a replicate weight is missing, not
+            finite or negative (naming the column, row and value).
+        """
+        base = PreparedDesign.from_data(data, SurveyDesign(weight=self.weight), func=func)
+        for col in self.replicates:
+            if col not in data.columns:
+                raise KeyError(f"{func}: replicate weight column {col!r} is not in the data")
+        reps = np.column_stack(
+            [numeric_values(data, c, "replicate weight", func) for c in self.replicates]
+        )
+        bad = ~np.isfinite(reps) | (reps < 0)
+        if bad.any():
+            i, j = (int(k[0]) for k in np.nonzero(bad))
+            raise ValueError(
+                f"{func}: replicate weight column {self.replicates[j]!r} has the value "
+                f"{show(reps[i, j])} in row {show(data.index[i])}; replicate weights must be "
+                "finite and >= 0"
+            )
+        R = reps.shape[1]
+        rs = np.ones(R) if self.rscales is None else np.asarray(self.rscales, dtype=float)
+        df = R - 1 if self.df is None else int(self.df)
+        rep = Replicates(weights=reps, scale=float(self.scale), rscales=rs, mse=self.mse, df=df)
+        return dataclasses.replace(base, rep=rep)
+
+
+def _rowsum(codes: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
+    """Return the sums of the rows of ``x`` (n x k) per code 0..m-1 (R ``rowsum``)."""
+    return np.column_stack(
+        [np.bincount(codes, weights=x[:, j], minlength=m) for j in range(x.shape[1])]
+    )
 
 
 def _strata(data: pd.DataFrame, design: SurveyDesign, func: str) -> tuple[np.ndarray, np.ndarray]:
@@ -290,8 +543,30 @@ def _strata(data: pd.DataFrame, design: SurveyDesign, func: str) -> tuple[np.nda
     return stratum.astype(np.int64), strata_values
 
 
+def _cluster_codes(data: pd.DataFrame, col: str, func: str) -> np.ndarray:
+    """Return the integer codes of a cluster column.
+
+    Raises
+    ------
+    ValueError
+        A row has a missing cluster.
+    """
+    c = data[col]
+    if c.isna().any():
+        raise ValueError(
+            f"{func}: cluster column {col!r}: row "
+            f"{show(_bad_row(data, c.isna().to_numpy()))} has a missing cluster"
+        )
+    return pd.factorize(c)[0].astype(np.int64)
+
+
+def _nest(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """Return codes of the (outer, inner) pairs: units of ``inner`` nested in ``outer``."""
+    return np.unique(outer * (inner.max() + 1) + inner, return_inverse=True)[1].astype(np.int64)
+
+
 def _clusters(
-    data: pd.DataFrame, design: SurveyDesign, stratum: np.ndarray, H: int, func: str
+    data: pd.DataFrame, cluster: str | None, stratum: np.ndarray, H: int, func: str
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
     """Return each row's PSU code, each PSU's stratum and the PSUs per stratum.
 
@@ -302,16 +577,8 @@ def _clusters(
     ValueError
         A row has a missing cluster.
     """
-    if design.cluster is not None:
-        c = data[design.cluster]
-        if c.isna().any():
-            raise ValueError(
-                f"{func}: cluster column {design.cluster!r}: row "
-                f"{show(_bad_row(data, c.isna().to_numpy()))} has a missing cluster"
-            )
-        ccode = pd.factorize(c)[0].astype(np.int64)
-        psu = np.unique(stratum * (ccode.max() + 1) + ccode, return_inverse=True)[1]
-        psu = psu.astype(np.int64)
+    if cluster is not None:
+        psu = _nest(stratum, _cluster_codes(data, cluster, func))
         P = int(psu.max()) + 1
         psu_stratum = np.zeros(P, dtype=np.int64)
         psu_stratum[psu] = stratum
@@ -319,27 +586,98 @@ def _clusters(
     return None, None, np.bincount(stratum, minlength=H)
 
 
+def _later_stages(
+    data: pd.DataFrame, design: SurveyDesign, psu: np.ndarray, psu_f: np.ndarray, func: str
+) -> tuple[tuple[Stage, ...], list[np.ndarray]]:
+    """Return the stages after the first and each row's sampling fraction at those stages.
+
+    ``psu_f`` is the first-stage sampling fraction of each PSU. A stage without an fpc is
+    sampled with replacement (fraction 0: it adds its variance but cannot give weights).
+
+    Raises
+    ------
+    ValueError
+        A missing cluster, a bad fpc (see :func:`_sampling_fractions`), or a unit with a
+        single sampled sub-unit under ``lonely_psu="fail"`` or ``"average"``.
+    """
+    clusters, fpcs = design.clusters, design.fpcs
+    prev, mult = psu, psu_f
+    stages, fractions = [], []
+    for s in range(1, len(clusters)):
+        col, prev_col = clusters[s], clusters[s - 1]
+        unit = _nest(prev, _cluster_codes(data, col, func))
+        U = int(unit.max()) + 1
+        parent = np.zeros(U, dtype=np.int64)
+        parent[unit] = prev
+        P = len(mult)
+        n = np.bincount(parent, minlength=P)
+        first = np.zeros(P, dtype=np.int64)
+        first[prev[::-1]] = np.arange(len(prev))[::-1]
+        values = data[prev_col].to_numpy()
+
+        def label(
+            h: int, values: Any = values, first: Any = first, prev_col: str = prev_col
+        ) -> str:
+            return f"{prev_col} {show(values[first[h]])}"
+
+        if s < len(fpcs):
+            frac = _sampling_fractions(
+                data, fpcs[s], prev, label, n, f"{col} units", func, _fpc_sizes(data, fpcs)
+            )
+        else:
+            frac = np.zeros(P)
+        nf = n.astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(nf > 1, (1 - frac) * nf / (nf - 1), 1 - frac)
+        lonely = (n == 1) & (frac < 1 - 1e-7) & (mult > 0)
+        if lonely.any() and design.lonely_psu in ("fail", "average"):
+            h = int(np.flatnonzero(lonely)[0])
+            raise ValueError(
+                f"{func}: cluster column {col!r} (stage {s + 1}): {label(h)} has only one "
+                f"sampled {col}, so its stage-{s + 1} variance cannot be estimated"
+                + (" (R's 'average' gives NaN here)" if design.lonely_psu == "average" else "")
+                + "; set data.design.lonely_psu in the study file to 'adjust' or 'remove' "
+                "(the unit then adds no stage variance), or give its fpc"
+            )
+        c = np.where(lonely, 0.0, scale * mult)
+        stages.append(Stage(unit=unit, parent=parent, n=n, c=c))
+        fractions.append(frac[prev])
+        prev, mult = unit, (mult * frac)[parent]
+    return tuple(stages), fractions
+
+
+def _fpc_sizes(data: pd.DataFrame, fpcs: Sequence[str]) -> bool:
+    """Return whether the fpc columns hold population sizes (some value of some stage > 1)."""
+    return any(
+        bool((pd.to_numeric(data[c], errors="coerce").to_numpy(float) > 1).any()) for c in fpcs
+    )
+
+
 def _sampling_fractions(
     data: pd.DataFrame,
     fpc_col: str,
     stratum: np.ndarray,
-    strata_values: np.ndarray,
+    label: Any,
     n_psu: np.ndarray,
+    units: str,
     func: str,
+    sizes: bool | None = None,
 ) -> np.ndarray:
     """Return the sampling fraction of each stratum from the fpc column.
 
-    The column holds population sizes (all > 1: the fraction is sampled PSUs / size) or
-    sampling fractions (all <= 1), one value per stratum.
+    The column holds population sizes (some > 1, none < 1: the fraction is sampled units /
+    size) or sampling fractions (all <= 1), one value per stratum (at later stages of a
+    multi-stage design: per unit of the previous stage). ``label(h)`` names stratum ``h``
+    and ``units`` the sampled units in messages.
 
     Raises
     ------
     ValueError
         An fpc is not finite or <= 0, sizes and fractions are mixed, the fpc varies within
-        a stratum, or a population size is below the stratum's sampled PSUs.
+        a stratum, or a population size is below the stratum's sampled units.
     """
     fpc = numeric_values(data, fpc_col, "fpc", func, allow_inf=True)
-    H = len(strata_values)
+    H = len(n_psu)
     bad = ~np.isfinite(fpc) | (fpc <= 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -348,9 +686,10 @@ def _sampling_fractions(
             f"{show(fpc[i])};"
             " fpc must be finite and > 0"
         )
-    big = fpc > 1
-    if big.any() and not big.all():
-        i = int(np.flatnonzero(~big)[0])
+    # population sizes if any fpc of any stage is > 1 (R); a size of 1: sampled in full
+    sizes = bool((fpc > 1).any()) if sizes is None else sizes
+    if sizes and (fpc < 1).any():
+        i = int(np.flatnonzero(fpc < 1)[0])
         raise ValueError(
             f"{func}: fpc column {fpc_col!r}: row {show(data.index[i])} has fpc "
             f"{show(fpc[i])} but "
@@ -368,11 +707,11 @@ def _sampling_fractions(
         first = fpc[in_h[0]]
         i = in_h[fpc[in_h] != first][0]
         raise ValueError(
-            f"{func}: fpc column {fpc_col!r} varies within stratum {show(strata_values[h])}: "
+            f"{func}: fpc column {fpc_col!r} varies within {label(h)}: "
             f"row {show(data.index[i])} has fpc {show(fpc[i])}, row "
             f"{show(data.index[in_h[0]])} has {show(first)}"
         )
-    if big.all():
+    if sizes:
         too_small = lo < n_psu
         if too_small.any():
             h = int(np.flatnonzero(too_small)[0])
@@ -380,8 +719,7 @@ def _sampling_fractions(
             raise ValueError(
                 f"{func}: fpc column {fpc_col!r}: row {show(data.index[i])} has "
                 "population size "
-                f"{show(lo[h])} below the {n_psu[h]} sampled PSUs of stratum "
-                f"{show(strata_values[h])}"
+                f"{show(lo[h])} below the {n_psu[h]} sampled {units} of {label(h)}"
             )
         return n_psu / lo
     return lo
@@ -453,6 +791,24 @@ class Groups:
             uniq = np.asarray(uniq, dtype=np.int64)
             g_of = uniq // P
             self.gp_cell = np.where(g_of < G, g_of * H + prep.psu_stratum[uniq % P], G * H)
+        self.later = [self._stage_cells(st) for st in prep.stages]
+        # strata each group reaches (R subsets the design to the domain: the lonely-PSU
+        # rules count the PSUs and strata of the subset)
+        reach = np.bincount(
+            np.where(self.member, codes * H + prep.stratum, G * H), minlength=G * H + 1
+        )[: G * H].reshape(G, H)
+        self.reach = reach > 0
+
+    def _stage_cells(self, st: Stage) -> tuple[np.ndarray, ...]:
+        """Return the (group, unit) and (group, parent) cells of a later design stage."""
+        G, U, P = self.G, len(st.parent), len(st.n)
+        gu, uniq = pd.factorize(np.where(self.member, self.codes * U + st.unit, G * U))
+        uniq = np.asarray(uniq, dtype=np.int64)
+        g_u, par = uniq // U, st.parent[uniq % U]
+        gp, uniq2 = pd.factorize(g_u * P + par)
+        uniq2 = np.asarray(uniq2, dtype=np.int64)
+        g_p, p2 = uniq2 // P, uniq2 % P
+        return gu.astype(np.int64), g_u, st.c[par], gp.astype(np.int64), g_p, st.c[p2] / st.n[p2]
 
     def sums(self, x: np.ndarray) -> np.ndarray:
         """Return the per-group sums of ``x`` (rows outside every group ignored)."""
@@ -462,9 +818,35 @@ class Groups:
         """Broadcast a per-group array to the rows (0 for rows outside every group)."""
         return np.append(per_group, 0.0)[self.gi]
 
+    def rep_sums(self, x: np.ndarray) -> np.ndarray:
+        """Return the per-group sums of ``x`` under each replicate weight.
+
+        ``x`` (n, or n x k) is per unit of full-sample weight (the replicate weights
+        multiply it); the result is G x R (or G x R x k). The replicate weights are sorted
+        by group once, so each group is one matrix product.
+        """
+        rep = self.prep.rep
+        assert rep is not None
+        if not hasattr(self, "_rep_sorted"):
+            order = np.argsort(self.gi, kind="stable")
+            self._rep_order = order
+            self._rep_starts = np.searchsorted(self.gi[order], np.arange(self.G + 1))
+            self._rep_sorted = rep.weights[order]
+        xs = np.asarray(x, dtype=float)[self._rep_order]
+        flat = xs.ndim == 1
+        if flat:
+            xs = xs[:, None]
+        out = np.empty((self.G, rep.weights.shape[1], xs.shape[1]))
+        st = self._rep_starts
+        for g in range(self.G):
+            out[g] = (xs[st[g] : st[g + 1]].T @ self._rep_sorted[st[g] : st[g + 1]]).T
+        return out[:, :, 0] if flat else out
+
     def var(self, z: np.ndarray) -> np.ndarray:
         """Return the design variance of the group totals of ``z`` (each row in its group)."""
         prep = self.prep
+        if prep.rep is not None:  # exact for totals, linearised for the rest
+            return prep.rep.spread(self.sums(z), self.rep_sums(z / prep.w))
         G, H = self.G, prep.n_strata
         if self.gp is None:
             t, cell = z, self.cell
@@ -478,13 +860,26 @@ class Groups:
         ok = ~prep.lonely
         v = ((S[:, ok] - T[:, ok] ** 2 / prep.n_psu[ok]) * c[ok]).sum(axis=1)
         if prep.lonely.any() and prep.lonely_psu == "adjust":
-            centre = T.sum(axis=1, keepdims=True) / prep.n_psus
+            n_reach = np.maximum(self.reach @ prep.n_psu, 1)
+            centre = T.sum(axis=1, keepdims=True) / n_reach[:, None]
             v = v + ((T[:, prep.lonely] - centre) ** 2 * c[prep.lonely]).sum(axis=1)
+        if prep.lonely.any() and prep.lonely_psu == "average":
+            n_strata = self.reach.sum(axis=1)
+            kept = (self.reach & ~prep.lonely).sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = v * np.where(kept > 0, n_strata / np.maximum(kept, 1), np.nan)
+        for gu, g_u, cu, gp, g_p, cn in self.later:
+            tu = np.bincount(gu, weights=z, minlength=len(g_u))
+            tp = np.bincount(gp, weights=tu, minlength=len(g_p))
+            v = v + np.bincount(g_u, weights=cu * tu * tu, minlength=G + 1)[:G]
+            v = v - np.bincount(g_p, weights=cn * tp * tp, minlength=G + 1)[:G]
         return np.maximum(v, 0.0)
 
     def degf(self, valid: np.ndarray) -> np.ndarray:
         """Return the per-group design df: PSUs minus strata among the group's ``valid`` rows."""
         prep = self.prep
+        if prep.rep is not None:
+            return np.full(self.G, float(prep.rep.df))
         G, H = self.G, prep.n_strata
         v = valid & self.member
         cells = np.bincount(
@@ -584,7 +979,14 @@ def mean_parts(groups: Groups, y: np.ndarray, valid: np.ndarray | None = None) -
     resid = y0 - groups.expand(m)  # only ever weighted by wd, which is 0 outside the domain
     wr = wd * resid
     z = wr * groups.expand(1.0 / Ws)
-    var = groups.var(z)
+    if prep.rep is not None:  # the replicate means themselves (svrepdesign svymean)
+        v0 = valid.astype(float)
+        both = groups.rep_sums(np.column_stack([v0 * y0, v0]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m_r = both[:, :, 0] / both[:, :, 1]
+        var = prep.rep.spread(m, m_r)
+    else:
+        var = groups.var(z)
     ss = groups.sums(wr * resid)
     m = np.where(W > 0, m, np.nan)
     return {"n": n, "W": W, "W2": W2, "estimate": m, "var": var, "ss": ss, "z": z, "valid": valid}

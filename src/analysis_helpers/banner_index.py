@@ -288,7 +288,7 @@ class IndexTables:
         if prep.lonely.any() and prep.lonely_psu == "adjust":
             d = T[prep.lonely] - T.sum(axis=0) / prep.n_psus
             V += (d * c[prep.lonely][:, None]).T @ d
-        return V
+        return V * prep.average_factor
 
 
 def _onehot(codes: np.ndarray, size: int) -> sparse.csr_matrix:

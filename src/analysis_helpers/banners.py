@@ -439,7 +439,7 @@ def _sigma(joint: _Joint, Yu: np.ndarray, Wu: np.ndarray, sq: tuple | None) -> n
     if prep.lonely.any() and prep.lonely_psu == "adjust":
         d = T[prep.lonely] - T.sum(axis=0) / prep.n_psus
         S += (d * c[prep.lonely][:, None]).T @ d
-    return S
+    return S * prep.average_factor
 
 
 def _t_p(est: np.ndarray, se: np.ndarray, df: np.ndarray, tiny: float) -> np.ndarray:
@@ -636,6 +636,18 @@ def banner_table(
         raise ValueError("banner_table: index rows need the hierarchy (hierarchy=...)")
     design = design if design is not None else SurveyDesign()
     prep = design.prepare(data, func="banner_table")
+    if prep.rep is not None:
+        raise ValueError(
+            "banner_table: replicate-weight designs are not supported by the banner tables "
+            "yet; use survey_mean / survey_proportion by segment"
+        )
+    if prep.stages:
+        raise ValueError(
+            "banner_table: multi-stage designs with an fpc (several cluster and fpc columns) "
+            "are not supported by the banner tables yet; use survey_mean / survey_proportion "
+            "by segment, or give only the first-stage cluster and fpc (ultimate-cluster "
+            "variance)"
+        )
     labels = labels or {}
     values = values or {}
     variables = [_variable(data, spec, labels, values) for spec in by]
@@ -1582,7 +1594,7 @@ def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
     if prep.lonely.any() and prep.lonely_psu == "adjust":
         d = T[prep.lonely] - T.sum(axis=0) / prep.n_psus
         S = S + (d * c_[prep.lonely][:, None]).T @ d
-    V = S / (W * W)
+    V = S * prep.average_factor / (W * W)
     chisq, f, d0, ddf, p_f, p_chi = _rao_scott(p, V, N, float(prep.degf))
     if not np.isfinite(chisq):
         rec["flag"] = "no variance"

@@ -588,14 +588,14 @@ def _clean_design(ctx: _Context, out: dict[str, object]) -> None:
     for role, col in ctx.study.raw_design_columns().items():
         if not col or col in out:
             continue
-        if role in ("weight", "fpc"):
+        if role in ("weight", "fpc") or role.startswith("fpc"):  # fpc2...: later stages
             values, status = parse_numbers(ctx.frame[col])
             if role == "weight":
                 with np.errstate(invalid="ignore"):
                     bad = (status == INVALID) | (status == BLANK) | ~(values > 0)
             else:
                 bad = status == INVALID
-            ctx.cells.add(col, f"invalid_{role}", bad)
+            ctx.cells.add(col, f"invalid_{role.rstrip('0123456789')}", bad)
             out[col] = np.where(bad, np.nan, values)
         else:
             out[col] = ctx.frame[col].str.strip()

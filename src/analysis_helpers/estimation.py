@@ -4,7 +4,8 @@ Means, totals, proportions, ratios, variances, domain differences, Rao-Scott chi
 and linear regression.
 
 Every estimator reproduces R's ``survey`` package (Lumley) for a one-stage design
-``svydesign(id=~cluster, strata=~strata, weights=~weight, fpc=~fpc, nest=TRUE)``.
+``svydesign(id=~cluster, strata=~strata, weights=~weight, fpc=~fpc, nest=TRUE)`` and for a
+multi-stage one ``svydesign(id=~psu+ssu, strata=~strata, fpc=~fpc1+fpc2, nest=TRUE)``.
 
 Method
 ------
@@ -28,11 +29,24 @@ Conventions (all as R ``survey`` does unless stated):
 * **Clusters** are nested within strata (``nest=TRUE``): a PSU is a (stratum, cluster)
   pair.
 * **fpc**: a population size (number of PSUs) per stratum, or a sampling fraction <= 1;
-  all values must be of one kind and constant within a stratum.
-* **Lonely PSUs** (a stratum with a single PSU): ``SurveyDesign(lonely_psu="fail")``, R's
-  default, raises; ``"adjust"`` centres the lonely PSU total at the grand mean of PSU
-  totals (``options(survey.lonely.psu="adjust")``, survey >= 4.2); ``"remove"`` lets the
-  stratum contribute nothing.
+  all values must be of one kind and constant within a stratum. Without a weight column
+  the weights are derived from the fpc (population over sample size, multiplied over the
+  stages), as R does; a stage without an fpc then raises.
+* **Multi-stage designs** (``SurveyDesign(cluster=[a, b], fpc=[f1, f2])``, R
+  ``svydesign(id=~a+b, fpc=~f1+f2)``): with an fpc the variance is R's ``multistage``
+  recursion, ``V = V_1 + sum_j f_1 V_2j + ...``: the first stage as above plus, for each
+  PSU, the variance of its stage-2 units (strata: the PSUs), weighted by the first-stage
+  sampling fraction, and so on. Without an fpc only the first stage counts (ultimate
+  cluster). A stage whose units are all sampled (population size = sample size) adds 0.
+* **Lonely PSUs** (a stratum with a single PSU, not sampled in full):
+  ``SurveyDesign(lonely_psu="fail")``, R's default, raises; ``"adjust"`` centres the lonely
+  PSU total at the mean of the PSU totals of the strata the domain reaches
+  (``options(survey.lonely.psu="adjust")``, survey >= 4.2; survey 4.1 used 0, which
+  differs for totals); ``"remove"`` lets the stratum contribute nothing; ``"average"``
+  scales the variance of the other strata by strata / strata kept (per domain, over the
+  strata the domain reaches). At a later stage a unit with a single sampled sub-unit adds
+  nothing under ``"adjust"`` and ``"remove"`` and raises under ``"fail"`` and
+  ``"average"`` (where R returns NaN).
 * **Confidence intervals** of means, totals, ratios and variances are normal
   (``confint`` on a ``svystat``). Logit intervals of proportions use Student's t with the
   domain degrees of freedom, as ``svyciprop(method="logit")``.
@@ -82,6 +96,7 @@ from ._design import (
     srs_factor,
     t_quantile,
 )
+from .quantiles import survey_quantile
 
 __all__ = [
     "SurveyDesign",
@@ -91,6 +106,7 @@ __all__ = [
     "survey_proportion",
     "survey_ratio",
     "survey_var",
+    "survey_quantile",
     "domain_difference",
     "survey_ttest",
     "survey_chisq",
@@ -141,8 +157,9 @@ def survey_mean(
     by : str or sequence of str
         Grouping columns; each group is a domain of the whole design.
     design : SurveyDesign, optional
-        Weight, strata, cluster and fpc columns. None: unweighted simple random sample
-        (with replacement), whose SE is the textbook ``s / sqrt(n)``.
+        Weight, strata, cluster and fpc columns (per stage for a multi-stage sample).
+        None: unweighted simple random sample (with replacement), whose SE is the
+        textbook ``s / sqrt(n)``.
     confidence : float
         Confidence level of the normal interval.
 

@@ -229,13 +229,49 @@ class WaveSpec(_Model):
 
 
 class DesignSpec(_Model):
+    """The sampling design: weight, strata, the cluster and fpc of each stage.
+
+    ``cluster`` and ``fpc`` take one column or a list, one per stage of a multi-stage
+    sample, outermost first (``[district, school]``); there cannot be more fpc columns
+    than stages.
+    """
+
     weight: str | None = None
     strata: str | None = None
-    cluster: str | None = None
-    fpc: str | None = None
-    #: a stratum with one PSU (e.g. a wave of one respondent): fail, adjust or remove,
-    #: as ``SurveyDesign(lonely_psu=...)``
-    lonely_psu: Literal["fail", "adjust", "remove"] = "fail"
+    cluster: str | list[str] | None = None
+    fpc: str | list[str] | None = None
+    #: a stratum with one PSU (e.g. a wave of one respondent): fail, adjust, remove or
+    #: average, as ``SurveyDesign(lonely_psu=...)``
+    lonely_psu: Literal["fail", "adjust", "remove", "average"] = "fail"
+
+    @field_validator("cluster", "fpc")
+    @classmethod
+    def _stage_list(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give a column name or a non-empty list of column names")
+            dup = [c for c, k in Counter(value).items() if k > 1]
+            if dup:
+                raise ValueError(f"column {dup[0]!r} is listed more than once")
+        return value
+
+    @model_validator(mode="after")
+    def _fpc_stages(self) -> DesignSpec:
+        clusters, fpcs = self.stages("cluster"), self.stages("fpc")
+        if len(fpcs) > max(len(clusters), 1):
+            raise ValueError(
+                f"{len(fpcs)} fpc columns but {max(len(clusters), 1)} sampling stage(s): "
+                "give a cluster column for every stage with an fpc (design.cluster: "
+                "[psu, ..., respondent id])"
+            )
+        return self
+
+    def stages(self, role: str) -> list[str]:
+        """Return the columns of ``cluster`` or ``fpc`` as a list, one per stage."""
+        value = getattr(self, role)
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else list(value)
 
 
 class DataSpec(_Model):
@@ -1478,14 +1514,28 @@ class Study:
         return any(v is not None for v in self.design_columns().values())
 
     def design_columns(self) -> dict[str, str | None]:
-        """Return the design roles (weight, strata, cluster, fpc) mapped to column names."""
-        return self.spec.data.design.model_dump(exclude={"lonely_psu"})
+        """Return the design roles (weight, strata, cluster, fpc) mapped to column names.
+
+        The later stages of a multi-stage design are ``cluster2``, ``fpc2`` and so on.
+        """
+        d = self.spec.data.design
+        cols: dict[str, str | None] = {"weight": d.weight, "strata": d.strata}
+        for role in ("cluster", "fpc"):
+            names = d.stages(role)
+            cols[role] = names[0] if names else None
+            for k, col in enumerate(names[1:], start=2):
+                cols[f"{role}{k}"] = col
+        return cols
+
+    def design_stages(self, role: str) -> list[str]:
+        """Return the ``cluster`` or ``fpc`` column of each sampling stage (``data.design``)."""
+        return self.spec.data.design.stages(role)
 
     @property
     def lonely_psu(self) -> str:
         """Return what estimates do with a stratum of one PSU (``data.design.lonely_psu``).
 
-        One of ``"fail"`` (the default), ``"adjust"`` or ``"remove"``, as
+        One of ``"fail"`` (the default), ``"adjust"``, ``"remove"`` or ``"average"``, as
         ``SurveyDesign(lonely_psu=...)``.
         """
         return self.spec.data.design.lonely_psu

@@ -66,8 +66,8 @@ def study_design(study: Study) -> SurveyDesign:
     return SurveyDesign(
         weight=cols.get("weight"),
         strata=cols.get("strata"),
-        cluster=cols.get("cluster"),
-        fpc=cols.get("fpc"),
+        cluster=study.design_stages("cluster") or None,
+        fpc=study.design_stages("fpc") or None,
         lonely_psu=study.lonely_psu,
     )
 
