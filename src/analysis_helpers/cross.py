@@ -555,7 +555,7 @@ def segment_index_by_wave(
     wave_col = study.wave_column
     if not study.has_index or wave_col not in data.columns:
         return pd.DataFrame(columns=cols)
-    present = set(data[wave_col].dropna().astype(str))
+    present = {str(w) for w in pd.unique(data[wave_col].dropna())}  # distinct, not per row
     order = [str(w) for w in (waves if waves is not None else study.waves) if str(w) in present]
     pooled = banner(data, study=study, segments=segments, areas=False)
     pooled = pooled[pooled["row"] == "csi"]
