@@ -561,10 +561,9 @@ def segment_index_by_wave(
     pooled = pooled[pooled["row"] == "csi"]
     letter_of = dict(zip(pooled["column"], pooled["letter"], strict=True))
     parts = []
+    wave_text = data[wave_col].astype(str)  # once, not once per wave (a million rows each)
     for w in order:
-        b = banner(
-            data[data[wave_col].astype(str) == w], study=study, segments=segments, areas=False
-        )
+        b = banner(data[wave_text == w], study=study, segments=segments, areas=False)
         b = b[b["row"] == "csi"].copy()
         if b.empty:
             continue
