@@ -27,6 +27,8 @@ CASES = [
      ["code 8 themes", "frequent terms", "total comments time", "peak resident memory"]),
     ("bench_deliverables.py", ["--tables", "5", "--figures", "4"],
      ["report.xlsx:", "report.pptx:", "both files:"]),
+    ("bench_report.py", ["--n", "3000", "--waves", "3"],
+     ["20-describe", "50-drivers", "load average", "total ", ", peak "]),
 ]  # fmt: skip
 
 
