@@ -246,3 +246,24 @@ def test_demo_data_written_by_an_older_generator_is_written_again(tmp_path):
     assert not _demo_complete(folder)
     truths.write_text(json.dumps({"demo_version": DEMO_VERSION}), encoding="utf-8")
     assert _demo_complete(folder)  # a folder that is not the demo's own raw folder
+
+
+def test_fast_dirt_plants_the_same_kinds_and_shares_of_dirt():
+    """DemoSpec.fast_dirt (the large benchmark studies): counts scale with ``dirt``."""
+    spec = DemoSpec(respondents_per_wave=3200, waves=("2024Q1", "2024Q4"), dirt=2.0, fast_dirt=True)
+    waves, _, truths = generate_demo(spec)
+    dirt = truths["planted_dirt"]["2024Q1"]
+    # 40 speeders, 30 straightliners, 25 incomplete, 12 out of range, 4 text entries,
+    # 10 repeated ids and 6 repeated answer vectors per wave at dirt 1
+    sizes = {k: len(v) for k, v in dirt.items()}
+    assert sizes == {"speeders": 80, "straightliners": 60, "incomplete": 50,
+                     "duplicate_id": 20, "duplicate_answers": 12, "out_of_range": 24,
+                     "non_numeric": 4}  # fmt: skip
+    df = waves["2024Q1"]
+    assert len(df) == 3200 + 20 + 12
+    # 2% missing codes per item, an out-of-range and a text entry somewhere
+    share = (df["net_cov_home"] == 99).mean()
+    assert 0.015 < share < 0.021
+    text = df[[c for c in df.columns if df[c].map(lambda v: isinstance(v, str)).any()]]
+    assert {"N/A", "five"} <= set(text.stack().astype(str))
+    assert generate_demo(spec)[2] == truths  # seeded

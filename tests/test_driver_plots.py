@@ -149,9 +149,16 @@ def test_importance_by_group_skips_empty_groups_and_validates(survey):
         importance_by_group(table, by="segment")
     with pytest.raises(ValueError, match="empty for every group"):
         importance_by_group(table[table["outcome"] == "empty"], by="outcome")
-    many = pd.concat([table.assign(outcome=str(k)) for k in range(9)])
-    with pytest.raises(ValueError, match="9 groups"):
-        importance_by_group(many, by="outcome")
+    # any number of groups: 12 waves get the 8 colours, then squares in the same colours
+    many = pd.concat([table.assign(outcome=str(k)) for k in range(12)])
+    ax = importance_by_group(many, by="outcome")
+    assert len(ax.get_legend().get_texts()) == 12
+    dots = [c for c in ax.collections if c.get_label() in ("0", "8")]
+    assert [c.get_facecolor()[0].tolist() for c in dots] == [
+        list(matplotlib.colors.to_rgba("#0072B2"))
+    ] * 2
+    shapes = [len(c.get_paths()[0].vertices) for c in dots]
+    assert shapes[0] != shapes[1]  # a dot, then a square
 
 
 def _crowded_ipa(n: int, seed: int, label: str = "item {k:02d}") -> pd.DataFrame:

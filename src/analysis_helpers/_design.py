@@ -1012,11 +1012,13 @@ def finish(groups: Groups, rows: list[dict], cols: list[str]) -> pd.DataFrame:
     """Stack per-domain result rows (one dict of arrays per row set) into a tidy frame."""
     if not rows:
         return pd.DataFrame(columns=[*groups.by, *cols])
-    parts = []
-    for r in rows:
-        k = groups.keys.copy() if groups.by else pd.DataFrame(index=range(groups.G))
-        for c in cols:
-            k[c] = r[c]
-        parts.append(k)
-    out = pd.concat(parts, ignore_index=True)
+    # one frame per row set from its columns at once (setting them one by one into a copy
+    # of the keys cost 90% of the time of small results), the keys tiled beside them
+    index = pd.RangeIndex(groups.G)
+    out = pd.concat(
+        [pd.DataFrame({c: r[c] for c in cols}, index=index) for r in rows], ignore_index=True
+    )
+    if groups.by:
+        keys = groups.keys.iloc[np.tile(np.arange(groups.G), len(rows))].reset_index(drop=True)
+        out = pd.concat([keys.drop(columns=[c for c in cols if c in keys]), out], axis=1)
     return out[[*groups.by, *cols]]

@@ -1417,9 +1417,12 @@ def load_clean(study: Study, *, unit: bool = True) -> pd.DataFrame:
     if manifest_is_current(study) and (study.processed_dir / "segments.csv").is_file():
         data = read_processed(study, "clean")
         wave_col = study.wave_column
-        data[wave_col] = pd.Categorical(
-            data[wave_col].astype("str"), categories=study.waves, ordered=True
-        )
+        wave = data[wave_col]
+        if isinstance(wave.dtype, pd.CategoricalDtype):  # as Parquet gives it: recode, no text
+            wave = wave.cat.rename_categories([str(c) for c in wave.cat.categories])
+        else:
+            wave = wave.astype("str")
+        data[wave_col] = pd.Categorical(wave, categories=study.waves, ordered=True)
         segments = read_processed(study, "segments")
         for col, g in segments.groupby("segment", sort=False):
             if study.segment_source(col) != "study file":

@@ -555,16 +555,15 @@ def segment_index_by_wave(
     wave_col = study.wave_column
     if not study.has_index or wave_col not in data.columns:
         return pd.DataFrame(columns=cols)
-    present = set(data[wave_col].dropna().astype(str))
+    present = {str(w) for w in pd.unique(data[wave_col].dropna())}  # distinct, not per row
     order = [str(w) for w in (waves if waves is not None else study.waves) if str(w) in present]
     pooled = banner(data, study=study, segments=segments, areas=False)
     pooled = pooled[pooled["row"] == "csi"]
     letter_of = dict(zip(pooled["column"], pooled["letter"], strict=True))
     parts = []
+    wave_text = data[wave_col].astype(str)  # once, not once per wave (a million rows each)
     for w in order:
-        b = banner(
-            data[data[wave_col].astype(str) == w], study=study, segments=segments, areas=False
-        )
+        b = banner(data[wave_text == w], study=study, segments=segments, areas=False)
         b = b[b["row"] == "csi"].copy()
         if b.empty:
             continue

@@ -324,6 +324,10 @@ class DemoSpec:
     dirt: float = 1.0
     #: the scale of the areas the demo asks on 1-5: 5, or 7 for a 1-7 study
     short_scale: int = 5
+    #: plant the dirt with whole-column draws (the same kinds and shares, other random
+    #: numbers): for studies of a million respondents (``benchmarks/bench_report.py``); the
+    #: default keeps the shipped demo's files byte for byte
+    fast_dirt: bool = False
 
 
 def _items(short_scale: int = 5) -> list[tuple[str, str, str, str, int]]:
@@ -484,7 +488,8 @@ def generate_demo(
         target = np.array([pop_type[c] * pop_region[r] for c, r in zip(ctype, region, strict=True)])
         weight = target / share
         df["weight"] = np.round(weight / weight.mean(), 6)
-        df, dirt = _add_dirt(df, rng, items, spec.dirt)
+        add = _add_dirt_fast if spec.fast_dirt else _add_dirt
+        df, dirt = add(df, rng, items, spec.dirt)
         waves[wave] = df
         planted[wave] = dirt
     ops = pd.DataFrame(
@@ -603,6 +608,72 @@ def _add_dirt(
         "duplicate_answers": new_id["resp_id"].tolist(),
         "out_of_range": oor,
         "non_numeric": text,
+    }
+    return out, dirt
+
+
+def _add_dirt_fast(
+    df: pd.DataFrame, rng: np.random.Generator, items, scale: float = 1.0
+) -> tuple[pd.DataFrame, dict]:
+    """Plant the dirt of :func:`_add_dirt` with whole-column draws (for large studies).
+
+    The same kinds, counts and shares of problems; the random numbers differ from
+    :func:`_add_dirt`'s, so the shipped demo uses that one.
+    """
+    n = len(df)
+    short = max(s for *_, s in items if s != 10)
+    grid5 = [i for i, _, _, _, s in items if s == short]
+    grid10 = [i for i, _, _, _, s in items if s == 10]
+    all_items = [i for i, *_ in items]
+    n_spd, n_stl, n_inc, n_oor, n_same, n_new = (
+        k if scale == 1.0 else max(1, int(round(k * scale))) for k in (40, 30, 25, 12, 10, 6)
+    )
+    pick = rng.permutation(n)
+    spd = pick[:n_spd]
+    stl = pick[n_spd : n_spd + n_stl]
+    inc = pick[n_spd + n_stl : n_spd + n_stl + n_inc]
+    duration = df["duration_sec"].to_numpy().copy()
+    duration[spd] = rng.integers(45, 160, size=len(spd))
+    cols: dict[str, Any] = {c: df[c].to_numpy() for c in df.columns}
+    cols["duration_sec"] = duration
+    straight = rng.integers(3, 6, size=len(stl))
+    blank = set(all_items[5:])
+    ids = cols["resp_id"]
+    oor_rows = rng.integers(n, size=n_oor)
+    oor_cols = rng.choice(all_items, size=n_oor)
+    text_vals = ["N/A", "５", "five", "n/a"][: min(4, n_oor)]
+    text_rows = rng.integers(n, size=len(text_vals))
+    text_cols = rng.choice(grid10 + grid5, size=len(text_vals))
+    for c in [*all_items, "osat", "nps_recommend", "ces", "repurchase", *EXPECTATION_PAIRS]:
+        v = cols[c].astype(object)
+        if c in grid5:
+            v[stl] = straight
+        if c in blank:
+            v[inc] = None
+        if c in all_items:
+            rows = rng.choice(n, size=int(0.02 * n), replace=False)
+            rows = rows[pd.notna(v[rows])]
+            v[rows] = 99 if c in grid5 else rng.choice([99, -99], size=len(rows))
+            v[oor_rows[oor_cols == c]] = short + 1 if c in grid5 else 11
+            for val, r, tc in zip(text_vals, text_rows, text_cols, strict=True):
+                if tc == c:
+                    v[r] = val
+        cols[c] = v
+    out0 = pd.DataFrame(cols, index=df.index)
+    dup_rows = rng.choice(n, size=n_same + n_new, replace=False)
+    same_id = out0.iloc[dup_rows[:n_same]].copy()
+    new_id = out0.iloc[dup_rows[n_same:]].copy()
+    new_id["resp_id"] = [f"{x}-B" for x in new_id["resp_id"]]
+    out = pd.concat([out0, same_id, new_id], ignore_index=True)
+    out = out.iloc[np.argsort(rng.random(len(out)), kind="stable")].reset_index(drop=True)
+    dirt = {
+        "speeders": ids[spd].tolist(),
+        "straightliners": ids[stl].tolist(),
+        "incomplete": ids[inc].tolist(),
+        "duplicate_id": same_id["resp_id"].tolist(),
+        "duplicate_answers": new_id["resp_id"].tolist(),
+        "out_of_range": ids[oor_rows].tolist(),
+        "non_numeric": ids[text_rows].tolist(),
     }
     return out, dirt
 

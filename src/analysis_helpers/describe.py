@@ -154,7 +154,8 @@ def pick_wave(data: pd.DataFrame, *, study: Study, wave: str = "") -> str:
     ValueError
         ``wave`` is not a wave of the study, or has no respondents.
     """
-    present = set(pd.Series(data[study.wave_column]).dropna().astype(str))
+    # the distinct waves as text, not every row's (a million rows: seconds)
+    present = {str(w) for w in pd.unique(pd.Series(data[study.wave_column]).dropna())}
     if wave:
         wave = str(wave)
         if wave not in study.waves:

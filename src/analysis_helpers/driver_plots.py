@@ -324,8 +324,6 @@ def importance_by_group(
         raise ValueError(f"{measure!r} is empty for every group")
     groups = [g for g in (order if order is not None else rows[by].unique()) if
               (rows[by] == g).any()]  # fmt: skip
-    if len(groups) > len(PALETTE):
-        raise ValueError(f"{len(groups)} groups; at most {len(PALETTE)} can be told apart")
     drivers = rows.groupby("driver", sort=False)[measure].mean().sort_values(kind="stable").index
     pos = {d: k for k, d in enumerate(drivers)}
     ax = _axes(ax, (8, 0.55 * len(drivers) + 1.8))
@@ -338,18 +336,37 @@ def importance_by_group(
         y = part["driver"].map(pos).to_numpy(float) + ((len(groups) - 1) / 2 - k) * step
         x = part[measure].to_numpy(float)
         name = str(labels.get(g, g)) if labels is not None else str(g)
-        colour = PALETTE[k]
+        colour, marker = group_style(k)
         if has_ci:
             err = np.vstack([x - part[low].to_numpy(float), part[high].to_numpy(float) - x])
             ax.errorbar(x, y, xerr=err, fmt="none", ecolor=colour, lw=1, capsize=2, alpha=0.8)
-        ax.scatter(x, y, color=colour, s=30, zorder=3, label=name)
+        ax.scatter(x, y, color=colour, marker=marker, s=30, zorder=3, label=name)
     ax.set_yticks(np.arange(len(drivers)), labels=[str(d) for d in drivers])
     ax.set_ylim(-0.6, len(drivers) - 0.4)
     ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
     if (rows[measure] < 0).any():
         ax.axvline(0, color="#333333", lw=0.8)
-    ax.legend(loc="lower right", fontsize="small", frameon=False)
+    ax.legend(loc="lower right", fontsize="small", frameon=False, ncol=1 + (len(groups) - 1) // 8)
     return ax
+
+
+#: marker shapes of the groups, one per round of the palette's colours
+GROUP_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def group_style(k: int) -> tuple[str, str]:
+    """Return the colour and marker of the ``k``-th group of a chart (any number of groups).
+
+    The first eight groups get the palette's colours as dots; each further round of eight
+    repeats the colours with another marker shape (squares, triangles...), so that 12 waves
+    or 20 segments can still be told apart.
+
+    Examples
+    --------
+    >>> group_style(0), group_style(9)
+    (('#0072B2', 'o'), ('#E69F00', 's'))
+    """
+    return PALETTE[k % len(PALETTE)], GROUP_MARKERS[(k // len(PALETTE)) % len(GROUP_MARKERS)]
 
 
 #: label offsets around a point, in units of ``step`` points: right, left, above, below

@@ -947,12 +947,17 @@ def unasked_items(data: pd.DataFrame, *, study: Study) -> pd.DataFrame:
     hier = study.hierarchy()
     if col not in data.columns or hier.empty:
         return pd.DataFrame(columns=cols)
-    present = set(data[col].dropna().astype(str))
+    # the wave of every row as a code of its distinct values: no text per row
+    codes, uniques = pd.factorize(data[col])
+    names = [str(u) for u in uniques]
+    present = set(names)
     waves = [w for w in study.waves if w in present]
     if len(waves) < 2:
         return pd.DataFrame(columns=cols)
     items = [i for i in hier["item"] if i in data.columns]
-    answered = data[items].notna().groupby(data[col].astype(str)).any()
+    seen = codes >= 0
+    answered = data[items].notna()[seen].groupby(codes[seen]).any()
+    answered.index = pd.Index([names[k] for k in answered.index])
     rows = []
     for w in waves:
         for _, h in hier[hier["item"].isin(items)].iterrows():

@@ -66,7 +66,7 @@ def observed_waves(data: pd.DataFrame, *, study: Study) -> list[str]:
     col = study.wave_column
     if col not in data.columns:
         return []
-    present = set(data[col].dropna().astype(str))
+    present = {str(w) for w in pd.unique(data[col].dropna())}  # distinct values, not per row
     return [w for w in study.waves if w in present]
 
 
