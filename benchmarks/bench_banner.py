@@ -9,6 +9,13 @@ peak resident memory. The target (issue 11): <= 3 s and <= 1 GiB on 1,000,000 re
     python benchmarks/bench_banner.py --n 1000000
     python benchmarks/bench_banner.py --n 1000000 --distribution   # + 5 distribution rows
     python benchmarks/bench_banner.py --n 1000000 --index   # + the CSI and 6 area indices
+
+Index rows cost far more than item rows: their covariance needs each respondent's
+linearised value in every selection (n x (2C + 1) per row and banner variable). Measured
+2026-12-02 on the shared 2-core machine (load 7-13): 100,000 respondents --index 3.0 s CPU
+with OPENBLAS_NUM_THREADS=1 (11.4 s with the default threads thrashing under load);
+1,000,000 --index 213 s CPU and 2.6 GiB (default threads, load 10). Without --index the
+engine is unchanged.
 """
 
 from __future__ import annotations
