@@ -8,6 +8,14 @@ peak resident memory. The target (issue 11): <= 3 s and <= 1 GiB on 1,000,000 re
 
     python benchmarks/bench_banner.py --n 1000000
     python benchmarks/bench_banner.py --n 1000000 --distribution   # + 5 distribution rows
+    python benchmarks/bench_banner.py --n 1000000 --index   # + the CSI and 6 area indices
+
+Index rows cost far more than item rows: their covariance needs each respondent's
+linearised value in every selection (n x (2C + 1) per row and banner variable). Measured
+2026-12-02 on the shared 2-core machine (load 7-13): 100,000 respondents --index 3.0 s CPU
+with OPENBLAS_NUM_THREADS=1 (11.4 s with the default threads thrashing under load);
+1,000,000 --index 213 s CPU and 2.6 GiB (default threads, load 10). Without --index the
+engine is unchanged.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from analysis_helpers.banners import BannerRow, banner_table  # noqa: E402
+from analysis_helpers.banners import BannerRow, banner_table, index_rows_of  # noqa: E402
 from analysis_helpers.estimation import SurveyDesign  # noqa: E402
 
 N_ITEMS = 60
@@ -52,6 +60,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="respondents")
     parser.add_argument("--distribution", action="store_true", help="add 5 distribution rows")
+    parser.add_argument(
+        "--index", action="store_true", help="add the CSI and 6 area indices (10 items each)"
+    )
     args = parser.parse_args()
     data = make_data(args.n)
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -59,9 +70,20 @@ def main() -> None:
     if args.distribution:
         rows += [BannerRow(f"q{j + 1:02d}", ("distribution",), f"Item {j + 1}", 1, 5)
                  for j in range(5)]  # fmt: skip
+    hierarchy = pd.DataFrame(
+        {
+            "item": [f"q{j + 1:02d}" for j in range(N_ITEMS)],
+            "indicator": [f"area{j // 10 + 1}" for j in range(N_ITEMS)],
+            "area": [f"area{j // 10 + 1}" for j in range(N_ITEMS)],
+            "scale_min": 1,
+            "scale_max": 5,
+        }
+    )
+    if args.index:
+        rows += index_rows_of(hierarchy, ["csi", "areas"])
     design = SurveyDesign(weight="weight", strata="stratum")
     t0, c0 = time.perf_counter(), time.process_time()
-    res = banner_table(data, rows=rows, by=["b1", "b2", "b3"], design=design)
+    res = banner_table(data, rows=rows, by=["b1", "b2", "b3"], design=design, hierarchy=hierarchy)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     load = os.getloadavg()[0]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

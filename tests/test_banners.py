@@ -18,6 +18,7 @@ from analysis_helpers.banners import (
     BANNER_TABLE_COLUMNS,
     BANNER_TEST_COLUMNS,
     BannerRow,
+    IndexRow,
     banner_footnote,
     banner_html,
     banner_rows,
@@ -600,7 +601,12 @@ def test_the_demo_study_has_banners(study):
     nested = study.banners[1]
     assert nested.by == [["region", "customer_type"]] and nested.correction == "fdr_bh"
     rows = banner_rows(study, study.banners[0])
-    assert [r.item for r in rows][:4] == ["osat", "nps_recommend", "ces", "repurchase"]
+    keys = [r.key if isinstance(r, IndexRow) else r.item for r in rows]
+    assert keys[:4] == ["osat", "nps_recommend", "ces", "repurchase"]
+    # index: [csi, areas] - the CSI, then the 8 areas, after the KPIs and before the items
+    k = keys.index("csi")
+    assert k >= 4 and all(x.startswith("area:") for x in keys[k + 1 : k + 9])
+    assert keys[k + 9 :] == ["cmp_speed", "cmp_resolved", "bill_no_surprise"]
 
 
 # --------------------------------------------------------------------------------------

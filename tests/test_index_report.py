@@ -35,10 +35,11 @@ from analysis_helpers.index_report import (
     wave_index_takeaway,
 )
 from analysis_helpers.pls import index_scores
-from analysis_helpers.pls.summary import path_summary
+from analysis_helpers.pls.summary import index_comparison, path_summary
 from analysis_helpers.report_checks import sentence_problems
 from analysis_helpers.safe_output import plain_text, render_markdown
 from analysis_helpers.study import load_study
+from analysis_helpers.study_tables import study_design
 
 
 def _words(text) -> str:
@@ -225,3 +226,59 @@ def test_a_run_without_a_fit_refuses_tables():
     run = IndexRun(IndexSetup(), pd.DataFrame(), None, None, None, problem="no model")
     with pytest.raises(ValueError, match=r"there is no model \(no model\)"):
         model_takeaway(run, study=None)
+
+
+def test_segment_pairs_are_every_pair_with_design_based_tests(full, run):
+    from analysis_helpers.index_report import segment_pairs, segment_pairs_takeaway
+
+    study, _ = full
+    pairs = segment_pairs(run, study=study)
+    by_seg = index_by_segment(run, study=study).set_index("value")
+    assert list(zip(pairs["value"], pairs["value_reference"], strict=True)) == [
+        ("High-bill", "Contract"), ("Prepaid", "Contract"), ("Prepaid", "High-bill")
+    ]  # fmt: skip
+    for r in pairs.itertuples():
+        assert r.estimate == pytest.approx(by_seg.loc[r.value, "estimate"], rel=1e-12)
+        assert r.estimate_reference == pytest.approx(by_seg.loc[r.value_reference, "estimate"])
+        assert r.difference == pytest.approx(r.estimate - r.estimate_reference, rel=1e-10)
+        assert r.se > 0 and 0 <= r.p_value <= r.p_adjusted <= 1
+    # adjacent pairs are the "previous" comparisons, before the correction
+    prev = index_comparison(run.sample, fit=run.fit, scale_min=run.scale_min,
+                            scale_max=run.scale_max, by="customer_type",
+                            order=list(study.segment("customer_type").values),
+                            against="previous")  # fmt: skip
+    got = pairs.set_index(["group", "reference"])["p_value"]
+    for r in prev.iloc[1:].itertuples():
+        assert got.loc[(r.group, r.reference)] == pytest.approx(r.p_value, rel=1e-12)
+    text = _words(segment_pairs_takeaway(pairs))
+    assert text.startswith("The widest gap between two groups:") and " vs " in text
+
+
+def test_item_and_segment_ipma(full, run):
+    from analysis_helpers.index_report import (
+        ipma_item_table,
+        ipma_segment_table,
+        ipma_segment_takeaway,
+        ipma_table,
+    )
+    from analysis_helpers.pls import ipma
+
+    study, _ = full
+    items = ipma_item_table(run, study=study)
+    constructs = ipma_table(run, study=study).set_index("block")["importance"]
+    # an item's importance is its index weight x its construct's: they add up per block
+    summed = items.groupby("block")["importance"].sum()
+    assert summed.to_numpy() == pytest.approx(constructs[summed.index].to_numpy(), rel=1e-9)
+    assert (items["label"] != "").all() and items["priority"].min() == 1
+    seg = ipma_segment_table(run, study=study)
+    assert list(dict.fromkeys(seg["value"])) == ["Contract", "High-bill", "Prepaid"]
+    # per group: the map of the model fitted on that group alone
+    part = run.sample[run.sample["customer_type"].astype(str) == "high_bill"]
+    alone = ipma(part, model=run.model, scale_min=run.scale_min, scale_max=run.scale_max,
+                 design=study_design(study)).set_index("block")  # fmt: skip
+    mine = seg[seg["value"] == "High-bill"].set_index("block")
+    assert mine["importance"].to_numpy() == pytest.approx(
+        alone.loc[mine.index, "importance"].to_numpy(), rel=1e-9
+    )
+    sentences = [_words(s) for s in ipma_segment_takeaway(seg, run=run, study=study)]
+    assert len(sentences) == 3 and sentences[1].startswith("High-bill: Improve ")

@@ -1927,12 +1927,19 @@ def banner_frame(result: BannerResult) -> pd.DataFrame:
 
 LOW_BASE = "†"
 _CSS = (
-    ".banner{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.9em}"
+    ".banner-wrap{overflow-x:auto;max-width:100%;margin-bottom:.4em}"
+    ".banner{border-collapse:separate;border-spacing:0;font-variant-numeric:tabular-nums;"
+    "font-size:.9em}"
     ".banner th,.banner td{padding:.25em .5em;border-bottom:1px solid #e1e4e8;"
-    "text-align:right;white-space:nowrap}"
-    ".banner th.row,.banner td.row{text-align:left;white-space:normal;max-width:22em}"
-    ".banner thead th{vertical-align:bottom;background:#f6f8fa}"
+    "text-align:right;white-space:nowrap;background:#fff}"
+    ".banner thead th{vertical-align:bottom;background:#f6f8fa;white-space:normal;"
+    "min-width:4.5em;max-width:9em}"
+    ".banner thead th.group{text-align:center;border-bottom:1px solid #afb8c1}"
+    ".banner th.row,.banner td.row{text-align:left;white-space:normal;min-width:16em;"
+    "max-width:22em;position:sticky;left:0;z-index:1;border-right:1px solid #d0d7de}"
+    ".banner thead th.row{background:#f6f8fa;z-index:2}"
     ".banner tr.base td{color:#57606a;font-size:.9em}"
+    ".banner tr.first-index td{border-top:2px solid #afb8c1}"
     ".banner sup{font-weight:bold;margin-left:.15em}"
     f".banner td.above{{color:{GOOD_COLOUR};font-weight:bold}}"
     f".banner td.below{{color:{BAD_COLOUR};font-weight:bold}}"
@@ -1940,6 +1947,54 @@ _CSS = (
     ".banner caption{caption-side:top;text-align:left;font-weight:bold;padding-bottom:.4em}"
     ".banner-note{font-size:.85em;color:#57606a;max-width:60em}"
 )
+
+
+def _header_rows(heads: list[tuple[str, str, str, str]], t: pd.DataFrame) -> list[str]:
+    """Return the HTML header rows of a banner (escaped).
+
+    Row 1: the banner variables' titles over their columns; for a nested banner a row of
+    the outer values over their inner columns; last: each column's value (and letter).
+    """
+    e = escape_html
+    nested_keys = set(_keyed(t).loc[t["outer_value"].ne("").to_numpy(), "_key"])
+    nested = bool(nested_keys)
+
+    def spans(labels: list[str]) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for g in labels:
+            if out and out[-1][0] == g:
+                out[-1] = (g, out[-1][1] + 1)
+            else:
+                out.append((g, 1))
+        return out
+
+    depth = 3 if nested else 2
+    rows = [f"<tr><th class='row' rowspan='{depth}'></th>"]
+    rows[0] += "".join(
+        f"<th class='group' colspan='{k}'>{e(g)}</th>" for g, k in spans([h[1] for h in heads])
+    )
+    rows[0] += "</tr>"
+    values = [h[2] for h in heads]
+    if nested:
+        outer = [
+            (h[1] + "\0" + h[2].split(" / ", 1)[0]) if h[0] in nested_keys else h[1] + "\0"
+            for h in heads
+        ]
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<th class='group' colspan='{k}'>{e(g.split(chr(0), 1)[1])}</th>"
+                for g, k in spans(outer)
+            )
+            + "</tr>"
+        )
+        values = [h[2].split(" / ", 1)[1] if h[0] in nested_keys else h[2] for h in heads]
+    cells = [
+        f"<th>{e(v)}" + (f"<br>({e(h[3])})" if h[3] else "") + "</th>"
+        for v, h in zip(values, heads, strict=True)
+    ]
+    rows.append("<tr>" + "".join(cells) + "</tr>")
+    return rows
 
 
 def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
@@ -1960,21 +2015,12 @@ def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
     first = t[t["row"] == t["row"].iloc[0]].drop_duplicates("_key").set_index("_key")
     e = escape_html
     colour = "total" in result.settings.get("tests", ["total"])
-    groups: list[tuple[str, int]] = []
-    for _, g, _, _ in heads:
-        if groups and groups[-1][0] == g:
-            groups[-1] = (g, groups[-1][1] + 1)
-        else:
-            groups.append((g, 1))
-    out = [f"<style>{_CSS}</style>", '<table class="banner">']
+    out = [f"<style>{_CSS}</style>", '<div class="banner-wrap"><table class="banner">']
     if caption:
         out.append(f"<caption>{e(caption)}</caption>")
-    out.append("<thead><tr><th class='row' rowspan='2'></th>")
-    out += [f"<th colspan='{k}'>{e(g)}</th>" for g, k in groups]
-    out.append("</tr><tr>")
-    for _, _, value, letter in heads:
-        out.append(f"<th>{e(value)}" + (f"<br>({e(letter)})" if letter else "") + "</th>")
-    out.append("</tr></thead><tbody>")
+    out.append("<thead>")
+    out += _header_rows(heads, t)
+    out.append("</thead><tbody>")
     base_rows = [("Base", "n")]
     if result.settings.get("weighted"):
         base_rows.append(("Effective base", "n_effective"))
@@ -1982,8 +2028,11 @@ def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
         out.append(f"<tr class='base'><td class='row'>{e(name)}</td>")
         out += [f"<td>{e(fmt_value(first.loc[k, col], 'base'))}</td>" for k, *_ in heads]
         out.append("</tr>")
+    units = t.drop_duplicates("label").set_index("label")["unit"]
+    first_index = next((r for r in rows if units[r] == INDEX_UNIT), None)
     for r in rows:
-        out.append(f"<tr><td class='row'>{e(r)}</td>")
+        cls = " class='first-index'" if r == first_index and r != rows[0] else ""
+        out.append(f"<tr{cls}><td class='row'>{e(r)}</td>")
         for key, *_ in heads:
             if (r, key) not in cells.index:
                 out.append("<td></td>")
@@ -2006,7 +2055,7 @@ def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
             )
             out.append(f"<td{cls}>{text}" + (f"<sup>{sup}</sup>" if sup else "") + "</td>")
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     out.append(f"<p class='banner-note'>{e(banner_footnote(result))}</p>")
     return "".join(out)
 

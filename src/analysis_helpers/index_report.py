@@ -33,6 +33,7 @@ from .pls import (
     construct_index,
     ipma,
     ipma_action,
+    ipma_items,
     study_path_model,
     study_scales,
 )
@@ -48,6 +49,11 @@ from .study import Study
 from .study_tables import flag_bases, study_design
 
 __all__ = [
+    "ipma_item_table",
+    "ipma_segment_table",
+    "ipma_segment_takeaway",
+    "segment_pairs",
+    "segment_pairs_takeaway",
     "IndexSetup",
     "index_setup",
     "IndexRun",
@@ -732,6 +738,165 @@ def ipma_takeaway(imap: pd.DataFrame, *, labels: Mapping[str, str]) -> Md:
     """Return what to improve first (:data:`~analysis_helpers.pls.ACTION_TEMPLATE`)."""
     action = ipma_action(imap, labels=labels).iloc[0]
     return md(ACTION_TEMPLATE[action["reason"]], **action.to_dict())
+
+
+def ipma_item_table(run: IndexRun, *, study: Study) -> pd.DataFrame:
+    """Return the item-level importance-performance map (the drivers' items).
+
+    Returns
+    -------
+    DataFrame
+        :func:`~analysis_helpers.pls.ipma_items` output (the study's design) with ``label``
+        (the item's label).
+    """
+    imap = ipma_items(
+        run.sample,
+        model=run._model(),
+        scale_min=run.scale_min,
+        scale_max=run.scale_max,
+        design=study_design(study),
+    )
+    return imap.assign(label=imap["item"].map(study.label))
+
+
+def ipma_segment_table(run: IndexRun, *, study: Study) -> pd.DataFrame:
+    """Return the construct IPMA per group of the setup's segment (the model fitted per group).
+
+    Returns
+    -------
+    DataFrame
+        :func:`~analysis_helpers.pls.ipma` output with ``by`` the segment, ``value`` (the
+        group's label) and ``label``; groups under ``reporting.min_base`` respondents are
+        left out (a path model per group needs the base). Empty without a segment.
+    """
+    column = run.setup.segment
+    if column is None:
+        return pd.DataFrame()
+    seg = study.segment(column)
+    counts = run.sample[column].map(lambda v: None if pd.isna(v) else str(v)).value_counts()
+    keep = [v for v in counts.index if counts[v] >= study.reporting.min_base]
+    part = run.sample[run.sample[column].astype(str).isin(keep)]
+    if part.empty:
+        return pd.DataFrame()
+    imap = ipma(
+        part,
+        model=run._model(),
+        scale_min=run.scale_min,
+        scale_max=run.scale_max,
+        by=column,
+        design=study_design(study),
+    )
+    order = {str(v): k for k, v in enumerate(seg.values)}
+    imap = imap.assign(
+        value=imap[column].map(lambda v: seg.values.get(str(v), str(v))),
+        label=imap["block"].map(run.labels),
+        _o=imap[column].map(lambda v: order.get(str(v), len(order))),
+    )
+    return imap.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def ipma_segment_takeaway(imap: pd.DataFrame, *, run: IndexRun, study: Study) -> list[Md]:
+    """Return one action sentence per segment group (what that group should improve first).
+
+    Parameters
+    ----------
+    imap : DataFrame
+        :func:`ipma_segment_table` output.
+    run : IndexRun
+    study : Study
+
+    Returns
+    -------
+    list of Md
+        "**Group**: " followed by :data:`~analysis_helpers.pls.ACTION_TEMPLATE`; one
+        sentence saying there is no group to map when ``imap`` is empty.
+    """
+    if imap.empty:
+        return [
+            md(
+                "No group of {segment} has {n:,} respondents or more, so there is no map per group.",
+                segment=study.label(run.setup.segment or "segment"),
+                n=study.reporting.min_base,
+            )
+        ]
+    column = run.setup.segment
+    out = []
+    for _, part in imap.groupby(column, sort=False):
+        action = ipma_action(part.drop(columns=["value", "label"]), labels=run.labels).iloc[0]
+        out.append(
+            md(
+                "**{group}**: {sentence}",
+                group=part["value"].iloc[0],
+                sentence=md(ACTION_TEMPLATE[action["reason"]], **action.to_dict()),
+            )
+        )
+    return out
+
+
+def segment_pairs(run: IndexRun, *, study: Study) -> pd.DataFrame:
+    """Return the target's index of every pair of groups of the setup's segment, tested.
+
+    Returns
+    -------
+    DataFrame
+        :func:`~analysis_helpers.pls.summary.index_comparison` with ``against="pairs"``
+        (design-based domain differences, the study's correction over the pairs), with
+        ``value`` and ``value_reference`` (the two groups' labels).
+    """
+    column = run.setup.segment
+    if column is None:
+        raise ValueError("segment_pairs: the setup has no segment (the study has none)")
+    seg = study.segment(column)
+    pairs = index_comparison(
+        run.sample,
+        fit=run._fit(),
+        scale_min=run.scale_min,
+        scale_max=run.scale_max,
+        by=column,
+        order=list(seg.values),
+        against="pairs",
+        confidence=study.reporting.confidence,
+        correction=study.reporting.correction,
+    )
+    return pairs.assign(
+        value=pairs["group"].map(lambda v: seg.values.get(v, v)),
+        value_reference=pairs["reference"].map(lambda v: seg.values.get(v, v)),
+    )
+
+
+def segment_pairs_takeaway(pairs: pd.DataFrame) -> Md:
+    """Return the widest pair of groups: "A 67.0 vs B 63.0, a difference of 4.0 points (p)".
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        :func:`segment_pairs` output.
+
+    Returns
+    -------
+    Md
+        The pair with the largest absolute difference, with its adjusted p-value and
+        whether it is significant.
+    """
+    top = pairs.loc[pairs["difference"].abs().idxmax()]
+    hi, lo = (
+        (top["value"], top["value_reference"])
+        if top["difference"] > 0
+        else (top["value_reference"], top["value"])
+    )
+    hi_v = max(top["estimate"], top["estimate_reference"])
+    lo_v = min(top["estimate"], top["estimate_reference"])
+    return md(
+        "The widest gap between two groups: {hi} {hi_v:index} vs {lo} {lo_v:index}, "
+        "{d:index} index points ({p}, {verdict}).",
+        hi=hi,
+        hi_v=hi_v,
+        lo=lo,
+        lo_v=lo_v,
+        d=abs(top["difference"]),
+        p=fmt_p(top["p_adjusted"], prefix=True),
+        verdict="significant" if bool(top["significant"]) else "not significant",
+    )
 
 
 #: ``ctx.show`` arguments of :func:`~analysis_helpers.pls.summary.derived_area_weights`

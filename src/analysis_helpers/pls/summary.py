@@ -261,8 +261,9 @@ def index_comparison(
     Every respondent's index is scored with the model's outer weights
     (:func:`~analysis_helpers.pls.index_scores`); a group's index is its survey-weighted
     mean. Each group is compared with the rest of the sample (``against="rest"``: "this
-    segment vs everyone else") or with the group before it in ``order``
-    (``against="previous"``: wave on wave). Differences are domain differences of the
+    segment vs everyone else"), with the group before it in ``order``
+    (``against="previous"``: wave on wave), or with every other group (``against="pairs"``:
+    one row per pair, the later group of ``order`` against the earlier; "67 vs 63, p ="). Differences are domain differences of the
     whole design (:func:`~analysis_helpers.estimation.domain_difference`, R
     ``svyttest``), so strata, clusters and weights enter the SEs; p-values are adjusted
     over the groups with ``correction``.
@@ -280,7 +281,7 @@ def index_comparison(
     order : sequence, optional
         The groups in display order (default: sorted values of ``by``); groups with no
         respondents are left out.
-    against : {"rest", "previous"}
+    against : {"rest", "previous", "pairs"}
     design : SurveyDesign, optional
         Default: the design of ``fit``.
     confidence : float
@@ -289,7 +290,8 @@ def index_comparison(
     Returns
     -------
     DataFrame
-        One row per group in ``order``: ``group`` (the code as text), ``n``, ``estimate`` (0-100),
+        One row per group in ``order`` (per pair with ``"pairs"``): ``group`` (the code as
+        text), ``n``, ``estimate`` (0-100),
         ``reference`` (the value compared with: ``"rest"`` or the previous group; empty
         for the first group with ``"previous"``), ``estimate_reference``, ``difference``
         (group - reference), ``se``, ``ci_low``, ``ci_high`` (of the difference),
@@ -297,8 +299,8 @@ def index_comparison(
         ``1 - confidence``).
     """
     who = "index_comparison"
-    if against not in ("rest", "previous"):
-        raise ValueError(f"{who}: against={against!r}: use 'rest' or 'previous'")
+    if against not in ("rest", "previous", "pairs"):
+        raise ValueError(f"{who}: against={against!r}: use 'rest', 'previous' or 'pairs'")
     if correction not in (*_CORRECTIONS, "none"):
         raise ValueError(f"{who}: correction {correction!r}: use holm, fdr_bh, bonferroni or none")
     block = block if block is not None else fit.model.target_construct
@@ -320,20 +322,24 @@ def index_comparison(
         raise ValueError(f"{who}: {by!r} has {len(groups)} group(s) with respondents; need 2")
     est = survey_mean(frame.dropna(subset=["__group"]), items=["__index"], by=["__group"],
                       design=design, confidence=confidence).set_index("__group")  # fmt: skip
+    if against == "pairs":  # every pair once: the later group against the earlier one
+        tasks = [(g, groups[i]) for j, g in enumerate(groups) for i in range(j)]
+    elif against == "previous":
+        tasks = [(g, groups[k - 1] if k else "") for k, g in enumerate(groups)]
+    else:
+        tasks = [(g, "rest") for g in groups]
     rows = []
-    for k, g in enumerate(groups):
+    for g, ref in tasks:
         row = {"group": g, "n": int(est.loc[g, "n"]), "estimate": float(est.loc[g, "estimate"]),
                "reference": "", "estimate_reference": np.nan, "difference": np.nan,
                "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}  # fmt: skip
-        if against == "previous" and k == 0:
+        if not ref:
             rows.append(row)
             continue
-        if against == "rest":
+        if ref == "rest":
             cmp = np.where(frame["__group"] == g, "group", "reference").astype(object)
             cmp[frame["__group"].isna().to_numpy()] = None
-            ref = "rest"
         else:
-            ref = groups[k - 1]
             cmp = np.full(len(frame), None, dtype=object)
             cmp[(frame["__group"] == ref).to_numpy()] = "reference"
             cmp[(frame["__group"] == g).to_numpy()] = "group"
