@@ -264,8 +264,11 @@ def compare_waves(
     out["p_adjusted"] = np.nan
     if len(out):
         if fam:
-            for _, idx in out.groupby(fam, sort=False, observed=True).groups.items():
-                out.loc[idx, "p_adjusted"] = adjust_p(out.loc[idx, "p_value"], correction=correction)
+            key = fam if len(fam) > 1 else fam[0]
+            for _, idx in out.groupby(key, sort=False, observed=True).groups.items():
+                out.loc[idx, "p_adjusted"] = adjust_p(
+                    out.loc[idx, "p_value"], correction=correction
+                )
         else:
             out["p_adjusted"] = adjust_p(out["p_value"], correction=correction)
     out["significant"] = out["p_adjusted"] < alpha
