@@ -31,11 +31,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ._checks import check_confidence, check_frame
-from ._design import Groups, SurveyDesign, normal_quantile
+from ._design import PreparedDesign, SurveyDesign, normal_quantile
 
-__all__ = ["decompose_change", "wave_periods", "year_earlier", "NOT_KNOWN"]
+__all__ = ["decompose_change", "decompose_changes", "wave_periods", "year_earlier", "NOT_KNOWN"]
 
 #: the segment of respondents whose segment value is missing
 NOT_KNOWN = "(not known)"
@@ -235,39 +236,146 @@ def decompose_change(
     """
     check_frame(data, "decompose_change")
     confidence = check_confidence(confidence, "decompose_change")
-    cols = list(columns)
-    missing = [c for c in [*cols, segment, wave] if c not in data.columns]
+    out = decompose_changes(
+        data,
+        kpis={"kpi": columns},
+        segments=[segment],
+        wave=wave,
+        wave_from=wave_from,
+        wave_to=wave_to,
+        design=design,
+        confidence=confidence,
+    )
+    return out.drop(columns=["kpi", "segment_column"]).reset_index(drop=True)
+
+
+def _total_var(prep: PreparedDesign, rows: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """Return the design variance of the totals of the rows of ``Z`` (one row per statistic).
+
+    ``Z`` holds influence values on the ``rows`` only (every other row is 0): the same
+    with-replacement ultimate-cluster variance as :meth:`Groups.var` on the whole design, at
+    the cost of the non-zero rows.
+    """
+    H = prep.n_strata
+    if prep.psu is None or prep.psu_stratum is None:
+        t, cell = Z, prep.stratum[rows]
+    else:
+        gp, uniq = pd.factorize(prep.psu[rows])
+        t = np.stack([np.bincount(gp, weights=z, minlength=len(uniq)) for z in Z])
+        cell = prep.psu_stratum[np.asarray(uniq, dtype=np.int64)]
+    S = np.stack([np.bincount(cell, weights=z * z, minlength=H) for z in t])
+    T = np.stack([np.bincount(cell, weights=z, minlength=H) for z in t])
+    c = prep.scale
+    ok = ~prep.lonely
+    v = ((S[:, ok] - T[:, ok] ** 2 / prep.n_psu[ok]) * c[ok]).sum(axis=1)
+    if prep.lonely.any() and prep.lonely_psu == "adjust":
+        centre = T.sum(axis=1, keepdims=True) / prep.n_psus
+        v = v + ((T[:, prep.lonely] - centre) ** 2 * c[prep.lonely]).sum(axis=1)
+    return np.maximum(v, 0.0)
+
+
+def decompose_changes(
+    data: pd.DataFrame,
+    *,
+    kpis: Mapping[str, Mapping[str, float]],
+    segments: Sequence[str],
+    wave: str,
+    wave_from: str,
+    wave_to: str,
+    design: SurveyDesign | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Split the change of several KPIs over several segment columns (one design pass).
+
+    As :func:`decompose_change` for every KPI and segment column; the design is validated
+    once and the variances cost only the two waves' rows.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent, every wave.
+    kpis : mapping
+        KPI name -> its ``columns`` mapping (column -> coefficient).
+    segments : sequence of str
+        Segment columns.
+    wave, wave_from, wave_to, design, confidence
+        As :func:`decompose_change`.
+
+    Returns
+    -------
+    DataFrame
+        :func:`decompose_change`'s rows with ``kpi`` and ``segment_column`` in front.
+    """
+    check_frame(data, "decompose_changes")
+    confidence = check_confidence(confidence, "decompose_changes")
+    cols = list(dict.fromkeys(c for m in kpis.values() for c in m))
+    missing = [c for c in [*cols, *segments, wave] if c not in data.columns]
     if missing:
         raise KeyError(f"decompose_change: data have no column(s) {missing}")
-    if not cols:
+    empty = [k for k, m in kpis.items() if not m]
+    if empty or not kpis:
         raise ValueError("decompose_change: give at least one column")
     wv = data[wave].astype(str).to_numpy()
-    for w in (wave_from, wave_to):
-        if not (wv == str(w)).any():
-            raise ValueError(f"decompose_change: no respondent in wave {w!r} of column {wave!r}")
+    for code in (wave_from, wave_to):
+        if not (wv == str(code)).any():
+            raise ValueError(f"decompose_change: no respondent in wave {code!r} of column {wave!r}")
     prep = (design or SurveyDesign()).prepare(data, func="decompose_change")
-    groups = Groups(data, [], prep)
-    w = prep.w
-    in_a, in_b = wv == str(wave_from), wv == str(wave_to)
-    seg, names = _segment_codes(data[segment])
+    rows = np.flatnonzero((wv == str(wave_from)) | (wv == str(wave_to)))
+    in_b = wv[rows] == str(wave_to)
+    w = prep.w[rows]
+    values = {c: pd.to_numeric(data[c].iloc[rows], errors="coerce").to_numpy(float) for c in cols}
+    parts = []
+    for segment in segments:
+        seg, names = _segment_codes(data[segment].iloc[rows])
+        for kpi, columns in kpis.items():
+            d = _decompose(prep, rows, in_b, w, seg, names, values, columns, wave_from, wave_to)
+            d.insert(0, "kpi", kpi)
+            d.insert(1, "segment_column", segment)
+            parts.append(d)
+    out = pd.concat(parts, ignore_index=True)
+    q = normal_quantile(confidence)
+    out["ci_low"] = out["estimate"] - q * out["se"]
+    out["ci_high"] = out["estimate"] + q * out["se"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zstat = out["estimate"] / out["se"].where(out["se"] > 0)
+    out["p_value"] = 2 * stats.norm.sf(np.abs(zstat))
+    order = ["kpi", "segment_column", "component", "segment", "estimate", "se", "ci_low",
+             "ci_high", "p_value", "share_from", "share_to", "mean_from", "mean_to"]  # fmt: skip
+    return out[order]
+
+
+def _decompose(
+    prep: PreparedDesign,
+    rows: np.ndarray,
+    in_b: np.ndarray,
+    w: np.ndarray,
+    seg: np.ndarray,
+    names: list[str],
+    values: Mapping[str, np.ndarray],
+    columns: Mapping[str, float],
+    wave_from: str,
+    wave_to: str,
+) -> pd.DataFrame:
+    """Compute one KPI's decomposition over one segment column on the two waves' rows."""
     S = len(names)
+    m_rows = len(rows)
     # components: 0 mix, 1 rate, then per segment: 2 + 2s mix_s, 3 + 2s rate_s
     K = 2 + 2 * S
     est = np.zeros(K)
-    z = np.zeros((K, len(data)))
+    z = np.zeros((K, m_rows))
     share = np.full((2, S), np.nan)
     means = np.zeros((2, S))
     counts = np.zeros((2, S))
-    for j, col in enumerate(cols):
+    for j, col in enumerate(columns):
         c = float(columns[col])
-        y = pd.to_numeric(data[col], errors="coerce").to_numpy(float)
+        y = values[col]
         valid = ~np.isnan(y)
         y0 = np.where(valid, y, 0.0)
         N = np.zeros((2, S))
         Y = np.zeros((2, S))
-        for t, rows in enumerate((in_a & valid, in_b & valid)):
-            N[t] = np.bincount(seg[rows], weights=w[rows], minlength=S)
-            Y[t] = np.bincount(seg[rows], weights=(w * y0)[rows], minlength=S)
+        for t, sel in enumerate((~in_b & valid, in_b & valid)):
+            N[t] = np.bincount(seg[sel], weights=w[sel], minlength=S)
+            Y[t] = np.bincount(seg[sel], weights=(w * y0)[sel], minlength=S)
         tot = N.sum(axis=1)
         if (tot <= 0).any():
             raise ValueError(
@@ -278,8 +386,7 @@ def decompose_change(
         with np.errstate(invalid="ignore", divide="ignore"):
             m = np.where(N > 0, Y / np.where(N > 0, N, 1.0), np.nan)
         # a segment absent from one wave takes its mean from the other (its rate is 0)
-        m = np.where(np.isnan(m), m[::-1], m)
-        m = np.nan_to_num(m)
+        m = np.nan_to_num(np.where(np.isnan(m), m[::-1], m))
         mbar, dm = (m[0] + m[1]) / 2, m[1] - m[0]
         pbar, dp = (p[0] + p[1]) / 2, p[1] - p[0]
         M = (p * m).sum(axis=1)  # the column's mean in each wave
@@ -294,54 +401,44 @@ def decompose_change(
         means += c * m
         counts += N > 0
         # gradients w.r.t. each row's contribution, per wave t (sign: +1 for b, -1 for a)
-        for t, rows, sign in ((0, in_a & valid, -1.0), (1, in_b & valid, 1.0)):
-            r = np.flatnonzero(rows)
+        for t, sel, sign in ((0, ~in_b & valid, -1.0), (1, in_b & valid, 1.0)):
+            r = np.flatnonzero(sel)
             if len(r) == 0:
                 continue
             sr, wr, yr = seg[r], w[r], y0[r]
             Nst = np.where(N[t] > 0, N[t], 1.0)
             dmean = wr * (yr - m[t][sr]) / Nst[sr]  # influence on m_st of the row's segment
-            one = np.zeros((S, len(r)))
-            one[sr, np.arange(len(r))] = 1.0
-            dshare = wr * (one - p[t][:, None]) / tot[t]  # influence on p_st, every s
             dM = wr * (yr - M[t]) / tot[t] / 2  # influence on the mean of the two waves
             # mix_s = (mbar_s - Mbar) dp_s: d = (dmean_s / 2 - dMbar) dp_s
             #   + (mbar_s - Mbar) sign dshare_s;  rate_s = pbar_s dm_s: d = dshare_s dm_s / 2
-            #   + pbar_s sign dmean_s (own segment)
+            #   + pbar_s sign dmean_s (own segment); dshare_s = w (1{s} - p_s) / N
             own = np.zeros((S, len(r)))
             own[sr, np.arange(len(r))] = dmean
+            ind = np.zeros((S, len(r)))
+            ind[sr, np.arange(len(r))] = 1.0
+            dshare = wr * (ind - p[t][:, None]) / tot[t]
             zmix = (own / 2 - dM) * dp[:, None] + sign * dshare * (mbar - Mbar)[:, None]
             zrate = dshare * dm[:, None] / 2 + sign * pbar[:, None] * own
             z[2::2, r] += c * zmix
             z[3::2, r] += c * zrate
             z[0, r] += c * zmix.sum(axis=0)
             z[1, r] += c * zrate.sum(axis=0)
-    var = np.array([groups.var(zk)[0] for zk in z])
-    change_z = z[0] + z[1]
-    rows = [("change", "", est[0] + est[1], float(groups.var(change_z)[0]))]
-    rows += [("mix", "", est[0], var[0]), ("rate", "", est[1], var[1])]
-    for s, name in enumerate(names):
-        rows += [("mix", name, est[2 + 2 * s], var[2 + 2 * s])]
-        rows += [("rate", name, est[3 + 2 * s], var[3 + 2 * s])]
-    out = pd.DataFrame(rows, columns=["component", "segment", "estimate", "var"])
-    out["se"] = np.sqrt(out.pop("var"))
-    q = normal_quantile(confidence)
-    out["ci_low"] = out["estimate"] - q * out["se"]
-    out["ci_high"] = out["estimate"] + q * out["se"]
-    from scipy import stats
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        zstat = out["estimate"] / out["se"].where(out["se"] > 0)
-    out["p_value"] = 2 * stats.norm.sf(np.abs(zstat))
-    seg_of = {name: s for s, name in enumerate(names)}
-    idx = out["segment"].map(seg_of)
-    has = idx.notna()
-    k = idx[has].astype(int).to_numpy()
+    var = _total_var(prep, rows, np.vstack([z[0] + z[1], z]))
+    comp = ["change", "mix", "rate"] + ["mix", "rate"] * S
+    segs = ["", "", ""] + [n for n in names for _ in range(2)]
+    out = pd.DataFrame(
+        {
+            "component": comp,
+            "segment": segs,
+            "estimate": np.r_[est[0] + est[1], est],
+            "se": np.sqrt(var),
+        }  # fmt: skip
+    )
+    k = np.r_[np.full(3, -1), np.repeat(np.arange(S), 2)]
+    has = k >= 0
     for col, arr in (("share_from", share[0]), ("share_to", share[1])):
-        out[col] = np.nan
-        out.loc[has, col] = arr[k]
+        out[col] = np.where(has, arr[np.maximum(k, 0)], np.nan)
     for col, t in (("mean_from", 0), ("mean_to", 1)):
-        out[col] = np.nan
         seen = np.where(counts[t] > 0, means[t], np.nan)
-        out.loc[has, col] = seen[k]
+        out[col] = np.where(has, seen[np.maximum(k, 0)], np.nan)
     return out

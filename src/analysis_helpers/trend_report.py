@@ -30,7 +30,7 @@ from .safe_output import Md, md
 from .study import Study
 from .study_tables import study_design
 from .trend import adjust_p, compare_waves, operational_link, turning_points, wave_over_wave
-from .trend_decompose import decompose_change, wave_periods, year_earlier
+from .trend_decompose import decompose_changes, wave_periods, year_earlier
 
 __all__ = [
     "observed_waves",
@@ -869,24 +869,23 @@ def kpi_decomposition(
     """
     wave = study.wave_column
     design = study_design(study)
-    parts = []
+    frame = data[list(dict.fromkeys([wave, *design.roles().values(), *segments]))].copy()
+    coefs = {}
     for kpi in kpis:
         cols, coef, _, _ = kpi_columns(data, study=study, kpi=kpi, waves=[wave_from, wave_to])
-        for seg in segments:
-            frame = cols.assign(**{wave: data[wave].to_numpy(), "_seg": data[seg].to_numpy()})
-            for c in study_design(study).roles().values():
-                frame[c] = data[c].to_numpy()
-            d = decompose_change(
-                frame, columns=coef, segment="_seg", wave=wave, wave_from=wave_from,
-                wave_to=wave_to, design=design, confidence=study.reporting.confidence,
-            )  # fmt: skip
-            labels = study.segment(seg).values if study.has_segments else {}
-            d.insert(0, "kpi", kpi)
-            d.insert(1, "segment_column", seg)
-            d.insert(2, "segment_title", study.segment(seg).title)
-            d.insert(4, "segment_label", [labels.get(v, v) for v in d["segment"]])
-            parts.append(d)
-    return pd.concat(parts, ignore_index=True)
+        for c in cols.columns:
+            frame[f"{kpi}:{c}"] = cols[c].to_numpy()
+        coefs[kpi] = {f"{kpi}:{c}": v for c, v in coef.items()}
+    d = decompose_changes(
+        frame, kpis=coefs, segments=list(segments), wave=wave, wave_from=wave_from,
+        wave_to=wave_to, design=design, confidence=study.reporting.confidence,
+    )  # fmt: skip
+    title = {seg: study.segment(seg).title for seg in segments}
+    values = {seg: study.segment(seg).values for seg in segments}
+    d.insert(2, "segment_title", d["segment_column"].map(title))
+    d.insert(4, "segment_label", [values[c].get(v, v) for c, v in
+                                  zip(d["segment_column"], d["segment"], strict=True)])  # fmt: skip
+    return d
 
 
 def area_attribution(
@@ -926,23 +925,25 @@ def area_attribution(
     h = study.hierarchy()
     area_of = h.set_index("item")["area"]
     frame = cols.assign(**{wave: data[wave].to_numpy()})
-    frame["_seg"] = data[segment].to_numpy() if segment else "all"
     for c in design.roles().values():
         frame[c] = data[c].to_numpy()
+    frame["_seg"] = data[segment].to_numpy() if segment else "all"
     labels = study.segment(segment).values if segment else {}
+    by_area: dict[str, dict[str, float]] = {}
+    for item, value in coef.items():
+        by_area.setdefault(str(area_of[item]), {})[item] = value
+    dec = decompose_changes(
+        frame, kpis=by_area, segments=["_seg"], wave=wave, wave_from=wave_from,
+        wave_to=wave_to, design=design, confidence=study.reporting.confidence,
+    )  # fmt: skip
     rows = []
-    for area in dict.fromkeys(area_of[list(coef)]):
-        part = {i: c for i, c in coef.items() if area_of[i] == area}
-        d = decompose_change(
-            frame, columns=part, segment="_seg", wave=wave, wave_from=wave_from,
-            wave_to=wave_to, design=design, confidence=study.reporting.confidence,
-        )  # fmt: skip
+    for area, d in dec.groupby("kpi", sort=False):
         ch = d.iloc[0]
         rates = d[(d["component"] == "rate") & (d["segment"] != "")]
         sign = 1.0 if ch["estimate"] >= 0 else -1.0
         top = rates.loc[(rates["estimate"] * sign).idxmax()] if segment and len(rates) else None
         rows.append({
-            "name": area, "area": study.label(area), "contribution": ch["estimate"],
+            "name": area, "area": study.label(str(area)), "contribution": ch["estimate"],
             "se": ch["se"], "ci_low": ch["ci_low"], "ci_high": ch["ci_high"],
             "p_value": ch["p_value"],
             "top_segment": "" if top is None else str(labels.get(top["segment"], top["segment"])),
