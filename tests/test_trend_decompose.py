@@ -96,9 +96,7 @@ def test_pieces_add_up_and_weights_of_one_give_the_unweighted_answer():
     t = decompose_change(d, columns=cols, segment="s", wave="w", wave_from="a", wave_to="c")
     tot = t[t["segment"] == ""].set_index("component")["estimate"]
     # the change is the change of the KPI itself
-    kpi = {
-        w: sum(c * d.loc[d["w"] == w, k].mean() for k, c in cols.items()) for w in ("a", "c")
-    }
+    kpi = {w: sum(c * d.loc[d["w"] == w, k].mean() for k, c in cols.items()) for w in ("a", "c")}
     assert tot["change"] == pytest.approx(kpi["c"] - kpi["a"], rel=1e-12)
     assert tot["mix"] + tot["rate"] == pytest.approx(tot["change"], rel=1e-12)
     seg = t[t["segment"] != ""]
@@ -152,3 +150,18 @@ def test_wave_periods_and_year_earlier():
     assert year_earlier(["a", "b", "c", "d"], per_year=2) == {"c": "a", "d": "b"}
     with pytest.raises(ValueError, match="per_year must be 1 or more"):
         year_earlier(["a"], per_year=0)
+
+
+def test_two_wave_rows_with_the_whole_sample_give_the_whole_sample_answer():
+    from analysis_helpers.trend_decompose import decompose_changes
+
+    d = _api("survey_apistrat.csv")
+    design = SurveyDesign(weight="pw", strata="stype", fpc="fpc")
+    args = dict(kpis={"api": {"api00": 1.0}}, segments=["meals_band"], wave="wave",
+                wave_from="w1", wave_to="w2", design=design)  # fmt: skip
+    full = decompose_changes(d, **args)
+    part = decompose_changes(d[d["wave"] == "w2"].pipe(lambda x: pd.concat([d[d["wave"] == "w1"], x]))
+                             [["wave", "meals_band", "api00"]], sample=d, **args)  # fmt: skip
+    pd.testing.assert_frame_equal(full, part)
+    with pytest.raises(ValueError, match="rows that are not in the sample"):
+        decompose_changes(d.set_axis(d.index + 10_000), sample=d, **args)

@@ -150,9 +150,16 @@ def year_earlier(
 
 
 def _segment_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    text = values.astype("string")
-    codes, uniques = pd.factorize(text.fillna(NOT_KNOWN), sort=False)
-    return codes.astype(np.int64), [str(u) for u in uniques]
+    """Code the segments: a categorical's order, else sorted; "not known" last."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        order = [str(c) for c in values.cat.categories]
+    else:
+        order = sorted({str(v) for v in values.dropna()})
+    text = values.astype("string").fillna(NOT_KNOWN).to_numpy(dtype=object)
+    seen = set(text)
+    names = [c for c in order if c in seen] + ([NOT_KNOWN] if NOT_KNOWN in seen else [])
+    codes = pd.Categorical(text, categories=names).codes
+    return codes.astype(np.int64), names
 
 
 def decompose_change(
@@ -284,6 +291,7 @@ def decompose_changes(
     wave_to: str,
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
+    sample: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Split the change of several KPIs over several segment columns (one design pass).
 
@@ -300,6 +308,10 @@ def decompose_changes(
         Segment columns.
     wave, wave_from, wave_to, design, confidence
         As :func:`decompose_change`.
+    sample : DataFrame, optional
+        The whole sample, whose design the variances use, when ``data`` holds only some of
+        its rows (e.g. the two waves; same index labels, unique): the KPI columns need then
+        be derived for those rows only. None: ``data`` is the whole sample.
 
     Returns
     -------
@@ -319,14 +331,23 @@ def decompose_changes(
     for code in (wave_from, wave_to):
         if not (wv == str(code)).any():
             raise ValueError(f"decompose_change: no respondent in wave {code!r} of column {wave!r}")
-    prep = (design or SurveyDesign()).prepare(data, func="decompose_change")
-    rows = np.flatnonzero((wv == str(wave_from)) | (wv == str(wave_to)))
-    in_b = wv[rows] == str(wave_to)
+    whole = data if sample is None else sample
+    prep = (design or SurveyDesign()).prepare(whole, func="decompose_change")
+    pos = np.flatnonzero((wv == str(wave_from)) | (wv == str(wave_to)))
+    if sample is None:
+        rows = pos
+    else:
+        if not sample.index.is_unique:
+            raise ValueError("decompose_change: the sample's index must be unique")
+        rows = sample.index.get_indexer(data.index[pos])
+        if (rows < 0).any():
+            raise ValueError("decompose_change: data hold rows that are not in the sample")
+    in_b = wv[pos] == str(wave_to)
     w = prep.w[rows]
-    values = {c: pd.to_numeric(data[c].iloc[rows], errors="coerce").to_numpy(float) for c in cols}
+    values = {c: pd.to_numeric(data[c].iloc[pos], errors="coerce").to_numpy(float) for c in cols}
     parts = []
     for segment in segments:
-        seg, names = _segment_codes(data[segment].iloc[rows])
+        seg, names = _segment_codes(data[segment].iloc[pos])
         for kpi, columns in kpis.items():
             d = _decompose(prep, rows, in_b, w, seg, names, values, columns, wave_from, wave_to)
             d.insert(0, "kpi", kpi)

@@ -827,10 +827,11 @@ def kpi_columns(
     wave = study.wave_column
     left_out = []
     if waves:
-        wv = data[wave].astype(str)
-        for i in items:
-            if any(data.loc[wv == w, i].notna().sum() == 0 for w in waves):
-                left_out.append(i)
+        wv = data[wave].astype(str).to_numpy()
+        answered = data[items].notna().to_numpy()
+        for w in waves:
+            none = ~answered[wv == str(w)].any(axis=0)
+            left_out += [i for i, n in zip(items, none, strict=True) if n and i not in left_out]
     keep = [i for i in items if i not in left_out]
     coef, const = _index_coefficients(study, keep, node)
     cols = data[list(coef)].apply(pd.to_numeric, errors="coerce")
@@ -869,16 +870,17 @@ def kpi_decomposition(
     """
     wave = study.wave_column
     design = study_design(study)
-    frame = data[list(dict.fromkeys([wave, *design.roles().values(), *segments]))].copy()
+    pair = data[data[wave].astype(str).isin([str(wave_from), str(wave_to)])]
+    frame = pair[list(dict.fromkeys([wave, *segments]))].copy()
     coefs = {}
     for kpi in kpis:
-        cols, coef, _, _ = kpi_columns(data, study=study, kpi=kpi, waves=[wave_from, wave_to])
+        cols, coef, _, _ = kpi_columns(pair, study=study, kpi=kpi, waves=[wave_from, wave_to])
         for c in cols.columns:
             frame[f"{kpi}:{c}"] = cols[c].to_numpy()
         coefs[kpi] = {f"{kpi}:{c}": v for c, v in coef.items()}
     d = decompose_changes(
         frame, kpis=coefs, segments=list(segments), wave=wave, wave_from=wave_from,
-        wave_to=wave_to, design=design, confidence=study.reporting.confidence,
+        wave_to=wave_to, design=design, confidence=study.reporting.confidence, sample=data,
     )  # fmt: skip
     title = {seg: study.segment(seg).title for seg in segments}
     values = {seg: study.segment(seg).values for seg in segments}
@@ -921,20 +923,19 @@ def area_attribution(
     """
     wave = study.wave_column
     design = study_design(study)
-    cols, coef, _, _ = kpi_columns(data, study=study, kpi="csi", waves=[wave_from, wave_to])
+    pair = data[data[wave].astype(str).isin([str(wave_from), str(wave_to)])]
+    cols, coef, _, _ = kpi_columns(pair, study=study, kpi="csi", waves=[wave_from, wave_to])
     h = study.hierarchy()
     area_of = h.set_index("item")["area"]
-    frame = cols.assign(**{wave: data[wave].to_numpy()})
-    for c in design.roles().values():
-        frame[c] = data[c].to_numpy()
-    frame["_seg"] = data[segment].to_numpy() if segment else "all"
+    frame = cols.assign(**{wave: pair[wave].to_numpy()})
+    frame["_seg"] = pair[segment].to_numpy() if segment else "all"
     labels = study.segment(segment).values if segment else {}
     by_area: dict[str, dict[str, float]] = {}
     for item, value in coef.items():
         by_area.setdefault(str(area_of[item]), {})[item] = value
     dec = decompose_changes(
         frame, kpis=by_area, segments=["_seg"], wave=wave, wave_from=wave_from,
-        wave_to=wave_to, design=design, confidence=study.reporting.confidence,
+        wave_to=wave_to, design=design, confidence=study.reporting.confidence, sample=data,
     )  # fmt: skip
     rows = []
     for area, d in dec.groupby("kpi", sort=False):
