@@ -387,6 +387,13 @@ def _decompose(
     share = np.full((2, S), np.nan)
     means = np.zeros((2, S))
     counts = np.zeros((2, S))
+    wave_rows = (np.flatnonzero(~in_b), np.flatnonzero(in_b))
+    own_mix = [np.zeros(len(r)) for r in wave_rows]
+    own_rate = [np.zeros(len(r)) for r in wave_rows]
+    a_mix: list[list[np.ndarray]] = [[], []]
+    u_mix: list[list[np.ndarray]] = [[], []]
+    a_rate: list[list[np.ndarray]] = [[], []]
+    u_rate: list[list[np.ndarray]] = [[], []]
     for j, col in enumerate(columns):
         c = float(columns[col])
         y = values[col]
@@ -421,29 +428,40 @@ def _decompose(
             share = p
         means += c * m
         counts += N > 0
-        # gradients w.r.t. each row's contribution, per wave t (sign: +1 for b, -1 for a)
-        for t, sel, sign in ((0, ~in_b & valid, -1.0), (1, in_b & valid, 1.0)):
-            r = np.flatnonzero(sel)
-            if len(r) == 0:
-                continue
+        # influence values, per wave t (sign: +1 for b, -1 for a). With dshare_s =
+        # w (1{s} - p_s) / N and dmean the row's influence on its own segment's mean:
+        # mix_s = (mbar_s - Mbar) dp_s: d = (dmean_s / 2 - dMbar) dp_s
+        #   + (mbar_s - Mbar) sign dshare_s;  rate_s = pbar_s dm_s: d = dshare_s dm_s / 2
+        #   + pbar_s sign dmean_s. Each is an own-segment term plus outer products, summed
+        #   over the columns as one matrix product per wave below.
+        for t, sign in ((0, -1.0), (1, 1.0)):
+            r = wave_rows[t]
+            ok = valid[r]
             sr, wr, yr = seg[r], w[r], y0[r]
             Nst = np.where(N[t] > 0, N[t], 1.0)
-            dmean = wr * (yr - m[t][sr]) / Nst[sr]  # influence on m_st of the row's segment
-            dM = wr * (yr - M[t]) / tot[t] / 2  # influence on the mean of the two waves
-            # mix_s = (mbar_s - Mbar) dp_s: d = (dmean_s / 2 - dMbar) dp_s
-            #   + (mbar_s - Mbar) sign dshare_s;  rate_s = pbar_s dm_s: d = dshare_s dm_s / 2
-            #   + pbar_s sign dmean_s (own segment); dshare_s = w (1{s} - p_s) / N
-            own = np.zeros((S, len(r)))
-            own[sr, np.arange(len(r))] = dmean
-            ind = np.zeros((S, len(r)))
-            ind[sr, np.arange(len(r))] = 1.0
-            dshare = wr * (ind - p[t][:, None]) / tot[t]
-            zmix = (own / 2 - dM) * dp[:, None] + sign * dshare * (mbar - Mbar)[:, None]
-            zrate = dshare * dm[:, None] / 2 + sign * pbar[:, None] * own
-            z[2::2, r] += c * zmix
-            z[3::2, r] += c * zrate
-            z[0, r] += c * zmix.sum(axis=0)
-            z[1, r] += c * zrate.sum(axis=0)
+            dmean = np.where(ok, wr * (yr - m[t][sr]) / Nst[sr], 0.0)
+            wn = np.where(ok, wr / tot[t], 0.0)
+            dM = np.where(ok, wr * (yr - M[t]) / tot[t] / 2, 0.0)
+            cen = mbar - Mbar
+            own_mix[t] += c * (dp[sr] / 2 * dmean + sign * cen[sr] * wn)
+            own_rate[t] += c * (wn * dm[sr] / 2 + sign * pbar[sr] * dmean)
+            a_mix[t] += [-c * dp, -c * sign * cen * p[t]]
+            u_mix[t] += [dM, wn]
+            a_rate[t].append(-c * p[t] * dm / 2)
+            u_rate[t].append(wn)
+    for t in (0, 1):
+        r = wave_rows[t]
+        if len(r) == 0:
+            continue
+        zm = np.column_stack(a_mix[t]) @ np.vstack(u_mix[t])
+        zr = np.column_stack(a_rate[t]) @ np.vstack(u_rate[t])
+        idx = (seg[r], np.arange(len(r)))
+        np.add.at(zm, idx, own_mix[t])
+        np.add.at(zr, idx, own_rate[t])
+        z[2::2, r] = zm
+        z[3::2, r] = zr
+        z[0, r] = zm.sum(axis=0)
+        z[1, r] = zr.sum(axis=0)
     var = _total_var(prep, rows, np.vstack([z[0] + z[1], z]))
     comp = ["change", "mix", "rate"] + ["mix", "rate"] * S
     segs = ["", "", ""] + [n for n in names for _ in range(2)]
