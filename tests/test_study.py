@@ -476,7 +476,10 @@ def test_trend_section_reads_thresholds():
         ),
         ({"kpis": {"nps": -2}}, "trend.alerts.kpis: nps: threshold -2 must be a number above 0"),
         ({"areas": "x"}, "trend.alerts.areas: threshold 'x' is not a number"),
-        ({"areas": {"network": True}}, "trend.alerts.areas: network: threshold True is not a number"),
+        (
+            {"areas": {"network": True}},
+            "trend.alerts.areas: network: threshold True is not a number",
+        ),
         (
             {"kpis": {"csat": 1}},
             "trend.alerts.kpis.csat: unknown KPI 'csat' (KPIs: ['overall_mean', 'overall_top2', "
