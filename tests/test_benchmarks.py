@@ -25,6 +25,7 @@ CASES = [
      ["fit (path scheme", "bootstrap replicates, bca", "peak resident memory"]),
     ("bench_comments.py", ["--n", "20000"],
      ["code 8 themes", "frequent terms", "total comments time", "peak resident memory"]),
+    ("bench_trend.py", ["--n", "20000"], ["trend page computations", "peak memory"]),
     ("bench_deliverables.py", ["--tables", "5", "--figures", "4"],
      ["report.xlsx:", "report.pptx:", "both files:"]),
     ("bench_design.py", ["--n", "20000"], ["replicate design", "one-stage linearised", "peak memory"]),

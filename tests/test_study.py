@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -519,3 +520,49 @@ def test_design_stage_lists(tmp_path, demo_raw):
     d = study_design(study)
     assert d.clusters == ("region", "store") and d.fpcs == ("n_regions", "n_stores")
     assert d.lonely_psu == "average"
+# ---- trend: (issue 16) ------------------------------------------------------------------
+def test_trend_section_reads_thresholds():
+    study = load_study(ROOT / "config" / "demo.yml", check_files=False)
+    t = study.spec.trend
+    assert t.waves_per_year == 4
+    assert t.alerts.kpis == {"csi": 1.0, "nps": 5.0, "overall_mean": 0.3}
+    assert t.alerts.areas == 3.0
+
+
+@pytest.mark.parametrize(
+    ("alerts", "message"),
+    [
+        (
+            {"kpis": {"csi": "big"}},
+            "trend.alerts.kpis: csi: threshold 'big' is not a number; give the smallest "
+            "change that raises an alert",
+        ),
+        ({"kpis": {"nps": -2}}, "trend.alerts.kpis: nps: threshold -2 must be a number above 0"),
+        ({"areas": "x"}, "trend.alerts.areas: threshold 'x' is not a number"),
+        (
+            {"areas": {"network": True}},
+            "trend.alerts.areas: network: threshold True is not a number",
+        ),
+        (
+            {"kpis": {"csat": 1}},
+            "trend.alerts.kpis.csat: unknown KPI 'csat' (KPIs: ['overall_mean', 'overall_top2', "
+            "'nps', 'ces_mean', 'repurchase_top2', 'csi'])",
+        ),
+        ({"areas": {"netwrk": 2}}, "trend.alerts.areas.netwrk: unknown area 'netwrk' (areas: "),
+        ({"kpi": {"csi": 1}}, "trend.alerts.kpi: unexpected key"),
+    ],
+)
+def test_trend_alerts_bad_input_is_named(tmp_path, demo_raw, alerts, message):
+    def mutate(raw):
+        raw["trend"] = {"alerts": alerts}
+
+    with pytest.raises(StudyFileError, match=re.escape(message)):
+        load_mutated(tmp_path, demo_raw, mutate)
+
+
+def test_trend_waves_per_year_must_be_positive(tmp_path, demo_raw):
+    def mutate(raw):
+        raw["trend"] = {"waves_per_year": 0}
+
+    with pytest.raises(StudyFileError, match=r"trend\.waves_per_year: Input should be greater"):
+        load_mutated(tmp_path, demo_raw, mutate)

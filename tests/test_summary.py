@@ -401,3 +401,32 @@ def test_rising_comment_themes_of_the_latest_wave(demo):
     )
     t.pop("theme_changes")
     assert "themes" not in set(summary_findings(t, study=demo)["section"])  # page saved none
+
+
+def test_alerts_of_the_trend_page_become_one_finding(demo):
+    alerts = pd.DataFrame(
+        {
+            "what": ["area", "KPI"],
+            "name": ["hotline", "csi"],
+            "label": ["Hotline", "CSI"],
+            "unit": ["index (0-100)", "index (0-100)"],
+            "wave_from": ["2025Q1", "2025Q1"],
+            "wave_to": ["2025Q2", "2025Q2"],
+            "change": [4.96, -1.2],
+            "threshold": [3.0, 1.0],
+            "p_adjusted": [0.0001, 0.02],
+            "n": [1505, 1505],
+        }
+    )
+    f = summary_findings({**tables(), "trend_alerts": alerts}, study=demo)
+    row = f[f["section"] == "alerts"]
+    assert len(row) == 1 and row["page"].iloc[0] == "30-trend"
+    assert text(row["text"].iloc[0]).strip() == (
+        "Alerts from Q1 2025 to Q2 2025, beyond the study's thresholds: Hotline rose 5.0 index "
+        "points (p < 0.001), n = 1,505 and CSI fell 1.2 index points (p = 0.020), n = 1,505 "
+        "(see Trend)."
+    )
+    # after the movers, before the weak spots
+    order = f["section"].tolist()
+    assert order.index("movers") < order.index("alerts") < order.index("weak_spots")
+    assert "alerts" not in set(summary_findings(tables(), study=demo)["section"])

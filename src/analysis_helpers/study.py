@@ -15,6 +15,7 @@ Paths inside a study file are relative to the project root: the folder that hold
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "DATA_DIRS_ENV",
     "allowed_folders",
     "path_problems",
+    "kpi_names",
 ]
 
 Code = int | float | str
@@ -882,6 +884,108 @@ def _banner_references(spec: StudySpec) -> list[str]:
     return errors
 
 
+# --------------------------------------------------------------------------------------
+# Trend settings (issue 16): 30-trend's year-earlier comparison and its alerts
+# --------------------------------------------------------------------------------------
+def _threshold(value: Any) -> Any:
+    """Check one alert threshold: a number above 0, in the KPI's or the area's unit."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(
+            f"threshold {value!r} is not a number; give the smallest change that raises an "
+            "alert, in the KPI's unit (index points for the CSI and the areas)"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"threshold {value!r} must be a number above 0")
+    return float(value)
+
+
+class AlertSpec(_Model):
+    """The alerts of 30-trend (``trend.alerts``): the changes worth a manager's attention.
+
+    A KPI or area is listed when its latest change is significant (at ``reporting.alpha``
+    after ``reporting.correction``) and at least its threshold in size.
+    """
+
+    #: KPI name -> smallest change that alerts, in the KPI's unit (shares in [0, 1], NPS in
+    #: points, the CSI in index points); names as in 30-trend's tables (``overall_mean``,
+    #: ``overall_top2``, ``nps``, ``ces_mean``, ``<loyalty item>_top2``, ``csi``)
+    kpis: dict[str, Any] = Field(default_factory=dict)
+    #: index points: one threshold for every area, or area name -> threshold
+    areas: Any = None
+
+    @field_validator("kpis", mode="before")
+    @classmethod
+    def _kpi_thresholds(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(f"give KPI name: threshold pairs, got {value!r}")
+        errors = []
+        out = {}
+        for k, v in value.items():
+            try:
+                out[str(k)] = _threshold(v)
+            except ValueError as exc:
+                errors.append(f"{k}: {exc}")
+        if errors:
+            raise ValueError("\n".join(errors))
+        return out
+
+    @field_validator("areas", mode="before")
+    @classmethod
+    def _area_thresholds(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            errors, out = [], {}
+            for k, v in value.items():
+                try:
+                    out[str(k)] = _threshold(v)
+                except ValueError as exc:
+                    errors.append(f"{k}: {exc}")
+            if errors:
+                raise ValueError("\n".join(errors))
+            return out
+        return _threshold(value)
+
+
+class TrendSpec(_Model):
+    """Settings of the trend page (``trend:``), all optional."""
+
+    #: waves in a year, evenly spaced: the wave that many places earlier is "a year
+    #: earlier"; null: read the year from the wave codes or labels (2024Q1, Q1 2024, 2024-03)
+    waves_per_year: int | None = Field(default=None, ge=1, le=52)
+    alerts: AlertSpec = AlertSpec()
+
+
+def kpi_names(spec: StudySpec) -> list[str]:
+    """Return the names of the KPIs a study file defines, as 30-trend's tables name them."""
+    k = spec.kpis
+    names = ["overall_mean", "overall_top2"] if k.overall else []
+    names += ["nps"] if k.nps else []
+    names += ["ces_mean"] if k.ces else []
+    names += [f"{name}_top2" for name in k.loyalty]
+    if any(i.area for i in spec.items):
+        names.append("csi")
+    return names
+
+
+def _trend_references(spec: StudySpec) -> list[str]:
+    """Cross-references of ``trend`` (called from ``StudySpec._references``)."""
+    a = spec.trend.alerts
+    errors = []
+    known = kpi_names(spec)
+    for name in a.kpis:
+        if name not in known:
+            errors.append(f"trend.alerts.kpis.{name}: unknown KPI {name!r} (KPIs: {known})")
+    areas = [x.name for x in spec.areas]
+    if isinstance(a.areas, dict):
+        for name in a.areas:
+            if name not in areas:
+                errors.append(f"trend.alerts.areas.{name}: unknown area {name!r} (areas: {areas})")
+    if a.areas is not None and not areas:
+        errors.append("trend.alerts.areas: the study has no areas")
+    return errors
+
+
 class StudySpec(_Model):
     """The whole study file, as validated data."""
 
@@ -900,6 +1004,7 @@ class StudySpec(_Model):
     runner: RunnerSettings = RunnerSettings()
     deliverables: DeliverablesSpec = DeliverablesSpec()
     banners: list[BannerSpec] = Field(default_factory=list)
+    trend: TrendSpec = TrendSpec()
 
     @model_validator(mode="before")
     @classmethod
@@ -934,6 +1039,7 @@ class StudySpec(_Model):
             *_model_references(self),
             *_comments_references(self),
             *_banner_references(self),
+            *_trend_references(self),
         ]
         if errors:
             raise ValueError("\n".join(errors))

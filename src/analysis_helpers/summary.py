@@ -36,6 +36,10 @@ Ranking rules
    performing well), most important first; *watch* = "low priority" (less important,
    performing below the line), lowest performance first. "Possible overkill" is not
    listed. The first ``top`` of each.
+7. **Alerts** (:func:`_alerts_finding`): 30-trend's ``trend_alerts`` - the KPIs and areas
+   whose change into the latest wave is significant and at least the study file's
+   threshold (``trend.alerts``), in the page's order (largest ``|z|`` first), with size,
+   adjusted p-value and base; placed after the movers. Nothing when no alert fired.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ SUMMARY_TABLES: dict[str, str] = {
     "driver_importance": "50-drivers",
     "ipa": "50-drivers",
     "theme_changes": "70-voice",
+    "trend_alerts": "30-trend",
 }
 #: the pages the findings link to (their HTML file in the report folder)
 PAGES = {
@@ -426,7 +431,7 @@ def summary_findings(
     -------
     DataFrame
         One row per sentence, in reading order: ``section`` ("kpis", "changes",
-        "movers", "turning_point", "weak_spots", "drivers", "fix", "maintain", "watch",
+        "movers", "turning_point", "alerts", "weak_spots", "drivers", "fix", "maintain", "watch",
         "themes"),
         ``rank`` (1, 2, ... in reading order), ``kind`` ("finding", or "na" for a
         section that does not apply, said in one sentence), ``page`` (the notebook of
@@ -546,6 +551,9 @@ def summary_findings(
                             ),
                         )
                     )
+
+    # the alerts the study file sets thresholds for (rule 7)
+    rows += _alerts_finding(tables.get("trend_alerts"), study=study)
 
     # 4. weak spots
     if study.has_segments and study.has_index:
@@ -736,6 +744,38 @@ def _themes_finding(
                 "[Customer voice](70-voice.html)).",
                 a=prev,
                 b=now,
+                named=named,
+            ),
+        )
+    ]
+
+
+def _alerts_finding(alerts: pd.DataFrame | None, *, study: Study) -> list[tuple[str, str, str, Md]]:
+    """Return the trend page's alerts as one finding (rule 7), or nothing when none fired."""
+    if alerts is None or alerts.empty:
+        return []
+    named = _join(
+        [
+            md(
+                "{moved}, n = {n:base}",
+                moved=_moved(str(r.label), float(r.change), str(r.unit), float(r.p_adjusted)),
+                n=int(r.n) if pd.notna(r.n) else 0,
+            )
+            for r in alerts.itertuples()
+        ]
+    )
+    last = alerts.iloc[0]
+    return [
+        (
+            "alerts",
+            "finding",
+            "30-trend",
+            md(
+                "{alert} from {a} to {b}, beyond the study's thresholds: {named} (see "
+                "[Trend](30-trend.html)).",
+                alert="Alert" if len(alerts) == 1 else "Alerts",
+                a=study.wave_label(str(last["wave_from"])),
+                b=study.wave_label(str(last["wave_to"])),
                 named=named,
             ),
         )

@@ -8,7 +8,7 @@ with Holm's step-down method by default.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ from scipy import stats
 from ._checks import as_names, check_choice, check_confidence
 from ._compat import renamed
 
-__all__ = ["wave_over_wave", "turning_points", "adjust_p"]
+__all__ = ["wave_over_wave", "compare_waves", "turning_points", "adjust_p"]
 
 
 @renamed(method="correction")
@@ -186,6 +186,94 @@ def wave_over_wave(
     out["significant"] = out["p_adjusted"] < alpha
     out["direction"] = np.where(out["significant"], np.where(out["change"] > 0, "up", "down"), "")
     return out[cols]
+
+
+def compare_waves(
+    table: pd.DataFrame,
+    *,
+    wave: str = "wave",
+    pairs: Mapping[str, str],
+    by: str | Sequence[str] = ("kpi",),
+    alpha: float = 0.05,
+    correction: str = "holm",
+    family: str | Sequence[str] = (),
+) -> pd.DataFrame:
+    """Test the change of each estimate between given pairs of waves with a z test.
+
+    As :func:`wave_over_wave` (independent waves, ``se = sqrt(se_1^2 + se_2^2)``), but for
+    any pairs: e.g. each wave against the same wave a year earlier.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Tidy estimates by wave: ``wave``, the ``by`` columns, ``estimate``, ``se``.
+    wave : str
+        The wave column.
+    pairs : mapping
+        Later wave -> the earlier wave it is compared with.
+    by : str or sequence of str
+        Columns that identify one series.
+    alpha : float
+        Significance level (after correction).
+    correction : str
+        Multiple-comparison correction, see :func:`adjust_p`.
+    family : str or sequence of str
+        Columns of ``by`` whose values form separate families for the correction (e.g.
+        the level of the hierarchy); empty: one family of every row.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`wave_over_wave`, one row per series and pair that both
+        have an estimate with a positive SE, in the table's order of series and waves.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"kpi": ["x"] * 3, "wave": ["a", "b", "c"],
+    ...                   "estimate": [1.0, 1.2, 1.5], "se": [0.1, 0.1, 0.1]})
+    >>> compare_waves(t, pairs={"c": "a"})[["wave_from", "wave_to", "change"]].round(2)
+      wave_from wave_to  change
+    0         a       c     0.5
+    """
+    keys = as_names(by, "by", "compare_waves")
+    fam = as_names(family, "family", "compare_waves")
+    missing = [c for c in [wave, *keys, "estimate", "se"] if c not in table.columns]
+    if missing:
+        raise KeyError(f"compare_waves: table has no column(s) {missing}")
+    bad = [f for f in fam if f not in keys]
+    if bad:
+        raise ValueError(f"compare_waves: family column(s) {bad} are not among by {keys}")
+    t = table[[*keys, wave, "estimate", "se"]].astype({wave: str})
+    t = t[t["estimate"].notna() & (t["se"] > 0)]
+    later = t[t[wave].isin([str(k) for k in pairs])]
+    later = later.assign(_from=later[wave].map({str(k): str(v) for k, v in pairs.items()}))
+    m = later.merge(
+        t.rename(columns={wave: "_from", "estimate": "estimate_from", "se": "se_from"}),
+        on=[*keys, "_from"],
+        how="inner",
+    )
+    out = pd.DataFrame({k: m[k] for k in keys})
+    out["wave_from"] = m["_from"].to_numpy()
+    out["wave_to"] = m[wave].to_numpy()
+    out["estimate_from"] = m["estimate_from"].to_numpy(float)
+    out["estimate_to"] = m["estimate"].to_numpy(float)
+    out["change"] = out["estimate_to"] - out["estimate_from"]
+    out["se"] = np.hypot(m["se"].to_numpy(float), m["se_from"].to_numpy(float))
+    out["statistic"] = out["change"] / out["se"]
+    out["p_value"] = 2 * stats.norm.sf(out["statistic"].abs())
+    out["p_adjusted"] = np.nan
+    if len(out):
+        if fam:
+            key = fam if len(fam) > 1 else fam[0]
+            for _, idx in out.groupby(key, sort=False, observed=True).groups.items():
+                out.loc[idx, "p_adjusted"] = adjust_p(
+                    out.loc[idx, "p_value"], correction=correction
+                )
+        else:
+            out["p_adjusted"] = adjust_p(out["p_value"], correction=correction)
+    out["significant"] = out["p_adjusted"] < alpha
+    out["direction"] = np.where(out["significant"], np.where(out["change"] > 0, "up", "down"), "")
+    return out.reset_index(drop=True)
 
 
 def turning_points(changes: pd.DataFrame, *, min_change: float = 0.0) -> pd.DataFrame:

@@ -20,7 +20,13 @@ from matplotlib.ticker import PercentFormatter
 from .formatting import kind_for_unit
 from .plots import PALETTE, fit_tick_labels, kpi_trend
 
-__all__ = ["kpi_trend_panels", "area_trend", "operational_scatter"]
+__all__ = [
+    "kpi_trend_panels",
+    "area_trend",
+    "operational_scatter",
+    "wave_heatmap_chart",
+    "contribution_chart",
+]
 
 
 def _wrap(text: str, width: int) -> str:
@@ -197,4 +203,132 @@ def operational_scatter(
     if title:
         ax.set_title(title)
     ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return ax
+
+
+def wave_heatmap_chart(
+    heat: pd.DataFrame,
+    *,
+    wave: str = "wave",
+    order: Sequence[str],
+    labels: Mapping | None = None,
+    title: str | None = None,
+    label_width: int = 38,
+) -> Figure:
+    """Draw the item x wave heatmap: each node's index by wave, significant changes marked.
+
+    Cells are coloured by the index (0-100) and show its value; a significant change
+    against the previous wave adds an arrow (up or down), a significant change against
+    the same wave a year earlier a frame around the cell. The index and the areas
+    are in capitals, each area followed by its indicators and items.
+
+    Parameters
+    ----------
+    heat : DataFrame
+        :func:`~analysis_helpers.trend_report.wave_heatmap` output: ``level``, ``name``,
+        ``label``, ``depth``, ``wave``, ``estimate``, ``sig_prev``, ``change_prev``,
+        ``sig_year``.
+    wave : str
+        The wave column.
+    order : sequence of str
+        Waves in time order (the columns).
+    labels : mapping, optional
+        Wave code -> label.
+    title : str, optional
+        Chart title.
+    label_width : int
+        Characters of a row label before it is shortened.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    missing = [c for c in ("level", "name", "label", "depth", wave, "estimate", "sig_prev",
+                           "change_prev", "sig_year") if c not in heat.columns]  # fmt: skip
+    if missing:
+        raise KeyError(f"wave_heatmap_chart: table has no column(s) {missing}")
+    waves = [str(w) for w in order]
+    rows = list(dict.fromkeys(zip(heat["level"], heat["name"], strict=True)))
+    slot = {key: k for k, key in enumerate(rows)}
+    col = {w: k for k, w in enumerate(waves)}
+    grid = np.full((len(rows), len(waves)), np.nan)
+    h = heat[heat[wave].astype(str).isin(col)]
+    r_idx = np.array([slot[k] for k in zip(h["level"], h["name"], strict=True)], dtype=int)
+    c_idx = h[wave].astype(str).map(col).to_numpy(int)
+    grid[r_idx, c_idx] = h["estimate"].to_numpy(float)
+    width = min(16.0, 4.2 + 0.72 * len(waves))
+    fig, ax = plt.subplots(figsize=(width, 0.9 + 0.24 * len(rows)))
+    finite = grid[np.isfinite(grid)]
+    lo, hi = (
+        (np.floor(finite.min() / 5) * 5, np.ceil(finite.max() / 5) * 5) if finite.size else (0, 100)
+    )
+    im = ax.imshow(grid, aspect="auto", cmap="RdYlGn", vmin=lo, vmax=max(hi, lo + 5))
+    small = 7 if len(waves) <= 8 else 6
+    for r, c, est, up, sp, sy in zip(r_idx, c_idx, h["estimate"], h["change_prev"],
+                                     h["sig_prev"], h["sig_year"], strict=True):  # fmt: skip
+        mark = ("\u25b2" if up > 0 else "\u25bc") if bool(sp) else ""
+        dark = abs(est - (lo + hi) / 2) > 0.38 * max(hi - lo, 5)
+        ax.text(c, r, f"{est:.0f}{mark}", ha="center", va="center", fontsize=small,
+                color="white" if dark else "black")  # fmt: skip
+        if bool(sy):
+            ax.add_patch(plt.Rectangle((c - 0.46, r - 0.42), 0.92, 0.84, fill=False,
+                                       lw=1.4, ec="black"))  # fmt: skip
+    depth = dict(zip(zip(heat["level"], heat["name"], strict=True), heat["depth"], strict=False))
+    text = dict(zip(zip(heat["level"], heat["name"], strict=True), heat["label"], strict=False))
+    names = []
+    for key in rows:
+        lab = str(text[key])
+        lab = lab if len(lab) <= label_width else lab[: label_width - 1] + "\u2026"
+        names.append(lab.upper() if int(depth[key]) <= 1 else lab)
+    ax.set_yticks(range(len(rows)), names, fontsize=7)
+    ax.grid(False)
+    ax.set_xticks(range(len(waves)), [str((labels or {}).get(w, w)) for w in waves])
+    ax.xaxis.tick_top()
+    ax.tick_params(axis="x", labelsize=8, length=0)
+    ax.tick_params(axis="y", length=0)
+    for y in [k - 0.5 for k, key in enumerate(rows) if key[0] == "area"]:
+        ax.axhline(y, color="white", lw=2)
+    fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01, label="Index (0-100)")
+    if title:
+        ax.set_title(title, pad=24)
+    fig.tight_layout()
+    fit_tick_labels(ax)
+    return fig
+
+
+def contribution_chart(
+    attribution: pd.DataFrame, *, title: str | None = None, ax: Axes | None = None
+) -> Axes:
+    """Draw each area's contribution to the CSI's change with its confidence interval.
+
+    Parameters
+    ----------
+    attribution : DataFrame
+        :func:`~analysis_helpers.trend_report.area_attribution` output: ``area``,
+        ``contribution``, ``ci_low``, ``ci_high``.
+    title : str, optional
+    ax : Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    missing = [c for c in ("area", "contribution", "ci_low", "ci_high")
+               if c not in attribution.columns]  # fmt: skip
+    if missing:
+        raise KeyError(f"contribution_chart: table has no column(s) {missing}")
+    t = attribution.iloc[::-1]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.8 + 0.42 * len(t)))
+    y = np.arange(len(t))
+    colours = [PALETTE[0] if v >= 0 else PALETTE[1 % len(PALETTE)] for v in t["contribution"]]
+    ax.barh(y, t["contribution"], color=colours)
+    ax.errorbar(t["contribution"], y, xerr=[t["contribution"] - t["ci_low"],
+                t["ci_high"] - t["contribution"]], fmt="none", ecolor="black", lw=1,
+                capsize=3)  # fmt: skip
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, [_wrap(a, 34) for a in t["area"]], fontsize=8)
+    ax.set_xlabel("Contribution to the CSI's change (index points)")
+    if title:
+        ax.set_title(title)
     return ax

@@ -10,8 +10,9 @@ and none carries a degenerate number ("0 of 0", a change "from X to X", "1 waves
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .formatting import (
@@ -24,11 +25,12 @@ from .formatting import (
     fmt_value,
     kind_for_unit,
 )
-from .kpis import csi
+from .kpis import _level_weights, _node_path, csi
 from .safe_output import Md, md
 from .study import Study
 from .study_tables import study_design
-from .trend import adjust_p, operational_link, turning_points, wave_over_wave
+from .trend import adjust_p, compare_waves, operational_link, turning_points, wave_over_wave
+from .trend_decompose import decompose_changes, wave_periods, year_earlier
 
 __all__ = [
     "observed_waves",
@@ -44,6 +46,17 @@ __all__ = [
     "significance_words",
     "metric_label",
     "cell_words",
+    "year_pairs",
+    "wave_heatmap",
+    "heatmap_takeaway",
+    "kpi_columns",
+    "kpi_decomposition",
+    "decomposition_takeaway",
+    "decomposition_wide",
+    "area_attribution",
+    "attribution_takeaway",
+    "trend_alerts",
+    "alerts_takeaway",
 ]
 
 _CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
@@ -281,7 +294,9 @@ def changes_takeaway(changes: pd.DataFrame, *, study: Study) -> Md:
     return counted + " " + in_latest
 
 
-def area_changes(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
+def area_changes(
+    data: pd.DataFrame, *, study: Study, index: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compute the satisfaction index of every area by wave, and its wave-over-wave changes.
 
     Parameters
@@ -290,6 +305,8 @@ def area_changes(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, pd.
         Clean analysis data.
     study : Study
         A study with an index (``study.has_index``).
+    index : DataFrame, optional
+        :func:`~analysis_helpers.kpis.csi` by the wave column, when already computed.
 
     Returns
     -------
@@ -300,7 +317,8 @@ def area_changes(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, pd.
         study's level and correction.
     """
     wave = study.wave_column
-    index = csi(data, hierarchy=study.hierarchy(), by=[wave], design=study_design(study))
+    if index is None:
+        index = csi(data, hierarchy=study.hierarchy(), by=[wave], design=study_design(study))
     areas = index[(index["level"] == "area") & index["estimate"].notna()]
     areas = areas.assign(area=areas["name"].map(study.label)).astype({wave: str})
     areas = areas.reset_index(drop=True)
@@ -574,3 +592,588 @@ def metric_label(column: str) -> str:
     """Return a column name as words: ``"hotline_wait_min"`` -> ``"Hotline wait min"``."""
     text = str(column).replace("_", " ").strip()
     return text[:1].upper() + text[1:] if text else str(column)
+
+
+# --------------------------------------------------------------------------------------
+# Issue 16: the heatmap, why it moved, alerts
+# --------------------------------------------------------------------------------------
+def year_pairs(study: Study, waves: Sequence[str]) -> tuple[dict[str, str], Md]:
+    """Pair each observed wave with the observed wave a year earlier, or say why none.
+
+    The study file's ``trend.waves_per_year`` decides; otherwise the wave codes or labels
+    (:func:`~analysis_helpers.trend_decompose.year_earlier`).
+
+    Parameters
+    ----------
+    study : Study
+    waves : sequence of str
+        The observed waves in time order.
+
+    Returns
+    -------
+    (pairs, note) : tuple
+        ``pairs``: later wave -> wave a year earlier (both observed); ``note``: ``""``,
+        or one sentence saying why no wave has a year-earlier comparison.
+    """
+    per_year = study.spec.trend.waves_per_year
+    pairs = year_earlier(list(study.waves), study.wave_labels(), per_year=per_year)
+    seen = set(waves)
+    pairs = {b: a for b, a in pairs.items() if a in seen and b in seen}
+    if pairs:
+        return pairs, Md("")
+    if per_year is None and not year_earlier(list(study.waves), study.wave_labels()):
+        if (wave_periods(list(study.waves), study.wave_labels())["kind"] == "").any():
+            return pairs, Md(
+                "The wave labels do not say which period each wave covers (and the study "
+                "file sets no trend.waves_per_year), so no wave is compared with a year "
+                "earlier."
+            )
+    return pairs, md(
+        "No wave of {first} to {last} has a wave a year before it in the data, so the "
+        "year-earlier comparison does not apply.",
+        first=study.wave_label(waves[0]),
+        last=study.wave_label(waves[-1]),
+    )
+
+
+_LEVEL_ORDER = {"index": 0, "area": 1, "indicator": 2, "item": 3}
+
+
+def wave_heatmap(
+    index: pd.DataFrame, *, study: Study, waves: Sequence[str], year: Mapping[str, str]
+) -> pd.DataFrame:
+    """Return every node of the index by wave with its change against the previous wave and a year earlier.
+
+    P-values are corrected with the study's correction within each level of the hierarchy
+    and each comparison (index, areas, indicators, items; previous wave, a year earlier).
+
+    Parameters
+    ----------
+    index : DataFrame
+        :func:`~analysis_helpers.kpis.csi` by the wave column (every level).
+    study : Study
+    waves : sequence of str
+        The observed waves, in time order.
+    year : mapping
+        Later wave -> wave a year earlier (:func:`year_pairs`).
+
+    Returns
+    -------
+    DataFrame
+        One row per node and wave, top-down (index, each area, its indicators, their
+        items): ``level``, ``name``, ``label``, ``depth`` (0-3), the wave column,
+        ``estimate`` (0-100), ``se``, ``n``, then for ``prev`` and ``year``:
+        ``change_<c>``, ``p_<c>`` (adjusted), ``sig_<c>`` (bool; False where there is no
+        comparison).
+    """
+    wave = study.wave_column
+    t = index[index["estimate"].notna()].astype({wave: str})
+    t = t[t[wave].isin(list(waves))]
+    rep = study.reporting
+    prev = {b: a for a, b in zip(waves, waves[1:], strict=False)}
+    out = t[["level", "name", "parent", wave, "estimate", "se", "n"]].copy()
+    for tag, pairs in (("prev", prev), ("year", dict(year))):
+        c = compare_waves(
+            t, wave=wave, pairs=pairs, by=["level", "name"], alpha=rep.alpha,
+            correction=rep.correction, family=["level"],
+        )  # fmt: skip
+        c = c.rename(columns={"wave_to": wave, "change": f"change_{tag}",
+                              "p_adjusted": f"p_{tag}", "significant": f"sig_{tag}"})  # fmt: skip
+        out = out.merge(
+            c[["level", "name", wave, f"change_{tag}", f"p_{tag}", f"sig_{tag}"]],
+            on=["level", "name", wave],
+            how="left",
+        )
+        out[f"sig_{tag}"] = out[f"sig_{tag}"].fillna(False).astype(bool)
+    h = study.hierarchy()
+    order: list[tuple[str, str]] = [("index", "index")]
+    for area in dict.fromkeys(h["area"]):
+        order.append(("area", area))
+        part = h[h["area"] == area]
+        for ind in dict.fromkeys(part["indicator"]):
+            if ind != area:
+                order.append(("indicator", ind))
+            order += [("item", i) for i in part.loc[part["indicator"] == ind, "item"]]
+    rank = {key: k for k, key in enumerate(order)}
+    wrank = {w: k for k, w in enumerate(waves)}
+    out["_r"] = [
+        rank.get((lv, nm), len(rank)) for lv, nm in zip(out["level"], out["name"], strict=True)
+    ]
+    out["_w"] = out[wave].map(wrank)
+    out = out.sort_values(["_r", "_w"], kind="stable").drop(columns=["_r", "_w", "parent"])
+    out.insert(2, "label", [
+        "Customer satisfaction index (CSI)" if lv == "index" else study.label(nm)
+        for lv, nm in zip(out["level"], out["name"], strict=True)
+    ])  # fmt: skip
+    out.insert(3, "depth", out["level"].map(_LEVEL_ORDER).astype(int))
+    return out.reset_index(drop=True)
+
+
+def heatmap_takeaway(heat: pd.DataFrame, *, study: Study, year_note: str | Md = "") -> Md:
+    """Return the heatmap's takeaway: how many cells moved, and the largest fall or rise.
+
+    Parameters
+    ----------
+    heat : DataFrame
+        :func:`wave_heatmap` output.
+    study : Study
+    year_note : str or Md
+        :func:`year_pairs`' note, added when no wave has a year-earlier comparison.
+
+    Returns
+    -------
+    Md
+    """
+    test = significance_words(study)
+    sig = heat[heat["sig_prev"]]
+    n_cmp = int(heat["change_prev"].notna().sum())
+    n_year = int(heat["sig_year"].sum())
+    yr = (
+        md(
+            " Against the same wave a year earlier, {n} {cells} changed significantly.",
+            n=n_year,
+            cells="cell" if n_year == 1 else "cells",
+        )  # fmt: skip
+        if heat["change_year"].notna().any()
+        else (md(" {note}", note=Md(year_note)) if year_note else Md(""))
+    )
+    if sig.empty:
+        return md(
+            "No area, indicator or item changed significantly from one wave to the next "
+            "({test}; {n} comparisons).{yr}",
+            test=test, n=n_cmp, yr=yr,
+        )  # fmt: skip
+    top = sig.loc[sig["change_prev"].abs().idxmax()]
+    return md(
+        "{k} of the {n} wave-over-wave comparisons are significant ({test}); marked with "
+        "an arrow. The largest: **{label}** {verb} {size:num.1} index points into {w}.{yr}",
+        k=len(sig), n=n_cmp, test=test, label=top["label"],
+        verb="rose" if top["change_prev"] > 0 else "fell", size=abs(top["change_prev"]),
+        w=study.wave_label(top[study.wave_column]), yr=yr,
+    )  # fmt: skip
+
+
+def _index_coefficients(
+    study: Study, items: Sequence[str], node: tuple[str, str] = ("index", "index")
+) -> tuple[dict[str, float], float]:
+    """Return a node's coefficients on the raw item scores, and its constant.
+
+    The node is ``sum_i a_i 100 (x_i - min_i) / range_i`` over the ``items`` (the
+    hierarchy restricted to them, weights renormalised as :func:`~analysis_helpers.kpis.csi`
+    does for items a group was not asked).
+    """
+    h = study.hierarchy()
+    h = h[h["item"].isin(list(items))].reset_index(drop=True)
+    w_item = _level_weights(h, "weight_item", "item", "indicator")
+    w_ind = _level_weights(h, "weight_indicator", "indicator", "area")
+    w_area = _level_weights(h, "weight_area", "area", None)
+    item_ind = h.set_index("item")["indicator"]
+    ind_area = h.drop_duplicates("indicator").set_index("indicator")["area"]
+    path = _node_path(h, node[0], node[1], w_item, w_ind, w_area, item_ind, ind_area)
+    lo = h.set_index("item")["scale_min"].astype(float)
+    rng = h.set_index("item")["scale_max"].astype(float) - lo
+    coef = {i: float(a) * 100 / rng[i] for i, a in path.items()}
+    const = -sum(coef[i] * lo[i] for i in coef)
+    return coef, const
+
+
+def kpi_columns(
+    data: pd.DataFrame, *, study: Study, kpi: str, waves: Sequence[str] = ()
+) -> tuple[pd.DataFrame, dict[str, float], float, list[str]]:
+    """Return the per-respondent columns of a KPI, their coefficients and constant.
+
+    The KPI is ``sum_i c_i mean(column_i) + constant`` (the names of
+    :func:`~analysis_helpers.study_tables.kpi_summary`'s ``kpi`` column).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+    kpi : str
+        ``overall_mean``, ``overall_top2``, ``nps``, ``ces_mean``, ``<item>_top2``,
+        ``csi``, or ``area:<name>`` for an area's index.
+    waves : sequence of str
+        For the index: the items answered in every one of these waves are used.
+
+    Returns
+    -------
+    (columns, coefficients, constant, left_out) : tuple
+        A frame of the derived columns (one per item; shares as 0/1, NPS as +100/0/-100),
+        column -> coefficient, the constant, and the index items left out because a
+        wave did not ask them.
+    """
+    k = study.kpis
+    item: str
+    if kpi in ("overall_mean", "ces_mean"):
+        item = str(k.overall if kpi == "overall_mean" else k.ces)
+        return data[[item]].apply(pd.to_numeric, errors="coerce"), {item: 1.0}, 0.0, []
+    if kpi == "nps":
+        item = str(k.nps)
+        x = pd.to_numeric(data[item], errors="coerce")
+        score = np.where(x >= 9, 100.0, np.where(x <= 6, -100.0, 0.0))
+        return pd.DataFrame({item: np.where(x.isna(), np.nan, score)}), {item: 1.0}, 0.0, []
+    if kpi.endswith("_top2"):
+        item = str(k.overall) if kpi == "overall_top2" else kpi.removesuffix("_top2")
+        x = pd.to_numeric(data[item], errors="coerce")
+        top = x.isin(list(study.items[item].top_codes)).astype(float).where(x.notna())
+        return pd.DataFrame({item: top}), {item: 1.0}, 0.0, []
+    node = ("index", "index")
+    if kpi.startswith("area:"):
+        node = ("area", kpi.removeprefix("area:"))
+    elif kpi != "csi":
+        raise KeyError(f"kpi_columns: unknown KPI {kpi!r}")
+    items = list(study.hierarchy()["item"])
+    wave = study.wave_column
+    left_out = []
+    if waves:
+        wv = data[wave].astype(str).to_numpy()
+        answered = data[items].notna().to_numpy()
+        for w in waves:
+            none = ~answered[wv == str(w)].any(axis=0)
+            left_out += [i for i, n in zip(items, none, strict=True) if n and i not in left_out]
+    keep = [i for i in items if i not in left_out]
+    coef, const = _index_coefficients(study, keep, node)
+    cols = data[list(coef)].apply(pd.to_numeric, errors="coerce")
+    return cols, coef, const, left_out
+
+
+def kpi_decomposition(
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    kpis: Sequence[str],
+    wave_from: str,
+    wave_to: str,
+    segments: Sequence[str],
+) -> pd.DataFrame:
+    """Split each KPI's change between two waves into mix and rate, for each segment column.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data (every wave: the design is the whole sample's).
+    study : Study
+    kpis : sequence of str
+        KPI names (:func:`kpi_columns`).
+    wave_from, wave_to : str
+        The two waves.
+    segments : sequence of str
+        Segment columns.
+
+    Returns
+    -------
+    DataFrame
+        :func:`~analysis_helpers.trend_decompose.decompose_change` rows with ``kpi``,
+        ``segment_column``, ``segment_title`` and ``segment_label`` (the value's label)
+        in front, and the CI level of the study.
+    """
+    wave = study.wave_column
+    design = study_design(study)
+    pair = data[data[wave].astype(str).isin([str(wave_from), str(wave_to)])]
+    frame = pair[list(dict.fromkeys([wave, *segments]))].copy()
+    coefs = {}
+    for kpi in kpis:
+        cols, coef, _, _ = kpi_columns(pair, study=study, kpi=kpi, waves=[wave_from, wave_to])
+        for c in cols.columns:
+            frame[f"{kpi}:{c}"] = cols[c].to_numpy()
+        coefs[kpi] = {f"{kpi}:{c}": v for c, v in coef.items()}
+    d = decompose_changes(
+        frame, kpis=coefs, segments=list(segments), wave=wave, wave_from=wave_from,
+        wave_to=wave_to, design=design, confidence=study.reporting.confidence, sample=data,
+    )  # fmt: skip
+    title = {seg: study.segment(seg).title for seg in segments}
+    values = {seg: study.segment(seg).values for seg in segments}
+    d.insert(2, "segment_title", d["segment_column"].map(title))
+    d.insert(4, "segment_label", [values[c].get(v, v) for c, v in
+                                  zip(d["segment_column"], d["segment"], strict=True)])  # fmt: skip
+    return d
+
+
+def area_attribution(
+    data: pd.DataFrame, *, study: Study, wave_from: str, wave_to: str, segment: str | None
+) -> pd.DataFrame:
+    """Attribute the change of the CSI to the areas: area weight x the area's change.
+
+    Each area's contribution is its weight in the index times the change of its own index,
+    so the contributions add up to the CSI's change; its design-based CI comes from
+    :func:`~analysis_helpers.trend_decompose.decompose_change` of the area's items with
+    the index's coefficients. With a ``segment`` column, each area's rate part is split
+    over the segments, to say where it happened.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+    wave_from, wave_to : str
+        The two waves.
+    segment : str or None
+        A segment column, or None (each contribution then has no segment split).
+
+    Returns
+    -------
+    DataFrame
+        One row per area, largest absolute contribution first: ``name``, ``area``
+        (label), ``contribution``, ``se``, ``ci_low``, ``ci_high``, ``p_value``,
+        ``share`` (of the CSI's change), ``top_segment`` (the label of the segment whose
+        own scores moved the area most in the direction of its contribution; ``""``
+        without a segment), ``top_segment_part`` (that segment's rate piece, in CSI
+        points).
+    """
+    wave = study.wave_column
+    design = study_design(study)
+    pair = data[data[wave].astype(str).isin([str(wave_from), str(wave_to)])]
+    cols, coef, _, _ = kpi_columns(pair, study=study, kpi="csi", waves=[wave_from, wave_to])
+    h = study.hierarchy()
+    area_of = h.set_index("item")["area"]
+    frame = cols.assign(**{wave: pair[wave].to_numpy()})
+    frame["_seg"] = pair[segment].to_numpy() if segment else "all"
+    labels = study.segment(segment).values if segment else {}
+    by_area: dict[str, dict[str, float]] = {}
+    for item, value in coef.items():
+        by_area.setdefault(str(area_of[item]), {})[item] = value
+    dec = decompose_changes(
+        frame, kpis=by_area, segments=["_seg"], wave=wave, wave_from=wave_from,
+        wave_to=wave_to, design=design, confidence=study.reporting.confidence, sample=data,
+    )  # fmt: skip
+    rows = []
+    for area, d in dec.groupby("kpi", sort=False):
+        ch = d.iloc[0]
+        rates = d[(d["component"] == "rate") & (d["segment"] != "")]
+        sign = 1.0 if ch["estimate"] >= 0 else -1.0
+        top = rates.loc[(rates["estimate"] * sign).idxmax()] if segment and len(rates) else None
+        rows.append({
+            "name": area, "area": study.label(str(area)), "contribution": ch["estimate"],
+            "se": ch["se"], "ci_low": ch["ci_low"], "ci_high": ch["ci_high"],
+            "p_value": ch["p_value"],
+            "top_segment": "" if top is None else str(labels.get(top["segment"], top["segment"])),
+            "top_segment_part": np.nan if top is None else float(top["estimate"]),
+        })  # fmt: skip
+    out = pd.DataFrame(rows)
+    total = out["contribution"].sum()
+    out.insert(7, "share", out["contribution"] / total if total else np.nan)
+    out = out.reindex(out["contribution"].abs().sort_values(ascending=False).index)
+    return out.reset_index(drop=True)
+
+
+def attribution_takeaway(
+    attribution: pd.DataFrame, *, study: Study, wave_from: str, wave_to: str, segment: str | None
+) -> Md:
+    """Return "CSI fell 3.5 points; 2.1 of them come from network service, mostly among ...".
+
+    Parameters
+    ----------
+    attribution : DataFrame
+        :func:`area_attribution` output.
+    study : Study
+    wave_from, wave_to : str
+    segment : str or None
+        The segment column used.
+
+    Returns
+    -------
+    Md
+    """
+    total = float(attribution["contribution"].sum())
+    top = attribution.iloc[0]
+    a, b = study.wave_label(wave_from), study.wave_label(wave_to)
+    if round(abs(total), 1) == 0:
+        return md("From {a} to {b} the CSI did not move (less than 0.05 points).", a=a, b=b)
+    same = np.sign(top["contribution"]) == np.sign(total)
+    where = Md("")
+    if segment and top["top_segment"] and abs(top["top_segment_part"]) >= 0.05:
+        where = md(
+            ", mostly among {seg} customers ({part:num.1} points from their own scores)",
+            seg=md("**{s}**", s=top["top_segment"]), part=abs(top["top_segment_part"]),
+        )  # fmt: skip
+    sig = md(
+        " ({confidence} CI of that part {ci})",
+        confidence=confidence_label(study),
+        ci=fmt_ci(top["ci_low"], top["ci_high"], kind="number.1"),
+    )
+    return md(
+        "From {a} to {b} the CSI {verb} {size:num.1} points; {part:num.1} of them {come} from "
+        "**{area}**{sig}{where}.",
+        a=a, b=b, verb="rose" if total > 0 else "fell", size=abs(total),
+        part=abs(top["contribution"]), come="come" if same else "go the other way, in",
+        area=top["area"], sig=sig, where=where,
+    )  # fmt: skip
+
+
+def decomposition_takeaway(
+    table: pd.DataFrame, *, study: Study, kpi_labels: Mapping[str, str]
+) -> Md:
+    """Say which KPI's change owes a significant part to a shift in the segment mix.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`kpi_decomposition` output.
+    study : Study
+    kpi_labels : mapping
+        KPI name -> label.
+
+    Returns
+    -------
+    Md
+    """
+    tot = table[(table["segment"] == "") & (table["component"] == "mix")]
+    sig = tot[tot["p_value"] < study.reporting.alpha]
+    if sig.empty:
+        return md(
+            "No KPI's change owes a significant part to a change in the segment mix "
+            "(p < {alpha:g}, not corrected): the changes come from the segments' own "
+            "scores (the rate part).",
+            alpha=study.reporting.alpha,
+        )
+    r = sig.loc[sig["estimate"].abs().idxmax()]
+    return md(
+        "The segment mix matters for **{kpi}**: the shift in {seg} moved it by {v:num.2} "
+        "({confidence} CI {ci}); the rest is the segments' own scores.",
+        kpi=kpi_labels.get(r["kpi"], r["kpi"]), seg=r["segment_title"], v=r["estimate"],
+        confidence=confidence_label(study), ci=fmt_ci(r["ci_low"], r["ci_high"], kind="number.2"),
+    )  # fmt: skip
+
+
+def decomposition_wide(table: pd.DataFrame, *, kpi_labels: Mapping[str, str]) -> pd.DataFrame:
+    """Return one row per KPI and segment column: change, mix (with its CI) and rate.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`kpi_decomposition` output.
+    kpi_labels : mapping
+        KPI name -> label.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi``, ``label``, ``segment_column``, ``segment_title``, ``change``, ``mix``,
+        ``ci_low`` / ``ci_high`` (of the mix), ``mix_p_value``, ``rate``.
+    """
+    tot = table[table["segment"] == ""]
+    keys = ["kpi", "segment_column", "segment_title"]
+    parts = {c: tot[tot["component"] == c].set_index(keys) for c in ("change", "mix", "rate")}
+    out = parts["mix"][["estimate", "ci_low", "ci_high", "p_value"]].rename(
+        columns={"estimate": "mix", "p_value": "mix_p_value"}
+    )
+    out.insert(0, "change", parts["change"]["estimate"])
+    out["rate"] = parts["rate"]["estimate"]
+    out = out.reset_index()
+    out.insert(1, "label", out["kpi"].map(lambda k: kpi_labels.get(k, k)))
+    return out
+
+
+def trend_alerts(
+    changes: pd.DataFrame | None,
+    area_moves: pd.DataFrame | None,
+    *,
+    study: Study,
+    bases: pd.DataFrame | None = None,
+    area_bases: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """List the KPIs and areas whose latest change is significant and above its threshold.
+
+    The thresholds come from the study file's ``trend.alerts``; the latest change is the
+    pair of waves ending in the last observed wave.
+
+    Parameters
+    ----------
+    changes : DataFrame or None
+        :func:`kpi_changes` output.
+    area_moves : DataFrame or None
+        The ``changes`` of :func:`area_changes`.
+    study : Study
+    bases, area_bases : DataFrame, optional
+        ``kpi_summary`` by wave and the ``areas`` of :func:`area_changes`, for the base
+        (``n`` of the latest wave).
+
+    Returns
+    -------
+    DataFrame
+        One row per alert, largest ``|z|`` first: ``what`` ("KPI" or "area"), ``name``,
+        ``label``, ``unit``, ``wave_from``, ``wave_to``, ``estimate_from``,
+        ``estimate_to``, ``change``, ``threshold``, ``p_adjusted``, ``n`` (base of the
+        latest wave).
+    """
+    cfg = study.spec.trend.alerts
+    wave = study.wave_column
+    cols = ["what", "name", "label", "unit", "wave_from", "wave_to", "estimate_from",
+            "estimate_to", "change", "threshold", "p_adjusted", "n", "statistic"]  # fmt: skip
+    rows = []
+    if changes is not None and len(changes) and cfg.kpis:
+        last = [w for w in study.waves if w in set(changes["wave_to"].astype(str))][-1]
+        latest = changes[changes["wave_to"].astype(str) == last]
+        for r in latest.itertuples():
+            th = cfg.kpis.get(str(r.kpi))
+            if th is not None and bool(r.significant) and abs(r.change) >= th:
+                rows.append({"what": "KPI", "name": r.kpi, "label": r.label, "unit": r.unit,
+                             "threshold": th, **_change_fields(r)})  # fmt: skip
+    if area_moves is not None and len(area_moves) and cfg.areas is not None:
+        last = [w for w in study.waves if w in set(area_moves["wave_to"].astype(str))][-1]
+        latest = area_moves[area_moves["wave_to"].astype(str) == last]
+        for r in latest.itertuples():
+            th = cfg.areas.get(str(r.name)) if isinstance(cfg.areas, dict) else cfg.areas
+            if th is not None and bool(r.significant) and abs(r.change) >= th:
+                rows.append({"what": "area", "name": r.name, "label": r.area,
+                             "unit": "index (0-100)", "threshold": th, **_change_fields(r)})  # fmt: skip
+    out = pd.DataFrame(rows, columns=cols)
+    if out.empty:
+        return out.drop(columns="statistic")
+    n = {}
+    if bases is not None:
+        b = bases.astype({wave: str})
+        n.update({("KPI", k, w): v for k, w, v in zip(b["kpi"], b[wave], b["n"], strict=True)})
+    if area_bases is not None:
+        b = area_bases.astype({wave: str})
+        n.update({("area", k, w): v for k, w, v in zip(b["name"], b[wave], b["n"], strict=True)})
+    out["n"] = [n.get((a, k, str(w)), np.nan) for a, k, w in
+                zip(out["what"], out["name"], out["wave_to"], strict=True)]  # fmt: skip
+    out = out.reindex(out["statistic"].abs().sort_values(ascending=False).index)
+    return out.drop(columns="statistic").reset_index(drop=True)
+
+
+def _change_fields(r) -> dict:
+    return {"wave_from": str(r.wave_from), "wave_to": str(r.wave_to),
+            "estimate_from": r.estimate_from, "estimate_to": r.estimate_to,
+            "change": r.change, "p_adjusted": r.p_adjusted, "statistic": r.statistic}  # fmt: skip
+
+
+def alerts_takeaway(alerts: pd.DataFrame, *, study: Study) -> Md:
+    """Return the alerts in one paragraph, or that none fired, or that none are set.
+
+    Parameters
+    ----------
+    alerts : DataFrame
+        :func:`trend_alerts` output.
+    study : Study
+
+    Returns
+    -------
+    Md
+    """
+    cfg = study.spec.trend.alerts
+    if not cfg.kpis and cfg.areas is None:
+        return Md(
+            "The study file sets no alert thresholds (trend.alerts), so no change is flagged "
+            "here; the tables below show every change."
+        )
+    test = significance_words(study)
+    if alerts.empty:
+        return md(
+            "No alert: no KPI or area with a threshold changed significantly ({test}) by its "
+            "threshold or more into the latest wave.",
+            test=test,
+        )
+    items = Md("; ").join(
+        md("{moved} ({p}, n = {n:base}, threshold {th})",
+           moved=_moved(r, r["unit"]), p=fmt_p(r["p_adjusted"], prefix=True),
+           n=int(r["n"]) if pd.notna(r["n"]) else 0,
+           th=fmt_change(r["threshold"], kind_for_unit(r["unit"])).lstrip("+"))
+        for _, r in alerts.iterrows()
+    )  # fmt: skip
+    return md(
+        "**{alert}** ({test}, change at least the study file's threshold): {items}.",
+        alert="Alert" if len(alerts) == 1 else f"{len(alerts)} alerts", test=test, items=items,
+    )  # fmt: skip
