@@ -276,7 +276,7 @@ def _segments_words(action: ActionSpec, study: Study) -> str:
     parts = []
     for col, values in action.segments.items():
         seg = study.segment(col)
-        parts.append(f"{seg.title}: " + ", ".join(seg.values.get(v, v) for v in values))
+        parts.append(f"{seg.title}: " + ", ".join(seg.values.get(str(v), str(v)) for v in values))
     return "; ".join(parts)
 
 

@@ -507,6 +507,15 @@ def generate_demo(
     ops = pd.DataFrame(
         [{"wave": w, "region": r, "hotline_wait_min": v} for (w, r), v in wait.items()]
     )
+    customer_truth: dict[str, Any] = {
+        "file": "customer_ops.csv",
+        "id": "customer_id",
+        "metric": "hotline_wait_min",
+        "outcome": "hotline",
+        "threshold": spec.wait_threshold,
+        "unknown_ids": _UNKNOWN_CUSTOMERS,
+        "note": "hotline satisfaction is flat up to the threshold, then drops and falls",
+    }
     truths = {
         "demo_version": DEMO_VERSION,
         "seed": spec.seed,
@@ -539,15 +548,7 @@ def generate_demo(
             name: {"targets": list(targets), "start": start, "latent_lift": lift, "works": lift > 0}
             for name, targets, start, lift in spec.actions
         },
-        "respondent_operations": {
-            "file": "customer_ops.csv",
-            "id": "customer_id",
-            "metric": "hotline_wait_min",
-            "outcome": "hotline",
-            "threshold": spec.wait_threshold,
-            "unknown_ids": _UNKNOWN_CUSTOMERS,
-            "note": "hotline satisfaction is flat below the threshold and falls above it",
-        },
+        "respondent_operations": customer_truth,
         "reversed_items": list(REVERSED),
         "comments": {
             "themes": {theme: item for theme, item, _, _ in DEMO_CLAUSES},
@@ -568,7 +569,7 @@ def generate_demo(
     )
     customers = pd.concat([customers, extra], ignore_index=True)
     customers = customers.iloc[ops_rng.permutation(len(customers))].reset_index(drop=True)
-    truths["respondent_operations"]["rows"] = len(customers)
+    customer_truth["rows"] = len(customers)
     return waves, ops, customers, truths
 
 
@@ -599,19 +600,18 @@ def _customer_waits(
 ) -> pd.DataFrame:
     """Return each respondent's minutes waited on the hotline, with a planted threshold.
 
-    Customers with a low hotline score tend to have waited longer than the threshold, and
-    above it the longer they waited, the lower their score; below it their minutes do not
-    depend on the score: the satisfaction curve is flat up to the threshold, then falls.
+    The customers with the lowest hotline scores (plus noise) waited longer than the
+    threshold, the lower the score the longer; below it the minutes do not depend on the
+    score: the satisfaction curve is flat up to the threshold, then drops and falls.
     Drawn from the demo's own generator, so no other number of the demo changes.
     """
     z = (hotline - hotline.mean()) / hotline.std()
     n = len(ids)
-    long = rng.random(n) < 1 / (1 + np.exp(2.0 * (z + 0.2)))
-    score = -z + rng.normal(0, 0.6, n)
-    rank = pd.Series(np.where(long, score, np.nan)).rank(pct=True).to_numpy()
+    pressure = -z + rng.normal(0, 0.6, n)
+    cut = np.quantile(pressure, 0.65)
     minutes = np.where(
-        long,
-        spec.wait_threshold + 14 * np.nan_to_num(rank),
+        pressure > cut,
+        spec.wait_threshold + 0.1 + 4.0 * (pressure - cut),
         rng.uniform(0.5, spec.wait_threshold, n),
     )
     return pd.DataFrame({"customer_id": ids, "hotline_wait_min": np.round(minutes, 1)})
