@@ -401,3 +401,24 @@ def test_rising_comment_themes_of_the_latest_wave(demo):
     )
     t.pop("theme_changes")
     assert "themes" not in set(summary_findings(t, study=demo)["section"])  # page saved none
+
+
+def test_actions_finding_says_which_action_worked(demo):
+    effects = pd.DataFrame(
+        {
+            "action": ["b", "a", "c"],
+            "label": ["New bill layout", "Hotline callback", "Shop refit"],
+            "verdict": ["no effect", "worked", "not measurable"],
+            "estimate": [-0.1, 7.58, np.nan],
+            "p_adjusted": [0.88, 0.0001, np.nan],
+        }
+    )
+    found = summary_findings({"action_effects": effects}, study=demo)
+    row = found[found["section"] == "actions"]
+    assert len(row) == 1 and row["page"].iloc[0] == "30-trend"
+    assert text(row["text"].iloc[0]) == (
+        "Actions: Hotline callback worked (+7.6 points against comparable items, p < 0.001); "
+        "New bill layout showed no effect (see Trend)."
+    )
+    none = summary_findings({"action_effects": None}, study=demo)
+    assert "actions" not in set(none["section"])
