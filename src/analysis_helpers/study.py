@@ -1978,8 +1978,8 @@ def path_problems(study: Study) -> list[str]:
     if data.operations:
         keyed.append(("data.operations", data.operations, study.raw_dir / data.operations))
     if data.respondent_operations:
-        path = data.respondent_operations.path
-        keyed.append(("data.respondent_operations.path", path, study.raw_dir / path))
+        ops_path = data.respondent_operations.path
+        keyed.append(("data.respondent_operations.path", ops_path, study.raw_dir / ops_path))
     out = []
     root_bad = False
     for key, written, path in keyed:
