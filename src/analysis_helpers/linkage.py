@@ -329,8 +329,9 @@ def band_curve(
     Returns
     -------
     DataFrame
-        One row per band in metric order: ``band`` (1, 2, ...), ``metric_low``,
-        ``metric_high`` (the band's smallest and largest value), ``n``, ``n_weighted``,
+        One row per band in metric order: ``band`` (1, 2, ...), ``band_label`` (e.g.
+        "0.5–2.7"), ``metric_low``, ``metric_high`` (the band's smallest and largest
+        value), ``n``, ``n_weighted``,
         ``n_effective``, ``estimate``, ``se``, ``ci_low``, ``ci_high``.
     """
     func = "band_curve"
@@ -352,7 +353,10 @@ def band_curve(
     est["band"] = est["band"].astype(int)
     est["metric_low"] = est["band"].map(rng["min"])
     est["metric_high"] = est["band"].map(rng["max"])
-    cols = ["band", "metric_low", "metric_high", "n", "n_weighted", "n_effective", "estimate",
+    est["band_label"] = [
+        f"{a:g}–{b:g}" for a, b in zip(est["metric_low"], est["metric_high"], strict=True)
+    ]
+    cols = ["band", "band_label", "metric_low", "metric_high", "n", "n_weighted", "n_effective", "estimate",
             "se", "ci_low", "ci_high"]  # fmt: skip
     return est[cols].sort_values("band").reset_index(drop=True)
 
@@ -623,6 +627,7 @@ def respondent_links(
     metrics: Sequence[str],
     n_boot: int = 200,
     random_state: int = 0,
+    min_n: int = 30,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Link each per-customer metric to satisfaction: bands, threshold and correlation.
 
@@ -636,11 +641,13 @@ def respondent_links(
         The metric columns.
     n_boot, random_state
         Bootstrap of the threshold (:func:`threshold_fit`).
+    min_n : int
+        Fewest respondents with both the metric and the outcome for a metric to be linked.
 
     Returns
     -------
     (links, curves) : tuple of DataFrame
-        ``links``: one row per metric: ``metric``, ``outcome`` (label), ``correlation``,
+        ``links``: one row per metric with enough respondents: ``metric``, ``outcome`` (label), ``correlation``,
         ``correlation_ci_low``, ``correlation_ci_high``, ``p_value``, ``threshold``,
         ``ci_low``, ``ci_high``, ``level``, ``drop``, ``slope``, ``n``. ``curves``: the
         :func:`band_curve` rows of every metric, with a ``metric`` column first.
@@ -652,6 +659,8 @@ def respondent_links(
     frame = joined.assign(_outcome=outcome.to_numpy())
     rows, curves = [], []
     for m in metrics:
+        if int((frame[m].notna() & frame["_outcome"].notna()).sum()) < min_n:
+            continue
         cor = design_correlation(frame, x=m, y="_outcome", design=design, confidence=conf).iloc[0]
         thr = threshold_fit(
             frame, metric=m, outcome="_outcome", design=design, confidence=conf,
@@ -674,9 +683,14 @@ def respondent_links(
                 "n": int(thr["n"]),
             }
         )
-    cols = ["metric", "outcome", "band", "metric_low", "metric_high", "n", "n_weighted",
+    cols = ["metric", "outcome", "band", "band_label", "metric_low", "metric_high", "n", "n_weighted",
             "n_effective", "estimate", "se", "ci_low", "ci_high"]  # fmt: skip
-    return pd.DataFrame(rows), pd.concat(curves, ignore_index=True)[cols]
+    link_cols = ["metric", "outcome", "correlation", "correlation_ci_low",
+                 "correlation_ci_high", "p_value", "threshold", "ci_low", "ci_high", "level",
+                 "drop", "slope", "n"]  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=link_cols), pd.DataFrame(columns=cols)
+    return pd.DataFrame(rows)[link_cols], pd.concat(curves, ignore_index=True)[cols]
 
 
 def respondent_takeaway(links: pd.DataFrame, *, study: Study) -> Md:
