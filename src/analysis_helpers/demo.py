@@ -880,6 +880,9 @@ class StudyShape:
         All waves in one file with a wave column.
     duration, text, operations : bool
         Completion time, an open-ended comment, an operational-metrics file.
+    actions : bool
+        Whether the study file lists an action (the first two items of the first area,
+        from the last wave on); only with two waves or more and a hierarchy.
     model : bool
         Whether the study file maps its areas onto the ECSI model (``model: {ecsi: ...}``:
         quality, value, image from the areas, satisfaction the overall item, loyalty the
@@ -918,6 +921,7 @@ class StudyShape:
     duration: bool = True
     text: bool = True
     operations: bool = True
+    actions: bool = True
     model: bool = True
     scale: int = 5
     late_items: tuple[str, ...] = ()
@@ -980,6 +984,7 @@ SHAPES: dict[str, StudyShape] = {
         StudyShape(name="unweighted", weights="none", strata=False),
         StudyShape(name="delivered_weights", weights="delivered", strata=False),
         StudyShape(name="no_operations", operations=False),
+        StudyShape(name="no_actions", actions=False),
         StudyShape(name="no_duration", duration=False),
         StudyShape(name="no_text", text=False),
         StudyShape(name="no_indicators", hierarchy="areas"),
@@ -1271,6 +1276,7 @@ def shape_study(shape: StudyShape) -> dict:
     model = _shape_model(shape)
     if model:
         out["model"] = model
+    out["actions"] = _shape_actions(shape, items, codes, lab)  # [] lists none
     if shape.weights == "rake":
         numeric = shape.segments in ("integer", "spss")
         sc = _shape_codes(shape)
@@ -1284,6 +1290,23 @@ def shape_study(shape: StudyShape) -> dict:
             },
         }
     return out
+
+
+def _shape_actions(
+    shape: StudyShape, items: list[dict], codes: tuple[str, ...], lab: _Labels
+) -> list[dict]:
+    """Return the shape's action register: the first two items of its first area, last wave."""
+    first = [i["name"] for i in items if i.get("area") == shape.areas[0]][:2]
+    if not (shape.actions and shape.waves > 1 and first):
+        return []
+    return [
+        {
+            "name": "first_action",
+            "label": "改进措施" if lab.zh else "Improvement programme",
+            "targets": first,
+            "start": codes[-1],
+        }
+    ]
 
 
 def _shape_files(shape: StudyShape, codes: tuple[str, ...]) -> list[dict]:
