@@ -140,6 +140,8 @@ def expected_parts(shape) -> dict[str, bool]:
         "ces": shape.ces,
         "loyalty": shape.loyalty,
         "operations": shape.operations,
+        "respondent_operations": False,
+        "actions": shape.actions and shape.waves > 1 and shape.hierarchy != "none",
         "duration": shape.duration,
         "text": shape.text,
     }
