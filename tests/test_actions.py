@@ -159,10 +159,10 @@ def test_action_items_defaults(demo):
         targeted, comparison = action_items(act, study=demo)
         assert targeted and comparison
         assert not set(targeted) & set(comparison)
-    cb = acts["hotline_callback"]
+    cb = acts["hotline_upgrade"]
     targeted, comparison = action_items(cb, study=demo)
-    assert targeted == ["hot_wait", "hot_menu"]
-    assert comparison == ["hot_attitude", "hot_knowledge", "hot_fcr"]
+    assert targeted == ["hot_menu", "hot_fcr"]
+    assert comparison == ["hot_wait", "hot_attitude", "hot_knowledge"]
 
 
 def test_action_scores_rescale_and_average(demo):
@@ -181,7 +181,7 @@ def test_demo_actions_golden(demo, truths):
     verdict = dict(zip(table["action"], table["verdict"], strict=True))
     for name, planted in truths["actions"].items():
         assert verdict[name] == ("worked" if planted["works"] else "no effect"), table
-    works = table[table["action"] == "hotline_callback"].iloc[0]
+    works = table[table["action"] == "hotline_upgrade"].iloc[0]
     assert works["estimate"] > 3 and works["ci_low"] > 0
     text = str(actions_takeaway(table, study=demo))
     assert "worked" in text and "no effect" in text
@@ -291,5 +291,5 @@ def test_action_study_file_errors(tmp_path, mutate, message):
 def test_demo_has_actions_and_respondent_operations(demo):
     assert demo.has_actions and demo.has_respondent_operations
     assert demo.absent("actions") is None
-    assert [a.name for a in demo.actions] == ["hotline_callback", "bill_redesign"]
+    assert [a.name for a in demo.actions] == ["hotline_upgrade", "bill_redesign"]
     assert demo.actions[1].segments == {"customer_type": ["prepaid"]}

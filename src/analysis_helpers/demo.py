@@ -330,9 +330,10 @@ class DemoSpec:
     #: default keeps the shipped demo's files byte for byte
     fast_dirt: bool = False
     #: planted actions: (name, targeted items, first wave it shows in, latent lift of the
-    #: targeted items from that wave on); a lift of 0 is an action that does not work
+    #: targeted items from that wave on); a lift of 0 is an action that does not work. The
+    #: targets are no comment theme's item, so the themes' planted links stay as they were
     actions: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
-        ("hotline_callback", ("hot_wait", "hot_menu"), "2025Q1", 0.35),
+        ("hotline_upgrade", ("hot_menu", "hot_fcr"), "2025Q1", 0.35),
         ("bill_redesign", ("bill_clear", "bill_detail"), "2024Q3", 0.0),
     )
     #: the per-customer operational file: the waiting minutes above which the hotline
