@@ -420,12 +420,13 @@ def _boot_thresholds(
     reps = np.empty(n_boot)
     for r0 in range(0, n_boot, 50):
         batch = min(n_boot, r0 + 50) - r0
-        mult = np.zeros((len(codes), batch))
+        mult = np.zeros((batch, len(codes)))  # one row of resampling counts per replicate
         for idx in members:
-            draws = rng.integers(0, len(idx), size=(len(idx), batch))
-            for b in range(batch):
-                mult[idx, b] = np.bincount(draws[:, b], minlength=len(idx))
-        sse = _hinge_sse(values, *_sums(code, len(values), y, w[:, None] * mult[inv]), grid)
+            m = len(idx)
+            draws = rng.integers(0, m, size=(batch, m)) + (np.arange(batch) * m)[:, None]
+            mult[:, idx] = np.bincount(draws.ravel(), minlength=batch * m).reshape(batch, m)
+        rep_w = mult if len(codes) == len(y) and (inv == np.arange(len(y))).all() else mult[:, inv]
+        sse = _hinge_sse(values, *_sums(code, len(values), y, (rep_w * w).T), grid)
         reps[r0 : r0 + batch] = grid[np.argmin(sse, axis=1)]
     return reps
 
