@@ -86,7 +86,7 @@ def make_study(folder: Path, n: int, waves: int, seed: int | None = None) -> Pat
     (folder / "config").mkdir(exist_ok=True)
     (folder / "pyproject.toml").write_text("", encoding="utf-8")
     (folder / "notebooks").symlink_to(ROOT / "notebooks", target_is_directory=True)
-    frames, ops, truths = generate_demo(spec)
+    frames, ops, _, truths = generate_demo(spec)
     files = []
     for wave, df in frames.items():
         write_parquet(df, raw / f"wave_{wave}.parquet")

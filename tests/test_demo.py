@@ -43,7 +43,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path, small):
 def test_demo_matches_its_study_file(tmp_path):
     """The shipped demo size, and every column the study file names is there."""
     study = load_study("config/demo.yml", check_files=False)
-    waves, ops, truths = generate_demo()
+    waves, ops, _, truths = generate_demo()
     assert list(waves) == study.waves
     needed = {
         study.id_column,
@@ -65,7 +65,7 @@ def test_demo_matches_its_study_file(tmp_path):
 
 
 def test_planted_dirt_is_in_the_files(small):
-    waves, _, truths = generate_demo(small)
+    waves, _, _, truths = generate_demo(small)
     df = waves["2024Q2"]
     dirt = truths["planted_dirt"]["2024Q2"]
     assert df["resp_id"].duplicated().sum() == len(dirt["duplicate_id"]) == 10
@@ -81,7 +81,7 @@ def test_planted_dirt_is_in_the_files(small):
 
 
 def test_weights_post_stratify_customer_type(small):
-    waves, _, _ = generate_demo(small)
+    waves, _, _, _ = generate_demo(small)
     df = waves["2024Q1"]
     df = df[~df["resp_id"].str.endswith("-B")].drop_duplicates("resp_id")
     share = df.groupby("customer_type")["weight"].sum() / df["weight"].sum()
@@ -109,7 +109,7 @@ def test_truths_are_recorded(tmp_path, small):
 def test_planted_turning_point_and_trough_show_in_raw_means():
     """A hand check on the raw files: the network area drops in 2024Q4, and high-bill
     customers rate complaint handling lowest."""
-    waves, _, truths = generate_demo()
+    waves, _, _, truths = generate_demo()
     net = ["net_cov_home", "net_cov_travel", "net_indoor", "net_call_clarity"]
     means = {}
     for w, df in waves.items():
@@ -140,6 +140,8 @@ def expected_parts(shape) -> dict[str, bool]:
         "ces": shape.ces,
         "loyalty": shape.loyalty,
         "operations": shape.operations,
+        "respondent_operations": False,
+        "actions": shape.actions and shape.waves > 1 and shape.hierarchy != "none",
         "duration": shape.duration,
         "text": shape.text,
     }
@@ -251,7 +253,7 @@ def test_demo_data_written_by_an_older_generator_is_written_again(tmp_path):
 def test_fast_dirt_plants_the_same_kinds_and_shares_of_dirt():
     """DemoSpec.fast_dirt (the large benchmark studies): counts scale with ``dirt``."""
     spec = DemoSpec(respondents_per_wave=3200, waves=("2024Q1", "2024Q4"), dirt=2.0, fast_dirt=True)
-    waves, _, truths = generate_demo(spec)
+    waves, _, _, truths = generate_demo(spec)
     dirt = truths["planted_dirt"]["2024Q1"]
     # 40 speeders, 30 straightliners, 25 incomplete, 12 out of range, 4 text entries,
     # 10 repeated ids and 6 repeated answer vectors per wave at dirt 1
@@ -266,4 +268,4 @@ def test_fast_dirt_plants_the_same_kinds_and_shares_of_dirt():
     assert 0.015 < share < 0.021
     text = df[[c for c in df.columns if df[c].map(lambda v: isinstance(v, str)).any()]]
     assert {"N/A", "five"} <= set(text.stack().astype(str))
-    assert generate_demo(spec)[2] == truths  # seeded
+    assert generate_demo(spec)[3] == truths  # seeded

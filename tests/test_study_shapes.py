@@ -56,6 +56,7 @@ MATRIX_SLOW = [
     "no_expectations",
     "no_wave_column",
     "no_operations",
+    "no_actions",
     "no_hierarchy",
     "no_indicators",
     "delivered_weights",

@@ -430,3 +430,22 @@ def test_alerts_of_the_trend_page_become_one_finding(demo):
     order = f["section"].tolist()
     assert order.index("movers") < order.index("alerts") < order.index("weak_spots")
     assert "alerts" not in set(summary_findings(tables(), study=demo)["section"])
+def test_actions_finding_says_which_action_worked(demo):
+    effects = pd.DataFrame(
+        {
+            "action": ["b", "a", "c"],
+            "label": ["New bill layout", "Hotline callback", "Shop refit"],
+            "verdict": ["no effect", "worked", "not measurable"],
+            "estimate": [-0.1, 7.58, np.nan],
+            "p_adjusted": [0.88, 0.0001, np.nan],
+        }
+    )
+    found = summary_findings({"action_effects": effects}, study=demo)
+    row = found[found["section"] == "actions"]
+    assert len(row) == 1 and row["page"].iloc[0] == "30-trend"
+    assert text(row["text"].iloc[0]) == (
+        "Actions: Hotline callback worked (+7.6 points against comparable items, p < 0.001); "
+        "New bill layout showed no effect (see Trend)."
+    )
+    none = summary_findings({"action_effects": None}, study=demo)
+    assert "actions" not in set(none["section"])

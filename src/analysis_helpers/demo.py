@@ -262,8 +262,9 @@ SEGMENTS = {
 }
 
 #: the version of the demo's generator, in ``truths.json``: ``demo-data --if-missing``
-#: writes the files again when an older generator wrote them (2: comments with themes)
-DEMO_VERSION = 2
+#: writes the files again when an older generator wrote them (2: comments with themes;
+#: 3: planted actions and the per-customer operational file)
+DEMO_VERSION = 3
 
 COMMENTS = [
     "Signal at home is weak in the evening.",
@@ -328,6 +329,16 @@ class DemoSpec:
     #: numbers): for studies of a million respondents (``benchmarks/bench_report.py``); the
     #: default keeps the shipped demo's files byte for byte
     fast_dirt: bool = False
+    #: planted actions: (name, targeted items, first wave it shows in, latent lift of the
+    #: targeted items from that wave on); a lift of 0 is an action that does not work. The
+    #: targets are no comment theme's item, so the themes' planted links stay as they were
+    actions: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
+        ("hotline_upgrade", ("hot_menu", "hot_fcr"), "2025Q1", 0.35),
+        ("bill_redesign", ("bill_clear", "bill_detail"), "2024Q3", 0.0),
+    )
+    #: the per-customer operational file: the waiting minutes above which the hotline
+    #: area's satisfaction drops (flat below, falling above)
+    wait_threshold: float = 8.0
 
 
 def _items(short_scale: int = 5) -> list[tuple[str, str, str, str, int]]:
@@ -361,7 +372,7 @@ def _check_spec(spec: DemoSpec) -> None:
 
 def generate_demo(
     spec: DemoSpec | None = None,
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict]:
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame, dict]:
     """Generate the demo waves, the operational metrics and the planted truths.
 
     Parameters
@@ -375,6 +386,9 @@ def generate_demo(
         One raw export per wave, exactly as it is written to disk (text values included).
     operations : DataFrame
         Hotline waiting minutes per wave and region.
+    customers : DataFrame
+        Each customer's hotline waiting minutes (``customer_ops.csv``): the respondents
+        and some customers not in the survey.
     truths : dict
         The planted truths, JSON-ready.
     """
@@ -404,6 +418,8 @@ def generate_demo(
     waves: dict[str, pd.DataFrame] = {}
     planted: dict[str, dict[str, list[str]]] = {}
     comment_rng = np.random.default_rng([spec.seed, 2])
+    ops_rng = np.random.default_rng([spec.seed, 3])
+    customer_ops: list[pd.DataFrame] = []
     for t, wave in enumerate(spec.waves):
         n = spec.respondents_per_wave
         ctype = rng.choice(list(smp_type), size=n, p=list(smp_type.values()))
@@ -426,11 +442,7 @@ def generate_demo(
             latent[area] = a
         ratings: dict[str, np.ndarray] = {}
         for k, (item, _, _, area, smax) in enumerate(items):
-            offset = [0.2, -0.1, 0.0, 0.1, -0.2][k % 5]
-            if item == spec.basic_item:
-                offset += 0.6  # basic factors usually perform well
-            if item == spec.excitement_item:
-                offset -= 0.5  # excitement factors usually perform modestly
+            offset = _item_offset(spec, item, k, t)
             ratings[item] = _rate(latent[area] + 0.65 * rng.normal(size=n), smax, offset)
         # overall satisfaction: weighted areas + penalty/reward of the planted factors
         o = sum(w_sat[a] * latent[a] for a in areas)
@@ -488,6 +500,7 @@ def generate_demo(
         target = np.array([pop_type[c] * pop_region[r] for c, r in zip(ctype, region, strict=True)])
         weight = target / share
         df["weight"] = np.round(weight / weight.mean(), 6)
+        customer_ops.append(_customer_waits(ids, latent["hotline"], spec, ops_rng))
         add = _add_dirt_fast if spec.fast_dirt else _add_dirt
         df, dirt = add(df, rng, items, spec.dirt)
         waves[wave] = df
@@ -495,6 +508,15 @@ def generate_demo(
     ops = pd.DataFrame(
         [{"wave": w, "region": r, "hotline_wait_min": v} for (w, r), v in wait.items()]
     )
+    customer_truth: dict[str, Any] = {
+        "file": "customer_ops.csv",
+        "id": "customer_id",
+        "metric": "hotline_wait_min",
+        "outcome": "hotline",
+        "threshold": spec.wait_threshold,
+        "unknown_ids": _UNKNOWN_CUSTOMERS,
+        "note": "hotline satisfaction is flat up to the threshold, then drops and falls",
+    }
     truths = {
         "demo_version": DEMO_VERSION,
         "seed": spec.seed,
@@ -523,6 +545,11 @@ def generate_demo(
             "area": "hotline",
             "latent_slope_per_unit": spec.wait_slope,
         },
+        "actions": {
+            name: {"targets": list(targets), "start": start, "latent_lift": lift, "works": lift > 0}
+            for name, targets, start, lift in spec.actions
+        },
+        "respondent_operations": customer_truth,
         "reversed_items": list(REVERSED),
         "comments": {
             "themes": {theme: item for theme, item, _, _ in DEMO_CLAUSES},
@@ -534,7 +561,61 @@ def generate_demo(
         },
         "planted_dirt": planted,
     }
-    return waves, ops, truths
+    customers = pd.concat(customer_ops, ignore_index=True)
+    extra = pd.DataFrame(
+        {
+            "customer_id": [f"99-{k:05d}" for k in range(1, _UNKNOWN_CUSTOMERS + 1)],
+            "hotline_wait_min": np.round(ops_rng.uniform(0.5, 20, _UNKNOWN_CUSTOMERS), 1),
+        }
+    )
+    customers = pd.concat([customers, extra], ignore_index=True)
+    customers = customers.iloc[ops_rng.permutation(len(customers))].reset_index(drop=True)
+    customer_truth["rows"] = len(customers)
+    return waves, ops, customers, truths
+
+
+def _item_offset(spec: DemoSpec, item: str, k: int, t: int) -> float:
+    """Return the latent offset of item number ``k`` in wave number ``t``.
+
+    Items differ a little in level; the basic factor performs well, the excitement factor
+    modestly; an action's targeted items rise by its lift from its start wave on.
+    """
+    offset = [0.2, -0.1, 0.0, 0.1, -0.2][k % 5]
+    if item == spec.basic_item:
+        offset += 0.6  # basic factors usually perform well
+    if item == spec.excitement_item:
+        offset -= 0.5  # excitement factors usually perform modestly
+    for _, targets, start, lift in spec.actions:
+        if item in targets and start in spec.waves and t >= spec.waves.index(start):
+            offset += lift
+    return offset
+
+
+#: customers of the per-customer operational file who are not in the survey (ids that a
+#: CRM extract holds beyond the sample): reported, never silently dropped
+_UNKNOWN_CUSTOMERS = 25
+
+
+def _customer_waits(
+    ids: np.ndarray, hotline: np.ndarray, spec: DemoSpec, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Return each respondent's minutes waited on the hotline, with a planted threshold.
+
+    The customers with the lowest hotline scores (plus noise) waited longer than the
+    threshold, the lower the score the longer; below it the minutes do not depend on the
+    score: the satisfaction curve is flat up to the threshold, then drops and falls.
+    Drawn from the demo's own generator, so no other number of the demo changes.
+    """
+    z = (hotline - hotline.mean()) / hotline.std()
+    n = len(ids)
+    pressure = -z + rng.normal(0, 0.6, n)
+    cut = np.quantile(pressure, 0.65)
+    minutes = np.where(
+        pressure > cut,
+        spec.wait_threshold + 0.1 + 4.0 * (pressure - cut),
+        rng.uniform(0.5, spec.wait_threshold, n),
+    )
+    return pd.DataFrame({"customer_id": ids, "hotline_wait_min": np.round(minutes, 1)})
 
 
 def _add_dirt(
@@ -706,7 +787,7 @@ def write_demo(folder: str | Path, spec: DemoSpec | None = None) -> list[Path]:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    waves, ops, truths = generate_demo(spec)
+    waves, ops, customers, truths = generate_demo(spec)
     labels = {item: label for item, label, *_ in _items()}
     labels.update({col: label for col, (label, _) in SEGMENTS.items()})
     scale = {item: smax for item, _, _, _, smax in _items()}
@@ -742,6 +823,9 @@ def write_demo(folder: str | Path, spec: DemoSpec | None = None) -> list[Path]:
         written.append(p)
     p = folder / "operations.csv"
     ops.to_csv(p, index=False, lineterminator="\n")
+    written.append(p)
+    p = folder / "customer_ops.csv"
+    customers.to_csv(p, index=False, lineterminator="\n")
     written.append(p)
     p = folder / "truths.json"
     p.write_text(json.dumps(truths, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -797,6 +881,9 @@ class StudyShape:
         All waves in one file with a wave column.
     duration, text, operations : bool
         Completion time, an open-ended comment, an operational-metrics file.
+    actions : bool
+        Whether the study file lists an action (the first two items of the first area,
+        from the last wave on); only with two waves or more and a hierarchy.
     model : bool
         Whether the study file maps its areas onto the ECSI model (``model: {ecsi: ...}``:
         quality, value, image from the areas, satisfaction the overall item, loyalty the
@@ -835,6 +922,7 @@ class StudyShape:
     duration: bool = True
     text: bool = True
     operations: bool = True
+    actions: bool = True
     model: bool = True
     scale: int = 5
     late_items: tuple[str, ...] = ()
@@ -897,6 +985,7 @@ SHAPES: dict[str, StudyShape] = {
         StudyShape(name="unweighted", weights="none", strata=False),
         StudyShape(name="delivered_weights", weights="delivered", strata=False),
         StudyShape(name="no_operations", operations=False),
+        StudyShape(name="no_actions", actions=False),
         StudyShape(name="no_duration", duration=False),
         StudyShape(name="no_text", text=False),
         StudyShape(name="no_indicators", hierarchy="areas"),
@@ -1188,6 +1277,7 @@ def shape_study(shape: StudyShape) -> dict:
     model = _shape_model(shape)
     if model:
         out["model"] = model
+    out["actions"] = _shape_actions(shape, items, codes, lab)  # [] lists none
     if shape.weights == "rake":
         numeric = shape.segments in ("integer", "spss")
         sc = _shape_codes(shape)
@@ -1201,6 +1291,23 @@ def shape_study(shape: StudyShape) -> dict:
             },
         }
     return out
+
+
+def _shape_actions(
+    shape: StudyShape, items: list[dict], codes: tuple[str, ...], lab: _Labels
+) -> list[dict]:
+    """Return the shape's action register: the first two items of its first area, last wave."""
+    first = [i["name"] for i in items if i.get("area") == shape.areas[0]][:2]
+    if not (shape.actions and shape.waves > 1 and first):
+        return []
+    return [
+        {
+            "name": "first_action",
+            "label": "改进措施" if lab.zh else "Improvement programme",
+            "targets": first,
+            "start": codes[-1],
+        }
+    ]
 
 
 def _shape_files(shape: StudyShape, codes: tuple[str, ...]) -> list[dict]:
@@ -1234,7 +1341,7 @@ def _shape_frames(shape: StudyShape) -> tuple[dict[str, pd.DataFrame], pd.DataFr
         dirt=shape.respondents / DemoSpec().respondents_per_wave,
         short_scale=shape.scale,
     )
-    waves, ops, _ = generate_demo(spec)
+    waves, ops, _, _ = generate_demo(spec)
     _, item_cols = _shape_items(shape)
     id_col, dur_col = _shape_names(shape)
     seg_codes = _shape_codes(shape)

@@ -69,6 +69,7 @@ __all__ = [
     "write_spss_export",
     "write_parquet_export",
     "read_operations",
+    "read_respondent_operations",
 ]
 
 PROBLEM_COLUMNS = ["file", "row", "respondent_id", "column", "value", "rule"]
@@ -1491,6 +1492,96 @@ def read_operations(study: Study) -> pd.DataFrame:
         num = pd.to_numeric(text, errors="coerce")
         numeric = text.notna().any() and (num.notna() == text.notna()).all()
         out[col] = num.astype(np.float64) if numeric and col != study.wave_column else text
+    return pd.DataFrame(out)
+
+
+def read_respondent_operations(study: Study) -> pd.DataFrame:
+    """Read the study's per-customer operational file (``data.respondent_operations``).
+
+    One row per customer: the id column (text, trimmed) and the metric columns (numbers).
+    The file is read as every CSV export is (encoding detected, header checked, truncated
+    rows found); then every id must be filled in and unique, and every metric value a
+    number or blank.
+
+    Returns
+    -------
+    DataFrame
+        The id column renamed to ``ops_id`` as text, then each metric as float64 (blank
+        cells missing), in the file's row order.
+
+    Raises
+    ------
+    DataFileError
+        The study file names no such file; the file cannot be read; the id column or a
+        listed metric is missing; an id is blank or repeated; a metric value is not a
+        number; the file has no numeric metric. The message names the file, and where it
+        applies the row (as a spreadsheet shows it), the column and the value.
+    """
+    spec = study.spec.data.respondent_operations
+    if spec is None:
+        raise DataFileError(
+            str(study.path.name),
+            "the study file names no per-customer operational file (data.respondent_operations)",
+        )
+    label = _label(study, spec.path)
+    exp = read_csv_export(study.raw_dir / spec.path, label=label)
+    data = exp.data
+    rows = exp.rows if exp.rows is not None else np.arange(len(data)) + 2
+    id_col = spec.id or study.spec.data.respondent_id or ""
+    if id_col not in data.columns:
+        raise DataFileError(
+            label,
+            f"no id column {id_col!r} (data.respondent_operations.id); columns: {list(data.columns)}",
+        )
+    ids = data[id_col].astype("string").str.strip()
+    blank = ids.isna() | (ids == "")
+    if blank.any():
+        k = int(np.flatnonzero(blank.to_numpy())[0])
+        raise DataFileError(
+            label,
+            f"{int(blank.sum())} rows have no customer id; every record needs one",
+            row=int(rows[k]),
+            column=id_col,
+        )
+    dup = ids.duplicated(keep="first").to_numpy()
+    if dup.any():
+        k = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero((ids == ids.iloc[k]).to_numpy())[0])
+        raise DataFileError(
+            label,
+            f"the customer id repeats row {int(rows[first])}; {int(dup.sum())} ids repeat: "
+            "the file must hold one record per customer",
+            row=int(rows[k]),
+            column=id_col,
+            value=str(ids.iloc[k]),
+        )
+    listed = list(spec.metrics)
+    missing = [m for m in listed if m not in data.columns]
+    if missing:
+        raise DataFileError(
+            label,
+            f"no metric column(s) {missing} (data.respondent_operations.metrics); "
+            f"columns: {list(data.columns)}",
+        )
+    out = {"ops_id": ids.astype(object).to_numpy()}
+    for col in listed or [c for c in data.columns if c != id_col]:
+        text = data[col]
+        num = pd.to_numeric(text, errors="coerce")
+        bad = (text.notna() & num.isna()).to_numpy()
+        if not bad.any():
+            out[col] = num.astype(np.float64).to_numpy()
+        elif listed:
+            k = int(np.flatnonzero(bad)[0])
+            raise DataFileError(
+                label,
+                f"{int(bad.sum())} values of metric {col!r} are not numbers; a metric holds "
+                "numbers (blank for none)",
+                row=int(rows[k]),
+                column=col,
+                value=str(text.iloc[k]),
+            )
+    if len(out) == 1:
+        raise DataFileError(label, "the file has no numeric metric column besides the id")
     return pd.DataFrame(out)
 
 

@@ -276,6 +276,23 @@ class DesignSpec(_Model):
         return [value] if isinstance(value, str) else list(value)
 
 
+class RespondentOperations(_Model):
+    """An operational file with one row per customer, joined to respondents by their id.
+
+    E.g. each customer's waiting minutes, repair time or bill shock from the CRM.
+    """
+
+    path: str
+    #: the file's customer-id column (default: the study's ``data.respondent_id``)
+    id: str | None = None
+    #: the metric columns (default: every numeric column but the id)
+    metrics: list[str] = Field(default_factory=list)
+    #: what satisfaction is: an item or an area (default ``kpis.overall``, else the index)
+    outcome: str | None = None
+    #: number of bands of each metric for the satisfaction curve (quantile bands)
+    bands: int = Field(default=5, ge=2, le=20)
+
+
 class DataSpec(_Model):
     root: str | None = None
     files: list[DataFile] = Field(min_length=1)
@@ -285,6 +302,7 @@ class DataSpec(_Model):
     duration: str | None = None
     text_columns: list[str] = Field(default_factory=list)
     operations: str | None = None
+    respondent_operations: RespondentOperations | None = None
 
 
 class Segment(_Model):
@@ -986,6 +1004,125 @@ def _trend_references(spec: StudySpec) -> list[str]:
     return errors
 
 
+# --------------------------------------------------------------------------------------
+# Action register (issue 16): analysis_helpers.actions and 30-trend use it
+# --------------------------------------------------------------------------------------
+class ActionSpec(_Model):
+    """One action of ``actions:``: what it targeted, from which wave, for whom.
+
+    The page compares the change of the targeted items with the change of comparable
+    untargeted items (a difference in differences) before and after ``start``.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    label: str | None = None
+    #: areas or satisfaction items the action aimed to improve
+    targets: list[str] = Field(min_length=1)
+    #: the first wave the action can show in (its "after" period starts there)
+    start: str
+    #: segment column -> the values the action reached (default: every respondent)
+    segments: dict[str, list[Code]] = Field(default_factory=dict)
+    #: areas or items to compare with (default: see docs/study-file.md, ``actions``)
+    compare: list[str] = Field(default_factory=list)
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start_code(cls, wave: Any) -> Any:
+        return code_text(wave) if isinstance(wave, int | float) else wave
+
+    @field_validator("segments", mode="before")
+    @classmethod
+    def _segment_codes(cls, segments: Any) -> Any:
+        if not isinstance(segments, dict):
+            return segments
+        return {
+            k: [code_text(v) for v in (vals if isinstance(vals, list) else [vals])]
+            for k, vals in segments.items()
+        }
+
+
+def _action_targets(
+    names: list[str], key: str, areas: set[str], items: dict[str, Item]
+) -> list[str]:
+    """Check the areas or items of one action's ``targets`` or ``compare``."""
+    errors = []
+    for k, name in enumerate(names):
+        if name in areas:
+            continue
+        item = items.get(name)
+        if item is None:
+            errors.append(f"{key}[{k}]: unknown item or area {name!r} (areas: {sorted(areas)})")
+        elif item.role != "satisfaction" or item.area is None:
+            errors.append(
+                f"{key}[{k}]: item {name!r} is not a satisfaction item of an area; actions "
+                "target areas or the satisfaction items of the index"
+            )
+    return errors
+
+
+def _action_references(spec: StudySpec) -> list[str]:
+    """Cross-references of ``actions`` (called from ``StudySpec._references``)."""
+    errors: list[str] = []
+    areas = {a.name for a in spec.areas}
+    items = {i.name: i for i in spec.items}
+    segs = {s.column: s for s in spec.segments}
+    wave = spec.data.wave
+    declared = [f.wave for f in spec.data.files if f.wave is not None]
+    waves = list(wave.order) if wave is not None and wave.order else list(dict.fromkeys(declared))
+    for name, k in Counter(a.name for a in spec.actions).items():
+        if k > 1:
+            errors.append(f"actions: name {name!r} is used {k} times")
+    for j, act in enumerate(spec.actions):
+        where = f"actions[{j}]"
+        errors += _action_targets(act.targets, f"{where}.targets", areas, items)
+        errors += _action_targets(act.compare, f"{where}.compare", areas, items)
+        both = sorted(set(act.targets) & set(act.compare))
+        if both:
+            errors.append(f"{where}.compare: {both} are also targets of the action")
+        if act.start not in waves:
+            errors.append(
+                f"{where}.start: wave {act.start!r} is outside the study (waves: {waves})"
+            )
+        elif waves.index(act.start) == 0:
+            errors.append(
+                f"{where}.start: wave {act.start!r} is the study's first wave; an action "
+                "needs at least one wave before it to compare with"
+            )
+        for col, values in act.segments.items():
+            seg = segs.get(col)
+            if seg is None:
+                errors.append(
+                    f"{where}.segments.{col}: not a segment column (segments: {sorted(segs)})"
+                )
+                continue
+            known = set(seg.values)
+            for v in values:
+                if known and v not in known:
+                    errors.append(
+                        f"{where}.segments.{col}: {v!r} is not a value of segment {col!r} "
+                        f"(values: {sorted(known)})"
+                    )
+    return errors
+
+
+def _respondent_operations_references(spec: StudySpec) -> list[str]:
+    """Cross-references of ``data.respondent_operations``."""
+    ops = spec.data.respondent_operations
+    if ops is None:
+        return []
+    errors = []
+    key = "data.respondent_operations"
+    if spec.data.respondent_id is None:
+        errors.append(
+            f"{key}: needs data.respondent_id: the file is joined to respondents by their id"
+        )
+    areas = {a.name for a in spec.areas}
+    items = {i.name for i in spec.items}
+    if ops.outcome is not None and ops.outcome not in areas | items:
+        errors.append(f"{key}.outcome: unknown item or area {ops.outcome!r}")
+    return errors
+
+
 class StudySpec(_Model):
     """The whole study file, as validated data."""
 
@@ -1005,6 +1142,7 @@ class StudySpec(_Model):
     deliverables: DeliverablesSpec = DeliverablesSpec()
     banners: list[BannerSpec] = Field(default_factory=list)
     trend: TrendSpec = TrendSpec()
+    actions: list[ActionSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -1040,6 +1178,8 @@ class StudySpec(_Model):
             *_comments_references(self),
             *_banner_references(self),
             *_trend_references(self),
+            *_action_references(self),
+            *_respondent_operations_references(self),
         ]
         if errors:
             raise ValueError("\n".join(errors))
@@ -1230,6 +1370,8 @@ class Study:
     ``has_overall``     ``kpis.overall`` (the outcome of driver analysis)
     ``has_nps``         ``kpis.nps``; ``has_ces``, ``has_loyalty`` likewise
     ``has_operations``  ``data.operations``
+    ``has_respondent_operations``  ``data.respondent_operations``
+    ``has_actions``     ``actions`` lists at least one action
     ``has_duration``    ``data.duration``
     ``has_text``        ``data.text_columns``
     ==================  ========================================================
@@ -1743,6 +1885,21 @@ class Study:
         return self.spec.data.operations is not None
 
     @property
+    def has_respondent_operations(self) -> bool:
+        """Whether the study has a per-respondent operational file (``data.respondent_operations``)."""
+        return self.spec.data.respondent_operations is not None
+
+    @property
+    def has_actions(self) -> bool:
+        """Whether the study file lists actions (``actions``)."""
+        return bool(self.spec.actions)
+
+    @property
+    def actions(self) -> list[ActionSpec]:
+        """The actions of the action register, as the study file lists them."""
+        return list(self.spec.actions)
+
+    @property
     def has_duration(self) -> bool:
         """Whether the study names an interview duration column (``data.duration``)."""
         return self.spec.data.duration is not None
@@ -1833,6 +1990,15 @@ PARTS: dict[str, tuple[str, str]] = {
         "has_operations",
         "The study has no operational metrics (data.operations) to link satisfaction to.",
     ),
+    "respondent_operations": (
+        "has_respondent_operations",
+        "The study has no operational file per customer (data.respondent_operations) to "
+        "join to the respondents.",
+    ),
+    "actions": (
+        "has_actions",
+        "The study file lists no actions (actions), so there is no action to evaluate.",
+    ),
     "duration": (
         "has_duration",
         "The exports have no completion time (data.duration), so speeders cannot be found.",
@@ -1902,7 +2068,8 @@ def _outside(path: Path, folders: list[Path]) -> str | None:
 def path_problems(study: Study) -> list[str]:
     """Return one message for every path of the study file that leads outside the allowed folders.
 
-    The paths are ``data.root``, ``data.files[].path`` and ``data.operations``.
+    The paths are ``data.root``, ``data.files[].path``, ``data.operations`` and
+    ``data.respondent_operations.path``.
     """
     folders = allowed_folders(study.root)
     data = study.spec.data
@@ -1916,6 +2083,9 @@ def path_problems(study: Study) -> list[str]:
     ]
     if data.operations:
         keyed.append(("data.operations", data.operations, study.raw_dir / data.operations))
+    if data.respondent_operations:
+        ops_path = data.respondent_operations.path
+        keyed.append(("data.respondent_operations.path", ops_path, study.raw_dir / ops_path))
     out = []
     root_bad = False
     for key, written, path in keyed:

@@ -36,7 +36,10 @@ Ranking rules
    performing well), most important first; *watch* = "low priority" (less important,
    performing below the line), lowest performance first. "Possible overkill" is not
    listed. The first ``top`` of each.
-7. **Alerts** (:func:`_alerts_finding`): 30-trend's ``trend_alerts`` - the KPIs and areas
+7. **Comment themes** that rose into the latest wave (70-voice).
+8. **Actions** of the register (30-trend's ``action_effects``): "action X worked" for a
+   significant positive difference in differences, those that worked first.
+9. **Alerts** (:func:`_alerts_finding`): 30-trend's ``trend_alerts`` - the KPIs and areas
    whose change into the latest wave is significant and at least the study file's
    threshold (``trend.alerts``), in the page's order (largest ``|z|`` first), with size,
    adjusted p-value and base; placed after the movers. Nothing when no alert fired.
@@ -80,6 +83,7 @@ SUMMARY_TABLES: dict[str, str] = {
     "ipa": "50-drivers",
     "theme_changes": "70-voice",
     "trend_alerts": "30-trend",
+    "action_effects": "30-trend",
 }
 #: the pages the findings link to (their HTML file in the report folder)
 PAGES = {
@@ -432,7 +436,7 @@ def summary_findings(
     DataFrame
         One row per sentence, in reading order: ``section`` ("kpis", "changes",
         "movers", "turning_point", "alerts", "weak_spots", "drivers", "fix", "maintain", "watch",
-        "themes"),
+        "themes", "actions"),
         ``rank`` (1, 2, ... in reading order), ``kind`` ("finding", or "na" for a
         section that does not apply, said in one sentence), ``page`` (the notebook of
         the evidence) and ``text`` (:class:`~analysis_helpers.safe_output.Md`, its link
@@ -675,10 +679,55 @@ def summary_findings(
 
     # 7. the open-comment themes that rise
     rows += _themes_finding(tables.get("theme_changes"), study=study, test=test)
+    # 8. whether the actions of the register worked
+    rows += _actions_finding(tables.get("action_effects"))
 
     out = pd.DataFrame(rows, columns=["section", "kind", "page", "text"])
     out.insert(1, "rank", np.arange(1, len(out) + 1))
     return out[_FINDING_COLUMNS]
+
+
+def _actions_finding(effects: pd.DataFrame | None) -> list[tuple[str, str, str, Md]]:
+    """Return whether each action of the register worked (rule 8), in one sentence.
+
+    Rule: from 30-trend's ``action_effects``, the actions that worked (a significant
+    positive difference in differences after the study's correction) first, largest
+    difference first, then those that backfired, then those with no effect; an action
+    that could not be measured is left out. Nothing when the page saved no actions.
+    """
+    if effects is None or effects.empty:
+        return []
+    t = effects[effects["verdict"].astype(str) != "not measurable"]
+    if t.empty:
+        return []
+    order = {"worked": 0, "backfired": 1, "no effect": 2}
+    t = t.assign(_o=t["verdict"].map(order), _d=-t["estimate"].abs())
+    t = t.sort_values(["_o", "_d"], kind="stable")
+    parts = []
+    for r in t.itertuples():
+        if r.verdict == "no effect":
+            parts.append(md("**{label}** showed no effect", label=r.label))
+        else:
+            parts.append(
+                md(
+                    "**{label}** {verdict} ({d} points against comparable items, {p})",
+                    label=r.label,
+                    verdict=r.verdict,
+                    d=f"{float(r.estimate):+.1f}",
+                    p=fmt_p(float(r.p_adjusted), prefix=True),
+                )
+            )
+    return [
+        (
+            "actions",
+            "finding",
+            "30-trend",
+            md(
+                "Actions: {parts} (see [Trend](30-trend.html)).",
+                parts=Md("; ").join(parts),
+            ),
+        )
+    ]
 
 
 def _themes_finding(
