@@ -520,6 +520,8 @@ def test_design_stage_lists(tmp_path, demo_raw):
     d = study_design(study)
     assert d.clusters == ("region", "store") and d.fpcs == ("n_regions", "n_stores")
     assert d.lonely_psu == "average"
+
+
 # ---- trend: (issue 16) ------------------------------------------------------------------
 def test_trend_section_reads_thresholds():
     study = load_study(ROOT / "config" / "demo.yml", check_files=False)

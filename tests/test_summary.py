@@ -430,6 +430,8 @@ def test_alerts_of_the_trend_page_become_one_finding(demo):
     order = f["section"].tolist()
     assert order.index("movers") < order.index("alerts") < order.index("weak_spots")
     assert "alerts" not in set(summary_findings(tables(), study=demo)["section"])
+
+
 def test_actions_finding_says_which_action_worked(demo):
     effects = pd.DataFrame(
         {
