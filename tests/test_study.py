@@ -254,6 +254,12 @@ CASES = [
         "reporting.correction: Input should be 'holm', 'fdr_bh', 'bonferroni' or 'none'",
     ),
     (
+        "unknown report language",
+        lambda r: r["reporting"].update(language="fr"),
+        "reporting.language: unknown language 'fr': the report is written in en (English) or "
+        "zh (Chinese)",
+    ),
+    (
         "scale given as text",
         lambda r: r["items"][7].update(scale={"min": "one", "max": 5}),
         "items[7].scale.min: Input should be a valid integer, unable to parse string as an integer",

@@ -418,6 +418,17 @@ class Reporting(_Model):
     alpha: float = Field(default=0.05, gt=0, lt=1)
     confidence: float = Field(default=0.95, gt=0, lt=1)
     correction: Literal["holm", "fdr_bh", "bonferroni", "none"] = "holm"
+    language: str = "en"
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> str:
+        from .text import LANGUAGES
+
+        if value not in LANGUAGES:
+            names = " or ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
+            raise ValueError(f"unknown language {value!r}: the report is written in {names}")
+        return str(value)
 
     @model_validator(mode="after")
     def _bases(self) -> Reporting:
@@ -1395,6 +1406,11 @@ class Study:
 
     # names and places -------------------------------------------------------------
     @property
+    def language(self) -> str:
+        """The report's language (``reporting.language``): ``"en"`` or ``"zh"``."""
+        return self.spec.reporting.language
+
+    @property
     def name(self) -> str:
         """The study's name (``study.name``)."""
         return self.spec.study.name
@@ -1496,17 +1512,11 @@ class Study:
         out = [n for n in self._unanswered if self.items[n].role == "satisfaction"]
         if not out:
             return ""
+        from .text import template, words
+
         labels = [self.label(n) for n in out]
-        if len(labels) == 1:
-            return (
-                f"{labels[0]} has no answers in the data: it is left out of the satisfaction "
-                "index, which rolls up the other items."
-            )
-        names = ", ".join(labels[:-1]) + " and " + labels[-1]
-        return (
-            f"{names} have no answers in the data: they are left out of the satisfaction "
-            "index, which rolls up the other items."
-        )
+        key = "notes.unanswered_one" if len(labels) == 1 else "notes.unanswered_many"
+        return template(key, self.language).format(labels=words(labels, self.language))
 
     def unplaced_items(self) -> list[str]:
         """Satisfaction items without an area: described item by item, not in the index."""
@@ -1932,81 +1942,33 @@ class Study:
         """
         if part not in PARTS:
             raise KeyError(f"unknown part {part!r}; parts: {list(PARTS)}")
-        attr, sentence = PARTS[part]
-        return None if getattr(self, attr) else sentence
+        attr, key = PARTS[part]
+        if getattr(self, attr):
+            return None
+        from .text import template
+
+        return template(key, self.language)
 
 
-#: optional part -> (the Study lookup that says whether a study has it, the sentence a
-#: page shows where it is missing)
+#: optional part -> (the Study lookup that says whether a study has it, the key of the
+#: sentence a page shows where it is missing, in the text tables of :mod:`analysis_helpers.text`)
 PARTS: dict[str, tuple[str, str]] = {
-    "waves": (
-        "is_multiwave",
-        "This study has one wave; comparisons over time need two or more.",
-    ),
-    "id": (
-        "has_id",
-        "The exports have no respondent id (data.respondent_id): a respondent is named by "
-        "file and row, and duplicates are found by identical answers.",
-    ),
-    "weights": (
-        "is_weighted",
-        "The study has no survey weights: every respondent counts once.",
-    ),
-    "segments": (
-        "has_segments",
-        "The study file names no segments, so there are no breakdowns by customer group.",
-    ),
-    "expectations": (
-        "has_expectations",
-        "No item is paired with an expectation item, so there are no expectation gaps.",
-    ),
-    "index": (
-        "has_index",
-        "No satisfaction item is placed in an area, so there is no satisfaction index; "
-        "items are described one by one.",
-    ),
-    "indicators": (
-        "has_indicators",
-        "The study has no indicator level: items roll up straight into their areas.",
-    ),
-    "overall": (
-        "has_overall",
-        "The study file names no overall-satisfaction item (kpis.overall), so there is no "
-        "outcome to find the drivers of.",
-    ),
-    "nps": (
-        "has_nps",
-        "The study file names no likelihood-to-recommend item (kpis.nps), so there is no NPS.",
-    ),
-    "ces": (
-        "has_ces",
-        "The study file names no customer-effort item (kpis.ces).",
-    ),
-    "loyalty": (
-        "has_loyalty",
-        "The study file names no loyalty items (kpis.loyalty).",
-    ),
-    "operations": (
-        "has_operations",
-        "The study has no operational metrics (data.operations) to link satisfaction to.",
-    ),
-    "respondent_operations": (
-        "has_respondent_operations",
-        "The study has no operational file per customer (data.respondent_operations) to "
-        "join to the respondents.",
-    ),
-    "actions": (
-        "has_actions",
-        "The study file lists no actions (actions), so there is no action to evaluate.",
-    ),
-    "duration": (
-        "has_duration",
-        "The exports have no completion time (data.duration), so speeders cannot be found.",
-    ),
-    "text": (
-        "has_text",
-        "This study has no open-ended question, so there are no comments to group into themes.",
-    ),
+    "waves": ("is_multiwave", "absent.waves"),
+    "id": ("has_id", "absent.id"),
+    "weights": ("is_weighted", "absent.weights"),
+    "segments": ("has_segments", "absent.segments"),
+    "expectations": ("has_expectations", "absent.expectations"),
+    "index": ("has_index", "absent.index"),
+    "indicators": ("has_indicators", "absent.indicators"),
+    "overall": ("has_overall", "absent.overall"),
+    "nps": ("has_nps", "absent.nps"),
+    "ces": ("has_ces", "absent.ces"),
+    "loyalty": ("has_loyalty", "absent.loyalty"),
+    "operations": ("has_operations", "absent.operations"),
+    "respondent_operations": ("has_respondent_operations", "absent.respondent_operations"),
+    "actions": ("has_actions", "absent.actions"),
+    "duration": ("has_duration", "absent.duration"),
+    "text": ("has_text", "absent.text"),
 }
 
 
@@ -2138,6 +2100,47 @@ def _format_errors(shown: str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def _merged(base: Any, over: Any) -> Any:
+    """Return ``over`` laid on ``base``: mappings key by key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = _merged(base.get(key), value) if key in base else value
+        return out
+    return over
+
+
+def _extended(raw: dict, path: Path, shown: str) -> dict:
+    """Return the study file ``raw`` laid on the study file it ``extends`` (one level).
+
+    ``extends: demo.yml`` names a study file relative to this one's folder; this file's
+    keys replace the other's, mapping by mapping (lists are replaced whole). The base may
+    not extend a third file.
+    """
+    raw = dict(raw)
+    name = raw.pop("extends")
+    if not isinstance(name, str) or not name:
+        raise StudyFileError(f"{shown}: extends: expected a study file name, got {name!r}")
+    base_path = path.parent / name
+    if not base_path.is_file():
+        raise StudyFileError(f"{shown}: extends: study file not found: {_display(base_path)}")
+    try:
+        base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise StudyFileError(
+            f"{shown}: extends: {_display(base_path)} is not a readable study file "
+            f"({type(exc).__name__})"
+        ) from None
+    if not isinstance(base, dict):
+        raise StudyFileError(f"{shown}: extends: {_display(base_path)} is not a mapping of keys")
+    if "extends" in base:
+        raise StudyFileError(
+            f"{shown}: extends: {_display(base_path)} extends another file; "
+            "only one level is supported"
+        )
+    return _merged(base, raw)
+
+
 def load_study(
     path: str | Path, *, root: str | Path | None = None, check_files: bool = True
 ) -> Study:
@@ -2189,6 +2192,8 @@ def load_study(
         raise StudyFileError(
             f"{shown}: expected a mapping of keys at the top, got {type(raw).__name__}"
         )
+    if "extends" in raw:
+        raw = _extended(raw, p, shown)
     try:
         spec = StudySpec.model_validate(raw)
     except ValidationError as exc:

@@ -17,7 +17,6 @@ import pandas as pd
 from ._checks import as_names, check_columns, numeric_values
 from ._compat import renamed
 from .estimation import SurveyDesign, sample_profile, survey_mean
-from .formatting import fmt_list
 from .kpis import csi, expectation_gap, flag_small_bases, item_distribution, nps, top_box
 from .study import Study
 from .trend import adjust_p
@@ -1005,12 +1004,13 @@ def index_notes(data: pd.DataFrame, *, study: Study, unanswered: bool = True) ->
     groups: dict[tuple, list[str]] = {}
     for wave, labels in per_wave.items():
         groups.setdefault(labels, []).append(study.wave_label(str(wave)))
+    from .text import template, words
+
+    lang = study.language
     for labels, waves in groups.items():
-        verb = "was" if len(labels) == 1 else "were"
-        where = "that wave" if len(waves) == 1 else "those waves"
+        key = f"notes.unasked_{'item' if len(labels) == 1 else 'items'}_"
+        key += "wave" if len(waves) == 1 else "waves"
         notes.append(
-            f"{fmt_list(labels)} {verb} not asked in {fmt_list(waves)}: in {where} the "
-            "satisfaction index rolls up the other items, so compare it with the other "
-            "waves with care."
+            template(key, lang).format(labels=words(labels, lang), waves=words(waves, lang))
         )
     return notes
