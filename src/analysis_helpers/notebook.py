@@ -23,6 +23,12 @@ unrounded, text cells safe for spreadsheets) and shows them to the reader with:
     "...: top-2-box | 9% | 8-11% | 1,505 |", headed "KPI | Estimate | 95% CI | Base | Note"
     (the level from ``reporting.confidence``).
 
+``ctx.text(key, **values)``, ``ctx.say(key=..., **values)``
+    a sentence in the report's language (``reporting.language``): the template of ``key``
+    in the template tables of :mod:`analysis_helpers.text` (``text/en.yml``, ``zh.yml``),
+    filled as below; ``ctx.say(ctx.text("summary.movers", a=..., b=..., moved=...))``.
+    Pages write their sentences this way, never in code.
+
 ``ctx.say(template, **values)``
     a takeaway in Markdown. The template is the author's text - a plain string literal,
     never an f-string - and keeps its ``**bold**`` and ``*italics*``; every ``{name}`` is
@@ -151,6 +157,23 @@ class ReportContext:
         return self.report_dir / "figures"
 
     @property
+    def language(self) -> str:
+        """The report's language (``reporting.language``): ``"en"`` or ``"zh"``."""
+        return self.study.language
+
+    def text(self, key: str, /, **values: Any) -> Md:
+        """Return the sentence of ``key`` in the report's language, ``values`` filled in.
+
+        See :func:`analysis_helpers.text.text`; ``{confidence}`` is the study's level
+        unless given.
+        """
+        from .text import placeholders, template, text
+
+        if "confidence" in placeholders(template(key, self.language)):
+            values = {"confidence": self.confidence, **values}
+        return text(key, self.language, **values)
+
+    @property
     def confidence(self) -> str:
         """The study's confidence level as people write it, e.g. ``"95%"``."""
         return confidence_label(self.study)
@@ -276,11 +299,19 @@ class ReportContext:
             html = view.to_html(table_id=f"{self.notebook}-{self._shown}", max_rows=max_rows)
         _display(html, view.to_text(max_rows))
 
-    def say(self, template: str | Md, /, **values: Any) -> None:
+    def say(
+        self, template: str | Md | None = None, /, *, key: str | None = None, **values: Any
+    ) -> None:
         """Show a takeaway: Markdown ``template`` with escaped ``values`` (see :func:`md`).
 
-        ``{confidence}`` is the study's confidence level ("95%") unless given.
+        ``{confidence}`` is the study's confidence level ("95%") unless given. With
+        ``key`` instead of a template, the sentence is the template table's (see
+        :meth:`text`).
         """
+        if key is not None:
+            template, values = self.text(key, **values), {}
+        if template is None:
+            raise TypeError("say: give a template or a key")
         if isinstance(template, Md):
             text = md(template, **values) if values else template
         else:
