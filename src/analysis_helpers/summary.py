@@ -53,8 +53,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .formatting import fmt_change, fmt_p, fmt_value, kind_for_unit
-from .safe_output import Md, md
+from .formatting import fmt_p, fmt_value
+from .safe_output import Md
+from .text import join, size, template, text
 from .trend import turning_points
 
 if TYPE_CHECKING:
@@ -329,75 +330,73 @@ def rank_actions(ipa: pd.DataFrame | None, *, top: int = 3) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-# ---- sentences ---------------------------------------------------------------------------
-def _size(change: float, unit: str) -> str:
+# ---- sentences (from the template tables of analysis_helpers.text) -----------------------
+def _size(change: float, unit: str, lang: str = "en") -> str:
     """'2.1 index points', '5 points' (NPS), '3.2 pp' (shares), '0.17' (means)."""
-    text = fmt_change(abs(change), unit).lstrip("+")
-    kind = kind_for_unit(unit)
-    if kind == "index":
-        return f"{text} index points"
-    if kind == "nps":
-        return f"{text} points"
-    return text
+    return size(change, unit, lang)
 
 
-def _moved(label: str, change: float, unit: str, p: float) -> Md:
-    return md(
-        "**{label}** {verb} {size} ({p})",
+def _moved(label: str, change: float, unit: str, p: float, lang: str) -> Md:
+    return text(
+        "summary.rose" if change > 0 else "summary.fell",
+        lang,
         label=label,
-        verb="rose" if change > 0 else "fell",
-        size=_size(change, unit),
+        size=_size(change, unit, lang),
         p=fmt_p(p, prefix=True),
     )
 
 
 def _test_words(study: Study) -> str:
-    from .trend_report import significance_words
+    """Say how the pages name their test: ``"p < 0.05, Holm-adjusted"``."""
+    rep = study.reporting
+    names = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
+    if rep.correction in names:
+        return template("test.adjusted", study.language).format(
+            alpha=f"{rep.alpha:g}", correction=names[rep.correction]
+        )
+    return template("test.plain", study.language).format(alpha=f"{rep.alpha:g}")
 
-    return significance_words(study)
 
-
-def _join(parts: list[Md]) -> Md:
-    """Join Markdown pieces as ``a, b and c``."""
-    if len(parts) <= 1:
-        return Md("").join(parts)
-    return Md(", ").join(parts[:-1]) + Md(" and ") + parts[-1]
+def _join(parts: list[Md], lang: str = "en") -> Md:
+    """Join Markdown pieces as ``a, b and c`` (``a、b和c``)."""
+    return join(parts, lang)
 
 
 def _kpi_sentence(head: pd.DataFrame, *, study: Study, wave: str | None, test: str) -> Md:
+    lang = study.language
     pieces = []
     for r in head.itertuples():
         value = fmt_value(r.estimate, r.unit)
         if pd.notna(r.wave_from) and r.significant:
             pieces.append(
-                md(
-                    "**{label}** {value} ({verb} {size} on {prev}, {p})",
+                text(
+                    "summary.kpi_up" if r.change > 0 else "summary.kpi_down",
+                    lang,
                     label=r.label,
                     value=value,
-                    verb="up" if r.change > 0 else "down",
-                    size=_size(r.change, r.unit),
+                    size=_size(r.change, r.unit, lang),
                     prev=study.wave_label(r.wave_from),
                     p=fmt_p(r.p_adjusted, prefix=True),
                 )
             )
         else:
-            pieces.append(md("**{label}** {value}", label=r.label, value=value))
-    where = md("In **{wave}**: ", wave=study.wave_label(wave)) if wave else Md("Headline KPIs: ")
+            pieces.append(text("summary.kpi", lang, label=r.label, value=value))
+    where = (
+        text("summary.kpi_in_wave", lang, wave=study.wave_label(wave))
+        if wave
+        else text("summary.kpi_headline", lang)
+    )
     compared = head[head["wave_from"].notna()]
     tail = Md("")
     if len(compared):
         prev = study.wave_label(str(compared["wave_from"].iloc[0]))
         n_sig = int(compared["significant"].sum())
         if n_sig == 0:
-            tail = md(" No KPI changed significantly on {prev} ({test}).", prev=prev, test=test)
+            tail = text("summary.kpi_none_changed", lang, prev=prev, test=test)
         elif n_sig < len(compared):
-            tail = md(" The others show no significant change on {prev}.", prev=prev)
-    see = (
-        Md(" (see [Descriptive statistics](20-describe.html) and [Trend](30-trend.html))")
-        if len(compared)
-        else Md(" (see [Descriptive statistics](20-describe.html))")
-    )
-    return where + Md("; ").join(pieces) + see + Md(".") + tail
+            tail = text("summary.kpi_others", lang, prev=prev)
+    see = text("summary.kpi_see_trend" if len(compared) else "summary.kpi_see", lang)
+    return where + text("words.sep", lang).join(pieces) + see + tail
 
 
 def summary_findings(
@@ -444,6 +443,8 @@ def summary_findings(
     """
     rows: list[tuple[str, str, str, Md]] = []
     test = _test_words(study)
+    lang = study.language
+    sep = text("words.sep", lang)
     changes = tables.get("wave_changes")
     areas = tables.get("area_changes")
     source = changes if _has(tables, "wave_changes") else areas
@@ -476,12 +477,9 @@ def summary_findings(
                 "changes",
                 "finding",
                 "30-trend",
-                md("{why} No change over time is reported.", why=absent)
+                text("summary.no_change_why", lang, why=absent)
                 if absent
-                else Md(
-                    "Only one wave has respondents, so no change over time is reported "
-                    "(see [Trend](30-trend.html))."
-                ),
+                else text("summary.one_wave", lang),
             )
         )
     else:
@@ -498,9 +496,9 @@ def summary_findings(
                     "movers",
                     "finding",
                     "30-trend",
-                    md(
-                        "From {a} to {b}, no KPI and no area changed significantly ({test}) "
-                        "(see [Trend](30-trend.html)).",
+                    text(
+                        "summary.no_movers",
+                        lang,
                         a=a,
                         b=b,
                         test=test,
@@ -508,18 +506,17 @@ def summary_findings(
                 )
             )
         else:
-            moved = Md("; ").join(
-                _moved(r.label, r.change, r.unit, r.p_adjusted) for r in movers.itertuples()
+            moved = sep.join(
+                _moved(r.label, r.change, r.unit, r.p_adjusted, lang) for r in movers.itertuples()
             )
             rows.append(
                 (
                     "movers",
                     "finding",
                     "30-trend",
-                    md(
-                        "The biggest significant {moves} from {a} to {b}: {moved} (see "
-                        "[Trend](30-trend.html)).",
-                        moves="move" if len(movers) == 1 else "moves",
+                    text(
+                        "summary.mover" if len(movers) == 1 else "summary.movers",
+                        lang,
                         a=a,
                         b=b,
                         moved=moved,
@@ -541,13 +538,11 @@ def summary_findings(
                             "turning_point",
                             "finding",
                             "30-trend",
-                            md(
-                                "The turning point: **{area}** {verb} {size} from {a} to {b} "
-                                "({p}), the largest significant area change of the {n} waves "
-                                "(see [Trend](30-trend.html)).",
+                            text(
+                                "summary.turn_rose" if t["change"] > 0 else "summary.turn_fell",
+                                lang,
                                 area=t["area"],
-                                verb="rose" if t["change"] > 0 else "fell",
-                                size=_size(float(t["change"]), "index (0-100)"),
+                                size=_size(float(t["change"]), "index (0-100)", lang),
                                 a=study.wave_label(str(t["wave_from"])),
                                 b=study.wave_label(str(t["wave_to"])),
                                 p=fmt_p(float(t["p_adjusted"]), prefix=True),
@@ -568,18 +563,18 @@ def summary_findings(
                     "weak_spots",
                     "finding",
                     "40-cross",
-                    md(
-                        "No segment rates an area significantly below the rest of the sample "
-                        "({test}) (see [Cross-analysis](40-cross.html)).",
+                    text(
+                        "summary.no_weak_spots",
+                        lang,
                         test=test,
                     ),
                 )
             )
         else:
-            cells = Md("; ").join(
-                md(
-                    "**{group}** ({segment}) rate **{area}** {gap:index} index points below "
-                    "the rest ({p}, n = {n:base})",
+            cells = sep.join(
+                text(
+                    "summary.weak_cell",
+                    lang,
                     group=r.value_label,
                     segment=r.segment_label,
                     area=r.label,
@@ -594,9 +589,9 @@ def summary_findings(
                     "weak_spots",
                     "finding",
                     "40-cross",
-                    md(
-                        "The {weakest}: {cells} (see [Cross-analysis](40-cross.html)).",
-                        weakest="weakest spot" if len(spots) == 1 else "weakest spots",
+                    text(
+                        "summary.weak_spot" if len(spots) == 1 else "summary.weak_spots",
+                        lang,
                         cells=cells,
                     ),
                 )
@@ -607,7 +602,7 @@ def summary_findings(
                 "weak_spots",
                 "na",
                 "40-cross",
-                md("{why} There are no weak spots to rank.", why=study.absent("segments") or ""),
+                text("summary.no_segments", lang, why=study.absent("segments") or ""),
             )
         )
 
@@ -619,63 +614,55 @@ def summary_findings(
                 "drivers",
                 "na",
                 "50-drivers",
-                md(
-                    "{why} There is no driver or action list (see [Drivers](50-drivers.html)).",
-                    why=drivers_reason,
-                )
+                text("summary.no_drivers_why", lang, why=drivers_reason)
                 if drivers_reason
-                else Md(
-                    "The drivers page ranks no drivers for this study (it says why), so there "
-                    "is no driver or action list (see [Drivers](50-drivers.html))."
-                ),
+                else text("summary.drivers_none_ranked", lang),
             )
         )
     else:
         named = _join(
             [
-                md("**{label}** ({share:percent})", label=r.label, share=r.relative_weight_pct)
+                text("summary.driver_item", lang, label=r.label, share=r.relative_weight_pct)
                 for r in drivers.itertuples()
-            ]
+            ],
+            lang,
         )
         rows.append(
             (
                 "drivers",
                 "finding",
                 "50-drivers",
-                md(
-                    "The top {drivers} of {outcome}, by share of the explained variance: "
-                    "{named} (see [Drivers](50-drivers.html)).",
-                    drivers="driver" if len(drivers) == 1 else "drivers",
-                    outcome=md("**{o}**", o=outcome_label) if outcome_label else Md("satisfaction"),
+                text(
+                    "summary.driver" if len(drivers) == 1 else "summary.drivers",
+                    lang,
+                    outcome=text("summary.outcome", lang, o=outcome_label)
+                    if outcome_label
+                    else text("summary.satisfaction", lang),
                     named=named,
                 ),
             )
         )
         actions = rank_actions(tables.get("ipa"), top=top)
-        templates = {
-            "fix": "Fix first: {items} - important, and performing below the line (see "
-            "[Drivers](50-drivers.html)).",
-            "maintain": "Maintain: {items} - important, and performing well (see "
-            "[Drivers](50-drivers.html)).",
-            "watch": "Watch: {items} - less important, and performing below the line (see "
-            "[Drivers](50-drivers.html)).",
-        }
         for action in ACTIONS:
             part = actions[actions["action"] == action]
             if part.empty:
                 continue
             items = _join(
                 [
-                    md(
-                        "**{label}** (importance {imp:percent}, performance {perf:num})",
+                    text(
+                        "summary.action_item",
+                        lang,
                         label=r.label,
                         imp=r.importance,
                         perf=r.performance,
                     )
                     for r in part.itertuples()
-                ]
+                ],
+                lang,
             )
-            rows.append((action, "finding", "50-drivers", md(templates[action], items=items)))
+            rows.append(
+                (action, "finding", "50-drivers", text(f"summary.{action}", lang, items=items))
+            )
 
     # 7. the open-comment themes that rise
     rows += _themes_finding(tables.get("theme_changes"), study=study, test=test)
@@ -742,10 +729,11 @@ def _themes_finding(
     except the page's own reason for a study without an open question. A list of zero or
     one finding rows.
     """
+    lang = study.language
     if changes is None or changes.empty:
         if not study.has_text:
             why = study.absent("text") or ""
-            return [("themes", "na", "70-voice", md("{why}", why=why))]
+            return [("themes", "na", "70-voice", text("summary.no_text", lang, why=why))]
         return []
     t = changes[changes["theme"].astype(str) != "no_theme"]
     waves = [w for w in study.waves if w in set(t["value_2"].astype(str))]
@@ -762,9 +750,9 @@ def _themes_finding(
                 "themes",
                 "finding",
                 "70-voice",
-                md(
-                    "In the open comments, no theme rose significantly from {a} to {b} ({test}) "
-                    "(see [Customer voice](70-voice.html)).",
+                text(
+                    "summary.no_theme_rose",
+                    lang,
                     a=prev,
                     b=now,
                     test=test,
@@ -773,24 +761,26 @@ def _themes_finding(
         ]
     named = _join(
         [
-            md(
-                "**{theme}** (to {share:share}, up {size}, {p})",
+            text(
+                "summary.theme",
+                lang,
                 theme=r.theme_label,
                 share=float(r.estimate_2),
-                size=_size(float(r.estimate), "share"),
+                size=_size(float(r.estimate), "share", lang),
                 p=fmt_p(float(r.p_adjusted), prefix=True),
             )
             for r in rise.head(3).itertuples()
-        ]
+        ],
+        lang,
     )
     return [
         (
             "themes",
             "finding",
             "70-voice",
-            md(
-                "Rising in the open comments from {a} to {b}: {named} (see "
-                "[Customer voice](70-voice.html)).",
+            text(
+                "summary.themes",
+                lang,
                 a=prev,
                 b=now,
                 named=named,
