@@ -67,7 +67,7 @@ def _plain(markdown: str) -> str:
 
 def _part(title: str) -> str:
     """Return a part's short name: its heading before the colon ("Trend: how ...?" -> "Trend")."""
-    return title.partition(":")[0].strip() or title
+    return re.split(r"[:：]", title, maxsplit=1)[0].strip() or title
 
 
 def question(nb: Any, title: str) -> str:
@@ -77,19 +77,22 @@ def question(nb: Any, title: str) -> str:
     the first sentence of the ``**Question.**`` paragraph ("" when the notebook has
     neither).
     """
-    subtitle = _plain(title.partition(":")[2])
+    parts = re.split(r"[:：]", title, maxsplit=1)
+    subtitle = _plain(parts[1] if len(parts) > 1 else "")
     if subtitle and (
-        subtitle.endswith("?") or subtitle.split()[0].lower().strip(",") in _QUESTION_WORDS
+        subtitle.endswith(("?", "？")) or subtitle.split()[0].lower().strip(",") in _QUESTION_WORDS
     ):
         return subtitle[0].upper() + subtitle[1:]
     for cell in nb.cells[:4]:
         if cell.cell_type != "markdown":
             continue
         for para in re.split(r"\n\s*\n", cell.source):
-            m = re.match(r"\s*\*\*Question[.:]?\*\*[.:]?\s*(.+)", para, flags=re.DOTALL)
+            m = re.match(
+                r"\s*\*\*(?:Question|问题)[.:。：]?\*\*[.:]?\s*(.+)", para, flags=re.DOTALL
+            )
             if m:
                 text = _plain(m.group(1))
-                first = re.match(r"(.+?[?!]|.+?\.)(\s|$)", text)
+                first = re.match(r"(.+?[?!？！。]|.+?\.)(\s|$)", text)
                 return first.group(1) if first else text
     return ""
 
@@ -102,9 +105,21 @@ def href(*parts: str) -> str:
     return esc("/".join(urllib.parse.quote(p) for p in parts))
 
 
-def _long_date(date: str) -> str:
+def _long_date(date: str, language: str = "en") -> str:
+    from .text import template
+
     d = dt.date.fromisoformat(date)
-    return f"{d.day} {d:%B %Y}"
+    month = f"{d:%B}" if language == "en" else d.month
+    return template("index.date", language).format(day=d.day, month=month, year=d.year)
+
+
+def _say(key: str, language: str, **values: Any) -> str:
+    """Return the table's sentence of ``key`` as HTML (its Markdown links as links)."""
+    from .safe_output import render_markdown
+    from .text import text
+
+    html_text = render_markdown(text(key, language, **values)).strip()
+    return re.sub(r"^<p>(.*)</p>$", r"\1", html_text, flags=re.DOTALL)
 
 
 def _paragraphs(text: str | None) -> str:
@@ -137,17 +152,19 @@ footer, .secondary {{ color: #666; font-size: .9rem; margin-top: 2rem;
 """
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, lang: str = "en") -> str:
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{_CSS}</style></head>\n<body>\n{body}</body></html>\n"
     )
 
 
-def _header(info: Mapping[str, Any], subtitle: str = "") -> str:
+def _header(info: Mapping[str, Any], subtitle: str = "", lang: str = "") -> str:
     client = f'<p class="client">{esc(info["client"])}</p>\n' if info.get("client") else ""
-    sub = f'<p class="date">{esc(subtitle)}</p>\n' if subtitle else ""
+    # a subtitle from the text tables (lang given) is HTML already, others are plain text
+    shown = subtitle if lang else esc(subtitle)
+    sub = f'<p class="date">{shown}</p>\n' if subtitle else ""
     return (  # the study header of every report page (pages.page_header on the others)
         f'<header class="report-header">\n{client}<h1>{esc(info["title"])}</h1>\n{sub}'
         f"{_paragraphs(info.get('description'))}</header>\n"
@@ -174,42 +191,40 @@ def report_index_html(
             f'<li><a href="{href(r.html)}">{esc(_part(r.title or r.name))}</a>{question}</li>'
         )
     parts = "\n".join(items)
+    lang = str(info.get("language") or "en")
+    when = _long_date(date, lang)
     return _page(
-        f"{info['title']} – {_long_date(date)}",
-        _header(info, f"Report of {_long_date(date)}")
-        + f'<h2>Contents</h2>\n<ol class="parts">\n{parts}\n</ol>\n'
-        + _deliverables_html(deliverables)
-        + "<h2>Tables and charts</h2>\n<p>Every table of the report is in the folder "
-        '<a href="tables/">tables</a> (CSV, full precision, opens in Excel) and every chart '
-        'in <a href="figures/">figures</a> (PNG).</p>\n'
-        "<footer><p>How this report was produced - run times, code version, parameters and "
-        'the fingerprints of the input files - is on the <a href="run.html">run page</a>.'
-        "</p></footer>\n",
+        f"{info['title']} – {when}",
+        _header(info, _say("index.report_of", lang, date=when), lang)
+        + f'<h2>{_say("index.contents", lang)}</h2>\n<ol class="parts">\n{parts}\n</ol>\n'
+        + _deliverables_html(deliverables, lang)
+        + f"<h2>{_say('index.tables', lang)}</h2>\n<p>{_say('index.tables_text', lang)}</p>\n"
+        + f"<footer><p>{_say('index.footer', lang)}</p></footer>\n",
+        lang,
     )
 
 
-def _deliverables_html(files: Sequence[Mapping[str, Any]]) -> str:
+def _deliverables_html(files: Sequence[Mapping[str, Any]], lang: str = "en") -> str:
     """Return the workbook and the deck, linked, with what each holds."""
+    from .text import count
+
     items = []
     for f in files:
         name = str(f.get("file", ""))
         if name.endswith(".xlsx"):
             n = int(f.get("sheets", 0))
-            what = (
-                f"Excel workbook: every table of the report, {n} table{'s' * (n != 1)}"
-                if n
-                else "Excel workbook (the report shows no tables)"
-            )
+            what = count(n, "index.workbook", lang) if n else _say("index.workbook_empty", lang)
         elif name.endswith(".pptx"):
-            n = int(f.get("slides", 0))
-            what = f"PowerPoint deck: the charts with their takeaways, {n} slide{'s' * (n != 1)}"
+            what = count(int(f.get("slides", 0)), "index.deck", lang)
         else:
             continue
         items.append(f'<li><a href="{href(name)}">{esc(name)}</a> <span>{esc(what)}</span></li>')
     if not items:
         return ""
     return (
-        '<h2>Workbook and slides</h2>\n<ul class="deliverables">\n' + "\n".join(items) + "\n</ul>\n"
+        f'<h2>{_say("index.deliverables", lang)}</h2>\n<ul class="deliverables">\n'
+        + "\n".join(items)
+        + "\n</ul>\n"
     )
 
 

@@ -245,6 +245,7 @@ class _Job:
     limit: float | None = None  # seconds this notebook may run
     single_thread: bool = False
     needs: tuple[str, ...] = ()  # notebooks that must have succeeded before this one runs
+    language: str = "en"  # the report's language: its Markdown cells come from that table
 
 
 #: where a notebook declares the notebooks it needs: its metadata
@@ -473,6 +474,20 @@ def _cell_of(target: str, cell_id: str | None) -> str:
     return "a cell"
 
 
+def _localised(source: str, language: str) -> Any:
+    """Return the notebook at ``source`` with its headings in ``language`` (see text tables).
+
+    Markdown cells that name a key of the template tables (cell metadata ``text``) get the
+    table's text; a notebook without such cells is passed on as its path.
+    """
+    import nbformat
+
+    from .text import localise_notebook
+
+    nb = nbformat.read(source, as_version=4)
+    return nb if localise_notebook(nb, language) else source
+
+
 def _execute(job: _Job) -> dict[str, Any]:
     """Run one notebook and render its page (in a worker process).
 
@@ -507,7 +522,7 @@ def _execute(job: _Job) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         pm.execute_notebook(
-            job.source,
+            _localised(job.source, job.language),
             job.target,
             parameters=job.parameters,
             kernel_name=job.kernel,
@@ -1189,6 +1204,7 @@ def _run(
             kernel,
             str(root / "notebooks"),
             needs=notebook_needs(p),
+            language=study.language,
         )
         for p in notebooks
     ]
@@ -1247,6 +1263,7 @@ def _study_info(study: Study, root: Path) -> dict[str, Any]:
         "client": study.spec.study.client,
         "description": study.spec.study.description,
         "study_file": _rel(study.path, root),
+        "language": study.language,
     }
 
 
