@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..safe_output import clean_text
+from ..text import template
 from .manifest import _text_width
 
 if TYPE_CHECKING:
@@ -308,15 +309,18 @@ def write_deck(
         for e in entries
         if e.get("type") == "say" and str(e.get("notebook", "")).startswith("00") and e["text"]
     ]
+    lang = study.language
+    heading = template("deck.summary", lang)
+    continued = template("deck.continued", lang).format(title=heading)
     for k, part in enumerate(_summary_pages(summary, width_in=prs.slide_width / 914400 - 1.2)):
-        _bullet_slide(prs, "Executive summary" + (" (continued)" if k else ""), part, font)
+        _bullet_slide(prs, continued if k else heading, part, font)
     figures = _figures_with_takeaways(entries)
     counts = {"charts": 0, "pictures": 0}
     for fig in figures:
-        kind = _figure_slide(prs, fig, report_dir, titles, font)
+        kind = _figure_slide(prs, fig, report_dir, titles, font, lang)
         counts[kind] += 1
     if not figures:
-        _bullet_slide(prs, "Charts", ["This report shows no charts."], font)
+        _bullet_slide(prs, template("deck.charts", lang), [template("deck.no_charts", lang)], font)
     prs.core_properties.title = clean_text(study.title)[:250]
     prs.core_properties.author = "analysis_helpers"
     prs.save(str(path))
@@ -360,9 +364,14 @@ def _title_slide(prs: Any, study: Study, date: str | None, font: str) -> None:
     if len(waves) == 1:
         lines.append(waves[0])
     elif waves:
-        lines.append(f"{waves[0]} to {waves[-1]} ({len(waves)} waves)")
+        lines.append(
+            template("deck.waves", study.language).format(
+                first=waves[0], last=waves[-1], n=len(waves)
+            )
+        )
     if date:
-        lines.append(f"Report of {_long_date(date)}")
+        when = _long_date(date, study.language)
+        lines.append(template("index.report_of", study.language).format(date=when))
     sub = _subtitle(slide)
     if sub is not None:
         _text(sub.text_frame, lines, font=font)
@@ -376,13 +385,15 @@ def _title_slide(prs: Any, study: Study, date: str | None, font: str) -> None:
     _remove_empty_placeholders(slide)
 
 
-def _long_date(date: str) -> str:
+def _long_date(date: str, lang: str = "en") -> str:
     import datetime as dt
 
     try:
         d = dt.date.fromisoformat(date)
     except ValueError:
         return date
+    if lang != "en":
+        return template("index.date", lang).format(day=d.day, month=d.month, year=d.year)
     return f"{d.day} {d:%B %Y}"
 
 
@@ -442,6 +453,7 @@ def _figure_slide(
     report_dir: Path,
     titles: Mapping[str, str],
     font: str,
+    lang: str = "en",
 ) -> str:
     from pptx.util import Emu, Inches
 
@@ -474,12 +486,16 @@ def _figure_slide(
     if kind == "pictures":
         _picture(slide, report_dir / fig["png"], (left, top, width, height))
     foot = [x for x in (fig.get("base"), fig.get("note")) if x]
-    foot.append(f"Source: {titles.get(nb, nb)}")
+    foot.append(template("deck.source", lang).format(page=titles.get(nb, nb)))
     box = slide.shapes.add_textbox(
         left, prs.slide_height - Inches(0.6), width, Emu(int(Inches(0.45)))
     )
     _text(box.text_frame, [" · ".join(foot)], font=font, size=10, color="595959")
-    notes = [fig.get("takeaway") or "", caption or "", f"Chart: {fig.get('png')}"]
+    notes = [
+        fig.get("takeaway") or "",
+        caption or "",
+        template("deck.chart", lang).format(file=fig.get("png")),
+    ]
     _text(
         slide.notes_slide.notes_text_frame,
         [n for n in notes if n],

@@ -57,6 +57,7 @@ from ..formatting import (
     kind_for_unit,
 )
 from ..safe_output import clean_text
+from ..text import template
 
 if TYPE_CHECKING:
     from ..study import Study
@@ -337,7 +338,7 @@ class Recorder:
             spec = Chart.coerce(chart, data)
             spec.check(data)
             tidy = chart_frame(data, spec, self.study)
-            entry["base"] = _base_text(data)
+            entry["base"] = _base_text(data, self.study.language)
             entry["chart"] = {
                 "type": spec.type,
                 "x": spec.x,
@@ -415,7 +416,7 @@ def chart_frame(data: pd.DataFrame, spec: Chart, study: Study) -> pd.DataFrame:
     return out
 
 
-def _base_text(data: pd.DataFrame) -> str | None:
+def _base_text(data: pd.DataFrame, lang: str = "en") -> str | None:
     """Return "Base: n = 1,505" (or a range) from a chart's ``n`` column, if it has one."""
     if "n" not in data.columns:
         return None
@@ -424,8 +425,8 @@ def _base_text(data: pd.DataFrame) -> str | None:
         return None
     lo, hi = float(n.min()), float(n.max())
     if round(lo) == round(hi):
-        return f"Base: n = {lo:,.0f}"
-    return f"Base: n = {lo:,.0f} to {hi:,.0f}"
+        return template("deliverables.base", lang).format(n=f"{lo:,.0f}")
+    return template("deliverables.base_range", lang).format(low=f"{lo:,.0f}", high=f"{hi:,.0f}")
 
 
 # ---- tables ---------------------------------------------------------------------------
@@ -538,6 +539,7 @@ def table_footnote(view: TableView, study: Study) -> str:
     Base, confidence level, test and correction, weighting - only what the table shows.
     """
     rep = study.reporting
+    lang = study.language
     parts: list[str] = []
     kinds = [c.kind for c in view.columns]
     bases = [c for c in view.columns if c.kind == "base" and str(c.key[-1]) == "n"]
@@ -546,20 +548,24 @@ def table_footnote(view: TableView, study: Study) -> str:
         if not n.empty:
             lo, hi = float(n.min()), float(n.max())
             parts.append(
-                f"Base: n = {lo:,.0f}"
+                template("deliverables.base", lang).format(n=f"{lo:,.0f}")
                 if round(lo) == round(hi)
-                else f"Base: n = {lo:,.0f} to {hi:,.0f} (see the Base column)"
+                else template("deliverables.base_range_column", lang).format(
+                    low=f"{lo:,.0f}", high=f"{hi:,.0f}"
+                )
             )
     if any(len(c.sources) == 2 for c in view.columns):
-        parts.append(f"Intervals: {confidence_label(study)} confidence")
+        parts.append(
+            template("deliverables.intervals", lang).format(confidence=confidence_label(study))
+        )
     if "p" in kinds or "significance" in kinds:
         adj = _CORRECTIONS.get(rep.correction)
-        parts.append(
-            f"Tests at the {rep.alpha:g} level" + (f", {adj}-adjusted" if adj else ", unadjusted")
-        )
+        key = "deliverables.tests_adjusted" if adj else "deliverables.tests_plain"
+        parts.append(template(key, lang).format(alpha=f"{rep.alpha:g}", correction=adj))
     if study.is_weighted:
-        parts.append("Estimates weighted; bases unweighted")
-    return " ".join(p + "." for p in parts)
+        parts.append(template("deliverables.weighted", lang))
+    stop = "。" if lang == "zh" else "."
+    return ("" if lang == "zh" else " ").join(p + stop for p in parts)
 
 
 def _col(key: tuple) -> Any:

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..formatting import _CORRECTIONS, confidence_label
 from ..safe_output import FORMULA_PREFIXES, clean_text
+from ..text import template
 from .manifest import notebook_number
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class _Formats:
     def __init__(self, book: Any, font: str | None) -> None:
         self.book = book
         self.font = font
+        self.lang = "en"  # the report's language: the words of the sheets
         self.cache: dict[tuple, Any] = {}
 
     def get(self, **props: Any) -> Any:
@@ -169,8 +171,9 @@ def write_workbook(
         }
     )
     fmts = _Formats(book, font)
+    fmts.lang = lang = study.language
     taken: set[str] = set()
-    contents = book.add_worksheet(sheet_name("Contents", taken))
+    contents = book.add_worksheet(sheet_name(template("workbook.contents", lang), taken))
     written: list[dict[str, Any]] = []
     counters: dict[str, int] = {}
     for entry in tables:
@@ -199,36 +202,44 @@ def _write_contents(
     titles: Mapping[str, str],
 ) -> None:
     row = 0
+    lang = study.language
     _put_text(sheet, row, 0, study.title, fmts, bold=True, font_size=14)
     row += 1
     facts = []
     if study.client:
-        facts.append(("Client", study.client))
+        facts.append((template("workbook.client", lang), study.client))
     waves = [study.wave_label(w) for w in study.waves]
-    facts.append(("Waves" if len(waves) != 1 else "Wave", ", ".join(waves)))
-    if date:
-        facts.append(("Report date", date))
-    rep = study.reporting
     facts.append(
-        (
-            "Statistics",
-            f"{confidence_label(study)} confidence intervals; tests at the {rep.alpha:g} level"
-            + ("" if rep.correction == "none" else f", {_correction(rep.correction)} correction")
-            + ("; weighted estimates" if study.is_weighted else ""),
-        )
+        (template("workbook.waves" if len(waves) != 1 else "workbook.wave", lang), ", ".join(waves))
     )
+    if date:
+        facts.append((template("workbook.date", lang), date))
+    rep = study.reporting
+    stats = template("workbook.stats", lang).format(
+        confidence=confidence_label(study), alpha=f"{rep.alpha:g}"
+    )
+    if rep.correction != "none":
+        stats += template("workbook.stats_correction", lang).format(
+            correction=_correction(rep.correction)
+        )
+    if study.is_weighted:
+        stats += template("workbook.stats_weighted", lang)
+    facts.append((template("workbook.statistics", lang), stats))
     for key, value in facts:
         _put_text(sheet, row, 0, key, fmts, bold=True)
         _put_text(sheet, row, 1, value, fmts)
         row += 1
     row += 1
-    heads = ["Sheet", "Table", "Part of the report", "Rows"]
+    heads = [
+        template(key, lang)
+        for key in ("workbook.sheet", "workbook.table", "workbook.part", "workbook.rows")
+    ]
     for j, h in enumerate(heads):
         _put_text(sheet, row, j, h, fmts, bold=True, bg_color=_HEADER_BG, bottom=1)
     sheet.freeze_panes(row + 1, 0)
     row += 1
     if not tables:
-        _put_text(sheet, row, 0, "This report shows no tables.", fmts, italic=True)
+        _put_text(sheet, row, 0, template("workbook.no_tables", lang), fmts, italic=True)
     link = fmts.get(font_color="#0563C1", underline=1)
     for t in tables:
         target = "internal:'" + t["sheet"].replace("'", "''") + "'!A1"
@@ -271,7 +282,7 @@ def _write_table(
     sheet.freeze_panes(first_data, 0)
     row = _write_cells(sheet, columns, frame, row, fmts)
     if len(frame) == 0:
-        _put_text(sheet, row, 0, "No rows.", fmts, italic=True)
+        _put_text(sheet, row, 0, template("workbook.no_rows", fmts.lang), fmts, italic=True)
         row += 1
     row += 1
     notes = [*entry.get("notes", [])]
