@@ -173,6 +173,15 @@ class ReportContext:
             values = {"confidence": self.confidence, **values}
         return text(key, self.language, **values)
 
+    def caption(self, key: str, /, **values: Any) -> str:
+        """Return plain text of ``key`` in the report's language: a caption, a chart title.
+
+        As :meth:`text`, but plain (captions and titles are escaped where they are shown).
+        """
+        from .text import template
+
+        return template(key, self.language).format(**{"confidence": self.confidence, **values})
+
     @property
     def confidence(self) -> str:
         """The study's confidence level as people write it, e.g. ``"95%"``."""
