@@ -129,7 +129,7 @@ def test_chinese_lists_counts_and_changes():
     assert tx.count(1, "count.file") == "1 file"
     assert tx.count(3, "count.file") == "3 files"
     assert tx.count(3, "count.file", "zh") == "3 个文件"
-    assert tx.count(1505, "count.respondent", "zh") == "1,505 位受访者"
+    assert tx.count(1505, "count.file", "zh") == "1,505 个文件"
     assert tx.size(-15.81, "index (0-100)", "zh") == "15.8 个指数点"
     assert tx.size(-15.81, "index (0-100)") == "15.8 index points"
     assert tx.size(0.032, "share", "zh") == "3.2 个百分点"
