@@ -54,8 +54,13 @@ REPORT_ARGS = --study $(STUDY) $(if $(OUT),--out $(OUT)) $(if $(DATE),--date $(D
   $(if $(RUN_TIMEOUT),--run-timeout $(RUN_TIMEOUT)) $(if $(PER),--per $(PER)) $(ARGS)
 
 # ANALYSIS_HELPERS_VIA_MAKE: the runner's messages then name these variables, not options
-report: $(STAMP) $(if $(filter config/demo.yml,$(STUDY)),data) ## produce reports/<study>/YYYY-MM-DD/ for STUDY (default: the demo)
+# the demo is reported in both languages: config/demo.yml and config/demo-zh.yml (its Chinese
+# twin, which extends it); LANGS=en makes only the English one
+LANGS  ?= en zh
+report: $(STAMP) $(if $(filter config/demo.yml,$(STUDY)),data) ## produce reports/<study>/YYYY-MM-DD/ for STUDY (default: the demo, in English and Chinese)
 	ANALYSIS_HELPERS_VIA_MAKE=1 $(BIN)/python -m analysis_helpers report $(strip $(REPORT_ARGS))
+	$(if $(and $(filter config/demo.yml,$(STUDY)),$(filter zh,$(LANGS))),ANALYSIS_HELPERS_VIA_MAKE=1 \
+	  $(BIN)/python -m analysis_helpers report $(strip $(subst --study $(STUDY),--study config/demo-zh.yml,$(REPORT_ARGS))))
 
 test: lint test-fast ## lint, unit tests and a run of every notebook (what CI runs)
 
