@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..safe_output import clean_text
-from ..text import template
+from ..text import template as phrase
 from .manifest import _text_width
 
 if TYPE_CHECKING:
@@ -310,8 +310,8 @@ def write_deck(
         if e.get("type") == "say" and str(e.get("notebook", "")).startswith("00") and e["text"]
     ]
     lang = study.language
-    heading = template("deck.summary", lang)
-    continued = template("deck.continued", lang).format(title=heading)
+    heading = phrase("deck.summary", lang)
+    continued = phrase("deck.continued", lang).format(title=heading)
     for k, part in enumerate(_summary_pages(summary, width_in=prs.slide_width / 914400 - 1.2)):
         _bullet_slide(prs, continued if k else heading, part, font)
     figures = _figures_with_takeaways(entries)
@@ -320,7 +320,7 @@ def write_deck(
         kind = _figure_slide(prs, fig, report_dir, titles, font, lang)
         counts[kind] += 1
     if not figures:
-        _bullet_slide(prs, template("deck.charts", lang), [template("deck.no_charts", lang)], font)
+        _bullet_slide(prs, phrase("deck.charts", lang), [phrase("deck.no_charts", lang)], font)
     prs.core_properties.title = clean_text(study.title)[:250]
     prs.core_properties.author = "analysis_helpers"
     prs.save(str(path))
@@ -365,13 +365,13 @@ def _title_slide(prs: Any, study: Study, date: str | None, font: str) -> None:
         lines.append(waves[0])
     elif waves:
         lines.append(
-            template("deck.waves", study.language).format(
+            phrase("deck.waves", study.language).format(
                 first=waves[0], last=waves[-1], n=len(waves)
             )
         )
     if date:
         when = _long_date(date, study.language)
-        lines.append(template("index.report_of", study.language).format(date=when))
+        lines.append(phrase("index.report_of", study.language).format(date=when))
     sub = _subtitle(slide)
     if sub is not None:
         _text(sub.text_frame, lines, font=font)
@@ -393,7 +393,7 @@ def _long_date(date: str, lang: str = "en") -> str:
     except ValueError:
         return date
     if lang != "en":
-        return template("index.date", lang).format(day=d.day, month=d.month, year=d.year)
+        return phrase("index.date", lang).format(day=d.day, month=d.month, year=d.year)
     return f"{d.day} {d:%B %Y}"
 
 
@@ -486,7 +486,7 @@ def _figure_slide(
     if kind == "pictures":
         _picture(slide, report_dir / fig["png"], (left, top, width, height))
     foot = [x for x in (fig.get("base"), fig.get("note")) if x]
-    foot.append(template("deck.source", lang).format(page=titles.get(nb, nb)))
+    foot.append(phrase("deck.source", lang).format(page=titles.get(nb, nb)))
     box = slide.shapes.add_textbox(
         left, prs.slide_height - Inches(0.6), width, Emu(int(Inches(0.45)))
     )
@@ -494,7 +494,7 @@ def _figure_slide(
     notes = [
         fig.get("takeaway") or "",
         caption or "",
-        template("deck.chart", lang).format(file=fig.get("png")),
+        phrase("deck.chart", lang).format(file=fig.get("png")),
     ]
     _text(
         slide.notes_slide.notes_text_frame,
