@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from .formatting import fmt_p, fmt_value
-from .safe_output import Md
+from .safe_output import Md, md
 from .text import join, size, template, text
 from .trend import turning_points
 
@@ -797,7 +797,7 @@ def _alerts_finding(alerts: pd.DataFrame | None, *, study: Study) -> list[tuple[
         [
             md(
                 "{moved}, n = {n:base}",
-                moved=_moved(str(r.label), float(r.change), str(r.unit), float(r.p_adjusted)),
+                moved=_moved(str(r.label), float(r.change), str(r.unit), float(r.p_adjusted), "en"),
                 n=int(r.n) if pd.notna(r.n) else 0,
             )
             for r in alerts.itertuples()
