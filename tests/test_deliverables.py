@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import openpyxl  # noqa: E402
+import numpy as np
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from pptx import Presentation  # noqa: E402
@@ -108,7 +109,13 @@ def _shown_report(ctx):
         takeaway="Both KPIs rose.",
         note="Weighted.",
     )
-    pts = pd.DataFrame({"item": ["hot_wait", "bill_clear"], "imp": [0.3, 0.1], "perf": [55.0, 70]})
+    pts = pd.DataFrame(  # a point without a finite x or y is left out of the native chart
+        {
+            "item": ["hot_wait", "bill_clear", "net_drop", "shop"],
+            "imp": [0.3, 0.1, np.nan, 0.2],
+            "perf": [55.0, 70, 60, np.inf],
+        }
+    )
     ctx.save_figure(
         fig, "ipa", data=pts, chart={"type": "scatter", "x": "imp", "y": "perf", "label": "item"}
     )
@@ -283,6 +290,10 @@ def test_deck_has_a_slide_per_figure_with_native_charts(ctx):
     assert [s.name for s in line.series] == ["Mean", "Top-2"]
     assert list(line.series[1].values) == [0.2, 0.25]
     assert charts[1].value_axis.tick_labels.number_format == "0%"
+    scatter = charts[2].plots[0].series[0]
+    assert list(scatter.values) == [55.0, 70.0]
+    labels = [p.data_label.text_frame.text for p in scatter.points]
+    assert labels[0] == "Waiting time" and len(labels) == 2
     pics = [sh for sh in slides[4].shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
     assert len(pics) == 1
     texts = [sh.text_frame.text for s in slides for sh in s.shapes if sh.has_text_frame]

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ..safe_output import clean_text
@@ -545,7 +546,10 @@ def _native_chart(
     """Draw the chart natively; False when its data cannot make one (then the PNG)."""
     from pptx.enum.chart import XL_LEGEND_POSITION
 
-    data = data[pd.notna(data["y"])] if spec["type"] == "scatter" else data
+    if spec["type"] == "scatter":  # a point needs a finite x and y (a NaN x broke the deck)
+        x = pd.to_numeric(data["x"], errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(data["y"], errors="coerce").to_numpy(dtype=float)
+        data = data[np.isfinite(x) & np.isfinite(y)]
     if data.empty:
         return False
     fmt = spec.get("format") or "General"
