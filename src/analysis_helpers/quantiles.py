@@ -92,8 +92,8 @@ def survey_quantile(
     --------
     >>> df = pd.DataFrame({"q": [1.0, 2, 3, 4, 5], "w": [1.0, 1, 1, 1, 4]})
     >>> t = survey_quantile(df, items="q", design=SurveyDesign(weight="w"))
-    >>> float(t["estimate"].iloc[0])
-    5.0
+    >>> float(t["estimate"].iloc[0])  # R: svyquantile(~q, svydesign(~1, weights=~w), 0.5)
+    4.0
     """
     func = "survey_quantile"
     items = as_names(items, "items", func)

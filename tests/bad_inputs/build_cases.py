@@ -321,7 +321,7 @@ CASES: dict[str, Case] = {
     ),
     "lonely_psu_setting": Case(
         "data.design.lonely_psu set to a value that is not a rule",
-        study=lambda s: s["data"]["design"].update(lonely_psu="average"),
+        study=lambda s: s["data"]["design"].update(lonely_psu="certainty"),
         data_files=[_w1_file()],
     ),
     # ---- containment: every path inside the project ---------------------------------------
