@@ -451,3 +451,31 @@ def test_actions_finding_says_which_action_worked(demo):
     )
     none = summary_findings({"action_effects": None}, study=demo)
     assert "actions" not in set(none["section"])
+
+
+def test_actions_and_alerts_findings_follow_the_report_language():
+    zh = load_study(ROOT / "config/demo-zh.yml")
+    effects = pd.DataFrame(
+        {
+            "action": ["b", "a"],
+            "label": ["New bill layout", "Hotline callback"],
+            "verdict": ["no effect", "worked"],
+            "estimate": [-0.1, 7.58],
+            "p_adjusted": [0.88, 0.0001],
+        }
+    )
+    alerts = pd.DataFrame(
+        {
+            "what": ["area"], "name": ["hotline"], "label": ["Hotline"],
+            "unit": ["index (0-100)"], "wave_from": ["2025Q1"], "wave_to": ["2025Q2"],
+            "change": [4.96], "threshold": [3.0], "p_adjusted": [0.0001], "n": [1505],
+        }
+    )  # fmt: skip
+    f = summary_findings({"action_effects": effects, "trend_alerts": alerts}, study=zh)
+    actions = text(f[f["section"] == "actions"]["text"].iloc[0])
+    assert actions == (
+        "改进措施：Hotline callback 见效（相对可比题目 +7.6 分，p < 0.001）；New bill layout 未见效果（见趋势）。"
+    )
+    alert = text(f[f["section"] == "alerts"]["text"].iloc[0])
+    assert alert.startswith("从 Q1 2025 到 Q2 2025 超出研究设定阈值的预警：Hotline")
+    assert "n = 1,505" in alert and "Alert" not in alert

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from .formatting import fmt_p, fmt_value
-from .safe_output import Md, md
+from .safe_output import Md
 from .text import join, size, template, text
 from .trend import turning_points
 
@@ -667,14 +667,16 @@ def summary_findings(
     # 7. the open-comment themes that rise
     rows += _themes_finding(tables.get("theme_changes"), study=study, test=test)
     # 8. whether the actions of the register worked
-    rows += _actions_finding(tables.get("action_effects"))
+    rows += _actions_finding(tables.get("action_effects"), study.language)
 
     out = pd.DataFrame(rows, columns=["section", "kind", "page", "text"])
     out.insert(1, "rank", np.arange(1, len(out) + 1))
     return out[_FINDING_COLUMNS]
 
 
-def _actions_finding(effects: pd.DataFrame | None) -> list[tuple[str, str, str, Md]]:
+def _actions_finding(
+    effects: pd.DataFrame | None, lang: str = "en"
+) -> list[tuple[str, str, str, Md]]:
     """Return whether each action of the register worked (rule 8), in one sentence.
 
     Rule: from 30-trend's ``action_effects``, the actions that worked (a significant
@@ -693,27 +695,22 @@ def _actions_finding(effects: pd.DataFrame | None) -> list[tuple[str, str, str, 
     parts = []
     for r in t.itertuples():
         if r.verdict == "no effect":
-            parts.append(md("**{label}** showed no effect", label=r.label))
+            parts.append(text("summary.action_no_effect", lang, label=r.label))
         else:
             parts.append(
-                md(
-                    "**{label}** {verdict} ({d} points against comparable items, {p})",
+                text(
+                    "summary.action_worked"
+                    if r.verdict == "worked"
+                    else "summary.action_backfired",
+                    lang,
                     label=r.label,
-                    verdict=r.verdict,
                     d=f"{float(r.estimate):+.1f}",
                     p=fmt_p(float(r.p_adjusted), prefix=True),
                 )
             )
+    sep = text("summary.action_sep", lang)
     return [
-        (
-            "actions",
-            "finding",
-            "30-trend",
-            md(
-                "Actions: {parts} (see [Trend](30-trend.html)).",
-                parts=Md("; ").join(parts),
-            ),
-        )
+        ("actions", "finding", "30-trend", text("summary.actions", lang, parts=sep.join(parts)))
     ]
 
 
@@ -793,15 +790,18 @@ def _alerts_finding(alerts: pd.DataFrame | None, *, study: Study) -> list[tuple[
     """Return the trend page's alerts as one finding (rule 7), or nothing when none fired."""
     if alerts is None or alerts.empty:
         return []
+    lang = study.language
     named = _join(
         [
-            md(
-                "{moved}, n = {n:base}",
-                moved=_moved(str(r.label), float(r.change), str(r.unit), float(r.p_adjusted), "en"),
+            text(
+                "summary.alert_item",
+                lang,
+                moved=_moved(str(r.label), float(r.change), str(r.unit), float(r.p_adjusted), lang),
                 n=int(r.n) if pd.notna(r.n) else 0,
             )
             for r in alerts.itertuples()
-        ]
+        ],
+        lang,
     )
     last = alerts.iloc[0]
     return [
@@ -809,10 +809,9 @@ def _alerts_finding(alerts: pd.DataFrame | None, *, study: Study) -> list[tuple[
             "alerts",
             "finding",
             "30-trend",
-            md(
-                "{alert} from {a} to {b}, beyond the study's thresholds: {named} (see "
-                "[Trend](30-trend.html)).",
-                alert="Alert" if len(alerts) == 1 else "Alerts",
+            text(
+                "summary.alert" if len(alerts) == 1 else "summary.alerts",
+                lang,
                 a=study.wave_label(str(last["wave_from"])),
                 b=study.wave_label(str(last["wave_to"])),
                 named=named,
