@@ -947,33 +947,27 @@ class AlertSpec(_Model):
     def _kpi_thresholds(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             raise ValueError(f"give KPI name: threshold pairs, got {value!r}")
-        errors = []
-        out = {}
-        for k, v in value.items():
-            try:
-                out[str(k)] = _threshold(v)
-            except ValueError as exc:
-                errors.append(f"{k}: {exc}")
-        if errors:
-            raise ValueError("\n".join(errors))
-        return out
+        return _thresholds(value)
 
     @field_validator("areas", mode="before")
     @classmethod
     def _area_thresholds(cls, value: Any) -> Any:
         if value is None:
             return None
-        if isinstance(value, dict):
-            errors, out = [], {}
-            for k, v in value.items():
-                try:
-                    out[str(k)] = _threshold(v)
-                except ValueError as exc:
-                    errors.append(f"{k}: {exc}")
-            if errors:
-                raise ValueError("\n".join(errors))
-            return out
-        return _threshold(value)
+        return _thresholds(value) if isinstance(value, dict) else _threshold(value)
+
+
+def _thresholds(value: dict) -> dict[str, float]:
+    """Check name -> threshold pairs; raise one ``ValueError`` naming every bad pair."""
+    errors, out = [], {}
+    for k, v in value.items():
+        try:
+            out[str(k)] = _threshold(v)
+        except ValueError as exc:
+            errors.append(f"{k}: {exc}")
+    if errors:
+        raise ValueError("\n".join(errors))
+    return out
 
 
 class TrendSpec(_Model):
