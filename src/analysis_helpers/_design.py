@@ -55,6 +55,8 @@ __all__ = [
     "Stage",
     "Replicates",
     "ReplicateDesign",
+    "Calibration",
+    "PreparedCalibration",
     "Groups",
     "setup",
     "mean_parts",
@@ -106,6 +108,9 @@ class SurveyDesign:
         (the product over stages of population over sample size), as R does.
     lonely_psu : {"fail", "adjust", "remove", "average"}
         What to do with a stratum that has a single PSU (see the module notes).
+    calibration : Calibration, optional
+        How ``weight`` was raked or calibrated: SEs then use the calibration residuals
+        (R's variance after ``rake()`` / ``calibrate()``). None: the weights are fixed.
     """
 
     weight: str | None = None
@@ -113,6 +118,7 @@ class SurveyDesign:
     cluster: str | Sequence[str] | None = None
     fpc: str | Sequence[str] | None = None
     lonely_psu: str = "fail"
+    calibration: Calibration | None = None
 
     def __post_init__(self) -> None:
         """Store list-valued cluster and fpc as tuples (one column: a plain name)."""
@@ -259,6 +265,7 @@ class PreparedDesign:
     lonely_psu: str
     stages: tuple[Stage, ...] = ()
     rep: Replicates | None = None
+    cal: PreparedCalibration | None = None
 
     @property
     def n_strata(self) -> int:
@@ -362,6 +369,11 @@ class PreparedDesign:
             w = 1.0 / np.prod(np.column_stack(fractions), axis=1)
         else:
             w = np.ones(n)
+        cal = None
+        if design.calibration is not None:
+            if not isinstance(design.calibration, Calibration):
+                raise TypeError(f"{func}: calibration must be a Calibration")
+            cal = design.calibration.prepare(data, w, func=func)
         return cls(
             n=n,
             w=w,
@@ -373,6 +385,7 @@ class PreparedDesign:
             lonely=lonely,
             lonely_psu=design.lonely_psu,
             stages=stages if fpcs else (),
+            cal=cal,
         )
 
     # ----------------------------------------------------------------------------------
@@ -381,6 +394,8 @@ class PreparedDesign:
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]
+        if self.cal is not None and self.rep is None:  # calibration residuals
+            z = self.cal.project(z)
         if self.rep is not None:  # linearised: replicate totals of the influence values
             d = self.rep.weights.T @ (z / self.w[:, None])
             d = d - (z.sum(axis=0) if self.rep.mse else d.mean(axis=0))
@@ -511,6 +526,263 @@ class ReplicateDesign(SurveyDesign):
         df = R - 1 if self.df is None else int(self.df)
         rep = Replicates(weights=reps, scale=float(self.scale), rscales=rs, mse=self.mse, df=df)
         return dataclasses.replace(base, rep=rep)
+
+
+# --------------------------------------------------------------------------------------
+# Calibration (raking / calibrate): variance from the calibration residuals
+# --------------------------------------------------------------------------------------
+_CAL_METHODS = ("rake", "calibrate")
+_RAKE_SWEEPS = 10  # R survey::svyrecvar: ten backfitting sweeps over the margins
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the design's weights were calibrated, so SEs use the calibration residuals.
+
+    After raking or calibration the weights are not fixed: they depend on the sample
+    through the margins they were fitted to. The linearised variance of an estimator then
+    uses the residuals of its influence values from a regression on the calibration
+    variables, within the design (Deville & Sarndal 1992; Lumley 2010, ch. 7), as R
+    ``survey::svyrecvar`` does after ``rake()`` / ``calibrate()``. Every estimator gets
+    this through the design: influence values are projected before the variance step.
+
+    Parameters
+    ----------
+    columns : str or sequence of str
+        ``method="rake"``: the margin columns (categorical, no missing values).
+        ``method="calibrate"``: the calibration variables; numeric columns enter as they
+        are, others as one indicator per category; an intercept is added when no column
+        is categorical (R ``model.matrix``: the residuals depend only on the span).
+    method : {"rake", "calibrate"}
+        ``"rake"`` - weights from iterative proportional fitting (:func:`rake`, R
+        ``rake()``): the residuals are R's ten backfitting sweeps that remove, margin by
+        margin, the unweighted category mean of the influence values per unit of weight.
+        ``"calibrate"`` - weights from ``calibrate()`` with any distance (linear, raking,
+        logit, bounded): the residuals of the regression on the calibration variables
+        weighted by the weights before calibration (``base_weight``).
+    within : str, optional
+        A column the calibration was done separately within (e.g. the wave, for
+        ``weighting.by_wave``): every calibration variable is interacted with it.
+    base_weight : str, optional
+        ``method="calibrate"``: the design weights before calibration (the regression
+        weights); default 1. Not used by ``"rake"``.
+    """
+
+    columns: str | Sequence[str] = ()
+    method: str = "rake"
+    within: str | None = None
+    base_weight: str | None = None
+
+    def __post_init__(self) -> None:
+        """Store the columns as a tuple and check the method."""
+        cols = _names(self.columns, "calibration columns")
+        if not cols:
+            raise ValueError("Calibration: give at least one calibration column")
+        object.__setattr__(self, "columns", cols)
+        if self.method not in _CAL_METHODS:
+            raise ValueError(
+                f"Calibration: method {self.method!r}: use one of {list(_CAL_METHODS)}"
+            )
+
+    def prepare(
+        self, data: pd.DataFrame, w: np.ndarray, *, func: str = "Calibration.prepare"
+    ) -> PreparedCalibration:
+        """Return the calibration in integer codes / a model matrix for the final weights ``w``.
+
+        Raises
+        ------
+        KeyError
+            A calibration column is not in ``data``.
+        ValueError
+            A calibration column has a missing value; ``method="rake"`` with a numeric
+            column that is not a category code.
+        """
+        cols = [*self.columns, *([self.within] if self.within else [])]
+        cols += [self.base_weight] if self.base_weight and self.method == "calibrate" else []
+        for col in cols:
+            if col not in data.columns:
+                raise KeyError(f"{func}: calibration column {col!r} is not in the data")
+        within = None
+        if self.within is not None:
+            within = _cal_codes(data, self.within, func)
+        blocks: list[np.ndarray] = []
+        numeric: list[np.ndarray] = []
+        for col in self.columns:
+            s = data[col]
+            if self.method == "calibrate" and _is_numeric(s):
+                x = numeric_values(data, col, "calibration variable", func)
+                if np.isnan(x).any():
+                    raise ValueError(
+                        f"{func}: calibration column {col!r}: row "
+                        f"{show(_bad_row(data, np.isnan(x)))} is missing"
+                    )
+                numeric.append(x)
+            else:
+                blocks.append(_cal_codes(data, col, func))
+        if self.method == "calibrate" and not blocks:
+            blocks.append(np.zeros(len(data), dtype=np.int64))  # the intercept
+        if within is not None:
+            nw = int(within.max()) + 1
+            blocks = [within * (int(b.max()) + 1) + b for b in blocks]
+            blocks = [np.unique(b, return_inverse=True)[1].astype(np.int64) for b in blocks]
+            numeric = [x * (within == j) for x in numeric for j in range(nw)]
+        d = np.ones(len(data))
+        if self.method == "calibrate" and self.base_weight is not None:
+            d = weight_values(data, self.base_weight, func)
+        return PreparedCalibration.build(self.method, blocks, numeric, d, w)
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+
+def _cal_codes(data: pd.DataFrame, col: str, func: str) -> np.ndarray:
+    """Return the category codes of a calibration column.
+
+    Raises
+    ------
+    ValueError
+        The column has a missing value.
+    """
+    codes = pd.factorize(data[col], sort=True)[0].astype(np.int64)
+    if (codes < 0).any():
+        raise ValueError(
+            f"{func}: calibration column {col!r}: row {show(_bad_row(data, codes < 0))} is missing"
+        )
+    return codes
+
+
+@dataclass(eq=False)
+class PreparedCalibration:
+    """A calibration in integer codes (internal; :meth:`Calibration.prepare`).
+
+    The calibration variables are indicator blocks (one per margin, given by codes) and
+    optional numeric columns; ``K`` columns in all, in that order.
+
+    Attributes
+    ----------
+    method : str
+        ``"rake"`` or ``"calibrate"``.
+    codes : list of ndarray
+        Category code of each row per indicator block.
+    sizes : list of int
+        Categories per block.
+    numeric : ndarray
+        The numeric columns (n x q, q may be 0).
+    d : ndarray
+        Regression weights (the weights before calibration; 1 for ``"rake"``).
+    w : ndarray
+        The calibrated weights.
+    gram : ndarray
+        ``X'X`` (``"rake"``) or ``X'DX`` (``"calibrate"``), K x K.
+    """
+
+    method: str
+    codes: list[np.ndarray]
+    sizes: list[int]
+    numeric: np.ndarray
+    d: np.ndarray
+    w: np.ndarray
+    gram: np.ndarray
+    cache: dict = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        codes: list[np.ndarray],
+        numeric: list[np.ndarray],
+        d: np.ndarray,
+        w: np.ndarray,
+    ) -> PreparedCalibration:
+        """Return the prepared calibration with its Gram matrix."""
+        n = len(w)
+        num = np.column_stack(numeric) if numeric else np.zeros((n, 0))
+        sizes = [int(c.max()) + 1 for c in codes]
+        out = cls(method, codes, sizes, num, d, w, np.zeros((0, 0)))
+        out.gram = out.cross(np.ones(n) if method == "rake" else d)
+        return out
+
+    @property
+    def K(self) -> int:
+        return sum(self.sizes) + self.numeric.shape[1]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+
+    def cross(self, s: np.ndarray) -> np.ndarray:
+        """Return ``X' diag(s) X`` (K x K) from codes and numeric columns."""
+        off, K = self.offsets, self.K
+        out = np.zeros((K, K))
+        for a, ca in enumerate(self.codes):
+            for b, cb in enumerate(self.codes):
+                ka, kb = self.sizes[a], self.sizes[b]
+                out[off[a] : off[a + 1], off[b] : off[b + 1]] = np.bincount(
+                    ca * kb + cb, weights=s, minlength=ka * kb
+                ).reshape(ka, kb)
+        if self.numeric.shape[1]:
+            q0 = off[-1]
+            sx = self.numeric * s[:, None]
+            out[q0:, q0:] = self.numeric.T @ sx
+            for a, ca in enumerate(self.codes):
+                block = _rowsum(ca, sx, self.sizes[a])
+                out[off[a] : off[a + 1], q0:] = block
+                out[q0:, off[a] : off[a + 1]] = block.T
+        return out
+
+    def group_xt(self, codes: np.ndarray, m: int, v: np.ndarray) -> np.ndarray:
+        """Return ``sum_i v_i x_i`` per code 0..m-1 (codes may hold m: ignored), m x K."""
+        parts = [
+            np.bincount(codes * k + c, weights=v, minlength=(m + 1) * k)[: m * k].reshape(m, k)
+            for c, k in zip(self.codes, self.sizes, strict=True)
+        ]
+        if self.numeric.shape[1]:
+            parts.append(_rowsum(codes, self.numeric * v[:, None], m + 1)[:m])
+        return np.concatenate(parts, axis=1)
+
+    def xt(self, v: np.ndarray) -> np.ndarray:
+        """Return ``X' V`` (K x k) for ``V`` n x k."""
+        parts = [_rowsum(c, v, k) for c, k in zip(self.codes, self.sizes, strict=True)]
+        if self.numeric.shape[1]:
+            parts.append(self.numeric.T @ v)
+        return np.concatenate(parts, axis=0)
+
+    def xdot(self, a: np.ndarray) -> np.ndarray:
+        """Return ``X A`` (n x k) for coefficients ``A`` (K x k)."""
+        off = self.offsets
+        out = np.zeros((len(self.w), a.shape[1]))
+        for j, c in enumerate(self.codes):
+            out += a[off[j] : off[j + 1]][c]
+        if self.numeric.shape[1]:
+            out += self.numeric @ a[off[-1] :]
+        return out
+
+    def coef(self, s: np.ndarray) -> np.ndarray:
+        """Return the coefficients (K x k) of the projection from ``X'u`` / ``X'Du`` (K x k).
+
+        ``"rake"``: ten Gauss-Seidel sweeps over the margins on ``X'X A = X'u`` (the
+        coefficient form of R's backfitting); ``"calibrate"``: the weighted least-squares
+        solution (a pseudo-inverse: dependent columns are harmless).
+        """
+        if self.method == "calibrate":
+            if "pinv" not in self.cache:
+                self.cache["pinv"] = np.linalg.pinv(self.gram)
+            return self.cache["pinv"] @ s
+        off, N = self.offsets, self.gram
+        a = np.zeros_like(s)
+        diag = np.diag(N)[:, None]
+        for _ in range(_RAKE_SWEEPS):
+            for j in range(len(self.codes)):
+                sl = slice(off[j], off[j + 1])
+                a[sl] += (s[sl] - N[sl] @ a) / diag[sl]
+        return a
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        """Return the calibration residuals of influence values ``z`` (n x k)."""
+        u = z / self.w[:, None]
+        a = self.coef(self.xt(u if self.method == "rake" else u * self.d[:, None]))
+        return z - self.w[:, None] * self.xdot(a)
 
 
 def _rowsum(codes: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
@@ -847,6 +1119,13 @@ class Groups:
         prep = self.prep
         if prep.rep is not None:  # exact for totals, linearised for the rest
             return prep.rep.spread(self.sums(z), self.rep_sums(z / prep.w))
+        if prep.cal is not None:
+            return np.maximum(self._calibrated_var(z, prep.cal), 0.0)
+        return np.maximum(self._fixed_var(z), 0.0)
+
+    def _fixed_var(self, z: np.ndarray) -> np.ndarray:
+        """Return the design variance of the group totals of ``z`` with fixed weights."""
+        prep = self.prep
         G, H = self.G, prep.n_strata
         if self.gp is None:
             t, cell = z, self.cell
@@ -873,7 +1152,41 @@ class Groups:
             tp = np.bincount(gp, weights=tu, minlength=len(g_p))
             v = v + np.bincount(g_u, weights=cu * tu * tu, minlength=G + 1)[:G]
             v = v - np.bincount(g_p, weights=cn * tp * tp, minlength=G + 1)[:G]
-        return np.maximum(v, 0.0)
+        return v
+
+    def _calibrated_var(self, z: np.ndarray, cal: PreparedCalibration) -> np.ndarray:
+        """Return the variance of the group totals of the calibration residuals of ``z``.
+
+        The residual of group ``g`` is ``e_g = z_g - w X a_g`` (nonzero outside the group);
+        its variance is ``V(z_g) - 2 C_g a_g + a_g' V(wX) a_g`` with ``C_g`` the design
+        covariance of ``z_g`` and ``wX`` - sums over codes, no n x G matrix. Designs with
+        clusters, later stages or adjusted / averaged lonely PSUs project the n x G
+        residuals directly (the lonely-PSU rules then count the whole design, as R's
+        subsets of calibrated designs keep every row).
+        """
+        prep = self.prep
+        G, H = self.G, prep.n_strata
+        u = z / prep.w
+        a = cal.coef(cal.group_xt(self.gi, G, u if cal.method == "rake" else u * cal.d).T)
+        lonely_rule = prep.lonely.any() and prep.lonely_psu in ("adjust", "average")
+        if prep.psu is not None or prep.stages or lonely_rule:
+            zd = np.zeros((prep.n, G))
+            rows = np.flatnonzero(self.member)
+            zd[rows, self.codes[rows]] = z[rows]
+            return np.diag(prep.vcov(zd)).copy()
+        c, ok = prep.scale, ~prep.lonely
+        cs = np.where(ok, c, 0.0)
+        cw = cs[prep.stratum]
+        T = np.bincount(self.cell, weights=z, minlength=G * H + 1)[: G * H].reshape(G, H)
+        if "strata_totals" not in cal.cache:
+            B = cal.group_xt(prep.stratum, H, prep.w)
+            Bc = B * (cs / prep.n_psu)[:, None]
+            cal.cache["strata_totals"] = Bc
+            cal.cache["vq"] = cal.cross(cw * prep.w * prep.w) - Bc.T @ B
+        Bc, VQ = cal.cache["strata_totals"], cal.cache["vq"]
+        C = cal.group_xt(self.gi, G, cw * z * prep.w) - T @ Bc
+        at = a.T
+        return self._fixed_var(z) - 2 * (C * at).sum(axis=1) + ((at @ VQ) * at).sum(axis=1)
 
     def degf(self, valid: np.ndarray) -> np.ndarray:
         """Return the per-group design df: PSUs minus strata among the group's ``valid`` rows."""
