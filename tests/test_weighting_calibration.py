@@ -245,3 +245,14 @@ def test_calibration_errors():
     bad = data.assign(sw=data["sch.wide"].where(data.index != 3))
     with pytest.raises(ValueError, match="calibration column 'sw': row 3 is missing"):
         survey_mean(bad, items="api00", design=SurveyDesign(calibration=Calibration(["sw"])))
+
+
+def test_if_missing_fixed_falls_back_to_fixed_weights():
+    data = _strat()
+    base = {"weight": "w_raked", "strata": "stype", "fpc": "fpc"}
+    soft = SurveyDesign(**base, calibration=Calibration(["nope"], if_missing="fixed"))
+    got = survey_mean(data, items="api00", design=soft)["se"].iloc[0]
+    ref = DESIGNS_JSON["apistrat_raked_fixed.svymean_api00"]["values"]["se"]["api00"]
+    _close(got, ref)
+    with pytest.raises(ValueError, match="if_missing 'skip'"):
+        Calibration(["stype"], if_missing="skip")

@@ -373,7 +373,11 @@ class PreparedDesign:
         if design.calibration is not None:
             if not isinstance(design.calibration, Calibration):
                 raise TypeError(f"{func}: calibration must be a Calibration")
-            cal = design.calibration.prepare(data, w, func=func)
+            try:
+                cal = design.calibration.prepare(data, w, func=func)
+            except (KeyError, ValueError):
+                if design.calibration.if_missing != "fixed":
+                    raise
         return cls(
             n=n,
             w=w,
@@ -566,12 +570,17 @@ class Calibration:
     base_weight : str, optional
         ``method="calibrate"``: the design weights before calibration (the regression
         weights); default 1. Not used by ``"rake"``.
+    if_missing : {"raise", "fixed"}
+        Data without a calibration column, or with a missing value in one: raise
+        (default), or treat the weights as fixed (``"fixed"``: what the study's design
+        does for reduced tables that do not carry the margin columns).
     """
 
     columns: str | Sequence[str] = ()
     method: str = "rake"
     within: str | None = None
     base_weight: str | None = None
+    if_missing: str = "raise"
 
     def __post_init__(self) -> None:
         """Store the columns as a tuple and check the method."""
@@ -582,6 +591,10 @@ class Calibration:
         if self.method not in _CAL_METHODS:
             raise ValueError(
                 f"Calibration: method {self.method!r}: use one of {list(_CAL_METHODS)}"
+            )
+        if self.if_missing not in ("raise", "fixed"):
+            raise ValueError(
+                f"Calibration: if_missing {self.if_missing!r}: use 'raise' or 'fixed'"
             )
 
     def prepare(

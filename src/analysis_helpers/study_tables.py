@@ -81,7 +81,8 @@ def study_calibration(study: Study, *, raking_se: bool | None = None) -> Calibra
     """Return the raking of the study as a design calibration, None if SEs ignore it.
 
     None when the study does not rake, the design weight is not the raked weight, or
-    ``weighting.raking_se`` is false (``raking_se`` given here overrides it).
+    ``weighting.raking_se`` is false (``raking_se`` given here overrides it). Data
+    without the margin (or wave) columns get fixed-weight SEs (``if_missing="fixed"``).
     """
     wt = study.weighting
     if wt is None or study.weight_column != wt.output:
@@ -89,7 +90,8 @@ def study_calibration(study: Study, *, raking_se: bool | None = None) -> Calibra
     if not (wt.raking_se if raking_se is None else raking_se):
         return None
     within = study.wave_column if wt.by_wave else None
-    return Calibration(list(wt.margins), method="rake", within=within)
+    # reduced tables without the margin columns get fixed-weight SEs
+    return Calibration(list(wt.margins), method="rake", within=within, if_missing="fixed")
 
 
 def _take(table: pd.DataFrame, by: list[str], kpi: str, label: str, unit: str) -> pd.DataFrame:

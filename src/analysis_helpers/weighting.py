@@ -18,7 +18,7 @@ from ._checks import check_frame, check_weights, show, weight_values
 from ._compat import renamed
 from ._design import SurveyDesign
 
-__all__ = ["RakingError", "rake", "weighting_report", "raking_se_effect"]
+__all__ = ["RakingError", "rake", "weighting_report", "raking_se_effect", "raking_se_takeaway"]
 
 
 class RakingError(ValueError):
@@ -336,3 +336,39 @@ def raking_se_effect(
         out["se_ratio"] = out["se_raking"] / out["se_fixed"]
     out["in_use"] = bool(wt.raking_se)
     return out
+
+
+def raking_se_takeaway(effect: pd.DataFrame) -> dict:
+    """Return the text key and values of the sentence under :func:`raking_se_effect`.
+
+    Parameters
+    ----------
+    effect : DataFrame
+        The table of :func:`raking_se_effect`.
+
+    Returns
+    -------
+    dict
+        ``key`` (``"clean.raking_se"``, or ``"clean.raking_se_off"`` when the report
+        treats the raked weights as fixed) and ``low``, ``high``, ``median``: the smallest,
+        largest and median relative change of the SEs (``se_raking / se_fixed - 1``) as
+        signed percentages with one decimal, e.g. ``"-9.6%"``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"se_ratio": [0.9, 0.95, 1.01], "in_use": True})
+    >>> raking_se_takeaway(t)
+    {'key': 'clean.raking_se', 'low': '-10.0%', 'high': '+1.0%', 'median': '-5.0%'}
+    """
+    change = (effect["se_ratio"].astype(float) - 1).dropna()
+
+    def pct(x: float) -> str:
+        return f"{100 * x:+.1f}%"
+
+    in_use = bool(effect["in_use"].iloc[0]) if len(effect) else True
+    return {
+        "key": "clean.raking_se" if in_use else "clean.raking_se_off",
+        "low": pct(float(change.min())) if len(change) else "",
+        "high": pct(float(change.max())) if len(change) else "",
+        "median": pct(float(change.median())) if len(change) else "",
+    }
