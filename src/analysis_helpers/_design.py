@@ -177,6 +177,30 @@ class SurveyDesign:
         return PreparedDesign.from_data(data, self, func=func)
 
 
+def _prepared_calibration(
+    data: pd.DataFrame, calibration: Calibration | None, w: np.ndarray, func: str
+) -> PreparedCalibration | None:
+    """Return the design's calibration for ``data`` (None: the weights are fixed).
+
+    Raises
+    ------
+    TypeError
+        ``calibration`` is not a :class:`Calibration`.
+    KeyError, ValueError
+        As :meth:`Calibration.prepare`, unless ``if_missing="fixed"``.
+    """
+    if calibration is None:
+        return None
+    if not isinstance(calibration, Calibration):
+        raise TypeError(f"{func}: calibration must be a Calibration")
+    try:
+        return calibration.prepare(data, w, func=func)
+    except (KeyError, ValueError):
+        if calibration.if_missing != "fixed":
+            raise
+    return None
+
+
 def _bad_row(data: pd.DataFrame, mask: np.ndarray) -> object:
     return data.index[int(np.flatnonzero(mask)[0])]
 
@@ -369,15 +393,7 @@ class PreparedDesign:
             w = 1.0 / np.prod(np.column_stack(fractions), axis=1)
         else:
             w = np.ones(n)
-        cal = None
-        if design.calibration is not None:
-            if not isinstance(design.calibration, Calibration):
-                raise TypeError(f"{func}: calibration must be a Calibration")
-            try:
-                cal = design.calibration.prepare(data, w, func=func)
-            except (KeyError, ValueError):
-                if design.calibration.if_missing != "fixed":
-                    raise
+        cal = _prepared_calibration(data, design.calibration, w, func)
         return cls(
             n=n,
             w=w,
@@ -593,9 +609,7 @@ class Calibration:
                 f"Calibration: method {self.method!r}: use one of {list(_CAL_METHODS)}"
             )
         if self.if_missing not in ("raise", "fixed"):
-            raise ValueError(
-                f"Calibration: if_missing {self.if_missing!r}: use 'raise' or 'fixed'"
-            )
+            raise ValueError(f"Calibration: if_missing {self.if_missing!r}: use 'raise' or 'fixed'")
 
     def prepare(
         self, data: pd.DataFrame, w: np.ndarray, *, func: str = "Calibration.prepare"
@@ -744,12 +758,49 @@ class PreparedCalibration:
                 out[q0:, off[a] : off[a + 1]] = block.T
         return out
 
+    def _joint(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return each row's cell of all indicator blocks together and the cells' indicators.
+
+        The cells observed (J of them) and a J x (indicator columns) 0/1 matrix: sums per
+        (group, cell) then give every block's sums at once (one pass over the rows).
+        """
+        if "joint" not in self.cache:
+            joint, span = np.zeros(len(self.w), dtype=np.int64), 1
+            for c, k in zip(self.codes, self.sizes, strict=True):
+                key, span = joint * k + c, span * k
+                if span <= 50_000_000:
+                    seen = np.bincount(key, minlength=span) > 0
+                    joint = (np.cumsum(seen) - 1)[key]
+                    span = int(seen.sum())
+                else:
+                    uniq, joint = np.unique(key, return_inverse=True)
+                    span = len(uniq)
+            first = np.full(span, -1, dtype=np.int64)
+            first[joint[::-1]] = np.arange(len(joint))[::-1]  # a row of each cell
+            ind = np.zeros((span, sum(self.sizes)))
+            for c, off in zip(self.codes, self.offsets[:-1], strict=False):
+                ind[np.arange(span), off + c[first]] = 1.0
+            self.cache["joint"] = (joint, ind)
+        return self.cache["joint"]
+
     def group_xt(self, codes: np.ndarray, m: int, v: np.ndarray) -> np.ndarray:
         """Return ``sum_i v_i x_i`` per code 0..m-1 (codes may hold m: ignored), m x K."""
-        parts = [
-            np.bincount(codes * k + c, weights=v, minlength=(m + 1) * k)[: m * k].reshape(m, k)
-            for c, k in zip(self.codes, self.sizes, strict=True)
-        ]
+        parts = []
+        if len(self.codes) > 1:
+            joint, ind = self._joint()
+            J = len(ind)
+            if (m + 1) * J <= 20_000_000:
+                key = ("cells", id(codes), m)
+                if key not in self.cache:  # the codes array is kept, so its id stays its own
+                    self.cache[key] = (codes, codes * J + joint)
+                cells = self.cache[key][1]
+                s = np.bincount(cells, weights=v, minlength=(m + 1) * J)[: m * J]
+                parts.append(s.reshape(m, J) @ ind)
+        if not parts:
+            parts = [
+                np.bincount(codes * k + c, weights=v, minlength=(m + 1) * k)[: m * k].reshape(m, k)
+                for c, k in zip(self.codes, self.sizes, strict=True)
+            ]
         if self.numeric.shape[1]:
             parts.append(_rowsum(codes, self.numeric * v[:, None], m + 1)[:m])
         return np.concatenate(parts, axis=1)
@@ -782,14 +833,17 @@ class PreparedCalibration:
             if "pinv" not in self.cache:
                 self.cache["pinv"] = np.linalg.pinv(self.gram)
             return self.cache["pinv"] @ s
-        off, N = self.offsets, self.gram
-        a = np.zeros_like(s)
-        diag = np.diag(N)[:, None]
-        for _ in range(_RAKE_SWEEPS):
-            for j in range(len(self.codes)):
-                sl = slice(off[j], off[j + 1])
-                a[sl] += (s[sl] - N[sl] @ a) / diag[sl]
-        return a
+        if "sweeps" not in self.cache:  # the sweeps are linear in s: apply them to I once
+            off, N = self.offsets, self.gram
+            a = np.zeros((self.K, self.K))
+            eye = np.eye(self.K)
+            diag = np.diag(N)[:, None]
+            for _ in range(_RAKE_SWEEPS):
+                for j in range(len(self.codes)):
+                    sl = slice(off[j], off[j + 1])
+                    a[sl] += (eye[sl] - N[sl] @ a) / diag[sl]
+            self.cache["sweeps"] = a
+        return self.cache["sweeps"] @ s
 
     def project(self, z: np.ndarray) -> np.ndarray:
         """Return the calibration residuals of influence values ``z`` (n x k)."""
@@ -1134,10 +1188,13 @@ class Groups:
             return prep.rep.spread(self.sums(z), self.rep_sums(z / prep.w))
         if prep.cal is not None:
             return np.maximum(self._calibrated_var(z, prep.cal), 0.0)
-        return np.maximum(self._fixed_var(z), 0.0)
+        return np.maximum(self._fixed_var(z)[0], 0.0)
 
-    def _fixed_var(self, z: np.ndarray) -> np.ndarray:
-        """Return the design variance of the group totals of ``z`` with fixed weights."""
+    def _fixed_var(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the variance of the group totals of ``z`` with fixed weights, and ``T``.
+
+        ``T`` (G x H) holds the group-by-stratum totals of ``z``.
+        """
         prep = self.prep
         G, H = self.G, prep.n_strata
         if self.gp is None:
@@ -1165,7 +1222,7 @@ class Groups:
             tp = np.bincount(gp, weights=tu, minlength=len(g_p))
             v = v + np.bincount(g_u, weights=cu * tu * tu, minlength=G + 1)[:G]
             v = v - np.bincount(g_p, weights=cn * tp * tp, minlength=G + 1)[:G]
-        return v
+        return v, T
 
     def _calibrated_var(self, z: np.ndarray, cal: PreparedCalibration) -> np.ndarray:
         """Return the variance of the group totals of the calibration residuals of ``z``.
@@ -1179,27 +1236,28 @@ class Groups:
         """
         prep = self.prep
         G, H = self.G, prep.n_strata
-        u = z / prep.w
-        a = cal.coef(cal.group_xt(self.gi, G, u if cal.method == "rake" else u * cal.d).T)
+        if "ux" not in cal.cache:  # z times this is X'u's weight: 1/w (rake) or d/w
+            cal.cache["ux"] = (1.0 if cal.method == "rake" else cal.d) / prep.w
+        a = cal.coef(cal.group_xt(self.gi, G, z * cal.cache["ux"]).T)
         lonely_rule = prep.lonely.any() and prep.lonely_psu in ("adjust", "average")
         if prep.psu is not None or prep.stages or lonely_rule:
             zd = np.zeros((prep.n, G))
             rows = np.flatnonzero(self.member)
             zd[rows, self.codes[rows]] = z[rows]
             return np.diag(prep.vcov(zd)).copy()
-        c, ok = prep.scale, ~prep.lonely
-        cs = np.where(ok, c, 0.0)
-        cw = cs[prep.stratum]
-        T = np.bincount(self.cell, weights=z, minlength=G * H + 1)[: G * H].reshape(G, H)
         if "strata_totals" not in cal.cache:
+            cs = np.where(~prep.lonely, prep.scale, 0.0)
+            cww = cs[prep.stratum] * prep.w
             B = cal.group_xt(prep.stratum, H, prep.w)
             Bc = B * (cs / prep.n_psu)[:, None]
             cal.cache["strata_totals"] = Bc
-            cal.cache["vq"] = cal.cross(cw * prep.w * prep.w) - Bc.T @ B
-        Bc, VQ = cal.cache["strata_totals"], cal.cache["vq"]
-        C = cal.group_xt(self.gi, G, cw * z * prep.w) - T @ Bc
+            cal.cache["vq"] = cal.cross(cww * prep.w) - Bc.T @ B
+            cal.cache["cww"] = cww
+        Bc, VQ, cww = cal.cache["strata_totals"], cal.cache["vq"], cal.cache["cww"]
+        v, T = self._fixed_var(z)
+        C = cal.group_xt(self.gi, G, z * cww) - T @ Bc
         at = a.T
-        return self._fixed_var(z) - 2 * (C * at).sum(axis=1) + ((at @ VQ) * at).sum(axis=1)
+        return v - 2 * (C * at).sum(axis=1) + ((at @ VQ) * at).sum(axis=1)
 
     def degf(self, valid: np.ndarray) -> np.ndarray:
         """Return the per-group design df: PSUs minus strata among the group's ``valid`` rows."""
