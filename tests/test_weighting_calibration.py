@@ -256,3 +256,23 @@ def test_if_missing_fixed_falls_back_to_fixed_weights():
     _close(got, ref)
     with pytest.raises(ValueError, match="if_missing 'skip'"):
         Calibration(["stype"], if_missing="skip")
+
+
+@pytest.mark.parametrize("prefix", ["apistrat_raked", "apiclus1_raked", "apiclus1_cal_linear"])
+def test_calibration_correction_is_the_projected_minus_the_fixed_covariance(prefix):
+    # the banners' hook: fixed-weight covariance of domain totals + the correction = the
+    # covariance of the calibration residuals (one-stage sums path and n x G path)
+    import dataclasses
+
+    data, design = _case(prefix)
+    prep = design.prepare(data)
+    codes = pd.factorize(data["awards"], sort=True)[0]
+    v = np.column_stack([prep.w * data["api00"].to_numpy(), prep.w])
+    z = np.zeros((prep.n, 4))
+    for j in range(2):
+        z[np.arange(prep.n), j * 2 + codes] = v[:, j]
+    fixed = dataclasses.replace(prep, cal=None).vcov(z)
+    np.testing.assert_allclose(
+        fixed + prep.calibration_correction(codes, 2, v), prep.vcov(z), rtol=1e-9, atol=1e-6
+    )
+    assert not np.allclose(prep.calibration_correction(codes, 2, v), 0.0)

@@ -444,6 +444,42 @@ class PreparedDesign:
             v -= (Tp * (st.c / st.n)[:, None]).T @ Tp
         return v
 
+    def calibration_correction(self, codes: np.ndarray, m: int, v: np.ndarray) -> np.ndarray:
+        """Return what the calibration adds to the fixed-weight covariance of group totals.
+
+        For engines that compute the fixed-weight covariance of domain totals from sums
+        (the banners): the totals are ``sum_{i: codes_i = g} v_ij`` for the groups
+        ``g = 0..m-1`` and the columns ``j`` of ``v`` (n x q), ordered ``j * m + g``; the
+        result (qm x qm) is ``V(e) - V(z)`` with ``e`` the calibration residuals. Zero
+        without a calibration (or with replicates).
+        """
+        v = np.asarray(v, dtype=float)
+        q = v.shape[1]
+        cal = self.cal
+        if cal is None or self.rep is not None:
+            return np.zeros((q * m, q * m))
+        lonely_rule = self.lonely.any() and self.lonely_psu in ("adjust", "average")
+        if self.psu is not None or self.stages or lonely_rule:
+            z = np.zeros((self.n, q * m))
+            rows = np.flatnonzero((codes >= 0) & (codes < m))
+            for j in range(q):
+                z[rows, j * m + codes[rows]] = v[rows, j]
+            return self.vcov(z) - dataclasses.replace(self, cal=None).vcov(z)
+        ux, cww, Bc, VQ = cal.strata_parts(self)
+        H = self.n_strata
+        inside = (codes >= 0) & (codes < m)
+        cell = codes if inside.all() else np.where(inside, codes, m)  # kept: cached by id
+        S = np.vstack([cal.group_xt(cell, m, v[:, j] * ux) for j in range(q)])
+        T = [
+            np.bincount(cell * H + self.stratum, weights=v[:, j], minlength=(m + 1) * H)[
+                : m * H
+            ].reshape(m, H)
+            for j in range(q)
+        ]
+        VzQ = np.vstack([cal.group_xt(cell, m, v[:, j] * cww) - T[j] @ Bc for j in range(q)])
+        A = cal.coef(S.T)
+        return -VzQ @ A - A.T @ VzQ.T + A.T @ VQ @ A
+
 
 _REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other")
 
@@ -845,6 +881,24 @@ class PreparedCalibration:
             self.cache["sweeps"] = a
         return self.cache["sweeps"] @ s
 
+    def strata_parts(self, prep: PreparedDesign) -> tuple[np.ndarray, ...]:
+        """Return what the one-stage variance of ``w X`` needs, computed once per design.
+
+        ``ux`` (per row: z times it gives ``u``, the regressand: ``1 / w`` or ``d / w``),
+        ``cww`` (per row: the stratum's variance factor times ``w``, 0 in lonely strata),
+        ``Bc`` (H x K: stratum totals of ``w X`` times ``c_h / n_h``) and ``VQ`` (K x K:
+        the design covariance of the totals of ``w X``).
+        """
+        if "parts" not in self.cache:
+            H = prep.n_strata
+            cs = np.where(~prep.lonely, prep.scale, 0.0)
+            cww = cs[prep.stratum] * prep.w
+            B = self.group_xt(prep.stratum, H, prep.w)
+            Bc = B * (cs / prep.n_psu)[:, None]
+            ux = (1.0 if self.method == "rake" else self.d) / prep.w
+            self.cache["parts"] = (ux, cww, Bc, self.cross(cww * prep.w) - Bc.T @ B)
+        return self.cache["parts"]
+
     def project(self, z: np.ndarray) -> np.ndarray:
         """Return the calibration residuals of influence values ``z`` (n x k)."""
         u = z / self.w[:, None]
@@ -1235,25 +1289,15 @@ class Groups:
         subsets of calibrated designs keep every row).
         """
         prep = self.prep
-        G, H = self.G, prep.n_strata
-        if "ux" not in cal.cache:  # z times this is X'u's weight: 1/w (rake) or d/w
-            cal.cache["ux"] = (1.0 if cal.method == "rake" else cal.d) / prep.w
-        a = cal.coef(cal.group_xt(self.gi, G, z * cal.cache["ux"]).T)
+        G = self.G
+        ux, cww, Bc, VQ = cal.strata_parts(prep)
+        a = cal.coef(cal.group_xt(self.gi, G, z * ux).T)
         lonely_rule = prep.lonely.any() and prep.lonely_psu in ("adjust", "average")
         if prep.psu is not None or prep.stages or lonely_rule:
             zd = np.zeros((prep.n, G))
             rows = np.flatnonzero(self.member)
             zd[rows, self.codes[rows]] = z[rows]
             return np.diag(prep.vcov(zd)).copy()
-        if "strata_totals" not in cal.cache:
-            cs = np.where(~prep.lonely, prep.scale, 0.0)
-            cww = cs[prep.stratum] * prep.w
-            B = cal.group_xt(prep.stratum, H, prep.w)
-            Bc = B * (cs / prep.n_psu)[:, None]
-            cal.cache["strata_totals"] = Bc
-            cal.cache["vq"] = cal.cross(cww * prep.w) - Bc.T @ B
-            cal.cache["cww"] = cww
-        Bc, VQ, cww = cal.cache["strata_totals"], cal.cache["vq"], cal.cache["cww"]
         v, T = self._fixed_var(z)
         C = cal.group_xt(self.gi, G, z * cww) - T @ Bc
         at = a.T
