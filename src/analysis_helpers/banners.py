@@ -786,6 +786,7 @@ class _Item:
     specs: list[tuple[str, str, str, str, np.ndarray, str]]
     F: np.ndarray  # K x rows: the score of each code in each row
     tiny: float  # SEs below this are rounding noise of a row without variance
+    icat: np.ndarray | None = None  # calibrated designs: each respondent's answer bin
 
 
 def _item_counts(
@@ -835,7 +836,8 @@ def _item_counts(
     specs = brow.scores()
     F = np.column_stack([s[4] for s in specs])  # K x rows
     tiny = 1e-9 * max(1.0, float(np.abs(F).max()))
-    return _Item(brow, K, cnt, Wk, W2k, specs, F, tiny)
+    icat_kept = icat if joint.prep.cal is not None else None  # raking-aware SEs need rows
+    return _Item(brow, K, cnt, Wk, W2k, specs, F, tiny, icat_kept)
 
 
 @dataclass
@@ -1011,7 +1013,9 @@ def _index_row(run: _Run, it: IndexTables, irow: IndexRow, vi: int, var: _Variab
     _add_cells(run, item, tab, vi, var, spec, R, se, against, pairs)
 
 
-def _row_covariance(joint: _Joint, tab: _Tables, ri: int) -> tuple[np.ndarray, np.ndarray]:
+def _row_covariance(
+    joint: _Joint, tab: _Tables, ri: int, item: _Item | None = None, var: _Variable | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the estimates of the cells, Total and the complements of a row, and their covariance.
 
     Parameters
@@ -1022,6 +1026,9 @@ def _row_covariance(joint: _Joint, tab: _Tables, ri: int) -> tuple[np.ndarray, n
         The item's sums for the banner variable.
     ri : int
         The index of the row among the item's rows.
+    item, var : _Item, _Variable, optional
+        The item and the banner variable: with a calibrated (raked) design, the
+        covariance of the totals gets the calibration's part from the rows.
 
     Returns
     -------
@@ -1037,6 +1044,11 @@ def _row_covariance(joint: _Joint, tab: _Tables, ri: int) -> tuple[np.ndarray, n
     if tab.AU is not None and tab.BU is not None:
         sq = (tab.AU[:, :, ri], tab.BU[:, :, ri], tab.D2)
     Sig = _sigma(joint, Yu, tab.Wu, sq)
+    prep = joint.prep
+    if prep.cal is not None and item is not None and item.icat is not None and var is not None:
+        f = np.append(item.F[:, ri], 0.0)[item.icat]  # the row's score, 0 without an answer
+        v = np.column_stack([prep.w * f, prep.w * (item.icat < item.K)])
+        Sig = Sig + prep.calibration_correction(var.codes, var.C + 1, v)
     G = np.vstack([tab.sel * tab.inv, -tab.sel * (R * tab.inv)])
     G = np.nan_to_num(G)
     return R, G.T @ Sig @ G
@@ -1264,7 +1276,7 @@ def _score_row(
     """
     key, stat, _, label, _, _ = spec
     C = var.C
-    R, cov = _row_covariance(run.joint, tab, ri)
+    R, cov = _row_covariance(run.joint, tab, ri, item, var)
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     against = _against_total_and_rest(run, tab, R, cov, C, item.tiny)
     pairs = _pairwise(run, tab, vi, var, R[:C], cov, item.tiny)
