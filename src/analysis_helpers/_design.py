@@ -686,13 +686,21 @@ class Calibration:
             blocks.append(np.zeros(len(data), dtype=np.int64))  # the intercept
         if within is not None:
             nw = int(within.max()) + 1
-            blocks = [within * (int(b.max()) + 1) + b for b in blocks]
-            blocks = [np.unique(b, return_inverse=True)[1].astype(np.int64) for b in blocks]
+            blocks = [_dense_codes(within * (int(b.max()) + 1) + b) for b in blocks]
             numeric = [x * (within == j) for x in numeric for j in range(nw)]
         d = np.ones(len(data))
         if self.method == "calibrate" and self.base_weight is not None:
             d = weight_values(data, self.base_weight, func)
         return PreparedCalibration.build(self.method, blocks, numeric, d, w)
+
+
+def _dense_codes(key: np.ndarray) -> np.ndarray:
+    """Return ``key`` (int >= 0) renumbered 0..m-1 over the values that occur, in order."""
+    span = int(key.max()) + 1
+    if span <= 50_000_000:
+        seen = np.bincount(key, minlength=span) > 0
+        return (np.cumsum(seen) - 1)[key].astype(np.int64)
+    return np.unique(key, return_inverse=True)[1].astype(np.int64)
 
 
 def _is_numeric(s: pd.Series) -> bool:
@@ -778,6 +786,10 @@ class PreparedCalibration:
         """Return ``X' diag(s) X`` (K x K) from codes and numeric columns."""
         off, K = self.offsets, self.K
         out = np.zeros((K, K))
+        if len(self.codes) > 1 and not self.numeric.shape[1]:  # one pass over the cells
+            joint, ind = self._joint()
+            per_cell = np.bincount(joint, weights=s, minlength=len(ind))
+            return (ind * per_cell[:, None]).T @ ind
         for a, ca in enumerate(self.codes):
             for b, cb in enumerate(self.codes):
                 ka, kb = self.sizes[a], self.sizes[b]
