@@ -806,7 +806,7 @@ class PreparedCalibration:
                 out[q0:, off[a] : off[a + 1]] = block.T
         return out
 
-    def _joint(self) -> tuple[np.ndarray, np.ndarray] | None:
+    def _joint(self) -> tuple[np.ndarray, np.ndarray]:
         """Return each row's cell of all indicator blocks together and the cells' indicators.
 
         The cells observed (J of them) and a J x (indicator columns) 0/1 matrix: sums per
