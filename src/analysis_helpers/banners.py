@@ -940,7 +940,15 @@ def _variable_rows(run: _Run, item: _Item, vi: int, var: _Variable) -> None:
     if run.omnibus and "distribution" in item.brow.statistics:
         run.tests.append(
             _distribution_test(
-                run.joint, tab.WU, tab.W2U, tab.n_c, tab.testable, item.brow, var, run.joint.prep
+                run.joint,
+                tab.WU,
+                tab.W2U,
+                tab.n_c,
+                tab.testable,
+                item.brow,
+                var,
+                run.joint.prep,
+                icat=item.icat,
             )
         )
 
@@ -1557,10 +1565,29 @@ def _design_text(design: SurveyDesign) -> str:
     return ", ".join(parts) if parts else "simple random sample"
 
 
-def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
+def _distribution_correction(prep, var, icat, ok_c, used, vec) -> np.ndarray:
+    """Return the calibration's part of the covariance of the share influences' totals.
+
+    The totals are the weighted counts per (testable column, answer code used), column
+    outer; the shares' influence totals are ``T - vec * sum(T)``.
+    """
+    c, r = len(ok_c), int(used.sum())
+    colpos = np.full(var.C + 1, -1)
+    colpos[ok_c] = np.arange(c)
+    codepos = np.full(len(used) + 1, -1)  # the last bin: no answer
+    codepos[np.flatnonzero(used)] = np.arange(r)
+    cp, kp = colpos[var.codes], codepos[icat]
+    g = np.where((cp >= 0) & (kp >= 0), cp * r + kp, c * r)
+    corr = prep.calibration_correction(g, c * r, prep.w[:, None], keep=False)
+    M = np.eye(c * r) - np.outer(vec, np.ones(c * r))
+    return M @ corr @ M.T
+
+
+def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep, icat=None) -> dict:
     """Return the Rao-Scott test of an item's answer distribution across testable columns.
 
-    Computed from the per-(unit, column, answer code) sums of w and w^2.
+    Computed from the per-(unit, column, answer code) sums of w and w^2; with a calibrated
+    (raked) design, plus the calibration's part from the rows' answer bins ``icat``.
     """
     rec = {
         "row": f"{brow.item}:distribution", "item": brow.item, "statistic": "distribution",
@@ -1606,7 +1633,11 @@ def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
     if prep.lonely.any() and prep.lonely_psu == "adjust":
         d = T[prep.lonely] - T.sum(axis=0) / prep.n_psus
         S = S + (d * c_[prep.lonely][:, None]).T @ d
-    V = S * prep.average_factor / (W * W)
+    if prep.cal is not None and icat is not None:
+        S = S * prep.average_factor + _distribution_correction(prep, var, icat, ok_c, used, vec)
+        V = S / (W * W)
+    else:
+        V = S * prep.average_factor / (W * W)
     chisq, f, d0, ddf, p_f, p_chi = _rao_scott(p, V, N, float(prep.degf))
     if not np.isfinite(chisq):
         rec["flag"] = "no variance"
