@@ -22,6 +22,7 @@ from analysis_helpers._design import Calibration
 from analysis_helpers.estimation import (
     SurveyDesign,
     domain_difference,
+    survey_chisq,
     survey_glm,
     survey_mean,
     survey_proportion,
@@ -276,3 +277,49 @@ def test_calibration_correction_is_the_projected_minus_the_fixed_covariance(pref
         fixed + prep.calibration_correction(codes, 2, v), prep.vcov(z), rtol=1e-9, atol=1e-6
     )
     assert not np.allclose(prep.calibration_correction(codes, 2, v), 0.0)
+
+
+@pytest.mark.parametrize("prefix", CALIBRATED[:3] + ["apistrat_raked"])
+def test_chisq_and_banner_distribution_test_match_r(prefix):
+    # svychisq(~awards+stype, D) on the calibrated design: survey_chisq (through the
+    # design's projected vcov) and the banner's Rao-Scott test (its sums plus the design's
+    # calibration_correction) both reproduce R's F and Chisq
+    from analysis_helpers.banners import BannerRow, banner_table
+
+    data, design = _case(prefix)
+    f = CAL_JSON[f"{prefix}.svychisq_awards_stype_F"]["values"]
+    chi = CAL_JSON[f"{prefix}.svychisq_awards_stype_Chisq"]["values"]
+    got = survey_chisq(data, row="awards", col="stype", design=design).iloc[0]
+    _close(got["statistic"], f["statistic"]["F"])
+    _close([got["ndf"], got["ddf"]], [f["parameter"]["ndf"], f["parameter"]["ddf"]])
+    _close(got["pearson"], chi["statistic"]["X-squared"])
+    _close(got["p_value"], f["p_value"])
+    d = data.assign(awards_code=(data["awards"] == "Yes").astype(int))
+    row = BannerRow("awards_code", ("distribution",), "Awards", 0, 1, top=(1,), bottom=(0,))
+    res = banner_table(d, rows=[row], by=["stype"], design=design, min_base=1, suppress_below=0)
+    t = res.tests.set_index("row").loc["awards_code:distribution"]
+    _close(t["f_statistic"], f["statistic"]["F"])
+    _close([t["df_num"], t["df_den"]], [f["parameter"]["ndf"], f["parameter"]["ddf"]])
+    _close(t["chisq"], chi["statistic"]["X-squared"])
+
+
+@pytest.mark.parametrize("prefix", ["apiclus1_raked", "apistrat_raked"])
+def test_banner_cells_are_the_raking_aware_domain_means(prefix):
+    from analysis_helpers.banners import BannerRow, banner_table
+
+    data, design = _case(prefix)
+    d = data.assign(hi=(data["api00"] >= 700).astype(int))
+    res = banner_table(
+        d,
+        rows=[BannerRow("hi", ("mean",), "API >= 700", 0, 1)],
+        by=["stype"],
+        design=design,
+        min_base=1,
+        suppress_below=0,
+    )
+    cells = res.table.set_index("column")
+    ref = survey_mean(d, items="hi", by="stype", design=design).set_index("stype")
+    for k in ("E", "H", "M"):
+        cell = cells.loc[cells.index.str.endswith(f"={k}")].iloc[0]
+        _close(cell["estimate"], ref.loc[k, "estimate"])
+        _close(cell["se"], ref.loc[k, "se"])

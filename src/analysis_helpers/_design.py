@@ -444,14 +444,17 @@ class PreparedDesign:
             v -= (Tp * (st.c / st.n)[:, None]).T @ Tp
         return v
 
-    def calibration_correction(self, codes: np.ndarray, m: int, v: np.ndarray) -> np.ndarray:
+    def calibration_correction(
+        self, codes: np.ndarray, m: int, v: np.ndarray, *, keep: bool = True
+    ) -> np.ndarray:
         """Return what the calibration adds to the fixed-weight covariance of group totals.
 
         For engines that compute the fixed-weight covariance of domain totals from sums
         (the banners): the totals are ``sum_{i: codes_i = g} v_ij`` for the groups
         ``g = 0..m-1`` and the columns ``j`` of ``v`` (n x q), ordered ``j * m + g``; the
         result (qm x qm) is ``V(e) - V(z)`` with ``e`` the calibration residuals. Zero
-        without a calibration (or with replicates).
+        without a calibration (or with replicates). ``keep=False`` for a transient
+        ``codes`` array (see :meth:`PreparedCalibration.group_xt`).
         """
         v = np.asarray(v, dtype=float)
         q = v.shape[1]
@@ -469,14 +472,16 @@ class PreparedDesign:
         H = self.n_strata
         inside = (codes >= 0) & (codes < m)
         cell = codes if inside.all() else np.where(inside, codes, m)  # kept: cached by id
-        S = np.vstack([cal.group_xt(cell, m, v[:, j] * ux) for j in range(q)])
+        S = np.vstack([cal.group_xt(cell, m, v[:, j] * ux, keep=keep) for j in range(q)])
         T = [
             np.bincount(cell * H + self.stratum, weights=v[:, j], minlength=(m + 1) * H)[
                 : m * H
             ].reshape(m, H)
             for j in range(q)
         ]
-        VzQ = np.vstack([cal.group_xt(cell, m, v[:, j] * cww) - T[j] @ Bc for j in range(q)])
+        VzQ = np.vstack(
+            [cal.group_xt(cell, m, v[:, j] * cww, keep=keep) - T[j] @ Bc for j in range(q)]
+        )
         A = cal.coef(S.T)
         return -VzQ @ A - A.T @ VzQ.T + A.T @ VQ @ A
 
@@ -831,17 +836,26 @@ class PreparedCalibration:
             self.cache["joint"] = (joint, ind)
         return self.cache["joint"]
 
-    def group_xt(self, codes: np.ndarray, m: int, v: np.ndarray) -> np.ndarray:
-        """Return ``sum_i v_i x_i`` per code 0..m-1 (codes may hold m: ignored), m x K."""
+    def group_xt(
+        self, codes: np.ndarray, m: int, v: np.ndarray, *, keep: bool = True
+    ) -> np.ndarray:
+        """Return ``sum_i v_i x_i`` per code 0..m-1 (codes may hold m: ignored), m x K.
+
+        ``keep``: cache the (code, cell) key of the rows for the next call with the same
+        ``codes`` array (False for a transient array).
+        """
         parts = []
         if len(self.codes) > 1:
             joint, ind = self._joint()
             J = len(ind)
             if (m + 1) * J <= 20_000_000:
                 key = ("cells", id(codes), m)
-                if key not in self.cache:  # the codes array is kept, so its id stays its own
-                    self.cache[key] = (codes, codes * J + joint)
-                cells = self.cache[key][1]
+                if not keep:
+                    cells = codes * J + joint
+                else:
+                    if key not in self.cache:  # the codes array is kept: its id stays its own
+                        self.cache[key] = (codes, codes * J + joint)
+                    cells = self.cache[key][1]
                 s = np.bincount(cells, weights=v, minlength=(m + 1) * J)[: m * J]
                 parts.append(s.reshape(m, J) @ ind)
         if not parts:

@@ -1,5 +1,5 @@
 # Raking / calibration-aware SEs (issue 15 item 3): the estimators survey_designs.R does not
-# cover on calibrated designs - svyratio, svyglm, shares of a non-margin factor - on the same
+# cover on calibrated designs - svyratio, svyglm, svychisq, shares of a non-margin factor - on the same
 # raked / calibrated designs (apiclus1 raked to stype + sch.wide, calibrate() linear and
 # raking to stype + api99, apistrat raked to sch.wide + awards). Weights: the frozen files
 # data/calibrated_*_weights.csv (written by survey_designs.R). Run from the repository root:
@@ -39,6 +39,10 @@ for (prefix in names(designs)) {
   add(paste0(prefix, ".svymean_awards"), f, dcall, cl, stat_values(run(cl), D), setup = setup_pop)
   cl <- "svymean(~api00+api99, D)"
   add(paste0(prefix, ".svymean_api00_api99"), f, dcall, cl, stat_values(run(cl), D), setup = setup_pop)
+  for (st in c("F", "Chisq")) {
+    cl <- sprintf("svychisq(~awards+stype, D, statistic='%s')", st)
+    add(paste0(prefix, ".svychisq_awards_stype_", st), f, dcall, cl, test_values(run(cl)), setup = setup_pop)
+  }
   cl <- "svyglm(api00 ~ ell + meals, design=D)"
   add(paste0(prefix, ".svyglm_api00_ell_meals"), f, dcall, cl, glm_values(run(cl)), setup = setup_pop)
 }
