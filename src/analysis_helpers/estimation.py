@@ -67,7 +67,7 @@ Conventions (all as R ``survey`` does unless stated):
   the variance step (Deville & Sarndal 1992; Lumley 2010, ch. 7): for ``rake`` R's ten
   backfitting sweeps of the margin means, for ``calibrate`` the regression weighted by the
   weights before calibration. Every estimator (means, totals, shares, ratios, quantiles,
-  domain differences, regression) gets it through the design. Without it the weights
+  domain differences, chi-square, regression) gets it through the design. Without it the weights
   are fixed. Replicate designs ignore it (rake each replicate instead).
 
 All work is vectorised: per-group sums are ``np.bincount`` over integer codes, never a
