@@ -323,3 +323,31 @@ def test_banner_cells_are_the_raking_aware_domain_means(prefix):
         cell = cells.loc[cells.index.str.endswith(f"={k}")].iloc[0]
         _close(cell["estimate"], ref.loc[k, "estimate"])
         _close(cell["se"], ref.loc[k, "se"])
+
+
+def test_calibrate_within_is_the_interacted_model():
+    # calibrate() within two halves = one calibration on the half x variable columns
+    data = _strat().assign(half=lambda d: np.where(d["snum"] % 2 == 0, "a", "b"))
+    for h in ("a", "b"):
+        data[f"api99_{h}"] = data["api99"] * (data["half"] == h)
+    data["schwide_half"] = data["half"] + data["sch.wide"]
+    base = {"weight": "w_raked", "strata": "stype", "fpc": "fpc"}
+    a = SurveyDesign(
+        **base,
+        calibration=Calibration(
+            ["sch.wide", "api99"], method="calibrate", within="half", base_weight="pw"
+        ),
+    )
+    b = SurveyDesign(
+        **base,
+        calibration=Calibration(
+            ["schwide_half", "api99_a", "api99_b"], method="calibrate", base_weight="pw"
+        ),
+    )
+    ga = survey_mean(data, items=["api00", "enroll"], by="awards", design=a)
+    gb = survey_mean(data, items=["api00", "enroll"], by="awards", design=b)
+    _close(ga["se"], gb["se"])
+    # api99 is calibrated: its mean has (almost) no variance left
+    se = survey_mean(data, items="api99", design=a)["se"].iloc[0]
+    fixed = survey_mean(data, items="api99", design=SurveyDesign(**base))["se"].iloc[0]
+    assert se < 1e-6 * fixed
