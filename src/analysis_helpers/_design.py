@@ -55,6 +55,8 @@ __all__ = [
     "Stage",
     "Replicates",
     "ReplicateDesign",
+    "Calibration",
+    "PreparedCalibration",
     "Groups",
     "setup",
     "mean_parts",
@@ -106,6 +108,9 @@ class SurveyDesign:
         (the product over stages of population over sample size), as R does.
     lonely_psu : {"fail", "adjust", "remove", "average"}
         What to do with a stratum that has a single PSU (see the module notes).
+    calibration : Calibration, optional
+        How ``weight`` was raked or calibrated: SEs then use the calibration residuals
+        (R's variance after ``rake()`` / ``calibrate()``). None: the weights are fixed.
     """
 
     weight: str | None = None
@@ -113,6 +118,7 @@ class SurveyDesign:
     cluster: str | Sequence[str] | None = None
     fpc: str | Sequence[str] | None = None
     lonely_psu: str = "fail"
+    calibration: Calibration | None = None
 
     def __post_init__(self) -> None:
         """Store list-valued cluster and fpc as tuples (one column: a plain name)."""
@@ -169,6 +175,30 @@ class SurveyDesign:
         ``func`` names the public function in error messages.
         """
         return PreparedDesign.from_data(data, self, func=func)
+
+
+def _prepared_calibration(
+    data: pd.DataFrame, calibration: Calibration | None, w: np.ndarray, func: str
+) -> PreparedCalibration | None:
+    """Return the design's calibration for ``data`` (None: the weights are fixed).
+
+    Raises
+    ------
+    TypeError
+        ``calibration`` is not a :class:`Calibration`.
+    KeyError, ValueError
+        As :meth:`Calibration.prepare`, unless ``if_missing="fixed"``.
+    """
+    if calibration is None:
+        return None
+    if not isinstance(calibration, Calibration):
+        raise TypeError(f"{func}: calibration must be a Calibration")
+    try:
+        return calibration.prepare(data, w, func=func)
+    except (KeyError, ValueError):
+        if calibration.if_missing != "fixed":
+            raise
+    return None
 
 
 def _bad_row(data: pd.DataFrame, mask: np.ndarray) -> object:
@@ -259,6 +289,7 @@ class PreparedDesign:
     lonely_psu: str
     stages: tuple[Stage, ...] = ()
     rep: Replicates | None = None
+    cal: PreparedCalibration | None = None
 
     @property
     def n_strata(self) -> int:
@@ -362,6 +393,7 @@ class PreparedDesign:
             w = 1.0 / np.prod(np.column_stack(fractions), axis=1)
         else:
             w = np.ones(n)
+        cal = _prepared_calibration(data, design.calibration, w, func)
         return cls(
             n=n,
             w=w,
@@ -373,6 +405,7 @@ class PreparedDesign:
             lonely=lonely,
             lonely_psu=design.lonely_psu,
             stages=stages if fpcs else (),
+            cal=cal,
         )
 
     # ----------------------------------------------------------------------------------
@@ -381,6 +414,8 @@ class PreparedDesign:
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]
+        if self.cal is not None and self.rep is None:  # calibration residuals
+            z = self.cal.project(z)
         if self.rep is not None:  # linearised: replicate totals of the influence values
             d = self.rep.weights.T @ (z / self.w[:, None])
             d = d - (z.sum(axis=0) if self.rep.mse else d.mean(axis=0))
@@ -408,6 +443,47 @@ class PreparedDesign:
             v += (tu * st.c[st.parent][:, None]).T @ tu
             v -= (Tp * (st.c / st.n)[:, None]).T @ Tp
         return v
+
+    def calibration_correction(
+        self, codes: np.ndarray, m: int, v: np.ndarray, *, keep: bool = True
+    ) -> np.ndarray:
+        """Return what the calibration adds to the fixed-weight covariance of group totals.
+
+        For engines that compute the fixed-weight covariance of domain totals from sums
+        (the banners): the totals are ``sum_{i: codes_i = g} v_ij`` for the groups
+        ``g = 0..m-1`` and the columns ``j`` of ``v`` (n x q), ordered ``j * m + g``; the
+        result (qm x qm) is ``V(e) - V(z)`` with ``e`` the calibration residuals. Zero
+        without a calibration (or with replicates). ``keep=False`` for a transient
+        ``codes`` array (see :meth:`PreparedCalibration.group_xt`).
+        """
+        v = np.asarray(v, dtype=float)
+        q = v.shape[1]
+        cal = self.cal
+        if cal is None or self.rep is not None:
+            return np.zeros((q * m, q * m))
+        lonely_rule = self.lonely.any() and self.lonely_psu in ("adjust", "average")
+        if self.psu is not None or self.stages or lonely_rule:
+            z = np.zeros((self.n, q * m))
+            rows = np.flatnonzero((codes >= 0) & (codes < m))
+            for j in range(q):
+                z[rows, j * m + codes[rows]] = v[rows, j]
+            return self.vcov(z) - dataclasses.replace(self, cal=None).vcov(z)
+        ux, cww, Bc, VQ = cal.strata_parts(self)
+        H = self.n_strata
+        inside = (codes >= 0) & (codes < m)
+        cell = codes if inside.all() else np.where(inside, codes, m)  # kept: cached by id
+        S = np.vstack([cal.group_xt(cell, m, v[:, j] * ux, keep=keep) for j in range(q)])
+        T = [
+            np.bincount(cell * H + self.stratum, weights=v[:, j], minlength=(m + 1) * H)[
+                : m * H
+            ].reshape(m, H)
+            for j in range(q)
+        ]
+        VzQ = np.vstack(
+            [cal.group_xt(cell, m, v[:, j] * cww, keep=keep) - T[j] @ Bc for j in range(q)]
+        )
+        A = cal.coef(S.T)
+        return -VzQ @ A - A.T @ VzQ.T + A.T @ VQ @ A
 
 
 _REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other")
@@ -511,6 +587,349 @@ class ReplicateDesign(SurveyDesign):
         df = R - 1 if self.df is None else int(self.df)
         rep = Replicates(weights=reps, scale=float(self.scale), rscales=rs, mse=self.mse, df=df)
         return dataclasses.replace(base, rep=rep)
+
+
+# --------------------------------------------------------------------------------------
+# Calibration (raking / calibrate): variance from the calibration residuals
+# --------------------------------------------------------------------------------------
+_CAL_METHODS = ("rake", "calibrate")
+_RAKE_SWEEPS = 10  # R survey::svyrecvar: ten backfitting sweeps over the margins
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the design's weights were calibrated, so SEs use the calibration residuals.
+
+    After raking or calibration the weights are not fixed: they depend on the sample
+    through the margins they were fitted to. The linearised variance of an estimator then
+    uses the residuals of its influence values from a regression on the calibration
+    variables, within the design (Deville & Sarndal 1992; Lumley 2010, ch. 7), as R
+    ``survey::svyrecvar`` does after ``rake()`` / ``calibrate()``. Every estimator gets
+    this through the design: influence values are projected before the variance step.
+
+    Parameters
+    ----------
+    columns : str or sequence of str
+        ``method="rake"``: the margin columns (categorical, no missing values).
+        ``method="calibrate"``: the calibration variables; numeric columns enter as they
+        are, others as one indicator per category; an intercept is added when no column
+        is categorical (R ``model.matrix``: the residuals depend only on the span).
+    method : {"rake", "calibrate"}
+        ``"rake"`` - weights from iterative proportional fitting (:func:`rake`, R
+        ``rake()``): the residuals are R's ten backfitting sweeps that remove, margin by
+        margin, the unweighted category mean of the influence values per unit of weight.
+        ``"calibrate"`` - weights from ``calibrate()`` with any distance (linear, raking,
+        logit, bounded): the residuals of the regression on the calibration variables
+        weighted by the weights before calibration (``base_weight``).
+    within : str, optional
+        A column the calibration was done separately within (e.g. the wave, for
+        ``weighting.by_wave``): every calibration variable is interacted with it.
+    base_weight : str, optional
+        ``method="calibrate"``: the design weights before calibration (the regression
+        weights); default 1. Not used by ``"rake"``.
+    if_missing : {"raise", "fixed"}
+        Data without a calibration column, or with a missing value in one: raise
+        (default), or treat the weights as fixed (``"fixed"``: what the study's design
+        does for reduced tables that do not carry the margin columns).
+    """
+
+    columns: str | Sequence[str] = ()
+    method: str = "rake"
+    within: str | None = None
+    base_weight: str | None = None
+    if_missing: str = "raise"
+
+    def __post_init__(self) -> None:
+        """Store the columns as a tuple and check the method."""
+        cols = _names(self.columns, "calibration columns")
+        if not cols:
+            raise ValueError("Calibration: give at least one calibration column")
+        object.__setattr__(self, "columns", cols)
+        if self.method not in _CAL_METHODS:
+            raise ValueError(
+                f"Calibration: method {self.method!r}: use one of {list(_CAL_METHODS)}"
+            )
+        if self.if_missing not in ("raise", "fixed"):
+            raise ValueError(f"Calibration: if_missing {self.if_missing!r}: use 'raise' or 'fixed'")
+
+    def prepare(
+        self, data: pd.DataFrame, w: np.ndarray, *, func: str = "Calibration.prepare"
+    ) -> PreparedCalibration:
+        """Return the calibration in integer codes / a model matrix for the final weights ``w``.
+
+        Raises
+        ------
+        KeyError
+            A calibration column is not in ``data``.
+        ValueError
+            A calibration column has a missing value; ``method="rake"`` with a numeric
+            column that is not a category code.
+        """
+        cols = [*self.columns, *([self.within] if self.within else [])]
+        cols += [self.base_weight] if self.base_weight and self.method == "calibrate" else []
+        for col in cols:
+            if col not in data.columns:
+                raise KeyError(f"{func}: calibration column {col!r} is not in the data")
+        within = None
+        if self.within is not None:
+            within = _cal_codes(data, self.within, func)
+        blocks: list[np.ndarray] = []
+        numeric: list[np.ndarray] = []
+        for col in self.columns:
+            s = data[col]
+            if self.method == "calibrate" and _is_numeric(s):
+                x = numeric_values(data, col, "calibration variable", func)
+                if np.isnan(x).any():
+                    raise ValueError(
+                        f"{func}: calibration column {col!r}: row "
+                        f"{show(_bad_row(data, np.isnan(x)))} is missing"
+                    )
+                numeric.append(x)
+            else:
+                blocks.append(_cal_codes(data, col, func))
+        if self.method == "calibrate" and not blocks:
+            blocks.append(np.zeros(len(data), dtype=np.int64))  # the intercept
+        if within is not None:
+            nw = int(within.max()) + 1
+            blocks = [_dense_codes(within * (int(b.max()) + 1) + b) for b in blocks]
+            numeric = [x * (within == j) for x in numeric for j in range(nw)]
+        d = np.ones(len(data))
+        if self.method == "calibrate" and self.base_weight is not None:
+            d = weight_values(data, self.base_weight, func)
+        return PreparedCalibration.build(self.method, blocks, numeric, d, w)
+
+
+def _dense_codes(key: np.ndarray) -> np.ndarray:
+    """Return ``key`` (int >= 0) renumbered 0..m-1 over the values that occur, in order."""
+    span = int(key.max()) + 1
+    if span <= 50_000_000:
+        seen = np.bincount(key, minlength=span) > 0
+        return (np.cumsum(seen) - 1)[key].astype(np.int64)
+    return np.unique(key, return_inverse=True)[1].astype(np.int64)
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+
+def _cal_codes(data: pd.DataFrame, col: str, func: str) -> np.ndarray:
+    """Return the category codes of a calibration column.
+
+    Raises
+    ------
+    ValueError
+        The column has a missing value.
+    """
+    codes = pd.factorize(data[col], sort=True)[0].astype(np.int64)
+    if (codes < 0).any():
+        raise ValueError(
+            f"{func}: calibration column {col!r}: row {show(_bad_row(data, codes < 0))} is missing"
+        )
+    return codes
+
+
+@dataclass(eq=False)
+class PreparedCalibration:
+    """A calibration in integer codes (internal; :meth:`Calibration.prepare`).
+
+    The calibration variables are indicator blocks (one per margin, given by codes) and
+    optional numeric columns; ``K`` columns in all, in that order.
+
+    Attributes
+    ----------
+    method : str
+        ``"rake"`` or ``"calibrate"``.
+    codes : list of ndarray
+        Category code of each row per indicator block.
+    sizes : list of int
+        Categories per block.
+    numeric : ndarray
+        The numeric columns (n x q, q may be 0).
+    d : ndarray
+        Regression weights (the weights before calibration; 1 for ``"rake"``).
+    w : ndarray
+        The calibrated weights.
+    gram : ndarray
+        ``X'X`` (``"rake"``) or ``X'DX`` (``"calibrate"``), K x K.
+    """
+
+    method: str
+    codes: list[np.ndarray]
+    sizes: list[int]
+    numeric: np.ndarray
+    d: np.ndarray
+    w: np.ndarray
+    gram: np.ndarray
+    cache: dict = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        codes: list[np.ndarray],
+        numeric: list[np.ndarray],
+        d: np.ndarray,
+        w: np.ndarray,
+    ) -> PreparedCalibration:
+        """Return the prepared calibration with its Gram matrix."""
+        n = len(w)
+        num = np.column_stack(numeric) if numeric else np.zeros((n, 0))
+        sizes = [int(c.max()) + 1 for c in codes]
+        out = cls(method, codes, sizes, num, d, w, np.zeros((0, 0)))
+        out.gram = out.cross(np.ones(n) if method == "rake" else d)
+        return out
+
+    @property
+    def K(self) -> int:
+        return sum(self.sizes) + self.numeric.shape[1]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+
+    def cross(self, s: np.ndarray) -> np.ndarray:
+        """Return ``X' diag(s) X`` (K x K) from codes and numeric columns."""
+        off, K = self.offsets, self.K
+        out = np.zeros((K, K))
+        if len(self.codes) > 1 and not self.numeric.shape[1]:  # one pass over the cells
+            joint, ind = self._joint()
+            per_cell = np.bincount(joint, weights=s, minlength=len(ind))
+            return (ind * per_cell[:, None]).T @ ind
+        for a, ca in enumerate(self.codes):
+            for b, cb in enumerate(self.codes):
+                ka, kb = self.sizes[a], self.sizes[b]
+                out[off[a] : off[a + 1], off[b] : off[b + 1]] = np.bincount(
+                    ca * kb + cb, weights=s, minlength=ka * kb
+                ).reshape(ka, kb)
+        if self.numeric.shape[1]:
+            q0 = off[-1]
+            sx = self.numeric * s[:, None]
+            out[q0:, q0:] = self.numeric.T @ sx
+            for a, ca in enumerate(self.codes):
+                block = _rowsum(ca, sx, self.sizes[a])
+                out[off[a] : off[a + 1], q0:] = block
+                out[q0:, off[a] : off[a + 1]] = block.T
+        return out
+
+    def _joint(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return each row's cell of all indicator blocks together and the cells' indicators.
+
+        The cells observed (J of them) and a J x (indicator columns) 0/1 matrix: sums per
+        (group, cell) then give every block's sums at once (one pass over the rows).
+        """
+        if "joint" not in self.cache:
+            joint, span = np.zeros(len(self.w), dtype=np.int64), 1
+            for c, k in zip(self.codes, self.sizes, strict=True):
+                key, span = joint * k + c, span * k
+                if span <= 50_000_000:
+                    seen = np.bincount(key, minlength=span) > 0
+                    joint = (np.cumsum(seen) - 1)[key]
+                    span = int(seen.sum())
+                else:
+                    uniq, joint = np.unique(key, return_inverse=True)
+                    span = len(uniq)
+            first = np.full(span, -1, dtype=np.int64)
+            first[joint[::-1]] = np.arange(len(joint))[::-1]  # a row of each cell
+            ind = np.zeros((span, sum(self.sizes)))
+            for c, off in zip(self.codes, self.offsets[:-1], strict=False):
+                ind[np.arange(span), off + c[first]] = 1.0
+            self.cache["joint"] = (joint, ind)
+        return self.cache["joint"]
+
+    def group_xt(
+        self, codes: np.ndarray, m: int, v: np.ndarray, *, keep: bool = True
+    ) -> np.ndarray:
+        """Return ``sum_i v_i x_i`` per code 0..m-1 (codes may hold m: ignored), m x K.
+
+        ``keep``: cache the (code, cell) key of the rows for the next call with the same
+        ``codes`` array (False for a transient array).
+        """
+        parts = []
+        if len(self.codes) > 1:
+            joint, ind = self._joint()
+            J = len(ind)
+            if (m + 1) * J <= 20_000_000:
+                key = ("cells", id(codes), m)
+                if not keep:
+                    cells = codes * J + joint
+                else:
+                    if key not in self.cache:  # the codes array is kept: its id stays its own
+                        self.cache[key] = (codes, codes * J + joint)
+                    cells = self.cache[key][1]
+                s = np.bincount(cells, weights=v, minlength=(m + 1) * J)[: m * J]
+                parts.append(s.reshape(m, J) @ ind)
+        if not parts:
+            parts = [
+                np.bincount(codes * k + c, weights=v, minlength=(m + 1) * k)[: m * k].reshape(m, k)
+                for c, k in zip(self.codes, self.sizes, strict=True)
+            ]
+        if self.numeric.shape[1]:
+            parts.append(_rowsum(codes, self.numeric * v[:, None], m + 1)[:m])
+        return np.concatenate(parts, axis=1)
+
+    def xt(self, v: np.ndarray) -> np.ndarray:
+        """Return ``X' V`` (K x k) for ``V`` n x k."""
+        parts = [_rowsum(c, v, k) for c, k in zip(self.codes, self.sizes, strict=True)]
+        if self.numeric.shape[1]:
+            parts.append(self.numeric.T @ v)
+        return np.concatenate(parts, axis=0)
+
+    def xdot(self, a: np.ndarray) -> np.ndarray:
+        """Return ``X A`` (n x k) for coefficients ``A`` (K x k)."""
+        off = self.offsets
+        out = np.zeros((len(self.w), a.shape[1]))
+        for j, c in enumerate(self.codes):
+            out += a[off[j] : off[j + 1]][c]
+        if self.numeric.shape[1]:
+            out += self.numeric @ a[off[-1] :]
+        return out
+
+    def coef(self, s: np.ndarray) -> np.ndarray:
+        """Return the coefficients (K x k) of the projection from ``X'u`` / ``X'Du`` (K x k).
+
+        ``"rake"``: ten Gauss-Seidel sweeps over the margins on ``X'X A = X'u`` (the
+        coefficient form of R's backfitting); ``"calibrate"``: the weighted least-squares
+        solution (a pseudo-inverse: dependent columns are harmless).
+        """
+        if self.method == "calibrate":
+            if "pinv" not in self.cache:
+                self.cache["pinv"] = np.linalg.pinv(self.gram)
+            return self.cache["pinv"] @ s
+        if "sweeps" not in self.cache:  # the sweeps are linear in s: apply them to I once
+            off, N = self.offsets, self.gram
+            a = np.zeros((self.K, self.K))
+            eye = np.eye(self.K)
+            diag = np.diag(N)[:, None]
+            for _ in range(_RAKE_SWEEPS):
+                for j in range(len(self.codes)):
+                    sl = slice(off[j], off[j + 1])
+                    a[sl] += (eye[sl] - N[sl] @ a) / diag[sl]
+            self.cache["sweeps"] = a
+        return self.cache["sweeps"] @ s
+
+    def strata_parts(self, prep: PreparedDesign) -> tuple[np.ndarray, ...]:
+        """Return what the one-stage variance of ``w X`` needs, computed once per design.
+
+        ``ux`` (per row: z times it gives ``u``, the regressand: ``1 / w`` or ``d / w``),
+        ``cww`` (per row: the stratum's variance factor times ``w``, 0 in lonely strata),
+        ``Bc`` (H x K: stratum totals of ``w X`` times ``c_h / n_h``) and ``VQ`` (K x K:
+        the design covariance of the totals of ``w X``).
+        """
+        if "parts" not in self.cache:
+            H = prep.n_strata
+            cs = np.where(~prep.lonely, prep.scale, 0.0)
+            cww = cs[prep.stratum] * prep.w
+            B = self.group_xt(prep.stratum, H, prep.w)
+            Bc = B * (cs / prep.n_psu)[:, None]
+            ux = (1.0 if self.method == "rake" else self.d) / prep.w
+            self.cache["parts"] = (ux, cww, Bc, self.cross(cww * prep.w) - Bc.T @ B)
+        return self.cache["parts"]
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        """Return the calibration residuals of influence values ``z`` (n x k)."""
+        u = z / self.w[:, None]
+        a = self.coef(self.xt(u if self.method == "rake" else u * self.d[:, None]))
+        return z - self.w[:, None] * self.xdot(a)
 
 
 def _rowsum(codes: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
@@ -847,6 +1266,16 @@ class Groups:
         prep = self.prep
         if prep.rep is not None:  # exact for totals, linearised for the rest
             return prep.rep.spread(self.sums(z), self.rep_sums(z / prep.w))
+        if prep.cal is not None:
+            return np.maximum(self._calibrated_var(z, prep.cal), 0.0)
+        return np.maximum(self._fixed_var(z)[0], 0.0)
+
+    def _fixed_var(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the variance of the group totals of ``z`` with fixed weights, and ``T``.
+
+        ``T`` (G x H) holds the group-by-stratum totals of ``z``.
+        """
+        prep = self.prep
         G, H = self.G, prep.n_strata
         if self.gp is None:
             t, cell = z, self.cell
@@ -873,7 +1302,32 @@ class Groups:
             tp = np.bincount(gp, weights=tu, minlength=len(g_p))
             v = v + np.bincount(g_u, weights=cu * tu * tu, minlength=G + 1)[:G]
             v = v - np.bincount(g_p, weights=cn * tp * tp, minlength=G + 1)[:G]
-        return np.maximum(v, 0.0)
+        return v, T
+
+    def _calibrated_var(self, z: np.ndarray, cal: PreparedCalibration) -> np.ndarray:
+        """Return the variance of the group totals of the calibration residuals of ``z``.
+
+        The residual of group ``g`` is ``e_g = z_g - w X a_g`` (nonzero outside the group);
+        its variance is ``V(z_g) - 2 C_g a_g + a_g' V(wX) a_g`` with ``C_g`` the design
+        covariance of ``z_g`` and ``wX`` - sums over codes, no n x G matrix. Designs with
+        clusters, later stages or adjusted / averaged lonely PSUs project the n x G
+        residuals directly (the lonely-PSU rules then count the whole design, as R's
+        subsets of calibrated designs keep every row).
+        """
+        prep = self.prep
+        G = self.G
+        ux, cww, Bc, VQ = cal.strata_parts(prep)
+        a = cal.coef(cal.group_xt(self.gi, G, z * ux).T)
+        lonely_rule = prep.lonely.any() and prep.lonely_psu in ("adjust", "average")
+        if prep.psu is not None or prep.stages or lonely_rule:
+            zd = np.zeros((prep.n, G))
+            rows = np.flatnonzero(self.member)
+            zd[rows, self.codes[rows]] = z[rows]
+            return np.diag(prep.vcov(zd)).copy()
+        v, T = self._fixed_var(z)
+        C = cal.group_xt(self.gi, G, z * cww) - T @ Bc
+        at = a.T
+        return v - 2 * (C * at).sum(axis=1) + ((at @ VQ) * at).sum(axis=1)
 
     def degf(self, valid: np.ndarray) -> np.ndarray:
         """Return the per-group design df: PSUs minus strata among the group's ``valid`` rows."""

@@ -259,6 +259,8 @@ class IndexTables:
         strata as :meth:`PreparedDesign.vcov` does.
         """
         prep = self.prep
+        if prep.cal is not None:  # raked design: the whole matrix, projected by vcov
+            return prep.vcov((Y @ B - A @ BR) * (sel > 0)[codes])
         S = sel.shape[1]
         H = prep.n_strata
         c = prep.scale

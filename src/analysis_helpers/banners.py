@@ -786,6 +786,7 @@ class _Item:
     specs: list[tuple[str, str, str, str, np.ndarray, str]]
     F: np.ndarray  # K x rows: the score of each code in each row
     tiny: float  # SEs below this are rounding noise of a row without variance
+    icat: np.ndarray | None = None  # calibrated designs: each respondent's answer bin
 
 
 def _item_counts(
@@ -835,7 +836,8 @@ def _item_counts(
     specs = brow.scores()
     F = np.column_stack([s[4] for s in specs])  # K x rows
     tiny = 1e-9 * max(1.0, float(np.abs(F).max()))
-    return _Item(brow, K, cnt, Wk, W2k, specs, F, tiny)
+    icat_kept = icat if joint.prep.cal is not None else None  # raking-aware SEs need rows
+    return _Item(brow, K, cnt, Wk, W2k, specs, F, tiny, icat_kept)
 
 
 @dataclass
@@ -938,7 +940,15 @@ def _variable_rows(run: _Run, item: _Item, vi: int, var: _Variable) -> None:
     if run.omnibus and "distribution" in item.brow.statistics:
         run.tests.append(
             _distribution_test(
-                run.joint, tab.WU, tab.W2U, tab.n_c, tab.testable, item.brow, var, run.joint.prep
+                run.joint,
+                tab.WU,
+                tab.W2U,
+                tab.n_c,
+                tab.testable,
+                item.brow,
+                var,
+                run.joint.prep,
+                icat=item.icat,
             )
         )
 
@@ -1011,7 +1021,9 @@ def _index_row(run: _Run, it: IndexTables, irow: IndexRow, vi: int, var: _Variab
     _add_cells(run, item, tab, vi, var, spec, R, se, against, pairs)
 
 
-def _row_covariance(joint: _Joint, tab: _Tables, ri: int) -> tuple[np.ndarray, np.ndarray]:
+def _row_covariance(
+    joint: _Joint, tab: _Tables, ri: int, item: _Item | None = None, var: _Variable | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the estimates of the cells, Total and the complements of a row, and their covariance.
 
     Parameters
@@ -1022,6 +1034,9 @@ def _row_covariance(joint: _Joint, tab: _Tables, ri: int) -> tuple[np.ndarray, n
         The item's sums for the banner variable.
     ri : int
         The index of the row among the item's rows.
+    item, var : _Item, _Variable, optional
+        The item and the banner variable: with a calibrated (raked) design, the
+        covariance of the totals gets the calibration's part from the rows.
 
     Returns
     -------
@@ -1037,6 +1052,11 @@ def _row_covariance(joint: _Joint, tab: _Tables, ri: int) -> tuple[np.ndarray, n
     if tab.AU is not None and tab.BU is not None:
         sq = (tab.AU[:, :, ri], tab.BU[:, :, ri], tab.D2)
     Sig = _sigma(joint, Yu, tab.Wu, sq)
+    prep = joint.prep
+    if prep.cal is not None and item is not None and item.icat is not None and var is not None:
+        f = np.append(item.F[:, ri], 0.0)[item.icat]  # the row's score, 0 without an answer
+        v = np.column_stack([prep.w * f, prep.w * (item.icat < item.K)])
+        Sig = Sig + prep.calibration_correction(var.codes, var.C + 1, v)
     G = np.vstack([tab.sel * tab.inv, -tab.sel * (R * tab.inv)])
     G = np.nan_to_num(G)
     return R, G.T @ Sig @ G
@@ -1264,7 +1284,7 @@ def _score_row(
     """
     key, stat, _, label, _, _ = spec
     C = var.C
-    R, cov = _row_covariance(run.joint, tab, ri)
+    R, cov = _row_covariance(run.joint, tab, ri, item, var)
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     against = _against_total_and_rest(run, tab, R, cov, C, item.tiny)
     pairs = _pairwise(run, tab, vi, var, R[:C], cov, item.tiny)
@@ -1545,10 +1565,29 @@ def _design_text(design: SurveyDesign) -> str:
     return ", ".join(parts) if parts else "simple random sample"
 
 
-def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
+def _distribution_correction(prep, var, icat, ok_c, used, vec) -> np.ndarray:
+    """Return the calibration's part of the covariance of the share influences' totals.
+
+    The totals are the weighted counts per (testable column, answer code used), column
+    outer; the shares' influence totals are ``T - vec * sum(T)``.
+    """
+    c, r = len(ok_c), int(used.sum())
+    colpos = np.full(var.C + 1, -1)
+    colpos[ok_c] = np.arange(c)
+    codepos = np.full(len(used) + 1, -1)  # the last bin: no answer
+    codepos[np.flatnonzero(used)] = np.arange(r)
+    cp, kp = colpos[var.codes], codepos[icat]
+    g = np.where((cp >= 0) & (kp >= 0), cp * r + kp, c * r)
+    corr = prep.calibration_correction(g, c * r, prep.w[:, None], keep=False)
+    M = np.eye(c * r) - np.outer(vec, np.ones(c * r))
+    return M @ corr @ M.T
+
+
+def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep, icat=None) -> dict:
     """Return the Rao-Scott test of an item's answer distribution across testable columns.
 
-    Computed from the per-(unit, column, answer code) sums of w and w^2.
+    Computed from the per-(unit, column, answer code) sums of w and w^2; with a calibrated
+    (raked) design, plus the calibration's part from the rows' answer bins ``icat``.
     """
     rec = {
         "row": f"{brow.item}:distribution", "item": brow.item, "statistic": "distribution",
@@ -1594,7 +1633,11 @@ def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep) -> dict:
     if prep.lonely.any() and prep.lonely_psu == "adjust":
         d = T[prep.lonely] - T.sum(axis=0) / prep.n_psus
         S = S + (d * c_[prep.lonely][:, None]).T @ d
-    V = S * prep.average_factor / (W * W)
+    if prep.cal is not None and icat is not None:
+        S = S * prep.average_factor + _distribution_correction(prep, var, icat, ok_c, used, vec)
+        V = S / (W * W)
+    else:
+        V = S * prep.average_factor / (W * W)
     chisq, f, d0, ddf, p_f, p_chi = _rao_scott(p, V, N, float(prep.degf))
     if not np.isfinite(chisq):
         rec["flag"] = "no variance"

@@ -61,6 +61,15 @@ Conventions (all as R ``survey`` does unless stated):
   weights) R returns Inf; here the with-replacement reference ``s^2_w / n`` is used
   instead (R's ``deff="replace"``), so unweighted simple random samples give ``deff == 1``.
 
+* **Raked or calibrated weights** (``SurveyDesign(calibration=Calibration(...))``, R
+  ``rake()`` / ``calibrate()``): the weights depend on the sample, so influence values
+  are replaced by their residuals from a regression on the calibration variables before
+  the variance step (Deville & Sarndal 1992; Lumley 2010, ch. 7): for ``rake`` R's ten
+  backfitting sweeps of the margin means, for ``calibrate`` the regression weighted by the
+  weights before calibration. Every estimator (means, totals, shares, ratios, quantiles,
+  domain differences, chi-square, regression) gets it through the design. Without it the weights
+  are fixed. Replicate designs ignore it (rake each replicate instead).
+
 All work is vectorised: per-group sums are ``np.bincount`` over integer codes, never a
 Python loop over respondents.
 """
@@ -83,6 +92,7 @@ from ._checks import (
 )
 from ._compat import renamed
 from ._design import (
+    Calibration,
     Groups,
     PreparedDesign,
     SurveyDesign,
@@ -100,6 +110,7 @@ from .quantiles import survey_quantile
 
 __all__ = [
     "SurveyDesign",
+    "Calibration",
     "PreparedDesign",
     "survey_mean",
     "survey_total",

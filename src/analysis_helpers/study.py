@@ -387,6 +387,9 @@ class WeightingSpec(_Model):
     trim: tuple[float, float] | None = None
     max_iter: int = Field(default=100, ge=1)
     tol: float = Field(default=1e-6, gt=0)
+    #: raking-aware standard errors: the variance from the residuals of the raking (R's
+    #: linearisation after ``rake()``); false treats the raked weights as fixed
+    raking_se: bool = True
 
     @field_validator("margins", mode="before")
     @classmethod

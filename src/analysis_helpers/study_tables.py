@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._checks import as_names, check_columns, numeric_values
 from ._compat import renamed
-from .estimation import SurveyDesign, sample_profile, survey_mean
+from .estimation import Calibration, SurveyDesign, sample_profile, survey_mean
 from .kpis import csi, expectation_gap, flag_small_bases, item_distribution, nps, top_box
 from .study import Study
 from .trend import adjust_p
@@ -24,6 +24,7 @@ from .weighting import weighting_report
 
 __all__ = [
     "study_design",
+    "study_calibration",
     "kpi_summary",
     "segment_kpis",
     "profile_by_segment",
@@ -56,10 +57,14 @@ KPI_COLUMNS = [
 ]
 
 
-def study_design(study: Study) -> SurveyDesign:
+def study_design(study: Study, *, raking_se: bool | None = None) -> SurveyDesign:
     """Return the survey design the study file states.
 
-    The weight, strata, cluster, fpc columns and ``lonely_psu``.
+    The weight, strata, cluster, fpc columns and ``lonely_psu``. When the study rakes
+    (``weighting:``) and the design weight is the raked one, the design carries the
+    raking (:class:`~analysis_helpers.estimation.Calibration` of the margin columns, within
+    each wave with ``by_wave``) so SEs are raking-aware, unless ``weighting.raking_se`` is
+    false; ``raking_se`` given here overrides the study file.
     """
     cols = study.design_columns()
     return SurveyDesign(
@@ -68,7 +73,25 @@ def study_design(study: Study) -> SurveyDesign:
         cluster=study.design_stages("cluster") or None,
         fpc=study.design_stages("fpc") or None,
         lonely_psu=study.lonely_psu,
+        calibration=study_calibration(study, raking_se=raking_se),
     )
+
+
+def study_calibration(study: Study, *, raking_se: bool | None = None) -> Calibration | None:
+    """Return the raking of the study as a design calibration, None if SEs ignore it.
+
+    None when the study does not rake, the design weight is not the raked weight, or
+    ``weighting.raking_se`` is false (``raking_se`` given here overrides it). Data
+    without the margin (or wave) columns get fixed-weight SEs (``if_missing="fixed"``).
+    """
+    wt = study.weighting
+    if wt is None or study.weight_column != wt.output:
+        return None
+    if not (wt.raking_se if raking_se is None else raking_se):
+        return None
+    within = study.wave_column if wt.by_wave else None
+    # reduced tables without the margin columns get fixed-weight SEs
+    return Calibration(list(wt.margins), method="rake", within=within, if_missing="fixed")
 
 
 def _take(table: pd.DataFrame, by: list[str], kpi: str, label: str, unit: str) -> pd.DataFrame:
@@ -78,7 +101,12 @@ def _take(table: pd.DataFrame, by: list[str], kpi: str, label: str, unit: str) -
 
 @renamed(level="confidence")
 def kpi_summary(
-    data: pd.DataFrame, *, study: Study, by: Sequence[str] = (), confidence: float | None = None
+    data: pd.DataFrame,
+    *,
+    study: Study,
+    by: Sequence[str] = (),
+    confidence: float | None = None,
+    design: SurveyDesign | None = None,
 ) -> pd.DataFrame:
     """Estimate every headline KPI of the study, weighted, with design-based SEs and CIs.
 
@@ -98,6 +126,9 @@ def kpi_summary(
         Grouping columns (e.g. ``["wave"]`` or ``["wave", "customer_type"]``).
     confidence : float, optional
         Confidence level; default the study's ``reporting.confidence``.
+    design : SurveyDesign, optional
+        The design; default :func:`study_design` (e.g. to compare raking-aware SEs with
+        fixed-weight ones).
 
     Returns
     -------
@@ -108,7 +139,7 @@ def kpi_summary(
     """
     by = list(by)
     confidence = confidence or study.reporting.confidence
-    design = study_design(study)
+    design = design if design is not None else study_design(study)
     items = study.items
     k = study.kpis
     parts = [pd.DataFrame(columns=[*by, *KPI_COLUMNS])]

@@ -1,8 +1,14 @@
-"""Survey weights: raking to population margins and a weighting-efficiency report."""
+"""Survey weights: raking to population margins and a weighting-efficiency report.
+
+Raked weights are not fixed: :func:`raking_se_effect` shows what the raking does to the
+SEs of the headline KPIs (raking-aware, R's linearisation after ``rake()``, against the
+raked weights treated as fixed); designs carry the raking as
+:class:`~analysis_helpers.estimation.Calibration`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,7 +18,7 @@ from ._checks import check_frame, check_weights, show, weight_values
 from ._compat import renamed
 from ._design import SurveyDesign
 
-__all__ = ["RakingError", "rake", "weighting_report"]
+__all__ = ["RakingError", "rake", "weighting_report", "raking_se_effect", "raking_se_takeaway"]
 
 
 class RakingError(ValueError):
@@ -280,3 +286,89 @@ def weighting_report(weights: pd.Series, *, before: pd.Series | None = None) -> 
         check_weights(w, f"{label} weights", "weighting_report")
         rows.append(_report_row(w, label))
     return pd.DataFrame(rows)
+
+
+def raking_se_effect(
+    data: pd.DataFrame, *, study: Any, by: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Compare the SEs of the headline KPIs with and without the raking in the variance.
+
+    Raked weights depend on the sample through the margins they were fitted to; treating
+    them as fixed design weights misstates the SEs (usually overstates them for items
+    related to the margins). This table puts each headline KPI's SE with the raking
+    residuals (R's linearisation after ``rake()``, see
+    :class:`~analysis_helpers.estimation.Calibration`) beside the fixed-weight SE.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data with the raked weight, the margin columns and the wave.
+    study : Study
+        A study that rakes (``weighting:``).
+    by : sequence of str, optional
+        Grouping columns; default the wave column.
+
+    Returns
+    -------
+    DataFrame
+        One row per group and KPI: the ``by`` columns, ``kpi``, ``label``, ``unit``, ``n``,
+        ``estimate``, ``se_fixed`` (raked weights treated as fixed), ``se_raking``
+        (raking-aware), ``se_ratio`` (``se_raking / se_fixed``) and ``in_use`` (True when
+        the report's SEs are the raking-aware ones, i.e. ``weighting.raking_se``).
+
+    Raises
+    ------
+    ValueError
+        The study does not rake, or its design weight is not the raked weight.
+    """
+    from .study_tables import kpi_summary, study_calibration, study_design
+
+    wt = study.weighting
+    if wt is None or study_calibration(study, raking_se=True) is None:
+        raise ValueError(f"raking_se_effect: study {study.name!r} does not rake its design weight")
+    by = [study.wave_column] if by is None else list(by)
+    fixed = kpi_summary(data, study=study, by=by, design=study_design(study, raking_se=False))
+    aware = kpi_summary(data, study=study, by=by, design=study_design(study, raking_se=True))
+    keys = [*by, "kpi"]
+    out = fixed[[*keys, "label", "unit", "n", "estimate", "se"]].rename(columns={"se": "se_fixed"})
+    out = out.merge(aware[[*keys, "se"]].rename(columns={"se": "se_raking"}), on=keys, how="left")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["se_ratio"] = out["se_raking"] / out["se_fixed"]
+    out["in_use"] = bool(wt.raking_se)
+    return out
+
+
+def raking_se_takeaway(effect: pd.DataFrame) -> dict:
+    """Return the text key and values of the sentence under :func:`raking_se_effect`.
+
+    Parameters
+    ----------
+    effect : DataFrame
+        The table of :func:`raking_se_effect`.
+
+    Returns
+    -------
+    dict
+        ``key`` (``"clean.raking_se"``, or ``"clean.raking_se_off"`` when the report
+        treats the raked weights as fixed) and ``low``, ``high``, ``median``: the smallest,
+        largest and median relative change of the SEs (``se_raking / se_fixed - 1``) as
+        signed percentages with one decimal, e.g. ``"-9.6%"``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"se_ratio": [0.9, 0.95, 1.01], "in_use": True})
+    >>> raking_se_takeaway(t)
+    {'key': 'clean.raking_se', 'low': '-10.0%', 'high': '+1.0%', 'median': '-5.0%'}
+    """
+    change = (effect["se_ratio"].astype(float) - 1).dropna()
+
+    def pct(x: float) -> str:
+        return f"{100 * x:+.1f}%"
+
+    in_use = bool(effect["in_use"].iloc[0]) if len(effect) else True
+    return {
+        "key": "clean.raking_se" if in_use else "clean.raking_se_off",
+        "low": pct(float(change.min())) if len(change) else "",
+        "high": pct(float(change.max())) if len(change) else "",
+        "median": pct(float(change.median())) if len(change) else "",
+    }
