@@ -191,7 +191,10 @@ def test_index_difference_se_without_strata_adds_the_domain_variances(study, dat
 
     spec = study.spec
     design = spec.data.design.model_copy(update={"strata": None})
-    plain = spec.model_copy(update={"data": spec.data.model_copy(update={"design": design})})
+    weighting = spec.weighting.model_copy(update={"raking_se": False})  # fixed weights, as csi's
+    plain = spec.model_copy(
+        update={"data": spec.data.model_copy(update={"design": design}), "weighting": weighting}
+    )
 
     st = Study(plain, path=study.path, root=study.root)
     t = banner(data, study=st).set_index(["row", "column"])
