@@ -71,6 +71,7 @@ __all__ = [
     "RULE_LABELS",
     "PROBLEM_LABELS",
     "rule_labels",
+    "rule_view",
     "problem_labels",
     "files_table",
     "unused_columns",
@@ -1601,6 +1602,40 @@ def problem_labels(language: str = "en") -> dict[str, str]:
     return {kind: template(key, language) for kind, key in _PROBLEM_KEYS.items()}
 
 
+def _status_words(status: str, language: str) -> str:
+    """Return a rule's status (:func:`rule_summary`) in ``language``: "applied in 5 of 6 waves"."""
+    import re
+
+    from .text import template
+
+    if language == "en":
+        return status
+    keys = {"applied": "clean.status_applied", "not applied": "clean.status_not_applied",
+            "off": "clean.status_off", "exclude": "clean.action_exclude",
+            "flag": "clean.action_flag"}  # fmt: skip
+    if status in keys:
+        return template(keys[status], language)
+    m = re.fullmatch(r"applied in (\d+) of (\d+) waves", status)
+    if m:
+        return template("clean.status_applied_in", language).format(k=m[1], n=m[2])
+    return status
+
+
+def rule_view(rules: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """Return :func:`rule_summary` for the page: action and status in ``language``.
+
+    Returns
+    -------
+    DataFrame
+        ``rules`` with ``action`` and ``status`` in words of the report's language (the
+        values of :func:`rule_summary` in English).
+    """
+    return rules.assign(
+        action=rules["action"].astype(str).map(lambda v: _status_words(v, language)),
+        status=rules["status"].astype(str).map(lambda v: _status_words(v, language)),
+    )
+
+
 def _count(study: Study, n: int, key: str) -> str:
     """``1 file``, ``6 files``, ``6 个文件``: a count with its noun, from the text tables."""
     from .text import template
@@ -1829,7 +1864,7 @@ def _rules_takeaway(result: CleaningResult, study: Study) -> Md:
             study,
             "clean.applied_in",
             rule=labels.get(r.rule, r.label),
-            status=r.status,
+            status=_status_words(r.status, study.language),
             reason=r.reason,
         )
     off = rules[rules["status"] == "off"]

@@ -620,6 +620,9 @@ _LABELS = frozenset(
         "factor_class",
         "scale_min",
         "scale_max",
+        "penalty",
+        "reward",
+        "weight",
     }
 )
 
@@ -1159,6 +1162,9 @@ def _format_column(
         return _format_significance(data, values[0], units, keys, key)
     if kind.name == "flag":
         return _format_flags(values[0], _language(study))
+    if kind.name == "bool" and _language(study) != "en":  # "yes" / "no" in the language
+        yes, no = _words("table.yes", _language(study)), _words("table.no", _language(study))
+        return [MISSING if _missing(v) else yes if bool(v) else no for v in values[0]], [""] * n
     cls = [""] * n
     if kind.name in ("text",):
         mapper = _value_labels(leaf, study)
