@@ -142,7 +142,10 @@ def describe_texts(study, data) -> list[str]:
     out += [h for h in ds.localise_columns(ds.BASES_COLUMNS, lang).values() if h]
     grid_cols = ds.choose_cut(bases)
     cells = ds.cut_cells(now, study=study, columns=grid_cols)
-    out += [ds.cut_caption(study, grid_cols), ds.cut_takeaway(cells, study=study, columns=grid_cols)]
+    out += [
+        ds.cut_caption(study, grid_cols),
+        ds.cut_takeaway(cells, study=study, columns=grid_cols),
+    ]
     return [shown(t) for t in out]
 
 
@@ -285,7 +288,11 @@ def test_the_same_builders_in_english_read_english(zh):
 def english_free(text: str, study) -> str:
     """Return ``text`` without the study's labels (the demo's labels are bilingual)."""
     labels = [study.label(n) for n in study.items] + [study.label(a.name) for a in study.spec.areas]
-    labels += indicator_labels(study) + [study.title] + [s.title for s in map(study.segment, study.segment_columns())]
+    labels += (
+        indicator_labels(study)
+        + [study.title]
+        + [s.title for s in map(study.segment, study.segment_columns())]
+    )
     for col in study.segment_columns():
         labels += [str(v) for v in study.segment(col).values.values()]
     for label in sorted(labels, key=len, reverse=True):
