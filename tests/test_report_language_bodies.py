@@ -1,7 +1,8 @@
 """The sentence builders of the pages 10-clean, 20-describe, 50-drivers and 70-voice in
 Chinese (config/demo-zh.yml): every sentence, caption, header and chart text they make
 comes from the zh template table, so no English word is left - only the study file's
-labels (kept as the study gives them), units and abbreviations such as CSI and NPS.
+labels (kept as the study gives them), units and abbreviations such as CSI and NPS - and
+the charts draw every Chinese character (a missing glyph fails the test).
 
 The builders run on the demo as the notebooks call them (the drivers without bootstrap
 replicates, to stay fast); the same calls in English give the English sentences."""
@@ -26,6 +27,7 @@ from analysis_helpers.drivers import action_list
 from analysis_helpers.estimation import sample_profile
 from analysis_helpers.formatting import format_table
 from analysis_helpers.kpis import cronbach_alpha, csi
+from analysis_helpers.plots import apply_theme
 from analysis_helpers.safe_output import Md, plain_text, render_markdown
 from analysis_helpers.study import load_study
 from analysis_helpers.study_tables import (
@@ -81,8 +83,13 @@ def shown(x) -> str:
     return plain_text(render_markdown(x)) if isinstance(x, Md) else str(x)
 
 
+#: a chart that cannot draw a Chinese character fails the test (the theme's CJK font)
+pytestmark = pytest.mark.filterwarnings("error:Glyph .* missing from font")
+
+
 @pytest.fixture(scope="module")
 def zh():
+    apply_theme()  # as setup() does in every notebook: the bundled CJK font
     study = load_study(ROOT / "config/demo-zh.yml")
     result = cl.clean(study)
     return study, result

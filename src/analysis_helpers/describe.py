@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,11 @@ def _lang(study: Study | str) -> str:
 def _t(study: Study | str, key: str, /, **values: object) -> Md:
     """Return the sentence of ``key`` in the study's language (see :mod:`.text`)."""
     return text(key, _lang(study), **values)
+
+
+def _ci(study: Study | str, low: Any, high: Any, *, kind: str) -> str:
+    """Return :func:`fmt_ci` in the study's language ("-8.5 to -0.4" / "-8.5 至 -0.4")."""
+    return fmt_ci(low, high, kind=kind, language=_lang(study))
 
 
 def _n(study: Study | str, n: int, key: str) -> str:
@@ -670,7 +676,7 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
     parts: list[Md] = []
 
     def ci(key: str, kind: str) -> str:
-        return fmt_ci(k.loc[key, "ci_low"], k.loc[key, "ci_high"], kind=kind)
+        return _ci(study, k.loc[key, "ci_low"], k.loc[key, "ci_high"], kind=kind)
 
     overall, ces_item = study.kpis.overall, study.kpis.ces
     if (
@@ -792,7 +798,7 @@ def area_takeaway(areas: pd.DataFrame, *, study: Study) -> Md:
             area=best["area"],
             score=best["estimate"],
             conf=conf,
-            ci=fmt_ci(best["ci_low"], best["ci_high"], kind="index"),
+            ci=_ci(study, best["ci_low"], best["ci_high"], kind="index"),
         )
     if _same(best["estimate"], worst["estimate"], "index"):
         return _t(study, "describe.area_all_same", k=len(t), score=best["estimate"])
@@ -803,10 +809,10 @@ def area_takeaway(areas: pd.DataFrame, *, study: Study) -> Md:
         best=best["area"],
         high=best["estimate"],
         conf=conf,
-        hci=fmt_ci(best["ci_low"], best["ci_high"], kind="index"),
+        hci=_ci(study, best["ci_low"], best["ci_high"], kind="index"),
         worst=worst["area"],
         low=worst["estimate"],
-        lci=fmt_ci(worst["ci_low"], worst["ci_high"], kind="index"),
+        lci=_ci(study, worst["ci_low"], worst["ci_high"], kind="index"),
         gap=best["estimate"] - worst["estimate"],
         verdict=_t(study, "describe.area_apart" if apart else "describe.area_noise"),
     )
@@ -1039,7 +1045,7 @@ def hierarchy_takeaway(tree: pd.DataFrame, *, study: Study) -> Md:
             area=area,
             low_top2=low["top2"],
             conf=conf,
-            ci=fmt_ci(low["top2_ci_low"], low["top2_ci_high"], kind="share"),
+            ci=_ci(study, low["top2_ci_low"], low["top2_ci_high"], kind="share"),
             n=int(low["n"]),
             high_top2=high["top2"],
             high=high["label"],
@@ -1054,7 +1060,7 @@ def hierarchy_takeaway(tree: pd.DataFrame, *, study: Study) -> Md:
             weak=weak["label"],
             index=weak["index"],
             conf=conf,
-            ci=fmt_ci(weak["index_ci_low"], weak["index_ci_high"], kind="index"),
+            ci=_ci(study, weak["index_ci_low"], weak["index_ci_high"], kind="index"),
         )
     return text
 
@@ -1110,7 +1116,7 @@ def gap_takeaway(gaps: pd.DataFrame, *, study: Study) -> Md:
             hi=int(r["scale_max"]),
             gap=signed(r["estimate"], "mean"),
             conf=conf,
-            ci=fmt_ci(r["ci_low"], r["ci_high"], kind="mean"),
+            ci=_ci(study, r["ci_low"], r["ci_high"], kind="mean"),
             gap_100=signed(r["gap_100"], "index"),
             p=_t(study, "describe.p_adjusted", method=method, p=p) if method else p,
             n=int(r["n"]),
@@ -1244,7 +1250,7 @@ def reliability_takeaway(rel: pd.DataFrame, *, study: Study, min_alpha: float) -
         "area": worst["area"],
         "alpha": worst["alpha"],
         "conf": conf,
-        "ci": fmt_ci(worst["ci_low"], worst["ci_high"], kind="coef"),
+        "ci": _ci(study, worst["ci_low"], worst["ci_high"], kind="coef"),
         "items": _n(study, int(worst["n_items"]), "count.item"),
         "n": int(worst["n"]),
     }
@@ -1517,7 +1523,7 @@ def cut_takeaway(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -
         n=int(wide["n"]),
         flag=_t(study, "describe.low_base_mark") if wide["flag"] else md(""),
         conf=_confidence(study),
-        ci=fmt_ci(wide["ci_low"], wide["ci_high"], kind="share"),
+        ci=_ci(study, wide["ci_low"], wide["ci_high"], kind="share"),
     )
 
 

@@ -132,6 +132,11 @@ def _t(study: Study | str, key: str, /, **values: Any) -> Md:
     return text(key, _lang(study), **values)
 
 
+def _ci(study: Study | str, low: Any, high: Any, *, kind: str) -> str:
+    """Return :func:`fmt_ci` in the study's language ("-8.5 to -0.4" / "-8.5 至 -0.4")."""
+    return fmt_ci(low, high, kind=kind, language=_lang(study))
+
+
 def _n(study: Study | str, n: int, key: str) -> str:
     """Return a count with its noun in the study's language: "3 areas", "3 个领域"."""
     return count(n, key, _lang(study))
@@ -1461,7 +1466,8 @@ def importance_takeaway(imp: pd.DataFrame, *, study: Study, outcome: str) -> Md:
             study,
             "drivers.ci",
             c=confidence_label(study),
-            ci=fmt_ci(
+            ci=_ci(
+                study,
                 top["relative_weight_pct_ci_low"],
                 top["relative_weight_pct_ci_high"],
                 kind="percent",
@@ -1845,7 +1851,7 @@ def index_weight_takeaway(table: pd.DataFrame, *, study: Study) -> Md:
             study,
             "drivers.ci",
             c=confidence_label(study),
-            ci=fmt_ci(heavy["weight_ci_low"], heavy["weight_ci_high"], kind="share.1"),
+            ci=_ci(study, heavy["weight_ci_low"], heavy["weight_ci_high"], kind="share.1"),
         )
         if pd.notna(heavy["weight_ci_low"])
         else md("")

@@ -327,15 +327,25 @@ def _signed(k: Kind, x: Any, d: int | None, *, missing: str = MISSING) -> str:
     return k.format(x, d, signed=True, missing=missing)
 
 
-def fmt_ci(low: Any, high: Any, *, kind: str = "number", digits: int | None = None) -> str:
+def fmt_ci(
+    low: Any, high: Any, *, kind: str = "number", digits: int | None = None, language: str = "en"
+) -> str:
     """Format an interval: ``"6.54-6.70"`` (en dash), ``"8-11%"`` for shares.
 
-    A bound below zero gives ``"-8.5 to -0.4"``.
+    A bound below zero gives ``"-8.5 to -0.4"`` (``"-8.5 至 -0.4"`` in Chinese).
     """
-    return _interval(low, high, kind, digits, missing=NA_TEXT)
+    return _interval(low, high, kind, digits, missing=NA_TEXT, language=language)
 
 
-def _interval(low: Any, high: Any, kind: str, digits: int | None, *, missing: str = MISSING) -> str:
+def _interval(
+    low: Any,
+    high: Any,
+    kind: str,
+    digits: int | None,
+    *,
+    missing: str = MISSING,
+    language: str = "en",
+) -> str:
     k, d = _kind(kind if kind in KINDS or "." in str(kind) else kind_for_unit(kind))
     d = d if digits is None else digits
     if _missing(low) and _missing(high):
@@ -345,7 +355,9 @@ def _interval(low: Any, high: Any, kind: str, digits: int | None, *, missing: st
     if k.name in ("share", "percent") and not negative and lo.endswith("%") and hi.endswith("%"):
         if not lo.startswith(("<", ">")):
             lo = lo[:-1]
-    return f"{lo} to {hi}" if negative else f"{lo}–{hi}"
+    if negative:
+        return _words("table.interval", language, lo=lo, hi=hi)
+    return f"{lo}–{hi}"
 
 
 def fmt_base(n: Any, *, prefix: bool = False) -> str:
@@ -1185,7 +1197,11 @@ def _format_column(
         if unit_kinds and se and k.decimals is not None:
             d = k.decimals + 1
         if len(values) == 2:
-            out.append(_interval(values[0].iloc[i], values[1].iloc[i], k.name, d))
+            out.append(
+                _interval(
+                    values[0].iloc[i], values[1].iloc[i], k.name, d, language=_language(study)
+                )
+            )
         elif signed:
             out.append(_signed(k, values[0].iloc[i], d))
         else:
