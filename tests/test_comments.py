@@ -771,7 +771,11 @@ def test_comments_section_loads_and_resolves(tmp_path, demo_raw):
     assert (s.column, s.outcome, s.languages, s.chinese_match) == (
         "comment", "osat", ("en", "zh"), "substring",
     )  # fmt: skip
-    assert s.labels == {"hotline_wait": "Hotline waiting 热线等待", "billing": "Billing 账单"}
+    assert s.labels == {
+        "no_theme": "No theme matched",  # in the report's language
+        "hotline_wait": "Hotline waiting 热线等待",
+        "billing": "Billing 账单",
+    }
     assert s.no_comment == ("same as above",)
     # defaults: the only text column, the overall KPI, no themes
     bare = load_with(tmp_path, demo_raw, lambda r: r.update(comments={}))

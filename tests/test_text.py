@@ -13,6 +13,7 @@ from test_summary import tables
 
 from analysis_helpers import text as tx
 from analysis_helpers._runpages import report_index_html
+from analysis_helpers.formatting import _LABELS
 from analysis_helpers.safe_output import Md, plain_text, render_markdown
 from analysis_helpers.study import PARTS, StudyFileError, load_study
 from analysis_helpers.summary import ACTIONS, summary_findings
@@ -25,6 +26,7 @@ BUILT = {
     *(f"summary.{action}" for action in ACTIONS),  # summary.py: f"summary.{action}"
     *(f"notes.unasked_{a}_{b}" for a in ("item", "items") for b in ("wave", "waves")),
     *(key for _, key in PARTS.values()),  # Study.absent
+    *(f"col.{c}" for c in _LABELS),  # formatting.py: f"col.{leaf}", the default headers
 }
 KEY = re.compile(r"[\"']([a-z0-9_]+(?:\.[a-z0-9_]+)+)[\"']")
 

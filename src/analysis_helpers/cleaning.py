@@ -70,6 +70,9 @@ __all__ = [
     "parse_numbers",
     "RULE_LABELS",
     "PROBLEM_LABELS",
+    "rule_labels",
+    "rule_view",
+    "problem_labels",
     "files_table",
     "unused_columns",
     "column_changes",
@@ -1557,40 +1560,110 @@ PROBLEM_LABELS = {
 }
 
 
+#: the template keys of the rules' and the problem kinds' labels (:func:`rule_labels`)
+_RULE_KEYS = {
+    "duplicate_id": "clean.rule_duplicate_id",
+    "duplicate_answers": "clean.rule_duplicate_answers",
+    "speeders": "clean.rule_speeders",
+    "straightliners": "clean.rule_straightliners",
+    "incomplete": "clean.rule_incomplete",
+    "out_of_range": "clean.rule_out_of_range",
+}
+_PROBLEM_KEYS = {
+    "non_numeric": "clean.problem_non_numeric",
+    "full_width_digits": "clean.problem_full_width_digits",
+    "out_of_range": "clean.problem_out_of_range",
+    "unknown_segment_value": "clean.problem_unknown_segment_value",
+    "invalid_weight": "clean.problem_invalid_weight",
+    "missing_column": "clean.problem_missing_column",
+}
+#: what the takeaway counts of each problem kind: the count key, and whether it was set to missing
 _PROBLEM_PHRASES = {
-    "non_numeric": ("value that is not a number", "values that are not numbers", True),
-    "out_of_range": ("value outside its item's scale", "values outside their item's scale", True),
-    "full_width_digits": (
-        "full-width digit read as a number",
-        "full-width digits read as numbers",
-        False,
-    ),
-    "unknown_segment_value": (
-        "value that is not a code of its segment",
-        "values that are not codes of their segment",
-        True,
-    ),
-    "invalid_weight": ("invalid weight", "invalid weights", True),
-    "missing_column": (
-        "column missing in a wave's file",
-        "columns missing in a wave's file",
-        False,
-    ),
+    "non_numeric": ("clean.n_non_numeric", True),
+    "out_of_range": ("clean.n_out_of_range", True),
+    "full_width_digits": ("clean.n_full_width_digits", False),
+    "unknown_segment_value": ("clean.n_unknown_segment_value", True),
+    "invalid_weight": ("clean.n_invalid_weight", True),
+    "missing_column": ("clean.n_missing_column", False),
 }
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
-    """``1 file``, ``6 files``: a count with its noun in the right number."""
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+def rule_labels(language: str = "en") -> dict[str, str]:
+    """Return the display labels of the quality rules in ``language`` (:data:`RULE_LABELS`)."""
+    from .text import template
+
+    return {rule: template(key, language) for rule, key in _RULE_KEYS.items()}
+
+
+def problem_labels(language: str = "en") -> dict[str, str]:
+    """Return the display labels of the problem kinds in ``language`` (:data:`PROBLEM_LABELS`)."""
+    from .text import template
+
+    return {kind: template(key, language) for kind, key in _PROBLEM_KEYS.items()}
+
+
+def _status_words(status: str, language: str) -> str:
+    """Return a rule's status (:func:`rule_summary`) in ``language``: "applied in 5 of 6 waves"."""
+    import re
+
+    from .text import template
+
+    if language == "en":
+        return status
+    keys = {"applied": "clean.status_applied", "not applied": "clean.status_not_applied",
+            "off": "clean.status_off", "exclude": "clean.action_exclude",
+            "flag": "clean.action_flag"}  # fmt: skip
+    if status in keys:
+        return template(keys[status], language)
+    m = re.fullmatch(r"applied in (\d+) of (\d+) waves", status)
+    if m:
+        return template("clean.status_applied_in", language).format(k=m[1], n=m[2])
+    return status
+
+
+def rule_view(rules: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """Return :func:`rule_summary` for the page: action and status in ``language``.
+
+    Returns
+    -------
+    DataFrame
+        ``rules`` with ``action`` and ``status`` in words of the report's language (the
+        values of :func:`rule_summary` in English).
+    """
+    return rules.assign(
+        action=rules["action"].astype(str).map(lambda v: _status_words(v, language)),
+        status=rules["status"].astype(str).map(lambda v: _status_words(v, language)),
+    )
+
+
+def _count(study: Study, n: int, key: str) -> str:
+    """``1 file``, ``6 files``, ``6 个文件``: a count with its noun, from the text tables."""
+    from .text import template
+
+    forms = template(key, study.language).split(" | ")
+    form = forms[0] if n == 1 or len(forms) == 1 else forms[1]
+    return form.format(n=f"{n:,}")
 
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
-def _names(names: list[str], k: int = 8) -> str:
-    shown = ", ".join(names[:k])
-    return shown + (f" and {len(names) - k} more" if len(names) > k else "")
+def _names(study: Study, names: list[str], k: int = 8) -> str:
+    from .text import template
+
+    lang = study.language
+    sep = template("words.list", lang)
+    shown = sep.join(names[:k])
+    return shown + (
+        template("clean.and_more", lang).format(k=len(names) - k) if len(names) > k else ""
+    )
+
+
+def _say(study: Study, key: str, /, **values: object) -> Md:
+    from .text import text
+
+    return text(key, study.language, **values)
 
 
 def files_table(result: CleaningResult, study: Study) -> pd.DataFrame:
@@ -1665,7 +1738,7 @@ def rule_summary(result: CleaningResult, study: Study) -> pd.DataFrame:
         rows.append(
             {
                 "rule": rule,
-                "label": RULE_LABELS[rule],
+                "label": rule_labels(study.language)[rule],
                 "action": g["action"].iloc[0],
                 "status": status,
                 "reason": reason,
@@ -1683,7 +1756,8 @@ def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, Md]:
     Written for any study: one wave or many, no rule applied, no problem found, no item
     missing. Counts carry their noun in the right number ("1 wave", "6 waves"). Each is
     safe Markdown (:func:`analysis_helpers.safe_output.md`): labels, titles and column
-    names from the study and the data are escaped; pass it to ``ctx.say`` as it is.
+    names from the study and the data are escaped; pass it to ``ctx.say`` as it is. The
+    sentences are the templates ``clean.*`` of the study's language.
 
     Returns
     -------
@@ -1694,14 +1768,18 @@ def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, Md]:
     """
     f = result.funnel
     read, kept = int(f["read"].sum()), int(f["analysed"].sum())
-    waves = md(" in {w}", w=_count(len(f), "wave")) if study.is_multiwave else md("")
+    waves = (
+        _say(study, "clean.in_waves", w=_count(study, len(f), "count.wave"))
+        if study.is_multiwave
+        else md("")
+    )
     return {
-        "read": md(
-            "**{title}**: {read} read from {files}{waves}; {kept:,} kept for analysis "
-            "({share}) and {excluded:,} excluded.",
+        "read": _say(
+            study,
+            "clean.read",
             title=study.title,
-            read=_count(read, "row"),
-            files=_count(len(result.files), "file"),
+            read=_count(study, read, "clean.n_rows"),
+            files=_count(study, len(result.files), "count.file"),
             waves=waves,
             kept=kept,
             share=_pct(kept, read),
@@ -1709,7 +1787,7 @@ def cleaning_takeaways(result: CleaningResult, study: Study) -> dict[str, Md]:
         ),
         "columns": _columns_takeaway(result, study),
         "rules": _rules_takeaway(result, study),
-        "problems": _problems_takeaway(result),
+        "problems": _problems_takeaway(result, study),
         "dictionary": _dictionary_takeaway(result, study),
     }
 
@@ -1719,28 +1797,28 @@ def _columns_takeaway(result: CleaningResult, study: Study) -> Md:
     expected = result.alignment[result.alignment["status"] != "not used"]
     n = len(expected)
     if study.is_multiwave and changes.empty:
-        text = md("All {n} columns the study file names are in every wave's file.", n=n)
+        text = _say(study, "clean.columns_all_waves", n=n)
     elif study.is_multiwave:
-        text = md(
-            "{same} of the {n} columns the study file names are in every wave's file; {k} not: "
-            "{which}.",
+        text = _say(
+            study,
+            "clean.columns_some_waves_one" if len(changes) == 1 else "clean.columns_some_waves",
             same=n - len(changes),
             n=n,
-            k=_count(len(changes), "is", "are"),
+            k=f"{len(changes):,}",
             which=_names(
-                [f"{c} ({s})" for c, s in zip(changes["column"], changes["status"], strict=True)]
+                study,
+                [f"{c} ({s})" for c, s in zip(changes["column"], changes["status"], strict=True)],
             ),
         )
     else:
-        text = md("All {n} columns the study file names are in the export.", n=n)
+        text = _say(study, "clean.columns_export", n=n)
     unused = unused_columns(result)
     if unused:
-        text += md(
-            " The exports also have {k} the study file does not use ({which}); {they} listed "
-            "for information and not analysed.",
-            k=_count(len(unused), "column"),
-            which=_names(unused),
-            they="it is" if len(unused) == 1 else "they are",
+        text += _say(
+            study,
+            "clean.unused_one" if len(unused) == 1 else "clean.unused",
+            k=_count(study, len(unused), "clean.n_columns"),
+            which=_names(study, unused),
         )
     return text
 
@@ -1749,92 +1827,118 @@ def _rules_takeaway(result: CleaningResult, study: Study) -> Md:
     f = result.funnel
     read, kept = int(f["read"].sum()), int(f["analysed"].sum())
     rules = rule_summary(result, study)
-    text = md("Of {read:,} rows read, {kept:,} ({share}) are analysed.", read=read, kept=kept,
-              share=_pct(kept, read))  # fmt: skip
+    labels = rule_labels(study.language)
+    lower = (lambda x: x) if study.language == "zh" else str.lower
+    text = _say(study, "clean.analysed", read=read, kept=kept, share=_pct(kept, read))
     removing = rules[rules["n_excluded"] > 0].sort_values("n_excluded", ascending=False)
     if removing.empty:
-        text += md(" No rule excluded a row.")
+        text += _say(study, "clean.no_rule_excluded")
     else:
         top = removing.iloc[0]
-        text += md(
-            " The rule that removes most is **{rule}** ({rows}).",
-            rule=top["label"].lower(),
-            rows=_count(int(top["n_excluded"]), "row"),
+        text += _say(
+            study,
+            "clean.top_rule",
+            rule=lower(labels.get(top["rule"], top["label"])),
+            rows=_count(study, int(top["n_excluded"]), "clean.n_rows"),
         )
     if study.is_multiwave and len(f) > 1 and kept < read:
         low = f.loc[(f["analysed"] / f["read"]).idxmin()]
-        text += md(
-            " The lowest retention is in {wave} ({share} of {rows}).",
+        text += _say(
+            study,
+            "clean.lowest_retention",
             wave=study.wave_label(low["wave"]),
             share=_pct(int(low["analysed"]), int(low["read"])),
-            rows=_count(int(low["read"]), "row"),
+            rows=_count(study, int(low["read"]), "clean.n_rows"),
         )
     for r in rules[(rules["action"] == "flag") & (rules["n_hit"] > 0)].itertuples(index=False):
-        text += md(" {rule}: {rows} flagged and kept.", rule=r.label, rows=_count(r.n_hit, "row"))
+        text += _say(
+            study,
+            "clean.flagged",
+            rule=labels.get(r.rule, r.label),
+            rows=_count(study, int(r.n_hit), "clean.n_rows"),
+        )
     for r in rules[rules["status"] == "not applied"].itertuples(index=False):
-        text += md(" {rule} not applied: {reason}.", rule=r.label, reason=r.reason)
+        text += _say(study, "clean.not_applied", rule=labels.get(r.rule, r.label), reason=r.reason)
     for r in rules[rules["status"].str.startswith("applied in")].itertuples(index=False):
-        text += md(" {rule}: {status} only ({reason}).", rule=r.label, status=r.status,
-                   reason=r.reason)  # fmt: skip
+        text += _say(
+            study,
+            "clean.applied_in",
+            rule=labels.get(r.rule, r.label),
+            status=_status_words(r.status, study.language),
+            reason=r.reason,
+        )
     off = rules[rules["status"] == "off"]
     if len(off):
-        text += md(
-            " Off in the study file: {rules}.", rules=", ".join(x.lower() for x in off["label"])
+        text += _say(
+            study,
+            "clean.off",
+            rules=_list_words(study, [lower(labels.get(x, x)) for x in off["rule"]]),
         )
     return text
 
 
-def _problems_takeaway(result: CleaningResult) -> Md:
+def _list_words(study: Study, names: list[str]) -> str:
+    """Return ``names`` as a list in the study's language ("a, b" / "a、b")."""
+    from .text import template
+
+    return template("words.list", study.language).join(names)
+
+
+def _problems_takeaway(result: CleaningResult, study: Study) -> Md:
     p = result.problems
     if p.empty:
-        return md("Every value is a valid answer: nothing had to be set to missing.")
+        return _say(study, "clean.no_problems")
     parts = []
     for rule, n in p["rule"].value_counts().items():
-        one, many, to_missing = _PROBLEM_PHRASES.get(rule, (rule, rule, False))
-        parts.append(
-            f"{n:,} {one if n == 1 else many}" + (" (set to missing)" if to_missing else "")
-        )
-    return md(
-        "{problems} listed: {parts}. The full list (file, row, respondent, column, value) is in "
-        "the file problems.csv.",
-        problems=_count(len(p), "problem"),
-        parts=", ".join(parts),
+        key, to_missing = _PROBLEM_PHRASES.get(rule, ("", False))
+        shown = _count(study, int(n), key) if key else f"{n:,} {rule}"
+        parts.append(shown + (str(_say(study, "clean.set_to_missing")) if to_missing else ""))
+    return _say(
+        study,
+        "clean.problems",
+        problems=_count(study, len(p), "clean.n_problems"),
+        parts=_list_words(study, parts),
     )
 
 
 def _dictionary_takeaway(result: CleaningResult, study: Study) -> Md:
     d = result.dictionary
     n = len(result.data)
-    text = md("The clean file has {respondents} and {items}.", respondents=_count(n, "respondent"),
-              items=_count(len(d), "item"))  # fmt: skip
+    text = _say(
+        study,
+        "clean.dictionary",
+        respondents=_count(study, n, "count.respondent"),
+        items=_count(study, len(d), "count.item"),
+    )
     total = d["valid_n"] + d["missing_n"]
     if n and (d["missing_n"] > 0).any():
         worst = d.loc[(d["missing_n"] / total).idxmax()]
         of = int(worst["valid_n"] + worst["missing_n"])
-        text += md(
-            " The item with the most missing answers is **{label}**: {missing:,} of {of:,} "
-            "({share}).",
+        text += _say(
+            study,
+            "clean.most_missing",
             label=worst["label"],
             missing=int(worst["missing_n"]),
             of=of,
             share=_pct(int(worst["missing_n"]), of),
         )
     elif n:
-        text += md(" No item has a missing answer.")
+        text += _say(study, "clean.no_missing")
     empty = d.loc[d["valid_n"] == 0, "label"].tolist() if n else []
     if empty:
-        text += md(
-            " {items} {have} no answers at all{index}.",
-            items=_names(empty),
-            have="has" if len(empty) == 1 else "have",
-            index=md(": left out of the satisfaction index, which rolls up the other items")
-            if any(study.items[i].role == "satisfaction" and study.items[i].area
-                   for i in d.loc[d["valid_n"] == 0, "item"])
-            else md(""),
-        )  # fmt: skip
+        in_index = any(
+            study.items[i].role == "satisfaction" and study.items[i].area
+            for i in d.loc[d["valid_n"] == 0, "item"]
+        )
+        text += _say(
+            study,
+            "clean.no_answers_one" if len(empty) == 1 else "clean.no_answers",
+            items=_names(study, empty),
+            index=_say(study, "clean.left_out") if in_index else md(""),
+        )
     rev = d.loc[d["reverse"], "label"].tolist()
     if rev:
-        text += md(" Reverse-coded (negatively worded): {items}.", items=_names(rev))
+        text += _say(study, "clean.reversed", items=_names(study, rev))
     else:
-        text += md(" No item is reverse-coded.")
+        text += _say(study, "clean.no_reversed")
     return text

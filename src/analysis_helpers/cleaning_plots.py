@@ -9,8 +9,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .cleaning import funnel_long
+from .cleaning import funnel_long, rule_labels
 from .plots import PALETTE
+from .text import template
 
 __all__ = ["plot_funnel"]
 
@@ -20,6 +21,7 @@ def plot_funnel(
     *,
     wave_labels: dict[str, str] | None = None,
     ax=None,
+    language: str = "en",
 ):
     """Plot the cleaning funnel: share of rows read left after each rule, one line per wave.
 
@@ -30,6 +32,8 @@ def plot_funnel(
     wave_labels : dict, optional
         Wave -> label for the legend.
     ax : matplotlib Axes, optional
+    language : str
+        The language of the title, the axis and the steps (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -47,10 +51,20 @@ def plot_funnel(
             100 * part["share"],
             marker="o",
             color=PALETTE[k % len(PALETTE)],
-            label=f"{labels.get(str(wave), wave)} (read {n_read:,})",
+            label=template("clean.funnel_wave", language).format(
+                wave=labels.get(str(wave), wave), n=f"{n_read:,}"
+            ),
         )
-    ax.set_xticks(range(len(steps)), [s.replace("_", " ") for s in steps], rotation=30, ha="right")
-    ax.set_ylabel("rows remaining, % of rows read")
-    ax.set_title("Cleaning funnel per wave")
+    shown = [s.replace("_", " ") for s in steps]  # English keeps the steps' own names
+    if language != "en":
+        names = {
+            "read": template("clean.col_read", language),
+            "analysed": template("clean.col_analysed", language),
+            **rule_labels(language),
+        }
+        shown = [names.get(s, t) for s, t in zip(steps, shown, strict=True)]
+    ax.set_xticks(range(len(steps)), shown, rotation=30, ha="right")
+    ax.set_ylabel(template("clean.funnel_axis", language))
+    ax.set_title(template("clean.funnel_title", language))
     ax.legend(fontsize="small", frameon=False)
     return ax

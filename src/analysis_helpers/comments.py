@@ -1660,7 +1660,8 @@ def settings_from_study(study: Study) -> CommentSettings | None:
 
     Without a ``comments`` section, a study with exactly one ``data.text_columns`` column
     analyses that column with no themes (frequent terms only), English and Chinese stop
-    words, and the overall satisfaction item as outcome.
+    words, and the overall satisfaction item as outcome. The labels name ``no_theme`` in
+    the report's language ("No theme matched").
     """
     spec = study.spec
     c = spec.comments
@@ -1672,11 +1673,16 @@ def settings_from_study(study: Study) -> CommentSettings | None:
 
         c = CommentsSpec()
     column = c.column or text[0]
+    from .text import template  # the report's words: the label of "no theme"
+
     return CommentSettings(
         column=column,
         outcome=c.outcome or spec.kpis.overall,
         themes=tuple(c.themes),
-        labels={t.name: t.label for t in c.themes},
+        labels={
+            "no_theme": template("voice.no_theme", study.language),
+            **{t.name: t.label for t in c.themes},
+        },
         languages=tuple(c.languages),
         no_comment=tuple(c.no_comment),
         chinese_match=c.chinese_match,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,6 @@ import pandas as pd
 from .formatting import (
     confidence_label,
     fmt_ci,
-    fmt_count,
     fmt_list,
     fmt_p,
     fmt_pct,
@@ -36,6 +36,7 @@ from .formatting import (
 from .safe_output import Md, md
 from .study import Study
 from .study_tables import flag_bases, study_design
+from .text import count, join, template, text
 
 __all__ = [
     "pick_wave",
@@ -73,6 +74,8 @@ __all__ = [
     "GAP_KINDS",
     "BASES_COLUMNS",
     "hierarchy_columns",
+    "localise_columns",
+    "wave_profile_labels",
 ]
 
 #: the statistic columns of the hierarchy table (blanked in suppressed cells)
@@ -90,11 +93,32 @@ def _confidence(study: Study) -> str:
     return confidence_label(study)
 
 
-def _count(n: int, noun: str, plural_form: str | None = None, *, zero: str = "no") -> str:
-    """``"no cells"`` for 0, else :func:`fmt_count` (``"1 cell"``, ``"12 cells"``)."""
+def _lang(study: Study | str) -> str:
+    return study if isinstance(study, str) else study.language
+
+
+def _t(study: Study | str, key: str, /, **values: object) -> Md:
+    """Return the sentence of ``key`` in the study's language (see :mod:`.text`)."""
+    return text(key, _lang(study), **values)
+
+
+def _ci(study: Study | str, low: Any, high: Any, *, kind: str) -> str:
+    """Return :func:`fmt_ci` in the study's language ("-8.5 to -0.4" / "-8.5 至 -0.4")."""
+    return fmt_ci(low, high, kind=kind, language=_lang(study))
+
+
+def _n(study: Study | str, n: int, key: str) -> str:
+    """Return a count with its noun in the study's language: "3 cells", "3 个单元格"."""
+    return count(n, key, _lang(study))
+
+
+def _count(study: Study | str, n: int, key: str) -> str:
+    """``"no cells"`` / ``"没有单元格"`` for 0, else :func:`_n` (``"1 cell"``, ``"12 cells"``)."""
     if int(n) == 0:
-        return f"{zero} {fmt_count(2, noun, plural_form).split(' ', 1)[1]}"
-    return fmt_count(int(n), noun, plural_form)
+        return template("count.none", _lang(study)).format(
+            things=count(2, key, _lang(study)).split(" ", 1)[1]
+        )
+    return _n(study, int(n), key)
 
 
 def _same(a: float, b: float, kind: str) -> bool:
@@ -102,29 +126,31 @@ def _same(a: float, b: float, kind: str) -> bool:
     return fmt_value(a, kind) == fmt_value(b, kind)
 
 
-def _range(low: float, high: float, kind: str, *, verb: str = "ranges") -> Md:
+def _range(study: Study | str, low: float, high: float, kind: str, *, verb: str = "ranges") -> Md:
     """``"ranges from 40% to 55%"``, or ``"is 40% throughout"`` when both print alike."""
     if _same(low, high, kind):
-        return md("is {v} throughout", v=fmt_value(low, kind))
-    return md(
-        "{verb} from {lo} to {hi}", verb=verb, lo=fmt_value(low, kind), hi=fmt_value(high, kind)
-    )
+        return _t(study, "describe.throughout", v=fmt_value(low, kind))
+    key = "describe.range_runs" if verb == "runs" else "describe.range"
+    return _t(study, key, lo=fmt_value(low, kind), hi=fmt_value(high, kind))
 
 
-def _of_them(k: int, total: int) -> str:
+def _of_them(study: Study | str, k: int, total: int) -> str:
     """How many of a group: "none of them", "one of them", "both", "all of them", "3 of them"."""
+    lang = _lang(study)
     if k == 0:
-        return "none of them"
+        return template("describe.none_of_them", lang)
     if k == total:
-        return "both" if total == 2 else "all of them"
-    return "one of them" if k == 1 else f"{k} of them"
+        return template("describe.both" if total == 2 else "describe.all_of_them", lang)
+    if k == 1:
+        return template("describe.one_of_them", lang)
+    return template("describe.k_of_them", lang).format(k=k)
 
 
 def _wave_phrase(study: Study, wave: str) -> Md:
     """``"In Q3 2024, "`` - or nothing for a study whose exports carry no wave."""
     if not study.waves_declared:
         return md("")
-    return md("In {wave}, ", wave=study.wave_label(wave))
+    return _t(study, "describe.in_wave_lead", wave=study.wave_label(wave))
 
 
 def _cap(text: Md) -> Md:
@@ -206,26 +232,30 @@ def overview(data: pd.DataFrame, *, study: Study, wave: str) -> Md:
     wave_col = study.wave_column
     now = int((data[wave_col] == wave).sum())
     present = int(pd.Series(data[wave_col]).nunique())
-    client = md(" for {client}", client=study.client) if study.client else md("")
-    when = md(", {wave}", wave=study.wave_label(wave)) if study.waves_declared else md("")
+    client = _t(study, "describe.for_client", client=study.client) if study.client else md("")
+    when = (
+        _t(study, "describe.in_wave", wave=study.wave_label(wave))
+        if study.waves_declared
+        else md("")
+    )
     total = (
-        md(" ({all:,} over {waves})", all=len(data), waves=fmt_count(present, "wave"))
+        _t(study, "describe.over_waves", all=len(data), waves=_n(study, present, "count.wave"))
         if present > 1
         else md("")
     )
     rules = study.reporting
     suppress = (
-        md("; cells with fewer than {s} are suppressed (left blank)", s=rules.suppress_below)
+        _t(study, "describe.suppressed_below", s=rules.suppress_below)
         if rules.suppress_below > 0
         else md("")
     )
-    return md(
-        "**{title}**{client}{when}: {now} in the analysis file{total}. Cells with fewer than "
-        "{min_base} respondents are flagged *low base*{suppress}.",
+    return _t(
+        study,
+        "describe.overview",
         title=study.title,
         client=client,
         when=when,
-        now=fmt_count(now, "respondent"),
+        now=_n(study, now, "count.respondent"),
         total=total,
         min_base=rules.min_base,
         suppress=suppress,
@@ -251,22 +281,28 @@ def profile_takeaway(profile: pd.DataFrame, *, study: Study, total: pd.Series) -
         ``n_effective``).
     """
     n = int(total["n"])
+    lang = study.language
     low = profile[profile["flag"] != ""] if "flag" in profile else profile.iloc[:0]
     names = (
-        md(
-            ": {names}",
-            names=fmt_list(
-                f"{v} ({s})" for v, s in zip(low["value_label"], low["segment_label"], strict=True)
+        _t(
+            study,
+            "describe.low_groups_named",
+            names=join(
+                (
+                    md("{v} ({s})", v=v, s=s)
+                    for v, s in zip(low["value_label"], low["segment_label"], strict=True)
+                ),
+                lang,
             ),
         )
         if 0 < len(low) <= 4
         else md("")
     )
     few = (
-        md(
-            " {k} {are} below the minimum base of {min_base}{names}.",
-            k=fmt_count(len(low), "group"),
-            are="is" if len(low) == 1 else "are",
+        _t(
+            study,
+            "describe.low_group" if len(low) == 1 else "describe.low_groups",
+            k=_n(study, len(low), "count.group"),
             min_base=study.reporting.min_base,
             names=names,
         )
@@ -276,10 +312,9 @@ def profile_takeaway(profile: pd.DataFrame, *, study: Study, total: pd.Series) -
     if not study.is_weighted:
         big = profile.loc[profile["share"].idxmax()]
         small = profile.loc[profile["share"].idxmin()]
-        return md(
-            "The largest group is **{big}** ({big_seg}: {big_share:share} of the {n:,} "
-            "interviews); the smallest is **{small}** ({small_seg}: {small_share:share}, "
-            "n = {small_n:,}).{few}",
+        return _t(
+            study,
+            "describe.profile_unweighted",
             big=big["value_label"],
             big_seg=big["segment_label"],
             big_share=big["share"],
@@ -293,20 +328,20 @@ def profile_takeaway(profile: pd.DataFrame, *, study: Study, total: pd.Series) -
     moved = (profile["share_weighted"] - profile["share"]).abs()
     big = profile.loc[moved.idxmax()]
     move = (
-        md(
-            " Weighting moves the share of **{group}** ({segment}) from {share:share} of "
-            "interviews to {weighted:share} of customers.",
+        _t(
+            study,
+            "describe.weighting_moves",
             group=big["value_label"],
             segment=big["segment_label"],
             share=big["share"],
             weighted=big["share_weighted"],
         )
         if not _same(big["share"], big["share_weighted"], "share")
-        else md(" Weighting moves no group's share by as much as one percentage point.")
+        else _t(study, "describe.weighting_moves_none")
     )
-    return md(
-        "The {n:,} interviews are worth an effective sample of {n_eff:base} respondents after "
-        "weighting ({efficiency:share} efficiency).{move}{few}",
+    return _t(
+        study,
+        "describe.profile_weighted",
         n=n,
         n_eff=total["n_effective"],
         efficiency=total["n_effective"] / n,
@@ -321,18 +356,36 @@ def profile_columns(study: Study) -> dict[str, str | None]:
     These are the interviews and shares, plus the weighted and effective bases and the
     weighted share when the study is weighted (unweighted they equal the interviews).
     """
+    lang = study.language
     cols: dict[str, str | None] = {
-        "segment_label": "Segment",
-        "value_label": "Group",
-        "n": "Interviews",
+        "segment_label": template("col.segment", lang),
+        "value_label": template("col.value", lang),
+        "n": template("describe.col_interviews", lang),
     }
     if study.is_weighted:
-        cols.update({"n_weighted": "Weighted", "n_effective": "Effective"})
-    cols["share"] = "Share of interviews"
+        cols.update(
+            {
+                "n_weighted": template("describe.col_weighted", lang),
+                "n_effective": template("describe.col_effective", lang),
+            }
+        )
+    cols["share"] = template("describe.col_share_interviews", lang)
     if study.is_weighted:
-        cols["share_weighted"] = "Weighted share"
+        cols["share_weighted"] = template("col.share_weighted", lang)
     cols["flag"] = None
     return cols
+
+
+def wave_profile_labels(study: Study) -> dict[str, str]:
+    """Return the headers of :func:`wave_profile_grid`'s columns in the study's language."""
+    lang = study.language
+    return {
+        "segment_label": template("col.segment", lang),
+        "value_label": template("col.value", lang),
+        "n": template("describe.col_interviews", lang),
+        "n_weighted": template("describe.col_weighted", lang),
+        "n_effective": template("describe.col_effective", lang),
+    }
 
 
 def wave_profile_grid(by_wave: pd.DataFrame, *, study: Study) -> pd.DataFrame:
@@ -391,23 +444,28 @@ def wave_profile_takeaway(by_wave: pd.DataFrame, *, study: Study) -> Md:
     flagged = int((by_wave["flag"] != "").sum())
     rules = study.reporting
     below = (
-        md("no segment-by-wave cell falls below the minimum base of {m}", m=rules.min_base)
+        _t(study, "describe.no_cell_below", m=rules.min_base)
         if flagged == 0
-        else md(
-            "{k} of the {cells} segment-by-wave cells {verb} below the minimum base of {m}",
+        else _t(
+            study,
+            "describe.cell_below" if flagged == 1 else "describe.cells_below",
             k=flagged,
             cells=len(by_wave),
-            verb="falls" if flagged == 1 else "fall",
             m=rules.min_base,
         )
     )
-    eff = md(" (effective n {n_eff:base})", n_eff=small["n_effective"]) if study.is_weighted else ""
-    first = md(
-        "The smallest segment cell is **{group}** ({segment}) in {wave} with {n}{eff}; {below}.",
+    eff = (
+        _t(study, "describe.effective_n", n_eff=small["n_effective"])
+        if study.is_weighted
+        else md("")
+    )
+    first = _t(
+        study,
+        "describe.smallest_cell",
         group=small["value_label"],
         segment=small["segment_label"],
         wave=study.wave_label(str(small[wave_col])),
-        n=fmt_count(int(small["n"]), "interview"),
+        n=_n(study, int(small["n"]), "count.interview"),
         eff=eff,
         below=below,
     )
@@ -420,41 +478,33 @@ def wave_profile_takeaway(by_wave: pd.DataFrame, *, study: Study) -> Md:
     )
     top = drift.loc[(drift["high"] - drift["low"]).round(9).idxmax()]
     if _same(top["low"], top["high"], "share"):
-        return first + md(
-            " The sample mix is stable: every group's share of the interviews is the same in "
-            "every wave, to the percentage point."
-        )
-    mix = md(
-        " The sample mix drifts most for **{group}** ({segment}): its share of a wave's "
-        "interviews {range}",
+        return first + _t(study, "describe.mix_stable")
+    mix = _t(
+        study,
+        "describe.mix_drifts",
         group=top.name[1],
         segment=top["label"],
-        range=_range(top["low"], top["high"], "share"),
+        range=_range(study, top["low"], top["high"], "share"),
     )
     if not study.is_weighted:
-        return (
-            first
-            + mix
-            + md("; without weights, part of any change between waves may come from who answered.")
-        )
+        return first + mix + _t(study, "describe.mix_unweighted")
     held = top["whigh"] - top["wlow"] < 0.02
     return (
         first
         + mix
-        + md(
-            "; after weighting its share {range}, {verdict}.",
-            range=_range(top["wlow"], top["whigh"], "share", verb="runs"),
+        + _t(
+            study,
+            "describe.mix_weighted",
+            range=_range(study, top["wlow"], top["whigh"], "share", verb="runs"),
             verdict=(
-                md("so wave-to-wave changes are not an artefact of who answered")
-                if held
-                else md("so read wave-to-wave changes with the mix in mind")
+                _t(study, "describe.mix_held") if held else _t(study, "describe.mix_not_held")
             ),
         )
     )
 
 
 # ---- 2. weighting -----------------------------------------------------------------------
-def weighting_columns(weights: pd.DataFrame) -> dict[str, str | None]:
+def weighting_columns(weights: pd.DataFrame, language: str = "en") -> dict[str, str | None]:
     """Return the columns of the weighting report worth showing, with their headers.
 
     The margin error and the share at a trimming bound are left out when the study does
@@ -464,19 +514,21 @@ def weighting_columns(weights: pd.DataFrame) -> dict[str, str | None]:
     ----------
     weights : DataFrame
         :func:`~analysis_helpers.study_tables.weighting_by_wave` (with ``flag``).
+    language : str
+        The headers' language (``"en"`` or ``"zh"``).
     """
     cols: dict[str, str | None] = {
-        "wave_label": "Wave",
-        "n": "Interviews",
-        "n_effective": "Effective base",
+        "wave_label": template("col.wave", language),
+        "n": template("describe.col_interviews", language),
+        "n_effective": template("col.n_effective", language),
         "efficiency": None,
         "deff_weighting": None,
-        "min": "Smallest weight",
-        "max": "Largest weight",
+        "min": template("describe.col_min_weight", language),
+        "max": template("describe.col_max_weight", language),
         "ratio_max_min": None,
         "cv": None,
         "share_at_trim": None,
-        "max_margin_error": "Largest margin error",
+        "max_margin_error": template("describe.col_margin_error", language),
         "flag": None,
     }
     for c in ("share_at_trim", "max_margin_error"):
@@ -506,50 +558,45 @@ def weighting_takeaway(weights: pd.DataFrame, *, study: Study, wave: str) -> Md:
     if spec is not None:
         error = 100 * float(weights["max_margin_error"].max())
         within = (
-            md("to within 0.05 percentage points")
+            _t(study, "describe.within_005")
             if error < 0.05
-            else md("to within {e:num.1} percentage points", e=error)
+            else _t(study, "describe.within", e=error)
         )
-        how = md(
-            "Raking to the {margins} margins reproduces every population share {within}{every}. ",
-            margins=fmt_list(study.label(c) for c in spec.margins),
+        how = _t(
+            study,
+            "describe.raking",
+            margins=join([study.label(c) for c in spec.margins], study.language),
             within=within,
-            every=md(" in every wave") if several else md(""),
+            every=_t(study, "describe.in_every_wave") if several else md(""),
         )
     else:
-        how = md("The study file sets no raking; the design weight is used as delivered. ")
+        how = _t(study, "describe.no_raking")
     row = weights.set_index("wave").loc[wave]
     low, high = row["min"] / row["mean"], row["max"] / row["mean"]
     trim = (
-        md(" ({at:share} of respondents sit at a trimming bound)", at=row["share_at_trim"])
+        _t(study, "describe.at_trim", at=row["share_at_trim"])
         if spec is not None and spec.trim is not None and not pd.isna(row["share_at_trim"])
         else md("")
     )
     spread = (
-        md("every weight equals the average weight")
+        _t(study, "describe.weights_equal")
         if _same(low, high, "number.2")
-        else md(
-            "the weights run from {low:num.2} to {high:num.2} times the average weight{trim}",
-            low=low,
-            high=high,
-            trim=trim,
-        )
+        else _t(study, "describe.weights_run", low=low, high=high, trim=trim)
     )
     lead = _wave_phrase(study, wave)
     spread = md("{lead}{spread}", lead=lead, spread=spread if str(lead) else _cap(spread))
     across = (
-        md(
-            " Across the waves the efficiency {range}.",
-            range=_range(weights["efficiency"].min(), weights["efficiency"].max(), "share"),
+        _t(
+            study,
+            "describe.efficiency_across",
+            range=_range(study, weights["efficiency"].min(), weights["efficiency"].max(), "share"),
         )
         if several
         else md("")
     )
-    return md(
-        "{how}{spread}. The price is an efficiency of **{efficiency:share}**: the {n:,} "
-        "interviews carry the precision of {n_eff:base} unweighted ones. The design effect due "
-        "to weighting of **{deff:num.2}** widens confidence intervals by about {wider:share}."
-        "{across}",
+    return _t(
+        study,
+        "describe.weighting",
         how=how,
         spread=spread,
         efficiency=row["efficiency"],
@@ -562,30 +609,38 @@ def weighting_takeaway(weights: pd.DataFrame, *, study: Study, wave: str) -> Md:
 
 
 # ---- 3. headline KPIs ----------------------------------------------------------------------
-def _scale_words(unit: str) -> str:
+def _sep(study: Study | str) -> Md:
+    """Return what joins two sentences: a space in English, nothing in Chinese."""
+    return Md("") if _lang(study) == "zh" else Md(" ")
+
+
+def _scale_words(unit: str, language: str = "en") -> str:
     u = str(unit)
     if u == "share":
-        return "% of respondents"
+        return template("describe.scale_share", language)
     if u == "points":
-        return "NPS points (-100 to 100)"
+        return template("describe.scale_nps", language)
     if u.startswith("mean (") and u.endswith(")"):
-        return (
-            "Mean on "
-            + u[len("mean (") : -1].replace(", lower", " (lower")
-            + (")" if ", lower" in u else "")
-        )
+        inner = u[len("mean (") : -1]
+        if ", lower" in inner:
+            return template("describe.scale_mean_lower", language).format(
+                scale=inner.split(",", 1)[0]
+            )
+        return template("describe.scale_mean", language).format(scale=inner)
     if u.startswith("index (") and u.endswith(")"):
-        return "Index (" + u[len("index (") : -1] + ")"
+        return template("describe.scale_index", language).format(scale=u[len("index (") : -1])
     return u[:1].upper() + u[1:]
 
 
-def kpi_view(kpis: pd.DataFrame) -> pd.DataFrame:
+def kpi_view(kpis: pd.DataFrame, language: str = "en") -> pd.DataFrame:
     """Return the KPI table with its scale in words, for showing.
 
     Parameters
     ----------
     kpis : DataFrame
         :func:`~analysis_helpers.study_tables.kpi_summary`.
+    language : str
+        The language of the words (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -594,12 +649,12 @@ def kpi_view(kpis: pd.DataFrame) -> pd.DataFrame:
         (-100 to 100)", "Mean on 1-7 (lower is better)", "Index (0-100)". The ``unit``
         column stays (it sets how each row's numbers are shown).
     """
-    return kpis.assign(scale=kpis["unit"].map(_scale_words))
+    return kpis.assign(scale=kpis["unit"].map(lambda u: _scale_words(u, language)))
 
 
-def kpi_titles(kpis: pd.DataFrame) -> dict[str, str]:
+def kpi_titles(kpis: pd.DataFrame, language: str = "en") -> dict[str, str]:
     """Each KPI unit of ``kpis`` mapped to its scale in words (the chart's panel titles)."""
-    return {u: _scale_words(u) for u in dict.fromkeys(kpis["unit"])}
+    return {u: _scale_words(u, language) for u in dict.fromkeys(kpis["unit"])}
 
 
 def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
@@ -616,11 +671,12 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
     """
     k = kpis.set_index("kpi")
     conf = _confidence(study)
+    lang = study.language
     items = study.items
     parts: list[Md] = []
 
     def ci(key: str, kind: str) -> str:
-        return fmt_ci(k.loc[key, "ci_low"], k.loc[key, "ci_high"], kind=kind)
+        return _ci(study, k.loc[key, "ci_low"], k.loc[key, "ci_high"], kind=kind)
 
     overall, ces_item = study.kpis.overall, study.kpis.ces
     if (
@@ -630,17 +686,23 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
     ):
         osat = items[overall]
         top = (
-            md(
-                ", with {top2:share} giving a top-2-box answer ({codes})",
+            _t(
+                study,
+                "describe.kpi_top2",
                 top2=k.loc["overall_top2", "estimate"],
-                codes=fmt_list(map(str, osat.top_codes), conjunction="or"),
+                codes=(
+                    fmt_list(map(str, osat.top_codes), conjunction="or")
+                    if lang == "en"
+                    else template("describe.or", lang).join(map(str, osat.top_codes))
+                ),
             )
             if "overall_top2" in k.index and not pd.isna(k.loc["overall_top2", "estimate"])
             else md("")
         )
         parts.append(
-            md(
-                "**{label}** averages **{mean:mean}** on {lo}-{hi} ({conf} CI {ci}){top}.",
+            _t(
+                study,
+                "describe.kpi_overall",
                 label=osat.label,
                 mean=k.loc["overall_mean", "estimate"],
                 lo=osat.scale.min,
@@ -652,10 +714,11 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
         )
     if "nps" in k.index and not pd.isna(k.loc["nps", "estimate"]):
         parts.append(
-            md(
-                "The NPS is **{nps:nps}** {points} ({conf} CI {ci}).",
+            _t(
+                study,
+                "describe.kpi_nps",
                 nps=k.loc["nps", "estimate"],
-                points=_points(k.loc["nps", "estimate"]),
+                points=_points(k.loc["nps", "estimate"], lang),
                 conf=conf,
                 ci=ci("nps", "nps"),
             )
@@ -667,9 +730,9 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
     ):
         ces = items[ces_item]
         parts.append(
-            md(
-                "{label} averages {mean:mean} on {lo}-{hi}, where lower is better ({conf} CI "
-                "{ci}).",
+            _t(
+                study,
+                "describe.kpi_ces",
                 label=ces.label,
                 mean=k.loc["ces_mean", "estimate"],
                 lo=ces.scale.min,
@@ -679,16 +742,24 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
             )
         )
     loyal = [
-        md("{share:share} for {label}", share=k.loc[f"{n}_top2", "estimate"], label=items[n].label)
+        _t(
+            study,
+            "describe.kpi_loyal_item",
+            share=k.loc[f"{n}_top2", "estimate"],
+            label=items[n].label,
+        )
         for n in study.kpis.loyalty
         if f"{n}_top2" in k.index and not pd.isna(k.loc[f"{n}_top2", "estimate"])
     ]
     if loyal:
-        parts.append(md("Top-2-box loyalty: {list}.", list=md(", ").join(loyal)))
+        parts.append(
+            _t(study, "describe.kpi_loyalty", list=md(template("words.list", lang)).join(loyal))
+        )
     if "csi" in k.index and not pd.isna(k.loc["csi", "estimate"]):
         parts.append(
-            md(
-                "The satisfaction index is **{csi:index}** out of 100 ({conf} CI {ci}).",
+            _t(
+                study,
+                "describe.kpi_csi",
                 csi=k.loc["csi", "estimate"],
                 conf=conf,
                 ci=ci("csi", "index"),
@@ -696,14 +767,12 @@ def kpi_takeaway(kpis: pd.DataFrame, *, study: Study) -> Md:
         )
     n = kpis["n"].dropna()
     if len(n) and n.nunique() == 1:
-        parts.append(md("Base: {n:,} respondents.", n=int(n.iloc[0])))
+        parts.append(_t(study, "describe.kpi_base", n=int(n.iloc[0])))
     elif len(n):
-        parts.append(
-            md("Bases run from {lo:,} to {hi:,} respondents.", lo=int(n.min()), hi=int(n.max()))
-        )
+        parts.append(_t(study, "describe.kpi_bases", lo=int(n.min()), hi=int(n.max())))
     if not parts:
-        return md("No KPI could be estimated: every base is below the suppression limit.")
-    return md(" ").join(parts)
+        return _t(study, "describe.kpi_none")
+    return _sep(study).join(parts)
 
 
 # ---- 4. the index by area ---------------------------------------------------------------------
@@ -720,35 +789,32 @@ def area_takeaway(areas: pd.DataFrame, *, study: Study) -> Md:
     t = areas.dropna(subset=["estimate"]).sort_values("estimate", ascending=False)
     conf = _confidence(study)
     if len(t) == 0:
-        return md("No area has enough answers to estimate its index.")
+        return _t(study, "describe.area_none")
     best, worst = t.iloc[0], t.iloc[-1]
     if len(t) == 1:
-        return md(
-            "The one area, **{area}**, scores {score:index} out of 100 ({conf} CI {ci}).",
+        return _t(
+            study,
+            "describe.area_one",
             area=best["area"],
             score=best["estimate"],
             conf=conf,
-            ci=fmt_ci(best["ci_low"], best["ci_high"], kind="index"),
+            ci=_ci(study, best["ci_low"], best["ci_high"], kind="index"),
         )
     if _same(best["estimate"], worst["estimate"], "index"):
-        return md(
-            "All {k} areas score {score:index} out of 100.",
-            k=len(t),
-            score=best["estimate"],
-        )
+        return _t(study, "describe.area_all_same", k=len(t), score=best["estimate"])
     apart = best["ci_low"] > worst["ci_high"]
-    return md(
-        "**{best}** scores highest ({high:index}, {conf} CI {hci}) and **{worst}** lowest "
-        "({low:index}, CI {lci}): a gap of {gap:index} index points{verdict}.",
+    return _t(
+        study,
+        "describe.area_best_worst",
         best=best["area"],
         high=best["estimate"],
         conf=conf,
-        hci=fmt_ci(best["ci_low"], best["ci_high"], kind="index"),
+        hci=_ci(study, best["ci_low"], best["ci_high"], kind="index"),
         worst=worst["area"],
         low=worst["estimate"],
-        lci=fmt_ci(worst["ci_low"], worst["ci_high"], kind="index"),
+        lci=_ci(study, worst["ci_low"], worst["ci_high"], kind="index"),
         gap=best["estimate"] - worst["estimate"],
-        verdict=md(", and the intervals do not overlap") if apart else md(", within the noise"),
+        verdict=_t(study, "describe.area_apart" if apart else "describe.area_noise"),
     )
 
 
@@ -789,8 +855,14 @@ def _codes_of(band: str) -> tuple[int, ...]:
 def distribution_title(dist: pd.DataFrame, *, study: Study, wave: str) -> str:
     """Return the chart title: "Answers to the 20 items, Q3 2024" (plain text, for matplotlib)."""
     n = int(dist["item"].nunique())
-    where = f", {study.wave_label(wave)}" if study.waves_declared else ""
-    return f"Answers to the {fmt_count(n, 'item')}{where}"
+    where = (
+        template("describe.in_wave", study.language).format(wave=study.wave_label(wave))
+        if study.waves_declared
+        else ""
+    )
+    return template("describe.title_answers", study.language).format(
+        items=_n(study, n, "count.item"), where=where
+    )
 
 
 def distribution_note(dist: pd.DataFrame, *, study: Study) -> Md:
@@ -809,28 +881,25 @@ def distribution_note(dist: pd.DataFrame, *, study: Study) -> Md:
     parts = []
     for r in sc.itertuples():
         if r.every:
-            parts.append(
-                md(
-                    "the {scale} items show each of their {k} codes",
-                    scale=r.scale,
-                    k=r.n_bands,
-                )
-            )
+            parts.append(_t(study, "describe.dist_every", scale=r.scale, k=r.n_bands))
         else:
             parts.append(
-                md(
-                    "the {scale} items are drawn in {k} bands ({bands})",
+                _t(
+                    study,
+                    "describe.dist_bands",
                     scale=r.scale,
                     k=r.n_bands,
                     bands=", ".join(r.codes),
                 )
             )
-    text = _cap(md("; ").join(parts)) + md(".")
+    text = _cap(md(template("words.sep", study.language)).join(parts)) + _t(
+        study, "describe.full_stop"
+    )
     shared = sc.groupby("n_bands")["scale"].agg(list)
     if (shared.map(len) > 1).any():
-        text += md(" Scales with the same number of bands share a chart and a legend.")
+        text += _t(study, "describe.dist_shared")
     if len(shared) > 1:
-        text += md(" Scales with a different number of bands get a chart each.")
+        text += _t(study, "describe.dist_apart")
     banded = sc[~sc["every"]]
     if len(banded):
         tops = []
@@ -840,17 +909,9 @@ def distribution_note(dist: pd.DataFrame, *, study: Study) -> Md:
             if top == {_codes_of(r.codes[-1])}:
                 tops.append(r.codes[-1])
         if tops:
-            text += md(
-                " The top band ({bands}) is the top-2 box; the hierarchy table keeps the exact "
-                "means.",
-                bands=fmt_list(tops),
-            )
+            text += _t(study, "describe.dist_top_band", bands=join(tops, study.language))
     odd = sc["n_bands"] % 2 == 1
-    text += (
-        md(" The printed numbers are the shares below and above the middle answer.")
-        if odd.all()
-        else md(" The printed numbers are the shares in the lower and the upper half of the scale.")
-    )
+    text += _t(study, "describe.dist_numbers_odd" if odd.all() else "describe.dist_numbers_even")
     return text
 
 
@@ -883,32 +944,33 @@ def distribution_ends(dist: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def distribution_takeaway(dist: pd.DataFrame) -> Md:
+def distribution_takeaway(dist: pd.DataFrame, language: str = "en") -> Md:
     """Name the item with the most low answers and the one with the most high answers.
 
     Parameters
     ----------
     dist : DataFrame
         :func:`~analysis_helpers.study_tables.banded_distribution` (one group).
+    language : str
+        The sentence's language (``"en"`` or ``"zh"``).
     """
     ends = distribution_ends(dist).dropna(subset=["low", "high"])
     if len(ends) == 0:
-        return md("No item has enough answers to describe.")
+        return _t(language, "describe.dist_none")
     sour, sweet = ends.loc[ends["low"].idxmax()], ends.loc[ends["high"].idxmax()]
     if len(ends) == 1:
-        return md(
-            "**{item}**: {low:share} answer below the middle of its {scale} scale and "
-            "{high:share} above it (n = {n:,}).",
+        return _t(
+            language,
+            "describe.dist_one",
             item=sour["label"],
             low=sour["low"],
             scale=sour["scale"],
             high=sour["high"],
             n=int(sour["n"]),
         )
-    return md(
-        "**{sour}** draws the most low answers: {low:share} answer below the middle of its "
-        "{sour_scale} scale (n = {n_low:,}). **{sweet}** draws the most high answers: "
-        "{high:share} answer above the middle (n = {n_high:,}).",
+    return _t(
+        language,
+        "describe.dist_ends",
         sour=sour["label"],
         low=sour["low"],
         sour_scale=sour["scale"],
@@ -920,13 +982,24 @@ def distribution_takeaway(dist: pd.DataFrame) -> Md:
 
 
 # ---- 6. the hierarchy ---------------------------------------------------------------------------
-def hierarchy_view(tree: pd.DataFrame) -> pd.DataFrame:
+#: the levels of the hierarchy as the table shows them
+_LEVELS = {
+    "index": "describe.level_index",
+    "area": "describe.level_area",
+    "indicator": "describe.level_indicator",
+    "item": "describe.level_item",
+}
+
+
+def hierarchy_view(tree: pd.DataFrame, language: str = "en") -> pd.DataFrame:
     """Return the hierarchy table for showing: labels indented by level, levels capitalised.
 
     Parameters
     ----------
     tree : DataFrame
         :func:`~analysis_helpers.study_tables.hierarchy_table`.
+    language : str
+        The language of the level names (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -939,7 +1012,9 @@ def hierarchy_view(tree: pd.DataFrame) -> pd.DataFrame:
     depth = depth.where(~((tree["level"] == "item") & (tree["indicator"] == "")), 1)
     return tree.assign(
         label=[("\u2003" * int(d)) + str(x) for d, x in zip(depth, tree["label"], strict=True)],
-        level=tree["level"].str.capitalize(),
+        level=tree["level"].map(
+            lambda v: template(_LEVELS[v], language) if v in _LEVELS else str(v).capitalize()
+        ),
     )
 
 
@@ -957,20 +1032,20 @@ def hierarchy_takeaway(tree: pd.DataFrame, *, study: Study) -> Md:
     conf = _confidence(study)
     items = tree[(tree["level"] == "item")].dropna(subset=["top2"])
     if len(items) == 0:
-        return md("No item has enough answers to estimate its top-2-box share.")
+        return _t(study, "describe.tree_none")
     low, high = items.loc[items["top2"].idxmin()], items.loc[items["top2"].idxmax()]
-    area = md(" ({area})", area=study.label(low["area"])) if low["area"] else md("")
+    area = _t(study, "describe.paren", x=study.label(low["area"])) if low["area"] else md("")
     if len(items) == 1 or _same(low["top2"], high["top2"], "share"):
-        text = md("The items' top-2-box shares are all about {share:share}.", share=low["top2"])
+        text = _t(study, "describe.tree_same", share=low["top2"])
     else:
-        text = md(
-            "The item with the lowest top-2-box share is **{low}**{area}: {low_top2:share} "
-            "({conf} CI {ci}, n = {n:,}), against {high_top2:share} for the best item, {high}.",
+        text = _t(
+            study,
+            "describe.tree_low_high",
             low=low["label"],
             area=area,
             low_top2=low["top2"],
             conf=conf,
-            ci=fmt_ci(low["top2_ci_low"], low["top2_ci_high"], kind="share"),
+            ci=_ci(study, low["top2_ci_low"], low["top2_ci_high"], kind="share"),
             n=int(low["n"]),
             high_top2=high["top2"],
             high=high["label"],
@@ -978,13 +1053,14 @@ def hierarchy_takeaway(tree: pd.DataFrame, *, study: Study) -> Md:
     inds = tree[tree["level"] == "indicator"].dropna(subset=["index"])
     if len(inds) > 1:
         weak = inds.loc[inds["index"].idxmin()]
-        text += md(
-            " Among the {k}, **{weak}** has the lowest index, {index:index} ({conf} CI {ci}).",
-            k=fmt_count(len(inds), "indicator"),
+        text += _t(
+            study,
+            "describe.tree_weak_indicator",
+            k=_n(study, len(inds), "count.indicator"),
             weak=weak["label"],
             index=weak["index"],
             conf=conf,
-            ci=fmt_ci(weak["index_ci_low"], weak["index_ci_high"], kind="index"),
+            ci=_ci(study, weak["index_ci_low"], weak["index_ci_high"], kind="index"),
         )
     return text
 
@@ -1014,7 +1090,7 @@ def gap_takeaway(gaps: pd.DataFrame, *, study: Study) -> Md:
     """
     g = gaps.dropna(subset=["estimate"])
     if len(g) == 0:
-        return md("No aspect has enough respondents who answered both questions.")
+        return _t(study, "describe.gap_none")
     rules = study.reporting
     conf = _confidence(study)
     method = CORRECTIONS.get(rules.correction) if len(g) > 1 else None
@@ -1023,7 +1099,7 @@ def gap_takeaway(gaps: pd.DataFrame, *, study: Study) -> Md:
     par = shown.str.fullmatch(r"[0.]+")
     short = g[(g["estimate"] < 0) & ~par].sort_values("gap_100")
     over = g[(g["estimate"] > 0) & ~par].sort_values("gap_100", ascending=False)
-    level = md("at the {alpha:num.2} level", alpha=rules.alpha)
+    level = _t(study, "describe.at_level", alpha=rules.alpha)
 
     def signed(x: float, kind: str) -> str:
         text = fmt_value(x, kind)
@@ -1031,109 +1107,92 @@ def gap_takeaway(gaps: pd.DataFrame, *, study: Study) -> Md:
 
     def detail(r: pd.Series) -> Md:
         p = fmt_p(r["p_adjusted"], prefix=True)
-        return md(
-            "customers expect {expect:mean} and rate it {rate:mean} on {lo}-{hi}, a gap of "
-            "{gap} ({conf} CI {ci}; {gap_100} points on 0-100; {p}, n = {n:,})",
+        return _t(
+            study,
+            "describe.gap_detail",
             expect=r["mean_expectation"],
             rate=r["mean_satisfaction"],
             lo=int(r["scale_min"]),
             hi=int(r["scale_max"]),
             gap=signed(r["estimate"], "mean"),
             conf=conf,
-            ci=fmt_ci(r["ci_low"], r["ci_high"], kind="mean"),
+            ci=_ci(study, r["ci_low"], r["ci_high"], kind="mean"),
             gap_100=signed(r["gap_100"], "index"),
-            p=f"{method}-adjusted {p}" if method else p,
+            p=_t(study, "describe.p_adjusted", method=method, p=p) if method else p,
             n=int(r["n"]),
         )
 
     def where(r: pd.Series) -> Md:
-        return md(" ({area})", area=r["area_label"]) if r["area_label"] else md("")
+        return _t(study, "describe.paren", x=r["area_label"]) if r["area_label"] else md("")
 
     parts = []
     sig_short = int(short["significant"].sum())
     if len(short) == 1:
         r = short.iloc[0]
         parts.append(
-            md(
-                "**{label}**{where} falls short of expectations: {detail}.",
-                label=r["label"],
-                where=where(r),
-                detail=detail(r),
-            )
+            _t(study, "describe.gap_short_one", label=r["label"], where=where(r), detail=detail(r))
         )
         parts.append(
-            md(
-                "{only}The shortfall is {sig}significant {level}.",
-                only=md("It is the only aspect that falls short. ") if len(g) > 1 else md(""),
-                sig="" if sig_short else "not ",
+            _t(
+                study,
+                "describe.gap_short_sig" if sig_short else "describe.gap_short_not_sig",
+                only=_t(study, "describe.gap_only_short") if len(g) > 1 else md(""),
                 level=level,
             )
         )
     elif len(short):
         r = short.iloc[0]
         parts.append(
-            md(
-                "The largest shortfall is **{label}**{where}: {detail}.",
-                label=r["label"],
-                where=where(r),
-                detail=detail(r),
-            )
+            _t(study, "describe.gap_short_max", label=r["label"], where=where(r), detail=detail(r))
         )
         parts.append(
-            md(
-                "{count} fall short of expectations, {k} significantly {level}.",
+            _t(
+                study,
+                "describe.gap_short_count",
                 count=(
-                    md("All {m} aspects", m=len(g))
+                    _t(study, "describe.gap_all_aspects", m=len(g))
                     if len(short) == len(g)
-                    else md("{k} of the {m} aspects", k=len(short), m=len(g))
+                    else _t(study, "describe.gap_k_aspects", k=len(short), m=len(g))
                 ),
-                k=_of_them(sig_short, len(short)),
+                k=_of_them(study, sig_short, len(short)),
                 level=level,
             )
         )
     else:
-        parts.append(
-            md(
-                "No aspect falls short of expectations: every rating meets or exceeds what "
-                "customers expect."
-            )
-        )
+        parts.append(_t(study, "describe.gap_no_short"))
     if len(over):
         r = over.iloc[0]
         sig_over = int(over["significant"].sum())
         parts.append(
-            md(
-                "The largest surplus is **{label}**{where}: {detail}.",
-                label=r["label"],
-                where=where(r),
-                detail=detail(r),
-            )
+            _t(study, "describe.gap_over_max", label=r["label"], where=where(r), detail=detail(r))
         )
         if len(over) > 1:
             parts.append(
-                md(
-                    "{k} of the {m} aspects rate above expectations, {s} significantly {level}.",
+                _t(
+                    study,
+                    "describe.gap_over_count",
                     k=len(over),
                     m=len(g),
-                    s=_of_them(sig_over, len(over)),
+                    s=_of_them(study, sig_over, len(over)),
                     level=level,
                 )
             )
     even = g[par]
     if len(even):
         parts.append(
-            md(
-                "{names} {verb} expectations: rating and expectation round to the same mean.",
-                names=fmt_list(even["label"]),
-                verb="meets" if len(even) == 1 else "meet",
+            _t(
+                study,
+                "describe.gap_even_one" if len(even) == 1 else "describe.gap_even",
+                names=join(even["label"], study.language),
             )
         )
-    return md(" ").join(parts)
+    return _sep(study).join(parts)
 
 
-def _points(nps: float) -> str:
+def _points(nps: float, language: str = "en") -> str:
     """Return "point" for an NPS shown as 1 or -1, else "points"."""
-    return "point" if fmt_value(nps, "nps").lstrip("+-−") == "1" else "points"
+    one = fmt_value(nps, "nps").lstrip("+-−") == "1"
+    return template("describe.point" if one else "describe.points", language)
 
 
 # ---- 8. reliability -----------------------------------------------------------------------------
@@ -1184,45 +1243,35 @@ def reliability_takeaway(rel: pd.DataFrame, *, study: Study, min_alpha: float) -
     r = rel.dropna(subset=["alpha"])
     conf = _confidence(study)
     if len(r) == 0:
-        return md("No area has enough answers to estimate its reliability.")
+        return _t(study, "describe.rel_none")
     worst = r.loc[r["alpha"].idxmin()]
     below = r[r["ci_low"] < min_alpha]
+    values = {
+        "area": worst["area"],
+        "alpha": worst["alpha"],
+        "conf": conf,
+        "ci": _ci(study, worst["ci_low"], worst["ci_high"], kind="coef"),
+        "items": _n(study, int(worst["n_items"]), "count.item"),
+        "n": int(worst["n"]),
+    }
     lead = (
-        md(
-            "**{area}** has an alpha of {alpha:coef} ({conf} CI {ci}, {items}, n = {n:,}).",
-            area=worst["area"],
-            alpha=worst["alpha"],
-            conf=conf,
-            ci=fmt_ci(worst["ci_low"], worst["ci_high"], kind="coef"),
-            items=fmt_count(int(worst["n_items"]), "item"),
-            n=int(worst["n"]),
-        )
+        _t(study, "describe.rel_one", **values)
         if len(r) == 1
-        else md(
-            "The least reliable area is **{area}**, with alpha {alpha:coef} ({conf} CI {ci}, "
-            "{items}, n = {n:,}); the most reliable reaches {best:coef}.",
-            area=worst["area"],
-            alpha=worst["alpha"],
-            conf=conf,
-            ci=fmt_ci(worst["ci_low"], worst["ci_high"], kind="coef"),
-            items=fmt_count(int(worst["n_items"]), "item"),
-            n=int(worst["n"]),
-            best=r["alpha"].max(),
-        )
+        else _t(study, "describe.rel_least", best=r["alpha"].max(), **values)
     )
     if below.empty:
-        verdict = md(
-            " {every} interval lies above {m:num.2}: the items hang together and can be rolled up.",
-            every="Its" if len(r) == 1 else "Every area's",
-            m=min_alpha,
+        verdict = _t(
+            study, "describe.rel_ok_one" if len(r) == 1 else "describe.rel_ok", m=min_alpha
         )
+    elif len(r) == 1:
+        verdict = _t(study, "describe.rel_below_one", m=min_alpha)
     else:
-        verdict = md(
-            " {areas} cannot be shown to reach {m:num.2}: {names} - read {their} with care.",
-            areas=_cap(md(fmt_count(len(below), "area"))) if len(r) > 1 else md("It"),
+        verdict = _t(
+            study,
+            "describe.rel_below" if len(below) > 1 else "describe.rel_below_single",
+            areas=_cap(md("{a}", a=_n(study, len(below), "count.area"))),
             m=min_alpha,
-            names=fmt_list(below["area"]) if len(r) > 1 else md("the lower bound is below it"),
-            their="their area scores" if len(below) > 1 else "its area score",
+            names=join(below["area"], study.language),
         )
     return lead + verdict
 
@@ -1248,61 +1297,52 @@ def bases_takeaway(bases: pd.DataFrame, *, study: Study) -> Md:
     counts = []
     if suppressed:
         counts.append(
-            md(
-                "{k} below {s} {are} suppressed",
-                k=_count(suppressed, "cell"),
+            _t(
+                study,
+                "describe.cells_suppressed_one" if suppressed == 1 else "describe.cells_suppressed",
+                k=_count(study, suppressed, "count.cell"),
                 s=rules.suppress_below,
-                are="is" if suppressed == 1 else "are",
             )
         )
     if low:
         counts.append(
-            md(
-                "{k} below {m} {are} flagged",
-                k=_count(low, "cell"),
+            _t(
+                study,
+                "describe.cells_flagged_one" if low == 1 else "describe.cells_flagged",
+                k=_count(study, low, "count.cell"),
                 m=rules.min_base,
-                are="is" if low == 1 else "are",
             )
         )
     if suppressed == cells:
-        status = md("every cell is below {s} and suppressed", s=rules.suppress_below)
+        status = _t(study, "describe.cells_all_suppressed", s=rules.suppress_below)
     elif counts:
-        status = md(
-            "{counts}, so {r} can be read without caution",
-            counts=md(" and ").join(counts),
+        status = _t(
+            study,
+            "describe.cells_status",
+            counts=join(counts, study.language),
             r=(
-                md("none")
+                _t(study, "describe.none_share")
                 if fine["share_reportable"] == 0
                 else md("{r:share}", r=fine["share_reportable"])
             ),
         )
     else:
-        status = md("every cell reaches the minimum base of {m}", m=rules.min_base)
-    verb = "Crossing" if int(fine["ways"]) > 1 else "Splitting by"
+        status = _t(study, "describe.cells_all_ok", m=rules.min_base)
     if len(bases) == 1:
         depth = md("")
     elif safe == int(bases["ways"].max()):
-        depth = md(" Every cross keeps all its cells at {m} or more.", m=rules.min_base)
+        depth = _t(study, "describe.depth_all", m=rules.min_base)
     elif safe == 1:
-        depth = md(
-            " Each segment on its own keeps all its cells at {m} or more; crosses of segments "
-            "need pooled waves or a larger sample.",
-            m=rules.min_base,
-        )
+        depth = _t(study, "describe.depth_single", m=rules.min_base)
     elif safe:
-        depth = md(
-            " Every cross of up to {k} segments keeps all its cells at {m} or more; finer "
-            "crosses need pooled waves or a larger sample.",
-            k=safe,
-            m=rules.min_base,
-        )
+        depth = _t(study, "describe.depth_k", k=safe, m=rules.min_base)
     else:
-        depth = md(" Even single segments have cells below {m}.", m=rules.min_base)
-    return md(
-        "{verb} {cut} gives {cells} with a median base of {median:base}: {status}.{depth}",
-        verb=verb,
+        depth = _t(study, "describe.depth_none", m=rules.min_base)
+    return _t(
+        study,
+        "describe.bases_crossing" if int(fine["ways"]) > 1 else "describe.bases_splitting",
         cut=fine["cut_label"],
-        cells=fmt_count(cells, "cell"),
+        cells=_n(study, cells, "count.cell"),
         median=fine["median_n"],
         status=status,
         depth=depth,
@@ -1427,7 +1467,11 @@ def cut_grid(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -> pd
         ]
         grid = grid.fillna("")
     else:
-        grid = grid.to_frame(name=f"{study.label(_overall_item(study))}: top-2-box")
+        grid = grid.to_frame(
+            name=template("describe.col_top2_of", study.language).format(
+                label=study.label(_overall_item(study))
+            )
+        )
     grid = grid.reset_index()
     return grid.rename(columns={c: study.segment(c).title for c in columns})
 
@@ -1438,11 +1482,15 @@ def cut_caption(study: Study, columns: Sequence[str]) -> str:
     It says what the cells hold and what the marks mean.
     """
     rules = study.reporting
+    lang = study.language
     by = " x ".join(study.segment(c).title for c in columns)
-    suppressed = f", – suppressed below {rules.suppress_below}" if rules.suppress_below > 0 else ""
-    return (
-        f"{study.label(_overall_item(study))}: top-2-box % (base) by {by}; "
-        f"* below {rules.min_base}{suppressed}; empty: nobody"
+    suppressed = (
+        template("describe.cap_cut_suppressed", lang).format(s=rules.suppress_below)
+        if rules.suppress_below > 0
+        else ""
+    )
+    return template("describe.cap_cut", lang).format(
+        label=study.label(_overall_item(study)), by=by, m=rules.min_base, suppressed=suppressed
     )
 
 
@@ -1459,25 +1507,23 @@ def cut_takeaway(cells: pd.DataFrame, *, study: Study, columns: Sequence[str]) -
     """
     columns = list(columns)
     shown = cells[cells["flag"] != "suppressed"].dropna(subset=["ci_low", "ci_high"])
-    title = fmt_list(study.segment(c).title for c in columns)
+    title = join([study.segment(c).title for c in columns], study.language)
     if len(shown) == 0:
-        return md(
-            "Every cell of the cross by {title} is below {s} interviews and suppressed.",
-            title=title,
-            s=study.reporting.suppress_below,
+        return _t(
+            study, "describe.cut_all_suppressed", title=title, s=study.reporting.suppress_below
         )
     wide = shown.loc[(shown["ci_high"] - shown["ci_low"]).idxmax()]
     where = " / ".join(str(wide[c]) for c in columns)
-    return md(
-        "By {title}, the widest interval among the cells that can be shown is that of "
-        "{where}: {estimate:share} top-2-box on n = {n:,}{flag}, with a {conf} CI of {ci}.",
+    return _t(
+        study,
+        "describe.cut_widest",
         title=title,
         where=where,
         estimate=wide["estimate"],
         n=int(wide["n"]),
-        flag=" (low base)" if wide["flag"] else "",
+        flag=_t(study, "describe.low_base_mark") if wide["flag"] else md(""),
         conf=_confidence(study),
-        ci=fmt_ci(wide["ci_low"], wide["ci_high"], kind="share"),
+        ci=_ci(study, wide["ci_low"], wide["ci_high"], kind="share"),
     )
 
 
@@ -1527,6 +1573,44 @@ BASES_COLUMNS: dict[str, str | None] = {
     "share_reportable": "Reportable",
 }
 
+#: the headers of the column lists above: English header -> key of the template tables
+_HEADERS = {
+    "KPI": "col.kpi",
+    "Scale": "describe.col_scale",
+    "Item": "col.item",
+    "Area": "col.area",
+    "Expectation": "describe.col_expectation",
+    "Satisfaction": "describe.col_satisfaction",
+    "Gap": "describe.col_gap",
+    "Gap (0-100)": "describe.col_gap_100",
+    "Segments crossed": "describe.col_cut",
+    "Cells": "col.n_cells",
+    "Smallest base": "describe.col_min_n",
+    "Median base": "describe.col_median_n",
+    "Largest base": "describe.col_max_n",
+    "Low-base cells": "describe.col_low_base",
+    "Suppressed cells": "describe.col_suppressed",
+    "Reportable": "describe.col_reportable",
+}
+
+
+def localise_columns(columns: dict[str, str | None], language: str = "en") -> dict[str, str | None]:
+    """Return a column list of this module (``KPI_COLUMNS``, ...) with headers in ``language``.
+
+    Parameters
+    ----------
+    columns : dict
+        Column -> English header (None: the default header).
+    language : str
+        ``"en"`` or ``"zh"``.
+
+    Returns
+    -------
+    dict
+        The same columns, each header from the template tables.
+    """
+    return {c: template(_HEADERS[h], language) if h in _HEADERS else h for c, h in columns.items()}
+
 
 def hierarchy_columns(study: Study) -> dict[str, str | None]:
     """Return the hierarchy table's columns: the node, its base, mean, top-2-box and index.
@@ -1542,7 +1626,10 @@ def hierarchy_columns(study: Study) -> dict[str, str | None]:
     dict
         Column -> header (None: the default header), in display order.
     """
-    node = "Index, area, indicator or item" if study.has_indicators else "Index, area or item"
+    node = template(
+        "describe.col_node_indicators" if study.has_indicators else "describe.col_node",
+        study.language,
+    )
     return {
         "level": None,
         "label": node,

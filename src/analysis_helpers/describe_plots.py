@@ -25,6 +25,7 @@ from matplotlib.transforms import blended_transform_factory
 from ._compat import renamed, warn_deprecated
 from .formatting import fmt_value, kind_for_unit
 from .plots import bar_with_ci
+from .text import template
 
 __all__ = [
     "diverging_likert",
@@ -183,6 +184,7 @@ def gap_chart(
     alpha: float = 0.05,
     labels: dict | None = None,
     ax: Axes | None = None,
+    language: str = "en",
 ) -> Axes:
     """Draw a dumbbell chart of expectation vs satisfaction per aspect, largest shortfall on top.
 
@@ -202,6 +204,8 @@ def gap_chart(
         Display text per aspect.
     ax : Axes, optional
         Where to draw.
+    language : str
+        The language of the legend and the axis title (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -225,10 +229,14 @@ def gap_chart(
             linewidth=1.5,
             zorder=1,
         )
-    ax.scatter(t[expectation], y, color=_NEG, label="expectation", zorder=2)
-    ax.scatter(t[satisfaction], y, color=_POS, label="satisfaction", zorder=2)
+    ax.scatter(
+        t[expectation], y, color=_NEG, label=template("plots.expectation", language), zorder=2
+    )
+    ax.scatter(
+        t[satisfaction], y, color=_POS, label=template("plots.satisfaction", language), zorder=2
+    )
     ax.set_yticks(y, [(labels or {}).get(n, str(n)) for n in t[label_col]])
-    ax.set_xlabel("mean score")
+    ax.set_xlabel(template("plots.mean_score", language))
     ax.legend(frameon=False, loc="lower right")
     return ax
 
@@ -378,6 +386,7 @@ def distribution_chart(
     by_labels: dict | None = None,
     title: str | None = None,
     width: float = 10.0,
+    language: str = "en",
 ) -> np.ndarray:
     """Draw the answers to many items: one diverging panel per number of bands.
 
@@ -407,6 +416,8 @@ def distribution_chart(
         The figure's title, above the first panel.
     width : float
         Figure width in inches.
+    language : str
+        The language of the legend titles and the axis title (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -438,7 +449,8 @@ def distribution_chart(
             m = re.fullmatch(r"(-?\d+)-(-?\d+)", str(sc))
             n_codes = int(m.group(2)) - int(m.group(1)) + 1 if m else -1
             every = t.loc[t[scale] == sc, code].nunique() == n_codes
-            kinds.append(f"{sc} items: {'codes' if every else 'bands'}")
+            key = "plots.items_codes" if every else "plots.items_bands"
+            kinds.append(template(key, language).format(scale=sc))
         grouped_likert(
             t, by=by, label=label, code=code, share=share, code_labels=code_labels,
             labels=labels, by_labels=by_labels, ax=ax,
@@ -446,7 +458,7 @@ def distribution_chart(
         legend = ax.get_legend()
         legend.set_title(" | ".join(kinds), prop={"size": 8})
         ax.set_xlabel("")
-    axes[-1].set_xlabel("% of respondents (left: low answers, right: high answers)")
+    axes[-1].set_xlabel(template("plots.dist_axis", language))
     if title:
         fig.suptitle(title, x=0.01, ha="left")
     return axes

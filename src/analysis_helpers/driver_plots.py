@@ -21,6 +21,7 @@ from matplotlib.colors import to_rgba
 from ._compat import renamed
 from .drivers import QUADRANTS
 from .plots import PALETTE
+from .text import template
 
 __all__ = [
     "importance_bars",
@@ -54,6 +55,47 @@ _QUADRANT_COLOURS = {
     "low priority": "#999999",
     "possible overkill": PALETTE[0],
 }
+#: the template keys of the measures' axis labels in other languages than English
+_MEASURE_KEYS = {
+    "correlation": "plots.measure_correlation",
+    "beta": "plots.measure_beta",
+    "relative_weight": "plots.measure_relative_weight",
+    "relative_weight_pct": "plots.measure_relative_weight_pct",
+    "lmg": "plots.measure_lmg",
+    "lmg_pct": "plots.measure_lmg_pct",
+    "shapley": "plots.measure_lmg",
+    "shapley_pct": "plots.measure_lmg_pct",
+    "first": "plots.measure_first",
+    "last": "plots.measure_last",
+    "betasq": "plots.measure_betasq",
+    "pratt": "plots.measure_pratt",
+    "importance": "plots.measure_importance",
+    "importance_pct": "plots.measure_importance_pct",
+}
+#: the quadrants' and the factor classes' names as the charts show them
+_NAME_KEYS = {
+    "concentrate here": "plots.quadrant_concentrate",
+    "keep up the good work": "plots.quadrant_keep",
+    "low priority": "plots.quadrant_low",
+    "possible overkill": "plots.quadrant_overkill",
+    "basic": "plots.class_basic",
+    "performance": "plots.class_performance",
+    "excitement": "plots.class_excitement",
+}
+
+
+def _measure_label(measure: str, language: str) -> str:
+    """Return the axis label of ``measure`` in ``language`` (:data:`MEASURE_LABELS` in English)."""
+    if language == "en" or measure not in _MEASURE_KEYS:
+        return MEASURE_LABELS.get(measure, measure)
+    return template(_MEASURE_KEYS[measure], language)
+
+
+def _name(name: str, language: str) -> str:
+    """Return a quadrant's or a factor class's name in ``language``."""
+    return template(_NAME_KEYS[name], language) if name in _NAME_KEYS else name
+
+
 _CLASS_COLOURS = {"basic": PALETTE[3], "performance": PALETTE[0], "excitement": PALETTE[2]}
 
 
@@ -76,6 +118,7 @@ def importance_bars(
     ax: Axes | None = None,
     sort: bool = True,
     color: str = PALETTE[0],
+    language: str = "en",
 ) -> Axes:
     """Draw horizontal bars of one importance measure, with bootstrap intervals when present.
 
@@ -94,6 +137,8 @@ def importance_bars(
         Most important driver on top (else the table's order, top to bottom).
     color : str
         Bar colour.
+    language : str
+        The language of the axis title (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -116,7 +161,7 @@ def importance_bars(
         err = np.vstack([rows["_value"] - rows[low], rows[high] - rows["_value"]])
         ax.errorbar(rows["_value"], y, xerr=err, fmt="none", ecolor="#333333", capsize=3, lw=1)
     ax.set_yticks(y, labels=rows["driver"].astype(str).tolist())
-    ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
+    ax.set_xlabel(_measure_label(measure, language))
     if (values < 0).any():
         ax.axvline(0, color="#333333", lw=0.8)
     if "r2" in rows.columns and rows["r2"].notna().any():
@@ -134,6 +179,7 @@ def quadrant_chart(
     ax: Axes | None = None,
     max_labels: int = 12,
     key_rows: int = 20,
+    language: str = "en",
 ) -> Axes:
     """Draw the importance-performance quadrant chart (Martilla & James 1977).
 
@@ -154,6 +200,8 @@ def quadrant_chart(
         Most items labelled by name.
     key_rows : int
         Lines per column of the numbered key.
+    language : str
+        The language of the quadrant names and the axis titles (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -188,7 +236,7 @@ def quadrant_chart(
     }
     for name, (cx, cy, ha, va) in corners.items():
         ax.text(
-            cx, cy, name, transform=ax.transAxes, ha=ha, va=va, fontsize="small",
+            cx, cy, _name(name, language), transform=ax.transAxes, ha=ha, va=va, fontsize="small",
             color=_QUADRANT_COLOURS[name],
         )  # fmt: skip
     items = ipa["item"].astype(str).tolist()
@@ -215,12 +263,14 @@ def quadrant_chart(
             )  # fmt: skip
             right = to_axes.transform(block.get_window_extent(renderer))[1, 0]
             left = right + 0.03
-    ax.set_xlabel("Performance")
-    ax.set_ylabel("Importance")
+    ax.set_xlabel(template("col.performance", language))
+    ax.set_ylabel(template("col.importance", language))
     return ax
 
 
-def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def penalty_reward_chart(
+    prca: pd.DataFrame, *, ax: Axes | None = None, language: str = "en"
+) -> Axes:
     """Draw the penalty-reward chart: penalties left, rewards right, by factor class.
 
     Each attribute gets a bar to the left of zero for its penalty (the drop in the outcome
@@ -235,6 +285,8 @@ def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         Output of :func:`~analysis_helpers.drivers.penalty_reward`.
     ax : Axes, optional
         Where to draw.
+    language : str
+        The language of the axis title and the legend (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -266,7 +318,7 @@ def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.errorbar(value, y, xerr=err, fmt="none", ecolor="#333333", capsize=2.5, lw=0.9)
     ax.axvline(0, color="#333333", lw=0.9)
     ax.set_yticks(y, labels=rows["driver"].astype(str).tolist())
-    ax.set_xlabel("← penalty (low rating)     effect on the outcome     reward (high rating) →")
+    ax.set_xlabel(template("plots.pr_axis", language))
     limit = np.nanmax(np.abs(rows[["penalty_ci_low", "penalty_ci_high", "reward_ci_low",
                                    "reward_ci_high"]].to_numpy(float)))  # fmt: skip
     if np.isfinite(limit) and limit > 0:
@@ -275,7 +327,8 @@ def penalty_reward_chart(prca: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         plt.Rectangle((0, 0), 1, 1, color=_CLASS_COLOURS[c])
         for c in ("basic", "performance", "excitement")
     ]
-    ax.legend(handles, ["basic", "performance", "excitement"], loc="lower center",
+    classes = [_name(c, language) for c in ("basic", "performance", "excitement")]
+    ax.legend(handles, classes, loc="lower center",
               bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="small", frameon=False)  # fmt: skip
     return ax
 
@@ -289,6 +342,7 @@ def importance_by_group(
     ax: Axes | None = None,
     order: Sequence[object] | None = None,
     labels: Mapping[object, str] | None = None,
+    language: str = "en",
 ) -> Axes:
     """Draw a dot plot of one importance measure per driver and group (segment, wave, outcome).
 
@@ -313,6 +367,8 @@ def importance_by_group(
         Groups in legend order (default: order of appearance).
     labels : mapping, optional
         Legend label per group (default: the group value).
+    language : str
+        The language of the axis title (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -343,7 +399,7 @@ def importance_by_group(
         ax.scatter(x, y, color=colour, marker=marker, s=30, zorder=3, label=name)
     ax.set_yticks(np.arange(len(drivers)), labels=[str(d) for d in drivers])
     ax.set_ylim(-0.6, len(drivers) - 0.4)
-    ax.set_xlabel(MEASURE_LABELS.get(measure, measure))
+    ax.set_xlabel(_measure_label(measure, language))
     if (rows[measure] < 0).any():
         ax.axvline(0, color="#333333", lw=0.8)
     ax.legend(loc="lower right", fontsize="small", frameon=False, ncol=1 + (len(groups) - 1) // 8)

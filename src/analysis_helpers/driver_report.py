@@ -53,10 +53,11 @@ from .drivers import (
     with_index_weights,
 )
 from .estimation import survey_mean
-from .formatting import confidence_label, fmt_ci, fmt_count, fmt_list
+from .formatting import confidence_label, fmt_ci
 from .safe_output import Md, md
 from .study import Study
 from .study_tables import area_scores, item_performance, study_design
+from .text import count, join, template, text, words
 
 __all__ = [
     "DriverSetup",
@@ -100,6 +101,7 @@ __all__ = [
     "group_drivers",
     "derived_hierarchy",
     "index_weight_display",
+    "skipped_note",
 ]
 
 _CORRECTIONS = {
@@ -108,6 +110,42 @@ _CORRECTIONS = {
     "bonferroni": "Bonferroni",
     "none": "no",
 }
+
+#: the count keys of the drivers' nouns (the text tables)
+_NOUNS = {"item": "count.item", "area": "count.area"}
+#: the nouns themselves
+_NOUN_WORDS = {"item": "drivers.noun_item", "area": "drivers.noun_area"}
+#: the factor classes of penalty-reward as the table shows them
+_FACTORS = {
+    "basic": "drivers.factor_basic",
+    "performance": "drivers.factor_performance",
+    "excitement": "drivers.factor_excitement",
+}
+
+
+def _lang(study: Study | str) -> str:
+    return study if isinstance(study, str) else study.language
+
+
+def _t(study: Study | str, key: str, /, **values: Any) -> Md:
+    """Return the sentence of ``key`` in the study's language (see :mod:`.text`)."""
+    return text(key, _lang(study), **values)
+
+
+def _ci(study: Study | str, low: Any, high: Any, *, kind: str) -> str:
+    """Return :func:`fmt_ci` in the study's language ("-8.5 to -0.4" / "-8.5 至 -0.4")."""
+    return fmt_ci(low, high, kind=kind, language=_lang(study))
+
+
+def _n(study: Study | str, n: int, key: str) -> str:
+    """Return a count with its noun in the study's language: "3 areas", "3 个领域"."""
+    return count(n, key, _lang(study))
+
+
+def _level_title(level: str, language: str) -> str:
+    """Return the header of a driver column of ``level``: "Item" / "Area" (or the level)."""
+    keys = {"item": "col.item", "area": "col.area"}
+    return template(keys[level], language) if level in keys else level.capitalize()
 
 
 # --------------------------------------------------------------------------------------
@@ -150,6 +188,8 @@ class DriverSetup:
         Bootstrap replicates of the importance intervals (0: none).
     random_state : int or None
         Seed of the bootstrap and of the permutation check.
+    language : str
+        The report's language (``reporting.language``): the words of the page's sentences.
     """
 
     outcome: str | None
@@ -167,6 +207,7 @@ class DriverSetup:
     min_per_driver: float = 10
     n_boot: int = 0
     random_state: int | None = None
+    language: str = "en"
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -180,8 +221,8 @@ class DriverSetup:
 
     @property
     def driver_title(self) -> str:
-        """The header of the driver column: "Area" or "Item"."""
-        return "Area" if self.level == "area" else "Item"
+        """The header of the driver column: "Area" or "Item" (in the setup's language)."""
+        return template("col.area" if self.level == "area" else "col.item", self.language)
 
     @property
     def driver_noun(self) -> str:
@@ -278,14 +319,12 @@ def driver_setup(
     level, drivers = ("area", areas) if len(areas) >= 2 else ("item", items)
     reason = None
     if target is None:
-        reason = md(
-            "The study file names no overall-satisfaction, loyalty or recommend item (kpis), "
-            "so there is no outcome to find the drivers of."
-        )
+        reason = _t(study, "drivers.no_outcome")
     elif len(drivers) < 2:
-        reason = md(
-            "The study has {n} besides the outcome; a driver analysis compares two or more.",
-            n=fmt_count(len(drivers), "satisfaction item"),
+        reason = _t(
+            study,
+            "drivers.too_few",
+            n=_n(study, len(drivers), "count.satisfaction_item"),
         )
     return DriverSetup(
         outcome=target,
@@ -303,6 +342,7 @@ def driver_setup(
         min_per_driver=min_per_driver,
         n_boot=n_boot,
         random_state=random_state,
+        language=study.language,
     )
 
 
@@ -444,15 +484,15 @@ def small_base_sentence(base: UsableBase, *, study: Study, outcome: str, what: s
         E.g. "Only 135 respondents answered Overall satisfaction and all 20 items; 20
         drivers need at least 200 (10 per driver), so this analysis is left out."
     """
-    return md(
-        "Only {n} answered **{outcome}** and all {p}; {drivers} need at least {needed:,} "
-        "({per:g} per driver), so this analysis is left out.",
-        n=fmt_count(base.n, "respondent"),
+    return _t(
+        study,
+        "drivers.small_base",
+        n=_n(study, base.n, "count.respondent"),
         outcome=study.label(outcome),
-        p=fmt_count(base.drivers, what.rstrip("s")),
-        drivers=fmt_count(base.drivers, "driver"),
+        p=_n(study, base.drivers, _NOUNS.get(what.rstrip("s"), "count.item")),
+        drivers=_n(study, base.drivers, "count.driver"),
         needed=base.needed,
-        per=base.min_per_driver,
+        per=f"{base.min_per_driver:g}",
     )
 
 
@@ -504,6 +544,8 @@ class PenaltyRewardPlan:
         Drivers left out because nobody rated them low (or high).
     base : UsableBase
         The base of the item-level model (the reason for falling back to areas).
+    language : str
+        The report's language.
     """
 
     level: str
@@ -511,6 +553,7 @@ class PenaltyRewardPlan:
     cuts: pd.DataFrame
     dropped: list[str]
     base: UsableBase
+    language: str = "en"
 
 
 def penalty_reward_plan(
@@ -537,6 +580,7 @@ def penalty_reward_plan(
     share = setup.pr_share if share is None else share
     min_per_driver = setup.min_per_driver if min_per_driver is None else min_per_driver
     outcome = _outcome(setup, "penalty_reward_plan")
+    lang = study.language
     base = usable_base(data, outcome=outcome, drivers=setup.items, min_per_driver=min_per_driver)
     if base.ok:
         level, drivers = "item", list(setup.items)
@@ -546,11 +590,11 @@ def penalty_reward_plan(
             data, outcome=outcome, drivers=setup.drivers, min_per_driver=min_per_driver
         )
         if not area_base.ok:
-            return PenaltyRewardPlan("none", [], pd.DataFrame(), [], base)
+            return PenaltyRewardPlan("none", [], pd.DataFrame(), [], base, lang)
         level, drivers = "area", list(setup.drivers)
         scales = pd.DataFrame({"item": drivers, "scale_min": 0.0, "scale_max": 100.0})
     else:
-        return PenaltyRewardPlan("none", [], pd.DataFrame(), [], base)
+        return PenaltyRewardPlan("none", [], pd.DataFrame(), [], base, lang)
     cuts = scale_cutoffs(scales, share=share).set_index("item")
     complete = data[[outcome, *drivers]].dropna()
     dropped = [
@@ -562,8 +606,8 @@ def penalty_reward_plan(
     ]
     kept = [d for d in drivers if d not in dropped]
     if len(kept) < 2:
-        return PenaltyRewardPlan("none", kept, cuts.loc[kept], dropped, base)
-    return PenaltyRewardPlan(level, kept, cuts.loc[kept], dropped, base)
+        return PenaltyRewardPlan("none", kept, cuts.loc[kept], dropped, base, lang)
+    return PenaltyRewardPlan(level, kept, cuts.loc[kept], dropped, base, lang)
 
 
 def area_performance(
@@ -662,10 +706,10 @@ def run_penalty_reward(
     """
     if plan.level == "none":
         if plan.dropped and plan.base.ok:
-            return None, md(
-                "Too few items have both low and high ratings for a penalty-reward analysis "
-                "(left out: {names}).",
-                names=fmt_list(study.label(d) for d in plan.dropped),
+            return None, _t(
+                study,
+                "drivers.pr_too_few",
+                names=join([study.label(d) for d in plan.dropped], study.language),
             )
         return None, small_base_sentence(plan.base, study=study, outcome=outcome, what="items")
     try:
@@ -682,13 +726,15 @@ def run_penalty_reward(
         )
     except DriverError as err:
         reason = str(err).removeprefix("penalty_reward: ")
-        return None, md(
-            "The penalty-reward model cannot be estimated on these data: {r}.", r=reason
-        )
+        return None, _t(study, "drivers.pr_failed", r=reason)
     return (
         table.assign(
             label=table["driver"].map(study.label),
-            factor_label=table["factor_class"].str.capitalize(),
+            factor_label=table["factor_class"].map(
+                lambda c: (
+                    template(_FACTORS[c], study.language) if c in _FACTORS else str(c).capitalize()
+                )
+            ),
         ),
         None,
     )
@@ -713,6 +759,8 @@ class IpaInputs:
         What ``performance`` holds: a mean on 0-100 (always for areas) or a top-2-box %.
     crosshair : {"mean", "midpoint"}
         Where the map's crosshair sits.
+    language : str
+        The report's language.
     """
 
     level: str
@@ -722,6 +770,7 @@ class IpaInputs:
     base: UsableBase
     measure: str = "mean"
     crosshair: str = "mean"
+    language: str = "en"
 
 
 def ipa_inputs(
@@ -763,7 +812,8 @@ def ipa_inputs(
         data, outcome=_outcome(setup, "ipa_inputs"), drivers=setup.items, missing="pairwise",
         min_per_driver=min_per_driver,
     )  # fmt: skip
-    unit = "mean, 0-100" if performance == "mean" else "top-2-box, %"
+    lang = study.language
+    unit = template("drivers.unit_mean" if performance == "mean" else "drivers.unit_top2", lang)
     confidence = study.reporting.confidence
     if setup.level == "item" or base.ok:
         imp = importance
@@ -780,10 +830,10 @@ def ipa_inputs(
         perf = item_performance(
             data, study=study, items=list(imp["driver"]), measure=performance, confidence=confidence
         )
-        return IpaInputs("item", imp, perf, unit, base, performance, setup.crosshair)
+        return IpaInputs("item", imp, perf, unit, base, performance, setup.crosshair, lang)
     perf = area_performance(data, study=study, areas=setup.drivers, confidence=confidence)
-    area_unit = "mean area score, 0-100"
-    return IpaInputs("area", importance, perf, area_unit, base, "mean", setup.crosshair)
+    area_unit = template("drivers.unit_area", lang)
+    return IpaInputs("area", importance, perf, area_unit, base, "mean", setup.crosshair, lang)
 
 
 def ipa_table(inputs: IpaInputs, *, study: Study, crosshair: str | None = None) -> pd.DataFrame:
@@ -812,13 +862,14 @@ def ipa_table(inputs: IpaInputs, *, study: Study, crosshair: str | None = None) 
 
 def ipa_fallback_sentence(inputs: IpaInputs, *, n_areas: int) -> Md:
     """Say why the map shows areas: the item base in one sentence."""
-    return md(
-        "The base is too small to separate the {items} ({n} answered each pair; {need:,} "
-        "needed), so the map shows the {areas}.",
-        items=fmt_count(inputs.base.drivers, "item"),
-        n=fmt_count(inputs.base.n, "respondent"),
+    lang = inputs.language
+    return _t(
+        lang,
+        "drivers.ipa_fallback",
+        items=_n(lang, inputs.base.drivers, "count.item"),
+        n=_n(lang, inputs.base.n, "count.respondent"),
         need=inputs.base.needed,
-        areas=fmt_count(n_areas, "area"),
+        areas=_n(lang, n_areas, "count.area"),
     )
 
 
@@ -876,6 +927,11 @@ def skipped_sentence(setup: DriverSetup, base: UsableBase | None, *, study: Stud
 
 #: what each section shows when the page has no driver model (the reason is on top)
 SKIPPED = md("Left out: this study supports no driver model (see the top of the page).")
+
+
+def skipped_note(language: str = "en") -> Md:
+    """Return :data:`SKIPPED` in ``language``: what a section says when there is no model."""
+    return _t(language, "drivers.skipped")
 
 
 # --------------------------------------------------------------------------------------
@@ -982,12 +1038,13 @@ def importance_display(table: pd.DataFrame, *, setup: DriverSetup) -> dict[str, 
         "label": setup.driver_title,
         "correlation": None,
         "beta": None,
-        "relative_weight_pct": "Relative weight",
+        "relative_weight_pct": template("col.relative_weight", setup.language),
         "relative_weight_pct_ci": None,
     }
     if "lmg_pct" in table.columns:
-        columns["lmg_pct"] = "LMG (Shapley)"
-    caption = f"Derived importance of each {setup.driver_noun} (% of R²)"
+        columns["lmg_pct"] = template("col.lmg", setup.language)
+    key = "drivers.cap_importance_areas" if setup.level == "area" else "drivers.cap_importance"
+    caption = template(key, setup.language)
     return {"columns": columns, "caption": caption}
 
 
@@ -1047,17 +1104,18 @@ def permutation_display(setup: DriverSetup) -> dict[str, Any]:
     >>> permutation_display(s)["columns"]["label"]
     'Area'
     """
+    lang = setup.language
     return {
         "columns": {
-            "rank": "Tree rank",
-            "linear_rank": "Linear rank",
+            "rank": template("drivers.col_tree_rank", lang),
+            "linear_rank": template("col.linear_rank", lang),
             "label": setup.driver_title,
-            "importance": "R² lost when shuffled",
-            "importance_sd": "SD over shuffles",
-            "importance_pct": "Share of importance",
+            "importance": template("drivers.col_r2_lost", lang),
+            "importance_sd": template("drivers.col_sd_shuffles", lang),
+            "importance_pct": template("drivers.col_share_importance", lang),
         },
         "kinds": {"importance": "number.3", "importance_sd": "number.3"},
-        "caption": "Permutation importance of a tree model",
+        "caption": template("drivers.cap_permutation", lang),
     }
 
 
@@ -1079,14 +1137,15 @@ def action_display(actions: pd.DataFrame, inputs: IpaInputs) -> dict[str, Any]:
         ``kinds``, ``caption``.
     """
     mean = inputs.measure == "mean"
-    columns: dict[str, str | None] = {"priority": None, "label": inputs.level.capitalize()}
+    lang = inputs.language
+    columns: dict[str, str | None] = {"priority": None, "label": _level_title(inputs.level, lang)}
     if "area_label" in actions.columns and actions["area_label"].notna().any():
-        columns["area_label"] = "Area"
+        columns["area_label"] = template("col.area", lang)
     columns |= {
-        "importance": "Importance (% of R²)",
-        "performance": "Performance",
-        "importance_gap": "Importance above the line",
-        "performance_gap": "Performance below the line",
+        "importance": template("drivers.col_importance", lang),
+        "performance": template("col.performance", lang),
+        "importance_gap": template("drivers.col_importance_gap", lang),
+        "performance_gap": template("drivers.col_performance_gap", lang),
         "n": None,
     }
     kinds = {
@@ -1095,7 +1154,7 @@ def action_display(actions: pd.DataFrame, inputs: IpaInputs) -> dict[str, Any]:
         "performance": "index" if mean else "percent",
         "performance_gap": "index" if mean else "number.1",
     }
-    return {"columns": columns, "kinds": kinds, "caption": "Concentrate here: the action list"}
+    return {"columns": columns, "kinds": kinds, "caption": template("drivers.cap_actions", lang)}
 
 
 def factor_display(plan: PenaltyRewardPlan) -> dict[str, Any]:
@@ -1107,21 +1166,22 @@ def factor_display(plan: PenaltyRewardPlan) -> dict[str, Any]:
     >>> factor_display(plan)["caption"]
     'Items that are not plain performance factors'
     """
-    noun = plan.level.capitalize()
+    lang = plan.language
+    key = "drivers.cap_factors_areas" if plan.level == "area" else "drivers.cap_factors"
     return {
         "columns": {
-            "label": noun,
-            "factor_label": "Factor class",
+            "label": _level_title(plan.level, lang),
+            "factor_label": template("col.factor_class", lang),
             "penalty": None,
             "penalty_ci": None,
             "reward": None,
             "reward_ci": None,
-            "difference": "Penalty - reward",
-            "difference_p_adjusted": "Adjusted p",
+            "difference": template("drivers.col_difference", lang),
+            "difference_p_adjusted": template("col.p_adjusted", lang),
             "n_low": None,
             "n_high": None,
         },
-        "caption": f"{noun}s that are not plain performance factors",
+        "caption": template(key, lang),
     }
 
 
@@ -1146,15 +1206,12 @@ def loyalty_problem(data: pd.DataFrame, *, study: Study, setup: DriverSetup) -> 
     """
     if setup.loyalty is None:
         if setup.outcome_role != "overall":
-            return md(
-                "The outcome above is already **{x}**; the study has no overall-satisfaction "
-                "item to compare its drivers with.",
+            return _t(
+                study,
+                "drivers.loyalty_is_outcome",
                 x=study.label(_outcome(setup, "loyalty_problem")),
             )
-        return md(
-            "The study file names no loyalty or recommend item (kpis.loyalty, kpis.nps), so "
-            "there are no loyalty drivers to compare."
-        )
+        return _t(study, "drivers.no_loyalty")
     base = usable_base(
         data, outcome=setup.loyalty, drivers=setup.drivers, min_per_driver=setup.min_per_driver
     )
@@ -1208,6 +1265,8 @@ class GroupDrivers:
         The chart's title.
     problem : Md or None
         Why fewer than two groups can be compared (then the section says so).
+    language : str
+        The report's language.
     """
 
     kind: str
@@ -1217,11 +1276,17 @@ class GroupDrivers:
     labels: Mapping[Any, str]
     title: str
     problem: Md | None = None
+    language: str = "en"
 
     def takeaway(self) -> Md:
         """Return :func:`group_takeaway` of the table: who leads where, what differs most."""
         return group_takeaway(
-            self.table, by=self.by, labels=self.labels, order=self.groups, kind=self.kind
+            self.table,
+            by=self.by,
+            labels=self.labels,
+            order=self.groups,
+            kind=self.kind,
+            language=self.language,
         )
 
 
@@ -1250,6 +1315,7 @@ def group_drivers(
     """
     check_choice(kind, ("segment", "wave"), "kind", "group_drivers")
     outcome = study.label(_outcome(setup, "group_drivers"))
+    lang = study.language
     need = _needed(len(setup.drivers), setup.min_per_driver)
     if kind == "segment":
         if setup.segment is None:
@@ -1262,14 +1328,11 @@ def group_drivers(
         table = table.assign(**{by: table[by].astype(str)})
         table = table.assign(value_label=table[by].map(labels))
         groups = [v for v in labels if v in set(table[by])]
-        title = f"Drivers of {outcome} by {study.label(by)}"
-        problem = md(
-            "Fewer than two of the {m} groups of **{segment}** have enough respondents for "
-            "their own model ({need:,} needed each), so their drivers cannot be compared.",
-            m=len(labels),
-            segment=study.label(by),
-            need=need,
+        title = template("drivers.title_by_segment", lang).format(
+            outcome=outcome, segment=study.label(by)
         )
+        problem = _t(study, "drivers.groups_too_small", m=len(labels), segment=study.label(by),
+                     need=need)  # fmt: skip
     else:
         by, labels = "wave", study.wave_labels()
         frame = driver_data(data, study=study, setup=setup, all_waves=True)
@@ -1280,14 +1343,10 @@ def group_drivers(
         table = table.rename(columns={"_wave": "wave"})
         table = table.assign(wave_label=table["wave"].map(labels))
         groups = [w for w in study.waves if w in set(table["wave"])]
-        title = f"Drivers of {outcome} by wave"
-        problem = md(
-            "Fewer than two waves have enough respondents for their own model ({need:,} "
-            "needed each), so the drivers cannot be compared over time.",
-            need=need,
-        )
+        title = template("drivers.title_by_wave", lang).format(outcome=outcome)
+        problem = _t(study, "drivers.waves_too_small", need=need)
     return GroupDrivers(
-        kind, by, table, groups, labels, title, problem if len(groups) < 2 else None
+        kind, by, table, groups, labels, title, problem if len(groups) < 2 else None, lang
     )
 
 
@@ -1311,8 +1370,8 @@ def derived_hierarchy(importance: pd.DataFrame, *, study: Study) -> pd.DataFrame
     return with_index_weights(study.hierarchy(), weights, level="area")
 
 
-def index_weight_display(table: pd.DataFrame) -> dict[str, Any]:
-    """Return the ``ctx.show`` arguments of :func:`index_weight_table`.
+def index_weight_display(table: pd.DataFrame, language: str = "en") -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of :func:`index_weight_table` (headers in ``language``).
 
     Returns
     -------
@@ -1320,14 +1379,14 @@ def index_weight_display(table: pd.DataFrame) -> dict[str, Any]:
         ``columns`` (the stated weight only when the study states one), ``kinds``
         (weights as shares with one decimal, the area score as an index) and ``caption``.
     """
-    columns: dict[str, str | None] = {"label": "Area"}
+    columns: dict[str, str | None] = {"label": template("col.area", language)}
     if table["weight_stated"].notna().any():
-        columns["weight_stated"] = "Stated weight"
+        columns["weight_stated"] = template("drivers.col_weight_stated", language)
     columns |= {
-        "weight_equal": "Equal weight",
-        "weight_derived": "Derived weight",
+        "weight_equal": template("drivers.col_weight_equal", language),
+        "weight_derived": template("drivers.col_weight_derived", language),
         "weight_ci": None,
-        "area_score": "Area score",
+        "area_score": template("drivers.col_area_score", language),
     }
     share = "share.1"
     kinds = {"weight_stated": share, "weight_equal": share, "weight_derived": share,
@@ -1335,7 +1394,7 @@ def index_weight_display(table: pd.DataFrame) -> dict[str, Any]:
     return {
         "columns": columns,
         "kinds": kinds,
-        "caption": "Area weights: equal and derived from importance",
+        "caption": template("drivers.cap_index_weights", language),
     }
 
 
@@ -1345,42 +1404,29 @@ def index_weight_display(table: pd.DataFrame) -> dict[str, Any]:
 def intro_takeaway(setup: DriverSetup, data: pd.DataFrame, *, study: Study) -> Md:
     """Say what the page analyses: the outcome(s), the respondents, the wave(s), the drivers."""
     if setup.wave:
-        when = md(" in {w}", w=study.wave_label(setup.wave))
+        when = _t(study, "drivers.in_wave", w=study.wave_label(setup.wave))
     elif study.is_multiwave:
-        when = md(", {w} pooled", w=fmt_count(study.n_waves, "wave"))
+        when = _t(study, "drivers.pooled", w=_n(study, study.n_waves, "count.wave"))
     else:
         when = md("")
     drivers = (
-        md(
-            "the {n} (0-100, the mean of each area's items)",
-            n=fmt_count(len(setup.drivers), "area score"),
-        )
+        _t(study, "drivers.area_drivers", n=_n(study, len(setup.drivers), "count.area_score"))
         if setup.level == "area"
-        else md(
-            "the {n} (the study has no areas to group them)",
-            n=fmt_count(len(setup.drivers), "item"),
-        )
+        else _t(study, "drivers.item_drivers", n=_n(study, len(setup.drivers), "count.item"))
     )
-    also = md(" and of **{x}**", x=study.label(setup.loyalty)) if setup.loyalty else md("")
+    also = _t(study, "drivers.and_of", x=study.label(setup.loyalty)) if setup.loyalty else md("")
     role = {
-        "loyalty": md(
-            " (the study has no overall-satisfaction item; its first loyalty item is the outcome)"
-        ),
-        "nps": md(
-            " (the study has no overall-satisfaction or loyalty item; likelihood to recommend is the outcome)"
-        ),
+        "loyalty": _t(study, "drivers.role_loyalty"),
+        "nps": _t(study, "drivers.role_nps"),
     }.get(setup.outcome_role, md(""))
-    weights = (
-        md(" Estimates use the survey weights.")
-        if study.is_weighted
-        else md(" Every respondent counts once (the study has no weights).")
-    )
-    return md(
-        "Drivers of **{outcome}**{also}{role} among {n}{when}: {drivers}.{weights}",
+    weights = _t(study, "drivers.weighted" if study.is_weighted else "drivers.unweighted")
+    return _t(
+        study,
+        "drivers.intro",
         outcome=study.label(_outcome(setup, "intro_takeaway")),
         also=also,
         role=role,
-        n=fmt_count(len(data), "respondent"),
+        n=_n(study, len(data), "count.respondent"),
         when=when,
         drivers=drivers,
         weights=weights,
@@ -1396,6 +1442,7 @@ def importance_takeaway(imp: pd.DataFrame, *, study: Study, outcome: str) -> Md:
         :func:`ranked_importance` output with bootstrap intervals of
         ``relative_weight_pct``.
     """
+    lang = study.language
     top = imp.iloc[0]
     has_ci = "relative_weight_pct_ci_low" in imp.columns
     ties = []
@@ -1405,29 +1452,22 @@ def importance_takeaway(imp: pd.DataFrame, *, study: Study, outcome: str) -> Md:
                 imp["relative_weight_pct_ci_low"].iloc[k]
                 <= imp["relative_weight_pct_ci_high"].iloc[k + 1]
             ):
-                ties.append(f"{imp['label'].iloc[k]} and {imp['label'].iloc[k + 1]}")
+                ties.append(words([imp["label"].iloc[k], imp["label"].iloc[k + 1]], lang))
     if not has_ci:
         tie_text = md("")
     elif len(ties) > 3:
-        tie_text = md(
-            " The intervals of {k} of the {m} neighbouring pairs in the ranking overlap: "
-            "drivers close in rank cannot be told apart at this sample size.",
-            k=len(ties),
-            m=len(imp) - 1,
-        )
+        tie_text = _t(study, "drivers.ties_many", k=len(ties), m=len(imp) - 1)
     elif ties:
-        tie_text = md(
-            " Neighbours in the ranking whose intervals overlap cannot be told apart at this "
-            "sample size: {ties}.",
-            ties="; ".join(ties),
-        )
+        tie_text = _t(study, "drivers.ties", ties=template("words.sep", lang).join(ties))
     else:
-        tie_text = md(" Every neighbour in the ranking is separated by its bootstrap interval.")
+        tie_text = _t(study, "drivers.no_ties")
     ci = (
-        md(
-            " ({c} CI {ci})",
+        _t(
+            study,
+            "drivers.ci",
             c=confidence_label(study),
-            ci=fmt_ci(
+            ci=_ci(
+                study,
                 top["relative_weight_pct_ci_low"],
                 top["relative_weight_pct_ci_high"],
                 kind="percent",
@@ -1437,24 +1477,25 @@ def importance_takeaway(imp: pd.DataFrame, *, study: Study, outcome: str) -> Md:
         else md("")
     )
     rest = (
-        md(
-            ", followed by {second} ({second_pct:percent}); the least important is {last} "
-            "({last_pct:percent}).",
+        _t(
+            study,
+            "drivers.importance_rest",
             second=imp["label"].iloc[1],
             second_pct=imp["relative_weight_pct"].iloc[1],
             last=imp["label"].iloc[-1],
             last_pct=imp["relative_weight_pct"].iloc[-1],
         )
         if len(imp) > 2
-        else md(
-            ", {second} the rest ({second_pct:percent}).",
+        else _t(
+            study,
+            "drivers.importance_second",
             second=imp["label"].iloc[1],
             second_pct=imp["relative_weight_pct"].iloc[1],
         )
     )
-    return md(
-        "Together the drivers explain {r2:share} of the variation in {target} (n = {n:,}). "
-        "**{top}** matters most, with {top_pct:percent} of the explained variance{ci}{rest}{ties}",
+    return _t(
+        study,
+        "drivers.importance",
         r2=top["r2"],
         target=study.label(outcome),
         n=int(top["n"]),
@@ -1466,7 +1507,7 @@ def importance_takeaway(imp: pd.DataFrame, *, study: Study, outcome: str) -> Md:
     )
 
 
-def permutation_takeaway(perm: pd.DataFrame, imp: pd.DataFrame) -> Md:
+def permutation_takeaway(perm: pd.DataFrame, imp: pd.DataFrame, language: str = "en") -> Md:
     """Say the tree model's check in words: its held-out R², its leader, rank agreement.
 
     Parameters
@@ -1475,6 +1516,8 @@ def permutation_takeaway(perm: pd.DataFrame, imp: pd.DataFrame) -> Md:
         :func:`permutation_importance_check` output with ``label`` and ``linear_rank``.
     imp : DataFrame
         :func:`ranked_importance` output.
+    language : str
+        The sentence's language (``"en"`` or ``"zh"``).
     """
     from scipy.stats import spearmanr
 
@@ -1485,26 +1528,22 @@ def permutation_takeaway(perm: pd.DataFrame, imp: pd.DataFrame) -> Md:
     else:
         rho = float("nan")
     if not np.isfinite(rho):
-        agree = md("its ranking cannot be compared with the linear one (ties)")
+        agree = _t(language, "drivers.tree_ties")
     else:
-        agree = md(
-            "its ranking agrees with the relative weights with a rank correlation of {rho:coef} "
-            "- {verdict}",
+        agree = _t(
+            language,
+            "drivers.tree_agrees",
             rho=rho,
-            verdict=(
-                "the linear measures are a fair summary"
-                if rho >= 0.8
-                else "read the linear ranking with care: the link may not be linear"
-            ),
+            verdict=_t(language, "drivers.tree_fair" if rho >= 0.8 else "drivers.tree_care"),
         )
     fit = (
-        md("explains {r2:share} of the variation on held-out respondents", r2=r2_tree)
+        _t(language, "drivers.tree_fit", r2=r2_tree)
         if r2_tree > 0
-        else md("predicts held-out respondents no better than their mean")
+        else _t(language, "drivers.tree_no_fit")
     )
-    return md(
-        "The tree model {fit}, against {linear:share} for the linear model, and ranks {first} "
-        "first; {agree}.",
+    return _t(
+        language,
+        "drivers.tree",
         fit=fit,
         linear=float(imp["r2"].iloc[0]),
         first=first["label"],
@@ -1512,7 +1551,14 @@ def permutation_takeaway(perm: pd.DataFrame, imp: pd.DataFrame) -> Md:
     )
 
 
-def ipa_takeaway(ipa: pd.DataFrame, actions: pd.DataFrame, *, crosshair: str, noun: str) -> Md:
+def ipa_takeaway(
+    ipa: pd.DataFrame,
+    actions: pd.DataFrame,
+    *,
+    crosshair: str,
+    noun: str,
+    language: str = "en",
+) -> Md:
     """Say the quadrant counts and the first item on the action list.
 
     Parameters
@@ -1524,37 +1570,42 @@ def ipa_takeaway(ipa: pd.DataFrame, actions: pd.DataFrame, *, crosshair: str, no
         :func:`action_list` output of the same table.
     crosshair : {"mean", "midpoint"}
     noun : {"item", "area"}
+    language : str
+        The sentence's language (``"en"`` or ``"zh"``).
     """
     counts = ipa["quadrant"].value_counts()
     first = actions.iloc[0] if len(actions) else None
+    word = template(_NOUN_WORDS.get(noun, "drivers.noun_item"), language)
     if first is None:
-        lead = md(" No important {noun} performs below the line.", noun=noun)
+        lead = _t(language, "drivers.ipa_none", noun=word)
     else:
         where = (
-            md(" ({a})", a=first["area_label"])
+            _t(language, "drivers.paren", a=first["area_label"])
             if "area_label" in actions.columns and isinstance(first.get("area_label"), str)
             else md("")
         )
-        lead = md(
-            " First on the list: **{label}**{where}, with {importance:percent.1} of R² and a "
-            "performance of {performance:num}, {below:num} below the line.",
+        lead = _t(
+            language,
+            "drivers.ipa_first",
             label=first["label"],
             where=where,
             importance=first["importance"],
             performance=first["performance"],
             below=-first["performance_gap"],
         )
-    return md(
-        "With the crosshair at the {where} (importance {imp_cut:percent.1} of R², performance "
-        "{perf_cut:num}), {concentrate} of the {n} {verb} in *concentrate here* (important, "
-        "below the line), {keep} in *keep up the good work*, {overkill} in *possible overkill* and "
-        "{low} in *low priority*.{lead}",
-        where=f"{noun} means" if crosshair == "mean" else "scale midpoint",
+    concentrate = int(counts.get("concentrate here", 0))
+    return _t(
+        language,
+        "drivers.ipa_one" if concentrate == 1 else "drivers.ipa",
+        where=(
+            template("drivers.crosshair_mean", language).format(noun=word)
+            if crosshair == "mean"
+            else template("drivers.crosshair_midpoint", language)
+        ),
         imp_cut=ipa["importance_cut"].iloc[0],
         perf_cut=ipa["performance_cut"].iloc[0],
-        concentrate=int(counts.get("concentrate here", 0)),
-        verb="falls" if int(counts.get("concentrate here", 0)) == 1 else "fall",
-        n=fmt_count(len(ipa), noun),
+        concentrate=concentrate,
+        n=_n(language, len(ipa), _NOUNS.get(noun, "count.item")),
         keep=int(counts.get("keep up the good work", 0)),
         overkill=int(counts.get("possible overkill", 0)),
         low=int(counts.get("low priority", 0)),
@@ -1562,10 +1613,12 @@ def ipa_takeaway(ipa: pd.DataFrame, actions: pd.DataFrame, *, crosshair: str, no
     )
 
 
-def _bands(cuts: pd.DataFrame) -> str:
+def _bands(cuts: pd.DataFrame, language: str = "en") -> str:
     rows = cuts[["scale_min", "scale_max", "low_max", "high_min"]].drop_duplicates()
-    return "; ".join(
-        f"{lo:g}-{lm:g} low and {hm:g}-{hi:g} high on the {lo:g}-{hi:g} scale"
+    return template("words.sep", language).join(
+        template("drivers.band", language).format(
+            lo=f"{lo:g}", hi=f"{hi:g}", lm=f"{lm:g}", hm=f"{hm:g}"
+        )
         for lo, hi, lm, hm in rows.itertuples(index=False)
     )
 
@@ -1581,63 +1634,66 @@ def penalty_reward_takeaway(
         :func:`penalty_reward` output with a ``label`` column.
     plan : PenaltyRewardPlan
     """
+    lang = study.language
     noun = "area" if plan.level == "area" else "item"
+    word = template(_NOUN_WORDS[noun], lang)
     described = {}
     for c in ("basic", "excitement"):
         t = prca[prca["factor_class"] == c].sort_values("difference", ascending=(c != "basic"))
-        described[c] = md(", ").join(
-            md(
-                "**{label}** (penalty {penalty:num.2}, reward {reward:num.2})",
-                label=r.label,
-                penalty=r.penalty,
-                reward=r.reward,
-            )
-            for r in t.itertuples()
-        ) or md("none")
+        described[c] = join(
+            [
+                _t(study, "drivers.pr_item", label=r.label, penalty=r.penalty, reward=r.reward)
+                for r in t.itertuples()
+            ],
+            lang,
+        ) or _t(study, "drivers.none")
     n_perf = int((prca["factor_class"] == "performance").sum())
     others = (
-        md(
-            "The other {n} {verb} performance factors",
-            n=fmt_count(n_perf, noun),
-            verb="is a" if n_perf == 1 else "are",
+        _t(
+            study,
+            "drivers.pr_others_one" if n_perf == 1 else "drivers.pr_others",
+            n=_n(study, n_perf, _NOUNS[noun]),
         )
         if n_perf
-        else md("No {noun} is a plain performance factor", noun=noun)
+        else _t(study, "drivers.pr_no_performance", noun=word)
     )
     fallback = (
-        md(
-            " The base is too small for {items} ({n} rated every one; {need:,} needed), so "
-            "the areas are analysed instead.",
-            items=fmt_count(plan.base.drivers, "item"),
-            n=fmt_count(plan.base.n, "respondent"),
+        _t(
+            study,
+            "drivers.pr_fallback",
+            items=_n(study, plan.base.drivers, "count.item"),
+            n=_n(study, plan.base.n, "count.respondent"),
             need=plan.base.needed,
         )
         if plan.level == "area"
         else md("")
     )
     dropped = (
-        md(
-            " Left out because nobody rated them low or high: {names}.",
-            names=fmt_list(study.label(d) for d in plan.dropped),
+        _t(
+            study,
+            "drivers.pr_dropped",
+            names=join([study.label(d) for d in plan.dropped], lang),
         )
         if plan.dropped
         else md("")
     )
     correction = study.reporting.correction
-    return md(
-        "Cut-offs: {bands}. Basic factors: {basic}. Excitement factors: {excitement}. {others} "
-        "(points of {target}; n = {n:,} respondents who rated every {noun}, {correction} "
-        "adjustment over {count}).{fallback}{dropped} A basic factor must simply not fail; an "
-        "excitement factor pays off when it is delivered well.",
-        bands=_bands(plan.cuts),
+    return _t(
+        study,
+        "drivers.pr",
+        bands=_bands(plan.cuts, lang),
         basic=described["basic"],
         excitement=described["excitement"],
         others=others,
         target=study.label(outcome),
         n=int(prca["n"].iloc[0]),
-        noun=noun,
-        correction=_CORRECTIONS.get(correction, correction),
-        count=fmt_count(len(prca), noun),
+        noun=word,
+        correction=(
+            template("drivers.no_correction", lang)
+            if correction == "none"
+            else _CORRECTIONS.get(correction, correction)
+        ),
+        count=_n(study, len(prca), _NOUNS[noun]),
         fallback=fallback,
         dropped=dropped,
     )
@@ -1662,19 +1718,14 @@ def loyalty_takeaway(
     ).dropna()
     shift = (ranks["sat"] - ranks["loy"]).sort_values(kind="stable")
     rho = float(spearmanr(ranks["sat"], ranks["loy"]).statistic) if len(ranks) > 2 else float("nan")
-    corr = (
-        md("; the rank correlation of the two orders is {rho:coef}", rho=rho)
-        if np.isfinite(rho)
-        else md("")
-    )
+    corr = _t(study, "drivers.loyalty_rho", rho=rho) if np.isfinite(rho) else md("")
     if shift.abs().max() == 0:
-        moves = md(" Both orders are the same: the satisfaction priorities serve loyalty too.")
+        moves = _t(study, "drivers.loyalty_same")
     else:
         up, down = shift.index[-1], shift.index[0]
-        moves = md(
-            " {up} ranks {up_sat} for satisfaction but {up_loy} for loyalty, while {down} ranks "
-            "{down_sat} for satisfaction and {down_loy} for loyalty: plans to keep customers "
-            "should not simply copy the satisfaction priorities.",
+        moves = _t(
+            study,
+            "drivers.loyalty_moves",
             up=up,
             up_sat=int(ranks.loc[up, "sat"]),
             up_loy=int(ranks.loc[up, "loy"]),
@@ -1682,9 +1733,9 @@ def loyalty_takeaway(
             down_sat=int(ranks.loc[down, "sat"]),
             down_loy=int(ranks.loc[down, "loy"]),
         )
-    return md(
-        "{loyalty} is driven most by **{first}** ({first_pct:percent} of its R² of {r2:share}), "
-        "{target} by {top}{corr}.{moves}",
+    return _t(
+        study,
+        "drivers.loyalty",
         loyalty=study.label(loyalty),
         first=loy["label"].iloc[0],
         first_pct=loy["relative_weight_pct"].iloc[0],
@@ -1703,6 +1754,7 @@ def group_takeaway(
     labels: Mapping[object, str],
     order: Sequence[object] | None = None,
     kind: str = "segment",
+    language: str = "en",
 ) -> Md:
     """Say how the drivers differ between segments or waves, from their relative weights.
 
@@ -1719,6 +1771,8 @@ def group_takeaway(
     order : sequence, optional
         The groups in display (for waves: time) order.
     kind : {"segment", "wave"}
+    language : str
+        The sentence's language (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -1733,27 +1787,31 @@ def group_takeaway(
     wide = wide[cols]
     name = {g: str(labels.get(g, g)) for g in cols}
     leaders = wide.idxmax()
+    group = template("drivers.kind_wave" if kind == "wave" else "drivers.kind_segment", language)
     if leaders.nunique() == 1:
-        lead = md(
-            "**{a}** is the top driver in every {kind}.",
-            a=leaders.iloc[0],
-            kind=kind,
-        )
+        lead = _t(language, "drivers.group_same_leader", a=leaders.iloc[0], kind=group)
     else:
         by_driver: dict[str, list[str]] = {}
         for g, a in leaders.items():
             by_driver.setdefault(a, []).append(name[g])
-        lead = md(
-            "The top driver differs: {parts}.",
-            parts=fmt_list(f"{a} in {fmt_list(gs)}" for a, gs in by_driver.items()),
+        lead = _t(
+            language,
+            "drivers.group_leaders",
+            parts=words(
+                [
+                    template("drivers.leader_in", language).format(a=a, groups=words(gs, language))
+                    for a, gs in by_driver.items()
+                ],
+                language,
+            ),
         )
     spread = (wide.max(axis=1) - wide.min(axis=1)).sort_values(ascending=False, kind="stable")
     widest = spread.index[0]
     if round(float(spread.iloc[0]), 1) < 0.1:
-        return md(
-            "{lead} No driver's share of R² differs by 0.1 points or more between the {kind}s.",
+        return _t(
+            language,
+            "drivers.group_no_spread_waves" if kind == "wave" else "drivers.group_no_spread",
             lead=lead,
-            kind=kind,
         )
     hi_g, lo_g = wide.loc[widest].idxmax(), wide.loc[widest].idxmin()
     verdict = md("")
@@ -1763,15 +1821,10 @@ def group_takeaway(
             ci.loc[(widest, hi_g), "relative_weight_pct_ci_low"]
             > ci.loc[(widest, lo_g), "relative_weight_pct_ci_high"]
         )
-        verdict = md(
-            " - {v}",
-            v="their bootstrap intervals do not overlap"
-            if apart
-            else "but their bootstrap intervals overlap, so it may be chance",
-        )
-    return md(
-        "{lead} The share that differs most is **{widest}**'s: {high:percent} of R² in {high_g} "
-        "against {low:percent} in {low_g}{verdict}.",
+        verdict = _t(language, "drivers.group_apart" if apart else "drivers.group_overlap")
+    return _t(
+        language,
+        "drivers.group_spread",
         lead=lead,
         widest=widest,
         high=wide.loc[widest, hi_g],
@@ -1794,33 +1847,27 @@ def index_weight_takeaway(table: pd.DataFrame, *, study: Study) -> Md:
     derived = float((table["weight_derived"] * table["area_score"]).sum())
     heavy = table.iloc[0]
     ci = (
-        md(
-            " ({c} CI {ci})",
+        _t(
+            study,
+            "drivers.ci",
             c=confidence_label(study),
-            ci=fmt_ci(heavy["weight_ci_low"], heavy["weight_ci_high"], kind="share.1"),
+            ci=_ci(study, heavy["weight_ci_low"], heavy["weight_ci_high"], kind="share.1"),
         )
         if pd.notna(heavy["weight_ci_low"])
         else md("")
     )
     if round(derived, 1) == round(equal, 1):
-        move = md(
-            "Weighted by derived importance, the index of the area scores stays at {x:index}, "
-            "as with equal weights",
-            x=derived,
-        )
+        move = _t(study, "drivers.weights_same", x=derived)
     else:
-        move = md(
-            "Weighted by derived importance, the index of the area scores is {derived:index} "
-            "instead of {equal:index} with equal weights (it moves {way}: the most important "
-            "areas score {where} the rest)",
+        move = _t(
+            study,
+            "drivers.weights_down" if derived < equal else "drivers.weights_up",
             derived=derived,
             equal=equal,
-            way="down" if derived < equal else "up",
-            where="below" if derived < equal else "above",
         )
-    return md(
-        "{move}; {heavy} would carry {weight:share.1} of the index{ci} instead of "
-        "{equal_weight:share.1}.",
+    return _t(
+        study,
+        "drivers.weights",
         move=move,
         heavy=heavy["label"],
         weight=heavy["weight_derived"],

@@ -327,15 +327,25 @@ def _signed(k: Kind, x: Any, d: int | None, *, missing: str = MISSING) -> str:
     return k.format(x, d, signed=True, missing=missing)
 
 
-def fmt_ci(low: Any, high: Any, *, kind: str = "number", digits: int | None = None) -> str:
+def fmt_ci(
+    low: Any, high: Any, *, kind: str = "number", digits: int | None = None, language: str = "en"
+) -> str:
     """Format an interval: ``"6.54-6.70"`` (en dash), ``"8-11%"`` for shares.
 
-    A bound below zero gives ``"-8.5 to -0.4"``.
+    A bound below zero gives ``"-8.5 to -0.4"`` (``"-8.5 至 -0.4"`` in Chinese).
     """
-    return _interval(low, high, kind, digits, missing=NA_TEXT)
+    return _interval(low, high, kind, digits, missing=NA_TEXT, language=language)
 
 
-def _interval(low: Any, high: Any, kind: str, digits: int | None, *, missing: str = MISSING) -> str:
+def _interval(
+    low: Any,
+    high: Any,
+    kind: str,
+    digits: int | None,
+    *,
+    missing: str = MISSING,
+    language: str = "en",
+) -> str:
     k, d = _kind(kind if kind in KINDS or "." in str(kind) else kind_for_unit(kind))
     d = d if digits is None else digits
     if _missing(low) and _missing(high):
@@ -345,7 +355,9 @@ def _interval(low: Any, high: Any, kind: str, digits: int | None, *, missing: st
     if k.name in ("share", "percent") and not negative and lo.endswith("%") and hi.endswith("%"):
         if not lo.startswith(("<", ">")):
             lo = lo[:-1]
-    return f"{lo} to {hi}" if negative else f"{lo}–{hi}"
+    if negative:
+        return _words("table.interval", language, lo=lo, hi=hi)
+    return f"{lo}–{hi}"
 
 
 def fmt_base(n: Any, *, prefix: bool = False) -> str:
@@ -538,88 +550,106 @@ def _kind_by_statistic(name: str) -> str | None:
     return None
 
 
-_LABELS = {
-    "n": "Base",
-    "n_weighted": "Weighted base",
-    "n_effective": "Effective base",
-    "n_low": "Base (low)",
-    "n_high": "Base (high)",
-    "n_test": "Test base",
-    "n_items": "Items",
-    "n_cells": "Cells",
-    "valid_n": "Valid",
-    "missing_n": "Missing",
-    "estimate": "Estimate",
-    "se": "Std. error",
-    "p": "p",
-    "p_value": "p",
-    "p_adjusted": "Adjusted p",
-    "significant": "Sig.",
-    "direction": "Direction",
-    "flag": "Note",
-    "label": "Name",
-    "name": "Name",
-    "item": "Item",
-    "driver": "Driver",
-    "area": "Area",
-    "area_label": "Area",
-    "indicator": "Indicator",
-    "indicator_label": "Indicator",
-    "segment": "Segment",
-    "segment_label": "Segment",
-    "value": "Group",
-    "value_label": "Group",
-    "wave": "Wave",
-    "wave_label": "Wave",
-    "wave_from": "From",
-    "wave_to": "To",
-    "estimate_from": "Before",
-    "estimate_to": "After",
-    "change": "Change",
-    "kpi": "KPI",
-    "unit": "Unit",
-    "level": "Level",
-    "share": "Share",
-    "share_weighted": "Weighted share",
-    "share_unweighted": "Unweighted share",
-    "mean": "Mean",
-    "top2": "Top-2-box",
-    "index": "Index",
-    "rank": "Rank",
-    "linear_rank": "Linear rank",
-    "correlation": "Correlation",
-    "beta": "Beta",
-    "relative_weight": "Relative weight",
-    "relative_weight_pct": "Relative weight",
-    "shapley": "Shapley (LMG)",
-    "shapley_pct": "Shapley (LMG)",
-    "lmg": "LMG (Shapley)",
-    "lmg_pct": "LMG (Shapley)",
-    "r2": "R²",
-    "r2_test": "R² (held out)",
-    "statistic": "Test statistic",
-    "df": "df",
-    "deff": "Design effect",
-    "deff_weighting": "Design effect (weighting)",
-    "efficiency": "Efficiency",
-    "cv": "CV of weights",
-    "ratio_max_min": "Max / min weight",
-    "share_at_trim": "At trim bound",
-    "max_margin_error": "Max margin error",
-    "min": "Min",
-    "max": "Max",
-    "alpha": "Alpha",
-    "alpha_standardized": "Standardized alpha",
-    "quadrant": "Quadrant",
-    "priority": "Priority",
-    "importance": "Importance",
-    "performance": "Performance",
-    "factor_class": "Factor class",
-    "scale_min": "Scale min",
-    "scale_max": "Scale max",
-}
+#: the columns with a default header: ``col.<name>`` of the template tables
+#: (:mod:`analysis_helpers.text`), e.g. ``n`` -> "Base" / "样本量"
+_LABELS = frozenset(
+    {
+        "n",
+        "n_weighted",
+        "n_effective",
+        "n_low",
+        "n_high",
+        "n_test",
+        "n_items",
+        "n_cells",
+        "valid_n",
+        "missing_n",
+        "estimate",
+        "se",
+        "p",
+        "p_value",
+        "p_adjusted",
+        "significant",
+        "direction",
+        "flag",
+        "label",
+        "name",
+        "item",
+        "driver",
+        "area",
+        "area_label",
+        "indicator",
+        "indicator_label",
+        "segment",
+        "segment_label",
+        "value",
+        "value_label",
+        "wave",
+        "wave_label",
+        "wave_from",
+        "wave_to",
+        "estimate_from",
+        "estimate_to",
+        "change",
+        "kpi",
+        "unit",
+        "level",
+        "share",
+        "share_weighted",
+        "share_unweighted",
+        "mean",
+        "top2",
+        "index",
+        "rank",
+        "linear_rank",
+        "correlation",
+        "beta",
+        "relative_weight",
+        "relative_weight_pct",
+        "shapley",
+        "shapley_pct",
+        "lmg",
+        "lmg_pct",
+        "r2",
+        "r2_test",
+        "statistic",
+        "df",
+        "deff",
+        "deff_weighting",
+        "efficiency",
+        "cv",
+        "ratio_max_min",
+        "share_at_trim",
+        "max_margin_error",
+        "min",
+        "max",
+        "alpha",
+        "alpha_standardized",
+        "quadrant",
+        "priority",
+        "importance",
+        "performance",
+        "factor_class",
+        "scale_min",
+        "scale_max",
+        "penalty",
+        "reward",
+        "weight",
+    }
+)
 
 _CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
+
+
+def _words(key: str, language: str, **values: Any) -> str:
+    """Return the plain text of ``key`` in ``language``'s template table, ``values`` filled."""
+    from .text import template  # the text tables format their numbers with this module
+
+    return template(key, language).format(**values)
+
+
+def _language(study: Study | None) -> str:
+    return getattr(study, "language", "en") if study is not None else "en"
 
 
 def _humanize(name: str) -> str:
@@ -682,6 +712,7 @@ class TableView:
     classes: pd.DataFrame
     caption: str | None = None
     notes: list[str] = field(default_factory=list)
+    language: str = "en"
 
     @property
     def labels(self) -> list[tuple]:
@@ -771,7 +802,9 @@ class TableView:
         body = sty.to_html()
         notes = list(self.notes)
         if max_rows is not None and n_rows > max_rows:
-            notes.append(f"{max_rows:,} of {n_rows:,} rows shown; the saved table has them all.")
+            notes.append(
+                _words("table.rows_shown", self.language, shown=f"{max_rows:,}", rows=f"{n_rows:,}")
+            )
         foot = "".join(
             '<p class="report-table-note" style="font-size: 0.85em; color: #57606a; '
             f'margin: 0.2em 0 0 0;">{escape_html(n)}</p>'
@@ -927,10 +960,16 @@ def format_table(
             and not any("significant" in n for n in notes)
         ):
             adj = _CORRECTIONS.get(correction or "", "")
+            lang = _language(study)
             notes.append(
-                f"{UP} {DOWN} significant rise / fall (p < {alpha:g}"
-                + (f", {adj}-adjusted)" if adj else ")")
-                + "; green is better, red is worse."
+                _words(
+                    "table.sig_note",
+                    lang,
+                    up=UP,
+                    down=DOWN,
+                    alpha=f"{alpha:g}",
+                    adjusted=_words("table.sig_adjusted", lang, method=adj) if adj else "",
+                )
             )
     frame_text = pd.DataFrame(text, index=data.index)
     frame_cls = pd.DataFrame(classes, index=data.index)
@@ -939,8 +978,12 @@ def format_table(
     )
     if flagged and rep is not None:
         notes.append(
-            f"Low base: fewer than {rep.min_base:,} respondents; suppressed: fewer than "
-            f"{rep.suppress_below:,} (estimates left blank)."
+            _words(
+                "table.base_note",
+                _language(study),
+                min_base=f"{rep.min_base:,}",
+                suppress=f"{rep.suppress_below:,}",
+            )
         )
     if note:
         notes.append(note)
@@ -951,6 +994,7 @@ def format_table(
         classes=frame_cls,
         caption=caption,
         notes=notes,
+        language=_language(study),
     )
 
 
@@ -1081,19 +1125,22 @@ def _label(
     if leaf in label_map:
         return (*upper, str(label_map[leaf]))
     if key in merged:
+        lang = _language(study)
         if leaf == "ci":
-            return (*upper, f"{level} CI")
-        return (*upper, f"{_leaf_label(base_leaf, study, correction)} {level} CI")
+            return (*upper, _words("col.ci", lang, level=level))
+        stat = _leaf_label(base_leaf, study, correction)
+        return (*upper, _words("col.stat_ci", lang, stat=stat, level=level))
     return (*upper, _leaf_label(leaf, study, correction))
 
 
 def _leaf_label(leaf: Any, study: Study | None, correction: str | None) -> str:
     if not isinstance(leaf, str):
         return str(leaf)
+    lang = _language(study)
     if leaf == "p_adjusted" and correction in _CORRECTIONS:
-        return f"Adjusted p ({_CORRECTIONS[correction]})"
+        return _words("col.p_adjusted_by", lang, method=_CORRECTIONS[correction])
     if leaf in _LABELS:
-        return _LABELS[leaf]
+        return _words(f"col.{leaf}", lang)
     if study is not None:
         if leaf in study.waves:
             return study.wave_label(leaf)
@@ -1126,7 +1173,10 @@ def _format_column(
     if kind.name == "significance":
         return _format_significance(data, values[0], units, keys, key)
     if kind.name == "flag":
-        return _format_flags(values[0])
+        return _format_flags(values[0], _language(study))
+    if kind.name == "bool" and _language(study) != "en":  # "yes" / "no" in the language
+        yes, no = _words("table.yes", _language(study)), _words("table.no", _language(study))
+        return [MISSING if _missing(v) else yes if bool(v) else no for v in values[0]], [""] * n
     cls = [""] * n
     if kind.name in ("text",):
         mapper = _value_labels(leaf, study)
@@ -1147,7 +1197,11 @@ def _format_column(
         if unit_kinds and se and k.decimals is not None:
             d = k.decimals + 1
         if len(values) == 2:
-            out.append(_interval(values[0].iloc[i], values[1].iloc[i], k.name, d))
+            out.append(
+                _interval(
+                    values[0].iloc[i], values[1].iloc[i], k.name, d, language=_language(study)
+                )
+            )
         elif signed:
             out.append(_signed(k, values[0].iloc[i], d))
         else:
@@ -1185,13 +1239,17 @@ def _format_significance(
     return out, cls
 
 
-def _format_flags(flags: pd.Series) -> tuple[list[str], list[str]]:
-    """Return a flag column's notes, capitalized, and their CSS classes."""
+def _format_flags(flags: pd.Series, language: str = "en") -> tuple[list[str], list[str]]:
+    """Return a flag column's notes, capitalized (the base notes in ``language``), and classes."""
     cls = [""] * len(flags)
     out = []
+    known = {"low base": "table.flag_low", "suppressed": "table.flag_suppressed"}
     for i, v in enumerate(flags):
         t = "" if _missing(v) else str(v).strip()
-        out.append(t[:1].upper() + t[1:] if t else "")
+        if t.lower() in known:
+            out.append(_words(known[t.lower()], language))
+        else:
+            out.append(t[:1].upper() + t[1:] if t else "")
         if t:
             cls[i] = {"low base": "flag-low", "suppressed": "flag-suppressed"}.get(
                 t.lower(), "flag-other"

@@ -19,6 +19,7 @@ from ._compat import renamed
 from .estimation import Calibration, SurveyDesign, sample_profile, survey_mean
 from .kpis import csi, expectation_gap, flag_small_bases, item_distribution, nps, top_box
 from .study import Study
+from .text import template
 from .trend import adjust_p
 from .weighting import weighting_report
 
@@ -142,6 +143,11 @@ def kpi_summary(
     design = design if design is not None else study_design(study)
     items = study.items
     k = study.kpis
+    lang = study.language
+
+    def kpi_name(key: str, label: str = "") -> str:  # a KPI label in the report language
+        return template(key, lang).format(label=label)
+
     parts = [pd.DataFrame(columns=[*by, *KPI_COLUMNS])]
     if k.overall:
         osat = items[k.overall]
@@ -151,7 +157,7 @@ def kpi_summary(
                 survey_mean(data, items=[k.overall], by=by, design=design, confidence=confidence),
                 by,
                 "overall_mean",
-                f"{osat.label}: mean",
+                kpi_name("kpi.mean", osat.label),
                 f"mean ({scale})",
             )
         )
@@ -167,13 +173,13 @@ def kpi_summary(
                 ),
                 by,
                 "overall_top2",
-                f"{osat.label}: top-2-box",
+                kpi_name("kpi.top2", osat.label),
                 "share",
             )
         )
     if k.nps:
         t = nps(data, items=k.nps, by=by, design=design, confidence=confidence)
-        parts.append(_take(t, by, "nps", f"NPS ({items[k.nps].label})", "points"))
+        parts.append(_take(t, by, "nps", kpi_name("kpi.nps", items[k.nps].label), "points"))
     if k.ces:
         ces = items[k.ces]
         t = survey_mean(data, items=[k.ces], by=by, design=design, confidence=confidence)
@@ -182,7 +188,7 @@ def kpi_summary(
                 t,
                 by,
                 "ces_mean",
-                f"{ces.label}: mean",
+                kpi_name("kpi.mean", ces.label),
                 f"mean ({ces.scale.min}-{ces.scale.max}, lower is better)",
             )
         )
@@ -191,11 +197,11 @@ def kpi_summary(
         t = top_box(
             data, items=[name], top=it.top_codes, by=by, design=design, confidence=confidence
         )
-        parts.append(_take(t, by, f"{name}_top2", f"{it.label}: top-2-box", "share"))
+        parts.append(_take(t, by, f"{name}_top2", kpi_name("kpi.top2", it.label), "share"))
     if study.has_index:
         index = csi(data, hierarchy=study.hierarchy(), by=by, design=design, confidence=confidence)
         index = index[index["level"] == "index"]
-        parts.append(_take(index, by, "csi", "Customer satisfaction index (CSI)", "index (0-100)"))
+        parts.append(_take(index, by, "csi", kpi_name("kpi.csi"), "index (0-100)"))
     if len(parts) == 1:
         return parts[0]
     return pd.concat(parts[1:], ignore_index=True)
@@ -709,9 +715,8 @@ def hierarchy_table(
     out["indicator"] = [
         nm if lv == "indicator" else item_ind[nm] if lv == "item" else "" for lv, nm in node
     ]
-    out["label"] = [
-        "Customer satisfaction index (CSI)" if lv == "index" else study.label(nm) for lv, nm in node
-    ]
+    csi_label = template("kpi.csi", study.language)
+    out["label"] = [csi_label if lv == "index" else study.label(nm) for lv, nm in node]
     # tree order: index, area, its indicators, each followed by its items
     rank = {("index", "index"): 0}
     pos = 1

@@ -25,11 +25,11 @@ import pandas as pd
 
 from .comments import theme_differences
 from .estimation import SurveyDesign
-from .formatting import fmt_change, fmt_list, fmt_p
+from .formatting import fmt_change, fmt_p
 from .safe_output import Md, md
 from .study import Study
+from .text import join, size, template, text
 from .trend import adjust_p
-from .trend_report import significance_words
 
 __all__ = [
     "voice_overview",
@@ -43,6 +43,26 @@ __all__ = [
 ]
 
 _NO_THEME = "no_theme"
+_CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
+
+
+def _lang(study: Study | str) -> str:
+    return study if isinstance(study, str) else study.language
+
+
+def _t(study: Study | str, key: str, /, **values: Any) -> Md:
+    """Return the sentence of ``key`` in the study's language (see :mod:`.text`)."""
+    return text(key, _lang(study), **values)
+
+
+def _test_words(study: Study) -> str:
+    """Say how the page names its test: ``"p < 0.05, Holm-adjusted"`` (in the study's language)."""
+    rep = study.reporting
+    if rep.correction in _CORRECTIONS:
+        return template("test.adjusted", study.language).format(
+            alpha=f"{rep.alpha:g}", correction=_CORRECTIONS[rep.correction]
+        )
+    return template("test.plain", study.language).format(alpha=f"{rep.alpha:g}")
 
 
 def voice_overview(
@@ -82,26 +102,21 @@ def voice_overview(
     if study.is_weighted and study.weight_column in data.columns and n:
         w = pd.to_numeric(data[study.weight_column], errors="coerce").fillna(0).to_numpy()
         if w.sum() > 0:
-            weighted = md(", weighted {share:share}", share=float(w[has].sum() / w.sum()))
-    out = md(
-        "{k:,} of {n:,} respondents left a comment ({share:share}{weighted}).",
+            weighted = _t(study, "voice.weighted", share=float(w[has].sum() / w.sum()))
+    out = _t(
+        study,
+        "voice.overview",
         k=k,
         n=n,
         share=share,
         weighted=Md(weighted),
     )
     if junk:
-        out = md(
-            "{head} {junk:,} {answers} such as “n/a” or “-” {count} as no comment.",
-            head=out,
-            junk=junk,
-            answers="answer" if junk == 1 else "answers",
-            count="counts" if junk == 1 else "count",
-        )
+        out = _t(study, "voice.junk_one" if junk == 1 else "voice.junk", head=out, junk=junk)
     return out
 
 
-def theme_takeaway(shares: pd.DataFrame, *, top: int = 3) -> Md:
+def theme_takeaway(shares: pd.DataFrame, *, top: int = 3, language: str = "en") -> Md:
     """Return the sentence naming the themes mentioned most, with their shares.
 
     Parameters
@@ -111,6 +126,8 @@ def theme_takeaway(shares: pd.DataFrame, *, top: int = 3) -> Md:
         ``no_theme`` is reported last, as the share that matched no theme).
     top : int
         How many themes to name.
+    language : str
+        The sentence's language (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -121,18 +138,16 @@ def theme_takeaway(shares: pd.DataFrame, *, top: int = 3) -> Md:
     themes = shares[shares["theme"] != _NO_THEME].sort_values("estimate", ascending=False)
     themes = themes[themes["estimate"] > 0].head(top)
     if themes.empty:
-        return md("No comment mentions any theme of the study's dictionary.")
-    parts = [md("**{t}** ({s:share})", t=r.theme_label, s=r.estimate) for r in themes.itertuples()]
-    out = md("Commenters write most about {themes}", themes=Md(fmt_list(parts)))
+        return _t(language, "voice.no_theme_mentioned")
+    parts = [
+        _t(language, "voice.share_item", t=r.theme_label, s=r.estimate) for r in themes.itertuples()
+    ]
+    out = _t(language, "voice.themes_most", themes=join(parts, language))
     rest = shares[shares["theme"] == _NO_THEME]
     if len(rest) and rest["estimate"].iloc[0] > 0:
-        out = md(
-            "{head}; {share:share} of the comments match no theme.",
-            head=out,
-            share=float(rest["estimate"].iloc[0]),
-        )
+        out = _t(language, "voice.themes_rest", head=out, share=float(rest["estimate"].iloc[0]))
     else:
-        out = md("{head}.", head=out)
+        out = _t(language, "voice.themes_end", head=out)
     return out
 
 
@@ -159,51 +174,53 @@ def change_takeaway(changes: pd.DataFrame, *, study: Study, wave: str, previous:
     themes = changes[changes["theme"] != _NO_THEME]
     moved = themes[themes["direction"] != ""]
     into = moved["value_2"].astype(str) == str(wave)
-    test = significance_words(study)
+    test = _test_words(study)
+    lang = study.language
     if previous is None:
-        head = md(
-            "{wave} is the first wave with comments; changes start with the next one.",
-            wave=study.wave_label(wave),
-        )
+        head = _t(study, "voice.first_wave", wave=study.wave_label(wave))
     else:
-        span = md(
-            "From {a} to {b}", a=study.wave_label(str(previous)), b=study.wave_label(str(wave))
+        span = _t(
+            study,
+            "voice.span",
+            a=study.wave_label(str(previous)),
+            b=study.wave_label(str(wave)),
         )
         now = moved[into].sort_values("estimate", key=np.abs, ascending=False)
         if now.empty:
-            head = md(
-                "{span}, no theme's share changed significantly ({test}).", span=span, test=test
-            )
+            head = _t(study, "voice.no_change", span=span, test=test)
         else:
-            parts = [_move(r) for r in now.itertuples()]
-            head = md("{span}, {parts} ({test}).", span=span, parts=Md(fmt_list(parts)), test=test)
+            parts = [_move(r, lang) for r in now.itertuples()]
+            head = _t(study, "voice.changes", span=span, parts=join(parts, lang), test=test)
     before = moved[~into].sort_values("estimate", key=np.abs, ascending=False)
     if before.empty:
         return head
     parts = [
-        md(
-            "{move} from {a} to {b}",
-            move=_move(r, p=False),
+        _t(
+            study,
+            "voice.move_span",
+            move=_move(r, lang, p=False),
             a=study.wave_label(str(r.value_1)),
             b=study.wave_label(str(r.value_2)),
         )
         for r in before.head(3).itertuples()
     ]
-    return md("{head} Earlier, {parts}.", head=head, parts=Md(fmt_list(parts)))
+    return _t(study, "voice.earlier", head=head, parts=join(parts, lang))
 
 
-def _move(r: Any, *, p: bool = True) -> Md:
+def _move(r: Any, language: str = "en", *, p: bool = True) -> Md:
     """Return "**Network signal** rose 6.9 pp to 20% (p = 0.031)" for a change row."""
-    text = md(
-        "**{t}** {verb} {d} to {s:share}",
+    text = _t(
+        language,
+        "voice.rose" if r.direction == "rise" else "voice.fell",
         t=r.theme_label,
-        verb="rose" if r.direction == "rise" else "fell",
-        d=fmt_change(abs(r.estimate), "share").lstrip("+"),
+        d=size(abs(r.estimate), "share", language)
+        if language != "en"
+        else fmt_change(abs(r.estimate), "share").lstrip("+"),
         s=r.estimate_2,
     )
     if not p:
         return text
-    return md("{text} ({p})", text=text, p=fmt_p(r.p_adjusted, prefix=True))
+    return _t(language, "voice.with_p", text=text, p=fmt_p(r.p_adjusted, prefix=True))
 
 
 def segment_theme_differences(
@@ -330,24 +347,23 @@ def segment_takeaways(diffs: pd.DataFrame, *, study: Study, top: int = 4) -> lis
     if sig.empty:
         title = study.segment(diffs["segment"].iloc[0]).title if len(diffs) else ""
         return [
-            md(
-                "No {segment} group mentions a theme significantly more or less often than "
-                "the rest of the sample ({test}).",
-                segment=title or "segment",
-                test=significance_words(study),
+            _t(
+                study,
+                "voice.no_segment_difference",
+                segment=title or template("drivers.kind_segment", study.language),
+                test=_test_words(study),
             )
         ]
     sig = sig.sort_values("difference", key=np.abs, ascending=False).head(top)
     out = []
     for r in sig.itertuples():
         out.append(
-            md(
-                "**{group}** ({segment}) mention **{theme}** {how} than the rest: {s:share} "
-                "of their comments against {rest:share} ({p}, n = {n:,}).",
+            _t(
+                study,
+                "voice.segment_more" if r.difference > 0 else "voice.segment_less",
                 group=r.value_label,
                 segment=study.segment(r.segment).title,
                 theme=r.theme_label,
-                how="more often" if r.difference > 0 else "less often",
                 s=r.estimate,
                 rest=r.estimate_rest,
                 p=fmt_p(r.p_adjusted, prefix=True),
@@ -379,28 +395,21 @@ def outcome_takeaways(
         E.g. "Those who mention **Network signal** rate overall satisfaction 0.69
         points lower than the other commenters (5.96 against 6.66, p < 0.001, n = 454)."
     """
-    label = _in_sentence(study.label(outcome))
+    label = _in_sentence(study.label(outcome)) if study.language == "en" else study.label(outcome)
     ok = outcomes[outcomes["significant"].fillna(False).astype(bool)]
     ok = ok[ok["theme"] != _NO_THEME]
     if ok.empty:
-        return [
-            md(
-                "No theme goes with a significantly different {label} ({test}).",
-                label=label,
-                test=significance_words(study),
-            )
-        ]
+        return [_t(study, "voice.no_outcome_difference", label=label, test=_test_words(study))]
     ok = ok.sort_values("estimate", key=np.abs, ascending=False).head(top)
     out = []
     for r in ok.itertuples():
         out.append(
-            md(
-                "Those who mention **{theme}** rate {label} {gap:.2f} points {how} than the "
-                "other commenters ({a:.2f} against {b:.2f}, {p}, n = {n:,}).",
+            _t(
+                study,
+                "voice.outcome_lower" if r.estimate < 0 else "voice.outcome_higher",
                 theme=r.theme_label,
                 label=label,
                 gap=abs(r.estimate),
-                how="lower" if r.estimate < 0 else "higher",
                 a=r.mean_mention,
                 b=r.mean_other,
                 p=fmt_p(r.p_adjusted, prefix=True),
@@ -436,7 +445,7 @@ def verbatim_blocks(verbatims: pd.DataFrame) -> list[Md]:
     return [keyed[t] for t in order]
 
 
-def terms_takeaway(terms: pd.DataFrame, *, top: int = 5) -> Md:
+def terms_takeaway(terms: pd.DataFrame, *, top: int = 5, language: str = "en") -> Md:
     """Return the sentence naming the most frequent words of the comments.
 
     For a study without a theme dictionary: what customers write about, as words.
@@ -447,6 +456,8 @@ def terms_takeaway(terms: pd.DataFrame, *, top: int = 5) -> Md:
         :func:`~analysis_helpers.comments.frequent_terms` of one group.
     top : int
         How many single words to name.
+    language : str
+        The sentence's language (``"en"`` or ``"zh"``).
 
     Returns
     -------
@@ -455,14 +466,11 @@ def terms_takeaway(terms: pd.DataFrame, *, top: int = 5) -> Md:
     """
     words = terms[terms["ngram"] == 1].sort_values("rank").head(top)
     if words.empty:
-        return md("The comments share no word often enough to list.")
+        return _t(language, "voice.no_words")
     parts: Sequence[Md] = [
-        md("**{t}** ({s:share})", t=r.term, s=r.share) for r in words.itertuples()
+        _t(language, "voice.share_item", t=r.term, s=r.share) for r in words.itertuples()
     ]
-    return md(
-        "The words commenters use most are {parts} (share of commenters using each).",
-        parts=Md(fmt_list(parts)),
-    )
+    return _t(language, "voice.words", parts=join(parts, language))
 
 
 def _in_sentence(label: str) -> str:
