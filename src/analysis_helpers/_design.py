@@ -248,6 +248,23 @@ class Replicates:
         c = full[:, None] if self.mse else reps.mean(axis=1, keepdims=True)
         return self.scale * ((reps - c) ** 2 * self.rscales).sum(axis=1)
 
+    def cov(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """Return the replicate covariance (k x k) of estimates ``full`` (k) from ``reps`` (k x R)."""
+        c = full[:, None] if self.mse else reps.mean(axis=1, keepdims=True)
+        d = reps - c
+        return self.scale * (d * self.rscales) @ d.T
+
+    def estimates(self, stat: Any, full: np.ndarray) -> np.ndarray:
+        """Return ``stat(weights)`` for every replicate weight column, stacked as k x R.
+
+        ``stat`` maps an n-vector of weights to the k estimates (the exact refit of R
+        ``svrepdesign``: the statistic is recomputed with each replicate weight).
+        """
+        out = np.empty((len(full), self.weights.shape[1]))
+        for r in range(self.weights.shape[1]):
+            out[:, r] = stat(self.weights[:, r])
+        return out
+
 
 @dataclass(frozen=True, eq=False)
 class PreparedDesign:
@@ -486,7 +503,7 @@ class PreparedDesign:
         return -VzQ @ A - A.T @ VzQ.T + A.T @ VQ @ A
 
 
-_REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other")
+_REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "SDR", "other")
 
 
 @dataclass(frozen=True)
@@ -497,8 +514,11 @@ class ReplicateDesign(SurveyDesign):
     combined.weights=TRUE)``: the variance of a statistic is
     ``scale * sum_r rscales_r (theta_r - c)^2`` over the estimates ``theta_r`` with each
     replicate weight, ``c`` the full-sample estimate (``mse=True``) or the replicates' mean.
-    Means and shares are recomputed per replicate (exact); totals are exact too; the other
-    estimators use the replicate totals of their influence values (linearised).
+    Every estimate is recomputed with each replicate weight (exact, as R): means, shares,
+    totals, ratios, quantile intervals (the replicate SE of the CDF at the quantile), domain
+    differences, regression coefficients and the cell shares of the chi-square test. The
+    few statistics without a refit (the covariance of influence values used by some
+    report tables) use the replicate totals of their influence values (linearised).
 
     Parameters
     ----------
@@ -506,7 +526,7 @@ class ReplicateDesign(SurveyDesign):
         Full-sample weight.
     replicates : sequence of str
         Replicate weight columns (finite, >= 0).
-    type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other"}
+    type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "SDR", "other"}
         Kind of replicates (documents ``scale``; no default scale is guessed).
     scale : float
         Overall factor, e.g. JK1 ``(R - 1) / R``, BRR ``1 / R``, Fay ``1 / (R (1 - rho)^2)``,
@@ -1440,10 +1460,14 @@ def mean_parts(groups: Groups, y: np.ndarray, valid: np.ndarray | None = None) -
             m_r = both[:, :, 0] / both[:, :, 1]
         var = prep.rep.spread(m, m_r)
     else:
+        m_r = None
         var = groups.var(z)
     ss = groups.sums(wr * resid)
     m = np.where(W > 0, m, np.nan)
-    return {"n": n, "W": W, "W2": W2, "estimate": m, "var": var, "ss": ss, "z": z, "valid": valid}
+    return {
+        "n": n, "W": W, "W2": W2, "estimate": m, "var": var, "ss": ss, "z": z, "valid": valid,
+        "replicates": m_r,
+    }  # fmt: skip
 
 
 def srs_factor(n: np.ndarray, W: np.ndarray) -> np.ndarray:
