@@ -591,9 +591,7 @@ class ReplicateDesign(SurveyDesign):
         for col in self.replicates:
             if col not in data.columns:
                 raise KeyError(f"{func}: replicate weight column {col!r} is not in the data")
-        reps = np.column_stack(
-            [numeric_values(data, c, "replicate weight", func) for c in self.replicates]
-        )
+        reps = np.column_stack([_replicate_values(data, c, func) for c in self.replicates])
         bad = ~np.isfinite(reps) | (reps < 0)
         if bad.any():
             i, j = (int(k[0]) for k in np.nonzero(bad))
@@ -950,6 +948,29 @@ class PreparedCalibration:
         u = z / self.w[:, None]
         a = self.coef(self.xt(u if self.method == "rake" else u * self.d[:, None]))
         return z - self.w[:, None] * self.xdot(a)
+
+
+def _replicate_values(data: pd.DataFrame, col: str, func: str) -> np.ndarray:
+    """Return a replicate weight column as floats; numbers as text (a cleaned export) parsed.
+
+    Raises
+    ------
+    ValueError
+        A text value that is not a number (naming the column, row and value).
+    """
+    s = data[col]
+    if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        text = s.astype("string").str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        bad = (values.isna() & text.notna() & (text != "")).to_numpy(dtype=bool)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{func}: replicate weight column {col!r} has the value {show(s.iloc[i])} in "
+                f"row {show(data.index[i])}; replicate weights must be numbers"
+            )
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return numeric_values(data, col, "replicate weight", func)
 
 
 def _rowsum(codes: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
