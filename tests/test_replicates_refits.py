@@ -283,3 +283,23 @@ def test_rao_wu_moments_and_textbook_variance(close):
     mult = rao_wu_multipliers(prep, 200, np.random.default_rng(0))
     close(mult[:3].sum(axis=0), np.full(200, 3.0))
     assert (mult[3] == 1.0).all()
+
+
+def test_batched_replicate_means_equal_one_item_at_a_time(reference_data, close):
+    """Many items (several batches of the X' W_rep product) give each item's own result."""
+    from analysis_helpers._design import mean_parts, rep_mean_sums, setup
+
+    data, design = given(reference_data, "apiclus1_JK1")
+    items = ["api00", "api99", "enroll", "api.stu", "meals", "ell", "mobility", "acs.k3",
+             "acs.46", "full", "emer", "growth", "pcttest"]  # fmt: skip
+    items = [c for c in items if c in data.columns]
+    assert len(items) > 10
+    many = survey_mean(data, items=items, by="stype", design=design)
+    for item in items:
+        one = survey_mean(data, items=item, by="stype", design=design)
+        close(many.loc[many["item"] == item, "se"], one["se"])
+    _, groups = setup(data, design, ["stype"], items, func="test")
+    ys = [data[c].to_numpy(dtype=float) for c in items]
+    batched = rep_mean_sums(groups, ys, batch=4)
+    for y, both in zip(ys, batched, strict=True):
+        close(mean_parts(groups, y, rep_both=both)["var"], mean_parts(groups, y)["var"])

@@ -102,6 +102,7 @@ from ._design import (
     logit_ci,
     mean_parts,
     normal_quantile,
+    rep_mean_sums,
     setup,
     srs_factor,
     t_quantile,
@@ -202,9 +203,16 @@ def survey_mean(
     prep, groups = setup(data, design, by, items, func="survey_mean")
     q = normal_quantile(confidence)
     rows = []
-    for item in items:
+    batch = 10  # replicate designs: the replicate sums of 10 items per matrix product
+    rep_both: list = []
+    for k, item in enumerate(items):
         y = numeric_values(data, item, "item", "survey_mean")
-        p = mean_parts(groups, y)
+        if prep.rep is not None and k % batch == 0:
+            rep_both = rep_mean_sums(
+                groups,
+                [numeric_values(data, c, "item", "survey_mean") for c in items[k : k + batch]],
+            )
+        p = mean_parts(groups, y, rep_both=rep_both[k % batch] if prep.rep is not None else None)
         se = np.sqrt(p["var"])
         n = p["n"]
         with np.errstate(divide="ignore", invalid="ignore"):
