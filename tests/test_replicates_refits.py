@@ -327,3 +327,12 @@ def test_quantile_recomputed_per_replicate(reference_data, key, close):
     close(t["ci_high"], r["ci_upper"])
     with pytest.raises(ValueError, match="interval='quantile' needs a replicate-weight design"):
         survey_quantile(data, items="api00", design=SurveyDesign(weight="pw"), interval="quantile")
+
+
+def test_brr_first_psu_is_the_first_to_appear_in_its_stratum(close):
+    """Cluster labels reused across strata in another order: R's first PSU is by row order."""
+    d = pd.DataFrame({"h": [1, 1, 2, 2], "psu": ["a", "b", "b", "a"], "y": [1.0, 2, 3, 4]})
+    out, rep = as_replicate(d, SurveyDesign(strata="h", cluster="psu"), type="BRR")
+    swapped = d.assign(psu=["a", "b", "a", "b"])
+    out2, _ = as_replicate(swapped, SurveyDesign(strata="h", cluster="psu"), type="BRR")
+    close(out[list(rep.replicates)].to_numpy(), out2[list(rep.replicates)].to_numpy())

@@ -206,14 +206,14 @@ def _brr(
     else:
         had = _given_hadamard(np.asarray(given), H, func)
     R = had.shape[1]
-    # first PSU of each stratum (in PSU code order = order of first appearance)
+    # the first PSU of each stratum is the one whose first row comes first (as R)
     P = len(unit_stratum)
-    first = np.zeros(P, dtype=bool)
-    seen = np.zeros(H, dtype=bool)
-    for u in range(P):
-        h = unit_stratum[u]
-        if not seen[h]:
-            first[u] = seen[h] = True
+    unit = prep.psu if prep.psu is not None else np.arange(prep.n)
+    first_row = np.full(P, prep.n)
+    np.minimum.at(first_row, unit, np.arange(prep.n))
+    lead = np.full(H, prep.n)
+    np.minimum.at(lead, unit_stratum, first_row)
+    first = first_row == lead[unit_stratum]
     sign = had[1 + unit_stratum]  # P x R, +1 / -1
     up = np.where(first[:, None], sign > 0, sign < 0)
     mult = np.where(up, 2.0 - rho, rho)
