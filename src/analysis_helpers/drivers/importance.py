@@ -50,7 +50,7 @@ from math import comb
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from .._checks import check_confidence
 from .._compat import renamed, warn_deprecated
@@ -337,7 +337,9 @@ def _design_bootstrap_sums(
         step = int(max(256, 16_000_000 // n_feat))
         for start in range(0, len(unit), step):
             rows = slice(start, min(len(unit), start + step))
-            np.add.at(F, unit[rows], _features(prep, rows))
+            k = rows.stop - rows.start
+            onehot = sparse.csr_matrix((np.ones(k), (unit[rows], np.arange(k))), shape=(U, k))
+            F += onehot @ _features(prep, rows)
     block = int(max(64, 4_000_000 // n_boot))
     for h in np.unique(unit_stratum):
         units = np.flatnonzero(unit_stratum == h)
