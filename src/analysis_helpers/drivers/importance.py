@@ -360,7 +360,7 @@ def _design_bootstrap_sums(
             picks = rng.integers(0, size, size=int(m.sum()))
             cell = np.repeat(np.arange(n_boot) * size, m) + picks
             counts = np.bincount(cell, minlength=n_boot * size).reshape(n_boot, size)
-            total += (counts * scale).astype(np.float32) @ feats(units[s0 : s0 + size])
+            total += scale * (counts.astype(np.float32) @ feats(units[s0 : s0 + size]))
     return total
 
 
