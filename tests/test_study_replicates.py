@@ -182,3 +182,44 @@ def test_kpis_and_ses_come_from_the_replicates(tmp_path, demo_raw):
     row = table[(table["estimate"] - full).abs() < 1e-12]
     assert len(row) == 1, table
     np.testing.assert_allclose(row["se"].iloc[0], se, rtol=1e-10)
+
+
+def test_replicate_columns_of_the_exports_survive_cleaning(tmp_path):
+    """A study whose exports carry replicate weights: cleaned, then the KPIs use them.
+
+    The cleaning step keeps the replicate columns (as text); the estimators parse them. The
+    overall mean's SE is the JK1 spread of the replicate means, by hand.
+    """
+    from analysis_helpers.cleaning import clean
+    from analysis_helpers.demo import write_study_shape
+
+    path = write_study_shape(tmp_path, "delivered_weights")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    folder = path.parent.parent / "data" / "raw" / "delivered_weights"
+    rng = np.random.default_rng(0)
+    for f in raw["data"]["files"]:
+        assert f["format"] == "csv"
+        export = pd.read_csv(folder / f["path"], dtype=str, keep_default_na=False)
+        w = pd.to_numeric(export["weight"])
+        group = rng.integers(0, 5, len(export))
+        for k in range(5):
+            export[f"rep{k + 1}"] = np.where(group == k, 0.0, w * 5 / 4)
+        export.to_csv(folder / f["path"], index=False)
+    raw["data"]["design"]["replicates"] = {"prefix": "rep", "count": 5, "type": "JK1"}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    study = load_study(path)
+    data = clean(study).data
+    assert all(f"rep{k}" in data.columns for k in range(1, 6))
+    table = kpi_summary(data, study=study).set_index("kpi")
+    y = pd.to_numeric(data[study.kpis.overall]).to_numpy(dtype=float)
+    ok = ~np.isnan(y)
+    w = data["weight"].to_numpy(dtype=float)
+    full = (w[ok] @ y[ok]) / w[ok].sum()
+    reps = []
+    for k in range(1, 6):
+        rw = pd.to_numeric(data[f"rep{k}"]).to_numpy(dtype=float)
+        reps.append((rw[ok] @ y[ok]) / rw[ok].sum())
+    reps = np.array(reps)
+    se = np.sqrt(4 / 5 * ((reps - reps.mean()) ** 2).sum())
+    np.testing.assert_allclose(table.loc["overall_mean", "estimate"], full, rtol=1e-10)
+    np.testing.assert_allclose(table.loc["overall_mean", "se"], se, rtol=1e-10)
