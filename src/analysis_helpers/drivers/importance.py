@@ -284,10 +284,11 @@ def _unit_codes(
     n = int(keep.sum())
     if design is None or not (design.strata or design.clusters):
         return np.arange(n), np.zeros(n, dtype=np.int64), False
-    # lonely PSUs do not stop a bootstrap: a stratum of one PSU keeps multiplier 1
+    # lonely PSUs do not stop a bootstrap: a stratum of one PSU keeps multiplier 1; only the
+    # strata and PSUs are needed (not the calibration)
     first = dataclasses.replace(
         design, cluster=design.clusters[0] if design.clusters else None, fpc=None,
-        lonely_psu="adjust",
+        lonely_psu="adjust", calibration=None,
     )  # fmt: skip
     full = first.prepare(data, func="driver_importance")
     if full.psu is None:
