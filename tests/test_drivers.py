@@ -26,7 +26,11 @@ from analysis_helpers.drivers import (
     weighted_correlation,
     with_index_weights,
 )
-from analysis_helpers.drivers.importance import _corr_bootstrap, _poisson_table, _prepare
+from analysis_helpers.drivers.importance import (
+    _corr_given_replicates,
+    _design_bootstrap_sums,
+    _prepare,
+)
 from analysis_helpers.estimation import SurveyDesign
 from analysis_helpers.study_tables import item_performance
 
@@ -297,13 +301,6 @@ def test_inputs_are_not_mutated(survey):
 # ---------------------------------------------------------------------------------------
 
 
-def test_poisson_table_has_poisson_moments():
-    table = _poisson_table().astype(float)
-    assert table.mean() == pytest.approx(1.0, abs=1e-4)
-    assert table.var() == pytest.approx(1.0, abs=1e-3)
-    assert np.mean(table == 0) == pytest.approx(np.exp(-1), abs=1 / 65536)
-
-
 def test_bootstrap_is_seeded_and_brackets_the_estimate(survey):
     kw = dict(outcome="sat", drivers=DRIVERS, design=SurveyDesign(weight="w"), n_boot=200)
     a = driver_importance(survey, random_state=11, **kw)
@@ -319,26 +316,121 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate(survey):
 
 @pytest.mark.parametrize("missing", ["listwise", "pairwise"])
 def test_replicates_equal_weighted_correlation_with_replicate_weights(survey, missing):
-    """Each bootstrap replicate is the weighted correlation under weight x Poisson count."""
+    """Each replicate is the weighted correlation under weight x its multiplier."""
     data = survey.copy()
     data.loc[data.index[::9], "b"] = np.nan
     cols = ["sat", "a", "b", "c"]
     prep = _prepare(data, cols, "w", missing)
-    reps = _corr_bootstrap(prep, 3, np.random.default_rng(5))
-    # regenerate the same counts: one block of rows at this size
     rng = np.random.default_rng(5)
-    n = len(prep.w)
-    codes = rng.bit_generator.random_raw(-(-3 * n // 4)).view(np.uint16)[: 3 * n]
-    counts = _poisson_table()[codes.reshape(3, n)]
+    mult = rng.integers(0, 3, size=(len(prep.w), 3)).astype(float)
+    reps = _corr_given_replicates(prep, mult)
     used = data[data[cols].notna().all(axis=1)] if missing == "listwise" else data
     for b in range(3):
-        # a count of 0 leaves the respondent out (weights must be > 0)
-        drawn = counts[b] > 0
-        replicate = used[drawn].assign(rw=used["w"].to_numpy()[drawn] * counts[b][drawn])
+        drawn = mult[:, b] > 0  # a multiplier of 0 leaves the respondent out
+        replicate = used[drawn].assign(rw=used["w"].to_numpy()[drawn] * mult[drawn, b])
         expected = weighted_correlation(
             replicate, items=cols, design=SurveyDesign(weight="rw"), missing=missing
         )
         np.testing.assert_allclose(reps[b], expected.to_numpy(), atol=2e-6)
+
+
+def test_design_bootstrap_multipliers_are_rao_wu(survey):
+    """Per stratum n_h - 1 draws, multiplier count x n_h / (n_h - 1), shared by a PSU's rows.
+
+    With unit weights the replicate sum of the weight is the sum of the multipliers over the
+    rows: n exactly in every replicate (each stratum's multipliers add up to n_h), also
+    with clusters of 4 in 2 strata. The replicate variance of the sum of a standardised
+    item z (mean 0, sum of squares n) is the textbook with-replacement variance
+    n / (n - 1) sum (z - z_bar)^2 = n^2 / (n - 1) (Rao & Wu 1988), to Monte Carlo error.
+    """
+    data = survey.assign(one=1.0)
+    prep = _prepare(data, ["sat", "a"], "one", "listwise")
+    n = len(prep.w)
+    one_stratum = np.zeros(n, dtype=np.int64)
+    total = _design_bootstrap_sums(
+        prep, np.arange(n), one_stratum, False, 4000, np.random.default_rng(1)
+    )
+    np.testing.assert_allclose(total[:, 0], np.full(4000, float(n)), rtol=1e-5)  # float32 products
+    assert np.var(total[:, 1], ddof=1) == pytest.approx(n * n / (n - 1), rel=0.06)
+    unit = np.arange(n) // 4
+    unit_stratum = (np.arange(unit.max() + 1) % 2).astype(np.int64)
+    total = _design_bootstrap_sums(prep, unit, unit_stratum, True, 40, np.random.default_rng(2))
+    np.testing.assert_allclose(total[:, 0], np.full(40, float(n)), rtol=1e-5)
+    # the same seed, the same replicates
+    same = _design_bootstrap_sums(prep, unit, unit_stratum, True, 40, np.random.default_rng(2))
+    np.testing.assert_array_equal(total, same)
+
+
+def test_design_bootstrap_unstratified_is_the_ordinary_bootstrap():
+    """One PSU per respondent, no strata: the SE of a correlation is the iid bootstrap's.
+
+    For bivariate normal data the SE of r is (1 - rho^2) / sqrt(n); the Rao-Wu bootstrap
+    of a weights-only design (n - 1 of n respondents drawn) gives that spread.
+    """
+    rng = np.random.default_rng(5)
+    n, rho = 2000, 0.5
+    x = rng.standard_normal(n)
+    frame = pd.DataFrame({"y": rho * x + np.sqrt(1 - rho**2) * rng.standard_normal(n), "x": x,
+                          "z": rng.standard_normal(n), "w": 1.0, "id": np.arange(n)})  # fmt: skip
+    kw = dict(outcome="y", drivers=["x", "z"], n_boot=1000, random_state=2, confidence=0.6827)
+    plain = driver_importance(frame, design=SurveyDesign(weight="w"), **kw)
+    psu = driver_importance(frame, design=SurveyDesign(weight="w", cluster="id"), **kw)
+    pd.testing.assert_frame_equal(plain, psu)  # a respondent per PSU = no clusters
+    half = (plain["correlation_ci_high"] - plain["correlation_ci_low"]).iloc[0] / 2
+    assert half == pytest.approx((1 - rho**2) / np.sqrt(n), rel=0.1)
+
+
+def test_design_bootstrap_widens_with_clusters():
+    """Answers shared within clusters of 20: the intervals widen by about the design effect.
+
+    With a cluster effect on both outcome and driver the correlation's spread grows
+    (intra-cluster correlation 0.5 on both, deff ~ 1 + 19 x 0.25 ~ 5.8, SE ratio ~ 2);
+    the respondent bootstrap of the same data stays narrow.
+    """
+    rng = np.random.default_rng(11)
+    k, m = 100, 20
+    c = np.repeat(np.arange(k), m)
+    u, v = rng.standard_normal(k)[c], rng.standard_normal(k)[c]
+    x = u + rng.standard_normal(k * m)
+    y = 0.5 * x + u + v + rng.standard_normal(k * m)
+    frame = pd.DataFrame({"y": y, "x": x, "z": rng.standard_normal(k * m), "c": c, "w": 1.0})
+    kw = dict(outcome="y", drivers=["x", "z"], n_boot=400, random_state=3)
+    iid = driver_importance(frame, design=SurveyDesign(weight="w"), **kw)
+    clus = driver_importance(frame, design=SurveyDesign(weight="w", cluster="c"), **kw)
+    width = {
+        name: float((t["correlation_ci_high"] - t["correlation_ci_low"]).iloc[0])
+        for name, t in (("iid", iid), ("clus", clus))
+    }
+    assert 1.5 < width["clus"] / width["iid"] < 3.5
+    again = driver_importance(frame, design=SurveyDesign(weight="w", cluster="c"), **kw)
+    pd.testing.assert_frame_equal(clus, again)  # the same seed, the same intervals
+    strat = driver_importance(
+        frame.assign(h=frame["c"] % 2), design=SurveyDesign(weight="w", strata="h", cluster="c"),
+        **kw,
+    )  # fmt: skip
+    assert np.isfinite(strat["correlation_ci_low"]).all()
+
+
+def test_given_replicates_give_normal_intervals(survey):
+    """With a ReplicateDesign: estimate -/+ z x replicate SE of each measure."""
+    from analysis_helpers.replicates import ReplicateDesign, as_replicate
+
+    data = survey.assign(psu=np.arange(len(survey)) // 8)
+    out, rep = as_replicate(data, SurveyDesign(weight="w", cluster="psu"), type="JK1")
+    t = driver_importance(out, outcome="sat", drivers=DRIVERS, design=rep, n_boot=1)
+    # by hand for the correlation of a: the JK1 replicate correlations
+    reps = []
+    for col in rep.replicates:
+        keep = out[col] > 0
+        r = weighted_correlation(out[keep], items=["sat", "a"], design=SurveyDesign(weight=col))
+        reps.append(r.iloc[0, 1])
+    reps = np.array(reps)
+    se = np.sqrt(rep.scale * ((reps - reps.mean()) ** 2).sum())
+    est = t["correlation"].iloc[0]
+    z = 1.959963984540054
+    np.testing.assert_allclose(t["correlation_ci_low"].iloc[0], est - z * se, rtol=1e-5)
+    np.testing.assert_allclose(t["correlation_ci_high"].iloc[0], est + z * se, rtol=1e-5)
+    assert isinstance(rep, ReplicateDesign)
 
 
 def test_bootstrap_spread_matches_the_textbook_se_of_a_correlation():

@@ -24,6 +24,7 @@ JSON_FILES = (
     "r_banner_tests.json",
     "r_banner_index.json",
     "r_trend_contrasts.json",
+    "r_replicate_extras.json",
 )
 REQUIRED = ("data", "software", "version", "design_call", "call", "values", "tolerance")
 

@@ -60,6 +60,7 @@ __all__ = [
     "Groups",
     "setup",
     "mean_parts",
+    "rep_mean_sums",
     "base_columns",
     "srs_factor",
     "normal_quantile",
@@ -247,6 +248,23 @@ class Replicates:
         """Return the replicate variance of estimates ``full`` (k) from ``reps`` (k x R)."""
         c = full[:, None] if self.mse else reps.mean(axis=1, keepdims=True)
         return self.scale * ((reps - c) ** 2 * self.rscales).sum(axis=1)
+
+    def cov(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """Return the replicate covariance (k x k) of estimates ``full`` (k) from ``reps`` (k x R)."""
+        c = full[:, None] if self.mse else reps.mean(axis=1, keepdims=True)
+        d = reps - c
+        return self.scale * (d * self.rscales) @ d.T
+
+    def estimates(self, stat: Any, full: np.ndarray) -> np.ndarray:
+        """Return ``stat(weights)`` for every replicate weight column, stacked as k x R.
+
+        ``stat`` maps an n-vector of weights to the k estimates (the exact refit of R
+        ``svrepdesign``: the statistic is recomputed with each replicate weight).
+        """
+        out = np.empty((len(full), self.weights.shape[1]))
+        for r in range(self.weights.shape[1]):
+            out[:, r] = stat(self.weights[:, r])
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -486,7 +504,7 @@ class PreparedDesign:
         return -VzQ @ A - A.T @ VzQ.T + A.T @ VQ @ A
 
 
-_REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other")
+_REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "SDR", "other")
 
 
 @dataclass(frozen=True)
@@ -497,8 +515,11 @@ class ReplicateDesign(SurveyDesign):
     combined.weights=TRUE)``: the variance of a statistic is
     ``scale * sum_r rscales_r (theta_r - c)^2`` over the estimates ``theta_r`` with each
     replicate weight, ``c`` the full-sample estimate (``mse=True``) or the replicates' mean.
-    Means and shares are recomputed per replicate (exact); totals are exact too; the other
-    estimators use the replicate totals of their influence values (linearised).
+    Every estimate is recomputed with each replicate weight (exact, as R): means, shares,
+    totals, ratios, quantile intervals (the replicate SE of the CDF at the quantile), domain
+    differences, regression coefficients and the cell shares of the chi-square test. The
+    few statistics without a refit (the covariance of influence values used by some
+    report tables) use the replicate totals of their influence values (linearised).
 
     Parameters
     ----------
@@ -506,7 +527,7 @@ class ReplicateDesign(SurveyDesign):
         Full-sample weight.
     replicates : sequence of str
         Replicate weight columns (finite, >= 0).
-    type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "other"}
+    type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "SDR", "other"}
         Kind of replicates (documents ``scale``; no default scale is guessed).
     scale : float
         Overall factor, e.g. JK1 ``(R - 1) / R``, BRR ``1 / R``, Fay ``1 / (R (1 - rho)^2)``,
@@ -571,9 +592,11 @@ class ReplicateDesign(SurveyDesign):
         for col in self.replicates:
             if col not in data.columns:
                 raise KeyError(f"{func}: replicate weight column {col!r} is not in the data")
-        reps = np.column_stack(
-            [numeric_values(data, c, "replicate weight", func) for c in self.replicates]
-        )
+        block = data[list(self.replicates)]
+        if all(pd.api.types.is_float_dtype(t) for t in block.dtypes):
+            reps = block.to_numpy(dtype=float)  # one copy (column-major, as pandas holds it)
+        else:
+            reps = np.column_stack([_replicate_values(data, c, func) for c in self.replicates])
         bad = ~np.isfinite(reps) | (reps < 0)
         if bad.any():
             i, j = (int(k[0]) for k in np.nonzero(bad))
@@ -932,6 +955,29 @@ class PreparedCalibration:
         return z - self.w[:, None] * self.xdot(a)
 
 
+def _replicate_values(data: pd.DataFrame, col: str, func: str) -> np.ndarray:
+    """Return a replicate weight column as floats; numbers as text (a cleaned export) parsed.
+
+    Raises
+    ------
+    ValueError
+        A text value that is not a number (naming the column, row and value).
+    """
+    s = data[col]
+    if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        text = s.astype("string").str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        bad = (values.isna() & text.notna() & (text != "")).to_numpy(dtype=bool)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{func}: replicate weight column {col!r} has the value {show(s.iloc[i])} in "
+                f"row {show(data.index[i])}; replicate weights must be numbers"
+            )
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return numeric_values(data, col, "replicate weight", func)
+
+
 def _rowsum(codes: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
     """Return the sums of the rows of ``x`` (n x k) per code 0..m-1 (R ``rowsum``)."""
     return np.column_stack(
@@ -1244,14 +1290,25 @@ class Groups:
         multiply it); the result is G x R (or G x R x k). The replicate weights are sorted
         by group once, so each group is one matrix product.
         """
+        xs = self.rep_order_rows(np.asarray(x, dtype=float))
+        return self.rep_sums_sorted(xs)
+
+    def rep_order_rows(self, x: np.ndarray) -> np.ndarray:
+        """Return ``x`` (n, or n x k) with its rows in the group order of :meth:`rep_sums`."""
         rep = self.prep.rep
         assert rep is not None
         if not hasattr(self, "_rep_sorted"):
             order = np.argsort(self.gi, kind="stable")
             self._rep_order = order
             self._rep_starts = np.searchsorted(self.gi[order], np.arange(self.G + 1))
-            self._rep_sorted = rep.weights[order]
-        xs = np.asarray(x, dtype=float)[self._rep_order]
+            # column-major like the weights: each replicate gathered as one contiguous run
+            self._rep_sorted = np.take(np.asfortranarray(rep.weights).T, order, axis=1).T
+        return np.take(x, self._rep_order, axis=0)
+
+    def rep_sums_sorted(self, xs: np.ndarray) -> np.ndarray:
+        """Return :meth:`rep_sums` of ``xs`` whose rows are already in group order."""
+        rep = self.prep.rep
+        assert rep is not None
         flat = xs.ndim == 1
         if flat:
             xs = xs[:, None]
@@ -1416,8 +1473,40 @@ def logit_ci(p: Any, se: Any, df: Any, confidence: float) -> tuple[np.ndarray, n
 # --------------------------------------------------------------------------------------
 # Core: domain means and totals
 # --------------------------------------------------------------------------------------
-def mean_parts(groups: Groups, y: np.ndarray, valid: np.ndarray | None = None) -> dict:
-    """Compute the domain means of ``y`` per group with linearised variances (svymean / svyby)."""
+def rep_mean_sums(groups: Groups, ys: Sequence[np.ndarray], batch: int = 10) -> list[np.ndarray]:
+    """Return, per variable of ``ys``, its replicate sums for :func:`mean_parts` (``rep_both``).
+
+    The replicate sums of ``y`` and of its answered indicator for several variables at
+    once: one matrix product of the replicate weights with ``2 x batch`` columns per
+    group, so the replicate weights are read once per batch rather than once per variable.
+    """
+    out: list[np.ndarray] = []
+    member = groups.rep_order_rows(groups.member)
+    for start in range(0, len(ys), batch):
+        chunk = ys[start : start + batch]
+        xs = np.empty((len(member), 2 * len(chunk)))
+        for k, y in enumerate(chunk):
+            yo = groups.rep_order_rows(y)
+            v0 = ~np.isnan(yo) & member
+            xs[:, 2 * k] = np.where(v0, yo, 0.0)
+            xs[:, 2 * k + 1] = v0
+        both = groups.rep_sums_sorted(xs)
+        out += [both[:, :, 2 * k : 2 * k + 2] for k in range(len(chunk))]
+    return out
+
+
+def mean_parts(
+    groups: Groups,
+    y: np.ndarray,
+    valid: np.ndarray | None = None,
+    rep_both: np.ndarray | None = None,
+) -> dict:
+    """Compute the domain means of ``y`` per group with linearised variances (svymean / svyby).
+
+    ``rep_both`` (replicate designs, default valid rows only): the replicate sums of ``y``
+    and of its answered indicator from :func:`rep_mean_sums`, computed for several items
+    at once.
+    """
     prep = groups.prep
     if valid is None:
         valid = ~np.isnan(y)
@@ -1434,16 +1523,21 @@ def mean_parts(groups: Groups, y: np.ndarray, valid: np.ndarray | None = None) -
     wr = wd * resid
     z = wr * groups.expand(1.0 / Ws)
     if prep.rep is not None:  # the replicate means themselves (svrepdesign svymean)
-        v0 = valid.astype(float)
-        both = groups.rep_sums(np.column_stack([v0 * y0, v0]))
+        if rep_both is None:
+            v0 = valid.astype(float)
+            rep_both = groups.rep_sums(np.column_stack([v0 * y0, v0]))
         with np.errstate(divide="ignore", invalid="ignore"):
-            m_r = both[:, :, 0] / both[:, :, 1]
+            m_r = rep_both[:, :, 0] / rep_both[:, :, 1]
         var = prep.rep.spread(m, m_r)
     else:
+        m_r = None
         var = groups.var(z)
     ss = groups.sums(wr * resid)
     m = np.where(W > 0, m, np.nan)
-    return {"n": n, "W": W, "W2": W2, "estimate": m, "var": var, "ss": ss, "z": z, "valid": valid}
+    return {
+        "n": n, "W": W, "W2": W2, "estimate": m, "var": var, "ss": ss, "z": z, "valid": valid,
+        "replicates": m_r,
+    }  # fmt: skip
 
 
 def srs_factor(n: np.ndarray, W: np.ndarray) -> np.ndarray:

@@ -102,6 +102,7 @@ from ._design import (
     logit_ci,
     mean_parts,
     normal_quantile,
+    rep_mean_sums,
     setup,
     srs_factor,
     t_quantile,
@@ -202,9 +203,16 @@ def survey_mean(
     prep, groups = setup(data, design, by, items, func="survey_mean")
     q = normal_quantile(confidence)
     rows = []
-    for item in items:
+    batch = 10  # replicate designs: the replicate sums of 10 items per matrix product
+    rep_both: list = []
+    for k, item in enumerate(items):
         y = numeric_values(data, item, "item", "survey_mean")
-        p = mean_parts(groups, y)
+        if prep.rep is not None and k % batch == 0:
+            rep_both = rep_mean_sums(
+                groups,
+                [numeric_values(data, c, "item", "survey_mean") for c in items[k : k + batch]],
+            )
+        p = mean_parts(groups, y, rep_both=rep_both[k % batch] if prep.rep is not None else None)
         se = np.sqrt(p["var"])
         n = p["n"]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -469,7 +477,13 @@ def survey_ratio(
     with np.errstate(divide="ignore", invalid="ignore"):
         r = Y / X
         z = np.nan_to_num(wd * (y0 - groups.expand(r) * x0) / groups.expand(X))
-    se = np.sqrt(groups.var(z))
+    if prep.rep is not None:  # the replicate ratios themselves (svrepdesign svyratio)
+        v0 = valid.astype(float)
+        both = groups.rep_sums(np.column_stack([v0 * y0, v0 * x0]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.sqrt(prep.rep.spread(r, both[:, :, 0] / both[:, :, 1]))
+    else:
+        se = np.sqrt(groups.var(z))
     q = normal_quantile(confidence)
     base = base_columns(
         groups, groups.sums(valid.astype(float)), groups.sums(wd), groups.sums(wd * prep.w)
@@ -648,8 +662,10 @@ def domain_difference(
         y = numeric_values(data, item, "item", func)
         parts = [mean_parts(groups, y, valid=~np.isnan(y) & d) for d in in_domain]
         est = parts[1]["estimate"] - parts[0]["estimate"]
-        z = parts[1]["z"] - parts[0]["z"]
-        se = np.sqrt(groups.var(z))
+        if prep.rep is not None:  # differences of the replicate means
+            se = np.sqrt(prep.rep.spread(est, parts[1]["replicates"] - parts[0]["replicates"]))
+        else:
+            se = np.sqrt(groups.var(parts[1]["z"] - parts[0]["z"]))
         union = parts[0]["valid"] | parts[1]["valid"]
         df = groups.degf(union) - 1
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -804,7 +820,16 @@ def survey_chisq(
     p = Z.T @ w / Wt
     infl = (Z - p) * (w / Wt)[:, None]
     infl[~ok] = 0.0
-    V = prep.vcov(infl)
+    if prep.rep is not None:  # the replicate cell shares themselves (svrepdesign svychisq)
+        Zw = Z[idx]
+
+        def shares(wr: np.ndarray) -> np.ndarray:
+            wo = wr[idx]
+            return Zw.T @ wo / wo.sum()
+
+        V = prep.rep.cov(p, prep.rep.estimates(shares, p))
+    else:
+        V = prep.vcov(infl)
     table = (p * N).reshape(nc, nr).T
     expected = np.outer(table.sum(1), table.sum(0)) / N
     pearson = float(((table - expected) ** 2 / expected).sum())
@@ -932,7 +957,15 @@ def survey_glm(
     e = yo - Xo @ beta
     U = Xo * (w * e)[:, None]
     Ainv = np.linalg.inv(A)
-    cov = Ainv @ prep.vcov(U) @ Ainv
+    if prep.rep is not None:  # the replicate coefficients themselves (svrepdesign svyglm)
+
+        def refit(wr: np.ndarray) -> np.ndarray:
+            wr = np.where(ok, wr, 0.0)
+            return np.linalg.lstsq((Xo * wr[:, None]).T @ Xo, (Xo * wr[:, None]).T @ yo)[0]
+
+        cov = prep.rep.cov(beta, prep.rep.estimates(refit, beta))
+    else:
+        cov = Ainv @ prep.vcov(U) @ Ainv
     se = np.sqrt(np.diag(cov))
     df = float(groups.degf(ok)[0]) + 1 - k
     t = beta / se

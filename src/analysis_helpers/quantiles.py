@@ -51,6 +51,7 @@ def survey_quantile(
     by: str | Sequence[str] = (),
     design: SurveyDesign | None = None,
     confidence: float = 0.95,
+    interval: str = "mean",
 ) -> pd.DataFrame:
     """Estimate weighted quantiles with Woodruff intervals (R ``svyquantile``, ``svyby``).
 
@@ -68,6 +69,12 @@ def survey_quantile(
         The sampling design (None: unweighted simple random sample).
     confidence : float
         Confidence level of the interval.
+    interval : {"mean", "quantile"}
+        ``"mean"``: Woodruff's interval (R's default ``interval.type="mean"``; with a
+        replicate design the SE of the share below the quantile comes from the
+        replicates). ``"quantile"`` (replicate designs only, R
+        ``interval.type="quantile"``): the quantile is recomputed with each replicate
+        weight, its SE is their replicate spread and the interval ``estimate -/+ t(df) se``.
 
     Returns
     -------
@@ -102,7 +109,13 @@ def survey_quantile(
     bad = ~((probs > 0) & (probs < 1))
     if bad.any():
         raise ValueError(f"{func}: quantile {float(probs[bad][0])!r} is not between 0 and 1")
+    if interval not in ("mean", "quantile"):
+        raise ValueError(f"{func}: interval {interval!r}: use 'mean' or 'quantile'")
     prep, groups = setup(data, design, by, items, func=func)
+    if interval == "quantile" and prep.rep is None:
+        raise ValueError(
+            f"{func}: interval='quantile' needs a replicate-weight design (ReplicateDesign)"
+        )
     rows = []
     for item in items:
         y = numeric_values(data, item, "item", func)
@@ -111,8 +124,12 @@ def survey_quantile(
         for p in probs:
             est, lo, hi, n, df = _quantile_rows(groups, y, valid, order, prep.w, p, confidence)
             q = t_quantile(confidence, df)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                se = (hi - lo) / (2 * q)
+            if interval == "quantile":
+                se = _replicate_se(groups, y, valid, order, est, p)
+                lo, hi = est - q * se, est + q * se
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    se = (hi - lo) / (2 * q)
             rows.append(
                 {
                     "item": item,
@@ -126,6 +143,32 @@ def survey_quantile(
                 }
             )
     return finish(groups, rows, _COLS)
+
+
+def _replicate_se(
+    groups: Groups, y: np.ndarray, valid: np.ndarray, order: np.ndarray, est: np.ndarray, p: float
+) -> np.ndarray:
+    """Return per group the replicate SE of the quantile ``p`` recomputed per replicate."""
+    rep = groups.prep.rep
+    assert rep is not None
+    G = groups.G
+    se = np.full(G, np.nan)
+    sorted_valid = order[valid[order]]
+    starts = np.searchsorted(groups.gi[sorted_valid], np.arange(G + 1))
+    for g in range(G):
+        idx = sorted_valid[starts[g] : starts[g + 1]]
+        if len(idx) == 0:
+            continue
+        x, W = y[idx], rep.weights[idx]
+        reps = np.full(W.shape[1], np.nan)
+        for r in range(W.shape[1]):
+            pos = W[:, r] > 0  # R's qrule drops zero weights
+            if pos.any():  # sums in extended precision as R's cumsum / sum (ties at p)
+                cw_ext = np.cumsum(W[pos, r].astype(np.longdouble))
+                cw = cw_ext.astype(float)
+                reps[r] = _rule_math(x[pos], cw, float(cw_ext[-1]), np.array([p]))[0]
+        se[g] = np.sqrt(rep.spread(np.array([est[g]]), reps[None, :]))[0]
+    return se
 
 
 def _quantile_rows(

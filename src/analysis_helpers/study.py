@@ -230,6 +230,83 @@ class WaveSpec(_Model):
         return order
 
 
+_REPLICATE_TYPES = Literal["JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "SDR", "other"]
+
+
+class ReplicatesSpec(_Model):
+    """Replicate weights the data carry (``data.design.replicates``), as R ``svrepdesign``.
+
+    The columns are ``columns`` (a list) or ``prefix`` with ``count`` (``rep1`` ..
+    ``rep80``). ``scale`` defaults by ``type`` (R's ``svrepdesign`` defaults, ``R``
+    replicates): JK1 ``(R - 1) / R``; BRR ``1 / R``; Fay ``1 / (R (1 - rho)^2)``;
+    bootstrap and subbootstrap ``1 / (R - 1)``; SDR ``4 / R``; JKn ``1`` with its
+    ``rscales``; ``other`` needs ``scale``.
+    """
+
+    columns: list[str] | None = None
+    prefix: str | None = None
+    count: int | None = Field(default=None, ge=2)
+    type: _REPLICATE_TYPES = "other"
+    scale: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    rscales: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
+    #: centre the replicates at the full-sample estimate (True) or at their mean
+    mse: bool = False
+    #: Fay's factor (type Fay)
+    rho: float | None = Field(default=None, gt=0, lt=1)
+    #: degrees of freedom (default: replicates - 1)
+    df: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _columns_given(self) -> ReplicatesSpec:
+        if (self.columns is None) == (self.prefix is None):
+            raise ValueError(
+                "give the replicate weight columns (columns: [rep1, rep2, ...]) or a prefix "
+                "and count (prefix: rep, count: 80), not both"
+            )
+        if self.prefix is not None and self.count is None:
+            raise ValueError(f"prefix {self.prefix!r}: give count, the number of replicates")
+        if self.columns is not None:
+            if len(self.columns) < 2:
+                raise ValueError("give at least 2 replicate weight columns")
+            dup = [c for c, k in Counter(self.columns).items() if k > 1]
+            if dup:
+                raise ValueError(f"column {dup[0]!r} is listed more than once")
+        R = len(self.names())
+        if self.rscales is not None and len(self.rscales) != R:
+            raise ValueError(f"{len(self.rscales)} rscales for {R} replicate columns")
+        if self.type == "other" and self.scale is None:
+            raise ValueError("type 'other' needs scale (the factor of the replicate variance)")
+        if self.type == "JKn" and self.rscales is None:
+            raise ValueError("type 'JKn' needs rscales ((n_h - 1) / n_h of each replicate)")
+        if self.type == "Fay" and self.rho is None and self.scale is None:
+            raise ValueError("type 'Fay' needs rho (or scale)")
+        if self.rho is not None and self.type != "Fay":
+            raise ValueError(f"rho is Fay's factor; type is {self.type!r}")
+        return self
+
+    def names(self) -> list[str]:
+        """Return the replicate weight columns."""
+        if self.columns is not None:
+            return list(self.columns)
+        return [f"{self.prefix}{k}" for k in range(1, int(self.count or 0) + 1)]
+
+    def resolved_scale(self) -> float:
+        """Return ``scale``, or the default of ``type`` for the number of replicates."""
+        if self.scale is not None:
+            return float(self.scale)
+        R = len(self.names())
+        rho = float(self.rho or 0.0)
+        return {
+            "JK1": (R - 1) / R,
+            "JKn": 1.0,
+            "BRR": 1 / R,
+            "Fay": 1 / (R * (1 - rho) ** 2),
+            "bootstrap": 1 / (R - 1),
+            "subbootstrap": 1 / (R - 1),
+            "SDR": 4 / R,
+        }[self.type]
+
+
 class DesignSpec(_Model):
     """The sampling design: weight, strata, the cluster and fpc of each stage.
 
@@ -245,6 +322,24 @@ class DesignSpec(_Model):
     #: a stratum with one PSU (e.g. a wave of one respondent): fail, adjust, remove or
     #: average, as ``SurveyDesign(lonely_psu=...)``
     lonely_psu: Literal["fail", "adjust", "remove", "average"] = "fail"
+    #: replicate weights instead of strata and clusters (a public-use file)
+    replicates: ReplicatesSpec | None = None
+
+    @model_validator(mode="after")
+    def _replicates_alone(self) -> DesignSpec:
+        if self.replicates is None:
+            return self
+        if self.weight is None:
+            raise ValueError(
+                "replicates: give the full-sample weight too (design.weight); the replicate "
+                "columns are analysis weights"
+            )
+        extra = [k for k in ("strata", "cluster", "fpc") if getattr(self, k) is not None]
+        if extra:
+            raise ValueError(
+                f"replicates carry the design: remove {', '.join(extra)} (or the replicates)"
+            )
+        return self
 
     @field_validator("cluster", "fpc")
     @classmethod
@@ -1771,7 +1866,8 @@ class Study:
     def design_columns(self) -> dict[str, str | None]:
         """Return the design roles (weight, strata, cluster, fpc) mapped to column names.
 
-        The later stages of a multi-stage design are ``cluster2``, ``fpc2`` and so on.
+        The later stages of a multi-stage design are ``cluster2``, ``fpc2`` and so on;
+        replicate weight columns are ``replicate1``, ``replicate2``, ...
         """
         d = self.spec.data.design
         cols: dict[str, str | None] = {"weight": d.weight, "strata": d.strata}
@@ -1780,7 +1876,15 @@ class Study:
             cols[role] = names[0] if names else None
             for k, col in enumerate(names[1:], start=2):
                 cols[f"{role}{k}"] = col
+        if d.replicates is not None:  # replicate weights: replicate1, replicate2, ...
+            for k, col in enumerate(d.replicates.names(), start=1):
+                cols[f"replicate{k}"] = col
         return cols
+
+    @property
+    def replicates(self) -> ReplicatesSpec | None:
+        """Return the replicate weights of the design (``data.design.replicates``), if any."""
+        return self.spec.data.design.replicates
 
     def design_stages(self, role: str) -> list[str]:
         """Return the ``cluster`` or ``fpc`` column of each sampling stage (``data.design``)."""

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ._checks import as_names, check_columns, numeric_values
 from ._compat import renamed
+from ._design import ReplicateDesign
 from .estimation import Calibration, SurveyDesign, sample_profile, survey_mean
 from .kpis import csi, expectation_gap, flag_small_bases, item_distribution, nps, top_box
 from .study import Study
@@ -65,9 +66,19 @@ def study_design(study: Study, *, raking_se: bool | None = None) -> SurveyDesign
     (``weighting:``) and the design weight is the raked one, the design carries the
     raking (:class:`~analysis_helpers.estimation.Calibration` of the margin columns, within
     each wave with ``by_wave``) so SEs are raking-aware, unless ``weighting.raking_se`` is
-    false; ``raking_se`` given here overrides the study file.
+    false; ``raking_se`` given here overrides the study file. With
+    ``data.design.replicates`` it is a :class:`~analysis_helpers.replicates.ReplicateDesign`
+    (the weight and the replicate columns, type, scale, rscales, mse, df).
     """
     cols = study.design_columns()
+    reps = study.replicates
+    if reps is not None:
+        return ReplicateDesign(
+            weight=cols.get("weight"), replicates=tuple(reps.names()), type=reps.type,
+            scale=reps.resolved_scale(),
+            rscales=tuple(reps.rscales) if reps.rscales is not None else None,
+            mse=reps.mse, df=reps.df,
+        )  # fmt: skip
     return SurveyDesign(
         weight=cols.get("weight"),
         strata=cols.get("strata"),

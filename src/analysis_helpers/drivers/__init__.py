@@ -5,8 +5,9 @@ finds every public name:
 
 * :mod:`~analysis_helpers.drivers.importance` - derived importance from the
   survey-weighted correlation matrix (correlation, beta, Johnson's relative weights, LMG
-  / Shapley decomposition of R^2 and the other ``relaimpo`` metrics), Poisson bootstrap
-  intervals, importance per segment, and a tree-ensemble permutation-importance check;
+  / Shapley decomposition of R^2 and the other ``relaimpo`` metrics), design-based
+  (Rao-Wu) bootstrap intervals, importance per segment, and a tree-ensemble
+  permutation-importance check;
 * :mod:`~analysis_helpers.drivers.ipa` - importance-performance analysis (Martilla &
   James 1977) and its action list;
 * :mod:`~analysis_helpers.drivers.penalty_reward` - penalty-reward contrast analysis

@@ -22,13 +22,20 @@ the measures follow from that small matrix:
   zero-order correlation, R^2 lost when the driver is dropped last, squared beta, Pratt's
   ``beta * r``), available on request through ``methods``.
 
-Bootstrap intervals re-weight respondents rather than resample them: each replicate gives
-every respondent a Poisson(1) count (Hanley & MacGibbon 2006; Chamandy et al. 2012) times
-the survey weight, so the replicate moment matrices of all replicates come from one chunked
-matrix product of the count matrix with the respondents' cross-products, and the measures
-follow from the small replicate correlation matrices. The counts come from a 16-bit
-inverse-CDF table of the Poisson(1) law (probabilities exact to 1/65536). The bootstrap
-treats respondents as independent draws: it ignores strata and clusters of a complex design.
+Bootstrap intervals follow the design: the Rao-Wu rescaling bootstrap (Rao & Wu 1988;
+Rao, Wu & Yue 1992) resamples ``n_h - 1`` of the ``n_h`` PSUs of each stratum with
+replacement and multiplies a PSU's weights by its count times ``n_h / (n_h - 1)``;
+without clusters every respondent is a PSU, and without strata the sample is one stratum,
+so a design of weights only gets the ordinary (with-replacement) bootstrap of
+respondents. A clustered design's replicates move whole PSUs, so its intervals are wider
+where answers cluster. A :class:`~analysis_helpers.replicates.ReplicateDesign` supplies
+its own replicate weights instead, and the intervals are the estimate -/+ z times the
+replicate standard error (``scale``, ``rscales``, ``mse``) as R ``svrepdesign`` gives
+them. The replicate moment matrices of all replicates come from block-wise matrix
+products of the multipliers with the respondents' (or PSUs') weighted cross-products,
+and the measures follow from the small replicate correlation matrices. Only the first
+stage's clusters are resampled (the with-replacement, ultimate-cluster approximation);
+the fpc is not used.
 
 Around the linear measures: :func:`permutation_importance_check` (a tree ensemble and
 permutation importance, a non-linear cross-check) and :func:`segment_importance` (the
@@ -37,16 +44,17 @@ measures per segment or wave, stacked).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from math import comb
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from .._checks import check_confidence
 from .._compat import renamed, warn_deprecated
-from .._design import SurveyDesign
+from .._design import ReplicateDesign, Replicates, SurveyDesign
 from ._common import (
     DriverError,
     MissingColumnError,
@@ -102,9 +110,10 @@ class _Prepared:
     listwise deletion, where every kept row is complete); ``w`` the weights of the kept rows.
     """
 
-    def __init__(self, z, mask, w, names, n, n_effective):
+    def __init__(self, z, mask, w, names, n, n_effective, keep=None):
         self.z, self.mask, self.w, self.names = z, mask, w, names
         self.n, self.n_effective = n, n_effective
+        self.keep = keep  # the rows of the data used (a boolean mask)
 
 
 def _prepare(
@@ -171,7 +180,7 @@ def _prepare(
     if missing == "listwise":
         n = len(w)
         n_eff = w.sum() ** 2 / (w**2).sum()
-        return _Prepared(z, None, w, columns, n, n_eff)
+        return _Prepared(z, None, w, columns, n, n_eff, keep)
     m = answered.astype(float)
     counts = m.T @ m
     sw = (m * w[:, None]).T @ m
@@ -183,7 +192,7 @@ def _prepare(
             "pairwise correlations need overlapping answers"
         )
     n_eff = float(np.min(sw**2 / sw2))
-    return _Prepared(z, m, w, columns, int(counts.min()), n_eff)
+    return _Prepared(z, m, w, columns, int(counts.min()), n_eff, keep)
 
 
 # --------------------------------------------------------------------------------------
@@ -223,16 +232,7 @@ def _corr_point(prep: _Prepared) -> np.ndarray:
     return _corr_from_sums(wm.T @ m, wz.T @ m, (wz * z).T @ m, wz.T @ z)
 
 
-def _poisson_table() -> np.ndarray:
-    """Poisson(1) counts by inverse CDF on a 16-bit grid (65536 equally likely codes)."""
-    k = np.arange(32)
-    pmf = np.exp(-1.0 - np.cumsum(np.log(np.maximum(k, 1))))
-    cdf = np.cumsum(pmf)
-    u = (np.arange(65536) + 0.5) / 65536
-    return np.searchsorted(cdf, u, side="right").astype(np.float32)
-
-
-def _features(prep: _Prepared, rows: slice) -> np.ndarray:
+def _features(prep: _Prepared, rows: slice | np.ndarray) -> np.ndarray:
     """Per-respondent cross-products whose weighted sums give the moment sums."""
     z = prep.z[rows]
     w = prep.w[rows, None]
@@ -273,27 +273,131 @@ def _sums_to_corr(prep: _Prepared, total: np.ndarray) -> np.ndarray:
     return _corr_from_sums(parts[:, 0], parts[:, 1], parts[:, 2], parts[:, 3])
 
 
-def _corr_bootstrap(prep: _Prepared, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Replicate correlation matrices (n_boot, q, q) from Poisson(1) replicate weights.
+def _unit_codes(
+    data: pd.DataFrame, design: SurveyDesign | None, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Return the resampling unit of each kept row, each unit's stratum, and if clustered.
 
-    The (replicates x respondents) count matrix is generated one block of rows at a time
-    and multiplied with that block's weighted cross-products; blocks are sized so that
-    neither factor exceeds about 64 MB, so memory stays flat in the number of respondents.
+    Units are the design's PSUs (or respondents without clusters) among the kept rows,
+    coded 0..U-1; strata are the design's (one without strata).
     """
-    table = _poisson_table()
-    n = len(prep.w)
-    n_feat = _features(prep, slice(0, 1)).shape[1]
-    chunk = int(max(256, min(n, 16_000_000 // max(n_boot, n_feat))))
-    total = np.zeros((n_boot, n_feat))
-    bitgen = rng.bit_generator
-    for start in range(0, n, chunk):
-        rows = slice(start, min(n, start + chunk))
-        size = rows.stop - rows.start
-        words = -(-n_boot * size // 4)
-        codes = bitgen.random_raw(words).view(np.uint16)[: n_boot * size]
-        counts = table[codes.reshape(n_boot, size)]
-        total += counts @ _features(prep, rows)
+    n = int(keep.sum())
+    if design is None or not (design.strata or design.clusters):
+        return np.arange(n), np.zeros(n, dtype=np.int64), False
+    # lonely PSUs do not stop a bootstrap: a stratum of one PSU keeps multiplier 1; only the
+    # strata and PSUs are needed (not the calibration)
+    first = dataclasses.replace(
+        design, cluster=design.clusters[0] if design.clusters else None, fpc=None,
+        lonely_psu="adjust", calibration=None,
+    )  # fmt: skip
+    full = first.prepare(data, func="driver_importance")
+    if full.psu is None:
+        return np.arange(n), full.stratum[keep], False
+    unit, _ = pd.factorize(full.psu[keep])
+    unit = unit.astype(np.int64)
+    unit_stratum = np.zeros(int(unit.max()) + 1, dtype=np.int64)
+    unit_stratum[unit] = full.stratum[keep]
+    return unit, unit_stratum, True
+
+
+def _corr_design_bootstrap(
+    prep: _Prepared,
+    unit: np.ndarray,
+    unit_stratum: np.ndarray,
+    clustered: bool,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Replicate correlation matrices (n_boot, q, q) of the Rao-Wu rescaling bootstrap."""
+    total = _design_bootstrap_sums(prep, unit, unit_stratum, clustered, n_boot, rng)
     return _sums_to_corr(prep, total)
+
+
+def _design_bootstrap_sums(
+    prep: _Prepared,
+    unit: np.ndarray,
+    unit_stratum: np.ndarray,
+    clustered: bool,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Replicate sums (n_boot x features) of the weighted cross-products, Rao-Wu multipliers.
+
+    Within each stratum of ``n_h`` units (PSUs, or respondents without clusters),
+    ``n_h - 1`` units are drawn with replacement and a unit's multiplier is its count times
+    ``n_h / (n_h - 1)`` (Rao & Wu 1988; a stratum of one unit keeps multiplier 1). The
+    draws of a stratum are split over blocks of units by a multinomial of the block sizes
+    and then drawn within each block, so the multipliers of one block at a time are in
+    memory: one matrix product per block with the block's (per-PSU summed) cross-products.
+    """
+    n_feat = _features(prep, slice(0, 1)).shape[1]
+    total = np.zeros((n_boot, n_feat))
+    if clustered:  # cross-products summed per PSU (a PSU's rows share its multiplier)
+        U = len(unit_stratum)
+        F = np.zeros((U, n_feat))
+        step = int(max(256, 16_000_000 // n_feat))
+        for start in range(0, len(unit), step):
+            rows = slice(start, min(len(unit), start + step))
+            k = rows.stop - rows.start
+            onehot = sparse.csr_matrix((np.ones(k), (unit[rows], np.arange(k))), shape=(U, k))
+            F += onehot @ _features(prep, rows)
+    block = int(max(64, 4_000_000 // n_boot))
+    for h in np.unique(unit_stratum):
+        units = np.flatnonzero(unit_stratum == h)
+        n_h = len(units)
+
+        def feats(u: np.ndarray) -> np.ndarray:
+            return F[u] if clustered else _features(prep, u)
+
+        if n_h == 1:
+            total += feats(units).sum(axis=0)[None, :]
+            continue
+        starts = np.arange(0, n_h, block)
+        sizes = np.diff(np.append(starts, n_h))
+        per_block = rng.multinomial(n_h - 1, sizes / n_h, size=n_boot)  # n_boot x blocks
+        scale = n_h / (n_h - 1.0)
+        for b, (s0, size) in enumerate(zip(starts, sizes, strict=True)):
+            m = per_block[:, b]
+            picks = rng.integers(0, size, size=int(m.sum()))
+            cell = np.repeat(np.arange(n_boot) * size, m) + picks
+            counts = np.bincount(cell, minlength=n_boot * size).reshape(n_boot, size)
+            total += scale * (counts.astype(np.float32) @ feats(units[s0 : s0 + size]))
+    return total
+
+
+def _corr_given_replicates(prep: _Prepared, mult: np.ndarray) -> np.ndarray:
+    """Replicate correlation matrices from given replicate multipliers (kept rows x R)."""
+    n, R = mult.shape
+    n_feat = _features(prep, slice(0, 1)).shape[1]
+    total = np.zeros((R, n_feat))
+    step = int(max(256, 16_000_000 // max(R, n_feat)))
+    for start in range(0, n, step):
+        rows = slice(start, min(n, start + step))
+        total += mult[rows].T.astype(np.float32) @ _features(prep, rows)
+    return _sums_to_corr(prep, total)
+
+
+def _bootstrap_corr(
+    data: pd.DataFrame,
+    design: SurveyDesign | None,
+    prep: _Prepared,
+    n_boot: int,
+    random_state: int | np.random.Generator | None,
+) -> tuple[np.ndarray, Replicates | None]:
+    """Return the replicate correlation matrices of the design, and given replicates if any.
+
+    A :class:`ReplicateDesign` gives its own replicates (intervals from their variance);
+    otherwise the Rao-Wu bootstrap of the design's strata and PSUs (``n_boot`` replicates).
+    """
+    keep = prep.keep
+    if isinstance(design, ReplicateDesign):
+        rep = design.prepare(data, func="driver_importance").rep
+        assert rep is not None
+        mult = rep.weights[keep] / prep.w[:, None]
+        return _corr_given_replicates(prep, mult), rep
+    rng = np.random.default_rng(random_state)
+    unit, unit_stratum, clustered = _unit_codes(data, design, keep)
+    return _corr_design_bootstrap(prep, unit, unit_stratum, clustered, n_boot, rng), None
 
 
 @renamed(columns="items", weight=("design", _weight_to_design))
@@ -621,6 +725,7 @@ def _importance_table(
     lmg_max_drivers: int,
     boot: np.ndarray | None,
     confidence: float,
+    given: Replicates | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     p = len(drivers)
     do_shapley = p <= lmg_max_drivers
@@ -639,7 +744,15 @@ def _importance_table(
     alpha = 1 - confidence
     cols: dict[str, object] = {"driver": drivers}
 
-    def interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def interval(values: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if given is not None:  # given replicates: centre -/+ z x their replicate SE
+            ok = ~np.isnan(values).any(axis=1)
+            c = np.atleast_1d(np.asarray(centre, dtype=float))
+            v = values[ok].reshape(int(ok.sum()), -1).T
+            sub = dataclasses.replace(given, rscales=given.rscales[ok])
+            se = np.sqrt(sub.spread(c, v))
+            z = stats.norm.ppf(1 - alpha / 2)
+            return c - z * se, c + z * se
         lo, hi = np.nanquantile(values, [alpha / 2, 1 - alpha / 2], axis=0)
         return lo, hi
 
@@ -648,7 +761,7 @@ def _importance_table(
             cols[col] = point[col] if col in point else np.full(p, np.nan)
             if reps is not None:
                 if col in reps:
-                    lo, hi = interval(reps[col])
+                    lo, hi = interval(reps[col], point[col])
                 else:
                     lo = hi = np.full(p, np.nan)
                 cols[f"{col}_ci_low"], cols[f"{col}_ci_high"] = lo, hi
@@ -658,7 +771,7 @@ def _importance_table(
         cols["sign"] = _sign_labels(point["sign"])
     cols["r2"] = np.full(p, float(point["r2"]))
     if reps is not None:
-        lo, hi = interval(reps["r2"])
+        lo, hi = interval(np.asarray(reps["r2"]).reshape(-1, 1), point["r2"])
         cols["r2_ci_low"], cols["r2_ci_high"] = np.full(p, lo), np.full(p, hi)
     table = pd.DataFrame(cols)
     return table, notes
@@ -697,9 +810,10 @@ def driver_importance(
         The outcome (e.g. overall satisfaction, or likelihood to recommend).
     drivers : sequence of str
         The numeric driver items.
-    design : SurveyDesign, optional
-        Supplies the survey weight; all moments are weighted. Strata and clusters do not
-        enter (the bootstrap treats respondents as independent draws).
+    design : SurveyDesign or ReplicateDesign, optional
+        Supplies the survey weight (all moments are weighted) and, for the intervals, the
+        strata and first-stage clusters the bootstrap resamples (Rao-Wu), or the given
+        replicate weights of a :class:`~analysis_helpers.replicates.ReplicateDesign`.
     missing : {"listwise", "pairwise"}
         Deletion of incomplete answers, see :func:`weighted_correlation`.
     methods : sequence of str
@@ -713,11 +827,12 @@ def driver_importance(
         columns are left empty and the ``note`` column (and ``attrs["notes"]``) says so.
         At most 25.
     n_boot : int
-        Bootstrap replicates for percentile intervals; 0 for none.
+        Bootstrap replicates for percentile intervals; 0 for none. With a
+        ``ReplicateDesign`` any positive value asks for intervals from its replicates.
     confidence : float
         Confidence level of the intervals.
     random_state : int, Generator or None
-        Seed of the bootstrap.
+        Seed of the bootstrap (the same seed gives the same intervals).
     min_per_driver : float
         Minimum respondents per driver (default 10, a common rule of thumb); below
         ``max(min_per_driver * p, p + 2)`` respondents a :class:`DriverError` is raised.
@@ -746,10 +861,10 @@ def driver_importance(
 
     Notes
     -----
-    Raw relative weights and LMG shares each sum to ``r2``. Intervals are bootstrap
-    percentiles from Poisson(1) replicate weights (see the module notes); the bootstrap
-    ignores strata and clusters. Under ``missing="pairwise"`` each replicate recomputes
-    the pairwise moments.
+    Raw relative weights and LMG shares each sum to ``r2``. Intervals are percentiles of
+    the design-based (Rao-Wu) bootstrap over the design's strata and PSUs, or normal
+    intervals from the given replicates of a ``ReplicateDesign`` (see the module notes).
+    Under ``missing="pairwise"`` each replicate recomputes the pairwise moments.
 
     References
     ----------
@@ -758,7 +873,8 @@ def driver_importance(
     1-19. Lindeman, R. H., Merenda, P. F., & Gold, R. Z. (1980). *Introduction to Bivariate
     and Multivariate Analysis*. Scott, Foresman (LMG). Groemping, U. (2006). Relative
     importance for linear regression in R: the package relaimpo. *Journal of Statistical
-    Software*, 17(1), 1-27.
+    Software*, 17(1), 1-27. Rao, J. N. K., Wu, C. F. J. & Yue, K. (1992). Some recent
+    work on resampling methods for complex surveys. *Survey Methodology*, 18(2), 209-217.
 
     Examples
     --------
@@ -794,11 +910,12 @@ def driver_importance(
         )
     corr = _corr_point(prep)
     _check_collinear(corr, driver_names, missing, "driver_importance")
-    boot = None
+    boot, given = None, None
     if n_boot > 0:
-        rng = np.random.default_rng(random_state)
-        boot = _corr_bootstrap(prep, int(n_boot), rng)
-    table, notes = _importance_table(corr, driver_names, methods, lmg_max_drivers, boot, confidence)
+        boot, given = _bootstrap_corr(data, design, prep, int(n_boot), random_state)
+    table, notes = _importance_table(
+        corr, driver_names, methods, lmg_max_drivers, boot, confidence, given
+    )
     table["n"] = int(prep.n)
     table["n_effective"] = float(prep.n_effective)
     table["note"] = "; ".join(notes)
