@@ -86,13 +86,14 @@ def make_study(folder: Path, n: int, waves: int, seed: int | None = None) -> Pat
     (folder / "config").mkdir(exist_ok=True)
     (folder / "pyproject.toml").write_text("", encoding="utf-8")
     (folder / "notebooks").symlink_to(ROOT / "notebooks", target_is_directory=True)
-    frames, ops, _, truths = generate_demo(spec)
+    frames, ops, customers, truths = generate_demo(spec)
     files = []
     for wave, df in frames.items():
         write_parquet(df, raw / f"wave_{wave}.parquet")
         files.append({"path": f"wave_{wave}.parquet", "format": "parquet", "wave": wave})
     del frames
     ops.to_csv(raw / "operations.csv", index=False, lineterminator="\n")
+    customers.to_csv(raw / "customer_ops.csv", index=False, lineterminator="\n")
     (raw / "truths.json").write_text(json.dumps(truths, ensure_ascii=False), encoding="utf-8")
     cfg = yaml.safe_load((ROOT / "config" / "demo.yml").read_text(encoding="utf-8"))
     cfg["study"]["name"] = "bench"
@@ -101,6 +102,10 @@ def make_study(folder: Path, n: int, waves: int, seed: int | None = None) -> Pat
     cfg["data"]["files"] = files
     cfg["data"]["wave"]["order"] = list(codes)
     cfg["data"]["wave"]["labels"] = {c: f"{c[4:]} {c[:4]}" for c in codes}
+    # the demo's actions start in its own waves: keep those the scaled study has
+    cfg["actions"] = [a for a in cfg.get("actions", []) if a["start"] in codes[1:]]
+    if not cfg["actions"]:
+        del cfg["actions"]
     path = folder / "config" / "bench.yml"
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
@@ -171,7 +176,7 @@ def main() -> None:
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-report-"))
     if args.keep and folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)  # mkdtemp has made it already
     try:
         t = time.perf_counter()
         study_file = make_study(folder, args.n, args.waves)

@@ -29,6 +29,8 @@ CASES = [
     ("bench_deliverables.py", ["--tables", "5", "--figures", "4"],
      ["report.xlsx:", "report.pptx:", "both files:"]),
     ("bench_design.py", ["--n", "20000"], ["replicate design", "one-stage linearised", "peak memory"]),
+    ("bench_raking.py", ["--n", "20000", "--repeat", "1"],
+     ["one-stage, raked weights fixed", "raking-aware adds", "peak memory"]),
     ("bench_report.py", ["--n", "3000", "--waves", "3"],
      ["20-describe", "50-drivers", "load average", "total ", ", peak "]),
 ]  # fmt: skip
