@@ -257,3 +257,15 @@ def test_metric_label_and_cell_words(two):
     assert metric_label("queue") == "Queue"
     assert cell_words(["wave", "region"], study=two) == "wave x " + two.segment("region").title
     assert cell_words(["wave", "store_id"], study=two) == "wave x store id"
+
+
+def test_kpi_summary_takes_the_page_s_index_by_wave(two, clean_two):
+    """The page computes the index by wave once: the KPI table from it is the same table."""
+    from analysis_helpers.kpis import csi
+    from analysis_helpers.study_tables import kpi_summary, study_design
+
+    index = csi(clean_two, hierarchy=two.hierarchy(), by=["wave"], design=study_design(two))
+    own = kpi_summary(clean_two, study=two, by=["wave"])
+    given = kpi_summary(clean_two, study=two, by=["wave"], index=index)
+    pd.testing.assert_frame_equal(own, given)
+    assert "csi" in set(given["kpi"])
