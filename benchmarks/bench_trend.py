@@ -103,10 +103,12 @@ def main() -> None:
         steps[name] = (time.perf_counter() - t0, time.process_time() - c0)
         return out
 
-    by_wave = step("KPIs by wave", lambda: kpi_summary(data, study=study, by=[wave]))
-    changes = step("KPI changes", lambda: kpi_changes(by_wave, study=study))
     index = step("index of every node by wave", lambda: csi(
-        data, hierarchy=study.hierarchy(), by=[wave], design=study_design(study)))  # fmt: skip
+        data, hierarchy=study.hierarchy(), by=[wave], design=study_design(study),
+        confidence=study.reporting.confidence))  # fmt: skip
+    by_wave = step("KPIs by wave (the CSI from the index)",
+                   lambda: kpi_summary(data, study=study, by=[wave], index=index))  # fmt: skip
+    changes = step("KPI changes", lambda: kpi_changes(by_wave, study=study))
     areas, moves = step("area changes", lambda: area_changes(data, study=study, index=index))
     alerts = step("alerts", lambda: trend_alerts(changes, moves, study=study, bases=by_wave,
                                                  area_bases=areas))  # fmt: skip

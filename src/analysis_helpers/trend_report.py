@@ -30,7 +30,7 @@ from .safe_output import Md, md
 from .study import Study
 from .study_tables import study_design
 from .trend import adjust_p, compare_waves, operational_link, turning_points, wave_over_wave
-from .trend_decompose import decompose_changes, wave_periods, year_earlier
+from .trend_decompose import decompose_changes, wave_periods, wave_text, year_earlier
 
 __all__ = [
     "observed_waves",
@@ -827,7 +827,7 @@ def kpi_columns(
     wave = study.wave_column
     left_out = []
     if waves:
-        wv = data[wave].astype(str).to_numpy()
+        wv = wave_text(data[wave])
         answered = data[items].notna().to_numpy()
         for w in waves:
             none = ~answered[wv == str(w)].any(axis=0)
@@ -870,7 +870,7 @@ def kpi_decomposition(
     """
     wave = study.wave_column
     design = study_design(study)
-    pair = data[data[wave].astype(str).isin([str(wave_from), str(wave_to)])]
+    pair = data[np.isin(wave_text(data[wave]), [str(wave_from), str(wave_to)])]
     frame = pair[list(dict.fromkeys([wave, *segments]))].copy()
     coefs = {}
     for kpi in kpis:
@@ -923,12 +923,14 @@ def area_attribution(
     """
     wave = study.wave_column
     design = study_design(study)
-    pair = data[data[wave].astype(str).isin([str(wave_from), str(wave_to)])]
+    pair = data[np.isin(wave_text(data[wave]), [str(wave_from), str(wave_to)])]
     cols, coef, _, _ = kpi_columns(pair, study=study, kpi="csi", waves=[wave_from, wave_to])
     h = study.hierarchy()
     area_of = h.set_index("item")["area"]
     frame = cols.assign(**{wave: pair[wave].to_numpy()})
-    frame["_seg"] = pair[segment].to_numpy() if segment else "all"
+    frame["_seg"] = (
+        pair[segment] if segment else pd.Categorical.from_codes(np.zeros(len(pair), int), ["all"])
+    )
     labels = study.segment(segment).values if segment else {}
     by_area: dict[str, dict[str, float]] = {}
     for item, value in coef.items():
