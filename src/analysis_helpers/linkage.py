@@ -410,7 +410,13 @@ def _boot_thresholds(
     n_boot: int,
     random_state: int | np.random.Generator | None,
 ) -> np.ndarray:
-    """Return the threshold of each bootstrap replicate (PSUs resampled within strata)."""
+    """Return the threshold of each bootstrap replicate (PSUs resampled within strata).
+
+    When each respondent is its own PSU the replicates' sufficient statistics are summed
+    straight from the draws (:func:`_drawn_sums`: a few bincounts over replicate x metric
+    value, no respondent x replicate matrix); with clusters, the resampling counts of the
+    PSUs weight the respondents.
+    """
     rng = np.random.default_rng(random_state)
     unit = prep.psu[ok] if prep.psu is not None else np.arange(len(y))
     codes, inv = np.unique(unit, return_inverse=True)
@@ -418,6 +424,21 @@ def _boot_thresholds(
     stratum[inv] = prep.stratum[ok]
     members = [np.flatnonzero(stratum == h) for h in np.unique(stratum)]
     reps = np.empty(n_boot)
+    if len(codes) == len(y):  # one respondent a PSU: respondent i is unit i's only member
+        rows = np.empty(len(y), dtype=np.int64)
+        rows[inv] = np.arange(len(y))
+        members = [rows[idx] for idx in members]
+        V = len(values)
+        stats = (w, w * y)
+        batch = max(1, min(n_boot, 20_000_000 // max(len(y), 1)))
+        for r0 in range(0, n_boot, batch):
+            b = min(n_boot, r0 + batch) - r0
+            sw, swy = _drawn_sums(rng, members, code, stats, V, b)
+            # the sum of w y^2 is one constant per replicate in every threshold's residual
+            # sum of squares: it moves no argmin, so the draws need not sum it
+            sse = _hinge_sse(values, sw, swy, np.zeros_like(sw), grid)
+            reps[r0 : r0 + b] = grid[np.argmin(sse, axis=1)]
+        return reps
     for r0 in range(0, n_boot, 50):
         batch = min(n_boot, r0 + 50) - r0
         mult = np.zeros((batch, len(codes)))  # one row of resampling counts per replicate
@@ -425,10 +446,38 @@ def _boot_thresholds(
             m = len(idx)
             draws = rng.integers(0, m, size=(batch, m)) + (np.arange(batch) * m)[:, None]
             mult[:, idx] = np.bincount(draws.ravel(), minlength=batch * m).reshape(batch, m)
-        rep_w = mult if len(codes) == len(y) and (inv == np.arange(len(y))).all() else mult[:, inv]
-        sse = _hinge_sse(values, *_sums(code, len(values), y, (rep_w * w).T), grid)
+        sse = _hinge_sse(values, *_sums(code, len(values), y, (mult[:, inv] * w).T), grid)
         reps[r0 : r0 + batch] = grid[np.argmin(sse, axis=1)]
     return reps
+
+
+def _drawn_sums(
+    rng: np.random.Generator,
+    members: list[np.ndarray],
+    code: np.ndarray,
+    stats: tuple[np.ndarray, ...],
+    V: int,
+    batch: int,
+) -> list[np.ndarray]:
+    """Sum ``stats`` per metric value over ``batch`` with-replacement resamples per stratum.
+
+    ``members`` are each stratum's rows; every replicate draws as many rows as the stratum
+    has. Returns one ``V x batch`` array per statistic.
+    """
+    out = [np.zeros(batch * V) for _ in stats]
+    small = batch * V < 2**31 and len(code) < 2**31
+    kind = np.int32 if small else np.int64
+    offset = (np.arange(batch, dtype=kind) * V)[:, None]
+    for rows in members:
+        m = len(rows)
+        local = [s[rows] for s in stats]  # the stratum's rows side by side: cache-friendly
+        drawn = rng.integers(0, m, size=(batch, m), dtype=kind)
+        key = code[rows].astype(kind)[drawn]
+        key += offset
+        key, drawn = key.ravel(), drawn.ravel()
+        for acc, s in zip(out, local, strict=True):
+            acc += np.bincount(key, weights=s[drawn], minlength=batch * V)
+    return [acc.reshape(batch, V).T for acc in out]
 
 
 def threshold_fit(
