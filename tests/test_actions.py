@@ -293,3 +293,52 @@ def test_demo_has_actions_and_respondent_operations(demo):
     assert demo.absent("actions") is None
     assert [a.name for a in demo.actions] == ["hotline_upgrade", "bill_redesign"]
     assert demo.actions[1].segments == {"customer_type": ["prepaid"]}
+
+
+def test_demo_actions_pre_trends_and_chart_data(demo):
+    """Both planted actions start from parallel trends; the placebo is the DiD of the
+    earlier pre-waves against the last one; the chart's points are the domain means."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis_helpers.actions import action_waves, pre_trend_sentence
+    from analysis_helpers.cleaning import load_clean
+    from analysis_helpers.estimation import survey_mean
+    from analysis_helpers.study_tables import study_design
+    from analysis_helpers.trend_plots import action_chart
+
+    data = load_clean(demo)
+    table = evaluate_actions(data, study=demo).set_index("action")
+    hot = table.loc["hotline_upgrade"]
+    assert (hot["pre_from"], hot["pre_to"]) == ("2024Q1, 2024Q2, 2024Q3", "2024Q4")
+    assert set(table["pre_trend"]) == {"parallel"}
+    targeted, comparison = action_items(next(a for a in demo.actions if a.name == "hotline_upgrade"),
+                                        study=demo)  # fmt: skip
+    design = study_design(demo)
+    wv = data["wave"].astype(str)
+    frame = pd.concat([pd.DataFrame({
+        "t": action_scores(data, study=demo, items=targeted),
+        "c": action_scores(data, study=demo, items=comparison),
+        "p": np.where(wv.isin(["2024Q1", "2024Q2", "2024Q3"]), "before",
+                      np.where(wv == "2024Q4", "after", "")),
+    }, index=data.index), data[list(design.roles().values())]], axis=1)  # fmt: skip
+    placebo = difference_in_differences(frame, targeted="t", comparison="c", period="p",
+                                        design=design).iloc[0]  # fmt: skip
+    assert hot["pre_estimate"] == pytest.approx(placebo["estimate"], rel=1e-12)
+    assert hot["pre_se"] == pytest.approx(placebo["se"], rel=1e-12)
+    said = str(pre_trend_sentence(hot, study=demo))
+    assert said.startswith("Before it started, the targeted and comparable items moved in parallel")
+    one = hot.copy()
+    one["pre_trend"] = "cannot check"
+    assert "only one wave before" in str(pre_trend_sentence(one, study=demo))
+    points = action_waves(data, study=demo, actions=table.reset_index())
+    assert len(points) == 2 * 2 * 6  # two actions, two series, six waves
+    p = points[(points["action"] == "hotline_upgrade") & (points["wave"] == "2024Q4")
+               & (points["series"] == "targeted")].iloc[0]  # fmt: skip
+    own = survey_mean(frame[wv == "2024Q4"].assign(t=lambda d: d["t"]), items=["t"],
+                      design=design).iloc[0]  # fmt: skip
+    assert p["estimate"] == pytest.approx(own["estimate"], rel=1e-12)
+    assert p["period"] == "before"
+    fig = action_chart(points, order=demo.waves, starts=dict(zip(table.index, table["start"], strict=True)),
+                       labels=demo.wave_labels())  # fmt: skip
+    assert len([a for a in fig.axes if a.get_visible()]) == 2

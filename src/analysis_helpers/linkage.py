@@ -33,7 +33,7 @@ from scipy import stats
 from ._checks import check_columns, check_confidence, numeric_values
 from ._design import SurveyDesign, normal_quantile, setup
 from .estimation import survey_mean
-from .formatting import fmt_ci, fmt_count, fmt_p
+from .formatting import fmt_ci, fmt_p
 from .safe_output import Md, md
 from .study import Study
 from .study_tables import study_design
@@ -182,8 +182,11 @@ def join_operations(
     return joined, report
 
 
-def join_report_sentence(report: pd.DataFrame, *, file: str) -> Md:
+def join_report_sentence(report: pd.DataFrame, *, file: str, study: Study | None = None) -> Md:
     """Say how the operational file joined: matched respondents, unknown ids, no record.
+
+    Ids of respondents the cleaning step excluded and ids that match no respondent at all
+    are counted apart (neither is dropped silently).
 
     Parameters
     ----------
@@ -191,6 +194,8 @@ def join_report_sentence(report: pd.DataFrame, *, file: str) -> Md:
         The ``report`` of :func:`join_operations`.
     file : str
         The file's name as the study file gives it.
+    study : Study, optional
+        For the report's language (default English).
 
     Returns
     -------
@@ -199,42 +204,49 @@ def join_report_sentence(report: pd.DataFrame, *, file: str) -> Md:
         no respondent (e.g. 99-00001) and are left out of the link; 12 respondents have
         no record."
     """
+    from .text import count, text
+
+    lang = study.language if study is not None else "en"
     n = dict(zip(report["what"], report["n"], strict=True))
-    parts = [md("{m} matched", m=fmt_count(n["matched"], "respondent"))]
+
+    def say(keys: tuple[str, str], many: int, **values) -> Md:
+        return text(keys[0] if many == 1 else keys[1], lang, **values)
+
+    matched = count(n["matched"], "trend.n_respondents", lang)
+    parts = [text("trend.join_s_matched", lang, m=matched)]
     if n["excluded_respondents"]:
+        k = int(n["excluded_respondents"])
         parts.append(
-            md(
-                "{k} {verb} to respondents excluded by the cleaning step",
-                k=fmt_count(n["excluded_respondents"], "record"),
-                verb="belongs" if n["excluded_respondents"] == 1 else "belong",
+            say(
+                ("trend.join_s_excluded_1", "trend.join_s_excluded_n"),
+                k,
+                k=count(k, "trend.n_records", lang),
             )
         )
     if n["unknown_ids"]:
+        k = int(n["unknown_ids"])
         examples = report.attrs.get("unknown_examples") or []
-        parts.append(
-            md(
-                "{k} {verb} no {who}{eg} and {are} left out of the link",
-                k=fmt_count(n["unknown_ids"], "id"),
-                verb="matches" if n["unknown_ids"] == 1 else "match",
-                are="is" if n["unknown_ids"] == 1 else "are",
-                who="respondent" if report.attrs.get("excluded_known") else "analysed respondent",
-                eg=md(" (e.g. {x})", x=", ".join(map(str, examples[:3]))) if examples else "",
-            )
-        )
+        who = "trend.join_who_any" if report.attrs.get("excluded_known") else "trend.join_who"
+        parts.append(say(
+            ("trend.join_s_unknown_1", "trend.join_s_unknown_n"), k, k=count(k, "trend.n_ids", lang),
+            who=text(who, lang),
+            eg=text("trend.join_eg", lang, x=", ".join(map(str, examples[:3])))
+            if examples else Md(""),
+        ))  # fmt: skip
     if n["without_record"]:
+        k = int(n["without_record"])
         parts.append(
-            md(
-                "{k} {have} no record",
-                k=fmt_count(n["without_record"], "respondent"),
-                have="has" if n["without_record"] == 1 else "have",
+            say(
+                ("trend.join_s_without_1", "trend.join_s_without_n"),
+                k,
+                k=count(k, "trend.n_respondents", lang),
             )
         )
-    return md(
-        "{file} has {records}: {parts}.",
-        file=file,
-        records=fmt_count(n["records"], "record"),
-        parts=Md("; ").join(parts),
-    )
+    return text(
+        "trend.join_sentence", lang, file=file,
+        records=count(n["records"], "trend.n_records", lang),
+        parts=Md(text("trend.join_sep", lang)).join(parts),
+    )  # fmt: skip
 
 
 def join_study_operations(

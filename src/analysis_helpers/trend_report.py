@@ -86,11 +86,16 @@ def observed_waves(data: pd.DataFrame, *, study: Study) -> list[str]:
 def significance_words(study: Study) -> str:
     """Say how the page names its test: ``"p < 0.05, Holm-adjusted"``.
 
-    The level and correction come from the study's ``reporting``.
+    The level and correction come from the study's ``reporting``; the words from the text
+    tables in the report's language ("p < 0.05，经 Holm 校正").
     """
+    from .text import template
+
     rep = study.reporting
     adj = _CORRECTIONS.get(rep.correction, "")
-    return f"p < {rep.alpha:g}" + (f", {adj}-adjusted" if adj else "")
+    lang = study.language
+    adjusted = template("trend.sig_adjusted", lang).format(name=adj) if adj else ""
+    return template("trend.sig_words", lang).format(alpha=f"{rep.alpha:g}", adjusted=adjusted)
 
 
 def trend_intro(data: pd.DataFrame, *, study: Study) -> Md:
