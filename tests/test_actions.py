@@ -302,6 +302,7 @@ def test_demo_actions_pre_trends_and_chart_data(demo):
 
     matplotlib.use("Agg")
     from analysis_helpers.actions import action_waves, pre_trend_sentence
+    from analysis_helpers.plots import apply_theme
     from analysis_helpers.cleaning import load_clean
     from analysis_helpers.estimation import survey_mean
     from analysis_helpers.study_tables import study_design
@@ -339,6 +340,36 @@ def test_demo_actions_pre_trends_and_chart_data(demo):
                       design=design).iloc[0]  # fmt: skip
     assert p["estimate"] == pytest.approx(own["estimate"], rel=1e-12)
     assert p["period"] == "before"
+    apply_theme()  # the embedded font has the labels' Chinese characters
     fig = action_chart(points, order=demo.waves, starts=dict(zip(table.index, table["start"], strict=True)),
                        labels=demo.wave_labels())  # fmt: skip
     assert len([a for a in fig.axes if a.get_visible()]) == 2
+
+
+def test_action_and_page_sentences_in_chinese(demo):
+    """reporting.language zh: the action register, the join and the page's sentences are
+    Chinese templates, with no English template words left."""
+    import re
+
+    from analysis_helpers.cleaning import load_clean
+    from analysis_helpers.linkage import join_report_sentence
+    from analysis_helpers.trend_report import significance_words, trend_intro
+
+    zh = load_study("config/demo-zh.yml")
+    assert zh.language == "zh"
+    data = load_clean(demo)
+    table = evaluate_actions(data, study=zh)
+    said = str(actions_takeaway(table, study=zh))
+    assert "有效" in said and "未见效果" in said and "走势平行" in said
+    assert significance_words(zh) == "p < 0.05，经 Holm 校正"
+    intro = str(trend_intro(data, study=zh))
+    assert "名受访者" in intro and "respondents" not in intro
+    report = pd.DataFrame({"what": ["records", "matched", "excluded_respondents", "unknown_ids",
+                                    "without_record"], "n": [10, 6, 1, 3, 2]})  # fmt: skip
+    join = str(join_report_sentence(report, file="ops.csv", study=zh))
+    assert join.startswith("ops&#46;csv 共有 10 条记录") or join.startswith(
+        "ops.csv 共有 10 条记录"
+    )
+    assert "1 条记录属于被清洗步骤排除的受访者" in join and "3 个 ID" in join
+    english = re.sub(r"\*\*[^*]*\*\*|Q[1-4] 20\d\d|CI|p", "", said)  # labels and waves stay
+    assert not re.search(r"\b(worked|shows|points|before|comparable)\b", english), english

@@ -442,9 +442,8 @@ def evaluate_actions(
             }
         )
     out = pd.DataFrame(rows).reindex(columns=ACTION_COLUMNS)
-    out["pre_trend"] = out["pre_trend"].fillna("")
-    for col in ("pre_from", "pre_to"):
-        out[col] = out[col].fillna("")
+    for col in ("pre_trend", "pre_from", "pre_to"):  # all-missing columns come as numbers
+        out[col] = out[col].astype(object).where(out[col].notna(), "")
     measured = out["verdict"] != "not measurable"
     out["reason"] = out["reason"].fillna("")
     out["before_waves"] = out["before_waves"].fillna("")

@@ -34,7 +34,7 @@ from ._checks import check_columns, check_confidence, numeric_values
 from ._design import SurveyDesign, normal_quantile, setup
 from .estimation import survey_mean
 from .formatting import fmt_ci, fmt_p
-from .safe_output import Md, md
+from .safe_output import Md
 from .study import Study
 from .study_tables import study_design
 
@@ -771,40 +771,36 @@ def respondent_takeaway(links: pd.DataFrame, *, study: Study) -> Md:
         flat at 71.2 up to about 8.1 (95% CI 7.6-8.6), then falls 2.10 points per unit;
         the correlation is -0.41 (95% CI -0.43 to -0.39, p < 0.001)."
     """
+    from .text import text
     from .trend_report import metric_label
 
     if links.empty:
         raise ValueError("respondent_takeaway: no links")
+    lang = study.language
     conf = f"{study.reporting.confidence:.0%}"
     out = []
     for _, r in links.iterrows():
-        corr = md(
-            "the correlation is {r:num.2} ({c} CI {ci}, {p})",
+        corr = text(
+            "trend.cust_corr", lang,
             r=r["correlation"], c=conf,
             ci=fmt_ci(r["correlation_ci_low"], r["correlation_ci_high"], kind="number.2"),
             p=fmt_p(r["p_value"], prefix=True),
         )  # fmt: skip
-        after = md(
-            "then drops {c:num.1} points (0-100) and a further {s:num.2} per unit",
-            c=-r["drop"], s=-r["slope"],
-        )  # fmt: skip
+        after = text("trend.cust_drops", lang, c=-r["drop"], s=-r["slope"])
         if r["drop"] >= 0:
-            after = md("then falls {s:num.2} points (0-100) per unit", s=-r["slope"])
+            after = text("trend.cust_falls", lang, s=-r["slope"])
         if r["drop"] < 0 or r["slope"] < 0:
-            shape = md(
-                "**{outcome}** satisfaction is flat at {level:num.1} up to about "
-                "{t:num.1} ({c} CI {ci}), {after}",
+            shape = text(
+                "trend.cust_flat", lang,
                 outcome=r["outcome"], level=r["level"], t=r["threshold"], c=conf,
                 ci=fmt_ci(r["ci_low"], r["ci_high"], kind="number.1"), after=after,
             )  # fmt: skip
         else:
-            shape = md(
-                "**{outcome}** satisfaction does not fall as the metric rises",
-                outcome=r["outcome"],
-            )
+            shape = text("trend.cust_no_fall", lang, outcome=r["outcome"])
         out.append(
-            md(
-                "**{metric}**: {shape}; {corr}.",
+            text(
+                "trend.cust_sentence",
+                lang,
                 metric=metric_label(r["metric"]),
                 shape=shape,
                 corr=corr,

@@ -19,7 +19,6 @@ from .formatting import (
     confidence_label,
     fmt_change,
     fmt_ci,
-    fmt_count,
     fmt_list,
     fmt_p,
     fmt_value,
@@ -58,6 +57,21 @@ __all__ = [
     "trend_alerts",
     "alerts_takeaway",
 ]
+
+
+def _t(study: Study, key: str, /, **values) -> Md:
+    """Return the sentence of ``key`` in the study's report language (see ``text.text``)."""
+    from .text import text
+
+    return text(key, study.language, **values)
+
+
+def _n(study: Study, n: float, key: str) -> str:
+    """Return a count with its noun in the report's language (see ``text.count``)."""
+    from .text import count
+
+    return count(n, key, study.language)
+
 
 _CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
 
@@ -118,14 +132,15 @@ def trend_intro(data: pd.DataFrame, *, study: Study) -> Md:
     per_wave = data[study.wave_column].astype(str).value_counts()
     low, high = int(per_wave[waves].min()), int(per_wave[waves].max())
     bases = (
-        md("{n:base} a wave", n=low)
+        _t(study, "trend.intro_base", n=low)
         if low == high
-        else md("{a:base} to {b:base} a wave", a=low, b=high)
+        else _t(study, "trend.intro_bases", a=low, b=high)
     )
-    return md(
-        "{respondents} over {waves} ({first} to {last}), {bases}.",
-        respondents=fmt_count(len(data), "respondent"),
-        waves=fmt_count(len(waves), "wave"),
+    return _t(
+        study,
+        "trend.intro",
+        respondents=_n(study, len(data), "trend.n_respondents"),
+        waves=_n(study, len(waves), "trend.n_waves"),
         first=study.wave_label(waves[0]),
         last=study.wave_label(waves[-1]),
         bases=bases,
@@ -205,20 +220,16 @@ def kpi_changes(by_wave: pd.DataFrame, *, study: Study) -> pd.DataFrame:
     return out.sort_values("kpi", key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
 
 
-def _moved(row: pd.Series, unit: str) -> Md:
+def _moved(row: pd.Series, unit: str, study: Study) -> Md:
     """'**CSI** fell 7.8 index points (from 65.1 to 57.4)' for one change row."""
+    from .text import size as size_words
+
     kind = kind_for_unit(unit)
-    verb = "rose" if row["change"] > 0 else "fell"
-    size = fmt_change(abs(row["change"]), kind).lstrip("+")
-    if kind == "index":
-        size += " index points"
-    elif kind == "nps":
-        size += " points"
-    return md(
-        "**{label}** {verb} {size} (from {a} to {b})",
+    return _t(
+        study,
+        "trend.moved_rose" if row["change"] > 0 else "trend.moved_fell",
         label=row["label"],
-        verb=verb,
-        size=size,
+        size=size_words(row["change"], kind, study.language),
         a=fmt_value(row["estimate_from"], kind),
         b=fmt_value(row["estimate_to"], kind),
     )
@@ -249,25 +260,29 @@ def changes_takeaway(changes: pd.DataFrame, *, study: Study) -> Md:
     last = study.wave_label(last_to)
     moved = latest[latest["significant"].astype(bool)]
     if len(moved):
-        in_latest = md(
-            "From {a} to {b}, {moved}.",
+        in_latest = _t(
+            study,
+            "trend.changes_moved",
             a=first,
             b=last,
-            moved=Md("; ").join(_moved(r, r["unit"]) for _, r in moved.iterrows()),
+            moved=Md(_t(study, "trend.sep")).join(
+                _moved(r, r["unit"], study) for _, r in moved.iterrows()
+            ),
         )
     else:
         top = latest.loc[(latest["change"] / latest["se"]).abs().idxmax()]
         largest = (
-            md(" The largest move, not significant: {moved}.", moved=_moved(top, top["unit"]))
+            _t(study, "trend.changes_largest", moved=_moved(top, top["unit"], study))
             if top["change"] != 0
             else Md("")
         )
         n_pairs = changes[["wave_from", "wave_to"]].drop_duplicates().shape[0]
-        in_latest = md(
-            "From {a} to {b}, no KPI changed significantly{test}.{largest}",
+        in_latest = _t(
+            study,
+            "trend.changes_none",
             a=first,
             b=last,
-            test=md(" ({test})", test=test) if n_pairs == 1 else Md(""),
+            test=_t(study, "trend.paren", x=test) if n_pairs == 1 else Md(""),
             largest=largest,
         )
     n_pairs = changes[["wave_from", "wave_to"]].drop_duplicates().shape[0]
@@ -275,25 +290,21 @@ def changes_takeaway(changes: pd.DataFrame, *, study: Study) -> Md:
         return in_latest
     n_sig = int(changes["significant"].astype(bool).sum())
     n_kpis = changes["kpi"].nunique()
+    kpis = _n(study, n_kpis, "trend.n_kpis")
+    pairs = _n(study, n_pairs, "trend.n_pairs")
     counted = (
-        md(
-            "{n} of the {total} wave-over-wave comparisons ({kpis} over {pairs}) {verb} "
-            "significant ({test}).",
+        _t(
+            study,
+            "trend.changes_counted_1" if n_sig == 1 else "trend.changes_counted_n",
             n=n_sig,
             total=len(changes),
-            kpis=fmt_count(n_kpis, "KPI"),
-            pairs=fmt_count(n_pairs, "pair of waves", "pairs of waves"),
-            verb="is" if n_sig == 1 else "are",
+            kpis=kpis,
+            pairs=pairs,
             test=test,
         )
         if n_sig
-        else md(
-            "No wave-over-wave change is significant ({test}; {total} comparisons: {kpis} over "
-            "{pairs}).",
-            total=len(changes),
-            kpis=fmt_count(n_kpis, "KPI"),
-            pairs=fmt_count(n_pairs, "pair of waves", "pairs of waves"),
-            test=test,
+        else _t(
+            study, "trend.changes_no_sig", total=len(changes), kpis=kpis, pairs=pairs, test=test
         )
     )
     return counted + " " + in_latest
@@ -360,30 +371,26 @@ def area_takeaway(changes: pd.DataFrame, *, study: Study, min_change: float = 1.
     turns = turning_points(changes, min_change=min_change)
     test = significance_words(study)
     if turns.empty:
-        return md(
-            "No area's index changed significantly ({test}) by {m:num.1} index points or more "
-            "{what}.",
+        return _t(
+            study,
+            "trend.area_none_many" if n_pairs > 1 else "trend.area_none_two",
             test=test,
             m=min_change,
-            what="from one wave to the next" if n_pairs > 1 else "between the two waves",
         )
     top = turns.iloc[0]
     others = len(turns) - 1
     more = (
-        md(
-            " {n} more significant {changes} in the table.",
-            n=others,
-            changes="change is" if others == 1 else "changes are",
-        )
+        _t(study, "trend.area_more_1" if others == 1 else "trend.area_more_n", n=others)
         if others
         else Md("")
     )
-    return md(
-        "The {largest}: **{area}** {verb} {size:num.1} index points from {a} to {b} "
-        "(from {before:index} to {after:index}, adjusted {p}).{more}",
-        largest="largest turn" if n_pairs > 1 else "largest change",
+    rose = top["change"] > 0
+    return _t(
+        study,
+        ("trend.area_turn_rose" if rose else "trend.area_turn_fell")
+        if n_pairs > 1
+        else ("trend.area_change_rose" if rose else "trend.area_change_fell"),
         area=top["area"],
-        verb="rose" if top["change"] > 0 else "fell",
         size=abs(top["change"]),
         a=study.wave_label(top["wave_from"]),
         b=study.wave_label(top["wave_to"]),
@@ -546,34 +553,25 @@ def operations_takeaway(links: pd.DataFrame, *, study: Study, keys: Sequence[str
     if links.empty:
         raise ValueError("operations_takeaway: no operational link")
     top = links.iloc[0]
-    cells = " x ".join("wave" if k == study.wave_column else _key_word(study, k) for k in keys)
-    tried = (
-        md(" ({n} links tried, p-values corrected over them)", n=len(links))
-        if len(links) > 1
-        else Md("")
-    )
-    slope = md(
-        "each extra unit of **{metric}** goes with {slope:num.2} index points of **{area}** "
-        "({confidence} CI {ci}, adjusted {p}, over {cells}: {what})",
+    cells = cell_words(keys, study=study)
+    tried = _t(study, "trend.ops_tried", n=len(links)) if len(links) > 1 else Md("")
+    slope = _t(
+        study,
+        "trend.ops_slope",
         metric=metric_label(top["metric"]),
         slope=top["slope"],
         area=top["area"],
         confidence=confidence_label(study),
         ci=fmt_ci(top["ci_low"], top["ci_high"], kind="number.2"),
         p=fmt_p(top["p_adjusted"], prefix=True),
-        cells=fmt_count(int(top["n_cells"]), "cell"),
+        cells=_n(study, int(top["n_cells"]), "trend.n_cells"),
         what=cells,
     )
     if bool(top["significant"]):
-        return md(
-            "The strongest link{tried}: {slope}. This is an association across the cells, "
-            "not proof of cause.",
-            tried=tried,
-            slope=slope,
-        )
-    return md(
-        "No operational metric is significantly linked to an area's index{tried}; the "
-        "strongest: {slope}.",
+        return _t(study, "trend.ops_strongest", tried=tried, slope=slope)
+    return _t(
+        study,
+        "trend.ops_none",
         tried=tried,
         slope=slope,
     )
@@ -584,7 +582,10 @@ def cell_words(keys: Sequence[str], *, study: Study) -> str:
 
     Segment columns are named by their titles.
     """
-    return " x ".join("wave" if k == study.wave_column else _key_word(study, k) for k in keys)
+    from .text import template
+
+    wave = template("trend.wave_word", study.language)
+    return " x ".join(wave if k == study.wave_column else _key_word(study, k) for k in keys)
 
 
 def _key_word(study: Study, column: str) -> str:
@@ -628,14 +629,10 @@ def year_pairs(study: Study, waves: Sequence[str]) -> tuple[dict[str, str], Md]:
         return pairs, Md("")
     if per_year is None and not year_earlier(list(study.waves), study.wave_labels()):
         if (wave_periods(list(study.waves), study.wave_labels())["kind"] == "").any():
-            return pairs, Md(
-                "The wave labels do not say which period each wave covers (and the study "
-                "file sets no trend.waves_per_year), so no wave is compared with a year "
-                "earlier."
-            )
-    return pairs, md(
-        "No wave of {first} to {last} has a wave a year before it in the data, so the "
-        "year-earlier comparison does not apply.",
+            return pairs, _t(study, "trend.year_no_periods")
+    return pairs, _t(
+        study,
+        "trend.year_none",
         first=study.wave_label(waves[0]),
         last=study.wave_label(waves[-1]),
     )
@@ -706,8 +703,11 @@ def wave_heatmap(
     ]
     out["_w"] = out[wave].map(wrank)
     out = out.sort_values(["_r", "_w"], kind="stable").drop(columns=["_r", "_w", "parent"])
+    from .text import template
+
+    csi_name = template("trend.csi_name", study.language)
     out.insert(2, "label", [
-        "Customer satisfaction index (CSI)" if lv == "index" else study.label(nm)
+        csi_name if lv == "index" else study.label(nm)
         for lv, nm in zip(out["level"], out["name"], strict=True)
     ])  # fmt: skip
     out.insert(3, "depth", out["level"].map(_LEVEL_ORDER).astype(int))
@@ -734,26 +734,16 @@ def heatmap_takeaway(heat: pd.DataFrame, *, study: Study, year_note: str | Md = 
     n_cmp = int(heat["change_prev"].notna().sum())
     n_year = int(heat["sig_year"].sum())
     yr = (
-        md(
-            " Against the same wave a year earlier, {n} {cells} changed significantly.",
-            n=n_year,
-            cells="cell" if n_year == 1 else "cells",
-        )  # fmt: skip
+        _t(study, "trend.heat_year_1" if n_year == 1 else "trend.heat_year_n", n=n_year)
         if heat["change_year"].notna().any()
         else (md(" {note}", note=Md(year_note)) if year_note else Md(""))
     )
     if sig.empty:
-        return md(
-            "No area, indicator or item changed significantly from one wave to the next "
-            "({test}; {n} comparisons).{yr}",
-            test=test, n=n_cmp, yr=yr,
-        )  # fmt: skip
+        return _t(study, "trend.heat_none", test=test, n=n_cmp, yr=yr)
     top = sig.loc[sig["change_prev"].abs().idxmax()]
-    return md(
-        "{k} of the {n} wave-over-wave comparisons are significant ({test}); marked with "
-        "an arrow. The largest: **{label}** {verb} {size:num.1} index points into {w}.{yr}",
-        k=len(sig), n=n_cmp, test=test, label=top["label"],
-        verb="rose" if top["change_prev"] > 0 else "fell", size=abs(top["change_prev"]),
+    return _t(
+        study, "trend.heat_rose" if top["change_prev"] > 0 else "trend.heat_fell",
+        k=len(sig), n=n_cmp, test=test, label=top["label"], size=abs(top["change_prev"]),
         w=study.wave_label(top[study.wave_column]), yr=yr,
     )  # fmt: skip
 
@@ -986,24 +976,29 @@ def attribution_takeaway(
     top = attribution.iloc[0]
     a, b = study.wave_label(wave_from), study.wave_label(wave_to)
     if round(abs(total), 1) == 0:
-        return md("From {a} to {b} the CSI did not move (less than 0.05 points).", a=a, b=b)
+        return _t(study, "trend.att_flat", a=a, b=b)
     same = np.sign(top["contribution"]) == np.sign(total)
     where = Md("")
     if segment and top["top_segment"] and abs(top["top_segment_part"]) >= 0.05:
-        where = md(
-            ", mostly among {seg} customers ({part:num.1} points from their own scores)",
+        where = _t(
+            study, "trend.att_where",
             seg=md("**{s}**", s=top["top_segment"]), part=abs(top["top_segment_part"]),
         )  # fmt: skip
-    sig = md(
-        " ({confidence} CI of that part {ci})",
+    sig = _t(
+        study,
+        "trend.att_ci",
         confidence=confidence_label(study),
         ci=fmt_ci(top["ci_low"], top["ci_high"], kind="number.1"),
     )
-    return md(
-        "From {a} to {b} the CSI {verb} {size:num.1} points; {part:num.1} of them {come} from "
-        "**{area}**{sig}{where}.",
-        a=a, b=b, verb="rose" if total > 0 else "fell", size=abs(total),
-        part=abs(top["contribution"]), come="come" if same else "go the other way, in",
+    keys = {
+        (True, True): "trend.att_rose",
+        (False, True): "trend.att_fell",
+        (True, False): "trend.att_rose_against",
+        (False, False): "trend.att_fell_against",
+    }
+    key = keys[bool(total > 0), bool(same)]
+    return _t(
+        study, key, a=a, b=b, size=abs(total), part=abs(top["contribution"]),
         area=top["area"], sig=sig, where=where,
     )  # fmt: skip
 
@@ -1028,16 +1023,11 @@ def decomposition_takeaway(
     tot = table[(table["segment"] == "") & (table["component"] == "mix")]
     sig = tot[tot["p_value"] < study.reporting.alpha]
     if sig.empty:
-        return md(
-            "No KPI's change owes a significant part to a change in the segment mix "
-            "(p < {alpha:g}, not corrected): the changes come from the segments' own "
-            "scores (the rate part).",
-            alpha=study.reporting.alpha,
-        )
+        return _t(study, "trend.dec_none", alpha=f"{study.reporting.alpha:g}")
     r = sig.loc[sig["estimate"].abs().idxmax()]
-    return md(
-        "The segment mix matters for **{kpi}**: the shift in {seg} moved it by {v:num.2} "
-        "({confidence} CI {ci}); the rest is the segments' own scores.",
+    return _t(
+        study,
+        "trend.dec_mix",
         kpi=kpi_labels.get(r["kpi"], r["kpi"]), seg=r["segment_title"], v=r["estimate"],
         confidence=confidence_label(study), ci=fmt_ci(r["ci_low"], r["ci_high"], kind="number.2"),
     )  # fmt: skip
@@ -1162,25 +1152,18 @@ def alerts_takeaway(alerts: pd.DataFrame, *, study: Study) -> Md:
     """
     cfg = study.spec.trend.alerts
     if not cfg.kpis and cfg.areas is None:
-        return Md(
-            "The study file sets no alert thresholds (trend.alerts), so no change is flagged "
-            "here; the tables below show every change."
-        )
+        return _t(study, "trend.alerts_unset")
     test = significance_words(study)
     if alerts.empty:
-        return md(
-            "No alert: no KPI or area with a threshold changed significantly ({test}) by its "
-            "threshold or more into the latest wave.",
-            test=test,
-        )
-    items = Md("; ").join(
-        md("{moved} ({p}, n = {n:base}, threshold {th})",
-           moved=_moved(r, r["unit"]), p=fmt_p(r["p_adjusted"], prefix=True),
+        return _t(study, "trend.alerts_none", test=test)
+    items = Md(_t(study, "trend.sep")).join(
+        _t(study, "trend.alert_item",
+           moved=_moved(r, r["unit"], study), p=fmt_p(r["p_adjusted"], prefix=True),
            n=int(r["n"]) if pd.notna(r["n"]) else 0,
            th=fmt_change(r["threshold"], kind_for_unit(r["unit"])).lstrip("+"))
         for _, r in alerts.iterrows()
     )  # fmt: skip
-    return md(
-        "**{alert}** ({test}, change at least the study file's threshold): {items}.",
-        alert="Alert" if len(alerts) == 1 else f"{len(alerts)} alerts", test=test, items=items,
+    return _t(
+        study, "trend.alert_one" if len(alerts) == 1 else "trend.alert_many",
+        n=len(alerts), test=test, items=items,
     )  # fmt: skip
