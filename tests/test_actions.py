@@ -302,9 +302,9 @@ def test_demo_actions_pre_trends_and_chart_data(demo):
 
     matplotlib.use("Agg")
     from analysis_helpers.actions import action_waves, pre_trend_sentence
-    from analysis_helpers.plots import apply_theme
     from analysis_helpers.cleaning import load_clean
     from analysis_helpers.estimation import survey_mean
+    from analysis_helpers.plots import apply_theme
     from analysis_helpers.study_tables import study_design
     from analysis_helpers.trend_plots import action_chart
 
