@@ -1224,6 +1224,16 @@ def _shape_names(shape: StudyShape) -> tuple[str, str]:
     return "resp_id", "duration_sec"
 
 
+def _shape_customers(shape: StudyShape) -> dict:
+    """Return a shape's ``data.respondent_operations`` as a mapping to merge ({} for none)."""
+    if not (shape.customers and shape.id_column):
+        return {}
+    out: dict = {"path": "customer_ops.csv", "id": "customer_id", "metrics": ["hotline_wait_min"]}
+    if shape.hierarchy != "none" and "hotline" in shape.areas:
+        out["outcome"] = "hotline"
+    return {"respondent_operations": out}
+
+
 def shape_study(shape: StudyShape) -> dict:
     """Return the study file of a shape, as the mapping :func:`write_study_shape` writes.
 
@@ -1261,12 +1271,7 @@ def shape_study(shape: StudyShape) -> dict:
         data["text_columns"] = ["comment"]
     if shape.operations:
         data["operations"] = "operations.csv"
-    if shape.customers and shape.id_column:
-        customers: dict = {"path": "customer_ops.csv", "id": "customer_id",
-                           "metrics": ["hotline_wait_min"]}  # fmt: skip
-        if shape.hierarchy != "none" and "hotline" in shape.areas:
-            customers["outcome"] = "hotline"
-        data["respondent_operations"] = customers
+    data.update(_shape_customers(shape))
     items, _ = _shape_items(shape)
     out: dict = {
         "study": {"name": shape.name, "title": title, "description": f"Study shape {shape.name!r}"},
