@@ -29,11 +29,11 @@ from scipy import stats
 
 from ._checks import check_columns, check_confidence, numeric_values
 from ._design import SurveyDesign, mean_parts, normal_quantile, setup
-from .formatting import fmt_ci, fmt_list, fmt_p
+from .formatting import fmt_ci, fmt_p
 from .safe_output import Md
 from .study import ActionSpec, Study, code_text
 from .study_tables import study_design
-from .text import join, text
+from .text import join, text, words
 from .trend import adjust_p
 from .trend_decompose import wave_text
 
@@ -292,8 +292,8 @@ def _unmeasured(
     return {
         "action": action.name,
         "label": action.label or action.name,
-        "targets": fmt_list([study.label(i) for i in targeted]),
-        "compare": fmt_list([study.label(i) for i in comparison]),
+        "targets": words([study.label(i) for i in targeted], study.language),
+        "compare": words([study.label(i) for i in comparison], study.language),
         "segments": _segments_words(action, study),
         "start": action.start,
         "verdict": "not measurable",
