@@ -87,7 +87,8 @@ def kpi_trend_panels(
         Width and height of one panel in inches.
     axis_texts : mapping, optional
         ``"share"`` / ``"nps"`` / ``"index"`` -> the value axis' words (default
-        :data:`AXIS_TEXTS`); means are captioned by their unit.
+        :data:`AXIS_TEXTS`); means are captioned by their ``scale`` column when the table
+        has one (:func:`~analysis_helpers.trend_report.kpi_words`), else their unit.
 
     Returns
     -------
@@ -111,12 +112,14 @@ def kpi_trend_panels(
     for ax, kpi in zip(grid.flat, names, strict=False):
         t = table[table["kpi"] == kpi]
         unit = str(t["unit"].iloc[0])
+        words = str(t["scale"].iloc[0]) if "scale" in t.columns else unit  # a mean's scale
+        kind = kind_for_unit(unit)
         kpi_trend(
             t,
             x=wave,
             order=list(order),
             labels=labels,
-            axis_label=_axis_text(unit, axis_texts),
+            axis_label=_axis_text(unit, axis_texts) if kind in AXIS_TEXTS else _axis_text(words),
             ax=ax,
         )
         if kind_for_unit(unit) == "share":

@@ -10,6 +10,7 @@ and none carries a degenerate number ("0 of 0", a change "from X to X", "1 waves
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -33,6 +34,7 @@ from .trend_decompose import decompose_changes, wave_periods, wave_text, year_ea
 
 __all__ = [
     "observed_waves",
+    "kpi_words",
     "trend_intro",
     "by_wave_wide",
     "kpi_changes",
@@ -95,6 +97,72 @@ def observed_waves(data: pd.DataFrame, *, study: Study) -> list[str]:
         return []
     present = {str(w) for w in pd.unique(data[col].dropna())}  # distinct values, not per row
     return [w for w in study.waves if w in present]
+
+
+def kpi_words(table: pd.DataFrame, *, study: Study) -> pd.DataFrame:
+    """Return a KPI table with its labels, and a ``scale`` column, in the report's language.
+
+    :func:`~analysis_helpers.study_tables.kpi_summary` names its KPIs in English ("Overall
+    satisfaction: mean"); this rewords each label from its ``kpi`` code and the item's label
+    with the text tables, and adds ``scale`` (the ``unit`` in words; ``unit`` itself, which
+    decides the number formats, is kept). In English the labels are unchanged.
+
+    Parameters
+    ----------
+    table : DataFrame
+        With ``kpi``, ``label`` and ``unit`` columns.
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``label`` reworded and ``scale`` after ``unit``.
+    """
+    from .text import template
+
+    lang = study.language
+    k = study.kpis
+    items = study.items
+
+    def word(key: str, **values) -> str:
+        return template(key, lang).format(**values)
+
+    def label(kpi: str, old: str) -> str:
+        if kpi == "csi":
+            return word("trend.csi_name")
+        if kpi == "nps" and k.nps:
+            return word("trend.kpi_nps", item=items[k.nps].label)
+        if kpi in ("overall_mean", "ces_mean"):
+            name = k.overall if kpi == "overall_mean" else k.ces
+            return word("trend.kpi_mean", item=items[name].label) if name else old
+        if kpi.endswith("_top2"):
+            name = k.overall if kpi == "overall_top2" else kpi.removesuffix("_top2")
+            return word("trend.kpi_top2", item=items[name].label) if name in items else old
+        return old
+
+    def scale(unit: str) -> str:
+        kind = kind_for_unit(unit)
+        keys = {
+            "share": "trend.scale_share",
+            "nps": "trend.scale_nps",
+            "index": "trend.scale_index",
+        }
+        if kind in keys:
+            return word(keys[kind])
+        m = re.fullmatch(r"mean \(([^,]*)(, lower is better)?\)", str(unit))
+        if m:
+            return word(
+                "trend.scale_mean_low" if m.group(2) else "trend.scale_mean", scale=m.group(1)
+            )
+        return str(unit)
+
+    out = table.copy()
+    if lang != "en":
+        out["label"] = [
+            label(str(a), str(b)) for a, b in zip(out["kpi"], out["label"], strict=True)
+        ]
+    out.insert(out.columns.get_loc("unit") + 1, "scale", out["unit"].map(scale))
+    return out
 
 
 def significance_words(study: Study) -> str:
