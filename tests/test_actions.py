@@ -329,9 +329,10 @@ def test_demo_actions_pre_trends_and_chart_data(demo):
     assert hot["pre_se"] == pytest.approx(placebo["se"], rel=1e-12)
     said = str(pre_trend_sentence(hot, study=demo))
     assert said.startswith("Before it started, the targeted and comparable items moved in parallel")
-    one = hot.copy()
-    one["pre_trend"] = "cannot check"
-    assert "only one wave before" in str(pre_trend_sentence(one, study=demo))
+    one = evaluate_actions(data, study=demo, window=1)  # one wave on each side of the start
+    assert set(one["pre_trend"]) == {"cannot check"} and one["pre_estimate"].isna().all()
+    said = str(actions_takeaway(one, study=demo))
+    assert said.count("cannot be checked: only one wave before the start") == 2
     points = action_waves(data, study=demo, actions=table.reset_index())
     assert len(points) == 2 * 2 * 6  # two actions, two series, six waves
     p = points[(points["action"] == "hotline_upgrade") & (points["wave"] == "2024Q4")
