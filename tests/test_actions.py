@@ -301,7 +301,7 @@ def test_demo_actions_pre_trends_and_chart_data(demo):
     import matplotlib
 
     matplotlib.use("Agg")
-    from analysis_helpers.actions import action_waves, pre_trend_sentence
+    from analysis_helpers.actions import _design_columns, action_waves, pre_trend_sentence
     from analysis_helpers.cleaning import load_clean
     from analysis_helpers.estimation import survey_mean
     from analysis_helpers.plots import apply_theme
@@ -322,7 +322,7 @@ def test_demo_actions_pre_trends_and_chart_data(demo):
         "c": action_scores(data, study=demo, items=comparison),
         "p": np.where(wv.isin(["2024Q1", "2024Q2", "2024Q3"]), "before",
                       np.where(wv == "2024Q4", "after", "")),
-    }, index=data.index), data[list(design.roles().values())]], axis=1)  # fmt: skip
+    }, index=data.index), data[_design_columns(design, data)]], axis=1)  # fmt: skip
     placebo = difference_in_differences(frame, targeted="t", comparison="c", period="p",
                                         design=design).iloc[0]  # fmt: skip
     assert hot["pre_estimate"] == pytest.approx(placebo["estimate"], rel=1e-12)

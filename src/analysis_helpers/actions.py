@@ -301,6 +301,22 @@ def _unmeasured(
     }
 
 
+def _design_columns(design: SurveyDesign, data: pd.DataFrame) -> list[str]:
+    """Return the columns the design needs: its roles and a calibration's columns."""
+    cols = list(design.roles().values())
+    cal = getattr(design, "calibration", None)
+    if cal is not None:
+        extra = [*_as_list(cal.columns), *_as_list(cal.within), *_as_list(cal.base_weight)]
+        cols += [c for c in extra if c in data.columns]
+    return list(dict.fromkeys(cols))
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def _pre_trend(
     frame: pd.DataFrame, before: list[str], *, wave_of: pd.Series, design: SurveyDesign
 ) -> dict:
@@ -415,7 +431,7 @@ def evaluate_actions(
             },
             index=data.index,
         )
-        frame = pd.concat([frame, data[list(design.roles().values())]], axis=1)
+        frame = pd.concat([frame, data[_design_columns(design, data)]], axis=1)
         base = {"before_waves": ", ".join(before), "after_waves": ", ".join(after)}
         try:
             did = difference_in_differences(
@@ -509,7 +525,7 @@ def action_waves(data: pd.DataFrame, *, study: Study, actions: pd.DataFrame) -> 
             },
             index=data.index,
         )
-        roles = [c for c in design.roles().values() if c not in frame.columns]
+        roles = [c for c in _design_columns(design, data) if c not in frame.columns]
         frame = pd.concat([frame, data[roles]], axis=1)
         est = survey_mean(frame, items=["targeted", "compare"], by=[wave], design=design,
                           confidence=study.reporting.confidence)  # fmt: skip

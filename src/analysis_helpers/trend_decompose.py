@@ -432,7 +432,7 @@ def _decompose(
     influence value on a component is linear in the row's ``X``, with coefficients that
     depend only on its cell, so the influence values of all components are one product
     per cell (``coefficients @ X_cell.T``), and their design variance that of
-    :func:`_total_var`.
+    :func:`_total_var` (with a calibrated design's residuals, :meth:`PreparedDesign.vcov`).
     """
     S, J = len(names), len(columns)
     n = len(rows)
@@ -499,7 +499,13 @@ def _decompose(
         at = order[bounds[cell] : bounds[cell + 1]]
         if len(at):
             Z[:, at] = A[cell // S, cell % S] @ X[at].T
-    var = _total_var(prep, rows, Z)
+    if getattr(prep, "cal", None) is not None and getattr(prep, "rep", None) is None:
+        # raked / calibrated weights: the calibration residuals span every row of the design
+        full = np.zeros((prep.n, K))
+        full[rows] = Z.T
+        var = np.maximum(np.diag(prep.vcov(full)), 0.0)
+    else:
+        var = _total_var(prep, rows, Z)
     comp = ["change", "mix", "rate"] + ["mix", "rate"] * S
     segs = ["", "", ""] + [nm for nm in names for _ in range(2)]
     out = pd.DataFrame({"component": comp, "segment": segs, "estimate": est, "se": np.sqrt(var)})

@@ -1089,7 +1089,9 @@ def decomposition_takeaway(
     Md
     """
     tot = table[(table["segment"] == "") & (table["component"] == "mix")]
-    sig = tot[tot["p_value"] < study.reporting.alpha]
+    # a mix part that rounds to 0.00 is not news, however small its SE (on margins the
+    # weights are raked to, the raking-aware SE of the mix is ~0 too)
+    sig = tot[(tot["p_value"] < study.reporting.alpha) & (tot["estimate"].abs() >= 0.005)]
     if sig.empty:
         return _t(study, "trend.dec_none", alpha=f"{study.reporting.alpha:g}")
     r = sig.loc[sig["estimate"].abs().idxmax()]
