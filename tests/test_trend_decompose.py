@@ -208,3 +208,36 @@ def test_cell_sums_give_the_row_by_row_influence_values(clustered):
         np.testing.assert_allclose(got[col], ref[col], rtol=1e-10, atol=1e-12)
     assert (got["segment"] == ref["segment"]).all()
     assert _kpi_matrix(values, columns, prep.w[rows]).shape == (len(rows), 6)
+
+
+def test_calibrated_design_adds_the_raking_through_the_design_sums(monkeypatch):
+    """On a raked design the SEs equal the full-sample calibration residuals' (vcov) path."""
+    import analysis_helpers._design as dz
+    import analysis_helpers.trend_decompose as td
+    from analysis_helpers.estimation import Calibration
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    d = pd.DataFrame({
+        "wave": rng.choice(["w1", "w2"], n), "w": rng.lognormal(0, 0.3, n),
+        "h": rng.choice(list("AB"), n), "m": rng.choice(list("xyz"), n),
+        "seg": rng.choice(list("pq"), n), "y": rng.integers(1, 6, n).astype(float),
+    })  # fmt: skip
+    design = SurveyDesign(weight="w", strata="h",
+                          calibration=Calibration(["m"], method="rake", within="wave"))  # fmt: skip
+    args = dict(kpis={"k": {"y": 1.0}}, segments=["seg", "m"], wave="wave", wave_from="w1",
+                wave_to="w2", design=design)  # fmt: skip
+    fast = td.decompose_changes(d, **args)
+    fixed = td.decompose_changes(d, **{**args, "design": SurveyDesign(weight="w", strata="h")})
+
+    def full_vcov(prep, rows, Z):
+        full = np.zeros((prep.n, Z.shape[0]))
+        full[rows] = Z.T
+        return np.maximum(np.diag(prep.vcov(full)), 0.0)
+
+    monkeypatch.setattr(td, "_total_var", full_vcov)
+    monkeypatch.setattr(dz.PreparedDesign, "calibration_correction",
+                        lambda self, codes, m, v, keep=True: np.zeros((v.shape[1],) * 2))  # fmt: skip
+    slow = td.decompose_changes(d, **args)
+    np.testing.assert_allclose(fast["se"], slow["se"], rtol=1e-10, atol=1e-12)
+    assert not np.allclose(fast["se"], fixed["se"])  # the raking counts

@@ -499,13 +499,16 @@ def _decompose(
         at = order[bounds[cell] : bounds[cell + 1]]
         if len(at):
             Z[:, at] = A[cell // S, cell % S] @ X[at].T
+    var = _total_var(prep, rows, Z)
     if getattr(prep, "cal", None) is not None and getattr(prep, "rep", None) is None:
-        # raked / calibrated weights: the calibration residuals span every row of the design
+        # raked / calibrated weights: add what the calibration residuals change, from the
+        # design's sums (as the banners do), the influence values spread over every row
         full = np.zeros((prep.n, K))
         full[rows] = Z.T
-        var = np.maximum(np.diag(prep.vcov(full)), 0.0)
-    else:
-        var = _total_var(prep, rows, Z)
+        codes = np.zeros(prep.n, dtype=np.int64)
+        var = np.maximum(
+            var + np.diag(prep.calibration_correction(codes, 1, full, keep=False)), 0.0
+        )
     comp = ["change", "mix", "rate"] + ["mix", "rate"] * S
     segs = ["", "", ""] + [nm for nm in names for _ in range(2)]
     out = pd.DataFrame({"component": comp, "segment": segs, "estimate": est, "se": np.sqrt(var)})
