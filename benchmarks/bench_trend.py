@@ -10,6 +10,7 @@ area; apart from the page's total, the per-customer threshold fit with its boots
 <= 5 s at 1,000,000 x 12. ``--figures DIR`` also draws the 12-wave charts into DIR.
 
     python benchmarks/bench_trend.py --n 1000000
+    python benchmarks/bench_trend.py --n 1000000 --fixed-weights   # raking_se: false
     python benchmarks/bench_trend.py --n 20000 --figures /tmp/trend12
 """
 
@@ -48,10 +49,15 @@ from analysis_helpers.trend_report import (  # noqa: E402
 WAVES = [f"{y}Q{q}" for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)]
 
 
-def twelve_wave_study(folder: Path):
-    """Write the demo study file with 12 quarterly waves into ``folder``; load it."""
+def twelve_wave_study(folder: Path, *, raking_se: bool = True):
+    """Write the demo study file with 12 quarterly waves into ``folder``; load it.
+
+    ``raking_se=False``: SEs treat the raked weights as fixed (``weighting.raking_se``).
+    """
     raw = yaml.safe_load((ROOT / "config" / "demo.yml").read_text(encoding="utf-8"))
     raw = copy.deepcopy(raw)
+    if not raking_se:
+        raw["weighting"]["raking_se"] = False
     raw["data"]["files"] = [{"path": f"w{w}.csv", "format": "csv", "wave": w} for w in WAVES]
     raw["data"]["wave"]["order"] = WAVES
     raw["data"]["wave"]["labels"] = {w: f"Q{w[-1]} {w[:4]}" for w in WAVES}
@@ -100,9 +106,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="respondents (all waves)")
     parser.add_argument("--figures", default="", help="folder for the 12-wave charts")
+    parser.add_argument(
+        "--fixed-weights",
+        action="store_true",
+        help="SEs with the raked weights as fixed (weighting.raking_se: false)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        study = twelve_wave_study(Path(tmp))
+        study = twelve_wave_study(Path(tmp), raking_se=not args.fixed_weights)
     data = make_data(study, args.n)
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     wave = study.wave_column
@@ -138,7 +149,10 @@ def main() -> None:
         customers(data, study), metric="wait_minutes", outcome="_sat",
         design=study_design(study)))  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"respondents: {args.n:,} over {len(WAVES)} waves, {len(study.spec.items)} items")
+    print(
+        f"respondents: {args.n:,} over {len(WAVES)} waves, {len(study.spec.items)} items; "
+        f"SEs {'with raked weights as fixed' if args.fixed_weights else 'raking-aware'}"
+    )
     for name, (sec, cpu_s) in steps.items():
         print(f"  {name}: {sec:.2f} s wall, {cpu_s:.2f} s CPU")
     print(f"heatmap cells: {len(heat):,} ({int(heat['sig_prev'].sum())} significant against the "
