@@ -5,10 +5,12 @@ items, KPIs, four segments, raked weights, region strata) with numpy, then times
 30-trend computes: KPIs by wave, wave-over-wave changes, the index of every node by wave,
 the area changes, the alerts, the item x wave heatmap (previous wave and a year earlier),
 the mix / rate decomposition of every KPI over every segment column and the CSI's change by
-area. Prints the seconds per step, the total and the peak memory; the goal (issue 16) is
+area; apart from the page's total, the per-customer threshold fit with its bootstrap
+(every respondent linked). Prints the seconds per step, the totals and the peak memory; the goal (issue 16) is
 <= 5 s at 1,000,000 x 12. ``--figures DIR`` also draws the 12-wave charts into DIR.
 
     python benchmarks/bench_trend.py --n 1000000
+    python benchmarks/bench_trend.py --n 1000000 --fixed-weights   # raking_se: false
     python benchmarks/bench_trend.py --n 20000 --figures /tmp/trend12
 """
 
@@ -31,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from analysis_helpers.kpis import csi  # noqa: E402
+from analysis_helpers.linkage import threshold_fit  # noqa: E402
 from analysis_helpers.study import load_study  # noqa: E402
 from analysis_helpers.study_tables import kpi_summary, study_design  # noqa: E402
 from analysis_helpers.trend_report import (  # noqa: E402
@@ -46,10 +49,15 @@ from analysis_helpers.trend_report import (  # noqa: E402
 WAVES = [f"{y}Q{q}" for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)]
 
 
-def twelve_wave_study(folder: Path):
-    """Write the demo study file with 12 quarterly waves into ``folder``; load it."""
+def twelve_wave_study(folder: Path, *, raking_se: bool = True):
+    """Write the demo study file with 12 quarterly waves into ``folder``; load it.
+
+    ``raking_se=False``: SEs treat the raked weights as fixed (``weighting.raking_se``).
+    """
     raw = yaml.safe_load((ROOT / "config" / "demo.yml").read_text(encoding="utf-8"))
     raw = copy.deepcopy(raw)
+    if not raking_se:
+        raw["weighting"]["raking_se"] = False
     raw["data"]["files"] = [{"path": f"w{w}.csv", "format": "csv", "wave": w} for w in WAVES]
     raw["data"]["wave"]["order"] = WAVES
     raw["data"]["wave"]["labels"] = {w: f"Q{w[-1]} {w[:4]}" for w in WAVES}
@@ -84,13 +92,28 @@ def make_data(study, n: int, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def customers(data: pd.DataFrame, study, seed: int = 2) -> pd.DataFrame:
+    """Every respondent's waiting minutes, with satisfaction 5 points lower above 8 minutes."""
+    rng = np.random.default_rng(seed)
+    wait = np.round(rng.gamma(2.0, 3.0, len(data)), 1)
+    sat = np.where(wait <= 8, 75.0, 70.0 - 2 * (wait - 8)) + rng.normal(0, 15, len(data))
+    d = study_design(study)
+    keep = [c for c in (d.weight, d.strata) if c and c in data.columns]
+    return data[keep].assign(wait_minutes=wait, _sat=sat)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="respondents (all waves)")
     parser.add_argument("--figures", default="", help="folder for the 12-wave charts")
+    parser.add_argument(
+        "--fixed-weights",
+        action="store_true",
+        help="SEs with the raked weights as fixed (weighting.raking_se: false)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        study = twelve_wave_study(Path(tmp))
+        study = twelve_wave_study(Path(tmp), raking_se=not args.fixed_weights)
     data = make_data(study, args.n)
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     wave = study.wave_column
@@ -103,10 +126,12 @@ def main() -> None:
         steps[name] = (time.perf_counter() - t0, time.process_time() - c0)
         return out
 
-    by_wave = step("KPIs by wave", lambda: kpi_summary(data, study=study, by=[wave]))
-    changes = step("KPI changes", lambda: kpi_changes(by_wave, study=study))
     index = step("index of every node by wave", lambda: csi(
-        data, hierarchy=study.hierarchy(), by=[wave], design=study_design(study)))  # fmt: skip
+        data, hierarchy=study.hierarchy(), by=[wave], design=study_design(study),
+        confidence=study.reporting.confidence))  # fmt: skip
+    by_wave = step("KPIs by wave (the CSI from the index)",
+                   lambda: kpi_summary(data, study=study, by=[wave], index=index))  # fmt: skip
+    changes = step("KPI changes", lambda: kpi_changes(by_wave, study=study))
     areas, moves = step("area changes", lambda: area_changes(data, study=study, index=index))
     alerts = step("alerts", lambda: trend_alerts(changes, moves, study=study, bases=by_wave,
                                                  area_bases=areas))  # fmt: skip
@@ -120,8 +145,14 @@ def main() -> None:
     att = step("CSI change by area", lambda: area_attribution(
         data, study=study, wave_from=WAVES[-2], wave_to=WAVES[-1], segment=segs[0]))  # fmt: skip
     seconds, cpu = time.perf_counter() - t_all, time.process_time() - c_all
+    thr = step("per-customer threshold (200 bootstrap replicates)", lambda: threshold_fit(
+        customers(data, study), metric="wait_minutes", outcome="_sat",
+        design=study_design(study)))  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"respondents: {args.n:,} over {len(WAVES)} waves, {len(study.spec.items)} items")
+    print(
+        f"respondents: {args.n:,} over {len(WAVES)} waves, {len(study.spec.items)} items; "
+        f"SEs {'with raked weights as fixed' if args.fixed_weights else 'raking-aware'}"
+    )
     for name, (sec, cpu_s) in steps.items():
         print(f"  {name}: {sec:.2f} s wall, {cpu_s:.2f} s CPU")
     print(f"heatmap cells: {len(heat):,} ({int(heat['sig_prev'].sum())} significant against the "
@@ -130,6 +161,10 @@ def main() -> None:
           f"{len(alerts)}")  # fmt: skip
     print(f"trend page computations: {seconds:.2f} s wall, {cpu:.2f} s CPU "
           f"(load average {os.getloadavg()[0]:.1f}); goal <= 5 s")  # fmt: skip
+    sec, cpu_s = steps["per-customer threshold (200 bootstrap replicates)"]
+    print(f"with the per-customer threshold (every respondent linked; threshold "
+          f"{thr['threshold'].iloc[0]:g}, CI {thr['ci_low'].iloc[0]:g} to "
+          f"{thr['ci_high'].iloc[0]:g}): {seconds + sec:.2f} s wall, {cpu + cpu_s:.2f} s CPU")  # fmt: skip
     print(f"peak memory: {peak:,.0f} MiB (data alone: {rss_data:,.0f} MiB)")
     if args.figures:
         import matplotlib

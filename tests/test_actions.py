@@ -293,3 +293,84 @@ def test_demo_has_actions_and_respondent_operations(demo):
     assert demo.absent("actions") is None
     assert [a.name for a in demo.actions] == ["hotline_upgrade", "bill_redesign"]
     assert demo.actions[1].segments == {"customer_type": ["prepaid"]}
+
+
+def test_demo_actions_pre_trends_and_chart_data(demo):
+    """Both planted actions start from parallel trends; the placebo is the DiD of the
+    earlier pre-waves against the last one; the chart's points are the domain means."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis_helpers.actions import _design_columns, action_waves, pre_trend_sentence
+    from analysis_helpers.cleaning import load_clean
+    from analysis_helpers.estimation import survey_mean
+    from analysis_helpers.plots import apply_theme
+    from analysis_helpers.study_tables import study_design
+    from analysis_helpers.trend_plots import action_chart
+
+    data = load_clean(demo)
+    table = evaluate_actions(data, study=demo).set_index("action")
+    hot = table.loc["hotline_upgrade"]
+    assert (hot["pre_from"], hot["pre_to"]) == ("2024Q1, 2024Q2, 2024Q3", "2024Q4")
+    assert set(table["pre_trend"]) == {"parallel"}
+    targeted, comparison = action_items(next(a for a in demo.actions if a.name == "hotline_upgrade"),
+                                        study=demo)  # fmt: skip
+    design = study_design(demo)
+    wv = data["wave"].astype(str)
+    frame = pd.concat([pd.DataFrame({
+        "t": action_scores(data, study=demo, items=targeted),
+        "c": action_scores(data, study=demo, items=comparison),
+        "p": np.where(wv.isin(["2024Q1", "2024Q2", "2024Q3"]), "before",
+                      np.where(wv == "2024Q4", "after", "")),
+    }, index=data.index), data[_design_columns(design, data)]], axis=1)  # fmt: skip
+    placebo = difference_in_differences(frame, targeted="t", comparison="c", period="p",
+                                        design=design).iloc[0]  # fmt: skip
+    assert hot["pre_estimate"] == pytest.approx(placebo["estimate"], rel=1e-12)
+    assert hot["pre_se"] == pytest.approx(placebo["se"], rel=1e-12)
+    said = str(pre_trend_sentence(hot, study=demo))
+    assert said.startswith("Before it started, the targeted and comparable items moved in parallel")
+    one = evaluate_actions(data, study=demo, window=1)  # one wave on each side of the start
+    assert set(one["pre_trend"]) == {"cannot check"} and one["pre_estimate"].isna().all()
+    said = str(actions_takeaway(one, study=demo))
+    assert said.count("cannot be checked: only one wave before the start") == 2
+    points = action_waves(data, study=demo, actions=table.reset_index())
+    assert len(points) == 2 * 2 * 6  # two actions, two series, six waves
+    p = points[(points["action"] == "hotline_upgrade") & (points["wave"] == "2024Q4")
+               & (points["series"] == "targeted")].iloc[0]  # fmt: skip
+    own = survey_mean(frame[wv == "2024Q4"].assign(t=lambda d: d["t"]), items=["t"],
+                      design=design).iloc[0]  # fmt: skip
+    assert p["estimate"] == pytest.approx(own["estimate"], rel=1e-12)
+    assert p["period"] == "before"
+    apply_theme()  # the embedded font has the labels' Chinese characters
+    fig = action_chart(points, order=demo.waves, starts=dict(zip(table.index, table["start"], strict=True)),
+                       labels=demo.wave_labels())  # fmt: skip
+    assert len([a for a in fig.axes if a.get_visible()]) == 2
+
+
+def test_action_and_page_sentences_in_chinese(demo):
+    """reporting.language zh: the action register, the join and the page's sentences are
+    Chinese templates, with no English template words left."""
+    import re
+
+    from analysis_helpers.cleaning import load_clean
+    from analysis_helpers.linkage import join_report_sentence
+    from analysis_helpers.trend_report import significance_words, trend_intro
+
+    zh = load_study("config/demo-zh.yml")
+    assert zh.language == "zh"
+    data = load_clean(demo)
+    table = evaluate_actions(data, study=zh)
+    said = str(actions_takeaway(table, study=zh))
+    assert "有效" in said and "未见效果" in said and "走势平行" in said
+    assert significance_words(zh) == "p < 0.05，经 Holm 校正"
+    intro = str(trend_intro(data, study=zh))
+    assert "名受访者" in intro and "respondents" not in intro
+    report = pd.DataFrame({"what": ["records", "matched", "excluded_respondents", "unknown_ids",
+                                    "without_record"], "n": [10, 6, 1, 3, 2]})  # fmt: skip
+    join = str(join_report_sentence(report, file="ops.csv", study=zh))
+    assert join.startswith("ops&#46;csv 共有 10 条记录") or join.startswith(
+        "ops.csv 共有 10 条记录"
+    )
+    assert "1 条记录属于被清洗步骤排除的受访者" in join and "3 个 ID" in join
+    english = re.sub(r"\*\*[^*]*\*\*|Q[1-4] 20\d\d|CI|p", "", said)  # labels and waves stay
+    assert not re.search(r"\b(worked|shows|points|before|comparable)\b", english), english

@@ -140,7 +140,7 @@ def expected_parts(shape) -> dict[str, bool]:
         "ces": shape.ces,
         "loyalty": shape.loyalty,
         "operations": shape.operations,
-        "respondent_operations": False,
+        "respondent_operations": shape.customers and shape.id_column,
         "actions": shape.actions and shape.waves > 1 and shape.hierarchy != "none",
         "duration": shape.duration,
         "text": shape.text,

@@ -211,3 +211,25 @@ def test_demo_threshold_is_recovered(truths):
     assert curves["estimate"].iloc[0] > curves["estimate"].iloc[-1]
     text = str(respondent_takeaway(links, study=study))
     assert "n/a" not in text and "flat at" in text
+
+
+def test_drawn_sums_add_up_each_replicate_s_draws():
+    """The bootstrap's per-value sums equal a loop over each replicate's drawn respondents."""
+    from analysis_helpers.linkage import _drawn_sums
+
+    rng = np.random.default_rng(11)
+    n, V, batch = 60, 5, 4
+    code = rng.integers(0, V, n)
+    w, y = rng.random(n), rng.random(n)
+    members = [np.flatnonzero(np.arange(n) % 3 == k) for k in range(3)]
+    got = _drawn_sums(np.random.default_rng(5), members, code, (w, w * y), V, batch)
+    again = np.random.default_rng(5)
+    want = [np.zeros((V, batch)), np.zeros((V, batch))]
+    for rows in members:
+        drawn = again.integers(0, len(rows), size=(batch, len(rows)), dtype=np.int32)
+        for r in range(batch):
+            for i in rows[drawn[r]]:
+                want[0][code[i], r] += w[i]
+                want[1][code[i], r] += w[i] * y[i]
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)

@@ -257,3 +257,43 @@ def test_metric_label_and_cell_words(two):
     assert metric_label("queue") == "Queue"
     assert cell_words(["wave", "region"], study=two) == "wave x " + two.segment("region").title
     assert cell_words(["wave", "store_id"], study=two) == "wave x store id"
+
+
+def test_kpi_summary_takes_the_page_s_index_by_wave(two, clean_two):
+    """The page computes the index by wave once: the KPI table from it is the same table."""
+    from analysis_helpers.kpis import csi
+    from analysis_helpers.study_tables import kpi_summary, study_design
+
+    index = csi(clean_two, hierarchy=two.hierarchy(), by=["wave"], design=study_design(two))
+    own = kpi_summary(clean_two, study=two, by=["wave"])
+    given = kpi_summary(clean_two, study=two, by=["wave"], index=index)
+    pd.testing.assert_frame_equal(own, given)
+    assert "csi" in set(given["kpi"])
+
+
+def test_kpi_words_keeps_english_and_rewords_chinese():
+    """English labels stay as kpi_summary writes them; Chinese ones come from the tables."""
+    from analysis_helpers.trend_report import kpi_words
+
+    en = load_study("config/demo.yml")
+    zh = load_study("config/demo-zh.yml")
+    t = pd.DataFrame({
+        "kpi": ["overall_mean", "nps", "csi", "ces_mean"],
+        "label": ["Overall satisfaction 总体满意度: mean", "NPS (x)", "CSI", "E: mean"],
+        "unit": ["mean (1-10)", "points", "index (0-100)", "mean (1-7, lower is better)"],
+    })  # fmt: skip
+    same = kpi_words(t, study=en)
+    assert same["label"].tolist() == t["label"].tolist()
+    assert same["scale"].tolist() == t["unit"].tolist()
+    chinese = kpi_words(t, study=zh)
+    assert chinese["label"].tolist() == [
+        "Overall satisfaction 总体满意度：均值", "NPS（Likelihood to recommend 推荐意愿）",
+        "客户满意度指数（CSI）", f"{zh.items[zh.kpis.ces].label}：均值",
+    ]  # fmt: skip
+    assert chinese["scale"].tolist() == [
+        "均值（1-10）",
+        "分",
+        "指数（0-100）",
+        "均值（1-7，越低越好）",
+    ]
+    assert chinese["unit"].tolist() == t["unit"].tolist()  # the number formats' key stays

@@ -29,18 +29,22 @@ from scipy import stats
 
 from ._checks import check_columns, check_confidence, numeric_values
 from ._design import SurveyDesign, mean_parts, normal_quantile, setup
-from .formatting import fmt_ci, fmt_list, fmt_p
-from .safe_output import Md, md
+from .formatting import fmt_ci, fmt_p
+from .safe_output import Md
 from .study import ActionSpec, Study, code_text
 from .study_tables import study_design
+from .text import join, text, words
 from .trend import adjust_p
+from .trend_decompose import wave_text
 
 __all__ = [
     "difference_in_differences",
     "action_items",
     "action_scores",
     "evaluate_actions",
+    "action_waves",
     "action_sentence",
+    "pre_trend_sentence",
     "actions_takeaway",
     "ACTION_COLUMNS",
 ]
@@ -51,7 +55,8 @@ ACTION_COLUMNS = [
     "after_waves", "n_before", "n_after", "targeted_before", "targeted_after",
     "targeted_change", "compare_before", "compare_after", "compare_change", "estimate",
     "se", "ci_low", "ci_high", "statistic", "p_value", "p_adjusted", "significant",
-    "verdict", "reason",
+    "verdict", "reason", "pre_from", "pre_to", "pre_estimate", "pre_se", "pre_p_value",
+    "pre_trend",
 ]  # fmt: skip
 
 
@@ -287,12 +292,61 @@ def _unmeasured(
     return {
         "action": action.name,
         "label": action.label or action.name,
-        "targets": fmt_list([study.label(i) for i in targeted]),
-        "compare": fmt_list([study.label(i) for i in comparison]),
+        "targets": words([study.label(i) for i in targeted], study.language),
+        "compare": words([study.label(i) for i in comparison], study.language),
         "segments": _segments_words(action, study),
         "start": action.start,
         "verdict": "not measurable",
         "reason": reason,
+    }
+
+
+def _design_columns(design: SurveyDesign, data: pd.DataFrame) -> list[str]:
+    """Return the columns the design needs: its roles and a calibration's columns."""
+    cols = list(design.roles().values())
+    cal = getattr(design, "calibration", None)
+    if cal is not None:
+        extra = [*_as_list(cal.columns), *_as_list(cal.within), *_as_list(cal.base_weight)]
+        cols += [c for c in extra if c in data.columns]
+    return list(dict.fromkeys(cols))
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _pre_trend(
+    frame: pd.DataFrame, before: list[str], *, wave_of: pd.Series, design: SurveyDesign
+) -> dict:
+    """Check parallel trends before an action: the same difference in differences, placebo.
+
+    The earlier waves before the start against the last wave before it: targeted and
+    comparable items that already drifted apart before the action make its estimate
+    suspect. One wave before the start: nothing to check (``pre_trend`` "cannot check").
+    """
+    if len(before) < 2:
+        return {"pre_trend": "cannot check"}
+    wv = wave_text(wave_of)
+    placebo = frame.assign(
+        _period=np.where(
+            np.isin(wv, before[:-1]), "before", np.where(wv == before[-1], "after", "")
+        )
+    )
+    try:
+        pre = difference_in_differences(
+            placebo, targeted="_targeted", comparison="_compare", period="_period",
+            domain="_reached", design=design,
+        ).iloc[0]  # fmt: skip
+    except ValueError:
+        return {"pre_trend": "cannot check"}
+    return {
+        "pre_from": ", ".join(before[:-1]),
+        "pre_to": before[-1],
+        "pre_estimate": float(pre["estimate"]),
+        "pre_se": float(pre["se"]),
+        "pre_p_value": float(pre["p_value"]),
     }
 
 
@@ -325,7 +379,13 @@ def evaluate_actions(
         ``start``, ``before_waves`` and ``after_waves`` (wave codes, comma-separated),
         the :func:`difference_in_differences` columns, ``p_adjusted``, ``significant``,
         ``verdict`` (``"worked"``, ``"no effect"``, ``"backfired"``, ``"not
-        measurable"``) and ``reason`` (why an action is not measurable, else "").
+        measurable"``), ``reason`` (why an action is not measurable, else ""), and the
+        parallel-trends check before the start: ``pre_from`` (the earlier waves before
+        it, comma-separated), ``pre_to`` (the last wave before it), ``pre_estimate``,
+        ``pre_se`` and ``pre_p_value`` (the same difference in differences between them,
+        unadjusted: a check, where a miss costs more than a false alarm) and
+        ``pre_trend`` (``"parallel"``, ``"diverging"`` at the study's level, ``"cannot
+        check"`` with one wave before the start, ``""`` for an unmeasurable action).
     """
     if window is not None and window < 1:
         raise ValueError(f"evaluate_actions: window must be 1 or more, got {window}")
@@ -371,7 +431,7 @@ def evaluate_actions(
             },
             index=data.index,
         )
-        frame = pd.concat([frame, data[list(design.roles().values())]], axis=1)
+        frame = pd.concat([frame, data[_design_columns(design, data)]], axis=1)
         base = {"before_waves": ", ".join(before), "after_waves": ", ".join(after)}
         try:
             did = difference_in_differences(
@@ -393,10 +453,13 @@ def evaluate_actions(
                 **_unmeasured(action, study, targeted, comparison, ""),
                 **base,
                 **did.iloc[0].to_dict(),
+                **_pre_trend(frame, before, wave_of=data[wave], design=design),
                 "verdict": "",
             }
         )
     out = pd.DataFrame(rows).reindex(columns=ACTION_COLUMNS)
+    for col in ("pre_trend", "pre_from", "pre_to"):  # all-missing columns come as numbers
+        out[col] = out[col].astype(object).where(out[col].notna(), "")
     measured = out["verdict"] != "not measurable"
     out["reason"] = out["reason"].fillna("")
     out["before_waves"] = out["before_waves"].fillna("")
@@ -405,12 +468,106 @@ def evaluate_actions(
         out["p_value"].astype(float), correction=study.reporting.correction
     )
     out["significant"] = measured & (out["p_adjusted"] < study.reporting.alpha)
+    checked = measured & out["pre_p_value"].notna()
+    out.loc[checked, "pre_trend"] = np.where(
+        out.loc[checked, "pre_p_value"] < study.reporting.alpha, "diverging", "parallel"
+    )
+    out.loc[measured & ~checked, "pre_trend"] = "cannot check"
     out.loc[measured, "verdict"] = np.where(
         out.loc[measured, "significant"],
         np.where(out.loc[measured, "estimate"] > 0, "worked", "backfired"),
         "no effect",
     )
     return out
+
+
+def action_waves(data: pd.DataFrame, *, study: Study, actions: pd.DataFrame) -> pd.DataFrame:
+    """Return the targeted and the comparable items' score of every measured action by wave.
+
+    The chart of the action register: each wave's weighted mean score (0-100) of the
+    targeted items and of the comparable items, among the respondents the action reached,
+    with design-based confidence intervals (the rows outside the segment stay in the
+    design).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Clean analysis data.
+    study : Study
+    actions : DataFrame
+        :func:`evaluate_actions` output (actions that are not measurable are left out).
+
+    Returns
+    -------
+    DataFrame
+        One row per action, series and wave: ``action``, ``label``, ``series``
+        (``"targeted"`` or ``"compare"``), the wave column, ``period`` (``"before"`` or
+        ``"after"`` the start), ``n``, ``estimate``, ``se``, ``ci_low``, ``ci_high``.
+    """
+    from .estimation import survey_mean
+
+    wave = study.wave_column
+    design = study_design(study)
+    cols = ["action", "label", "series", wave, "period", "n", "estimate", "se", "ci_low",
+            "ci_high"]  # fmt: skip
+    specs = {a.name: a for a in study.actions}
+    parts = []
+    wv = wave_text(data[wave])
+    for _, row in actions[actions["verdict"] != "not measurable"].iterrows():
+        action = specs[row["action"]]
+        targeted, comparison = action_items(action, study=study)
+        reached = _reached(data, action)
+        frame = pd.DataFrame(
+            {
+                "targeted": action_scores(data, study=study, items=targeted).where(reached),
+                "compare": action_scores(data, study=study, items=comparison).where(reached),
+                wave: wv,
+            },
+            index=data.index,
+        )
+        roles = [c for c in _design_columns(design, data) if c not in frame.columns]
+        frame = pd.concat([frame, data[roles]], axis=1)
+        est = survey_mean(frame, items=["targeted", "compare"], by=[wave], design=design,
+                          confidence=study.reporting.confidence)  # fmt: skip
+        k = study.waves.index(action.start)
+        est = est.assign(
+            action=row["action"], label=row["label"], series=est["item"],
+            period=[("after" if study.waves.index(str(w)) >= k else "before")
+                    for w in est[wave].astype(str)],
+        )  # fmt: skip
+        parts.append(est[est["estimate"].notna()])
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def pre_trend_sentence(row: pd.Series, *, study: Study) -> Md:
+    """Say in one sentence whether the targeted and comparable items ran parallel before.
+
+    Parameters
+    ----------
+    row : Series
+        One measured row of :func:`evaluate_actions`.
+    study : Study
+
+    Returns
+    -------
+    Md
+        E.g. "Before it started, the targeted and comparable items moved in parallel
+        (Q1 2024 to Q3 2024 against Q4 2024: -0.8 points apart, p = 0.12)."
+    """
+    lang = study.language
+    if row["pre_trend"] == "cannot check":
+        return text("trend.pre_cannot", lang)
+    earlier = [study.wave_label(w) for w in str(row["pre_from"]).split(", ") if w]
+    span = earlier[0] if len(earlier) == 1 else text(
+        "trend.pre_span", lang, a=earlier[0], b=earlier[-1]
+    )  # fmt: skip
+    return text(
+        "trend.pre_parallel" if row["pre_trend"] == "parallel" else "trend.pre_diverging",
+        lang, span=span, last=study.wave_label(row["pre_to"]), d=f"{row['pre_estimate']:+.1f}",
+        p=fmt_p(row["pre_p_value"], prefix=True),
+    )  # fmt: skip
 
 
 def action_sentence(row: pd.Series, *, study: Study) -> Md:
@@ -427,40 +584,33 @@ def action_sentence(row: pd.Series, *, study: Study) -> Md:
     Md
         E.g. "**Hotline callback** worked: from Q1 2025 on, the targeted items rose 6.1
         points (0-100) more than comparable items (95% CI 3.2 to 9.0, adjusted p < 0.001)."
+        In the study's report language.
     """
+    lang = study.language
     name = row["label"]
     if row["verdict"] == "not measurable":
-        return md("**{name}** cannot be evaluated: {reason}.", name=name, reason=row["reason"])
+        return text("trend.action_unmeasured", lang, name=name, reason=row["reason"])
     d = float(row["estimate"])
-    evidence = md(
-        "({confidence} CI {ci}, adjusted {p})",
+    evidence = text(
+        "trend.action_evidence", lang,
         confidence=f"{study.reporting.confidence:.0%}",
         ci=fmt_ci(row["ci_low"], row["ci_high"], kind="number.1"),
         p=fmt_p(row["p_adjusted"], prefix=True),
-    )
-    since = md("from {start} on", start=study.wave_label(row["start"]))
-    who = md(" among {seg}", seg=row["segments"]) if row["segments"] else Md("")
-    if row["verdict"] == "worked":
-        return md(
-            "**{name}** worked: {since}{who}, the targeted items rose {d:num.1} points "
-            "(0-100) more than comparable items {evidence}.",
-            name=name, since=since, who=who, d=d, evidence=evidence,
-        )  # fmt: skip
-    if row["verdict"] == "backfired":
-        return md(
-            "**{name}** backfired: {since}{who}, the targeted items fell {d:num.1} points "
-            "(0-100) behind comparable items {evidence}.",
-            name=name, since=since, who=who, d=abs(d), evidence=evidence,
-        )  # fmt: skip
-    return md(
-        "**{name}** shows no effect: {since}{who}, the targeted items moved {d} points "
-        "(0-100) against comparable items, within sampling noise {evidence}.",
-        name=name, since=since, who=who, d=f"{d:+.1f}", evidence=evidence,
     )  # fmt: skip
+    since = text("trend.action_since", lang, start=study.wave_label(row["start"]))
+    who = text("trend.action_who", lang, seg=row["segments"]) if row["segments"] else Md("")
+    key = {"worked": "trend.action_worked", "backfired": "trend.action_backfired"}.get(
+        row["verdict"], "trend.action_no_effect"
+    )
+    size = f"{d:+.1f}" if key == "trend.action_no_effect" else f"{abs(d):.1f}"
+    return text(key, lang, name=name, since=since, who=who, d=size, evidence=evidence)
 
 
 def actions_takeaway(table: pd.DataFrame, *, study: Study) -> Md:
     """Return the section's takeaway: how many actions worked, then one sentence each.
+
+    A measured action's sentence is followed by its parallel-trends check
+    (:func:`pre_trend_sentence`).
 
     Parameters
     ----------
@@ -474,17 +624,21 @@ def actions_takeaway(table: pd.DataFrame, *, study: Study) -> Md:
     """
     if table.empty:
         raise ValueError("actions_takeaway: no actions")
+    lang = study.language
     worked = table[table["verdict"] == "worked"]
     n = len(table)
     head = (
-        md(
-            "{k} of {n} actions worked: {names}.",
-            k=len(worked),
-            n=n,
-            names=fmt_list(list(worked["label"])),
+        text(
+            "trend.actions_head", lang, k=len(worked), n=n, names=join(list(worked["label"]), lang)
         )  # fmt: skip
         if len(worked) and n > 1
         else Md("")
     )
-    body = Md(" ").join(action_sentence(r, study=study) for _, r in table.iterrows())
+    sentences = []
+    for _, r in table.iterrows():
+        s = action_sentence(r, study=study)
+        if r["verdict"] != "not measurable" and r.get("pre_trend", ""):
+            s = s + " " + pre_trend_sentence(r, study=study)
+        sentences.append(s)
+    body = Md(" ").join(sentences)
     return head + " " + body if head else body

@@ -881,6 +881,10 @@ class StudyShape:
         All waves in one file with a wave column.
     duration, text, operations : bool
         Completion time, an open-ended comment, an operational-metrics file.
+    customers : bool
+        Whether the study has a per-customer operational file (``customer_ops.csv``:
+        each respondent's hotline waiting minutes and some ids outside the survey, joined
+        by the respondent id; ``data.respondent_operations``); only with an id column.
     actions : bool
         Whether the study file lists an action (the first two items of the first area,
         from the last wave on); only with two waves or more and a hierarchy.
@@ -924,6 +928,7 @@ class StudyShape:
     operations: bool = True
     actions: bool = True
     model: bool = True
+    customers: bool = True
     scale: int = 5
     late_items: tuple[str, ...] = ()
     dropped_items: tuple[str, ...] = ()
@@ -1219,6 +1224,16 @@ def _shape_names(shape: StudyShape) -> tuple[str, str]:
     return "resp_id", "duration_sec"
 
 
+def _shape_customers(shape: StudyShape) -> dict:
+    """Return a shape's ``data.respondent_operations`` as a mapping to merge ({} for none)."""
+    if not (shape.customers and shape.id_column):
+        return {}
+    out: dict = {"path": "customer_ops.csv", "id": "customer_id", "metrics": ["hotline_wait_min"]}
+    if shape.hierarchy != "none" and "hotline" in shape.areas:
+        out["outcome"] = "hotline"
+    return {"respondent_operations": out}
+
+
 def shape_study(shape: StudyShape) -> dict:
     """Return the study file of a shape, as the mapping :func:`write_study_shape` writes.
 
@@ -1256,6 +1271,7 @@ def shape_study(shape: StudyShape) -> dict:
         data["text_columns"] = ["comment"]
     if shape.operations:
         data["operations"] = "operations.csv"
+    data.update(_shape_customers(shape))
     items, _ = _shape_items(shape)
     out: dict = {
         "study": {"name": shape.name, "title": title, "description": f"Study shape {shape.name!r}"},
@@ -1330,8 +1346,10 @@ def _shape_files(shape: StudyShape, codes: tuple[str, ...]) -> list[dict]:
     return files
 
 
-def _shape_frames(shape: StudyShape) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Return the shape's exports per wave (columns as delivered) and its operations table."""
+def _shape_frames(
+    shape: StudyShape,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame]:
+    """Return the shape's exports per wave (columns as delivered), operations and customers."""
     codes = DemoSpec().waves[: shape.waves]
     spec = DemoSpec(
         seed=shape.seed,
@@ -1341,7 +1359,7 @@ def _shape_frames(shape: StudyShape) -> tuple[dict[str, pd.DataFrame], pd.DataFr
         dirt=shape.respondents / DemoSpec().respondents_per_wave,
         short_scale=shape.scale,
     )
-    waves, ops, _, _ = generate_demo(spec)
+    waves, ops, customers, _ = generate_demo(spec)
     _, item_cols = _shape_items(shape)
     id_col, dur_col = _shape_names(shape)
     seg_codes = _shape_codes(shape)
@@ -1375,14 +1393,14 @@ def _shape_frames(shape: StudyShape) -> tuple[dict[str, pd.DataFrame], pd.DataFr
             meta.update({"Status": 0, "Progress": 100, "Finished": 1})
             df = pd.concat([pd.DataFrame(meta, index=df.index), df], axis=1)
         out[w] = df
-    return out, ops
+    return out, ops, customers
 
 
 def write_study_shape(folder: str | Path, shape: StudyShape | str) -> Path:
     """Write a shape's exports and its study file into a project folder.
 
     Writes ``folder/config/<name>.yml`` and ``folder/data/raw/<name>/`` (the exports and,
-    if the shape has one, ``operations.csv``), so that ``folder`` is the project root of
+    if the shape has them, ``operations.csv`` and ``customer_ops.csv``), so that ``folder`` is the project root of
     the study: ``load_study``, ``clean`` and the report runner work on it as on the demo.
 
     Parameters
@@ -1408,7 +1426,7 @@ def write_study_shape(folder: str | Path, shape: StudyShape | str) -> Path:
     raw = folder / "data" / "raw" / shape.name
     raw.mkdir(parents=True, exist_ok=True)
     (folder / "config").mkdir(parents=True, exist_ok=True)
-    frames, ops = _shape_frames(shape)
+    frames, ops, customers = _shape_frames(shape)
     files = study["data"]["files"]
     if shape.stacked:
         parts = [frames[w] for w in frames]
@@ -1418,6 +1436,8 @@ def write_study_shape(folder: str | Path, shape: StudyShape | str) -> Path:
             _write_export(df, raw / f["path"], f, shape)
     if shape.operations:
         ops.to_csv(raw / "operations.csv", index=False, lineterminator="\n")
+    if shape.customers and shape.id_column:
+        customers.to_csv(raw / "customer_ops.csv", index=False, lineterminator="\n")
     path = folder / "config" / f"{shape.name}.yml"
     header = (
         f"# Study shape {shape.name!r}, written by analysis_helpers.demo.write_study_shape.\n"

@@ -33,8 +33,8 @@ from scipy import stats
 from ._checks import check_columns, check_confidence, numeric_values
 from ._design import SurveyDesign, normal_quantile, setup
 from .estimation import survey_mean
-from .formatting import fmt_ci, fmt_count, fmt_p
-from .safe_output import Md, md
+from .formatting import fmt_ci, fmt_p
+from .safe_output import Md
 from .study import Study
 from .study_tables import study_design
 
@@ -182,8 +182,11 @@ def join_operations(
     return joined, report
 
 
-def join_report_sentence(report: pd.DataFrame, *, file: str) -> Md:
+def join_report_sentence(report: pd.DataFrame, *, file: str, study: Study | None = None) -> Md:
     """Say how the operational file joined: matched respondents, unknown ids, no record.
+
+    Ids of respondents the cleaning step excluded and ids that match no respondent at all
+    are counted apart (neither is dropped silently).
 
     Parameters
     ----------
@@ -191,6 +194,8 @@ def join_report_sentence(report: pd.DataFrame, *, file: str) -> Md:
         The ``report`` of :func:`join_operations`.
     file : str
         The file's name as the study file gives it.
+    study : Study, optional
+        For the report's language (default English).
 
     Returns
     -------
@@ -199,42 +204,49 @@ def join_report_sentence(report: pd.DataFrame, *, file: str) -> Md:
         no respondent (e.g. 99-00001) and are left out of the link; 12 respondents have
         no record."
     """
+    from .text import count, text
+
+    lang = study.language if study is not None else "en"
     n = dict(zip(report["what"], report["n"], strict=True))
-    parts = [md("{m} matched", m=fmt_count(n["matched"], "respondent"))]
+
+    def say(keys: tuple[str, str], many: int, **values) -> Md:
+        return text(keys[0] if many == 1 else keys[1], lang, **values)
+
+    matched = count(n["matched"], "trend.n_respondents", lang)
+    parts = [text("trend.join_s_matched", lang, m=matched)]
     if n["excluded_respondents"]:
+        k = int(n["excluded_respondents"])
         parts.append(
-            md(
-                "{k} {verb} to respondents excluded by the cleaning step",
-                k=fmt_count(n["excluded_respondents"], "record"),
-                verb="belongs" if n["excluded_respondents"] == 1 else "belong",
+            say(
+                ("trend.join_s_excluded_1", "trend.join_s_excluded_n"),
+                k,
+                k=count(k, "trend.n_records", lang),
             )
         )
     if n["unknown_ids"]:
+        k = int(n["unknown_ids"])
         examples = report.attrs.get("unknown_examples") or []
-        parts.append(
-            md(
-                "{k} {verb} no {who}{eg} and {are} left out of the link",
-                k=fmt_count(n["unknown_ids"], "id"),
-                verb="matches" if n["unknown_ids"] == 1 else "match",
-                are="is" if n["unknown_ids"] == 1 else "are",
-                who="respondent" if report.attrs.get("excluded_known") else "analysed respondent",
-                eg=md(" (e.g. {x})", x=", ".join(map(str, examples[:3]))) if examples else "",
-            )
-        )
+        who = "trend.join_who_any" if report.attrs.get("excluded_known") else "trend.join_who"
+        parts.append(say(
+            ("trend.join_s_unknown_1", "trend.join_s_unknown_n"), k, k=count(k, "trend.n_ids", lang),
+            who=text(who, lang),
+            eg=text("trend.join_eg", lang, x=", ".join(map(str, examples[:3])))
+            if examples else Md(""),
+        ))  # fmt: skip
     if n["without_record"]:
+        k = int(n["without_record"])
         parts.append(
-            md(
-                "{k} {have} no record",
-                k=fmt_count(n["without_record"], "respondent"),
-                have="has" if n["without_record"] == 1 else "have",
+            say(
+                ("trend.join_s_without_1", "trend.join_s_without_n"),
+                k,
+                k=count(k, "trend.n_respondents", lang),
             )
         )
-    return md(
-        "{file} has {records}: {parts}.",
-        file=file,
-        records=fmt_count(n["records"], "record"),
-        parts=Md("; ").join(parts),
-    )
+    return text(
+        "trend.join_sentence", lang, file=file,
+        records=count(n["records"], "trend.n_records", lang),
+        parts=Md(text("trend.join_sep", lang)).join(parts),
+    )  # fmt: skip
 
 
 def join_study_operations(
@@ -410,7 +422,13 @@ def _boot_thresholds(
     n_boot: int,
     random_state: int | np.random.Generator | None,
 ) -> np.ndarray:
-    """Return the threshold of each bootstrap replicate (PSUs resampled within strata)."""
+    """Return the threshold of each bootstrap replicate (PSUs resampled within strata).
+
+    When each respondent is its own PSU the replicates' sufficient statistics are summed
+    straight from the draws (:func:`_drawn_sums`: a few bincounts over replicate x metric
+    value, no respondent x replicate matrix); with clusters, the resampling counts of the
+    PSUs weight the respondents.
+    """
     rng = np.random.default_rng(random_state)
     unit = prep.psu[ok] if prep.psu is not None else np.arange(len(y))
     codes, inv = np.unique(unit, return_inverse=True)
@@ -418,6 +436,21 @@ def _boot_thresholds(
     stratum[inv] = prep.stratum[ok]
     members = [np.flatnonzero(stratum == h) for h in np.unique(stratum)]
     reps = np.empty(n_boot)
+    if len(codes) == len(y):  # one respondent a PSU: respondent i is unit i's only member
+        rows = np.empty(len(y), dtype=np.int64)
+        rows[inv] = np.arange(len(y))
+        members = [rows[idx] for idx in members]
+        V = len(values)
+        stats = (w, w * y)
+        batch = max(1, min(n_boot, 20_000_000 // max(len(y), 1)))
+        for r0 in range(0, n_boot, batch):
+            b = min(n_boot, r0 + batch) - r0
+            sw, swy = _drawn_sums(rng, members, code, stats, V, b)
+            # the sum of w y^2 is one constant per replicate in every threshold's residual
+            # sum of squares: it moves no argmin, so the draws need not sum it
+            sse = _hinge_sse(values, sw, swy, np.zeros_like(sw), grid)
+            reps[r0 : r0 + b] = grid[np.argmin(sse, axis=1)]
+        return reps
     for r0 in range(0, n_boot, 50):
         batch = min(n_boot, r0 + 50) - r0
         mult = np.zeros((batch, len(codes)))  # one row of resampling counts per replicate
@@ -425,10 +458,38 @@ def _boot_thresholds(
             m = len(idx)
             draws = rng.integers(0, m, size=(batch, m)) + (np.arange(batch) * m)[:, None]
             mult[:, idx] = np.bincount(draws.ravel(), minlength=batch * m).reshape(batch, m)
-        rep_w = mult if len(codes) == len(y) and (inv == np.arange(len(y))).all() else mult[:, inv]
-        sse = _hinge_sse(values, *_sums(code, len(values), y, (rep_w * w).T), grid)
+        sse = _hinge_sse(values, *_sums(code, len(values), y, (mult[:, inv] * w).T), grid)
         reps[r0 : r0 + batch] = grid[np.argmin(sse, axis=1)]
     return reps
+
+
+def _drawn_sums(
+    rng: np.random.Generator,
+    members: list[np.ndarray],
+    code: np.ndarray,
+    stats: tuple[np.ndarray, ...],
+    V: int,
+    batch: int,
+) -> list[np.ndarray]:
+    """Sum ``stats`` per metric value over ``batch`` with-replacement resamples per stratum.
+
+    ``members`` are each stratum's rows; every replicate draws as many rows as the stratum
+    has. Returns one ``V x batch`` array per statistic.
+    """
+    out = [np.zeros(batch * V) for _ in stats]
+    small = batch * V < 2**31 and len(code) < 2**31
+    kind = np.int32 if small else np.int64
+    offset = (np.arange(batch, dtype=kind) * V)[:, None]
+    for rows in members:
+        m = len(rows)
+        local = [s[rows] for s in stats]  # the stratum's rows side by side: cache-friendly
+        drawn = rng.integers(0, m, size=(batch, m), dtype=kind)
+        key = code[rows].astype(kind)[drawn]
+        key += offset
+        key, drawn = key.ravel(), drawn.ravel()
+        for acc, s in zip(out, local, strict=True):
+            acc += np.bincount(key, weights=s[drawn], minlength=batch * V)
+    return [acc.reshape(batch, V).T for acc in out]
 
 
 def threshold_fit(
@@ -710,40 +771,36 @@ def respondent_takeaway(links: pd.DataFrame, *, study: Study) -> Md:
         flat at 71.2 up to about 8.1 (95% CI 7.6-8.6), then falls 2.10 points per unit;
         the correlation is -0.41 (95% CI -0.43 to -0.39, p < 0.001)."
     """
+    from .text import text
     from .trend_report import metric_label
 
     if links.empty:
         raise ValueError("respondent_takeaway: no links")
+    lang = study.language
     conf = f"{study.reporting.confidence:.0%}"
     out = []
     for _, r in links.iterrows():
-        corr = md(
-            "the correlation is {r:num.2} ({c} CI {ci}, {p})",
+        corr = text(
+            "trend.cust_corr", lang,
             r=r["correlation"], c=conf,
             ci=fmt_ci(r["correlation_ci_low"], r["correlation_ci_high"], kind="number.2"),
             p=fmt_p(r["p_value"], prefix=True),
         )  # fmt: skip
-        after = md(
-            "then drops {c:num.1} points (0-100) and a further {s:num.2} per unit",
-            c=-r["drop"], s=-r["slope"],
-        )  # fmt: skip
+        after = text("trend.cust_drops", lang, c=-r["drop"], s=-r["slope"])
         if r["drop"] >= 0:
-            after = md("then falls {s:num.2} points (0-100) per unit", s=-r["slope"])
+            after = text("trend.cust_falls", lang, s=-r["slope"])
         if r["drop"] < 0 or r["slope"] < 0:
-            shape = md(
-                "**{outcome}** satisfaction is flat at {level:num.1} up to about "
-                "{t:num.1} ({c} CI {ci}), {after}",
+            shape = text(
+                "trend.cust_flat", lang,
                 outcome=r["outcome"], level=r["level"], t=r["threshold"], c=conf,
                 ci=fmt_ci(r["ci_low"], r["ci_high"], kind="number.1"), after=after,
             )  # fmt: skip
         else:
-            shape = md(
-                "**{outcome}** satisfaction does not fall as the metric rises",
-                outcome=r["outcome"],
-            )
+            shape = text("trend.cust_no_fall", lang, outcome=r["outcome"])
         out.append(
-            md(
-                "**{metric}**: {shape}; {corr}.",
+            text(
+                "trend.cust_sentence",
+                lang,
                 metric=metric_label(r["metric"]),
                 shape=shape,
                 corr=corr,

@@ -119,6 +119,7 @@ def kpi_summary(
     by: Sequence[str] = (),
     confidence: float | None = None,
     design: SurveyDesign | None = None,
+    index: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Estimate every headline KPI of the study, weighted, with design-based SEs and CIs.
 
@@ -141,6 +142,10 @@ def kpi_summary(
     design : SurveyDesign, optional
         The design; default :func:`study_design` (e.g. to compare raking-aware SEs with
         fixed-weight ones).
+    index : DataFrame, optional
+        :func:`~analysis_helpers.kpis.csi` of ``data`` by the same ``by`` columns, with the
+        study's hierarchy, design and this confidence, when the caller has it already (the
+        CSI rows are then taken from it instead of being computed again).
 
     Returns
     -------
@@ -210,7 +215,10 @@ def kpi_summary(
         )
         parts.append(_take(t, by, f"{name}_top2", kpi_name("kpi.top2", it.label), "share"))
     if study.has_index:
-        index = csi(data, hierarchy=study.hierarchy(), by=by, design=design, confidence=confidence)
+        if index is None:
+            index = csi(
+                data, hierarchy=study.hierarchy(), by=by, design=design, confidence=confidence
+            )
         index = index[index["level"] == "index"]
         parts.append(_take(index, by, "csi", kpi_name("kpi.csi"), "index (0-100)"))
     if len(parts) == 1:

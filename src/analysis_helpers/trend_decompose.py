@@ -31,12 +31,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from ._checks import check_confidence, check_frame
 from ._design import PreparedDesign, SurveyDesign, normal_quantile
 
-__all__ = ["decompose_change", "decompose_changes", "wave_periods", "year_earlier", "NOT_KNOWN"]
+__all__ = [
+    "decompose_change",
+    "decompose_changes",
+    "wave_periods",
+    "wave_text",
+    "year_earlier",
+    "NOT_KNOWN",
+]
 
 #: the segment of respondents whose segment value is missing
 NOT_KNOWN = "(not known)"
@@ -151,6 +158,16 @@ def year_earlier(
 
 def _segment_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Code the segments: a categorical's order, else sorted; "not known" last."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # from the codes: no text per row
+        cats = [str(c) for c in values.cat.categories]
+        raw = values.cat.codes.to_numpy().astype(np.int64)
+        known = np.bincount(raw[raw >= 0], minlength=len(cats)) > 0
+        if len(set(cats)) == len(cats) and NOT_KNOWN not in cats:
+            keep = np.flatnonzero(known)
+            remap = np.full(len(cats) + 1, len(keep), dtype=np.int64)  # -1: not known, last
+            remap[keep] = np.arange(len(keep))
+            names = [cats[k] for k in keep] + ([NOT_KNOWN] if (raw < 0).any() else [])
+            return remap[raw], names
     if isinstance(values.dtype, pd.CategoricalDtype):
         order = [str(c) for c in values.cat.categories]
     else:
@@ -160,6 +177,17 @@ def _segment_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     names = [c for c in order if c in seen] + ([NOT_KNOWN] if NOT_KNOWN in seen else [])
     codes = pd.Categorical(text, categories=names).codes
     return codes.astype(np.int64), names
+
+
+def wave_text(values: pd.Series) -> np.ndarray:
+    """Return a wave column as text (object array; missing as ``"nan"``), cheaply.
+
+    A categorical column is turned into text through its categories, not row by row.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = np.array([str(c) for c in values.cat.categories] + ["nan"], dtype=object)
+        return cats[values.cat.codes.to_numpy()]
+    return values.astype(str).to_numpy()
 
 
 def decompose_change(
@@ -327,7 +355,7 @@ def decompose_changes(
     empty = [k for k, m in kpis.items() if not m]
     if empty or not kpis:
         raise ValueError("decompose_change: give at least one column")
-    wv = data[wave].astype(str).to_numpy()
+    wv = wave_text(data[wave])
     for code in (wave_from, wave_to):
         if not (wv == str(code)).any():
             raise ValueError(f"decompose_change: no respondent in wave {code!r} of column {wave!r}")
@@ -345,15 +373,18 @@ def decompose_changes(
     in_b = wv[pos] == str(wave_to)
     w = prep.w[rows]
     values = {c: pd.to_numeric(data[c].iloc[pos], errors="coerce").to_numpy(float) for c in cols}
-    parts = []
-    for segment in segments:
-        seg, names = _segment_codes(data[segment].iloc[pos])
-        for kpi, columns in kpis.items():
-            d = _decompose(prep, rows, in_b, w, seg, names, values, columns, wave_from, wave_to)
+    coded = {s: _segment_codes(data[s].iloc[pos]) for s in segments}
+    parts: dict[tuple[str, str], pd.DataFrame] = {}
+    for kpi, columns in kpis.items():  # each KPI's statistics once, for every segment column
+        X = _kpi_matrix(values, columns, w)
+        for segment in segments:
+            seg, names = coded[segment]
+            d = _decompose(prep, rows, in_b, X, seg, names, columns, wave_from, wave_to)
             d.insert(0, "kpi", kpi)
             d.insert(1, "segment_column", segment)
-            parts.append(d)
-    out = pd.concat(parts, ignore_index=True)
+            parts[segment, kpi] = d
+        del X
+    out = pd.concat([parts[s, k] for s in segments for k in kpis], ignore_index=True)
     q = normal_quantile(confidence)
     out["ci_low"] = out["estimate"] - q * out["se"]
     out["ci_high"] = out["estimate"] + q * out["se"]
@@ -365,114 +396,125 @@ def decompose_changes(
     return out[order]
 
 
+def _kpi_matrix(
+    values: Mapping[str, np.ndarray], columns: Mapping[str, float], w: np.ndarray
+) -> np.ndarray:
+    """Return each row's sufficient statistics of the KPI's columns: ``[w 1{answered}, w y]``.
+
+    One ``(rows, 2 J)`` matrix for the ``J`` columns (weights of the rows that answered
+    column ``j`` in column ``j``, their weighted scores in column ``J + j``; 0 elsewhere).
+    """
+    J = len(columns)
+    X = np.zeros((len(w), 2 * J))
+    for j, col in enumerate(columns):
+        y = values[col]
+        valid = ~np.isnan(y)
+        X[:, j] = np.where(valid, w, 0.0)
+        X[:, J + j] = np.where(valid, w * np.where(valid, y, 0.0), 0.0)
+    return X
+
+
 def _decompose(
     prep: PreparedDesign,
     rows: np.ndarray,
     in_b: np.ndarray,
-    w: np.ndarray,
+    X: np.ndarray,
     seg: np.ndarray,
     names: list[str],
-    values: Mapping[str, np.ndarray],
     columns: Mapping[str, float],
     wave_from: str,
     wave_to: str,
 ) -> pd.DataFrame:
-    """Compute one KPI's decomposition over one segment column on the two waves' rows."""
-    S = len(names)
-    m_rows = len(rows)
-    # components: 0 mix, 1 rate, then per segment: 2 + 2s mix_s, 3 + 2s rate_s
-    K = 2 + 2 * S
+    """Compute one KPI's decomposition over one segment column on the two waves' rows.
+
+    ``X`` is :func:`_kpi_matrix` of the KPI. Every estimate comes from the weighted counts
+    and sums per wave x segment cell (``X`` summed over the cell's rows); every row's
+    influence value on a component is linear in the row's ``X``, with coefficients that
+    depend only on its cell, so the influence values of all components are one product
+    per cell (``coefficients @ X_cell.T``), and their design variance that of
+    :func:`_total_var` (with a calibrated design's residuals, :meth:`PreparedDesign.vcov`).
+    """
+    S, J = len(names), len(columns)
+    n = len(rows)
+    c = np.array([float(v) for v in columns.values()])
+    t_of = in_b.astype(np.int64)
+    g = t_of * S + seg  # cell: wave (0 from, 1 to) x segment
+    onehot = sparse.csr_matrix((np.ones(n), (g, np.arange(n))), shape=(2 * S, n))
+    C = np.asarray(onehot @ X).reshape(2, S, 2 * J)
+    N, Y = C[:, :, :J], C[:, :, J:]
+    tot = N.sum(axis=1)  # (2, J)
+    bad = np.flatnonzero((tot <= 0).any(axis=0))
+    if len(bad):
+        j = int(bad[0])
+        raise ValueError(
+            f"decompose_change: column {list(columns)[j]!r} has no answer in wave "
+            f"{wave_from if tot[0, j] <= 0 else wave_to!r}"
+        )
+    p = N / tot[:, None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(N > 0, Y / np.where(N > 0, N, 1.0), np.nan)
+    # a segment absent from one wave takes its mean from the other (its rate is 0)
+    m = np.nan_to_num(np.where(np.isnan(m), m[::-1], m))
+    mbar, dm = (m[0] + m[1]) / 2, m[1] - m[0]  # (S, J)
+    pbar, dp = (p[0] + p[1]) / 2, p[1] - p[0]
+    M = (p * m).sum(axis=1)  # (2, J): the column's mean in each wave
+    cen = mbar - M.mean(axis=0)  # centred mix: sums to the total mix
+    mix_s, rate_s = cen * dp, pbar * dm
+    K = 3 + 2 * S  # change, mix, rate, then per segment mix_s, rate_s
     est = np.zeros(K)
-    z = np.zeros((K, m_rows))
-    share = np.full((2, S), np.nan)
-    means = np.zeros((2, S))
-    counts = np.zeros((2, S))
-    wave_rows = (np.flatnonzero(~in_b), np.flatnonzero(in_b))
-    own_mix = [np.zeros(len(r)) for r in wave_rows]
-    own_rate = [np.zeros(len(r)) for r in wave_rows]
-    a_mix: list[list[np.ndarray]] = [[], []]
-    u_mix: list[list[np.ndarray]] = [[], []]
-    a_rate: list[list[np.ndarray]] = [[], []]
-    u_rate: list[list[np.ndarray]] = [[], []]
-    for j, col in enumerate(columns):
-        c = float(columns[col])
-        y = values[col]
-        valid = ~np.isnan(y)
-        y0 = np.where(valid, y, 0.0)
-        N = np.zeros((2, S))
-        Y = np.zeros((2, S))
-        for t, sel in enumerate((~in_b & valid, in_b & valid)):
-            N[t] = np.bincount(seg[sel], weights=w[sel], minlength=S)
-            Y[t] = np.bincount(seg[sel], weights=(w * y0)[sel], minlength=S)
-        tot = N.sum(axis=1)
-        if (tot <= 0).any():
-            raise ValueError(
-                f"decompose_change: column {col!r} has no answer in wave "
-                f"{wave_from if tot[0] <= 0 else wave_to!r}"
-            )
-        p = N / tot[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            m = np.where(N > 0, Y / np.where(N > 0, N, 1.0), np.nan)
-        # a segment absent from one wave takes its mean from the other (its rate is 0)
-        m = np.nan_to_num(np.where(np.isnan(m), m[::-1], m))
-        mbar, dm = (m[0] + m[1]) / 2, m[1] - m[0]
-        pbar, dp = (p[0] + p[1]) / 2, p[1] - p[0]
-        M = (p * m).sum(axis=1)  # the column's mean in each wave
-        Mbar = M.mean()
-        mix_s, rate_s = (mbar - Mbar) * dp, pbar * dm  # centred mix: sums to the total mix
-        est[0] += c * mix_s.sum()
-        est[1] += c * rate_s.sum()
-        est[2::2] += c * mix_s
-        est[3::2] += c * rate_s
-        if j == 0:
-            share = p
-        means += c * m
-        counts += N > 0
-        # influence values, per wave t (sign: +1 for b, -1 for a). With dshare_s =
-        # w (1{s} - p_s) / N and dmean the row's influence on its own segment's mean:
-        # mix_s = (mbar_s - Mbar) dp_s: d = (dmean_s / 2 - dMbar) dp_s
-        #   + (mbar_s - Mbar) sign dshare_s;  rate_s = pbar_s dm_s: d = dshare_s dm_s / 2
-        #   + pbar_s sign dmean_s. Each is an own-segment term plus outer products, summed
-        #   over the columns as one matrix product per wave below.
-        for t, sign in ((0, -1.0), (1, 1.0)):
-            r = wave_rows[t]
-            ok = valid[r]
-            sr, wr, yr = seg[r], w[r], y0[r]
-            Nst = np.where(N[t] > 0, N[t], 1.0)
-            dmean = np.where(ok, wr * (yr - m[t][sr]) / Nst[sr], 0.0)
-            wn = np.where(ok, wr / tot[t], 0.0)
-            dM = np.where(ok, wr * (yr - M[t]) / tot[t] / 2, 0.0)
-            cen = mbar - Mbar
-            own_mix[t] += c * (dp[sr] / 2 * dmean + sign * cen[sr] * wn)
-            own_rate[t] += c * (wn * dm[sr] / 2 + sign * pbar[sr] * dmean)
-            a_mix[t] += [-c * dp, -c * sign * cen * p[t]]
-            u_mix[t] += [dM, wn]
-            a_rate[t].append(-c * p[t] * dm / 2)
-            u_rate[t].append(wn)
-    for t in (0, 1):
-        r = wave_rows[t]
-        if len(r) == 0:
-            continue
-        zm = np.column_stack(a_mix[t]) @ np.vstack(u_mix[t])
-        zr = np.column_stack(a_rate[t]) @ np.vstack(u_rate[t])
-        idx = (seg[r], np.arange(len(r)))
-        np.add.at(zm, idx, own_mix[t])
-        np.add.at(zr, idx, own_rate[t])
-        z[2::2, r] = zm
-        z[3::2, r] = zr
-        z[0, r] = zm.sum(axis=0)
-        z[1, r] = zr.sum(axis=0)
-    var = _total_var(prep, rows, np.vstack([z[0] + z[1], z]))
+    est[1], est[2] = (mix_s @ c).sum(), (rate_s @ c).sum()
+    est[0] = est[1] + est[2]
+    est[3::2], est[4::2] = mix_s @ c, rate_s @ c
+    # influence values. For a row of wave t (sign -1 for the first, +1 for the second) in
+    # segment s with statistics (xw, xy) in column j: dmean = (xy - m_ts xw) / N_ts,
+    # wn = xw / tot_t, dM = (xy - M_t xw) / (2 tot_t); mix_k = cen_k dp_k moves by
+    # (dmean_k / 2 - dM) dp_k + cen_k sign dshare_k, rate_k = pbar_k dm_k by
+    # dshare_k dm_k / 2 + pbar_k sign dmean_k, dshare_k = wn (1{s = k} - p_tk).
+    A = np.zeros((2, S, K, 2 * J))
+    eye = np.eye(S)
+    for t, sign in ((0, -1.0), (1, 1.0)):
+        Nst = np.where(N[t] > 0, N[t], 1.0)  # (S, J)
+        # outer terms, the same for every segment s of the row: (k, j)
+        mix_w = c * (dp * M[t] / (2 * tot[t]) - sign * cen * p[t] / tot[t])
+        mix_y = -c * dp / (2 * tot[t])
+        rate_w = -c * p[t] * dm / (2 * tot[t])
+        # own-segment terms (k = s): (s, j)
+        own_mix_w = c * (-dp / 2 * m[t] / Nst + sign * cen / tot[t])
+        own_mix_y = c * dp / 2 / Nst
+        own_rate_w = c * (dm / (2 * tot[t]) - sign * pbar * m[t] / Nst)
+        own_rate_y = c * sign * pbar / Nst
+        Am = A[t, :, 3::2]  # (s, k, 2J)
+        Ar = A[t, :, 4::2]
+        Am[:, :, :J] = mix_w[None] + eye[:, :, None] * own_mix_w[:, None, :]
+        Am[:, :, J:] = mix_y[None] + eye[:, :, None] * own_mix_y[:, None, :]
+        Ar[:, :, :J] = rate_w[None] + eye[:, :, None] * own_rate_w[:, None, :]
+        Ar[:, :, J:] = eye[:, :, None] * own_rate_y[:, None, :]
+    A[:, :, 1] = A[:, :, 3::2].sum(axis=2)
+    A[:, :, 2] = A[:, :, 4::2].sum(axis=2)
+    A[:, :, 0] = A[:, :, 1] + A[:, :, 2]
+    Z = np.zeros((K, n))
+    order = np.argsort(g, kind="stable")
+    bounds = np.searchsorted(g[order], np.arange(2 * S + 1))
+    for cell in range(2 * S):
+        at = order[bounds[cell] : bounds[cell + 1]]
+        if len(at):
+            Z[:, at] = A[cell // S, cell % S] @ X[at].T
+    var = _total_var(prep, rows, Z)
+    if getattr(prep, "cal", None) is not None and getattr(prep, "rep", None) is None:
+        # raked / calibrated weights: add what the calibration residuals change, from the
+        # design's sums (as the banners do), the influence values spread over every row
+        full = np.zeros((prep.n, K))
+        full[rows] = Z.T
+        codes = np.zeros(prep.n, dtype=np.int64)
+        var = np.maximum(
+            var + np.diag(prep.calibration_correction(codes, 1, full, keep=False)), 0.0
+        )
     comp = ["change", "mix", "rate"] + ["mix", "rate"] * S
-    segs = ["", "", ""] + [n for n in names for _ in range(2)]
-    out = pd.DataFrame(
-        {
-            "component": comp,
-            "segment": segs,
-            "estimate": np.r_[est[0] + est[1], est],
-            "se": np.sqrt(var),
-        }  # fmt: skip
-    )
+    segs = ["", "", ""] + [nm for nm in names for _ in range(2)]
+    out = pd.DataFrame({"component": comp, "segment": segs, "estimate": est, "se": np.sqrt(var)})
+    share = p[:, :, 0]
+    means = np.einsum("tsj,j->ts", m, c)
+    counts = (N > 0).sum(axis=2)
     k = np.r_[np.full(3, -1), np.repeat(np.arange(S), 2)]
     has = k >= 0
     for col, arr in (("share_from", share[0]), ("share_to", share[1])):

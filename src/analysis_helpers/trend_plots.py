@@ -26,6 +26,8 @@ __all__ = [
     "operational_scatter",
     "wave_heatmap_chart",
     "contribution_chart",
+    "action_chart",
+    "AXIS_TEXTS",
 ]
 
 
@@ -33,13 +35,13 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(str(text), width=max(8, width))) or str(text)
 
 
-def _axis_text(unit: str) -> str:
+#: the value axis' words per kind of unit (the page passes them in its language)
+AXIS_TEXTS = {"share": "Share of respondents", "nps": "NPS (points)", "index": "Index (0-100)"}
+
+
+def _axis_text(unit: str, texts: Mapping[str, str] | None = None) -> str:
     kind = kind_for_unit(unit)
-    return {
-        "share": "Share of respondents",
-        "nps": "NPS (points)",
-        "index": "Index (0-100)",
-    }.get(kind, str(unit)[:1].upper() + str(unit)[1:])
+    return {**AXIS_TEXTS, **(texts or {})}.get(kind, str(unit)[:1].upper() + str(unit)[1:])
 
 
 def _finish(fig: Figure, axes: Sequence[Axes]) -> None:
@@ -62,6 +64,7 @@ def kpi_trend_panels(
     kpis: Sequence[str] | None = None,
     ncols: int = 3,
     panel_size: tuple[float, float] = (4.2, 3.2),
+    axis_texts: Mapping[str, str] | None = None,
 ) -> Figure:
     """Draw one small chart per KPI: its estimate by wave with the confidence band.
 
@@ -82,6 +85,10 @@ def kpi_trend_panels(
         Panels per row.
     panel_size : (float, float)
         Width and height of one panel in inches.
+    axis_texts : mapping, optional
+        ``"share"`` / ``"nps"`` / ``"index"`` -> the value axis' words (default
+        :data:`AXIS_TEXTS`); means are captioned by their ``scale`` column when the table
+        has one (:func:`~analysis_helpers.trend_report.kpi_words`), else their unit.
 
     Returns
     -------
@@ -105,7 +112,16 @@ def kpi_trend_panels(
     for ax, kpi in zip(grid.flat, names, strict=False):
         t = table[table["kpi"] == kpi]
         unit = str(t["unit"].iloc[0])
-        kpi_trend(t, x=wave, order=list(order), labels=labels, axis_label=_axis_text(unit), ax=ax)
+        words = str(t["scale"].iloc[0]) if "scale" in t.columns else unit  # a mean's scale
+        kind = kind_for_unit(unit)
+        kpi_trend(
+            t,
+            x=wave,
+            order=list(order),
+            labels=labels,
+            axis_label=_axis_text(unit, axis_texts) if kind in AXIS_TEXTS else _axis_text(words),
+            ax=ax,
+        )
         if kind_for_unit(unit) == "share":
             ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_title(_wrap(t["label"].iloc[0], int(panel_size[0] * 9)), fontsize=10)
@@ -123,6 +139,7 @@ def area_trend(
     order: Sequence[str],
     labels: Mapping | None = None,
     title: str | None = None,
+    axis_label: str = "Index (0-100)",
 ) -> Figure:
     """Plot the index of every area by wave, one line each, the legend beside the chart.
 
@@ -139,6 +156,8 @@ def area_trend(
         Wave code -> label.
     title : str, optional
         Chart title.
+    axis_label : str
+        The value axis' caption.
 
     Returns
     -------
@@ -146,7 +165,7 @@ def area_trend(
     """
     fig, ax = plt.subplots(figsize=(9, 4.5))
     kpi_trend(table, x=wave, by="area", order=list(order), labels=labels,
-              axis_label="Index (0-100)", ax=ax)  # fmt: skip
+              axis_label=axis_label, ax=ax)  # fmt: skip
     ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
         ax.set_title(title)
@@ -214,6 +233,7 @@ def wave_heatmap_chart(
     labels: Mapping | None = None,
     title: str | None = None,
     label_width: int = 38,
+    scale_label: str = "Index (0-100)",
 ) -> Figure:
     """Draw the item x wave heatmap: each node's index by wave, significant changes marked.
 
@@ -238,6 +258,8 @@ def wave_heatmap_chart(
         Chart title.
     label_width : int
         Characters of a row label before it is shortened.
+    scale_label : str
+        The colour bar's caption.
 
     Returns
     -------
@@ -288,7 +310,7 @@ def wave_heatmap_chart(
     ax.tick_params(axis="y", length=0)
     for y in [k - 0.5 for k, key in enumerate(rows) if key[0] == "area"]:
         ax.axhline(y, color="white", lw=2)
-    fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01, label="Index (0-100)")
+    fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01, label=scale_label)
     if title:
         ax.set_title(title, pad=24)
     fig.tight_layout()
@@ -297,7 +319,11 @@ def wave_heatmap_chart(
 
 
 def contribution_chart(
-    attribution: pd.DataFrame, *, title: str | None = None, ax: Axes | None = None
+    attribution: pd.DataFrame,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+    axis_label: str = "Contribution to the CSI's change (index points)",
 ) -> Axes:
     """Draw each area's contribution to the CSI's change with its confidence interval.
 
@@ -308,6 +334,8 @@ def contribution_chart(
         ``contribution``, ``ci_low``, ``ci_high``.
     title : str, optional
     ax : Axes, optional
+    axis_label : str
+        The value axis' caption.
 
     Returns
     -------
@@ -328,7 +356,84 @@ def contribution_chart(
                 capsize=3)  # fmt: skip
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y, [_wrap(a, 34) for a in t["area"]], fontsize=8)
-    ax.set_xlabel("Contribution to the CSI's change (index points)")
+    ax.set_xlabel(axis_label)
     if title:
         ax.set_title(title)
     return ax
+
+
+def action_chart(
+    table: pd.DataFrame,
+    *,
+    wave: str = "wave",
+    order: Sequence[str],
+    starts: Mapping[str, str],
+    labels: Mapping | None = None,
+    series: Mapping[str, str] | None = None,
+    axis_label: str = "Score (0-100)",
+    start_label: str = "start",
+    ncols: int = 2,
+    panel_size: tuple[float, float] = (5.2, 3.4),
+) -> Figure:
+    """Draw one panel per action: targeted and comparable items by wave, the start marked.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`~analysis_helpers.actions.action_waves` output: ``action``, ``label``,
+        ``series``, ``wave``, ``estimate``, ``ci_low``, ``ci_high``.
+    wave : str
+        The wave column.
+    order : sequence of str
+        Waves in time order.
+    starts : mapping
+        Action -> the wave it started (a dashed line just before it).
+    labels : mapping, optional
+        Wave code -> label.
+    series : mapping, optional
+        ``"targeted"`` / ``"compare"`` -> the legend's words.
+    axis_label, start_label : str
+        The value axis' caption; the words at the start line.
+    ncols : int
+        Panels per row.
+    panel_size : (float, float)
+        Width and height of one panel in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Lines with their confidence bands (one colour per series, the same in each panel).
+    """
+    missing = [c for c in ("action", "label", "series", wave, "estimate", "ci_low", "ci_high")
+               if c not in table.columns]  # fmt: skip
+    if missing:
+        raise KeyError(f"action_chart: table has no column(s) {missing}")
+    names = list(dict.fromkeys(table["action"]))
+    if not names:
+        raise ValueError("action_chart: no action in the table")
+    words = {"targeted": "Targeted items", "compare": "Comparable items", **(series or {})}
+    ncols = max(1, min(ncols, len(names)))
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, grid = plt.subplots(
+        nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows), squeeze=False
+    )
+    used = []
+    waves = [str(w) for w in order]
+    for ax, name in zip(grid.flat, names, strict=False):
+        t = table[table["action"] == name].assign(_s=lambda d: d["series"].map(words))
+        shown = [w for w in waves if w in set(t[wave].astype(str))]
+        kpi_trend(t.astype({wave: str}), x=wave, by="_s", order=shown, labels=labels,
+                  axis_label=axis_label, ax=ax)  # fmt: skip
+        start = str(starts.get(name, ""))
+        if start in shown:
+            x = shown.index(start) - 0.5
+            ax.axvline(x, color="#555555", ls="--", lw=1)
+            ax.annotate(start_label, (x, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(3, -10), textcoords="offset points", fontsize=8,
+                        color="#555555")  # fmt: skip
+        ax.set_title(_wrap(t["label"].iloc[0], int(panel_size[0] * 9)), fontsize=10)
+        used.append(ax)
+    for ax in list(grid.flat)[len(names) :]:
+        ax.set_visible(False)
+    _finish(fig, used)
+    return fig

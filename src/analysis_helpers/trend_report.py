@@ -10,6 +10,7 @@ and none carries a degenerate number ("0 of 0", a change "from X to X", "1 waves
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -19,7 +20,6 @@ from .formatting import (
     confidence_label,
     fmt_change,
     fmt_ci,
-    fmt_count,
     fmt_list,
     fmt_p,
     fmt_value,
@@ -30,10 +30,11 @@ from .safe_output import Md, md
 from .study import Study
 from .study_tables import study_design
 from .trend import adjust_p, compare_waves, operational_link, turning_points, wave_over_wave
-from .trend_decompose import decompose_changes, wave_periods, year_earlier
+from .trend_decompose import decompose_changes, wave_periods, wave_text, year_earlier
 
 __all__ = [
     "observed_waves",
+    "kpi_words",
     "trend_intro",
     "by_wave_wide",
     "kpi_changes",
@@ -59,6 +60,21 @@ __all__ = [
     "alerts_takeaway",
 ]
 
+
+def _t(study: Study, key: str, /, **values) -> Md:
+    """Return the sentence of ``key`` in the study's report language (see ``text.text``)."""
+    from .text import text
+
+    return text(key, study.language, **values)
+
+
+def _n(study: Study, n: float, key: str) -> str:
+    """Return a count with its noun in the report's language (see ``text.count``)."""
+    from .text import count
+
+    return count(n, key, study.language)
+
+
 _CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
 
 
@@ -83,14 +99,85 @@ def observed_waves(data: pd.DataFrame, *, study: Study) -> list[str]:
     return [w for w in study.waves if w in present]
 
 
+def kpi_words(table: pd.DataFrame, *, study: Study) -> pd.DataFrame:
+    """Return a KPI table with its labels, and a ``scale`` column, in the report's language.
+
+    :func:`~analysis_helpers.study_tables.kpi_summary` names its KPIs in English ("Overall
+    satisfaction: mean"); this rewords each label from its ``kpi`` code and the item's label
+    with the text tables, and adds ``scale`` (the ``unit`` in words; ``unit`` itself, which
+    decides the number formats, is kept). In English the labels are unchanged.
+
+    Parameters
+    ----------
+    table : DataFrame
+        With ``kpi``, ``label`` and ``unit`` columns.
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``label`` reworded and ``scale`` after ``unit``.
+    """
+    from .text import template
+
+    lang = study.language
+    k = study.kpis
+    items = study.items
+
+    def word(key: str, **values) -> str:
+        return template(key, lang).format(**values)
+
+    def label(kpi: str, old: str) -> str:
+        if kpi == "csi":
+            return word("trend.csi_name")
+        if kpi == "nps" and k.nps:
+            return word("trend.kpi_nps", item=items[k.nps].label)
+        if kpi in ("overall_mean", "ces_mean"):
+            name = k.overall if kpi == "overall_mean" else k.ces
+            return word("trend.kpi_mean", item=items[name].label) if name else old
+        if kpi.endswith("_top2"):
+            name = k.overall if kpi == "overall_top2" else kpi.removesuffix("_top2")
+            return word("trend.kpi_top2", item=items[name].label) if name in items else old
+        return old
+
+    def scale(unit: str) -> str:
+        kind = kind_for_unit(unit)
+        keys = {
+            "share": "trend.scale_share",
+            "nps": "trend.scale_nps",
+            "index": "trend.scale_index",
+        }
+        if kind in keys:
+            return word(keys[kind])
+        m = re.fullmatch(r"mean \(([^,]*)(, lower is better)?\)", str(unit))
+        if m:
+            return word(
+                "trend.scale_mean_low" if m.group(2) else "trend.scale_mean", scale=m.group(1)
+            )
+        return str(unit)
+
+    out = table.copy()
+    if lang != "en":
+        out["label"] = [
+            label(str(a), str(b)) for a, b in zip(out["kpi"], out["label"], strict=True)
+        ]
+    out.insert(out.columns.get_loc("unit") + 1, "scale", out["unit"].map(scale))
+    return out
+
+
 def significance_words(study: Study) -> str:
     """Say how the page names its test: ``"p < 0.05, Holm-adjusted"``.
 
-    The level and correction come from the study's ``reporting``.
+    The level and correction come from the study's ``reporting``; the words from the text
+    tables in the report's language ("p < 0.05，经 Holm 校正").
     """
+    from .text import template
+
     rep = study.reporting
     adj = _CORRECTIONS.get(rep.correction, "")
-    return f"p < {rep.alpha:g}" + (f", {adj}-adjusted" if adj else "")
+    lang = study.language
+    adjusted = template("trend.sig_adjusted", lang).format(name=adj) if adj else ""
+    return template("trend.sig_words", lang).format(alpha=f"{rep.alpha:g}", adjusted=adjusted)
 
 
 def trend_intro(data: pd.DataFrame, *, study: Study) -> Md:
@@ -113,14 +200,15 @@ def trend_intro(data: pd.DataFrame, *, study: Study) -> Md:
     per_wave = data[study.wave_column].astype(str).value_counts()
     low, high = int(per_wave[waves].min()), int(per_wave[waves].max())
     bases = (
-        md("{n:base} a wave", n=low)
+        _t(study, "trend.intro_base", n=low)
         if low == high
-        else md("{a:base} to {b:base} a wave", a=low, b=high)
+        else _t(study, "trend.intro_bases", a=low, b=high)
     )
-    return md(
-        "{respondents} over {waves} ({first} to {last}), {bases}.",
-        respondents=fmt_count(len(data), "respondent"),
-        waves=fmt_count(len(waves), "wave"),
+    return _t(
+        study,
+        "trend.intro",
+        respondents=_n(study, len(data), "trend.n_respondents"),
+        waves=_n(study, len(waves), "trend.n_waves"),
         first=study.wave_label(waves[0]),
         last=study.wave_label(waves[-1]),
         bases=bases,
@@ -200,20 +288,16 @@ def kpi_changes(by_wave: pd.DataFrame, *, study: Study) -> pd.DataFrame:
     return out.sort_values("kpi", key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
 
 
-def _moved(row: pd.Series, unit: str) -> Md:
+def _moved(row: pd.Series, unit: str, study: Study) -> Md:
     """'**CSI** fell 7.8 index points (from 65.1 to 57.4)' for one change row."""
+    from .text import size as size_words
+
     kind = kind_for_unit(unit)
-    verb = "rose" if row["change"] > 0 else "fell"
-    size = fmt_change(abs(row["change"]), kind).lstrip("+")
-    if kind == "index":
-        size += " index points"
-    elif kind == "nps":
-        size += " points"
-    return md(
-        "**{label}** {verb} {size} (from {a} to {b})",
+    return _t(
+        study,
+        "trend.moved_rose" if row["change"] > 0 else "trend.moved_fell",
         label=row["label"],
-        verb=verb,
-        size=size,
+        size=size_words(row["change"], kind, study.language),
         a=fmt_value(row["estimate_from"], kind),
         b=fmt_value(row["estimate_to"], kind),
     )
@@ -244,25 +328,29 @@ def changes_takeaway(changes: pd.DataFrame, *, study: Study) -> Md:
     last = study.wave_label(last_to)
     moved = latest[latest["significant"].astype(bool)]
     if len(moved):
-        in_latest = md(
-            "From {a} to {b}, {moved}.",
+        in_latest = _t(
+            study,
+            "trend.changes_moved",
             a=first,
             b=last,
-            moved=Md("; ").join(_moved(r, r["unit"]) for _, r in moved.iterrows()),
+            moved=Md(_t(study, "trend.sep")).join(
+                _moved(r, r["unit"], study) for _, r in moved.iterrows()
+            ),
         )
     else:
         top = latest.loc[(latest["change"] / latest["se"]).abs().idxmax()]
         largest = (
-            md(" The largest move, not significant: {moved}.", moved=_moved(top, top["unit"]))
+            _t(study, "trend.changes_largest", moved=_moved(top, top["unit"], study))
             if top["change"] != 0
             else Md("")
         )
         n_pairs = changes[["wave_from", "wave_to"]].drop_duplicates().shape[0]
-        in_latest = md(
-            "From {a} to {b}, no KPI changed significantly{test}.{largest}",
+        in_latest = _t(
+            study,
+            "trend.changes_none",
             a=first,
             b=last,
-            test=md(" ({test})", test=test) if n_pairs == 1 else Md(""),
+            test=_t(study, "trend.paren", x=test) if n_pairs == 1 else Md(""),
             largest=largest,
         )
     n_pairs = changes[["wave_from", "wave_to"]].drop_duplicates().shape[0]
@@ -270,25 +358,21 @@ def changes_takeaway(changes: pd.DataFrame, *, study: Study) -> Md:
         return in_latest
     n_sig = int(changes["significant"].astype(bool).sum())
     n_kpis = changes["kpi"].nunique()
+    kpis = _n(study, n_kpis, "trend.n_kpis")
+    pairs = _n(study, n_pairs, "trend.n_pairs")
     counted = (
-        md(
-            "{n} of the {total} wave-over-wave comparisons ({kpis} over {pairs}) {verb} "
-            "significant ({test}).",
+        _t(
+            study,
+            "trend.changes_counted_1" if n_sig == 1 else "trend.changes_counted_n",
             n=n_sig,
             total=len(changes),
-            kpis=fmt_count(n_kpis, "KPI"),
-            pairs=fmt_count(n_pairs, "pair of waves", "pairs of waves"),
-            verb="is" if n_sig == 1 else "are",
+            kpis=kpis,
+            pairs=pairs,
             test=test,
         )
         if n_sig
-        else md(
-            "No wave-over-wave change is significant ({test}; {total} comparisons: {kpis} over "
-            "{pairs}).",
-            total=len(changes),
-            kpis=fmt_count(n_kpis, "KPI"),
-            pairs=fmt_count(n_pairs, "pair of waves", "pairs of waves"),
-            test=test,
+        else _t(
+            study, "trend.changes_no_sig", total=len(changes), kpis=kpis, pairs=pairs, test=test
         )
     )
     return counted + " " + in_latest
@@ -355,30 +439,26 @@ def area_takeaway(changes: pd.DataFrame, *, study: Study, min_change: float = 1.
     turns = turning_points(changes, min_change=min_change)
     test = significance_words(study)
     if turns.empty:
-        return md(
-            "No area's index changed significantly ({test}) by {m:num.1} index points or more "
-            "{what}.",
+        return _t(
+            study,
+            "trend.area_none_many" if n_pairs > 1 else "trend.area_none_two",
             test=test,
             m=min_change,
-            what="from one wave to the next" if n_pairs > 1 else "between the two waves",
         )
     top = turns.iloc[0]
     others = len(turns) - 1
     more = (
-        md(
-            " {n} more significant {changes} in the table.",
-            n=others,
-            changes="change is" if others == 1 else "changes are",
-        )
+        _t(study, "trend.area_more_1" if others == 1 else "trend.area_more_n", n=others)
         if others
         else Md("")
     )
-    return md(
-        "The {largest}: **{area}** {verb} {size:num.1} index points from {a} to {b} "
-        "(from {before:index} to {after:index}, adjusted {p}).{more}",
-        largest="largest turn" if n_pairs > 1 else "largest change",
+    rose = top["change"] > 0
+    return _t(
+        study,
+        ("trend.area_turn_rose" if rose else "trend.area_turn_fell")
+        if n_pairs > 1
+        else ("trend.area_change_rose" if rose else "trend.area_change_fell"),
         area=top["area"],
-        verb="rose" if top["change"] > 0 else "fell",
         size=abs(top["change"]),
         a=study.wave_label(top["wave_from"]),
         b=study.wave_label(top["wave_to"]),
@@ -541,34 +621,25 @@ def operations_takeaway(links: pd.DataFrame, *, study: Study, keys: Sequence[str
     if links.empty:
         raise ValueError("operations_takeaway: no operational link")
     top = links.iloc[0]
-    cells = " x ".join("wave" if k == study.wave_column else _key_word(study, k) for k in keys)
-    tried = (
-        md(" ({n} links tried, p-values corrected over them)", n=len(links))
-        if len(links) > 1
-        else Md("")
-    )
-    slope = md(
-        "each extra unit of **{metric}** goes with {slope:num.2} index points of **{area}** "
-        "({confidence} CI {ci}, adjusted {p}, over {cells}: {what})",
+    cells = cell_words(keys, study=study)
+    tried = _t(study, "trend.ops_tried", n=len(links)) if len(links) > 1 else Md("")
+    slope = _t(
+        study,
+        "trend.ops_slope",
         metric=metric_label(top["metric"]),
         slope=top["slope"],
         area=top["area"],
         confidence=confidence_label(study),
         ci=fmt_ci(top["ci_low"], top["ci_high"], kind="number.2"),
         p=fmt_p(top["p_adjusted"], prefix=True),
-        cells=fmt_count(int(top["n_cells"]), "cell"),
+        cells=_n(study, int(top["n_cells"]), "trend.n_cells"),
         what=cells,
     )
     if bool(top["significant"]):
-        return md(
-            "The strongest link{tried}: {slope}. This is an association across the cells, "
-            "not proof of cause.",
-            tried=tried,
-            slope=slope,
-        )
-    return md(
-        "No operational metric is significantly linked to an area's index{tried}; the "
-        "strongest: {slope}.",
+        return _t(study, "trend.ops_strongest", tried=tried, slope=slope)
+    return _t(
+        study,
+        "trend.ops_none",
         tried=tried,
         slope=slope,
     )
@@ -579,7 +650,10 @@ def cell_words(keys: Sequence[str], *, study: Study) -> str:
 
     Segment columns are named by their titles.
     """
-    return " x ".join("wave" if k == study.wave_column else _key_word(study, k) for k in keys)
+    from .text import template
+
+    wave = template("trend.wave_word", study.language)
+    return " x ".join(wave if k == study.wave_column else _key_word(study, k) for k in keys)
 
 
 def _key_word(study: Study, column: str) -> str:
@@ -623,14 +697,10 @@ def year_pairs(study: Study, waves: Sequence[str]) -> tuple[dict[str, str], Md]:
         return pairs, Md("")
     if per_year is None and not year_earlier(list(study.waves), study.wave_labels()):
         if (wave_periods(list(study.waves), study.wave_labels())["kind"] == "").any():
-            return pairs, Md(
-                "The wave labels do not say which period each wave covers (and the study "
-                "file sets no trend.waves_per_year), so no wave is compared with a year "
-                "earlier."
-            )
-    return pairs, md(
-        "No wave of {first} to {last} has a wave a year before it in the data, so the "
-        "year-earlier comparison does not apply.",
+            return pairs, _t(study, "trend.year_no_periods")
+    return pairs, _t(
+        study,
+        "trend.year_none",
         first=study.wave_label(waves[0]),
         last=study.wave_label(waves[-1]),
     )
@@ -701,8 +771,11 @@ def wave_heatmap(
     ]
     out["_w"] = out[wave].map(wrank)
     out = out.sort_values(["_r", "_w"], kind="stable").drop(columns=["_r", "_w", "parent"])
+    from .text import template
+
+    csi_name = template("trend.csi_name", study.language)
     out.insert(2, "label", [
-        "Customer satisfaction index (CSI)" if lv == "index" else study.label(nm)
+        csi_name if lv == "index" else study.label(nm)
         for lv, nm in zip(out["level"], out["name"], strict=True)
     ])  # fmt: skip
     out.insert(3, "depth", out["level"].map(_LEVEL_ORDER).astype(int))
@@ -729,26 +802,16 @@ def heatmap_takeaway(heat: pd.DataFrame, *, study: Study, year_note: str | Md = 
     n_cmp = int(heat["change_prev"].notna().sum())
     n_year = int(heat["sig_year"].sum())
     yr = (
-        md(
-            " Against the same wave a year earlier, {n} {cells} changed significantly.",
-            n=n_year,
-            cells="cell" if n_year == 1 else "cells",
-        )  # fmt: skip
+        _t(study, "trend.heat_year_1" if n_year == 1 else "trend.heat_year_n", n=n_year)
         if heat["change_year"].notna().any()
         else (md(" {note}", note=Md(year_note)) if year_note else Md(""))
     )
     if sig.empty:
-        return md(
-            "No area, indicator or item changed significantly from one wave to the next "
-            "({test}; {n} comparisons).{yr}",
-            test=test, n=n_cmp, yr=yr,
-        )  # fmt: skip
+        return _t(study, "trend.heat_none", test=test, n=n_cmp, yr=yr)
     top = sig.loc[sig["change_prev"].abs().idxmax()]
-    return md(
-        "{k} of the {n} wave-over-wave comparisons are significant ({test}); marked with "
-        "an arrow. The largest: **{label}** {verb} {size:num.1} index points into {w}.{yr}",
-        k=len(sig), n=n_cmp, test=test, label=top["label"],
-        verb="rose" if top["change_prev"] > 0 else "fell", size=abs(top["change_prev"]),
+    return _t(
+        study, "trend.heat_rose" if top["change_prev"] > 0 else "trend.heat_fell",
+        k=len(sig), n=n_cmp, test=test, label=top["label"], size=abs(top["change_prev"]),
         w=study.wave_label(top[study.wave_column]), yr=yr,
     )  # fmt: skip
 
@@ -827,7 +890,7 @@ def kpi_columns(
     wave = study.wave_column
     left_out = []
     if waves:
-        wv = data[wave].astype(str).to_numpy()
+        wv = wave_text(data[wave])
         answered = data[items].notna().to_numpy()
         for w in waves:
             none = ~answered[wv == str(w)].any(axis=0)
@@ -870,7 +933,7 @@ def kpi_decomposition(
     """
     wave = study.wave_column
     design = study_design(study)
-    pair = data[data[wave].astype(str).isin([str(wave_from), str(wave_to)])]
+    pair = data[np.isin(wave_text(data[wave]), [str(wave_from), str(wave_to)])]
     frame = pair[list(dict.fromkeys([wave, *segments]))].copy()
     coefs = {}
     for kpi in kpis:
@@ -923,12 +986,14 @@ def area_attribution(
     """
     wave = study.wave_column
     design = study_design(study)
-    pair = data[data[wave].astype(str).isin([str(wave_from), str(wave_to)])]
+    pair = data[np.isin(wave_text(data[wave]), [str(wave_from), str(wave_to)])]
     cols, coef, _, _ = kpi_columns(pair, study=study, kpi="csi", waves=[wave_from, wave_to])
     h = study.hierarchy()
     area_of = h.set_index("item")["area"]
     frame = cols.assign(**{wave: pair[wave].to_numpy()})
-    frame["_seg"] = pair[segment].to_numpy() if segment else "all"
+    frame["_seg"] = (
+        pair[segment] if segment else pd.Categorical.from_codes(np.zeros(len(pair), int), ["all"])
+    )
     labels = study.segment(segment).values if segment else {}
     by_area: dict[str, dict[str, float]] = {}
     for item, value in coef.items():
@@ -979,24 +1044,29 @@ def attribution_takeaway(
     top = attribution.iloc[0]
     a, b = study.wave_label(wave_from), study.wave_label(wave_to)
     if round(abs(total), 1) == 0:
-        return md("From {a} to {b} the CSI did not move (less than 0.05 points).", a=a, b=b)
+        return _t(study, "trend.att_flat", a=a, b=b)
     same = np.sign(top["contribution"]) == np.sign(total)
     where = Md("")
     if segment and top["top_segment"] and abs(top["top_segment_part"]) >= 0.05:
-        where = md(
-            ", mostly among {seg} customers ({part:num.1} points from their own scores)",
+        where = _t(
+            study, "trend.att_where",
             seg=md("**{s}**", s=top["top_segment"]), part=abs(top["top_segment_part"]),
         )  # fmt: skip
-    sig = md(
-        " ({confidence} CI of that part {ci})",
+    sig = _t(
+        study,
+        "trend.att_ci",
         confidence=confidence_label(study),
         ci=fmt_ci(top["ci_low"], top["ci_high"], kind="number.1"),
     )
-    return md(
-        "From {a} to {b} the CSI {verb} {size:num.1} points; {part:num.1} of them {come} from "
-        "**{area}**{sig}{where}.",
-        a=a, b=b, verb="rose" if total > 0 else "fell", size=abs(total),
-        part=abs(top["contribution"]), come="come" if same else "go the other way, in",
+    keys = {
+        (True, True): "trend.att_rose",
+        (False, True): "trend.att_fell",
+        (True, False): "trend.att_rose_against",
+        (False, False): "trend.att_fell_against",
+    }
+    key = keys[bool(total > 0), bool(same)]
+    return _t(
+        study, key, a=a, b=b, size=abs(total), part=abs(top["contribution"]),
         area=top["area"], sig=sig, where=where,
     )  # fmt: skip
 
@@ -1019,18 +1089,15 @@ def decomposition_takeaway(
     Md
     """
     tot = table[(table["segment"] == "") & (table["component"] == "mix")]
-    sig = tot[tot["p_value"] < study.reporting.alpha]
+    # a mix part that rounds to 0.00 is not news, however small its SE (on margins the
+    # weights are raked to, the raking-aware SE of the mix is ~0 too)
+    sig = tot[(tot["p_value"] < study.reporting.alpha) & (tot["estimate"].abs() >= 0.005)]
     if sig.empty:
-        return md(
-            "No KPI's change owes a significant part to a change in the segment mix "
-            "(p < {alpha:g}, not corrected): the changes come from the segments' own "
-            "scores (the rate part).",
-            alpha=study.reporting.alpha,
-        )
+        return _t(study, "trend.dec_none", alpha=f"{study.reporting.alpha:g}")
     r = sig.loc[sig["estimate"].abs().idxmax()]
-    return md(
-        "The segment mix matters for **{kpi}**: the shift in {seg} moved it by {v:num.2} "
-        "({confidence} CI {ci}); the rest is the segments' own scores.",
+    return _t(
+        study,
+        "trend.dec_mix",
         kpi=kpi_labels.get(r["kpi"], r["kpi"]), seg=r["segment_title"], v=r["estimate"],
         confidence=confidence_label(study), ci=fmt_ci(r["ci_low"], r["ci_high"], kind="number.2"),
     )  # fmt: skip
@@ -1155,25 +1222,18 @@ def alerts_takeaway(alerts: pd.DataFrame, *, study: Study) -> Md:
     """
     cfg = study.spec.trend.alerts
     if not cfg.kpis and cfg.areas is None:
-        return Md(
-            "The study file sets no alert thresholds (trend.alerts), so no change is flagged "
-            "here; the tables below show every change."
-        )
+        return _t(study, "trend.alerts_unset")
     test = significance_words(study)
     if alerts.empty:
-        return md(
-            "No alert: no KPI or area with a threshold changed significantly ({test}) by its "
-            "threshold or more into the latest wave.",
-            test=test,
-        )
-    items = Md("; ").join(
-        md("{moved} ({p}, n = {n:base}, threshold {th})",
-           moved=_moved(r, r["unit"]), p=fmt_p(r["p_adjusted"], prefix=True),
+        return _t(study, "trend.alerts_none", test=test)
+    items = Md(_t(study, "trend.sep")).join(
+        _t(study, "trend.alert_item",
+           moved=_moved(r, r["unit"], study), p=fmt_p(r["p_adjusted"], prefix=True),
            n=int(r["n"]) if pd.notna(r["n"]) else 0,
            th=fmt_change(r["threshold"], kind_for_unit(r["unit"])).lstrip("+"))
         for _, r in alerts.iterrows()
     )  # fmt: skip
-    return md(
-        "**{alert}** ({test}, change at least the study file's threshold): {items}.",
-        alert="Alert" if len(alerts) == 1 else f"{len(alerts)} alerts", test=test, items=items,
+    return _t(
+        study, "trend.alert_one" if len(alerts) == 1 else "trend.alert_many",
+        n=len(alerts), test=test, items=items,
     )  # fmt: skip
