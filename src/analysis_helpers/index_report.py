@@ -82,6 +82,7 @@ __all__ = [
     "area_weights",
     "rollup_table",
     "area_weight_takeaway",
+    "csi_weights_note",
 ]
 
 #: the statistic columns of an index comparison, blanked in suppressed cells
@@ -972,3 +973,23 @@ def area_weight_takeaway(weights: pd.DataFrame, rollup: pd.DataFrame, *, run: In
         if len(outside)
         else "",
     )
+
+
+def csi_weights_note(study: Study) -> Md:
+    """Return the sentence on which weights the CSI of the report's pages uses.
+
+    ``index.weights`` of the study file: ``stated`` (the study file's area and indicator
+    weights, equal where none is stated) or ``model`` (each area's items weighted by the
+    model's rescaled outer weights, :meth:`Study.model_index_weights`).
+
+    Returns
+    -------
+    Md
+        One sentence in the report's language (text tables ``index.csi_weights_stated``,
+        ``index.csi_weights_model``).
+    """
+    from .text import text
+
+    if study.index_weights == "model":
+        return text("index.csi_weights_model", study.language)
+    return text("index.csi_weights_stated", study.language)
