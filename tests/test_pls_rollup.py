@@ -15,9 +15,11 @@ import yaml
 import analysis_helpers.pls.rollup as rollup
 from analysis_helpers.cleaning import clean
 from analysis_helpers.demo import write_study_shape
+from analysis_helpers.index_report import csi_weights_note
 from analysis_helpers.kpis import csi
 from analysis_helpers.pls import fit_pls, study_path_model
-from analysis_helpers.study import StudyFileError, load_study
+from analysis_helpers.safe_output import plain_text, render_markdown
+from analysis_helpers.study import Study, StudyFileError, load_study
 from analysis_helpers.study_tables import study_design
 
 
@@ -229,3 +231,15 @@ def test_a_negative_outer_weight_stops_with_the_item_and_construct(project, monk
     with pytest.raises(ValueError, match=r"item 'val_extras' has a negative outer weight "
                        r"\(-0\.100\) in construct 'value'"):  # fmt: skip
         rollup.model_rollup_weights(study, data)
+
+
+def test_the_index_page_says_which_weights_the_csi_uses(project, monkeypatch):
+    _, path, on_path, _ = project
+    on, off = load_study(on_path), load_study(path)
+    said_on = plain_text(render_markdown(csi_weights_note(on)))
+    said_off = plain_text(render_markdown(csi_weights_note(off)))
+    assert said_on.startswith("The CSI of the other pages weighs each area's items by the model")
+    assert said_off.startswith("The CSI of the other pages uses the study file's weights")
+    assert "index.weights: model" in said_on and "{" not in said_on + said_off
+    monkeypatch.setattr(Study, "language", property(lambda self: "zh"))
+    assert "外部权重" in plain_text(render_markdown(csi_weights_note(on)))

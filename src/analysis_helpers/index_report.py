@@ -985,11 +985,11 @@ def csi_weights_note(study: Study) -> Md:
     Returns
     -------
     Md
-        One sentence in the report's language (text tables ``index.csi_weights_stated``,
-        ``index.csi_weights_model``).
+        One sentence in the report's language (text tables ``pls.csi_weights_stated``,
+        ``pls.csi_weights_model``).
     """
     from .text import text
 
     if study.index_weights == "model":
-        return text("index.csi_weights_model", study.language)
-    return text("index.csi_weights_stated", study.language)
+        return text("pls.csi_weights_model", study.language)
+    return text("pls.csi_weights_stated", study.language)
