@@ -562,8 +562,11 @@ def ipma_action(table: pd.DataFrame, *, labels: Mapping[str, str] | None = None)
     if absent:
         raise KeyError(f"ipma_action: table lacks column(s) {absent}")
     labels = dict(labels or {})
+    # the statistics and display columns; every other column is a group key ("label", a
+    # display column added to a map, is not: grouping by it made every item its own group)
     stat = {"target", "block", "item", "importance", "total_effect", "performance",
-            "importance_mean", "performance_mean", "quadrant", "priority", "n"}  # fmt: skip
+            "importance_mean", "performance_mean", "quadrant", "priority", "n",
+            "label"}  # fmt: skip
     by = [c for c in table.columns if c not in stat]
     name_col = "item" if "item" in table.columns else "block"
     rows = []
