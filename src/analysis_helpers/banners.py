@@ -1670,7 +1670,9 @@ def default_banner(study: Study) -> BannerSpec:
     Its KPIs by every segment, side by side.
     """
     by: list[str | list[str]] = list(study.segment_columns())
-    return BannerSpec(name="segments", title="KPIs by segment", by=by)
+    return BannerSpec(
+        name="segments", title=template("banner.default_title", study.language), by=by
+    )
 
 
 def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow | IndexRow]:

@@ -81,6 +81,7 @@ __all__ = [
     "ipma_takeaway",
     "AREA_WEIGHT_DISPLAY",
     "area_weight_display",
+    "headers",
     "path_display",
     "quality_display",
     "htmt_display",
@@ -204,6 +205,8 @@ class IndexRun:
     language : str
         The report's language (``reporting.language``): every sentence, caption and
         header of the page's helpers is in it.
+    correction : str
+        The study's multiple-comparison correction (``reporting.correction``).
     """
 
     setup: IndexSetup
@@ -216,6 +219,7 @@ class IndexRun:
     problem: str | None = None
     confidence: str = "95%"
     language: str = "en"
+    correction: str = "holm"
 
     @property
     def labels(self) -> dict[str, str]:
@@ -274,8 +278,9 @@ def estimate_index_model(data: pd.DataFrame, *, study: Study, setup: IndexSetup)
     )
     label = confidence_label(study)
     return IndexRun(
-        setup, sample, model, lo, hi, run.fit, run.boot, run.problem, label, study.language
-    )
+        setup, sample, model, lo, hi, run.fit, run.boot, run.problem, label, study.language,
+        study.reporting.correction,
+    )  # fmt: skip
 
 
 def model_takeaway(run: IndexRun, *, study: Study) -> Md:
@@ -306,18 +311,42 @@ def model_takeaway(run: IndexRun, *, study: Study) -> Md:
     )
 
 
+#: the names of the corrections in a header ("Adjusted p (Holm)")
+_CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
+
+
+def headers(language: str = "en", *, confidence: str = "95%", correction: str = "holm") -> dict:
+    """Return the page's headers of the common columns in ``language``.
+
+    ``ci`` ("95% CI"), ``p_value`` ("p"), ``p_adjusted`` ("Adjusted p (Holm)"), ``n``
+    ("Base") and ``flag`` ("Note"), from the text tables (in English the same as the
+    report's default headers).
+    """
+    name = _CORRECTION_NAMES.get(correction)
+    return {
+        "ci": template("pls.col_ci", language).format(confidence=confidence),
+        "p_value": "p",
+        "p_adjusted": template("pls.col_p_adjusted", language).format(correction=name)
+        if name
+        else template("pls.col_p_plain", language),
+        "n": template("pls.col_base", language),
+        "flag": template("pls.col_note", language),
+    }
+
+
 # --------------------------------------------------------------------------------------
 # 1. paths
 # --------------------------------------------------------------------------------------
-def path_display(language: str = "en") -> dict[str, Any]:
+def path_display(language: str = "en", *, confidence: str = "95%") -> dict[str, Any]:
     """Return the ``ctx.show`` arguments of :func:`path_view` in ``language``."""
+    common = headers(language, confidence=confidence)
     return {
         "columns": {
             "from_label": template("pls.col_from", language),
             "to_label": template("pls.col_to", language),
             "estimate": template("pls.col_path", language),
-            "ci": None,
-            "p_value": None,
+            "ci": common["ci"],
+            "p_value": common["p_value"],
             "significant": template("pls.col_significant", language),
         },
         "kinds": {"estimate": "coef", "significant": "bool"},
@@ -439,14 +468,14 @@ def quality_takeaway(quality: pd.DataFrame, *, language: str = "en") -> Md:
     )
 
 
-def htmt_display(language: str = "en") -> dict[str, Any]:
+def htmt_display(language: str = "en", *, confidence: str = "95%") -> dict[str, Any]:
     """Return the ``ctx.show`` arguments of :func:`htmt_view` in ``language``."""
     return {
         "columns": {
             "label_1": template("pls.col_construct", language),
             "label_2": template("pls.col_and", language),
             "htmt": "HTMT",
-            "ci": None,
+            "ci": headers(language, confidence=confidence)["ci"],
             "distinct": template("pls.col_distinct", language),
         },
         "kinds": {"htmt": "coef"},
@@ -499,15 +528,16 @@ def htmt_takeaway(htmt: pd.DataFrame, *, confidence: str = "95%", language: str 
 # --------------------------------------------------------------------------------------
 # 3. the index
 # --------------------------------------------------------------------------------------
-def index_display(language: str = "en") -> dict[str, Any]:
+def index_display(language: str = "en", *, confidence: str = "95%") -> dict[str, Any]:
     """Return the ``ctx.show`` arguments of :func:`index_table` in ``language``."""
+    common = headers(language, confidence=confidence)
     return {
         "columns": {
             "label": template("pls.col_construct", language),
             "estimate": template("pls.col_index", language),
-            "ci": None,
+            "ci": common["ci"],
             "boot_ci": template("pls.col_boot_ci", language),
-            "n": None,
+            "n": common["n"],
         },
         "unit": "index (0-100)",
         "caption": template("pls.cap_index", language),
@@ -600,15 +630,16 @@ def index_by_wave(run: IndexRun, *, study: Study) -> pd.DataFrame:
 def wave_index_display(run: IndexRun) -> dict[str, Any]:
     """Return the ``ctx.show`` arguments of :func:`index_by_wave`: columns, kinds, caption."""
     lang = run.language
+    common = headers(lang, confidence=run.confidence, correction=run.correction)
     return {
         "columns": {
             "wave": template("pls.col_wave", lang),
             "estimate": template("pls.col_index", lang),
             "difference": template("pls.col_change", lang),
             "ci": template("pls.col_change_ci", lang),
-            "p_adjusted": None,
-            "n": None,
-            "flag": None,
+            "p_adjusted": common["p_adjusted"],
+            "n": common["n"],
+            "flag": common["flag"],
         },
         "unit": "index (0-100)",
         "kinds": {"difference": "index"},
@@ -693,6 +724,7 @@ def index_by_segment(run: IndexRun, *, study: Study) -> pd.DataFrame:
 def segment_index_display(run: IndexRun, *, study: Study) -> dict[str, Any]:
     """Return the ``ctx.show`` arguments of :func:`index_by_segment`."""
     lang = run.language
+    common = headers(lang, confidence=run.confidence, correction=run.correction)
     title = study.label(run.setup.segment) if run.setup.segment else "segment"
     return {
         "columns": {
@@ -701,9 +733,9 @@ def segment_index_display(run: IndexRun, *, study: Study) -> dict[str, Any]:
             "estimate_reference": template("pls.col_rest", lang),
             "difference": template("pls.col_difference", lang),
             "ci": template("pls.col_difference_ci", lang),
-            "p_adjusted": None,
-            "n": None,
-            "flag": None,
+            "p_adjusted": common["p_adjusted"],
+            "n": common["n"],
+            "flag": common["flag"],
         },
         "unit": "index (0-100)",
         "kinds": {"difference": "index"},
@@ -919,7 +951,7 @@ def pairs_display(run: IndexRun, *, study: Study) -> dict[str, Any]:
             "value_reference": template("pls.col_compared", lang),
             "estimate_reference": template("pls.col_its_index", lang),
             "difference": template("pls.col_difference", lang),
-            "p_adjusted": None,
+            "p_adjusted": headers(lang, correction=run.correction)["p_adjusted"],
         },
         "unit": "index (0-100)",
         "kinds": {"estimate_reference": "index", "difference": "index"},

@@ -158,9 +158,12 @@ def ipma_map(
                 fontsize="small", color=_QUADRANT_COLOURS[name])  # fmt: skip
     target = str(table["target"].iloc[0])
     ax.set_xlabel(template("pls.axis_performance", language))
-    ax.set_ylabel(
-        template("pls.axis_importance", language).format(target=labels.get(target, target))
-    )
+    ylabel = template("pls.axis_importance", language).format(target=labels.get(target, target))
+    wide = sum(2 if ord(ch) >= 0x2E80 else 1 for ch in ylabel)  # CJK characters are wide
+    if wide > 36:  # a long target label: the parenthesis on a line of its own
+        cut = min((k for k in (ylabel.find(" ("), ylabel.find("（")) if k > 0), default=-1)
+        ylabel = ylabel if cut < 0 else ylabel[:cut].rstrip() + "\n" + ylabel[cut:].lstrip()
+    ax.set_ylabel(ylabel)
     if not numbered:
         _place_labels(ax, x, y, names)
     else:
