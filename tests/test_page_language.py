@@ -143,5 +143,5 @@ def test_the_ipma_chart_in_chinese(full):
     texts = {x.get_text() for x in ax.texts}
     assert {"重点改进", "继续保持", "低优先级", "可能过度投入"} <= texts
     assert ax.get_xlabel() == "表现（指数 0-100）"
-    assert ax.get_ylabel() == "重要性\n（对Overall satisfaction 总体满意度的总效应）"
+    assert ax.get_ylabel() == "重要性\n（对Overall satisfaction\n总体满意度的总效应）"
     plt.close(ax.figure)

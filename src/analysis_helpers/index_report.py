@@ -1037,7 +1037,7 @@ def area_weight_display(language: str = "en") -> dict[str, Any]:
             "area_label": template("pls.col_area", language),
             "weight_study": template("pls.col_weight_study", language),
             "weight_derived": template("pls.col_weight_model", language),
-            "difference": None,
+            "difference": template("pls.col_difference", language),
         },
         "kinds": {"weight_study": "share.1", "weight_derived": "share.1", "difference": "share.1"},
         "caption": template("pls.cap_weights", language),

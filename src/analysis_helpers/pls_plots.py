@@ -162,7 +162,9 @@ def ipma_map(
     wide = sum(2 if ord(ch) >= 0x2E80 else 1 for ch in ylabel)  # CJK characters are wide
     if wide > 36:  # a long target label: the parenthesis on a line of its own
         cut = min((k for k in (ylabel.find(" ("), ylabel.find("（")) if k > 0), default=-1)
-        ylabel = ylabel if cut < 0 else ylabel[:cut].rstrip() + "\n" + ylabel[cut:].lstrip()
+        if cut > 0:  # and the parenthesis wrapped at its spaces
+            rest = "\n".join(textwrap.wrap(ylabel[cut:].lstrip(), 30)) or ylabel[cut:]
+            ylabel = ylabel[:cut].rstrip() + "\n" + rest
     ax.set_ylabel(ylabel)
     if not numbered:
         _place_labels(ax, x, y, names)
