@@ -22,7 +22,7 @@ CASES = [
     ("bench_drivers.py", ["--rows", "50000", "--replicates", "50"],
      ["20 drivers", "bootstrap replicates", "peak resident memory"]),
     ("bench_pls.py", ["--n", "50000", "--boot-n", "2000", "--replicates", "50", "--repeat", "1"],
-     ["fit (path scheme", "bootstrap replicates, bca", "peak resident memory"]),
+     ["fit (path scheme", "bootstrap replicates, bca", "s CPU)", "load average", "peak resident memory"]),
     ("bench_comments.py", ["--n", "20000"],
      ["code 8 themes", "frequent terms", "total comments time", "peak resident memory"]),
     ("bench_trend.py", ["--n", "20000"], ["trend page computations", "peak memory"]),

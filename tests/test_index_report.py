@@ -24,6 +24,8 @@ from analysis_helpers.index_report import (
     index_setup,
     index_table,
     index_takeaway,
+    ipma_item_table,
+    ipma_takeaway,
     model_takeaway,
     path_takeaway,
     path_view,
@@ -282,3 +284,14 @@ def test_item_and_segment_ipma(full, run):
     )
     sentences = [_words(s) for s in ipma_segment_takeaway(seg, run=run, study=study)]
     assert len(sentences) == 3 and sentences[1].startswith("High-bill: Improve ")
+
+
+def test_the_item_map_action_names_the_priority_one_item(full, run):
+    study, _ = full
+    item_map = ipma_item_table(run, study=study)  # carries a display "label" column
+    first = item_map.loc[item_map["priority"] == 1].iloc[0]
+    labels = dict(zip(item_map["item"], item_map["label"], strict=True))
+    said = _words(ipma_takeaway(item_map, labels=labels))
+    assert said.startswith(f"Improve {first['label']} first")
+    if first["quadrant"] == "concentrate here":
+        assert "of the drivers that matter more than average" in said

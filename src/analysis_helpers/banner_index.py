@@ -37,6 +37,7 @@ from scipy import sparse
 
 from ._design import PreparedDesign
 from .kpis import _group_coefficients, _level_weights, _node_path
+from .text import template
 
 __all__ = ["IndexRow", "INDEX_UNIT", "index_rows_of", "IndexTables"]
 
@@ -78,7 +79,11 @@ class IndexRow:
 
 
 def index_rows_of(
-    hierarchy: pd.DataFrame, levels: Sequence[str], labels: dict[str, str] | None = None
+    hierarchy: pd.DataFrame,
+    levels: Sequence[str],
+    labels: dict[str, str] | None = None,
+    *,
+    language: str = "en",
 ) -> list[IndexRow]:
     """Return the index rows of a hierarchy, top-down: the CSI, the areas, the indicators.
 
@@ -91,6 +96,8 @@ def index_rows_of(
         itself - items rolled straight into the area - is left out).
     labels : dict, optional
         Display labels of the areas and indicators (default the names).
+    language : str
+        The language of the CSI row's label (text table ``cross.csi_label``).
 
     Returns
     -------
@@ -105,7 +112,7 @@ def index_rows_of(
     labels = labels or {}
     out: list[IndexRow] = []
     if "csi" in levels:
-        out.append(IndexRow("index", "index", "Customer satisfaction index (CSI)"))
+        out.append(IndexRow("index", "index", template("cross.csi_label", language)))
     for area, g in hierarchy.groupby("area", sort=False):
         if "areas" in levels:
             out.append(IndexRow("area", str(area), str(labels.get(str(area), area))))

@@ -61,6 +61,7 @@ from .formatting import MISSING, fmt_value
 from .safe_output import escape_html
 from .study import NPS_SCALES, BannerSpec, Study, code_text
 from .study_tables import study_design
+from .text import template
 from .trend import adjust_p
 
 __all__ = [
@@ -130,6 +131,8 @@ class BannerRow:
         The valid answer codes.
     top, bottom : sequence of int, optional
         Codes of the top and bottom nets; default the two highest / two lowest codes.
+    language : str
+        The language of the row labels (``"mean"``, ``"top-2-box"`` ...; the text tables).
     """
 
     item: str
@@ -139,6 +142,7 @@ class BannerRow:
     scale_max: int
     top: tuple[int, ...] | None = None
     bottom: tuple[int, ...] | None = None
+    language: str = "en"
 
     def __post_init__(self) -> None:
         """Check the statistics and the scale; raise ``ValueError`` naming the item."""
@@ -182,30 +186,37 @@ class BannerRow:
             c = sorted(c)
             return f"{c[0]}-{c[-1]}" if c == list(range(c[0], c[-1] + 1)) else ",".join(map(str, c))
 
+        lang, lab = self.language, self.label
+
+        def name(key: str, **values: Any) -> str:
+            return template(key, lang).format(label=lab, **values)
+
         for s in self.statistics:
             if s == "mean":
-                out.append((f"{self.item}:mean", s, "", f"{self.label}: mean", codes * 1.0,
+                out.append((f"{self.item}:mean", s, "", name("banner.mean"), codes * 1.0,
                             f"mean ({rng})"))  # fmt: skip
             elif s == "top_box":
                 t = self.top_codes
-                out.append((f"{self.item}:top_box", s, "", f"{self.label}: top-{len(t)}-box",
+                out.append((f"{self.item}:top_box", s, "", name("banner.top_box", k=len(t)),
                             net(t), "share"))  # fmt: skip
             elif s == "bottom_box":
                 b = self.bottom_codes
                 out.append((f"{self.item}:bottom_box", s, "",
-                            f"{self.label}: bottom-{len(b)}-box", net(b), "share"))  # fmt: skip
+                            name("banner.bottom_box", k=len(b)), net(b), "share"))  # fmt: skip
             elif s == "nps":
                 f = np.where(codes >= 9, 100.0, np.where(codes <= 6, -100.0, 0.0))
-                out.append((f"{self.item}:nps", s, "", f"NPS ({self.label})", f, "points"))
+                out.append((f"{self.item}:nps", s, "", name("banner.nps"), f, "points"))
             else:
                 for c in codes:
-                    out.append((f"{self.item}:{c}", s, str(c), f"{self.label}: {c}",
+                    out.append((f"{self.item}:{c}", s, str(c), name("banner.code", code=c),
                                 (codes == c) * 1.0, "share"))  # fmt: skip
                 t, b = self.top_codes, self.bottom_codes
                 out.append((f"{self.item}:top", s, f"top ({span(t)})",
-                            f"{self.label}: top-{len(t)} ({span(t)})", net(t), "share"))  # fmt: skip
+                            name("banner.top_net", k=len(t), span=span(t)), net(t),
+                            "share"))  # fmt: skip
                 out.append((f"{self.item}:bottom", s, f"bottom ({span(b)})",
-                            f"{self.label}: bottom-{len(b)} ({span(b)})", net(b), "share"))  # fmt: skip
+                            name("banner.bottom_net", k=len(b), span=span(b)), net(b),
+                            "share"))  # fmt: skip
         return out
 
 
@@ -1591,7 +1602,8 @@ def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep, icat=None
     """
     rec = {
         "row": f"{brow.item}:distribution", "item": brow.item, "statistic": "distribution",
-        "label": f"{brow.label}: distribution", "variable": var.name, "test": "rao_scott",
+        "label": template("banner.distribution", brow.language).format(label=brow.label),
+        "variable": var.name, "test": "rao_scott",
         "k": int(testable.sum()), "n": 0, "chisq": np.nan, "f_statistic": np.nan,
         "df_num": np.nan, "df_den": np.nan, "p_value": np.nan, "p_chisq": np.nan,
         "cramers_v": np.nan, "welch_f": np.nan, "welch_df_num": np.nan, "welch_df_den": np.nan,
@@ -1658,7 +1670,9 @@ def default_banner(study: Study) -> BannerSpec:
     Its KPIs by every segment, side by side.
     """
     by: list[str | list[str]] = list(study.segment_columns())
-    return BannerSpec(name="segments", title="KPIs by segment", by=by)
+    return BannerSpec(
+        name="segments", title=template("banner.default_title", study.language), by=by
+    )
 
 
 def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow | IndexRow]:
@@ -1692,6 +1706,7 @@ def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow | IndexRow]:
                     it.scale.min,
                     it.scale.max,
                     top=tuple(it.top_codes),
+                    language=study.language,
                 )  # fmt: skip
             )
 
@@ -1709,7 +1724,7 @@ def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow | IndexRow]:
         h = study.hierarchy()
         labels = {**dict(zip(h["area"], h["area_label"], strict=True)),
                   **dict(zip(h["indicator"], h["indicator_label"], strict=True))}  # fmt: skip
-        index_rows.extend(index_rows_of(h, banner.index, labels))
+        index_rows.extend(index_rows_of(h, banner.index, labels, language=study.language))
     out.extend(index_rows)
     for name in banner.items:
         add(name, banner.statistics)
@@ -1761,7 +1776,7 @@ def study_banner(
         "second_alpha": spec.second_alpha if "pairwise" in spec.tests else None,
         "confidence": confidence or rep.confidence,
         "min_base": rep.min_base, "suppress_below": rep.suppress_below,
-        "weighted": study.is_weighted,
+        "weighted": study.is_weighted, "language": study.language,
     }  # fmt: skip
     if not rows or not cols or len(data) == 0:
         return BannerResult(
@@ -1858,8 +1873,23 @@ _CORRECTION_NAMES = {
     "holm": "Holm",
     "fdr_bh": "Benjamini-Hochberg (FDR)",
     "bonferroni": "Bonferroni",
-    "none": "no",
 }
+#: the text-table key of each word of the design's description (:func:`_design_text`)
+_DESIGN_WORDS = {
+    "weighted": "banner.d_weighted",
+    "stratified": "banner.d_stratified",
+    "clustered": "banner.d_clustered",
+    "simple random sample": "banner.d_srs",
+}
+
+
+def _design_words(design: str, language: str) -> str:
+    """Return the design's description (``"weighted, stratified"``) in ``language``."""
+    if not design:
+        return design
+    parts = [template(_DESIGN_WORDS[p], language) if p in _DESIGN_WORDS else p
+             for p in design.split(", ")]  # fmt: skip
+    return template("words.comma", language).join(parts)
 
 
 def banner_footnote(result: BannerResult) -> str:
@@ -1870,39 +1900,40 @@ def banner_footnote(result: BannerResult) -> str:
     """
     s = result.settings
     t = result.table
-    corr = _CORRECTION_NAMES.get(s.get("correction", "none"), s.get("correction"))
+    lang = s.get("language", "en")
+    code = s.get("correction", "none")
+    corr = _CORRECTION_NAMES.get(code) or (
+        template("banner.no_correction", lang) if code == "none" else code
+    )
     tests = s.get("tests", ["pairwise", "total"])
-    design = s.get("design", "")
+    design = _design_words(s.get("design", ""), lang)
     parts = []
     if "pairwise" in tests:
         nested = t["outer_value"].ne("").any() if len(t) else False
-        scope = "of the same banner variable" + (" (and outer value)" if nested else "")
-        text = (
-            f"Letters: the cell is significantly higher than the columns {scope} with those "
-            f"letters - upper case at p < {s['alpha']:g}"
-        )
+        scope = template("banner.scope_nested" if nested else "banner.scope", lang)
+        text = template("banner.letters", lang).format(scope=scope, alpha=f"{s['alpha']:g}")
         if s.get("second_alpha"):
-            text += f", lower case at p < {s['second_alpha']:g}"
+            text += template("banner.letters_second", lang).format(alpha=f"{s['second_alpha']:g}")
         parts.append(
-            text + f" (design-based t test of the difference, {design}; {corr} correction "
-            "within each row and banner variable)."
+            template("banner.letters_test", lang).format(text=text, design=design, correction=corr)
         )
     if "total" in tests:
         parts.append(
-            f"Colour: significantly above (green) or below (red) Total at p < {s['alpha']:g} "
-            f"({corr} correction within each row)."
+            template("banner.colour", lang).format(alpha=f"{s['alpha']:g}", correction=corr)
         )
     flags = set(t["flag"]) if len(t) else set()
     if flags & {"low base", "one respondent"}:
-        parts.append(f"† Low base: fewer than {s['min_base']:,} respondents, not tested.")
+        parts.append(template("banner.low", lang).format(mark=LOW_BASE, n=s["min_base"]))
     if flags & {"suppressed", "no respondents"}:
-        parts.append(f"{MISSING} Suppressed: fewer than {s['suppress_below']:,} respondents.")
+        parts.append(
+            template("banner.suppressed", lang).format(mark=MISSING, n=s["suppress_below"])
+        )
     if s.get("weighted"):
-        parts.append("Estimates weighted; bases unweighted, effective bases (Kish) below them.")
-    return " ".join(parts)
+        parts.append(template("banner.weighted", lang))
+    return template("words.space", lang).join(parts)
 
 
-def _heads(t: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+def _heads(t: pd.DataFrame, language: str = "en") -> list[tuple[str, str, str, str]]:
     """(column key, group title, value label, letter) of every banner column in order."""
     h = t.drop_duplicates(["variable", "column"])
     out, seen = [], set()
@@ -1912,7 +1943,7 @@ def _heads(t: pd.DataFrame) -> list[tuple[str, str, str, str]]:
             if TOTAL in seen:
                 continue
             seen.add(TOTAL)
-            out.append((TOTAL, "", "Total", ""))
+            out.append((TOTAL, "", template("cross.total", language), ""))
         else:
             title = getattr(r, "variable_label", None) or r.variable
             out.append(("|".join(key), str(title), str(r.value_label), r.letter))
@@ -1937,10 +1968,11 @@ def banner_frame(result: BannerResult) -> pd.DataFrame:
         banner.
     """
     t = result.table
+    lang = result.settings.get("language", "en")
     if t.empty:
-        return pd.DataFrame(index=pd.Index([], name="Row"))
+        return pd.DataFrame(index=pd.Index([], name=template("cross.row", lang)))
     t = _keyed(t)
-    heads = _heads(t)
+    heads = _heads(t, lang)
     rows = list(dict.fromkeys(t["label"]))
     unit = t.drop_duplicates("label").set_index("label")["unit"]
     cells = t.drop_duplicates(["label", "_key"]).set_index(["label", "_key"])
@@ -1963,7 +1995,8 @@ def banner_frame(result: BannerResult) -> pd.DataFrame:
             sig.append(mark or (c["letters"] + c["letters_second"]))
         data[(group, name, "estimate")] = est
         data[(group, name, "sig")] = sig
-    frame = pd.DataFrame(data, index=pd.Index(["Base", "Effective base"] + rows, name="Row"))
+    bases = [template("cross.base_row", lang), template("cross.effective_row", lang)]
+    frame = pd.DataFrame(data, index=pd.Index(bases + rows, name=template("cross.row", lang)))
     frame.columns = pd.MultiIndex.from_tuples(frame.columns)
     return frame
 
@@ -2051,8 +2084,9 @@ def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
     t = result.table
     if t.empty:
         return ""
+    lang = result.settings.get("language", "en")
     t = _keyed(t)
-    heads = _heads(t)
+    heads = _heads(t, lang)
     rows = list(dict.fromkeys(t["label"]))
     cells = t.drop_duplicates(["label", "_key"]).set_index(["label", "_key"])
     first = t[t["row"] == t["row"].iloc[0]].drop_duplicates("_key").set_index("_key")
@@ -2064,9 +2098,9 @@ def banner_html(result: BannerResult, *, caption: str | None = None) -> str:
     out.append("<thead>")
     out += _header_rows(heads, t)
     out.append("</thead><tbody>")
-    base_rows = [("Base", "n")]
+    base_rows = [(template("cross.base_row", lang), "n")]
     if result.settings.get("weighted"):
-        base_rows.append(("Effective base", "n_effective"))
+        base_rows.append((template("cross.effective_row", lang), "n_effective"))
     for name, col in base_rows:
         out.append(f"<tr class='base'><td class='row'>{e(name)}</td>")
         out += [f"<td>{e(fmt_value(first.loc[k, col], 'base'))}</td>" for k, *_ in heads]
@@ -2113,9 +2147,10 @@ def banner_show(result: BannerResult, *, caption: str) -> dict:
     """
     frame = banner_frame(result)
     cols = [c for c in frame.columns if c[-1] != "unit"]
+    row = template("cross.row", result.settings.get("language", "en"))
     return {
         "table": frame,
-        "columns": [("", "", "Row"), *cols],
+        "columns": [("", "", row), *cols],
         "kinds": {c: "text" for c in cols if c[-1] == "sig"},
         "labels": {"estimate": "", "sig": ""},
         "caption": caption,

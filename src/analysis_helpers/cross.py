@@ -37,10 +37,11 @@ import pandas as pd
 
 from ._checks import check_columns
 from ._design import normal_quantile
-from .formatting import MISSING, fmt_change, fmt_count, fmt_p, fmt_value, kind_for_unit
+from .formatting import MISSING, fmt_change, fmt_p, fmt_value, kind_for_unit
 from .safe_output import Md, md
 from .study import Study, code_text
 from .study_tables import study_design
+from .text import count, size, template, text
 from .trend import adjust_p
 
 __all__ = [
@@ -169,7 +170,7 @@ def banner(
     h = study.hierarchy() if study.has_index else None
     if h is not None:
         labels = {a: study.label(a) for a in h["area"]}
-        rows += index_rows_of(h, index_levels, labels)
+        rows += index_rows_of(h, index_levels, labels, language=study.language)
     if not rows or len(data) == 0:
         return pd.DataFrame(columns=BANNER_COLUMNS)
     by, frame = cols, data
@@ -224,7 +225,15 @@ def _kpi_rows(study: Study) -> tuple[list, dict[str, tuple[str, str, str]]]:
     def add(name: str, stat: str, row: str, unit: str | None = None) -> None:
         it = items[name]
         rows.append(
-            BannerRow(name, (stat,), it.label, it.scale.min, it.scale.max, top=tuple(it.top_codes))
+            BannerRow(
+                name,
+                (stat,),
+                it.label,
+                it.scale.min,
+                it.scale.max,
+                top=tuple(it.top_codes),
+                language=study.language,
+            )  # fmt: skip
         )
         keys[f"{name}:{stat}"] = (row, "kpi", unit or "")
 
@@ -318,11 +327,13 @@ def banner_view(table: pd.DataFrame, *, study: Study, bases: bool = True) -> pd.
         MultiIndex (segment title, "value label (letter)"), Total first as ("", "Total").
         Suppressed cells show "–"; low-base cells end in "†" and carry no letters.
     """
+    lang = study.language
     if len(table) == 0:
-        return pd.DataFrame(index=pd.Index([], name="KPI"))
+        return pd.DataFrame(index=pd.Index([], name=template("cross.kpi", lang)))
     heads = table.drop_duplicates("column")
+    total = template("cross.total", lang)
     keys = [
-        ("", "Total") if c == TOTAL else (t, f"{v} ({lt})")
+        ("", total) if c == TOTAL else (t, f"{v} ({lt})")
         for c, t, v, lt in zip(
             heads["column"],
             heads["segment_label"],
@@ -340,13 +351,15 @@ def banner_view(table: pd.DataFrame, *, study: Study, bases: bool = True) -> pd.
     if bases:
         # the column's respondents: the largest base of its rows
         n = table.groupby("column", sort=False)["n"].max()
-        extra = {"Base": {key_of[c]: fmt_value(v, "base") for c, v in n.items()}}
+        base = template("cross.base_row", lang)
+        extra = {base: {key_of[c]: fmt_value(v, "base") for c, v in n.items()}}
         if study.is_weighted:
             ne = table.groupby("column", sort=False)["n_effective"].max()
-            extra["Effective base"] = {key_of[c]: fmt_value(v, "base") for c, v in ne.items()}
+            eff = template("cross.effective_row", lang)
+            extra[eff] = {key_of[c]: fmt_value(v, "base") for c, v in ne.items()}
         frame = pd.concat([pd.DataFrame.from_dict(extra, orient="index")[keys], frame])
     frame.columns = pd.MultiIndex.from_tuples(keys)
-    frame.index.name = "KPI"
+    frame.index.name = template("cross.kpi", lang)
     return frame
 
 
@@ -356,19 +369,17 @@ def banner_note(table: pd.DataFrame, *, study: Study) -> str:
     What the letters mean, the test, level and correction, and the base rules when a cell
     is flagged.
     """
-    rep = study.reporting
-    design = "weighted, " if study.is_weighted else ""
-    text = (
-        "Letters: the cell is significantly higher than the columns of the same segment with "
-        f"those letters (design-based t test of the difference, {design}"
-        f"{significance_phrase(study, within='within each row and segment')})."
+    rep, lang = study.reporting, study.language
+    note = template("cross.note_letters", lang).format(
+        design=template("cross.weighted", lang) if study.is_weighted else "",
+        test=significance_phrase(study, within="within each row and segment"),
     )
     flags = set(table["flag"]) if len(table) else set()
     if "low base" in flags:
-        text += f" {LOW_BASE_MARK} Low base: fewer than {rep.min_base:,} respondents, not tested."
+        note += template("cross.note_low", lang).format(mark=LOW_BASE_MARK, n=rep.min_base)
     if "suppressed" in flags:
-        text += f" {MISSING} Suppressed: fewer than {rep.suppress_below:,} respondents."
-    return text
+        note += template("cross.note_suppressed", lang).format(mark=MISSING, n=rep.suppress_below)
+    return note
 
 
 _CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
@@ -377,17 +388,25 @@ _CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni
 def significance_phrase(study: Study, *, within: str = "") -> str:
     """Say how the tests are judged, from the study: ``"p < 0.05, Holm-adjusted"``.
 
-    Plus ``within``, e.g. "within each row"; ``"p < 0.05"`` without a correction.
+    Plus ``within``, e.g. "within each row"; ``"p < 0.05"`` without a correction. In the
+    study's language (``reporting.language``): "within each row" and "within each row and
+    segment" are the text tables' ``cross.within_row`` and ``cross.within_row_segment``.
     """
-    rep = study.reporting
+    rep, lang = study.reporting, study.language
     corr = _CORRECTION_NAMES.get(rep.correction)
-    text = f"p < {rep.alpha:g}"
-    if corr:
-        text += f", {corr}-adjusted" + (f" {within}" if within else "")
-    return text
+    if not corr:
+        return f"p < {rep.alpha:g}"
+    keys = {"within each row": "cross.within_row",
+            "within each row and segment": "cross.within_row_segment"}  # fmt: skip
+    where = template(keys[within], lang) if within in keys else within
+    return template("cross.adjusted", lang).format(
+        alpha=f"{rep.alpha:g}",
+        correction=corr,
+        within=template("cross.within", lang).format(within=where) if where else "",
+    )
 
 
-def difference_text(difference: float, unit: str) -> str:
+def difference_text(difference: float, unit: str, language: str = "en") -> str:
     """Return the size of a difference in words, by the row's unit.
 
     ``"46 points"`` (NPS), ``"35.7 pp"`` (shares), ``"4.1 index points"``, ``"0.52"``
@@ -399,7 +418,11 @@ def difference_text(difference: float, unit: str) -> str:
     ('46 points', '35.7 pp')
     >>> difference_text(-4.12, "index (0-100)"), difference_text(0.517, "mean (1-10)")
     ('4.1 index points', '0.52')
+    >>> difference_text(-4.12, "index (0-100)", "zh")
+    '4.1 个指数点'
     """
+    if language != "en":
+        return size(difference, unit, language)
     text = fmt_change(abs(difference), unit).lstrip("+")
     kind = kind_for_unit(unit)
     if kind == "nps":
@@ -589,13 +612,15 @@ def _translate_letters(letters: str, column_of: dict[str, str], letter_of: dict[
     return ("" if all(len(g) == 1 for g in out) else " ").join(out)
 
 
-def segment_index_view(table: pd.DataFrame) -> pd.DataFrame:
+def segment_index_view(table: pd.DataFrame, *, language: str = "en") -> pd.DataFrame:
     """Return :func:`segment_index_by_wave` as a client reads it.
 
     Parameters
     ----------
     table : DataFrame
         The output of :func:`segment_index_by_wave`.
+    language : str
+        The language of "Total" and the index names ("Segment", "Group").
 
     Returns
     -------
@@ -610,8 +635,9 @@ def segment_index_view(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     waves = list(dict.fromkeys(table["wave_label"]))
     heads = table.drop_duplicates("column")
+    total = template("cross.total", language)
     keys = {
-        c: ("", "Total") if c == TOTAL else (t, f"{v} ({lt})")
+        c: ("", total) if c == TOTAL else (t, f"{v} ({lt})")
         for c, t, v, lt in zip(
             heads["column"], heads["segment_label"], heads["value_label"], heads["letter"],
             strict=True,
@@ -621,7 +647,8 @@ def segment_index_view(table: pd.DataFrame) -> pd.DataFrame:
     for r in table.itertuples(index=False):
         body[keys[r.column]][r.wave_label] = _cell_text(r)
     frame = pd.DataFrame.from_dict(body, orient="index")[waves]
-    frame.index = pd.MultiIndex.from_tuples(list(body), names=["Segment", "Group"])
+    names = [template("cross.col_segment", language), template("cross.col_group", language)]
+    frame.index = pd.MultiIndex.from_tuples(list(body), names=names)
     return frame
 
 
@@ -646,41 +673,40 @@ def segment_index_takeaway(table: pd.DataFrame, *, study: Study) -> Md:
         6.9 index points below the rest of the sample (p < 0.001, n = 1,020); they had
         the lowest index of their segment in 6 of 6 waves."
     """
+    lang = study.language
     cells = table[(table["column"] != TOTAL) & (table["flag"] == "")]
     if cells.empty:
-        return md("No segment group has a base large enough to be compared in any wave.")
+        return text("cross.lowest_none", lang)
     last = cells["wave"].iloc[-1]
     now = cells[cells["wave"] == last].dropna(subset=["difference_rest"])
     if now.empty:
-        return md("No segment group can be compared with the rest of the sample.")
+        return text("cross.lowest_no_rest", lang)
     low = now.loc[now["difference_rest"].idxmin()]
     lowest = cells.loc[cells.groupby(["wave", "segment"])["estimate"].idxmin()]
     n_low = int((lowest["column"] == low["column"]).sum())
     n_waves = int(cells["wave"].nunique())
-    head = md(
-        "In {wave}, **{group}** ({segment}) have the lowest index relative to the rest of "
-        "the sample: {score:index},",
+    head = text(
+        "cross.lowest",
+        lang,
         wave=low["wave_label"],
         group=low["value_label"],
         segment=low["segment_label"],
         score=low["estimate"],
     )
     if bool(low["significant_rest"]):
-        gap = md(
-            " {gap:index} index points below the rest ({p}, n = {n:,})",
+        gap = text(
+            "cross.lowest_gap",
+            lang,
             gap=-low["difference_rest"],
             p=fmt_p(low["p_rest_adjusted"], prefix=True),
             n=int(low["n"]),
         )
     else:
-        gap = md(
-            " not significantly below the rest ({p}, n = {n:,})",
+        gap = text(
+            "cross.lowest_not",
+            lang,
             p=fmt_p(low["p_rest_adjusted"], prefix=True),
             n=int(low["n"]),
         )
-    tail = md(
-        "; they had the lowest index of their segment in {k} of {m}.",
-        k=n_low,
-        m=fmt_count(n_waves, "wave"),
-    )
+    tail = text("cross.lowest_tail", lang, k=n_low, m=count(n_waves, "count.wave", lang))
     return md("{a}{b}{c}", a=head, b=gap, c=tail)

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from .formatting import DOWN, MISSING, UP
+from .text import template
 
 __all__ = ["area_heatmap"]
 
@@ -23,6 +24,7 @@ def area_heatmap(
     title: str | None = None,
     level: str = "area",
     ax: Axes | None = None,
+    language: str = "en",
 ) -> Axes:
     """Area index by segment value: one row per segment value, one column per area.
 
@@ -38,6 +40,8 @@ def area_heatmap(
         column included: it is the colour's reference).
     title : str, optional
         The chart title.
+    language : str
+        The language of the colour bar's caption (text table ``cross.axis_heatmap``).
     level : str
         The banner level to draw ("area").
     ax : Axes, optional
@@ -95,7 +99,7 @@ def area_heatmap(
     for k in np.flatnonzero(seg[1:] != seg[:-1]):
         ax.axhline(k + 0.5, color="white", lw=2)
     bar = ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
-    bar.set_label("Index points against Total", fontsize=8)
+    bar.set_label(template("cross.axis_heatmap", language), fontsize=8)
     bar.ax.tick_params(labelsize=8)
     if title:
         ax.set_title(title, pad=10)

@@ -25,9 +25,9 @@ from typing import Any
 import pandas as pd
 
 from ._checks import check_choice
-from .formatting import confidence_label, fmt_ci, fmt_count, fmt_list, fmt_p
+from .formatting import confidence_label, fmt_ci, fmt_p
 from .pls import (
-    ACTION_TEMPLATE,
+    ACTION_KEYS,
     PathModel,
     PLSFit,
     construct_index,
@@ -47,6 +47,7 @@ from .pls.summary import (
 from .safe_output import Md, md
 from .study import Study
 from .study_tables import flag_bases, study_design
+from .text import count, join, template, text
 
 __all__ = [
     "ipma_item_table",
@@ -79,9 +80,19 @@ __all__ = [
     "ipma_table",
     "ipma_takeaway",
     "AREA_WEIGHT_DISPLAY",
+    "area_weight_display",
+    "headers",
+    "path_display",
+    "quality_display",
+    "htmt_display",
+    "index_display",
+    "pairs_display",
+    "chart_title",
+    "page_text",
     "area_weights",
     "rollup_table",
     "area_weight_takeaway",
+    "csi_weights_note",
 ]
 
 #: the statistic columns of an index comparison, blanked in suppressed cells
@@ -191,6 +202,11 @@ class IndexRun:
         Why there is no model (then the page shows this one sentence).
     confidence : str
         The study's confidence level in words, e.g. ``"95%"``.
+    language : str
+        The report's language (``reporting.language``): every sentence, caption and
+        header of the page's helpers is in it.
+    correction : str
+        The study's multiple-comparison correction (``reporting.correction``).
     """
 
     setup: IndexSetup
@@ -202,6 +218,8 @@ class IndexRun:
     boot: pd.DataFrame | None = None
     problem: str | None = None
     confidence: str = "95%"
+    language: str = "en"
+    correction: str = "holm"
 
     @property
     def labels(self) -> dict[str, str]:
@@ -256,9 +274,13 @@ def estimate_index_model(data: pd.DataFrame, *, study: Study, setup: IndexSetup)
         confidence=study.reporting.confidence,
         random_state=setup.random_state,
         floor=study.reporting.min_base,
+        language=study.language,
     )
     label = confidence_label(study)
-    return IndexRun(setup, sample, model, lo, hi, run.fit, run.boot, run.problem, label)
+    return IndexRun(
+        setup, sample, model, lo, hi, run.fit, run.boot, run.problem, label, study.language,
+        study.reporting.correction,
+    )  # fmt: skip
 
 
 def model_takeaway(run: IndexRun, *, study: Study) -> Md:
@@ -271,41 +293,69 @@ def model_takeaway(run: IndexRun, *, study: Study) -> Md:
         (all waves pooled) with the survey weights; intervals from 200 bootstrap
         replicates of the survey design. The index is **Satisfaction**."
     """
-    model, fit = run._model(), run._fit()
+    model, fit, lang = run._model(), run._fit(), run.language
     if run.setup.wave:
-        waves = md(" ({w})", w=study.wave_label(run.setup.wave))
+        waves = text("pls.model_wave", lang, w=study.wave_label(run.setup.wave))
     else:
-        waves = md(" (all waves pooled)") if study.is_multiwave else md("")
+        waves = text("pls.model_pooled", lang) if study.is_multiwave else md("")
     boot = run.boot if run.boot is not None else pd.DataFrame({"n_boot": [0]})
-    return md(
-        "A path model of {constructs} and {paths}, estimated on {respondents}{waves} with "
-        "the survey weights; intervals from {boot} of the survey design. The index is "
-        "**{target}**.",
-        constructs=fmt_count(len(model.constructs), "construct"),
-        paths=fmt_count(len(model.paths), "path"),
-        respondents=fmt_count(fit.n, "respondent"),
+    return text(
+        "pls.model",
+        lang,
+        constructs=count(len(model.constructs), "count.construct", lang),
+        paths=count(len(model.paths), "count.path", lang),
+        respondents=count(fit.n, "count.respondent", lang),
         waves=waves,
-        boot=fmt_count(int(boot["n_boot"].iloc[0]), "bootstrap replicate"),
+        boot=count(int(boot["n_boot"].iloc[0]), "count.replicate", lang),
         target=run.labels[run.target],
     )
+
+
+#: the names of the corrections in a header ("Adjusted p (Holm)")
+_CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
+
+
+def headers(language: str = "en", *, confidence: str = "95%", correction: str = "holm") -> dict:
+    """Return the page's headers of the common columns in ``language``.
+
+    ``ci`` ("95% CI"), ``p_value`` ("p"), ``p_adjusted`` ("Adjusted p (Holm)"), ``n``
+    ("Base") and ``flag`` ("Note"), from the text tables (in English the same as the
+    report's default headers).
+    """
+    name = _CORRECTION_NAMES.get(correction)
+    return {
+        "ci": template("pls.col_ci", language).format(confidence=confidence),
+        "p_value": "p",
+        "p_adjusted": template("pls.col_p_adjusted", language).format(correction=name)
+        if name
+        else template("pls.col_p_plain", language),
+        "n": template("pls.col_base", language),
+        "flag": template("pls.col_note", language),
+    }
 
 
 # --------------------------------------------------------------------------------------
 # 1. paths
 # --------------------------------------------------------------------------------------
-#: ``ctx.show`` arguments of :func:`path_view`
-PATH_DISPLAY: dict[str, Any] = {
-    "columns": {
-        "from_label": "From",
-        "to_label": "To",
-        "estimate": "Path coefficient",
-        "ci": None,
-        "p_value": None,
-        "significant": "Significant",
-    },
-    "kinds": {"estimate": "coef", "significant": "bool"},
-    "caption": "Path coefficients with bootstrap intervals",
-}
+def path_display(language: str = "en", *, confidence: str = "95%") -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of :func:`path_view` in ``language``."""
+    common = headers(language, confidence=confidence)
+    return {
+        "columns": {
+            "from_label": template("pls.col_from", language),
+            "to_label": template("pls.col_to", language),
+            "estimate": template("pls.col_path", language),
+            "ci": common["ci"],
+            "p_value": common["p_value"],
+            "significant": template("pls.col_significant", language),
+        },
+        "kinds": {"estimate": "coef", "significant": "bool"},
+        "caption": template("pls.cap_paths", language),
+    }
+
+
+#: ``ctx.show`` arguments of :func:`path_view` (English; :func:`path_display` for others)
+PATH_DISPLAY: dict[str, Any] = path_display()
 
 
 def path_view(paths: pd.DataFrame, *, model: PathModel) -> pd.DataFrame:
@@ -341,18 +391,18 @@ def path_takeaway(paths: pd.DataFrame, *, run: IndexRun) -> Md:
     -------
     Md
     """
-    target = run.target
+    target, lang = run.target, run.language
     into = paths[paths["to"] == target].sort_values("rank")
     weak = paths.loc[~paths["significant"]]
     names = list(weak["from_label"] + " → " + weak["to_label"])
     second = (
-        md(", then {b} ({v:num.2})", b=into["from_label"].iloc[1], v=into["estimate"].iloc[1])
+        text("pls.paths_second", lang, b=into["from_label"].iloc[1], v=into["estimate"].iloc[1])
         if len(into) > 1
         else md("")
     )
-    return md(
-        "The model explains {r2:share} of the variation in {target}. Its strongest driver is "
-        "**{top}** ({top_b:num.2}; {confidence} interval {top_ci}){second}. {weak}",
+    return text(
+        "pls.paths",
+        lang,
         r2=run._fit().r_squared()[target],
         target=run.labels[target],
         top=into["from_label"].iloc[0],
@@ -360,50 +410,57 @@ def path_takeaway(paths: pd.DataFrame, *, run: IndexRun) -> Md:
         confidence=run.confidence,
         top_ci=fmt_ci(into["ci_low"].iloc[0], into["ci_high"].iloc[0], kind="coef"),
         second=second,
-        weak=md("Not significant: {w}.", w=fmt_list(names))
+        weak=text("pls.paths_weak", lang, w=join(names, lang))
         if names
-        else md("Every path is significant."),
+        else text("pls.paths_all", lang),
     )
 
 
 # --------------------------------------------------------------------------------------
 # 2. measurement
 # --------------------------------------------------------------------------------------
+def quality_display(language: str = "en") -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of the quality criteria in ``language``."""
+    return {
+        "columns": {
+            "label": template("pls.col_construct", language),
+            "n_items": template("pls.col_items", language),
+            "alpha": "Cronbach's alpha",
+            "rho_a": "rho_A",
+            "rho_c": template("pls.col_rho_c", language),
+            "ave": "AVE",
+            "shortfall": template("pls.col_shortfall", language),
+        },
+        "kinds": {"alpha": "coef", "rho_a": "coef", "rho_c": "coef", "ave": "coef"},
+        "caption": template("pls.cap_quality", language),
+    }
+
+
 #: ``ctx.show`` arguments of :func:`~analysis_helpers.pls.summary.quality_criteria`
-QUALITY_DISPLAY: dict[str, Any] = {
-    "columns": {
-        "label": "Construct",
-        "n_items": "Items",
-        "alpha": "Cronbach's alpha",
-        "rho_a": "rho_A",
-        "rho_c": "Composite reliability",
-        "ave": "AVE",
-        "shortfall": "Falls short",
-    },
-    "kinds": {"alpha": "coef", "rho_a": "coef", "rho_c": "coef", "ave": "coef"},
-    "caption": "Reliability and convergent validity (thresholds 0.7 and AVE 0.5)",
-}
+#: (English; :func:`quality_display` for others)
+QUALITY_DISPLAY: dict[str, Any] = quality_display()
 
 
-def quality_takeaway(quality: pd.DataFrame) -> Md:
+def quality_takeaway(quality: pd.DataFrame, *, language: str = "en") -> Md:
     """Return the constructs short of a threshold and the lowest reliability and AVE.
 
     Parameters
     ----------
     quality : DataFrame
         :func:`~analysis_helpers.pls.summary.quality_criteria` output (not empty).
+    language : str
 
     Returns
     -------
     Md
     """
     short = quality.loc[quality["shortfall"] != "", "label"]
-    return md(
-        "{verdict} The lowest composite reliability is {low:num.2} ({low_label}); the lowest "
-        "AVE {ave:num.2} ({ave_label}).",
-        verdict=md("Every construct meets the usual thresholds.")
+    return text(
+        "pls.quality",
+        language,
+        verdict=text("pls.quality_all", language)
         if short.empty
-        else md("Short of a threshold: {c}.", c=fmt_list(list(short))),
+        else text("pls.quality_short", language, c=join(list(short), language)),
         low=quality["rho_c"].min(),
         low_label=quality.loc[quality["rho_c"].idxmin(), "label"],
         ave=quality["ave"].min(),
@@ -411,18 +468,23 @@ def quality_takeaway(quality: pd.DataFrame) -> Md:
     )
 
 
-#: ``ctx.show`` arguments of :func:`htmt_view`
-HTMT_DISPLAY: dict[str, Any] = {
-    "columns": {
-        "label_1": "Construct",
-        "label_2": "and",
-        "htmt": "HTMT",
-        "ci": None,
-        "distinct": "Distinct",
-    },
-    "kinds": {"htmt": "coef"},
-    "caption": "Discriminant validity: the highest HTMT ratios",
-}
+def htmt_display(language: str = "en", *, confidence: str = "95%") -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of :func:`htmt_view` in ``language``."""
+    return {
+        "columns": {
+            "label_1": template("pls.col_construct", language),
+            "label_2": template("pls.col_and", language),
+            "htmt": "HTMT",
+            "ci": headers(language, confidence=confidence)["ci"],
+            "distinct": template("pls.col_distinct", language),
+        },
+        "kinds": {"htmt": "coef"},
+        "caption": template("pls.cap_htmt", language),
+    }
+
+
+#: ``ctx.show`` arguments of :func:`htmt_view` (English; :func:`htmt_display` for others)
+HTMT_DISPLAY: dict[str, Any] = htmt_display()
 
 
 def htmt_view(htmt: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
@@ -430,7 +492,7 @@ def htmt_view(htmt: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
     return htmt.sort_values("htmt", ascending=False).head(top)
 
 
-def htmt_takeaway(htmt: pd.DataFrame, *, confidence: str = "95%") -> Md:
+def htmt_takeaway(htmt: pd.DataFrame, *, confidence: str = "95%", language: str = "en") -> Md:
     """Return whether every pair of constructs is distinct, and the closest pair.
 
     Parameters
@@ -439,6 +501,7 @@ def htmt_takeaway(htmt: pd.DataFrame, *, confidence: str = "95%") -> Md:
         :func:`~analysis_helpers.pls.summary.htmt_summary` output (not empty).
     confidence : str
         The level of its intervals in words.
+    language : str
 
     Returns
     -------
@@ -446,20 +509,13 @@ def htmt_takeaway(htmt: pd.DataFrame, *, confidence: str = "95%") -> Md:
     """
     worst = htmt.loc[htmt["htmt"].idxmax()]
     verdict = (
-        md(
-            "Every pair of constructs is distinct (HTMT and its upper limit below {t:num.2}).",
-            t=THRESHOLDS["htmt"],
-        )
+        text("pls.htmt_distinct", language, t=THRESHOLDS["htmt"])
         if htmt["distinct"].all()
-        else md(
-            "{k} of {n} pairs are not clearly distinct: read their paths with care.",
-            k=int((~htmt["distinct"]).sum()),
-            n=len(htmt),
-        )
+        else text("pls.htmt_not", language, k=int((~htmt["distinct"]).sum()), n=len(htmt))
     )
-    return md(
-        "{verdict} The closest pair is {a} and {b} (HTMT {h:num.2}, {confidence} interval "
-        "up to {hi:num.2}).",
+    return text(
+        "pls.htmt",
+        language,
         verdict=verdict,
         a=worst["label_1"],
         b=worst["label_2"],
@@ -472,18 +528,24 @@ def htmt_takeaway(htmt: pd.DataFrame, *, confidence: str = "95%") -> Md:
 # --------------------------------------------------------------------------------------
 # 3. the index
 # --------------------------------------------------------------------------------------
-#: ``ctx.show`` arguments of :func:`index_table`
-INDEX_DISPLAY: dict[str, Any] = {
-    "columns": {
-        "label": "Construct",
-        "estimate": "Index",
-        "ci": None,
-        "boot_ci": "Interval with the weights re-estimated",
-        "n": None,
-    },
-    "unit": "index (0-100)",
-    "caption": "Index of every construct (0-100)",
-}
+def index_display(language: str = "en", *, confidence: str = "95%") -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of :func:`index_table` in ``language``."""
+    common = headers(language, confidence=confidence)
+    return {
+        "columns": {
+            "label": template("pls.col_construct", language),
+            "estimate": template("pls.col_index", language),
+            "ci": common["ci"],
+            "boot_ci": template("pls.col_boot_ci", language),
+            "n": common["n"],
+        },
+        "unit": "index (0-100)",
+        "caption": template("pls.cap_index", language),
+    }
+
+
+#: ``ctx.show`` arguments of :func:`index_table` (English; :func:`index_display` for others)
+INDEX_DISPLAY: dict[str, Any] = index_display()
 
 
 def index_table(run: IndexRun, *, study: Study) -> pd.DataFrame:
@@ -522,8 +584,9 @@ def index_table(run: IndexRun, *, study: Study) -> pd.DataFrame:
 def index_takeaway(index: pd.DataFrame, *, run: IndexRun) -> Md:
     """Return the index of the target construct with its interval."""
     top = index.set_index("block").loc[run.target]
-    return md(
-        "The index (**{target}**) is {value:index} of 100 ({confidence} interval {ci}).",
+    return text(
+        "pls.index",
+        run.language,
         target=run.labels[run.target],
         value=top["estimate"],
         confidence=run.confidence,
@@ -566,29 +629,32 @@ def index_by_wave(run: IndexRun, *, study: Study) -> pd.DataFrame:
 
 def wave_index_display(run: IndexRun) -> dict[str, Any]:
     """Return the ``ctx.show`` arguments of :func:`index_by_wave`: columns, kinds, caption."""
+    lang = run.language
+    common = headers(lang, confidence=run.confidence, correction=run.correction)
     return {
         "columns": {
-            "wave": "Wave",
-            "estimate": "Index",
-            "difference": "Change from the wave before",
-            "ci": "Change interval",
-            "p_adjusted": None,
-            "n": None,
-            "flag": None,
+            "wave": template("pls.col_wave", lang),
+            "estimate": template("pls.col_index", lang),
+            "difference": template("pls.col_change", lang),
+            "ci": template("pls.col_change_ci", lang),
+            "p_adjusted": common["p_adjusted"],
+            "n": common["n"],
+            "flag": common["flag"],
         },
         "unit": "index (0-100)",
         "kinds": {"difference": "index"},
-        "caption": f"{run.labels[run.target]}: index by wave",
+        "caption": template("pls.cap_wave", lang).format(target=run.labels[run.target]),
     }
 
 
-def wave_index_takeaway(by_wave: pd.DataFrame) -> Md:
+def wave_index_takeaway(by_wave: pd.DataFrame, *, language: str = "en") -> Md:
     """Return the last wave's index and its change from the wave before, in words.
 
     Parameters
     ----------
     by_wave : DataFrame
         :func:`index_by_wave` output.
+    language : str
 
     Returns
     -------
@@ -597,23 +663,26 @@ def wave_index_takeaway(by_wave: pd.DataFrame) -> Md:
         a significant change)."; when the last wave is suppressed, the sentence says it
         has too few respondents.
     """
-    last = by_wave.iloc[-1]
+    last, lang = by_wave.iloc[-1], language
     if last["flag"] == "suppressed":
-        return md("The last wave has too few respondents to compare its index.")
+        return text("pls.wave_suppressed", lang)
     d = float(last["difference"])
     if d > 0:
-        change = md("{d:num.1} points higher than in {prev}", d=d, prev=last["previous"])
+        change = text("pls.wave_higher", lang, d=d, prev=last["previous"])
     elif d < 0:
-        change = md("{d:num.1} points lower than in {prev}", d=-d, prev=last["previous"])
+        change = text("pls.wave_lower", lang, d=-d, prev=last["previous"])
     else:
-        change = md("the same as in {prev}", prev=last["previous"])
-    return md(
-        "In {last} the index is {value:index}, {change} ({p}; {verdict}).",
+        change = text("pls.wave_same", lang, prev=last["previous"])
+    return text(
+        "pls.wave",
+        lang,
         last=last["wave"],
         value=last["estimate"],
         change=change,
         p=fmt_p(last["p_adjusted"], prefix=True),
-        verdict="a significant change" if last["significant"] else "within sampling error",
+        verdict=text("pls.verdict_change", lang)
+        if last["significant"]
+        else text("pls.verdict_noise", lang),
     )
 
 
@@ -654,25 +723,29 @@ def index_by_segment(run: IndexRun, *, study: Study) -> pd.DataFrame:
 
 def segment_index_display(run: IndexRun, *, study: Study) -> dict[str, Any]:
     """Return the ``ctx.show`` arguments of :func:`index_by_segment`."""
+    lang = run.language
+    common = headers(lang, confidence=run.confidence, correction=run.correction)
     title = study.label(run.setup.segment) if run.setup.segment else "segment"
     return {
         "columns": {
             "value": title,
-            "estimate": "Index",
-            "estimate_reference": "Everyone else",
-            "difference": "Difference",
-            "ci": "Difference interval",
-            "p_adjusted": None,
-            "n": None,
-            "flag": None,
+            "estimate": template("pls.col_index", lang),
+            "estimate_reference": template("pls.col_rest", lang),
+            "difference": template("pls.col_difference", lang),
+            "ci": template("pls.col_difference_ci", lang),
+            "p_adjusted": common["p_adjusted"],
+            "n": common["n"],
+            "flag": common["flag"],
         },
         "unit": "index (0-100)",
         "kinds": {"difference": "index"},
-        "caption": f"{run.labels[run.target]}: index by {title}",
+        "caption": template("pls.cap_segment", lang).format(
+            target=run.labels[run.target], segment=title
+        ),
     }
 
 
-def segment_index_takeaway(by_seg: pd.DataFrame, *, segment: str) -> Md:
+def segment_index_takeaway(by_seg: pd.DataFrame, *, segment: str, language: str = "en") -> Md:
     """Return the range of the index over the groups and the groups that differ.
 
     Parameters
@@ -681,6 +754,7 @@ def segment_index_takeaway(by_seg: pd.DataFrame, *, segment: str) -> Md:
         :func:`index_by_segment` output.
     segment : str
         The segment's title.
+    language : str
 
     Returns
     -------
@@ -689,27 +763,26 @@ def segment_index_takeaway(by_seg: pd.DataFrame, *, segment: str) -> Md:
         different from everyone else; when fewer than two groups are shown (the others
         suppressed), a sentence saying so.
     """
-    shown = by_seg[by_seg["flag"] != "suppressed"]
+    shown, lang = by_seg[by_seg["flag"] != "suppressed"], language
     if len(shown) < 2:
-        return md(
-            "Too few respondents per group of {segment} to compare the index.", segment=segment
-        )
+        return text("pls.seg_few", lang, segment=segment)
     hi, lo = shown.loc[shown["estimate"].idxmax()], shown.loc[shown["estimate"].idxmin()]
     sig = shown[shown["significant"]]
     parts = [
-        f"{v} ({d:+.1f} points, {fmt_p(p, prefix=True)})"
+        text("pls.seg_part", lang, v=v, d=f"{d:+.1f}", p=fmt_p(p, prefix=True))
         for v, d, p in zip(sig["value"], sig["difference"], sig["p_adjusted"], strict=True)
     ]
-    return md(
-        "By {segment}, the index runs from {lo_v:index} ({lo}) to {hi_v:index} ({hi}). {verdict}",
+    return text(
+        "pls.seg",
+        lang,
         segment=segment,
         lo=lo["value"],
         lo_v=lo["estimate"],
         hi=hi["value"],
         hi_v=hi["estimate"],
-        verdict=md("Significantly different from everyone else: {s}.", s=fmt_list(parts))
+        verdict=text("pls.seg_differ", lang, s=join(parts, lang))
         if parts
-        else md("No group differs significantly from everyone else."),
+        else text("pls.seg_none", lang),
     )
 
 
@@ -734,10 +807,10 @@ def ipma_table(run: IndexRun, *, study: Study) -> pd.DataFrame:
     return imap.assign(label=imap["block"].map(run.labels))
 
 
-def ipma_takeaway(imap: pd.DataFrame, *, labels: Mapping[str, str]) -> Md:
-    """Return what to improve first (:data:`~analysis_helpers.pls.ACTION_TEMPLATE`)."""
+def ipma_takeaway(imap: pd.DataFrame, *, labels: Mapping[str, str], language: str = "en") -> Md:
+    """Return what to improve first (:data:`~analysis_helpers.pls.ACTION_KEYS` in ``language``)."""
     action = ipma_action(imap, labels=labels).iloc[0]
-    return md(ACTION_TEMPLATE[action["reason"]], **action.to_dict())
+    return text(ACTION_KEYS[action["reason"]], language, **action.to_dict())
 
 
 def ipma_item_table(run: IndexRun, *, study: Study) -> pd.DataFrame:
@@ -808,13 +881,15 @@ def ipma_segment_takeaway(imap: pd.DataFrame, *, run: IndexRun, study: Study) ->
     Returns
     -------
     list of Md
-        "**Group**: " followed by :data:`~analysis_helpers.pls.ACTION_TEMPLATE`; one
+        "**Group**: " followed by :data:`~analysis_helpers.pls.ACTION_KEYS`' sentence; one
         sentence saying there is no group to map when ``imap`` is empty.
     """
+    lang = run.language
     if imap.empty:
         return [
-            md(
-                "No group of {segment} has {n:,} respondents or more, so there is no map per group.",
+            text(
+                "pls.ipma_no_group",
+                lang,
                 segment=study.label(run.setup.segment or "segment"),
                 n=study.reporting.min_base,
             )
@@ -824,10 +899,11 @@ def ipma_segment_takeaway(imap: pd.DataFrame, *, run: IndexRun, study: Study) ->
     for _, part in imap.groupby(column, sort=False):
         action = ipma_action(part.drop(columns=["value", "label"]), labels=run.labels).iloc[0]
         out.append(
-            md(
-                "**{group}**: {sentence}",
+            text(
+                "pls.ipma_group",
+                lang,
                 group=part["value"].iloc[0],
-                sentence=md(ACTION_TEMPLATE[action["reason"]], **action.to_dict()),
+                sentence=text(ACTION_KEYS[action["reason"]], lang, **action.to_dict()),
             )
         )
     return out
@@ -864,7 +940,60 @@ def segment_pairs(run: IndexRun, *, study: Study) -> pd.DataFrame:
     )
 
 
-def segment_pairs_takeaway(pairs: pd.DataFrame) -> Md:
+def pairs_display(run: IndexRun, *, study: Study) -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of :func:`segment_pairs` in the report's language."""
+    lang = run.language
+    segment = study.label(run.setup.segment) if run.setup.segment else "segment"
+    return {
+        "columns": {
+            "value": template("pls.col_group", lang),
+            "estimate": template("pls.col_index", lang),
+            "value_reference": template("pls.col_compared", lang),
+            "estimate_reference": template("pls.col_its_index", lang),
+            "difference": template("pls.col_difference", lang),
+            "p_adjusted": headers(lang, correction=run.correction)["p_adjusted"],
+        },
+        "unit": "index (0-100)",
+        "kinds": {"estimate_reference": "index", "difference": "index"},
+        "caption": template("pls.cap_pairs", lang).format(
+            target=run.labels[run.target], segment=segment
+        ),
+    }
+
+
+def chart_title(key: str, run: IndexRun, **values: str) -> str:
+    """Return a chart title of the page in the report's language (text table ``key``).
+
+    Parameters
+    ----------
+    key : str
+        ``"pls.title_ipma"``, ``"pls.title_ipma_items"`` or ``"pls.title_ipma_segment"``.
+    run : IndexRun
+    **values
+        The template's other fields (``segment``); ``target`` is the target's label.
+    """
+    return template(key, run.language).format(target=run.labels[run.target], **values)
+
+
+def page_text(key: str, run: IndexRun, **values: Any) -> Md:
+    """Return a heading or sentence of the page in the report's language (``{target}`` filled).
+
+    Parameters
+    ----------
+    key : str
+        A ``page.pls.*`` heading or a ``pls.*`` sentence of the text tables.
+    run : IndexRun
+    **values
+        Other fields of the template.
+    """
+    from .text import placeholders
+
+    if "target" in placeholders(template(key, run.language)) and run.model is not None:
+        values = {"target": run.labels[run.target], **values}
+    return text(key, run.language, **values)
+
+
+def segment_pairs_takeaway(pairs: pd.DataFrame, *, language: str = "en") -> Md:
     """Return the widest pair of groups: "A 67.0 vs B 63.0, a difference of 4.0 points (p)".
 
     Parameters
@@ -886,30 +1015,38 @@ def segment_pairs_takeaway(pairs: pd.DataFrame) -> Md:
     )
     hi_v = max(top["estimate"], top["estimate_reference"])
     lo_v = min(top["estimate"], top["estimate_reference"])
-    return md(
-        "The widest gap between two groups: {hi} {hi_v:index} vs {lo} {lo_v:index}, "
-        "{d:index} index points ({p}, {verdict}).",
+    return text(
+        "pls.pairs",
+        language,
         hi=hi,
         hi_v=hi_v,
         lo=lo,
         lo_v=lo_v,
         d=abs(top["difference"]),
         p=fmt_p(top["p_adjusted"], prefix=True),
-        verdict="significant" if bool(top["significant"]) else "not significant",
+        verdict=text("pls.significant", language)
+        if bool(top["significant"])
+        else text("pls.not_significant", language),
     )
 
 
+def area_weight_display(language: str = "en") -> dict[str, Any]:
+    """Return the ``ctx.show`` arguments of :func:`area_weights` in ``language``."""
+    return {
+        "columns": {
+            "area_label": template("pls.col_area", language),
+            "weight_study": template("pls.col_weight_study", language),
+            "weight_derived": template("pls.col_weight_model", language),
+            "difference": template("pls.col_difference", language),
+        },
+        "kinds": {"weight_study": "share.1", "weight_derived": "share.1", "difference": "share.1"},
+        "caption": template("pls.cap_weights", language),
+    }
+
+
 #: ``ctx.show`` arguments of :func:`~analysis_helpers.pls.summary.derived_area_weights`
-AREA_WEIGHT_DISPLAY: dict[str, Any] = {
-    "columns": {
-        "area_label": "Area",
-        "weight_study": "Study weight",
-        "weight_derived": "Weight from the model",
-        "difference": None,
-    },
-    "kinds": {"weight_study": "share.1", "weight_derived": "share.1", "difference": "share.1"},
-    "caption": "Area weights: the study's and the model's",
-}
+#: (English; :func:`area_weight_display` for others)
+AREA_WEIGHT_DISPLAY: dict[str, Any] = area_weight_display()
 
 
 def area_weights(run: IndexRun, *, study: Study) -> pd.DataFrame:
@@ -935,7 +1072,11 @@ def rollup_table(run: IndexRun, weights: pd.DataFrame, *, study: Study) -> pd.Da
         design=study_design(study),
         confidence=study.reporting.confidence,
     )
-    names = {"study": "Study weights", "model": "Weights from the model"}
+    lang = study.language
+    names = {
+        "study": template("pls.rollup_study", lang),
+        "model": template("pls.rollup_model", lang),
+    }
     return rollup.assign(label=rollup["weights"].map(names))
 
 
@@ -957,10 +1098,10 @@ def area_weight_takeaway(weights: pd.DataFrame, rollup: pd.DataFrame, *, run: In
     most = weights.loc[weights["weight_derived"].idxmax()]
     outside = weights.loc[weights["weight_derived"].isna(), "area_label"]
     by = rollup.set_index("weights")
-    return md(
-        "By the model, **{most}** should weigh {w:share.1} of the index, against {ws:share.1} "
-        "in the study's roll-up. With the model's weights the CSI is {csi_m:index} "
-        "({confidence} interval {ci_m}), against {csi_s:index} with the study's.{outside}",
+    lang = run.language
+    return text(
+        "pls.weights",
+        lang,
         most=most["area_label"],
         w=most["weight_derived"],
         ws=most["weight_study"],
@@ -968,7 +1109,27 @@ def area_weight_takeaway(weights: pd.DataFrame, rollup: pd.DataFrame, *, run: In
         confidence=run.confidence,
         ci_m=fmt_ci(by.loc["model", "ci_low"], by.loc["model", "ci_high"], kind="index"),
         csi_s=by.loc["study", "estimate"],
-        outside=md(" Areas outside the model get no weight: {a}.", a=fmt_list(list(outside)))
+        outside=text("pls.weights_outside", lang, a=join(list(outside), lang))
         if len(outside)
         else "",
     )
+
+
+def csi_weights_note(study: Study) -> Md:
+    """Return the sentence on which weights the CSI of the report's pages uses.
+
+    ``index.weights`` of the study file: ``stated`` (the study file's area and indicator
+    weights, equal where none is stated) or ``model`` (each area's items weighted by the
+    model's rescaled outer weights, :meth:`Study.model_index_weights`).
+
+    Returns
+    -------
+    Md
+        One sentence in the report's language (text tables ``pls.csi_weights_stated``,
+        ``pls.csi_weights_model``).
+    """
+    from .text import text
+
+    if study.index_weights == "model":
+        return text("pls.csi_weights_model", study.language)
+    return text("pls.csi_weights_stated", study.language)

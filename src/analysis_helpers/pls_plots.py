@@ -19,6 +19,7 @@ from matplotlib.patches import FancyBboxPatch
 from matplotlib.transforms import Bbox
 
 from analysis_helpers.plots import PALETTE
+from analysis_helpers.text import template
 
 __all__ = ["ipma_map", "path_diagram", "diagram_layout"]
 
@@ -83,6 +84,7 @@ def ipma_map(
     ax: Axes | None = None,
     max_labels: int = 12,
     key_rows: int = 20,
+    language: str = "en",
 ) -> Axes:
     """Importance-performance map (Ringle & Sarstedt 2016) of one group.
 
@@ -103,6 +105,8 @@ def ipma_map(
     ax : Axes, optional
     max_labels, key_rows : int
         Most points labelled by name; lines per column of the numbered key.
+    language : str
+        The language of the axis captions and quadrant names (the text tables).
 
     Returns
     -------
@@ -144,17 +148,24 @@ def ipma_map(
     ax.set_xlim(x_lo - x_pad, x_hi + x_pad)
     ax.set_ylim(y_lo - y_pad, y_hi + y_pad)
     corners = {
-        "concentrate here": (0.01, 0.99, "left", "top"),
-        "keep up the good work": (0.99, 0.99, "right", "top"),
-        "low priority": (0.01, 0.01, "left", "bottom"),
-        "possible overkill": (0.99, 0.01, "right", "bottom"),
+        "concentrate here": (0.01, 0.99, "left", "top", "pls.q_concentrate"),
+        "keep up the good work": (0.99, 0.99, "right", "top", "pls.q_keep"),
+        "low priority": (0.01, 0.01, "left", "bottom", "pls.q_low"),
+        "possible overkill": (0.99, 0.01, "right", "bottom", "pls.q_overkill"),
     }
-    for name, (cx, cy, ha, va) in corners.items():
-        ax.text(cx, cy, name, transform=ax.transAxes, ha=ha, va=va, fontsize="small",
-                color=_QUADRANT_COLOURS[name])  # fmt: skip
+    for name, (cx, cy, ha, va, key) in corners.items():
+        ax.text(cx, cy, template(key, language), transform=ax.transAxes, ha=ha, va=va,
+                fontsize="small", color=_QUADRANT_COLOURS[name])  # fmt: skip
     target = str(table["target"].iloc[0])
-    ax.set_xlabel("Performance (index 0-100)")
-    ax.set_ylabel(f"Importance (total effect on {labels.get(target, target)})")
+    ax.set_xlabel(template("pls.axis_performance", language))
+    ylabel = template("pls.axis_importance", language).format(target=labels.get(target, target))
+    wide = sum(2 if ord(ch) >= 0x2E80 else 1 for ch in ylabel)  # CJK characters are wide
+    if wide > 36:  # a long target label: the parenthesis on a line of its own
+        cut = min((k for k in (ylabel.find(" ("), ylabel.find("（")) if k > 0), default=-1)
+        if cut > 0:  # and the parenthesis wrapped at its spaces
+            rest = "\n".join(textwrap.wrap(ylabel[cut:].lstrip(), 30)) or ylabel[cut:]
+            ylabel = ylabel[:cut].rstrip() + "\n" + rest
+    ax.set_ylabel(ylabel)
     if not numbered:
         _place_labels(ax, x, y, names)
     else:
@@ -255,6 +266,7 @@ def path_diagram(
     confidence: str = "95%",
     ax: Axes | None = None,
     wrap: int = 20,
+    language: str = "en",
 ) -> Axes:
     """Draw the path model as boxes and arrows, each arrow carrying its coefficient.
 
@@ -280,6 +292,8 @@ def path_diagram(
     ax : Axes, optional
     wrap : int
         Characters per line of a box's text.
+    language : str
+        The language of the key under the diagram (the text tables).
 
     Returns
     -------
@@ -337,10 +351,9 @@ def path_diagram(
                                     connectionstyle=f"arc3,rad={rad}", mutation_scale=12))  # fmt: skip
         obstacles = [*taken, *px_boxes.values()]
         taken.append(_place_coefficient(ax, p0, p2, rad, f"{e:.2f}", sig, renderer, obstacles))
-    ax.text(0.0, -0.01, f"Numbers on the arrows: standardised path coefficients. Solid: "
-            f"significant at {confidence} (the bootstrap interval excludes 0); dashed: not "
-            "significant.", transform=ax.transAxes, ha="left", va="top", fontsize="x-small",
-            color="#555555", wrap=True)  # fmt: skip
+    ax.text(0.0, -0.01, template("pls.diagram_key", language).format(confidence=confidence),
+            transform=ax.transAxes, ha="left", va="top", fontsize="x-small", color="#555555",
+            wrap=True)  # fmt: skip
     return ax
 
 

@@ -728,6 +728,73 @@ def _model_references(spec: StudySpec) -> list[str]:
     return errors
 
 
+class IndexSpec(_Model):
+    """The ``index`` section: which weights the satisfaction index (CSI) rolls up with."""
+
+    weights: str = "stated"
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _weights(cls, value: Any) -> str:
+        if value not in INDEX_WEIGHTS:
+            raise ValueError(
+                f"unknown value {value!r}: use 'stated' (the study file's area and indicator "
+                "weights, equal where none is stated) or 'model' (the items weighted by the "
+                "structural model's rescaled outer weights)"
+            )
+        return str(value)
+
+
+#: the values of ``index.weights``
+INDEX_WEIGHTS = ("stated", "model")
+
+
+def _index_references(spec: StudySpec) -> list[str]:
+    """Cross-reference checks of ``index.weights: model``: a model holding every index item.
+
+    Each area's items must lie in one construct, so that the outer weights (which sum to 1
+    within a construct) compare the items of an area; the indicators' weights come from
+    the model, so none may be stated.
+    """
+    if spec.index.weights != "model":
+        return []
+    if spec.model is None:
+        return [
+            "index.weights: 'model' needs a structural model: add a model: section "
+            "(see docs/study-file.md) or use 'stated'"
+        ]
+    if _model_references(spec):
+        return []  # the model's own messages say what to fix first
+    owner = {i: c for c, its in spec.model.blocks(spec).items() for i in its}
+    errors = []
+    by_area: dict[str, list[str]] = {}
+    for item in spec.items:
+        if item.role == "satisfaction" and item.area is not None:
+            by_area.setdefault(item.area, []).append(item.name)
+    for area, its in by_area.items():
+        outside = [i for i in its if i not in owner]
+        if outside:
+            errors.append(
+                f"index.weights: 'model': item(s) {outside} of area {area!r} are in no construct "
+                "of the model; put them in the area's construct or use 'stated'"
+            )
+            continue
+        blocks = list(dict.fromkeys(owner[i] for i in its))
+        if len(blocks) > 1:
+            errors.append(
+                f"index.weights: 'model': the items of area {area!r} are in constructs {blocks}; "
+                "with weights from the model each area's items must be in one construct "
+                "(outer weights compare items within a construct only)"
+            )
+    for k, ind in enumerate(spec.indicators):
+        if ind.weight is not None:
+            errors.append(
+                f"indicators[{k}].weight: with index.weights: 'model' the indicators' weights "
+                "come from the model; remove the weight or use index.weights: 'stated'"
+            )
+    return errors
+
+
 def _ecsi_references(
     ecsi: dict[str, str | list[str]], areas: set[str], items: set[str]
 ) -> list[str]:
@@ -1246,6 +1313,7 @@ class StudySpec(_Model):
     banners: list[BannerSpec] = Field(default_factory=list)
     trend: TrendSpec = TrendSpec()
     actions: list[ActionSpec] = Field(default_factory=list)
+    index: IndexSpec = IndexSpec()
 
     @model_validator(mode="before")
     @classmethod
@@ -1283,6 +1351,7 @@ class StudySpec(_Model):
             *_trend_references(self),
             *_action_references(self),
             *_respondent_operations_references(self),
+            *_index_references(self),
         ]
         if errors:
             raise ValueError("\n".join(errors))
@@ -1491,6 +1560,7 @@ class Study:
         self._segment_source: dict[str, str] = {}
         self._unanswered: list[str] = []
         self._unit: tuple[str, str] | None = None
+        self._model_weights: pd.Series | None = None
 
     def __repr__(self) -> str:
         """Return ``Study('<name>', <n> items, file='<path>')``."""
@@ -1594,21 +1664,25 @@ class Study:
         """Return the note a page shows under the satisfaction index on items left out of it.
 
         Items are left out for having no answers; the note names them by label, and is ``""``
-        when none was left out.
+        when none was left out. With ``index.weights: model`` a sentence says that the
+        index weighs each area's items by the structural model's outer weights.
 
         Examples
         --------
         ``"Q3 has no answers in the data: it is left out of the satisfaction index, which
         rolls up the other items."``
         """
-        out = [n for n in self._unanswered if self.items[n].role == "satisfaction"]
-        if not out:
-            return ""
         from .text import template, words
 
-        labels = [self.label(n) for n in out]
-        key = "notes.unanswered_one" if len(labels) == 1 else "notes.unanswered_many"
-        return template(key, self.language).format(labels=words(labels, self.language))
+        out = [n for n in self._unanswered if self.items[n].role == "satisfaction"]
+        notes = []
+        if out:
+            labels = [self.label(n) for n in out]
+            key = "notes.unanswered_one" if len(labels) == 1 else "notes.unanswered_many"
+            notes.append(template(key, self.language).format(labels=words(labels, self.language)))
+        if self.index_weights == "model" and self.has_index:
+            notes.append(template("notes.model_weights", self.language))
+        return " ".join(notes)
 
     def unplaced_items(self) -> list[str]:
         """Satisfaction items without an area: described item by item, not in the index."""
@@ -1648,6 +1722,10 @@ class Study:
             ``indicator_label``, ``area``, ``area_label``, ``scale_min``, ``scale_max``,
             ``weight_indicator``, ``weight_area`` (NaN where the study file states no
             weight: equal weights at that level). No rows when the study has no index.
+            With ``index.weights: model`` also ``weight_item``: each item's rescaled outer
+            weight in its construct (:meth:`model_index_weights`), and ``weight_indicator``
+            is the sum of its items' weights, so an area that is one construct rolls up to
+            that construct's index; the areas keep the stated weights.
         """
         ind = {i.name: i for i in self.spec.indicators}
         area = {a.name: a for a in self.spec.areas}
@@ -1675,9 +1753,36 @@ class Study:
             "item", "label", "indicator", "indicator_label", "area", "area_label",
             "scale_min", "scale_max", "weight_indicator", "weight_area",
         ]  # fmt: skip
-        return pd.DataFrame(rows, columns=columns).astype(
+        out = pd.DataFrame(rows, columns=columns).astype(
             {"weight_indicator": float, "weight_area": float}
         )
+        if self.spec.index.weights == "model" and len(out):
+            out["weight_item"] = out["item"].map(self.model_index_weights()).astype(float)
+            out["weight_indicator"] = out.groupby("indicator", sort=False)["weight_item"].transform(
+                "sum"
+            )
+        return out
+
+    @property
+    def index_weights(self) -> str:
+        """Return which weights the satisfaction index rolls up with: ``"stated"`` or ``"model"``.
+
+        ``index.weights`` of the study file; see :meth:`hierarchy`.
+        """
+        return self.spec.index.weights
+
+    def model_index_weights(self) -> pd.Series:
+        """Return the items' index weights from the study's structural model (item -> weight).
+
+        The rescaled outer weights (Fornell et al. 1996) of a fit on every clean respondent,
+        computed once and cached in ``data/processed/<study>/`` keyed on the data and the
+        model (:func:`analysis_helpers.pls.rollup.model_rollup_weights`).
+        """
+        if self._model_weights is None:
+            from .pls.rollup import model_rollup_weights
+
+            self._model_weights = model_rollup_weights(self)["index_weight"]
+        return self._model_weights
 
     def expectation_pairs(self) -> list[tuple[str, str]]:
         """Return the (expectation item, satisfaction item) pairs, in file order."""

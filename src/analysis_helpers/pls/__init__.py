@@ -8,6 +8,7 @@ from analysis_helpers.pls.bootstrap import bca_interval, percentile_interval, pl
 from analysis_helpers.pls.fit import PLSFit, fit_pls
 from analysis_helpers.pls.from_study import study_path_model, study_scales
 from analysis_helpers.pls.index import (
+    ACTION_KEYS,
     ACTION_TEMPLATE,
     construct_index,
     index_difference,
@@ -26,6 +27,7 @@ from analysis_helpers.pls.model import (
 )
 
 __all__ = [
+    "ACTION_KEYS",
     "ACTION_TEMPLATE",
     "construct_index",
     "index_difference",

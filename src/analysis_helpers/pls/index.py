@@ -45,6 +45,7 @@ from analysis_helpers.pls import _kernel
 from analysis_helpers.pls.bootstrap import _item_ranges
 from analysis_helpers.pls.fit import PLSFit, fit_pls
 from analysis_helpers.pls.model import PathModel, PathModelError
+from analysis_helpers.text import template
 
 __all__ = [
     "index_weights",
@@ -54,22 +55,18 @@ __all__ = [
     "ipma",
     "ipma_items",
     "ipma_action",
+    "ACTION_KEYS",
     "ACTION_TEMPLATE",
 ]
 
-#: the action sentence by ``reason``; every field is a column of :func:`ipma_action`
-ACTION_TEMPLATE = {
-    "concentrate here": (
-        "Improve {label} first: of the drivers that matter more than average and perform "
-        "below average, it moves {target_label} most ({importance:.2f} points for each "
-        "point gained), and at {performance:.1f} of 100 it has {headroom:.1f} points to gain."
-    ),
-    "highest importance": (
-        "Improve {label} first: no driver combines above-average importance with "
-        "below-average performance, and {label} moves {target_label} most ({importance:.2f} "
-        "points for each point gained; {performance:.1f} of 100 now)."
-    ),
+#: the text-table key of the action sentence by ``reason``; every field is a column of
+#: :func:`ipma_action`
+ACTION_KEYS = {
+    "concentrate here": "pls.action_concentrate",
+    "highest importance": "pls.action_highest",
 }
+#: the action sentence by ``reason`` in English (``text/en.yml``)
+ACTION_TEMPLATE = {reason: template(key, "en") for reason, key in ACTION_KEYS.items()}
 
 
 def _ranges(fit: PLSFit, scale_min, scale_max, who: str) -> tuple[np.ndarray, np.ndarray]:
@@ -565,8 +562,11 @@ def ipma_action(table: pd.DataFrame, *, labels: Mapping[str, str] | None = None)
     if absent:
         raise KeyError(f"ipma_action: table lacks column(s) {absent}")
     labels = dict(labels or {})
+    # the statistics and display columns; every other column is a group key ("label", a
+    # display column added to a map, is not: grouping by it made every item its own group)
     stat = {"target", "block", "item", "importance", "total_effect", "performance",
-            "importance_mean", "performance_mean", "quadrant", "priority", "n"}  # fmt: skip
+            "importance_mean", "performance_mean", "quadrant", "priority", "n",
+            "label"}  # fmt: skip
     by = [c for c in table.columns if c not in stat]
     name_col = "item" if "item" in table.columns else "block"
     rows = []

@@ -38,6 +38,7 @@ from analysis_helpers.pls.bootstrap import pls_bootstrap
 from analysis_helpers.pls.fit import PLSFit, fit_pls
 from analysis_helpers.pls.index import _importance, _ranges, _w100, index_scores
 from analysis_helpers.pls.model import PathModel, PathModelError
+from analysis_helpers.text import template
 from analysis_helpers.trend import adjust_p
 
 __all__ = [
@@ -80,7 +81,9 @@ def min_respondents(model: PathModel, *, floor: int = 30) -> int:
     return max(int(floor), 10 * max(arrows))
 
 
-def model_problem(data: pd.DataFrame, *, model: PathModel | None, floor: int = 30) -> str | None:
+def model_problem(
+    data: pd.DataFrame, *, model: PathModel | None, floor: int = 30, language: str = "en"
+) -> str | None:
     """Say why the model cannot be estimated on ``data``, in one sentence; None when it can.
 
     Parameters
@@ -92,30 +95,26 @@ def model_problem(data: pd.DataFrame, *, model: PathModel | None, floor: int = 3
         study file has no ``model:`` section.
     floor : int
         Smallest base at all (see :func:`min_respondents`).
+    language : str
+        The report's language (text tables ``pls.no_model``, ``pls.item_absent``,
+        ``pls.too_few``).
 
     Returns
     -------
     str or None
     """
     if model is None:
-        return (
-            "This study file states no structural model (no model section mapping areas and "
-            "items onto constructs), so no path model and no model-based index are estimated."
-        )
+        return template("pls.no_model", language)
     absent = [i for i in model.items if i not in data.columns]
     if absent:
         owner = next(c for c, its in model.blocks.items() if absent[0] in its)
-        return (
-            f"The model's item {absent[0]} (construct {model.label(owner)}) is not in the "
-            "clean data, so the model cannot be estimated."
+        return template("pls.item_absent", language).format(
+            item=absent[0], construct=model.label(owner)
         )
-    answered = data[model.items].notna().any(axis=1).sum()
+    answered = int(data[model.items].notna().any(axis=1).sum())
     need = min_respondents(model, floor=floor)
     if answered < need:
-        return (
-            f"Only {answered:,} respondents answered the model's items; a model with this "
-            f"many paths needs at least {need:,} (ten per arrow into a construct)."
-        )
+        return template("pls.too_few", language).format(answered=answered, need=need)
     return None
 
 
@@ -168,7 +167,9 @@ def path_summary(
     return out
 
 
-def quality_criteria(fit: PLSFit, *, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+def quality_criteria(
+    fit: PLSFit, *, labels: Mapping[str, str] | None = None, language: str = "en"
+) -> pd.DataFrame:
     """Return the reliability and convergent validity of every multi-item reflective block.
 
     Parameters
@@ -176,6 +177,8 @@ def quality_criteria(fit: PLSFit, *, labels: Mapping[str, str] | None = None) ->
     fit : PLSFit
     labels : mapping, optional
         Display text of the constructs (default: the model's labels).
+    language : str
+        The language of ``shortfall`` (text tables ``pls.short_*``).
 
     Returns
     -------
@@ -201,12 +204,12 @@ def quality_criteria(fit: PLSFit, *, labels: Mapping[str, str] | None = None) ->
     for r in rel.itertuples():
         f = []
         if not r.reliable:
-            f.append("reliability below 0.7")
+            f.append(template("pls.short_low", language))
         if not r.convergent:
-            f.append("AVE below 0.5")
+            f.append(template("pls.short_ave", language))
         if r.too_high:
-            f.append("reliability above 0.95")
-        flags.append("; ".join(f))
+            f.append(template("pls.short_high", language))
+        flags.append(template("words.sep", language).join(f))
     rel["shortfall"] = flags
     return rel.drop(columns="mode").reset_index(drop=True)
 
@@ -506,6 +509,7 @@ def estimate_model(
     confidence: float = 0.95,
     random_state: int | None = None,
     floor: int = 30,
+    language: str = "en",
 ) -> ModelRun:
     """Fit the model and bootstrap it, turning what cannot be done into a sentence.
 
@@ -513,28 +517,25 @@ def estimate_model(
     then :func:`~analysis_helpers.pls.fit_pls` - a :class:`PathModelError` (an item
     without variance, no convergence) becomes ``problem``; then
     :func:`~analysis_helpers.pls.pls_bootstrap` - too few converged replicates become
-    ``problem`` too (every table of the page needs the intervals).
+    ``problem`` too (every table of the page needs the intervals). The sentences are in
+    ``language`` (the text tables).
 
     Returns
     -------
     ModelRun
     """
-    problem = model_problem(data, model=model, floor=floor)
+    problem = model_problem(data, model=model, floor=floor, language=language)
     if problem is not None:
         return ModelRun(None, None, problem)
     assert model is not None
     try:
         fit = fit_pls(data, model=model, design=design)
     except (PathModelError, ValueError) as exc:
-        return ModelRun(
-            None, None, f"The model could not be estimated on these respondents: {exc}."
-        )  # noqa: E501
+        return ModelRun(None, None, template("pls.not_estimated", language).format(error=exc))
     try:
         boot = pls_bootstrap(data, model=model, design=design, n_boot=n_boot, method=method,
                              confidence=confidence, random_state=random_state,
                              scale_min=scale_min, scale_max=scale_max)  # fmt: skip
     except (PathModelError, ValueError) as exc:
-        return ModelRun(
-            None, None, f"The model's bootstrap could not run on these respondents: {exc}."
-        )
+        return ModelRun(None, None, template("pls.no_bootstrap", language).format(error=exc))
     return ModelRun(fit, boot)
