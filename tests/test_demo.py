@@ -132,6 +132,7 @@ def expected_parts(shape) -> dict[str, bool]:
         "id": shape.id_column,
         "weights": shape.weights != "none",
         "segments": shape.segments != "none",
+        "linearised_design": True,  # no shape gives replicate weights
         "expectations": shape.expectations,
         "index": shape.hierarchy != "none",
         "indicators": shape.hierarchy == "full",

@@ -367,6 +367,7 @@ def test_a_minimal_study_file_loads_and_says_what_it_lacks(tmp_path):
     h = study.hierarchy()
     assert len(h) == 0 and "weight_area" in h.columns
     parts = study.parts()
+    assert parts.pop("linearised_design")  # no replicate weights: the SEs are linearised
     assert not any(parts.values()), parts
     assert study.absent("waves") == (
         "This study has one wave; comparisons over time need two or more."

@@ -187,8 +187,8 @@ def test_kpis_and_ses_come_from_the_replicates(tmp_path, demo_raw):
 def test_replicate_columns_of_the_exports_survive_cleaning(tmp_path):
     """A study whose exports carry replicate weights: cleaned, then the KPIs use them.
 
-    The cleaning step keeps the replicate columns (as text); the estimators parse them. The
-    overall mean's SE is the JK1 spread of the replicate means, by hand.
+    The cleaning step parses the replicate columns as numbers; the overall mean's SE is the
+    JK1 spread of the replicate means, by hand.
     """
     from analysis_helpers.cleaning import clean
     from analysis_helpers.demo import write_study_shape
@@ -209,7 +209,7 @@ def test_replicate_columns_of_the_exports_survive_cleaning(tmp_path):
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     study = load_study(path)
     data = clean(study).data
-    assert all(f"rep{k}" in data.columns for k in range(1, 6))
+    assert all(data[f"rep{k}"].dtype == float for k in range(1, 6))
     table = kpi_summary(data, study=study).set_index("kpi")
     y = pd.to_numeric(data[study.kpis.overall]).to_numpy(dtype=float)
     ok = ~np.isnan(y)
@@ -223,3 +223,40 @@ def test_replicate_columns_of_the_exports_survive_cleaning(tmp_path):
     se = np.sqrt(4 / 5 * ((reps - reps.mean()) ** 2).sum())
     np.testing.assert_allclose(table.loc["overall_mean", "estimate"], full, rtol=1e-10)
     np.testing.assert_allclose(table.loc["overall_mean", "se"], se, rtol=1e-10)
+
+
+def test_a_bad_replicate_weight_stops_the_cleaning_naming_file_row_and_value(tmp_path):
+    """A kept respondent whose replicate weight is text stops the cleaning with its place."""
+    from analysis_helpers.cleaning import clean
+    from analysis_helpers.demo import write_study_shape
+    from analysis_helpers.io import DataFileError
+
+    path = write_study_shape(tmp_path, "delivered_weights")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    folder = path.parent.parent / "data" / "raw" / "delivered_weights"
+    first = raw["data"]["files"][0]["path"]
+    for f in raw["data"]["files"]:
+        export = pd.read_csv(folder / f["path"], dtype=str, keep_default_na=False)
+        for k in range(2):
+            export[f"rep{k + 1}"] = export["weight"]
+        if f["path"] == first:
+            export.loc[3, "rep2"] = "n/a"
+        export.to_csv(folder / f["path"], index=False)
+    raw["data"]["design"]["replicates"] = {"prefix": "rep", "count": 2, "type": "JK1"}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    with pytest.raises(DataFileError) as err:
+        clean(load_study(path))
+    e = err.value
+    assert (Path(e.file).name, e.row, e.column, e.value) == (Path(first).name, 5, "rep2", "n/a")
+    assert "replicate weight" in str(e)
+
+
+def test_replicate_studies_say_why_the_banners_are_left_out(tmp_path, demo_raw):
+    """40-cross's segment comparisons need strata and clusters: a replicate study says so."""
+    raw = with_replicates(demo_raw, {"prefix": "rep", "count": 4, "type": "JK1"})
+    study = load_study(write_study(tmp_path, raw), check_files=False)
+    assert not study.has_linearised_design
+    assert study.absent("linearised_design").startswith(
+        "This study's standard errors come from replicate weights"
+    )
+    assert load_study(DEMO).absent("linearised_design") is None

@@ -600,6 +600,12 @@ def _clean_design(ctx: _Context, out: dict[str, object]) -> None:
                 bad = status == INVALID
             ctx.cells.add(col, f"invalid_{role.rstrip('0123456789')}", bad)
             out[col] = np.where(bad, np.nan, values)
+        elif role.startswith("replicate"):  # replicate1...: replicate weights (0 is valid)
+            values, status = parse_numbers(ctx.frame[col])
+            with np.errstate(invalid="ignore"):
+                bad = (status == INVALID) | (status == BLANK) | ~(values >= 0)
+            ctx.cells.add(col, "invalid_replicate_weight", bad)
+            out[col] = np.where(bad, np.nan, values)
         else:
             out[col] = ctx.frame[col].str.strip()
 
@@ -953,12 +959,13 @@ def _check_kept_weights(ctx: _Context, out: dict, outcome: _Outcome) -> None:
     stops naming the file, row and value as read, rather than an estimate or the raking
     later naming a position in the data.
     """
-    col = ctx.study.raw_design_columns().get("weight")
-    if not col or col not in out:
-        return
-    bad = np.isnan(np.asarray(out[col], dtype=float)) & ~outcome.excluded
-    if bad.any():
-        _fail_rows(ctx, col, bad, _WARNINGS["invalid_weight"][:2], _WARNINGS["invalid_weight"][2])
+    for role, col in ctx.study.raw_design_columns().items():
+        if not col or col not in out or not (role == "weight" or role.startswith("replicate")):
+            continue
+        bad = np.isnan(np.asarray(out[col], dtype=float)) & ~outcome.excluded
+        if bad.any():
+            kind = "invalid_weight" if role == "weight" else "invalid_replicate_weight"
+            _fail_rows(ctx, col, bad, _WARNINGS[kind][:2], _WARNINGS[kind][2])
 
 
 def _check_kept_margin_codes(ctx: _Context, out: dict, outcome: _Outcome) -> None:
@@ -1111,6 +1118,11 @@ _WARNINGS = {
         "row without a valid weight",
         "rows without a valid weight",
         ": every respondent needs a weight above 0 (not missing, zero, negative or text)",
+    ),
+    "invalid_replicate_weight": (
+        "row without a valid replicate weight",
+        "rows without a valid replicate weight",
+        ": every respondent needs each replicate weight, 0 or above (not missing or text)",
     ),
 }
 
@@ -1556,6 +1568,7 @@ PROBLEM_LABELS = {
     "out_of_range": "outside the scale (set to missing)",
     "unknown_segment_value": "not a code of the segment (set to missing)",
     "invalid_weight": "not a valid weight",
+    "invalid_replicate_weight": "not a valid replicate weight",
     "missing_column": "column missing in a wave's file",
 }
 
@@ -1575,6 +1588,7 @@ _PROBLEM_KEYS = {
     "out_of_range": "clean.problem_out_of_range",
     "unknown_segment_value": "clean.problem_unknown_segment_value",
     "invalid_weight": "clean.problem_invalid_weight",
+    "invalid_replicate_weight": "clean.problem_invalid_replicate_weight",
     "missing_column": "clean.problem_missing_column",
 }
 #: what the takeaway counts of each problem kind: the count key, and whether it was set to missing
@@ -1584,6 +1598,7 @@ _PROBLEM_PHRASES = {
     "full_width_digits": ("clean.n_full_width_digits", False),
     "unknown_segment_value": ("clean.n_unknown_segment_value", True),
     "invalid_weight": ("clean.n_invalid_weight", True),
+    "invalid_replicate_weight": ("clean.n_invalid_replicate_weight", True),
     "missing_column": ("clean.n_missing_column", False),
 }
 

@@ -2081,6 +2081,15 @@ class Study:
         return bool(self.spec.segments)
 
     @property
+    def has_linearised_design(self) -> bool:
+        """Whether the SEs come from strata and clusters (not from replicate weights).
+
+        The banner tables (40-cross) need such a design; with replicate weights they are
+        left out with a sentence (:meth:`absent`).
+        """
+        return self.replicates is None
+
+    @property
     def has_expectations(self) -> bool:
         """Whether the study pairs expectation items with satisfaction items."""
         return bool(self.expectation_pairs())
@@ -2136,7 +2145,7 @@ class Study:
         ----------
         part : str
             One of the keys of :data:`PARTS`: ``"waves"``, ``"id"``, ``"weights"``,
-            ``"segments"``, ``"expectations"``, ``"index"``, ``"indicators"``,
+            ``"segments"``, ``"linearised_design"``, ``"expectations"``, ``"index"``, ``"indicators"``,
             ``"overall"``, ``"nps"``, ``"ces"``, ``"loyalty"``, ``"operations"``,
             ``"duration"``, ``"text"``.
 
@@ -2163,6 +2172,7 @@ PARTS: dict[str, tuple[str, str]] = {
     "id": ("has_id", "absent.id"),
     "weights": ("is_weighted", "absent.weights"),
     "segments": ("has_segments", "absent.segments"),
+    "linearised_design": ("has_linearised_design", "absent.linearised_design"),
     "expectations": ("has_expectations", "absent.expectations"),
     "index": ("has_index", "absent.index"),
     "indicators": ("has_indicators", "absent.indicators"),
