@@ -603,6 +603,10 @@ def _worker_main(conn: Any, parent_pid: int, runtime: str, kernel: str | None = 
     from ._zygote import Zygote
 
     _WORKER["zygote"] = Zygote.start(kernel, _runctl.deathsig_prefix())
+    with contextlib.suppress(Exception):  # what every job needs, while the zygote imports
+        import papermill  # noqa: F401
+
+        _html_exporter()
     while True:
         try:
             job = conn.recv()
@@ -623,6 +627,22 @@ def _worker_main(conn: Any, parent_pid: int, runtime: str, kernel: str | None = 
 # --------------------------------------------------------------------------------------
 # Pages of one notebook
 # --------------------------------------------------------------------------------------
+def _html_exporter() -> Any:
+    """Return this process's nbconvert exporter of the pages (its templates loaded once)."""
+    exporter = _WORKER.get("exporter")
+    if exporter is None:
+        from nbconvert import HTMLExporter
+
+        exporter = _WORKER["exporter"] = HTMLExporter(
+            template_name="lab",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
+    return exporter
+
+
 def _to_html(executed: Path) -> tuple[str, str, str]:
     """Render an executed notebook to code-free HTML with embedded images.
 
@@ -632,7 +652,6 @@ def _to_html(executed: Path) -> tuple[str, str, str]:
         The first Markdown heading, the part's one-line question ("" if none), the page.
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
     title = executed.stem
@@ -642,14 +661,7 @@ def _to_html(executed: Path) -> tuple[str, str, str]:
             break
     asks = question(nb, title)
     nb.metadata["title"] = title
-    exporter = HTMLExporter(
-        template_name="lab",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _html_exporter().from_notebook_node(nb)
     # no scripts fetched from the network: the report is read offline
     return title, asks, _strip_remote_scripts(body)
 
