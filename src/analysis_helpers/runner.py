@@ -1365,16 +1365,28 @@ def _write_report(
     return record
 
 
+#: the last font style made in this process and the CJK characters it covers
+_LAST_STYLE: dict[str, Any] = {"chars": frozenset(), "style": ""}
+
+
 def _font_style(texts: Iterable[str]) -> str:
-    """Return :func:`~analysis_helpers.pages.font_face` of ``texts``, read much faster.
+    """Return :func:`~analysis_helpers.pages.font_face` of ``texts``, made much faster.
 
     ``font_face`` looks only at which characters the texts hold; a page with embedded
     charts is millions of characters (a demo report about 9 million, 23 s in a Python loop),
-    so each text is passed as its distinct characters (same subset, same style).
+    so each text is passed as its distinct characters (same subset, same style). Each
+    subset of the CJK font costs about 2 s, so an index page whose CJK characters the last
+    style made here covers (the study's index after its report) reuses that style.
     """
-    from .pages import font_face
+    from .pages import _in_cjk, font_face
 
-    return font_face(["".join(set(t)) for t in texts])
+    distinct = ["".join(set(t)) for t in texts]
+    chars = frozenset(c for t in distinct for c in t if _in_cjk(c))
+    if chars and chars <= _LAST_STYLE["chars"]:
+        return str(_LAST_STYLE["style"])
+    style = font_face(distinct)
+    _LAST_STYLE.update(chars=chars, style=style)
+    return style
 
 
 def _check_deliverables(study: Study, study_path: Path, root: Path) -> None:
