@@ -238,7 +238,7 @@ def _become_kernel(request: dict[str, Any], ready_fd: int, zygote: int) -> None:
     os.environ.update(request.get("env") or {})
     threads = next((os.environ[v] for v in _THREAD_VARS if os.environ.get(v)), None)
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
         threadpool_limits(int(threads) if threads and threads.isdigit() else os.cpu_count())
     except Exception:  # noqa: S110 - no BLAS to limit

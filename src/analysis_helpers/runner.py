@@ -387,14 +387,16 @@ def _kernel_manager_class() -> type:
             return [*_runctl.deathsig_prefix(), *super().format_kernel_cmd(extra_arguments)]
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            from jupyter_client.provisioning import LocalProvisioner
+
             zygote = _WORKER.get("zygote")
-            forked = (
-                zygote.launch(kernel_cmd, kw.get("env") or {}, kw.get("cwd")) if zygote else None
-            )
+            prov: Any = self.provisioner
+            forked = None
+            if zygote is not None and isinstance(prov, LocalProvisioner):
+                forked = zygote.launch(kernel_cmd, kw.get("env") or {}, kw.get("cwd"))
             if forked is None:
                 await super()._async_launch_kernel(kernel_cmd, **kw)
             else:  # a fork of the worker's pre-warmed zygote (see _zygote)
-                prov = self.provisioner
                 prov.process, prov.pid, prov.pgid = forked, forked.pid, forked.pid
                 prov.cwd = kw.get("cwd")
                 self._reconcile_connection_info(prov.connection_info)
@@ -1644,7 +1646,7 @@ def _notebook_bar(state: _State, total: int) -> Any:
     if not state.show_bar or state.bar is not None:
         yield
         return
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     lines = state.progress
     bar = tqdm(total=total, unit="notebook", file=sys.stderr, leave=False, dynamic_ncols=True)
