@@ -4,7 +4,7 @@ Every report notebook imports the same libraries (pandas, scipy, matplotlib, pya
 pydantic, the package itself, ipykernel): 2-6 s of CPU per kernel, most of a demo report's
 time. Each report worker therefore starts one *zygote* as soon as it starts: a process
 running the kernel's own interpreter (the kernel spec's command) that imports those
-modules and waits. A kernel is then a ``fork`` of the zygote that becomes an IPython kernel
+modules (the cleaning page's first, the rest between requests) and waits. A kernel is then a ``fork`` of the zygote that becomes an IPython kernel
 on the connection file the kernel manager wrote: it starts in milliseconds with the
 modules in memory, and the notebook runs exactly as in a freshly launched kernel (its own
 session and process group, its own working folder and environment, the same connection
@@ -31,7 +31,8 @@ from typing import Any
 
 __all__ = ["Zygote", "ForkedKernel", "PRELOAD"]
 
-#: modules every notebook kernel needs (imported once per worker, in the zygote)
+#: modules every notebook kernel needs (imported once per worker, in the zygote); those up to
+#: the cleaning page's are imported before the first kernel, the others between requests
 PRELOAD = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
@@ -47,6 +48,7 @@ PRELOAD = (
     "pydantic",
     "yaml",
     "threadpoolctl",
+    "mistune",
     "analysis_helpers.notebook",
     "analysis_helpers.cleaning",
     "analysis_helpers.cleaning_plots",
@@ -71,6 +73,7 @@ PRELOAD = (
     "analysis_helpers.voice_report",
     "analysis_helpers.summary",
 )
+_FIRST = PRELOAD.index("analysis_helpers.cleaning_plots") + 1
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _TAIL = ["-m", "ipykernel_launcher", "-f", "{connection_file}"]
 _CODE = "from analysis_helpers._zygote import main; main()"
@@ -255,10 +258,23 @@ def _become_kernel(request: dict[str, Any], ready_fd: int, zygote: int) -> None:
     kernelapp.launch_new_instance()
 
 
-def _serve(sock: socket.socket) -> None:
+def _import(name: str) -> None:
+    import importlib
+
+    with contextlib.suppress(Exception):
+        importlib.import_module(name)
+    sys.modules.pop("matplotlib_inline.backend_inline", None)  # hooks into a shell: not here
+
+
+def _serve(sock: socket.socket, later: list[str]) -> None:
+    """Fork a kernel per request; import the modules ``later`` while none is waiting."""
+    import select
+
     file = sock.makefile("rwb", buffering=0)
     me = os.getpid()
     while True:
+        while later and not select.select([sock], [], [], 0)[0]:
+            _import(later.pop(0))
         line = file.readline()
         if not line:
             return
@@ -307,11 +323,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides what Ctrl-C ends
     signal.signal(signal.SIGCHLD, _reap)  # ended kernels are reaped at once
     sock = socket.socket(fileno=fd)
-    import importlib
-
-    for name in PRELOAD:
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
-    sys.modules.pop("matplotlib_inline.backend_inline", None)
+    for name in PRELOAD[:_FIRST]:
+        _import(name)
     sock.sendall(json.dumps({"ready": True}).encode() + b"\n")
-    _serve(sock)
+    _serve(sock, list(PRELOAD[_FIRST:]))
