@@ -55,12 +55,17 @@ REPORT_ARGS = --study $(STUDY) $(if $(OUT),--out $(OUT)) $(if $(DATE),--date $(D
 
 # ANALYSIS_HELPERS_VIA_MAKE: the runner's messages then name these variables, not options
 # the demo is reported in both languages: config/demo.yml and config/demo-zh.yml (its Chinese
-# twin, which extends it); LANGS=en makes only the English one
+# twin, which extends it); LANGS=en makes only the English one. Two reports run side by side
+# (make -j2), each one's messages printed together when it ends (--output-sync)
 LANGS  ?= en zh
+REPORT_STUDIES = $(STUDY) $(if $(and $(filter config/demo.yml,$(STUDY)),$(filter zh,$(LANGS))),config/demo-zh.yml)
 report: $(STAMP) $(if $(filter config/demo.yml,$(STUDY)),data) ## produce reports/<study>/YYYY-MM-DD/ for STUDY (default: the demo, in English and Chinese)
-	ANALYSIS_HELPERS_VIA_MAKE=1 $(BIN)/python -m analysis_helpers report $(strip $(REPORT_ARGS))
-	$(if $(and $(filter config/demo.yml,$(STUDY)),$(filter zh,$(LANGS))),ANALYSIS_HELPERS_VIA_MAKE=1 \
-	  $(BIN)/python -m analysis_helpers report $(strip $(subst --study $(STUDY),--study config/demo-zh.yml,$(REPORT_ARGS))))
+	@$(MAKE) --no-print-directory $(if $(word 2,$(REPORT_STUDIES)),-j2 --output-sync=target) \
+	  $(addprefix report-study/,$(REPORT_STUDIES))
+
+# one study's report (the study file's path after report-study/)
+report-study/%:
+	ANALYSIS_HELPERS_VIA_MAKE=1 $(BIN)/python -m analysis_helpers report $(strip $(subst --study $(STUDY),--study $*,$(REPORT_ARGS)))
 
 test: lint test-fast ## lint, unit tests and a run of every notebook (what CI runs)
 

@@ -77,7 +77,9 @@ def kernels_of(pid: int) -> list[psutil.Process]:
     found = []
     for p in children:
         with contextlib.suppress(psutil.Error):
-            if any("ipykernel" in part for part in p.cmdline()):
+            cmd = " ".join(p.cmdline())
+            # a launched kernel, or one forked from a worker's zygote (a session of its own)
+            if "ipykernel" in cmd or ("_zygote" in cmd and os.getsid(p.pid) == p.pid):
                 found.append(p)
     return found
 

@@ -228,22 +228,30 @@ def _deliverables_html(files: Sequence[Mapping[str, Any]], lang: str = "en") -> 
     )
 
 
-def _deliverables_row(built: Mapping[str, Any] | None) -> str:
+def _deliverables_row(built: Mapping[str, Any] | None, lang: str = "en") -> str:
     if not built:
         return ""
     names = ", ".join(str(f.get("file")) for f in built.get("files", []))
+    seconds = f"{float(built.get('seconds', 0)):.1f}"
     return (
-        f"<tr><td>Workbook and deck</td><td>{esc(names)}, built in "
-        f"{float(built.get('seconds', 0)):.1f} s</td></tr>\n"
+        f"<tr><td>{_say('run.deliverables', lang)}</td>"
+        f"<td>{_say('run.built', lang, files=names, s=seconds)}</td></tr>\n"
     )
 
 
 def run_html(info: Mapping[str, Any], record: Mapping[str, Any]) -> str:
-    """Return the run page: timings, commit, parameters, input hashes, package versions."""
+    """Return the run page: timings, commit, parameters, input hashes, package versions.
+
+    Headings and sentences in the study's language (``info["language"]``).
+    """
+    from .text import template
+
+    lang = str(info.get("language") or "en")
     nb_rows = "\n".join(
         f'<tr><td><a href="{href(n["html"])}">{esc(n["title"] or n["name"])}</a></td>'
         f'<td><a href="{href(n["name"] + ".ipynb")}"><code>{esc(n["name"])}.ipynb</code></a>'
-        f'</td><td>{esc(n["status"])}</td><td class="num">{n["seconds"]:.1f} s</td></tr>'
+        f"</td><td>{esc(n['status'])}</td>"
+        f'<td class="num">{_say("run.seconds", lang, s=format(n["seconds"], ".1f"))}</td></tr>'
         for n in record["notebooks"]
     )
     params = "\n".join(
@@ -257,35 +265,56 @@ def run_html(info: Mapping[str, Any], record: Mapping[str, Any]) -> str:
     )
     packages = ", ".join(f"{esc(k)} {esc(v)}" for k, v in record["packages"].items() if v)
     git = record["git"]
-    commit = esc(git["commit"] or "unknown") + (
-        " (with uncommitted changes)" if git["dirty"] else ""
-    )
+    commit = str(git["commit"] or "unknown")
+    commit = _say("run.uncommitted", lang, commit=commit) if git["dirty"] else esc(commit)
     limits = record["runner"]
 
     def secs(v: float | None) -> str:
-        return "none" if v is None else f"{v:g} s"
+        return (
+            template("run.no_limit", lang)
+            if v is None
+            else template("run.seconds", lang).format(s=f"{v:g}")
+        )
 
+    def row(key: str, value: str) -> str:
+        return f"<tr><td>{_say(key, lang)}</td><td>{value}</td></tr>\n"
+
+    when = _long_date(record["date"], lang)
+    platform = record["platform"]
     return _page(
-        f"{info['title']} – run of {_long_date(record['date'])}",
-        _header(info, f"Run record of the report of {_long_date(record['date'])}")
-        + '<p><a href="index.html">Back to the report</a></p>\n'
-        f"<h2>Run</h2>\n<table>\n<tr><td>Started</td><td>{esc(record['started'])}</td></tr>\n"
-        f"<tr><td>Finished</td><td>{esc(record['finished'])}</td></tr>\n"
-        f"<tr><td>Duration</td><td>{record['seconds']:.1f} s</td></tr>\n"
-        f"<tr><td>Code version</td><td><code>{commit}</code></td></tr>\n"
-        f"<tr><td>Kernel</td><td><code>{esc(record['kernel'])}</code></td></tr>\n"
-        + _deliverables_row(record.get("deliverables"))
-        + f"<tr><td>Time limits</td><td>{secs(limits['timeout'])} per notebook, "
-        f"{secs(limits['run_timeout'])} per run</td></tr>\n"
-        f"<tr><td>Machine</td><td>{esc(record['platform']['system'])}, "
-        f"{esc(record['platform']['cpus'])} cores</td></tr>\n</table>\n"
-        "<h2>Notebooks</h2>\n<table><thead><tr><th>Part</th><th>Executed notebook</th>"
-        f'<th>Status</th><th class="num">Run time</th></tr></thead>\n<tbody>\n{nb_rows}\n'
-        "</tbody></table>\n"
-        "<h2>Parameters</h2>\n<table>\n" + params + "\n</table>\n"
-        "<h2>Input files (SHA-256)</h2>\n<table>\n" + inputs + "\n</table>\n"
-        f"<h2>Packages</h2>\n<p>{packages}</p>\n"
-        '<p>The same record, machine-readable: <a href="run.json">run.json</a>.</p>\n',
+        template("run.title", lang).format(title=info["title"], date=when),
+        _header(info, _say("run.record_of", lang, date=when), lang)
+        + f"<p>{_say('run.back', lang)}</p>\n"
+        + f"<h2>{_say('run.run', lang)}</h2>\n<table>\n"
+        + row("run.started", esc(record["started"]))
+        + row("run.finished", esc(record["finished"]))
+        + row("run.duration", _say("run.seconds", lang, s=f"{record['seconds']:.1f}"))
+        + row("run.code", f"<code>{commit}</code>")
+        + row("run.kernel", f"<code>{esc(record['kernel'])}</code>")
+        + _deliverables_row(record.get("deliverables"), lang)
+        + row(
+            "run.limits",
+            _say(
+                "run.limits_text",
+                lang,
+                notebook=secs(limits["timeout"]),
+                run=secs(limits["run_timeout"]),
+            ),
+        )
+        + row(
+            "run.machine",
+            _say("run.cores", lang, system=str(platform["system"]), n=str(platform["cpus"])),
+        )
+        + "</table>\n"
+        f"<h2>{_say('run.notebooks', lang)}</h2>\n<table><thead><tr>"
+        f"<th>{_say('run.part', lang)}</th><th>{_say('run.executed', lang)}</th>"
+        f'<th>{_say("run.status", lang)}</th><th class="num">{_say("run.time", lang)}</th>'
+        f"</tr></thead>\n<tbody>\n{nb_rows}\n</tbody></table>\n"
+        f"<h2>{_say('run.parameters', lang)}</h2>\n<table>\n" + params + "\n</table>\n"
+        f"<h2>{_say('run.inputs', lang)}</h2>\n<table>\n" + inputs + "\n</table>\n"
+        f"<h2>{_say('run.packages', lang)}</h2>\n<p>{packages}</p>\n"
+        f"<p>{_say('run.json', lang)}</p>\n",
+        lang,
     )
 
 
@@ -309,31 +338,39 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def study_index_html(info: Mapping[str, Any], study_dir: Path) -> str:
-    """Return a study's page: its reports, newest first, and its reports by unit."""
+    """Return a study's page: its reports, newest first, and its reports by unit.
+
+    Headings and sentences in the study's language (``info["language"]``).
+    """
+    from .text import template
+
+    lang = str(info.get("language") or "en")
     rows = []
     for date in dated_reports(study_dir):
         record = read_json(study_dir / date / "run.json") or {}
         n = len(record.get("notebooks", []))
         rows.append(
-            f'<tr><td><a href="{href(date, "index.html")}">{esc(_long_date(date))}</a></td>'
-            f'<td class="num">{n}</td></tr>'
+            f'<tr><td><a href="{href(date, "index.html")}">{esc(_long_date(date, lang))}</a>'
+            f'</td><td class="num">{n}</td></tr>'
         )
     body = (
-        '<table><thead><tr><th>Report</th><th class="num">Parts</th></tr></thead>\n<tbody>\n'
+        f"<table><thead><tr><th>{_say('study.report', lang)}</th>"
+        f'<th class="num">{_say("study.parts", lang)}</th></tr></thead>\n<tbody>\n'
         + "\n".join(rows)
         + "\n</tbody></table>\n"
         if rows
-        else "<p>No complete report yet.</p>\n"
+        else f"<p>{_say('study.no_report', lang)}</p>\n"
     )
     from ._unitpages import unit_runs_links  # the reports by unit (report --per)
 
     return _page(
-        f"{info['title']} – reports",
+        template("study.reports_title", lang).format(title=info["title"]),
         _header(info)
-        + "<h2>Reports</h2>\n"
+        + f"<h2>{_say('study.reports', lang)}</h2>\n"
         + body
         + unit_runs_links(study_dir)
-        + '<p class="secondary"><a href="../index.html">All studies</a></p>\n',
+        + f'<p class="secondary">{_say("study.all", lang)}</p>\n',
+        lang,
     )
 
 

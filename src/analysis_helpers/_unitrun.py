@@ -45,6 +45,7 @@ from .runner import (
     _fail,
     _failure_line,
     _finalize,
+    _font_style,
     _Job,
     _kernel_name,
     _last_durations,
@@ -356,7 +357,7 @@ def _write_index(
     """Write the units index, ``units.csv`` and the run record of the date."""
     from .cross import significance_phrase
     from .io import write_report_table
-    from .pages import finish_page, font_face
+    from .pages import finish_page
     from .units import index_table
 
     state.doing = "write the index of the units"
@@ -389,7 +390,7 @@ def _write_index(
         kpis=[c for c in table.columns if c not in _INDEX_KEYS],
         footnote=footnote,
     )
-    _write_atomic(staging / "index.html", finish_page(page, style=font_face([page])))
+    _write_atomic(staging / "index.html", finish_page(page, style=_font_style([page])))
     finished = dt.datetime.now().astimezone()
     record = {
         "study": study.name,
@@ -430,12 +431,12 @@ def _link_from_study(
 ) -> None:
     """Rewrite the study's own index page, which links its reports by unit."""
     from ._runpages import study_index_html
-    from .pages import finish_page, font_face
+    from .pages import finish_page
     from .runner import _short_lock
 
     try:
         with _short_lock(study_dir / ".lock", info, f"the folder {study_dir}"):
             page = study_index_html(_study_info(study, run.root), study_dir)
-            _write_atomic(study_dir / "index.html", finish_page(page, style=font_face([page])))
+            _write_atomic(study_dir / "index.html", finish_page(page, style=_font_style([page])))
     except (OSError, ReportError) as exc:
         state.progress(f"note: the study's index page was not updated: {exc}")

@@ -137,6 +137,22 @@ def _parser() -> argparse.ArgumentParser:
         help="wait this long for another run of the same study to finish, then refuse "
         "(default: refuse at once)",
     )
+    bar = r.add_mutually_exclusive_group()
+    bar.add_argument(
+        "--progress",
+        dest="progress_bar",
+        action="store_const",
+        const=True,
+        default=None,
+        help="show a live bar of the notebooks done (default: only at a terminal, not in CI)",
+    )
+    bar.add_argument(
+        "--no-progress",
+        dest="progress_bar",
+        action="store_const",
+        const=False,
+        help="never show the bar (the progress lines are printed all the same)",
+    )
     d = sub.add_parser("demo-data", help="write the demo study's raw files")
     d.add_argument("--out", default="data/raw/demo", help="folder (default: %(default)s)")
     d.add_argument("--seed", type=int, help="random seed (default: the shipped demo's)")
@@ -257,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                     keep=args.keep,
                     wait=args.wait,
                     per=args.per,
+                    progress_bar=args.progress_bar,
                 )
             except ReportError as exc:
                 print(f"error: {exc}", file=sys.stderr)

@@ -54,7 +54,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -90,6 +90,7 @@ __all__ = [
     "run_report",
     "discover_notebooks",
     "notebook_needs",
+    "progress_bar_wanted",
 ]
 
 KERNEL_NAME = "survey-analysis"
@@ -386,7 +387,19 @@ def _kernel_manager_class() -> type:
             return [*_runctl.deathsig_prefix(), *super().format_kernel_cmd(extra_arguments)]
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            await super()._async_launch_kernel(kernel_cmd, **kw)
+            from jupyter_client.provisioning import LocalProvisioner
+
+            zygote = _WORKER.get("zygote")
+            prov: Any = self.provisioner
+            forked = None
+            if zygote is not None and isinstance(prov, LocalProvisioner):
+                forked = zygote.launch(kernel_cmd, kw.get("env") or {}, kw.get("cwd"))
+            if forked is None:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            else:  # a fork of the worker's pre-warmed zygote (see _zygote)
+                prov.process, prov.pid, prov.pgid = forked, forked.pid, forked.pid
+                prov.cwd = kw.get("cwd")
+                self._reconcile_connection_info(prov.connection_info)
             _WORKER["kernel_pid"] = getattr(self.provisioner, "pid", None)
 
         async def _async_interrupt_kernel(self) -> None:
@@ -573,8 +586,12 @@ def _execute(job: _Job) -> dict[str, Any]:
     return out
 
 
-def _worker_main(conn: Any, parent_pid: int, runtime: str) -> None:
-    """Run, as a worker, the notebooks it is sent until it is sent ``None``."""
+def _worker_main(conn: Any, parent_pid: int, runtime: str, kernel: str | None = None) -> None:
+    """Run, as a worker, the notebooks it is sent until it is sent ``None``.
+
+    The worker first starts its zygote for ``kernel`` (:mod:`analysis_helpers._zygote`),
+    which imports the notebooks' libraries while the worker waits for its first notebook.
+    """
 
     def end_kernel() -> None:
         pid = _WORKER["kernel_pid"]
@@ -585,6 +602,13 @@ def _worker_main(conn: Any, parent_pid: int, runtime: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides what Ctrl-C ends
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked at the start
     _WORKER["runtime"] = runtime
+    from ._zygote import Zygote
+
+    _WORKER["zygote"] = Zygote.start(kernel, _runctl.deathsig_prefix())
+    with contextlib.suppress(Exception):  # what every job needs, while the zygote imports
+        import papermill  # noqa: F401
+
+        _html_exporter()
     while True:
         try:
             job = conn.recv()
@@ -605,6 +629,22 @@ def _worker_main(conn: Any, parent_pid: int, runtime: str) -> None:
 # --------------------------------------------------------------------------------------
 # Pages of one notebook
 # --------------------------------------------------------------------------------------
+def _html_exporter() -> Any:
+    """Return this process's nbconvert exporter of the pages (its templates loaded once)."""
+    exporter = _WORKER.get("exporter")
+    if exporter is None:
+        from nbconvert import HTMLExporter
+
+        exporter = _WORKER["exporter"] = HTMLExporter(
+            template_name="lab",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            embed_images=True,
+        )
+    return exporter
+
+
 def _to_html(executed: Path) -> tuple[str, str, str]:
     """Render an executed notebook to code-free HTML with embedded images.
 
@@ -614,7 +654,6 @@ def _to_html(executed: Path) -> tuple[str, str, str]:
         The first Markdown heading, the part's one-line question ("" if none), the page.
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
     title = executed.stem
@@ -624,14 +663,7 @@ def _to_html(executed: Path) -> tuple[str, str, str]:
             break
     asks = question(nb, title)
     nb.metadata["title"] = title
-    exporter = HTMLExporter(
-        template_name="lab",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _html_exporter().from_notebook_node(nb)
     # no scripts fetched from the network: the report is read offline
     return title, asks, _strip_remote_scripts(body)
 
@@ -698,6 +730,8 @@ class _State:
     doing: str = "start"
     finalizing: bool = False
     stopping: int = 0
+    show_bar: bool = False  # a live bar of the notebooks (see progress_bar_wanted)
+    bar: Any = None
 
     def kill_workers(self) -> None:
         slots, self.slots = self.slots, []
@@ -962,6 +996,7 @@ def run_report(
     wait: float = 0.0,
     per: str | None = None,
     progress: Callable[[str], None] = print,
+    progress_bar: bool | None = None,
     root: str | Path | None = None,
 ) -> Path:
     """Execute the pipeline notebooks into ``<out>/<study>/<date>/``.
@@ -1000,6 +1035,10 @@ def run_report(
         A segment column of the study: one report per unit (value) of it.
     progress : callable
         Receives one line per step.
+    progress_bar : bool, optional
+        Show a live bar of the notebooks done (on standard error) besides the lines. Default
+        (None): only at a terminal and outside CI (no ``CI`` environment variable), so
+        scheduled runs and their logs stay quiet (see :func:`progress_bar_wanted`).
     root : str or Path, optional
         The project root holding ``notebooks/`` (default: found from the working folder).
 
@@ -1028,7 +1067,7 @@ def run_report(
     StudyFileError
         The study file is invalid (exit 2).
     """
-    state = _State(progress=progress)
+    state = _State(progress=progress, show_bar=progress_bar_wanted(progress_bar))
     old_handlers = _install_handlers(state)
     try:
         return _run(
@@ -1310,13 +1349,13 @@ def _write_report(
         for r in shown
     ]
     state.doing = "write the report pages"
-    from .pages import finish_page, font_face, page_header
+    from .pages import finish_page, page_header
 
     pages = {r.html: r.page for r in runs if r.status == "ok"}
     index = report_index_html(study_info, date, shown, deliverables=deliverables["files"])
     run_page = run_html(study_info, record)
     # the notebook pages get the study header on top; the index and run pages have it
-    style = font_face([*pages.values(), index, run_page, page_header(study)])
+    style = _font_style([*pages.values(), index, run_page, page_header(study)])
     written = {name: finish_page(page, study=study, style=style) for name, page in pages.items()}
     written["index.html"] = finish_page(index, style=style)
     written["run.html"] = finish_page(run_page, style=style)
@@ -1326,6 +1365,30 @@ def _write_report(
         (staging / name).write_text(text, encoding="utf-8")
     progress("rendered HTML pages")
     return record
+
+
+#: the last font style made in this process and the CJK characters it covers
+_LAST_STYLE: dict[str, Any] = {"chars": frozenset(), "style": ""}
+
+
+def _font_style(texts: Iterable[str]) -> str:
+    """Return :func:`~analysis_helpers.pages.font_face` of ``texts``, made much faster.
+
+    ``font_face`` looks only at which characters the texts hold; a page with embedded
+    charts is millions of characters (a demo report about 9 million, 23 s in a Python loop),
+    so each text is passed as its distinct characters (same subset, same style). Each
+    subset of the CJK font costs about 2 s, so an index page whose CJK characters the last
+    style made here covers (the study's index after its report) reuses that style.
+    """
+    from .pages import _in_cjk, font_face
+
+    distinct = ["".join(set(t)) for t in texts]
+    chars = frozenset(c for t in distinct for c in t if _in_cjk(c))
+    if chars and chars <= _LAST_STYLE["chars"]:
+        return str(_LAST_STYLE["style"])
+    style = font_face(distinct)
+    _LAST_STYLE.update(chars=chars, style=style)
+    return style
 
 
 def _check_deliverables(study: Study, study_path: Path, root: Path) -> None:
@@ -1514,7 +1577,7 @@ def _finalize(
     ``study_page`` of the report's parent folder and the index of studies in ``reports``
     (default: the parent's parent).
     """
-    from .pages import finish_page, font_face
+    from .pages import finish_page
 
     progress = state.progress
     study_dir, date = final.parent, final.name
@@ -1550,15 +1613,50 @@ def _finalize(
             _update_latest(study_dir, progress)
             _write_atomic(study_dir / ".study.json", json.dumps(study_info, ensure_ascii=False))
             page = study_page(study_info, study_dir)
-            _write_atomic(study_dir / "index.html", finish_page(page, style=font_face([page])))
+            _write_atomic(study_dir / "index.html", finish_page(page, style=_font_style([page])))
         except OSError as exc:  # the report itself is complete and in place
             progress(f"note: {_os_message(exc, state.doing).rsplit(';', 1)[0]}")
     try:
         with _short_lock(reports / ".lock", info, f"the folder {reports}"):
             page = reports_index_html(reports)
-            _write_atomic(reports / "index.html", finish_page(page, style=font_face([page])))
+            _write_atomic(reports / "index.html", finish_page(page, style=_font_style([page])))
     except (OSError, AlreadyRunning) as exc:
         progress(f"note: the index of studies was not updated: {exc}")
+
+
+def progress_bar_wanted(asked: bool | None = None) -> bool:
+    """Whether the runner shows its live bar: as ``asked``, else at a terminal outside CI.
+
+    Quiet (no bar, only the progress lines) when standard error is not a terminal (cron,
+    a log file, ``make -j``'s grouped output) or the ``CI`` environment variable is set.
+    """
+    if asked is not None:
+        return asked
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return False
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+@contextlib.contextmanager
+def _notebook_bar(state: _State, total: int) -> Any:
+    """Show a tqdm bar of the notebooks done while the block runs (if the run wants one).
+
+    The progress lines are written above the bar meanwhile.
+    """
+    if not state.show_bar or state.bar is not None:
+        yield
+        return
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    lines = state.progress
+    bar = tqdm(total=total, unit="notebook", file=sys.stderr, leave=False, dynamic_ncols=True)
+    state.bar = bar
+    state.progress = lambda line: bar.write(str(line), file=sys.stdout)
+    try:
+        yield
+    finally:
+        state.progress, state.bar = lines, None
+        bar.close()
 
 
 def _run_notebooks(
@@ -1584,6 +1682,31 @@ def _run_notebooks(
         HTML file name -> page, for the notebooks that succeeded (each run also keeps its
         page, ``NotebookRun.page``).
     """
+    with _notebook_bar(state, len(jobs)):
+        return _run_pool(
+            state,
+            jobs,
+            runs,
+            workers=workers,
+            nb_limit=nb_limit,
+            run_limit=run_limit,
+            last=last,
+            after_cleaning=after_cleaning,
+        )
+
+
+def _run_pool(
+    state: _State,
+    jobs: list[_Job],
+    runs: list[NotebookRun],
+    *,
+    workers: int | None,
+    nb_limit: float | None,
+    run_limit: float | None,
+    last: dict[str, float],
+    after_cleaning: Callable[[], None] | None,
+) -> dict[str, str]:
+    """Run the notebooks of :func:`_run_notebooks` (which shows the bar around this)."""
     progress = state.progress
     total = len(jobs)
     cap = workers or os.cpu_count() or 1
@@ -1608,6 +1731,9 @@ def _run_notebooks(
     if runs[0].status == "ok" and after_cleaning is not None:
         after_cleaning()
         total = len(jobs)
+        if state.bar is not None:
+            state.bar.total = total
+            state.bar.refresh()
         n_workers = max(1, min(cap, max(1, total - 1)))
     if runs[0].status == "ok" and total > 1:
         n = total - 1
@@ -1669,7 +1795,12 @@ class _Pool:
         parent, child = self.ctx.Pipe()
         proc = self.ctx.Process(
             target=_worker_main,
-            args=(child, os.getpid(), str(self.state.runtime)),
+            args=(
+                child,
+                os.getpid(),
+                str(self.state.runtime),
+                self.jobs[0].kernel if self.jobs else None,
+            ),
             name="report-worker",
             daemon=True,
         )
@@ -1694,6 +1825,9 @@ class _Pool:
         r.error = result.get("error", "")
         r.title, r.question = result.get("title", ""), result.get("question", "")
         r.html = Path(self.jobs[k].target).with_suffix(".html").name
+        if self.state.bar is not None:
+            self.state.bar.set_postfix_str(r.name, refresh=False)
+            self.state.bar.update(1)
         if r.status == "ok":
             self.pages[r.html] = r.page = result["html"]
             self.state.progress(f"[{k + 1}/{total}] {r.name} done in {r.seconds:.1f} s")
@@ -1741,6 +1875,9 @@ class _Pool:
                 return
             now = time.monotonic()
             wake = min(s.hard_deadline for s in busy) - now
+            if state.bar is not None:  # the bar's clock ticks every second
+                state.bar.refresh()
+                wake = min(wake, 1.0)
             ready = mp_wait(
                 [s.conn for s in busy] + [s.proc.sentinel for s in busy],
                 timeout=max(0.0, min(wake, 3600.0)),
