@@ -279,6 +279,22 @@ def test_calibration_correction_is_the_projected_minus_the_fixed_covariance(pref
     assert not np.allclose(prep.calibration_correction(codes, 2, v), 0.0)
 
 
+@pytest.mark.parametrize("prefix", ["apistrat_raked", "apiclus1_raked", "apiclus1_cal_linear"])
+def test_calibration_correction_on_rows_equals_the_spread_over_every_row(prefix):
+    # the trend decomposition's hook: influence values on some rows only (two waves)
+    data, design = _case(prefix)
+    prep = design.prepare(data)
+    rng = np.random.default_rng(3)
+    rows = np.flatnonzero(rng.random(prep.n) < 0.4)
+    v = np.column_stack([prep.w[rows] * data["api00"].to_numpy()[rows], prep.w[rows]])
+    full = np.zeros((prep.n, 2))
+    full[rows] = v
+    want = prep.calibration_correction(np.zeros(prep.n, dtype=np.int64), 1, full)
+    got = prep.calibration_correction_rows(rows, v)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-9 * np.abs(want).max())
+    assert not np.allclose(got, 0.0)
+
+
 @pytest.mark.parametrize("prefix", CALIBRATED[:3] + ["apistrat_raked"])
 def test_chisq_and_banner_distribution_test_match_r(prefix):
     # svychisq(~awards+stype, D) on the calibrated design: survey_chisq (through the

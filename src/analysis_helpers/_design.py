@@ -503,6 +503,31 @@ class PreparedDesign:
         A = cal.coef(S.T)
         return -VzQ @ A - A.T @ VzQ.T + A.T @ VQ @ A
 
+    def calibration_correction_rows(self, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Return :meth:`calibration_correction` of the overall totals of ``v`` on ``rows``.
+
+        The influence values are ``v`` (len(rows) x q) on the rows ``rows`` and 0 on every
+        other row; the result (q x q) equals ``calibration_correction(zeros, 1, full)`` with
+        ``full`` the n x q spread of ``v``, but one-stage designs sum over ``rows`` only (a
+        trend comparing two of many waves touches a fraction of the rows).
+        """
+        v = np.asarray(v, dtype=float)
+        q = v.shape[1]
+        cal = self.cal
+        if cal is None or self.rep is not None:
+            return np.zeros((q, q))
+        lonely_rule = self.lonely.any() and self.lonely_psu in ("adjust", "average")
+        if self.psu is not None or self.stages or lonely_rule:
+            full = np.zeros((self.n, q))
+            full[rows] = v
+            return self.calibration_correction(np.zeros(self.n, dtype=np.int64), 1, full)
+        ux, cww, Bc, VQ = cal.strata_parts(self)
+        S = cal.xt_rows(rows, v * ux[rows, None])  # K x q
+        T = _rowsum(self.stratum[rows], v, self.n_strata)  # H x q
+        VzQ = (cal.xt_rows(rows, v * cww[rows, None]) - Bc.T @ T).T  # q x K
+        A = cal.coef(S)
+        return -VzQ @ A - A.T @ VzQ.T + A.T @ VQ @ A
+
 
 _REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "SDR", "other")
 
@@ -895,6 +920,13 @@ class PreparedCalibration:
         parts = [_rowsum(c, v, k) for c, k in zip(self.codes, self.sizes, strict=True)]
         if self.numeric.shape[1]:
             parts.append(self.numeric.T @ v)
+        return np.concatenate(parts, axis=0)
+
+    def xt_rows(self, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Return ``X[rows]' V`` (K x k) for ``V`` len(rows) x k."""
+        parts = [_rowsum(c[rows], v, k) for c, k in zip(self.codes, self.sizes, strict=True)]
+        if self.numeric.shape[1]:
+            parts.append(self.numeric[rows].T @ v)
         return np.concatenate(parts, axis=0)
 
     def xdot(self, a: np.ndarray) -> np.ndarray:

@@ -502,13 +502,8 @@ def _decompose(
     var = _total_var(prep, rows, Z)
     if getattr(prep, "cal", None) is not None and getattr(prep, "rep", None) is None:
         # raked / calibrated weights: add what the calibration residuals change, from the
-        # design's sums (as the banners do), the influence values spread over every row
-        full = np.zeros((prep.n, K))
-        full[rows] = Z.T
-        codes = np.zeros(prep.n, dtype=np.int64)
-        var = np.maximum(
-            var + np.diag(prep.calibration_correction(codes, 1, full, keep=False)), 0.0
-        )
+        # design's sums over the compared waves' rows (as the banners do)
+        var = np.maximum(var + np.diag(prep.calibration_correction_rows(rows, Z.T)), 0.0)
     comp = ["change", "mix", "rate"] + ["mix", "rate"] * S
     segs = ["", "", ""] + [nm for nm in names for _ in range(2)]
     out = pd.DataFrame({"component": comp, "segment": segs, "estimate": est, "se": np.sqrt(var)})
