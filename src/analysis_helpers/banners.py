@@ -158,6 +158,19 @@ class BannerRow:
                 f"scale_max {self.scale_max}"
             )
 
+    @classmethod
+    def of_item(cls, name: str, item: Any, statistics: Sequence[str], language: str) -> BannerRow:
+        """Return the rows of a study item (``Study.items[name]``): its label, scale, top box."""
+        return cls(
+            name,
+            tuple(statistics),
+            item.label,
+            item.scale.min,
+            item.scale.max,
+            top=tuple(item.top_codes),
+            language=language,
+        )
+
     @property
     def codes(self) -> np.ndarray:
         """Return the valid answer codes, ``scale_min`` to ``scale_max``."""
@@ -1698,17 +1711,7 @@ def banner_rows(study: Study, banner: BannerSpec) -> list[BannerRow | IndexRow]:
                 seen.add((name, s))
                 keep.append(s)
         if keep:
-            out.append(
-                BannerRow(
-                    name,
-                    tuple(keep),
-                    it.label,
-                    it.scale.min,
-                    it.scale.max,
-                    top=tuple(it.top_codes),
-                    language=study.language,
-                )  # fmt: skip
-            )
+            out.append(BannerRow.of_item(name, it, keep, study.language))
 
     k = study.kpis
     if banner.kpis:

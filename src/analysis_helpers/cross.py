@@ -223,18 +223,7 @@ def _kpi_rows(study: Study) -> tuple[list, dict[str, tuple[str, str, str]]]:
     keys: dict[str, tuple[str, str, str]] = {}
 
     def add(name: str, stat: str, row: str, unit: str | None = None) -> None:
-        it = items[name]
-        rows.append(
-            BannerRow(
-                name,
-                (stat,),
-                it.label,
-                it.scale.min,
-                it.scale.max,
-                top=tuple(it.top_codes),
-                language=study.language,
-            )  # fmt: skip
-        )
+        rows.append(BannerRow.of_item(name, items[name], (stat,), study.language))
         keys[f"{name}:{stat}"] = (row, "kpi", unit or "")
 
     if k.overall:
