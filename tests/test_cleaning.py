@@ -842,3 +842,20 @@ def test_page_tables_and_takeaways(tmp_path):
     html = render_markdown(cleaning_takeaways(res, study)["dictionary"])
     assert "<b>Q1" not in html and "<a " not in html
     assert "<b>Q1</b> [x](javascript:alert(1))" in plain_text(html)
+
+
+def test_why_a_rule_was_not_applied_follows_the_report_language(tmp_path):
+    """A Chinese report says in Chinese why a rule did not apply (and names one-wave data)."""
+    import yaml
+
+    from analysis_helpers.demo import write_study_shape
+
+    path = write_study_shape(tmp_path, "minimal")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw.setdefault("reporting", {})["language"] = "zh"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    study = load_study(path)
+    log = clean(study).log.set_index("rule")
+    assert log.loc["duplicate_id", "reason"] == "没有受访者编号列（data.respondent_id）"
+    assert log.loc["speeders", "reason"] == "没有答题时长列（data.duration）"
+    assert study.wave_label(study.waves[0]) == "全部受访者"

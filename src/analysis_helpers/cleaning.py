@@ -643,18 +643,18 @@ def _rule_status(ctx: _Context, dur: np.ndarray | None, grid: list[str]) -> dict
         rules = []
         for k in range(len(ctx.waves)):
             if getattr(q, cfg).action == "off":
-                rule = _Rule("off", f"off in the study file (quality.{cfg}.action)")
+                rule = _Rule("off", _reason(study, "clean.reason_off", cfg=cfg))
             elif r == "duplicate_id" and not study.has_id:
-                rule = _Rule("not applied", "no respondent id column (data.respondent_id)")
+                rule = _Rule("not applied", _reason(study, "clean.reason_no_id"))
             elif r == "speeders" and has_dur is None:
-                rule = _Rule("not applied", "no completion-time column (data.duration)")
+                rule = _Rule("not applied", _reason(study, "clean.reason_no_duration"))
             elif r == "speeders" and has_dur is not None and not has_dur[k]:
-                rule = _Rule("not applied", "no completion times in this wave")
+                rule = _Rule("not applied", _reason(study, "clean.reason_no_times"))
             elif r == "straightliners" and len(grid) < st.min_items:
+                items = _count(study, len(grid), "clean.n_grid_items")
                 rule = _Rule(
                     "not applied",
-                    f"the grid has {len(grid)} item{'' if len(grid) == 1 else 's'}, fewer than "
-                    f"quality.straightliners.min_items ({st.min_items})",
+                    _reason(study, "clean.reason_short_grid", items=items, min_items=st.min_items),
                 )
             else:
                 rule = _Rule("applied")
@@ -1649,6 +1649,13 @@ def rule_view(rules: pd.DataFrame, language: str = "en") -> pd.DataFrame:
         action=rules["action"].astype(str).map(lambda v: _status_words(v, language)),
         status=rules["status"].astype(str).map(lambda v: _status_words(v, language)),
     )
+
+
+def _reason(study: Study, key: str, **values: object) -> str:
+    """Return why a quality rule was not applied, in the report's language."""
+    from .text import template
+
+    return template(key, study.language).format(**values)
 
 
 def _count(study: Study, n: int, key: str) -> str:

@@ -1836,7 +1836,11 @@ class Study:
         spec = self.spec.data.wave
         if spec is not None and wave in spec.labels:
             return spec.labels[wave]
-        return "all respondents" if wave == SINGLE_WAVE and not self.waves_declared else wave
+        if wave == SINGLE_WAVE and not self.waves_declared:
+            from .text import template
+
+            return template("study.all_respondents", self.language)
+        return wave
 
     def wave_labels(self) -> dict[str, str]:
         """Every wave code mapped to its label, in time order."""
