@@ -479,3 +479,83 @@ def test_actions_and_alerts_findings_follow_the_report_language():
     alert = text(f[f["section"] == "alerts"]["text"].iloc[0])
     assert alert.startswith("从 Q1 2025 到 Q2 2025 超出研究设定阈值的预警：Hotline")
     assert "n = 1,505" in alert and "Alert" not in alert
+
+
+# ---- the wave the report describes (the `wave` parameter, as 20-describe's) ----------------
+def test_headline_kpis_of_a_chosen_wave_take_its_own_change(demo):
+    head = headline_kpis(kpis(), kpi_changes(), study=demo, wave="2024Q2").set_index("kpi")
+    # the 2024Q1 -> 2024Q2 row of kpi_changes(), not the latest pair's 0.17
+    assert head.loc["overall_mean", "wave_from"] == "2024Q1"
+    assert head.loc["overall_mean", "change"] == 0.5
+    assert head.loc["overall_mean", "significant"]
+    assert pd.isna(head.loc["nps", "wave_from"])  # NPS has no 2024Q2 change in the table
+    # the first wave has no change at all
+    first = headline_kpis(kpis(), kpi_changes(), study=demo, wave="2024Q1")
+    assert first["wave_from"].isna().all() and not first["significant"].any()
+
+
+def test_movers_of_a_chosen_wave(demo):
+    movers = rank_movers(kpi_changes(), area_changes(), study=demo, top=10, wave="2024Q2")
+    # into 2024Q2: overall (|z| 9.0) and value (|z| 4.0); nothing of the 2025 pair
+    assert list(movers["name"]) == ["overall_mean", "value"]
+    assert set(movers["wave_from"]) == {"2024Q1"}
+    assert rank_movers(kpi_changes(), area_changes(), study=demo, wave="2024Q1").empty
+
+
+def test_the_summary_honours_the_wave_of_the_report(demo):
+    f = summary_findings(tables(), study=demo, wave="2024Q2")
+    say = {r.section: text(r.text) for r in f.itertuples()}
+    assert say["kpis"].startswith("In Q2 2024: Overall 6.62 (up 0.50 on Q1 2024, p < 0.001)")
+    assert say["movers"].startswith("The biggest significant moves from Q1 2024 to Q2 2024: ")
+    assert "Hotline" not in say["movers"] and "2025" not in say["movers"]
+    # the turning point is over all waves, whatever the wave described
+    assert say["turning_point"].startswith("The turning point: Network fell 15.8 index points")
+
+
+def test_the_first_wave_has_no_change_and_says_so(demo):
+    f = summary_findings(tables(), study=demo, wave="2024Q1")
+    say = {r.section: text(r.text) for r in f.itertuples()}
+    assert say["kpis"].startswith("In Q1 2024: Overall 6.62; NPS -4; CSI 62.6")
+    assert "up" not in say["kpis"] and "down" not in say["kpis"]
+    assert say["changes"] == (
+        "No change into Q1 2024 is reported: the trend page compares no earlier wave with it "
+        "(see Trend)."
+    )
+    assert "movers" not in say
+
+
+def test_rising_themes_into_the_chosen_wave(demo):
+    t = {**tables(), "theme_changes": theme_changes()}
+    row = summary_findings(t, study=demo, wave="2025Q1").iloc[-1]
+    assert text(row["text"]) == (
+        "Rising in the open comments from Q4 2024 to Q1 2025: Signal (to 20%, up 7.0 pp, "
+        "p = 0.001) (see Customer voice)."
+    )
+
+
+def test_maintain_names_the_line_not_a_verdict(demo):
+    # the crosshair is the items' mean: an item above it may still score below the scale's
+    # middle, so "performing well" would overstate it
+    say = {r.section: text(r.text) for r in summary_findings(tables(), study=demo).itertuples()}
+    assert say["maintain"] == (
+        "Maintain: D (importance 6.6%, performance 63.0) and E (importance 4.4%, performance "
+        "65.0) - important, and performing above the line (see Drivers)."
+    )
+
+
+def test_chinese_reasons_run_on_without_a_space(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n")
+    (tmp_path / "data/raw/one").mkdir(parents=True)
+    (tmp_path / "data/raw/one/w1.csv").write_text("id,q1\n1,4\n2,5\n")
+    (tmp_path / "config").mkdir()
+    path = tmp_path / "config/one.yml"
+    path.write_text(ONE_WAVE + "reporting: {language: zh}\n", encoding="utf-8")
+    zh = load_study(path)
+    say = {r.section: text(r.text) for r in summary_findings({}, study=zh).itertuples()}
+    # "...需要两期。因此..." - no space after the full stop of the reason
+    assert say["changes"] == "本研究只有一期数据；跨期比较至少需要两期。不报告跨期变化。"
+    assert (
+        say["weak_spots"]
+        == "研究文件未设定细分变量，因此没有按客户群体的细分分析。没有可排序的薄弱环节。"
+    )
+    assert "。 " not in "".join(say.values())

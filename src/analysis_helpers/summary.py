@@ -33,7 +33,7 @@ Ranking rules
    *fix* = "concentrate here" (important, performing below the line), ranked as
    :func:`~analysis_helpers.drivers.action_list` (furthest above the importance line first,
    ties by the lower performance); *maintain* = "keep up the good work" (important,
-   performing well), most important first; *watch* = "low priority" (less important,
+   performing above the line), most important first; *watch* = "low priority" (less important,
    performing below the line), lowest performance first. "Possible overkill" is not
    listed. The first ``top`` of each.
 7. **Comment themes** that rose into the latest wave (70-voice).
@@ -116,12 +116,22 @@ def _bool(s: pd.Series) -> pd.Series:
     return s.map(lambda v: str(v).strip().lower() in {"true", "1", "1.0"}).astype(bool)
 
 
-def _latest_pair(changes: pd.DataFrame, study: Study) -> tuple[str, str] | None:
-    """Return the last ``(wave_from, wave_to)`` of a wave-over-wave table, in the study's order."""
+def _latest_pair(
+    changes: pd.DataFrame, study: Study, wave: str | None = None
+) -> tuple[str, str] | None:
+    """Return the last ``(wave_from, wave_to)`` of a wave-over-wave table, in the study's order.
+
+    With ``wave``, the pair that ends in that wave (None when the table has none: the first
+    wave, or a wave the trend page could not compare).
+    """
     if changes is None or changes.empty:
         return None
     order = {w: i for i, w in enumerate(study.waves)}
     to = changes["wave_to"].astype(str)
+    if wave:
+        if not (to == str(wave)).any():
+            return None
+        return str(changes.loc[to == str(wave), "wave_from"].astype(str).iloc[0]), str(wave)
     last = max(to.unique(), key=lambda w: order.get(w, -1))
     first = changes.loc[to == last, "wave_from"].astype(str).iloc[0]
     return first, last
@@ -129,7 +139,11 @@ def _latest_pair(changes: pd.DataFrame, study: Study) -> tuple[str, str] | None:
 
 # ---- ranking rules ---------------------------------------------------------------------
 def headline_kpis(
-    kpis: pd.DataFrame, changes: pd.DataFrame | None, *, study: Study
+    kpis: pd.DataFrame,
+    changes: pd.DataFrame | None,
+    *,
+    study: Study,
+    wave: str | None = None,
 ) -> pd.DataFrame:
     """Return each headline KPI with its change against the previous wave (rule 1).
 
@@ -142,6 +156,9 @@ def headline_kpis(
         30-trend's ``wave_changes`` (:func:`~analysis_helpers.trend_report.kpi_changes`);
         None or empty for a study of one wave.
     study : Study
+    wave : str, optional
+        The wave ``kpis`` describe: its change against the wave before it is taken (none
+        for the first wave); default the latest pair of ``changes``.
 
     Returns
     -------
@@ -152,7 +169,7 @@ def headline_kpis(
     """
     t = kpis[kpis["estimate"].notna()]
     out = t[["kpi", "label", "unit", "estimate", "n"]].reset_index(drop=True)
-    pair = _latest_pair(changes, study) if changes is not None else None
+    pair = _latest_pair(changes, study, wave) if changes is not None else None
     if changes is None or pair is None:
         return out.assign(wave_from=None, change=np.nan, p_adjusted=np.nan, significant=False)
     latest = changes[changes["wave_to"].astype(str) == pair[1]].drop_duplicates("kpi")
@@ -173,6 +190,7 @@ def rank_movers(
     *,
     study: Study,
     top: int = 3,
+    wave: str | None = None,
 ) -> pd.DataFrame:
     """Rank the significant KPI and area changes of the latest pair of waves (rule 2).
 
@@ -186,6 +204,8 @@ def rank_movers(
         The waves' order.
     top : int
         How many to return.
+    wave : str, optional
+        The changes into this wave instead of the latest pair's.
 
     Returns
     -------
@@ -209,8 +229,9 @@ def rank_movers(
     if not parts:
         return pd.DataFrame(columns=cols)
     t = pd.concat(parts, ignore_index=True)
-    pair = _latest_pair(t, study)
-    assert pair is not None
+    pair = _latest_pair(t, study, wave)
+    if pair is None:
+        return pd.DataFrame(columns=cols)
     t = t[(t["wave_to"].astype(str) == pair[1]) & _bool(t["significant"])]
     t = t.assign(_z=t["statistic"].abs(), _c=t["change"].abs())
     t = t.sort_values(["_z", "_c"], ascending=False, kind="stable").head(top)
@@ -418,8 +439,9 @@ def summary_findings(
         :data:`SUMMARY_TABLES`.
     study : Study
     wave : str, optional
-        The wave the headline KPIs describe (20-describe's); default the latest wave
-        of ``wave_changes``, else none named.
+        The wave the report describes (20-describe's ``wave``): the headline KPIs, the
+        movers and the comment themes are its changes against the wave before it; default
+        the latest wave of ``wave_changes``, else none named.
     outcome_label : str, optional
         What the drivers drive (e.g. "Overall satisfaction"), for the drivers sentence.
     drivers_reason : str or Md, optional
@@ -448,8 +470,13 @@ def summary_findings(
     changes = tables.get("wave_changes")
     areas = tables.get("area_changes")
     source = changes if _has(tables, "wave_changes") else areas
-    pair = _latest_pair(source, study) if source is not None and not source.empty else None
-    if wave is None and pair is not None:
+    chosen = str(wave) if wave else None
+    pair = (
+        _latest_pair(source, study, chosen)
+        if _has(tables, "wave_changes") or _has(tables, "area_changes")
+        else None
+    )
+    if chosen is None and pair is not None:
         wave = pair[1]
 
     # 1. headline KPIs and their change
@@ -457,7 +484,7 @@ def summary_findings(
         kpis = tables["kpi_summary"]
         assert kpis is not None
         comparable = changes if pair is not None and wave == pair[1] else None
-        head = headline_kpis(kpis, comparable, study=study)
+        head = headline_kpis(kpis, comparable, study=study, wave=pair[1] if pair else None)
         if len(head):
             rows.append(
                 (
@@ -472,6 +499,7 @@ def summary_findings(
     # 2. no comparison at all: say so once
     if pair is None:
         absent = study.absent("waves")
+        first = chosen is not None and study.is_multiwave and _has(tables, "wave_changes")
         rows.append(
             (
                 "changes",
@@ -479,6 +507,8 @@ def summary_findings(
                 "30-trend",
                 text("summary.no_change_why", lang, why=absent)
                 if absent
+                else text("summary.no_earlier_wave", lang, wave=study.wave_label(chosen))
+                if first and chosen is not None
                 else text("summary.one_wave", lang),
             )
         )
@@ -488,6 +518,7 @@ def summary_findings(
             areas if _has(tables, "area_changes") else None,
             study=study,
             top=top,
+            wave=pair[1],
         )
         a, b = study.wave_label(pair[0]), study.wave_label(pair[1])
         if movers.empty:
@@ -665,7 +696,7 @@ def summary_findings(
             )
 
     # 7. the open-comment themes that rise
-    rows += _themes_finding(tables.get("theme_changes"), study=study, test=test)
+    rows += _themes_finding(tables.get("theme_changes"), study=study, test=test, wave=chosen)
     # 8. whether the actions of the register worked
     rows += _actions_finding(tables.get("action_effects"), study.language)
 
@@ -715,13 +746,14 @@ def _actions_finding(
 
 
 def _themes_finding(
-    changes: pd.DataFrame | None, *, study: Study, test: str
+    changes: pd.DataFrame | None, *, study: Study, test: str, wave: str | None = None
 ) -> list[tuple[str, str, str, Md]]:
     """Return the comment themes that rose significantly into the latest wave (rule 7).
 
     Rule: from 70-voice's ``theme_changes``, the themes whose share of commenters rose
     significantly (after the study's correction) from the previous wave into the latest
-    one, largest rise first; a sentence saying none did when none did. Nothing for a study
+    one (``wave``, when the report describes another), largest rise first; a sentence saying
+    none did when none did. Nothing for a study
     whose comments page saved no changes (no open question, no theme dictionary, one wave),
     except the page's own reason for a study without an open question. A list of zero or
     one finding rows.
@@ -734,6 +766,8 @@ def _themes_finding(
         return []
     t = changes[changes["theme"].astype(str) != "no_theme"]
     waves = [w for w in study.waves if w in set(t["value_2"].astype(str))]
+    if wave:
+        waves = [w for w in waves if w == str(wave)]
     if not waves:
         return []
     latest = waves[-1]
