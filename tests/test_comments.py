@@ -95,6 +95,20 @@ def test_stop_words():
         cm.stop_words(["en", "xx"])
 
 
+def test_chinese_praise_words_are_not_frequent_terms():
+    # 很好 / 挺好的 / 服务好 segment to 很 + 好, 挺 + 好 + 的, 服务 + 好: the bare 好 ("good") of
+    # every positive comment says nothing about what was good, like 不错 ("not bad") and 还好
+    comments = ["很好很好", "挺好的", "服务好", "好", "信号很好", "不错", "还好吧", "蛮好"]
+    comments += ["信号不好", "信号差", "信号弱", "网速很慢", "网速太慢"]
+    terms = cm.frequent_terms(
+        pd.DataFrame({"c": comments}), column="c", ngrams=[1], min_count=2, languages=["zh"]
+    )
+    # 信号 4 of 13 commenters, 网速 2; 好 would be 7 of 13 and rank first
+    assert terms["term"].tolist() == ["信号", "网速"]
+    assert terms["count"].tolist() == [4, 2]
+    assert {"好", "不错", "还好", "蛮"} <= cm.stop_words(["zh"])
+
+
 # --------------------------------------------------------------------------------------
 # Keywords and matching
 # --------------------------------------------------------------------------------------

@@ -173,7 +173,9 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         "又 还 要 会 能 可以 这 那 这个 那个 一个 一些 有 没 不 吧 吗 呢 啊 呀 哦 嗯 着 过 "
         "把 被 让 给 对 从 到 为 以 之 其 如果 因为 所以 非常 比较 觉得 感觉 希望 已经 "
         "就是 还是 一下 一直 什么 怎么 这样 那样 自己 更 多 更多 最 再 才 只 挺 有点 "
-        "一点 一样 时候 现在 每次 还有 然后".split()
+        "一点 一样 时候 现在 每次 还有 然后 "
+        # praise without an object (很好, 挺好的, 服务好 -> 好): says nothing of what was good
+        "好 不错 还好 蛮".split()
     ),
     "de": frozenset(
         "aber alle als am an auch auf aus bei bin bis das dass dem den der des die doch du "
