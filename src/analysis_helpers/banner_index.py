@@ -245,9 +245,73 @@ class IndexTables:
             B = np.where(W_s > 0, a_mat * k / np.where(W_s > 0, W_s, 1.0), 0.0)
         any_asked = (W_s > 0).any(axis=0)
         est = np.where(any_asked, (a_mat * k * np.where(W_s > 0, R - lo, 0.0)).sum(axis=0), np.nan)
-        cov = self._covariance(A, Y, B, B * R, codes, C, sel)
+        if self.prep.rep is not None:
+            cov = self._replicate_covariance(vi, codes, C, sel, cols, a_mat, est, R, W_s > 0)
+        else:
+            cov = self._covariance(A, Y, B, B * R, codes, C, sel)
         answered: np.ndarray = np.asarray(self.answered[:, cols].any(axis=1))
         return est, cov, answered
+
+    def _replicate_totals(self, vi: int, codes: np.ndarray, C: int) -> tuple:
+        """Return (cached per banner variable) the replicate sums of w and w y per cell.
+
+        Per item, column cell (0..C) and replicate: the replicate weights summed over the
+        item's answers (``items x (C + 1) x R``), and the same for ``w y``.
+        """
+        key = -1 - vi
+        if key not in self._cache:
+            rep = self.prep.rep
+            assert rep is not None
+            order = np.argsort(codes, kind="stable")
+            starts = np.searchsorted(codes[order], np.arange(C + 2))
+            m, R_ = len(self.items), rep.weights.shape[1]
+            Wr = np.zeros((m, C + 1, R_))
+            Yr = np.zeros((m, C + 1, R_))
+            w = self.prep.w
+            for c in range(C + 1):
+                rows = order[starts[c] : starts[c + 1]]
+                if not len(rows):
+                    continue
+                reps = rep.weights[rows]
+                inv = 1.0 / w[rows, None]
+                Wr[:, c] = (self.A[rows] * inv).T @ reps
+                Yr[:, c] = (self.Y[rows] * inv).T @ reps
+            self._cache[key] = (Wr, Yr)
+        return self._cache[key]
+
+    def _replicate_covariance(
+        self,
+        vi: int,
+        codes: np.ndarray,
+        C: int,
+        sel: np.ndarray,
+        cols: list[int],
+        a_mat: np.ndarray,
+        est: np.ndarray,
+        R: np.ndarray,
+        answered: np.ndarray,
+    ) -> np.ndarray:
+        """Return the replicate covariance of a node's estimates (replicate-weight designs).
+
+        Each replicate's index is recomputed from its own item means per selection (the
+        path weights, renormalised over the items the full sample answered, stay fixed;
+        an item mean a replicate cannot estimate - no weight on its answers - keeps the
+        full-sample mean), as R ``svrepdesign`` recomputes a statistic.
+        """
+        rep = self.prep.rep
+        assert rep is not None
+        Wr, Yr = self._replicate_totals(vi, codes, C)
+        Ws = np.einsum("icr,cs->isr", Wr[cols], sel)
+        Ys = np.einsum("icr,cs->isr", Yr[cols], sel)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Rr = np.where(Ws > 0, Ys / np.where(Ws > 0, Ws, 1.0), R[:, :, None])
+        k = self.k[cols][:, None, None]
+        lo = self.lo[cols][:, None, None]
+        asked = answered[:, :, None]
+        est_r = (a_mat[:, :, None] * k * np.where(asked, Rr - lo, 0.0)).sum(axis=0)
+        c = est[:, None] if rep.mse else est_r.mean(axis=1, keepdims=True)
+        d = np.where(np.isfinite(est)[:, None], est_r - c, 0.0)
+        return rep.scale * (d * rep.rscales) @ d.T
 
     def _covariance(
         self,
@@ -266,7 +330,7 @@ class IndexTables:
         strata as :meth:`PreparedDesign.vcov` does.
         """
         prep = self.prep
-        if prep.cal is not None:  # raked design: the whole matrix, projected by vcov
+        if prep.cal is not None or prep.stages:  # raked or multi-stage: the rows, by vcov
             return prep.vcov((Y @ B - A @ BR) * (sel > 0)[codes])
         S = sel.shape[1]
         H = prep.n_strata
