@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -158,9 +159,12 @@ class IndexTables:
         self.ind_area = h.drop_duplicates("indicator").set_index("indicator")["area"]
         n, m = prep.n, len(self.items)
         w = prep.w
-        self.A = np.zeros((n, m))  # w where answered
-        self.Y = np.zeros((n, m))  # w y where answered
-        self.answered = np.zeros((n, m), dtype=bool)
+        # V = [Y, A], row-major: the Gram matrices gather whole rows
+        self.V = np.zeros((n, 2 * m))
+        self.Y = self.V[:, :m]  # w y where answered
+        self.A = self.V[:, m:]  # w where answered
+        self.answered = np.zeros((n, m), dtype=bool, order="F")
+        a_j = np.empty(n)
         self.keys = list(dict.fromkeys((r.level, r.name) for r in rows))
         self.paths = {
             (r.level, r.name): _node_path(
@@ -169,16 +173,18 @@ class IndexTables:
             )
             for r in rows
         }  # fmt: skip
-        self._cache: dict[int, tuple] = {}
+        self._cache: dict[int, Any] = {}
         for j, item in enumerate(self.items):
             if item not in data.columns:
                 continue
             y = pd.to_numeric(data[item], errors="coerce").to_numpy(dtype=float)
             ok = ~np.isnan(y)
-            self.A[:, j] = np.where(ok, w, 0.0)
-            self.Y[:, j] = np.where(ok, w * y, 0.0)
+            np.multiply(w, ok, out=a_j)
+            self.A[:, j] = a_j
+            self.Y[:, j] = a_j * np.where(ok, y, 0.0)
             self.answered[:, j] = ok
         self.prep = prep
+        self._answered: dict[tuple[str, str], np.ndarray] = {}
 
     def _variable(self, vi: int, codes: np.ndarray, C: int, sel: np.ndarray) -> tuple:
         """Return (cached per banner variable) the items' totals and every node's weights.
@@ -187,22 +193,58 @@ class IndexTables:
         node the path weights renormalised over the items each selection answered.
         """
         if vi not in self._cache:
-            C1 = C + 1
             m = len(self.items)
-            W_c = np.vstack(
-                [np.bincount(codes, weights=self.A[:, j], minlength=C1) for j in range(m)]
-            )
-            Y_c = np.vstack(
-                [np.bincount(codes, weights=self.Y[:, j], minlength=C1) for j in range(m)]
-            )
+            unit_tot = self._unit_totals(codes, C)  # units x (C + 1) x 2m
+            tot = unit_tot.sum(axis=0)  # (C + 1) x 2m: Y then A
+            Y_c, W_c = tot[:, :m].T, tot[:, m:].T
             W_s, Y_s = W_c @ sel, Y_c @ sel  # items x S
             asked = {i: W_s[j] > 0 for j, i in enumerate(self.items)}
             coef = _group_coefficients(
                 self.h, self.items, self.keys, self.paths, asked,
                 self.w_item, self.w_ind, self.w_area,
             )  # fmt: skip
-            self._cache[vi] = (W_s, Y_s, dict(zip(self.keys, coef, strict=True)))
+            self._cache[vi] = (W_s, Y_s, dict(zip(self.keys, coef, strict=True)), unit_tot)
         return self._cache[vi]
+
+    def _unit_totals(self, codes: np.ndarray, C: int) -> np.ndarray:
+        """Return the totals of ``w y`` and ``w`` (answers only) per (unit, column cell, item).
+
+        Units are the PSUs (clustered designs) or the strata; the last axis holds the m
+        items' ``w y`` and then their ``w`` (``units x (C + 1) x 2m``).
+        """
+        prep = self.prep
+        C1, m = C + 1, len(self.items)
+        clustered = prep.psu is not None and prep.psu_stratum is not None
+        unit = prep.psu if clustered and prep.psu is not None else prep.stratum
+        U = len(prep.psu_stratum) if clustered and prep.psu_stratum is not None else prep.n_strata
+        key = unit.astype(np.int64) * C1 + codes
+        M = sparse.csr_matrix((np.ones(prep.n), (key, np.arange(prep.n))), shape=(U * C1, prep.n))
+        return np.asarray(M @ self.V).reshape(U, C1, 2 * m)
+
+    def _cell_grams(self, vi: int, codes: np.ndarray, C: int) -> np.ndarray:
+        """Return (cached) per column cell the Gram matrix of the rows' ``[w y, w]`` values.
+
+        Unclustered designs: ``G_c = sum_{r in c} f_h(r) v_r v_r'`` with ``v_r`` the row's
+        ``w y`` and ``w`` of every item (2m) and ``f_h`` the stratum's variance factor (0 for
+        a lonely stratum), so that the sum of squares of any linear influence values of the
+        cell is a quadratic form in ``G_c`` - the rows are read once per banner variable.
+        """
+        key = -1000 - vi
+        if key not in self._cache:
+            prep = self.prep
+            m = len(self.items)
+            cw = np.sqrt(np.where(~prep.lonely, prep.scale, 0.0))[prep.stratum]
+            order = np.argsort(codes, kind="stable")
+            starts = np.searchsorted(codes[order], np.arange(C + 2))
+            G = np.zeros((C + 1, 2 * m, 2 * m))
+            for c in range(C + 1):
+                for a in range(starts[c], starts[c + 1], _CHUNK):
+                    rows = order[a : min(a + _CHUNK, starts[c + 1])]
+                    v = self.V[rows]
+                    v *= cw[rows, None]
+                    G[c] += np.dot(v.T, v)  # symmetric rank-k update
+            self._cache[key] = G
+        return cast(np.ndarray, self._cache[key])
 
     def node(
         self, row: IndexRow, vi: int, codes: np.ndarray, C: int, sel: np.ndarray
@@ -232,10 +274,9 @@ class IndexTables:
         answered : ndarray
             Per respondent: answered at least one of the node's items (the bases).
         """
-        W_all, Y_all, coef = self._variable(vi, codes, C, sel)
+        W_all, Y_all, coef, unit_tot = self._variable(vi, codes, C, sel)
         path = self.paths[(row.level, row.name)]
         cols = [self.items.index(i) for i in path]
-        A, Y = self.A[:, cols], self.Y[:, cols]
         W_s, Y_s = W_all[cols], Y_all[cols]
         a_mat = np.vstack([np.asarray(coef[(row.level, row.name)][i], dtype=float) for i in path])
         k = self.k[cols][:, None]
@@ -245,12 +286,18 @@ class IndexTables:
             B = np.where(W_s > 0, a_mat * k / np.where(W_s > 0, W_s, 1.0), 0.0)
         any_asked = (W_s > 0).any(axis=0)
         est = np.where(any_asked, (a_mat * k * np.where(W_s > 0, R - lo, 0.0)).sum(axis=0), np.nan)
-        if self.prep.rep is not None:
+        prep = self.prep
+        if prep.rep is not None:
             cov = self._replicate_covariance(vi, codes, C, sel, cols, a_mat, est, R, W_s > 0)
+        elif prep.cal is not None or prep.stages:  # raked or multi-stage: the rows, by vcov
+            A, Y = self.A[:, cols], self.Y[:, cols]
+            cov = prep.vcov((Y @ B - A @ _br(B, R)) * (sel > 0)[codes])
         else:
-            cov = self._covariance(A, Y, B, B * R, codes, C, sel)
-        answered: np.ndarray = np.asarray(self.answered[:, cols].any(axis=1))
-        return est, cov, answered
+            cov = self._covariance(vi, codes, C, sel, cols, B, _br(B, R), unit_tot)
+        key = (row.level, row.name)
+        if key not in self._answered:
+            self._answered[key] = np.asarray(self.answered[:, cols].any(axis=1))
+        return est, cov, self._answered[key]
 
     def _replicate_totals(self, vi: int, codes: np.ndarray, C: int) -> tuple:
         """Return (cached per banner variable) the replicate sums of w and w y per cell.
@@ -315,53 +362,58 @@ class IndexTables:
 
     def _covariance(
         self,
-        A: np.ndarray,
-        Y: np.ndarray,
-        B: np.ndarray,
-        BR: np.ndarray,
+        vi: int,
         codes: np.ndarray,
         C: int,
         sel: np.ndarray,
+        cols: list[int],
+        B: np.ndarray,
+        BR: np.ndarray,
+        unit_tot: np.ndarray,
     ) -> np.ndarray:
-        """Return the design covariance of the selections' totals of the influence values.
+        """Return the design covariance of the selections' totals of a node's influence values.
 
         The influence of respondent r in selection s is ``member(r, s) (Y_r . B_s - A_r .
-        BR_s)``; chunk by chunk, the per-PSU (or per-respondent) totals are combined within
-        strata as :meth:`PreparedDesign.vcov` does.
+        BR_s)``, linear in the row's values ``v_r = [Y_r, A_r]`` with coefficients ``q_s =
+        [B_s, -BR_s]``. Its per-unit totals are the per-(unit, cell) totals of ``v`` times
+        ``q_s``; without clusters the within-stratum sums of squares are ``q_s' G_c q_t``
+        summed over the cells in both selections (:meth:`_cell_grams`). The totals are then
+        combined within strata as :meth:`PreparedDesign.vcov` does (fpc, lonely PSUs).
         """
         prep = self.prep
-        if prep.cal is not None or prep.stages:  # raked or multi-stage: the rows, by vcov
-            return prep.vcov((Y @ B - A @ BR) * (sel > 0)[codes])
-        S = sel.shape[1]
-        H = prep.n_strata
+        m = len(self.items)
+        idx = np.r_[cols, m + np.asarray(cols)]
+        Q = np.vstack([B, -BR])  # 2k x S
+        member = (sel > 0).astype(float)  # (C + 1) x S
         c = prep.scale
         ok = ~prep.lonely
+        # per-unit totals of the influence values in each selection: units x S
+        zc = unit_tot[:, :, idx] @ Q  # units x (C + 1) x S
+        t = np.einsum("ucs,cs->us", zc, member)
         clustered = prep.psu is not None and prep.psu_stratum is not None
-        member = sel > 0  # (C + 1) x S
-        gram = np.zeros((S, S))
-        P = len(prep.psu_stratum) if clustered and prep.psu_stratum is not None else 0
-        per_psu = np.zeros((P, S)) if clustered else None
-        T = np.zeros((H, S))
-        cw = np.where(ok, c, 0.0)
-        for start in range(0, prep.n, _CHUNK):
-            sl = slice(start, min(start + _CHUNK, prep.n))
-            z = Y[sl] @ B - A[sl] @ BR
-            z *= member[codes[sl]]
-            if clustered and per_psu is not None and prep.psu is not None:
-                per_psu += _onehot(prep.psu[sl], P) @ z
-            else:
-                st = prep.stratum[sl]
-                gram += (z * cw[st][:, None]).T @ z
-                T += _onehot(st, H) @ z
-        if clustered and per_psu is not None and prep.psu_stratum is not None:
+        if clustered and prep.psu_stratum is not None:
             ts = prep.psu_stratum
-            gram = (per_psu * cw[ts][:, None]).T @ per_psu
-            T = _onehot(ts, H) @ per_psu
+            cw = np.where(ok, c, 0.0)[ts]
+            gram = (t * cw[:, None]).T @ t
+            T = _onehot(ts, prep.n_strata) @ t
+        else:
+            G = self._cell_grams(vi, codes, C)[:, idx][:, :, idx]  # (C + 1) x 2k x 2k
+            gram = np.zeros((sel.shape[1], sel.shape[1]))
+            for cell in range(C + 1):
+                if member[cell].any():
+                    qm = Q * member[cell]
+                    gram += qm.T @ G[cell] @ qm
+            T = t
         V = gram - (T[ok] * (c[ok] / prep.n_psu[ok])[:, None]).T @ T[ok]
         if prep.lonely.any() and prep.lonely_psu == "adjust":
             d = T[prep.lonely] - T.sum(axis=0) / prep.n_psus
             V += (d * c[prep.lonely][:, None]).T @ d
-        return V * prep.average_factor
+        return cast(np.ndarray, V * prep.average_factor)
+
+
+def _br(B: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """Return the coefficients of the answered weights: ``B * R`` (items x selections)."""
+    return B * R
 
 
 def _onehot(codes: np.ndarray, size: int) -> sparse.csr_matrix:
