@@ -253,3 +253,40 @@ def test_a_replicate_study_gets_its_banners(tmp_path):
     assert (res.pairs["df"] == 2).all()  # the replicates' df (3) minus 1
     old = banner(frame, study=study, areas=False)
     assert old["se"].notna().any()
+
+
+def test_raked_index_rows_equal_csi_by_group_and_the_projected_rows():
+    """Raked one-stage design: the index cells' SEs (fixed part from sums, calibration part
+    from the per-cell totals) are csi(by=...)'s raking-aware SEs, and the rest's SE is the
+    variance of the projected influence values (PreparedDesign.vcov on the rows)."""
+    from analysis_helpers.banner_index import IndexRow
+    from analysis_helpers.estimation import Calibration
+
+    d = _items(_data("apistrat"))
+    d["half"] = np.where(d["meals"] > 50, "high", "low")
+    design = SurveyDesign(weight="pw", strata="stype", fpc="fpc",
+                          calibration=Calibration(["sch.wide", "awards"]))  # fmt: skip
+    res = banner_table(d, rows=[IndexRow("index", "index", "CSI")], by=["half"], design=design,
+                       hierarchy=HIER, min_base=2, suppress_below=1)  # fmt: skip
+    t = res.table.set_index("column")
+    c = csi(d, hierarchy=HIER, by="half", design=design)
+    c = c[c["level"] == "index"].set_index("half")
+    for v in ("high", "low"):
+        assert t.loc[f"half={v}", "estimate"] == pytest.approx(c.loc[v, "estimate"], rel=1e-10)
+        assert t.loc[f"half={v}", "se"] == pytest.approx(c.loc[v, "se"], rel=1e-9)
+    fixed = csi(d, hierarchy=HIER, by="half", design=SurveyDesign(weight="pw", strata="stype",
+                fpc="fpc")).set_index(["half", "level"])  # fmt: skip
+    assert abs(fixed.loc[("high", "index"), "se"] - c.loc["high", "se"]) > 1e-6  # raking counts
+    # high minus the rest (= low): the projected rows' variance of the difference
+    prep = design.prepare(d)
+    w = prep.w
+    z = np.zeros(len(d))
+    for sign, v in ((1.0, "high"), (-1.0, "low")):
+        m = (d["half"] == v).to_numpy()
+        for item, a in (("q1", 3 / 8), ("q2", 3 / 8), ("q3", 1 / 4)):
+            y = d[item].to_numpy()
+            ok = m & ~np.isnan(y)
+            mean = (w[ok] @ y[ok]) / w[ok].sum()
+            z[ok] += sign * a * 25 * w[ok] * (y[ok] - mean) / w[ok].sum()
+    se = float(np.sqrt(prep.vcov(z[:, None])[0, 0]))
+    assert t.loc["half=high", "se_rest"] == pytest.approx(se, rel=1e-9)

@@ -289,11 +289,14 @@ class IndexTables:
         prep = self.prep
         if prep.rep is not None:
             cov = self._replicate_covariance(vi, codes, C, sel, cols, a_mat, est, R, W_s > 0)
-        elif prep.cal is not None or prep.stages:  # raked or multi-stage: the rows, by vcov
+        elif prep.stages or (prep.cal is not None and not self._sums_calibrate()):
+            # multi-stage, or raked with clusters / pooled lonely PSUs: the rows, by vcov
             A, Y = self.A[:, cols], self.Y[:, cols]
             cov = prep.vcov((Y @ B - A @ _br(B, R)) * (sel > 0)[codes])
         else:
             cov = self._covariance(vi, codes, C, sel, cols, B, _br(B, R), unit_tot)
+            if prep.cal is not None:  # raked: the calibration's part, from the same totals
+                cov = cov + self._calibration_part(vi, codes, C, sel, cols, B, _br(B, R))
         key = (row.level, row.name)
         if key not in self._answered:
             self._answered[key] = np.asarray(self.answered[:, cols].any(axis=1))
@@ -359,6 +362,43 @@ class IndexTables:
         c = est[:, None] if rep.mse else est_r.mean(axis=1, keepdims=True)
         d = np.where(np.isfinite(est)[:, None], est_r - c, 0.0)
         return rep.scale * (d * rep.rscales) @ d.T
+
+    def _sums_calibrate(self) -> bool:
+        """Whether the calibration's part of the variance comes from sums (one-stage strata).
+
+        As :meth:`PreparedDesign.calibration_correction`: unclustered designs without the
+        ``adjust`` / ``average`` lonely-PSU rules.
+        """
+        prep = self.prep
+        lonely_rule = prep.lonely.any() and prep.lonely_psu in ("adjust", "average")
+        return prep.psu is None and not prep.stages and not lonely_rule
+
+    def _calibration_part(
+        self,
+        vi: int,
+        codes: np.ndarray,
+        C: int,
+        sel: np.ndarray,
+        cols: list[int],
+        B: np.ndarray,
+        BR: np.ndarray,
+    ) -> np.ndarray:
+        """Return what the raking adds to the covariance of a node's selection totals.
+
+        The influence values are linear in the rows' ``[w y, w]`` of each column cell, so
+        the calibration's part of their totals' covariance is a quadratic form in that of
+        the per-cell totals of every item's ``w y`` and ``w``
+        (:meth:`PreparedDesign.calibration_correction`, computed once per banner variable).
+        """
+        key = -2000 - vi
+        if key not in self._cache:
+            self._cache[key] = self.prep.calibration_correction(codes, C + 1, self.V)
+        corr = self._cache[key]
+        m, C1 = len(self.items), C + 1
+        Q = np.zeros((2 * m, sel.shape[1]))
+        Q[cols], Q[m + np.asarray(cols)] = B, -BR
+        L = (Q[:, None, :] * (sel > 0)[None, :, :]).reshape(2 * m * C1, -1)  # (j, cell) x S
+        return cast(np.ndarray, L.T @ corr @ L)
 
     def _covariance(
         self,
