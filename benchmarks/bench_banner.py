@@ -10,12 +10,13 @@ peak resident memory. The target (issue 11): <= 3 s and <= 1 GiB on 1,000,000 re
     python benchmarks/bench_banner.py --n 1000000 --distribution   # + 5 distribution rows
     python benchmarks/bench_banner.py --n 1000000 --index   # + the CSI and 6 area indices
 
-Index rows cost far more than item rows: their covariance needs each respondent's
-linearised value in every selection (n x (2C + 1) per row and banner variable). Measured
-2026-12-02 on the shared 2-core machine (load 7-13): 100,000 respondents --index 3.0 s CPU
-with OPENBLAS_NUM_THREADS=1 (11.4 s with the default threads thrashing under load);
-1,000,000 --index 213 s CPU and 2.6 GiB (default threads, load 10). Without --index the
-engine is unchanged.
+Index rows: their covariance comes from per-(unit, column cell) totals of every item's
+``w y`` and ``w`` and, without clusters, one Gram matrix of those per-row values per column
+cell - the rows are read once per banner variable, not once per index row (issue 15; before,
+each row and banner variable built an n x (2C + 1) influence matrix). Measured 2026-12-03 on
+the shared 2-core machine with OPENBLAS_NUM_THREADS=1, banner_table's CPU seconds:
+200,000 --index 9.3 s before, 2.9 s after (load 20-23; 1.8 s without --index);
+1,000,000 --index 40.6 s before (load 22.8, 2.6 GiB), 10.6 s after (load 18.3, 1.7 GiB).
 """
 
 from __future__ import annotations

@@ -415,3 +415,16 @@ def test_segment_index_takeaway_names_the_lowest_group(study, waves):
     assert f": {hb['estimate']:.1f}, {-hb['difference_rest']:.1f} index points below" in text
     assert text.endswith("they had the lowest index of their segment in 3 of 3 waves.")
     assert segment_index_by_wave(waves.drop(columns="wave"), study=study).empty
+
+
+def test_column_letters_are_the_pooled_banner_s_letters(study, waves):
+    """segment_index_by_wave takes the pooled letters without computing the pooled banner."""
+    from analysis_helpers.cross import _column_letters
+
+    segs = ["customer_type", *[c for c in study.segment_columns() if c != "customer_type"]]
+    segs = [c for c in segs if c in waves.columns]
+    pooled = banner(waves, study=study, segments=segs, areas=False)
+    pooled = pooled[pooled["row"] == "csi"]
+    assert _column_letters(waves, study, segs) == dict(
+        zip(pooled["column"], pooled["letter"], strict=True)
+    )

@@ -251,8 +251,8 @@ def test_a_bad_replicate_weight_stops_the_cleaning_naming_file_row_and_value(tmp
     assert "replicate weight" in str(e)
 
 
-def test_replicate_studies_say_why_the_banners_are_left_out(tmp_path, demo_raw):
-    """40-cross's segment comparisons need strata and clusters: a replicate study says so."""
+def test_replicate_studies_are_not_linearised(tmp_path, demo_raw):
+    """A replicate study is not linearised (the part and its sentence stay for the pages)."""
     raw = with_replicates(demo_raw, {"prefix": "rep", "count": 4, "type": "JK1"})
     study = load_study(write_study(tmp_path, raw), check_files=False)
     assert not study.has_linearised_design

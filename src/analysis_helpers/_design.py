@@ -563,6 +563,11 @@ class ReplicateDesign(SurveyDesign):
         Centre at the full-sample estimate (True) or at the mean of the replicates.
     df : int, optional
         Degrees of freedom; default the number of replicates minus 1 (R: rank - 1).
+    calibration : Calibration, optional
+        How ``weight`` was raked or calibrated: every replicate weight is then calibrated
+        again to the same totals (:func:`recalibrate_replicates`, as R's ``rake()`` /
+        ``calibrate()`` on an ``svrepdesign``), so the replicate SEs reflect the
+        calibration. Replicates that already carry it are left as they are.
     """
 
     replicates: tuple[str, ...] = ()
@@ -630,11 +635,79 @@ class ReplicateDesign(SurveyDesign):
                 f"{show(reps[i, j])} in row {show(data.index[i])}; replicate weights must be "
                 "finite and >= 0"
             )
+        cal = _prepared_calibration(data, self.calibration, base.w, func)
+        if cal is not None:  # raked / calibrated: every replicate weight calibrated again
+            reps = recalibrate_replicates(cal, base.w, reps)
         R = reps.shape[1]
         rs = np.ones(R) if self.rscales is None else np.asarray(self.rscales, dtype=float)
         df = R - 1 if self.df is None else int(self.df)
         rep = Replicates(weights=reps, scale=float(self.scale), rscales=rs, mse=self.mse, df=df)
         return dataclasses.replace(base, rep=rep)
+
+
+_REP_RAKE_SWEEPS = 1000
+_REP_RAKE_TOL = 1e-13
+
+
+def recalibrate_replicates(cal: PreparedCalibration, w: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """Return the replicate weights calibrated to the totals of the calibrated weights ``w``.
+
+    As R ``rake()`` / ``calibrate()`` on an ``svrepdesign``: each replicate weight column is
+    calibrated, starting from itself, to the same population totals as the full-sample
+    weight - here the totals of ``w`` (already calibrated) over the calibration variables -
+    so the replicate variance reflects the calibration. ``"rake"``: iterative proportional
+    fitting over the margins (each replicate column scaled within every category of one
+    margin after the other) until every margin of every replicate matches to a relative
+    ``1e-13`` (at most 1000 sweeps); categories a replicate leaves empty stay empty.
+    ``"calibrate"``: linear (GREG) calibration of each replicate, ``w_r (1 + x' lambda_r)``
+    (R ``calfun="linear"``; the other distances agree to first order). Replicate weights
+    already calibrated to these totals are returned unchanged (up to rounding).
+
+    Parameters
+    ----------
+    cal : PreparedCalibration
+        The calibration (margins or model matrix), for the full-sample weights.
+    w : ndarray
+        The calibrated full-sample weights (they give the population totals).
+    reps : ndarray
+        The replicate weights, n x R.
+
+    Returns
+    -------
+    ndarray
+        The calibrated replicate weights, n x R (a new array).
+    """
+    from scipy import sparse
+
+    out = np.array(reps, dtype=float, order="C")
+    n = len(w)
+    blocks = [
+        sparse.csr_matrix((np.ones(n), (c, np.arange(n))), shape=(k, n))
+        for c, k in zip(cal.codes, cal.sizes, strict=True)
+    ]
+    if cal.method == "rake" and not cal.numeric.shape[1]:
+        targets = [b @ w for b in blocks]
+        for _ in range(_REP_RAKE_SWEEPS):
+            worst = 0.0
+            for code, b, t in zip(cal.codes, blocks, targets, strict=True):
+                cur = np.asarray(b @ out)  # categories x R
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    f = np.where(cur > 0, t[:, None] / cur, 0.0)
+                    gap = np.where(cur > 0, np.abs(cur / t[:, None] - 1.0), 0.0)
+                worst = max(worst, float(gap.max(initial=0.0)))
+                out *= f[code]
+            if worst < _REP_RAKE_TOL:
+                break
+        return out
+    X = np.column_stack(
+        [np.asarray(b.T.todense()) for b in blocks] + [cal.numeric]
+    )  # n x K (calibration variables)
+    T = X.T @ w
+    for r in range(out.shape[1]):
+        wr = out[:, r]
+        lam = np.linalg.pinv(X.T @ (X * wr[:, None])) @ (T - X.T @ wr)
+        out[:, r] = wr * (1.0 + X @ lam)
+    return out
 
 
 # --------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -158,9 +159,12 @@ class IndexTables:
         self.ind_area = h.drop_duplicates("indicator").set_index("indicator")["area"]
         n, m = prep.n, len(self.items)
         w = prep.w
-        self.A = np.zeros((n, m))  # w where answered
-        self.Y = np.zeros((n, m))  # w y where answered
-        self.answered = np.zeros((n, m), dtype=bool)
+        # V = [Y, A], row-major: the Gram matrices gather whole rows
+        self.V = np.zeros((n, 2 * m))
+        self.Y = self.V[:, :m]  # w y where answered
+        self.A = self.V[:, m:]  # w where answered
+        self.answered = np.zeros((n, m), dtype=bool, order="F")
+        a_j = np.empty(n)
         self.keys = list(dict.fromkeys((r.level, r.name) for r in rows))
         self.paths = {
             (r.level, r.name): _node_path(
@@ -169,16 +173,18 @@ class IndexTables:
             )
             for r in rows
         }  # fmt: skip
-        self._cache: dict[int, tuple] = {}
+        self._cache: dict[int, Any] = {}
         for j, item in enumerate(self.items):
             if item not in data.columns:
                 continue
             y = pd.to_numeric(data[item], errors="coerce").to_numpy(dtype=float)
             ok = ~np.isnan(y)
-            self.A[:, j] = np.where(ok, w, 0.0)
-            self.Y[:, j] = np.where(ok, w * y, 0.0)
+            np.multiply(w, ok, out=a_j)
+            self.A[:, j] = a_j
+            self.Y[:, j] = a_j * np.where(ok, y, 0.0)
             self.answered[:, j] = ok
         self.prep = prep
+        self._answered: dict[tuple[str, str], np.ndarray] = {}
 
     def _variable(self, vi: int, codes: np.ndarray, C: int, sel: np.ndarray) -> tuple:
         """Return (cached per banner variable) the items' totals and every node's weights.
@@ -187,22 +193,58 @@ class IndexTables:
         node the path weights renormalised over the items each selection answered.
         """
         if vi not in self._cache:
-            C1 = C + 1
             m = len(self.items)
-            W_c = np.vstack(
-                [np.bincount(codes, weights=self.A[:, j], minlength=C1) for j in range(m)]
-            )
-            Y_c = np.vstack(
-                [np.bincount(codes, weights=self.Y[:, j], minlength=C1) for j in range(m)]
-            )
+            unit_tot = self._unit_totals(codes, C)  # units x (C + 1) x 2m
+            tot = unit_tot.sum(axis=0)  # (C + 1) x 2m: Y then A
+            Y_c, W_c = tot[:, :m].T, tot[:, m:].T
             W_s, Y_s = W_c @ sel, Y_c @ sel  # items x S
             asked = {i: W_s[j] > 0 for j, i in enumerate(self.items)}
             coef = _group_coefficients(
                 self.h, self.items, self.keys, self.paths, asked,
                 self.w_item, self.w_ind, self.w_area,
             )  # fmt: skip
-            self._cache[vi] = (W_s, Y_s, dict(zip(self.keys, coef, strict=True)))
+            self._cache[vi] = (W_s, Y_s, dict(zip(self.keys, coef, strict=True)), unit_tot)
         return self._cache[vi]
+
+    def _unit_totals(self, codes: np.ndarray, C: int) -> np.ndarray:
+        """Return the totals of ``w y`` and ``w`` (answers only) per (unit, column cell, item).
+
+        Units are the PSUs (clustered designs) or the strata; the last axis holds the m
+        items' ``w y`` and then their ``w`` (``units x (C + 1) x 2m``).
+        """
+        prep = self.prep
+        C1, m = C + 1, len(self.items)
+        clustered = prep.psu is not None and prep.psu_stratum is not None
+        unit = prep.psu if clustered and prep.psu is not None else prep.stratum
+        U = len(prep.psu_stratum) if clustered and prep.psu_stratum is not None else prep.n_strata
+        key = unit.astype(np.int64) * C1 + codes
+        M = sparse.csr_matrix((np.ones(prep.n), (key, np.arange(prep.n))), shape=(U * C1, prep.n))
+        return np.asarray(M @ self.V).reshape(U, C1, 2 * m)
+
+    def _cell_grams(self, vi: int, codes: np.ndarray, C: int) -> np.ndarray:
+        """Return (cached) per column cell the Gram matrix of the rows' ``[w y, w]`` values.
+
+        Unclustered designs: ``G_c = sum_{r in c} f_h(r) v_r v_r'`` with ``v_r`` the row's
+        ``w y`` and ``w`` of every item (2m) and ``f_h`` the stratum's variance factor (0 for
+        a lonely stratum), so that the sum of squares of any linear influence values of the
+        cell is a quadratic form in ``G_c`` - the rows are read once per banner variable.
+        """
+        key = -1000 - vi
+        if key not in self._cache:
+            prep = self.prep
+            m = len(self.items)
+            cw = np.sqrt(np.where(~prep.lonely, prep.scale, 0.0))[prep.stratum]
+            order = np.argsort(codes, kind="stable")
+            starts = np.searchsorted(codes[order], np.arange(C + 2))
+            G = np.zeros((C + 1, 2 * m, 2 * m))
+            for c in range(C + 1):
+                for a in range(starts[c], starts[c + 1], _CHUNK):
+                    rows = order[a : min(a + _CHUNK, starts[c + 1])]
+                    v = self.V[rows]
+                    v *= cw[rows, None]
+                    G[c] += np.dot(v.T, v)  # symmetric rank-k update
+            self._cache[key] = G
+        return cast(np.ndarray, self._cache[key])
 
     def node(
         self, row: IndexRow, vi: int, codes: np.ndarray, C: int, sel: np.ndarray
@@ -232,10 +274,9 @@ class IndexTables:
         answered : ndarray
             Per respondent: answered at least one of the node's items (the bases).
         """
-        W_all, Y_all, coef = self._variable(vi, codes, C, sel)
+        W_all, Y_all, coef, unit_tot = self._variable(vi, codes, C, sel)
         path = self.paths[(row.level, row.name)]
         cols = [self.items.index(i) for i in path]
-        A, Y = self.A[:, cols], self.Y[:, cols]
         W_s, Y_s = W_all[cols], Y_all[cols]
         a_mat = np.vstack([np.asarray(coef[(row.level, row.name)][i], dtype=float) for i in path])
         k = self.k[cols][:, None]
@@ -245,59 +286,174 @@ class IndexTables:
             B = np.where(W_s > 0, a_mat * k / np.where(W_s > 0, W_s, 1.0), 0.0)
         any_asked = (W_s > 0).any(axis=0)
         est = np.where(any_asked, (a_mat * k * np.where(W_s > 0, R - lo, 0.0)).sum(axis=0), np.nan)
-        cov = self._covariance(A, Y, B, B * R, codes, C, sel)
-        answered: np.ndarray = np.asarray(self.answered[:, cols].any(axis=1))
-        return est, cov, answered
+        prep = self.prep
+        if prep.rep is not None:
+            cov = self._replicate_covariance(vi, codes, C, sel, cols, a_mat, est, R, W_s > 0)
+        elif prep.stages or (prep.cal is not None and not self._sums_calibrate()):
+            # multi-stage, or raked with clusters / pooled lonely PSUs: the rows, by vcov
+            A, Y = self.A[:, cols], self.Y[:, cols]
+            cov = prep.vcov((Y @ B - A @ _br(B, R)) * (sel > 0)[codes])
+        else:
+            cov = self._covariance(vi, codes, C, sel, cols, B, _br(B, R), unit_tot)
+            if prep.cal is not None:  # raked: the calibration's part, from the same totals
+                cov = cov + self._calibration_part(vi, codes, C, sel, cols, B, _br(B, R))
+        key = (row.level, row.name)
+        if key not in self._answered:
+            self._answered[key] = np.asarray(self.answered[:, cols].any(axis=1))
+        return est, cov, self._answered[key]
 
-    def _covariance(
+    def _replicate_totals(self, vi: int, codes: np.ndarray, C: int) -> tuple:
+        """Return (cached per banner variable) the replicate sums of w and w y per cell.
+
+        Per item, column cell (0..C) and replicate: the replicate weights summed over the
+        item's answers (``items x (C + 1) x R``), and the same for ``w y``.
+        """
+        key = -1 - vi
+        if key not in self._cache:
+            rep = self.prep.rep
+            assert rep is not None
+            order = np.argsort(codes, kind="stable")
+            starts = np.searchsorted(codes[order], np.arange(C + 2))
+            m, R_ = len(self.items), rep.weights.shape[1]
+            Wr = np.zeros((m, C + 1, R_))
+            Yr = np.zeros((m, C + 1, R_))
+            w = self.prep.w
+            for c in range(C + 1):
+                rows = order[starts[c] : starts[c + 1]]
+                if not len(rows):
+                    continue
+                reps = rep.weights[rows]
+                inv = 1.0 / w[rows, None]
+                Wr[:, c] = (self.A[rows] * inv).T @ reps
+                Yr[:, c] = (self.Y[rows] * inv).T @ reps
+            self._cache[key] = (Wr, Yr)
+        return self._cache[key]
+
+    def _replicate_covariance(
         self,
-        A: np.ndarray,
-        Y: np.ndarray,
-        B: np.ndarray,
-        BR: np.ndarray,
+        vi: int,
         codes: np.ndarray,
         C: int,
         sel: np.ndarray,
+        cols: list[int],
+        a_mat: np.ndarray,
+        est: np.ndarray,
+        R: np.ndarray,
+        answered: np.ndarray,
     ) -> np.ndarray:
-        """Return the design covariance of the selections' totals of the influence values.
+        """Return the replicate covariance of a node's estimates (replicate-weight designs).
 
-        The influence of respondent r in selection s is ``member(r, s) (Y_r . B_s - A_r .
-        BR_s)``; chunk by chunk, the per-PSU (or per-respondent) totals are combined within
-        strata as :meth:`PreparedDesign.vcov` does.
+        Each replicate's index is recomputed from its own item means per selection (the
+        path weights, renormalised over the items the full sample answered, stay fixed;
+        an item mean a replicate cannot estimate - no weight on its answers - keeps the
+        full-sample mean), as R ``svrepdesign`` recomputes a statistic.
+        """
+        rep = self.prep.rep
+        assert rep is not None
+        Wr, Yr = self._replicate_totals(vi, codes, C)
+        Ws = np.einsum("icr,cs->isr", Wr[cols], sel)
+        Ys = np.einsum("icr,cs->isr", Yr[cols], sel)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Rr = np.where(Ws > 0, Ys / np.where(Ws > 0, Ws, 1.0), R[:, :, None])
+        k = self.k[cols][:, None, None]
+        lo = self.lo[cols][:, None, None]
+        asked = answered[:, :, None]
+        est_r = (a_mat[:, :, None] * k * np.where(asked, Rr - lo, 0.0)).sum(axis=0)
+        c = est[:, None] if rep.mse else est_r.mean(axis=1, keepdims=True)
+        d = np.where(np.isfinite(est)[:, None], est_r - c, 0.0)
+        return rep.scale * (d * rep.rscales) @ d.T
+
+    def _sums_calibrate(self) -> bool:
+        """Whether the calibration's part of the variance comes from sums (one-stage strata).
+
+        As :meth:`PreparedDesign.calibration_correction`: unclustered designs without the
+        ``adjust`` / ``average`` lonely-PSU rules.
         """
         prep = self.prep
-        if prep.cal is not None:  # raked design: the whole matrix, projected by vcov
-            return prep.vcov((Y @ B - A @ BR) * (sel > 0)[codes])
-        S = sel.shape[1]
-        H = prep.n_strata
+        lonely_rule = prep.lonely.any() and prep.lonely_psu in ("adjust", "average")
+        return prep.psu is None and not prep.stages and not lonely_rule
+
+    def _calibration_part(
+        self,
+        vi: int,
+        codes: np.ndarray,
+        C: int,
+        sel: np.ndarray,
+        cols: list[int],
+        B: np.ndarray,
+        BR: np.ndarray,
+    ) -> np.ndarray:
+        """Return what the raking adds to the covariance of a node's selection totals.
+
+        The influence values are linear in the rows' ``[w y, w]`` of each column cell, so
+        the calibration's part of their totals' covariance is a quadratic form in that of
+        the per-cell totals of every item's ``w y`` and ``w``
+        (:meth:`PreparedDesign.calibration_correction`, computed once per banner variable).
+        """
+        key = -2000 - vi
+        if key not in self._cache:
+            self._cache[key] = self.prep.calibration_correction(codes, C + 1, self.V)
+        corr = self._cache[key]
+        m, C1 = len(self.items), C + 1
+        Q = np.zeros((2 * m, sel.shape[1]))
+        Q[cols], Q[m + np.asarray(cols)] = B, -BR
+        L = (Q[:, None, :] * (sel > 0)[None, :, :]).reshape(2 * m * C1, -1)  # (j, cell) x S
+        return cast(np.ndarray, L.T @ corr @ L)
+
+    def _covariance(
+        self,
+        vi: int,
+        codes: np.ndarray,
+        C: int,
+        sel: np.ndarray,
+        cols: list[int],
+        B: np.ndarray,
+        BR: np.ndarray,
+        unit_tot: np.ndarray,
+    ) -> np.ndarray:
+        """Return the design covariance of the selections' totals of a node's influence values.
+
+        The influence of respondent r in selection s is ``member(r, s) (Y_r . B_s - A_r .
+        BR_s)``, linear in the row's values ``v_r = [Y_r, A_r]`` with coefficients ``q_s =
+        [B_s, -BR_s]``. Its per-unit totals are the per-(unit, cell) totals of ``v`` times
+        ``q_s``; without clusters the within-stratum sums of squares are ``q_s' G_c q_t``
+        summed over the cells in both selections (:meth:`_cell_grams`). The totals are then
+        combined within strata as :meth:`PreparedDesign.vcov` does (fpc, lonely PSUs).
+        """
+        prep = self.prep
+        m = len(self.items)
+        idx = np.r_[cols, m + np.asarray(cols)]
+        Q = np.vstack([B, -BR])  # 2k x S
+        member = (sel > 0).astype(float)  # (C + 1) x S
         c = prep.scale
         ok = ~prep.lonely
+        # per-unit totals of the influence values in each selection: units x S
+        zc = unit_tot[:, :, idx] @ Q  # units x (C + 1) x S
+        t = np.einsum("ucs,cs->us", zc, member)
         clustered = prep.psu is not None and prep.psu_stratum is not None
-        member = sel > 0  # (C + 1) x S
-        gram = np.zeros((S, S))
-        P = len(prep.psu_stratum) if clustered and prep.psu_stratum is not None else 0
-        per_psu = np.zeros((P, S)) if clustered else None
-        T = np.zeros((H, S))
-        cw = np.where(ok, c, 0.0)
-        for start in range(0, prep.n, _CHUNK):
-            sl = slice(start, min(start + _CHUNK, prep.n))
-            z = Y[sl] @ B - A[sl] @ BR
-            z *= member[codes[sl]]
-            if clustered and per_psu is not None and prep.psu is not None:
-                per_psu += _onehot(prep.psu[sl], P) @ z
-            else:
-                st = prep.stratum[sl]
-                gram += (z * cw[st][:, None]).T @ z
-                T += _onehot(st, H) @ z
-        if clustered and per_psu is not None and prep.psu_stratum is not None:
+        if clustered and prep.psu_stratum is not None:
             ts = prep.psu_stratum
-            gram = (per_psu * cw[ts][:, None]).T @ per_psu
-            T = _onehot(ts, H) @ per_psu
+            cw = np.where(ok, c, 0.0)[ts]
+            gram = (t * cw[:, None]).T @ t
+            T = _onehot(ts, prep.n_strata) @ t
+        else:
+            G = self._cell_grams(vi, codes, C)[:, idx][:, :, idx]  # (C + 1) x 2k x 2k
+            gram = np.zeros((sel.shape[1], sel.shape[1]))
+            for cell in range(C + 1):
+                if member[cell].any():
+                    qm = Q * member[cell]
+                    gram += qm.T @ G[cell] @ qm
+            T = t
         V = gram - (T[ok] * (c[ok] / prep.n_psu[ok])[:, None]).T @ T[ok]
         if prep.lonely.any() and prep.lonely_psu == "adjust":
             d = T[prep.lonely] - T.sum(axis=0) / prep.n_psus
             V += (d * c[prep.lonely][:, None]).T @ d
-        return V * prep.average_factor
+        return cast(np.ndarray, V * prep.average_factor)
+
+
+def _br(B: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """Return the coefficients of the answered weights: ``B * R`` (items x selections)."""
+    return B * R
 
 
 def _onehot(codes: np.ndarray, size: int) -> sparse.csr_matrix:

@@ -660,18 +660,6 @@ def banner_table(
         raise ValueError("banner_table: index rows need the hierarchy (hierarchy=...)")
     design = design if design is not None else SurveyDesign()
     prep = design.prepare(data, func="banner_table")
-    if prep.rep is not None:
-        raise ValueError(
-            "banner_table: replicate-weight designs are not supported by the banner tables "
-            "yet; use survey_mean / survey_proportion by segment"
-        )
-    if prep.stages:
-        raise ValueError(
-            "banner_table: multi-stage designs with an fpc (several cluster and fpc columns) "
-            "are not supported by the banner tables yet; use survey_mean / survey_proportion "
-            "by segment, or give only the first-stage cluster and fpc (ultimate-cluster "
-            "variance)"
-        )
     labels = labels or {}
     values = values or {}
     variables = [_variable(data, spec, labels, values) for spec in by]
@@ -699,6 +687,7 @@ def banner_table(
         omnibus=omnibus,
         srs=srs,
         w2=prep.w * prep.w if joint.weighted else None,
+        reps=np.ascontiguousarray(prep.rep.weights) if prep.rep is not None else None,
     )
     offsets: dict[int, np.ndarray] = {}
     index_tables: IndexTables | None = None
@@ -714,7 +703,7 @@ def banner_table(
             for vi, var in enumerate(variables):
                 _index_row(run, index_tables, brow, vi, var)
             continue
-        item = _item_counts(data, brow, joint, run.w2, offsets)
+        item = _item_counts(data, brow, joint, run.w2, offsets, run.reps)
         for vi, var in enumerate(variables):
             _variable_rows(run, item, vi, var)
     return _banner_result(run, q, settings)
@@ -793,6 +782,7 @@ class _Run:
     omnibus: bool
     srs: bool
     w2: np.ndarray | None
+    reps: np.ndarray | None = None  # replicate designs: the n x R weights, row-major
     cells: dict[str, list] = field(default_factory=lambda: {c: [] for c in BANNER_TABLE_COLUMNS})
     tests: list[dict] = field(default_factory=list)
     pairs: dict[str, list] = field(default_factory=lambda: {c: [] for c in BANNER_PAIR_COLUMNS})
@@ -811,6 +801,7 @@ class _Item:
     F: np.ndarray  # K x rows: the score of each code in each row
     tiny: float  # SEs below this are rounding noise of a row without variance
     icat: np.ndarray | None = None  # calibrated designs: each respondent's answer bin
+    RWk: np.ndarray | None = None  # replicate designs: J x (K + 1) x R replicate sums of w
 
 
 def _item_counts(
@@ -819,6 +810,7 @@ def _item_counts(
     joint: _Joint,
     w2: np.ndarray | None,
     offsets: dict[int, np.ndarray],
+    reps: np.ndarray | None = None,
 ) -> _Item:
     """Return one item's counts and sums of weights per (joint group, answer code).
 
@@ -834,6 +826,9 @@ def _item_counts(
         The squared weights (weighted designs only).
     offsets : dict
         Cache of the group offsets per number of bins (filled in place).
+    reps : ndarray, optional
+        Replicate designs: the replicate weights (n x R, row-major); the item then also
+        gets the replicate sums of the weights per (joint group, answer code).
 
     Returns
     -------
@@ -860,8 +855,16 @@ def _item_counts(
     specs = brow.scores()
     F = np.column_stack([s[4] for s in specs])  # K x rows
     tiny = 1e-9 * max(1.0, float(np.abs(F).max()))
-    icat_kept = icat if joint.prep.cal is not None else None  # raking-aware SEs need rows
-    return _Item(brow, K, cnt, Wk, W2k, specs, F, tiny, icat_kept)
+    prep = joint.prep
+    # raking-aware SEs and later design stages need the rows
+    icat_kept = icat if prep.cal is not None or prep.stages else None
+    RWk = None
+    if reps is not None:  # one sparse product: the replicate sums per (group, code)
+        from scipy import sparse
+
+        M = sparse.csr_matrix((np.ones(len(idx)), (idx, np.arange(len(idx)))), shape=(m, len(idx)))
+        RWk = np.asarray(M @ reps).reshape(joint.J, K1, reps.shape[1])
+    return _Item(brow, K, cnt, Wk, W2k, specs, F, tiny, icat_kept, RWk)
 
 
 @dataclass
@@ -887,6 +890,8 @@ class _Tables:
     AU: np.ndarray | None  # unclustered: sums of w^2 y^2 and w^2 y, and of w^2
     BU: np.ndarray | None
     D2: np.ndarray | None
+    RW: np.ndarray | None = None  # replicate designs: C1 x K x R replicate sums of w
+    rep_df: float | None = None  # replicate designs: the replicates' df
 
 
 def _variable_tables(run: _Run, item: _Item, vi: int, var: _Variable) -> _Tables:
@@ -938,9 +943,16 @@ def _variable_tables(run: _Run, item: _Item, vi: int, var: _Variable) -> _Tables
     if not joint.clustered:
         D2 = W2U.sum(axis=2)
         AU, BU = W2U @ (item.F * item.F), W2U @ item.F
+    RW, rep_df = None, None
+    rep = joint.prep.rep
+    if rep is not None and item.RWk is not None:  # replicate designs: U is 1
+        R_ = item.RWk.shape[2]
+        RW = (M @ item.RWk.reshape(joint.J, -1)).reshape(C1, K + 1, R_)[:, :K, :]
+        rep_df = float(rep.df)
+        df_all = rep_df  # every test on the replicates' df (minus 1, as svyttest)
     return _Tables(
         WU, W2U, Wu, n_c, W_c, W2_c, flag, flag == "", psus, psu_inter, strata,
-        strata_inter, df_all - 1, sel, inv, WU @ item.F, AU, BU, D2,
+        strata_inter, df_all - 1, sel, inv, WU @ item.F, AU, BU, D2, RW, rep_df,
     )  # fmt: skip
 
 
@@ -973,6 +985,7 @@ def _variable_rows(run: _Run, item: _Item, vi: int, var: _Variable) -> None:
                 var,
                 run.joint.prep,
                 icat=item.icat,
+                RW=tab.RW,
             )
         )
 
@@ -1030,9 +1043,11 @@ def _index_row(run: _Run, it: IndexTables, irow: IndexRow, vi: int, var: _Variab
     flag = _flags(n_c[:C], run.min_base, run.suppress_below)
     psus, psu_inter, strata, strata_inter, df_all = _presence(joint, n_u)
     none = np.empty(0)
+    rep_df = float(joint.prep.rep.df) if joint.prep.rep is not None else None
     tab = _Tables(
         none, none, none, n_c, W_c, W2_c, flag, flag == "", psus, psu_inter, strata,
-        strata_inter, df_all - 1, sel, none, none, None, None, None,
+        strata_inter, (df_all if rep_df is None else rep_df) - 1, sel, none, none, None,
+        None, None, None, rep_df,
     )  # fmt: skip
     spec = (irow.key, "index", "", irow.label, np.zeros(0), INDEX_UNIT)
     item = cast(_Item, _IndexItem(SimpleNamespace(item=irow.name)))
@@ -1072,11 +1087,25 @@ def _row_covariance(
     Yu = tab.YU[:, :, ri]
     Y_c = Yu.sum(axis=0)
     R = (tab.sel.T @ Y_c) * tab.inv
+    prep = joint.prep
+    if prep.rep is not None and tab.RW is not None and item is not None:
+        # the replicate estimates of the 2 C + 1 ratios themselves (svrepdesign)
+        Yr = np.einsum("ckr,k->cr", tab.RW, item.F[:, ri])
+        Wr = tab.RW.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Rr = (tab.sel.T @ Yr) / (tab.sel.T @ Wr)
+        return R, replicate_cov(prep.rep, R, Rr)
+    if prep.stages and item is not None and item.icat is not None and var is not None:
+        # later design stages: the multistage recursion on the rows' totals
+        f = np.append(item.F[:, ri], 0.0)[item.icat]
+        v = np.column_stack([prep.w * f, prep.w * (item.icat < item.K)])
+        Sig = prep.vcov(_spread(var.codes, var.C + 1, v))
+        G = np.nan_to_num(np.vstack([tab.sel * tab.inv, -tab.sel * (R * tab.inv)]))
+        return R, G.T @ Sig @ G
     sq = None
     if tab.AU is not None and tab.BU is not None:
         sq = (tab.AU[:, :, ri], tab.BU[:, :, ri], tab.D2)
     Sig = _sigma(joint, Yu, tab.Wu, sq)
-    prep = joint.prep
     if prep.cal is not None and item is not None and item.icat is not None and var is not None:
         f = np.append(item.F[:, ri], 0.0)[item.icat]  # the row's score, 0 without an answer
         v = np.column_stack([prep.w * f, prep.w * (item.icat < item.K)])
@@ -1084,6 +1113,32 @@ def _row_covariance(
     G = np.vstack([tab.sel * tab.inv, -tab.sel * (R * tab.inv)])
     G = np.nan_to_num(G)
     return R, G.T @ Sig @ G
+
+
+def _spread(codes: np.ndarray, m: int, v: np.ndarray) -> np.ndarray:
+    """Return the n x (q m) matrix with ``v[:, j]`` in column ``j * m + codes`` (0 elsewhere).
+
+    Rows whose code is outside ``0..m-1`` are 0 (the totals of groups ``0..m-1`` of the
+    columns of ``v`` as one matrix, for :meth:`PreparedDesign.vcov`).
+    """
+    n, q = v.shape
+    z = np.zeros((n, q * m))
+    rows = np.flatnonzero((codes >= 0) & (codes < m))
+    for j in range(q):
+        z[rows, j * m + codes[rows]] = v[rows, j]
+    return z
+
+
+def replicate_cov(rep: Any, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """Return the replicate covariance of estimates ``full`` (k) from ``reps`` (k x R).
+
+    ``scale * sum_r rscales_r (theta_r - c)(theta_r - c)'`` with ``c`` the full-sample
+    estimates (``mse``) or the replicates' mean (R ``svrVar``). Estimates that are NaN in
+    the full sample (a selection without answers) get 0 rows and columns.
+    """
+    c = full[:, None] if rep.mse else reps.mean(axis=1, keepdims=True)
+    d = np.where(np.isfinite(full)[:, None], reps - c, 0.0)
+    return rep.scale * (d * rep.rscales) @ d.T
 
 
 @dataclass
@@ -1200,11 +1255,14 @@ def _pairwise(
     d_p = est[jj] - est[ii]
     v_p = var_d[ii] + var_d[jj] - 2 * cov[ii, jj]
     se_p = np.sqrt(np.clip(v_p, 0, None))
-    df_p = (
-        (tab.psus[ii] + tab.psus[jj] - tab.psu_inter[ii, jj])
-        - (tab.strata[ii] + tab.strata[jj] - tab.strata_inter[ii, jj])
-        - 1
-    )
+    if tab.rep_df is not None:  # replicate designs: the replicates' df minus 1
+        df_p = np.full(len(ii), tab.rep_df - 1.0)
+    else:
+        df_p = (
+            (tab.psus[ii] + tab.psus[jj] - tab.psu_inter[ii, jj])
+            - (tab.strata[ii] + tab.strata[jj] - tab.strata_inter[ii, jj])
+            - 1
+        )
     p_p = _t_p(d_p, se_p, df_p, tiny)
     pa_p = np.full(len(ii), np.nan)
     fam = fam_of[ii]
@@ -1607,11 +1665,14 @@ def _distribution_correction(prep, var, icat, ok_c, used, vec) -> np.ndarray:
     return M @ corr @ M.T
 
 
-def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep, icat=None) -> dict:
+def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep, icat=None, RW=None) -> dict:
     """Return the Rao-Scott test of an item's answer distribution across testable columns.
 
     Computed from the per-(unit, column, answer code) sums of w and w^2; with a calibrated
-    (raked) design, plus the calibration's part from the rows' answer bins ``icat``.
+    (raked) design, plus the calibration's part from the rows' answer bins ``icat``; with
+    later design stages, the multistage variance of the rows' influence values; with
+    replicate weights, the replicate covariance of the cell shares (``RW``: the replicate
+    sums of w per column and answer code).
     """
     rec = {
         "row": f"{brow.item}:distribution", "item": brow.item, "statistic": "distribution",
@@ -1641,6 +1702,9 @@ def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep, icat=None
     vec = p.flatten(order="F")  # column-major as R's interaction(rows, cols)
     T1 = T1.reshape(U, c * r)  # the same order: column outer, code inner
     # influence of the share p_kc = T_kc / W: (1[kc] - p_kc) w / W per respondent
+    if prep.rep is not None or prep.stages:
+        V = _distribution_cov(prep, var, icat, ok_c, used, vec, W, RW)
+        return _rao_scott_record(rec, p, V, N, float(prep.degf), r, c)
     c_ = prep.scale
     ok = ~prep.lonely
     Z = T1 - np.outer(T1.sum(axis=1), vec)
@@ -1663,7 +1727,14 @@ def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep, icat=None
         V = S / (W * W)
     else:
         V = S * prep.average_factor / (W * W)
-    chisq, f, d0, ddf, p_f, p_chi = _rao_scott(p, V, N, float(prep.degf))
+    return _rao_scott_record(rec, p, V, N, float(prep.degf), r, c)
+
+
+def _rao_scott_record(
+    rec: dict, p: np.ndarray, V: np.ndarray, N: float, nu: float, r: int, c: int
+) -> dict:
+    """Fill the test record ``rec`` with the Rao-Scott tests of the shares ``p`` (r x c)."""
+    chisq, f, d0, ddf, p_f, p_chi = _rao_scott(p, V, N, nu)
     if not np.isfinite(chisq):
         rec["flag"] = "no variance"
         return rec
@@ -1672,6 +1743,32 @@ def _distribution_test(joint, WU, W2U, n_c, testable, brow, var, prep, icat=None
         cramers_v=cramers_v(chisq, N, r, c),
     )  # fmt: skip
     return rec
+
+
+def _distribution_cov(prep, var, icat, ok_c, used, vec, W, RW) -> np.ndarray:
+    """Return the covariance of the cell shares (column outer, code inner) of a distribution.
+
+    Replicate designs: the replicate covariance of the replicate shares (``RW``, columns x
+    codes x replicates, as R ``svychisq`` on an ``svrepdesign``). Multi-stage designs: the
+    multistage variance (:meth:`PreparedDesign.vcov`, raking-aware when the design rakes)
+    of the rows' influence values ``w (1[kc] - p_kc) / W``.
+    """
+    c, r = len(ok_c), int(used.sum())
+    if prep.rep is not None:
+        T = RW[ok_c][:, used, :].reshape(c * r, -1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shares = T / T.sum(axis=0, keepdims=True)
+        return replicate_cov(prep.rep, vec, shares)
+    colpos = np.full(var.C + 1, -1)
+    colpos[ok_c] = np.arange(c)
+    codepos = np.full(len(used) + 1, -1)  # the last bin: no answer
+    codepos[np.flatnonzero(used)] = np.arange(r)
+    cp, kp = colpos[var.codes], codepos[icat]
+    inside = (cp >= 0) & (kp >= 0)
+    g = np.where(inside, cp * r + kp, c * r)
+    z = _spread(g, c * r, prep.w[:, None])
+    z -= np.outer(np.where(inside, prep.w, 0.0), vec)
+    return prep.vcov(z) / (W * W)
 
 
 # --------------------------------------------------------------------------------------

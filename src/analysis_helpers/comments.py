@@ -1140,7 +1140,13 @@ def _domain_means(prep: PreparedDesign, y: np.ndarray, masks: list[np.ndarray]) 
 
 
 def _degf(prep: PreparedDesign, rows: np.ndarray) -> float:
-    """Design df of the rows that enter an estimate: PSUs minus strata among them."""
+    """Design df of the rows that enter an estimate: PSUs minus strata among them.
+
+    A replicate-weight design has no PSUs: its df is the replicates' (R ``degf`` of an
+    ``svrepdesign``: the rank of the replicate weights minus 1, or the df given).
+    """
+    if prep.rep is not None:
+        return float(prep.rep.df)
     idx = np.flatnonzero(rows)
     strata = int((np.bincount(prep.stratum[idx], minlength=prep.n_strata) > 0).sum())
     psus = len(idx) if prep.psu is None else int(np.unique(prep.psu[idx]).size)

@@ -176,11 +176,7 @@ def banner(
     by, frame = cols, data
     if not cols:  # Total only: one banner variable with one value, its column dropped
         by, frame = ["_total"], data.assign(_total=1)
-    values = {}
-    for col in cols:
-        # the study's order of the values that occur, then the others sorted
-        present = set(data[col].dropna().map(code_text))
-        values[col] = [v for v in study.segment(col).values if v in present]
+    values = _banner_values(data, study, cols)
     result = banner_table(
         frame,
         rows=rows,
@@ -198,6 +194,34 @@ def banner(
     )
     t = result.table if cols else result.table[result.table["column"] == TOTAL]
     return _from_engine(t, result.pairs, keys, study)
+
+
+def _banner_values(data: pd.DataFrame, study: Study, cols: Sequence[str]) -> dict[str, list]:
+    """Return per segment column the study's values that occur in ``data``, in its order.
+
+    The banner's columns are these, then any other codes of the data, sorted.
+    """
+    values = {}
+    for col in cols:
+        present = {code_text(v) for v in pd.unique(data[col].dropna())}  # distinct values
+        values[col] = [v for v in study.segment(col).values if v in present]
+    return values
+
+
+def _column_letters(data: pd.DataFrame, study: Study, cols: Sequence[str]) -> dict[str, str]:
+    """Return the letter of every column of :func:`banner` on ``data`` (Total: ``""``).
+
+    The letters run across the segments in column order, exactly as the banner assigns
+    them - without computing the banner.
+    """
+    from .banners import _banner_letters, _variable
+
+    values = _banner_values(data, study, cols)
+    variables = [_variable(data, c, {}, {c: values[c]}) for c in cols]
+    out = {TOTAL: ""}
+    for v, letters in zip(variables, _banner_letters(variables), strict=True):
+        out.update({f"{v.name}={x}": lt for x, lt in zip(v.values, letters, strict=True)})
+    return out
 
 
 def _kpi_rows(study: Study) -> tuple[list, dict[str, tuple[str, str, str]]]:
@@ -569,9 +593,9 @@ def segment_index_by_wave(
         return pd.DataFrame(columns=cols)
     present = {str(w) for w in pd.unique(data[wave_col].dropna())}  # distinct, not per row
     order = [str(w) for w in (waves if waves is not None else study.waves) if str(w) in present]
-    pooled = banner(data, study=study, segments=segments, areas=False)
-    pooled = pooled[pooled["row"] == "csi"]
-    letter_of = dict(zip(pooled["column"], pooled["letter"], strict=True))
+    seg_cols = list(segments) if segments is not None else study.segment_columns()
+    # each column's letter in the banner of all waves pooled (no need to compute that banner)
+    letter_of = _column_letters(data, study, seg_cols)
     parts = []
     wave_text = data[wave_col].astype(str)  # once, not once per wave (a million rows each)
     for w in order:

@@ -552,6 +552,8 @@ def survey_var(
         pv = mean_parts(groups, u, valid=p["valid"])
         se = np.sqrt(pv["var"])
         est = pv["estimate"]
+        if prep.rep is not None:  # the variance recomputed with each replicate weight
+            se = np.sqrt(prep.rep.spread(est, _replicate_variances(groups, y, p)))
         rows.append(
             {
                 "item": item,
@@ -563,6 +565,23 @@ def survey_var(
             }
         )
     return finish(groups, rows, _MEAN_COLS[:-1])
+
+
+def _replicate_variances(groups: Groups, y: np.ndarray, p: dict) -> np.ndarray:
+    """Return the variance of ``y`` per group recomputed with each replicate weight (G x R).
+
+    As R ``svyvar`` on an ``svrepdesign``: ``n/(n-1) sum w_r (y - ybar_r)^2 / sum w_r``
+    with the replicate's own mean ``ybar_r`` and ``n`` the group's answers; computed from
+    the replicate sums of 1, ``y`` and ``y^2`` with ``y`` centred at the full-sample mean.
+    """
+    v = p["valid"]
+    yc = np.where(v, y - groups.expand(np.nan_to_num(p["estimate"])), 0.0)
+    both = groups.rep_sums(np.column_stack([v.astype(float), yc, yc * yc]))
+    n = p["n"][:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = both[:, :, 1] / both[:, :, 0]
+        out: np.ndarray = n / (n - 1) * (both[:, :, 2] / both[:, :, 0] - m1 * m1)
+    return out
 
 
 # --------------------------------------------------------------------------------------

@@ -683,6 +683,9 @@ def csi(
     # aggregates accumulate their items' influence values; items keep their own results
     agg = [k for k, (lvl, *_) in enumerate(nodes) if lvl != "item"]
     zacc = {k: np.zeros(prep.n) for k in agg}
+    # replicate designs: every node recomputed with each replicate's item means
+    n_rep = prep.rep.weights.shape[1] if prep.rep is not None else 0
+    est_r = {k: np.zeros((groups.G, n_rep)) for k in agg} if prep.rep is not None else None
     answered = {k: np.zeros(prep.n, dtype=bool) for k in agg}
     item_var, item_base = {}, {}
     of_item = {i: [k for k, key in enumerate(keys) if i in coef[key]] for i in items}
@@ -703,6 +706,10 @@ def csi(
             if k in zacc:
                 zacc[k] += groups.expand(a * scale) * p["z"]
                 answered[k] |= p["valid"]
+                if est_r is not None:
+                    score_r = 100 * (p["replicates"] - low[item]) / rng[item]  # G x R
+                    a_g = np.broadcast_to(np.asarray(a, dtype=float), (G,))[:, None]
+                    est_r[k] = est_r[k] + a_g * np.where(has[:, None], score_r, 0.0)
             else:
                 item_var[k] = p["var"] * scale**2
                 item_base[k] = base_columns(groups, p["n"], p["W"], p["W2"])
@@ -713,7 +720,11 @@ def csi(
     rows = []
     for k, (lvl, name, parent, wgt) in enumerate(nodes):
         if k in zacc:
-            se = np.where(counts[k] > 0, np.sqrt(groups.var(zacc[k])), np.nan)
+            if est_r is not None and prep.rep is not None:  # the replicate indices themselves
+                v_k = prep.rep.spread(est[k], est_r[k])
+            else:
+                v_k = groups.var(zacc[k])
+            se = np.where(counts[k] > 0, np.sqrt(v_k), np.nan)
             ans = answered[k]
             wa = np.where(ans, prep.w, 0.0)
             base = base_columns(

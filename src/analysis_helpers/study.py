@@ -2088,8 +2088,8 @@ class Study:
     def has_linearised_design(self) -> bool:
         """Whether the SEs come from strata and clusters (not from replicate weights).
 
-        The banner tables (40-cross) need such a design; with replicate weights they are
-        left out with a sentence (:meth:`absent`).
+        Every report table works on either kind of design (the banners of 40-cross too);
+        :meth:`absent` has a sentence for a page that needs linearised SEs.
         """
         return self.replicates is None
 

@@ -68,7 +68,9 @@ def study_design(study: Study, *, raking_se: bool | None = None) -> SurveyDesign
     each wave with ``by_wave``) so SEs are raking-aware, unless ``weighting.raking_se`` is
     false; ``raking_se`` given here overrides the study file. With
     ``data.design.replicates`` it is a :class:`~analysis_helpers.replicates.ReplicateDesign`
-    (the weight and the replicate columns, type, scale, rscales, mse, df).
+    (the weight and the replicate columns, type, scale, rscales, mse, df), with the same
+    raking: every replicate weight is then raked again to the margins (R ``rake()`` on an
+    ``svrepdesign``).
     """
     cols = study.design_columns()
     reps = study.replicates
@@ -77,7 +79,7 @@ def study_design(study: Study, *, raking_se: bool | None = None) -> SurveyDesign
             weight=cols.get("weight"), replicates=tuple(reps.names()), type=reps.type,
             scale=reps.resolved_scale(),
             rscales=tuple(reps.rscales) if reps.rscales is not None else None,
-            mse=reps.mse, df=reps.df,
+            mse=reps.mse, df=reps.df, calibration=study_calibration(study, raking_se=raking_se),
         )  # fmt: skip
     return SurveyDesign(
         weight=cols.get("weight"),
