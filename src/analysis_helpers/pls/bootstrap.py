@@ -33,12 +33,14 @@ replicates resample the imputed data.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from analysis_helpers._bootmoments import RaoWu, cross_features, given_sums
 from analysis_helpers._checks import check_confidence
 from analysis_helpers.estimation import PreparedDesign, SurveyDesign
 from analysis_helpers.pls import _kernel
@@ -160,30 +162,17 @@ def _psu_codes(prep: PreparedDesign, rows: np.ndarray) -> tuple[np.ndarray, np.n
     return psu.astype(np.int64), strat.astype(np.int64), n_h
 
 
-def _multipliers(strat: np.ndarray, n_h: np.ndarray, n_boot: int, rng) -> np.ndarray:
-    """Rao-Wu multipliers (n_boot, n_psu): draws of each PSU x n_h / (n_h - 1)."""
-    P = len(strat)
-    out = np.ones((n_boot, P))
-    order = np.argsort(strat, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(n_h)])
-    for h in range(len(n_h)):
-        k = int(n_h[h])
-        if k < 2:
-            continue
-        members = order[starts[h] : starts[h + 1]]
-        draws = rng.integers(0, k, size=(n_boot, k - 1))
-        flat = (draws + (np.arange(n_boot) * k)[:, None]).ravel()
-        counts = np.bincount(flat, minlength=n_boot * k).reshape(n_boot, k)
-        out[:, members] = counts * (k / (k - 1))
-    return out
+def _features(d: _Data, rows: slice | np.ndarray) -> np.ndarray:
+    """Weighted cross-products ``w [1, x, x_i x_j]`` of the rows (double precision)."""
+    return cross_features(d.dev[rows], d.w[rows], np.float64)
 
 
-def _features(d: _Data, rows: slice) -> np.ndarray:
-    x = d.dev[rows]
-    p = x.shape[1]
+def _point_sums(d: _Data, S: np.ndarray) -> np.ndarray:
+    """Full-sample sums of :func:`_features` in double precision, from the fit's moments."""
+    p = S.shape[0]
     iu, ju = np.triu_indices(p)
-    f = np.concatenate([np.ones((len(x), 1)), x, x[:, iu] * x[:, ju]], axis=1)
-    return f * d.w[rows, None]
+    wsum = d.w.sum()
+    return np.concatenate([[wsum], d.w @ d.dev, (S * wsum)[iu, ju]])
 
 
 def _moments_from_sums(total: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -198,21 +187,28 @@ def _moments_from_sums(total: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarra
     return s0, mu, S
 
 
-def _replicate_sums(d: _Data, psu: np.ndarray, mult_blocks) -> np.ndarray:
-    """Sum the weighted features per replicate: sum_i m_bi w_i f_i, in blocks of rows."""
+def _replicate_sums(
+    d: _Data, point: np.ndarray, psu: np.ndarray, strat: np.ndarray, n_boot: int, rng
+) -> np.ndarray:
+    """Sum the weighted features per Rao-Wu replicate, block by block of units (B, nf).
+
+    Without clusters every used row is its own unit (``psu`` is the row position); with
+    clusters the features are first summed per PSU, since a PSU's rows share their
+    multiplier.
+    """
     n, p = d.dev.shape
     nf = 1 + p + p * (p + 1) // 2
+    rw = RaoWu(strat, n_boot, rng)
+    if len(strat) == n and np.array_equal(psu, np.arange(n)):
+        return rw.sums(lambda u: cross_features(d.dev[u], d.w[u]), point)
+    F = np.zeros((len(strat), nf))
     row_chunk = max(1, min(n, _MAX_CELLS // nf))
-    cached = _features(d, slice(0, n)) if row_chunk >= n else None
-    totals = []
-    for M in mult_blocks:
-        t = np.zeros((len(M), nf))
-        for start in range(0, n, row_chunk):
-            rows = slice(start, min(n, start + row_chunk))
-            F = cached if cached is not None else _features(d, rows)
-            t += M[:, psu[rows]] @ F
-        totals.append(t)
-    return np.concatenate(totals)
+    for start in range(0, n, row_chunk):
+        rows = slice(start, min(n, start + row_chunk))
+        k = rows.stop - rows.start
+        onehot = sparse.csr_matrix((np.ones(k), (psu[rows], np.arange(k))), shape=(len(strat), k))
+        F += onehot @ _features(d, rows)
+    return rw.sums(lambda u: F[u], point)
 
 
 def _jackknife_sums(d: _Data, psu: np.ndarray, n_psu: int, rng) -> np.ndarray:
@@ -416,13 +412,15 @@ def pls_bootstrap(
     layout = _layout(model, ranges is not None)
     est = _statistics(sol, S[None], d.mean[None], model, layout, scaled, ranges)[0]
 
-    psu, strat, n_h = _psu_codes(d.prep, d.rows)
     p = S.shape[0]
-    chunk = max(1, _MAX_CELLS // max(len(strat), 1))
-    blocks = (
-        _multipliers(strat, n_h, min(chunk, n_boot - s), rng) for s in range(0, n_boot, chunk)
-    )
-    total = _replicate_sums(d, psu, blocks)
+    rep = d.prep.rep
+    if rep is not None:  # a replicate-weight design: its own replicates, not resampling
+        mult = rep.weights[d.rows] / d.w[:, None]
+        feats = lambda rows: cross_features(d.dev[rows], d.w[rows])  # noqa: E731
+        total = given_sums(mult, feats, _point_sums(d, S))
+    else:
+        psu, strat, _ = _psu_codes(d.prep, d.rows)
+        total = _replicate_sums(d, _point_sums(d, S), psu, strat, n_boot, rng)
 
     def solve_sums(tot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s0, mu, Sb = _moments_from_sums(tot, p)
@@ -435,13 +433,20 @@ def pls_bootstrap(
     boot = boot[ok]
     used = int(ok.sum())
     if used < 2:
-        raise ValueError(f"{who}: only {used} of {n_boot} replicates converged")
-    if method == "percentile":
+        raise ValueError(f"{who}: only {used} of {len(total)} replicates converged")
+    if rep is not None:  # estimate -/+ z x the replicate SE (scale, rscales, mse)
+        sub = dataclasses.replace(rep, rscales=rep.rscales[ok])
+        se = np.sqrt(sub.spread(est, boot.T))
+        z = stats.norm.ppf(0.5 + confidence / 2)
+        lo, hi = est - z * se, est + z * se
+        method = "replicate"
+    elif method == "percentile":
         lo, hi = percentile_interval(boot, confidence=confidence)
+        se = boot.std(axis=0, ddof=1)
     else:
         jack, jok = solve_sums(_jackknife_sums(d, psu, len(strat), rng))
         lo, hi = bca_interval(est, boot, jack[jok], confidence=confidence)
-    se = boot.std(axis=0, ddof=1)
+        se = boot.std(axis=0, ddof=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(se > 0, est / se, np.nan)
     out = layout.copy()
