@@ -100,6 +100,8 @@ _METHOD_COLUMNS = {
 _METHOD_ALIASES = {"relative_weights": "relative_weight", "shapley": "lmg"}
 _DEFAULT_METHODS = ("correlation", "beta", "relative_weight", "lmg")
 _SHAPLEY_HARD_MAX = 25
+#: up to this many drivers the bootstrap computes LMG in every replicate by default
+_BOOT_LMG_AUTO = 12
 _COLLINEAR_TOL = 1e-8
 
 
@@ -711,6 +713,7 @@ def _importance_table(
     boot: np.ndarray | None,
     confidence: float,
     given: Replicates | None = None,
+    boot_lmg: bool | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     p = len(drivers)
     do_shapley = p <= lmg_max_drivers
@@ -721,7 +724,14 @@ def _importance_table(
             f"(2^{p} subsets); read relative_weight, which tracks LMG closely"
         )
     point = _measures(corr, methods, do_shapley)
-    reps = _measures(boot, methods, do_shapley) if boot is not None else None
+    boot_shapley = do_shapley and (p <= _BOOT_LMG_AUTO if boot_lmg is None else boot_lmg)
+    if boot is not None and "lmg" in methods and do_shapley and not boot_shapley:
+        why = "boot_lmg=False" if boot_lmg is False else f"{p} drivers > {_BOOT_LMG_AUTO}"
+        notes.append(
+            f"lmg intervals not bootstrapped ({why}: 2^{p} subsets in every replicate); "
+            "pass boot_lmg=True for them"
+        )
+    reps = _measures(boot, methods, boot_shapley) if boot is not None else None
     if reps is not None and boot is not None:
         bad = int(np.isnan(reps["r2"]).sum())
         if bad:
@@ -784,6 +794,7 @@ def driver_importance(
     confidence: float = 0.95,
     random_state: int | np.random.Generator | None = None,
     min_per_driver: float = 10,
+    boot_lmg: bool | None = None,
 ) -> pd.DataFrame:
     """Compute the derived importance of each driver for an outcome, with bootstrap intervals.
 
@@ -821,6 +832,11 @@ def driver_importance(
     min_per_driver : float
         Minimum respondents per driver (default 10, a common rule of thumb); below
         ``max(min_per_driver * p, p + 2)`` respondents a :class:`DriverError` is raised.
+    boot_lmg : bool, optional
+        Whether the bootstrap recomputes the exact LMG (``2^p`` subsets) in every replicate
+        for its intervals: by default only up to 12 drivers (above, the ``lmg_ci_*``
+        columns are empty and the ``note`` says so; 20 drivers cost seconds a replicate);
+        True asks for them up to ``lmg_max_drivers``, False never.
 
     Returns
     -------
@@ -899,7 +915,7 @@ def driver_importance(
     if n_boot > 0:
         boot, given = _bootstrap_corr(data, design, prep, int(n_boot), random_state)
     table, notes = _importance_table(
-        corr, driver_names, methods, lmg_max_drivers, boot, confidence, given
+        corr, driver_names, methods, lmg_max_drivers, boot, confidence, given, boot_lmg
     )
     table["n"] = int(prep.n)
     table["n_effective"] = float(prep.n_effective)

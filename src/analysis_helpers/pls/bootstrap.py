@@ -12,10 +12,18 @@ correction is ignored (with-replacement bootstrap).
 
 **Vectorised.** The model needs only the weighted item covariance matrix, so a replicate
 is one row of a (replicates x respondents) multiplier matrix times the respondents'
-weighted cross-products: ``M @ F`` gives every replicate's moments in one matrix product,
-and the PLS iteration then runs on the stack of replicate covariance matrices at once,
-warm-started from the full-sample weights. Replicates that do not converge are dropped
-and counted (``n_boot`` column).
+weighted cross-products: ``M @ F`` gives every replicate's moments, computed block by
+block of respondents (:mod:`analysis_helpers._bootmoments`: each block's features built
+once, ``(M - 1) @ F`` in single precision added to the double-precision full-sample sums,
+memory bounded by the block), and the PLS iteration then runs on the stack of replicate
+covariance matrices at once, warm-started from the full-sample weights. Replicates that
+do not converge are dropped and counted (``n_boot`` column).
+
+**Replicate-weight designs.** With a
+:class:`~analysis_helpers.replicates.ReplicateDesign` the replicates are the design's own
+(JK1, BRR, bootstrap ... columns): ``M`` is each replicate weight over the full-sample
+weight, and the SE is the design's replicate SE (``scale * sum_r rscales_r (theta_r -
+c)^2``, as R ``svrepdesign``), the interval the estimate -/+ z SE.
 
 **Intervals.** ``method="percentile"``: the ``(1 - confidence)/2`` and ``(1 + confidence)/2``
 quantiles of the replicates. ``method="bca"``: bias-corrected and accelerated (Efron 1987,
@@ -369,8 +377,12 @@ def pls_bootstrap(
     data : DataFrame
         One row per respondent.
     model : PathModel
-    design : SurveyDesign, optional
-        Weights, strata and clusters of the resampling (see the module notes).
+    design : SurveyDesign or ReplicateDesign, optional
+        Weights, strata and clusters of the resampling (see the module notes); a
+        :class:`~analysis_helpers.replicates.ReplicateDesign` supplies its own replicate
+        weights instead (then ``n_boot``, ``method`` and ``random_state`` do not apply:
+        ``se`` is the design's replicate SE with its ``scale``, ``rscales`` and ``mse``,
+        the interval the estimate -/+ z se, and ``method`` says ``"replicate"``).
     n_boot : int
         Bootstrap replicates (>= 2; 1,000 or more for intervals, 5,000 for BCa in print).
     method : {"percentile", "bca"}
