@@ -31,7 +31,8 @@ import numpy as np
 
 __all__ = ["RaoWu", "cross_features", "given_sums"]
 
-_BLOCK_CELLS = 4_000_000  # multipliers of one block (16 MB of float32)
+_BLOCK_CELLS = 16_000_000  # multipliers of one block (16 MB of counts, 64 MB of float32)
+_BLOCK_UNITS = 32_768  # units of one block at most (its features: 113 MB for 40 items)
 _CACHE_CELLS = 300_000_000  # keep the counts (uint8) of all blocks below this many
 
 
@@ -52,7 +53,7 @@ class RaoWu:
         unit_stratum = np.asarray(unit_stratum, dtype=np.int64)
         self.n_boot = int(n_boot)
         self.n_units = len(unit_stratum)
-        block = int(max(64, _BLOCK_CELLS // max(self.n_boot, 1)))
+        block = int(min(_BLOCK_UNITS, max(64, _BLOCK_CELLS // max(self.n_boot, 1))))
         #: (units, scale, draws per replicate or None for a lonely unit's block, seed)
         self.blocks: list[tuple[np.ndarray, float, np.ndarray | None, int]] = []
         order = np.argsort(unit_stratum, kind="stable")
@@ -83,9 +84,12 @@ class RaoWu:
             return np.ones((self.n_boot, size), dtype=np.uint8)
         if self._cache is not None and k in self._cache:
             return self._cache[k]
-        picks = np.random.default_rng(seed).integers(0, size, size=int(m.sum()))
-        cell = np.repeat(np.arange(self.n_boot, dtype=np.int64) * size, m) + picks
-        c = np.bincount(cell, minlength=self.n_boot * size).reshape(self.n_boot, size)
+        kind = np.uint16 if size <= 65_536 else np.int32  # 16-bit draws are cheaper
+        picks = np.random.default_rng(seed).integers(0, size, size=int(m.sum()), dtype=kind)
+        ends = np.cumsum(m)
+        c = np.empty((self.n_boot, size), dtype=np.int32)
+        for b in range(self.n_boot):  # one replicate's draws at a time: cache-sized counts
+            c[b] = np.bincount(picks[ends[b] - m[b] : ends[b]], minlength=size)
         c = c.astype(np.uint8) if c.max() < 256 else c
         if self._cache is not None:
             self._cache[k] = c
@@ -125,9 +129,8 @@ class RaoWu:
             if sel is not None and not sel.all():
                 c = c[:, sel]
             mult = c.astype(np.float32)
-            mult *= np.float32(scale)
-            mult -= np.float32(1.0)
-            dev += mult @ f
+            mult -= np.float32(1.0 / scale)  # (count - 1 / scale) x scale = multiplier - 1
+            dev += scale * (mult @ f)
         return point[None, :] + dev
 
 
