@@ -987,3 +987,24 @@ def test_with_index_weights(demo_study):
     items = hierarchy["item"].tolist()
     out = with_index_weights(hierarchy, pd.Series(1 / len(items), index=items), level="item")
     assert out["weight_item"].sum() == pytest.approx(1)
+
+
+def test_lmg_is_bootstrapped_only_when_asked_above_twelve_drivers():
+    """13 drivers: the point LMG is there, its intervals only with boot_lmg=True."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((400, 13))
+    frame = pd.DataFrame(x, columns=[f"x{j}" for j in range(13)])
+    frame["y"] = x @ np.linspace(1, 0.1, 13) + rng.standard_normal(400)
+    kw = dict(outcome="y", drivers=[f"x{j}" for j in range(13)], n_boot=20, random_state=1,
+              min_per_driver=1)  # fmt: skip
+    auto = driver_importance(frame, **kw)
+    assert auto["lmg"].notna().all() and auto["lmg_ci_low"].isna().all()
+    assert auto["relative_weight_ci_low"].notna().all()
+    assert "lmg intervals not bootstrapped (13 drivers > 12" in auto["note"].iloc[0]
+    asked = driver_importance(frame, boot_lmg=True, **kw)
+    assert asked["lmg_ci_low"].notna().all() and asked["note"].iloc[0] == ""
+    assert (asked["lmg_ci_low"] <= asked["lmg"]).all()
+    pd.testing.assert_series_equal(auto["relative_weight_ci_low"], asked["relative_weight_ci_low"])
+    off = driver_importance(frame.iloc[:, [0, 1, 2, 13]], outcome="y", drivers=["x0", "x1", "x2"],
+                            n_boot=20, random_state=1, boot_lmg=False)  # fmt: skip
+    assert off["lmg_ci_low"].isna().all() and "boot_lmg=False" in off["note"].iloc[0]

@@ -645,3 +645,35 @@ def test_ipma_per_segment_uses_only_the_weight_of_the_design(sat):
     alone = ipma(df[df.gender == "male"], model=model("path", target="SAT"), scale_min=0,
                  scale_max=10, design=SurveyDesign(weight="w"))  # fmt: skip
     np.testing.assert_allclose(seg[seg.gender == "male"]["importance"], alone["importance"])
+
+
+def test_bootstrap_of_a_replicate_design_uses_its_replicate_weights(sat):
+    """A ReplicateDesign: SEs from its replicates (scale, rscales), not a resampling.
+
+    By hand: the model refitted with each JK1 replicate weight (the rows it keeps), the
+    replicate variance ``(R - 1) / R * sum (theta_r - mean theta)^2`` of each path, and
+    the interval estimate -/+ z se. The bootstrap sums the replicate moments in single
+    precision (deviations from the full sample), hence rtol 1e-4.
+    """
+    from analysis_helpers.replicates import as_replicate
+
+    data = sat.assign(psu=np.arange(len(sat)) // 10, w=1.0 + (np.arange(len(sat)) % 3) / 2)
+    out, rep = as_replicate(data, SurveyDesign(weight="w", cluster="psu"), type="JK1")
+    m = model("path")
+    boot = pls_bootstrap(out, model=m, design=rep, n_boot=2, random_state=1)
+    paths = boot[boot["kind"] == "path"].set_index(["from", "to"])
+    reps = []
+    for col in rep.replicates:
+        part = out[out[col] > 0]
+        reps.append(fit_pls(part, model=m, design=SurveyDesign(weight=col))
+                    .path_coefficients().set_index(["from", "to"])["estimate"])  # fmt: skip
+    theta = pd.concat(reps, axis=1).loc[paths.index].to_numpy()
+    se = np.sqrt(rep.scale * ((theta - theta.mean(axis=1, keepdims=True)) ** 2).sum(axis=1))
+    np.testing.assert_allclose(paths["se"], se, rtol=1e-4)
+    z = 1.959963984540054
+    np.testing.assert_allclose(paths["ci_low"], paths["estimate"] - z * se, rtol=1e-4)
+    assert (boot["method"] == "replicate").all()
+    assert (boot["n_boot"] == len(rep.replicates)).all()
+    # the seed does not matter: the replicates are the design's
+    again = pls_bootstrap(out, model=m, design=rep, n_boot=2, random_state=99)
+    pd.testing.assert_frame_equal(boot, again)

@@ -914,7 +914,7 @@ def skipped_sentence(setup: DriverSetup, base: UsableBase | None, *, study: Stud
     """Return the sentence the page shows on top when it has no driver model at all.
 
     That is when it has no outcome, fewer than two drivers, or too small a base (sections
-    then show :data:`SKIPPED`).
+    then show :data:`SKIPPED`, in the first section only: said once).
     """
     if setup.reason is not None:
         return setup.reason

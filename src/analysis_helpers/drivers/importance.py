@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from .._bootmoments import RaoWu, cross_features, given_sums
 from .._checks import check_confidence
 from .._compat import renamed, warn_deprecated
 from .._design import ReplicateDesign, Replicates, SurveyDesign
@@ -99,6 +100,8 @@ _METHOD_COLUMNS = {
 _METHOD_ALIASES = {"relative_weights": "relative_weight", "shapley": "lmg"}
 _DEFAULT_METHODS = ("correlation", "beta", "relative_weight", "lmg")
 _SHAPLEY_HARD_MAX = 25
+#: up to this many drivers the bootstrap computes LMG in every replicate by default
+_BOOT_LMG_AUTO = 12
 _COLLINEAR_TOL = 1e-8
 
 
@@ -232,27 +235,36 @@ def _corr_point(prep: _Prepared) -> np.ndarray:
     return _corr_from_sums(wm.T @ m, wz.T @ m, (wz * z).T @ m, wz.T @ z)
 
 
-def _features(prep: _Prepared, rows: slice | np.ndarray) -> np.ndarray:
+def _features(prep: _Prepared, rows: slice | np.ndarray, dtype: type = np.float32) -> np.ndarray:
     """Per-respondent cross-products whose weighted sums give the moment sums."""
     z = prep.z[rows]
-    w = prep.w[rows, None]
+    w = prep.w[rows]
     q = z.shape[1]
     if prep.mask is None:
+        return cross_features(z, w, dtype)
+    m = prep.mask[rows]
+    ii, jj = np.indices((q, q)).reshape(2, -1)
+    f = np.concatenate(
+        [m[:, ii] * m[:, jj], z[:, ii] * m[:, jj], z[:, ii] ** 2 * m[:, jj], z[:, ii] * z[:, jj]],
+        axis=1,
+    )
+    return (f * w[:, None]).astype(dtype)
+
+
+def _point_sums(prep: _Prepared) -> np.ndarray:
+    """Full-sample sums of :func:`_features` in double precision."""
+    if prep.mask is None:
+        z, w = prep.z, prep.w
+        q = z.shape[1]
         iu, ju = np.triu_indices(q)
-        f = np.concatenate([np.ones((len(z), 1)), z, z[:, iu] * z[:, ju]], axis=1)
-    else:
-        m = prep.mask[rows]
-        ii, jj = np.indices((q, q)).reshape(2, -1)
-        f = np.concatenate(
-            [
-                m[:, ii] * m[:, jj],
-                z[:, ii] * m[:, jj],
-                z[:, ii] ** 2 * m[:, jj],
-                z[:, ii] * z[:, jj],
-            ],
-            axis=1,
-        )
-    return (f * w).astype(np.float32)
+        s2 = (z * w[:, None]).T @ z
+        return np.concatenate([[w.sum()], w @ z, s2[iu, ju]])
+    n = len(prep.w)
+    step = int(max(256, 16_000_000 // _features(prep, slice(0, 1)).shape[1]))
+    return sum(
+        _features(prep, slice(s, min(n, s + step)), np.float64).sum(axis=0)
+        for s in range(0, n, step)
+    )
 
 
 def _sums_to_corr(prep: _Prepared, total: np.ndarray) -> np.ndarray:
@@ -326,54 +338,29 @@ def _design_bootstrap_sums(
     Within each stratum of ``n_h`` units (PSUs, or respondents without clusters),
     ``n_h - 1`` units are drawn with replacement and a unit's multiplier is its count times
     ``n_h / (n_h - 1)`` (Rao & Wu 1988; a stratum of one unit keeps multiplier 1). The
-    draws of a stratum are split over blocks of units by a multinomial of the block sizes
-    and then drawn within each block, so the multipliers of one block at a time are in
-    memory: one matrix product per block with the block's (per-PSU summed) cross-products.
+    multipliers of one block of units at a time are in memory
+    (:class:`~analysis_helpers._bootmoments.RaoWu`): one single-precision matrix product
+    per block with the block's (per-PSU summed) cross-products, the deviations from the
+    full sample added to its double-precision sums.
     """
-    n_feat = _features(prep, slice(0, 1)).shape[1]
-    total = np.zeros((n_boot, n_feat))
-    if clustered:  # cross-products summed per PSU (a PSU's rows share its multiplier)
-        U = len(unit_stratum)
-        F = np.zeros((U, n_feat))
-        step = int(max(256, 16_000_000 // n_feat))
-        for start in range(0, len(unit), step):
-            rows = slice(start, min(len(unit), start + step))
-            k = rows.stop - rows.start
-            onehot = sparse.csr_matrix((np.ones(k), (unit[rows], np.arange(k))), shape=(U, k))
-            F += onehot @ _features(prep, rows)
-    block = int(max(64, 4_000_000 // n_boot))
-    for h in np.unique(unit_stratum):
-        units = np.flatnonzero(unit_stratum == h)
-        n_h = len(units)
-
-        def feats(u: np.ndarray) -> np.ndarray:
-            return F[u] if clustered else _features(prep, u)
-
-        if n_h == 1:
-            total += feats(units).sum(axis=0)[None, :]
-            continue
-        starts = np.arange(0, n_h, block)
-        sizes = np.diff(np.append(starts, n_h))
-        per_block = rng.multinomial(n_h - 1, sizes / n_h, size=n_boot)  # n_boot x blocks
-        scale = n_h / (n_h - 1.0)
-        for b, (s0, size) in enumerate(zip(starts, sizes, strict=True)):
-            m = per_block[:, b]
-            picks = rng.integers(0, size, size=int(m.sum()))
-            cell = np.repeat(np.arange(n_boot) * size, m) + picks
-            counts = np.bincount(cell, minlength=n_boot * size).reshape(n_boot, size)
-            total += scale * (counts.astype(np.float32) @ feats(units[s0 : s0 + size]))
-    return total
+    point = _point_sums(prep)
+    rw = RaoWu(unit_stratum, n_boot, rng)
+    if not clustered:
+        return rw.sums(lambda u: _features(prep, u), point)
+    U = len(unit_stratum)  # cross-products summed per PSU (a PSU's rows share its multiplier)
+    F = np.zeros((U, len(point)))
+    step = int(max(256, 16_000_000 // len(point)))
+    for start in range(0, len(unit), step):
+        rows = slice(start, min(len(unit), start + step))
+        k = rows.stop - rows.start
+        onehot = sparse.csr_matrix((np.ones(k), (unit[rows], np.arange(k))), shape=(U, k))
+        F += onehot @ _features(prep, rows, np.float64)
+    return rw.sums(lambda u: F[u], point)
 
 
 def _corr_given_replicates(prep: _Prepared, mult: np.ndarray) -> np.ndarray:
     """Replicate correlation matrices from given replicate multipliers (kept rows x R)."""
-    n, R = mult.shape
-    n_feat = _features(prep, slice(0, 1)).shape[1]
-    total = np.zeros((R, n_feat))
-    step = int(max(256, 16_000_000 // max(R, n_feat)))
-    for start in range(0, n, step):
-        rows = slice(start, min(n, start + step))
-        total += mult[rows].T.astype(np.float32) @ _features(prep, rows)
+    total = given_sums(mult, lambda rows: _features(prep, rows), _point_sums(prep))
     return _sums_to_corr(prep, total)
 
 
@@ -726,6 +713,7 @@ def _importance_table(
     boot: np.ndarray | None,
     confidence: float,
     given: Replicates | None = None,
+    boot_lmg: bool | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     p = len(drivers)
     do_shapley = p <= lmg_max_drivers
@@ -736,7 +724,14 @@ def _importance_table(
             f"(2^{p} subsets); read relative_weight, which tracks LMG closely"
         )
     point = _measures(corr, methods, do_shapley)
-    reps = _measures(boot, methods, do_shapley) if boot is not None else None
+    boot_shapley = do_shapley and (p <= _BOOT_LMG_AUTO if boot_lmg is None else boot_lmg)
+    if boot is not None and "lmg" in methods and do_shapley and not boot_shapley:
+        why = "boot_lmg=False" if boot_lmg is False else f"{p} drivers > {_BOOT_LMG_AUTO}"
+        notes.append(
+            f"lmg intervals not bootstrapped ({why}: 2^{p} subsets in every replicate); "
+            "pass boot_lmg=True for them"
+        )
+    reps = _measures(boot, methods, boot_shapley) if boot is not None else None
     if reps is not None and boot is not None:
         bad = int(np.isnan(reps["r2"]).sum())
         if bad:
@@ -799,6 +794,7 @@ def driver_importance(
     confidence: float = 0.95,
     random_state: int | np.random.Generator | None = None,
     min_per_driver: float = 10,
+    boot_lmg: bool | None = None,
 ) -> pd.DataFrame:
     """Compute the derived importance of each driver for an outcome, with bootstrap intervals.
 
@@ -836,6 +832,11 @@ def driver_importance(
     min_per_driver : float
         Minimum respondents per driver (default 10, a common rule of thumb); below
         ``max(min_per_driver * p, p + 2)`` respondents a :class:`DriverError` is raised.
+    boot_lmg : bool, optional
+        Whether the bootstrap recomputes the exact LMG (``2^p`` subsets) in every replicate
+        for its intervals: by default only up to 12 drivers (above, the ``lmg_ci_*``
+        columns are empty and the ``note`` says so; 20 drivers cost seconds a replicate);
+        True asks for them up to ``lmg_max_drivers``, False never.
 
     Returns
     -------
@@ -914,7 +915,7 @@ def driver_importance(
     if n_boot > 0:
         boot, given = _bootstrap_corr(data, design, prep, int(n_boot), random_state)
     table, notes = _importance_table(
-        corr, driver_names, methods, lmg_max_drivers, boot, confidence, given
+        corr, driver_names, methods, lmg_max_drivers, boot, confidence, given, boot_lmg
     )
     table["n"] = int(prep.n)
     table["n_effective"] = float(prep.n_effective)

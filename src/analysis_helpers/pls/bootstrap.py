@@ -12,10 +12,18 @@ correction is ignored (with-replacement bootstrap).
 
 **Vectorised.** The model needs only the weighted item covariance matrix, so a replicate
 is one row of a (replicates x respondents) multiplier matrix times the respondents'
-weighted cross-products: ``M @ F`` gives every replicate's moments in one matrix product,
-and the PLS iteration then runs on the stack of replicate covariance matrices at once,
-warm-started from the full-sample weights. Replicates that do not converge are dropped
-and counted (``n_boot`` column).
+weighted cross-products: ``M @ F`` gives every replicate's moments, computed block by
+block of respondents (:mod:`analysis_helpers._bootmoments`: each block's features built
+once, ``(M - 1) @ F`` in single precision added to the double-precision full-sample sums,
+memory bounded by the block), and the PLS iteration then runs on the stack of replicate
+covariance matrices at once, warm-started from the full-sample weights. Replicates that
+do not converge are dropped and counted (``n_boot`` column).
+
+**Replicate-weight designs.** With a
+:class:`~analysis_helpers.replicates.ReplicateDesign` the replicates are the design's own
+(JK1, BRR, bootstrap ... columns): ``M`` is each replicate weight over the full-sample
+weight, and the SE is the design's replicate SE (``scale * sum_r rscales_r (theta_r -
+c)^2``, as R ``svrepdesign``), the interval the estimate -/+ z SE.
 
 **Intervals.** ``method="percentile"``: the ``(1 - confidence)/2`` and ``(1 + confidence)/2``
 quantiles of the replicates. ``method="bca"``: bias-corrected and accelerated (Efron 1987,
@@ -33,12 +41,14 @@ replicates resample the imputed data.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from analysis_helpers._bootmoments import RaoWu, cross_features, given_sums
 from analysis_helpers._checks import check_confidence
 from analysis_helpers.estimation import PreparedDesign, SurveyDesign
 from analysis_helpers.pls import _kernel
@@ -160,30 +170,17 @@ def _psu_codes(prep: PreparedDesign, rows: np.ndarray) -> tuple[np.ndarray, np.n
     return psu.astype(np.int64), strat.astype(np.int64), n_h
 
 
-def _multipliers(strat: np.ndarray, n_h: np.ndarray, n_boot: int, rng) -> np.ndarray:
-    """Rao-Wu multipliers (n_boot, n_psu): draws of each PSU x n_h / (n_h - 1)."""
-    P = len(strat)
-    out = np.ones((n_boot, P))
-    order = np.argsort(strat, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(n_h)])
-    for h in range(len(n_h)):
-        k = int(n_h[h])
-        if k < 2:
-            continue
-        members = order[starts[h] : starts[h + 1]]
-        draws = rng.integers(0, k, size=(n_boot, k - 1))
-        flat = (draws + (np.arange(n_boot) * k)[:, None]).ravel()
-        counts = np.bincount(flat, minlength=n_boot * k).reshape(n_boot, k)
-        out[:, members] = counts * (k / (k - 1))
-    return out
+def _features(d: _Data, rows: slice | np.ndarray) -> np.ndarray:
+    """Weighted cross-products ``w [1, x, x_i x_j]`` of the rows (double precision)."""
+    return cross_features(d.dev[rows], d.w[rows], np.float64)
 
 
-def _features(d: _Data, rows: slice) -> np.ndarray:
-    x = d.dev[rows]
-    p = x.shape[1]
+def _point_sums(d: _Data, S: np.ndarray) -> np.ndarray:
+    """Full-sample sums of :func:`_features` in double precision, from the fit's moments."""
+    p = S.shape[0]
     iu, ju = np.triu_indices(p)
-    f = np.concatenate([np.ones((len(x), 1)), x, x[:, iu] * x[:, ju]], axis=1)
-    return f * d.w[rows, None]
+    wsum = d.w.sum()
+    return np.concatenate([[wsum], d.w @ d.dev, (S * wsum)[iu, ju]])
 
 
 def _moments_from_sums(total: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -198,21 +195,28 @@ def _moments_from_sums(total: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarra
     return s0, mu, S
 
 
-def _replicate_sums(d: _Data, psu: np.ndarray, mult_blocks) -> np.ndarray:
-    """Sum the weighted features per replicate: sum_i m_bi w_i f_i, in blocks of rows."""
+def _replicate_sums(
+    d: _Data, point: np.ndarray, psu: np.ndarray, strat: np.ndarray, n_boot: int, rng
+) -> np.ndarray:
+    """Sum the weighted features per Rao-Wu replicate, block by block of units (B, nf).
+
+    Without clusters every used row is its own unit (``psu`` is the row position); with
+    clusters the features are first summed per PSU, since a PSU's rows share their
+    multiplier.
+    """
     n, p = d.dev.shape
     nf = 1 + p + p * (p + 1) // 2
+    rw = RaoWu(strat, n_boot, rng)
+    if len(strat) == n and np.array_equal(psu, np.arange(n)):
+        return rw.sums(lambda u: cross_features(d.dev[u], d.w[u]), point)
+    F = np.zeros((len(strat), nf))
     row_chunk = max(1, min(n, _MAX_CELLS // nf))
-    cached = _features(d, slice(0, n)) if row_chunk >= n else None
-    totals = []
-    for M in mult_blocks:
-        t = np.zeros((len(M), nf))
-        for start in range(0, n, row_chunk):
-            rows = slice(start, min(n, start + row_chunk))
-            F = cached if cached is not None else _features(d, rows)
-            t += M[:, psu[rows]] @ F
-        totals.append(t)
-    return np.concatenate(totals)
+    for start in range(0, n, row_chunk):
+        rows = slice(start, min(n, start + row_chunk))
+        k = rows.stop - rows.start
+        onehot = sparse.csr_matrix((np.ones(k), (psu[rows], np.arange(k))), shape=(len(strat), k))
+        F += onehot @ _features(d, rows)
+    return rw.sums(lambda u: F[u], point)
 
 
 def _jackknife_sums(d: _Data, psu: np.ndarray, n_psu: int, rng) -> np.ndarray:
@@ -373,8 +377,12 @@ def pls_bootstrap(
     data : DataFrame
         One row per respondent.
     model : PathModel
-    design : SurveyDesign, optional
-        Weights, strata and clusters of the resampling (see the module notes).
+    design : SurveyDesign or ReplicateDesign, optional
+        Weights, strata and clusters of the resampling (see the module notes); a
+        :class:`~analysis_helpers.replicates.ReplicateDesign` supplies its own replicate
+        weights instead (then ``n_boot``, ``method`` and ``random_state`` do not apply:
+        ``se`` is the design's replicate SE with its ``scale``, ``rscales`` and ``mse``,
+        the interval the estimate -/+ z se, and ``method`` says ``"replicate"``).
     n_boot : int
         Bootstrap replicates (>= 2; 1,000 or more for intervals, 5,000 for BCa in print).
     method : {"percentile", "bca"}
@@ -416,13 +424,15 @@ def pls_bootstrap(
     layout = _layout(model, ranges is not None)
     est = _statistics(sol, S[None], d.mean[None], model, layout, scaled, ranges)[0]
 
-    psu, strat, n_h = _psu_codes(d.prep, d.rows)
     p = S.shape[0]
-    chunk = max(1, _MAX_CELLS // max(len(strat), 1))
-    blocks = (
-        _multipliers(strat, n_h, min(chunk, n_boot - s), rng) for s in range(0, n_boot, chunk)
-    )
-    total = _replicate_sums(d, psu, blocks)
+    rep = d.prep.rep
+    if rep is not None:  # a replicate-weight design: its own replicates, not resampling
+        mult = rep.weights[d.rows] / d.w[:, None]
+        feats = lambda rows: cross_features(d.dev[rows], d.w[rows])  # noqa: E731
+        total = given_sums(mult, feats, _point_sums(d, S))
+    else:
+        psu, strat, _ = _psu_codes(d.prep, d.rows)
+        total = _replicate_sums(d, _point_sums(d, S), psu, strat, n_boot, rng)
 
     def solve_sums(tot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s0, mu, Sb = _moments_from_sums(tot, p)
@@ -435,13 +445,20 @@ def pls_bootstrap(
     boot = boot[ok]
     used = int(ok.sum())
     if used < 2:
-        raise ValueError(f"{who}: only {used} of {n_boot} replicates converged")
-    if method == "percentile":
+        raise ValueError(f"{who}: only {used} of {len(total)} replicates converged")
+    if rep is not None:  # estimate -/+ z x the replicate SE (scale, rscales, mse)
+        sub = dataclasses.replace(rep, rscales=rep.rscales[ok])
+        se = np.sqrt(sub.spread(est, boot.T))
+        z = stats.norm.ppf(0.5 + confidence / 2)
+        lo, hi = est - z * se, est + z * se
+        method = "replicate"
+    elif method == "percentile":
         lo, hi = percentile_interval(boot, confidence=confidence)
+        se = boot.std(axis=0, ddof=1)
     else:
         jack, jok = solve_sums(_jackknife_sums(d, psu, len(strat), rng))
         lo, hi = bca_interval(est, boot, jack[jok], confidence=confidence)
-    se = boot.std(axis=0, ddof=1)
+        se = boot.std(axis=0, ddof=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(se > 0, est / se, np.nan)
     out = layout.copy()
