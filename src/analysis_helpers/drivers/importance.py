@@ -55,6 +55,7 @@ from scipy import sparse, stats
 from .._checks import check_confidence
 from .._compat import renamed, warn_deprecated
 from .._design import ReplicateDesign, Replicates, SurveyDesign
+from .._progress import steps
 from ._common import (
     DriverError,
     MissingColumnError,
@@ -342,7 +343,9 @@ def _design_bootstrap_sums(
             onehot = sparse.csr_matrix((np.ones(k), (unit[rows], np.arange(k))), shape=(U, k))
             F += onehot @ _features(prep, rows)
     block = int(max(64, 4_000_000 // n_boot))
-    for h in np.unique(unit_stratum):
+    for h in steps(
+        np.unique(unit_stratum), desc=f"bootstrap ({n_boot} replicates)", unit="stratum"
+    ):
         units = np.flatnonzero(unit_stratum == h)
         n_h = len(units)
 

@@ -40,6 +40,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analysis_helpers._checks import check_confidence
+from analysis_helpers._progress import steps
 from analysis_helpers.estimation import PreparedDesign, SurveyDesign
 from analysis_helpers.pls import _kernel
 from analysis_helpers.pls.fit import _Data, _fit_arrays, _prepare, _scaled_cov
@@ -420,7 +421,14 @@ def pls_bootstrap(
     p = S.shape[0]
     chunk = max(1, _MAX_CELLS // max(len(strat), 1))
     blocks = (
-        _multipliers(strat, n_h, min(chunk, n_boot - s), rng) for s in range(0, n_boot, chunk)
+        _multipliers(strat, n_h, min(chunk, n_boot - s), rng)
+        for s in steps(
+            range(0, n_boot, chunk),
+            desc="PLS bootstrap",
+            unit="replicate",
+            scale=chunk,
+            total=n_boot,
+        )
     )
     total = _replicate_sums(d, psu, blocks)
 
