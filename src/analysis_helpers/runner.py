@@ -232,6 +232,7 @@ class NotebookRun:
     html: str = ""
     limit: str = ""  # which time limit applied: "notebook" or "run"
     page: str = field(default="", repr=False)  # the rendered page, once it succeeded
+    built: dict[str, Any] = field(default_factory=dict, repr=False)  # deliverables' record
 
 
 @dataclass
@@ -250,6 +251,7 @@ class _Job:
     expected: float = 0.0  # seconds it took in the last report (0: look it up by name)
     label: str = ""  # its name in the progress lines (default: the notebook's)
     group: str = ""  # the report it belongs to, when a run makes several (progress lines)
+    kind: str = "notebook"  # or "deliverables": the report's workbook and deck (source: study)
 
 
 #: where a notebook declares the notebooks it needs: its metadata
@@ -513,6 +515,8 @@ def _execute(job: _Job) -> dict[str, Any]:
         ``seconds``, ``status`` (``ok``, ``failed``, ``timeout``, ``oserror``), ``error``
         (one line, ``""`` on success), ``title``, ``question``, ``html``.
     """
+    if job.kind == "deliverables":
+        return _execute_deliverables(job)
     import papermill as pm
     from nbclient.exceptions import DeadKernelError
 
@@ -586,6 +590,37 @@ def _execute(job: _Job) -> dict[str, Any]:
             oserr = isinstance(exc, OSError) and exc.errno in _OS_ERRNOS
             out["status"] = "oserror" if oserr else "failed"
             out["error"] = f"rendering its page: {type(exc).__name__}: {_one_line(exc)}"
+    return out
+
+
+def _execute_deliverables(job: _Job) -> dict[str, Any]:
+    """Build a report's workbook and deck in its staging folder (in a worker process).
+
+    ``job.source`` is the study file, ``job.target`` the staging folder, its parameters
+    the report's ``date`` and the pages' ``titles``. Returns ``status`` (``ok``,
+    ``failed``, ``oserror``), ``error``, ``seconds`` and ``built`` (the record of
+    :func:`~analysis_helpers.deliverables.build_deliverables`).
+    """
+    from .deliverables import build_deliverables
+    from .study import load_study
+
+    start = time.perf_counter()
+    out: dict[str, Any] = {"status": "ok", "where": "", "error": "", "built": {}}
+    try:
+        study = load_study(Path(job.source), check_files=False)
+        out["built"] = build_deliverables(
+            Path(job.target),
+            study,
+            date=job.parameters["date"],
+            titles=job.parameters["titles"],
+        )
+    except OSError as exc:
+        out["status"] = "oserror"
+        out["error"] = _os_message(exc, "build the Excel workbook and the PowerPoint deck")
+    except Exception as exc:
+        out["status"] = "failed"
+        out["error"] = f"{type(exc).__name__}: {_one_line(exc)}"
+    out["seconds"] = time.perf_counter() - start
     return out
 
 
@@ -1274,6 +1309,7 @@ class _Planned:
     kernel: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
+    built: NotebookRun | None = None  # the deliverables, when a worker built them
 
     @property
     def final(self) -> Path:
@@ -1335,7 +1371,7 @@ def _complete(state: _State, plan: _Planned) -> Path:
     # the workbook and the deck, from what the notebooks showed: in the staging folder,
     # so a report folder has them or does not exist
     state.doing = "build the Excel workbook and the PowerPoint deck"
-    deliverables = _build_deliverables(state, study, staging, date, runs)
+    deliverables = _build_deliverables(state, study, staging, date, runs, plan.built)
     if deliverables is None:
         _fail(state, study, date, plan.started, runs, nb_limit, run_limit)
     study_info = _study_info(study, plan.root)
@@ -1389,6 +1425,23 @@ def _run_planned(states: list[_State], plans: list[_Planned], *, workers: int | 
                 job.expected = plan.last.get(run.name, 0.0)
             jobs.append(job)
             runs.append(run)
+        if several:  # its workbook and deck, by a worker, once its notebooks succeeded
+            plan.built = NotebookRun("deliverables")
+            jobs.append(
+                _Job(
+                    "deliverables",
+                    str(plan.study_path),
+                    str(Path(plan.jobs[0].target).parent),
+                    {"date": plan.date, "titles": {}},
+                    kernel,
+                    str(plan.root),
+                    after=tuple(range(base, len(jobs))),
+                    label=f"{plan.study.name}/deliverables",
+                    group=plan.study.name,
+                    kind="deliverables",
+                )
+            )
+            runs.append(plan.built)
         last.update(plan.last if not several else {})
         total = len(plan.jobs)
         main.progress(
@@ -1524,29 +1577,46 @@ def _check_deliverables(study: Study, study_path: Path, root: Path) -> None:
 
 
 def _build_deliverables(
-    state: _State, study: Study, staging: Path, date: str, runs: list[NotebookRun]
+    state: _State,
+    study: Study,
+    staging: Path,
+    date: str,
+    runs: list[NotebookRun],
+    done: NotebookRun | None = None,
 ) -> dict[str, Any] | None:
     """Build ``report.xlsx`` and ``report.pptx`` in the staging folder.
 
     See :mod:`analysis_helpers.deliverables`. Return None after a failure, which is added
     to ``runs`` as the part ``deliverables`` (an OS error propagates: nothing is left
-    behind).
+    behind). ``done``: they were built by a worker of the run (its job's run), not here.
     """
-    from .deliverables import build_deliverables
-
-    try:
-        built = build_deliverables(
-            staging, study, date=date, titles={r.name: r.title or r.name for r in runs}
-        )
-    except OSError:
-        raise
-    except Exception as exc:
-        runs.append(
-            NotebookRun(
-                "deliverables", status="failed", error=f"{type(exc).__name__}: {_one_line(exc)}"
+    if done is not None:
+        if done.status == "oserror":
+            raise ReportOSError(done.error)
+        if done.status != "ok":
+            runs.append(
+                NotebookRun("deliverables", status=done.status, error=done.error or "not built")
             )
-        )
-        return None
+            return None
+        built = done.built
+    else:
+        from .deliverables import build_deliverables
+
+        try:
+            built = build_deliverables(
+                staging, study, date=date, titles={r.name: r.title or r.name for r in runs}
+            )
+        except OSError:
+            raise
+        except Exception as exc:
+            runs.append(
+                NotebookRun(
+                    "deliverables",
+                    status="failed",
+                    error=f"{type(exc).__name__}: {_one_line(exc)}",
+                )
+            )
+            return None
     files = {f["file"]: f for f in built["files"]}
     book, deck = files.get("report.xlsx", {}), files.get("report.pptx", {})
     state.progress(
@@ -1919,6 +1989,7 @@ def _run_pool(
                 # side by side: one BLAS thread each, so they do not fight for the cores
                 alongside = len(ready) + sum(1 for s in state.slots if s.job is not None)
                 jobs[k].single_thread = cap > 1 and alongside > 0
+                graph.prepare(k)
                 if pool.dispatch(slot, k):
                     graph.started(k)
                     break
@@ -1980,6 +2051,14 @@ class _Graph:
         unblocks = {k: sum(k in d for d in self.deps) for k in ready}
         ready.sort(key=lambda k: (-unblocks[k], -self._expected(k), k))
         return ready
+
+    def prepare(self, k: int) -> None:
+        """Give a deliverables job the titles of the pages it follows (known only now)."""
+        job = self.jobs[k]
+        if job.kind == "deliverables":
+            job.parameters["titles"] = {
+                self.runs[d].name: self.runs[d].title or self.runs[d].name for d in self.deps[k]
+            }
 
     def skip_the_rest(self) -> None:
         """Mark the jobs that could have run as skipped: the run's time is up."""
@@ -2070,17 +2149,18 @@ class _Pool:
         r.status, r.where = result["status"], result.get("where", "")
         r.error = result.get("error", "")
         r.title, r.question = result.get("title", ""), result.get("question", "")
-        r.html = Path(self.jobs[k].target).with_suffix(".html").name
+        r.built = result.get("built") or {}
+        if self.jobs[k].kind == "notebook":
+            r.html = Path(self.jobs[k].target).with_suffix(".html").name
         if self.state.bar is not None:
             self.state.bar.set_postfix_str(r.name, refresh=False)
             self.state.bar.update(1)
         label = self.jobs[k].label
-        if r.status == "ok":
+        if r.status == "ok" and r.html:
             self.pages[r.html] = r.page = result["html"]
             self.state.progress(f"[{k + 1}/{total}] {label or r.name} done in {r.seconds:.1f} s")
         else:
             line = _failure_line(r, self.nb_limit, self.run_limit)
-            line = f"{label}: {line}" if label else line
             self.state.progress(f"[{k + 1}/{total}] {line} (after {r.seconds:.1f} s)")
 
     def dispatch(self, slot: _Slot, k: int) -> bool:
