@@ -55,13 +55,13 @@ REPORT_ARGS = --study $(STUDY) $(if $(OUT),--out $(OUT)) $(if $(DATE),--date $(D
 
 # ANALYSIS_HELPERS_VIA_MAKE: the runner's messages then name these variables, not options
 # the demo is reported in both languages: config/demo.yml and config/demo-zh.yml (its Chinese
-# twin, which extends it); LANGS=en makes only the English one. Two reports run side by side
-# (make -j2), each one's messages printed together when it ends (--output-sync)
+# twin, which extends it); LANGS=en makes only the English one. Both reports are one run
+# (--also): their notebooks share the run's workers and pre-warmed kernels
 LANGS  ?= en zh
 REPORT_STUDIES = $(STUDY) $(if $(and $(filter config/demo.yml,$(STUDY)),$(filter zh,$(LANGS))),config/demo-zh.yml)
 report: $(STAMP) $(if $(filter config/demo.yml,$(STUDY)),data) ## produce reports/<study>/YYYY-MM-DD/ for STUDY (default: the demo, in English and Chinese)
-	@$(MAKE) --no-print-directory $(if $(word 2,$(REPORT_STUDIES)),-j2 --output-sync=target) \
-	  $(addprefix report-study/,$(REPORT_STUDIES))
+	ANALYSIS_HELPERS_VIA_MAKE=1 $(BIN)/python -m analysis_helpers report $(REPORT_ARGS) \
+	  $(addprefix --also ,$(wordlist 2,99,$(REPORT_STUDIES)))
 
 # one study's report (the study file's path after report-study/)
 report-study/%:

@@ -29,6 +29,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._progress import steps
+
 __all__ = ["RaoWu", "cross_features", "given_sums"]
 
 _BLOCK_CELLS = 16_000_000  # multipliers of one block (16 MB of counts, 64 MB of float32)
@@ -115,7 +117,13 @@ class RaoWu:
         """
         point = np.asarray(point, dtype=float)
         dev = np.zeros((self.n_boot, len(point)))
-        for k, (units, scale, m, _) in enumerate(self.blocks):
+        blocks = steps(
+            enumerate(self.blocks),
+            desc=f"bootstrap ({self.n_boot} replicates)",
+            unit="block",
+            total=len(self.blocks),
+        )
+        for k, (units, scale, m, _) in blocks:
             if m is None:  # a stratum of one unit: multiplier 1, no deviation
                 continue
             sel = None

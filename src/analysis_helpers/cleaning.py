@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._design import SurveyDesign
+from ._progress import steps
 from .io import (
     PROBLEM_COLUMNS,
     DataFileError,
@@ -496,7 +497,7 @@ def _check_mostly_outside(ctx: _Context, col: str, oor: np.ndarray, given: np.nd
 
 def _clean_items(ctx: _Context) -> _Items:
     items = _Items(values={}, given={}, invalid_count=np.zeros(ctx.n, dtype=np.int64), recodes=[])
-    for name in ctx.study.items:
+    for name in steps(ctx.study.items, desc="cleaning", unit="item"):
         _clean_item(ctx, name, items)
     return items
 

@@ -102,6 +102,14 @@ def _parser() -> argparse.ArgumentParser:
         "unit's respondents and a comparison against the total, plus an index of the units: "
         "<out>/<study>/by-<segment>/YYYY-MM-DD/",
     )
+    r.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="STUDY",
+        help="another study file reported in the same run with the same options, sharing "
+        "its workers (e.g. config/demo-zh.yml, the demo in Chinese); may be repeated",
+    )
     r.add_argument("--workers", type=int, help="notebooks run at once (default: cores)")
     r.add_argument(
         "--only",
@@ -274,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                     wait=args.wait,
                     per=args.per,
                     progress_bar=args.progress_bar,
+                    also=args.also,
                 )
             except ReportError as exc:
                 print(f"error: {exc}", file=sys.stderr)

@@ -238,6 +238,7 @@ class ReportContext:
         fig = figure.get_figure() if hasattr(figure, "get_figure") else figure
         fig = getattr(fig, "figure", fig)
         path = write_report_figure(fig, self._target(self.figures_dir, name, ".png"))
+        _show_saved_png(fig, path)
         self.recorder.figure(
             path,
             name=name,
@@ -399,6 +400,74 @@ class ReportContext:
         """
         for sentence in study_index_notes(data, study=self.study, unanswered=unanswered):
             self.say(Md(escape_markdown(sentence)))
+
+
+#: the attribute of a saved figure holding its PNG (base64) and its fingerprint then
+_SAVED_PNG = "_analysis_helpers_saved_png"
+
+
+def _fingerprint(fig: Any) -> tuple:
+    """Return what would make a figure look different: its size, artists, texts and limits.
+
+    Cheap next to drawing it (a few milliseconds): a figure changed after it was saved (an
+    artist added or removed, a text or an axis limit changed, resized) has another one.
+    """
+    from matplotlib.text import Text
+
+    artists = fig.findobj()
+    return (
+        tuple(fig.get_size_inches()),
+        float(fig.dpi),
+        len(artists),
+        tuple(t.get_text() for t in artists if isinstance(t, Text)),
+        tuple((ax.get_xlim(), ax.get_ylim(), ax.get_position().bounds) for ax in fig.axes),
+    )
+
+
+def _show_saved_png(fig: Any, path: Path) -> None:
+    """Let the page show the PNG just saved instead of drawing the figure a second time.
+
+    In a Jupyter kernel with the inline backend, the figure is drawn again as PNG when the
+    cell ends (``plt.show()``): as costly as saving it. The saved file is the same picture
+    (the theme's resolution, tight bounding box), so the kernel's PNG formatter is given the
+    saved bytes, as long as the figure has not changed since (see :func:`_fingerprint`);
+    otherwise, and outside a kernel, nothing changes.
+    """
+    import base64
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    formatter = getattr(getattr(shell, "display_formatter", None), "formatters", {}).get(
+        "image/png"
+    )
+    if formatter is None:
+        return
+    from matplotlib.figure import Figure
+
+    try:
+        draw = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return
+    if not getattr(draw, _SAVED_PNG, False):
+        keywords = getattr(draw, "keywords", {})
+        # only the inline backend's plain PNG (base64 text): not retina, not another format
+        if keywords.get("fmt") != "png" or not keywords.get("base64"):
+            return
+
+        def png(figure: Any, _draw: Any = draw) -> Any:
+            saved = getattr(figure, _SAVED_PNG, None)
+            if saved is not None and saved[1] == _fingerprint(figure):
+                return saved[0]
+            return _draw(figure)
+
+        setattr(png, _SAVED_PNG, True)
+        formatter.for_type(Figure, png)
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    setattr(fig, _SAVED_PNG, (data, _fingerprint(fig)))
 
 
 def _figure_title(fig: Any) -> str | None:

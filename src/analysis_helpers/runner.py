@@ -53,8 +53,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -233,6 +232,7 @@ class NotebookRun:
     html: str = ""
     limit: str = ""  # which time limit applied: "notebook" or "run"
     page: str = field(default="", repr=False)  # the rendered page, once it succeeded
+    built: dict[str, Any] = field(default_factory=dict, repr=False)  # deliverables' record
 
 
 @dataclass
@@ -247,6 +247,11 @@ class _Job:
     single_thread: bool = False
     needs: tuple[str, ...] = ()  # notebooks that must have succeeded before this one runs
     language: str = "en"  # the report's language: its Markdown cells come from that table
+    after: tuple[int, ...] | None = None  # jobs (indices) to succeed first; None: see _dependencies
+    expected: float = 0.0  # seconds it took in the last report (0: look it up by name)
+    label: str = ""  # its name in the progress lines (default: the notebook's)
+    group: str = ""  # the report it belongs to, when a run makes several (progress lines)
+    kind: str = "notebook"  # or "deliverables": the report's workbook and deck (source: study)
 
 
 #: where a notebook declares the notebooks it needs: its metadata
@@ -510,6 +515,8 @@ def _execute(job: _Job) -> dict[str, Any]:
         ``seconds``, ``status`` (``ok``, ``failed``, ``timeout``, ``oserror``), ``error``
         (one line, ``""`` on success), ``title``, ``question``, ``html``.
     """
+    if job.kind == "deliverables":
+        return _execute_deliverables(job)
     import papermill as pm
     from nbclient.exceptions import DeadKernelError
 
@@ -583,6 +590,37 @@ def _execute(job: _Job) -> dict[str, Any]:
             oserr = isinstance(exc, OSError) and exc.errno in _OS_ERRNOS
             out["status"] = "oserror" if oserr else "failed"
             out["error"] = f"rendering its page: {type(exc).__name__}: {_one_line(exc)}"
+    return out
+
+
+def _execute_deliverables(job: _Job) -> dict[str, Any]:
+    """Build a report's workbook and deck in its staging folder (in a worker process).
+
+    ``job.source`` is the study file, ``job.target`` the staging folder, its parameters
+    the report's ``date`` and the pages' ``titles``. Returns ``status`` (``ok``,
+    ``failed``, ``oserror``), ``error``, ``seconds`` and ``built`` (the record of
+    :func:`~analysis_helpers.deliverables.build_deliverables`).
+    """
+    from .deliverables import build_deliverables
+    from .study import load_study
+
+    start = time.perf_counter()
+    out: dict[str, Any] = {"status": "ok", "where": "", "error": "", "built": {}}
+    try:
+        study = load_study(Path(job.source), check_files=False)
+        out["built"] = build_deliverables(
+            Path(job.target),
+            study,
+            date=job.parameters["date"],
+            titles=job.parameters["titles"],
+        )
+    except OSError as exc:
+        out["status"] = "oserror"
+        out["error"] = _os_message(exc, "build the Excel workbook and the PowerPoint deck")
+    except Exception as exc:
+        out["status"] = "failed"
+        out["error"] = f"{type(exc).__name__}: {_one_line(exc)}"
+    out["seconds"] = time.perf_counter() - start
     return out
 
 
@@ -998,6 +1036,7 @@ def run_report(
     progress: Callable[[str], None] = print,
     progress_bar: bool | None = None,
     root: str | Path | None = None,
+    also: Sequence[str | Path] = (),
 ) -> Path:
     """Execute the pipeline notebooks into ``<out>/<study>/<date>/``.
 
@@ -1041,11 +1080,17 @@ def run_report(
         scheduled runs and their logs stay quiet (see :func:`progress_bar_wanted`).
     root : str or Path, optional
         The project root holding ``notebooks/`` (default: found from the working folder).
+    also : sequence of str or Path
+        More study files reported in the same run, with the same options (e.g. the
+        study's twin in another language, ``config/demo-zh.yml``): all the reports'
+        notebooks share the run's workers and pre-warmed kernels (see
+        :func:`_run_planned`); each report folder is complete or absent on its own.
 
     Returns
     -------
     Path
-        The finished report folder (with ``per``: the folder of the units' reports).
+        The finished report folder (with ``per``: the folder of the units' reports); the
+        folders of ``also`` are named in the progress lines.
 
     Raises
     ------
@@ -1068,24 +1113,35 @@ def run_report(
         The study file is invalid (exit 2).
     """
     state = _State(progress=progress, show_bar=progress_bar_wanted(progress_bar))
+    states = [state, *(_State(progress=progress) for _ in also)]
     old_handlers = _install_handlers(state)
+    options: dict[str, Any] = {
+        "date": date,
+        "out": out,
+        "force": force,
+        "workers": workers,
+        "only": only,
+        "timeout": timeout,
+        "run_timeout": run_timeout,
+        "keep": keep,
+        "wait": wait,
+        "per": per,
+        "root": root,
+    }
     try:
-        return _run(
-            state,
-            study_file,
-            date=date,
-            out=out,
-            parameters=dict(parameters or {}),
-            force=force,
-            workers=workers,
-            only=only,
-            timeout=timeout,
-            run_timeout=run_timeout,
-            keep=keep,
-            wait=wait,
-            per=per,
-            root=root,
-        )
+        if also and per is not None:
+            raise ReportError(f"{_opt('per', per)} makes the reports of one study at a time")
+        with _kernel_progress(progress_bar):
+            plans: list[_Planned] = []
+            for st, path in zip(states, [study_file, *also], strict=True):
+                plan = _plan(st, path, parameters=dict(parameters or {}), **options)
+                if isinstance(plan, Path):  # the reports by unit, written
+                    return plan
+                plans.append(plan)
+            names = [p.study.name for p in plans]
+            if len(set(names)) < len(names):
+                raise ReportError(f"the study files name the same study twice: {names}")
+            return _run_planned(states, plans, workers=workers)[0]
     except _Stop as stop:
         name = signal.Signals(stop.signum).name
         raise ReportInterrupted(
@@ -1097,11 +1153,13 @@ def run_report(
     finally:
         state.finalizing = True  # no second interruption while letting go
         state.kill_workers()
-        if state.staging is not None:
-            shutil.rmtree(state.staging, ignore_errors=True)
-        state.release()
-        if state.runtime is not None:
-            shutil.rmtree(state.runtime, ignore_errors=True)
+        for st in states:
+            st.finalizing = True
+            if st.staging is not None:
+                shutil.rmtree(st.staging, ignore_errors=True)
+            st.release()
+            if st.runtime is not None:
+                shutil.rmtree(st.runtime, ignore_errors=True)
         for sig, h in old_handlers.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(sig, h)
@@ -1120,7 +1178,7 @@ def _limit(value: float | None, default: float | None, name: str) -> float | Non
     return v or None
 
 
-def _run(
+def _plan(
     state: _State,
     study_file: str | Path,
     *,
@@ -1136,10 +1194,10 @@ def _run(
     wait: float,
     per: str | None,
     root: str | Path | None,
-) -> Path:
+) -> _Planned | Path:
+    """Check a report's study file and options; return its plan (with ``per``: run it)."""
     from .study import load_study, project_root
 
-    progress = state.progress
     started = dt.datetime.now().astimezone()
     root = Path(root) if root else project_root()
     study_path = Path(study_file)
@@ -1209,68 +1267,114 @@ def _run(
                 keep=keep,
             ),
         )
-    study_dir = reports / study.name
-    final = study_dir / date
+    return _Planned(
+        study=study,
+        study_path=study_path,
+        root=root,
+        reports=reports,
+        date=date,
+        started=started,
+        notebooks=notebooks,
+        declared_by=declared_by,
+        parameters=parameters,
+        force=force,
+        wait=wait,
+        nb_limit=nb_limit,
+        run_limit=run_limit,
+        keep=keep,
+    )
+
+
+@dataclass
+class _Planned:
+    """One report of a run, checked and ready to be staged (see :func:`_stage`)."""
+
+    study: Study
+    study_path: Path
+    root: Path
+    reports: Path
+    date: str
+    started: dt.datetime
+    notebooks: list[Path]
+    declared_by: dict[Path, set[str]]
+    parameters: dict[str, Any]
+    force: bool
+    wait: float
+    nb_limit: float | None
+    run_limit: float | None
+    keep: int | None
+    jobs: list[_Job] = field(default_factory=list)
+    runs: list[NotebookRun] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    kernel: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    last: dict[str, float] = field(default_factory=dict)
+    built: NotebookRun | None = None  # the deliverables, when a worker built them
+
+    @property
+    def final(self) -> Path:
+        """The report's folder once it is complete."""
+        return self.reports / self.study.name / self.date
+
+
+def _stage(state: _State, plan: _Planned, kernel: str) -> None:
+    """Take the report's locks, make its staging folder and its jobs (``plan.jobs``)."""
+    study, date, root = plan.study, plan.date, plan.root
+    study_dir = plan.reports / study.name
     state.doing = f"create the report folder {study_dir}"
     study_dir.mkdir(parents=True, exist_ok=True)
-
-    info = _take_locks(
+    plan.info = _take_locks(
         state,
         study,
         date,
-        started,
+        plan.started,
         study_dir,
-        force=force,
-        wait=wait,
-        run_limit=run_limit,
+        force=plan.force,
+        wait=plan.wait,
+        run_limit=plan.run_limit,
         root=root,
     )
-
-    # staging -------------------------------------------------------------------------
     state.doing = "create the staging folder"
     staging = study_dir / f".staging-{date}-{os.getpid()}"
     state.staging = staging
     staging.mkdir()
-    kernel = _kernel_name()
-    params = {"study_file": str(study_path), "report_dir": str(staging), **parameters}
-    runs = [NotebookRun(p.stem) for p in notebooks]
-    jobs = [
+    plan.kernel = kernel
+    plan.params = {
+        "study_file": str(plan.study_path),
+        "report_dir": str(staging),
+        **plan.parameters,
+    }
+    plan.runs = [NotebookRun(p.stem) for p in plan.notebooks]
+    plan.jobs = [
         _Job(
             p.stem,
             str(p),
             str(staging / p.name),
-            {k: v for k, v in params.items() if k in declared_by[p]},
+            {k: v for k, v in plan.params.items() if k in plan.declared_by[p]},
             kernel,
             str(root / "notebooks"),
             needs=notebook_needs(p),
             language=study.language,
         )
-        for p in notebooks
+        for p in plan.notebooks
     ]
-    total = len(jobs)
-    progress(
-        f"Report of study '{study.name}' for {date}: {total} notebook{'s' * (total != 1)}, "
-        f"kernel {kernel}"
-    )
-    state.doing = "run the notebooks"
-    _run_notebooks(
-        state,
-        jobs,
-        runs,
-        workers=workers,
-        nb_limit=nb_limit,
-        run_limit=run_limit,
-        last=_last_durations(study_dir),
-    )
+    plan.last = _last_durations(study_dir)
+
+
+def _complete(state: _State, plan: _Planned) -> Path:
+    """Finish a report whose notebooks ran: deliverables, pages, run record, final move."""
+    study, date, runs, staging = plan.study, plan.date, plan.runs, state.staging
+    assert staging is not None
+    nb_limit, run_limit = plan.nb_limit, plan.run_limit
     if any(r.status != "ok" for r in runs):
-        _fail(state, study, date, started, runs, nb_limit, run_limit)
+        _fail(state, study, date, plan.started, runs, nb_limit, run_limit)
     # the workbook and the deck, from what the notebooks showed: in the staging folder,
     # so a report folder has them or does not exist
     state.doing = "build the Excel workbook and the PowerPoint deck"
-    deliverables = _build_deliverables(state, study, staging, date, runs)
+    deliverables = _build_deliverables(state, study, staging, date, runs, plan.built)
     if deliverables is None:
-        _fail(state, study, date, started, runs, nb_limit, run_limit)
-    study_info = _study_info(study, root)
+        _fail(state, study, date, plan.started, runs, nb_limit, run_limit)
+    study_info = _study_info(study, plan.root)
     record = _write_report(
         state,
         study,
@@ -1278,20 +1382,91 @@ def _run(
         runs,
         study_info=study_info,
         date=date,
-        started=started,
-        params=params,
-        final=final,
-        kernel=kernel,
-        root=root,
-        runner={"timeout": nb_limit, "run_timeout": run_limit, "keep": keep},
+        started=plan.started,
+        params=plan.params,
+        final=plan.final,
+        kernel=plan.kernel,
+        root=plan.root,
+        runner={"timeout": nb_limit, "run_timeout": run_limit, "keep": plan.keep},
         deliverables=deliverables,
     )
-
-    _finalize(state, staging, final, info, study_info, force=force, keep=keep)
-    progress(f"report written to {final} in {record['seconds']:.1f} s")
+    _finalize(state, staging, plan.final, plan.info, study_info, force=plan.force, keep=plan.keep)
+    state.progress(f"report written to {plan.final} in {record['seconds']:.1f} s")
     if state.stopping:
-        progress(f"note: {signal.Signals(state.stopping).name} arrived during the final move")
-    return final
+        state.progress(f"note: {signal.Signals(state.stopping).name} arrived during the final move")
+    return plan.final
+
+
+def _run_planned(states: list[_State], plans: list[_Planned], *, workers: int | None) -> list[Path]:
+    """Run the notebooks of every planned report in one pool; complete each report.
+
+    The reports' jobs form one graph: each report's analysis notebooks wait for its own
+    cleaning, its summary for its own analysis round, and the workers (and their
+    pre-warmed kernels) are shared, so two reports of the same study in two languages
+    take the cores together instead of fighting for them. A report whose notebook failed
+    does not keep the others from being written; its error is raised after them.
+    """
+    kernel = _kernel_name()
+    for state, plan in zip(states, plans, strict=True):
+        _stage(state, plan, kernel)
+    main = states[0]
+    jobs: list[_Job] = []
+    runs: list[NotebookRun] = []
+    last: dict[str, float] = {}
+    several = len(plans) > 1
+    for plan in plans:
+        base = len(jobs)
+        deps = _dependencies(plan.jobs)
+        for job, run, dep in zip(plan.jobs, plan.runs, deps, strict=True):
+            if several:
+                job.after = tuple(base + d for d in dep)
+                job.label = f"{plan.study.name}/{run.name}"
+                job.group = plan.study.name
+                job.expected = plan.last.get(run.name, 0.0)
+            jobs.append(job)
+            runs.append(run)
+        if several:  # its workbook and deck, by a worker, once its notebooks succeeded
+            plan.built = NotebookRun("deliverables")
+            jobs.append(
+                _Job(
+                    "deliverables",
+                    str(plan.study_path),
+                    str(Path(plan.jobs[0].target).parent),
+                    {"date": plan.date, "titles": {}},
+                    kernel,
+                    str(plan.root),
+                    after=tuple(range(base, len(jobs))),
+                    label=f"{plan.study.name}/deliverables",
+                    group=plan.study.name,
+                    kind="deliverables",
+                )
+            )
+            runs.append(plan.built)
+        last.update(plan.last if not several else {})
+        total = len(plan.jobs)
+        main.progress(
+            f"Report of study '{plan.study.name}' for {plan.date}: {total} "
+            f"notebook{'s' * (total != 1)}, kernel {kernel}"
+        )
+    main.doing = "run the notebooks"
+    nb_limit = min((p.nb_limit for p in plans if p.nb_limit), default=None)
+    run_limit = min((p.run_limit for p in plans if p.run_limit), default=None)
+    _run_notebooks(
+        main, jobs, runs, workers=workers, nb_limit=nb_limit, run_limit=run_limit, last=last
+    )
+    written: list[Path] = []
+    error: ReportError | None = None
+    for state, plan in zip(states, plans, strict=True):
+        try:
+            written.append(_complete(state, plan))
+        except ReportError as exc:
+            if not several:
+                raise
+            error = error or exc
+            main.progress(f"{plan.study.name}: {exc}")
+    if error is not None:
+        raise error
+    return written
 
 
 def _study_info(study: Study, root: Path) -> dict[str, Any]:
@@ -1402,29 +1577,46 @@ def _check_deliverables(study: Study, study_path: Path, root: Path) -> None:
 
 
 def _build_deliverables(
-    state: _State, study: Study, staging: Path, date: str, runs: list[NotebookRun]
+    state: _State,
+    study: Study,
+    staging: Path,
+    date: str,
+    runs: list[NotebookRun],
+    done: NotebookRun | None = None,
 ) -> dict[str, Any] | None:
     """Build ``report.xlsx`` and ``report.pptx`` in the staging folder.
 
     See :mod:`analysis_helpers.deliverables`. Return None after a failure, which is added
     to ``runs`` as the part ``deliverables`` (an OS error propagates: nothing is left
-    behind).
+    behind). ``done``: they were built by a worker of the run (its job's run), not here.
     """
-    from .deliverables import build_deliverables
-
-    try:
-        built = build_deliverables(
-            staging, study, date=date, titles={r.name: r.title or r.name for r in runs}
-        )
-    except OSError:
-        raise
-    except Exception as exc:
-        runs.append(
-            NotebookRun(
-                "deliverables", status="failed", error=f"{type(exc).__name__}: {_one_line(exc)}"
+    if done is not None:
+        if done.status == "oserror":
+            raise ReportOSError(done.error)
+        if done.status != "ok":
+            runs.append(
+                NotebookRun("deliverables", status=done.status, error=done.error or "not built")
             )
-        )
-        return None
+            return None
+        built = done.built
+    else:
+        from .deliverables import build_deliverables
+
+        try:
+            built = build_deliverables(
+                staging, study, date=date, titles={r.name: r.title or r.name for r in runs}
+            )
+        except OSError:
+            raise
+        except Exception as exc:
+            runs.append(
+                NotebookRun(
+                    "deliverables",
+                    status="failed",
+                    error=f"{type(exc).__name__}: {_one_line(exc)}",
+                )
+            )
+            return None
     files = {f["file"]: f for f in built["files"]}
     book, deck = files.get("report.xlsx", {}), files.get("report.pptx", {})
     state.progress(
@@ -1638,6 +1830,25 @@ def progress_bar_wanted(asked: bool | None = None) -> bool:
 
 
 @contextlib.contextmanager
+def _kernel_progress(asked: bool | None) -> Any:
+    """Let the kernels draw their own bars (cleaning, bootstraps) when ``--progress`` asked.
+
+    Only on request: the kernels' bars go to the runner's standard error, which a default
+    run keeps for its progress lines (see :mod:`analysis_helpers._progress`).
+    """
+    from ._progress import PROGRESS_ENV
+
+    if asked is None or PROGRESS_ENV in os.environ:
+        yield
+        return
+    os.environ[PROGRESS_ENV] = "1" if asked else "0"
+    try:
+        yield
+    finally:
+        os.environ.pop(PROGRESS_ENV, None)
+
+
+@contextlib.contextmanager
 def _notebook_bar(state: _State, total: int) -> Any:
     """Show a tqdm bar of the notebooks done while the block runs (if the run wants one).
 
@@ -1695,6 +1906,44 @@ def _run_notebooks(
         )
 
 
+def _dependencies(jobs: list[_Job]) -> list[tuple[int, ...]]:
+    """Return, for each job, the jobs that must have succeeded before it runs.
+
+    A job's explicit ``after`` wins. Otherwise: the first job (cleaning) needs none; a job
+    that declares ``needs`` runs after its cleaning and after every job of its group (the
+    same ``unit/`` prefix) that declares none - the round of analysis notebooks; any other
+    job runs after cleaning.
+    """
+
+    def group(name: str) -> str:
+        return name.rpartition("/")[0]
+
+    out: list[tuple[int, ...]] = []
+    for k, job in enumerate(jobs):
+        if job.after is not None:
+            out.append(tuple(job.after))
+        elif k == 0:
+            out.append(())
+        elif job.needs:
+            mine = group(job.name)
+            out.append(
+                (
+                    0,
+                    *(
+                        i
+                        for i, other in enumerate(jobs)
+                        if i
+                        and other.after is None
+                        and not other.needs
+                        and group(other.name) == mine
+                    ),
+                )
+            )
+        else:
+            out.append((0,))
+    return out
+
+
 def _run_pool(
     state: _State,
     jobs: list[_Job],
@@ -1706,11 +1955,14 @@ def _run_pool(
     last: dict[str, float],
     after_cleaning: Callable[[], None] | None,
 ) -> dict[str, str]:
-    """Run the notebooks of :func:`_run_notebooks` (which shows the bar around this)."""
-    progress = state.progress
-    total = len(jobs)
+    """Run the notebooks of :func:`_run_notebooks` (which shows the bar around this).
+
+    The jobs form a graph (:func:`_dependencies`): each job is given to an idle worker as
+    soon as the jobs it depends on have succeeded - the jobs that unblock the most others
+    first, then the longest (as measured by the last report), so the workers end together.
+    A job whose dependency did not succeed is not run (it stays ``pending``).
+    """
     cap = workers or os.cpu_count() or 1
-    n_workers = max(1, min(cap, max(1, total - 1)))
     pool = _Pool(
         state,
         jobs,
@@ -1720,50 +1972,33 @@ def _run_pool(
         ctx=multiprocessing.get_context("spawn"),
         run_deadline=time.monotonic() + run_limit if run_limit else None,
     )
-
-    # cleaning first, alone; the other workers start meanwhile ------------------------
-    first = pool.spawn()
-    progress(f"[1/{total}] {runs[0].name} running ...")
-    pool.dispatch(first, 0)
-    for _ in range(n_workers - 1):
-        pool.spawn()
-    pool.collect(deque())
-    if runs[0].status == "ok" and after_cleaning is not None:
-        after_cleaning()
-        total = len(jobs)
-        if state.bar is not None:
-            state.bar.total = total
-            state.bar.refresh()
-        n_workers = max(1, min(cap, max(1, total - 1)))
-    if runs[0].status == "ok" and total > 1:
-        n = total - 1
-        progress(
-            f"running {n} analysis notebook{'s' * (n != 1)} on {n_workers} "
-            f"worker{'s' * (n_workers != 1)} ..."
-        )
-        # longest first (as measured by the last report), so the workers end together
-        order = sorted(
-            (k for k in range(1, total) if not jobs[k].needs),
-            key=lambda k: -last.get(runs[k].name, last.get(runs[k].name.rpartition("/")[2], 0.0)),
-        )
-        for k in order:
-            jobs[k].single_thread = n_workers > 1
-        while len(state.slots) < n_workers:
+    graph = _Graph(state, jobs, runs, cap=cap, last=last, after_cleaning=after_cleaning)
+    while True:
+        ready = graph.ready()
+        busy = [s for s in state.slots if s.job is not None]
+        # as many workers as jobs can run now; at the start all of them, so that their
+        # kernels warm up while cleaning runs
+        at_start = not busy and all(r.status == "pending" for r in runs)
+        want = min(cap, max(1, len(jobs) - 1)) if at_start else min(cap, len(ready) + len(busy))
+        while len(state.slots) < want:
             pool.spawn()
-        pool.collect(deque(order))
-        # then the notebooks that read the others' tables, once those have succeeded
-        ok = {r.name for r in runs if r.status == "ok"}
-        after = [k for k in range(1, total) if jobs[k].needs and set(jobs[k].needs) <= ok]
-        if after:
-            progress(
-                f"running {', '.join(runs[k].name for k in after)} after the notebooks "
-                f"{'it needs' if len(after) == 1 else 'they need'} ..."
-            )
-            for k in after:
-                jobs[k].single_thread = n_workers > 1 and len(after) > 1
-            if not state.slots:
-                pool.spawn()
-            pool.collect(deque(after))
+        for slot in [s for s in state.slots if s.job is None]:
+            while ready:
+                k = ready.pop(0)
+                graph.waiting.discard(k)
+                # side by side: one BLAS thread each, so they do not fight for the cores
+                alongside = len(ready) + sum(1 for s in state.slots if s.job is not None)
+                jobs[k].single_thread = cap > 1 and alongside > 0
+                graph.prepare(k)
+                if pool.dispatch(slot, k):
+                    graph.started(k)
+                    break
+        busy = [s for s in state.slots if s.job is not None]
+        if not busy:
+            graph.skip_the_rest()
+            break
+        for k in pool.wait(busy, more=bool(graph.waiting)):
+            graph.ended(k)
     for slot in list(state.slots):  # done: let the workers go
         with contextlib.suppress(OSError):
             slot.conn.send(None)
@@ -1771,6 +2006,96 @@ def _run_pool(
         slot.proc.join(timeout=5)
     state.kill_workers()
     return pool.pages
+
+
+class _Graph:
+    """Which jobs of a run may start: those whose dependencies (:func:`_dependencies`) succeeded.
+
+    ``waiting`` holds the jobs not yet given to a worker; a job whose dependency did not
+    succeed leaves it without running (its run stays ``pending``).
+    """
+
+    def __init__(
+        self,
+        state: _State,
+        jobs: list[_Job],
+        runs: list[NotebookRun],
+        *,
+        cap: int,
+        last: dict[str, float],
+        after_cleaning: Callable[[], None] | None,
+    ) -> None:
+        self.state, self.jobs, self.runs, self.cap, self.last = state, jobs, runs, cap, last
+        self.after_cleaning = after_cleaning
+        self.deps = _dependencies(jobs)
+        self.waiting = set(range(len(jobs)))
+
+    def _ok(self, k: int) -> bool:
+        return all(self.runs[d].status == "ok" for d in self.deps[k])
+
+    def _expected(self, k: int) -> float:
+        name = self.runs[k].name
+        return self.jobs[k].expected or self.last.get(
+            name, self.last.get(name.rpartition("/")[2], 0.0)
+        )
+
+    def ready(self) -> list[int]:
+        """Return the jobs that may start now: first those that unblock the most, then longest."""
+        runs = self.runs
+        self.waiting -= {
+            k
+            for k in self.waiting
+            if any(runs[d].status not in ("ok", "pending") for d in self.deps[k])
+        }
+        ready = [k for k in self.waiting if self._ok(k)]
+        unblocks = {k: sum(k in d for d in self.deps) for k in ready}
+        ready.sort(key=lambda k: (-unblocks[k], -self._expected(k), k))
+        return ready
+
+    def prepare(self, k: int) -> None:
+        """Give a deliverables job the titles of the pages it follows (known only now)."""
+        job = self.jobs[k]
+        if job.kind == "deliverables":
+            job.parameters["titles"] = {
+                self.runs[d].name: self.runs[d].title or self.runs[d].name for d in self.deps[k]
+            }
+
+    def skip_the_rest(self) -> None:
+        """Mark the jobs that could have run as skipped: the run's time is up."""
+        for k in self.waiting:
+            if self._ok(k):
+                self.runs[k].status, self.runs[k].limit = "skipped", "run"
+
+    def started(self, k: int) -> None:
+        """Say that job ``k`` started, for cleaning and for a page that reads others' tables."""
+        label = self.jobs[k].label or self.runs[k].name
+        if not self.deps[k]:
+            self.state.progress(f"[{k + 1}/{len(self.jobs)}] {label} running ...")
+        elif self.jobs[k].needs:
+            self.state.progress(f"running {label} after the notebooks it needs ...")
+
+    def ended(self, k: int) -> None:
+        """Take note that job ``k`` ended: after cleaning, plan the units and say what runs."""
+        jobs, state = self.jobs, self.state
+        if k == 0 and self.after_cleaning is not None and self.runs[0].status == "ok":
+            hook, self.after_cleaning = self.after_cleaning, None
+            before = len(jobs)
+            hook()  # the units' jobs (report --per)
+            self.deps = _dependencies(jobs)
+            self.waiting.update(range(before, len(jobs)))
+            if state.bar is not None:
+                state.bar.total = len(jobs)
+                state.bar.refresh()
+        if self.deps[k] or self.runs[k].status != "ok":
+            return
+        n = sum(1 for j, d in enumerate(self.deps) if d == (k,) and not jobs[j].needs)
+        if n:
+            of = f" of {jobs[k].group}" if jobs[k].group else ""
+            w = min(self.cap, n)
+            state.progress(
+                f"running {n} analysis notebook{'s' * (n != 1)}{of} on {w} "
+                f"worker{'s' * (w != 1)} ..."
+            )
 
 
 @dataclass
@@ -1824,13 +2149,16 @@ class _Pool:
         r.status, r.where = result["status"], result.get("where", "")
         r.error = result.get("error", "")
         r.title, r.question = result.get("title", ""), result.get("question", "")
-        r.html = Path(self.jobs[k].target).with_suffix(".html").name
+        r.built = result.get("built") or {}
+        if self.jobs[k].kind == "notebook":
+            r.html = Path(self.jobs[k].target).with_suffix(".html").name
         if self.state.bar is not None:
             self.state.bar.set_postfix_str(r.name, refresh=False)
             self.state.bar.update(1)
-        if r.status == "ok":
+        label = self.jobs[k].label
+        if r.status == "ok" and r.html:
             self.pages[r.html] = r.page = result["html"]
-            self.state.progress(f"[{k + 1}/{total}] {r.name} done in {r.seconds:.1f} s")
+            self.state.progress(f"[{k + 1}/{total}] {label or r.name} done in {r.seconds:.1f} s")
         else:
             line = _failure_line(r, self.nb_limit, self.run_limit)
             self.state.progress(f"[{k + 1}/{total}] {line} (after {r.seconds:.1f} s)")
@@ -1859,34 +2187,35 @@ class _Pool:
         slot.hard_deadline = time.monotonic() + limit + _HARD_MARGIN if limit else float("inf")
         return True
 
-    def collect(self, pending: deque[int]) -> None:
-        """Wait for results until no job is running and none is pending."""
+    def wait(self, busy: list[_Slot], *, more: bool) -> list[int]:
+        """Wait until a busy worker is done (or lost); return the jobs that ended.
+
+        ``more``: jobs are still to come, so a lost worker is replaced.
+        """
         from multiprocessing.connection import wait as mp_wait
 
         state = self.state
-        while True:
-            for slot in [s for s in state.slots if s.job is None]:
-                while pending and not self.dispatch(slot, pending.popleft()):
-                    pass
-            busy = [s for s in state.slots if s.job is not None]
-            if not busy:
-                for k in pending:
-                    self.runs[k].status, self.runs[k].limit = "skipped", "run"
-                return
-            now = time.monotonic()
-            wake = min(s.hard_deadline for s in busy) - now
-            if state.bar is not None:  # the bar's clock ticks every second
-                state.bar.refresh()
-                wake = min(wake, 1.0)
-            ready = mp_wait(
-                [s.conn for s in busy] + [s.proc.sentinel for s in busy],
-                timeout=max(0.0, min(wake, 3600.0)),
-            )
-            for slot in busy:
-                self._take(slot, ready, pending)
+        now = time.monotonic()
+        wake = min(s.hard_deadline for s in busy) - now
+        if state.bar is not None:  # the bar's clock ticks every second
+            state.bar.refresh()
+            wake = min(wake, 1.0)
+        ready = mp_wait(
+            [s.conn for s in busy] + [s.proc.sentinel for s in busy],
+            timeout=max(0.0, min(wake, 3600.0)),
+        )
+        ended = []
+        for slot in busy:
+            job = slot.job
+            if self._take(slot, ready, more) and job is not None:
+                ended.append(job)
+        return ended
 
-    def _take(self, slot: _Slot, ready: list[Any], pending: deque[int]) -> None:
-        """Record the result of a busy worker that is ready, has died or is past its time."""
+    def _take(self, slot: _Slot, ready: list[Any], more: bool) -> bool:
+        """Record the result of a busy worker that is ready, has died or is past its time.
+
+        Returns whether its job ended.
+        """
         job = slot.job
         assert job is not None
         result: dict[str, Any] | None = None
@@ -1896,14 +2225,15 @@ class _Pool:
             except (EOFError, OSError):
                 result = None
         elif slot.proc.sentinel not in ready and time.monotonic() < slot.hard_deadline:
-            return
+            return False
         if result is not None:
             slot.job = None
             self.finish(job, result)
-            return
+            return True
         self._lost(slot, job)
-        if pending:
+        if more:
             self.spawn()
+        return True
 
     def _lost(self, slot: _Slot, k: int) -> None:
         """End a worker that died or did not stop at its time limit; record job ``k``."""
