@@ -859,3 +859,15 @@ def test_why_a_rule_was_not_applied_follows_the_report_language(tmp_path):
     assert log.loc["duplicate_id", "reason"] == "没有受访者编号列（data.respondent_id）"
     assert log.loc["speeders", "reason"] == "没有答题时长列（data.duration）"
     assert study.wave_label(study.waves[0]) == "全部受访者"
+
+
+def test_a_hint_ending_in_a_question_gets_no_full_stop_after_it(tmp_path):
+    from analysis_helpers.cleaning import CleaningError
+
+    df = wave_frame(n=40)
+    df = pd.DataFrame([df.iloc[0].to_dict()] * 40)  # every row answers the same ...
+    df["rid"] = [f"r{i}" for i in range(40)]  # ... under its own id
+    with pytest.raises(CleaningError) as info:
+        clean(make_study(tmp_path, {"W1": df}))
+    msg = str(info.value)
+    assert "are the items' names right? To go ahead anyway" in msg and "?." not in msg

@@ -152,6 +152,12 @@ def test_profile_takeaway_weighted_and_unweighted(demo, shapes):
         "High-bill (Customer type: 25%, n = 25). 2 groups are below the minimum base of 30: "
         "High-bill (Customer type) and Prepaid (Customer type)."
     )
+    hidden = _profile(True).assign(share=np.nan, share_weighted=np.nan)  # all suppressed
+    for study in (demo, un):
+        assert clean(profile_takeaway(hidden, study=study, total=total)) == (
+            "No group of the 100 interviews reaches the minimum base of 30, so the profile "
+            "shows no shares."
+        )
     assert "n_weighted" in profile_columns(demo) and "share_weighted" in profile_columns(demo)
     assert list(profile_columns(un)) == ["segment_label", "value_label", "n", "share", "flag"]
 

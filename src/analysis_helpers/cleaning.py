@@ -827,11 +827,12 @@ def _check_excluded_share(ctx: _Context, log: pd.DataFrame, funnel: pd.DataFrame
         if row.n_hit > limit * n:
             data = ctx.study.spec.data
             hint = _RULE_HINTS[row.rule].format(id=data.respondent_id, duration=data.duration)
+            stop = "" if hint.endswith(("?", "!", ".")) else "."
             ctx.fail(
                 CleaningError(
                     f"{ctx.study.path.name}: quality rule {row.rule!r} would exclude {row.n_hit:,} "
                     f"of {n:,} rows ({row.n_hit / n:.0%}) of wave {ctx.study.wave_label(row.wave)!r}, "
-                    f"more than quality.max_excluded_share ({limit:.0%}): {hint}. To go ahead "
+                    f"more than quality.max_excluded_share ({limit:.0%}): {hint}{stop} To go ahead "
                     f"anyway, set quality.{_RULE_CONFIG[row.rule]}.action to flag, or raise "
                     "quality.max_excluded_share"
                 )

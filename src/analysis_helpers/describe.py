@@ -309,6 +309,9 @@ def profile_takeaway(profile: pd.DataFrame, *, study: Study, total: pd.Series) -
         if len(low)
         else md("")
     )
+    shown = profile["share_weighted"] if study.is_weighted else profile["share"]
+    if not shown.notna().any():  # every group below the base: no share to name
+        return _t(study, "describe.profile_hidden", n=n, min_base=study.reporting.min_base)
     if not study.is_weighted:
         big = profile.loc[profile["share"].idxmax()]
         small = profile.loc[profile["share"].idxmin()]
