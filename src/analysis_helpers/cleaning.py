@@ -46,6 +46,9 @@ from .io import (
     PROBLEM_COLUMNS,
     DataFileError,
     RawData,
+    _as_text,
+    _is_number_column,
+    as_text_frame,
     manifest_is_current,
     read_processed,
     read_study_file,
@@ -177,7 +180,9 @@ def parse_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     text : Series
-        Text values as read (missing = blank).
+        Text values as read (missing = blank), or typed numbers (a Parquet or SPSS
+        column, NaN = blank): these are taken as they are, without a text round trip
+        (infinities are not numbers).
 
     Returns
     -------
@@ -187,6 +192,8 @@ def parse_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         0 blank, 1 a number, 2 full-width digits read as a number (``"５"``), 3 not a
         number (``"N/A"``, ``"five"``).
     """
+    if _is_number_column(text):
+        return _typed_numbers(text)
     arr = _arrow(text)
     n = len(text)
     null = np.asarray(pc.is_null(arr).to_numpy(zero_copy_only=False), dtype=bool)
@@ -231,6 +238,29 @@ def parse_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return values, status
 
 
+def _typed_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return :func:`parse_numbers` of a typed number column: same values and status, no text."""
+    values = np.array(col.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)  # a copy
+    status = np.full(len(values), NUMBER, dtype=np.int8)
+    finite = np.isfinite(values)
+    if not finite.all():
+        nan = np.isnan(values)
+        status[nan] = BLANK
+        inf = ~finite & ~nan
+        if inf.any():
+            status[inf] = INVALID
+            values[inf] = np.nan
+    return values, status
+
+
+def _text_at(frame: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
+    """Return the cells ``idx`` of a column as read, as text (object array; blanks NaN)."""
+    part = frame[col].take(idx)
+    if _is_number_column(part):
+        part = _as_text(part)
+    return part.to_numpy(dtype=object)
+
+
 @dataclass
 class _Cells:
     """Problem cells collected per column, turned into one table at the end."""
@@ -253,9 +283,7 @@ class _Cells:
                 "column": np.repeat(
                     [c for c, _, _ in self.parts], [len(i) for *_, i in self.parts]
                 ),
-                "value": np.concatenate(
-                    [raw[c].take(i).to_numpy(dtype=object) for c, _, i in self.parts]
-                ),
+                "value": np.concatenate([_text_at(raw, c, i) for c, _, i in self.parts]),
                 "rule": np.repeat([r for _, r, _ in self.parts], [len(i) for *_, i in self.parts]),
             }
         )
@@ -300,7 +328,7 @@ def _check_mostly_text(ctx: _Context, col: str, status: np.ndarray) -> None:
                     "the export or the item's name in the study file",
                     row=int(raw["_row"].iat[first]),
                     column=col,
-                    value=raw[col].iat[first],
+                    value=_text_at(raw, col, np.array([first]))[0],
                 )
             )
 
@@ -401,7 +429,7 @@ def _missing_mask(ctx: _Context, name: str, values: np.ndarray, status: np.ndarr
         bad = status == INVALID
         if bad.any():
             idx = np.flatnonzero(bad)
-            txt = ctx.frame[name].to_numpy(dtype=object)[idx]
+            txt = _text_at(ctx.frame, name, idx)
             hit = np.array([str(v).strip().casefold() in str_codes for v in txt], dtype=bool)
             missing[idx[hit]] = True
     missing |= _user_missing_mask(ctx.raw, name, values)
@@ -480,7 +508,7 @@ def _check_mostly_outside(ctx: _Context, col: str, oor: np.ndarray, given: np.nd
     for j in range(k):
         if nonblank[j] >= 10 and outside[j] > 0.5 * nonblank[j]:
             rows = np.flatnonzero((ctx.file_codes == j) & oor)
-            seen = pd.unique(ctx.frame[col].to_numpy(dtype=object)[rows])[:6]
+            seen = pd.unique(_text_at(ctx.frame, col, rows))[:6]
             sc = ctx.study.items[col].scale
             ctx.fail(
                 DataFileError(
@@ -490,7 +518,7 @@ def _check_mostly_outside(ctx: _Context, col: str, oor: np.ndarray, given: np.nd
                     "study file, or declare codes such as 'not applicable' in missing_codes",
                     row=int(ctx.frame["_row"].iat[int(rows[0])]),
                     column=col,
-                    value=ctx.frame[col].iat[int(rows[0])],
+                    value=_text_at(ctx.frame, col, rows[:1])[0],
                 )
             )
 
@@ -926,7 +954,7 @@ def _run(ctx: _Context) -> tuple[dict[str, object], _Items, _Outcome]:
 
 def _original(ctx: _Context, col: str, k: int) -> str:
     """Return the value of row ``k`` of column ``col`` as read (``''`` for a blank cell)."""
-    v = ctx.frame[col].iat[k] if col in ctx.frame.columns else None
+    v = _text_at(ctx.frame, col, np.array([k]))[0] if col in ctx.frame.columns else None
     return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
 
@@ -1021,7 +1049,7 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
     excluded = outcome.excluded
     data = pd.DataFrame(out)[~excluded].reset_index(drop=True)
     exclusions = (
-        frame[excluded]
+        as_text_frame(frame[excluded])
         .assign(reasons=outcome.reasons[excluded], flags=outcome.flags[excluded])
         .reset_index(drop=True)
     )
