@@ -83,6 +83,9 @@ __all__ = [
     "rule_summary",
     "cleaning_takeaways",
     "unanswered_items",
+    "answer_cube",
+    "read_cube",
+    "CUBE_COLUMNS",
 ]
 
 #: the quality rules, in the order they are applied (funnel columns)
@@ -152,6 +155,9 @@ class CleaningResult:
         :func:`apply_weighting`); empty otherwise.
     segments : DataFrame
         :func:`segment_table`: every segment's codes and labels and where they come from.
+    cube : DataFrame
+        :func:`answer_cube` of ``data``: the weighted count cube (wave x segment group x
+        item x answer code) the descriptive pages read instead of rescanning the rows.
     """
 
     data: pd.DataFrame
@@ -165,6 +171,7 @@ class CleaningResult:
     dictionary: pd.DataFrame = field(default_factory=pd.DataFrame)
     weighting: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cube: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------------------
@@ -1076,6 +1083,7 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
         result.data, result.weighting = apply_weighting(result.data, study=study)
     study.set_unanswered_items(unanswered_items(study, result.data))
     result.dictionary = data_dictionary(study, result.data)
+    result.cube = answer_cube(result.data, study)
     return result
 
 
@@ -1482,6 +1490,129 @@ def load_clean(study: Study, *, unit: bool = True) -> pd.DataFrame:
         data = data[unit_rows(data, study=study)]
     study.set_unanswered_items(unanswered_items(study, data))
     return data
+
+
+#: the columns of :func:`answer_cube`
+CUBE_COLUMNS = ("wave", "segment", "group", "item", "code", "count", "count_weighted")
+_CUBE_MAX_CELLS = 2_000_000  # segment crosses larger than this are counted one segment at a time
+
+
+def _segment_levels(data: pd.DataFrame, study: Study) -> list[tuple[str, list, np.ndarray]]:
+    """Each segment column: its codes and each row's position in them (missing: last)."""
+    out = []
+    for col in study.segment_columns():
+        if col not in data.columns:
+            continue
+        codes = list(study.segment(col).values)
+        pos = np.asarray(pd.Categorical(data[col], categories=codes).codes, dtype=np.int64)
+        out.append((col, codes, np.where(pos < 0, len(codes), pos)))
+    return out
+
+
+def answer_cube(data: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Count the answers once: the weighted count cube of the clean data.
+
+    One pass per item over the rows: for every wave, every answer code of the item's scale
+    and all respondents of the wave (``segment`` and ``group`` ``""``) or the respondents
+    of one group of a segment, how many answered the code and their summed weight (the
+    design weight of the study file; 1 per respondent without weights). Every item
+    distribution, top-box share and mean without its SE is a sum over this table.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The clean analysis file (:attr:`CleaningResult.data`).
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`CUBE_COLUMNS`: ``wave``, ``segment`` (the segment column, ``""`` for
+        all respondents), ``group`` (its code, ``""``), ``item``, ``code`` (float, every
+        code of the scale, answered or not), ``count`` (int64) and ``count_weighted``.
+        The rows of all respondents are counted directly (the same sums as
+        :func:`analysis_helpers.kpis.item_distribution` of the wave); the segments' rows
+        are sums of one count over the cross of every segment.
+    """
+    waves = list(study.waves)
+    n_w = len(waves)
+    wave_pos = np.asarray(
+        pd.Categorical(data[study.wave_column], categories=waves).codes, dtype=np.int64
+    )
+    wcol = study.design_columns().get("weight")
+    w = data[wcol].to_numpy(dtype=np.float64) if wcol else np.ones(len(data))
+    segs = _segment_levels(data, study)
+    dims = [len(codes) + 1 for _, codes, _ in segs]
+    n_cross = int(np.prod(dims)) if dims else 1
+    combo = np.zeros(len(data), dtype=np.int64)
+    for (_, _, pos), d in zip(segs, dims, strict=True):
+        combo = combo * d + pos
+    parts = []
+    for name, item in study.items.items():
+        if name not in data.columns:
+            continue
+        lo, hi = int(item.scale.min), int(item.scale.max)
+        k = hi - lo + 1
+        x = data[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        ok = ~np.isnan(x) & (wave_pos >= 0)
+        with np.errstate(invalid="ignore"):
+            ok &= (x >= lo) & (x <= hi) & (x == np.round(x))
+        rows = np.flatnonzero(ok)
+        code = (x[rows] - lo).astype(np.int64)
+        cell = wave_pos[rows] * k + code
+        cnt = np.bincount(cell, minlength=n_w * k).reshape(n_w, 1, k)
+        cw = np.bincount(cell, weights=w[rows], minlength=n_w * k).reshape(n_w, 1, k)
+        blocks = [("", [""], cnt, cw)]
+        if segs and n_w * n_cross * k <= _CUBE_MAX_CELLS:
+            cell = (wave_pos[rows] * n_cross + combo[rows]) * k + code
+            size = n_w * n_cross * k
+            full_n = np.bincount(cell, minlength=size).reshape(n_w, *dims, k)
+            full_w = np.bincount(cell, weights=w[rows], minlength=size).reshape(n_w, *dims, k)
+            for j, (col, codes, _) in enumerate(segs):
+                other = tuple(1 + i for i in range(len(segs)) if i != j)
+                g = len(codes)
+                blocks.append(
+                    (col, codes, full_n.sum(axis=other)[:, :g], full_w.sum(axis=other)[:, :g])
+                )
+        else:
+            for col, codes, pos in segs:
+                g = len(codes) + 1
+                cell = (wave_pos[rows] * g + pos[rows]) * k + code
+                c_n = np.bincount(cell, minlength=n_w * g * k).reshape(n_w, g, k)
+                c_w = np.bincount(cell, weights=w[rows], minlength=n_w * g * k).reshape(n_w, g, k)
+                blocks.append((col, codes, c_n[:, : g - 1], c_w[:, : g - 1]))
+        for col, codes, c_n, c_w in blocks:
+            g = len(codes)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "wave": np.repeat(waves, g * k),
+                        "segment": col,
+                        "group": np.tile(np.repeat(np.asarray(codes, dtype=object), k), n_w),
+                        "item": name,
+                        "code": np.tile(np.arange(lo, hi + 1, dtype=np.float64), n_w * g),
+                        "count": c_n.reshape(-1).astype(np.int64),
+                        "count_weighted": c_w.reshape(-1).astype(np.float64),
+                    }
+                )
+            )
+    if not parts:
+        return pd.DataFrame({c: [] for c in CUBE_COLUMNS})
+    cube = pd.concat(parts, ignore_index=True)
+    return cube.astype({"wave": "str", "segment": "str", "group": "str", "item": "str"})
+
+
+def read_cube(study: Study) -> pd.DataFrame | None:
+    """Return the answer cube the cleaning step wrote with the current clean file, or None.
+
+    None when the processed files are not current (:func:`analysis_helpers.io.manifest_is_current`),
+    when the cube was not written, or in a report of one unit (its respondents are a part of
+    the cube's): the caller then counts the rows.
+    """
+    path = study.processed_dir / "answer_cube.parquet"
+    if study.unit is not None or not path.is_file() or not manifest_is_current(study):
+        return None
+    return pd.read_parquet(path)
 
 
 def data_dictionary(study: Study, data: pd.DataFrame) -> pd.DataFrame:

@@ -1305,7 +1305,8 @@ def write_processed(result, study: Study) -> list[Path]:
     Writes ``clean.parquet`` (the analysis file), ``exclusions.parquet`` and
     ``exclusions.csv`` (every excluded row with its original values and reasons),
     ``problems.csv``, ``funnel.csv``, ``cleaning_log.csv``, ``alignment.csv``,
-    ``dictionary.csv``, ``segments.csv`` (every segment's codes and labels) and
+    ``dictionary.csv``, ``segments.csv`` (every segment's codes and labels),
+    ``answer_cube.parquet`` (the weighted count cube, when the result has one) and
     ``manifest.json`` (SHA-256 of every raw file and of the study
     file, row counts, the time written). CSV files are UTF-8 with BOM (Excel shows Chinese
     text). The manifest is written last, so a half-written folder is never taken as current.
@@ -1348,6 +1349,13 @@ def write_processed(result, study: Study) -> list[Path]:
         csv(result.dictionary, "dictionary.csv")
     if getattr(result, "segments", None) is not None:
         csv(result.segments, "segments.csv")
+    cube = getattr(result, "cube", None)
+    if cube is not None and len(cube):
+        p = out / "answer_cube.parquet"
+        cube.to_parquet(p, index=False)
+        written.append(p)
+    elif (out / "answer_cube.parquet").exists():  # never leave a cube of other data
+        (out / "answer_cube.parquet").unlink()
     wave_col = study.wave_column
     record = {
         "study": study.name,
