@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -762,8 +763,9 @@ def test_the_cleaning_page_reads_well_for_other_shapes(tmp_path, shape):
             data = o.get("data", {})
             text.append(data.get("text/markdown", "") + data.get("text/html", ""))
     page = "\n".join(text)
-    for bad in (" nan", ">nan<", "None", "1 waves", "1 files", "exclude, 0"):
+    for bad in (" nan", ">nan<", "None", "exclude, 0"):
         assert bad not in page, bad
+    assert not re.search(r"\b1 (waves|files)\b", page)  # not "11 files"
     from analysis_helpers.report_checks import sentence_problems
 
     problems = sentence_problems([out])
@@ -961,3 +963,49 @@ def test_cube_is_written_with_the_clean_file_and_goes_stale_with_it(project):
     text = study.path.read_text(encoding="utf-8") + "\n# changed\n"
     study.path.write_text(text, encoding="utf-8")
     assert read_cube(load_study(study.path)) is None
+
+
+def test_number_column_typed_in_one_file_and_text_in_another(tmp_path):
+    """A column typed in one file and text in another is read as text: the same result."""
+    typed = _typed_wave()
+    text = wave_frame(25, seed=4, prefix="t")
+    text.loc[0, "q1"], text.loc[1, "q2"], text.loc[2, "q3"] = "N/A", "５", 7
+    study = make_study(
+        tmp_path,
+        {"W1": typed, "W2": text},
+        **{"data.wave": {"column": "wave", "order": ["W1", "W2"]}},
+    )
+    typed.to_parquet(study.raw_dir / "W1.parquet", index=False)
+    spec = yaml.safe_load(study.path.read_text(encoding="utf-8"))
+    spec["data"]["files"][0] = {"path": "W1.parquet", "format": "parquet", "wave": "W1"}
+    study.path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    study = load_study(study.path)
+    raw = read_study_files(study)
+    assert raw.frame["q1"].dtype == "str" and raw.frame["q1"].iat[1] == "99"  # text in both
+    assert raw.frame["q1"].iat[len(typed)] == "N/A"
+    a = clean(study, raw=dataclasses.replace(raw, frame=as_text_frame(raw.frame)))
+    b = clean(study, raw=raw)
+    for part in ("data", "problems", "exclusions", "funnel", "log", "recodes"):
+        pd.testing.assert_frame_equal(getattr(a, part), getattr(b, part), check_exact=True)
+    p = b.problems.set_index(["respondent_id", "column"])
+    assert (
+        p.loc[("t000", "q1"), "value"] == "N/A"
+        and p.loc[("t001", "q2"), "rule"] == "full_width_digits"
+    )
+    assert p.loc[("r006", "q3"), "value"] == "inf" and p.loc[("r002", "q2"), "value"] == "7"
+
+
+def test_kept_frame_takes_the_kept_rows_of_every_kind_of_column():
+    from analysis_helpers.cleaning import _kept_frame
+
+    out = {
+        "id": pd.Series(["a", "b", "c", "d"], dtype="str"),
+        "wave": pd.Categorical(["W1", "W2", "W1", "W2"], categories=["W1", "W2"], ordered=True),
+        "q1": np.array([1.0, np.nan, 3.0, 4.0]),
+        "_row": np.array([2, 3, 4, 5]),
+    }
+    got = _kept_frame(out, np.array([1, 3]))
+    want = pd.DataFrame(out)[[False, True, False, True]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got["id"].tolist() == ["b", "d"] and got["_row"].tolist() == [3, 5]
+    assert got["wave"].cat.categories.tolist() == ["W1", "W2"] and np.isnan(got["q1"].iat[0])

@@ -46,9 +46,9 @@ from .io import (
     PROBLEM_COLUMNS,
     DataFileError,
     RawData,
-    _as_text,
     _is_number_column,
     as_text_frame,
+    cells_as_text,
     manifest_is_current,
     read_processed,
     read_study_file,
@@ -262,10 +262,7 @@ def _typed_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _text_at(frame: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
     """Return the cells ``idx`` of a column as read, as text (object array; blanks NaN)."""
-    part = frame[col].take(idx)
-    if _is_number_column(part):
-        part = _as_text(part)
-    return part.to_numpy(dtype=object)
+    return cells_as_text(frame[col].take(idx)).to_numpy(dtype=object)
 
 
 @dataclass
@@ -579,6 +576,8 @@ def _as_number(text: str) -> float | str:
 
 def _segment_missing(ctx: _Context, column: str) -> np.ndarray:
     """Segment cells their file declares missing (SPSS user-missing)."""
+    if not any(meta.user_missing.get(column) for meta in ctx.raw.meta.values()):
+        return np.zeros(ctx.n, dtype=bool)
     values, _ = parse_numbers(ctx.frame[column])
     return _user_missing_mask(ctx.raw, column, values)
 
@@ -1054,7 +1053,7 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
     out["_row"] = frame["_row"].to_numpy()
     out["flags"] = outcome.flags
     excluded = outcome.excluded
-    data = pd.DataFrame(out)[~excluded].reset_index(drop=True)
+    data = _kept_frame(out, np.flatnonzero(~excluded))
     exclusions = (
         as_text_frame(frame[excluded])
         .assign(reasons=outcome.reasons[excluded], flags=outcome.flags[excluded])
@@ -1085,6 +1084,19 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
     result.dictionary = data_dictionary(study, result.data)
     result.cube = answer_cube(result.data, study)
     return result
+
+
+def _kept_frame(out: dict[str, object], keep: np.ndarray) -> pd.DataFrame:
+    """Return the columns' kept rows as one frame, taking each column once (no full copy)."""
+    cols: dict[str, object] = {}
+    for name, col in out.items():
+        if isinstance(col, pd.Series):
+            cols[name] = col.take(keep).reset_index(drop=True)
+        elif isinstance(col, pd.Categorical):
+            cols[name] = col.take(keep)
+        else:
+            cols[name] = np.asarray(col)[keep]
+    return pd.DataFrame(cols)
 
 
 def unanswered_items(study: Study, data: pd.DataFrame) -> list[str]:
@@ -1386,8 +1398,9 @@ def apply_weighting(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, 
     )
     weights = pd.Series(np.nan, index=data.index, name=wt.output)
     reports = []
+    needed = list(dict.fromkeys([*wt.margins, *([wt.base_weight] if wt.base_weight else [])]))
     for wave, index in groups:
-        part = data.loc[index]
+        part = data.loc[index, needed]  # what the raking reads, not a copy of every column
         try:
             w = rake(
                 part,
@@ -1408,8 +1421,12 @@ def apply_weighting(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, 
 
 
 def _stack(columns: list[np.ndarray], n: int) -> np.ndarray:
-    """Columns side by side (column-major: each column written contiguously, fast)."""
-    out = np.empty((n, len(columns)), dtype=np.float64, order="F")
+    """Columns side by side (column-major: each column written contiguously, fast).
+
+    float32: the clean answers are whole numbers of a scale, exact in float32 (half the
+    memory of float64).
+    """
+    out = np.empty((n, len(columns)), dtype=np.float32, order="F")
     for k, col in enumerate(columns):
         out[:, k] = col
     return out

@@ -241,8 +241,16 @@ def _text_frame(df: pd.DataFrame, keep: Collection[str] = ()) -> pd.DataFrame:
     )
 
 
+def cells_as_text(col: pd.Series) -> pd.Series:
+    """Return a column as the readers' text: numbers as :func:`read_export` writes them.
+
+    Integers without ``.0``, blanks missing; a text column is returned as it is.
+    """
+    return _as_text(col) if _is_number_column(col) else col
+
+
 def as_text_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Return ``df`` with its typed number columns as text, as the readers give them.
+    """Return ``df`` with its number columns as text, as the readers give them.
 
     Text columns are returned as they are (no copy of their values); numbers are written
     as :func:`read_export` writes them (integers without ``.0``, blanks missing).
@@ -250,7 +258,7 @@ def as_text_frame(df: pd.DataFrame) -> pd.DataFrame:
     typed = [c for c in df.columns if c not in SYSTEM_COLUMNS and _is_number_column(df[c])]
     if not typed:
         return df
-    return df.assign(**{c: _as_text(df[c]) for c in typed})
+    return df.assign(**{c: cells_as_text(df[c]) for c in typed})
 
 
 #: characters that are never part of a header name: BOMs and zero-width characters
@@ -1192,21 +1200,21 @@ def read_study_files(study: Study) -> RawData:
 
 
 def _same_kind(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
-    """Return the frames with a column typed numbers in one file and text in another as text."""
-    typed: dict[str, bool] = {}
+    """Return the frames with a column typed numbers in one file and text in another as text.
+
+    (Objects mixing numbers and text would cost more memory than the text.)
+    """
+    typed: set[str] = set()
     text: set[str] = set()
     for df in frames:
         for c in df.columns:
-            if _is_number_column(df[c]):
-                typed[c] = True
-            else:
-                text.add(c)
-    mixed = [c for c in typed if c in text]
+            (typed if _is_number_column(df[c]) else text).add(c)
+    mixed = typed & text
     if not mixed:
         return frames
     return [
         df.assign(
-            **{c: _as_text(df[c]) for c in mixed if c in df.columns and _is_number_column(df[c])}
+            **{c: _as_text(df[c]) for c in df.columns if c in mixed and _is_number_column(df[c])}
         )
         for df in frames
     ]
@@ -1253,7 +1261,8 @@ def stack_exports(
                 "waves": waves_here,
             }
         )
-    frame = pd.concat(_same_kind(frames), ignore_index=True) if len(frames) > 1 else frames[0]
+    frames = _same_kind(frames)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     system = [c for c in SYSTEM_COLUMNS if c in frame.columns]
     frame = frame[[c for c in frame.columns if c not in system] + system]
     alignment, problems = _alignment(study, frame, present, file_rows, errors)
