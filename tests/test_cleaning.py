@@ -1004,8 +1004,9 @@ def test_kept_frame_takes_the_kept_rows_of_every_kind_of_column():
         "q1": np.array([1.0, np.nan, 3.0, 4.0]),
         "_row": np.array([2, 3, 4, 5]),
     }
-    got = _kept_frame(out, np.array([1, 3]))
     want = pd.DataFrame(out)[[False, True, False, True]].reset_index(drop=True)
+    got = _kept_frame(out, np.array([1, 3]))
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert out == {}  # each column dropped once taken
     assert got["id"].tolist() == ["b", "d"] and got["_row"].tolist() == [3, 5]
     assert got["wave"].cat.categories.tolist() == ["W1", "W2"] and np.isnan(got["q1"].iat[0])

@@ -725,11 +725,18 @@ def _speeder_hits(ctx: _Context, dur: np.ndarray | None) -> np.ndarray:
         return z < -sp.z
 
 
-def _straightliner_hits(ctx: _Context, items: _Items, grid: list[str]) -> np.ndarray:
+def _straightliner_hits(
+    ctx: _Context, items: _Items, grid: list[str], given: tuple[list[str], np.ndarray]
+) -> np.ndarray:
+    """Rows answering the grid with one answer; ``given`` is the answer matrix and its items."""
     st = ctx.study.spec.quality.straightliners
     if not grid:
         return np.zeros(ctx.n, dtype=bool)
-    g = _stack([items.given[c] for c in grid], ctx.n)
+    names, mat = given
+    if grid == names:  # the default: every item on one scale (no second matrix)
+        g = mat
+    else:
+        g = _stack([items.given[c] for c in grid], ctx.n)
     g_ans = (~np.isnan(g)).sum(axis=1)
     spec_items = ctx.study.items
     lo = min(spec_items[c].scale.min for c in grid)
@@ -757,7 +764,7 @@ def _rule_hits(
     hits = {}
     hits["duplicate_id"], hits["duplicate_answers"] = _duplicate_hits(ctx, out, given_mat, answered)
     hits["speeders"] = _speeder_hits(ctx, dur)
-    hits["straightliners"] = _straightliner_hits(ctx, items, grid)
+    hits["straightliners"] = _straightliner_hits(ctx, items, grid, (names, given_mat))
     hits["incomplete"] = answered / np.maximum(n_items, 1) < q.incomplete.min_answered_share
     hits["out_of_range"] = items.invalid_count > q.out_of_range.max_per_respondent
     return hits
@@ -1053,6 +1060,8 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
     out["_row"] = frame["_row"].to_numpy()
     out["flags"] = outcome.flags
     excluded = outcome.excluded
+    items.values.clear()  # the same arrays as out's: each is freed once taken
+    items.given.clear()
     data = _kept_frame(out, np.flatnonzero(~excluded))
     exclusions = (
         as_text_frame(frame[excluded])
@@ -1087,16 +1096,23 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
 
 
 def _kept_frame(out: dict[str, object], keep: np.ndarray) -> pd.DataFrame:
-    """Return the columns' kept rows as one frame, taking each column once (no full copy)."""
+    """Return the columns' kept rows as one frame, emptying ``out`` column by column.
+
+    Each column is taken once and dropped from ``out`` as soon as it is taken, and the
+    frame is built without consolidating its columns into one block (no full copy): the
+    peak memory is the larger of the two, not their sum.
+    """
     cols: dict[str, object] = {}
-    for name, col in out.items():
+    for name in list(out):
+        col = out.pop(name)
         if isinstance(col, pd.Series):
             cols[name] = col.take(keep).reset_index(drop=True)
         elif isinstance(col, pd.Categorical):
             cols[name] = col.take(keep)
         else:
             cols[name] = np.asarray(col)[keep]
-    return pd.DataFrame(cols)
+        del col
+    return pd.DataFrame(cols, copy=False)
 
 
 def unanswered_items(study: Study, data: pd.DataFrame) -> list[str]:
