@@ -238,6 +238,7 @@ def _text_frame(df: pd.DataFrame, keep: Collection[str] = ()) -> pd.DataFrame:
             for c in df.columns
         },
         index=df.index,
+        copy=False,  # the kept number columns are not copied into one block
     )
 
 
