@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,15 +15,18 @@ import pytest
 import yaml
 
 from analysis_helpers.cleaning import (
+    CUBE_COLUMNS,
     RULES,
+    answer_cube,
     clean,
     data_dictionary,
     funnel_long,
     load_clean,
     parse_numbers,
     problem_summary,
+    read_cube,
 )
-from analysis_helpers.io import write_processed
+from analysis_helpers.io import as_text_frame, read_study_files, write_processed
 from analysis_helpers.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -758,8 +763,9 @@ def test_the_cleaning_page_reads_well_for_other_shapes(tmp_path, shape):
             data = o.get("data", {})
             text.append(data.get("text/markdown", "") + data.get("text/html", ""))
     page = "\n".join(text)
-    for bad in (" nan", ">nan<", "None", "1 waves", "1 files", "exclude, 0"):
+    for bad in (" nan", ">nan<", "None", "exclude, 0"):
         assert bad not in page, bad
+    assert not re.search(r"\b1 (waves|files)\b", page)  # not "11 files"
     from analysis_helpers.report_checks import sentence_problems
 
     problems = sentence_problems([out])
@@ -871,3 +877,148 @@ def test_a_hint_ending_in_a_question_gets_no_full_stop_after_it(tmp_path):
         clean(make_study(tmp_path, {"W1": df}))
     msg = str(info.value)
     assert "are the items' names right? To go ahead anyway" in msg and "?." not in msg
+
+
+# ---- typed number columns (Parquet) are cleaned without a text round trip ---------------
+def test_parse_numbers_of_typed_numbers_without_text():
+    col = pd.Series([1.0, np.nan, np.inf, 2.5, -np.inf, 3.0])
+    v, s = parse_numbers(col)
+    assert s.tolist() == [1, 0, 3, 1, 3, 1]
+    assert v[[0, 3, 5]].tolist() == [1.0, 2.5, 3.0] and np.isnan(v[[1, 2, 4]]).all()
+    assert np.isinf(col.iloc[2])  # the column read is untouched
+    v, s = parse_numbers(pd.Series([4, None, 99], dtype="Int64"))
+    assert s.tolist() == [1, 0, 1] and v[0] == 4.0 and v[2] == 99.0
+
+
+def _typed_wave() -> pd.DataFrame:
+    df = wave_frame(30, seed=3)
+    for j in range(1, 5):
+        df[f"q{j}"] = df[f"q{j}"].astype(float)
+    df.loc[1, "q1"] = 99  # missing code
+    df.loc[2, "q2"] = 7  # out of range
+    df.loc[5, "q3"] = 2.5  # not a whole number
+    df.loc[6, "q3"] = np.inf  # not a number
+    df.loc[8, "q4"] = np.nan  # blank
+    df.loc[9, "wt"] = 0.0  # invalid weight: the row must go (the study stops otherwise)
+    return df.drop(index=9).reset_index(drop=True)
+
+
+def _parquet_study(root: Path, df: pd.DataFrame):
+    study = make_study(root, {"W1": df})
+    df.to_parquet(study.raw_dir / "W1.parquet", index=False)
+    spec = yaml.safe_load(study.path.read_text(encoding="utf-8"))
+    spec["data"]["files"] = [{"path": "W1.parquet", "format": "parquet", "wave": "W1"}]
+    study.path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return load_study(study.path)
+
+
+def test_parquet_numbers_clean_as_their_text(tmp_path):
+    """Typed Parquet items give the clean file, problems and exclusions of their text."""
+    study = _parquet_study(tmp_path, _typed_wave())
+    raw = read_study_files(study)
+    assert raw.frame["q1"].dtype == np.float64 and raw.frame["secs"].dtype == np.int64  # typed
+    assert raw.frame["rid"].dtype == "str" and raw.frame["type"].dtype == "str"
+    as_text = dataclasses.replace(raw, frame=as_text_frame(raw.frame))  # the text round trip
+    assert as_text.frame["q1"].dtype == "str" and as_text.frame["q1"].iat[1] == "99"
+    a, b = clean(study, raw=as_text), clean(study)
+    for part in ("data", "problems", "exclusions", "funnel", "log", "recodes", "dictionary"):
+        pd.testing.assert_frame_equal(getattr(a, part), getattr(b, part), check_exact=True)
+    p = b.problems.set_index(["respondent_id", "column"])
+    assert p.loc[("r002", "q2"), "value"] == "7" and p.loc[("r002", "q2"), "rule"] == "out_of_range"
+    assert p.loc[("r005", "q3"), "value"] == "2.5"
+    assert (
+        p.loc[("r006", "q3"), "value"] == "inf" and p.loc[("r006", "q3"), "rule"] == "non_numeric"
+    )
+    assert np.isnan(b.data.set_index("rid").loc["r001", "q1"])  # 99: missing code
+    assert raw.frame["q1"].iat[1] == 99.0  # the rows read are untouched
+
+
+def test_typed_weight_error_names_the_value_as_read(tmp_path):
+    df = _typed_wave()
+    df.loc[3, "wt"] = -2.0
+    with pytest.raises(ValueError, match=r"row 4.*'-2'"):
+        clean(_parquet_study(tmp_path, df))
+
+
+# ---- the answer cube ---------------------------------------------------------------------
+def test_answer_cube_counts_by_hand(tmp_path):
+    df = wave_frame(6, seed=1)
+    df["type"] = ["a", "a", "b", "b", "a", None]
+    df["wt"] = [1.0, 2.0, 0.5, 1.5, 3.0, 1.0]
+    df["q2"] = [5, 5, 4, 99, 5, 1]
+    study = make_study(tmp_path, {"W1": df})
+    res = clean(study)
+    cube = res.cube
+    assert tuple(cube.columns) == CUBE_COLUMNS
+    q2 = cube[(cube["item"] == "q2") & (cube["wave"] == "W1")].set_index(
+        ["segment", "group", "code"]
+    )
+    # all respondents: 5 by rows 0, 1, 4 (weights 1 + 2 + 3); 4 by row 2; 1 by row 5; 99 missing
+    assert q2.loc[("", "", 5.0), "count"] == 3 and q2.loc[("", "", 5.0), "count_weighted"] == 6.0
+    assert q2.loc[("", "", 4.0), "count_weighted"] == 0.5
+    assert q2.loc[("", "", 1.0), "count"] == 1 and q2.loc[("", "", 2.0), "count"] == 0
+    # segment a: rows 0, 1, 4; b: rows 2, 3 (3 answered 99); row 5 has no segment
+    assert q2.loc[("type", "a", 5.0), "count_weighted"] == 6.0
+    assert q2.loc[("type", "b", 4.0), "count"] == 1
+    assert q2.xs(("type", "b"), level=["segment", "group"])["count"].sum() == 1
+    assert len(q2.loc[("", "")]) == 5  # every code of the scale 1-5
+    again = answer_cube(res.data, study)
+    pd.testing.assert_frame_equal(again, cube)
+
+
+def test_cube_is_written_with_the_clean_file_and_goes_stale_with_it(project):
+    study = load_study(project / "config/demo.yml")
+    res = clean(study)
+    names = {p.name for p in write_processed(res, study)}
+    assert "answer_cube.parquet" in names
+    pd.testing.assert_frame_equal(read_cube(study), res.cube)
+    text = study.path.read_text(encoding="utf-8") + "\n# changed\n"
+    study.path.write_text(text, encoding="utf-8")
+    assert read_cube(load_study(study.path)) is None
+
+
+def test_number_column_typed_in_one_file_and_text_in_another(tmp_path):
+    """A column typed in one file and text in another is read as text: the same result."""
+    typed = _typed_wave()
+    text = wave_frame(25, seed=4, prefix="t")
+    text.loc[0, "q1"], text.loc[1, "q2"], text.loc[2, "q3"] = "N/A", "５", 7
+    study = make_study(
+        tmp_path,
+        {"W1": typed, "W2": text},
+        **{"data.wave": {"column": "wave", "order": ["W1", "W2"]}},
+    )
+    typed.to_parquet(study.raw_dir / "W1.parquet", index=False)
+    spec = yaml.safe_load(study.path.read_text(encoding="utf-8"))
+    spec["data"]["files"][0] = {"path": "W1.parquet", "format": "parquet", "wave": "W1"}
+    study.path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    study = load_study(study.path)
+    raw = read_study_files(study)
+    assert raw.frame["q1"].dtype == "str" and raw.frame["q1"].iat[1] == "99"  # text in both
+    assert raw.frame["q1"].iat[len(typed)] == "N/A"
+    a = clean(study, raw=dataclasses.replace(raw, frame=as_text_frame(raw.frame)))
+    b = clean(study, raw=raw)
+    for part in ("data", "problems", "exclusions", "funnel", "log", "recodes"):
+        pd.testing.assert_frame_equal(getattr(a, part), getattr(b, part), check_exact=True)
+    p = b.problems.set_index(["respondent_id", "column"])
+    assert (
+        p.loc[("t000", "q1"), "value"] == "N/A"
+        and p.loc[("t001", "q2"), "rule"] == "full_width_digits"
+    )
+    assert p.loc[("r006", "q3"), "value"] == "inf" and p.loc[("r002", "q2"), "value"] == "7"
+
+
+def test_kept_frame_takes_the_kept_rows_of_every_kind_of_column():
+    from analysis_helpers.cleaning import _kept_frame
+
+    out = {
+        "id": pd.Series(["a", "b", "c", "d"], dtype="str"),
+        "wave": pd.Categorical(["W1", "W2", "W1", "W2"], categories=["W1", "W2"], ordered=True),
+        "q1": np.array([1.0, np.nan, 3.0, 4.0]),
+        "_row": np.array([2, 3, 4, 5]),
+    }
+    want = pd.DataFrame(out)[[False, True, False, True]].reset_index(drop=True)
+    got = _kept_frame(out, np.array([1, 3]))
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert out == {}  # each column dropped once taken
+    assert got["id"].tolist() == ["b", "d"] and got["_row"].tolist() == [3, 5]
+    assert got["wave"].cat.categories.tolist() == ["W1", "W2"] and np.isnan(got["q1"].iat[0])

@@ -565,3 +565,20 @@ def test_the_shown_columns_of_the_gap_bases_and_hierarchy_tables(demo, tmp_path)
     assert hierarchy_columns(demo)["label"] == "Index, area, indicator or item"
     flat = load_study(write_study_shape(tmp_path, "no_indicators"))
     assert hierarchy_columns(flat)["label"] == "Index, area or item"
+
+
+def test_answer_distribution_from_the_cube_equals_the_rows():
+    """The banded shares from the cleaning step's cube are those counted on the rows."""
+    from analysis_helpers.cleaning import clean
+    from analysis_helpers.describe import answer_distribution
+    from analysis_helpers.study_tables import banded_distribution
+
+    study = load_study(Path(__file__).resolve().parents[1] / "config/demo.yml")
+    res = clean(study)
+    for wave in ("2024Q1", "2025Q2"):
+        now = res.data[res.data[study.wave_column] == wave]
+        rows = banded_distribution(now, study=study)
+        got = answer_distribution(now, study=study, wave=wave, cube=res.cube)
+        pd.testing.assert_frame_equal(got, rows, check_exact=True)
+        assert np.allclose(got.groupby("item")["share"].sum(), 1.0)
+    assert answer_distribution(now, study=study, wave="2025Q2").equals(rows)  # no cube: rows

@@ -46,6 +46,9 @@ from .io import (
     PROBLEM_COLUMNS,
     DataFileError,
     RawData,
+    _is_number_column,
+    as_text_frame,
+    cells_as_text,
     manifest_is_current,
     read_processed,
     read_study_file,
@@ -80,6 +83,9 @@ __all__ = [
     "rule_summary",
     "cleaning_takeaways",
     "unanswered_items",
+    "answer_cube",
+    "read_cube",
+    "CUBE_COLUMNS",
 ]
 
 #: the quality rules, in the order they are applied (funnel columns)
@@ -149,6 +155,9 @@ class CleaningResult:
         :func:`apply_weighting`); empty otherwise.
     segments : DataFrame
         :func:`segment_table`: every segment's codes and labels and where they come from.
+    cube : DataFrame
+        :func:`answer_cube` of ``data``: the weighted count cube (wave x segment group x
+        item x answer code) the descriptive pages read instead of rescanning the rows.
     """
 
     data: pd.DataFrame
@@ -162,6 +171,7 @@ class CleaningResult:
     dictionary: pd.DataFrame = field(default_factory=pd.DataFrame)
     weighting: pd.DataFrame = field(default_factory=pd.DataFrame)
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cube: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------------------
@@ -177,7 +187,9 @@ def parse_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     text : Series
-        Text values as read (missing = blank).
+        Text values as read (missing = blank), or typed numbers (a Parquet or SPSS
+        column, NaN = blank): these are taken as they are, without a text round trip
+        (infinities are not numbers).
 
     Returns
     -------
@@ -187,6 +199,8 @@ def parse_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         0 blank, 1 a number, 2 full-width digits read as a number (``"５"``), 3 not a
         number (``"N/A"``, ``"five"``).
     """
+    if _is_number_column(text):
+        return _typed_numbers(text)
     arr = _arrow(text)
     n = len(text)
     null = np.asarray(pc.is_null(arr).to_numpy(zero_copy_only=False), dtype=bool)
@@ -231,6 +245,26 @@ def parse_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return values, status
 
 
+def _typed_numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return :func:`parse_numbers` of a typed number column: same values and status, no text."""
+    values = np.array(col.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)  # a copy
+    status = np.full(len(values), NUMBER, dtype=np.int8)
+    finite = np.isfinite(values)
+    if not finite.all():
+        nan = np.isnan(values)
+        status[nan] = BLANK
+        inf = ~finite & ~nan
+        if inf.any():
+            status[inf] = INVALID
+            values[inf] = np.nan
+    return values, status
+
+
+def _text_at(frame: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
+    """Return the cells ``idx`` of a column as read, as text (object array; blanks NaN)."""
+    return cells_as_text(frame[col].take(idx)).to_numpy(dtype=object)
+
+
 @dataclass
 class _Cells:
     """Problem cells collected per column, turned into one table at the end."""
@@ -253,9 +287,7 @@ class _Cells:
                 "column": np.repeat(
                     [c for c, _, _ in self.parts], [len(i) for *_, i in self.parts]
                 ),
-                "value": np.concatenate(
-                    [raw[c].take(i).to_numpy(dtype=object) for c, _, i in self.parts]
-                ),
+                "value": np.concatenate([_text_at(raw, c, i) for c, _, i in self.parts]),
                 "rule": np.repeat([r for _, r, _ in self.parts], [len(i) for *_, i in self.parts]),
             }
         )
@@ -300,7 +332,7 @@ def _check_mostly_text(ctx: _Context, col: str, status: np.ndarray) -> None:
                     "the export or the item's name in the study file",
                     row=int(raw["_row"].iat[first]),
                     column=col,
-                    value=raw[col].iat[first],
+                    value=_text_at(raw, col, np.array([first]))[0],
                 )
             )
 
@@ -401,7 +433,7 @@ def _missing_mask(ctx: _Context, name: str, values: np.ndarray, status: np.ndarr
         bad = status == INVALID
         if bad.any():
             idx = np.flatnonzero(bad)
-            txt = ctx.frame[name].to_numpy(dtype=object)[idx]
+            txt = _text_at(ctx.frame, name, idx)
             hit = np.array([str(v).strip().casefold() in str_codes for v in txt], dtype=bool)
             missing[idx[hit]] = True
     missing |= _user_missing_mask(ctx.raw, name, values)
@@ -480,7 +512,7 @@ def _check_mostly_outside(ctx: _Context, col: str, oor: np.ndarray, given: np.nd
     for j in range(k):
         if nonblank[j] >= 10 and outside[j] > 0.5 * nonblank[j]:
             rows = np.flatnonzero((ctx.file_codes == j) & oor)
-            seen = pd.unique(ctx.frame[col].to_numpy(dtype=object)[rows])[:6]
+            seen = pd.unique(_text_at(ctx.frame, col, rows))[:6]
             sc = ctx.study.items[col].scale
             ctx.fail(
                 DataFileError(
@@ -490,7 +522,7 @@ def _check_mostly_outside(ctx: _Context, col: str, oor: np.ndarray, given: np.nd
                     "study file, or declare codes such as 'not applicable' in missing_codes",
                     row=int(ctx.frame["_row"].iat[int(rows[0])]),
                     column=col,
-                    value=ctx.frame[col].iat[int(rows[0])],
+                    value=_text_at(ctx.frame, col, rows[:1])[0],
                 )
             )
 
@@ -544,6 +576,8 @@ def _as_number(text: str) -> float | str:
 
 def _segment_missing(ctx: _Context, column: str) -> np.ndarray:
     """Segment cells their file declares missing (SPSS user-missing)."""
+    if not any(meta.user_missing.get(column) for meta in ctx.raw.meta.values()):
+        return np.zeros(ctx.n, dtype=bool)
     values, _ = parse_numbers(ctx.frame[column])
     return _user_missing_mask(ctx.raw, column, values)
 
@@ -691,11 +725,18 @@ def _speeder_hits(ctx: _Context, dur: np.ndarray | None) -> np.ndarray:
         return z < -sp.z
 
 
-def _straightliner_hits(ctx: _Context, items: _Items, grid: list[str]) -> np.ndarray:
+def _straightliner_hits(
+    ctx: _Context, items: _Items, grid: list[str], given: tuple[list[str], np.ndarray]
+) -> np.ndarray:
+    """Rows answering the grid with one answer; ``given`` is the answer matrix and its items."""
     st = ctx.study.spec.quality.straightliners
     if not grid:
         return np.zeros(ctx.n, dtype=bool)
-    g = _stack([items.given[c] for c in grid], ctx.n)
+    names, mat = given
+    if grid == names:  # the default: every item on one scale (no second matrix)
+        g = mat
+    else:
+        g = _stack([items.given[c] for c in grid], ctx.n)
     g_ans = (~np.isnan(g)).sum(axis=1)
     spec_items = ctx.study.items
     lo = min(spec_items[c].scale.min for c in grid)
@@ -723,7 +764,7 @@ def _rule_hits(
     hits = {}
     hits["duplicate_id"], hits["duplicate_answers"] = _duplicate_hits(ctx, out, given_mat, answered)
     hits["speeders"] = _speeder_hits(ctx, dur)
-    hits["straightliners"] = _straightliner_hits(ctx, items, grid)
+    hits["straightliners"] = _straightliner_hits(ctx, items, grid, (names, given_mat))
     hits["incomplete"] = answered / np.maximum(n_items, 1) < q.incomplete.min_answered_share
     hits["out_of_range"] = items.invalid_count > q.out_of_range.max_per_respondent
     return hits
@@ -927,7 +968,7 @@ def _run(ctx: _Context) -> tuple[dict[str, object], _Items, _Outcome]:
 
 def _original(ctx: _Context, col: str, k: int) -> str:
     """Return the value of row ``k`` of column ``col`` as read (``''`` for a blank cell)."""
-    v = ctx.frame[col].iat[k] if col in ctx.frame.columns else None
+    v = _text_at(ctx.frame, col, np.array([k]))[0] if col in ctx.frame.columns else None
     return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
 
@@ -1020,9 +1061,11 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
     out["_row"] = frame["_row"].to_numpy()
     out["flags"] = outcome.flags
     excluded = outcome.excluded
-    data = pd.DataFrame(out)[~excluded].reset_index(drop=True)
+    items.values.clear()  # the same arrays as out's: each is freed once taken
+    items.given.clear()
+    data = _kept_frame(out, np.flatnonzero(~excluded))
     exclusions = (
-        frame[excluded]
+        as_text_frame(frame[excluded])
         .assign(reasons=outcome.reasons[excluded], flags=outcome.flags[excluded])
         .reset_index(drop=True)
     )
@@ -1049,7 +1092,28 @@ def _result(ctx: _Context, out: dict, items: _Items, outcome: _Outcome) -> Clean
         result.data, result.weighting = apply_weighting(result.data, study=study)
     study.set_unanswered_items(unanswered_items(study, result.data))
     result.dictionary = data_dictionary(study, result.data)
+    result.cube = answer_cube(result.data, study)
     return result
+
+
+def _kept_frame(out: dict[str, object], keep: np.ndarray) -> pd.DataFrame:
+    """Return the columns' kept rows as one frame, emptying ``out`` column by column.
+
+    Each column is taken once and dropped from ``out`` as soon as it is taken, and the
+    frame is built without consolidating its columns into one block (no full copy): the
+    peak memory is the larger of the two, not their sum.
+    """
+    cols: dict[str, object] = {}
+    for name in list(out):
+        col = out.pop(name)
+        if isinstance(col, pd.Series):
+            cols[name] = col.take(keep).reset_index(drop=True)
+        elif isinstance(col, pd.Categorical):
+            cols[name] = col.take(keep)
+        else:
+            cols[name] = np.asarray(col)[keep]
+        del col
+    return pd.DataFrame(cols, copy=False)
 
 
 def unanswered_items(study: Study, data: pd.DataFrame) -> list[str]:
@@ -1351,8 +1415,9 @@ def apply_weighting(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, 
     )
     weights = pd.Series(np.nan, index=data.index, name=wt.output)
     reports = []
+    needed = list(dict.fromkeys([*wt.margins, *([wt.base_weight] if wt.base_weight else [])]))
     for wave, index in groups:
-        part = data.loc[index]
+        part = data.loc[index, needed]  # what the raking reads, not a copy of every column
         try:
             w = rake(
                 part,
@@ -1373,8 +1438,12 @@ def apply_weighting(data: pd.DataFrame, *, study: Study) -> tuple[pd.DataFrame, 
 
 
 def _stack(columns: list[np.ndarray], n: int) -> np.ndarray:
-    """Columns side by side (column-major: each column written contiguously, fast)."""
-    out = np.empty((n, len(columns)), dtype=np.float64, order="F")
+    """Columns side by side (column-major: each column written contiguously, fast).
+
+    float32: the clean answers are whole numbers of a scale, exact in float32 (half the
+    memory of float64).
+    """
+    out = np.empty((n, len(columns)), dtype=np.float32, order="F")
     for k, col in enumerate(columns):
         out[:, k] = col
     return out
@@ -1455,6 +1524,129 @@ def load_clean(study: Study, *, unit: bool = True) -> pd.DataFrame:
         data = data[unit_rows(data, study=study)]
     study.set_unanswered_items(unanswered_items(study, data))
     return data
+
+
+#: the columns of :func:`answer_cube`
+CUBE_COLUMNS = ("wave", "segment", "group", "item", "code", "count", "count_weighted")
+_CUBE_MAX_CELLS = 2_000_000  # segment crosses larger than this are counted one segment at a time
+
+
+def _segment_levels(data: pd.DataFrame, study: Study) -> list[tuple[str, list, np.ndarray]]:
+    """Each segment column: its codes and each row's position in them (missing: last)."""
+    out = []
+    for col in study.segment_columns():
+        if col not in data.columns:
+            continue
+        codes = list(study.segment(col).values)
+        pos = np.asarray(pd.Categorical(data[col], categories=codes).codes, dtype=np.int64)
+        out.append((col, codes, np.where(pos < 0, len(codes), pos)))
+    return out
+
+
+def answer_cube(data: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Count the answers once: the weighted count cube of the clean data.
+
+    One pass per item over the rows: for every wave, every answer code of the item's scale
+    and all respondents of the wave (``segment`` and ``group`` ``""``) or the respondents
+    of one group of a segment, how many answered the code and their summed weight (the
+    design weight of the study file; 1 per respondent without weights). Every item
+    distribution, top-box share and mean without its SE is a sum over this table.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The clean analysis file (:attr:`CleaningResult.data`).
+    study : Study
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`CUBE_COLUMNS`: ``wave``, ``segment`` (the segment column, ``""`` for
+        all respondents), ``group`` (its code, ``""``), ``item``, ``code`` (float, every
+        code of the scale, answered or not), ``count`` (int64) and ``count_weighted``.
+        The rows of all respondents are counted directly (the same sums as
+        :func:`analysis_helpers.kpis.item_distribution` of the wave); the segments' rows
+        are sums of one count over the cross of every segment.
+    """
+    waves = list(study.waves)
+    n_w = len(waves)
+    wave_pos = np.asarray(
+        pd.Categorical(data[study.wave_column], categories=waves).codes, dtype=np.int64
+    )
+    wcol = study.design_columns().get("weight")
+    w = data[wcol].to_numpy(dtype=np.float64) if wcol else np.ones(len(data))
+    segs = _segment_levels(data, study)
+    dims = [len(codes) + 1 for _, codes, _ in segs]
+    n_cross = int(np.prod(dims)) if dims else 1
+    combo = np.zeros(len(data), dtype=np.int64)
+    for (_, _, pos), d in zip(segs, dims, strict=True):
+        combo = combo * d + pos
+    parts = []
+    for name, item in study.items.items():
+        if name not in data.columns:
+            continue
+        lo, hi = int(item.scale.min), int(item.scale.max)
+        k = hi - lo + 1
+        x = data[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        ok = ~np.isnan(x) & (wave_pos >= 0)
+        with np.errstate(invalid="ignore"):
+            ok &= (x >= lo) & (x <= hi) & (x == np.round(x))
+        rows = np.flatnonzero(ok)
+        code = (x[rows] - lo).astype(np.int64)
+        cell = wave_pos[rows] * k + code
+        cnt = np.bincount(cell, minlength=n_w * k).reshape(n_w, 1, k)
+        cw = np.bincount(cell, weights=w[rows], minlength=n_w * k).reshape(n_w, 1, k)
+        blocks = [("", [""], cnt, cw)]
+        if segs and n_w * n_cross * k <= _CUBE_MAX_CELLS:
+            cell = (wave_pos[rows] * n_cross + combo[rows]) * k + code
+            size = n_w * n_cross * k
+            full_n = np.bincount(cell, minlength=size).reshape(n_w, *dims, k)
+            full_w = np.bincount(cell, weights=w[rows], minlength=size).reshape(n_w, *dims, k)
+            for j, (col, codes, _) in enumerate(segs):
+                other = tuple(1 + i for i in range(len(segs)) if i != j)
+                g = len(codes)
+                blocks.append(
+                    (col, codes, full_n.sum(axis=other)[:, :g], full_w.sum(axis=other)[:, :g])
+                )
+        else:
+            for col, codes, pos in segs:
+                g = len(codes) + 1
+                cell = (wave_pos[rows] * g + pos[rows]) * k + code
+                c_n = np.bincount(cell, minlength=n_w * g * k).reshape(n_w, g, k)
+                c_w = np.bincount(cell, weights=w[rows], minlength=n_w * g * k).reshape(n_w, g, k)
+                blocks.append((col, codes, c_n[:, : g - 1], c_w[:, : g - 1]))
+        for col, codes, c_n, c_w in blocks:
+            g = len(codes)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "wave": np.repeat(waves, g * k),
+                        "segment": col,
+                        "group": np.tile(np.repeat(np.asarray(codes, dtype=object), k), n_w),
+                        "item": name,
+                        "code": np.tile(np.arange(lo, hi + 1, dtype=np.float64), n_w * g),
+                        "count": c_n.reshape(-1).astype(np.int64),
+                        "count_weighted": c_w.reshape(-1).astype(np.float64),
+                    }
+                )
+            )
+    if not parts:
+        return pd.DataFrame({c: [] for c in CUBE_COLUMNS})
+    cube = pd.concat(parts, ignore_index=True)
+    return cube.astype({"wave": "str", "segment": "str", "group": "str", "item": "str"})
+
+
+def read_cube(study: Study) -> pd.DataFrame | None:
+    """Return the answer cube the cleaning step wrote with the current clean file, or None.
+
+    None when the processed files are not current (:func:`analysis_helpers.io.manifest_is_current`),
+    when the cube was not written, or in a report of one unit (its respondents are a part of
+    the cube's): the caller then counts the rows.
+    """
+    path = study.processed_dir / "answer_cube.parquet"
+    if study.unit is not None or not path.is_file() or not manifest_is_current(study):
+        return None
+    return pd.read_parquet(path)
 
 
 def data_dictionary(study: Study, data: pd.DataFrame) -> pd.DataFrame:

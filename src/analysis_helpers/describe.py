@@ -35,7 +35,7 @@ from .formatting import (
 )
 from .safe_output import Md, md
 from .study import Study
-from .study_tables import flag_bases, study_design
+from .study_tables import band_widths, banded_distribution, flag_bases, study_design
 from .text import count, join, template, text
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "kpi_titles",
     "kpi_takeaway",
     "area_takeaway",
+    "answer_distribution",
     "distribution_title",
     "distribution_note",
     "distribution_ends",
@@ -846,6 +847,97 @@ def _scales(dist: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _cube_item(cube: pd.DataFrame, name: str, lo: int, hi: int) -> pd.DataFrame:
+    """One item's answers in the cube as :func:`~analysis_helpers.kpis.item_distribution` gives them."""
+    part = cube[cube["item"] == name]
+    k = hi - lo + 1
+    by_code = dict(
+        zip(part["code"], zip(part["count"], part["count_weighted"], strict=True), strict=True)
+    )
+    got = [by_code.get(float(c), (0, 0.0)) for c in range(lo, hi + 1)]
+    cnt = np.array([g[0] for g in got], dtype=np.int64).reshape(1, k)
+    cw = np.array([g[1] for g in got], dtype=np.float64).reshape(1, k)
+    n = cnt.sum(axis=1, keepdims=True)
+    w = cw.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pd.DataFrame(
+            {
+                "item": name,
+                "code": np.arange(lo, hi + 1, dtype=np.float64),
+                "n": np.repeat(n[:, 0], k),
+                "n_weighted": np.repeat(w[:, 0], k),
+                "count": cnt.ravel(),
+                "count_weighted": cw.ravel(),
+                "share": (cw / w).ravel(),
+                "share_unweighted": (cnt / n).ravel(),
+            }
+        )
+
+
+def answer_distribution(
+    data: pd.DataFrame, *, study: Study, wave: str, cube: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Return the banded answer shares of every satisfaction item in one wave.
+
+    The table of :func:`analysis_helpers.study_tables.banded_distribution` of the wave's
+    rows, the same numbers; from the answer cube the cleaning step wrote
+    (:func:`analysis_helpers.cleaning.read_cube`) when given, without a pass over the
+    rows, else from ``data``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The wave's respondents (used without a cube).
+    study : Study
+    wave : str
+        The wave described (the cube's rows of that wave, all respondents).
+    cube : DataFrame, optional
+        :func:`analysis_helpers.cleaning.answer_cube` of the clean file.
+
+    Returns
+    -------
+    DataFrame
+        ``item``, ``label``, ``area``, ``area_label``, ``scale``, ``band``, ``n_bands``,
+        ``codes``, ``n``, ``n_weighted``, ``count``, ``count_weighted``, ``share`` and
+        ``share_unweighted``, as :func:`~analysis_helpers.study_tables.banded_distribution`.
+    """
+    items = study.item_names("satisfaction")
+    if cube is None or not set(items) <= set(cube["item"].unique()):
+        return banded_distribution(data, study=study)
+    cube = cube[(cube["wave"] == str(wave)) & (cube["segment"] == "")]
+    parts = []
+    for name in items:
+        it = study.items[name]
+        lo, hi = int(it.scale.min), int(it.scale.max)
+        widths = band_widths(hi - lo + 1)
+        starts = lo + np.concatenate([[0], np.cumsum(widths)[:-1]])
+        d = _cube_item(cube, name, lo, hi)
+        band = np.searchsorted(starts, d["code"].to_numpy(), side="right")
+        d = d.assign(band=band.astype(int))
+        agg = d.groupby(["band"], sort=False, observed=True).agg(
+            n=("n", "first"),
+            n_weighted=("n_weighted", "first"),
+            count=("count", "sum"),
+            count_weighted=("count_weighted", "sum"),
+            share=("share", "sum"),
+            share_unweighted=("share_unweighted", "sum"),
+        )
+        agg = agg.reset_index()
+        first = starts[agg["band"].to_numpy() - 1]
+        last = first + np.asarray(widths)[agg["band"].to_numpy() - 1] - 1
+        codes = [str(a) if a == b else f"{a}-{b}" for a, b in zip(first, last, strict=True)]
+        area = it.area or ""
+        agg.insert(0, "item", name)
+        agg.insert(1, "label", it.label)
+        agg.insert(2, "area", area)
+        agg.insert(3, "area_label", study.label(area) if area else "")
+        agg.insert(4, "scale", f"{lo}-{hi}")
+        agg.insert(6, "n_bands", len(widths))
+        agg.insert(7, "codes", codes)
+        parts.append(agg)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _codes_of(band: str) -> tuple[int, ...]:

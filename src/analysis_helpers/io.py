@@ -28,7 +28,7 @@ import io
 import json
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,7 +167,8 @@ class RawData:
     Attributes
     ----------
     frame : DataFrame
-        All waves stacked, every column text, plus ``_file`` (the file as named in the
+        All waves stacked, every column text (but the number columns of the study,
+        :func:`number_columns`, that every file stores as typed numbers), plus ``_file`` (the file as named in the
         study file), ``_row`` (the row as a user sees it in that file) and the wave column
         filled.
     alignment : DataFrame
@@ -219,8 +220,46 @@ def _as_text(col: pd.Series) -> pd.Series:
     return out.mask(blank)
 
 
-def _text_frame(df: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({c: _as_text(df[c]) for c in df.columns}, index=df.index)
+def _is_number_column(col: pd.Series) -> bool:
+    """Return whether a column holds typed numbers (integers or floats, not booleans)."""
+    dtype = col.dtype
+    return (
+        pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+        and not pd.api.types.is_complex_dtype(dtype)
+    )
+
+
+def _text_frame(df: pd.DataFrame, keep: Collection[str] = ()) -> pd.DataFrame:
+    """Return every column as text, but the typed number columns named in ``keep``."""
+    return pd.DataFrame(
+        {
+            c: df[c] if c in keep and _is_number_column(df[c]) else _as_text(df[c])
+            for c in df.columns
+        },
+        index=df.index,
+        copy=False,  # the kept number columns are not copied into one block
+    )
+
+
+def cells_as_text(col: pd.Series) -> pd.Series:
+    """Return a column as the readers' text: numbers as :func:`read_export` writes them.
+
+    Integers without ``.0``, blanks missing; a text column is returned as it is.
+    """
+    return _as_text(col) if _is_number_column(col) else col
+
+
+def as_text_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` with its number columns as text, as the readers give them.
+
+    Text columns are returned as they are (no copy of their values); numbers are written
+    as :func:`read_export` writes them (integers without ``.0``, blanks missing).
+    """
+    typed = [c for c in df.columns if c not in SYSTEM_COLUMNS and _is_number_column(df[c])]
+    if not typed:
+        return df
+    return df.assign(**{c: cells_as_text(df[c]) for c in typed})
 
 
 #: characters that are never part of a header name: BOMs and zero-width characters
@@ -728,7 +767,9 @@ def _excel_text(values: list[Any]) -> pd.Series:
     return _as_text(pd.Series(out, dtype="str"))
 
 
-def read_spss_export(path: str | Path, *, label: str | None = None) -> Export:
+def read_spss_export(
+    path: str | Path, *, label: str | None = None, keep_numbers: Collection[str] = ()
+) -> Export:
     """Read an SPSS ``.sav`` export with its labels and user-missing values.
 
     Values are returned as text (numbers without a trailing ``.0``); user-missing values
@@ -740,6 +781,7 @@ def read_spss_export(path: str | Path, *, label: str | None = None) -> Export:
     Export
         ``data`` and ``meta`` with ``variable_labels``, ``value_labels`` and
         ``user_missing``; ``header_rows`` is 0 (``_row`` is the SPSS case number).
+        Numeric columns named in ``keep_numbers`` stay numbers (float64, blanks NaN).
     """
     import pyreadstat
 
@@ -773,11 +815,17 @@ def read_spss_export(path: str | Path, *, label: str | None = None) -> Export:
         value_labels=dict(m.variable_value_labels or {}),
         user_missing={k: sorted(set(v), key=str) for k, v in user_missing.items()},
     )
-    return Export(data=_text_frame(df), meta=meta)
+    return Export(data=_text_frame(df, keep_numbers), meta=meta)
 
 
-def read_parquet_export(path: str | Path, *, label: str | None = None) -> Export:
-    """Read a Parquet export, every value as text (``_row`` is the record number)."""
+def read_parquet_export(
+    path: str | Path, *, label: str | None = None, keep_numbers: Collection[str] = ()
+) -> Export:
+    """Read a Parquet export, every value as text (``_row`` is the record number).
+
+    Typed number columns named in ``keep_numbers`` stay numbers (the cleaning step reads
+    them without turning them into text and back).
+    """
     path = Path(path)
     label = label or str(path)
     if not path.is_file():
@@ -790,7 +838,7 @@ def read_parquet_export(path: str | Path, *, label: str | None = None) -> Export
     if len(df) == 0:
         raise DataFileError(label, "no rows (an empty wave?); supply the export")
     return Export(
-        data=_text_frame(df.reset_index(drop=True)),
+        data=_text_frame(df.reset_index(drop=True), keep_numbers),
         meta=ExportMeta(file=label, format="parquet", header_rows=0),
     )
 
@@ -802,8 +850,13 @@ def read_export(
     encoding: str | None = None,
     sheet: str | int | None = None,
     label: str | None = None,
+    keep_numbers: Collection[str] = (),
 ) -> Export:
-    """Read one export with the reader of its ``format``."""
+    """Read one export with the reader of its ``format``.
+
+    ``keep_numbers``: columns that stay typed numbers where the file stores them so
+    (Parquet, SPSS); every other value is text.
+    """
     if format == "csv":
         return read_csv_export(path, encoding=encoding, label=label)
     if format == "qualtrics":
@@ -811,9 +864,9 @@ def read_export(
     if format == "excel":
         return read_excel_export(path, sheet=sheet, label=label)
     if format == "spss":
-        return read_spss_export(path, label=label)
+        return read_spss_export(path, label=label, keep_numbers=keep_numbers)
     if format == "parquet":
-        return read_parquet_export(path, label=label)
+        return read_parquet_export(path, label=label, keep_numbers=keep_numbers)
     raise ValueError(f"unknown format {format!r} (csv, excel, spss, qualtrics, parquet)")
 
 
@@ -851,6 +904,19 @@ def study_columns(study: Study) -> dict[str, str]:
     for col in spec.text_columns:
         cols.setdefault(col, "text")
     return cols
+
+
+def number_columns(study: Study) -> set[str]:
+    """Return the export columns the cleaning step reads as numbers (items, weights, fpc...).
+
+    :func:`read_study_file` keeps them as typed numbers where the file stores them so.
+    """
+    numeric = ("item", "duration", "weight")
+    return {
+        c
+        for c, role in study_columns(study).items()
+        if role in numeric or role.startswith(("fpc", "replicate"))
+    }
 
 
 #: columns the reader adds to every row: the file, the row in it and (without a
@@ -953,7 +1019,12 @@ def read_study_file(study: Study, index: int) -> Export:
     f = study.spec.data.files[index]
     label = _label(study, f.path)
     exp = read_export(
-        study.raw_dir / f.path, format=f.format, encoding=f.encoding, sheet=f.sheet, label=label
+        study.raw_dir / f.path,
+        format=f.format,
+        encoding=f.encoding,
+        sheet=f.sheet,
+        label=label,
+        keep_numbers=number_columns(study),
     )
     df = exp.data
     first = exp.meta.header_rows + 1
@@ -1129,6 +1200,27 @@ def read_study_files(study: Study) -> RawData:
     return stack_exports(study, exports)
 
 
+def _same_kind(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """Return the frames with a column typed numbers in one file and text in another as text.
+
+    (Objects mixing numbers and text would cost more memory than the text.)
+    """
+    typed: set[str] = set()
+    text: set[str] = set()
+    for df in frames:
+        for c in df.columns:
+            (typed if _is_number_column(df[c]) else text).add(c)
+    mixed = typed & text
+    if not mixed:
+        return frames
+    return [
+        df.assign(
+            **{c: _as_text(df[c]) for c in df.columns if c in mixed and _is_number_column(df[c])}
+        )
+        for df in frames
+    ]
+
+
 def stack_exports(
     study: Study, exports: dict[int, Export], *, errors: list[Exception] | None = None
 ) -> RawData:
@@ -1170,6 +1262,7 @@ def stack_exports(
                 "waves": waves_here,
             }
         )
+    frames = _same_kind(frames)
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     system = [c for c in SYSTEM_COLUMNS if c in frame.columns]
     frame = frame[[c for c in frame.columns if c not in system] + system]
@@ -1222,7 +1315,8 @@ def write_processed(result, study: Study) -> list[Path]:
     Writes ``clean.parquet`` (the analysis file), ``exclusions.parquet`` and
     ``exclusions.csv`` (every excluded row with its original values and reasons),
     ``problems.csv``, ``funnel.csv``, ``cleaning_log.csv``, ``alignment.csv``,
-    ``dictionary.csv``, ``segments.csv`` (every segment's codes and labels) and
+    ``dictionary.csv``, ``segments.csv`` (every segment's codes and labels),
+    ``answer_cube.parquet`` (the weighted count cube, when the result has one) and
     ``manifest.json`` (SHA-256 of every raw file and of the study
     file, row counts, the time written). CSV files are UTF-8 with BOM (Excel shows Chinese
     text). The manifest is written last, so a half-written folder is never taken as current.
@@ -1265,6 +1359,13 @@ def write_processed(result, study: Study) -> list[Path]:
         csv(result.dictionary, "dictionary.csv")
     if getattr(result, "segments", None) is not None:
         csv(result.segments, "segments.csv")
+    cube = getattr(result, "cube", None)
+    if cube is not None and len(cube):
+        p = out / "answer_cube.parquet"
+        cube.to_parquet(p, index=False)
+        written.append(p)
+    elif (out / "answer_cube.parquet").exists():  # never leave a cube of other data
+        (out / "answer_cube.parquet").unlink()
     wave_col = study.wave_column
     record = {
         "study": study.name,
