@@ -401,3 +401,15 @@ def test_needs_must_name_notebooks_that_need_none(project):
     _summary_notebook(project, ["99-missing"])
     with pytest.raises(ReportError, match="00-sum needs the notebook '99-missing'"):
         run(project)
+
+
+def test_a_number_given_to_a_text_parameter_is_passed_as_text():
+    from analysis_helpers.runner import _as_declared, _text_parameters
+
+    root = Path(__file__).resolve().parents[1]
+    notebooks = sorted((root / "notebooks").glob("*.ipynb"))
+    assert "wave" in _text_parameters(root / "notebooks" / "40-cross.ipynb")
+    got = _as_declared({"wave": 1, "seed": 7, "show": True, "waves": [1, 2]}, notebooks)
+    assert got["wave"] == "1"  # -p wave=1: the wave code "1", not the number
+    assert got["seed"] == 7 and got["show"] is True and got["waves"] == [1, 2]
+    assert _as_declared({"wave": 2.5}, notebooks)["wave"] == "2.5"

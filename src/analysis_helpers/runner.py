@@ -1240,6 +1240,7 @@ def _plan(
     unused = sorted(set(parameters) - set().union(*declared_by.values()))
     if unused:
         raise ReportError(f"no notebook declares the parameter(s) {unused}")
+    parameters = _as_declared(parameters, notebooks)
 
     reports = Path(out) if out else root / "reports"
     reports = reports if reports.is_absolute() else root / reports
@@ -2376,6 +2377,43 @@ def _last_durations(study_dir: Path) -> dict[str, float]:
         except (KeyError, TypeError, ValueError):
             continue
     return {}
+
+
+def _text_parameters(path: Path) -> set[str]:
+    """Return the parameters the notebook declares as text (``name: str = ...``)."""
+    import ast
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get(
+            "tags", []
+        ):
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            return {
+                node.target.id
+                for node in ast.parse(source).body
+                if isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(node.annotation, ast.Name)
+                and node.annotation.id == "str"
+            }
+    return set()
+
+
+def _as_declared(parameters: dict[str, Any], notebooks: list[Path]) -> dict[str, Any]:
+    """Return the parameters with numbers given to a text parameter turned into text.
+
+    ``-p wave=1`` is read as YAML, so the wave code ``1`` arrives as the number 1; a
+    notebook that declares ``wave: str`` compares it with the study's wave codes, which
+    are text. A number (not a yes/no) given to a parameter any notebook declares as
+    ``str`` is passed as the text it was typed as (``1``, ``2.5``).
+    """
+    text = set().union(*(_text_parameters(p) for p in notebooks)) if notebooks else set()
+    return {
+        k: (str(v) if k in text and isinstance(v, int | float) and not isinstance(v, bool) else v)
+        for k, v in parameters.items()
+    }
 
 
 def _declared_parameters(path: Path) -> set[str]:
