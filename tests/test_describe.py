@@ -90,6 +90,22 @@ def test_pick_wave_takes_the_latest_wave_with_data_and_checks_a_given_one(demo):
         pick_wave(data.iloc[:0], study=demo)
 
 
+def test_the_default_wave_skips_a_latest_wave_below_the_minimum_base(demo):
+    from analysis_helpers.describe import wave_note
+
+    data = pd.DataFrame({"wave": ["2024Q1"] * 40 + ["2024Q2"] * 30 + ["2024Q3"]})
+    assert pick_wave(data, study=demo) == "2024Q2"  # min_base 30: Q3's 1 interview is short
+    assert clean(wave_note(data, study=demo, current="2024Q2")) == (
+        "The latest wave, Q3 2024, has only 1 respondent (fewer than the minimum base of 30), "
+        "so this page describes Q2 2024; ask for Q3 2024 with the wave parameter."
+    )
+    assert pick_wave(data, study=demo, wave="2024Q3") == "2024Q3"  # asked for: honoured
+    assert text(wave_note(data, study=demo, current="2024Q3")) == ""
+    few = pd.DataFrame({"wave": ["2024Q1"] * 5 + ["2024Q3"] * 2})  # no wave reaches 30
+    assert pick_wave(few, study=demo) == "2024Q3"
+    assert text(wave_note(few, study=demo, current="2024Q3")) == ""
+
+
 def test_pick_segments(demo):
     assert pick_segments(demo) == ["customer_type", "tenure", "region", "channel"]
     assert pick_segments(demo, ["region"]) == ["region"]

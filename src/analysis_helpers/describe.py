@@ -40,6 +40,7 @@ from .text import count, join, template, text
 
 __all__ = [
     "pick_wave",
+    "wave_note",
     "pick_segments",
     "overview",
     "profile_columns",
@@ -166,7 +167,12 @@ def _cap(text: Md) -> Md:
 
 # ---- parameters -------------------------------------------------------------------------
 def pick_wave(data: pd.DataFrame, *, study: Study, wave: str = "") -> str:
-    """Return the wave a page describes: ``wave`` if given, else the latest wave with data.
+    """Return the wave a page describes: ``wave`` if given, else the latest wave with a base.
+
+    The default is the latest wave with at least ``reporting.min_base`` respondents; when
+    no wave reaches it, the latest wave with respondents. A latest wave of a handful of
+    interviews (a wave still in the field) is thus not what the pages describe unless it
+    is asked for; :func:`wave_note` says so on the page.
 
     Parameters
     ----------
@@ -174,26 +180,60 @@ def pick_wave(data: pd.DataFrame, *, study: Study, wave: str = "") -> str:
         The clean analysis file.
     study : Study
     wave : str
-        A wave code of the study, or ``""`` for the latest wave that has respondents.
+        A wave code of the study, or ``""`` for the default.
 
     Raises
     ------
     ValueError
         ``wave`` is not a wave of the study, or has no respondents.
     """
-    # the distinct waves as text, not every row's (a million rows: seconds)
-    present = {str(w) for w in pd.unique(pd.Series(data[study.wave_column]).dropna())}
-    if wave:
+    counts = _wave_counts(data, study)
+    if wave != "" and wave is not None:
         wave = str(wave)
         if wave not in study.waves:
             raise ValueError(f"wave {wave!r} is not one of the study's waves {study.waves}")
-        if wave not in present:
+        if counts.get(wave, 0) == 0:
             raise ValueError(f"wave {wave!r} has no respondents in the clean data")
         return wave
-    with_data = [w for w in study.waves if w in present]
+    with_data = [w for w in study.waves if counts.get(w, 0) > 0]
     if not with_data:
         raise ValueError("the clean data has no respondents in any wave of the study")
-    return with_data[-1]
+    based = [w for w in with_data if counts[w] >= study.reporting.min_base]
+    return (based or with_data)[-1]
+
+
+def _wave_counts(data: pd.DataFrame, study: Study) -> dict[str, int]:
+    """Return the respondents per wave code (as text), from the distinct codes."""
+    counts = pd.Series(data[study.wave_column]).value_counts(dropna=True)
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def wave_note(data: pd.DataFrame, *, study: Study, current: str) -> Md:
+    """Return the sentence naming later waves the page skipped for their small base.
+
+    Empty when ``current`` is the latest wave with respondents (always so when the wave
+    was asked for by name, or the study has one wave).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The clean analysis file.
+    study : Study
+    current : str
+        The wave the page describes (:func:`pick_wave`).
+    """
+    counts = _wave_counts(data, study)
+    later = [w for w in study.waves[study.waves.index(current) + 1 :] if counts.get(w, 0) > 0]
+    if not later:
+        return md("")
+    return _t(
+        study,
+        "describe.wave_skipped",
+        latest=study.wave_label(later[-1]),
+        n=_n(study, counts[later[-1]], "count.respondent"),
+        min_base=study.reporting.min_base,
+        wave=study.wave_label(current),
+    )
 
 
 def pick_segments(study: Study, columns: Sequence[str] = ()) -> list[str]:
