@@ -30,6 +30,8 @@ DEGENERATE = [
     ("The index moved from 2024年第二季度 to 2024年第二季度.", "the same value"),
     ("250 respondents over 1 waves.", '"1 waves"'),
     ("Among the 1 indicators, Speed has the lowest index.", '"1 indicators"'),
+    ("Only 1 waves have respondents.", '"1 waves"'),
+    ("In Q2 2025, Over 1 waves.", '"1 waves"'),
     ("Of 0 wave-over-wave comparisons, 0 are significant.", "a count of nothing"),
     ("0 of 0 cells are suppressed.", "a count of nothing"),
     (
@@ -56,6 +58,7 @@ SOUND = [
     "Nanjing 南京 and the Nan river; information and influence.",
     "p < 0.001 (Holm-adjusted), 95% CI 6.54–6.70.",
     "From 2024年第二季度 to 2024年第三季度, no KPI changed significantly.",
+    "Topic 1 scores highest; Store 1 leads the region and (Area 1 trails).",
 ]
 
 

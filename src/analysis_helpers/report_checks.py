@@ -41,6 +41,16 @@ _FROM_TO = re.compile(
 #: a number that leads a value: "2024年第二季度" (a wave label) does not start with one
 _LEAD_NUM = re.compile(rf"^\s*(?P<n>{_NUM})(?!\w)")
 _ONE_PLURAL = re.compile(r"(?<![\d.,])(?<!\d\s)\b1\s+(?P<noun>[A-Za-z][a-z-]*s)\b(?![.,]\d)")
+#: a capitalised word just before the "1": a name or label ("Topic 1", "Store 1")
+_LABEL_BEFORE = re.compile(r"(?:^|[\s(*\"“])(?P<w>[A-Z][A-Za-z-]*)\s+$")
+#: capitalised words that open a sentence before a count ("Only 1 waves ...")
+_OPENERS = {
+    "only", "over", "with", "in", "for", "after", "from", "all", "just", "about", "of",
+    "and", "but", "across", "among", "on", "at", "by", "to", "since", "every", "the",
+    "then", "so", "yet", "now", "here", "there", "these", "those", "while", "when", "as",
+    "if", "or", "a", "still", "also", "again", "until", "within", "per", "than", "had",
+    "has", "have", "are", "were", "is", "was", "got", "gets", "gave", "takes", "took",
+}  # fmt: skip
 #: words ending in s that are singular (or not nouns) after "1"
 _NOT_PLURAL = {
     "is",
@@ -126,6 +136,9 @@ def _check(sentence: str) -> list[str]:
         noun = m.group("noun").lower()
         if noun in _NOT_PLURAL or noun.endswith(("ss", "us", "is", "ous")) or len(noun) < 3:
             continue
+        before = _LABEL_BEFORE.search(sentence[: m.start()])
+        if before and before.group("w").lower() not in _OPENERS:
+            continue  # a label's number ("Topic 1 scores highest", "Store 1 leads"), no count
         found.append(f'"1 {m.group("noun")}": the number 1 with a plural noun')
     for m in _ZERO_OF_ZERO.finditer(sentence):
         found.append(f'"{m.group(0)}": a count of nothing')
