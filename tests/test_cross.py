@@ -417,6 +417,14 @@ def test_segment_index_takeaway_names_the_lowest_group(study, waves):
     assert segment_index_by_wave(waves.drop(columns="wave"), study=study).empty
 
 
+def test_segment_index_by_wave_leaves_out_a_wave_too_small_to_estimate(study, waves):
+    one = waves[waves["wave"] == "2024Q3"].head(1).assign(wave="2025Q1")  # one respondent
+    t = segment_index_by_wave(pd.concat([waves, one]), study=study, segments=["customer_type"])
+    assert sorted(t["wave"].unique()) == ["2024Q1", "2024Q2", "2024Q3"]
+    with pytest.raises(ValueError, match="only one PSU"):  # asked for by name: computed
+        segment_index_by_wave(one, study=study, waves=["2025Q1"], segments=["customer_type"])
+
+
 def test_column_letters_are_the_pooled_banner_s_letters(study, waves):
     """segment_index_by_wave takes the pooled letters without computing the pooled banner."""
     from analysis_helpers.cross import _column_letters

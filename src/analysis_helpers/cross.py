@@ -578,7 +578,9 @@ def segment_index_by_wave(
     segments : sequence of str, optional
         Segment columns; default every segment of the study.
     waves : sequence of str, optional
-        Wave codes in time order; default the study's waves that have respondents.
+        Wave codes in time order; default the study's waves with at least
+        ``reporting.suppress_below`` respondents (and at least 2: a wave of one respondent
+        has no variance, every cell of a smaller wave would be suppressed).
 
     Returns
     -------
@@ -591,8 +593,13 @@ def segment_index_by_wave(
     wave_col = study.wave_column
     if not study.has_index or wave_col not in data.columns:
         return pd.DataFrame(columns=cols)
-    present = {str(w) for w in pd.unique(data[wave_col].dropna())}  # distinct, not per row
-    order = [str(w) for w in (waves if waves is not None else study.waves) if str(w) in present]
+    n_of = {str(k): int(v) for k, v in data[wave_col].value_counts(dropna=True).items()}
+    least = 1 if waves is not None else max(2, study.reporting.suppress_below)
+    order = [
+        str(w)
+        for w in (waves if waves is not None else study.waves)
+        if n_of.get(str(w), 0) >= least
+    ]
     seg_cols = list(segments) if segments is not None else study.segment_columns()
     # each column's letter in the banner of all waves pooled (no need to compute that banner)
     letter_of = _column_letters(data, study, seg_cols)
