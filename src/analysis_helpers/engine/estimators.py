@@ -157,6 +157,9 @@ class _Cells:
             cells = cells.sort_values(gcols, kind="stable").reset_index(drop=True)
             self.gi = cells.groupby(gcols, sort=True).ngroup().to_numpy()
             keys = cells[gcols].drop_duplicates().reset_index(drop=True)
+            for c in gcols:  # a frame's categorical comes back as one: its values, as in memory
+                if isinstance(keys[c].dtype, pd.CategoricalDtype):
+                    keys[c] = keys[c].astype(keys[c].cat.categories.dtype)
             self.keys = keys.set_axis(self.by, axis=1)
         else:
             self.gi = np.zeros(len(cells), dtype=np.int64)
@@ -279,6 +282,20 @@ def _srs_factor(n: np.ndarray, W: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # estimators
 # --------------------------------------------------------------------------------------
+def _mean_rows(cells: _Cells, key: str, confidence: float) -> dict:
+    """The rows of a domain mean (as ``estimation.survey_mean``)."""
+    z = normal_quantile(confidence)
+    p = cells.mean(key)
+    n, W = p["n"], p["W"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = n / (n - 1) * p["ss"] / W
+        deff = p["var"] / (s2 / n * _srs_factor(n, W))
+    est = np.where(n > 0, p["estimate"], np.nan)
+    se = np.where(n > 0, np.sqrt(p["var"]), np.nan)
+    return {**_base(n, W, p["W2"]), "estimate": est, "se": se, "ci_low": est - z * se,
+            "ci_high": est + z * se, "deff": deff}  # fmt: skip
+
+
 def survey_mean(
     engine: Any,
     *,
@@ -298,20 +315,7 @@ def survey_mean(
     items, by = _names(items, "items", "survey_mean"), _names(by, "by", "survey_mean") if by else []
     _check(engine, by, items, "survey_mean")
     cells = _Cells(engine, by, design, [q.item_variable(f"v{k}", c) for k, c in enumerate(items)], "survey_mean")
-    z = normal_quantile(confidence)
-    rows = []
-    for k, item in enumerate(items):
-        p = cells.mean(f"v{k}")
-        n, W = p["n"], p["W"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2 = n / (n - 1) * p["ss"] / W
-            deff = p["var"] / (s2 / n * _srs_factor(n, W))
-        est = np.where(n > 0, p["estimate"], np.nan)
-        se = np.where(n > 0, np.sqrt(p["var"]), np.nan)
-        rows.append(
-            {"item": item, **_base(n, W, p["W2"]), "estimate": est, "se": se,
-             "ci_low": est - z * se, "ci_high": est + z * se, "deff": deff}
-        )  # fmt: skip
+    rows = [{"item": item, **_mean_rows(cells, f"v{k}", confidence)} for k, item in enumerate(items)]
     return cells.finish(rows, _MEAN_COLS)
 
 
@@ -429,44 +433,49 @@ def nps(
     if not promoter_min > detractor_max:
         raise ValueError(f"nps: promoter_min ({promoter_min}) must exceed detractor_max ({detractor_max})")
     _check(engine, by, items, "nps")
-    variables = []
-    for k, c in enumerate(items):
-        variables.append(q.score_variable(f"s{k}", c, promoter_min, detractor_max))
-        variables.append(q.flag_variable(f"p{k}", c, at_least=promoter_min))
-        variables.append(q.flag_variable(f"d{k}", c, at_most=detractor_max))
+    variables = [v for k, c in enumerate(items) for v in _nps_variables(k, c, promoter_min, detractor_max)]
     cells = _Cells(engine, by, design, variables, "nps")
-    z = normal_quantile(confidence)
-    rows = []
-    for k, item in enumerate(items):
-        p = cells.mean(f"s{k}")
-        pro = cells.mean(f"p{k}")["estimate"]
-        det = cells.mean(f"d{k}")["estimate"]
-        base = _base(p["n"], p["W"], p["W2"])
-        has = p["n"] > 0
-        est = np.where(has, p["estimate"], np.nan)
-        se = np.where(has, np.sqrt(p["var"]), np.nan)
-        m = base["n_effective"] if cells.d.weighted else p["n"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            wald_se = np.sqrt((pro + det - est**2) / m)
-            ma = m + 3
-            pro_a = (pro * m + 0.75) / ma
-            det_a = (det * m + 0.75) / ma
-            nps_a = pro_a - det_a
-            adj_se = np.sqrt((pro_a + det_a - nps_a**2) / ma)
-        rows.append(
-            {
-                "item": item, **base,
-                "pct_promoters": 100 * pro, "pct_passives": 100 * (1 - pro - det),
-                "pct_detractors": 100 * det, "estimate": 100 * est, "se": 100 * se,
-                "ci_low": 100 * (est - z * se), "ci_high": 100 * (est + z * se),
-                "wald_low": 100 * (est - z * wald_se), "wald_high": 100 * (est + z * wald_se),
-                "adj_wald_low": 100 * (nps_a - z * adj_se), "adj_wald_high": 100 * (nps_a + z * adj_se),
-            }
-        )  # fmt: skip
+    rows = [{"item": item, **_nps_rows(cells, k, confidence)} for k, item in enumerate(items)]
     cols = ["item", "n", "n_weighted", "n_effective", "pct_promoters", "pct_passives",
             "pct_detractors", "estimate", "se", "ci_low", "ci_high", "wald_low", "wald_high",
             "adj_wald_low", "adj_wald_high"]  # fmt: skip
     return cells.finish(rows, cols)
+
+
+def _nps_variables(k: int, item: str, promoter_min: float, detractor_max: float) -> list:
+    return [
+        q.score_variable(f"s{k}", item, promoter_min, detractor_max),
+        q.flag_variable(f"p{k}", item, at_least=promoter_min),
+        q.flag_variable(f"d{k}", item, at_most=detractor_max),
+    ]
+
+
+def _nps_rows(cells: _Cells, k: int, confidence: float) -> dict:
+    """The rows of an NPS (as ``kpis.nps``) from the variables of :func:`_nps_variables`."""
+    z = normal_quantile(confidence)
+    p = cells.mean(f"s{k}")
+    pro = cells.mean(f"p{k}")["estimate"]
+    det = cells.mean(f"d{k}")["estimate"]
+    base = _base(p["n"], p["W"], p["W2"])
+    has = p["n"] > 0
+    est = np.where(has, p["estimate"], np.nan)
+    se = np.where(has, np.sqrt(p["var"]), np.nan)
+    m = base["n_effective"] if cells.d.weighted else p["n"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wald_se = np.sqrt((pro + det - est**2) / m)
+        ma = m + 3
+        pro_a = (pro * m + 0.75) / ma
+        det_a = (det * m + 0.75) / ma
+        nps_a = pro_a - det_a
+        adj_se = np.sqrt((pro_a + det_a - nps_a**2) / ma)
+    return {
+        **base,
+        "pct_promoters": 100 * pro, "pct_passives": 100 * (1 - pro - det),
+        "pct_detractors": 100 * det, "estimate": 100 * est, "se": 100 * se,
+        "ci_low": 100 * (est - z * se), "ci_high": 100 * (est + z * se),
+        "wald_low": 100 * (est - z * wald_se), "wald_high": 100 * (est + z * wald_se),
+        "adj_wald_low": 100 * (nps_a - z * adj_se), "adj_wald_high": 100 * (nps_a + z * adj_se),
+    }  # fmt: skip
 
 
 def item_distribution(
@@ -614,8 +623,8 @@ def csi(
     """Compute the 0-100 satisfaction index rolled up, as :func:`analysis_helpers.kpis.csi`.
 
     ``levels`` keeps only the nodes of those levels (``("index",)`` for the headline
-    index alone: each aggregate node costs one term per item in a designs without
-    clusters, which need a second pass over the data for the nodes' variances).
+    index alone: in a design without clusters each aggregate node adds a term per item to
+    the second pass over the data that gives the nodes' variances).
 
     Returns
     -------
@@ -624,96 +633,126 @@ def csi(
         ``weight``, ``n``, ``n_weighted``, ``n_effective``, ``estimate`` (0-100), ``se``,
         ``ci_low``, ``ci_high``, ``evaluation`` (0-100).
     """
-    from ..kpis import (  # the in-memory csi's own hierarchy rules
-        _csi_hierarchy,
-        _group_coefficients,
-        _level_weights,
-        _node_path,
-    )
-
     by = _names(by, "by", "csi") if by else []
-    h = _csi_hierarchy(hierarchy, item_weights)
-    items = list(h["item"])
-    _check(engine, by, items, "csi")
-    lo = dict(zip(items, h["scale_min"].astype(float), strict=True))
-    rng = dict(zip(items, h["scale_max"].astype(float) - h["scale_min"].astype(float), strict=True))
-    w_item = _level_weights(h, "weight_item", "item", "indicator")
-    w_ind = _level_weights(h, "weight_indicator", "indicator", "area")
-    w_area = _level_weights(h, "weight_area", "area", None)
-    nodes = [("index", "index", "", 1.0)]
-    nodes += [("area", a, "index", w_area[a]) for a in w_area.index]
-    ind_area = h.drop_duplicates("indicator").set_index("indicator")["area"]
-    nodes += [("indicator", i, ind_area[i], w_ind[i]) for i in w_ind.index]
-    item_ind = h.set_index("item")["indicator"]
-    nodes += [("item", i, item_ind[i], w_item[i]) for i in items]
-    keep = [k for k, nd in enumerate(nodes) if nd[0] in set(levels)]
-    keys = [(lvl, name) for lvl, name, _, _ in nodes]
-    coef = {key: _node_path(h, *key, w_item, w_ind, w_area, item_ind, ind_area) for key in keys}
-    agg = [k for k in keep if nodes[k][0] != "item"]
-    variables = [q.item_variable(f"v{j}", c) for j, c in enumerate(items)]
-    for k in agg:  # answered any of the node's items
-        its = list(coef[keys[k]])
-        cond = variables[items.index(its[0])].valid
-        for i in its[1:]:
-            cond = exp.Or(this=cond.copy(), expression=variables[items.index(i)].valid.copy())
-        variables.append(q.Variable(f"a{k}", q.num(1.0), exp.paren(cond)))
-    cells = _Cells(engine, by, design, variables, "csi")
-    G = cells.G
-    parts = {j: cells.mean(f"v{j}") for j in range(len(items))}
-    asked = {i: parts[j]["W"] > 0 for j, i in enumerate(items)}
+    plan = _CsiPlan(hierarchy, item_weights, levels)
+    _check(engine, by, plan.items, "csi")
+    cells = _Cells(engine, by, design, plan.variables, "csi")
+    return plan.finish(cells, confidence)
+
+
+class _CsiPlan:
+    """The nodes, path weights and variables of the CSI (the in-memory csi's own rules)."""
+
+    def __init__(
+        self,
+        hierarchy: pd.DataFrame,
+        item_weights: Mapping | pd.Series | None,
+        levels: Collection[str],
+        prefix: str = "c",
+    ) -> None:
+        from ..kpis import _csi_hierarchy, _level_weights, _node_path
+
+        h = self.h = _csi_hierarchy(hierarchy, item_weights)
+        items = self.items = list(h["item"])
+        self.prefix = prefix
+        self.lo = dict(zip(items, h["scale_min"].astype(float), strict=True))
+        span = h["scale_max"].astype(float) - h["scale_min"].astype(float)
+        self.rng = dict(zip(items, span, strict=True))
+        self.w_item = _level_weights(h, "weight_item", "item", "indicator")
+        self.w_ind = _level_weights(h, "weight_indicator", "indicator", "area")
+        self.w_area = _level_weights(h, "weight_area", "area", None)
+        nodes = [("index", "index", "", 1.0)]
+        nodes += [("area", a, "index", self.w_area[a]) for a in self.w_area.index]
+        ind_area = h.drop_duplicates("indicator").set_index("indicator")["area"]
+        nodes += [("indicator", i, ind_area[i], self.w_ind[i]) for i in self.w_ind.index]
+        item_ind = h.set_index("item")["indicator"]
+        nodes += [("item", i, item_ind[i], self.w_item[i]) for i in items]
+        self.nodes = nodes
+        self.keep = [k for k, nd in enumerate(nodes) if nd[0] in set(levels)]
+        self.keys = [(lvl, name) for lvl, name, _, _ in nodes]
+        self.coef = {
+            key: _node_path(h, *key, self.w_item, self.w_ind, self.w_area, item_ind, ind_area)
+            for key in self.keys
+        }
+        self.agg = [k for k in self.keep if nodes[k][0] != "item"]
+        variables = [q.item_variable(f"{prefix}v{j}", c) for j, c in enumerate(items)]
+        for k in self.agg:  # answered any of the node's items
+            its = list(self.coef[self.keys[k]])
+            cond = variables[items.index(its[0])].valid
+            for i in its[1:]:
+                cond = exp.Or(this=cond.copy(), expression=variables[items.index(i)].valid.copy())
+            variables.append(q.Variable(f"{prefix}a{k}", q.num(1.0), exp.paren(cond)))
+        self.variables = variables
+
+    def finish(self, cells: _Cells, confidence: float) -> pd.DataFrame:
+        """Return the csi rows from the cells of :attr:`variables`."""
+        from ..kpis import _group_coefficients
+
+        items, keys, coef, rng, lo = self.items, self.keys, self.coef, self.rng, self.lo
+        G, pre = cells.G, self.prefix
+        _check_ranges(cells.engine, items, lo, rng)
+        parts = {j: cells.mean(f"{pre}v{j}") for j in range(len(items))}
+        asked = {i: parts[j]["W"] > 0 for j, i in enumerate(items)}
+        gcoef = _group_coefficients(
+            self.h, items, keys, coef, asked, self.w_item, self.w_ind, self.w_area
+        )
+        n_nodes = len(self.nodes)
+        est, evals, counts = (np.zeros((n_nodes, G)) for _ in range(3))
+        for j, item in enumerate(items):
+            score = 100 * (parts[j]["estimate"] - lo[item]) / rng[item]
+            has = asked[item]
+            for k, key in enumerate(keys):
+                if item in coef[key]:
+                    est[k] += gcoef[k][item] * np.where(has, score, 0.0)
+                    evals[k] += np.where(has, score, 0.0)
+                    counts[k] += has
+        with np.errstate(invalid="ignore", divide="ignore"):
+            evals = np.where(counts > 0, evals / np.where(counts > 0, counts, 1.0), np.nan)
+        est = np.where(counts > 0, est, np.nan)
+        node_var = _node_vars(cells, items, self.agg, keys, coef, gcoef, parts, rng)
+        zq = normal_quantile(confidence)
+        rows = []
+        for k in self.keep:
+            lvl, name, parent, wgt = self.nodes[k]
+            if lvl == "item":
+                p = parts[items.index(name)]
+                se = np.sqrt(p["var"] * (100 / rng[name]) ** 2)
+                base = _base(p["n"], p["W"], p["W2"])
+            else:
+                se = np.where(counts[k] > 0, np.sqrt(node_var[k]), np.nan)
+                base = _base(*(cells.sums(cells.get(f"{s}_{pre}a{k}")) for s in ("n", "w", "ww")))
+            rows.append(
+                {"level": lvl, "name": name, "parent": parent, "weight": float(wgt), **base,
+                 "estimate": est[k], "se": se, "ci_low": est[k] - zq * se,
+                 "ci_high": est[k] + zq * se, "evaluation": evals[k]}
+            )  # fmt: skip
+        cols = ["level", "name", "parent", "weight", "n", "n_weighted", "n_effective",
+                "estimate", "se", "ci_low", "ci_high", "evaluation"]  # fmt: skip
+        out = cells.finish(rows, cols)
+        if cells.by:
+            order = np.argsort(np.tile(np.arange(G), len(rows)), kind="stable")
+            out = out.iloc[order].reset_index(drop=True)
+        return out
+
+
+def _check_ranges(engine: Any, items: list[str], lo: dict, rng: dict) -> None:
+    """Raise if an item has a value outside its scale (one statement for every item)."""
+    sel = []
+    for j, c in enumerate(items):
+        x = q.double(q.col(c))
+        sel.append(exp.alias_(exp.Min(this=x), f"lo{j}", quoted=True))
+        sel.append(exp.alias_(exp.Max(this=x.copy()), f"hi{j}", quoted=True))
+    r = engine.query(exp.select(*sel).from_(exp.to_table(q.SOURCE))).iloc[0]
     for j, i in enumerate(items):
-        x_lo, x_hi = engine.query(_range(i)).iloc[0]
+        x_lo, x_hi = r[f"lo{j}"], r[f"hi{j}"]
         if pd.notna(x_lo) and (x_lo < lo[i] or x_hi > lo[i] + rng[i]):
-            raise ValueError(f"csi: item column {i!r} has values outside the scale {lo[i]}-{lo[i] + rng[i]}")
-    gcoef = _group_coefficients(h, items, keys, coef, asked, w_item, w_ind, w_area)
-    n_nodes = len(nodes)
-    est, evals, counts = np.zeros((n_nodes, G)), np.zeros((n_nodes, G)), np.zeros((n_nodes, G))
-    for j, item in enumerate(items):
-        score = 100 * (parts[j]["estimate"] - lo[item]) / rng[item]
-        has = asked[item]
-        for k, key in enumerate(keys):
-            if item in coef[key]:
-                est[k] += gcoef[k][item] * np.where(has, score, 0.0)
-                evals[k] += np.where(has, score, 0.0)
-                counts[k] += has
-    with np.errstate(invalid="ignore", divide="ignore"):
-        evals = np.where(counts > 0, evals / np.where(counts > 0, counts, 1.0), np.nan)
-    est = np.where(counts > 0, est, np.nan)
-    node_var = _node_vars(cells, engine, by, items, agg, keys, coef, gcoef, parts, rng)
-    zq = normal_quantile(confidence)
-    rows = []
-    for k in keep:
-        lvl, name, parent, wgt = nodes[k]
-        if lvl == "item":
-            p = parts[items.index(name)]
-            se = np.sqrt(p["var"] * (100 / rng[name]) ** 2)
-            base = _base(p["n"], p["W"], p["W2"])
-        else:
-            se = np.where(counts[k] > 0, np.sqrt(node_var[k]), np.nan)
-            base = _base(*(cells.sums(cells.get(f"{s}_a{k}")) for s in ("n", "w", "ww")))
-        rows.append(
-            {"level": lvl, "name": name, "parent": parent, "weight": float(wgt), **base,
-             "estimate": est[k], "se": se, "ci_low": est[k] - zq * se, "ci_high": est[k] + zq * se,
-             "evaluation": evals[k]}
-        )  # fmt: skip
-    cols = ["level", "name", "parent", "weight", "n", "n_weighted", "n_effective", "estimate",
-            "se", "ci_low", "ci_high", "evaluation"]  # fmt: skip
-    out = cells.finish(rows, cols)
-    if by:
-        order = np.argsort(np.tile(np.arange(G), len(rows)), kind="stable")
-        out = out.iloc[order].reset_index(drop=True)
-    return out
-
-
-def _range(item: str) -> exp.Select:
-    c = q.double(q.col(item))
-    return exp.select(exp.Min(this=c), exp.Max(this=c.copy())).from_(exp.to_table(q.SOURCE))
+            raise ValueError(
+                f"csi: item column {i!r} has values outside the scale {lo[i]:g}-{lo[i] + rng[i]:g}"
+            )
 
 
 def _node_vars(
     cells: _Cells,
-    engine: Any,
-    by: list[str],
     items: list[str],
     agg: list[int],
     keys: list[tuple[str, str]],
@@ -736,6 +775,7 @@ def _node_vars(
             out[k] = cells.var(t)
         return out
     # each respondent is a PSU: a second pass sums the squares of the nodes' scores
+    engine, by = cells.engine, cells.by
     params = pd.DataFrame(
         {f"g{n}": cells.keys[c].to_numpy() for n, c in enumerate(by)}
     )
