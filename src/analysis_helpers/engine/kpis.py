@@ -25,6 +25,7 @@ def kpi_summary(
     by: Sequence[str] = (),
     confidence: float | None = None,
     design: SurveyDesign | None = None,
+    index: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Estimate every headline KPI of the study through the engine.
 
@@ -36,8 +37,9 @@ def kpi_summary(
     ----------
     engine : DuckEngine
         The engine over the clean analysis data.
-    study, by, confidence, design
-        As :func:`~analysis_helpers.study_tables.kpi_summary`.
+    study, by, confidence, design, index
+        As :func:`~analysis_helpers.study_tables.kpi_summary` (``index``: the CSI rows
+        are taken from it instead of being computed).
 
     Returns
     -------
@@ -93,10 +95,13 @@ def kpi_summary(
         rows.append((f"{item}_top2", name("kpi.top2", it.label), "share",
                      lambda c, key=f"l{j}": est._share_rows(c, key, confidence, "logit")))  # fmt: skip
     plan = None
-    if study.has_index:
+    if study.has_index and index is None:
         plan = est._CsiPlan(study.hierarchy(), None, ("index",))
         variables += plan.variables
     if not variables:
+        if study.has_index and index is not None:
+            index = index[index["level"] == "index"]
+            return take(index, "csi", name("kpi.csi"), "index (0-100)").reset_index(drop=True)
         return pd.DataFrame(columns=[*by, *KPI_COLUMNS])
     used = [v for v in {c for v in variables for c in v.value.find_all(exp.Column)}]
     est._check(engine, by, sorted({c.name for c in used}), "kpi_summary")
@@ -106,6 +111,8 @@ def kpi_summary(
         parts.append(take(cells.finish([{"item": "", **of(cells)}], KPI_ROW), kpi, label, unit))
     if plan is not None:
         index = plan.finish(cells, confidence)
+    if study.has_index and index is not None:
+        index = index[index["level"] == "index"]
         parts.append(take(index, "csi", name("kpi.csi"), "index (0-100)"))
     return pd.concat(parts, ignore_index=True)
 
