@@ -11,6 +11,7 @@ every 0.1 s with psutil, DuckDB's threads included), ending with one line such a
 ``total 92.4 s, peak 1.83 GiB``. The machine's load average is printed too.
 
     python benchmarks/bench_outofcore.py --n 100000000 --out /work/bench100m
+    python benchmarks/bench_outofcore.py --n 100000000 --repeat 10 --cluster   # 10M drawn, x10
     python benchmarks/bench_outofcore.py --n 10000000 --out /tmp/bench10m --memory-limit 2GB
 """
 
@@ -86,8 +87,15 @@ def chunk_table(rng: np.random.Generator, n: int, wave: str, t: int, psus: int) 
     return pa.table(cols)
 
 
-def write_parts(folder: Path, n: int, waves: int, psus: int, seed: int = 20261122) -> None:
-    """Write ``n`` respondents over ``waves`` waves as Parquet parts of at most CHUNK rows."""
+def write_parts(
+    folder: Path, n: int, waves: int, psus: int, seed: int = 20261122, repeat: int = 1
+) -> None:
+    """Write ``n`` respondents over ``waves`` waves as Parquet parts of at most CHUNK rows.
+
+    ``repeat`` > 1 draws ``n / repeat`` respondents and links each part ``repeat`` times
+    (the same rows again: the engine's work is that of ``n`` rows, the drawing is not).
+    """
+    n = n // repeat
     folder.mkdir(parents=True, exist_ok=True)
     codes = wave_codes(waves)
     per_wave = n // waves
@@ -101,6 +109,9 @@ def write_parts(folder: Path, n: int, waves: int, psus: int, seed: int = 2026112
                            compression="zstd", row_group_size=500_000)  # fmt: skip
             part += 1
             left -= m
+    for k in range(1, repeat):
+        for p in sorted(folder.glob("part-?????.parquet")):
+            os.link(p, folder / f"{p.stem}-copy{k}.parquet")
 
 
 class PeakSampler(threading.Thread):
@@ -146,6 +157,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--cluster", action="store_true", help="PSUs as clusters in the design")
     ap.add_argument("--keep", action="store_true", help="reuse the parts in --out if present")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="draw n/R respondents and link each part R times (drawing is slow)")  # fmt: skip
     args = ap.parse_args()
     sampler = PeakSampler()
     sampler.start()
@@ -153,7 +166,7 @@ def main() -> None:
     folder = args.out / f"n{args.n}_w{args.waves}"
     if not (args.keep and folder.exists()):
         shutil.rmtree(folder, ignore_errors=True)
-        write_parts(folder, args.n, args.waves, args.psus)
+        write_parts(folder, args.n, args.waves, args.psus, repeat=args.repeat)
         size = sum(p.stat().st_size for p in folder.glob("*.parquet"))
         print(f"wrote {args.n:,} respondents in {len(list(folder.glob('*.parquet')))} parts, "
               f"{size / 2**30:.2f} GiB, in {time.perf_counter() - t0:.1f} s")  # fmt: skip
