@@ -963,6 +963,21 @@ class RunnerSettings(_Model):
     keep: int | None = Field(default=None, ge=1)  # newest reports kept (null: all)
 
 
+class EngineSpec(_Model):
+    """Where the KPI tables are computed (``engine:``); a plain name is the ``name``.
+
+    ``memory``: in memory (pandas / NumPy); ``duckdb``: the out-of-core engine
+    (:mod:`analysis_helpers.engine`) over the clean Parquet file; ``auto`` (default):
+    DuckDB when the clean data file is larger than ``memory_fraction`` of the machine's
+    memory, else in memory.
+    """
+
+    name: Literal["auto", "memory", "duckdb"] = "auto"
+    memory_fraction: float = Field(default=0.5, gt=0, le=1)
+    #: DuckDB's memory limit (it spills to disk beyond it), e.g. "2GB" or "500MB"
+    memory_limit: str = Field(default="2GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
 class DeliverablesSpec(_Model):
     """The Excel workbook and PowerPoint deck of a report (``deliverables:``)."""
 
@@ -1309,11 +1324,18 @@ class StudySpec(_Model):
     model: ModelSpec | None = None
     comments: CommentsSpec | None = None
     runner: RunnerSettings = RunnerSettings()
+    engine: EngineSpec = EngineSpec()
     deliverables: DeliverablesSpec = DeliverablesSpec()
     banners: list[BannerSpec] = Field(default_factory=list)
     trend: TrendSpec = TrendSpec()
     actions: list[ActionSpec] = Field(default_factory=list)
     index: IndexSpec = IndexSpec()
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _engine_name(cls, value: Any) -> Any:
+        """Read ``engine: duckdb`` as ``engine: {name: duckdb}``."""
+        return {"name": value} if isinstance(value, str) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -2029,6 +2051,11 @@ class Study:
     def reporting(self) -> Reporting:
         """The report settings (``reporting:``)."""
         return self.spec.reporting
+
+    @property
+    def engine(self) -> EngineSpec:
+        """Where the KPI tables are computed (``engine:``; default ``auto``)."""
+        return self.spec.engine
 
     @property
     def banners(self) -> list[BannerSpec]:

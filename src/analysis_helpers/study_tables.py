@@ -155,10 +155,23 @@ def kpi_summary(
         One row per group and KPI: the ``by`` columns, then ``kpi``, ``label``, ``unit``,
         ``n``, ``n_weighted``, ``n_effective``, ``estimate``, ``se``, ``ci_low``,
         ``ci_high``. Shares are in [0, 1]; NPS in points (-100..100); CSI in 0..100.
+
+    Notes
+    -----
+    With ``engine: duckdb`` in the study file (or ``auto`` and a clean data file larger
+    than ``engine.memory_fraction`` of memory) the table comes from the SQL aggregates of
+    :mod:`analysis_helpers.engine` (the same numbers); calibrated designs stay in memory.
     """
     by = list(by)
     confidence = confidence or study.reporting.confidence
     design = design if design is not None else study_design(study)
+    from .engine.choose import engine_kpi_summary  # the study file's engine: (DuckDB)
+
+    table = engine_kpi_summary(
+        data, study=study, by=by, confidence=confidence, design=design, index=index
+    )
+    if table is not None:
+        return table
     items = study.items
     k = study.kpis
     lang = study.language
