@@ -80,9 +80,15 @@ def chunk_table(rng: np.random.Generator, n: int, wave: str, t: int, psus: int) 
     cols["osat"] = pa.array(np.clip(np.rint(6.6 + 1.6 * (o - 0.25)), 1, 10).astype(np.int8))
     rec = 0.75 * (o - 0.25) + 0.5 * rng.standard_normal(n, dtype=np.float32)
     cols["nps_recommend"] = pa.array(np.clip(np.rint(7.2 + 1.9 * rec), 0, 10).astype(np.int8))
-    eff = -0.25 * (latent["hotline"] + latent["complaint"]) + 0.7 * rng.standard_normal(n, dtype=np.float32)
+    eff = -0.25 * (latent["hotline"] + latent["complaint"]) + 0.7 * rng.standard_normal(
+        n, dtype=np.float32
+    )
     cols["ces"] = pa.array(np.clip(np.rint(3.0 + 1.4 * eff), 1, 7).astype(np.int8))
-    loy = 0.4 * latent["value"] + 0.3 * latent["brand"] + 0.45 * rng.standard_normal(n, dtype=np.float32)
+    loy = (
+        0.4 * latent["value"]
+        + 0.3 * latent["brand"]
+        + 0.45 * rng.standard_normal(n, dtype=np.float32)
+    )
     cols["repurchase"] = pa.array(_rate(loy, 5, 0.1).astype(np.int8))
     return pa.table(cols)
 

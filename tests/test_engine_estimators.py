@@ -25,8 +25,12 @@ DESIGNS = {
     "srs": None,
     "strata": SurveyDesign(weight="w", strata="region"),
     "strata_psu_fpc": SurveyDesign(weight="w", strata="region", cluster="psu", fpc="N"),
-    "psu_lonely_adjust": SurveyDesign(weight="w", strata="stratum2", cluster="psu", lonely_psu="adjust"),
-    "lonely_average": SurveyDesign(weight="w", strata="stratum2", cluster="psu", lonely_psu="average"),
+    "psu_lonely_adjust": SurveyDesign(
+        weight="w", strata="stratum2", cluster="psu", lonely_psu="adjust"
+    ),
+    "lonely_average": SurveyDesign(
+        weight="w", strata="stratum2", cluster="psu", lonely_psu="average"
+    ),
 }
 
 
@@ -81,7 +85,9 @@ def same(a, b):
     assert len(a) == len(b)
     for c in a.columns:
         if pd.api.types.is_numeric_dtype(a[c]):
-            np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(
+                b[c].to_numpy(float), a[c].to_numpy(float), rtol=1e-10, atol=1e-12
+            )
         else:
             assert a[c].astype(object).tolist() == b[c].astype(object).tolist(), c
 
@@ -89,28 +95,46 @@ def same(a, b):
 @pytest.mark.parametrize("name", list(DESIGNS))
 def test_mean_and_total(engine, data, name):
     d = DESIGNS[name]
-    same(estimation.survey_mean(data, items=ITEMS, by=BY, design=d), E.survey_mean(engine, items=ITEMS, by=BY, design=d))
-    same(estimation.survey_total(data, items=ITEMS, by=BY, design=d), E.survey_total(engine, items=ITEMS, by=BY, design=d))
+    same(
+        estimation.survey_mean(data, items=ITEMS, by=BY, design=d),
+        E.survey_mean(engine, items=ITEMS, by=BY, design=d),
+    )
+    same(
+        estimation.survey_total(data, items=ITEMS, by=BY, design=d),
+        E.survey_total(engine, items=ITEMS, by=BY, design=d),
+    )
 
 
 @pytest.mark.parametrize("name", list(DESIGNS))
 def test_top_box_and_nps(engine, data, name):
     d = DESIGNS[name]
-    same(kpis.top_box(data, items=ITEMS, top=(4, 5), by=BY, design=d), E.top_box(engine, items=ITEMS, top=(4, 5), by=BY, design=d))
-    same(kpis.nps(data, items="rec", by=["wave"], design=d), E.nps(engine, items="rec", by=["wave"], design=d))
+    same(
+        kpis.top_box(data, items=ITEMS, top=(4, 5), by=BY, design=d),
+        E.top_box(engine, items=ITEMS, top=(4, 5), by=BY, design=d),
+    )
+    same(
+        kpis.nps(data, items="rec", by=["wave"], design=d),
+        E.nps(engine, items="rec", by=["wave"], design=d),
+    )
 
 
 @pytest.mark.parametrize("name", list(DESIGNS))
 def test_index(engine, data, name):
     d = DESIGNS[name]
-    same(kpis.csi(data, hierarchy=HIER, by=BY, design=d), E.csi(engine, hierarchy=HIER, by=BY, design=d))
+    same(
+        kpis.csi(data, hierarchy=HIER, by=BY, design=d),
+        E.csi(engine, hierarchy=HIER, by=BY, design=d),
+    )
 
 
 def test_index_without_groups_and_headline_only(engine, data):
     d = DESIGNS["strata"]
     same(kpis.csi(data, hierarchy=HIER, design=d), E.csi(engine, hierarchy=HIER, design=d))
     full = kpis.csi(data, hierarchy=HIER, by=BY, design=d)
-    same(full[full["level"] == "index"].reset_index(drop=True), E.csi(engine, hierarchy=HIER, by=BY, design=d, levels=("index",)))
+    same(
+        full[full["level"] == "index"].reset_index(drop=True),
+        E.csi(engine, hierarchy=HIER, by=BY, design=d, levels=("index",)),
+    )
 
 
 def test_domain_se_by_hand():
@@ -130,7 +154,10 @@ def test_domain_se_by_hand():
     x = got[got["g"] == "x"].iloc[0]
     W, m = 5.0, (1 + 6 + 2 + 4) / 5  # 2.6
     t = np.array([1 * (1 - m), 2 * (3 - m), 1 * (2 - m), 1 * (4 - m)]) / W  # PSU totals
-    v = sum(0.5 * 2 * ((t[a] - t[a:a + 2].mean()) ** 2 + (t[a + 1] - t[a:a + 2].mean()) ** 2) for a in (0, 2))
+    v = sum(
+        0.5 * 2 * ((t[a] - t[a : a + 2].mean()) ** 2 + (t[a + 1] - t[a : a + 2].mean()) ** 2)
+        for a in (0, 2)
+    )
     assert x["estimate"] == pytest.approx(2.6, rel=1e-12)
     assert x["se"] == pytest.approx(np.sqrt(v), rel=1e-10)
     same(estimation.survey_mean(df, items="y", by="g", design=d), got)
@@ -166,7 +193,9 @@ def test_unsupported_designs_and_bad_data(data):
     with pytest.raises(E.EngineUnsupported, match="one-stage"):
         E.survey_mean(eng, items="q0", design=SurveyDesign(weight="w", cluster=["region", "psu"]))
     with pytest.raises(ValueError, match="only one PSU"):
-        E.survey_mean(eng, items="q0", design=SurveyDesign(weight="w", strata="stratum2", cluster="psu"))
+        E.survey_mean(
+            eng, items="q0", design=SurveyDesign(weight="w", strata="stratum2", cluster="psu")
+        )
     with pytest.raises(KeyError, match="nope"):
         E.survey_mean(eng, items="nope")
     bad = data.assign(w=np.where(np.arange(len(data)) == 3, -1.0, data["w"]))
@@ -176,7 +205,9 @@ def test_unsupported_designs_and_bad_data(data):
 
 def test_statements_render_for_duckdb_and_spark():
     v = [sql.item_variable("v0", "q 0"), sql.indicator_variable("t0", "q 0", (4, 5))]
-    stmt = sql.cell_sums(["wave"], sql.col("region"), sql.col("psu"), sql.col("w"), v, squares=False)
+    stmt = sql.cell_sums(
+        ["wave"], sql.col("region"), sql.col("psu"), sql.col("w"), v, squares=False
+    )
     duck, spark = sql.render(stmt, "duckdb"), sql.render(stmt, "spark")
     assert '"q 0"' in duck and "`q 0`" in spark
     assert "GROUP BY" in duck and "GROUP BY" in spark

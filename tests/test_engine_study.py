@@ -49,7 +49,9 @@ def test_engine_key(raw):
     assert StudySpec.model_validate(raw).engine.name == "auto"
     spec = StudySpec.model_validate({**raw, "engine": "duckdb"}).engine
     assert (spec.name, spec.memory_fraction, spec.memory_limit) == ("duckdb", 0.5, "2GB")
-    spec = StudySpec.model_validate({**raw, "engine": {"name": "auto", "memory_fraction": 0.1}}).engine
+    spec = StudySpec.model_validate(
+        {**raw, "engine": {"name": "auto", "memory_fraction": 0.1}}
+    ).engine
     assert spec.memory_fraction == 0.1
     for bad in ("spark", {"name": "duckdb", "memory_fraction": 0}, {"memory_limit": "lots"}):
         with pytest.raises(ValueError, match="engine"):
@@ -65,12 +67,17 @@ def test_choose_engine(study, tmp_path, monkeypatch):
     name, why = choose.choose_engine(study, f)
     assert name == "duckdb" and "larger than 0.5" in why
     assert choose.choose_engine(study, tmp_path / "none.parquet")[0] == "memory"
-    assert choose.choose_engine(_with_engine(study, "memory"), f) == ("memory", "the study file sets engine: memory")
+    assert choose.choose_engine(_with_engine(study, "memory"), f) == (
+        "memory",
+        "the study file sets engine: memory",
+    )
 
 
 def _with_engine(study, name):
     out = copy.copy(study)
-    out.spec = study.spec.model_copy(update={"engine": study.spec.engine.model_copy(update={"name": name})})
+    out.spec = study.spec.model_copy(
+        update={"engine": study.spec.engine.model_copy(update={"name": name})}
+    )
     return out
 
 
@@ -81,7 +88,14 @@ def test_kpi_summary_through_duckdb_equals_memory(study, data, caplog):
     with caplog.at_level(logging.INFO, logger="analysis_helpers.engine"):
         duck = kpi_summary(data, study=_with_engine(study, "duckdb"), by=by, design=fixed)
     assert "engine duckdb" in caplog.text
-    assert set(mem["kpi"]) == {"overall_mean", "overall_top2", "nps", "ces_mean", "repurchase_top2", "csi"}
+    assert set(mem["kpi"]) == {
+        "overall_mean",
+        "overall_top2",
+        "nps",
+        "ces_mean",
+        "repurchase_top2",
+        "csi",
+    }
     assert list(mem.columns) == list(duck.columns) and len(mem) == len(duck)
     for c in mem.columns:
         if pd.api.types.is_numeric_dtype(mem[c]):
@@ -97,7 +111,9 @@ def test_kpi_summary_from_parquet(study, data, tmp_path):
         duck = engine_kpis(eng, study=study, design=fixed)
     mem = kpi_summary(data, study=_with_engine(study, "memory"), design=fixed)
     np.testing.assert_allclose(duck["se"].to_numpy(float), mem["se"].to_numpy(float), rtol=1e-10)
-    np.testing.assert_allclose(duck["estimate"].to_numpy(float), mem["estimate"].to_numpy(float), rtol=1e-10)
+    np.testing.assert_allclose(
+        duck["estimate"].to_numpy(float), mem["estimate"].to_numpy(float), rtol=1e-10
+    )
 
 
 def test_calibrated_design_stays_in_memory(study, data, caplog):

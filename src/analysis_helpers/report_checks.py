@@ -118,6 +118,20 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("−", "-")).strip(" .,").lower()
 
 
+def _one_plural(sentence: str) -> list[str]:
+    """Return the problems "the number 1 with a plural noun" of one sentence."""
+    found = []
+    for m in _ONE_PLURAL.finditer(sentence):
+        noun = m.group("noun").lower()
+        if noun in _NOT_PLURAL or noun.endswith(("ss", "us", "is", "ous")) or len(noun) < 3:
+            continue
+        before = _LABEL_BEFORE.search(sentence[: m.start()])
+        if before and before.group("w").lower() not in _OPENERS:
+            continue  # a label's number ("Topic 1 scores highest", "Store 1 leads"), no count
+        found.append(f'"1 {m.group("noun")}": the number 1 with a plural noun')
+    return found
+
+
 def _check(sentence: str) -> list[str]:
     found = []
     for m in _FROM_TO.finditer(sentence):
@@ -132,14 +146,7 @@ def _check(sentence: str) -> list[str]:
             same = bool(words) and _norm(b).split()[: len(words)] == words
         if same:
             found.append(f'"{m.group(0).strip()}": a change from a value to the same value')
-    for m in _ONE_PLURAL.finditer(sentence):
-        noun = m.group("noun").lower()
-        if noun in _NOT_PLURAL or noun.endswith(("ss", "us", "is", "ous")) or len(noun) < 3:
-            continue
-        before = _LABEL_BEFORE.search(sentence[: m.start()])
-        if before and before.group("w").lower() not in _OPENERS:
-            continue  # a label's number ("Topic 1 scores highest", "Store 1 leads"), no count
-        found.append(f'"1 {m.group("noun")}": the number 1 with a plural noun')
+    found += _one_plural(sentence)
     for m in _ZERO_OF_ZERO.finditer(sentence):
         found.append(f'"{m.group(0)}": a count of nothing')
     if _SHORTFALL.search(sentence) or _SURPLUS.search(sentence):

@@ -975,7 +975,9 @@ class EngineSpec(_Model):
     name: Literal["auto", "memory", "duckdb"] = "auto"
     memory_fraction: float = Field(default=0.5, gt=0, le=1)
     #: DuckDB's memory limit (it spills to disk beyond it), e.g. "2GB" or "500MB"
-    memory_limit: str = Field(default="2GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    memory_limit: str = Field(
+        default="2GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+    )
 
 
 class DeliverablesSpec(_Model):

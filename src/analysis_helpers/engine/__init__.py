@@ -9,7 +9,6 @@ in-memory functions; :func:`kpi_summary` is the report's KPI table. See docs/eng
 """
 
 from .connection import DEFAULT_MEMORY_LIMIT, DuckEngine, parquet_files
-from . import spark
 from .estimators import (
     EngineUnsupported,
     csi,

@@ -102,7 +102,7 @@ class DuckEngine:
         """Make ``frame`` a table named ``name`` for the statements (parameters)."""
         self.con.register(name, frame)
 
-    def query(self, statement: exp.Expression) -> pd.DataFrame:
+    def query(self, statement: exp.Expr) -> pd.DataFrame:
         """Run a statement and return its result as a DataFrame."""
         text = render(statement, self.dialect)
         self.statements.append(text)
@@ -113,9 +113,11 @@ class DuckEngine:
         self.con.close()
 
     def __enter__(self) -> DuckEngine:
+        """Return the engine (a context manager closes it)."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the engine."""
         self.close()
 
 

@@ -42,7 +42,17 @@ __all__ = [
     "weighted_correlation",
 ]
 
-_MEAN_COLS = ["item", "n", "n_weighted", "n_effective", "estimate", "se", "ci_low", "ci_high", "deff"]
+_MEAN_COLS = [
+    "item",
+    "n",
+    "n_weighted",
+    "n_effective",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+]
 
 
 class EngineUnsupported(ValueError):
@@ -54,9 +64,9 @@ class EngineUnsupported(ValueError):
 # --------------------------------------------------------------------------------------
 @dataclass
 class _Design:
-    weight: exp.Expression
-    stratum: exp.Expression
-    psu: exp.Expression | None
+    weight: exp.Expr
+    stratum: exp.Expr
+    psu: exp.Expr | None
     fpc: str | None
     lonely_psu: str
     weighted: bool
@@ -104,7 +114,9 @@ def _strata(engine: Any, d: _Design, func: str) -> _Strata:
     if t["h"].isna().any():
         raise ValueError(f"{func}: the strata column has a missing stratum")
     if t["bad_weight"].fillna(0).sum() > 0:
-        raise ValueError(f"{func}: {int(t['bad_weight'].sum())} row(s) have a missing or non-positive weight")
+        raise ValueError(
+            f"{func}: {int(t['bad_weight'].sum())} row(s) have a missing or non-positive weight"
+        )
     t = t.sort_values("h", kind="stable").reset_index(drop=True)
     n_psu = t["psus"].to_numpy(dtype=np.int64)
     f = np.zeros(len(t))
@@ -150,7 +162,9 @@ class _Cells:
         self.d = _design(design, func)
         self.strata = _strata(engine, self.d, func)
         self.clustered = self.d.psu is not None
-        stmt = q.cell_sums(by, self.d.stratum, self.d.psu, self.d.weight, variables, squares=not self.clustered)
+        stmt = q.cell_sums(
+            by, self.d.stratum, self.d.psu, self.d.weight, variables, squares=not self.clustered
+        )
         cells = engine.query(stmt)
         gcols = [f"g{k}" for k in range(len(self.by))]
         if gcols:
@@ -206,7 +220,9 @@ class _Cells:
     def degf(self, key: str) -> np.ndarray:
         """Return the per-group design df of variable ``key``: PSUs minus strata answering."""
         has = self.get(f"n_{key}") > 0
-        n_strata_cells = np.bincount(self.gh[has], minlength=self.G * self.H).reshape(self.G, self.H)
+        n_strata_cells = np.bincount(self.gh[has], minlength=self.G * self.H).reshape(
+            self.G, self.H
+        )
         n_strata = (n_strata_cells > 0).sum(axis=1)
         if self.clustered:
             n_psu = np.bincount(self.gi[has], minlength=self.G)
@@ -244,7 +260,9 @@ class _Cells:
         if not rows:
             return pd.DataFrame(columns=[*self.by, *cols])
         index = pd.RangeIndex(self.G)
-        out = pd.concat([pd.DataFrame({c: r[c] for c in cols}, index=index) for r in rows], ignore_index=True)
+        out = pd.concat(
+            [pd.DataFrame({c: r[c] for c in cols}, index=index) for r in rows], ignore_index=True
+        )
         if self.by:
             keys = self.keys.iloc[np.tile(np.arange(self.G), len(rows))].reset_index(drop=True)
             out = pd.concat([keys, out], axis=1)
@@ -283,7 +301,7 @@ def _srs_factor(n: np.ndarray, W: np.ndarray) -> np.ndarray:
 # estimators
 # --------------------------------------------------------------------------------------
 def _mean_rows(cells: _Cells, key: str, confidence: float) -> dict:
-    """The rows of a domain mean (as ``estimation.survey_mean``)."""
+    """Return the rows of a domain mean (as ``estimation.survey_mean``)."""
     z = normal_quantile(confidence)
     p = cells.mean(key)
     n, W = p["n"], p["W"]
@@ -314,8 +332,16 @@ def survey_mean(
     """
     items, by = _names(items, "items", "survey_mean"), _names(by, "by", "survey_mean") if by else []
     _check(engine, by, items, "survey_mean")
-    cells = _Cells(engine, by, design, [q.item_variable(f"v{k}", c) for k, c in enumerate(items)], "survey_mean")
-    rows = [{"item": item, **_mean_rows(cells, f"v{k}", confidence)} for k, item in enumerate(items)]
+    cells = _Cells(
+        engine,
+        by,
+        design,
+        [q.item_variable(f"v{k}", c) for k, c in enumerate(items)],
+        "survey_mean",
+    )
+    rows = [
+        {"item": item, **_mean_rows(cells, f"v{k}", confidence)} for k, item in enumerate(items)
+    ]
     return cells.finish(rows, _MEAN_COLS)
 
 
@@ -334,9 +360,18 @@ def survey_total(
     DataFrame
         Same columns as :func:`survey_mean`; ``estimate`` is the population total.
     """
-    items, by = _names(items, "items", "survey_total"), _names(by, "by", "survey_total") if by else []
+    items, by = (
+        _names(items, "items", "survey_total"),
+        _names(by, "by", "survey_total") if by else [],
+    )
     _check(engine, by, items, "survey_total")
-    cells = _Cells(engine, by, design, [q.item_variable(f"v{k}", c) for k, c in enumerate(items)], "survey_total")
+    cells = _Cells(
+        engine,
+        by,
+        design,
+        [q.item_variable(f"v{k}", c) for k, c in enumerate(items)],
+        "survey_total",
+    )
     z = normal_quantile(confidence)
     rows = []
     for k, item in enumerate(items):
@@ -356,7 +391,7 @@ def survey_total(
 
 
 def _share_rows(cells: _Cells, key: str, confidence: float, method: str) -> dict:
-    """The rows of a share (as ``kpis._share_rows``): logit or Wald interval, 0/1 edges."""
+    """Return the rows of a share (as ``kpis._share_rows``): logit or Wald interval, 0/1 edges."""
     p = cells.mean(key)
     n, W = p["n"], p["W"]
     est = np.where(n > 0, p["estimate"], np.nan)
@@ -375,7 +410,14 @@ def _share_rows(cells: _Cells, key: str, confidence: float, method: str) -> dict
     zero, one = (n > 0) & (est == 0), (n > 0) & (est == 1)
     lo, hi = np.where(zero, 0.0, lo), np.where(zero, 1 - tail, hi)
     lo, hi = np.where(one, tail, lo), np.where(one, 1.0, hi)
-    return {**_base(n, W, p["W2"]), "estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "deff": deff}
+    return {
+        **_base(n, W, p["W2"]),
+        "estimate": est,
+        "se": se,
+        "ci_low": lo,
+        "ci_high": hi,
+        "deff": deff,
+    }
 
 
 def top_box(
@@ -405,7 +447,10 @@ def top_box(
     _check(engine, by, items, "top_box")
     variables = [q.indicator_variable(f"v{k}", c, codes) for k, c in enumerate(items)]
     cells = _Cells(engine, by, design, variables, "top_box")
-    rows = [{"item": item, **_share_rows(cells, f"v{k}", confidence, method)} for k, item in enumerate(items)]
+    rows = [
+        {"item": item, **_share_rows(cells, f"v{k}", confidence, method)}
+        for k, item in enumerate(items)
+    ]
     return cells.finish(rows, _MEAN_COLS)
 
 
@@ -431,9 +476,13 @@ def nps(
     """
     items, by = _names(items, "items", "nps"), _names(by, "by", "nps") if by else []
     if not promoter_min > detractor_max:
-        raise ValueError(f"nps: promoter_min ({promoter_min}) must exceed detractor_max ({detractor_max})")
+        raise ValueError(
+            f"nps: promoter_min ({promoter_min}) must exceed detractor_max ({detractor_max})"
+        )
     _check(engine, by, items, "nps")
-    variables = [v for k, c in enumerate(items) for v in _nps_variables(k, c, promoter_min, detractor_max)]
+    variables = [
+        v for k, c in enumerate(items) for v in _nps_variables(k, c, promoter_min, detractor_max)
+    ]
     cells = _Cells(engine, by, design, variables, "nps")
     rows = [{"item": item, **_nps_rows(cells, k, confidence)} for k, item in enumerate(items)]
     cols = ["item", "n", "n_weighted", "n_effective", "pct_promoters", "pct_passives",
@@ -442,7 +491,7 @@ def nps(
     return cells.finish(rows, cols)
 
 
-def _nps_variables(k: int, item: str, promoter_min: float, detractor_max: float) -> list:
+def _nps_variables(k: int | str, item: str, promoter_min: float, detractor_max: float) -> list:
     return [
         q.score_variable(f"s{k}", item, promoter_min, detractor_max),
         q.flag_variable(f"p{k}", item, at_least=promoter_min),
@@ -450,8 +499,8 @@ def _nps_variables(k: int, item: str, promoter_min: float, detractor_max: float)
     ]
 
 
-def _nps_rows(cells: _Cells, k: int, confidence: float) -> dict:
-    """The rows of an NPS (as ``kpis.nps``) from the variables of :func:`_nps_variables`."""
+def _nps_rows(cells: _Cells, k: int | str, confidence: float) -> dict:
+    """Return the rows of an NPS (as ``kpis.nps``) from the variables of :func:`_nps_variables`."""
     z = normal_quantile(confidence)
     p = cells.mean(f"s{k}")
     pro = cells.mean(f"p{k}")["estimate"]
@@ -497,7 +546,10 @@ def item_distribution(
         One row per group, item and code: the ``by`` columns, ``item``, ``code``, ``n``,
         ``n_weighted``, ``count``, ``count_weighted``, ``share``, ``share_unweighted``.
     """
-    items, by = _names(items, "items", "item_distribution"), _names(by, "by", "item_distribution") if by else []
+    items, by = (
+        _names(items, "items", "item_distribution"),
+        _names(by, "by", "item_distribution") if by else [],
+    )
     _check(engine, by, items, "item_distribution")
     d = _design(design, "item_distribution")
     code_arr = np.asarray(list(codes), dtype=float)
@@ -514,8 +566,16 @@ def item_distribution(
                 f"item_distribution: item column {item!r} has {int(bad.sum())} value(s) not "
                 f"one of the codes {code_arr.tolist()}"
             )
-        cnt = np.column_stack([cube[f"c_{i}_{k}"].fillna(0).to_numpy(float) for k in range(K)]) if K else np.zeros((G, 0))
-        cw = np.column_stack([cube[f"cw_{i}_{k}"].fillna(0).to_numpy(float) for k in range(K)]) if K else np.zeros((G, 0))
+        cnt = (
+            np.column_stack([cube[f"c_{i}_{k}"].fillna(0).to_numpy(float) for k in range(K)])
+            if K
+            else np.zeros((G, 0))
+        )
+        cw = (
+            np.column_stack([cube[f"cw_{i}_{k}"].fillna(0).to_numpy(float) for k in range(K)])
+            if K
+            else np.zeros((G, 0))
+        )
         cnt = cnt.astype(np.int64)
         n = cnt.sum(axis=1, keepdims=True)
         W = cw.sum(axis=1, keepdims=True)
@@ -533,7 +593,12 @@ def item_distribution(
                 }
             )
         if by:
-            keys = cube[gcols].set_axis(by, axis=1).iloc[np.repeat(np.arange(G), K)].reset_index(drop=True)
+            keys = (
+                cube[gcols]
+                .set_axis(by, axis=1)
+                .iloc[np.repeat(np.arange(G), K)]
+                .reset_index(drop=True)
+            )
             t = pd.concat([keys, t], axis=1)
         parts.append(t)
     return pd.concat(parts, ignore_index=True)
@@ -579,7 +644,11 @@ def weighted_correlation(
         for i in range(k):
             for j in range(k):
                 a, b = min(i, j), max(i, j)
-                swm[i, j], counts[i, j], sxy[i, j] = s[f"sw_{a}_{b}"], s[f"n_{a}_{b}"], s[f"sxy_{a}_{b}"]
+                swm[i, j], counts[i, j], sxy[i, j] = (
+                    s[f"sw_{a}_{b}"],
+                    s[f"n_{a}_{b}"],
+                    s[f"sxy_{a}_{b}"],
+                )
                 sww[i, j] = s[f"sww_{a}_{b}"]
                 sx[i, j], sxx[i, j] = s[f"sx_{i}_{j}"], s[f"sxx_{i}_{j}"]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -588,7 +657,9 @@ def weighted_correlation(
             var = sxx / swm - mx**2
             corr = cov / np.sqrt(var * var.T)
         if (counts == 0).any():
-            raise ValueError("weighted_correlation: some pair of items has no respondent answering both")
+            raise ValueError(
+                "weighted_correlation: some pair of items has no respondent answering both"
+            )
         n = int(counts.min())
         n_eff = float(np.min(swm**2 / sww))
     corr[np.arange(k), np.arange(k)] = 1.0
@@ -597,14 +668,16 @@ def weighted_correlation(
     return out
 
 
-def _ww_listwise(w: exp.Expression, items: Sequence[str]) -> exp.Select:
+def _ww_listwise(w: exp.Expr, items: Sequence[str]) -> exp.Select:
     ok = [exp.Not(this=exp.Is(this=q.col(c), expression=exp.Null())) for c in items]
-    cond = ok[0]
+    cond: exp.Expr = ok[0]
     for c in ok[1:]:
         cond = exp.And(this=cond, expression=c)
-    return exp.select(exp.alias_(exp.Sum(this=exp.Mul(this=w.copy(), expression=w.copy())), "ww")).from_(
-        exp.to_table(q.SOURCE)
-    ).where(cond)
+    return (
+        exp.select(exp.alias_(exp.Sum(this=exp.Mul(this=w.copy(), expression=w.copy())), "ww"))
+        .from_(exp.to_table(q.SOURCE))
+        .where(cond)
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -776,12 +849,10 @@ def _node_vars(
         return out
     # each respondent is a PSU: a second pass sums the squares of the nodes' scores
     engine, by = cells.engine, cells.by
-    params = pd.DataFrame(
-        {f"g{n}": cells.keys[c].to_numpy() for n, c in enumerate(by)}
-    )
+    params = pd.DataFrame({f"g{n}": cells.keys[c].to_numpy() for n, c in enumerate(by)})
     terms = []
     for k in agg:
-        expr: exp.Expression | None = None
+        expr: exp.Expr | None = None
         for item in coef[keys[k]]:
             j = items.index(item)
             W = parts[j]["W"]
@@ -793,8 +864,12 @@ def _node_vars(
             pm = exp.column(f"m{j}", table="params", quoted=True)
             diff = exp.Sub(this=q.double(q.col(item)), expression=pm)
             term = exp.Case(
-                ifs=[exp.If(this=exp.Not(this=exp.Is(this=q.col(item), expression=exp.Null())),
-                            true=exp.Mul(this=pc, expression=exp.paren(diff)))],
+                ifs=[
+                    exp.If(
+                        this=exp.Not(this=exp.Is(this=q.col(item), expression=exp.Null())),
+                        true=exp.Mul(this=pc, expression=exp.paren(diff)),
+                    )
+                ],
                 default=q.num(0.0),
             )
             expr = term if expr is None else exp.Add(this=expr, expression=term)
@@ -810,9 +885,9 @@ def _node_vars(
     res = engine.query(stmt)
     gcols = [f"g{n}" for n in range(len(by))]
     if gcols:
-        gi = res.merge(
-            cells.keys.set_axis(gcols, axis=1).reset_index(), on=gcols, how="left"
-        )["index"].to_numpy()
+        gi = res.merge(cells.keys.set_axis(gcols, axis=1).reset_index(), on=gcols, how="left")[
+            "index"
+        ].to_numpy()
     else:
         gi = np.zeros(len(res), dtype=np.int64)
     hi = cells.strata.values.get_indexer(res["h"])
@@ -820,7 +895,9 @@ def _node_vars(
     cells.gh = gi * cells.H + hi
     try:
         return {
-            k: cells.var(res[f"t_n{k}"].fillna(0).to_numpy(float), res[f"tt_n{k}"].fillna(0).to_numpy(float))
+            k: cells.var(
+                res[f"t_n{k}"].fillna(0).to_numpy(float), res[f"tt_n{k}"].fillna(0).to_numpy(float)
+            )
             for k in agg
         }
     finally:
@@ -828,16 +905,28 @@ def _node_vars(
 
 
 def _cross_params(
-    stratum: exp.Expression, weight: exp.Expression, terms: list[tuple[str, exp.Expression]]
+    stratum: exp.Expr, weight: exp.Expr, terms: list[tuple[str, exp.Expr]]
 ) -> exp.Select:
-    """The second pass without groups: the parameters are one row, joined to every row."""
-    inner: list[exp.Expression] = [exp.alias_(stratum.copy(), "h", quoted=True)]
+    """Return the second pass without groups: the parameters are one row, joined to every row."""
+    inner: list[exp.Expr] = [exp.alias_(stratum.copy(), "h", quoted=True)]
     for key, e in terms:
-        inner.append(exp.alias_(exp.Mul(this=weight.copy(), expression=exp.paren(e.copy())), f"t_{key}", quoted=True))
-    src = exp.select(*inner).from_(exp.to_table(q.SOURCE)).join(exp.to_table("params"), join_type="cross")
-    sel: list[exp.Expression] = [exp.column("h", quoted=True)]
+        inner.append(
+            exp.alias_(
+                exp.Mul(this=weight.copy(), expression=exp.paren(e.copy())), f"t_{key}", quoted=True
+            )
+        )
+    src = (
+        exp.select(*inner)
+        .from_(exp.to_table(q.SOURCE))
+        .join(exp.to_table("params"), join_type="cross")
+    )
+    sel: list[exp.Expr] = [exp.column("h", quoted=True)]
     for key, _ in terms:
         t = exp.column(f"t_{key}", quoted=True)
         sel.append(exp.alias_(exp.Sum(this=t.copy()), f"t_{key}", quoted=True))
-        sel.append(exp.alias_(exp.Sum(this=exp.Mul(this=t.copy(), expression=t.copy())), f"tt_{key}", quoted=True))
+        sel.append(
+            exp.alias_(
+                exp.Sum(this=exp.Mul(this=t.copy(), expression=t.copy())), f"tt_{key}", quoted=True
+            )
+        )
     return exp.select(*sel).from_(src.subquery("psu_totals")).group_by(exp.column("h", quoted=True))

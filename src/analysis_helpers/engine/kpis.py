@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+from sqlglot import exp
 
 from .._design import SurveyDesign
 from ..study import Study
 from ..text import template
-from sqlglot import exp
-
 from . import estimators as est
 from . import sql
 

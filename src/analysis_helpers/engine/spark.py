@@ -62,7 +62,7 @@ class SparkEngine:
         """Make ``frame`` a temporary view named ``name`` (the estimators' parameters)."""
         self.spark.createDataFrame(frame).createOrReplaceTempView(name)
 
-    def query(self, statement: exp.Expression) -> pd.DataFrame:
+    def query(self, statement: exp.Expr) -> pd.DataFrame:
         """Run a statement on Spark SQL and return its (small) result as a DataFrame."""
         text = render(statement, self.dialect)
         self.statements.append(text)
@@ -77,9 +77,11 @@ class SparkEngine:
         self.spark.catalog.dropTempView(SOURCE)
 
     def __enter__(self) -> SparkEngine:
+        """Return the engine (a context manager closes it)."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the engine."""
         self.close()
 
 

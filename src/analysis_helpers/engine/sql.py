@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import sqlglot
 from sqlglot import exp
 
@@ -60,8 +61,8 @@ class Variable:
     """
 
     key: str
-    value: exp.Expression
-    valid: exp.Expression
+    value: exp.Expr
+    valid: exp.Expr
 
 
 def col(name: str) -> exp.Column:
@@ -69,19 +70,21 @@ def col(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def num(x: float) -> exp.Expression:
+def num(x: float) -> exp.Expr:
     """Return a numeric literal (negative numbers as a negation)."""
     return exp.Neg(this=exp.Literal.number(-x)) if x < 0 else exp.Literal.number(x)
 
 
-def double(e: exp.Expression) -> exp.Cast:
+def double(e: exp.Expr) -> exp.Cast:
     """Return ``CAST(e AS DOUBLE)``."""
     return exp.Cast(this=e, to=exp.DataType.build("double"))
 
 
 def item_variable(key: str, item: str) -> Variable:
     """Return the variable of a numeric item: its value, answered when not missing."""
-    return Variable(key, double(col(item)), exp.Not(this=exp.Is(this=col(item), expression=exp.Null())))
+    return Variable(
+        key, double(col(item)), exp.Not(this=exp.Is(this=col(item), expression=exp.Null()))
+    )
 
 
 def indicator_variable(key: str, item: str, codes: Sequence[float]) -> Variable:
@@ -91,11 +94,13 @@ def indicator_variable(key: str, item: str, codes: Sequence[float]) -> Variable:
     return Variable(key, value, item_variable(key, item).valid)
 
 
-def flag_variable(key: str, item: str, *, at_least: float | None = None, at_most: float | None = None) -> Variable:
+def flag_variable(
+    key: str, item: str, *, at_least: float | None = None, at_most: float | None = None
+) -> Variable:
     """Return 1 when ``item >= at_least`` (or ``<= at_most``), else 0; answered when not missing."""
     c = col(item)
     if at_least is not None:
-        cond: exp.Expression = exp.GTE(this=c, expression=num(at_least))
+        cond: exp.Expr = exp.GTE(this=c, expression=num(at_least))
     elif at_most is not None:
         cond = exp.LTE(this=c, expression=num(at_most))
     else:
@@ -117,53 +122,49 @@ def score_variable(key: str, item: str, high: float, low: float) -> Variable:
     return Variable(key, value, item_variable(key, item).valid)
 
 
-def render(statement: exp.Expression, dialect: str = "duckdb") -> str:
+def render(statement: exp.Expr, dialect: str = "duckdb") -> str:
     """Return the text of ``statement`` in ``dialect`` (any dialect sqlglot writes)."""
     return statement.sql(dialect=dialect)
 
 
-def _when(cond: exp.Expression, value: exp.Expression) -> exp.Case:
+def _when(cond: exp.Expr, value: exp.Expr) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=cond.copy(), true=value.copy())])
 
 
-def _sum(e: exp.Expression, alias: str) -> exp.Alias:
+def _sum(e: exp.Expr, alias: str) -> exp.Expr:
     return exp.alias_(exp.Sum(this=e), alias, quoted=True)
 
 
-def _factor(e: exp.Expression) -> exp.Expression:
+def _factor(e: exp.Expr) -> exp.Expr:
     """Return ``e`` as a factor of a product (a sum or difference in parentheses)."""
     e = e.copy()
     return exp.paren(e) if isinstance(e, exp.Add | exp.Sub) else e
 
 
-def _mul(*parts: exp.Expression) -> exp.Expression:
+def _mul(*parts: exp.Expr) -> exp.Expr:
     out = _factor(parts[0])
     for p in parts[1:]:
         out = exp.Mul(this=out, expression=_factor(p))
     return out
 
 
-def _keys(
-    by: Sequence[str], stratum: exp.Expression, psu: exp.Expression | None
-) -> list[tuple[str, exp.Expression]]:
-    keys = [(f"g{k}", col(c)) for k, c in enumerate(by)]
+def _keys(by: Sequence[str], stratum: exp.Expr, psu: exp.Expr | None) -> list[tuple[str, exp.Expr]]:
+    keys: list[tuple[str, exp.Expr]] = [(f"g{k}", col(c)) for k, c in enumerate(by)]
     keys.append(("h", stratum))
     if psu is not None:
         keys.append(("p", psu))
     return keys
 
 
-def _group(q: exp.Select, keys: Sequence[exp.Expression]) -> exp.Select:
+def _group(q: exp.Select, keys: Sequence[exp.Expr]) -> exp.Select:
     """Group ``q`` by the key expressions that are not constants (a constant stratum)."""
     grouping = [e.copy() for e in keys if not isinstance(e, exp.Literal)]
     return q.group_by(*grouping) if grouping else q
 
 
-def _member(by: Sequence[str]) -> exp.Expression | None:
+def _member(by: Sequence[str]) -> exp.Expr | None:
     """Rows with every ``by`` value present (the others are outside every group)."""
-    conds: list[exp.Expression] = [
-        exp.Not(this=exp.Is(this=col(c), expression=exp.Null())) for c in by
-    ]
+    conds: list[exp.Expr] = [exp.Not(this=exp.Is(this=col(c), expression=exp.Null())) for c in by]
     if not conds:
         return None
     out = conds[0]
@@ -174,9 +175,9 @@ def _member(by: Sequence[str]) -> exp.Expression | None:
 
 def cell_sums(
     by: Sequence[str],
-    stratum: exp.Expression,
-    psu: exp.Expression | None,
-    weight: exp.Expression,
+    stratum: exp.Expr,
+    psu: exp.Expr | None,
+    weight: exp.Expr,
     variables: Sequence[Variable],
     *,
     squares: bool,
@@ -206,7 +207,7 @@ def cell_sums(
     """
     keys = _keys(by, stratum, psu)
     w = weight
-    sel: list[exp.Expression] = [exp.alias_(e.copy(), a, quoted=True) for a, e in keys]
+    sel: list[exp.Expr] = [exp.alias_(e.copy(), a, quoted=True) for a, e in keys]
     sel.append(exp.alias_(exp.Count(this=exp.Star()), "rows", quoted=True))
     one = num(1.0)
     for v in variables:
@@ -227,7 +228,7 @@ def cell_sums(
 
 
 def stratum_sizes(
-    stratum: exp.Expression, psu: exp.Expression | None, fpc: str | None, weight: exp.Expression
+    stratum: exp.Expr, psu: exp.Expr | None, fpc: str | None, weight: exp.Expr
 ) -> exp.Select:
     """Return per stratum ``h``: ``rows``, ``psus`` (sampled PSUs) and ``fpc_lo`` / ``fpc_hi``.
 
@@ -237,7 +238,7 @@ def stratum_sizes(
     count and fpc are properties of the whole design.
     """
     inner_keys = [exp.alias_(stratum.copy(), "h", quoted=True)]
-    inner_sel: list[exp.Expression] = list(inner_keys)
+    inner_sel: list[exp.Expr] = list(inner_keys)
     inner_sel.append(exp.alias_(exp.Count(this=exp.Star()), "rows", quoted=True))
     bad = exp.Or(
         this=exp.Is(this=weight.copy(), expression=exp.Null()),
@@ -251,7 +252,7 @@ def stratum_sizes(
     group = [stratum.copy()] + ([psu.copy()] if psu is not None else [])
     inner = _group(exp.select(*inner_sel).from_(exp.to_table(SOURCE)), group)
     h = col("h")
-    outer: list[exp.Expression] = [h]
+    outer: list[exp.Expr] = [h]
     outer.append(_sum(col("rows"), "rows"))
     outer.append(_sum(col("bad_weight"), "bad_weight"))
     if psu is not None:
@@ -265,7 +266,7 @@ def stratum_sizes(
 
 
 def count_cube(
-    by: Sequence[str], weight: exp.Expression, items: Sequence[str], codes: Sequence[float]
+    by: Sequence[str], weight: exp.Expr, items: Sequence[str], codes: Sequence[float] | np.ndarray
 ) -> exp.Select:
     """Return the weighted count cube: per group, ``c_<i>_<k>`` / ``cw_<i>_<k>``.
 
@@ -274,17 +275,21 @@ def count_cube(
     error for the caller to report).
     """
     keys = [(f"g{k}", col(c)) for k, c in enumerate(by)]
-    sel: list[exp.Expression] = [exp.alias_(e.copy(), a, quoted=True) for a, e in keys]
+    sel: list[exp.Expr] = [exp.alias_(e.copy(), a, quoted=True) for a, e in keys]
     for i, item in enumerate(items):
         c = col(item)
         for k, code in enumerate(codes):
             hit = exp.EQ(this=c.copy(), expression=num(float(code)))
             sel.append(_sum(_when(hit, num(1.0)), f"c_{i}_{k}"))
             sel.append(_sum(_when(hit, weight), f"cw_{i}_{k}"))
-        known = exp.Or(
-            this=exp.Is(this=c.copy(), expression=exp.Null()),
-            expression=exp.In(this=c.copy(), expressions=[num(float(x)) for x in codes]),
-        ) if len(codes) else exp.Is(this=c.copy(), expression=exp.Null())
+        known = (
+            exp.Or(
+                this=exp.Is(this=c.copy(), expression=exp.Null()),
+                expression=exp.In(this=c.copy(), expressions=[num(float(x)) for x in codes]),
+            )
+            if len(codes)
+            else exp.Is(this=c.copy(), expression=exp.Null())
+        )
         sel.append(_sum(_when(exp.Not(this=exp.paren(known)), num(1.0)), f"o_{i}"))
     q = exp.select(*sel).from_(exp.to_table(SOURCE))
     member = _member(by)
@@ -294,7 +299,7 @@ def count_cube(
 
 
 def cross_products(
-    by: Sequence[str], weight: exp.Expression, items: Sequence[str], *, pairwise: bool
+    by: Sequence[str], weight: exp.Expr, items: Sequence[str], *, pairwise: bool
 ) -> exp.Select:
     """Return the weighted cross-product sums of ``items`` for correlations.
 
@@ -304,7 +309,7 @@ def cross_products(
     ``w x_i^2``) and ``sxy_<i>_<j>`` (of ``w x_i x_j``).
     """
     keys = [(f"g{k}", col(c)) for k, c in enumerate(by)]
-    sel: list[exp.Expression] = [exp.alias_(e.copy(), a, quoted=True) for a, e in keys]
+    sel: list[exp.Expr] = [exp.alias_(e.copy(), a, quoted=True) for a, e in keys]
     xs = [double(col(c)) for c in items]
     ok = [exp.Not(this=exp.Is(this=col(c), expression=exp.Null())) for c in items]
     w = weight
@@ -329,12 +334,12 @@ def cross_products(
                 sel.append(_sum(_when(both, _mul(w, xs[i])), f"sx_{i}_{j}"))
                 sel.append(_sum(_when(both, _mul(w, xs[i], xs[i])), f"sxx_{i}_{j}"))
     src = exp.select(exp.Star()).from_(exp.to_table(SOURCE))
-    conds = [c for c in ok] if not pairwise else []
+    conds: list[exp.Expr] = list(ok) if not pairwise else []
     member = _member(by)
     if member is not None:
         conds.append(member)
     if conds:
-        where = conds[0]
+        where: exp.Expr = conds[0]
         for c in conds[1:]:
             where = exp.And(this=where, expression=c)
         src = src.where(where)
@@ -344,10 +349,10 @@ def cross_products(
 
 def linear_sums(
     by: Sequence[str],
-    stratum: exp.Expression,
-    psu: exp.Expression | None,
-    weight: exp.Expression,
-    terms: Sequence[tuple[str, exp.Expression]],
+    stratum: exp.Expr,
+    psu: exp.Expr | None,
+    weight: exp.Expr,
+    terms: Sequence[tuple[str, exp.Expr]],
     params: str,
 ) -> exp.Select:
     """Return per group x stratum the sums ``t_<k>`` and squares ``tt_<k>`` of linear scores.
@@ -359,13 +364,15 @@ def linear_sums(
     per PSU first.
     """
     keys = _keys(by, stratum, psu)
-    inner: list[exp.Expression] = [exp.alias_(e.copy(), a, quoted=True) for a, e in keys]
+    inner: list[exp.Expr] = [exp.alias_(e.copy(), a, quoted=True) for a, e in keys]
     for key, e in terms:
         value = _mul(weight, e)
-        inner.append(exp.alias_(exp.Sum(this=value) if psu is not None else value, f"t_{key}", quoted=True))
+        inner.append(
+            exp.alias_(exp.Sum(this=value) if psu is not None else value, f"t_{key}", quoted=True)
+        )
     src = exp.select(*inner).from_(exp.to_table(SOURCE))
     if by:
-        on: exp.Expression | None = None
+        on: exp.Expr | None = None
         for k, c in enumerate(by):
             eq = exp.EQ(
                 this=exp.column(c, table=SOURCE, quoted=True),
@@ -376,7 +383,7 @@ def linear_sums(
     if psu is not None:
         src = _group(src, [e for _, e in keys])
     outer_keys = [a for a, _ in keys if a != "p"]
-    sel: list[exp.Expression] = [exp.column(a, quoted=True) for a in outer_keys]
+    sel: list[exp.Expr] = [exp.column(a, quoted=True) for a in outer_keys]
     for key, _ in terms:
         t = exp.column(f"t_{key}", quoted=True)
         sel.append(_sum(t.copy(), f"t_{key}"))
@@ -385,6 +392,6 @@ def linear_sums(
     return out.group_by(*[exp.column(a, quoted=True) for a in outer_keys])
 
 
-def parse(text: str) -> exp.Expression:
+def parse(text: str) -> exp.Expr:
     """Parse an SQL expression written in standard SQL (for callers' own terms)."""
     return sqlglot.parse_one(text)
