@@ -168,15 +168,18 @@ def _segment_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
             remap[keep] = np.arange(len(keep))
             names = [cats[k] for k in keep] + ([NOT_KNOWN] if (raw < 0).any() else [])
             return remap[raw], names
+    # each distinct value turned into text once, then spread over the rows by its code
+    raw, uniq = pd.factorize(values)
     if isinstance(values.dtype, pd.CategoricalDtype):
         order = [str(c) for c in values.cat.categories]
     else:
-        order = sorted({str(v) for v in values.dropna()})
-    text = values.astype("string").fillna(NOT_KNOWN).to_numpy(dtype=object)
-    seen = set(text)
+        order = sorted({str(v) for v in uniq})
+    utext = list(pd.Series(np.asarray(uniq, dtype=object)).astype("string"))
+    seen = set(utext) | ({NOT_KNOWN} if (raw < 0).any() else set())
     names = [c for c in order if c in seen] + ([NOT_KNOWN] if NOT_KNOWN in seen else [])
-    codes = pd.Categorical(text, categories=names).codes
-    return codes.astype(np.int64), names
+    at = {c: k for k, c in enumerate(names)}
+    of_unique = np.array([at.get(t, -1) for t in utext] + [at.get(NOT_KNOWN, -1)], dtype=np.int64)
+    return of_unique[raw], names
 
 
 def wave_text(values: pd.Series) -> np.ndarray:
