@@ -990,16 +990,30 @@ class PreparedCalibration:
 
     def xt(self, v: np.ndarray) -> np.ndarray:
         """Return ``X' V`` (K x k) for ``V`` n x k."""
-        parts = [_rowsum(c, v, k) for c, k in zip(self.codes, self.sizes, strict=True)]
-        if self.numeric.shape[1]:
-            parts.append(self.numeric.T @ v)
-        return np.concatenate(parts, axis=0)
+        return self.xt_rows(None, v)
 
-    def xt_rows(self, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Return ``X[rows]' V`` (K x k) for ``V`` len(rows) x k."""
-        parts = [_rowsum(c[rows], v, k) for c, k in zip(self.codes, self.sizes, strict=True)]
+    def xt_rows(self, rows: np.ndarray | None, v: np.ndarray) -> np.ndarray:
+        """Return ``X[rows]' V`` (K x k) for ``V`` len(rows) x k (``rows`` None: every row).
+
+        Several indicator blocks: one pass per column of ``V`` over the joint cells of the
+        blocks (:meth:`_joint`), whose sums give every block's (unless the cells are so many
+        that the product with their indicators costs more than the passes it saves).
+        """
+        n_rows = len(self.w) if rows is None else len(rows)
+        parts = []
+        if len(self.codes) > 1:
+            joint, ind = self._joint()
+            if ind.size <= n_rows * (len(self.codes) - 1):
+                cells = joint if rows is None else joint[rows]
+                parts = [ind.T @ _rowsum(cells, v, len(ind))]
+        if not parts:
+            parts = [
+                _rowsum(c if rows is None else c[rows], v, k)
+                for c, k in zip(self.codes, self.sizes, strict=True)
+            ]
         if self.numeric.shape[1]:
-            parts.append(self.numeric[rows].T @ v)
+            num = self.numeric if rows is None else self.numeric[rows]
+            parts.append(num.T @ v)
         return np.concatenate(parts, axis=0)
 
     def xdot(self, a: np.ndarray) -> np.ndarray:
