@@ -390,3 +390,7 @@ def test_prepared_calibration_xt_rows_equals_the_dense_product(n_levels):
     np.testing.assert_allclose(
         cal.xt_rows(rows, v[:100]), X[rows].T @ v[:100], rtol=1e-12, atol=1e-12
     )
+    groups = rng.integers(0, 5, n)  # group_xt: per-group sums of v x_i (code 5 ignored)
+    groups[:5] = 5
+    dense = np.vstack([(v[:, 0] * (groups == g)) @ X for g in range(5)])
+    np.testing.assert_allclose(cal.group_xt(groups, 5, v[:, 0]), dense, rtol=1e-12, atol=1e-12)

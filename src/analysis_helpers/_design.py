@@ -957,6 +957,21 @@ class PreparedCalibration:
             self.cache["joint"] = (joint, ind)
         return self.cache["joint"]
 
+    def _cells_to_columns(self, s: np.ndarray) -> np.ndarray:
+        """Return ``s @ ind`` (m x indicator columns) for sums ``s`` (m x cells) per joint cell.
+
+        Each cell adds to one column per block: a scatter-add, not a dense product (small
+        products in BLAS threads stall when the cores are busy).
+        """
+        _, ind = self._joint()
+        if "joint_cols" not in self.cache:
+            self.cache["joint_cols"] = np.nonzero(ind)[1].reshape(len(ind), len(self.codes))
+        cols = self.cache["joint_cols"]
+        m, k = s.shape[0], ind.shape[1]
+        idx = np.arange(m)[:, None, None] * k + cols[None, :, :]
+        vals = np.broadcast_to(s[:, :, None], idx.shape)
+        return np.bincount(idx.ravel(), weights=vals.ravel(), minlength=m * k).reshape(m, k)
+
     def group_xt(
         self, codes: np.ndarray, m: int, v: np.ndarray, *, keep: bool = True
     ) -> np.ndarray:
@@ -978,7 +993,7 @@ class PreparedCalibration:
                         self.cache[key] = (codes, codes * J + joint)
                     cells = self.cache[key][1]
                 s = np.bincount(cells, weights=v, minlength=(m + 1) * J)[: m * J]
-                parts.append(s.reshape(m, J) @ ind)
+                parts.append(self._cells_to_columns(s.reshape(m, J)))
         if not parts:
             parts = [
                 np.bincount(codes * k + c, weights=v, minlength=(m + 1) * k)[: m * k].reshape(m, k)
