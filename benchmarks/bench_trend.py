@@ -12,6 +12,7 @@ area; apart from the page's total, the per-customer threshold fit with its boots
     python benchmarks/bench_trend.py --n 1000000
     python benchmarks/bench_trend.py --n 1000000 --fixed-weights   # raking_se: false
     python benchmarks/bench_trend.py --n 20000 --figures /tmp/trend12
+    python benchmarks/bench_trend.py --n 1000000 --blas-threads 1   # one BLAS thread
 """
 
 from __future__ import annotations
@@ -111,7 +112,17 @@ def main() -> None:
         action="store_true",
         help="SEs with the raked weights as fixed (weighting.raking_se: false)",
     )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=0,
+        help="limit the BLAS threads of this process (threadpoolctl); 0: as the environment has it",
+    )
     args = parser.parse_args()
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.blas_threads, user_api="blas")
     with tempfile.TemporaryDirectory() as tmp:
         study = twelve_wave_study(Path(tmp), raking_se=not args.fixed_weights)
     data = make_data(study, args.n)
@@ -151,7 +162,8 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"respondents: {args.n:,} over {len(WAVES)} waves, {len(study.spec.items)} items; "
-        f"SEs {'with raked weights as fixed' if args.fixed_weights else 'raking-aware'}"
+        f"SEs {'with raked weights as fixed' if args.fixed_weights else 'raking-aware'}; "
+        f"BLAS threads {args.blas_threads or 'as the environment has it'}"
     )
     for name, (sec, cpu_s) in steps.items():
         print(f"  {name}: {sec:.2f} s wall, {cpu_s:.2f} s CPU")

@@ -367,3 +367,30 @@ def test_calibrate_within_is_the_interacted_model():
     se = survey_mean(data, items="api99", design=a)["se"].iloc[0]
     fixed = survey_mean(data, items="api99", design=SurveyDesign(**base))["se"].iloc[0]
     assert se < 1e-6 * fixed
+
+
+@pytest.mark.parametrize("n_levels", [(3, 2), (4, 3, 5, 2), (40, 30, 25)])
+def test_prepared_calibration_xt_rows_equals_the_dense_product(n_levels):
+    """``X[rows]' V`` over the joint cells of the blocks (or per block when the cells are
+    many) equals the product with the dense indicator matrix, with numeric columns too."""
+    from analysis_helpers._design import PreparedCalibration
+
+    rng = np.random.default_rng(7)
+    n = 600
+    codes = [rng.integers(0, k, n) for k in n_levels]
+    codes = [np.concatenate([np.arange(k), c[k:]]) for k, c in zip(n_levels, codes, strict=True)]
+    numeric = [rng.normal(size=n)]
+    cal = PreparedCalibration.build("calibrate", codes, numeric, np.ones(n), np.ones(n))
+    X = np.column_stack(
+        [np.eye(k)[c] for k, c in zip(n_levels, codes, strict=True)] + [numeric[0][:, None]]
+    )
+    v = rng.normal(size=(n, 3))
+    np.testing.assert_allclose(cal.xt(v), X.T @ v, rtol=1e-12, atol=1e-12)
+    rows = np.sort(rng.choice(n, 100, replace=False))
+    np.testing.assert_allclose(
+        cal.xt_rows(rows, v[:100]), X[rows].T @ v[:100], rtol=1e-12, atol=1e-12
+    )
+    groups = rng.integers(0, 5, n)  # group_xt: per-group sums of v x_i (code 5 ignored)
+    groups[:5] = 5
+    dense = np.vstack([(v[:, 0] * (groups == g)) @ X for g in range(5)])
+    np.testing.assert_allclose(cal.group_xt(groups, 5, v[:, 0]), dense, rtol=1e-12, atol=1e-12)

@@ -957,6 +957,21 @@ class PreparedCalibration:
             self.cache["joint"] = (joint, ind)
         return self.cache["joint"]
 
+    def _cells_to_columns(self, s: np.ndarray) -> np.ndarray:
+        """Return ``s @ ind`` (m x indicator columns) for sums ``s`` (m x cells) per joint cell.
+
+        Each cell adds to one column per block: a scatter-add, not a dense product (small
+        products in BLAS threads stall when the cores are busy).
+        """
+        _, ind = self._joint()
+        if "joint_cols" not in self.cache:
+            self.cache["joint_cols"] = np.nonzero(ind)[1].reshape(len(ind), len(self.codes))
+        cols = self.cache["joint_cols"]
+        m, k = s.shape[0], ind.shape[1]
+        idx = np.arange(m)[:, None, None] * k + cols[None, :, :]
+        vals = np.broadcast_to(s[:, :, None], idx.shape)
+        return np.bincount(idx.ravel(), weights=vals.ravel(), minlength=m * k).reshape(m, k)
+
     def group_xt(
         self, codes: np.ndarray, m: int, v: np.ndarray, *, keep: bool = True
     ) -> np.ndarray:
@@ -978,7 +993,7 @@ class PreparedCalibration:
                         self.cache[key] = (codes, codes * J + joint)
                     cells = self.cache[key][1]
                 s = np.bincount(cells, weights=v, minlength=(m + 1) * J)[: m * J]
-                parts.append(s.reshape(m, J) @ ind)
+                parts.append(self._cells_to_columns(s.reshape(m, J)))
         if not parts:
             parts = [
                 np.bincount(codes * k + c, weights=v, minlength=(m + 1) * k)[: m * k].reshape(m, k)
@@ -990,16 +1005,30 @@ class PreparedCalibration:
 
     def xt(self, v: np.ndarray) -> np.ndarray:
         """Return ``X' V`` (K x k) for ``V`` n x k."""
-        parts = [_rowsum(c, v, k) for c, k in zip(self.codes, self.sizes, strict=True)]
-        if self.numeric.shape[1]:
-            parts.append(self.numeric.T @ v)
-        return np.concatenate(parts, axis=0)
+        return self.xt_rows(None, v)
 
-    def xt_rows(self, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Return ``X[rows]' V`` (K x k) for ``V`` len(rows) x k."""
-        parts = [_rowsum(c[rows], v, k) for c, k in zip(self.codes, self.sizes, strict=True)]
+    def xt_rows(self, rows: np.ndarray | None, v: np.ndarray) -> np.ndarray:
+        """Return ``X[rows]' V`` (K x k) for ``V`` len(rows) x k (``rows`` None: every row).
+
+        Several indicator blocks: one pass per column of ``V`` over the joint cells of the
+        blocks (:meth:`_joint`), whose sums give every block's (unless the cells are so many
+        that the product with their indicators costs more than the passes it saves).
+        """
+        n_rows = len(self.w) if rows is None else len(rows)
+        parts = []
+        if len(self.codes) > 1:
+            joint, ind = self._joint()
+            if ind.size <= n_rows * (len(self.codes) - 1):
+                cells = joint if rows is None else joint[rows]
+                parts = [ind.T @ _rowsum(cells, v, len(ind))]
+        if not parts:
+            parts = [
+                _rowsum(c if rows is None else c[rows], v, k)
+                for c, k in zip(self.codes, self.sizes, strict=True)
+            ]
         if self.numeric.shape[1]:
-            parts.append(self.numeric[rows].T @ v)
+            num = self.numeric if rows is None else self.numeric[rows]
+            parts.append(num.T @ v)
         return np.concatenate(parts, axis=0)
 
     def xdot(self, a: np.ndarray) -> np.ndarray:

@@ -271,8 +271,10 @@ def _reached(data: pd.DataFrame, action: ActionSpec) -> np.ndarray:
     """Return which respondents the action reached (its ``segments``; all without)."""
     mask = np.ones(len(data), dtype=bool)
     for col, values in action.segments.items():
-        codes = data[col].map(lambda v: code_text(v) if pd.notna(v) else None)
-        mask &= codes.isin(values).to_numpy(dtype=bool)
+        # each distinct value's code once, not once per respondent
+        cat = data[col].astype("category")
+        hit = [code_text(v) in values for v in cat.cat.categories]
+        mask &= np.asarray([*hit, None in values], dtype=bool)[cat.cat.codes.to_numpy()]
     return mask
 
 
@@ -390,7 +392,8 @@ def evaluate_actions(
     if window is not None and window < 1:
         raise ValueError(f"evaluate_actions: window must be 1 or more, got {window}")
     wave = study.wave_column
-    waves = [w for w in study.waves if w in set(data[wave].astype(str))]
+    wv = wave_text(data[wave])
+    waves = [w for w in study.waves if w in set(np.unique(wv))]
     design = study_design(study)
     rows = []
     for action in study.actions:
@@ -423,9 +426,7 @@ def evaluate_actions(
                 "_targeted": action_scores(data, study=study, items=targeted),
                 "_compare": action_scores(data, study=study, items=comparison),
                 "_period": np.where(
-                    data[wave].astype(str).isin(before),
-                    "before",
-                    np.where(data[wave].astype(str).isin(after), "after", ""),
+                    np.isin(wv, before), "before", np.where(np.isin(wv, after), "after", "")
                 ),
                 "_reached": _reached(data, action),
             },

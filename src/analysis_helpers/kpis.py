@@ -704,7 +704,12 @@ def csi(
             evals[k] += np.where(has, score, 0.0)
             counts[k] += has
             if k in zacc:
-                zacc[k] += groups.expand(a * scale) * p["z"]
+                # the same coefficient in every group (every item asked): a scalar product,
+                # equal to the per-group one without spreading it over the rows
+                if len(a) and (a == a[0]).all():
+                    zacc[k] += (a[0] * scale) * p["z"]
+                else:
+                    zacc[k] += groups.expand(a * scale) * p["z"]
                 answered[k] |= p["valid"]
                 if est_r is not None:
                     score_r = 100 * (p["replicates"] - low[item]) / rng[item]  # G x R

@@ -160,12 +160,15 @@ def join_operations(
             f"{func}: id {dup.iloc[0]!r} appears {int((keys == dup.iloc[0]).sum())} times"
         )
     ids = data[id].astype(str).str.strip()
-    table = operations[metrics].set_axis(keys.to_numpy())
+    # one hash look-up of every respondent's id among the records (no per-row Python)
+    pos = pd.Index(keys.to_numpy(dtype=object)).get_indexer(ids.to_numpy(dtype=object))
+    found = pos >= 0
     joined = data.copy()
-    found = ids.isin(table.index).to_numpy()
-    for m in metrics:
-        joined[m] = ids.map(table[m]).to_numpy()
-    unmatched = keys[~keys.isin(set(ids))]
+    for m in metrics:  # as ids.map(metric): the record's value, missing without a record
+        joined[m] = pd.Series(operations[m].to_numpy()).reindex(pos).to_numpy()
+    has_respondent = np.zeros(len(keys), dtype=bool)
+    has_respondent[pos[found]] = True
+    unmatched = keys[~has_respondent]
     dropped = unmatched.isin({str(e).strip() for e in excluded or ()})
     unknown = unmatched[~dropped]
     report = pd.DataFrame(
@@ -476,20 +479,27 @@ def _drawn_sums(
     ``members`` are each stratum's rows; every replicate draws as many rows as the stratum
     has. Returns one ``V x batch`` array per statistic.
     """
-    out = [np.zeros(batch * V) for _ in stats]
+    out = [np.zeros((batch, V)) for _ in stats]
     small = batch * V < 2**31 and len(code) < 2**31
     kind = np.int32 if small else np.int64
-    offset = (np.arange(batch, dtype=kind) * V)[:, None]
     for rows in members:
         m = len(rows)
-        local = [s[rows] for s in stats]  # the stratum's rows side by side: cache-friendly
+        # the stratum's rows in metric order: a replicate's sum per metric value is then the
+        # sum of its draw counts times the statistics over a contiguous run of rows
+        by_value = np.argsort(code[rows], kind="stable")
+        rank = np.empty(m, dtype=np.int64)
+        rank[by_value] = np.arange(m)
+        sorted_code = code[rows][by_value]
+        starts = np.flatnonzero(np.r_[True, sorted_code[1:] != sorted_code[:-1]])
+        present = sorted_code[starts]
         drawn = rng.integers(0, m, size=(batch, m), dtype=kind)
-        key = code[rows].astype(kind)[drawn]
-        key += offset
-        key, drawn = key.ravel(), drawn.ravel()
-        for acc, s in zip(out, local, strict=True):
-            acc += np.bincount(key, weights=s[drawn], minlength=batch * V)
-    return [acc.reshape(batch, V).T for acc in out]
+        key = rank[drawn]
+        key += (np.arange(batch, dtype=np.int64) * m)[:, None]
+        counts = np.bincount(key.ravel(), minlength=batch * m).reshape(batch, m)
+        del key, drawn
+        for acc, s in zip(out, stats, strict=True):
+            acc[:, present] += np.add.reduceat(counts * s[rows][by_value], starts, axis=1)
+    return [acc.T for acc in out]
 
 
 def threshold_fit(

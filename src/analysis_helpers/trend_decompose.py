@@ -168,15 +168,18 @@ def _segment_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
             remap[keep] = np.arange(len(keep))
             names = [cats[k] for k in keep] + ([NOT_KNOWN] if (raw < 0).any() else [])
             return remap[raw], names
+    # each distinct value turned into text once, then spread over the rows by its code
+    raw, uniq = pd.factorize(values)
     if isinstance(values.dtype, pd.CategoricalDtype):
         order = [str(c) for c in values.cat.categories]
     else:
-        order = sorted({str(v) for v in values.dropna()})
-    text = values.astype("string").fillna(NOT_KNOWN).to_numpy(dtype=object)
-    seen = set(text)
+        order = sorted({str(v) for v in uniq})
+    utext = list(pd.Series(np.asarray(uniq, dtype=object)).astype("string"))
+    seen = set(utext) | ({NOT_KNOWN} if (raw < 0).any() else set())
     names = [c for c in order if c in seen] + ([NOT_KNOWN] if NOT_KNOWN in seen else [])
-    codes = pd.Categorical(text, categories=names).codes
-    return codes.astype(np.int64), names
+    at = {c: k for k, c in enumerate(names)}
+    of_unique = np.array([at.get(t, -1) for t in utext] + [at.get(NOT_KNOWN, -1)], dtype=np.int64)
+    return of_unique[raw], names
 
 
 def wave_text(values: pd.Series) -> np.ndarray:
@@ -374,12 +377,13 @@ def decompose_changes(
     w = prep.w[rows]
     values = {c: pd.to_numeric(data[c].iloc[pos], errors="coerce").to_numpy(float) for c in cols}
     coded = {s: _segment_codes(data[s].iloc[pos]) for s in segments}
+    cells = {s: _cells(in_b, *coded[s]) for s in segments}  # shared by the KPIs
     parts: dict[tuple[str, str], pd.DataFrame] = {}
     for kpi, columns in kpis.items():  # each KPI's statistics once, for every segment column
         X = _kpi_matrix(values, columns, w)
         for segment in segments:
-            seg, names = coded[segment]
-            d = _decompose(prep, rows, in_b, X, seg, names, columns, wave_from, wave_to)
+            names = coded[segment][1]
+            d = _decompose(prep, rows, cells[segment], X, names, columns, wave_from, wave_to)
             d.insert(0, "kpi", kpi)
             d.insert(1, "segment_column", segment)
             parts[segment, kpi] = d
@@ -414,12 +418,27 @@ def _kpi_matrix(
     return X
 
 
+def _cells(
+    in_b: np.ndarray, seg: np.ndarray, names: list[str]
+) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Return each row's wave x segment cell, their indicator matrix, the rows by cell.
+
+    The cell is ``wave * S + segment`` (wave 0 the first, 1 the second); the rows in cell
+    order and where each cell starts in it (``2 S + 1`` bounds).
+    """
+    S, n = len(names), len(seg)
+    g = in_b.astype(np.int64) * S + seg
+    onehot = sparse.csr_matrix((np.ones(n), (g, np.arange(n))), shape=(2 * S, n))
+    order = np.argsort(g, kind="stable")
+    bounds = np.searchsorted(g[order], np.arange(2 * S + 1))
+    return g, onehot, order, bounds
+
+
 def _decompose(
     prep: PreparedDesign,
     rows: np.ndarray,
-    in_b: np.ndarray,
+    cells: tuple[np.ndarray, sparse.csr_matrix, np.ndarray, np.ndarray],
     X: np.ndarray,
-    seg: np.ndarray,
     names: list[str],
     columns: Mapping[str, float],
     wave_from: str,
@@ -437,9 +456,7 @@ def _decompose(
     S, J = len(names), len(columns)
     n = len(rows)
     c = np.array([float(v) for v in columns.values()])
-    t_of = in_b.astype(np.int64)
-    g = t_of * S + seg  # cell: wave (0 from, 1 to) x segment
-    onehot = sparse.csr_matrix((np.ones(n), (g, np.arange(n))), shape=(2 * S, n))
+    _, onehot, order, bounds = cells  # cell: wave (0 from, 1 to) x segment (:func:`_cells`)
     C = np.asarray(onehot @ X).reshape(2, S, 2 * J)
     N, Y = C[:, :, :J], C[:, :, J:]
     tot = N.sum(axis=1)  # (2, J)
@@ -493,8 +510,6 @@ def _decompose(
     A[:, :, 2] = A[:, :, 4::2].sum(axis=2)
     A[:, :, 0] = A[:, :, 1] + A[:, :, 2]
     Z = np.zeros((K, n))
-    order = np.argsort(g, kind="stable")
-    bounds = np.searchsorted(g[order], np.arange(2 * S + 1))
     for cell in range(2 * S):
         at = order[bounds[cell] : bounds[cell + 1]]
         if len(at):

@@ -286,15 +286,20 @@ def wave_heatmap_chart(
     )
     im = ax.imshow(grid, aspect="auto", cmap="RdYlGn", vmin=lo, vmax=max(hi, lo + 5))
     small = 7 if len(waves) <= 8 else 6
+    first = list(plt.rcParams["font.family"])[:1]
+    cell_font = first if first == ["DejaVu Sans"] else None  # the theme's: has every glyph
     for r, c, est, up, sp, sy in zip(r_idx, c_idx, h["estimate"], h["change_prev"],
                                      h["sig_prev"], h["sig_year"], strict=True):  # fmt: skip
         mark = ("\u25b2" if up > 0 else "\u25bc") if bool(sp) else ""
         dark = abs(est - (lo + hi) / 2) > 0.38 * max(hi - lo, 5)
+        # inside the axes: the layout need not measure them (hundreds at 12 waves); digits
+        # and arrows are all in the theme's first font, so no glyph fallback is looked up
         ax.text(c, r, f"{est:.0f}{mark}", ha="center", va="center", fontsize=small,
-                color="white" if dark else "black")  # fmt: skip
+                color="white" if dark else "black", family=cell_font,
+                in_layout=False)  # fmt: skip
         if bool(sy):
             ax.add_patch(plt.Rectangle((c - 0.46, r - 0.42), 0.92, 0.84, fill=False,
-                                       lw=1.4, ec="black"))  # fmt: skip
+                                       lw=1.4, ec="black", in_layout=False))  # fmt: skip
     depth = dict(zip(zip(heat["level"], heat["name"], strict=True), heat["depth"], strict=False))
     text = dict(zip(zip(heat["level"], heat["name"], strict=True), heat["label"], strict=False))
     names = []
