@@ -29,6 +29,7 @@ help: ## show this help
 	@echo "make report variables: STUDY=$(STUDY) OUT=reports DATE=YYYY-MM-DD FORCE=1 (replace"
 	@echo "  that study's report of that date) KEEP=N WAIT=SECONDS TIMEOUT=SECONDS (per notebook)"
 	@echo "  RUN_TIMEOUT=SECONDS PER=SEGMENT (one report per unit, e.g. PER=region)"
+	@echo "  LANGS='$(LANGS)' (the demo's report languages; LANGS=en: English only)"
 	@echo "  ARGS='-p NAME=VALUE --only 20-describe --per region'"
 
 $(STAMP): requirements.lock pyproject.toml
